@@ -1,0 +1,74 @@
+//! Small `Copy` error enums, one per kind of operation. Operating errors and corrupt input
+//! are values; only broken invariants panic.
+
+/// Why the arena refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ArenaError {
+    /// The arena is frozen: the engine asked for memory after start-up.
+    Frozen,
+    /// The arena was released: nothing may be carved or frozen any more.
+    Released,
+    /// `freeze` was called on an arena that is already frozen.
+    AlreadyFrozen,
+    /// `release` was called on an arena that was never frozen.
+    NotFrozen,
+    /// Not enough bytes left for the request (alignment padding included).
+    Exhausted {
+        /// Bytes asked for.
+        requested_size: usize,
+        /// Bytes that were left.
+        available_size: usize,
+    },
+}
+
+/// Why the store refused a command. Nothing stored is changed when one is returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The key is longer than the configured `key_size_max`.
+    KeyTooLarge,
+    /// The value is longer than the configured `value_size_max`.
+    ValueTooLarge,
+    /// Memory is full and the policy is `noeviction` (or nothing may be evicted).
+    OutOfMemory,
+    /// The table holds `keys_max` keys and the policy may not evict.
+    KeysFull,
+    /// The value is not an integer in range, or the argument is not one.
+    NotInteger,
+    /// The value is not a valid float, or the argument is not one.
+    NotFloat,
+    /// Incrementing or decrementing would overflow a 64-bit signed integer.
+    Overflow,
+    /// An INCRBYFLOAT result would be NaN or infinite.
+    FloatNotFinite,
+    /// A database index outside `0..DATABASE_COUNT`.
+    InvalidDatabase,
+    /// An expire time that is zero, negative where not allowed, or overflows.
+    InvalidExpire,
+    /// Options that cannot be combined (e.g. `NX` with `XX`).
+    Syntax,
+    /// A SETRANGE offset plus value beyond `value_size_max`.
+    OffsetOutOfRange,
+}
+
+impl StoreError {
+    /// The message Redis gives for this error, after the `ERR`/`OOM` prefix of the reply.
+    #[must_use]
+    pub const fn message(self) -> &'static str {
+        match self {
+            Self::KeyTooLarge => "ERR key is larger than key-size-max",
+            Self::ValueTooLarge => "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+            Self::OutOfMemory => "OOM command not allowed when used memory > 'maxmemory'.",
+            Self::KeysFull => "OOM command not allowed when the table holds max-keys keys.",
+            Self::NotInteger => "ERR value is not an integer or out of range",
+            Self::NotFloat => "ERR value is not a valid float",
+            Self::Overflow => "ERR increment or decrement would overflow",
+            Self::FloatNotFinite => "ERR increment would produce NaN or Infinity",
+            Self::InvalidDatabase => "ERR DB index is out of range",
+            Self::InvalidExpire => "ERR invalid expire time",
+            Self::Syntax => "ERR syntax error",
+            Self::OffsetOutOfRange => "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+        }
+    }
+}
