@@ -64,6 +64,12 @@ const _: () = assert!(
         <= SEGMENT_SIZE_DEFAULT as u64
 );
 const _: () = assert!(LOAD_NUMERATOR < LOAD_DENOMINATOR);
-const _: () = assert!(PROBE_DISTANCE_MAX < 256, "the probe distance is stored in 8 bits");
-const _: () = assert!((DATABASE_COUNT as u32) <= 16, "the database is stored in 4 bits");
+const _: () = assert!(
+    PROBE_DISTANCE_MAX < 256,
+    "the probe distance is stored in 8 bits"
+);
+const _: () = assert!(
+    (DATABASE_COUNT as u32) <= 16,
+    "the database is stored in 4 bits"
+);
 const _: () = assert!(SLOT_COUNT_MAX.is_power_of_two());

@@ -68,7 +68,33 @@ impl StoreError {
             Self::InvalidDatabase => "ERR DB index is out of range",
             Self::InvalidExpire => "ERR invalid expire time",
             Self::Syntax => "ERR syntax error",
-            Self::OffsetOutOfRange => "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+            Self::OffsetOutOfRange => {
+                "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+            }
         }
+    }
+}
+
+/// Why a store configuration cannot be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `segment_size` is below [`crate::constants::SEGMENT_SIZE_MIN`] or above `u32::MAX`.
+    SegmentSize,
+    /// Memory holds fewer than [`crate::constants::SEGMENT_COUNT_MIN`] segments.
+    MemoryTooSmall,
+    /// Memory is above [`crate::constants::SEGMENT_MEMORY_SIZE_MAX`].
+    MemoryTooLarge,
+    /// The largest key plus the largest value does not fit in one segment.
+    ItemLargerThanSegment,
+    /// `keys_max` needs more slots than [`crate::constants::SLOT_COUNT_MAX`].
+    KeysMaxTooLarge,
+    /// The arena could not provide the memory.
+    Arena(ArenaError),
+}
+
+impl From<ArenaError> for ConfigError {
+    fn from(error: ArenaError) -> Self {
+        Self::Arena(error)
     }
 }

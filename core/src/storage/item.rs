@@ -1,0 +1,181 @@
+//! The byte layout of one item in segment memory.
+//!
+//! ```text
+//! +-------+-------------+---------------+----------------------+-------+---------+
+//! | flags | key size    | value size    | expires_at (u64 LE)  | key   | value   |
+//! | 1 B   | varint 1-5B | varint 1-5B   | 8 B, only if EXPIRES | bytes | bytes   |
+//! +-------+-------------+---------------+----------------------+-------+---------+
+//! flags: bits 0-3 database, bit 4 EXPIRES, bits 5-7 zero.
+//! ```
+//!
+//! A 16-byte key with a 32-byte value and no expiry takes 51 bytes: 3 bytes of header.
+//! Items are written only by the store, so decoding trusts the layout but still checks
+//! every length against the segment it lies in (a broken invariant panics, it never reads
+//! another item's bytes).
+
+use core::ops::Range;
+
+use crate::codec::record::Timestamp;
+
+const FLAG_DATABASE_MASK: u8 = 0x0f;
+const FLAG_EXPIRES: u8 = 0x10;
+
+/// Where an item's parts lie, relative to the start of the item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemLayout {
+    /// Database index.
+    pub db: u8,
+    /// Absolute expiry, `0` for none.
+    pub expires_at: Timestamp,
+    /// The key's bytes.
+    pub key: Range<usize>,
+    /// The value's bytes.
+    pub value: Range<usize>,
+}
+
+impl ItemLayout {
+    /// Bytes the whole item occupies.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        self.value.end
+    }
+}
+
+/// Bytes an item with these sizes occupies.
+#[must_use]
+pub fn item_size(key_size: usize, value_size: usize, expires_at: Timestamp) -> usize {
+    let expiry_size = if expires_at == 0 { 0 } else { 8 };
+    1 + varint_size(key_size) + varint_size(value_size) + expiry_size + key_size + value_size
+}
+
+/// Writes an item's header into the front of `target` and returns the header size; the
+/// caller writes the key and value right after it.
+///
+/// # Panics
+/// If `target` is shorter than the header, or `db` does not fit in 4 bits.
+pub fn header_write(
+    target: &mut [u8],
+    db: u8,
+    key_size: usize,
+    value_size: usize,
+    expires_at: Timestamp,
+) -> usize {
+    assert!(db <= FLAG_DATABASE_MASK, "db={db}");
+    let mut flags = db;
+    if expires_at != 0 {
+        flags |= FLAG_EXPIRES;
+    }
+    target[0] = flags;
+    let mut offset = 1;
+    offset += varint_write(&mut target[offset..], key_size);
+    offset += varint_write(&mut target[offset..], value_size);
+    if expires_at != 0 {
+        target[offset..offset + 8].copy_from_slice(&expires_at.to_le_bytes());
+        offset += 8;
+    }
+    offset
+}
+
+/// Reads the layout of the item at the front of `bytes` (which may run past the item).
+///
+/// # Panics
+/// If the bytes are not an item the store wrote: segment memory is never given to this
+/// function from outside, so that is a broken invariant.
+#[must_use]
+#[inline]
+pub fn layout(bytes: &[u8]) -> ItemLayout {
+    let flags = bytes[0];
+    assert!(flags & 0xe0 == 0, "item flags={flags:#x}");
+    let mut offset = 1;
+    let (key_size, size) = varint_read(&bytes[offset..]);
+    offset += size;
+    let (value_size, size) = varint_read(&bytes[offset..]);
+    offset += size;
+    let mut expires_at = 0;
+    if flags & FLAG_EXPIRES != 0 {
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(&bytes[offset..offset + 8]);
+        expires_at = u64::from_le_bytes(raw);
+        assert!(expires_at != 0, "stored expiry is zero");
+        offset += 8;
+    }
+    let key = offset..offset + key_size;
+    let value = key.end..key.end + value_size;
+    assert!(value.end <= bytes.len(), "item runs past its segment");
+    ItemLayout {
+        db: flags & FLAG_DATABASE_MASK,
+        expires_at,
+        key,
+        value,
+    }
+}
+
+fn varint_size(mut value: usize) -> usize {
+    let mut size = 1;
+    while value >= 0x80 {
+        value >>= 7;
+        size += 1;
+    }
+    size
+}
+
+fn varint_write(target: &mut [u8], mut value: usize) -> usize {
+    assert!(value <= u32::MAX as usize, "item length {value} above u32");
+    let mut offset = 0;
+    while value >= 0x80 {
+        target[offset] = (value as u8) | 0x80;
+        value >>= 7;
+        offset += 1;
+    }
+    target[offset] = value as u8;
+    offset + 1
+}
+
+#[inline]
+fn varint_read(bytes: &[u8]) -> (usize, usize) {
+    let first = bytes[0];
+    if first < 0x80 {
+        return (usize::from(first), 1);
+    }
+    let mut value = 0usize;
+    for (index, &byte) in bytes.iter().take(5).enumerate() {
+        value |= usize::from(byte & 0x7f) << (7 * index);
+        if byte < 0x80 {
+            return (value, index + 1);
+        }
+    }
+    panic!("item varint longer than 5 bytes");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn bench_item_has_three_header_bytes() {
+        assert_eq!(item_size(16, 32, 0), 51);
+        assert_eq!(item_size(16, 32, 1), 59);
+        assert_eq!(item_size(0, 0, 0), 3);
+        assert_eq!(item_size(128, 0, 0), 132);
+    }
+
+    proptest! {
+        #[test]
+        fn header_round_trip(
+            db in 0u8..16,
+            key_size in 0usize..100_000,
+            value_size in 0usize..5_000_000,
+            expires_at in prop_oneof![Just(0u64), 1u64..],
+        ) {
+            let size = item_size(key_size, value_size, expires_at);
+            let mut bytes = vec![0u8; size];
+            let header_size = header_write(&mut bytes, db, key_size, value_size, expires_at);
+            let layout = layout(&bytes);
+            prop_assert_eq!(layout.db, db);
+            prop_assert_eq!(layout.expires_at, expires_at);
+            prop_assert_eq!(layout.key.clone(), header_size..header_size + key_size);
+            prop_assert_eq!(layout.size(), size);
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Eviction policies by Redis's names, plus `fifo` and `sieve`.
+//!
+//! Eviction works a segment at a time (Segcache's merge eviction, simplified): the policy
+//! picks a victim segment, then decides for each live item in it whether it is evicted or
+//! survives; survivors are copied to the head and the segment is freed. The 7 policy bits
+//! of a table slot carry the per-item state:
+//!
+//! - `allkeys-lru`, `volatile-lru`, `sieve`: bit 0 is a *visited* bit, set on access and
+//!   cleared when the item survives a sweep. This is CLOCK (second chance), the classic LRU
+//!   approximation; SIEVE differs from it only in keeping survivors in place, which a freed
+//!   segment cannot, so here both policies sweep the same way (see docs/DESIGN notes).
+//! - `allkeys-lfu`, `volatile-lfu`: a logarithmic access counter (Redis's LFU counter),
+//!   starting at [`LFU_INIT`]; an item survives while its counter is above it, and each
+//!   survival halves the counter so that past popularity decays.
+//! - `fifo`, `allkeys-random`, `volatile-random`, `volatile-ttl`: no per-item state;
+//!   every candidate in the victim segment is evicted.
+//!
+//! Victim segment: the oldest for FIFO/LRU/LFU/SIEVE, a random one for the random
+//! policies, the one holding the soonest expiry for `volatile-ttl`. The `volatile-*`
+//! policies only consider segments holding keys with an expiry and never evict a key
+//! without one; when no such key exists a write gets an out-of-memory error, as in Redis.
+
+/// Counter value of a newly written item under the LFU policies (Redis's `LFU_INIT_VAL`).
+pub const LFU_INIT: u8 = 5;
+/// Largest LFU counter (7 bits).
+pub const LFU_MAX: u8 = 0x7f;
+/// How slowly the LFU counter grows (Redis's `lfu-log-factor` default).
+pub const LFU_LOG_FACTOR: u32 = 10;
+/// The visited bit of the LRU/SIEVE policies.
+pub const VISITED: u8 = 1;
+/// The slot's policy byte: bit 7 marks a key with an expiry (not owned by the policy).
+pub const VOLATILE: u8 = 0x80;
+/// The bits a policy owns.
+pub const POLICY_MASK: u8 = 0x7f;
+
+/// What to do when memory or the key table is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum EvictionPolicy {
+    /// Refuse writes with an out-of-memory error.
+    #[default]
+    NoEviction,
+    /// Evict the least recently used keys (CLOCK approximation).
+    AllKeysLru,
+    /// Evict the least frequently used keys (logarithmic counter).
+    AllKeysLfu,
+    /// Evict random keys (a random segment's items).
+    AllKeysRandom,
+    /// Like `AllKeysLru`, among keys with an expiry.
+    VolatileLru,
+    /// Like `AllKeysLfu`, among keys with an expiry.
+    VolatileLfu,
+    /// Like `AllKeysRandom`, among keys with an expiry.
+    VolatileRandom,
+    /// Evict keys with the soonest expiry first.
+    VolatileTtl,
+    /// Evict the oldest writes first.
+    Fifo,
+    /// SIEVE's visited-bit sweep over segments in write order.
+    Sieve,
+}
+
+impl EvictionPolicy {
+    /// Every policy, in the order of [`EvictionPolicy::name`]'s list.
+    pub const ALL: [Self; 10] = [
+        Self::NoEviction,
+        Self::AllKeysLru,
+        Self::AllKeysLfu,
+        Self::AllKeysRandom,
+        Self::VolatileLru,
+        Self::VolatileLfu,
+        Self::VolatileRandom,
+        Self::VolatileTtl,
+        Self::Fifo,
+        Self::Sieve,
+    ];
+
+    /// The policy's name as in Redis's `maxmemory-policy`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::NoEviction => "noeviction",
+            Self::AllKeysLru => "allkeys-lru",
+            Self::AllKeysLfu => "allkeys-lfu",
+            Self::AllKeysRandom => "allkeys-random",
+            Self::VolatileLru => "volatile-lru",
+            Self::VolatileLfu => "volatile-lfu",
+            Self::VolatileRandom => "volatile-random",
+            Self::VolatileTtl => "volatile-ttl",
+            Self::Fifo => "fifo",
+            Self::Sieve => "sieve",
+        }
+    }
+
+    /// The policy with this name (ASCII case-insensitive), if any.
+    #[must_use]
+    pub fn from_name(name: &[u8]) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|policy| policy.name().as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// Whether only keys with an expiry may be evicted.
+    #[must_use]
+    pub const fn volatile_only(self) -> bool {
+        matches!(
+            self,
+            Self::VolatileLru | Self::VolatileLfu | Self::VolatileRandom | Self::VolatileTtl
+        )
+    }
+
+    /// Whether the per-item state is an LFU counter.
+    #[must_use]
+    pub const fn counts_frequency(self) -> bool {
+        matches!(self, Self::AllKeysLfu | Self::VolatileLfu)
+    }
+
+    /// Whether the per-item state is a visited bit.
+    #[must_use]
+    pub const fn marks_visits(self) -> bool {
+        matches!(self, Self::AllKeysLru | Self::VolatileLru | Self::Sieve)
+    }
+
+    /// Policy bits for a newly written item.
+    #[must_use]
+    pub const fn initial_bits(self) -> u8 {
+        if self.counts_frequency() { LFU_INIT } else { 0 }
+    }
+
+    /// Policy bits after an access; `random` is a fresh random number.
+    #[must_use]
+    pub fn accessed_bits(self, bits: u8, random: u32) -> u8 {
+        if self.marks_visits() {
+            bits | VISITED
+        } else if self.counts_frequency() {
+            lfu_increment(bits, random)
+        } else {
+            bits
+        }
+    }
+
+    /// During a sweep: `Some(new bits)` if the item survives, `None` if it is evicted.
+    #[must_use]
+    pub fn survives(self, bits: u8, volatile: bool) -> Option<u8> {
+        if self.volatile_only() && !volatile {
+            return Some(bits);
+        }
+        if self.marks_visits() {
+            (bits & VISITED != 0).then_some(bits & !VISITED)
+        } else if self.counts_frequency() {
+            (bits > LFU_INIT).then_some(bits / 2)
+        } else {
+            None
+        }
+    }
+}
+
+/// Redis's logarithmic counter: the higher it is, the less likely it grows.
+fn lfu_increment(counter: u8, random: u32) -> u8 {
+    if counter >= LFU_MAX {
+        return LFU_MAX;
+    }
+    let base = u32::from(counter.saturating_sub(LFU_INIT));
+    // Probability 1 / (base * factor + 1), drawn from a 32-bit random number.
+    let threshold = u64::from(u32::MAX) / (u64::from(base) * u64::from(LFU_LOG_FACTOR) + 1);
+    if u64::from(random) <= threshold {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for policy in EvictionPolicy::ALL {
+            assert_eq!(
+                EvictionPolicy::from_name(policy.name().as_bytes()),
+                Some(policy)
+            );
+        }
+        assert_eq!(
+            EvictionPolicy::from_name(b"ALLKEYS-LRU"),
+            Some(EvictionPolicy::AllKeysLru)
+        );
+        assert_eq!(EvictionPolicy::from_name(b"lru"), None);
+    }
+
+    #[test]
+    fn clock_gives_one_second_chance() {
+        let policy = EvictionPolicy::AllKeysLru;
+        let bits = policy.accessed_bits(policy.initial_bits(), 0);
+        let bits = policy.survives(bits, false).expect("visited item survives");
+        assert_eq!(policy.survives(bits, false), None);
+    }
+
+    #[test]
+    fn lfu_counter_grows_slowly_and_decays() {
+        let policy = EvictionPolicy::AllKeysLfu;
+        let mut bits = policy.initial_bits();
+        assert_eq!(
+            policy.survives(bits, false),
+            None,
+            "a never-read item is evicted"
+        );
+        bits = policy.accessed_bits(bits, 0);
+        assert_eq!(bits, LFU_INIT + 1);
+        assert_eq!(
+            policy.accessed_bits(bits, u32::MAX),
+            bits,
+            "unlucky draw does not grow it"
+        );
+        assert_eq!(policy.survives(bits, false), Some((LFU_INIT + 1) / 2));
+        assert_eq!(policy.accessed_bits(LFU_MAX, 0), LFU_MAX);
+    }
+
+    #[test]
+    fn volatile_policies_keep_persistent_keys() {
+        for policy in [EvictionPolicy::VolatileRandom, EvictionPolicy::VolatileTtl] {
+            assert_eq!(policy.survives(0, false), Some(0));
+            assert_eq!(policy.survives(0, true), None);
+        }
+    }
+}

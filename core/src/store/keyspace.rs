@@ -1,0 +1,282 @@
+//! Keyspace commands: expiry (EXPIRE family, TTL, PERSIST, active expiry), iteration
+//! (SCAN, KEYS, values, prefix scans) and clearing (FLUSHDB, FLUSHALL).
+
+use super::{Found, LogSink, Splice, Store, expired};
+use crate::codec::record::{Record, Timestamp};
+use crate::error::StoreError;
+use crate::glob::glob_match;
+use crate::storage::item;
+use crate::storage::policy::VOLATILE;
+
+/// When an EXPIRE applies (Redis 7's options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpireCondition {
+    /// Always.
+    #[default]
+    Always,
+    /// Only if the key has no expiry (`NX`).
+    IfNone,
+    /// Only if the key has an expiry (`XX`).
+    IfSome,
+    /// Only if the new expiry is later than the current one (`GT`; no expiry counts as
+    /// infinitely late).
+    IfLater,
+    /// Only if the new expiry is sooner than the current one (`LT`; no expiry counts as
+    /// infinitely late).
+    IfSooner,
+}
+
+/// A key's remaining time to live (TTL, PTTL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    /// The key does not exist (Redis's `-2`).
+    Missing,
+    /// The key has no expiry (Redis's `-1`).
+    Persistent,
+    /// Milliseconds left.
+    Remaining(u64),
+}
+
+impl Store<'_> {
+    /// Sets `key` to expire at `at` if `condition` holds; an expiry not in the future
+    /// deletes the key. Whether the key existed and the condition held (EXPIREAT family).
+    ///
+    /// # Errors
+    /// A memory error when adding an expiry needs the item rewritten.
+    pub fn expire_at(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        at: Timestamp,
+        condition: ExpireCondition,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<bool, StoreError> {
+        let Some(found) = self.find_live(db, key, now) else {
+            return Ok(false);
+        };
+        let current = found.layout.expires_at;
+        let applies = match condition {
+            ExpireCondition::Always => true,
+            ExpireCondition::IfNone => current == 0,
+            ExpireCondition::IfSome => current != 0,
+            ExpireCondition::IfLater => current != 0 && at > current,
+            ExpireCondition::IfSooner => current == 0 || at < current,
+        };
+        if !applies {
+            return Ok(false);
+        }
+        if at <= now {
+            self.remove(&found);
+            log.record(Record::Del { db, key });
+            return Ok(true);
+        }
+        self.expiry_change(key, &found, at, now, log)?;
+        Ok(true)
+    }
+
+    /// Sets `key` to expire `ttl_ms` after `now` (EXPIRE, PEXPIRE); a TTL that is not
+    /// positive deletes the key.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidExpire`] if the time overflows, or as [`Store::expire_at`].
+    pub fn expire_in(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        ttl_ms: i64,
+        condition: ExpireCondition,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<bool, StoreError> {
+        let at = match u64::try_from(ttl_ms) {
+            Ok(ttl) if ttl > 0 => now.checked_add(ttl).ok_or(StoreError::InvalidExpire)?,
+            _ => now,
+        };
+        self.expire_at(db, key, at.max(1), condition, now, log)
+    }
+
+    /// The time `key` has left.
+    pub fn ttl(&mut self, db: u8, key: &[u8], now: Timestamp) -> Ttl {
+        match self.find_live(db, key, now) {
+            None => Ttl::Missing,
+            Some(found) if found.layout.expires_at == 0 => Ttl::Persistent,
+            Some(found) => Ttl::Remaining(found.layout.expires_at - now),
+        }
+    }
+
+    /// Removes the expiry of `key`; whether it had one (PERSIST).
+    ///
+    /// # Errors
+    /// A memory error when the item must be rewritten without its expiry.
+    pub fn persist(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<bool, StoreError> {
+        match self.find_live(db, key, now) {
+            Some(found) if found.layout.expires_at != 0 => {
+                self.expiry_change(key, &found, 0, now, log)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Gives a live key a new expiry (`0`: none): in place when the item already has an
+    /// expiry field, else by rewriting the item.
+    pub(super) fn expiry_change(
+        &mut self,
+        key: &[u8],
+        found: &Found,
+        at: Timestamp,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
+        let db = found.layout.db;
+        if found.layout.expires_at != 0 && at != 0 {
+            let field_end = found.location as usize + found.layout.key.start;
+            let memory = self.segments.memory_mut();
+            memory[field_end - 8..field_end].copy_from_slice(&at.to_le_bytes());
+            self.segments.expiry_written(found.location, at);
+            log.record(Record::ExpireAt {
+                db,
+                key,
+                expires_at: at,
+            });
+        } else {
+            // The rewrite logs a Set that carries the new expiry (and any evictions).
+            let keep = Splice {
+                only_if_present: true,
+                ..Splice::after_old(&[])
+            };
+            self.put(db, key, &keep, at, now, log)?;
+        }
+        Ok(())
+    }
+
+    /// Removes every key of database `db`, or of every database (FLUSHDB, FLUSHALL).
+    pub fn clear(&mut self, db: Option<u8>, log: &mut impl LogSink) {
+        log.record(Record::Clear { db });
+        let Some(db) = db else {
+            self.table.clear();
+            self.segments.clear();
+            self.db_key_count = Default::default();
+            return;
+        };
+        let mut slot_index = 0;
+        while slot_index < self.table.slot_count() {
+            // A removal shifts a later entry into this slot: look at it again.
+            if self.table.occupied(slot_index) {
+                let found = self.found_at(slot_index);
+                if found.layout.db == db {
+                    self.remove(&found);
+                    continue;
+                }
+            }
+            slot_index += 1;
+        }
+    }
+
+    /// Active expiry: examines up to `slot_budget` slots from where the last step stopped
+    /// and removes the expired keys found; returns how many.
+    pub fn expire_step(&mut self, now: Timestamp, slot_budget: usize) -> usize {
+        let mut removed_count = 0;
+        let mut slot_index = self.expire_cursor % self.table.slot_count();
+        for _ in 0..slot_budget {
+            if self.table.occupied(slot_index) && self.table.policy(slot_index) & VOLATILE != 0 {
+                let found = self.found_at(slot_index);
+                if expired(found.layout.expires_at, now) {
+                    self.remove(&found);
+                    self.stats.expired += 1;
+                    removed_count += 1;
+                    continue; // A later entry may have shifted into this slot.
+                }
+            }
+            slot_index = (slot_index + 1) % self.table.slot_count();
+        }
+        self.expire_cursor = slot_index;
+        removed_count
+    }
+
+    /// One SCAN step over database `db`: calls `visit` with live keys matching `pattern`
+    /// and returns the next cursor (0 when the scan is complete). Every key present for the
+    /// whole scan is visited at least once; some may be visited twice.
+    pub fn scan(
+        &self,
+        db: u8,
+        cursor: u64,
+        count: usize,
+        pattern: Option<&[u8]>,
+        now: Timestamp,
+        mut visit: impl FnMut(&[u8]),
+    ) -> u64 {
+        self.table.scan(cursor, count, |slot_index| {
+            if let Some((key, _)) = self.entry_at(slot_index, db, now) {
+                if pattern.is_none_or(|pattern| glob_match(pattern, key)) {
+                    visit(key);
+                }
+            }
+        })
+    }
+
+    /// Calls `visit` with every live key of `db` matching `pattern` (KEYS, ZeekDB's `keys`).
+    pub fn keys(&self, db: u8, pattern: &[u8], now: Timestamp, mut visit: impl FnMut(&[u8])) {
+        self.entries(db, now, |key, _| {
+            if glob_match(pattern, key) {
+                visit(key);
+            }
+        });
+    }
+
+    /// Calls `visit` with every live key and value of `db` (ZeekDB's `values` and
+    /// iteration).
+    pub fn entries(&self, db: u8, now: Timestamp, mut visit: impl FnMut(&[u8], &[u8])) {
+        for slot_index in 0..self.table.slot_count() {
+            if let Some((key, value)) = self.entry_at(slot_index, db, now) {
+                visit(key, value);
+            }
+        }
+    }
+
+    /// Calls `visit` with every live key of `db` starting with `prefix`, and its value
+    /// (PizzaKV's prefix search).
+    pub fn scan_prefix(
+        &self,
+        db: u8,
+        prefix: &[u8],
+        now: Timestamp,
+        mut visit: impl FnMut(&[u8], &[u8]),
+    ) {
+        self.entries(db, now, |key, value| {
+            if key.starts_with(prefix) {
+                visit(key, value);
+            }
+        });
+    }
+
+    /// The live key and value at an occupied slot, if it belongs to `db`.
+    fn entry_at(&self, slot_index: usize, db: u8, now: Timestamp) -> Option<(&[u8], &[u8])> {
+        if !self.table.occupied(slot_index) {
+            return None;
+        }
+        let bytes = self.segments.bytes(self.table.location(slot_index));
+        let layout = item::layout(bytes);
+        if layout.db != db || expired(layout.expires_at, now) {
+            return None;
+        }
+        Some((&bytes[layout.key.clone()], &bytes[layout.value.clone()]))
+    }
+
+    fn found_at(&self, slot_index: usize) -> Found {
+        let location = self.table.location(slot_index);
+        let layout = item::layout(self.segments.bytes(location));
+        Found {
+            slot_index,
+            location,
+            layout,
+        }
+    }
+}

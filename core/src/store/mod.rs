@@ -1,0 +1,735 @@
+//! The store: the table and segment storage behind one API, with expiry and eviction.
+//!
+//! Every method takes `now` (milliseconds since the Unix epoch): the core has no clock.
+//! Every write reports the idempotent [`Record`]s that make it durable to a [`LogSink`]:
+//! a counter increment is logged as the value it produced, a relative TTL as an absolute
+//! time, an eviction as a delete. An error leaves the store unchanged.
+//!
+//! Keys of the 16 numbered databases share one table; a key's identity is `(db, bytes)`.
+//!
+//! ```
+//! use floe_core::arena::Arena;
+//! use floe_core::store::{Config, SetOptions, Store};
+//!
+//! let config = Config::new(64 * 1024, 1000);
+//! let mut memory = vec![0u8; config.arena_size()];
+//! let mut arena = Arena::from_buffer(&mut memory);
+//! let mut store = Store::new(&mut arena, config).expect("config fits the arena");
+//! arena.freeze().expect("first freeze");
+//!
+//! let now = 1_700_000_000_000;
+//! store.set(0, b"greeting", b"hello", SetOptions::default(), now, &mut ()).expect("room");
+//! assert_eq!(store.get(0, b"greeting", now), Some(&b"hello"[..]));
+//! ```
+
+mod keyspace;
+mod reclaim;
+mod strings;
+
+pub use keyspace::{ExpireCondition, Ttl};
+pub use strings::GetExpiry;
+
+use core::ops::Range;
+
+use crate::arena::Arena;
+use crate::codec::record::{Record, Timestamp};
+use crate::constants::{
+    DATABASE_COUNT, ITEM_HEADER_SIZE_MAX, KEY_SIZE_MAX_DEFAULT, SEGMENT_COUNT_MIN,
+    SEGMENT_MEMORY_SIZE_MAX, SEGMENT_SIZE_DEFAULT, SEGMENT_SIZE_MIN, SLOT_COUNT_MAX, SLOT_SIZE,
+    VALUE_SIZE_MAX_DEFAULT,
+};
+use crate::error::{ConfigError, StoreError};
+use crate::hash::wyhash;
+use crate::storage::item::{self, ItemLayout};
+use crate::storage::policy::{EvictionPolicy, POLICY_MASK, VOLATILE};
+use crate::storage::segment::{SegmentMemory, Segments};
+use crate::table::{Location, Table};
+
+/// Receives the log records of a write, in the order they must be replayed.
+pub trait LogSink {
+    /// Called once per record.
+    fn record(&mut self, record: Record<'_>);
+}
+
+/// Discards records: a pure cache with no persistence.
+impl LogSink for () {
+    fn record(&mut self, _record: Record<'_>) {}
+}
+
+/// The limits and policy of a store, fixed at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Bytes of item memory (keys, values and their headers), cut into segments.
+    pub memory_size: usize,
+    /// The most keys the store holds, across all databases; sizes the table.
+    pub keys_max: usize,
+    /// Bytes per segment; every item must fit in one.
+    pub segment_size: u32,
+    /// Largest key, in bytes.
+    pub key_size_max: u32,
+    /// Largest value, in bytes (Redis's `proto-max-bulk-len` for strings).
+    pub value_size_max: u32,
+    /// What to do when memory or the table is full.
+    pub policy: EvictionPolicy,
+    /// Seed of the table's hash and of the policies' random choices.
+    pub seed: u64,
+}
+
+impl Config {
+    /// A configuration with `memory_size` bytes of item memory and room for `keys_max` keys;
+    /// small memories get smaller segments (at least 4 segments when possible).
+    #[must_use]
+    pub fn new(memory_size: usize, keys_max: usize) -> Self {
+        let mut segment_size = SEGMENT_SIZE_DEFAULT;
+        while segment_size > SEGMENT_SIZE_MIN && (segment_size as usize) * 4 > memory_size {
+            segment_size /= 2;
+        }
+        let item_max = segment_size - ITEM_HEADER_SIZE_MAX;
+        let key_size_max = KEY_SIZE_MAX_DEFAULT.min(item_max / 4);
+        Self {
+            memory_size,
+            keys_max,
+            segment_size,
+            key_size_max,
+            value_size_max: VALUE_SIZE_MAX_DEFAULT.min(item_max - key_size_max),
+            policy: EvictionPolicy::NoEviction,
+            seed: 0x666c_6f65_5eed_0001,
+        }
+    }
+
+    /// Bytes of arena this configuration needs (metadata alignment included).
+    #[must_use]
+    pub fn arena_size(&self) -> usize {
+        let segment_count = self.memory_size / (self.segment_size.max(1) as usize);
+        let slot_count = Table::slot_count_for(self.keys_max);
+        slot_count * SLOT_SIZE + self.memory_size + segment_count * (4 * 4 + 8 * 2) + 64
+    }
+
+    /// Checks the configuration and returns the number of segments.
+    ///
+    /// # Errors
+    /// The [`ConfigError`] naming the first limit that does not hold.
+    pub fn validate(&self) -> Result<usize, ConfigError> {
+        if self.segment_size < SEGMENT_SIZE_MIN {
+            return Err(ConfigError::SegmentSize);
+        }
+        if self.memory_size as u64 > SEGMENT_MEMORY_SIZE_MAX {
+            return Err(ConfigError::MemoryTooLarge);
+        }
+        let segment_count = self.memory_size / self.segment_size as usize;
+        if segment_count < SEGMENT_COUNT_MIN || u32::try_from(segment_count).is_err() {
+            return Err(ConfigError::MemoryTooSmall);
+        }
+        let item_size_max = u64::from(ITEM_HEADER_SIZE_MAX)
+            + u64::from(self.key_size_max)
+            + u64::from(self.value_size_max);
+        if item_size_max > u64::from(self.segment_size) {
+            return Err(ConfigError::ItemLargerThanSegment);
+        }
+        let slot_count = Table::slot_count_for(self.keys_max);
+        if slot_count >= SLOT_COUNT_MAX || self.keys_max >= slot_count {
+            return Err(ConfigError::KeysMaxTooLarge);
+        }
+        Ok(segment_count)
+    }
+}
+
+/// Counters and gauges of a store (ZeekDB's `stats()`, Redis's `INFO stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Reads that found a live key.
+    pub hits: u64,
+    /// Reads that found nothing (or an expired key).
+    pub misses: u64,
+    /// Keys removed because their expiry passed.
+    pub expired: u64,
+    /// Keys removed by the eviction policy.
+    pub evicted: u64,
+    /// Segments freed by copying their live items to the head.
+    pub segments_cleaned: u64,
+    /// Segments freed by eviction.
+    pub segments_evicted: u64,
+    /// Keys stored, in all databases.
+    pub keys: u64,
+    /// Bytes of live items (keys, values, headers).
+    pub memory_live_size: u64,
+    /// Bytes in use: the table plus appended segment bytes (live items and holes).
+    pub memory_used_size: u64,
+    /// Bytes the store may ever use: the table plus all segments.
+    pub memory_limit_size: u64,
+}
+
+/// When a SET applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SetCondition {
+    /// Always.
+    #[default]
+    Always,
+    /// Only if the key does not exist (`NX`).
+    IfAbsent,
+    /// Only if the key exists (`XX`).
+    IfPresent,
+}
+
+/// The expiry a SET gives its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SetExpiry {
+    /// No expiry (a plain SET removes any previous one).
+    #[default]
+    Persist,
+    /// Keep the key's current expiry (`KEEPTTL`).
+    Keep,
+    /// Expire at this absolute time (`EX`/`PX`/`EXAT`/`PXAT`, made absolute by the caller).
+    At(Timestamp),
+}
+
+impl SetExpiry {
+    /// `EX`/`PX`: an expiry `ttl_ms` after `now`.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidExpire`] if `ttl_ms` is not positive or the time overflows.
+    pub fn after(now: Timestamp, ttl_ms: i64) -> Result<Self, StoreError> {
+        let ttl_ms = u64::try_from(ttl_ms).map_err(|_| StoreError::InvalidExpire)?;
+        if ttl_ms == 0 {
+            return Err(StoreError::InvalidExpire);
+        }
+        now.checked_add(ttl_ms)
+            .map(Self::At)
+            .ok_or(StoreError::InvalidExpire)
+    }
+
+    /// `EXAT`/`PXAT`: an absolute expiry in milliseconds.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidExpire`] if `at_ms` is not positive.
+    pub fn at(at_ms: i64) -> Result<Self, StoreError> {
+        match u64::try_from(at_ms) {
+            Ok(at) if at > 0 => Ok(Self::At(at)),
+            _ => Err(StoreError::InvalidExpire),
+        }
+    }
+}
+
+/// Options of [`Store::set`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SetOptions {
+    /// When the write applies.
+    pub condition: SetCondition,
+    /// The expiry it gives.
+    pub expiry: SetExpiry,
+}
+
+/// What [`Store::set`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetOutcome<'s> {
+    /// Whether the value was written (false when `NX`/`XX` did not hold).
+    pub written: bool,
+    /// The value the key held before, if it existed (for `SET ... GET`).
+    pub previous: Option<&'s [u8]>,
+}
+
+/// A live key found in the table.
+#[derive(Debug, Clone)]
+struct Found {
+    slot_index: usize,
+    location: Location,
+    layout: ItemLayout,
+}
+
+/// How the value of an item being written is made: `old[..prefix] ++ zeros ++ bytes ++
+/// old[suffix]`, where `old` is the key's current value (empty when it has none). A plain
+/// SET uses only `bytes`; APPEND, SETRANGE and expiry changes splice the old value in
+/// place, without copying it out of segment memory.
+#[derive(Debug, Clone)]
+struct Splice<'v> {
+    prefix: usize,
+    zeros: usize,
+    bytes: &'v [u8],
+    suffix: Range<usize>,
+    /// Prefix bytes the old value lacks become zeros (SETRANGE) rather than nothing.
+    pad: bool,
+    /// Write nothing if the key is gone by the time the item is written (an eviction made
+    /// room by evicting the key itself): an expiry change must not recreate it.
+    only_if_present: bool,
+}
+
+impl<'v> Splice<'v> {
+    fn bytes(bytes: &'v [u8]) -> Self {
+        Self {
+            prefix: 0,
+            zeros: 0,
+            bytes,
+            suffix: 0..0,
+            pad: false,
+            only_if_present: false,
+        }
+    }
+
+    /// The whole old value followed by `bytes` (APPEND; with empty `bytes`, a rewrite).
+    fn after_old(bytes: &'v [u8]) -> Self {
+        Self {
+            prefix: usize::MAX,
+            ..Self::bytes(bytes)
+        }
+    }
+
+    /// The splice clipped to an old value of `old_size` bytes.
+    fn clipped(&self, old_size: usize) -> Self {
+        let prefix = self.prefix.min(old_size);
+        let padding = if self.pad { self.prefix - prefix } else { 0 };
+        let suffix = self.suffix.start.min(old_size)..self.suffix.end.min(old_size);
+        Self {
+            prefix,
+            zeros: self.zeros + padding,
+            suffix,
+            ..*self
+        }
+    }
+
+    fn size(&self) -> usize {
+        self.prefix + self.zeros + self.bytes.len() + self.suffix.len()
+    }
+}
+
+/// A key-value store over arena memory.
+#[derive(Debug)]
+pub struct Store<'a> {
+    table: Table<'a>,
+    segments: Segments<'a>,
+    config: Config,
+    stats: Stats,
+    db_key_count: [usize; DATABASE_COUNT as usize],
+    random_state: u64,
+    expire_cursor: usize,
+}
+
+impl<'a> Store<'a> {
+    /// Carves a store from `arena`, which the caller freezes afterwards.
+    ///
+    /// # Errors
+    /// [`ConfigError`] if the configuration is invalid or the arena is too small or frozen.
+    pub fn new(arena: &mut Arena<'a>, config: Config) -> Result<Self, ConfigError> {
+        let segment_count = config.validate()?;
+        let slot_count = Table::slot_count_for(config.keys_max);
+        let segment_size = config.segment_size as usize;
+        let slots = arena.alloc_slice::<u64>(slot_count)?;
+        let memory = SegmentMemory {
+            memory: arena.alloc_bytes(segment_count * segment_size)?,
+            item_end: arena.alloc_slice::<u32>(segment_count)?,
+            live_size: arena.alloc_slice::<u32>(segment_count)?,
+            volatile_count: arena.alloc_slice::<u32>(segment_count)?,
+            expiry_min: arena.alloc_slice::<u64>(segment_count)?,
+            seq: arena.alloc_slice::<u64>(segment_count)?,
+            free: arena.alloc_slice::<u32>(segment_count)?,
+        };
+        Ok(Self {
+            table: Table::new(slots, config.keys_max),
+            segments: Segments::new(memory, segment_size),
+            config,
+            stats: Stats::default(),
+            db_key_count: [0; DATABASE_COUNT as usize],
+            random_state: config.seed | 1,
+            expire_cursor: 0,
+        })
+    }
+
+    /// The configuration the store was built with.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Changes the eviction policy (Redis's `CONFIG SET maxmemory-policy`).
+    pub fn set_policy(&mut self, policy: EvictionPolicy) {
+        self.config.policy = policy;
+    }
+
+    /// The value of `key`, if it exists and has not expired.
+    pub fn get(&mut self, db: u8, key: &[u8], now: Timestamp) -> Option<&[u8]> {
+        match self.find_live(db, key, now) {
+            Some(found) => {
+                self.stats.hits += 1;
+                self.touch(found.slot_index);
+                Some(self.value_of(&found))
+            }
+            None => {
+                self.stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Whether `key` exists and has not expired.
+    pub fn exists(&mut self, db: u8, key: &[u8], now: Timestamp) -> bool {
+        self.find_live(db, key, now).is_some()
+    }
+
+    /// Stores `value` under `key` as `options` say (Redis's SET).
+    ///
+    /// # Errors
+    /// Size limits, or out of memory / keys under `noeviction`; nothing changes then.
+    pub fn set(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        value: &[u8],
+        options: SetOptions,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<SetOutcome<'_>, StoreError> {
+        let found = self.find_live(db, key, now);
+        let allowed = match options.condition {
+            SetCondition::Always => true,
+            SetCondition::IfAbsent => found.is_none(),
+            SetCondition::IfPresent => found.is_some(),
+        };
+        if !allowed {
+            let previous = found.map(|found| self.value_of(&found));
+            return Ok(SetOutcome {
+                written: false,
+                previous,
+            });
+        }
+        let expires_at = match options.expiry {
+            SetExpiry::Persist => 0,
+            SetExpiry::Keep => found.as_ref().map_or(0, |found| found.layout.expires_at),
+            SetExpiry::At(at) => at,
+        };
+        let previous = self.put(db, key, &Splice::bytes(value), expires_at, now, log)?;
+        let previous = previous.map(|range| &self.segments_bytes()[range]);
+        Ok(SetOutcome {
+            written: true,
+            previous,
+        })
+    }
+
+    /// Stores `value` under `key`, expiring `ttl_ms` milliseconds after `now`
+    /// (ZeekDB's `setWithTTL`).
+    ///
+    /// # Errors
+    /// As [`Store::set`], and [`StoreError::InvalidExpire`] for a TTL that is not positive.
+    pub fn set_with_ttl(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        value: &[u8],
+        ttl_ms: i64,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
+        let options = SetOptions {
+            expiry: SetExpiry::after(now, ttl_ms)?,
+            ..SetOptions::default()
+        };
+        self.set(db, key, value, options, now, log).map(|_| ())
+    }
+
+    /// Removes `key`; whether it existed.
+    pub fn delete(&mut self, db: u8, key: &[u8], now: Timestamp, log: &mut impl LogSink) -> bool {
+        let Some(found) = self.find_live(db, key, now) else {
+            return false;
+        };
+        self.remove(&found);
+        log.record(Record::Del { db, key });
+        true
+    }
+
+    /// Calls `visit(index, value)` for each key of `keys` (ZeekDB's `getMany`, Redis's MGET).
+    pub fn get_many(
+        &mut self,
+        db: u8,
+        keys: &[&[u8]],
+        now: Timestamp,
+        mut visit: impl FnMut(usize, Option<&[u8]>),
+    ) {
+        for (index, key) in keys.iter().enumerate() {
+            visit(index, self.get(db, key, now));
+        }
+    }
+
+    /// Stores every pair, all or none (ZeekDB's `setMany`, Redis's MSET). With
+    /// `only_if_none_exist` it writes nothing when any key exists and returns `false`
+    /// (MSETNX).
+    ///
+    /// # Errors
+    /// Size limits, or out of memory / keys under `noeviction`; nothing is written then.
+    pub fn set_many(
+        &mut self,
+        db: u8,
+        pairs: &[(&[u8], &[u8])],
+        only_if_none_exist: bool,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<bool, StoreError> {
+        let mut new_key_count = 0;
+        for (key, value) in pairs {
+            self.check_sizes(key.len(), value.len())?;
+            if self.find_live(db, key, now).is_none() {
+                new_key_count += 1;
+            } else if only_if_none_exist {
+                return Ok(false);
+            }
+        }
+        let sizes = pairs
+            .iter()
+            .map(|(key, value)| item::item_size(key.len(), value.len(), 0));
+        self.ensure_room(sizes, new_key_count, now, log)?;
+        for (key, value) in pairs {
+            self.put_prepared(db, key, &Splice::bytes(value), 0, log)?;
+        }
+        Ok(true)
+    }
+
+    /// Keys stored in all databases.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether no key is stored.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Keys stored in database `db` (Redis's DBSIZE); expired keys not yet removed count.
+    #[must_use]
+    pub fn db_len(&self, db: u8) -> usize {
+        self.db_key_count[usize::from(db)]
+    }
+
+    /// Counters and memory gauges.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        let table_size = (self.table.slot_count() * SLOT_SIZE) as u64;
+        let segments_size = (self.segments.count() * self.segments.segment_size()) as u64;
+        Stats {
+            keys: self.table.len() as u64,
+            memory_live_size: self.segments.live_size_total() as u64,
+            memory_used_size: table_size + self.segments.used_size_total() as u64,
+            memory_limit_size: table_size + segments_size,
+            ..self.stats
+        }
+    }
+
+    // ---- Internals shared by the command families. ----
+
+    fn hash(&self, db: u8, key: &[u8]) -> u64 {
+        wyhash(key, self.config.seed.wrapping_add(u64::from(db)))
+    }
+
+    /// The entry for `key`, expired or not.
+    fn find(&self, db: u8, key: &[u8]) -> Option<Found> {
+        assert!(db < DATABASE_COUNT, "db={db}");
+        let segments = &self.segments;
+        let mut layout_found = None;
+        let slot_index = self.table.find(self.hash(db, key), |location| {
+            let bytes = segments.bytes(location);
+            let layout = item::layout(bytes);
+            let matched = layout.db == db && bytes[layout.key.clone()] == *key;
+            if matched {
+                layout_found = Some(layout);
+            }
+            matched
+        })?;
+        let layout = layout_found?;
+        Some(Found {
+            slot_index,
+            location: self.table.location(slot_index),
+            layout,
+        })
+    }
+
+    /// The entry for `key` if it is live; an expired one is removed on the way (lazy
+    /// expiry, which needs no log record: the logged expiry is absolute).
+    fn find_live(&mut self, db: u8, key: &[u8], now: Timestamp) -> Option<Found> {
+        let found = self.find(db, key)?;
+        if expired(found.layout.expires_at, now) {
+            self.remove(&found);
+            self.stats.expired += 1;
+            return None;
+        }
+        Some(found)
+    }
+
+    fn value_of(&self, found: &Found) -> &[u8] {
+        &self.segments.bytes(found.location)[found.layout.value.clone()]
+    }
+
+    fn segments_bytes(&self) -> &[u8] {
+        self.segments.memory()
+    }
+
+    /// Updates the policy bits of a key that was just read.
+    fn touch(&mut self, slot_index: usize) {
+        let bits = self.table.policy(slot_index);
+        let random = (self.random() >> 32) as u32;
+        let policy_bits = self.config.policy.accessed_bits(bits & POLICY_MASK, random);
+        self.table
+            .set_policy(slot_index, (bits & VOLATILE) | (policy_bits & POLICY_MASK));
+    }
+
+    /// Removes a live entry: the table slot goes, the item becomes a hole.
+    fn remove(&mut self, found: &Found) {
+        let volatile = found.layout.expires_at != 0;
+        self.segments
+            .item_dead(found.location, found.layout.size(), volatile);
+        self.table.remove(found.slot_index);
+        self.db_key_count[usize::from(found.layout.db)] -= 1;
+    }
+
+    fn check_sizes(&self, key_size: usize, value_size: usize) -> Result<(), StoreError> {
+        if key_size > self.config.key_size_max as usize {
+            return Err(StoreError::KeyTooLarge);
+        }
+        if value_size > self.config.value_size_max as usize {
+            return Err(StoreError::ValueTooLarge);
+        }
+        Ok(())
+    }
+
+    /// Writes `key` with the value `splice` makes, making room first. Returns the range of
+    /// the previous value in segment memory (still intact until the next write).
+    fn put(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        splice: &Splice<'_>,
+        expires_at: Timestamp,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<Option<Range<usize>>, StoreError> {
+        let found = self.find_live(db, key, now);
+        let old_size = found.as_ref().map_or(0, |found| found.layout.value.len());
+        let value_size = splice.clipped(old_size).size();
+        self.check_sizes(key.len(), value_size)?;
+        if expires_at != 0 && expired(expires_at, now) {
+            // An expiry in the past deletes the key, as in Redis.
+            if let Some(found) = found {
+                self.remove(&found);
+                log.record(Record::Del { db, key });
+            }
+            return Ok(None);
+        }
+        let size = item::item_size(key.len(), value_size, expires_at);
+        self.ensure_room(
+            core::iter::once(size),
+            usize::from(found.is_none()),
+            now,
+            log,
+        )?;
+        self.put_prepared(db, key, splice, expires_at, log)
+    }
+
+    /// The second half of [`Store::put`]: room for the item is guaranteed.
+    fn put_prepared(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        splice: &Splice<'_>,
+        expires_at: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<Option<Range<usize>>, StoreError> {
+        // Cleaning or eviction may have moved or dropped the old item: look again.
+        let found = self.find(db, key);
+        if found.is_none() && splice.only_if_present {
+            return Ok(None);
+        }
+        let old_value = found.as_ref().map_or(0..0, |found| {
+            let start = found.location as usize;
+            found.layout.value.start + start..found.layout.value.end + start
+        });
+        let splice = splice.clipped(old_value.len());
+        let size = item::item_size(key.len(), splice.size(), expires_at);
+        let location = self.append_item(size);
+        let start = location as usize;
+        let memory = self.segments.memory_mut();
+        let header_size = item::header_write(
+            &mut memory[start..],
+            db,
+            key.len(),
+            splice.size(),
+            expires_at,
+        );
+        let key_start = start + header_size;
+        memory[key_start..key_start + key.len()].copy_from_slice(key);
+        let value_start = key_start + key.len();
+        let mut cursor = value_start;
+        memory.copy_within(old_value.start..old_value.start + splice.prefix, cursor);
+        cursor += splice.prefix;
+        memory[cursor..cursor + splice.zeros].fill(0);
+        cursor += splice.zeros;
+        memory[cursor..cursor + splice.bytes.len()].copy_from_slice(splice.bytes);
+        cursor += splice.bytes.len();
+        let suffix = old_value.start + splice.suffix.start..old_value.start + splice.suffix.end;
+        memory.copy_within(suffix, cursor);
+        cursor += splice.suffix.len();
+        assert!(
+            cursor == start + size,
+            "item size {size} != written {}",
+            cursor - start
+        );
+
+        let volatile_bits = if expires_at != 0 { VOLATILE } else { 0 };
+        let bits = volatile_bits | self.config.policy.initial_bits();
+        match &found {
+            Some(found) => {
+                let volatile = found.layout.expires_at != 0;
+                self.segments
+                    .item_dead(found.location, found.layout.size(), volatile);
+                self.table.set_location(found.slot_index, location);
+                self.table.set_policy(found.slot_index, bits);
+            }
+            None => {
+                let hash = self.hash(db, key);
+                if self.table.insert(hash, location, bits).is_err() {
+                    // Only a probe longer than PROBE_DISTANCE_MAX gets here (ensure_room
+                    // made room in the table): leave the new item as a hole.
+                    self.segments.item_dead(location, size, false);
+                    return Err(StoreError::KeysFull);
+                }
+                self.db_key_count[usize::from(db)] += 1;
+            }
+        }
+        if expires_at != 0 {
+            self.segments.volatile_added(location, expires_at);
+        }
+        let value = &self.segments.memory_mut()[value_start..value_start + splice.size()];
+        log.record(Record::Set {
+            db,
+            key,
+            value,
+            expires_at,
+        });
+        Ok(found.map(|_| old_value))
+    }
+
+    /// Appends `size` bytes, opening a new head when the current one is full; the room was
+    /// ensured beforehand.
+    fn append_item(&mut self, size: usize) -> Location {
+        if self.segments.head_remaining() < size {
+            let opened = self.segments.open_head();
+            assert!(opened, "ensure_room guaranteed a free segment");
+        }
+        self.segments.append(size)
+    }
+
+    /// A pseudo-random number (xorshift64*), seeded from the configuration.
+    fn random(&mut self) -> u64 {
+        let mut x = self.random_state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.random_state = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// Whether an item with this expiry is gone at `now`.
+#[inline]
+fn expired(expires_at: Timestamp, now: Timestamp) -> bool {
+    expires_at != 0 && expires_at <= now
+}
+
+#[cfg(test)]
+mod tests;

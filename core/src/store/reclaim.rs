@@ -1,0 +1,308 @@
+//! Making room: cleaning segments with holes and evicting a segment at a time.
+//!
+//! A write first asks [`Store::ensure_room`] for room for all of its items (and keys); only
+//! then does it change anything, so a write that cannot fit fails whole. Room comes from,
+//! in order: the head's tail, free segments beyond the reserve, cleaning the segment with
+//! the most dead bytes (copy its live items to the head, free it), and, unless the policy
+//! is `noeviction`, evicting a victim segment chosen by the policy.
+//!
+//! Every loop is bounded: each step frees a segment or fails, a sweep that keeps every item
+//! clears the items' second chances, and after `2 * segment_count` steps sweeps stop
+//! granting second chances at all.
+
+use super::{Found, Store, expired};
+use crate::codec::record::{Record, Timestamp};
+use crate::constants::SEGMENT_RESERVE_COUNT;
+use crate::error::StoreError;
+use crate::storage::item;
+use crate::storage::policy::{EvictionPolicy, POLICY_MASK, VOLATILE};
+use crate::storage::segment::{SegmentIndex, Segments};
+use crate::table::Location;
+
+impl Store<'_> {
+    /// Makes room to append items of `sizes` (in order) and to add `new_key_count` keys.
+    pub(super) fn ensure_room(
+        &mut self,
+        sizes: impl Iterator<Item = usize> + Clone,
+        new_key_count: usize,
+        now: Timestamp,
+        log: &mut impl super::LogSink,
+    ) -> Result<(), StoreError> {
+        let segment_count = self.segments.count();
+        let usable_size =
+            (segment_count - SEGMENT_RESERVE_COUNT - 1) * self.segments.segment_size();
+        if sizes.clone().sum::<usize>() > usable_size {
+            return Err(StoreError::OutOfMemory);
+        }
+        if new_key_count > self.table.len_max() {
+            return Err(StoreError::KeysFull);
+        }
+        let step_count_max = 4 * segment_count + 16;
+        for step in 0..step_count_max {
+            let keys_fit = self.table.len() + new_key_count <= self.table.len_max();
+            let bytes_fit = self.fits(sizes.clone());
+            if keys_fit && bytes_fit {
+                return Ok(());
+            }
+            let force = step >= 2 * segment_count;
+            if !bytes_fit && self.clean_step(now) {
+                continue;
+            }
+            if self.config.policy == EvictionPolicy::NoEviction {
+                return Err(if bytes_fit {
+                    StoreError::KeysFull
+                } else {
+                    StoreError::OutOfMemory
+                });
+            }
+            if !self.evict_step(force, now, log) {
+                return Err(StoreError::OutOfMemory);
+            }
+        }
+        Err(StoreError::OutOfMemory)
+    }
+
+    /// Whether items of `sizes` can be appended now without reclaiming anything.
+    fn fits(&self, sizes: impl Iterator<Item = usize>) -> bool {
+        let segment_size = self.segments.segment_size();
+        let mut remaining = self.segments.head_remaining();
+        let mut spare_count = self
+            .segments
+            .free_count()
+            .saturating_sub(SEGMENT_RESERVE_COUNT);
+        for size in sizes {
+            if size <= remaining {
+                remaining -= size;
+            } else if spare_count > 0 {
+                spare_count -= 1;
+                remaining = segment_size - size;
+            } else {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Cleans the segment with the most dead bytes if that gains room; whether it did.
+    ///
+    /// Cleaning is worth it when the victim's live items fit in the head's tail (a whole
+    /// segment is gained), or when its dead bytes exceed that tail (which a head switch
+    /// may waste). Under eviction policies a segment must also be at least a quarter dead,
+    /// so a store full of live data evicts rather than copying much to gain little.
+    fn clean_step(&mut self, now: Timestamp) -> bool {
+        let head = self.segments.head();
+        let remaining = self.segments.head_remaining();
+        let candidate = (0..self.segments.count())
+            .filter(|&segment| segment != head && self.segments.in_use(segment))
+            .max_by_key(|&segment| self.segments.dead_size(segment));
+        let Some(victim) = candidate else {
+            return false;
+        };
+        let dead_size = self.segments.dead_size(victim);
+        let gains = dead_size > 0
+            && (self.segments.live_size(victim) <= remaining || dead_size > remaining);
+        let worth = self.config.policy == EvictionPolicy::NoEviction
+            || dead_size * 4 >= self.segments.segment_size();
+        if !(gains && worth) {
+            return false;
+        }
+        self.sweep(victim, Sweep::Clean, now, &mut ());
+        self.stats.segments_cleaned += 1;
+        true
+    }
+
+    /// Evicts a victim segment chosen by the policy; `false` if there is none.
+    fn evict_step(&mut self, force: bool, now: Timestamp, log: &mut impl super::LogSink) -> bool {
+        let Some((victim, ttl_cutoff)) = self.victim() else {
+            return false;
+        };
+        let sweep = if force {
+            Sweep::EvictAll
+        } else {
+            Sweep::Evict { ttl_cutoff }
+        };
+        self.sweep(victim, sweep, now, log);
+        self.stats.segments_evicted += 1;
+        true
+    }
+
+    /// The segment the policy evicts from next and, for `volatile-ttl`, the expiry up to
+    /// which its keys are evicted: the soonest expiry in any other segment, so that keys
+    /// expiring later than something elsewhere survive.
+    ///
+    /// When every evictable item is in the head, the head is retired first so it can be
+    /// swept (a store of few small items fills its table before its memory).
+    fn victim(&mut self) -> Option<(SegmentIndex, Timestamp)> {
+        let policy = self.config.policy;
+        if policy == EvictionPolicy::NoEviction {
+            return None;
+        }
+        let segment_count = self.segments.count();
+        let random_start = (self.random() % segment_count as u64) as usize;
+        let evictable = |segments: &Segments<'_>, segment: SegmentIndex| {
+            segments.in_use(segment)
+                && segments.live_size(segment) > 0
+                && (!policy.volatile_only() || segments.volatile_count(segment) > 0)
+        };
+        let head = self.segments.head();
+        let others = (0..segment_count).any(|s| s != head && evictable(&self.segments, s));
+        if !others {
+            let head_evictable = evictable(&self.segments, head);
+            let spare = self.segments.free_count() > SEGMENT_RESERVE_COUNT;
+            if !(head_evictable && spare && self.segments.open_head()) {
+                return None;
+            }
+        }
+        let head = self.segments.head();
+        let segments = &self.segments;
+        let candidates =
+            (0..segment_count).filter(|&segment| segment != head && evictable(segments, segment));
+        let victim = match policy {
+            EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom => {
+                let mut first = None;
+                let mut chosen = None;
+                for segment in candidates {
+                    first = first.or(Some(segment));
+                    if segment >= random_start {
+                        chosen = Some(segment);
+                        break;
+                    }
+                }
+                chosen.or(first)
+            }
+            EvictionPolicy::VolatileTtl => candidates.min_by_key(|&s| segments.expiry_min(s)),
+            _ => candidates.min_by_key(|&segment| segments.seq(segment)),
+        }?;
+        let ttl_cutoff = (0..segment_count)
+            .filter(|&s| s != victim && s != head && evictable(segments, s))
+            .map(|s| segments.expiry_min(s))
+            .min()
+            .unwrap_or(Timestamp::MAX)
+            .max(segments.expiry_min(victim));
+        Some((victim, ttl_cutoff))
+    }
+
+    /// Empties `victim` and frees it: live items are copied to the head, or evicted as
+    /// `sweep` and the policy decide; expired items are dropped.
+    fn sweep(
+        &mut self,
+        victim: SegmentIndex,
+        sweep: Sweep,
+        now: Timestamp,
+        log: &mut impl super::LogSink,
+    ) {
+        assert!(victim != self.segments.head(), "sweep of the head");
+        let start = self.segments.start(victim);
+        let end = start + self.segments.used_size(victim) as Location;
+        let mut location = start;
+        while location < end {
+            let bytes = self.segments.bytes(location);
+            let layout = item::layout(bytes);
+            let size = layout.size();
+            let key = &bytes[layout.key.clone()];
+            let hash = self.hash(layout.db, key);
+            if let Some(slot_index) = self.table.find(hash, |candidate| candidate == location) {
+                let found = Found {
+                    slot_index,
+                    location,
+                    layout,
+                };
+                self.sweep_item(&found, sweep, now, log);
+            }
+            location += size as Location;
+        }
+        assert!(
+            self.segments.live_size(victim) == 0,
+            "segment {victim} still has live items"
+        );
+        self.segments.release(victim);
+    }
+
+    fn sweep_item(
+        &mut self,
+        found: &Found,
+        sweep: Sweep,
+        now: Timestamp,
+        log: &mut impl super::LogSink,
+    ) {
+        let bits = self.table.policy(found.slot_index);
+        let volatile = bits & VOLATILE != 0;
+        if expired(found.layout.expires_at, now) {
+            self.remove(found);
+            self.stats.expired += 1;
+            return;
+        }
+        let survivor_bits = match sweep {
+            Sweep::Clean => Some(bits & POLICY_MASK),
+            Sweep::Evict { ttl_cutoff } => {
+                let policy = self.config.policy;
+                let later =
+                    policy == EvictionPolicy::VolatileTtl && found.layout.expires_at > ttl_cutoff;
+                if later {
+                    Some(bits & POLICY_MASK)
+                } else {
+                    policy.survives(bits & POLICY_MASK, volatile)
+                }
+            }
+            Sweep::EvictAll => {
+                let policy = self.config.policy;
+                (policy.volatile_only() && !volatile).then_some(bits & POLICY_MASK)
+            }
+        };
+        match survivor_bits {
+            Some(policy_bits) => self.relocate(found, (bits & VOLATILE) | policy_bits),
+            None => {
+                self.remove(found);
+                self.stats.evicted += 1;
+                let bytes = self.segments.bytes(found.location);
+                let key = &bytes[found.layout.key.clone()];
+                log.record(Record::Del {
+                    db: found.layout.db,
+                    key,
+                });
+            }
+        }
+    }
+
+    /// Copies a live item to the head and points its slot there.
+    fn relocate(&mut self, found: &Found, bits: u8) {
+        let size = found.layout.size();
+        let location = self.append_relocated(size);
+        let source = found.location as usize;
+        self.segments
+            .memory_mut()
+            .copy_within(source..source + size, location as usize);
+        let volatile = found.layout.expires_at != 0;
+        self.segments.item_dead(found.location, size, volatile);
+        if volatile {
+            self.segments
+                .volatile_added(location, found.layout.expires_at);
+        }
+        self.table.set_location(found.slot_index, location);
+        self.table.set_policy(found.slot_index, bits);
+    }
+
+    /// Appends during a sweep, which may use the reserve: the victim is freed right after.
+    fn append_relocated(&mut self, size: usize) -> Location {
+        if self.segments.head_remaining() < size {
+            let opened = self.segments.open_head();
+            assert!(opened, "the reserve segment is free during a sweep");
+        }
+        self.segments.append(size)
+    }
+}
+
+/// What a sweep does with the live items of its victim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sweep {
+    /// Keep every item (cleaning).
+    Clean,
+    /// Evict the items the policy does not keep; under `volatile-ttl`, keep keys expiring
+    /// after `ttl_cutoff`.
+    Evict {
+        /// See [`Store::victim`].
+        ttl_cutoff: Timestamp,
+    },
+    /// Evict every item the policy may evict, second chances or not.
+    EvictAll,
+}
