@@ -1,4 +1,14 @@
 //! floe-runtime: drives floe-core with real files, sockets, threads and clocks.
 //!
-//! Skeleton: the durable log, recovery, servers, CLI and simulator arrive with their issues.
+//! Layers, bottom up:
+//! - [`error`]: the one [`error::Error`] type, with the failing operation and path.
+//! - [`io`]: the [`io::Storage`] and [`io::Clock`] seams and their real backends (io_uring,
+//!   blocking `std::fs`); the simulator implements the same traits.
+//! - [`log`]: the durable log's writer: segments, group commit, fsync policies, poisoning.
+//!
+//! Recovery, snapshots, servers, CLI and simulator arrive with their issues.
 #![deny(unsafe_code)]
+
+pub mod error;
+pub mod io;
+pub mod log;
