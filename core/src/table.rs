@@ -33,7 +33,7 @@ mod field {
 }
 
 /// A location in segment memory: the byte offset of an item.
-pub type Location = u64;
+pub type Location = usize;
 
 /// The table has no room for another key (or its probe sequence would be too long).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,7 +137,10 @@ impl<'a> Table<'a> {
         location: Location,
         policy: u8,
     ) -> Result<usize, TableFull> {
-        assert!(location < field::LOCATION_MASK, "location={location}");
+        assert!(
+            (location as u64) < field::LOCATION_MASK,
+            "location={location}"
+        );
         if self.len >= self.len_max {
             return Err(TableFull);
         }
@@ -208,8 +211,11 @@ impl<'a> Table<'a> {
     pub fn set_location(&mut self, slot_index: usize, location: Location) {
         let slot = self.slots[slot_index];
         assert!(slot != 0, "empty slot {slot_index}");
-        assert!(location < field::LOCATION_MASK, "location={location}");
-        self.slots[slot_index] = (slot & !field::LOCATION_MASK) | (location + 1);
+        assert!(
+            (location as u64) < field::LOCATION_MASK,
+            "location={location}"
+        );
+        self.slots[slot_index] = (slot & !field::LOCATION_MASK) | (location as u64 + 1);
     }
 
     /// The policy bits of an occupied slot.
@@ -268,6 +274,8 @@ impl<'a> Table<'a> {
     }
 }
 
+// NOTE: the casts below keep exactly the bits of a field, which the shifts and masks
+// select; truncation is the point.
 #[inline]
 fn tag_of(hash: u64) -> u8 {
     (hash >> 56) as u8
@@ -276,23 +284,29 @@ fn tag_of(hash: u64) -> u8 {
 #[inline]
 fn slot_encode(location: Location, tag: u8, distance: usize, policy: u8) -> u64 {
     assert!(distance <= PROBE_DISTANCE_MAX, "distance={distance}");
-    (location + 1)
+    (location as u64 + 1)
         | (u64::from(tag) << field::TAG_SHIFT)
         | ((distance as u64) << field::DISTANCE_SHIFT)
         | (u64::from(policy) << field::POLICY_SHIFT)
 }
 
 #[inline]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "locations index segment memory, a usize"
+)]
 fn slot_location(slot: u64) -> Location {
-    (slot & field::LOCATION_MASK) - 1
+    ((slot & field::LOCATION_MASK) - 1) as Location
 }
 
 #[inline]
+#[expect(clippy::cast_possible_truncation, reason = "takes one 8-bit field")]
 fn slot_tag(slot: u64) -> u8 {
     (slot >> field::TAG_SHIFT) as u8
 }
 
 #[inline]
+#[expect(clippy::cast_possible_truncation, reason = "takes one 8-bit field")]
 fn slot_distance(slot: u64) -> usize {
     usize::from((slot >> field::DISTANCE_SHIFT) as u8)
 }
@@ -315,7 +329,7 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     /// Keys are their own locations here; the hash is chosen by the test.
-    fn find_key(table: &Table<'_>, hash: u64, key: u64) -> Option<usize> {
+    fn find_key(table: &Table<'_>, hash: u64, key: usize) -> Option<usize> {
         table.find(hash, |location| location == key)
     }
 
@@ -324,7 +338,7 @@ mod tests {
         let mut slots = vec![0u64; 16];
         let mut table = Table::new(&mut slots, 14);
         // Three keys with the same home form one cluster.
-        for key in 0..3u64 {
+        for key in 0..3usize {
             table.insert(5, key, 0).expect("room");
         }
         assert_eq!(find_key(&table, 5, 2), Some(7));
@@ -340,7 +354,7 @@ mod tests {
         let mut slots = vec![0u64; 8];
         let mut table = Table::new(&mut slots, 3);
         for key in 0..3 {
-            table.insert(key, key, 0).expect("room");
+            table.insert(key as u64, key, 0).expect("room");
         }
         assert_eq!(table.insert(9, 9, 0), Err(TableFull));
         assert_eq!(table.len(), 3);
@@ -408,7 +422,7 @@ mod tests {
             let mut table = Table::new(&mut slots, 56);
             let mut model = BTreeSet::new();
             let apply_insert = |table: &mut Table<'_>, model: &mut BTreeSet<u8>, key: u8| {
-                if !model.contains(&key) && table.insert(hash_of(key), u64::from(key), 0).is_ok() {
+                if !model.contains(&key) && table.insert(hash_of(key), usize::from(key), 0).is_ok() {
                     model.insert(key);
                 }
             };
@@ -424,7 +438,7 @@ mod tests {
                 match op {
                     Op::Insert(key) => apply_insert(&mut table, &mut model, key),
                     Op::Remove(key) => {
-                        if let Some(slot_index) = find_key(&table, hash_of(key), u64::from(key)) {
+                        if let Some(slot_index) = find_key(&table, hash_of(key), usize::from(key)) {
                             table.remove(slot_index);
                             model.remove(&key);
                             always.remove(&key);
@@ -452,7 +466,7 @@ mod tests {
                 prop_assert!(seen.contains_key(key), "key {} missed by scan", key);
             }
             for key in 0..=255u8 {
-                let found = find_key(&table, hash_of(key), u64::from(key)).is_some();
+                let found = find_key(&table, hash_of(key), usize::from(key)).is_some();
                 prop_assert_eq!(found, model.contains(&key), "key {}", key);
             }
         }

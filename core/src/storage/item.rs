@@ -119,6 +119,7 @@ fn varint_size(mut value: usize) -> usize {
     size
 }
 
+#[expect(clippy::cast_possible_truncation, reason = "writes 7 bits at a time")]
 fn varint_write(target: &mut [u8], mut value: usize) -> usize {
     assert!(value <= u32::MAX as usize, "item length {value} above u32");
     let mut offset = 0;

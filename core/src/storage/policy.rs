@@ -213,7 +213,7 @@ mod tests {
             bits,
             "unlucky draw does not grow it"
         );
-        assert_eq!(policy.survives(bits, false), Some((LFU_INIT + 1) / 2));
+        assert_eq!(policy.survives(bits, false), Some(3));
         assert_eq!(policy.accessed_bits(LFU_MAX, 0), LFU_MAX);
     }
 

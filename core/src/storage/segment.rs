@@ -91,7 +91,7 @@ impl<'a> Segments<'a> {
             self.memory.volatile_count[segment] = 0;
             self.memory.expiry_min[segment] = 0;
             self.memory.seq[segment] = 0;
-            self.memory.free[self.free_count] = segment as u32;
+            self.memory.free[self.free_count] = to_u32(segment);
             self.free_count += 1;
         }
         let opened = self.open_head();
@@ -157,9 +157,9 @@ impl<'a> Segments<'a> {
             self.head_remaining()
         );
         let offset = self.memory.item_end[self.head] as usize;
-        self.memory.item_end[self.head] += size as u32;
-        self.memory.live_size[self.head] += size as u32;
-        (self.head * self.segment_size + offset) as Location
+        self.memory.item_end[self.head] += to_u32(size);
+        self.memory.live_size[self.head] += to_u32(size);
+        self.head * self.segment_size + offset
     }
 
     /// Records that the item at `location` has an expiry.
@@ -185,7 +185,7 @@ impl<'a> Segments<'a> {
             self.memory.live_size[segment] as usize >= size,
             "segment {segment} live size"
         );
-        self.memory.live_size[segment] -= size as u32;
+        self.memory.live_size[segment] -= to_u32(size);
         if volatile {
             assert!(
                 self.memory.volatile_count[segment] > 0,
@@ -210,7 +210,7 @@ impl<'a> Segments<'a> {
         self.memory.item_end[segment] = 0;
         self.memory.expiry_min[segment] = 0;
         self.memory.seq[segment] = 0;
-        self.memory.free[self.free_count] = segment as u32;
+        self.memory.free[self.free_count] = to_u32(segment);
         self.free_count += 1;
         assert!(self.free_count <= self.count());
     }
@@ -219,7 +219,7 @@ impl<'a> Segments<'a> {
     #[must_use]
     #[inline]
     pub fn segment_of(&self, location: Location) -> SegmentIndex {
-        let segment = (location / self.segment_size as u64) as usize;
+        let segment = location / self.segment_size;
         assert!(segment < self.count(), "location={location}");
         segment
     }
@@ -229,7 +229,7 @@ impl<'a> Segments<'a> {
     #[inline]
     pub fn bytes(&self, location: Location) -> &[u8] {
         let segment = self.segment_of(location);
-        let start = location as usize;
+        let start = location;
         let end = segment * self.segment_size + self.memory.item_end[segment] as usize;
         &self.memory.memory[start..end]
     }
@@ -316,6 +316,17 @@ impl<'a> Segments<'a> {
     /// The first location of a segment.
     #[must_use]
     pub fn start(&self, segment: SegmentIndex) -> Location {
-        (segment * self.segment_size) as Location
+        segment * self.segment_size
+    }
+}
+
+/// Converts a size or index within a segment to its stored `u32` form.
+///
+/// # Panics
+/// If it does not fit, which `Segments::new` rules out (segment size and count fit u32).
+fn to_u32(value: usize) -> u32 {
+    match u32::try_from(value) {
+        Ok(value) => value,
+        Err(_) => panic!("segment value {value} above u32"),
     }
 }

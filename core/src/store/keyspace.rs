@@ -137,7 +137,7 @@ impl Store<'_> {
     ) -> Result<(), StoreError> {
         let db = found.layout.db;
         if found.layout.expires_at != 0 && at != 0 {
-            let field_end = found.location as usize + found.layout.key.start;
+            let field_end = found.location + found.layout.key.start;
             let memory = self.segments.memory_mut();
             memory[field_end - 8..field_end].copy_from_slice(&at.to_le_bytes());
             self.segments.expiry_written(found.location, at);
@@ -214,10 +214,10 @@ impl Store<'_> {
         mut visit: impl FnMut(&[u8]),
     ) -> u64 {
         self.table.scan(cursor, count, |slot_index| {
-            if let Some((key, _)) = self.entry_at(slot_index, db, now) {
-                if pattern.is_none_or(|pattern| glob_match(pattern, key)) {
-                    visit(key);
-                }
+            if let Some((key, _)) = self.entry_at(slot_index, db, now)
+                && pattern.is_none_or(|pattern| glob_match(pattern, key))
+            {
+                visit(key);
             }
         })
     }

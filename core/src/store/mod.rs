@@ -636,13 +636,13 @@ impl<'a> Store<'a> {
             return Ok(None);
         }
         let old_value = found.as_ref().map_or(0..0, |found| {
-            let start = found.location as usize;
+            let start = found.location;
             found.layout.value.start + start..found.layout.value.end + start
         });
         let splice = splice.clipped(old_value.len());
         let size = item::item_size(key.len(), splice.size(), expires_at);
         let location = self.append_item(size);
-        let start = location as usize;
+        let start = location;
         let memory = self.segments.memory_mut();
         let header_size = item::header_write(
             &mut memory[start..],
@@ -712,6 +712,15 @@ impl<'a> Store<'a> {
             assert!(opened, "ensure_room guaranteed a free segment");
         }
         self.segments.append(size)
+    }
+
+    /// A pseudo-random number below `bound` (which is not zero).
+    fn random_below(&mut self, bound: usize) -> usize {
+        assert!(bound > 0);
+        // NOTE: the remainder is below `bound`, a usize.
+        #[expect(clippy::cast_possible_truncation, reason = "below bound")]
+        let value = (self.random() % bound as u64) as usize;
+        value
     }
 
     /// A pseudo-random number (xorshift64*), seeded from the configuration.

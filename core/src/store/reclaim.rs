@@ -138,7 +138,7 @@ impl Store<'_> {
             return None;
         }
         let segment_count = self.segments.count();
-        let random_start = (self.random() % segment_count as u64) as usize;
+        let random_start = self.random_below(segment_count);
         let evictable = |segments: &Segments<'_>, segment: SegmentIndex| {
             segments.in_use(segment)
                 && segments.live_size(segment) > 0
@@ -193,7 +193,7 @@ impl Store<'_> {
     ) {
         assert!(victim != self.segments.head(), "sweep of the head");
         let start = self.segments.start(victim);
-        let end = start + self.segments.used_size(victim) as Location;
+        let end = start + self.segments.used_size(victim);
         let mut location = start;
         while location < end {
             let bytes = self.segments.bytes(location);
@@ -209,7 +209,7 @@ impl Store<'_> {
                 };
                 self.sweep_item(&found, sweep, now, log);
             }
-            location += size as Location;
+            location += size;
         }
         assert!(
             self.segments.live_size(victim) == 0,
@@ -268,10 +268,10 @@ impl Store<'_> {
     fn relocate(&mut self, found: &Found, bits: u8) {
         let size = found.layout.size();
         let location = self.append_relocated(size);
-        let source = found.location as usize;
+        let source = found.location;
         self.segments
             .memory_mut()
-            .copy_within(source..source + size, location as usize);
+            .copy_within(source..source + size, location);
         let volatile = found.layout.expires_at != 0;
         self.segments.item_dead(found.location, size, volatile);
         if volatile {
