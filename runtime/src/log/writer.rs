@@ -8,13 +8,18 @@
 //!
 //! ```text
 //!  append ──► queue (LSNs assigned here, in order) ──► writer thread ──► segment file
-//!  wait   ◄── progress: lsn_written_end / lsn_synced_end ◄─────────────┘
+//!  wait   ◄── unpark ◄── progress: lsn_written_end / lsn_synced_end ◄──┘
 //! ```
 //!
 //! Why `append` takes an `encode` closure: a record's LSN is inside its encoded bytes and
 //! covered by its CRC, so the caller must encode with the LSN it is given, and LSN order must
 //! equal byte order in the file. `append` runs `encode(lsn_first, queue)` while holding the
 //! queue's lock, which makes "take the next LSNs" and "put the bytes in the queue" one step.
+//!
+//! Why waiters park instead of sharing a condvar: after each turn the writer wakes exactly the
+//! threads its progress satisfied (one `unpark` each), and they check that progress in
+//! atomics, so tens of woken callers do not queue up on the lock the appenders and the writer
+//! need; that lock contention, not the disk, was what bounded the batch rate.
 //!
 //! Invariants:
 //! - LSNs are dense and assigned in queue order; the file holds batches in the same order.
@@ -38,8 +43,9 @@
 
 use std::mem;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
 use crate::error::{Error, Operation};
@@ -85,7 +91,8 @@ impl LogConfig {
 pub struct Ticket {
     lsn_first: u64,
     lsn_end: u64,
-    batch_index: u64,
+    /// Which log handed it out (a ticket of another log would wait for the wrong LSNs).
+    log_id: u64,
 }
 
 impl Ticket {
@@ -125,6 +132,8 @@ pub struct LogWriter {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
     queue_size_max: usize,
+    /// Distinguishes logs in one process, to catch a ticket waited on at the wrong log.
+    log_id: u64,
     dir: PathBuf,
     // Dropped after `Drop::drop` has joined the writer thread: the directory stays locked
     // until nothing can write to it any more.
@@ -138,11 +147,26 @@ struct Shared {
     work: Condvar,
     /// Appenders wait here for queue space.
     space: Condvar,
-    /// Waiters wait here, on the condvar of their batch's parity: batch `b + 1` is taken only
-    /// after batch `b` is done, so at most two batches have waiters, and a wake-up reaches
-    /// only the callers it can concern (64 callers, not 128, per turn).
-    progress: [Condvar; 2],
+    /// Every LSN below this is written (in the OS's page cache at least). Only the writer
+    /// thread stores it (`Release`, after the write returned); waiters load it (`Acquire`).
+    lsn_written_end: AtomicU64,
+    /// Every LSN below this is on disk: covered by a successful fdatasync. Stored like
+    /// `lsn_written_end`, after the sync returned success, never before.
+    lsn_synced_end: AtomicU64,
+    /// Set after `State::failure`: the log is poisoned.
+    poisoned: AtomicBool,
+    /// Threads parked in `wait`, each with the LSN end it waits for. An entry may outlive its
+    /// waiter (who saw the progress before the writer drained it); the writer drains it when
+    /// progress covers it, and the stray `unpark` is harmless (parking always loops).
+    waiters: Mutex<Vec<Waiter>>,
     fsync: FsyncPolicy,
+}
+
+/// A thread parked in [`LogWriter::wait`].
+#[derive(Debug)]
+struct Waiter {
+    lsn_end: u64,
+    thread: Thread,
 }
 
 #[derive(Debug)]
@@ -151,12 +175,6 @@ struct State {
     queue: Vec<u8>,
     /// The LSN the next appended record gets.
     lsn_next: u64,
-    /// The index the queued bytes' batch will have.
-    batch_next: u64,
-    /// Every LSN below this is written (in the OS's page cache at least).
-    lsn_written_end: u64,
-    /// Every LSN below this is on disk: covered by a successful fdatasync.
-    lsn_synced_end: u64,
     /// The first failure; once set, the log is poisoned.
     failure: Option<Arc<Error>>,
     /// `close` was called: no more appends; the writer drains, syncs and stops.
@@ -191,9 +209,6 @@ impl LogWriter {
             state: Mutex::new(State {
                 queue: Vec::new(),
                 lsn_next: config.lsn_next,
-                batch_next: 0,
-                lsn_written_end: config.lsn_next,
-                lsn_synced_end: config.lsn_next,
                 failure: None,
                 closing: false,
                 writer_idle: false,
@@ -204,7 +219,10 @@ impl LogWriter {
             }),
             work: Condvar::new(),
             space: Condvar::new(),
-            progress: [Condvar::new(), Condvar::new()],
+            lsn_written_end: AtomicU64::new(config.lsn_next),
+            lsn_synced_end: AtomicU64::new(config.lsn_next),
+            poisoned: AtomicBool::new(false),
+            waiters: Mutex::new(Vec::new()),
             fsync: config.fsync,
         });
         let writer = Writer {
@@ -218,6 +236,7 @@ impl LogWriter {
             everysec_interval_ns: u64::try_from(config.everysec_interval.as_nanos())
                 .unwrap_or(u64::MAX),
             batch: Vec::new(),
+            woken: Vec::new(),
             lsn_written_end: config.lsn_next,
             lsn_synced_end: config.lsn_next,
         };
@@ -229,6 +248,7 @@ impl LogWriter {
             shared,
             thread: Mutex::new(Some(thread)),
             queue_size_max: config.queue_size_max,
+            log_id: LOG_ID_NEXT.fetch_add(1, Ordering::Relaxed),
             dir,
             _lock: lock,
         })
@@ -296,7 +316,7 @@ impl LogWriter {
         let ticket = Ticket {
             lsn_first,
             lsn_end,
-            batch_index: state.batch_next,
+            log_id: self.log_id,
         };
         let wake_writer = mem::replace(&mut state.writer_idle, false);
         drop(state);
@@ -316,30 +336,28 @@ impl LogWriter {
     /// # Panics
     /// If the ticket is from another log (its LSNs were never handed out here).
     pub fn wait(&self, ticket: Ticket) -> Result<(), Error> {
-        let shared = &*self.shared;
-        let parity = usize::from(ticket.batch_index % 2 == 1);
-        let mut state = lock(&shared.state);
         assert!(
-            ticket.lsn_end <= state.lsn_next,
-            "ticket lsn_end={} from another log (lsn_next={})",
-            ticket.lsn_end,
-            state.lsn_next
+            ticket.log_id == self.log_id,
+            "ticket of log {} waited on at log {}",
+            ticket.log_id,
+            self.log_id
         );
+        let shared = &*self.shared;
+        if let Some(outcome) = shared.outcome(ticket.lsn_end) {
+            return outcome;
+        }
+        lock(&shared.waiters).push(Waiter {
+            lsn_end: ticket.lsn_end,
+            thread: std::thread::current(),
+        });
+        // Registered before this check: progress published after the check finds the entry
+        // and unparks us, progress published before it is seen here (the waiters mutex orders
+        // the writer's store before its drain, and our push before our load).
         loop {
-            if state.lsn_synced_end >= ticket.lsn_end {
-                return Ok(());
+            if let Some(outcome) = shared.outcome(ticket.lsn_end) {
+                return outcome;
             }
-            if let Some(cause) = &state.failure {
-                return Err(Error::Poisoned {
-                    cause: Arc::clone(cause),
-                });
-            }
-            if shared.fsync != FsyncPolicy::Always && state.lsn_written_end >= ticket.lsn_end {
-                return Ok(());
-            }
-            state = shared.progress[parity]
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            std::thread::park();
         }
     }
 
@@ -381,7 +399,8 @@ impl LogWriter {
             }),
             None => {
                 assert!(state.queue.is_empty(), "queue={}", state.queue.len());
-                assert!(state.lsn_synced_end == state.lsn_next);
+                let lsn_synced_end = shared.lsn_synced_end.load(Ordering::Acquire);
+                assert!(lsn_synced_end == state.lsn_next, "synced={lsn_synced_end}");
                 Ok(())
             }
         }
@@ -445,7 +464,7 @@ impl Segment {
 /// What the writer thread does next.
 enum Turn {
     /// Write (and under `always`, sync) the batch just taken from the queue.
-    Batch { batch_index: u64, lsn_end: u64 },
+    Batch { lsn_end: u64 },
     /// An everysec deadline passed with unsynced bytes.
     Sync,
     /// `close` was called and the queue is empty.
@@ -463,6 +482,8 @@ struct Writer {
     everysec_interval_ns: u64,
     /// The batch being written; swapped with the queue each turn, so its capacity is reused.
     batch: Vec<u8>,
+    /// Threads to unpark after a turn; kept to reuse its capacity.
+    woken: Vec<Thread>,
     /// Local copies of the shared progress (only this thread moves them).
     lsn_written_end: u64,
     lsn_synced_end: u64,
@@ -479,10 +500,7 @@ impl Writer {
         // Each turn either writes a batch, syncs, or returns; the loop ends with the log.
         loop {
             let outcome = match self.next_turn() {
-                Turn::Batch {
-                    batch_index,
-                    lsn_end,
-                } => self.commit(batch_index, lsn_end).and_then(|()| {
+                Turn::Batch { lsn_end } => self.commit(lsn_end).and_then(|()| {
                     let due = self.clock.monotonic_ns()
                         >= self.sync_last_ns.saturating_add(self.everysec_interval_ns);
                     if self.shared.fsync == FsyncPolicy::Everysec && due {
@@ -518,15 +536,10 @@ impl Writer {
             if !state.queue.is_empty() {
                 assert!(self.batch.is_empty());
                 mem::swap(&mut state.queue, &mut self.batch);
-                let batch_index = state.batch_next;
-                state.batch_next += 1;
                 let lsn_end = state.lsn_next;
                 drop(state);
                 shared.space.notify_all();
-                return Turn::Batch {
-                    batch_index,
-                    lsn_end,
-                };
+                return Turn::Batch { lsn_end };
             }
             if state.closing {
                 return Turn::Close;
@@ -558,7 +571,7 @@ impl Writer {
 
     /// Writes the taken batch (LSNs `lsn_written_end .. lsn_end`) in one write, synced in the
     /// same submission under `always`, then tells its waiters.
-    fn commit(&mut self, batch_index: u64, lsn_end: u64) -> Result<(), Error> {
+    fn commit(&mut self, lsn_end: u64) -> Result<(), Error> {
         let lsn_first = self.lsn_written_end;
         assert!(
             lsn_first < lsn_end,
@@ -588,14 +601,20 @@ impl Writer {
         }
         {
             let mut state = lock(&self.shared.state);
-            assert!(state.lsn_written_end == lsn_first);
-            state.lsn_written_end = lsn_end;
-            state.lsn_synced_end = self.lsn_synced_end;
             state.stats.write_count += 1;
             state.stats.sync_count += u64::from(synced);
             state.stats.byte_count += batch_size;
         }
-        self.shared.progress[usize::from(batch_index % 2 == 1)].notify_all();
+        let shared = &*self.shared;
+        let lsn_written_before = shared.lsn_written_end.swap(lsn_end, Ordering::Release);
+        assert!(
+            lsn_written_before == lsn_first,
+            "written={lsn_written_before}"
+        );
+        if synced {
+            shared.lsn_synced_end.store(lsn_end, Ordering::Release);
+        }
+        shared.wake(false, &mut self.woken);
         Ok(())
     }
 
@@ -619,14 +638,12 @@ impl Writer {
         self.segment.file.sync_data()?;
         self.sync_last_ns = self.clock.monotonic_ns();
         self.lsn_synced_end = self.lsn_written_end;
-        {
-            let mut state = lock(&self.shared.state);
-            state.lsn_synced_end = self.lsn_synced_end;
-            state.stats.sync_count += 1;
-        }
-        for progress in &self.shared.progress {
-            progress.notify_all();
-        }
+        lock(&self.shared.state).stats.sync_count += 1;
+        let shared = &*self.shared;
+        shared
+            .lsn_synced_end
+            .store(self.lsn_synced_end, Ordering::Release);
+        shared.wake(false, &mut self.woken);
         Ok(())
     }
 
@@ -644,11 +661,63 @@ fn poison(shared: &Shared, error: Error) {
             state.failure = Some(Arc::new(error));
         }
     }
+    shared.poisoned.store(true, Ordering::Release);
     shared.space.notify_all();
-    for progress in &shared.progress {
-        progress.notify_all();
+    shared.wake(true, &mut Vec::new());
+}
+
+impl Shared {
+    /// What `wait` returns for a ticket ending at `lsn_end`, or `None` while it must wait:
+    /// `Ok` once synced (even after a failure: it is on disk), else the poison if the log
+    /// failed, else `Ok` once written when the policy promises no more than that.
+    fn outcome(&self, lsn_end: u64) -> Option<Result<(), Error>> {
+        if self.lsn_synced_end.load(Ordering::Acquire) >= lsn_end {
+            return Some(Ok(()));
+        }
+        if self.poisoned.load(Ordering::Acquire) {
+            let cause = lock(&self.state).failure.clone();
+            let Some(cause) = cause else {
+                unreachable!("poisoned is set only after failure");
+            };
+            return Some(Err(Error::Poisoned { cause }));
+        }
+        if self.fsync != FsyncPolicy::Always
+            && self.lsn_written_end.load(Ordering::Acquire) >= lsn_end
+        {
+            return Some(Ok(()));
+        }
+        None
+    }
+
+    /// Unparks the waiters that the published progress satisfies (all of them if `all`, after
+    /// a failure). `woken` is scratch space, left empty: the unparks happen after the waiters
+    /// lock is released, so new waiters are not held up by them.
+    fn wake(&self, all: bool, woken: &mut Vec<Thread>) {
+        let lsn_done_end = if all {
+            u64::MAX
+        } else if self.fsync == FsyncPolicy::Always {
+            self.lsn_synced_end.load(Ordering::Acquire)
+        } else {
+            self.lsn_written_end.load(Ordering::Acquire)
+        };
+        {
+            let mut waiters = lock(&self.waiters);
+            waiters.retain(|waiter| {
+                let done = waiter.lsn_end <= lsn_done_end;
+                if done {
+                    woken.push(waiter.thread.clone());
+                }
+                !done
+            });
+        }
+        for thread in woken.drain(..) {
+            thread.unpark();
+        }
     }
 }
+
+/// The next log's id.
+static LOG_ID_NEXT: AtomicU64 = AtomicU64::new(0);
 
 /// Turns a panic of the writer thread into a poisoned log, so no caller waits forever.
 struct PanicGuard {
