@@ -333,6 +333,9 @@ impl LogWriter {
     /// [`Error::Poisoned`] if the log failed before that point. After a failure only tickets
     /// that an fdatasync already covered are reported `Ok`, under every policy.
     ///
+    /// Waiting parks the thread; a waiter that found its answer before the writer got to it
+    /// may later receive one stray `unpark`, which `std::thread::park` allows for.
+    ///
     /// # Panics
     /// If the ticket is from another log (its LSNs were never handed out here).
     pub fn wait(&self, ticket: Ticket) -> Result<(), Error> {
