@@ -332,6 +332,18 @@ mod tests {
     }
 
     #[test]
+    fn auto_picks_a_working_backend() {
+        let storage = Backend::Auto.open().unwrap();
+        assert!(["io_uring", "blocking"].contains(&storage.name()));
+        let blocking = Backend::Blocking.open().unwrap();
+        assert_eq!(blocking.name(), "blocking");
+        match Backend::Uring.open() {
+            Ok(uring) => assert_eq!(uring.name(), "io_uring"),
+            Err(error) => assert!(matches!(error, Error::UringUnavailable { .. })),
+        }
+    }
+
+    #[test]
     fn system_clock_is_monotonic_and_sleeps() {
         let clock = SystemClock::new();
         let before = clock.monotonic_ns();

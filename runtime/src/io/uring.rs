@@ -62,6 +62,10 @@ const _: () = assert!(CHUNK_SIZE_MAX <= u32::MAX as usize);
 const ENTER_BUSY_RETRY_MAX: u32 = 10_000;
 
 /// [`Storage`] whose append files write and sync through io_uring.
+///
+/// One ring per `UringStorage`, shared by the files it opens: their calls take turns. Give
+/// each log (each worker, later) its own `UringStorage` so their syncs do not queue behind
+/// one another.
 #[derive(Debug, Clone)]
 pub struct UringStorage {
     ring: Arc<Mutex<Ring>>,
