@@ -9,8 +9,8 @@
 //! should be on the disk you care about). The time is cut into rounds; each round runs, each
 //! on a fresh directory:
 //! 1. raw: one thread, `pwrite` 50 bytes at the end + `fdatasync`, in a loop (std::fs);
-//! 2. per backend (io_uring, blocking): THREADS threads each appending one 50-byte record and
-//!    waiting for it, in a loop.
+//! 2. per backend (io_uring, blocking): one thread, then THREADS threads, each appending one
+//!    50-byte record and waiting for it, in a loop (one thread: the log's own unbatched rate).
 //!
 //! Interleaving matters on shared or virtual disks, whose fdatasync rate can move by 10x from
 //! one second to the next: the ratio compares the log and the raw loop over the same time.
@@ -49,22 +49,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A shared virtual disk's fdatasync rate drifts by 10x within seconds, so the phases are
     // interleaved in short rounds and the ratio compares totals over the same stretch of time.
     let phase = Duration::from_secs_f64(seconds / (ROUND_COUNT as f64 * 2.0));
-    let phase_log = phase.div_f64(backends.len().max(1) as f64);
+    let phase_log = phase.div_f64(2.0 * backends.len().max(1) as f64);
     println!(
         "group commit: {thread_count} threads, {RECORD_SIZE}-byte records, fsync=always, \
-         {ROUND_COUNT} rounds of raw {:.2} s + log {:.2} s per backend, dir {}",
+         {ROUND_COUNT} rounds of raw {:.2} s + log {:.2} s per backend and thread count, dir {}",
         phase.as_secs_f64(),
         phase_log.as_secs_f64(),
         root.display()
     );
     let mut raw = Totals::default();
     let mut logs: Vec<Totals> = backends.iter().map(|_| Totals::default()).collect();
+    let mut singles: Vec<Totals> = backends.iter().map(|_| Totals::default()).collect();
     let mut ratios: Vec<Vec<f64>> = backends.iter().map(|_| Vec::new()).collect();
     for round in 0..ROUND_COUNT {
         let raw_round = raw_sync_rate(&root.join(format!("raw-{round}")), phase)?;
         raw.add(&raw_round);
         for (index, storage) in backends.iter().enumerate() {
             let dir = root.join(format!("{}-{round}", storage.name()));
+            let single_round = group_commit(storage, &dir.join("single"), 1, phase_log)?;
+            singles[index].add(&single_round);
             let log_round = group_commit(storage, &dir, thread_count, phase_log)?;
             ratios[index].push(log_round.acked_per_second() / raw_round.syncs_per_second());
             logs[index].add(&log_round);
@@ -74,8 +77,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "raw       std::fs write 50 B + fdatasync loop: {:>9.0} fdatasyncs/s",
         raw.syncs_per_second()
     );
-    for ((storage, log), ratios) in backends.iter().zip(&logs).zip(&mut ratios) {
+    for (index, storage) in backends.iter().enumerate() {
+        let (log, single, ratios) = (&logs[index], &singles[index], &mut ratios[index]);
         ratios.sort_by(f64::total_cmp);
+        println!(
+            "{:<9} log, 1 thread:  {:>9.0} acked writes/s, {:>7.0} fdatasyncs/s (no batching \
+             possible: the same code path's own sync rate)",
+            storage.name(),
+            single.acked_per_second(),
+            single.syncs_per_second(),
+        );
         println!(
             "{:<9} log, {thread_count} threads: {:>9.0} acked writes/s, {:>7.0} fdatasyncs/s, \
              {:>4.1} records/sync; acked/s / raw fdatasyncs/s = {:.1}x (per round: {})",
@@ -89,6 +100,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|ratio| format!("{ratio:.0}"))
                 .collect::<Vec<_>>()
                 .join(" "),
+        );
+        println!(
+            "{:<9} log, {thread_count} threads vs 1 thread: {:.1}x acked writes/s",
+            storage.name(),
+            log.acked_per_second() / single.acked_per_second(),
         );
     }
     let _ignored = std::fs::remove_dir_all(&root); // Best effort.
