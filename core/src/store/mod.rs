@@ -461,19 +461,34 @@ impl<'a> Store<'a> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<bool, StoreError> {
-        let mut new_key_count = 0;
         for (key, value) in pairs {
             self.check_sizes(key.len(), value.len())?;
-            if self.find_live(db, key, now).is_none() {
-                new_key_count += 1;
-            } else if only_if_none_exist {
+            if only_if_none_exist && self.find_live(db, key, now).is_some() {
                 return Ok(false);
             }
         }
         let sizes = pairs
             .iter()
             .map(|(key, value)| item::item_size(key.len(), value.len(), 0));
-        self.ensure_room(sizes, new_key_count, now, log)?;
+        // Eviction may take keys of the batch itself, which then need a slot again: count
+        // the absent keys after each round. Keys only ever go from present to absent here,
+        // so the count grows at most `pairs.len()` times.
+        let absent_count = |store: &mut Self| {
+            pairs
+                .iter()
+                .filter(|(key, _)| store.find_live(db, key, now).is_none())
+                .count()
+        };
+        let mut new_key_count = absent_count(self);
+        for _ in 0..=pairs.len() {
+            self.ensure_room(sizes.clone(), new_key_count, now, log)?;
+            let absent = absent_count(self);
+            if absent <= new_key_count {
+                break;
+            }
+            new_key_count = absent;
+        }
+        assert!(self.table.len() + absent_count(self) <= self.table.len_max());
         for (key, value) in pairs {
             self.put_prepared(db, key, &Splice::bytes(value), 0, log)?;
         }
@@ -740,5 +755,7 @@ fn expired(expires_at: Timestamp, now: Timestamp) -> bool {
     expires_at != 0 && expires_at <= now
 }
 
+#[cfg(any(test, feature = "_test-internals"))]
+pub mod model;
 #[cfg(test)]
 mod tests;

@@ -1,10 +1,10 @@
 //! Store tests: each command's semantics and errors, the log records writes report, and
 //! proptest models of long random op sequences with expiry and eviction.
 
+use super::model::{Op, run_model};
 use super::*;
 use crate::storage::policy::EvictionPolicy;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 use std::vec::Vec;
 
 const NOW: Timestamp = 1_700_000_000_000;
@@ -680,45 +680,7 @@ fn eviction_also_frees_key_slots() {
     assert!(store.get(0, &999u32.to_le_bytes(), NOW).is_some());
 }
 
-// ---- Model tests. ----
-
-#[derive(Debug, Clone)]
-enum Op {
-    Set {
-        key: u8,
-        size: u16,
-        ttl: Option<u16>,
-    },
-    Get {
-        key: u8,
-    },
-    Delete {
-        key: u8,
-    },
-    Incr {
-        key: u8,
-    },
-    Append {
-        key: u8,
-        size: u8,
-    },
-    Expire {
-        key: u8,
-        ttl: u16,
-    },
-    Persist {
-        key: u8,
-    },
-    SetMany {
-        first: u8,
-        count: u8,
-        size: u16,
-    },
-    Advance {
-        ms: u16,
-    },
-    ExpireStep,
-}
+// ---- Model tests (the harness is in `super::model`, shared with the fuzzer). ----
 
 fn op() -> impl Strategy<Value = Op> {
     let key = 0u8..64;
@@ -737,195 +699,13 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// A value unique to the key and write, so a stale or mixed-up value is detected.
-fn value_for(key: u8, serial: u32, size: u16) -> Vec<u8> {
-    let mut value: Vec<u8> = format!("{key}:{serial}:").into_bytes();
-    value.resize(usize::from(size).max(value.len()), b'a' + key % 26);
-    value
-}
-
-/// The model: what each key holds and when it expires (0: never), fed only by the store's
-/// log records, plus the keys deleted by the current op's records (evictions included).
-#[derive(Debug, Clone, Default)]
-struct Model {
-    entries: BTreeMap<u8, (Vec<u8>, Timestamp)>,
-    deleted: std::collections::BTreeSet<u8>,
-}
-
-/// Applies the log records to the model: this is exactly what recovery would replay, so
-/// the model checks that the records describe the store.
-impl LogSink for Model {
-    fn record(&mut self, record: Record<'_>) {
-        match record {
-            Record::Set {
-                key,
-                value,
-                expires_at,
-                ..
-            } => {
-                self.entries.insert(key[0], (value.to_vec(), expires_at));
-            }
-            Record::Del { key, .. } => {
-                self.entries.remove(&key[0]);
-                self.deleted.insert(key[0]);
-            }
-            Record::ExpireAt {
-                key, expires_at, ..
-            } => {
-                if let Some(entry) = self.entries.get_mut(&key[0]) {
-                    entry.1 = expires_at;
-                }
-            }
-            Record::Clear { .. } => self.entries.clear(),
-        }
-    }
-}
-
-fn live(model: &Model, key: u8, now: Timestamp) -> Option<&Vec<u8>> {
-    let entry = model.entries.get(&key);
-    entry
-        .filter(|(_, at)| *at == 0 || *at > now)
-        .map(|(value, _)| value)
-}
-
-/// Runs `ops` against a store and a model fed only by the store's log records; after every
-/// op, every key reads back as the model says. Under `noeviction` with ample memory the
-/// model must also match the expected semantics exactly (no record may be missing).
-fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Result<(), TestCaseError> {
-    let mut config = Config::new(memory_size, 48);
-    config.policy = policy;
-    let mut store = store_with(config);
-    let mut model = Model::default();
-    let mut now = NOW;
-    let mut serial = 0u32;
-    for op in ops {
-        serial += 1;
-        model.deleted.clear();
-        match *op {
-            Op::Set { key, size, ttl } => {
-                let value = value_for(key, serial, size);
-                let result = match ttl {
-                    Some(ttl) => {
-                        store.set_with_ttl(0, &[key], &value, i64::from(ttl), now, &mut model)
-                    }
-                    None => store
-                        .set(0, &[key], &value, SetOptions::default(), now, &mut model)
-                        .map(|_| ()),
-                };
-                if result.is_ok() {
-                    prop_assert_eq!(live(&model, key, now), Some(&value));
-                }
-            }
-            Op::Get { key } => {
-                let got = store.get(0, &[key], now).map(<[u8]>::to_vec);
-                prop_assert_eq!(got.as_ref(), live(&model, key, now), "get key {}", key);
-            }
-            Op::Delete { key } => {
-                let was_live = live(&model, key, now).is_some();
-                prop_assert_eq!(store.delete(0, &[key], now, &mut model), was_live);
-            }
-            Op::Incr { key } => {
-                let before = live(&model, key, now).cloned();
-                match store.incr_by(0, &[key], 3, now, &mut model) {
-                    Ok(value) => prop_assert_eq!(
-                        live(&model, key, now),
-                        Some(&value.to_string().into_bytes())
-                    ),
-                    Err(StoreError::NotInteger) => prop_assert!(before.is_some()),
-                    Err(_) => {}
-                }
-            }
-            Op::Append { key, size } => {
-                let suffix = vec![b'+'; usize::from(size)];
-                let before = live(&model, key, now).cloned().unwrap_or_default();
-                if store.append(0, &[key], &suffix, now, &mut model).is_ok() {
-                    // An eviction that made room may have taken the key itself first.
-                    let kept = if model.deleted.contains(&key) {
-                        Vec::new()
-                    } else {
-                        before
-                    };
-                    let expected = [kept, suffix].concat();
-                    prop_assert_eq!(live(&model, key, now), Some(&expected));
-                }
-            }
-            Op::Expire { key, ttl } => {
-                let _ = store.expire_in(
-                    0,
-                    &[key],
-                    i64::from(ttl),
-                    ExpireCondition::Always,
-                    now,
-                    &mut model,
-                );
-            }
-            Op::Persist { key } => {
-                let _ = store.persist(0, &[key], now, &mut model);
-            }
-            Op::SetMany { first, count, size } => {
-                let keys: Vec<u8> = (0..count).map(|offset| (first + offset) % 64).collect();
-                let values: Vec<Vec<u8>> = keys
-                    .iter()
-                    .map(|&key| value_for(key, serial, size))
-                    .collect();
-                let pairs: Vec<(&[u8], &[u8])> = keys
-                    .iter()
-                    .zip(&values)
-                    .map(|(key, value)| (std::slice::from_ref(key), value.as_slice()))
-                    .collect();
-                let before = model.clone();
-                match store.set_many(0, &pairs, false, now, &mut model) {
-                    Ok(_) => {
-                        for key in &keys {
-                            // A later pair of the same key wins.
-                            let last = keys
-                                .iter()
-                                .rposition(|k| k == key)
-                                .map(|index| &values[index]);
-                            prop_assert_eq!(live(&model, *key, now), last);
-                        }
-                    }
-                    Err(_) => {
-                        // All or nothing: no Set of the batch reached the log (evictions may).
-                        for key in &keys {
-                            if let (Some(after), Some(old)) =
-                                (model.entries.get(key), before.entries.get(key))
-                            {
-                                prop_assert_eq!(after, old);
-                            }
-                        }
-                    }
-                }
-            }
-            Op::Advance { ms } => now += u64::from(ms),
-            Op::ExpireStep => {
-                store.expire_step(now, 16);
-            }
-        }
-        let stats = store.stats();
-        prop_assert!(stats.memory_used_size <= stats.memory_limit_size);
-        prop_assert!(store.len() <= 48);
-        for key in 0..64u8 {
-            let got = store.get(0, &[key], now).map(<[u8]>::to_vec);
-            prop_assert_eq!(
-                got.as_ref(),
-                live(&model, key, now),
-                "after {:?}: key {}",
-                op,
-                key
-            );
-        }
-    }
-    Ok(())
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// Ample memory, no eviction: the log-fed model and the store agree exactly.
     #[test]
     fn model_noeviction_ample(ops in proptest::collection::vec(op(), 1..300)) {
-        run_model(EvictionPolicy::NoEviction, 1 << 20, &ops)?;
+        run_model(EvictionPolicy::NoEviction, 1 << 20, &ops).map_err(TestCaseError::fail)?;
     }
 
     /// Tight memory under every policy: writes may fail (noeviction) or evict, but every
@@ -935,6 +715,6 @@ proptest! {
         policy_index in 0usize..EvictionPolicy::ALL.len(),
         ops in proptest::collection::vec(op(), 1..300),
     ) {
-        run_model(EvictionPolicy::ALL[policy_index], 4 * 1024, &ops)?;
+        run_model(EvictionPolicy::ALL[policy_index], 4 * 1024, &ops).map_err(TestCaseError::fail)?;
     }
 }
