@@ -8,6 +8,15 @@ use crate::glob::glob_match;
 use crate::storage::item;
 use crate::storage::policy::VOLATILE;
 
+/// A database index from outside (a record, a client) must be in range.
+fn check_db(db: u8) -> Result<(), StoreError> {
+    if db < crate::constants::DATABASE_COUNT {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidDatabase)
+    }
+}
+
 /// When an EXPIRE applies (Redis 7's options).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ExpireCondition {
@@ -255,6 +264,68 @@ impl Store<'_> {
                 visit(key, value);
             }
         });
+    }
+
+    /// Calls `visit(db, key, value, expires_at)` with every live item of every database
+    /// (snapshots).
+    pub fn items(&self, now: Timestamp, mut visit: impl FnMut(u8, &[u8], &[u8], Timestamp)) {
+        for slot_index in 0..self.table.slot_count() {
+            if !self.table.occupied(slot_index) {
+                continue;
+            }
+            let bytes = self.segments.bytes(self.table.location(slot_index));
+            let layout = item::layout(bytes);
+            if !expired(layout.expires_at, now) {
+                let (key, value) = (&bytes[layout.key.clone()], &bytes[layout.value.clone()]);
+                visit(layout.db, key, value, layout.expires_at);
+            }
+        }
+    }
+
+    /// Replays one logged record (recovery, or a replica). Replaying a record twice gives
+    /// the same state as once; a record whose expiry has passed deletes its key.
+    ///
+    /// # Errors
+    /// A size or memory error: the store is too small for the data being recovered.
+    pub fn apply(&mut self, record: &Record<'_>, now: Timestamp) -> Result<(), StoreError> {
+        match *record {
+            Record::Set {
+                db,
+                key,
+                value,
+                expires_at,
+            } => {
+                check_db(db)?;
+                self.put(db, key, &Splice::bytes(value), expires_at, now, &mut ())?;
+            }
+            Record::Del { db, key } => {
+                check_db(db)?;
+                self.delete(db, key, now, &mut ());
+            }
+            Record::ExpireAt {
+                db,
+                key,
+                expires_at: 0,
+            } => {
+                check_db(db)?;
+                self.persist(db, key, now, &mut ())?;
+            }
+            Record::ExpireAt {
+                db,
+                key,
+                expires_at,
+            } => {
+                check_db(db)?;
+                self.expire_at(db, key, expires_at, ExpireCondition::Always, now, &mut ())?;
+            }
+            Record::Clear { db } => {
+                if let Some(db) = db {
+                    check_db(db)?;
+                }
+                self.clear(db, &mut ());
+            }
+        }
+        Ok(())
     }
 
     /// The live key and value at an occupied slot, if it belongs to `db`.

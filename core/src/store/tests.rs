@@ -492,6 +492,76 @@ fn set_many_is_all_or_nothing() {
 }
 
 #[test]
+fn replaying_the_log_rebuilds_the_store() {
+    let mut store = store();
+    let mut log = Log::default();
+    store
+        .set(2, b"a", b"1", SetOptions::default(), NOW, &mut log)
+        .expect("set");
+    store
+        .set_with_ttl(0, b"b", b"2", 50, NOW, &mut log)
+        .expect("set");
+    store
+        .set_with_ttl(0, b"short", b"3", 5, NOW, &mut log)
+        .expect("set");
+    store.incr_by(0, b"n", 7, NOW, &mut log).expect("incr");
+    store
+        .expire_at(2, b"a", NOW + 99, ExpireCondition::Always, NOW, &mut log)
+        .expect("ok");
+    store.persist(0, b"b", NOW, &mut log).expect("ok");
+    store.delete(0, b"n", NOW, &mut log);
+    store
+        .set(1, b"gone", b"x", SetOptions::default(), NOW, &mut log)
+        .expect("set");
+    store.clear(Some(1), &mut log);
+    let mut replica = store_with(Config::new(1 << 20, 10_000));
+    for _ in 0..2 {
+        // Twice: records are idempotent.
+        for logged in &log.0 {
+            let record = match logged {
+                Logged::Set {
+                    db,
+                    key,
+                    value,
+                    expires_at,
+                } => Record::Set {
+                    db: *db,
+                    key,
+                    value,
+                    expires_at: *expires_at,
+                },
+                Logged::Del { db, key } => Record::Del { db: *db, key },
+                Logged::ExpireAt {
+                    db,
+                    key,
+                    expires_at,
+                } => Record::ExpireAt {
+                    db: *db,
+                    key,
+                    expires_at: *expires_at,
+                },
+                Logged::Clear { db } => Record::Clear { db: *db },
+            };
+            replica.apply(&record, NOW + 10).expect("apply");
+        }
+    }
+    let mut items = Vec::new();
+    replica.items(NOW + 10, |db, key, value, expires_at| {
+        items.push((db, key.to_vec(), value.to_vec(), expires_at));
+    });
+    items.sort();
+    assert_eq!(
+        items,
+        [
+            (0, b"b".to_vec(), b"2".to_vec(), 0),
+            (2, b"a".to_vec(), b"1".to_vec(), NOW + 99)
+        ]
+    );
+    let bad = Record::Del { db: 16, key: b"k" };
+    assert_eq!(replica.apply(&bad, NOW), Err(StoreError::InvalidDatabase));
+}
+
+#[test]
 fn scan_keys_prefix_and_entries() {
     let mut store = store();
     for index in 0..100u32 {
