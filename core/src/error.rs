@@ -79,7 +79,7 @@ impl StoreError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// `segment_size` is below [`crate::constants::SEGMENT_SIZE_MIN`] or above `u32::MAX`.
+    /// `segment_size` is below [`crate::constants::SEGMENT_SIZE_MIN`] or not a power of two.
     SegmentSize,
     /// Memory holds fewer than [`crate::constants::SEGMENT_COUNT_MIN`] segments.
     MemoryTooSmall,

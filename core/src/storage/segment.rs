@@ -37,6 +37,8 @@ pub struct SegmentMemory<'a> {
 pub struct Segments<'a> {
     memory: SegmentMemory<'a>,
     segment_size: usize,
+    /// `log2(segment_size)`: locating an item's segment is a shift, not a division.
+    segment_shift: u32,
     free_count: usize,
     head: SegmentIndex,
     seq_next: u64,
@@ -46,8 +48,8 @@ impl<'a> Segments<'a> {
     /// Segments over `memory`, all empty, with segment 0 as the head.
     ///
     /// # Panics
-    /// If the metadata slices do not have one entry per segment, or memory is not a whole
-    /// number of segments.
+    /// If the metadata slices do not have one entry per segment, memory is not a whole
+    /// number of segments, or the segment size is not a power of two.
     pub fn new(memory: SegmentMemory<'a>, segment_size: usize) -> Self {
         let segment_count = memory.seq.len();
         assert!(segment_count >= 2, "segment_count={segment_count}");
@@ -70,9 +72,11 @@ impl<'a> Segments<'a> {
             u32::try_from(segment_size).is_ok(),
             "segment_size={segment_size}"
         );
+        let segment_shift = segment_size.trailing_zeros();
         let mut segments = Self {
             memory,
             segment_size,
+            segment_shift,
             free_count: 0,
             head: 0,
             seq_next: 1,
@@ -219,7 +223,7 @@ impl<'a> Segments<'a> {
     #[must_use]
     #[inline]
     pub fn segment_of(&self, location: Location) -> SegmentIndex {
-        let segment = location / self.segment_size;
+        let segment = location >> self.segment_shift;
         assert!(segment < self.count(), "location={location}");
         segment
     }

@@ -1,7 +1,7 @@
 //! Keyspace commands: expiry (EXPIRE family, TTL, PERSIST, active expiry), iteration
 //! (SCAN, KEYS, values, prefix scans) and clearing (FLUSHDB, FLUSHALL).
 
-use super::{Found, LogSink, Splice, Store, expired};
+use super::{Found, LogSink, Lookup, Splice, Store, expired};
 use crate::codec::record::{Record, Timestamp};
 use crate::error::StoreError;
 use crate::glob::glob_match;
@@ -61,7 +61,8 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<bool, StoreError> {
-        let Some(found) = self.find_live(db, key, now) else {
+        let lookup = self.lookup(db, key, now);
+        let Some(found) = lookup.found.clone() else {
             return Ok(false);
         };
         let current = found.layout.expires_at;
@@ -80,7 +81,7 @@ impl Store<'_> {
             log.record(Record::Del { db, key });
             return Ok(true);
         }
-        self.expiry_change(key, &found, at, now, log)?;
+        self.expiry_change(key, lookup, at, now, log)?;
         Ok(true)
     }
 
@@ -125,9 +126,10 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<bool, StoreError> {
-        match self.find_live(db, key, now) {
+        let lookup = self.lookup(db, key, now);
+        match &lookup.found {
             Some(found) if found.layout.expires_at != 0 => {
-                self.expiry_change(key, &found, 0, now, log)?;
+                self.expiry_change(key, lookup, 0, now, log)?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -139,11 +141,14 @@ impl Store<'_> {
     pub(super) fn expiry_change(
         &mut self,
         key: &[u8],
-        found: &Found,
+        lookup: Lookup,
         at: Timestamp,
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<(), StoreError> {
+        let Some(found) = lookup.found.clone() else {
+            return Ok(());
+        };
         let db = found.layout.db;
         if found.layout.expires_at != 0 && at != 0 {
             let field_end = found.location + found.layout.key.start;
@@ -161,7 +166,7 @@ impl Store<'_> {
                 only_if_present: true,
                 ..Splice::after_old(&[])
             };
-            self.put(db, key, &keep, at, now, log)?;
+            self.put(db, key, lookup, &keep, at, now, log)?;
         }
         Ok(())
     }
@@ -170,6 +175,7 @@ impl Store<'_> {
     pub fn clear(&mut self, db: Option<u8>, log: &mut impl LogSink) {
         log.record(Record::Clear { db });
         let Some(db) = db else {
+            self.epoch += 1;
             self.table.clear();
             self.segments.clear();
             self.db_key_count = Default::default();
@@ -296,7 +302,16 @@ impl Store<'_> {
                 expires_at,
             } => {
                 check_db(db)?;
-                self.put(db, key, &Splice::bytes(value), expires_at, now, &mut ())?;
+                let lookup = self.lookup(db, key, now);
+                self.put(
+                    db,
+                    key,
+                    lookup,
+                    &Splice::bytes(value),
+                    expires_at,
+                    now,
+                    &mut (),
+                )?;
             }
             Record::Del { db, key } => {
                 check_db(db)?;

@@ -63,7 +63,7 @@ pub struct Config {
     pub memory_size: usize,
     /// The most keys the store holds, across all databases; sizes the table.
     pub keys_max: usize,
-    /// Bytes per segment; every item must fit in one.
+    /// Bytes per segment, a power of two; every item must fit in one.
     pub segment_size: u32,
     /// Largest key, in bytes.
     pub key_size_max: u32,
@@ -110,7 +110,7 @@ impl Config {
     /// # Errors
     /// The [`ConfigError`] naming the first limit that does not hold.
     pub fn validate(&self) -> Result<usize, ConfigError> {
-        if self.segment_size < SEGMENT_SIZE_MIN {
+        if self.segment_size < SEGMENT_SIZE_MIN || !self.segment_size.is_power_of_two() {
             return Err(ConfigError::SegmentSize);
         }
         if self.memory_size as u64 > SEGMENT_MEMORY_SIZE_MAX {
@@ -228,6 +228,15 @@ pub struct SetOutcome<'s> {
     pub previous: Option<&'s [u8]>,
 }
 
+/// The result of looking a key up before a write: its hash, its entry if live, and the
+/// table's epoch then. The entry stays valid while the epoch is unchanged.
+#[derive(Debug, Clone)]
+struct Lookup {
+    hash: u64,
+    found: Option<Found>,
+    epoch: u64,
+}
+
 /// A live key found in the table.
 #[derive(Debug, Clone)]
 struct Found {
@@ -301,6 +310,10 @@ pub struct Store<'a> {
     db_key_count: [usize; DATABASE_COUNT as usize],
     random_state: u64,
     expire_cursor: usize,
+    /// Counts every change that can move or remove table entries (removal shifts
+    /// entries back; cleaning relocates items). A [`Lookup`] taken at the same epoch is
+    /// still valid, so a write need not look its key up twice.
+    epoch: u64,
 }
 
 impl<'a> Store<'a> {
@@ -330,6 +343,7 @@ impl<'a> Store<'a> {
             db_key_count: [0; DATABASE_COUNT as usize],
             random_state: config.seed | 1,
             expire_cursor: 0,
+            epoch: 0,
         })
     }
 
@@ -377,14 +391,15 @@ impl<'a> Store<'a> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<SetOutcome<'_>, StoreError> {
-        let found = self.find_live(db, key, now);
+        let lookup = self.lookup(db, key, now);
+        let found = lookup.found.as_ref();
         let allowed = match options.condition {
             SetCondition::Always => true,
             SetCondition::IfAbsent => found.is_none(),
             SetCondition::IfPresent => found.is_some(),
         };
         if !allowed {
-            let previous = found.map(|found| self.value_of(&found));
+            let previous = found.map(|found| self.value_of(found));
             return Ok(SetOutcome {
                 written: false,
                 previous,
@@ -392,10 +407,10 @@ impl<'a> Store<'a> {
         }
         let expires_at = match options.expiry {
             SetExpiry::Persist => 0,
-            SetExpiry::Keep => found.as_ref().map_or(0, |found| found.layout.expires_at),
+            SetExpiry::Keep => found.map_or(0, |found| found.layout.expires_at),
             SetExpiry::At(at) => at,
         };
-        let previous = self.put(db, key, &Splice::bytes(value), expires_at, now, log)?;
+        let previous = self.put(db, key, lookup, &Splice::bytes(value), expires_at, now, log)?;
         let previous = previous.map(|range| &self.segments_bytes()[range]);
         Ok(SetOutcome {
             written: true,
@@ -490,7 +505,13 @@ impl<'a> Store<'a> {
         }
         assert!(self.table.len() + absent_count(self) <= self.table.len_max());
         for (key, value) in pairs {
-            self.put_prepared(db, key, &Splice::bytes(value), 0, log)?;
+            // Earlier pairs changed the table: look each key up afresh.
+            let lookup = Lookup {
+                hash: self.hash(db, key),
+                found: None,
+                epoch: u64::MAX,
+            };
+            self.put_prepared(db, key, lookup, &Splice::bytes(value), 0, log)?;
         }
         Ok(true)
     }
@@ -535,10 +556,14 @@ impl<'a> Store<'a> {
 
     /// The entry for `key`, expired or not.
     fn find(&self, db: u8, key: &[u8]) -> Option<Found> {
+        self.find_hashed(db, key, self.hash(db, key))
+    }
+
+    fn find_hashed(&self, db: u8, key: &[u8], hash: u64) -> Option<Found> {
         assert!(db < DATABASE_COUNT, "db={db}");
         let segments = &self.segments;
         let mut layout_found = None;
-        let slot_index = self.table.find(self.hash(db, key), |location| {
+        let slot_index = self.table.find(hash, |location| {
             let bytes = segments.bytes(location);
             let layout = item::layout(bytes);
             let matched = layout.db == db && bytes[layout.key.clone()] == *key;
@@ -548,23 +573,37 @@ impl<'a> Store<'a> {
             matched
         })?;
         let layout = layout_found?;
+        let location = self.table.location(slot_index);
         Some(Found {
             slot_index,
-            location: self.table.location(slot_index),
+            location,
             layout,
         })
     }
 
-    /// The entry for `key` if it is live; an expired one is removed on the way (lazy
+    /// Looks `key` up for a read-modify-write; an expired entry is removed on the way (lazy
     /// expiry, which needs no log record: the logged expiry is absolute).
-    fn find_live(&mut self, db: u8, key: &[u8], now: Timestamp) -> Option<Found> {
-        let found = self.find(db, key)?;
-        if expired(found.layout.expires_at, now) {
-            self.remove(&found);
+    fn lookup(&mut self, db: u8, key: &[u8], now: Timestamp) -> Lookup {
+        let hash = self.hash(db, key);
+        let mut found = self.find_hashed(db, key, hash);
+        if let Some(entry) = &found
+            && expired(entry.layout.expires_at, now)
+        {
+            let entry = entry.clone();
+            self.remove(&entry);
             self.stats.expired += 1;
-            return None;
+            found = None;
         }
-        Some(found)
+        Lookup {
+            hash,
+            found,
+            epoch: self.epoch,
+        }
+    }
+
+    /// The entry for `key` if it is live (see [`Store::lookup`]).
+    fn find_live(&mut self, db: u8, key: &[u8], now: Timestamp) -> Option<Found> {
+        self.lookup(db, key, now).found
     }
 
     fn value_of(&self, found: &Found) -> &[u8] {
@@ -578,7 +617,12 @@ impl<'a> Store<'a> {
     /// Updates the policy bits of a key that was just read.
     fn touch(&mut self, slot_index: usize) {
         let bits = self.table.policy(slot_index);
-        let random = (self.random() >> 32) as u32;
+        // Only the LFU counter draws a random number; the other policies skip the cost.
+        let random = if self.config.policy.counts_frequency() {
+            (self.random() >> 32) as u32
+        } else {
+            0
+        };
         let policy_bits = self.config.policy.accessed_bits(bits & POLICY_MASK, random);
         self.table
             .set_policy(slot_index, (bits & VOLATILE) | (policy_bits & POLICY_MASK));
@@ -586,6 +630,7 @@ impl<'a> Store<'a> {
 
     /// Removes a live entry: the table slot goes, the item becomes a hole.
     fn remove(&mut self, found: &Found) {
+        self.epoch += 1;
         let volatile = found.layout.expires_at != 0;
         self.segments
             .item_dead(found.location, found.layout.size(), volatile);
@@ -603,37 +648,37 @@ impl<'a> Store<'a> {
         Ok(())
     }
 
-    /// Writes `key` with the value `splice` makes, making room first. Returns the range of
-    /// the previous value in segment memory (still intact until the next write).
+    /// Writes `key` with the value `splice` makes, making room first. `lookup` is the
+    /// caller's lookup of `key`. Returns the range of the previous value in segment memory
+    /// (still intact until the next write).
+    #[expect(clippy::too_many_arguments, reason = "the private core of every write")]
     fn put(
         &mut self,
         db: u8,
         key: &[u8],
+        lookup: Lookup,
         splice: &Splice<'_>,
         expires_at: Timestamp,
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<Option<Range<usize>>, StoreError> {
-        let found = self.find_live(db, key, now);
-        let old_size = found.as_ref().map_or(0, |found| found.layout.value.len());
+        let found = lookup.found.as_ref();
+        let old_size = found.map_or(0, |found| found.layout.value.len());
         let value_size = splice.clipped(old_size).size();
         self.check_sizes(key.len(), value_size)?;
         if expires_at != 0 && expired(expires_at, now) {
             // An expiry in the past deletes the key, as in Redis.
             if let Some(found) = found {
+                let found = found.clone();
                 self.remove(&found);
                 log.record(Record::Del { db, key });
             }
             return Ok(None);
         }
         let size = item::item_size(key.len(), value_size, expires_at);
-        self.ensure_room(
-            core::iter::once(size),
-            usize::from(found.is_none()),
-            now,
-            log,
-        )?;
-        self.put_prepared(db, key, splice, expires_at, log)
+        let new_key_count = usize::from(found.is_none());
+        self.ensure_room(core::iter::once(size), new_key_count, now, log)?;
+        self.put_prepared(db, key, lookup, splice, expires_at, log)
     }
 
     /// The second half of [`Store::put`]: room for the item is guaranteed.
@@ -641,12 +686,18 @@ impl<'a> Store<'a> {
         &mut self,
         db: u8,
         key: &[u8],
+        lookup: Lookup,
         splice: &Splice<'_>,
         expires_at: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<Option<Range<usize>>, StoreError> {
-        // Cleaning or eviction may have moved or dropped the old item: look again.
-        let found = self.find(db, key);
+        // Cleaning, eviction or expiry may have moved or dropped the old item since the
+        // lookup: look again unless nothing changed.
+        let found = if lookup.epoch == self.epoch {
+            lookup.found
+        } else {
+            self.find_hashed(db, key, lookup.hash)
+        };
         if found.is_none() && splice.only_if_present {
             return Ok(None);
         }
@@ -696,8 +747,7 @@ impl<'a> Store<'a> {
                 self.table.set_policy(found.slot_index, bits);
             }
             None => {
-                let hash = self.hash(db, key);
-                if self.table.insert(hash, location, bits).is_err() {
+                if self.table.insert(lookup.hash, location, bits).is_err() {
                     // Only a probe longer than PROBE_DISTANCE_MAX gets here (ensure_room
                     // made room in the table): leave the new item as a hole.
                     self.segments.item_dead(location, size, false);

@@ -266,6 +266,7 @@ impl Store<'_> {
 
     /// Copies a live item to the head and points its slot there.
     fn relocate(&mut self, found: &Found, bits: u8) {
+        self.epoch += 1;
         let size = found.layout.size();
         let location = self.append_relocated(size);
         let source = found.location;

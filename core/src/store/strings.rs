@@ -37,9 +37,10 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<i64, StoreError> {
-        let (current, expires_at) = match self.find_live(db, key, now) {
+        let lookup = self.lookup(db, key, now);
+        let (current, expires_at) = match &lookup.found {
             Some(found) => {
-                let value = parse_integer(self.value_of(&found)).ok_or(StoreError::NotInteger)?;
+                let value = parse_integer(self.value_of(found)).ok_or(StoreError::NotInteger)?;
                 (value, found.layout.expires_at)
             }
             None => (0, 0),
@@ -47,7 +48,15 @@ impl Store<'_> {
         let result = current.checked_add(delta).ok_or(StoreError::Overflow)?;
         let mut text = [0u8; INTEGER_SIZE_MAX];
         let digits = format_integer(result, &mut text);
-        self.put(db, key, &Splice::bytes(digits), expires_at, now, log)?;
+        self.put(
+            db,
+            key,
+            lookup,
+            &Splice::bytes(digits),
+            expires_at,
+            now,
+            log,
+        )?;
         Ok(result)
     }
 
@@ -68,9 +77,10 @@ impl Store<'_> {
         if !delta.is_finite() {
             return Err(StoreError::FloatNotFinite);
         }
-        let (current, expires_at) = match self.find_live(db, key, now) {
+        let lookup = self.lookup(db, key, now);
+        let (current, expires_at) = match &lookup.found {
             Some(found) => {
-                let value = parse_float(self.value_of(&found)).ok_or(StoreError::NotFloat)?;
+                let value = parse_float(self.value_of(found)).ok_or(StoreError::NotFloat)?;
                 (value, found.layout.expires_at)
             }
             None => (0.0, 0),
@@ -81,7 +91,15 @@ impl Store<'_> {
         }
         let mut text = [0u8; FLOAT_TEXT_SIZE_MAX];
         let formatted = format_float(result, &mut text);
-        self.put(db, key, &Splice::bytes(formatted), expires_at, now, log)?;
+        self.put(
+            db,
+            key,
+            lookup,
+            &Splice::bytes(formatted),
+            expires_at,
+            now,
+            log,
+        )?;
         let found = self.find(db, key).ok_or(StoreError::OutOfMemory)?;
         Ok(self.value_of(&found))
     }
@@ -98,10 +116,20 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<usize, StoreError> {
-        let expires_at = self
-            .find_live(db, key, now)
+        let lookup = self.lookup(db, key, now);
+        let expires_at = lookup
+            .found
+            .as_ref()
             .map_or(0, |found| found.layout.expires_at);
-        self.put(db, key, &Splice::after_old(bytes), expires_at, now, log)?;
+        self.put(
+            db,
+            key,
+            lookup,
+            &Splice::after_old(bytes),
+            expires_at,
+            now,
+            log,
+        )?;
         Ok(self.strlen(db, key, now))
     }
 
@@ -155,7 +183,8 @@ impl Store<'_> {
         if end > self.config.value_size_max as usize {
             return Err(StoreError::OffsetOutOfRange);
         }
-        let Some(found) = self.find_live(db, key, now) else {
+        let lookup = self.lookup(db, key, now);
+        let Some(found) = &lookup.found else {
             if bytes.is_empty() {
                 return Ok(0);
             }
@@ -163,20 +192,21 @@ impl Store<'_> {
                 zeros: offset,
                 ..Splice::bytes(bytes)
             };
-            self.put(db, key, &splice, 0, now, log)?;
+            self.put(db, key, lookup, &splice, 0, now, log)?;
             return Ok(end);
         };
-        let old_size = found.layout.value.len();
+        let (old_size, expires_at) = (found.layout.value.len(), found.layout.expires_at);
         if bytes.is_empty() {
             return Ok(old_size);
         }
+        let suffix = end..old_size.max(end);
         let splice = Splice {
             prefix: offset,
-            suffix: end..old_size.max(end),
+            suffix,
             pad: true,
             ..Splice::bytes(bytes)
         };
-        self.put(db, key, &splice, found.layout.expires_at, now, log)?;
+        self.put(db, key, lookup, &splice, expires_at, now, log)?;
         Ok(self.strlen(db, key, now))
     }
 
@@ -207,7 +237,8 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<Option<&[u8]>, StoreError> {
-        let Some(found) = self.find_live(db, key, now) else {
+        let lookup = self.lookup(db, key, now);
+        let Some(found) = lookup.found.clone() else {
             self.stats.misses += 1;
             return Ok(None);
         };
@@ -215,7 +246,7 @@ impl Store<'_> {
         match expiry {
             GetExpiry::Keep => {}
             GetExpiry::Persist => {
-                self.expiry_change(key, &found, 0, now, log)?;
+                self.expiry_change(key, lookup, 0, now, log)?;
             }
             GetExpiry::At(at) => {
                 if super::expired(at, now) {
@@ -223,7 +254,7 @@ impl Store<'_> {
                     log.record(Record::Del { db, key });
                     return Ok(Some(self.value_of(&found)));
                 }
-                self.expiry_change(key, &found, at, now, log)?;
+                self.expiry_change(key, lookup, at, now, log)?;
             }
         }
         let found = self.find(db, key).ok_or(StoreError::OutOfMemory)?;

@@ -87,6 +87,58 @@ fn set(store: &mut Store<'_>, key: &[u8], value: &[u8]) {
 }
 
 #[test]
+fn configuration_errors_name_the_limit() {
+    let valid = Config::new(1 << 20, 1000);
+    assert_eq!(valid.validate(), Ok(4));
+    let cases = [
+        (
+            Config {
+                segment_size: 1000,
+                ..valid
+            },
+            ConfigError::SegmentSize,
+        ),
+        (
+            Config {
+                segment_size: 128,
+                ..valid
+            },
+            ConfigError::SegmentSize,
+        ),
+        (
+            Config {
+                memory_size: 1 << 19,
+                ..valid
+            },
+            ConfigError::MemoryTooSmall,
+        ),
+        (
+            Config {
+                value_size_max: 1 << 20,
+                ..valid
+            },
+            ConfigError::ItemLargerThanSegment,
+        ),
+        (
+            Config {
+                keys_max: usize::MAX / 2,
+                ..valid
+            },
+            ConfigError::KeysMaxTooLarge,
+        ),
+    ];
+    for (config, error) in cases {
+        assert_eq!(config.validate(), Err(error), "{config:?}");
+    }
+    let mut small = [0u8; 64];
+    let mut arena = Arena::from_buffer(&mut small);
+    assert!(matches!(
+        Store::new(&mut arena, valid),
+        Err(ConfigError::Arena(_))
+    ));
+}
+
+#[test]
 fn set_get_delete() {
     let mut store = store();
     assert_eq!(store.get(0, b"k", NOW), None);
