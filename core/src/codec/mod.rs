@@ -4,6 +4,7 @@
 //! typed error with an offset. None panics, reads out of bounds, or reserves memory from a
 //! length it was told. Each one has a fuzz target in `fuzz/`.
 
+pub mod log;
 pub mod record;
 pub mod resp;
 pub mod snapshot;
