@@ -31,6 +31,7 @@ extern crate std;
 
 pub mod arena;
 pub mod codec;
+pub mod command;
 pub mod constants;
 pub mod error;
 pub mod glob;

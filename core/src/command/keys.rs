@@ -1,0 +1,710 @@
+//! The keyspace family: DEL, UNLINK, EXISTS, the EXPIRE family with `NX|XX|GT|LT`, TTL,
+//! PTTL, EXPIRETIME, PEXPIRETIME, PERSIST, TYPE, KEYS, SCAN, DBSIZE, FLUSHDB, FLUSHALL.
+//!
+//! KEYS and SCAN reply with arrays whose length is known only after looking: each walks the
+//! keyspace twice with the same read-only store call, once to count and once to write, so
+//! the array header comes first without a buffer. The second pass is asserted to write
+//! exactly the count of the first.
+
+use super::{Arguments, Context, Message, c_string, decimal, is};
+use crate::codec::record::Timestamp;
+use crate::codec::resp::ReplySink;
+use crate::constants::SCAN_COUNT_DEFAULT;
+use crate::store::{ExpireCondition, LogSink, Ttl};
+
+/// The commands of this family (UNLINK is DEL: deletion is immediate here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Command {
+    DbSize,
+    Del,
+    Exists,
+    Expire,
+    ExpireAt,
+    ExpireTime,
+    FlushAll,
+    FlushDb,
+    Keys,
+    Persist,
+    PExpire,
+    PExpireAt,
+    PExpireTime,
+    PTtl,
+    Scan,
+    Ttl,
+    Type,
+}
+
+/// Runs one command of the family; its arity was checked.
+pub(super) fn run<A, S, L>(command: Command, cx: &mut Context<'_, '_, A, S, L>)
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    match command {
+        Command::Del => {
+            let mut deleted_count = 0;
+            for index in 1..cx.count() {
+                if cx
+                    .store
+                    .delete(cx.session.db, cx.arg(index), cx.now, cx.log)
+                {
+                    deleted_count += 1;
+                }
+            }
+            cx.integer_reply(deleted_count);
+        }
+        Command::Exists => {
+            // Each argument counts, so a key named twice counts twice (as in Redis).
+            let mut found_count = 0;
+            for index in 1..cx.count() {
+                if cx.store.exists(cx.session.db, cx.arg(index), cx.now) {
+                    found_count += 1;
+                }
+            }
+            cx.integer_reply(found_count);
+        }
+        Command::Expire => expire(cx, Unit::Seconds, true),
+        Command::PExpire => expire(cx, Unit::Milliseconds, true),
+        Command::ExpireAt => expire(cx, Unit::Seconds, false),
+        Command::PExpireAt => expire(cx, Unit::Milliseconds, false),
+        Command::Ttl => ttl(cx, Unit::Seconds, false),
+        Command::PTtl => ttl(cx, Unit::Milliseconds, false),
+        Command::ExpireTime => ttl(cx, Unit::Seconds, true),
+        Command::PExpireTime => ttl(cx, Unit::Milliseconds, true),
+        Command::Persist => match cx.store.persist(cx.session.db, cx.arg(1), cx.now, cx.log) {
+            Ok(removed) => cx.reply.integer(i64::from(removed)),
+            Err(error) => cx.store_error(error),
+        },
+        Command::Type => {
+            let exists = cx.store.exists(cx.session.db, cx.arg(1), cx.now);
+            cx.reply.simple(if exists { b"string" } else { b"none" });
+        }
+        Command::Keys => keys(cx),
+        Command::Scan => scan(cx),
+        Command::DbSize => cx.integer_reply(cx.store.db_len(cx.session.db)),
+        Command::FlushDb => flush(cx, Some(cx.session.db)),
+        Command::FlushAll => flush(cx, None),
+    }
+}
+
+/// The unit of an expire argument or a TTL reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Seconds,
+    Milliseconds,
+}
+
+/// EXPIRE, PEXPIRE (`relative`), EXPIREAT, PEXPIREAT: `key time [NX|XX|GT|LT]`. As in
+/// Redis, options are checked first, then the number, then its range; a time not in the
+/// future deletes the key.
+fn expire<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, unit: Unit, relative: bool)
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    let Some(options) = expire_options(cx) else {
+        return;
+    };
+    let Some(value) = cx.integer(2) else {
+        return;
+    };
+    let base = if relative {
+        i64::try_from(cx.now).unwrap_or(i64::MAX)
+    } else {
+        0
+    };
+    let Some(at) = expire_target(value, unit, base) else {
+        cx.expire_time_error();
+        return;
+    };
+    let (db, key) = (cx.session.db, cx.arg(1));
+    // The store's conditions cover NX, XX, GT (which implies XX) and LT; XX with LT also
+    // needs an expiry to be there.
+    if options.if_some
+        && options.condition == ExpireCondition::IfSooner
+        && !matches!(cx.store.ttl(db, key, cx.now), Ttl::Remaining(_))
+    {
+        cx.reply.integer(0);
+        return;
+    }
+    match cx
+        .store
+        .expire_at(db, key, at, options.condition, cx.now, cx.log)
+    {
+        Ok(applied) => cx.reply.integer(i64::from(applied)),
+        Err(error) => cx.store_error(error),
+    }
+}
+
+/// The parsed `NX|XX|GT|LT` options.
+#[derive(Debug, Clone, Copy)]
+struct ExpireOptions {
+    condition: ExpireCondition,
+    /// `XX` was given (with `LT`, the store's condition alone would also accept a key
+    /// without an expiry).
+    if_some: bool,
+}
+
+/// Parses the options from argument 3 on, as Redis's `parseExtendedExpireArgumentsOrReply`
+/// does; replies with the error and gives `None` if they are not valid.
+fn expire_options<A, S, L>(cx: &mut Context<'_, '_, A, S, L>) -> Option<ExpireOptions>
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for index in 3..cx.count() {
+        let option = cx.arg(index);
+        if is(option, "nx") {
+            nx = true;
+        } else if is(option, "xx") {
+            xx = true;
+        } else if is(option, "gt") {
+            gt = true;
+        } else if is(option, "lt") {
+            lt = true;
+        } else {
+            let mut message = Message::new();
+            message
+                .push(b"ERR Unsupported option ")
+                .push(c_string(option));
+            cx.reply.error(message.as_bytes());
+            return None;
+        }
+    }
+    if nx && (xx || gt || lt) {
+        cx.error("ERR NX and XX, GT or LT options at the same time are not compatible");
+        return None;
+    }
+    if gt && lt {
+        cx.error("ERR GT and LT options at the same time are not compatible");
+        return None;
+    }
+    let condition = if nx {
+        ExpireCondition::IfNone
+    } else if gt {
+        ExpireCondition::IfLater
+    } else if lt {
+        ExpireCondition::IfSooner
+    } else if xx {
+        ExpireCondition::IfSome
+    } else {
+        ExpireCondition::Always
+    };
+    Some(ExpireOptions {
+        condition,
+        if_some: xx,
+    })
+}
+
+/// The absolute expiry `value` (in `unit`, plus `base` milliseconds) names, or `None` if it
+/// overflows (Redis's checks in `expireGenericCommand`). A time at or before the epoch
+/// becomes 1: already past, so the key is deleted.
+fn expire_target(value: i64, unit: Unit, base: i64) -> Option<Timestamp> {
+    let milliseconds = match unit {
+        Unit::Seconds => value.checked_mul(1000)?,
+        Unit::Milliseconds => value,
+    };
+    let at = milliseconds.checked_add(base)?;
+    Some(Timestamp::try_from(at).unwrap_or(0).max(1))
+}
+
+/// TTL, PTTL (`absolute` false), EXPIRETIME, PEXPIRETIME: `-2` for a missing key, `-1` for
+/// one without expiry; seconds are rounded to the nearest, as Redis does.
+fn ttl<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, unit: Unit, absolute: bool)
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    let value = match cx.store.ttl(cx.session.db, cx.arg(1), cx.now) {
+        Ttl::Missing => -2,
+        Ttl::Persistent => -1,
+        Ttl::Remaining(remaining) => {
+            let milliseconds = if absolute {
+                remaining.saturating_add(cx.now)
+            } else {
+                remaining
+            };
+            let value = match unit {
+                Unit::Seconds => milliseconds.saturating_add(500) / 1000,
+                Unit::Milliseconds => milliseconds,
+            };
+            i64::try_from(value).unwrap_or(i64::MAX)
+        }
+    };
+    cx.reply.integer(value);
+}
+
+/// KEYS pattern: every matching key of the selected database.
+fn keys<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    let (db, pattern, now) = (cx.session.db, cx.arg(1), cx.now);
+    let mut key_count = 0_usize;
+    cx.store.keys(db, pattern, now, |_| key_count += 1);
+    cx.reply.array_header(key_count);
+    let mut written_count = 0_usize;
+    cx.store.keys(db, pattern, now, |key| {
+        written_count += 1;
+        cx.reply.bulk(key);
+    });
+    assert_eq!(written_count, key_count, "KEYS passes disagree");
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: `[next-cursor, [keys...]]`.
+fn scan<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    let Some(cursor) = parse_cursor(cx.arg(1)) else {
+        cx.error("ERR invalid cursor");
+        return;
+    };
+    let mut count = SCAN_COUNT_DEFAULT;
+    let mut pattern = None;
+    let mut type_matches = true;
+    let mut index = 2;
+    while index < cx.count() {
+        let (option, value) = (cx.arg(index), cx.arg(index + 1));
+        let has_value = index + 1 < cx.count();
+        if is(option, "count") && has_value {
+            let Some(requested) = cx.integer(index + 1) else {
+                return;
+            };
+            if requested < 1 {
+                cx.syntax_error();
+                return;
+            }
+            count = usize::try_from(requested).unwrap_or(usize::MAX);
+        } else if is(option, "match") && has_value {
+            // `*` matches everything, so it is no filter at all.
+            pattern = (value != b"*").then_some(value);
+        } else if is(option, "type") && has_value {
+            // Every key here is a string. Like Redis 7.2, an unknown type name matches
+            // nothing rather than being an error.
+            type_matches = is(value, "string");
+        } else {
+            cx.syntax_error();
+            return;
+        }
+        index += 2;
+    }
+    let (db, now) = (cx.session.db, cx.now);
+    if cx.store.db_len(db) == 0 {
+        // Nothing to walk (not even expired keys): end the scan now, as Redis does for an
+        // empty database, rather than hand out cursors over empty slots.
+        cx.reply.array_header(2);
+        cx.reply.bulk(b"0");
+        cx.reply.array_header(0);
+        return;
+    }
+    let mut key_count = 0_usize;
+    let next = cx.store.scan(db, cursor, count, pattern, now, |_| {
+        key_count += usize::from(type_matches);
+    });
+    let mut digits = [0; 20];
+    cx.reply.array_header(2);
+    cx.reply.bulk(decimal(next, &mut digits));
+    cx.reply.array_header(key_count);
+    let mut written_count = 0_usize;
+    let next_again = cx.store.scan(db, cursor, count, pattern, now, |key| {
+        if type_matches {
+            written_count += 1;
+            cx.reply.bulk(key);
+        }
+    });
+    assert_eq!(next_again, next, "SCAN passes disagree on the cursor");
+    assert_eq!(written_count, key_count, "SCAN passes disagree on the keys");
+}
+
+/// A SCAN cursor: an unsigned 64-bit decimal (Redis's `string2ull`, which also takes a
+/// leading `+` and leading zeros).
+fn parse_cursor(bytes: &[u8]) -> Option<u64> {
+    let digits = bytes.strip_prefix(b"+").unwrap_or(bytes);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    digits.iter().try_fold(0_u64, |value, &digit| {
+        value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+    })
+}
+
+/// FLUSHDB and FLUSHALL `[ASYNC|SYNC]` (both synchronous here: clearing is one pass).
+fn flush<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, db: Option<u8>)
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    let valid = match cx.count() {
+        1 => true,
+        2 => is(cx.arg(1), "async") || is(cx.arg(1), "sync"),
+        _ => false,
+    };
+    if !valid {
+        cx.syntax_error();
+        return;
+    }
+    cx.store.clear(db, cx.log);
+    cx.ok();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::harness::{Harness, NOW, differ, same};
+    use super::*;
+    use crate::codec::resp::Protocol;
+    use std::string::String;
+    use std::vec::Vec;
+
+    #[test]
+    fn del_unlink_exists() {
+        Harness::check(&[
+            same("MSET a 1 b 2 c 3", "+OK\r\n"),
+            same("EXISTS a b missing", ":2\r\n"),
+            same("EXISTS a a a", ":3\r\n"),
+            same("DEL a missing", ":1\r\n"),
+            same("UNLINK b c c", ":2\r\n"),
+            same("EXISTS a b c", ":0\r\n"),
+            same("DEL a", ":0\r\n"),
+        ]);
+    }
+
+    #[test]
+    fn expire_family() {
+        Harness::check(&[
+            same("SET k v", "+OK\r\n"),
+            same("EXPIRE k 100", ":1\r\n"),
+            same("TTL k", ":100\r\n"),
+            same("PEXPIRE k 1500", ":1\r\n"),
+            same("PTTL k", ":1500\r\n"),
+            same("TTL k", ":2\r\n"),
+            same("EXPIREAT k 1700000050", ":1\r\n"),
+            same("TTL k", ":50\r\n"),
+            same("EXPIRETIME k", ":1700000050\r\n"),
+            same("PEXPIREAT k 1700000000300", ":1\r\n"),
+            same("PEXPIRETIME k", ":1700000000300\r\n"),
+            same("EXPIRETIME k", ":1700000000\r\n"),
+            same("PERSIST k", ":1\r\n"),
+            same("PERSIST k", ":0\r\n"),
+            same("TTL k", ":-1\r\n"),
+            same("PTTL k", ":-1\r\n"),
+            same("EXPIRETIME k", ":-1\r\n"),
+            same("PEXPIRETIME k", ":-1\r\n"),
+            same("EXPIRE missing 10", ":0\r\n"),
+            same("PEXPIREAT missing 99999999999999", ":0\r\n"),
+            same("TTL missing", ":-2\r\n"),
+            same("PTTL missing", ":-2\r\n"),
+            same("EXPIRETIME missing", ":-2\r\n"),
+            same("PEXPIRETIME missing", ":-2\r\n"),
+            same("PERSIST missing", ":0\r\n"),
+        ]);
+    }
+
+    #[test]
+    fn ttl_rounds_to_the_nearest_second() {
+        Harness::check(&[
+            same("SET k v PX 1499", "+OK\r\n"),
+            same("TTL k", ":1\r\n"),
+            same("PEXPIRE k 1500", ":1\r\n"),
+            same("TTL k", ":2\r\n"),
+            same("PEXPIRE k 499", ":1\r\n"),
+            same("TTL k", ":0\r\n"),
+            same("@+498", ""),
+            same("PTTL k", ":1\r\n"),
+            same("@+1", ""),
+            same("PTTL k", ":-2\r\n"),
+        ]);
+    }
+
+    #[test]
+    fn expire_in_the_past_deletes() {
+        Harness::check(&[
+            same("MSET a 1 b 2 c 3", "+OK\r\n"),
+            same("PEXPIRE a -1", ":1\r\n"),
+            same("EXISTS a", ":0\r\n"),
+            same("EXPIRE b 0", ":1\r\n"),
+            same("EXISTS b", ":0\r\n"),
+            same("EXPIREAT c 1", ":1\r\n"),
+            differ("GET c", "$-1\r\n", "_\r\n"),
+        ]);
+    }
+
+    #[test]
+    fn expire_conditions() {
+        Harness::check(&[
+            same("SET k v", "+OK\r\n"),
+            // No expiry counts as an infinite one.
+            same("EXPIRE k 100 XX", ":0\r\n"),
+            same("EXPIRE k 100 GT", ":0\r\n"),
+            same("EXPIRE k 100 XX LT", ":0\r\n"),
+            same("TTL k", ":-1\r\n"),
+            same("EXPIRE k 100 LT", ":1\r\n"),
+            same("EXPIRE k 50 NX", ":0\r\n"),
+            same("EXPIRE k 200 gt", ":1\r\n"),
+            same("EXPIRE k 150 GT", ":0\r\n"),
+            same("EXPIRE k 150 XX LT", ":1\r\n"),
+            same("PEXPIRE k 300000 LT", ":0\r\n"),
+            same("EXPIRE k 100 XX", ":1\r\n"),
+            same("TTL k", ":100\r\n"),
+            same("EXPIRE k 100 NX NX", ":0\r\n"),
+            same("SET other v", "+OK\r\n"),
+            same("EXPIRE other 10 NX", ":1\r\n"),
+            same("TTL other", ":10\r\n"),
+        ]);
+    }
+
+    #[test]
+    fn expire_errors_change_nothing() {
+        Harness::check(&[
+            same("SET k v", "+OK\r\n"),
+            same(
+                "EXPIRE k 100 GT LT",
+                "-ERR GT and LT options at the same time are not compatible\r\n",
+            ),
+            same(
+                "EXPIRE k 100 NX GT",
+                "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n",
+            ),
+            same(
+                "PEXPIRE k 100 XX NX",
+                "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n",
+            ),
+            same("EXPIRE k 100 FOO", "-ERR Unsupported option FOO\r\n"),
+            // Options are checked before the number.
+            same("EXPIRE k soon FOO", "-ERR Unsupported option FOO\r\n"),
+            same(
+                "EXPIRE k soon",
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            same(
+                "EXPIRE k 99999999999999999",
+                "-ERR invalid expire time in 'expire' command\r\n",
+            ),
+            same(
+                "PEXPIRE k 9223372036854775807",
+                "-ERR invalid expire time in 'pexpire' command\r\n",
+            ),
+            same(
+                "EXPIREAT k -9223372036854775808",
+                "-ERR invalid expire time in 'expireat' command\r\n",
+            ),
+            same("TTL k", ":-1\r\n"),
+            same("GET k", "$1\r\nv\r\n"),
+        ]);
+    }
+
+    #[test]
+    fn type_and_dbsize() {
+        Harness::check(&[
+            same("TYPE k", "+none\r\n"),
+            same("SET k v", "+OK\r\n"),
+            same("TYPE k", "+string\r\n"),
+            same("DBSIZE", ":1\r\n"),
+            same("SELECT 1", "+OK\r\n"),
+            same("DBSIZE", ":0\r\n"),
+            same("TYPE k", "+none\r\n"),
+        ]);
+    }
+
+    #[test]
+    fn keys_lists_matches() {
+        let mut harness = Harness::new(Protocol::Resp3);
+        assert_eq!(harness.run("KEYS *"), b"*0\r\n");
+        assert_eq!(harness.run("MSET one 1 two 2 three 3"), b"+OK\r\n");
+        let mut keys = parse_array(&harness.run("KEYS *"));
+        keys.sort();
+        assert_eq!(keys, ["one", "three", "two"]);
+        let mut keys = parse_array(&harness.run("KEYS t*"));
+        keys.sort();
+        assert_eq!(keys, ["three", "two"]);
+        assert_eq!(harness.run("KEYS o?e"), b"*1\r\n$3\r\none\r\n");
+        assert_eq!(harness.run("KEYS nothing"), b"*0\r\n");
+        // Expired keys are not listed.
+        assert_eq!(harness.run("PEXPIRE one 10"), b":1\r\n");
+        harness.now += 10;
+        assert_eq!(harness.run("KEYS o*"), b"*0\r\n");
+    }
+
+    #[test]
+    fn scan_walks_every_key_once_per_cursor_round() {
+        for protocol in [Protocol::Resp2, Protocol::Resp3] {
+            let mut harness = Harness::new(protocol);
+            let keys: Vec<String> = (0..100).map(|n| format!("key{n}")).collect();
+            for key in &keys {
+                harness.run_args(&[b"SET", key.as_bytes(), b"v"]);
+            }
+            harness.run("SET other v");
+            let mut seen = Vec::new();
+            let mut cursor = String::from("0");
+            let mut rounds = 0;
+            loop {
+                let command = format!("SCAN {cursor} MATCH key* COUNT 7");
+                let reply = harness.run(&command);
+                let (next, batch) = parse_scan(&reply);
+                seen.extend(batch);
+                rounds += 1;
+                cursor = next;
+                if cursor == "0" {
+                    break;
+                }
+            }
+            assert!(rounds > 1);
+            seen.sort();
+            seen.dedup();
+            let mut expected = keys.clone();
+            expected.sort();
+            assert_eq!(seen, expected);
+        }
+    }
+
+    #[test]
+    fn scan_options() {
+        let mut harness = Harness::new(Protocol::Resp2);
+        assert_eq!(harness.run("SCAN 0"), b"*2\r\n$1\r\n0\r\n*0\r\n");
+        harness.run("SET k v");
+        assert_eq!(
+            harness.run("SCAN 0 COUNT 100000 MATCH *"),
+            b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\nk\r\n"
+        );
+        assert_eq!(
+            harness.run("scan 0 type STRING count 100000"),
+            b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\nk\r\n"
+        );
+        assert_eq!(
+            harness.run("SCAN 0 TYPE hash COUNT 100000"),
+            b"*2\r\n$1\r\n0\r\n*0\r\n"
+        );
+        assert_eq!(
+            harness.run("SCAN 0 TYPE nonsense COUNT 100000"),
+            b"*2\r\n$1\r\n0\r\n*0\r\n"
+        );
+        assert_eq!(
+            harness.run("SCAN 0 MATCH x* COUNT 100000"),
+            b"*2\r\n$1\r\n0\r\n*0\r\n"
+        );
+        assert_eq!(
+            harness.run("SCAN +0 COUNT 100000"),
+            b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\nk\r\n"
+        );
+        // A cursor past the table ends the scan.
+        assert_eq!(
+            harness.run("SCAN 18446744073709551615"),
+            b"*2\r\n$1\r\n0\r\n*0\r\n"
+        );
+        for (command, reply) in [
+            ("SCAN x", "-ERR invalid cursor\r\n"),
+            ("SCAN -1", "-ERR invalid cursor\r\n"),
+            ("SCAN 18446744073709551616", "-ERR invalid cursor\r\n"),
+            ("SCAN 0 COUNT 0", "-ERR syntax error\r\n"),
+            ("SCAN 0 COUNT -1", "-ERR syntax error\r\n"),
+            (
+                "SCAN 0 COUNT x",
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            ("SCAN 0 COUNT", "-ERR syntax error\r\n"),
+            ("SCAN 0 MATCH", "-ERR syntax error\r\n"),
+            ("SCAN 0 FOO bar", "-ERR syntax error\r\n"),
+        ] {
+            assert_eq!(String::from_utf8_lossy(&harness.run(command)), reply);
+        }
+    }
+
+    #[test]
+    fn flushdb_and_flushall() {
+        let mut harness = Harness::new(Protocol::Resp2);
+        harness.run("SET a 1");
+        harness.run("SELECT 2");
+        harness.run("SET b 2");
+        assert_eq!(harness.run("FLUSHDB SYNC"), b"+OK\r\n");
+        assert_eq!(harness.run("DBSIZE"), b":0\r\n");
+        harness.run("SET b 2");
+        harness.run("SELECT 0");
+        assert_eq!(harness.run("FLUSHDB nope"), b"-ERR syntax error\r\n");
+        assert_eq!(harness.run("FLUSHALL ASYNC SYNC"), b"-ERR syntax error\r\n");
+        assert_eq!(harness.run("DBSIZE"), b":1\r\n");
+        assert_eq!(harness.run("FLUSHDB async"), b"+OK\r\n");
+        assert_eq!(harness.run("DBSIZE"), b":0\r\n");
+        assert_eq!(harness.store.db_len(2), 1);
+        assert_eq!(harness.run("FLUSHALL"), b"+OK\r\n");
+        assert_eq!(harness.store.len(), 0);
+        assert_eq!(
+            harness.log.0,
+            [
+                "set 0 a 1 0",
+                "set 2 b 2 0",
+                "clear Some(2)",
+                "set 2 b 2 0",
+                "clear Some(0)",
+                "clear None"
+            ]
+        );
+    }
+
+    #[test]
+    fn expire_logs_absolute_times() {
+        let mut harness = Harness::new(Protocol::Resp2);
+        harness.run("SET k v");
+        harness.run("EXPIRE k 10");
+        harness.run("PEXPIRE k 20000");
+        harness.run("DEL k");
+        assert_eq!(
+            harness.log.0,
+            [
+                "set 0 k v 0".into(),
+                format!("set 0 k v {}", NOW + 10_000),
+                format!("expire 0 k {}", NOW + 20_000),
+                "del 0 k".into(),
+            ]
+        );
+    }
+
+    #[test]
+    fn cursors_and_targets() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b"007"), Some(7));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [&b""[..], b"+", b"-1", b" 1", b"1x"] {
+            assert_eq!(parse_cursor(bad), None);
+        }
+        assert_eq!(expire_target(10, Unit::Seconds, 5), Some(10_005));
+        assert_eq!(expire_target(-10, Unit::Seconds, 5), Some(1));
+        assert_eq!(expire_target(i64::MAX / 1000 + 1, Unit::Seconds, 0), None);
+        assert_eq!(expire_target(i64::MAX, Unit::Milliseconds, 1), None);
+    }
+
+    /// The bulk strings of a flat RESP array of bulk strings.
+    fn parse_array(reply: &[u8]) -> Vec<String> {
+        let text = String::from_utf8_lossy(reply).into_owned();
+        let mut lines = text.split("\r\n");
+        let header = lines.next().expect("header");
+        let count: usize = header[1..].parse().expect("count");
+        let mut items = Vec::new();
+        for _ in 0..count {
+            lines.next().expect("bulk header");
+            items.push(lines.next().expect("bulk").to_string());
+        }
+        items
+    }
+
+    /// The cursor and keys of a SCAN reply.
+    fn parse_scan(reply: &[u8]) -> (String, Vec<String>) {
+        let text = String::from_utf8_lossy(reply).into_owned();
+        let mut lines = text.split("\r\n");
+        assert_eq!(lines.next(), Some("*2"));
+        lines.next().expect("cursor header");
+        let cursor = lines.next().expect("cursor").to_string();
+        let rest: Vec<&str> = lines.collect();
+        let keys = parse_array(rest.join("\r\n").as_bytes());
+        (cursor, keys)
+    }
+}

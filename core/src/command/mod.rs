@@ -1,0 +1,901 @@
+//! The command table: one entry point, [`execute`], that every front door (the RESP server,
+//! the stdin CLI, HTTP) calls with a request's arguments, so all of them reach the same code
+//! and reply with the same bytes Redis sends.
+//!
+//! # Invariants
+//!
+//! - **One frame per call.** [`execute`] writes exactly one complete RESP frame to the sink
+//!   (in the session's [`Protocol`]), except for [`Outcome::Runtime`], where it writes
+//!   nothing and the runtime replies. The `command_exec` fuzz target checks this with
+//!   [`crate::codec::resp::Frame::check`].
+//! - **Errors change nothing.** Every argument is parsed and checked before the store is
+//!   called; a store error leaves the store unchanged. So an error reply never comes with a
+//!   change, and never with a log record.
+//! - **Writes are logged by the store.** Every write goes through a [`Store`] method with
+//!   the caller's [`LogSink`], so the records the runtime persists come from the same call
+//!   that produced the reply. A multi-key write (MSET, MSETNX) is one store call.
+//! - **No allocation, bounded work.** Names are looked up by binary search over a sorted
+//!   table after lowercasing into a stack buffer; replies of unknown length (KEYS, SCAN) are
+//!   counted in a first read-only pass and written in a second, identical pass.
+//!
+//! # Layout
+//!
+//! One file per command family: [`strings`] (GET, SET, counters, ranges), [`keys`] (DEL,
+//! expiry, iteration, FLUSHDB) and [`server`] (PING, HELLO, SELECT, CLIENT, COMMAND, and
+//! the commands only the runtime can finish).
+//!
+//! ```
+//! use floe_core::arena::Arena;
+//! use floe_core::codec::resp::SliceSink;
+//! use floe_core::command::{Outcome, Session, execute};
+//! use floe_core::store::{Config, Store};
+//!
+//! let config = Config::new(64 * 1024, 1000);
+//! let mut memory = vec![0u8; config.arena_size()];
+//! let mut arena = Arena::from_buffer(&mut memory);
+//! let mut store = Store::new(&mut arena, config).expect("config fits the arena");
+//! arena.freeze().expect("first freeze");
+//!
+//! let mut session = Session::new(1);
+//! let mut buffer = [0u8; 64];
+//! let mut sink = SliceSink::new(&mut buffer);
+//! let args: [&[u8]; 3] = [b"SET", b"greeting", b"hello"];
+//! let outcome = execute(&mut store, &mut session, &args, 1_700_000_000_000, &mut sink, &mut ());
+//! assert_eq!(outcome, Outcome::Done);
+//! assert_eq!(sink.written(), b"+OK\r\n");
+//! ```
+
+mod keys;
+mod server;
+mod strings;
+
+#[cfg(test)]
+mod harness;
+
+pub use server::REDIS_VERSION;
+
+use crate::codec::record::Timestamp;
+use crate::codec::resp::{Protocol, ReplySink, ReplyWriter, Request};
+use crate::constants::DATABASE_COUNT;
+use crate::error::StoreError;
+use crate::store::{LogSink, Store};
+
+/// Longest client name [`Session`] keeps (`CLIENT SETNAME`, `HELLO ... SETNAME`), in bytes.
+/// Redis has no limit; a fixed one keeps the session free of allocation.
+pub const CLIENT_NAME_SIZE_MAX: usize = 128;
+
+/// Most key-value pairs one MSET or MSETNX may carry: the pairs are gathered on the stack
+/// for the store's single, atomic `set_many` call.
+pub const MSET_PAIR_COUNT_MAX: usize = 256;
+
+/// Longest command name in the table, in bytes; longer names are unknown without a look.
+const NAME_SIZE_MAX: usize = 16;
+
+/// Longest error message [`execute`] composes (the unknown-command message is at most
+/// about 310 bytes: a 128-byte name and 131 bytes of arguments, as Redis cuts them).
+const MESSAGE_SIZE_MAX: usize = 512;
+
+/// Per-connection state: what a client selected and negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The selected database (`SELECT`), below [`DATABASE_COUNT`].
+    pub db: u8,
+    /// The protocol replies are written in (`HELLO 2|3`).
+    pub protocol: Protocol,
+    /// The client's id, as `CLIENT ID` and `HELLO` report it; chosen by the runtime.
+    pub id: u64,
+    name: [u8; CLIENT_NAME_SIZE_MAX],
+    name_size: usize,
+}
+
+impl Session {
+    /// A new connection's session: database 0, RESP2, no name.
+    #[must_use]
+    pub const fn new(id: u64) -> Self {
+        Self {
+            db: 0,
+            protocol: Protocol::Resp2,
+            id,
+            name: [0; CLIENT_NAME_SIZE_MAX],
+            name_size: 0,
+        }
+    }
+
+    /// The client's name, if it set one (Redis treats an empty name as none).
+    #[must_use]
+    pub fn name(&self) -> Option<&[u8]> {
+        match self.name.get(..self.name_size) {
+            Some(name) if !name.is_empty() => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Sets the client's name (empty: none). Returns `false`, changing nothing, if it is
+    /// longer than [`CLIENT_NAME_SIZE_MAX`].
+    pub fn set_name(&mut self, name: &[u8]) -> bool {
+        let Some(target) = self.name.get_mut(..name.len()) else {
+            return false;
+        };
+        target.copy_from_slice(name);
+        self.name_size = name.len();
+        true
+    }
+
+    /// Back to a new connection's state, keeping the id (`RESET`).
+    pub fn reset(&mut self) {
+        *self = Self::new(self.id);
+    }
+}
+
+/// The arguments of one request, command name first, read without copying: a parsed RESP
+/// [`Request`], or a plain slice of byte strings (the CLI, HTTP, tests).
+pub trait Arguments {
+    /// Number of arguments, the command name included.
+    fn count(&self) -> usize;
+    /// The argument at `index`, if there is one.
+    fn get(&self, index: usize) -> Option<&[u8]>;
+}
+
+impl Arguments for Request<'_> {
+    fn count(&self) -> usize {
+        self.arg_count()
+    }
+
+    fn get(&self, index: usize) -> Option<&[u8]> {
+        self.arg(index)
+    }
+}
+
+impl Arguments for [&[u8]] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn get(&self, index: usize) -> Option<&[u8]> {
+        <[&[u8]]>::get(self, index).copied()
+    }
+}
+
+impl<const N: usize> Arguments for [&[u8]; N] {
+    fn count(&self) -> usize {
+        N
+    }
+
+    fn get(&self, index: usize) -> Option<&[u8]> {
+        self.as_slice().get(index).copied()
+    }
+}
+
+/// What the caller must do after [`execute`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Outcome {
+    /// The reply is written; read the next request.
+    Done,
+    /// The reply (`+OK` to QUIT) is written; close the connection after sending it.
+    Close,
+    /// Nothing is written: the runtime must carry out this command and reply itself.
+    Runtime(RuntimeCommand),
+}
+
+/// A command only the runtime can complete (it needs files, threads or configuration).
+/// Its arguments were checked, and the ones the runtime needs still sit in the request at
+/// the positions each variant names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuntimeCommand {
+    /// `SAVE`: write a snapshot now, then reply `+OK`.
+    Save,
+    /// `BGSAVE [SCHEDULE]`: start a snapshot in the background.
+    BackgroundSave {
+        /// `SCHEDULE`: if a rewrite is running, save after it instead of failing.
+        schedule: bool,
+    },
+    /// `BGREWRITEAOF`: compact the log (snapshot, then drop older log segments).
+    BackgroundRewriteLog,
+    /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`.
+    Shutdown(Shutdown),
+    /// `INFO [section ...]`: the section names are the arguments from index 1 (none: the
+    /// default sections).
+    Info,
+    /// `CONFIG GET pattern [pattern ...]`: the patterns are the arguments from index 2.
+    ConfigGet,
+    /// `CONFIG SET parameter value [parameter value ...]`: the pairs are the arguments from
+    /// index 2; there is at least one, and no half pair.
+    ConfigSet,
+    /// `CONFIG RESETSTAT`: reset the statistics INFO reports.
+    ConfigResetStat,
+    /// `CONFIG REWRITE`: write the running configuration back to the configuration file.
+    ConfigRewrite,
+}
+
+/// The options of `SHUTDOWN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Shutdown {
+    /// `SAVE` (`Some(true)`), `NOSAVE` (`Some(false)`), or neither: the configuration decides.
+    pub save: Option<bool>,
+    /// `NOW`: do not wait for replicas.
+    pub now: bool,
+    /// `FORCE`: shut down even if the final save fails.
+    pub force: bool,
+    /// `ABORT`: cancel a shutdown in progress (no other option is allowed with it).
+    pub abort: bool,
+}
+
+/// One entry of the command table: a name, how many arguments it takes, and where its keys
+/// are, in the terms of Redis's `COMMAND INFO`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandSpec {
+    name: &'static str,
+    arity: i8,
+    flags: u8,
+    key_first: u8,
+    key_last: i8,
+    key_step: u8,
+    handler: Handler,
+}
+
+/// Flag: the command may change the store.
+const WRITE: u8 = 1;
+/// Flag: the command only reads the store.
+const READONLY: u8 = 1 << 1;
+/// Flag: an administrative command (snapshots, configuration, shutdown).
+const ADMIN: u8 = 1 << 2;
+
+impl CommandSpec {
+    /// The command's name, lowercase (as `COMMAND` and error messages give it).
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Redis's arity: `n > 0` means exactly `n` arguments, `n < 0` at least `-n` (the name
+    /// counts).
+    #[must_use]
+    pub const fn arity(&self) -> i8 {
+        self.arity
+    }
+
+    /// Whether the command may change the store (and so produce log records).
+    #[must_use]
+    pub const fn is_write(&self) -> bool {
+        self.flags & WRITE != 0
+    }
+
+    /// Whether the command is administrative (snapshots, configuration, shutdown).
+    #[must_use]
+    pub const fn is_admin(&self) -> bool {
+        self.flags & ADMIN != 0
+    }
+
+    /// Whether `count` arguments (the name included) satisfy the arity.
+    #[must_use]
+    pub fn accepts(&self, count: usize) -> bool {
+        arity_accepts(self.arity, count)
+    }
+
+    /// The indexes of the key arguments in a request of `count` arguments (first, last and
+    /// step as in `COMMAND INFO`; a negative last counts from the end). Empty for commands
+    /// without keys, such as KEYS, SCAN and FLUSHALL, which touch every key.
+    pub fn key_indexes(&self, count: usize) -> impl Iterator<Item = usize> + use<> {
+        let first = usize::from(self.key_first);
+        let last = if self.key_last >= 0 {
+            usize::from(self.key_last.unsigned_abs())
+        } else {
+            count.saturating_sub(usize::from(self.key_last.unsigned_abs()))
+        };
+        let end = if first == 0 {
+            0
+        } else {
+            last.min(count.saturating_sub(1)).saturating_add(1)
+        };
+        (first..end).step_by(usize::from(self.key_step.max(1)))
+    }
+}
+
+/// Which function runs a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handler {
+    Strings(strings::Command),
+    Keys(keys::Command),
+    Server(server::Command),
+}
+
+/// Builds a table entry; `keys` is `(first, last, step)` as in `COMMAND INFO`.
+const fn spec(
+    name: &'static str,
+    arity: i8,
+    flags: u8,
+    keys: (u8, i8, u8),
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        key_first: keys.0,
+        key_last: keys.1,
+        key_step: keys.2,
+        handler,
+    }
+}
+
+const NO_KEYS: (u8, i8, u8) = (0, 0, 0);
+const ONE_KEY: (u8, i8, u8) = (1, 1, 1);
+const ALL_KEYS: (u8, i8, u8) = (1, -1, 1);
+const PAIRS: (u8, i8, u8) = (1, -1, 2);
+
+use Handler::{Keys as K, Server as V, Strings as T};
+use keys::Command as KC;
+use server::Command as VC;
+use strings::Command as TC;
+
+/// Every command, sorted by name (binary search; a test checks the order).
+pub static COMMANDS: [CommandSpec; 55] = [
+    spec("append", 3, WRITE, ONE_KEY, T(TC::Append)),
+    spec("auth", -2, 0, NO_KEYS, V(VC::Auth)),
+    spec(
+        "bgrewriteaof",
+        1,
+        ADMIN,
+        NO_KEYS,
+        V(VC::BackgroundRewriteLog),
+    ),
+    spec("bgsave", -1, ADMIN, NO_KEYS, V(VC::BackgroundSave)),
+    spec("client", -2, 0, NO_KEYS, V(VC::Client)),
+    spec("command", -1, 0, NO_KEYS, V(VC::Introspect)),
+    spec("config", -2, ADMIN, NO_KEYS, V(VC::Config)),
+    spec("dbsize", 1, READONLY, NO_KEYS, K(KC::DbSize)),
+    spec("decr", 2, WRITE, ONE_KEY, T(TC::Decr)),
+    spec("decrby", 3, WRITE, ONE_KEY, T(TC::DecrBy)),
+    spec("del", -2, WRITE, ALL_KEYS, K(KC::Del)),
+    spec("echo", 2, 0, NO_KEYS, V(VC::Echo)),
+    spec("exists", -2, READONLY, ALL_KEYS, K(KC::Exists)),
+    spec("expire", -3, WRITE, ONE_KEY, K(KC::Expire)),
+    spec("expireat", -3, WRITE, ONE_KEY, K(KC::ExpireAt)),
+    spec("expiretime", 2, READONLY, ONE_KEY, K(KC::ExpireTime)),
+    spec("flushall", -1, WRITE, NO_KEYS, K(KC::FlushAll)),
+    spec("flushdb", -1, WRITE, NO_KEYS, K(KC::FlushDb)),
+    spec("get", 2, READONLY, ONE_KEY, T(TC::Get)),
+    spec("getdel", 2, WRITE, ONE_KEY, T(TC::GetDel)),
+    spec("getex", -2, WRITE, ONE_KEY, T(TC::GetEx)),
+    spec("getrange", 4, READONLY, ONE_KEY, T(TC::GetRange)),
+    spec("getset", 3, WRITE, ONE_KEY, T(TC::GetSet)),
+    spec("hello", -1, 0, NO_KEYS, V(VC::Hello)),
+    spec("incr", 2, WRITE, ONE_KEY, T(TC::Incr)),
+    spec("incrby", 3, WRITE, ONE_KEY, T(TC::IncrBy)),
+    spec("incrbyfloat", 3, WRITE, ONE_KEY, T(TC::IncrByFloat)),
+    spec("info", -1, 0, NO_KEYS, V(VC::Info)),
+    spec("keys", 2, READONLY, NO_KEYS, K(KC::Keys)),
+    spec("mget", -2, READONLY, ALL_KEYS, T(TC::MGet)),
+    spec("mset", -3, WRITE, PAIRS, T(TC::MSet)),
+    spec("msetnx", -3, WRITE, PAIRS, T(TC::MSetNx)),
+    spec("persist", 2, WRITE, ONE_KEY, K(KC::Persist)),
+    spec("pexpire", -3, WRITE, ONE_KEY, K(KC::PExpire)),
+    spec("pexpireat", -3, WRITE, ONE_KEY, K(KC::PExpireAt)),
+    spec("pexpiretime", 2, READONLY, ONE_KEY, K(KC::PExpireTime)),
+    spec("ping", -1, 0, NO_KEYS, V(VC::Ping)),
+    spec("psetex", 4, WRITE, ONE_KEY, T(TC::PSetEx)),
+    spec("pttl", 2, READONLY, ONE_KEY, K(KC::PTtl)),
+    spec("quit", -1, 0, NO_KEYS, V(VC::Quit)),
+    spec("reset", 1, 0, NO_KEYS, V(VC::Reset)),
+    spec("save", 1, ADMIN, NO_KEYS, V(VC::Save)),
+    spec("scan", -2, READONLY, NO_KEYS, K(KC::Scan)),
+    spec("select", 2, 0, NO_KEYS, V(VC::Select)),
+    spec("set", -3, WRITE, ONE_KEY, T(TC::Set)),
+    spec("setex", 4, WRITE, ONE_KEY, T(TC::SetEx)),
+    spec("setnx", 3, WRITE, ONE_KEY, T(TC::SetNx)),
+    spec("setrange", 4, WRITE, ONE_KEY, T(TC::SetRange)),
+    spec("shutdown", -1, ADMIN, NO_KEYS, V(VC::Shutdown)),
+    spec("strlen", 2, READONLY, ONE_KEY, T(TC::StrLen)),
+    spec("substr", 4, READONLY, ONE_KEY, T(TC::GetRange)),
+    spec("time", 1, 0, NO_KEYS, V(VC::Time)),
+    spec("ttl", 2, READONLY, ONE_KEY, K(KC::Ttl)),
+    spec("type", 2, READONLY, ONE_KEY, K(KC::Type)),
+    spec("unlink", -2, WRITE, ALL_KEYS, K(KC::Del)),
+];
+
+/// The table entry for a command name, compared ASCII case-insensitively.
+#[must_use]
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    let mut buffer = [0_u8; NAME_SIZE_MAX];
+    let lowered = buffer.get_mut(..name.len())?;
+    for (target, source) in lowered.iter_mut().zip(name) {
+        *target = source.to_ascii_lowercase();
+    }
+    let lowered: &[u8] = lowered;
+    let index = COMMANDS
+        .binary_search_by(|spec| spec.name.as_bytes().cmp(lowered))
+        .ok()?;
+    COMMANDS.get(index)
+}
+
+/// Runs one request against `store` and writes its reply to `reply`, in the session's
+/// protocol.
+///
+/// `args` holds the command name and its arguments; a request with no arguments should be
+/// skipped by the caller (Redis ignores it), but is answered as an unknown command so that
+/// one frame is still written. `now` is the time of the request in milliseconds since the
+/// Unix epoch; every write reports its log records to `log`.
+///
+/// The sink is taken rather than a [`ReplyWriter`] because `HELLO` changes the protocol
+/// and must reply in the new one: `execute` makes the writer from [`Session::protocol`].
+///
+/// Writes exactly one complete frame, unless it returns [`Outcome::Runtime`], when it
+/// writes nothing.
+pub fn execute<A, S, L>(
+    store: &mut Store<'_>,
+    session: &mut Session,
+    args: &A,
+    now: Timestamp,
+    reply: &mut S,
+    log: &mut L,
+) -> Outcome
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    assert!(session.db < DATABASE_COUNT, "db={}", session.db);
+    let name = args.get(0).unwrap_or_default();
+    let Some(spec) = lookup(name) else {
+        let mut writer = ReplyWriter::new(reply, session.protocol);
+        unknown_command(&mut writer, args);
+        return Outcome::Done;
+    };
+    if !spec.accepts(args.count()) {
+        let mut writer = ReplyWriter::new(reply, session.protocol);
+        arity_error(&mut writer, spec.name, "");
+        return Outcome::Done;
+    }
+    if spec.handler == Handler::Server(server::Command::Hello) {
+        // HELLO may switch the protocol, and replies in the new one.
+        server::hello(session, args, reply);
+        return Outcome::Done;
+    }
+    let protocol = session.protocol;
+    let mut context = Context {
+        store,
+        session,
+        args,
+        now,
+        reply: ReplyWriter::new(reply, protocol),
+        log,
+        spec,
+    };
+    match spec.handler {
+        Handler::Strings(command) => {
+            strings::run(command, &mut context);
+            Outcome::Done
+        }
+        Handler::Keys(command) => {
+            keys::run(command, &mut context);
+            Outcome::Done
+        }
+        Handler::Server(command) => server::run(command, &mut context),
+    }
+}
+
+/// Everything a command needs, borrowed for one [`execute`] call.
+struct Context<'c, 'a, A: ?Sized, S: ReplySink + ?Sized, L> {
+    store: &'c mut Store<'a>,
+    session: &'c mut Session,
+    args: &'c A,
+    now: Timestamp,
+    reply: ReplyWriter<'c, S>,
+    log: &'c mut L,
+    spec: &'static CommandSpec,
+}
+
+impl<'c, A, S, L> Context<'c, '_, A, S, L>
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    /// The argument at `index`; empty past the end (the arity was checked, so handlers only
+    /// ask for arguments that exist).
+    fn arg(&self, index: usize) -> &'c [u8] {
+        let args: &'c A = self.args;
+        args.get(index).unwrap_or_default()
+    }
+
+    /// Number of arguments, the name included.
+    fn count(&self) -> usize {
+        self.args.count()
+    }
+
+    fn ok(&mut self) {
+        self.reply.simple(b"OK");
+    }
+
+    /// Replies with a complete error message (`ERR ...`).
+    fn error(&mut self, message: &str) {
+        self.reply.error(message.as_bytes());
+    }
+
+    fn store_error(&mut self, error: StoreError) {
+        self.error(error.message());
+    }
+
+    fn syntax_error(&mut self) {
+        self.error("ERR syntax error");
+    }
+
+    /// `ERR invalid expire time in '<name>' command`.
+    fn expire_time_error(&mut self) {
+        let mut message = Message::new();
+        message
+            .push(b"ERR invalid expire time in '")
+            .push(self.spec.name.as_bytes())
+            .push(b"' command");
+        self.reply.error(message.as_bytes());
+    }
+
+    /// The argument at `index` as a Redis integer, or an error reply and `None`.
+    fn integer(&mut self, index: usize) -> Option<i64> {
+        let value = parse_integer(self.arg(index));
+        if value.is_none() {
+            self.error(NOT_INTEGER);
+        }
+        value
+    }
+
+    fn integer_reply(&mut self, value: usize) {
+        self.reply.integer(i64::try_from(value).unwrap_or(i64::MAX));
+    }
+}
+
+/// Redis's reply to an argument that is not a 64-bit integer.
+const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+
+/// Replies with a bulk string, or a null for `None`.
+fn bulk_or_null<S: ReplySink + ?Sized>(reply: &mut ReplyWriter<'_, S>, value: Option<&[u8]>) {
+    match value {
+        Some(value) => reply.bulk(value),
+        None => reply.null(),
+    }
+}
+
+/// Whether `count` arguments satisfy Redis's `arity`.
+fn arity_accepts(arity: i8, count: usize) -> bool {
+    let required = usize::from(arity.unsigned_abs());
+    if arity >= 0 {
+        count == required
+    } else {
+        count >= required
+    }
+}
+
+/// `ERR wrong number of arguments for '<name>' command`, with `|<subcommand>` when there is
+/// one (Redis 7 names subcommands `config|get`).
+fn arity_error<S: ReplySink + ?Sized>(reply: &mut ReplyWriter<'_, S>, name: &str, sub: &str) {
+    let mut message = Message::new();
+    message
+        .push(b"ERR wrong number of arguments for '")
+        .push(name.as_bytes());
+    if !sub.is_empty() {
+        message.push(b"|").push(sub.as_bytes());
+    }
+    message.push(b"' command");
+    reply.error(message.as_bytes());
+}
+
+/// Redis's reply to an unknown command: the name and the first arguments, each cut to 128
+/// bytes in all and at a NUL byte (Redis formats them as C strings), each followed by a
+/// space: `ERR unknown command 'foo', with args beginning with: 'a' 'b' `.
+fn unknown_command<A, S>(reply: &mut ReplyWriter<'_, S>, args: &A)
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+{
+    const BUDGET: usize = 128;
+    let mut listed = Message::new();
+    for index in 1..args.count() {
+        if listed.size >= BUDGET {
+            break;
+        }
+        let arg = c_string(args.get(index).unwrap_or_default());
+        let room = BUDGET - listed.size;
+        listed
+            .push(b"'")
+            .push(arg.get(..room).unwrap_or(arg))
+            .push(b"' ");
+    }
+    let name = c_string(args.get(0).unwrap_or_default());
+    let mut message = Message::new();
+    message
+        .push(b"ERR unknown command '")
+        .push(name.get(..BUDGET).unwrap_or(name))
+        .push(b"', with args beginning with: ")
+        .push(listed.as_bytes());
+    reply.error(message.as_bytes());
+}
+
+/// The bytes before the first NUL, as C's `%s` prints them.
+fn c_string(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .position(|&byte| byte == 0)
+        .unwrap_or(bytes.len());
+    bytes.get(..end).unwrap_or_default()
+}
+
+/// An error message composed on the stack; what does not fit is cut off.
+struct Message {
+    bytes: [u8; MESSAGE_SIZE_MAX],
+    size: usize,
+}
+
+impl Message {
+    const fn new() -> Self {
+        Self {
+            bytes: [0; MESSAGE_SIZE_MAX],
+            size: 0,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> &mut Self {
+        let room = MESSAGE_SIZE_MAX - self.size;
+        let taken = bytes.get(..room).unwrap_or(bytes);
+        if let Some(target) = self.bytes.get_mut(self.size..self.size + taken.len()) {
+            target.copy_from_slice(taken);
+            self.size += taken.len();
+        }
+        self
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.size).unwrap_or_default()
+    }
+}
+
+/// Parses a signed 64-bit decimal as Redis's `string2ll` does: an optional `-`, no `+`, no
+/// blanks, no leading zeros, no `-0`.
+fn parse_integer(bytes: &[u8]) -> Option<i64> {
+    let (negative, digits) = match bytes {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, bytes),
+    };
+    match digits {
+        [] => return None,
+        [b'0'] => return (!negative).then_some(0),
+        [b'0', ..] => return None,
+        _ => {}
+    }
+    let mut value: i64 = 0;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        let digit = i64::from(digit - b'0');
+        value = value.checked_mul(10)?;
+        value = if negative {
+            value.checked_sub(digit)?
+        } else {
+            value.checked_add(digit)?
+        };
+    }
+    Some(value)
+}
+
+/// Whether `bytes` equals `word` (lowercase ASCII), ignoring ASCII case.
+fn is(bytes: &[u8], word: &str) -> bool {
+    bytes.eq_ignore_ascii_case(word.as_bytes())
+}
+
+/// Writes `value` in decimal at the end of `buffer` and returns the digits.
+fn decimal(mut value: u64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut start = buffer.len();
+    // At most 20 steps: each divides by 10, and u64::MAX has 20 digits.
+    for slot in buffer.iter_mut().rev() {
+        let digit = u8::try_from(value % 10).unwrap_or_default();
+        *slot = b'0' + digit;
+        start -= 1;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    buffer.get(start..).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::harness::{Harness, differ, same};
+    use super::*;
+    use std::string::String;
+    use std::vec::Vec;
+
+    #[test]
+    fn table_is_sorted_and_unique() {
+        for pair in COMMANDS.windows(2) {
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} !< {}",
+                pair[0].name,
+                pair[1].name
+            );
+        }
+        for spec in &COMMANDS {
+            assert!(spec.name.len() <= NAME_SIZE_MAX, "{}", spec.name);
+            assert_eq!(spec.name, spec.name.to_ascii_lowercase());
+            assert!(spec.arity != 0, "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn lookup_ignores_case() {
+        assert_eq!(lookup(b"GET").map(CommandSpec::name), Some("get"));
+        assert_eq!(lookup(b"gEt").map(CommandSpec::name), Some("get"));
+        assert_eq!(
+            lookup(b"IncrByFloat").map(CommandSpec::name),
+            Some("incrbyfloat")
+        );
+        assert!(lookup(b"").is_none());
+        assert!(lookup(b"gett").is_none());
+        assert!(lookup(&[b'a'; 100]).is_none());
+    }
+
+    /// Every command in the table is reachable by name, in any case, and answers a request
+    /// with too few (or, for fixed arities, too many) arguments with Redis's arity error,
+    /// writing nothing to the store.
+    #[test]
+    fn every_command_is_reachable_and_checks_arity() {
+        for spec in &COMMANDS {
+            let upper = spec.name.to_ascii_uppercase();
+            let expected = format!(
+                "-ERR wrong number of arguments for '{}' command\r\n",
+                spec.name
+            );
+            let required = usize::from(spec.arity.unsigned_abs());
+            let mut counts = Vec::new();
+            if required > 1 {
+                counts.push(required - 1);
+            }
+            if spec.arity > 0 {
+                counts.push(required + 1);
+            }
+            for count in counts {
+                let mut args: Vec<&[u8]> = vec![upper.as_bytes()];
+                args.resize(count, b"x");
+                let mut harness = Harness::new(Protocol::Resp2);
+                let reply = harness.run_args(&args);
+                assert_eq!(String::from_utf8_lossy(&reply), expected, "{args:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_commands_list_their_first_arguments() {
+        Harness::check(&[
+            same(
+                "foo",
+                "-ERR unknown command 'foo', with args beginning with: \r\n",
+            ),
+            same(
+                "FOO a b",
+                "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n",
+            ),
+        ]);
+        let mut harness = Harness::new(Protocol::Resp3);
+        let long = [b'x'; 200];
+        let args: [&[u8]; 4] = [b"nope\r\nx", &long, b"b\0hidden", b"c"];
+        let reply = harness.run_args(&args);
+        let expected = format!(
+            "-ERR unknown command 'nope  x', with args beginning with: '{}' \r\n",
+            "x".repeat(128)
+        );
+        assert_eq!(String::from_utf8_lossy(&reply), expected);
+        let args: [&[u8]; 4] = [b"nope", b"a", b"b\0hidden", &long];
+        let reply = harness.run_args(&args);
+        let expected = format!(
+            "-ERR unknown command 'nope', with args beginning with: 'a' 'b' '{}' \r\n",
+            "x".repeat(128 - 8)
+        );
+        assert_eq!(String::from_utf8_lossy(&reply), expected);
+        let name = [b'n'; 300];
+        let args: [&[u8]; 1] = [&name];
+        let reply = harness.run_args(&args);
+        let expected = format!(
+            "-ERR unknown command '{}', with args beginning with: \r\n",
+            "n".repeat(128)
+        );
+        assert_eq!(String::from_utf8_lossy(&reply), expected);
+    }
+
+    #[test]
+    fn empty_requests_get_one_frame() {
+        let mut harness = Harness::new(Protocol::Resp2);
+        let reply = harness.run_args(&[]);
+        assert_eq!(
+            reply,
+            b"-ERR unknown command '', with args beginning with: \r\n"
+        );
+    }
+
+    #[test]
+    fn request_arguments_work() {
+        use crate::codec::resp::{ArgRange, Limits, parse_request};
+        let input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\nGET k\r\n";
+        let mut ranges = [ArgRange::EMPTY; 8];
+        let mut scratch = [0; 64];
+        let mut harness = Harness::new(Protocol::Resp2);
+        let request =
+            parse_request(input, &Limits::DEFAULT, &mut ranges, &mut scratch).expect("multibulk");
+        assert_eq!(harness.run_request(&request), b"+OK\r\n");
+        let consumed = request.consumed_size();
+        let request = parse_request(
+            &input[consumed..],
+            &Limits::DEFAULT,
+            &mut ranges,
+            &mut scratch,
+        )
+        .expect("inline");
+        assert_eq!(harness.run_request(&request), b"$1\r\nv\r\n");
+    }
+
+    #[test]
+    fn key_indexes_follow_the_table() {
+        let keys = |name: &str, count| -> Vec<usize> {
+            lookup(name.as_bytes())
+                .expect("known")
+                .key_indexes(count)
+                .collect()
+        };
+        assert_eq!(keys("get", 2), [1]);
+        assert_eq!(keys("mset", 5), [1, 3]);
+        assert_eq!(keys("del", 4), [1, 2, 3]);
+        assert_eq!(keys("set", 5), [1]);
+        assert!(keys("scan", 3).is_empty());
+        assert!(keys("ping", 1).is_empty());
+    }
+
+    #[test]
+    fn integers_parse_like_redis() {
+        assert_eq!(parse_integer(b"0"), Some(0));
+        assert_eq!(parse_integer(b"-12"), Some(-12));
+        assert_eq!(parse_integer(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_integer(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [
+            &b""[..],
+            b"-",
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+            b"1a",
+            b"1.0",
+        ] {
+            assert_eq!(
+                parse_integer(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn sessions_keep_names_within_limit() {
+        let mut session = Session::new(7);
+        assert_eq!(session.name(), None);
+        assert!(session.set_name(b"worker"));
+        assert_eq!(session.name(), Some(&b"worker"[..]));
+        assert!(!session.set_name(&[b'n'; CLIENT_NAME_SIZE_MAX + 1]));
+        assert_eq!(session.name(), Some(&b"worker"[..]));
+        assert!(session.set_name(b""));
+        assert_eq!(session.name(), None);
+        session.db = 3;
+        session.protocol = Protocol::Resp3;
+        session.reset();
+        assert_eq!(session, Session::new(7));
+    }
+
+    #[test]
+    fn null_replies_follow_the_protocol() {
+        Harness::check(&[differ("GET missing", "$-1\r\n", "_\r\n")]);
+    }
+}

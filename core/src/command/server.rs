@@ -1,0 +1,914 @@
+//! The connection and server family: PING, ECHO, SELECT, HELLO, AUTH, QUIT, RESET, TIME,
+//! CLIENT (ID, GETNAME, SETNAME, SETINFO), COMMAND (COUNT, DOCS, INFO, LIST), and the
+//! commands only the runtime can finish (SAVE, BGSAVE, BGREWRITEAOF, SHUTDOWN, INFO,
+//! CONFIG), which are checked here and handed over as [`Outcome::Runtime`].
+//!
+//! Client libraries send HELLO, `CLIENT SETINFO` and `COMMAND DOCS` while connecting; these
+//! answer as Redis does, so redis-cli, redis-py and the `redis` crate connect unchanged.
+//! floe has no passwords yet: AUTH and HELLO's AUTH answer as a Redis whose default user
+//! has none.
+
+use super::{
+    ADMIN, Arguments, CLIENT_NAME_SIZE_MAX, COMMANDS, CommandSpec, Context, Message, NOT_INTEGER,
+    Outcome, READONLY, RuntimeCommand, Session, Shutdown, WRITE, arity_accepts, arity_error,
+    c_string, decimal, is, lookup, parse_integer,
+};
+use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
+use crate::constants::DATABASE_COUNT;
+use crate::store::LogSink;
+
+/// The Redis version floe answers as (HELLO's `version`). Clients gate features on it;
+/// the command table follows this version's replies.
+pub const REDIS_VERSION: &str = "7.2.0";
+
+/// The commands of this family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Command {
+    Auth,
+    BackgroundRewriteLog,
+    BackgroundSave,
+    Client,
+    Introspect,
+    Config,
+    Echo,
+    Hello,
+    Info,
+    Ping,
+    Quit,
+    Reset,
+    Save,
+    Select,
+    Shutdown,
+    Time,
+}
+
+/// Runs one command of the family; its arity was checked. HELLO is run by [`hello`]
+/// instead, before a writer exists.
+pub(super) fn run<A, S, L>(command: Command, cx: &mut Context<'_, '_, A, S, L>) -> Outcome
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    match command {
+        Command::Ping => match cx.count() {
+            1 => cx.reply.simple(b"PONG"),
+            2 => cx.reply.bulk(cx.arg(1)),
+            _ => arity_error(&mut cx.reply, cx.spec.name(), ""),
+        },
+        Command::Echo => cx.reply.bulk(cx.arg(1)),
+        Command::Select => select(cx),
+        Command::Quit => {
+            cx.ok();
+            return Outcome::Close;
+        }
+        Command::Reset => {
+            cx.session.reset();
+            cx.reply.simple(b"RESET");
+        }
+        Command::Time => {
+            let (seconds, microseconds) = (cx.now / 1000, cx.now % 1000 * 1000);
+            let mut digits = [0; 20];
+            cx.reply.array_header(2);
+            cx.reply.bulk(decimal(seconds, &mut digits));
+            cx.reply.bulk(decimal(microseconds, &mut digits));
+        }
+        Command::Auth => auth(cx),
+        Command::Client => client(cx),
+        Command::Introspect => command_info(cx),
+        Command::Config => return config(cx),
+        Command::Hello => unreachable!("HELLO runs before the context is made"),
+        Command::Info => return Outcome::Runtime(RuntimeCommand::Info),
+        Command::Save => return Outcome::Runtime(RuntimeCommand::Save),
+        Command::BackgroundRewriteLog => {
+            return Outcome::Runtime(RuntimeCommand::BackgroundRewriteLog);
+        }
+        Command::BackgroundSave => match cx.count() {
+            1 => return Outcome::Runtime(RuntimeCommand::BackgroundSave { schedule: false }),
+            2 if is(cx.arg(1), "schedule") => {
+                return Outcome::Runtime(RuntimeCommand::BackgroundSave { schedule: true });
+            }
+            _ => cx.syntax_error(),
+        },
+        Command::Shutdown => {
+            if let Some(shutdown) = shutdown(cx) {
+                return Outcome::Runtime(RuntimeCommand::Shutdown(shutdown));
+            }
+        }
+    }
+    Outcome::Done
+}
+
+/// SELECT index: an integer (in C's `int` range, as Redis parses it), then a database.
+fn select<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    let Some(index) = cx.integer(1) else {
+        return;
+    };
+    if i32::try_from(index).is_err() {
+        cx.error(NOT_INTEGER);
+        return;
+    }
+    match u8::try_from(index) {
+        Ok(db) if db < DATABASE_COUNT => {
+            cx.session.db = db;
+            cx.ok();
+        }
+        _ => cx.error("ERR DB index is out of range"),
+    }
+}
+
+/// AUTH [username] password, for a server without passwords.
+fn auth<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    match cx.count() {
+        2 => cx.error(
+            "ERR AUTH <password> called without any password configured for the default user. \
+             Are you sure your configuration is correct?",
+        ),
+        3 if cx.arg(1) == b"default" => cx.ok(),
+        3 => cx.error(WRONG_PASSWORD),
+        _ => cx.syntax_error(),
+    }
+}
+
+/// Redis's reply to a failed authentication.
+const WRONG_PASSWORD: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// `HELLO [protover [AUTH username password] [SETNAME name]]`: switches the protocol and
+/// replies with the server's description, in the new protocol. Nothing changes unless the
+/// whole request is valid; errors are written in the current protocol (they look the same
+/// in both).
+pub(super) fn hello<A, S>(session: &mut Session, args: &A, sink: &mut S)
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+{
+    let arg = |index: usize| args.get(index).unwrap_or_default();
+    let mut protocol = session.protocol;
+    let mut name = None;
+    let mut failure: Option<Message> = None;
+    if args.count() >= 2 {
+        match parse_integer(arg(1)) {
+            Some(2) => protocol = Protocol::Resp2,
+            Some(3) => protocol = Protocol::Resp3,
+            Some(_) => failure = Some(message(b"NOPROTO unsupported protocol version")),
+            None => {
+                failure = Some(message(
+                    b"ERR Protocol version is not an integer or out of range",
+                ));
+            }
+        }
+    }
+    let mut index = 2;
+    while failure.is_none() && index < args.count() {
+        let option = arg(index);
+        let more_count = args.count() - 1 - index;
+        if is(option, "auth") && more_count >= 2 {
+            if arg(index + 1) != b"default" {
+                failure = Some(message(WRONG_PASSWORD.as_bytes()));
+            }
+            index += 3;
+        } else if is(option, "setname") && more_count >= 1 {
+            let candidate = arg(index + 1);
+            match client_name_error(candidate) {
+                Some(error) => failure = Some(message(error.as_bytes())),
+                None => name = Some(candidate),
+            }
+            index += 2;
+        } else {
+            let mut error = Message::new();
+            error
+                .push(b"ERR Syntax error in HELLO option '")
+                .push(c_string(option))
+                .push(b"'");
+            failure = Some(error);
+        }
+    }
+    if let Some(failure) = failure {
+        ReplyWriter::new(sink, session.protocol).error(failure.as_bytes());
+        return;
+    }
+    if let Some(name) = name {
+        let named = session.set_name(name);
+        assert!(named, "the name's length was checked");
+    }
+    session.protocol = protocol;
+    let mut reply = ReplyWriter::new(sink, protocol);
+    reply.map_header(7);
+    reply.bulk(b"server");
+    reply.bulk(b"redis");
+    reply.bulk(b"version");
+    reply.bulk(REDIS_VERSION.as_bytes());
+    reply.bulk(b"proto");
+    reply.integer(match protocol {
+        Protocol::Resp2 => 2,
+        Protocol::Resp3 => 3,
+    });
+    reply.bulk(b"id");
+    reply.integer(i64::try_from(session.id).unwrap_or(i64::MAX));
+    reply.bulk(b"mode");
+    reply.bulk(b"standalone");
+    reply.bulk(b"role");
+    reply.bulk(b"master");
+    reply.bulk(b"modules");
+    reply.array_header(0);
+}
+
+fn message(text: &[u8]) -> Message {
+    let mut message = Message::new();
+    message.push(text);
+    message
+}
+
+/// Why a client name is refused, if it is: Redis allows printable ASCII without spaces;
+/// floe also bounds its length.
+fn client_name_error(name: &[u8]) -> Option<&'static str> {
+    const _: () = assert!(CLIENT_NAME_SIZE_MAX == 128);
+    if !name.iter().all(|byte| (b'!'..=b'~').contains(byte)) {
+        return Some("ERR Client names cannot contain spaces, newlines or special characters.");
+    }
+    if name.len() > CLIENT_NAME_SIZE_MAX {
+        return Some("ERR Client names are limited to 128 bytes");
+    }
+    None
+}
+
+/// A subcommand of a container command (CLIENT, COMMAND, CONFIG).
+#[derive(Debug, Clone, Copy)]
+struct Subcommand<T> {
+    name: &'static str,
+    arity: i8,
+    which: T,
+}
+
+const fn sub<T>(name: &'static str, arity: i8, which: T) -> Subcommand<T> {
+    Subcommand { name, arity, which }
+}
+
+/// Finds the subcommand named by argument 1 and checks its arity, as Redis 7 does (the
+/// arity error names it `container|sub`); replies with the error and gives `None`
+/// otherwise.
+fn subcommand<A, S, L, T: Copy>(
+    cx: &mut Context<'_, '_, A, S, L>,
+    table: &[Subcommand<T>],
+) -> Option<T>
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    let name = cx.arg(1);
+    let Some(found) = table.iter().find(|entry| is(name, entry.name)) else {
+        let mut container = [0_u8; 16];
+        let container_name = cx.spec.name().as_bytes();
+        let upper = container
+            .get_mut(..container_name.len())
+            .unwrap_or_default();
+        upper.copy_from_slice(container_name);
+        upper.make_ascii_uppercase();
+        let mut message = Message::new();
+        let shown = c_string(name);
+        message
+            .push(b"ERR unknown subcommand '")
+            .push(shown.get(..128).unwrap_or(shown))
+            .push(b"'. Try ")
+            .push(upper)
+            .push(b" HELP.");
+        cx.reply.error(message.as_bytes());
+        return None;
+    };
+    if !arity_accepts(found.arity, cx.count()) {
+        arity_error(&mut cx.reply, cx.spec.name(), found.name);
+        return None;
+    }
+    Some(found.which)
+}
+
+/// Replies with help lines, as the HELP subcommands do.
+fn help<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, lines: &[&str])
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    cx.reply.array_header(lines.len());
+    for line in lines {
+        cx.reply.simple(line.as_bytes());
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientSub {
+    GetName,
+    Help,
+    Id,
+    SetInfo,
+    SetName,
+}
+
+const CLIENT_SUBCOMMANDS: [Subcommand<ClientSub>; 5] = [
+    sub("getname", 2, ClientSub::GetName),
+    sub("help", 2, ClientSub::Help),
+    sub("id", 2, ClientSub::Id),
+    sub("setinfo", 4, ClientSub::SetInfo),
+    sub("setname", 3, ClientSub::SetName),
+];
+
+/// CLIENT ID | GETNAME | SETNAME name | SETINFO LIB-NAME|LIB-VER value | HELP.
+fn client<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    let Some(which) = subcommand(cx, &CLIENT_SUBCOMMANDS) else {
+        return;
+    };
+    match which {
+        ClientSub::Id => cx
+            .reply
+            .integer(i64::try_from(cx.session.id).unwrap_or(i64::MAX)),
+        ClientSub::GetName => match cx.session.name() {
+            Some(name) => cx.reply.bulk(name),
+            None => cx.reply.null(),
+        },
+        ClientSub::SetName => match client_name_error(cx.arg(2)) {
+            Some(error) => cx.error(error),
+            None => {
+                let named = cx.session.set_name(cx.arg(2));
+                assert!(named, "the name's length was checked");
+                cx.ok();
+            }
+        },
+        ClientSub::SetInfo => {
+            let (attribute, value) = (cx.arg(2), cx.arg(3));
+            let mut message = Message::new();
+            if !is(attribute, "lib-name") && !is(attribute, "lib-ver") {
+                message
+                    .push(b"ERR Unrecognized option '")
+                    .push(c_string(attribute))
+                    .push(b"'");
+                cx.reply.error(message.as_bytes());
+            } else if !value.iter().all(|byte| (b'!'..=b'~').contains(byte)) {
+                message
+                    .push(b"ERR ")
+                    .push(c_string(attribute))
+                    .push(b" cannot contain spaces, newlines or special characters.");
+                cx.reply.error(message.as_bytes());
+            } else {
+                // Accepted and not kept: nothing in floe reports library names yet.
+                cx.ok();
+            }
+        }
+        ClientSub::Help => help(
+            cx,
+            &[
+                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GETNAME",
+                "    Return the name of the current connection.",
+                "ID",
+                "    Return the ID of the current connection.",
+                "SETINFO <option> <value>",
+                "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+                "SETNAME <name>",
+                "    Assign the name <name> to the current connection.",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CommandSub {
+    Count,
+    Docs,
+    Help,
+    Info,
+    List,
+}
+
+const COMMAND_SUBCOMMANDS: [Subcommand<CommandSub>; 5] = [
+    sub("count", 2, CommandSub::Count),
+    sub("docs", -2, CommandSub::Docs),
+    sub("help", 2, CommandSub::Help),
+    sub("info", -2, CommandSub::Info),
+    sub("list", 2, CommandSub::List),
+];
+
+/// COMMAND [COUNT | DOCS [name ...] | INFO [name ...] | LIST | HELP]. DOCS replies with an
+/// empty map: redis-cli asks for it on start and does without hints.
+fn command_info<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    if cx.count() == 1 {
+        cx.reply.array_header(COMMANDS.len());
+        for spec in &COMMANDS {
+            command_entry(&mut cx.reply, spec);
+        }
+        return;
+    }
+    let Some(which) = subcommand(cx, &COMMAND_SUBCOMMANDS) else {
+        return;
+    };
+    match which {
+        CommandSub::Count => cx.integer_reply(COMMANDS.len()),
+        CommandSub::Docs => cx.reply.map_header(0),
+        CommandSub::List => {
+            cx.reply.array_header(COMMANDS.len());
+            for spec in &COMMANDS {
+                cx.reply.bulk(spec.name().as_bytes());
+            }
+        }
+        CommandSub::Info if cx.count() == 2 => {
+            cx.reply.array_header(COMMANDS.len());
+            for spec in &COMMANDS {
+                command_entry(&mut cx.reply, spec);
+            }
+        }
+        CommandSub::Info => {
+            cx.reply.array_header(cx.count() - 2);
+            for index in 2..cx.count() {
+                match lookup(cx.arg(index)) {
+                    Some(spec) => command_entry(&mut cx.reply, spec),
+                    None => cx.reply.null(),
+                }
+            }
+        }
+        CommandSub::Help => help(
+            cx,
+            &[
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)",
+                "    Return details about all commands.",
+                "COUNT",
+                "    Return the total number of commands in this server.",
+                "LIST",
+                "    Return a list of all commands in this server.",
+                "INFO [<command-name> ...]",
+                "    Return details about multiple commands.",
+                "DOCS [<command-name> ...]",
+                "    Return documentation details about multiple commands (none here).",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
+    }
+}
+
+/// One command's `COMMAND INFO` entry, in Redis 7's ten-element shape: name, arity, flags,
+/// first key, last key, key step, ACL categories, tips, key specifications, subcommands
+/// (the last four empty).
+fn command_entry<S: ReplySink + ?Sized>(reply: &mut ReplyWriter<'_, S>, spec: &CommandSpec) {
+    let flags = [(WRITE, "write"), (READONLY, "readonly"), (ADMIN, "admin")];
+    let flag_count = flags
+        .iter()
+        .filter(|(bit, _)| spec.flags & bit != 0)
+        .count();
+    reply.array_header(10);
+    reply.bulk(spec.name().as_bytes());
+    reply.integer(i64::from(spec.arity()));
+    reply.set_header(flag_count);
+    for (bit, name) in flags {
+        if spec.flags & bit != 0 {
+            reply.simple(name.as_bytes());
+        }
+    }
+    reply.integer(i64::from(spec.key_first));
+    reply.integer(i64::from(spec.key_last));
+    reply.integer(i64::from(spec.key_step));
+    reply.set_header(0);
+    reply.set_header(0);
+    reply.array_header(0);
+    reply.array_header(0);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConfigSub {
+    Get,
+    Help,
+    ResetStat,
+    Rewrite,
+    Set,
+}
+
+const CONFIG_SUBCOMMANDS: [Subcommand<ConfigSub>; 5] = [
+    sub("get", -3, ConfigSub::Get),
+    sub("help", 2, ConfigSub::Help),
+    sub("resetstat", 2, ConfigSub::ResetStat),
+    sub("rewrite", 2, ConfigSub::Rewrite),
+    sub("set", -4, ConfigSub::Set),
+];
+
+/// CONFIG GET | SET | RESETSTAT | REWRITE: checked here, carried out by the runtime.
+fn config<A, S, L>(cx: &mut Context<'_, '_, A, S, L>) -> Outcome
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    let Some(which) = subcommand(cx, &CONFIG_SUBCOMMANDS) else {
+        return Outcome::Done;
+    };
+    match which {
+        ConfigSub::Get => Outcome::Runtime(RuntimeCommand::ConfigGet),
+        ConfigSub::Set if cx.count() % 2 == 1 => {
+            arity_error(&mut cx.reply, cx.spec.name(), "set");
+            Outcome::Done
+        }
+        ConfigSub::Set => Outcome::Runtime(RuntimeCommand::ConfigSet),
+        ConfigSub::ResetStat => Outcome::Runtime(RuntimeCommand::ConfigResetStat),
+        ConfigSub::Rewrite => Outcome::Runtime(RuntimeCommand::ConfigRewrite),
+        ConfigSub::Help => {
+            help(
+                cx,
+                &[
+                    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                    "GET <pattern>",
+                    "    Return parameters matching the glob-like <pattern> and their values.",
+                    "SET <directive> <value>",
+                    "    Set the configuration <directive> to <value>.",
+                    "RESETSTAT",
+                    "    Reset statistics reported by the INFO command.",
+                    "REWRITE",
+                    "    Rewrite the configuration file.",
+                    "HELP",
+                    "    Print this help.",
+                ],
+            );
+            Outcome::Done
+        }
+    }
+}
+
+/// Parses SHUTDOWN's options as Redis does: `NOSAVE` and `SAVE` exclude each other, and
+/// `ABORT` excludes everything else.
+fn shutdown<A, S, L>(cx: &mut Context<'_, '_, A, S, L>) -> Option<Shutdown>
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
+    let mut shutdown = Shutdown::default();
+    let (mut save, mut no_save) = (false, false);
+    for index in 1..cx.count() {
+        let option = cx.arg(index);
+        if is(option, "nosave") {
+            no_save = true;
+        } else if is(option, "save") {
+            save = true;
+        } else if is(option, "now") {
+            shutdown.now = true;
+        } else if is(option, "force") {
+            shutdown.force = true;
+        } else if is(option, "abort") {
+            shutdown.abort = true;
+        } else {
+            cx.syntax_error();
+            return None;
+        }
+    }
+    let other = save || no_save || shutdown.now || shutdown.force;
+    if (shutdown.abort && other) || (save && no_save) {
+        cx.syntax_error();
+        return None;
+    }
+    shutdown.save = if save {
+        Some(true)
+    } else if no_save {
+        Some(false)
+    } else {
+        None
+    };
+    Some(shutdown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::harness::{Harness, NOW, same};
+    use super::*;
+    use std::string::String;
+
+    #[test]
+    fn ping_echo_time() {
+        Harness::check(&[
+            same("PING", "+PONG\r\n"),
+            same("ping hello", "$5\r\nhello\r\n"),
+            same(
+                "PING a b",
+                "-ERR wrong number of arguments for 'ping' command\r\n",
+            ),
+            same("ECHO \"\"", "$0\r\n\r\n"),
+            same("ECHO hi", "$2\r\nhi\r\n"),
+        ]);
+        let mut harness = Harness::new(Protocol::Resp3);
+        harness.now = NOW + 123;
+        assert_eq!(
+            harness.run("TIME"),
+            b"*2\r\n$10\r\n1700000000\r\n$6\r\n123000\r\n"
+        );
+    }
+
+    #[test]
+    fn select_switches_databases() {
+        Harness::check(&[
+            same("SET k zero", "+OK\r\n"),
+            same("SELECT 15", "+OK\r\n"),
+            same("SET k fifteen", "+OK\r\n"),
+            same("GET k", "$7\r\nfifteen\r\n"),
+            same("SELECT 16", "-ERR DB index is out of range\r\n"),
+            same("SELECT -1", "-ERR DB index is out of range\r\n"),
+            same("SELECT 2147483647", "-ERR DB index is out of range\r\n"),
+            same(
+                "SELECT 2147483648",
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            same(
+                "SELECT one",
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            same("GET k", "$7\r\nfifteen\r\n"),
+            same("SELECT 0", "+OK\r\n"),
+            same("GET k", "$4\r\nzero\r\n"),
+        ]);
+    }
+
+    const HELLO_2: &str = "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n\
+        $5\r\n7.2.0\r\n$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:42\r\n$4\r\nmode\r\n\
+        $10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n";
+    const HELLO_3: &str = "%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n\
+        $5\r\n7.2.0\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:42\r\n$4\r\nmode\r\n\
+        $10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n";
+
+    #[test]
+    fn hello_switches_protocol_and_replies_in_the_new_one() {
+        let mut harness = Harness::new(Protocol::Resp2);
+        assert_eq!(String::from_utf8_lossy(&harness.run("HELLO")), HELLO_2);
+        assert_eq!(String::from_utf8_lossy(&harness.run("HELLO 3")), HELLO_3);
+        assert_eq!(harness.session.protocol, Protocol::Resp3);
+        assert_eq!(harness.run("GET missing"), b"_\r\n");
+        assert_eq!(String::from_utf8_lossy(&harness.run("HELLO")), HELLO_3);
+        assert_eq!(String::from_utf8_lossy(&harness.run("hello 2")), HELLO_2);
+        assert_eq!(harness.run("GET missing"), b"$-1\r\n");
+    }
+
+    #[test]
+    fn hello_options() {
+        let mut harness = Harness::new(Protocol::Resp2);
+        let reply = harness.run("HELLO 3 AUTH default secret SETNAME app-1");
+        assert_eq!(String::from_utf8_lossy(&reply), HELLO_3);
+        assert_eq!(harness.session.name(), Some(&b"app-1"[..]));
+        assert_eq!(harness.run("CLIENT GETNAME"), b"$5\r\napp-1\r\n");
+    }
+
+    #[test]
+    fn hello_errors_change_nothing() {
+        for (command, reply) in [
+            ("HELLO 4", "-NOPROTO unsupported protocol version\r\n"),
+            ("HELLO 1", "-NOPROTO unsupported protocol version\r\n"),
+            (
+                "HELLO three",
+                "-ERR Protocol version is not an integer or out of range\r\n",
+            ),
+            ("HELLO 3 FOO", "-ERR Syntax error in HELLO option 'FOO'\r\n"),
+            (
+                "HELLO 3 AUTH default",
+                "-ERR Syntax error in HELLO option 'AUTH'\r\n",
+            ),
+            (
+                "HELLO 3 SETNAME",
+                "-ERR Syntax error in HELLO option 'SETNAME'\r\n",
+            ),
+            (
+                "HELLO 3 SETNAME a\nb",
+                "-ERR Client names cannot contain spaces, newlines or special characters.\r\n",
+            ),
+            (
+                "HELLO 3 AUTH alice secret",
+                "-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+            ),
+            (
+                "HELLO 3 SETNAME ok AUTH alice secret",
+                "-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+            ),
+        ] {
+            let mut harness = Harness::new(Protocol::Resp2);
+            assert_eq!(String::from_utf8_lossy(&harness.run(command)), reply);
+            assert_eq!(harness.session, Session::new(42), "{command}");
+        }
+    }
+
+    #[test]
+    fn auth_without_passwords() {
+        Harness::check(&[
+            same(
+                "AUTH secret",
+                "-ERR AUTH <password> called without any password configured for the \
+                 default user. Are you sure your configuration is correct?\r\n",
+            ),
+            same("AUTH default anything", "+OK\r\n"),
+            same(
+                "AUTH alice secret",
+                "-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+            ),
+            same("AUTH a b c", "-ERR syntax error\r\n"),
+        ]);
+    }
+
+    #[test]
+    fn quit_and_reset() {
+        let mut harness = Harness::new(Protocol::Resp2);
+        assert_eq!(harness.run("QUIT"), b"+OK\r\n");
+        assert_eq!(harness.outcome, Outcome::Close);
+        harness.run("HELLO 3 SETNAME me");
+        harness.run("SELECT 4");
+        assert_eq!(harness.run("RESET"), b"+RESET\r\n");
+        assert_eq!(harness.outcome, Outcome::Done);
+        assert_eq!(harness.session, Session::new(42));
+    }
+
+    #[test]
+    fn client_subcommands() {
+        Harness::check(&[
+            same("CLIENT ID", ":42\r\n"),
+            super::super::harness::differ("CLIENT GETNAME", "$-1\r\n", "_\r\n"),
+            same("CLIENT SETNAME worker", "+OK\r\n"),
+            same("client getname", "$6\r\nworker\r\n"),
+            same(
+                "CLIENT SETNAME a\tb",
+                "-ERR Client names cannot contain spaces, newlines or special characters.\r\n",
+            ),
+            same("CLIENT SETINFO LIB-NAME redis-py", "+OK\r\n"),
+            same("CLIENT SETINFO lib-ver 5.0.1", "+OK\r\n"),
+            same(
+                "CLIENT SETINFO LIB-FOO x",
+                "-ERR Unrecognized option 'LIB-FOO'\r\n",
+            ),
+            same(
+                "CLIENT SETINFO LIB-NAME a\nb",
+                "-ERR LIB-NAME cannot contain spaces, newlines or special characters.\r\n",
+            ),
+            same(
+                "CLIENT SETINFO LIB-NAME",
+                "-ERR wrong number of arguments for 'client|setinfo' command\r\n",
+            ),
+            same(
+                "CLIENT SETNAME",
+                "-ERR wrong number of arguments for 'client|setname' command\r\n",
+            ),
+            same(
+                "CLIENT FOO",
+                "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n",
+            ),
+            same(
+                "CLIENT",
+                "-ERR wrong number of arguments for 'client' command\r\n",
+            ),
+            same("CLIENT SETNAME \"\"", "+OK\r\n"),
+            super::super::harness::differ("CLIENT GETNAME", "$-1\r\n", "_\r\n"),
+        ]);
+        let mut harness = Harness::new(Protocol::Resp2);
+        let long = [b'n'; CLIENT_NAME_SIZE_MAX + 1];
+        assert_eq!(
+            harness.run_args(&[b"CLIENT", b"SETNAME", &long]),
+            b"-ERR Client names are limited to 128 bytes\r\n"
+        );
+        assert!(harness.run("CLIENT HELP").starts_with(b"*11\r\n+CLIENT"));
+    }
+
+    #[test]
+    fn command_introspection() {
+        let count = format!(":{}\r\n", COMMANDS.len());
+        let mut harness = Harness::new(Protocol::Resp2);
+        assert_eq!(
+            String::from_utf8_lossy(&harness.run("COMMAND COUNT")),
+            count
+        );
+        assert_eq!(harness.run("COMMAND DOCS"), b"*0\r\n");
+        assert_eq!(harness.run("COMMAND DOCS get set"), b"*0\r\n");
+        assert_eq!(
+            harness.run("COMMAND INFO get nosuch"),
+            b"*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*1\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n\
+              *0\r\n*0\r\n*0\r\n*0\r\n$-1\r\n"
+        );
+        assert!(
+            harness
+                .run("COMMAND")
+                .starts_with(b"*55\r\n*10\r\n$6\r\nappend\r\n")
+        );
+        assert!(
+            harness
+                .run("COMMAND LIST")
+                .starts_with(b"*55\r\n$6\r\nappend\r\n")
+        );
+        assert!(harness.run("COMMAND INFO").starts_with(b"*55\r\n"));
+        assert_eq!(
+            harness.run("COMMAND FOO"),
+            b"-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"
+        );
+        assert_eq!(
+            harness.run("COMMAND COUNT x"),
+            b"-ERR wrong number of arguments for 'command|count' command\r\n"
+        );
+        let mut harness = Harness::new(Protocol::Resp3);
+        assert_eq!(harness.run("COMMAND DOCS"), b"%0\r\n");
+        assert_eq!(
+            harness.run("COMMAND INFO mset"),
+            b"*1\r\n*10\r\n$4\r\nmset\r\n:-3\r\n~1\r\n+write\r\n:1\r\n:-1\r\n:2\r\n\
+              ~0\r\n~0\r\n*0\r\n*0\r\n"
+        );
+    }
+
+    #[test]
+    fn runtime_commands_write_nothing() {
+        let cases = [
+            ("SAVE", RuntimeCommand::Save),
+            ("BGSAVE", RuntimeCommand::BackgroundSave { schedule: false }),
+            (
+                "bgsave schedule",
+                RuntimeCommand::BackgroundSave { schedule: true },
+            ),
+            ("BGREWRITEAOF", RuntimeCommand::BackgroundRewriteLog),
+            ("INFO", RuntimeCommand::Info),
+            ("INFO memory stats", RuntimeCommand::Info),
+            ("CONFIG GET maxmemory*", RuntimeCommand::ConfigGet),
+            ("CONFIG SET a 1 b 2", RuntimeCommand::ConfigSet),
+            ("CONFIG RESETSTAT", RuntimeCommand::ConfigResetStat),
+            ("CONFIG REWRITE", RuntimeCommand::ConfigRewrite),
+            ("SHUTDOWN", RuntimeCommand::Shutdown(Shutdown::default())),
+            (
+                "SHUTDOWN NOSAVE NOW",
+                RuntimeCommand::Shutdown(Shutdown {
+                    save: Some(false),
+                    now: true,
+                    ..Shutdown::default()
+                }),
+            ),
+            (
+                "shutdown save force",
+                RuntimeCommand::Shutdown(Shutdown {
+                    save: Some(true),
+                    force: true,
+                    ..Shutdown::default()
+                }),
+            ),
+            (
+                "SHUTDOWN ABORT",
+                RuntimeCommand::Shutdown(Shutdown {
+                    abort: true,
+                    ..Shutdown::default()
+                }),
+            ),
+        ];
+        for (command, expected) in cases {
+            let mut harness = Harness::new(Protocol::Resp2);
+            assert_eq!(harness.run(command), b"", "{command}");
+            assert_eq!(harness.outcome, Outcome::Runtime(expected), "{command}");
+        }
+    }
+
+    #[test]
+    fn runtime_command_errors_are_replied_here() {
+        Harness::check(&[
+            same("BGSAVE NOW", "-ERR syntax error\r\n"),
+            same("SHUTDOWN SAVE NOSAVE", "-ERR syntax error\r\n"),
+            same("SHUTDOWN ABORT NOW", "-ERR syntax error\r\n"),
+            same("SHUTDOWN LATER", "-ERR syntax error\r\n"),
+            same(
+                "SAVE now",
+                "-ERR wrong number of arguments for 'save' command\r\n",
+            ),
+            same(
+                "CONFIG GET",
+                "-ERR wrong number of arguments for 'config|get' command\r\n",
+            ),
+            same(
+                "CONFIG SET a",
+                "-ERR wrong number of arguments for 'config|set' command\r\n",
+            ),
+            same(
+                "CONFIG SET a 1 b",
+                "-ERR wrong number of arguments for 'config|set' command\r\n",
+            ),
+            same(
+                "CONFIG RESET",
+                "-ERR unknown subcommand 'RESET'. Try CONFIG HELP.\r\n",
+            ),
+        ]);
+        let mut harness = Harness::new(Protocol::Resp2);
+        assert!(harness.run("CONFIG HELP").starts_with(b"*11\r\n+CONFIG"));
+        assert!(harness.run("COMMAND HELP").starts_with(b"*13\r\n+COMMAND"));
+    }
+}
