@@ -4,11 +4,18 @@
 //! - [`error`]: the one [`error::Error`] type, with the failing operation and path.
 //! - [`io`]: the [`io::Storage`] and [`io::Clock`] seams and their real backends (io_uring,
 //!   blocking `std::fs`); the simulator implements the same traits.
-//! - [`log`]: the durable log's writer: segments, group commit, fsync policies, poisoning.
+//! - [`log`]: the durable log's writer: segments, group commit, fsync policies, poisoning;
+//!   recovery, snapshots and compaction, `floe check`.
+//! - [`memory`]: a floe-core store together with the heap memory it lives in.
+//! - [`db`]: [`Db`], the embedded API: a durable store in a directory, thread-safe.
 //!
-//! Recovery, snapshots, servers, CLI and simulator arrive with their issues.
+//! Servers, CLI and simulator arrive with their issues.
 #![deny(unsafe_code)]
 
+pub mod db;
 pub mod error;
 pub mod io;
 pub mod log;
+pub mod memory;
+
+pub use db::{Db, DbConfig, DbError};

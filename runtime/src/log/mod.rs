@@ -19,6 +19,9 @@
 //!
 //! Fault assumptions: as in [`crate::io`]; what the writer does about them is in [`writer`].
 
+pub mod check;
+pub mod recovery;
+pub mod snapshot;
 pub mod writer;
 
 use std::fmt;

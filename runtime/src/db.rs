@@ -1,0 +1,1198 @@
+//! `floe::Db`: the embedded API. A durable key-value store and cache in one directory, used
+//! from any number of threads, with no server.
+//!
+//! A [`Db`] owns one store (floe-core's [`Store`], in heap memory it owns: see
+//! [`crate::memory`]) behind one [`Mutex`], and, with persistence on, one [`LogWriter`] over
+//! the data directory. One lock for the whole store is the simple, correct first step:
+//! sharding the keyspace across locks comes with the server's workers (`DESIGN.md`,
+//! "Workers"), and this module's write path is what each shard will run.
+//!
+//! A write:
+//!
+//! ```text
+//!  lock store ─► run the store op; its LogSink (LogBuffer) copies the records' bytes
+//!             ─► LogWriter::append: LSNs assigned and records encoded into the log's queue,
+//!                one record standalone, several as a group (intents + commit)
+//!  unlock     ─► fsync `always`: wait for the ticket (many threads share one fdatasync)
+//!             ─► reply
+//! ```
+//!
+//! Appending while the store lock is held makes file order = LSN order = the order the
+//! store applied the changes, which is what recovery replays. A write that produces several
+//! records (MSET, a SET that evicted keys) is one group, so recovery applies it whole or not
+//! at all. The records' bytes are copied once into a buffer the [`Db`] keeps and then
+//! encoded once, with their real LSN and checksum, straight into the log's queue: no
+//! allocation per operation once the buffers have grown (a test with a counting allocator
+//! pins this).
+//!
+//! Durability per [`FsyncPolicy`]:
+//! - `always`: a write returns only after an fdatasync covered its records. Nothing
+//!   acknowledged is lost, even on power loss.
+//! - `everysec`: a write returns once its records are queued for the log writer thread,
+//!   which writes them within microseconds and fdatasyncs about once a second: a crash of
+//!   the machine may lose about the last second, a crash of the process what was queued and
+//!   not yet written (the same microseconds).
+//! - `no`: as `everysec`, but the operating system flushes when it likes.
+//! - `persistence: false`: a pure cache; no directory, no files, nothing survives.
+//!
+//! [`Db::flush`] waits until everything written so far is as durable as the policy says;
+//! [`Db::close`] (and dropping the [`Db`]) writes and fdatasyncs everything, under every
+//! policy.
+//!
+//! A failed write or fdatasync poisons the log (see [`crate::log::writer`]): every later
+//! write returns [`Error::Poisoned`] with the first cause; reads keep working. The write
+//! that met the failure was applied in memory before the failure was known, so reads may
+//! see it although it was refused; a restart recovers exactly what is on disk.
+//!
+//! Invariants: the store lock is held from the store op through the append (LSN order =
+//! apply order); records are never dropped between the op and the append; the LSN of the
+//! last append (`lsn_last`) is read under the store lock, so a snapshot at that LSN holds
+//! exactly the changes up to it.
+//!
+//! Fault assumptions: as in [`crate::io`]; recovery at open handles whatever a crash left
+//! ([`crate::log::recovery`]).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use floe_core::codec::record::{
+    Commit, RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX, Record, Timestamp,
+};
+use floe_core::error::{ConfigError, StoreError};
+use floe_core::store::{Config, LogSink, SetOptions, Stats, Store};
+
+use crate::error::{Error, Operation};
+use crate::io::{Backend, Clock, Storage, SystemClock};
+use crate::log::recovery::{RecoveryReport, recover};
+use crate::log::snapshot::{Compaction, compact, snapshot_encode, snapshot_write};
+use crate::log::{FsyncPolicy, LogConfig, LogStats, LogWriter, Ticket};
+use crate::memory::OwnedStore;
+
+/// The database the key-value methods of [`Db`] use; [`Db::execute_with`] reaches all 16.
+pub const DB_INDEX: u8 = 0;
+
+/// A log buffer keeps at most this many bytes of capacity between writes; a write with a
+/// larger value gets a fresh buffer afterwards, so one huge value does not pin memory.
+const LOG_BUFFER_RETAIN_SIZE: usize = 1 << 20;
+
+/// How a [`Db`] is opened.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// The store: item memory, `keys_max`, key and value size limits, eviction policy.
+    /// Build it with [`Config::new`], then adjust fields.
+    pub store: Config,
+    /// `false`: a pure cache with no files at all; the directory is not even created.
+    pub persistence: bool,
+    /// When the log calls fdatasync (Redis's `appendfsync`).
+    pub fsync: FsyncPolicy,
+    /// Which I/O backend the log uses.
+    pub backend: Backend,
+    /// A log segment is closed and a new one started before it grows past this.
+    pub segment_size_max: u64,
+    /// Take a snapshot (and compact the log) in the background once this many bytes were
+    /// logged since the last one; `0` turns the automatic trigger off.
+    pub snapshot_log_size: u64,
+}
+
+impl DbConfig {
+    /// A configuration with `memory_size` bytes of item memory and room for `keys_max`
+    /// keys; persistence on, fsync `always`, automatic backend, 64 MiB segments, a snapshot
+    /// every 64 MiB of log.
+    #[must_use]
+    pub fn new(memory_size: usize, keys_max: usize) -> Self {
+        Self {
+            store: Config::new(memory_size, keys_max),
+            persistence: true,
+            fsync: FsyncPolicy::Always,
+            backend: Backend::Auto,
+            segment_size_max: 64 << 20,
+            snapshot_log_size: 64 << 20,
+        }
+    }
+
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    /// [`DbError::Config`] naming the first limit that does not hold.
+    pub fn validate(&self) -> Result<(), DbError> {
+        self.store
+            .validate()
+            .map_err(|error| DbError::Config(config_message(error)))?;
+        if self.store.key_size_max > RECORD_KEY_SIZE_MAX {
+            return Err(DbError::Config(format!(
+                "key_size_max {} is above the log's limit of {RECORD_KEY_SIZE_MAX} bytes",
+                self.store.key_size_max
+            )));
+        }
+        if self.store.value_size_max > RECORD_VALUE_SIZE_MAX {
+            return Err(DbError::Config(format!(
+                "value_size_max {} is above the log's limit of {RECORD_VALUE_SIZE_MAX} bytes",
+                self.store.value_size_max
+            )));
+        }
+        if self.segment_size_max == 0 {
+            return Err(DbError::Config("segment_size_max is 0".to_owned()));
+        }
+        Ok(())
+    }
+}
+
+impl Default for DbConfig {
+    /// 64 MiB of item memory and up to a million keys.
+    fn default() -> Self {
+        Self::new(64 << 20, 1 << 20)
+    }
+}
+
+/// Why a [`Db`] operation failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DbError {
+    /// The store refused the operation (a size limit, out of memory under `noeviction`, ...);
+    /// nothing changed. [`StoreError::message`] is Redis's wording.
+    Store(StoreError),
+    /// The configuration is invalid.
+    Config(String),
+    /// `save`/`bgsave` on a [`Db`] opened with `persistence: false`.
+    PersistenceOff,
+    /// The runtime failed: I/O, a poisoned or closed log, a locked directory, corrupt data.
+    Runtime(Error),
+}
+
+impl DbError {
+    /// The runtime error inside, if this is one.
+    #[must_use]
+    pub fn runtime(&self) -> Option<&Error> {
+        match self {
+            Self::Runtime(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for DbError {
+    fn from(error: Error) -> Self {
+        Self::Runtime(error)
+    }
+}
+
+impl From<StoreError> for DbError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Store(error) => f.write_str(error.message()),
+            Self::Config(message) => write!(f, "invalid configuration: {message}"),
+            Self::PersistenceOff => {
+                f.write_str("persistence is off: this Db has no directory to save to")
+            }
+            Self::Runtime(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Runtime(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Counters and gauges of a [`Db`] (ZeekDB's `stats()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbStats {
+    /// The store's counters: hits, misses, evictions, keys, memory.
+    pub store: Stats,
+    /// The log's counters, with persistence on.
+    pub log: Option<LogStats>,
+    /// The LSN of the last record logged (or recovered).
+    pub lsn_last: u64,
+    /// Bytes logged since the last snapshot started (what the automatic trigger watches).
+    pub log_size_since_snapshot: u64,
+    /// Snapshots taken since open.
+    pub snapshot_count: u64,
+}
+
+/// What a snapshot did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotReport {
+    /// The snapshot file.
+    pub file: PathBuf,
+    /// It holds every change up to this LSN.
+    pub lsn: u64,
+    /// Items written.
+    pub item_count: u64,
+    /// Bytes written.
+    pub size: u64,
+    /// How long writes waited: the in-memory copy under the store lock.
+    pub pause: Duration,
+    /// How long the whole snapshot took, compaction included.
+    pub duration: Duration,
+    /// What compaction deleted.
+    pub compaction: Compaction,
+}
+
+/// An embedded, durable key-value store; see the module documentation.
+///
+/// Thread-safe (`Send + Sync`): share it with `Arc<Db>`. The key-value methods use
+/// database [`DB_INDEX`]; [`Db::execute_with`] runs anything (floe-core's command table
+/// included) against the whole store with the same durability.
+///
+/// # Examples
+///
+/// ```
+/// use floe_runtime::{Db, DbConfig};
+///
+/// let dir = std::env::temp_dir().join(format!("floe-db-doc-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let db = Db::open(&dir, DbConfig::new(1 << 20, 10_000))?;
+/// db.set(b"greeting", b"hello")?;
+/// db.set_many(&[(b"a".as_slice(), b"1".as_slice()), (b"b", b"2")])?;
+/// assert_eq!(db.get(b"greeting"), Some(b"hello".to_vec()));
+/// assert!(db.delete(b"a")?);
+/// db.close()?;
+/// drop(db);
+///
+/// // Everything acknowledged is there after a reopen.
+/// let db = Db::open(&dir, DbConfig::new(1 << 20, 10_000))?;
+/// assert_eq!(db.get(b"greeting"), Some(b"hello".to_vec()));
+/// assert_eq!(db.get(b"a"), None);
+/// assert_eq!(db.len(), 2);
+/// # drop(db);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Db>();
+};
+
+#[derive(Debug)]
+struct Inner {
+    shard: Mutex<Shard>,
+    /// `None` with persistence off.
+    log: Option<LogWriter>,
+    storage: Option<Arc<dyn Storage>>,
+    clock: Arc<dyn Clock>,
+    dir: PathBuf,
+    config: DbConfig,
+    /// `close` was called.
+    closed: AtomicBool,
+    /// The first failure that poisoned the log, once seen by the Db.
+    failure: Mutex<Option<Arc<Error>>>,
+    failed: AtomicBool,
+    /// Held for the whole of a snapshot: one at a time.
+    snapshot_serial: Mutex<()>,
+    /// A background snapshot is running or about to.
+    snapshot_running: AtomicBool,
+    /// The background snapshot's thread, and the result of a finished one not yet asked for.
+    background: Mutex<Background>,
+    /// `Shard::log_size` when the last snapshot started.
+    log_size_at_snapshot: AtomicU64,
+    snapshot_count: AtomicU64,
+    recovery: Option<RecoveryReport>,
+}
+
+#[derive(Debug, Default)]
+struct Background {
+    thread: Option<JoinHandle<Result<SnapshotReport, DbError>>>,
+    finished: Option<Result<SnapshotReport, DbError>>,
+}
+
+/// What the store lock guards.
+#[derive(Debug)]
+struct Shard {
+    store: OwnedStore,
+    buffer: LogBuffer,
+    /// LSN of the last record appended (or recovered): a snapshot taken now covers it.
+    lsn_last: u64,
+    /// Bytes appended to the log since open, plus the log bytes recovery replayed.
+    log_size: u64,
+    /// The last append's ticket, for [`Db::flush`].
+    ticket_last: Option<Ticket>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the data directory `dir` with the system clock and the
+    /// configured backend, recovering what it holds.
+    ///
+    /// # Errors
+    /// [`DbError::Config`] for an invalid configuration; [`DbError::Runtime`] with
+    /// [`Error::Locked`] if another `Db` or process has `dir`, [`Error::Corrupt`] if the
+    /// data is damaged where recovery must not guess (run `floe check --repair <dir>`),
+    /// [`Error::Io`] if `dir` cannot be created or read (e.g. a path component is a file),
+    /// holds files of a newer format, or holds more than the store can (raise memory).
+    pub fn open(dir: impl AsRef<Path>, config: DbConfig) -> Result<Self, DbError> {
+        config.validate()?;
+        let storage = if config.persistence {
+            Some(config.backend.open()?)
+        } else {
+            None
+        };
+        Self::open_with(dir, config, storage, Arc::new(SystemClock::new()))
+    }
+
+    /// [`Db::open`] over a given storage (`None` with persistence off) and clock: the
+    /// simulator's, or a fault-injecting wrapper in tests.
+    ///
+    /// # Errors
+    /// As [`Db::open`]; [`DbError::Config`] if persistence is on and `storage` is `None`.
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        config: DbConfig,
+        storage: Option<Arc<dyn Storage>>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, DbError> {
+        config.validate()?;
+        let dir = dir.as_ref().to_path_buf();
+        let mut store = OwnedStore::new(config.store)
+            .map_err(|error| DbError::Config(config_message(error)))?;
+        let storage = if config.persistence {
+            let Some(storage) = storage else {
+                return Err(DbError::Config(
+                    "persistence is on but no storage was given".to_owned(),
+                ));
+            };
+            Some(storage)
+        } else {
+            None
+        };
+        let (log, recovery) = match &storage {
+            Some(storage) => {
+                let (log, report) = open_log(storage, &clock, &dir, &config, &mut store)?;
+                (Some(log), Some(report))
+            }
+            None => (None, None),
+        };
+        let lsn_last = recovery.as_ref().map_or(0, |report| report.lsn_last);
+        let log_size = recovery.as_ref().map_or(0, |report| report.log_byte_count);
+        let shard = Shard {
+            store,
+            buffer: LogBuffer::new(config.persistence),
+            lsn_last,
+            log_size,
+            ticket_last: None,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                shard: Mutex::new(shard),
+                log,
+                storage,
+                clock,
+                dir,
+                config,
+                closed: AtomicBool::new(false),
+                failure: Mutex::new(None),
+                failed: AtomicBool::new(false),
+                snapshot_serial: Mutex::new(()),
+                snapshot_running: AtomicBool::new(false),
+                background: Mutex::new(Background::default()),
+                log_size_at_snapshot: AtomicU64::new(0),
+                snapshot_count: AtomicU64::new(0),
+                recovery,
+            }),
+        })
+    }
+
+    /// The value of `key`, copied out (allocates; [`Db::get_into`] and [`Db::get_with`]
+    /// do not).
+    #[must_use]
+    pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.get_with(key, |value| value.map(<[u8]>::to_vec))
+    }
+
+    /// Copies the value of `key` into `value` (cleared first); whether the key exists.
+    /// Allocates nothing once `value` has grown to the values read.
+    pub fn get_into(&self, key: &[u8], value: &mut Vec<u8>) -> bool {
+        value.clear();
+        self.get_with(key, |found| {
+            found.map(|bytes| value.extend_from_slice(bytes)).is_some()
+        })
+    }
+
+    /// Calls `visit` with the value of `key` (borrowed from the store, under its lock: keep
+    /// `visit` short and never call the `Db` from it, which deadlocks).
+    pub fn get_with<R>(&self, key: &[u8], visit: impl FnOnce(Option<&[u8]>) -> R) -> R {
+        self.read(|store, now| visit(store.get(DB_INDEX, key, now)))
+    }
+
+    /// Whether `key` exists (and has not expired).
+    #[must_use]
+    pub fn exists(&self, key: &[u8]) -> bool {
+        self.read(|store, now| store.exists(DB_INDEX, key, now))
+    }
+
+    /// Stores `value` under `key`, with no expiry.
+    ///
+    /// # Errors
+    /// [`DbError::Store`] for a key or value over its limit or a full store under
+    /// `noeviction` (nothing changed); [`DbError::Runtime`] if the log failed or is closed.
+    pub fn set(&self, key: &[u8], value: &[u8]) -> Result<(), DbError> {
+        self.write(|store, now, log| {
+            store
+                .set(DB_INDEX, key, value, SetOptions::default(), now, log)
+                .map(|_| ())
+        })?
+        .map_err(DbError::Store)
+    }
+
+    /// Stores `value` under `key`, expiring `ttl` from now (ZeekDB's `setWithTTL`).
+    ///
+    /// # Errors
+    /// As [`Db::set`]; [`StoreError::InvalidExpire`] for a TTL under a millisecond.
+    pub fn set_with_ttl(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<(), DbError> {
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        self.write(|store, now, log| store.set_with_ttl(DB_INDEX, key, value, ttl_ms, now, log))?
+            .map_err(DbError::Store)
+    }
+
+    /// Removes `key`; whether it existed.
+    ///
+    /// # Errors
+    /// [`DbError::Runtime`] if the log failed or is closed.
+    pub fn delete(&self, key: &[u8]) -> Result<bool, DbError> {
+        self.write(|store, now, log| store.delete(DB_INDEX, key, now, log))
+    }
+
+    /// Keys stored (expired keys not yet removed count, as in Redis's DBSIZE).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.read(|store, _| store.db_len(DB_INDEX))
+    }
+
+    /// Whether no key is stored.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every key.
+    ///
+    /// # Errors
+    /// [`DbError::Runtime`] if the log failed or is closed.
+    pub fn clear(&self) -> Result<(), DbError> {
+        self.write(|store, _, log| store.clear(Some(DB_INDEX), log))
+    }
+
+    /// The values of `keys`, in order (ZeekDB's `getMany`, Redis's MGET), read under one
+    /// lock.
+    #[must_use]
+    pub fn get_many(&self, keys: &[&[u8]]) -> Vec<Option<Vec<u8>>> {
+        let mut values = vec![None; keys.len()];
+        self.read(|store, now| {
+            store.get_many(DB_INDEX, keys, now, |index, value| {
+                values[index] = value.map(<[u8]>::to_vec);
+            });
+        });
+        values
+    }
+
+    /// Stores every pair, all or none, as one atomic group in the log (ZeekDB's
+    /// `setMany`, Redis's MSET).
+    ///
+    /// # Errors
+    /// As [`Db::set`]; on a store error nothing was written.
+    pub fn set_many(&self, pairs: &[(&[u8], &[u8])]) -> Result<(), DbError> {
+        self.write(|store, now, log| store.set_many(DB_INDEX, pairs, false, now, log))?
+            .map(|_| ())
+            .map_err(DbError::Store)
+    }
+
+    /// Every key (ZeekDB's `keys`).
+    #[must_use]
+    pub fn keys(&self) -> Vec<Vec<u8>> {
+        self.keys_matching(b"*")
+    }
+
+    /// Every key matching the Redis glob `pattern` (Redis's KEYS).
+    #[must_use]
+    pub fn keys_matching(&self, pattern: &[u8]) -> Vec<Vec<u8>> {
+        let mut keys = Vec::new();
+        self.read(|store, now| store.keys(DB_INDEX, pattern, now, |key| keys.push(key.to_vec())));
+        keys
+    }
+
+    /// Every value (ZeekDB's `values`).
+    #[must_use]
+    pub fn values(&self) -> Vec<Vec<u8>> {
+        let mut values = Vec::new();
+        self.read(|store, now| {
+            store.entries(DB_INDEX, now, |_, value| values.push(value.to_vec()));
+        });
+        values
+    }
+
+    /// Every key starting with `prefix`, with its value (PizzaKV's prefix search).
+    #[must_use]
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut entries = Vec::new();
+        self.scan_prefix_with(prefix, |key, value| {
+            entries.push((key.to_vec(), value.to_vec()));
+        });
+        entries
+    }
+
+    /// Calls `visit` with every key starting with `prefix` and its value, under the store
+    /// lock (never call the `Db` from `visit`).
+    pub fn scan_prefix_with(&self, prefix: &[u8], mut visit: impl FnMut(&[u8], &[u8])) {
+        self.read(|store, now| store.scan_prefix(DB_INDEX, prefix, now, &mut visit));
+    }
+
+    /// Counters and gauges.
+    #[must_use]
+    pub fn stats(&self) -> DbStats {
+        let inner = &*self.inner;
+        let (store, lsn_last, log_size) = {
+            let shard = lock(&inner.shard);
+            let stats = shard.store.with_ref(|store| store.stats());
+            (stats, shard.lsn_last, shard.log_size)
+        };
+        DbStats {
+            store,
+            log: inner.log.as_ref().map(LogWriter::stats),
+            lsn_last,
+            log_size_since_snapshot: log_size
+                .saturating_sub(inner.log_size_at_snapshot.load(Ordering::Acquire)),
+            snapshot_count: inner.snapshot_count.load(Ordering::Acquire),
+        }
+    }
+
+    /// What recovery found when this `Db` was opened (`None` with persistence off).
+    #[must_use]
+    pub fn recovery(&self) -> Option<&RecoveryReport> {
+        self.inner.recovery.as_ref()
+    }
+
+    /// The data directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The configuration it was opened with.
+    #[must_use]
+    pub fn config(&self) -> &DbConfig {
+        &self.inner.config
+    }
+
+    /// **The hook for the command table** (and anything else that drives the store): runs
+    /// `operation` on the store under its lock, with the time to use and the [`LogBuffer`]
+    /// to pass as the store's [`LogSink`], then makes whatever the operation logged durable
+    /// exactly as [`Db::set`] does (append while locked; under `always`, wait for the
+    /// fdatasync after unlocking). Returns what `operation` returned.
+    ///
+    /// ```
+    /// # use floe_runtime::{Db, DbConfig};
+    /// # use floe_core::store::SetOptions;
+    /// # let db = Db::open("unused", DbConfig { persistence: false, ..DbConfig::new(1 << 20, 100) })?;
+    /// // The CLI and servers call floe-core's command table the same way:
+    /// // db.execute_with(|store, now, log| command::execute(store, &mut session, &args, now,
+    /// //     &mut reply, log))?;
+    /// let written = db.execute_with(|store, now, log| {
+    ///     store.set(3, b"key", b"value", SetOptions::default(), now, log).is_ok()
+    /// })?;
+    /// assert!(written);
+    /// # Ok::<(), floe_runtime::DbError>(())
+    /// ```
+    ///
+    /// Rules for the caller: send a reply the operation produced only after this returns
+    /// `Ok` (under `always`, that is when it is on disk); on `Err`, send the error instead.
+    /// Never call the `Db` from `operation` (the store lock is held: that deadlocks). Always
+    /// pass `log` to the store's writes: records given to another sink are not logged.
+    ///
+    /// # Errors
+    /// [`DbError::Runtime`] if the log has failed ([`Error::Poisoned`]) or the `Db` is
+    /// closed: then `operation` does not run at all, since this hook cannot tell a read
+    /// from a write (the `Db`'s own read methods keep working); or if appending or syncing
+    /// its records failed, after it ran.
+    pub fn execute_with<R>(
+        &self,
+        operation: impl for<'s> FnOnce(&mut Store<'s>, Timestamp, &mut LogBuffer) -> R,
+    ) -> Result<R, DbError> {
+        self.write(operation)
+    }
+
+    /// Waits until everything written so far is as durable as the fsync policy promises
+    /// (written to the file; under `always`, fdatasync'ed).
+    ///
+    /// # Errors
+    /// [`DbError::Runtime`] with [`Error::Poisoned`] if the log failed first.
+    pub fn flush(&self) -> Result<(), DbError> {
+        let inner = &*self.inner;
+        let ticket = lock(&inner.shard).ticket_last;
+        if let (Some(log), Some(ticket)) = (&inner.log, ticket) {
+            log.wait(ticket).map_err(|error| inner.fail(error))?;
+        }
+        Ok(())
+    }
+
+    /// Takes a snapshot now and compacts the log (Redis's SAVE); returns when the snapshot
+    /// is durable and the segments it covers are deleted. Writes wait only while the store
+    /// is copied to memory ([`SnapshotReport::pause`]), not while it is written.
+    ///
+    /// # Errors
+    /// [`DbError::PersistenceOff`]; [`DbError::Runtime`] if the log failed, the `Db` is
+    /// closed, or writing the snapshot failed (the previous snapshot and the log are intact
+    /// then).
+    pub fn save(&self) -> Result<SnapshotReport, DbError> {
+        self.inner.snapshot()
+    }
+
+    /// Starts a snapshot on a background thread (Redis's BGSAVE); `Ok(false)` if one is
+    /// already running. [`Db::bgsave_wait`] waits for it.
+    ///
+    /// # Errors
+    /// As [`Db::save`] for what can be known before it starts; a thread that cannot start.
+    pub fn bgsave(&self) -> Result<bool, DbError> {
+        self.inner.check_writable()?;
+        if self.inner.storage.is_none() {
+            return Err(DbError::PersistenceOff);
+        }
+        Inner::background_start(&self.inner)
+    }
+
+    /// Waits for the background snapshot, if one ran since the last call, and returns its
+    /// outcome.
+    pub fn bgsave_wait(&self) -> Option<Result<SnapshotReport, DbError>> {
+        self.inner.background_wait()
+    }
+
+    /// Flushes and closes: waits for a background snapshot, then writes and fdatasyncs
+    /// everything logged (under every fsync policy) and stops the log writer. Later writes
+    /// return [`Error::Closed`]; reads keep working. Calling it again returns `Ok`.
+    ///
+    /// # Errors
+    /// [`DbError::Runtime`] with [`Error::Poisoned`] if the log failed before or during the
+    /// final flush: the writes it refused were never acknowledged.
+    pub fn close(&self) -> Result<(), DbError> {
+        let inner = &*self.inner;
+        if inner.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        if let Some(Err(error)) = inner.background_wait() {
+            eprintln!(
+                "floe: the background snapshot of `{}` failed: {error}",
+                inner.dir.display()
+            );
+        }
+        if let Some(log) = &inner.log {
+            log.close().map_err(|error| inner.fail(error))?;
+        }
+        Ok(())
+    }
+
+    /// Runs a read under the store lock.
+    fn read<R>(&self, operation: impl for<'s> FnOnce(&mut Store<'s>, Timestamp) -> R) -> R {
+        let inner = &*self.inner;
+        let mut shard = lock(&inner.shard);
+        let now = inner.clock.now_ms();
+        shard.store.with(|store| operation(store, now))
+    }
+
+    /// The write path; see the module documentation.
+    fn write<R>(
+        &self,
+        operation: impl for<'s> FnOnce(&mut Store<'s>, Timestamp, &mut LogBuffer) -> R,
+    ) -> Result<R, DbError> {
+        let inner = &*self.inner;
+        inner.check_writable()?;
+        let mut guard = lock(&inner.shard);
+        let shard = &mut *guard;
+        let now = inner.clock.now_ms();
+        shard.buffer.clear();
+        let buffer = &mut shard.buffer;
+        let result = shard.store.with(|store| operation(store, now, buffer));
+        let mut ticket = None;
+        let mut snapshot_due = false;
+        // Records are logged even when the operation returned an error: an eviction may
+        // have happened before the store refused.
+        if let (Some(log), false) = (&inner.log, shard.buffer.is_empty()) {
+            let buffer = &shard.buffer;
+            match log.append(buffer.append_count(), |lsn_first, target| {
+                buffer.encode(lsn_first, target);
+            }) {
+                Ok(appended) => {
+                    shard.lsn_last = appended.lsn_last();
+                    shard.log_size += buffer.encoded_size();
+                    shard.ticket_last = Some(appended);
+                    ticket = Some(appended);
+                    snapshot_due = inner.snapshot_due(shard.log_size);
+                }
+                Err(error) => {
+                    drop(guard);
+                    return Err(inner.fail(error));
+                }
+            }
+        }
+        drop(guard);
+        if let (Some(log), Some(ticket)) = (&inner.log, ticket)
+            && inner.config.fsync == FsyncPolicy::Always
+        {
+            log.wait(ticket).map_err(|error| inner.fail(error))?;
+        }
+        if snapshot_due {
+            // Best effort: a failure to start is reported by the next one.
+            let _started = Inner::background_start(&self.inner);
+        }
+        Ok(result)
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Err(error) = self.close() {
+            eprintln!(
+                "floe: closing `{}` failed: {error}",
+                self.inner.dir.display()
+            );
+        }
+    }
+}
+
+impl Inner {
+    /// Refuses writes after `close` or a failure.
+    fn check_writable(&self) -> Result<(), DbError> {
+        if self.failed.load(Ordering::Acquire)
+            && let Some(cause) = lock(&self.failure).clone()
+        {
+            return Err(DbError::Runtime(Error::Poisoned { cause }));
+        }
+        if self.closed.load(Ordering::Acquire) {
+            return Err(DbError::Runtime(Error::Closed));
+        }
+        Ok(())
+    }
+
+    /// Remembers a poisoning failure (so later writes are refused before they touch the
+    /// store) and wraps the error.
+    fn fail(&self, error: Error) -> DbError {
+        if let Error::Poisoned { cause } = &error {
+            let mut failure = lock(&self.failure);
+            if failure.is_none() {
+                *failure = Some(Arc::clone(cause));
+            }
+            self.failed.store(true, Ordering::Release);
+        }
+        DbError::Runtime(error)
+    }
+
+    /// Whether the automatic trigger fires at `log_size`.
+    fn snapshot_due(&self, log_size: u64) -> bool {
+        let trigger = self.config.snapshot_log_size;
+        trigger > 0
+            && log_size.saturating_sub(self.log_size_at_snapshot.load(Ordering::Acquire)) >= trigger
+            && !self.snapshot_running.load(Ordering::Acquire)
+    }
+
+    /// A snapshot and compaction; see [`crate::log::snapshot`].
+    fn snapshot(&self) -> Result<SnapshotReport, DbError> {
+        let Some(storage) = &self.storage else {
+            return Err(DbError::PersistenceOff);
+        };
+        let _serial = lock(&self.snapshot_serial);
+        self.check_writable()?;
+        let started_ns = self.clock.monotonic_ns();
+        let mut image = Vec::new();
+        let (header, log_size) = {
+            let mut block = Vec::new();
+            let shard = lock(&self.shard);
+            let now = self.clock.now_ms();
+            let lsn = shard.lsn_last;
+            let header = shard
+                .store
+                .with_ref(|store| snapshot_encode(store, lsn, now, &mut image, &mut block));
+            (header, shard.log_size)
+        };
+        let pause = elapsed(&*self.clock, started_ns);
+        let file = snapshot_write(&**storage, &self.dir, header.lsn, &image)?;
+        let size = image.len() as u64;
+        drop(image);
+        let compaction = compact(&**storage, &self.dir, header.lsn)?;
+        self.log_size_at_snapshot
+            .fetch_max(log_size, Ordering::AcqRel);
+        self.snapshot_count.fetch_add(1, Ordering::AcqRel);
+        Ok(SnapshotReport {
+            file,
+            lsn: header.lsn,
+            item_count: header.item_count,
+            size,
+            pause,
+            duration: elapsed(&*self.clock, started_ns),
+            compaction,
+        })
+    }
+
+    /// Starts a background snapshot unless one is running.
+    fn background_start(inner: &Arc<Self>) -> Result<bool, DbError> {
+        if inner.snapshot_running.swap(true, Ordering::AcqRel) {
+            return Ok(false);
+        }
+        let mut background = lock(&inner.background);
+        // A finished thread's result is kept for `bgsave_wait`.
+        if let Some(thread) = background.thread.take() {
+            background.finished = Some(join(thread));
+        }
+        let worker = Arc::clone(inner);
+        let spawned = std::thread::Builder::new()
+            .name("floe-snapshot".to_owned())
+            .spawn(move || {
+                let result = worker.snapshot();
+                if let Err(error) = &result {
+                    eprintln!(
+                        "floe: background snapshot of `{}` failed: {error}",
+                        worker.dir.display()
+                    );
+                }
+                worker.snapshot_running.store(false, Ordering::Release);
+                result
+            });
+        match spawned {
+            Ok(thread) => {
+                background.thread = Some(thread);
+                Ok(true)
+            }
+            Err(source) => {
+                inner.snapshot_running.store(false, Ordering::Release);
+                Err(DbError::Runtime(Error::io(
+                    Operation::WriterThread,
+                    &inner.dir,
+                    source,
+                )))
+            }
+        }
+    }
+
+    fn background_wait(&self) -> Option<Result<SnapshotReport, DbError>> {
+        let mut background = lock(&self.background);
+        match background.thread.take() {
+            Some(thread) => Some(join(thread)),
+            None => background.finished.take(),
+        }
+    }
+}
+
+/// Joins a snapshot thread; a panic in it becomes an error.
+fn join(thread: JoinHandle<Result<SnapshotReport, DbError>>) -> Result<SnapshotReport, DbError> {
+    thread.join().unwrap_or_else(|_| {
+        Err(DbError::Runtime(Error::io(
+            Operation::WriterThread,
+            PathBuf::new(),
+            std::io::Error::other("the snapshot thread panicked"),
+        )))
+    })
+}
+
+/// Recovers `store` from `dir` and opens the log after the last recovered LSN.
+fn open_log(
+    storage: &Arc<dyn Storage>,
+    clock: &Arc<dyn Clock>,
+    dir: &Path,
+    config: &DbConfig,
+    store: &mut OwnedStore,
+) -> Result<(LogWriter, RecoveryReport), DbError> {
+    storage.create_dir_all(dir)?;
+    let report = {
+        // Held through recovery, then handed to the log writer, which takes it again: a
+        // process that grabs the directory in between makes `LogWriter::open` fail with
+        // `Locked` after our recovery, whose changes (torn tails cut) were made while we
+        // held the lock, so nothing interleaves.
+        let _lock = storage.lock_dir(dir)?;
+        store.with(|store| recover(&**storage, &**clock, dir, store))?
+    };
+    let log = LogWriter::open(
+        Arc::clone(storage),
+        Arc::clone(clock),
+        LogConfig {
+            fsync: config.fsync,
+            lsn_next: report.lsn_last + 1,
+            segment_size_max: config.segment_size_max,
+            ..LogConfig::new(dir)
+        },
+    )?;
+    Ok((log, report))
+}
+
+/// The store's [`LogSink`] for a [`Db`]: copies each record's key and value into a buffer
+/// kept across writes, then encodes them once, with their LSNs, into the log's queue.
+///
+/// Why copy then encode: a record's LSN is inside its bytes and under its checksum, and LSNs
+/// are handed out only by the log's append (which needs the record count first), so records
+/// cannot be encoded while the store reports them. Copying the bytes and encoding once in
+/// the append costs one memcpy and one CRC per record; encoding with a placeholder LSN and
+/// patching it would cost a second CRC.
+#[derive(Debug)]
+pub struct LogBuffer {
+    /// With persistence off, records are dropped at once.
+    enabled: bool,
+    /// Keys and values of the records, back to back.
+    bytes: Vec<u8>,
+    records: Vec<Captured>,
+}
+
+/// A record whose key and value live in [`LogBuffer::bytes`].
+#[derive(Debug, Clone, Copy)]
+enum Captured {
+    Set {
+        db: u8,
+        key: (usize, usize),
+        value: (usize, usize),
+        expires_at: Timestamp,
+    },
+    Del {
+        db: u8,
+        key: (usize, usize),
+    },
+    ExpireAt {
+        db: u8,
+        key: (usize, usize),
+        expires_at: Timestamp,
+    },
+    Clear {
+        db: Option<u8>,
+    },
+}
+
+impl LogBuffer {
+    fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            bytes: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.bytes.capacity() > LOG_BUFFER_RETAIN_SIZE {
+            self.bytes = Vec::new();
+        }
+        self.bytes.clear();
+        self.records.clear();
+    }
+
+    /// Whether no record was reported since the last write.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Records reported since the write began.
+    #[must_use]
+    pub fn record_count(&self) -> usize {
+        self.records.len()
+    }
+
+    /// LSNs the append takes: one per record, plus a commit for a group.
+    fn append_count(&self) -> u64 {
+        let count = self.records.len() as u64;
+        if count > 1 { count + 1 } else { count }
+    }
+
+    /// Bytes [`LogBuffer::encode`] appends.
+    fn encoded_size(&self) -> u64 {
+        let records: u64 = (0..self.records.len())
+            .map(|index| u64::from(self.record_at(index).encoded_size()))
+            .sum();
+        if self.records.len() > 1 {
+            records + u64::from(Commit::ENCODED_SIZE)
+        } else {
+            records
+        }
+    }
+
+    /// The record at `index`, borrowing from the buffer.
+    fn record_at(&self, index: usize) -> Record<'_> {
+        let bytes = &self.bytes;
+        match self.records[index] {
+            Captured::Set {
+                db,
+                key,
+                value,
+                expires_at,
+            } => Record::Set {
+                db,
+                key: &bytes[key.0..key.1],
+                value: &bytes[value.0..value.1],
+                expires_at,
+            },
+            Captured::Del { db, key } => Record::Del {
+                db,
+                key: &bytes[key.0..key.1],
+            },
+            Captured::ExpireAt {
+                db,
+                key,
+                expires_at,
+            } => Record::ExpireAt {
+                db,
+                key: &bytes[key.0..key.1],
+                expires_at,
+            },
+            Captured::Clear { db } => Record::Clear { db },
+        }
+    }
+
+    /// Appends the records to `target` with LSNs from `lsn_first`: one record standalone,
+    /// several as intents followed by their commit.
+    fn encode(&self, lsn_first: u64, target: &mut Vec<u8>) {
+        let count = self.records.len();
+        assert!(count > 0, "nothing to encode");
+        if count == 1 {
+            let record = self.record_at(0);
+            let start = target.len();
+            target.resize(start + record.encoded_size() as usize, 0);
+            record.encode(lsn_first, &mut target[start..]);
+            return;
+        }
+        let mut lsn = lsn_first;
+        for index in 0..count {
+            let record = self.record_at(index);
+            let start = target.len();
+            target.resize(start + record.encoded_size() as usize, 0);
+            record.encode_intent(lsn, &mut target[start..]);
+            lsn += 1;
+        }
+        let Ok(record_count) = u32::try_from(count) else {
+            panic!("a group of {count} records");
+        };
+        let start = target.len();
+        target.resize(start + Commit::ENCODED_SIZE as usize, 0);
+        Commit {
+            first_lsn: lsn_first,
+            record_count,
+        }
+        .encode(lsn, &mut target[start..]);
+        assert!(lsn - lsn_first + 1 == self.append_count(), "lsn={lsn}");
+    }
+
+    fn capture(&mut self, bytes: &[u8]) -> (usize, usize) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(bytes);
+        (start, self.bytes.len())
+    }
+}
+
+impl LogSink for LogBuffer {
+    fn record(&mut self, record: Record<'_>) {
+        if !self.enabled {
+            return;
+        }
+        let captured = match record {
+            Record::Set {
+                db,
+                key,
+                value,
+                expires_at,
+            } => Captured::Set {
+                db,
+                key: self.capture(key),
+                value: self.capture(value),
+                expires_at,
+            },
+            Record::Del { db, key } => Captured::Del {
+                db,
+                key: self.capture(key),
+            },
+            Record::ExpireAt {
+                db,
+                key,
+                expires_at,
+            } => Captured::ExpireAt {
+                db,
+                key: self.capture(key),
+                expires_at,
+            },
+            Record::Clear { db } => Captured::Clear { db },
+        };
+        self.records.push(captured);
+    }
+}
+
+/// A sentence for a [`ConfigError`].
+fn config_message(error: ConfigError) -> String {
+    match error {
+        ConfigError::SegmentSize => "segment_size is too small".to_owned(),
+        ConfigError::MemoryTooSmall => {
+            "memory_size is too small for the segments the store needs".to_owned()
+        }
+        ConfigError::MemoryTooLarge => "memory_size is above the largest supported".to_owned(),
+        ConfigError::ItemLargerThanSegment => {
+            "key_size_max + value_size_max do not fit one segment".to_owned()
+        }
+        ConfigError::KeysMaxTooLarge => "keys_max is above the largest supported".to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn elapsed(clock: &dyn Clock, started_ns: u64) -> Duration {
+    Duration::from_nanos(clock.monotonic_ns().saturating_sub(started_ns))
+}
+
+/// Locks a mutex, going on after a panic elsewhere: the store is consistent after any
+/// panic in a store op (floe-core asserts before it changes anything it cannot finish), and
+/// the other guarded values are plain data.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+mod tests {
+    use super::*;
+    use floe_core::codec::log::{Entry, scan};
+
+    #[test]
+    fn log_buffer_encodes_one_record_standalone_and_several_as_a_group() {
+        let mut buffer = LogBuffer::new(true);
+        buffer.record(Record::Set {
+            db: 1,
+            key: b"k",
+            value: b"v",
+            expires_at: 5,
+        });
+        assert_eq!(buffer.append_count(), 1);
+        let mut bytes = Vec::new();
+        buffer.encode(7, &mut bytes);
+        assert_eq!(bytes.len() as u64, buffer.encoded_size());
+        let entries: Vec<Entry<'_>> =
+            floe_core::codec::log::LogScanner::new(&bytes, None).collect();
+        assert!(matches!(entries[..], [Entry::Record { lsn: 7, .. }]));
+
+        buffer.record(Record::Del {
+            db: 0,
+            key: b"gone",
+        });
+        buffer.record(Record::Clear { db: None });
+        assert_eq!(buffer.append_count(), 4);
+        let mut bytes = Vec::new();
+        buffer.encode(10, &mut bytes);
+        assert_eq!(bytes.len() as u64, buffer.encoded_size());
+        let summary = scan(&bytes, None);
+        assert!(summary.verdict.is_clean());
+        assert_eq!((summary.group_count, summary.intent_count), (1, 3));
+        assert_eq!(summary.lsn_last, Some(13));
+
+        buffer.clear();
+        assert!(buffer.is_empty());
+        let mut off = LogBuffer::new(false);
+        off.record(Record::Clear { db: None });
+        assert!(off.is_empty());
+    }
+}

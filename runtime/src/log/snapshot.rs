@@ -1,0 +1,312 @@
+//! Snapshots and compaction: the store's live data at one LSN, written so that a crash at any
+//! point leaves either the old state or the new one, then the log segments it covers deleted.
+//!
+//! ```text
+//! <dir>/snapshot-00000000000000004710.floe       every change up to LSN 4710
+//! <dir>/snapshot-00000000000000009000.floe.tmp   being written (deleted at start if left over)
+//! ```
+//!
+//! Taking a snapshot ([`crate::db::Db::save`]) has three phases:
+//!
+//! 1. **Copy**, under the store's lock: read `L`, the last LSN handed out (LSNs are assigned
+//!    while the store lock is held, so every record up to `L` is in the store and none above
+//!    it), and encode every live item into an in-memory image with [`snapshot_encode`]. Writes
+//!    wait only for this memory-speed copy.
+//! 2. **Write**, with writes running again ([`snapshot_write`]): the image goes to
+//!    `snapshot-<L>.floe.tmp`, which is fdatasync'ed, renamed to `snapshot-<L>.floe`, and the
+//!    directory fsync'ed. Until the rename is durable, recovery uses the previous snapshot
+//!    and the log, which still holds everything.
+//! 3. **Compact** ([`compact`]): delete the snapshots older than `L` and every log segment
+//!    whose records are all at or below `L` (segment `k` holds LSNs up to the name of
+//!    segment `k + 1` minus one; the newest segment is never deleted), then fsync the
+//!    directory.
+//!
+//! Why writes may continue, and why replaying over a snapshot is right: log records are
+//! physical and idempotent (`Set` carries the whole value and an absolute expiry, `Del`
+//! removes, `ExpireAt` sets an absolute time, `Clear` clears). Recovery loads the snapshot
+//! at `L`, then replays the records above `L` in LSN order; writes made after the copy got
+//! LSNs above `L`, so replay brings them back. Should a snapshot hold the effect of a record
+//! above `L` (a copy made in steps while writes run, which this design allows as soon as
+//! floe-core can resume its item walk), replaying that record sets the key to the value it
+//! already holds or deletes it again: applying a record twice gives the state applying it
+//! once does, so the state after replay is the state after the last record, whatever the
+//! snapshot caught early. Today's copy is exact at `L` because it holds the store lock;
+//! idempotence is why recovery does not need to know that.
+//!
+//! Fault assumptions (see [`crate::io`]): a crash can interrupt any step. Before the rename
+//! is durable only the temporary file is lost; after it, the new snapshot is whole (its
+//! bytes were synced before the rename) and the log still holds everything until compaction
+//! deletes segments, which happens only after the directory fsync made the rename durable.
+//! A snapshot damaged later is caught by its checksums when it is loaded (see
+//! [`crate::log::recovery`]).
+
+use std::path::{Path, PathBuf};
+
+use floe_core::codec::record::Timestamp;
+use floe_core::codec::snapshot::{
+    PushError, SNAPSHOT_BLOCK_HEADER_SIZE, SNAPSHOT_HEADER_SIZE, SNAPSHOT_ITEM_HEADER_SIZE,
+    SNAPSHOT_TRAILER_SIZE, SnapshotHeader, SnapshotItem, SnapshotWriter,
+};
+use floe_core::store::Store;
+
+use crate::error::Error;
+use crate::io::Storage;
+use crate::log::{SEGMENT_NAME_LSN_DIGITS, segment_file_lsn};
+
+/// Prefix of a snapshot's file name.
+pub const SNAPSHOT_NAME_PREFIX: &str = "snapshot-";
+/// Suffix of a snapshot's file name.
+pub const SNAPSHOT_NAME_SUFFIX: &str = ".floe";
+/// Suffix added to a snapshot's name while it is being written.
+pub const SNAPSHOT_TEMP_SUFFIX: &str = ".tmp";
+
+/// Bytes of a snapshot block: large enough that per-block overhead (16 bytes and a
+/// checksum) vanishes, small enough to stay in cache while it is filled.
+pub const SNAPSHOT_BLOCK_SIZE: usize = 1 << 20;
+
+/// The file name of the snapshot covering every change up to LSN `lsn`.
+#[must_use]
+pub fn snapshot_file_name(lsn: u64) -> String {
+    format!("{SNAPSHOT_NAME_PREFIX}{lsn:0SEGMENT_NAME_LSN_DIGITS$}{SNAPSHOT_NAME_SUFFIX}")
+}
+
+/// The name a snapshot is written under before it is renamed to [`snapshot_file_name`].
+#[must_use]
+pub fn snapshot_temp_name(lsn: u64) -> String {
+    format!("{}{SNAPSHOT_TEMP_SUFFIX}", snapshot_file_name(lsn))
+}
+
+/// The LSN named by a snapshot file name, or `None` if `name` is not one (in exactly the
+/// form [`snapshot_file_name`] writes).
+#[must_use]
+pub fn snapshot_file_lsn(name: &str) -> Option<u64> {
+    let digits = name
+        .strip_prefix(SNAPSHOT_NAME_PREFIX)?
+        .strip_suffix(SNAPSHOT_NAME_SUFFIX)?;
+    if digits.len() != SEGMENT_NAME_LSN_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Whether `name` is a snapshot left half-written ([`snapshot_temp_name`]).
+#[must_use]
+pub fn is_snapshot_temp(name: &str) -> bool {
+    name.strip_suffix(SNAPSHOT_TEMP_SUFFIX)
+        .is_some_and(|base| snapshot_file_lsn(base).is_some())
+}
+
+/// Bytes of block buffer a store with this configuration needs: every item fits one block.
+#[must_use]
+pub fn snapshot_block_size(key_size_max: u32, value_size_max: u32) -> usize {
+    let item_size_max = SNAPSHOT_BLOCK_HEADER_SIZE
+        + SNAPSHOT_ITEM_HEADER_SIZE
+        + usize_from(key_size_max)
+        + usize_from(value_size_max);
+    SNAPSHOT_BLOCK_SIZE.max(item_size_max)
+}
+
+/// Encodes every live item of `store` as a snapshot covering LSN `lsn` into `image` (cleared
+/// first), using `block` as the block buffer (resized as needed). Items expired at `now` are
+/// left out. Returns the header written at the start of `image`.
+///
+/// # Panics
+/// If an item does not fit a block of [`snapshot_block_size`] bytes: the store never holds
+/// an item larger than its configured maximums.
+pub fn snapshot_encode(
+    store: &Store<'_>,
+    lsn: u64,
+    now: Timestamp,
+    image: &mut Vec<u8>,
+    block: &mut Vec<u8>,
+) -> SnapshotHeader {
+    let config = store.config();
+    block.resize(
+        snapshot_block_size(config.key_size_max, config.value_size_max),
+        0,
+    );
+    image.clear();
+    let begin = SnapshotHeader {
+        lsn,
+        created_at: now,
+        item_count: store.len() as u64,
+    };
+    let mut header = [0u8; SNAPSHOT_HEADER_SIZE];
+    let mut writer = SnapshotWriter::begin(begin, block, &mut header);
+    image.extend_from_slice(&header);
+    store.items(now, |db, key, value, expires_at| {
+        let item = SnapshotItem {
+            db,
+            key,
+            value,
+            expires_at,
+        };
+        match writer.push(&item) {
+            Ok(()) => {}
+            Err(PushError::BlockFull) => {
+                image.extend_from_slice(writer.finish_block());
+                let pushed = writer.push(&item);
+                assert!(pushed.is_ok(), "an empty block refused an item: {pushed:?}");
+            }
+            Err(PushError::ItemTooLarge {
+                block_size_required,
+            }) => panic!("item needs a {block_size_required}-byte block"),
+        }
+    });
+    image.extend_from_slice(writer.finish_block());
+    let mut trailer = [0u8; SNAPSHOT_TRAILER_SIZE];
+    let final_header = writer.finish(&mut header, &mut trailer);
+    image.extend_from_slice(&trailer);
+    // Expired items were counted in `begin` but not written: the final header has the
+    // count actually pushed.
+    image[..SNAPSHOT_HEADER_SIZE].copy_from_slice(&header);
+    assert!(final_header.lsn == lsn, "lsn={}", final_header.lsn);
+    final_header
+}
+
+/// Writes the snapshot image for LSN `lsn` durably as `dir/snapshot-<lsn>.floe`: to a
+/// temporary file, fdatasync, rename, fsync of the directory. Returns the snapshot's path.
+///
+/// A snapshot with the same name is replaced (atomically): it covered the same LSN, so it
+/// held the same data.
+///
+/// # Errors
+/// [`Error::Io`] from any step; the previous snapshot and the log are untouched then, and a
+/// temporary file may be left behind (recovery deletes it).
+pub fn snapshot_write(
+    storage: &dyn Storage,
+    dir: &Path,
+    lsn: u64,
+    image: &[u8],
+) -> Result<PathBuf, Error> {
+    let temp = dir.join(snapshot_temp_name(lsn));
+    let path = dir.join(snapshot_file_name(lsn));
+    let mut file = storage.open_append(&temp)?;
+    if file.size()? != 0 {
+        // Left over from an interrupted snapshot of the same LSN: never written over in
+        // place, since stale bytes past our end would hide the trailer.
+        storage.truncate(&temp, 0)?;
+    }
+    file.write_at_and_sync(0, image)?;
+    drop(file);
+    storage.rename(&temp, &path)?;
+    storage.sync_dir(dir)?;
+    Ok(path)
+}
+
+/// What [`compact`] deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Compaction {
+    /// Log segments whose records were all covered by the snapshot.
+    pub segments_removed: Vec<String>,
+    /// Older snapshots.
+    pub snapshots_removed: Vec<String>,
+}
+
+/// Deletes what the durable snapshot at `lsn` makes unnecessary: older snapshots (and
+/// leftover temporary files of older ones) and every log segment whose records are all at
+/// or below `lsn`, then fsyncs the directory.
+///
+/// Call only after [`snapshot_write`] returned for `lsn`. Segments are deleted oldest first,
+/// so a crash in between leaves a contiguous suffix of the log.
+///
+/// # Errors
+/// [`Error::Io`] from listing, removing or syncing; what was removed stays removed (it was
+/// covered), the rest is removed by the next compaction.
+pub fn compact(storage: &dyn Storage, dir: &Path, lsn: u64) -> Result<Compaction, Error> {
+    let names = storage.list(dir)?;
+    let mut segments: Vec<(u64, &String)> = names
+        .iter()
+        .filter_map(|name| segment_file_lsn(name).map(|first| (first, name)))
+        .collect();
+    segments.sort_unstable();
+    let mut compaction = Compaction::default();
+    // Segment k holds LSNs below the first LSN of segment k + 1, so it is covered when that
+    // first LSN is at most lsn + 1. The newest segment (being written) is never removed.
+    for pair in segments.windows(2) {
+        let [(_, name), (next_first, _)] = pair else {
+            unreachable!("windows(2) yields pairs")
+        };
+        if *next_first > lsn.saturating_add(1) {
+            break;
+        }
+        storage.remove(&dir.join(name))?;
+        compaction.segments_removed.push((*name).clone());
+    }
+    for name in &names {
+        let older = match snapshot_file_lsn(name) {
+            Some(snapshot_lsn) => snapshot_lsn < lsn,
+            None => name
+                .strip_suffix(SNAPSHOT_TEMP_SUFFIX)
+                .and_then(snapshot_file_lsn)
+                .is_some_and(|temp_lsn| temp_lsn < lsn),
+        };
+        if older {
+            storage.remove(&dir.join(name))?;
+            compaction.snapshots_removed.push(name.clone());
+        }
+    }
+    if !compaction.segments_removed.is_empty() || !compaction.snapshots_removed.is_empty() {
+        storage.sync_dir(dir)?;
+    }
+    Ok(compaction)
+}
+
+/// Converts a configured size (a `u32`) to an index.
+fn usize_from(size: u32) -> usize {
+    // NOTE: lossless: floe supports only 32- and 64-bit targets.
+    const _: () = assert!(usize::BITS >= 32);
+    size as usize
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+mod tests {
+    use super::*;
+    use crate::memory::OwnedStore;
+    use floe_core::codec::snapshot::SnapshotView;
+    use floe_core::store::{Config, SetOptions};
+
+    #[test]
+    fn snapshot_names_parse_back() {
+        assert_eq!(snapshot_file_name(42), "snapshot-00000000000000000042.floe");
+        for lsn in [0, 1, 42, u64::MAX] {
+            assert_eq!(snapshot_file_lsn(&snapshot_file_name(lsn)), Some(lsn));
+            assert!(is_snapshot_temp(&snapshot_temp_name(lsn)));
+            assert!(!is_snapshot_temp(&snapshot_file_name(lsn)));
+        }
+        for name in ["snapshot-1.floe", "log-00000000000000000001.floe", "LOCK"] {
+            assert_eq!(snapshot_file_lsn(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn encode_skips_expired_items_and_validates() {
+        let mut owned = OwnedStore::new(Config::new(256 * 1024, 1000)).unwrap();
+        owned.with(|store| {
+            for index in 0..300u32 {
+                let options = SetOptions {
+                    expiry: if index % 3 == 0 {
+                        floe_core::store::SetExpiry::At(50)
+                    } else {
+                        floe_core::store::SetExpiry::Persist
+                    },
+                    ..SetOptions::default()
+                };
+                let key = index.to_le_bytes();
+                store.set(0, &key, &[7; 100], options, 10, &mut ()).unwrap();
+            }
+        });
+        let (mut image, mut block) = (Vec::new(), Vec::new());
+        let header = owned.with_ref(|store| snapshot_encode(store, 9, 100, &mut image, &mut block));
+        assert_eq!(header.lsn, 9);
+        assert_eq!(header.item_count, 200);
+        let view = SnapshotView::new_checked(&image).unwrap();
+        assert_eq!(view.header(), header);
+        assert_eq!(view.items().count(), 200);
+        assert!(view.items().all(|item| item.value == [7; 100]));
+    }
+}

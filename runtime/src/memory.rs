@@ -1,0 +1,160 @@
+//! An owned store: a [`Store`] together with the heap memory its arena was carved from.
+//!
+//! floe-core's [`Store<'a>`] borrows the buffer its [`Arena`] carves (`&'a mut [u8]`), which is
+//! what lets the core run with no allocator. A [`crate::db::Db`] must own both the buffer and
+//! the store that borrows it, which safe Rust cannot express as one struct. This module does
+//! it with the smallest amount of `unsafe` that works, so the rest of the runtime never sees
+//! a raw pointer.
+//!
+//! Invariants (each `unsafe` block below names the one it relies on):
+//! 1. `memory` is the pointer `Box::into_raw` returned for a `Box<[u8]>`, and nothing else
+//!    frees it: only [`Drop`] turns it back into a box, exactly once.
+//! 2. The only reference ever made from `memory` is the one handed to the arena in
+//!    [`OwnedStore::new`]; every borrow of the buffer lives inside `store`.
+//! 3. `store` is dropped before `memory` is freed ([`Drop`] does both, in that order, by hand
+//!    rather than by field order, so a reordering of the fields cannot break it).
+//! 4. The store is reached only through [`OwnedStore::with`], whose closure is generic over
+//!    the store's lifetime (`for<'s> FnOnce(&mut Store<'s>)`): it cannot move the store out,
+//!    and whatever it swaps in must be valid for any lifetime, `'static` included. So the
+//!    `'static` below never escapes, and a store over this memory never outlives it.
+//!
+//! Fault assumptions: none beyond the allocator's; an allocation failure aborts, as
+//! everywhere in Rust's standard library.
+#![allow(unsafe_code)]
+
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+
+use floe_core::arena::Arena;
+use floe_core::error::ConfigError;
+use floe_core::store::{Config, Store};
+
+/// A [`Store`] and the heap buffer it lives in, freed together.
+pub struct OwnedStore {
+    /// Borrows `memory` (with a lifetime that is really "until `Drop`"); see invariant 4.
+    store: ManuallyDrop<Store<'static>>,
+    /// The buffer, from `Box::<[u8]>::into_raw`; see invariants 1 and 3.
+    memory: NonNull<[u8]>,
+}
+
+// SAFETY: `OwnedStore` owns its buffer like a `Box<[u8]>` (which is `Send`), and the store
+// that borrows it is `Send` (checked below); moving both to another thread together keeps
+// every borrow valid.
+unsafe impl Send for OwnedStore {}
+
+// SAFETY: `&OwnedStore` gives no access to the buffer itself, and only shared access to the
+// store (`with_ref`), which is `Sync` (checked below): as harmless as sharing a `Box<Store>`.
+unsafe impl Sync for OwnedStore {}
+
+/// The two impls above lean on the store being `Send` and `Sync`; this fails to compile if
+/// floe-core ever changes that.
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Store<'static>>();
+};
+
+impl OwnedStore {
+    /// Allocates `config.arena_size()` zeroed bytes, carves a store from them and freezes the
+    /// arena.
+    ///
+    /// # Errors
+    /// [`ConfigError`] if the configuration is invalid (the buffer is freed again).
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let buffer: Box<[u8]> = vec![0u8; config.arena_size()].into_boxed_slice();
+        let memory = NonNull::from(Box::leak(buffer));
+        // SAFETY: `memory` comes from `Box::leak` just above, so it is valid, aligned and
+        // unaliased; this is the only reference made from it (invariant 2), and it is used
+        // only by the store, which `Drop` drops before freeing the buffer (invariant 3).
+        let bytes: &'static mut [u8] = unsafe { &mut *memory.as_ptr() };
+        let mut arena = Arena::from_buffer(bytes);
+        let carved = Store::new(&mut arena, config).and_then(|store| {
+            arena.freeze()?;
+            Ok(store)
+        });
+        match carved {
+            Ok(store) => Ok(Self {
+                store: ManuallyDrop::new(store),
+                memory,
+            }),
+            Err(error) => {
+                // SAFETY: no store was carved, or `and_then` dropped it, and the arena is not
+                // used again (its last use was `freeze` above), so nothing borrows the
+                // buffer; it is freed once, here (invariant 1).
+                drop(unsafe { Box::from_raw(memory.as_ptr()) });
+                Err(error)
+            }
+        }
+    }
+
+    /// Runs `operation` on the store. The closure is generic over the store's lifetime, so
+    /// the store cannot leave it (see the module's invariant 4).
+    pub fn with<R>(&mut self, operation: impl for<'s> FnOnce(&mut Store<'s>) -> R) -> R {
+        operation(&mut self.store)
+    }
+
+    /// Reads the store (for iteration that needs no `&mut`).
+    pub fn with_ref<R>(&self, operation: impl for<'s> FnOnce(&Store<'s>) -> R) -> R {
+        operation(&self.store)
+    }
+
+    /// Bytes of heap this store owns.
+    #[must_use]
+    pub fn memory_size(&self) -> usize {
+        self.memory.len()
+    }
+}
+
+impl Drop for OwnedStore {
+    fn drop(&mut self) {
+        // SAFETY: `store` is dropped exactly once, here, and never used again.
+        unsafe { ManuallyDrop::drop(&mut self.store) };
+        // SAFETY: the store, the only borrower of the buffer, is gone (invariant 3), and the
+        // pointer came from `Box::leak` and is freed only here (invariant 1).
+        drop(unsafe { Box::from_raw(self.memory.as_ptr()) });
+    }
+}
+
+impl fmt::Debug for OwnedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedStore")
+            .field("memory_size", &self.memory.len())
+            .field("keys", &self.store.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+mod tests {
+    use super::*;
+    use floe_core::store::SetOptions;
+
+    #[test]
+    fn owned_store_writes_reads_and_frees() {
+        // Many stores in a row: a leak per store would show as a growing heap under valgrind
+        // or ASan; here it pins that construction, use and drop work together.
+        for round in 0..64u32 {
+            let mut owned = OwnedStore::new(Config::new(64 * 1024, 100)).unwrap();
+            owned.with(|store| {
+                let key = round.to_le_bytes();
+                store
+                    .set(0, &key, b"value", SetOptions::default(), 1, &mut ())
+                    .unwrap();
+                assert_eq!(store.get(0, &key, 1), Some(&b"value"[..]));
+            });
+            assert_eq!(owned.with_ref(|store| store.len()), 1);
+            assert!(owned.memory_size() >= 64 * 1024);
+        }
+    }
+
+    #[test]
+    fn invalid_config_is_an_error_not_a_leak() {
+        let error = OwnedStore::new(Config::new(16, 100)).unwrap_err();
+        assert_eq!(error, ConfigError::MemoryTooSmall);
+    }
+}
