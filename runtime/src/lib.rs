@@ -19,3 +19,5 @@ pub mod log;
 pub mod memory;
 
 pub use db::{Db, DbConfig, DbError};
+pub mod sim;
+pub mod sync;

@@ -43,14 +43,16 @@
 
 use std::mem;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::{JoinHandle, Thread};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use crate::error::{Error, Operation};
 use crate::io::{AppendFile, Clock, DirLock, Storage};
 use crate::log::{FsyncPolicy, segment_file_name};
+// Through the sync facade, so `--cfg loom` model-checks these handoffs (tests/loom_log.rs).
+use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::sync::thread::{self, JoinHandle, Thread};
+use crate::sync::{Condvar, Mutex, MutexGuard};
 
 /// How a log is opened: where, how durable, and its limits.
 #[derive(Debug, Clone)]
@@ -240,7 +242,7 @@ impl LogWriter {
             lsn_written_end: config.lsn_next,
             lsn_synced_end: config.lsn_next,
         };
-        let thread = std::thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("floe-log-writer".to_owned())
             .spawn(move || writer.run())
             .map_err(|source| Error::io(Operation::WriterThread, &dir, source))?;
@@ -351,7 +353,7 @@ impl LogWriter {
         }
         lock(&shared.waiters).push(Waiter {
             lsn_end: ticket.lsn_end,
-            thread: std::thread::current(),
+            thread: thread::current(),
         });
         // Registered before this check: progress published after the check finds the entry
         // and unparks us, progress published before it is seen here (the waiters mutex orders
@@ -360,7 +362,7 @@ impl LogWriter {
             if let Some(outcome) = shared.outcome(ticket.lsn_end) {
                 return outcome;
             }
-            std::thread::park();
+            thread::park();
         }
     }
 
@@ -720,7 +722,7 @@ impl Shared {
 }
 
 /// The next log's id.
-static LOG_ID_NEXT: AtomicU64 = AtomicU64::new(0);
+static LOG_ID_NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Turns a panic of the writer thread into a poisoned log, so no caller waits forever.
 struct PanicGuard {

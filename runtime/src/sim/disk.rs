@@ -1,0 +1,1376 @@
+//! A deterministic, seeded, fault-injecting disk: the simulator's [`Storage`].
+//!
+//! Every file keeps two images, as redb's crash tests do:
+//!
+//! ```text
+//!   write_at ──► written image (what the process reads back: the page cache)
+//!            └─► pending queue (unsynced writes, in order, each with its fate)
+//!   sync_data ─► pending writes reach the durable image (what survives power loss)
+//!   crash     ─► pending writes are dropped, kept whole, or kept as a torn
+//!                sector-granular prefix; names fall back to the last synced directory
+//! ```
+//!
+//! Names have two images too: a created, renamed or removed name is durable only after
+//! [`Storage::sync_dir`] of its directory, exactly as [`crate::io`] says.
+//!
+//! Faults, each with a named probability in [`FaultConfig`] (see `docs/fault-model.md` for
+//! what floe promises under each): crash at any operation, torn writes, bit flips, lost and
+//! misdirected writes, truncation, ENOSPC, EIO on read, write and fsync (with fsyncgate
+//! semantics: the failed sync's data may or may not be on disk, and a later sync will not
+//! write it), permission errors, and slow I/O as virtual latency on the [`SimClock`].
+//!
+//! Invariants:
+//! - Determinism: every choice comes from one [`Prng`] drawn in operation order. The
+//!   simulator keeps that order fixed (one workload thread, and it waits for the log writer
+//!   to settle before it acts); [`SimDisk::trace_hash`] fingerprints the order and outcome
+//!   of every operation, so a replay can prove it was bit for bit.
+//! - After [`SimDisk::restart`] every pending queue is empty, the written image equals the
+//!   durable one, and the live names equal the durable names (asserted).
+//! - Once crashed, every operation fails with EIO and changes nothing, until `restart`.
+//!
+//! Fault assumptions: this module *is* the fault model; it assumes nothing of the host.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::error::{Error, Operation};
+use crate::io::{AppendFile, DirLock, Storage};
+use crate::log::segment_file_lsn;
+use crate::sim::clock::SimClock;
+use crate::sim::rng::Prng;
+
+/// The probability of each fault. All zero ([`FaultConfig::none`]) is a perfect disk.
+///
+/// Probabilities are per operation of the kind named, unless the doc line says otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultConfig {
+    /// Power is lost during any one disk operation (the operation may or may not take
+    /// effect); every later operation fails until [`SimDisk::restart`].
+    pub crash_probability: f64,
+    /// At a crash, per file with unsynced writes: a sector-granular prefix of them persists
+    /// (a torn write). Otherwise they are all dropped or, with equal odds, all kept.
+    pub torn_write_probability: f64,
+    /// Bytes per sector: a torn write is cut at a multiple of this file offset.
+    pub sector_size: u64,
+    /// A write reaches the media with one bit flipped (silent; caught only by checksums).
+    pub bit_flip_probability: f64,
+    /// At a restart, per file with durable bytes: one bit flips at rest (bit rot).
+    pub bit_flip_at_rest_probability: f64,
+    /// A write returns success but never reaches the media (a lost write).
+    pub lost_write_probability: f64,
+    /// A write returns success but reaches the media some sectors away from its offset.
+    pub misdirected_write_probability: f64,
+    /// At a restart, per file with durable bytes: the file is cut at a random offset.
+    pub truncation_probability: f64,
+    /// A write fails with ENOSPC after writing a random sector prefix.
+    pub no_space_probability: f64,
+    /// A read (whole file, range, or directory list) fails with EIO.
+    pub read_error_probability: f64,
+    /// A write or truncate fails with EIO after writing a random sector prefix.
+    pub write_error_probability: f64,
+    /// An fdatasync or directory fsync fails with EIO; the file's unsynced writes are then
+    /// each kept, dropped or torn, and a later sync will not write them (fsyncgate).
+    pub sync_error_probability: f64,
+    /// Creating, opening, locking, renaming or removing fails with EACCES.
+    pub permission_error_probability: f64,
+    /// An operation is slow: it takes up to [`FaultConfig::slow_io_latency_ns_max`] of
+    /// virtual time instead of [`FaultConfig::io_latency_ns`].
+    pub slow_io_probability: f64,
+    /// Virtual time every operation takes.
+    pub io_latency_ns: u64,
+    /// Longest virtual time a slow operation takes.
+    pub slow_io_latency_ns_max: u64,
+    /// Which files the silent data faults (bit flips, lost, misdirected, truncation) hit.
+    pub damage_files: FileClass,
+}
+
+impl FaultConfig {
+    /// A perfect disk: no faults, a fixed small latency.
+    #[must_use]
+    pub fn none() -> Self {
+        Self {
+            crash_probability: 0.0,
+            torn_write_probability: 0.0,
+            sector_size: 512,
+            bit_flip_probability: 0.0,
+            bit_flip_at_rest_probability: 0.0,
+            lost_write_probability: 0.0,
+            misdirected_write_probability: 0.0,
+            truncation_probability: 0.0,
+            no_space_probability: 0.0,
+            read_error_probability: 0.0,
+            write_error_probability: 0.0,
+            sync_error_probability: 0.0,
+            permission_error_probability: 0.0,
+            slow_io_probability: 0.0,
+            io_latency_ns: 10_000,
+            slow_io_latency_ns_max: 0,
+            damage_files: FileClass::All,
+        }
+    }
+
+    /// Whether any fault can destroy data that a sync reported durable (these make
+    /// recovery's reports, not the log's promises, the thing to check).
+    #[must_use]
+    pub fn damages_synced_data(&self) -> bool {
+        self.bit_flip_probability > 0.0
+            || self.bit_flip_at_rest_probability > 0.0
+            || self.lost_write_probability > 0.0
+            || self.misdirected_write_probability > 0.0
+            || self.truncation_probability > 0.0
+    }
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        Self::none()
+    }
+}
+
+/// Which files a fault may hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileClass {
+    /// Every file.
+    All,
+    /// Log segments only (`log-<lsn>.floe`).
+    LogSegments,
+    /// Every file that is not a log segment (snapshots, temporary files, ...).
+    NotLogSegments,
+}
+
+impl FileClass {
+    fn contains(self, path: &Path) -> bool {
+        match self {
+            Self::All => true,
+            Self::LogSegments => is_log_segment(path),
+            Self::NotLogSegments => !is_log_segment(path),
+        }
+    }
+}
+
+/// Whether `path` names a log segment.
+#[must_use]
+pub fn is_log_segment(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .and_then(segment_file_lsn)
+        .is_some()
+}
+
+/// Each kind of fault the disk injects, for counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Power lost.
+    Crash,
+    /// A crash kept a torn prefix of unsynced writes.
+    TornWrite,
+    /// Unsynced writes dropped by a crash (counted per file).
+    DroppedWrite,
+    /// A bit flipped on its way to the media, or at rest.
+    BitFlip,
+    /// A write acknowledged but never stored.
+    LostWrite,
+    /// A write stored at the wrong offset.
+    MisdirectedWrite,
+    /// A file cut short at rest.
+    Truncation,
+    /// ENOSPC.
+    NoSpace,
+    /// EIO on a read.
+    ReadError,
+    /// EIO on a write or truncate.
+    WriteError,
+    /// EIO on a sync.
+    SyncError,
+    /// EACCES.
+    PermissionDenied,
+    /// A slow operation.
+    SlowIo,
+}
+
+impl FaultKind {
+    /// Every kind, in display order.
+    pub const ALL: [Self; 13] = [
+        Self::Crash,
+        Self::TornWrite,
+        Self::DroppedWrite,
+        Self::BitFlip,
+        Self::LostWrite,
+        Self::MisdirectedWrite,
+        Self::Truncation,
+        Self::NoSpace,
+        Self::ReadError,
+        Self::WriteError,
+        Self::SyncError,
+        Self::PermissionDenied,
+        Self::SlowIo,
+    ];
+
+    /// The kind's name in reports.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Crash => "crash",
+            Self::TornWrite => "torn_write",
+            Self::DroppedWrite => "dropped_write",
+            Self::BitFlip => "bit_flip",
+            Self::LostWrite => "lost_write",
+            Self::MisdirectedWrite => "misdirected_write",
+            Self::Truncation => "truncation",
+            Self::NoSpace => "enospc",
+            Self::ReadError => "eio_read",
+            Self::WriteError => "eio_write",
+            Self::SyncError => "eio_fsync",
+            Self::PermissionDenied => "eacces",
+            Self::SlowIo => "slow_io",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// How many faults of each kind were injected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaultCounts {
+    counts: [u64; FaultKind::ALL.len()],
+}
+
+impl FaultCounts {
+    /// The count of one kind.
+    #[must_use]
+    pub fn get(&self, kind: FaultKind) -> u64 {
+        self.counts[kind.index()]
+    }
+
+    /// All faults injected.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Adds another run's counts.
+    pub fn add(&mut self, other: &Self) {
+        for (count, more) in self.counts.iter_mut().zip(other.counts) {
+            *count += more;
+        }
+    }
+
+    fn bump(&mut self, kind: FaultKind) {
+        self.counts[kind.index()] += 1;
+    }
+}
+
+impl fmt::Display for FaultCounts {
+    /// `kind=count` for every kind injected at least once, or `none`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for kind in FaultKind::ALL {
+            let count = self.get(kind);
+            if count > 0 {
+                if !first {
+                    f.write_str(" ")?;
+                }
+                write!(f, "{}={count}", kind.name())?;
+                first = false;
+            }
+        }
+        if first {
+            f.write_str("none")?;
+        }
+        Ok(())
+    }
+}
+
+/// Damage done to bytes on the media (not to a write in flight): what recovery may have to
+/// report. The checker uses it to tell an explained loss from a bug.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// What happened.
+    pub kind: FaultKind,
+    /// The file.
+    pub path: PathBuf,
+    /// First byte affected.
+    pub offset: u64,
+    /// Bytes affected (for a truncation: the bytes cut off).
+    pub size: u64,
+}
+
+/// The simulated disk; cheap to clone (clones share one disk).
+#[derive(Clone)]
+pub struct SimDisk {
+    shared: Arc<DiskShared>,
+}
+
+struct DiskShared {
+    state: Mutex<DiskState>,
+    /// Signalled after every sync attempt on a log segment.
+    log_synced: Condvar,
+    clock: Option<Arc<SimClock>>,
+}
+
+struct DiskState {
+    rng: Prng,
+    faults: FaultConfig,
+    /// Faults are injected only while this is set (the simulator pauses them to look).
+    faults_enabled: bool,
+    inodes: HashMap<u64, Inode>,
+    inode_next: u64,
+    names: BTreeMap<PathBuf, u64>,
+    names_durable: BTreeMap<PathBuf, u64>,
+    dirs: BTreeSet<PathBuf>,
+    dirs_durable: BTreeSet<PathBuf>,
+    locks: BTreeSet<PathBuf>,
+    /// Bumped by every restart; handles of an older generation belong to a dead process.
+    generation: u64,
+    crashed: bool,
+    counts: FaultCounts,
+    damage: Vec<Damage>,
+    operation_count: u64,
+    trace_hash: u64,
+    log_sync: LogSync,
+}
+
+/// What the everysec check needs to know about the log writer's syncs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogSync {
+    /// fdatasync attempts on log segments (failed ones included).
+    pub attempts: u64,
+    /// Device time after the last such attempt: the writer's "last sync" time.
+    pub last_ns: u64,
+    /// Device time after the last write to a log segment.
+    pub write_ns: u64,
+}
+
+#[derive(Debug, Default)]
+struct Inode {
+    written: Vec<u8>,
+    durable: Vec<u8>,
+    pending: Vec<Pending>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    offset: u64,
+    bytes: Vec<u8>,
+    fate: Fate,
+}
+
+/// What happens to a write when it reaches the media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Stored,
+    Lost,
+    Misdirected { offset: u64 },
+    BitFlip { bit_index: u64 },
+}
+
+impl SimDisk {
+    /// An empty disk with faults from `faults`, choices from `seed`, and latency charged to
+    /// `clock` (if any).
+    #[must_use]
+    pub fn new(seed: u64, faults: FaultConfig, clock: Option<Arc<SimClock>>) -> Self {
+        assert!(faults.sector_size > 0, "sector_size must be positive");
+        let mut dirs = BTreeSet::new();
+        dirs.insert(PathBuf::from("/"));
+        Self {
+            shared: Arc::new(DiskShared {
+                state: Mutex::new(DiskState {
+                    rng: Prng::derive(seed, "disk"),
+                    faults,
+                    faults_enabled: true,
+                    inodes: HashMap::new(),
+                    inode_next: 1,
+                    names: BTreeMap::new(),
+                    names_durable: BTreeMap::new(),
+                    dirs_durable: dirs.clone(),
+                    dirs,
+                    locks: BTreeSet::new(),
+                    generation: 0,
+                    crashed: false,
+                    counts: FaultCounts::default(),
+                    damage: Vec::new(),
+                    operation_count: 0,
+                    trace_hash: 0,
+                    log_sync: LogSync::default(),
+                }),
+                log_synced: Condvar::new(),
+                clock,
+            }),
+        }
+    }
+
+    /// Turns fault injection on or off (the simulator's own look at the disk is fault-free).
+    pub fn set_faults_enabled(&self, enabled: bool) {
+        self.lock().faults_enabled = enabled;
+    }
+
+    /// Replaces the fault probabilities (a scenario's phases).
+    pub fn set_faults(&self, faults: FaultConfig) {
+        assert!(faults.sector_size > 0, "sector_size must be positive");
+        self.lock().faults = faults;
+    }
+
+    /// Whether power was lost and the disk awaits [`SimDisk::restart`].
+    #[must_use]
+    pub fn crashed(&self) -> bool {
+        self.lock().crashed
+    }
+
+    /// Cuts the power now. Idempotent.
+    pub fn crash(&self) {
+        let mut state = self.lock();
+        if !state.crashed {
+            state.crashed = true;
+            state.counts.bump(FaultKind::Crash);
+            state.trace(b"crash", Path::new(""), 0, 0);
+        }
+        drop(state);
+        self.shared.log_synced.notify_all();
+    }
+
+    /// Powers the machine back on after a crash (or cuts the power first if it is on): every
+    /// file's unsynced writes are dropped, kept, or kept as a torn prefix; names fall back to
+    /// the last synced directories; at-rest faults (bit rot, truncation) are applied.
+    ///
+    /// # Panics
+    /// If a directory lock of the dead process is still held: the simulator must drop the
+    /// crashed process's objects before restarting (a programmer error).
+    pub fn restart(&self) {
+        self.crash();
+        let mut state = self.lock();
+        assert!(
+            state.locks.is_empty(),
+            "restart while the crashed process still holds locks: {:?}",
+            state.locks
+        );
+        state.resolve_crash();
+        state.crashed = false;
+        state.generation += 1;
+        let generation = state.generation;
+        state.trace(b"restart", Path::new(""), generation, 0);
+    }
+
+    /// Faults injected so far.
+    #[must_use]
+    pub fn fault_counts(&self) -> FaultCounts {
+        self.lock().counts
+    }
+
+    /// Damage done to stored bytes since the last call, and forgets it.
+    pub fn take_damage(&self) -> Vec<Damage> {
+        std::mem::take(&mut self.lock().damage)
+    }
+
+    /// Disk operations so far.
+    #[must_use]
+    pub fn operation_count(&self) -> u64 {
+        self.lock().operation_count
+    }
+
+    /// A fingerprint of every operation so far, its arguments and its outcome: two runs with
+    /// the same seed must end with the same value.
+    #[must_use]
+    pub fn trace_hash(&self) -> u64 {
+        self.lock().trace_hash
+    }
+
+    /// The log writer's sync progress (see [`LogSync`]).
+    #[must_use]
+    pub fn log_sync(&self) -> LogSync {
+        self.lock().log_sync
+    }
+
+    /// Resets the writer's "last sync" time, as a newly opened log writer does.
+    pub fn set_log_sync_last_ns(&self, last_ns: u64) {
+        self.lock().log_sync.last_ns = last_ns;
+    }
+
+    /// Blocks until more than `attempts` log syncs were attempted or the disk crashed.
+    /// Returns false if that took longer than `timeout` of real time.
+    #[must_use]
+    pub fn wait_log_sync(&self, attempts: u64, timeout: Duration) -> bool {
+        let state = self.lock();
+        let (state, result) = self
+            .shared
+            .log_synced
+            .wait_timeout_while(state, timeout, |state| {
+                state.log_sync.attempts <= attempts && !state.crashed
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+        drop(state);
+        !result.timed_out()
+    }
+
+    /// The durable image of `path` (what a restart would find, before at-rest faults), or
+    /// `None` if the name is not durable. For scenarios that aim damage at a record.
+    #[must_use]
+    pub fn durable_image(&self, path: &Path) -> Option<Vec<u8>> {
+        let state = self.lock();
+        let inode = state.names_durable.get(path)?;
+        state.inodes.get(inode).map(|inode| inode.durable.clone())
+    }
+
+    /// The durable names under `dir`, sorted.
+    #[must_use]
+    pub fn durable_names(&self, dir: &Path) -> Vec<String> {
+        let state = self.lock();
+        state
+            .names_durable
+            .keys()
+            .filter(|path| path.parent() == Some(dir))
+            .filter_map(|path| path.file_name()?.to_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Flips bit `bit_index` (counted from the file's first byte) of the durable and written
+    /// images of `path`: damage at rest, aimed by a scenario. Returns false if there is no
+    /// such durable byte.
+    pub fn flip_durable_bit(&self, path: &Path, bit_index: u64) -> bool {
+        let mut state = self.lock();
+        let Some(&inode_id) = state.names_durable.get(path) else {
+            return false;
+        };
+        let byte_index = to_usize(bit_index / 8);
+        let mask = 1u8 << (bit_index % 8);
+        let Some(inode) = state.inodes.get_mut(&inode_id) else {
+            return false;
+        };
+        let Some(byte) = inode.durable.get_mut(byte_index) else {
+            return false;
+        };
+        *byte ^= mask;
+        if let Some(byte) = inode.written.get_mut(byte_index) {
+            *byte ^= mask;
+        }
+        state.counts.bump(FaultKind::BitFlip);
+        state.damage.push(Damage {
+            kind: FaultKind::BitFlip,
+            path: path.to_path_buf(),
+            offset: bit_index / 8,
+            size: 1,
+        });
+        state.trace(b"flip", path, bit_index, 0);
+        true
+    }
+
+    /// Cuts the durable and written images of `path` to `size` bytes: a truncation aimed by
+    /// a scenario. Returns false if the file is not durable or not longer than `size`.
+    pub fn truncate_durable(&self, path: &Path, size: u64) -> bool {
+        let mut state = self.lock();
+        let Some(&inode_id) = state.names_durable.get(path) else {
+            return false;
+        };
+        let Some(inode) = state.inodes.get_mut(&inode_id) else {
+            return false;
+        };
+        let durable_size = len_u64(&inode.durable);
+        if durable_size <= size {
+            return false;
+        }
+        inode.durable.truncate(to_usize(size));
+        inode.written.truncate(to_usize(size));
+        for pending in &mut inode.pending {
+            clip_pending(pending, size);
+        }
+        state.counts.bump(FaultKind::Truncation);
+        state.damage.push(Damage {
+            kind: FaultKind::Truncation,
+            path: path.to_path_buf(),
+            offset: size,
+            size: durable_size - size,
+        });
+        state.trace(b"cut", path, size, 0);
+        true
+    }
+
+    fn lock(&self) -> MutexGuard<'_, DiskState> {
+        // Every critical section leaves the state consistent (no unwinding mid-update), so a
+        // panic elsewhere does not make it unusable.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts an operation: fails if the power is off, may cut it, and charges latency.
+    /// `Err` carries the error to return; the state is locked for the caller on `Ok`.
+    fn begin(
+        &self,
+        name: &'static [u8],
+        operation: &Operation,
+        path: &Path,
+    ) -> Result<(MutexGuard<'_, DiskState>, u64), Error> {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        state.operation_count += 1;
+        if state.crashed {
+            return Err(power_off(operation, path));
+        }
+        let faults_on = state.faults_enabled;
+        if faults_on && state.rng.chance(state.faults.crash_probability) {
+            state.crashed = true;
+            state.counts.bump(FaultKind::Crash);
+            state.trace(b"crash", path, 0, 0);
+            // Some operations take effect before the power goes; the caller decides (it
+            // checks `crashed` and applies or not).
+        }
+        let mut latency_ns = state.faults.io_latency_ns;
+        if faults_on && state.rng.chance(state.faults.slow_io_probability) {
+            latency_ns = latency_ns.max(state.rng.between(0, state.faults.slow_io_latency_ns_max));
+            state.counts.bump(FaultKind::SlowIo);
+        }
+        let now_ns = match &self.shared.clock {
+            Some(clock) => clock.on_io(latency_ns),
+            None => 0,
+        };
+        state.trace(name, path, 0, 0);
+        Ok((guard, now_ns))
+    }
+
+    fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+}
+
+impl DiskState {
+    fn trace(&mut self, name: &[u8], path: &Path, a: u64, b: u64) {
+        let mut bytes = Vec::with_capacity(name.len() + 16 + path.as_os_str().len());
+        bytes.extend_from_slice(name);
+        bytes.extend_from_slice(&a.to_le_bytes());
+        bytes.extend_from_slice(&b.to_le_bytes());
+        bytes.extend_from_slice(path.as_os_str().as_encoded_bytes());
+        self.trace_hash = floe_core::hash::wyhash(&bytes, self.trace_hash);
+    }
+
+    /// Rolls for an error fault; counts and traces it.
+    fn roll(&mut self, kind: FaultKind, probability: fn(&FaultConfig) -> f64) -> bool {
+        if self.faults_enabled && self.rng.chance(probability(&self.faults)) {
+            self.counts.bump(kind);
+            let tag = [u8::try_from(kind.index()).unwrap_or(u8::MAX)];
+            self.trace(b"fault", Path::new(""), u64::from(tag[0]), 0);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn inode_of(&self, path: &Path, operation: &Operation) -> Result<u64, Error> {
+        self.names
+            .get(path)
+            .copied()
+            .ok_or_else(|| os_error(operation, path, libc::ENOENT))
+    }
+
+    fn parent_exists(&self, path: &Path) -> bool {
+        path.parent()
+            .is_none_or(|parent| parent.as_os_str().is_empty() || self.dirs.contains(parent))
+    }
+
+    /// Applies `bytes` at `offset` to the written image and queues it for the media.
+    fn write(&mut self, inode_id: u64, path: &Path, offset: u64, bytes: &[u8]) {
+        let fate = self.write_fate(path, offset, bytes);
+        let Some(inode) = self.inodes.get_mut(&inode_id) else {
+            unreachable!("write to a missing inode {inode_id}");
+        };
+        splice(&mut inode.written, offset, bytes);
+        inode.pending.push(Pending {
+            offset,
+            bytes: bytes.to_vec(),
+            fate,
+        });
+    }
+
+    /// Decides a write's silent fate.
+    fn write_fate(&mut self, path: &Path, offset: u64, bytes: &[u8]) -> Fate {
+        if !self.faults_enabled || bytes.is_empty() || !self.faults.damage_files.contains(path) {
+            return Fate::Stored;
+        }
+        let faults = &self.faults;
+        let (flip, lost, misdirected) = (
+            faults.bit_flip_probability,
+            faults.lost_write_probability,
+            faults.misdirected_write_probability,
+        );
+        if self.rng.chance(flip) {
+            let bit_index = self.rng.below(len_u64(bytes) * 8);
+            return Fate::BitFlip { bit_index };
+        }
+        if self.rng.chance(lost) {
+            return Fate::Lost;
+        }
+        if self.rng.chance(misdirected) {
+            let sector = self.faults.sector_size;
+            let shift = sector * self.rng.between(1, 8);
+            let target = if offset >= shift && self.rng.chance(0.5) {
+                offset - shift
+            } else {
+                offset.saturating_add(shift)
+            };
+            return Fate::Misdirected { offset: target };
+        }
+        Fate::Stored
+    }
+
+    /// Makes every pending write of `inode_id` reach the media, with its fate.
+    fn persist_all(&mut self, inode_id: u64, path: &Path) {
+        let Some(inode) = self.inodes.get_mut(&inode_id) else {
+            return;
+        };
+        let pending = std::mem::take(&mut inode.pending);
+        for write in pending {
+            self.persist(inode_id, path, write);
+        }
+    }
+
+    /// One pending write reaches the media.
+    fn persist(&mut self, inode_id: u64, path: &Path, write: Pending) {
+        let size = len_u64(&write.bytes);
+        let damage = match write.fate {
+            Fate::Stored => None,
+            Fate::Lost => Some((FaultKind::LostWrite, write.offset)),
+            Fate::Misdirected { offset } => Some((FaultKind::MisdirectedWrite, offset)),
+            Fate::BitFlip { bit_index } => Some((FaultKind::BitFlip, write.offset + bit_index / 8)),
+        };
+        let Some(inode) = self.inodes.get_mut(&inode_id) else {
+            return;
+        };
+        match write.fate {
+            Fate::Stored => splice(&mut inode.durable, write.offset, &write.bytes),
+            Fate::Lost => {
+                // The size still grows (metadata made it), the data did not: a hole.
+                let end = to_usize(write.offset + size);
+                if inode.durable.len() < end {
+                    inode.durable.resize(end, 0);
+                }
+            }
+            Fate::Misdirected { offset } => {
+                let end = to_usize(write.offset + size);
+                if inode.durable.len() < end {
+                    inode.durable.resize(end, 0);
+                }
+                splice(&mut inode.durable, offset, &write.bytes);
+            }
+            Fate::BitFlip { bit_index } => {
+                let mut bytes = write.bytes;
+                let byte_index = to_usize(bit_index / 8);
+                if let Some(byte) = bytes.get_mut(byte_index) {
+                    *byte ^= 1 << (bit_index % 8);
+                }
+                splice(&mut inode.durable, write.offset, &bytes);
+            }
+        }
+        if let Some((kind, offset)) = damage {
+            self.counts.bump(kind);
+            self.damage.push(Damage {
+                kind,
+                path: path.to_path_buf(),
+                offset,
+                size,
+            });
+        }
+    }
+
+    /// A failed sync: each pending write is kept, dropped or torn now, and forgotten, so a
+    /// later sync does not write it (the kernel marked the pages clean: fsyncgate).
+    fn fail_sync(&mut self, inode_id: u64, path: &Path) {
+        let Some(inode) = self.inodes.get_mut(&inode_id) else {
+            return;
+        };
+        let pending = std::mem::take(&mut inode.pending);
+        for write in pending {
+            match self.rng.below(3) {
+                0 => self.persist(inode_id, path, write),
+                1 => {}
+                _ => {
+                    let torn = self.torn(write);
+                    self.persist(inode_id, path, torn);
+                }
+            }
+        }
+    }
+
+    /// A sector-granular prefix of `write` (possibly empty).
+    fn torn(&mut self, mut write: Pending) -> Pending {
+        let sector = self.faults.sector_size;
+        let end = write.offset + len_u64(&write.bytes);
+        let first_boundary = write.offset.div_ceil(sector) * sector;
+        let mut cuts = vec![write.offset];
+        let mut boundary = first_boundary;
+        while boundary < end && cuts.len() < 4096 {
+            if boundary > write.offset {
+                cuts.push(boundary);
+            }
+            boundary += sector;
+        }
+        let cut = cuts[self.rng.index(cuts.len())];
+        write.bytes.truncate(to_usize(cut - write.offset));
+        write
+    }
+
+    /// Power comes back: decide every unsynced write, fall back to durable names, apply
+    /// at-rest faults, and drop unreachable files.
+    fn resolve_crash(&mut self) {
+        let mut inode_ids: Vec<u64> = self.inodes.keys().copied().collect();
+        inode_ids.sort_unstable();
+        let path_of: HashMap<u64, PathBuf> = self
+            .names
+            .iter()
+            .chain(self.names_durable.iter())
+            .map(|(path, &inode)| (inode, path.clone()))
+            .collect();
+        for &inode_id in &inode_ids {
+            let path = path_of.get(&inode_id).cloned().unwrap_or_default();
+            self.resolve_pending(inode_id, &path);
+        }
+        self.names = self.names_durable.clone();
+        self.dirs = self.dirs_durable.clone();
+        let reachable: BTreeSet<u64> = self.names.values().copied().collect();
+        self.inodes
+            .retain(|inode_id, _| reachable.contains(inode_id));
+        let durable_paths: Vec<(PathBuf, u64)> = self
+            .names_durable
+            .iter()
+            .map(|(path, &inode)| (path.clone(), inode))
+            .collect();
+        for (path, inode_id) in durable_paths {
+            self.at_rest_faults(inode_id, &path);
+        }
+        for inode in self.inodes.values_mut() {
+            inode.written.clone_from(&inode.durable);
+        }
+        for (inode_id, inode) in &self.inodes {
+            assert!(
+                inode.pending.is_empty(),
+                "inode {inode_id} has pending writes after a crash"
+            );
+            assert!(
+                inode.written == inode.durable,
+                "inode {inode_id} images differ"
+            );
+        }
+        assert!(self.names == self.names_durable);
+    }
+
+    /// The fate of one file's unsynced writes at a crash.
+    fn resolve_pending(&mut self, inode_id: u64, path: &Path) {
+        let pending = match self.inodes.get_mut(&inode_id) {
+            Some(inode) if !inode.pending.is_empty() => std::mem::take(&mut inode.pending),
+            _ => return,
+        };
+        if self.faults_enabled && self.rng.chance(self.faults.torn_write_probability) {
+            // Writes before `torn_index` persist whole, that one in part, later ones not.
+            let torn_index = self.rng.index(pending.len());
+            self.counts.bump(FaultKind::TornWrite);
+            for (index, write) in pending.into_iter().enumerate() {
+                if index < torn_index {
+                    self.persist(inode_id, path, write);
+                } else if index == torn_index {
+                    let torn = self.torn(write);
+                    self.persist(inode_id, path, torn);
+                }
+            }
+        } else if self.rng.chance(0.5) {
+            self.counts.bump(FaultKind::DroppedWrite);
+        } else {
+            for write in pending {
+                self.persist(inode_id, path, write);
+            }
+        }
+    }
+
+    /// Bit rot and truncation of a durable file, found at power-on.
+    fn at_rest_faults(&mut self, inode_id: u64, path: &Path) {
+        if !self.faults_enabled || !self.faults.damage_files.contains(path) {
+            return;
+        }
+        let durable_size = match self.inodes.get(&inode_id) {
+            Some(inode) if !inode.durable.is_empty() => len_u64(&inode.durable),
+            _ => return,
+        };
+        if self.rng.chance(self.faults.bit_flip_at_rest_probability) {
+            let bit_index = self.rng.below(durable_size * 8);
+            if let Some(inode) = self.inodes.get_mut(&inode_id)
+                && let Some(byte) = inode.durable.get_mut(to_usize(bit_index / 8))
+            {
+                *byte ^= 1 << (bit_index % 8);
+            }
+            self.counts.bump(FaultKind::BitFlip);
+            self.damage.push(Damage {
+                kind: FaultKind::BitFlip,
+                path: path.to_path_buf(),
+                offset: bit_index / 8,
+                size: 1,
+            });
+        }
+        if self.rng.chance(self.faults.truncation_probability) {
+            let size = self.rng.below(durable_size);
+            if let Some(inode) = self.inodes.get_mut(&inode_id) {
+                inode.durable.truncate(to_usize(size));
+            }
+            self.counts.bump(FaultKind::Truncation);
+            self.damage.push(Damage {
+                kind: FaultKind::Truncation,
+                path: path.to_path_buf(),
+                offset: size,
+                size: durable_size - size,
+            });
+        }
+    }
+}
+
+impl Storage for SimDisk {
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+
+    fn create_dir_all(&self, dir: &Path) -> Result<(), Error> {
+        let operation = Operation::CreateDir;
+        let (mut state, _) = self.begin(b"mkdir", &operation, dir)?;
+        if state.crashed {
+            return Err(power_off(&operation, dir));
+        }
+        if state.roll(FaultKind::PermissionDenied, |faults| {
+            faults.permission_error_probability
+        }) {
+            return Err(os_error(&operation, dir, libc::EACCES));
+        }
+        for ancestor in dir.ancestors() {
+            if ancestor.as_os_str().is_empty() {
+                continue;
+            }
+            if state.names.contains_key(ancestor) {
+                return Err(os_error(&operation, dir, libc::ENOTDIR));
+            }
+            state.dirs.insert(ancestor.to_path_buf());
+        }
+        Ok(())
+    }
+
+    fn lock_dir(&self, dir: &Path) -> Result<DirLock, Error> {
+        let operation = Operation::Lock;
+        let (mut state, _) = self.begin(b"lock", &operation, dir)?;
+        if state.crashed {
+            return Err(power_off(&operation, dir));
+        }
+        if !state.dirs.contains(dir) {
+            return Err(os_error(&operation, dir, libc::ENOENT));
+        }
+        if state.roll(FaultKind::PermissionDenied, |faults| {
+            faults.permission_error_probability
+        }) {
+            return Err(os_error(&operation, dir, libc::EACCES));
+        }
+        if !state.locks.insert(dir.to_path_buf()) {
+            return Err(Error::Locked {
+                dir: dir.to_path_buf(),
+                holder: "another simulated process".to_owned(),
+            });
+        }
+        Ok(DirLock::new(Box::new(SimLock {
+            disk: self.clone(),
+            dir: dir.to_path_buf(),
+        })))
+    }
+
+    fn open_append(&self, path: &Path) -> Result<Box<dyn AppendFile>, Error> {
+        let operation = Operation::Open;
+        let (mut state, _) = self.begin(b"open", &operation, path)?;
+        if state.crashed {
+            return Err(power_off(&operation, path));
+        }
+        if state.roll(FaultKind::PermissionDenied, |faults| {
+            faults.permission_error_probability
+        }) {
+            return Err(os_error(&operation, path, libc::EACCES));
+        }
+        if state.dirs.contains(path) {
+            return Err(os_error(&operation, path, libc::EISDIR));
+        }
+        if !state.parent_exists(path) {
+            return Err(os_error(&operation, path, libc::ENOENT));
+        }
+        let inode_id = match state.names.get(path) {
+            Some(&inode_id) => inode_id,
+            None => {
+                let inode_id = state.inode_next;
+                state.inode_next += 1;
+                state.inodes.insert(inode_id, Inode::default());
+                state.names.insert(path.to_path_buf(), inode_id);
+                inode_id
+            }
+        };
+        let generation = state.generation;
+        drop(state);
+        Ok(Box::new(SimFile {
+            disk: self.clone(),
+            inode_id,
+            generation,
+            path: path.to_path_buf(),
+        }))
+    }
+
+    fn read(&self, path: &Path) -> Result<Vec<u8>, Error> {
+        self.read_range(path, 0, u64::MAX)
+    }
+
+    fn read_range(&self, path: &Path, offset: u64, size: u64) -> Result<Vec<u8>, Error> {
+        let operation = Operation::Read;
+        let (mut state, _) = self.begin(b"read", &operation, path)?;
+        if state.crashed {
+            return Err(power_off(&operation, path));
+        }
+        let inode_id = state.inode_of(path, &operation)?;
+        if state.roll(FaultKind::ReadError, |faults| faults.read_error_probability) {
+            return Err(os_error(&operation, path, libc::EIO));
+        }
+        if state.roll(FaultKind::PermissionDenied, |faults| {
+            faults.permission_error_probability
+        }) {
+            return Err(os_error(&operation, path, libc::EACCES));
+        }
+        let written = state
+            .inodes
+            .get(&inode_id)
+            .map(|inode| inode.written.as_slice())
+            .unwrap_or_default();
+        let start = to_usize(offset).min(written.len());
+        let end = to_usize(offset.saturating_add(size)).min(written.len());
+        Ok(written[start..end].to_vec())
+    }
+
+    fn size(&self, path: &Path) -> Result<u64, Error> {
+        let operation = Operation::Size;
+        let (state, _) = self.begin(b"stat", &operation, path)?;
+        if state.crashed {
+            return Err(power_off(&operation, path));
+        }
+        let inode_id = state.inode_of(path, &operation)?;
+        Ok(state
+            .inodes
+            .get(&inode_id)
+            .map_or(0, |inode| len_u64(&inode.written)))
+    }
+
+    fn list(&self, dir: &Path) -> Result<Vec<String>, Error> {
+        let operation = Operation::List;
+        let (mut state, _) = self.begin(b"list", &operation, dir)?;
+        if state.crashed {
+            return Err(power_off(&operation, dir));
+        }
+        if !state.dirs.contains(dir) {
+            return Err(os_error(&operation, dir, libc::ENOENT));
+        }
+        if state.roll(FaultKind::ReadError, |faults| faults.read_error_probability) {
+            return Err(os_error(&operation, dir, libc::EIO));
+        }
+        let in_dir = |path: &&PathBuf| path.parent() == Some(dir);
+        let mut names: Vec<String> = state
+            .names
+            .keys()
+            .filter(in_dir)
+            .chain(state.dirs.iter().filter(in_dir))
+            .filter_map(|path| path.file_name()?.to_str().map(str::to_owned))
+            .collect();
+        names.sort_unstable();
+        Ok(names)
+    }
+
+    fn truncate(&self, path: &Path, size: u64) -> Result<(), Error> {
+        let operation = Operation::Truncate;
+        let (mut state, _) = self.begin(b"truncate", &operation, path)?;
+        if state.crashed {
+            return Err(power_off(&operation, path));
+        }
+        let inode_id = state.inode_of(path, &operation)?;
+        if state.roll(FaultKind::WriteError, |faults| {
+            faults.write_error_probability
+        }) {
+            return Err(os_error(&operation, path, libc::EIO));
+        }
+        let Some(inode) = state.inodes.get_mut(&inode_id) else {
+            unreachable!("named inode {inode_id} missing");
+        };
+        inode.written.resize(to_usize(size), 0);
+        for pending in &mut inode.pending {
+            clip_pending(pending, size);
+        }
+        inode.pending.retain(|pending| !pending.bytes.is_empty());
+        // The new size is durable (the contract: recovery must not see a cut tail again).
+        inode.durable.resize(to_usize(size), 0);
+        state.trace(b"truncated", path, size, 0);
+        Ok(())
+    }
+
+    fn rename(&self, source: &Path, target: &Path) -> Result<(), Error> {
+        let operation = Operation::Rename {
+            target: target.to_path_buf(),
+        };
+        let (mut state, _) = self.begin(b"rename", &operation, source)?;
+        if state.crashed {
+            return Err(power_off(&operation, source));
+        }
+        let inode_id = state.inode_of(source, &operation)?;
+        if state.roll(FaultKind::PermissionDenied, |faults| {
+            faults.permission_error_probability
+        }) {
+            return Err(os_error(&operation, source, libc::EACCES));
+        }
+        if !state.parent_exists(target) {
+            return Err(os_error(&operation, source, libc::ENOENT));
+        }
+        state.names.remove(source);
+        state.names.insert(target.to_path_buf(), inode_id);
+        state.trace(b"renamed", target, inode_id, 0);
+        Ok(())
+    }
+
+    fn remove(&self, path: &Path) -> Result<(), Error> {
+        let operation = Operation::Remove;
+        let (mut state, _) = self.begin(b"remove", &operation, path)?;
+        if state.crashed {
+            return Err(power_off(&operation, path));
+        }
+        state.inode_of(path, &operation)?;
+        if state.roll(FaultKind::PermissionDenied, |faults| {
+            faults.permission_error_probability
+        }) {
+            return Err(os_error(&operation, path, libc::EACCES));
+        }
+        state.names.remove(path);
+        Ok(())
+    }
+
+    fn sync_dir(&self, dir: &Path) -> Result<(), Error> {
+        let operation = Operation::SyncDir;
+        let (mut state, _) = self.begin(b"syncdir", &operation, dir)?;
+        if state.crashed {
+            // Half the time the directory made it before the power went.
+            if state.rng.chance(0.5) {
+                sync_names(&mut state, dir);
+            }
+            return Err(power_off(&operation, dir));
+        }
+        if !state.dirs.contains(dir) {
+            return Err(os_error(&operation, dir, libc::ENOENT));
+        }
+        if state.roll(FaultKind::SyncError, |faults| faults.sync_error_probability) {
+            return Err(os_error(&operation, dir, libc::EIO));
+        }
+        sync_names(&mut state, dir);
+        Ok(())
+    }
+}
+
+/// Makes the names (and subdirectories) directly inside `dir` durable.
+fn sync_names(state: &mut DiskState, dir: &Path) {
+    let in_dir = |path: &PathBuf| path.parent() == Some(dir);
+    state.names_durable.retain(|path, _| !in_dir(path));
+    let live: Vec<(PathBuf, u64)> = state
+        .names
+        .iter()
+        .filter(|(path, _)| in_dir(path))
+        .map(|(path, &inode)| (path.clone(), inode))
+        .collect();
+    state.names_durable.extend(live);
+    state.dirs_durable.retain(|path| !in_dir(path));
+    let dirs: Vec<PathBuf> = state
+        .dirs
+        .iter()
+        .filter(|path| in_dir(path))
+        .cloned()
+        .collect();
+    state.dirs_durable.extend(dirs);
+}
+
+impl fmt::Debug for SimDisk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("SimDisk")
+            .field("files", &state.names.len())
+            .field("crashed", &state.crashed)
+            .field("generation", &state.generation)
+            .field("faults", &state.counts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A file of the simulated disk open for writing.
+struct SimFile {
+    disk: SimDisk,
+    inode_id: u64,
+    /// The disk generation it was opened in; a restart makes it a dead process's handle.
+    generation: u64,
+    path: PathBuf,
+}
+
+impl SimFile {
+    fn stale(&self, operation: &Operation) -> Option<Error> {
+        (self.disk.generation() != self.generation).then(|| power_off(operation, &self.path))
+    }
+}
+
+impl AppendFile for SimFile {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn size(&self) -> Result<u64, Error> {
+        let operation = Operation::Size;
+        if let Some(error) = self.stale(&operation) {
+            return Err(error);
+        }
+        let (state, _) = self.disk.begin(b"fstat", &operation, &self.path)?;
+        if state.crashed {
+            return Err(power_off(&operation, &self.path));
+        }
+        Ok(state
+            .inodes
+            .get(&self.inode_id)
+            .map_or(0, |inode| len_u64(&inode.written)))
+    }
+
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<(), Error> {
+        let operation = Operation::Write;
+        if let Some(error) = self.stale(&operation) {
+            return Err(error);
+        }
+        let path = self.path.clone();
+        let (mut state, now_ns) = self.disk.begin(b"write", &operation, &path)?;
+        let size = len_u64(bytes);
+        state.trace(b"write", &path, offset, size);
+        if state.crashed {
+            // The power went during the write: it may have reached the page cache.
+            if state.rng.chance(0.5) {
+                state.write(self.inode_id, &path, offset, bytes);
+            }
+            return Err(power_off(&operation, &path));
+        }
+        let failure = if state.roll(FaultKind::NoSpace, |faults| faults.no_space_probability) {
+            Some(libc::ENOSPC)
+        } else if state.roll(FaultKind::WriteError, |faults| {
+            faults.write_error_probability
+        }) {
+            Some(libc::EIO)
+        } else {
+            None
+        };
+        if let Some(errno) = failure {
+            // A failed write may have written a prefix.
+            let torn = state.torn(Pending {
+                offset,
+                bytes: bytes.to_vec(),
+                fate: Fate::Stored,
+            });
+            if !torn.bytes.is_empty() {
+                state.write(self.inode_id, &path, offset, &torn.bytes);
+            }
+            return Err(os_error(&operation, &path, errno));
+        }
+        state.write(self.inode_id, &path, offset, bytes);
+        if is_log_segment(&path) {
+            state.log_sync.write_ns = now_ns;
+        }
+        Ok(())
+    }
+
+    fn sync_data(&mut self) -> Result<(), Error> {
+        let operation = Operation::SyncData;
+        if let Some(error) = self.stale(&operation) {
+            return Err(error);
+        }
+        let path = self.path.clone();
+        let (mut state, now_ns) = self.disk.begin(b"sync", &operation, &path)?;
+        let log = is_log_segment(&path);
+        let outcome = if state.crashed {
+            // The power went during the sync: it may or may not have finished.
+            if state.rng.chance(0.5) {
+                state.persist_all(self.inode_id, &path);
+            }
+            Err(power_off(&operation, &path))
+        } else if state.roll(FaultKind::SyncError, |faults| faults.sync_error_probability) {
+            state.fail_sync(self.inode_id, &path);
+            Err(os_error(&operation, &path, libc::EIO))
+        } else {
+            state.persist_all(self.inode_id, &path);
+            Ok(())
+        };
+        if log {
+            state.log_sync.attempts += 1;
+            state.log_sync.last_ns = now_ns;
+            drop(state);
+            self.disk.shared.log_synced.notify_all();
+        }
+        outcome
+    }
+}
+
+impl fmt::Debug for SimFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimFile")
+            .field("path", &self.path)
+            .field("inode", &self.inode_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keeps a simulated directory lock until dropped.
+struct SimLock {
+    disk: SimDisk,
+    dir: PathBuf,
+}
+
+impl Drop for SimLock {
+    fn drop(&mut self) {
+        let removed = self.disk.lock().locks.remove(&self.dir);
+        assert!(removed, "lock of {} released twice", self.dir.display());
+    }
+}
+
+/// The error every operation returns once the power is off.
+fn power_off(operation: &Operation, path: &Path) -> Error {
+    let source = io::Error::other("simulated power loss");
+    Error::io(operation.clone(), path, source)
+}
+
+fn os_error(operation: &Operation, path: &Path, errno: i32) -> Error {
+    Error::io(operation.clone(), path, io::Error::from_raw_os_error(errno))
+}
+
+/// Writes `bytes` into `image` at `offset`, zero-filling any gap past its end.
+fn splice(image: &mut Vec<u8>, offset: u64, bytes: &[u8]) {
+    let start = to_usize(offset);
+    let end = start + bytes.len();
+    if image.len() < end {
+        image.resize(end, 0);
+    }
+    image[start..end].copy_from_slice(bytes);
+}
+
+/// Drops the part of a pending write at or past `size`.
+fn clip_pending(pending: &mut Pending, size: u64) {
+    let keep = size.saturating_sub(pending.offset);
+    if keep < len_u64(&pending.bytes) {
+        pending.bytes.truncate(to_usize(keep));
+    }
+}
+
+fn len_u64(bytes: &[u8]) -> u64 {
+    u64::try_from(bytes.len()).unwrap_or(u64::MAX)
+}
+
+fn to_usize(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+mod tests;
