@@ -456,11 +456,10 @@ fn describe_dropped(bytes: &[u8]) -> String {
         }
     }
     match lsn_range {
-        Some((low, high)) => format!(
-            "{} bytes holding {record_count} intact record(s), LSNs {low} to {high}",
-            bytes.len()
-        ),
-        None => format!("{} bytes with no intact record", bytes.len()),
+        Some((low, high)) => {
+            format!("holding {record_count} intact record(s), LSNs {low} to {high}")
+        }
+        None => "holding no intact record".to_owned(),
     }
 }
 
@@ -523,7 +522,7 @@ impl fmt::Display for CheckReport {
                     )?,
                     RepairAction::SetAside { file, to, dropped } => writeln!(
                         f,
-                        "  set {} aside as {} ({dropped})",
+                        "  set {} aside as {} ({dropped}): its records come after the cut",
                         file_name(file),
                         file_name(to)
                     )?,
