@@ -10,7 +10,9 @@
 //!   [`crate::codec::resp::Frame::check`].
 //! - **Errors change nothing.** Every argument is parsed and checked before the store is
 //!   called; a store error leaves the store unchanged. So an error reply never comes with a
-//!   change, and never with a log record.
+//!   change, and never with a log record. The one exception is Redis's too: an
+//!   out-of-memory error may follow evictions the store made while looking for room, and
+//!   those stay made (logged as deletes).
 //! - **Writes are logged by the store.** Every write goes through a [`Store`] method with
 //!   the caller's [`LogSink`], so the records the runtime persists come from the same call
 //!   that produced the reply. A multi-key write (MSET, MSETNX) is one store call.

@@ -11,7 +11,7 @@
 use super::{Arguments, Context, MSET_PAIR_COUNT_MAX, Message, arity_error, bulk_or_null, is};
 use crate::codec::record::Timestamp;
 use crate::codec::resp::ReplySink;
-use crate::store::{GetExpiry, LogSink, SetCondition, SetExpiry, SetOptions};
+use crate::store::{GetExpiry, LogSink, SetCondition, SetExpiry, SetOptions, Ttl};
 
 /// The commands of this family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -471,10 +471,14 @@ where
         None if options.persist => GetExpiry::Persist,
         None => GetExpiry::Keep,
     };
-    match cx
-        .store
-        .getex(cx.session.db, cx.arg(1), expiry, cx.now, cx.log)
-    {
+    let (db, key) = (cx.session.db, cx.arg(1));
+    // The store rewrites the item for PERSIST even when it has no expiry; like Redis, a
+    // read that changes nothing should write (and log) nothing.
+    let expiry = match (expiry, cx.store.ttl(db, key, cx.now)) {
+        (GetExpiry::Persist, Ttl::Persistent) => GetExpiry::Keep,
+        (expiry, _) => expiry,
+    };
+    match cx.store.getex(db, key, expiry, cx.now, cx.log) {
         Ok(Some(value)) => cx.reply.bulk(value),
         Ok(None) => cx.reply.null(),
         Err(error) => cx.store_error(error),
@@ -908,6 +912,20 @@ mod tests {
                 "del 0 k".into()
             ]
         );
+    }
+
+    /// GETEX PERSIST on a key without an expiry is a plain read: no rewrite, no record.
+    #[test]
+    fn getex_persist_without_expiry_logs_nothing() {
+        let mut harness = Harness::new(Protocol::Resp2);
+        assert_eq!(harness.run("SET k v"), b"+OK\r\n");
+        assert_eq!(harness.run("GETEX k PERSIST"), b"$1\r\nv\r\n");
+        assert_eq!(harness.log.0, ["set 0 k v 0"]);
+        assert_eq!(harness.run("GETEX k EX 5"), b"$1\r\nv\r\n");
+        assert_eq!(harness.run("GETEX k PERSIST"), b"$1\r\nv\r\n");
+        assert_eq!(harness.log.0.len(), 3);
+        assert_eq!(harness.run("TTL k"), b":-1\r\n");
+        assert_eq!(harness.run("GETEX missing PERSIST"), b"$-1\r\n");
     }
 
     #[test]
