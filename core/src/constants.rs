@@ -49,6 +49,10 @@ pub const VALUE_SIZE_MAX_DEFAULT: u32 = 512 * 1024;
 /// Largest item header: flags byte, two 5-byte varint lengths, an 8-byte expiry.
 pub const ITEM_HEADER_SIZE_MAX: u32 = 1 + 5 + 5 + 8;
 
+/// Longest client name a session keeps (`CLIENT SETNAME`, `HELLO ... SETNAME`), in bytes.
+/// Redis has no limit; a fixed one keeps a session free of allocation.
+pub const CLIENT_NAME_SIZE_MAX: usize = 128;
+
 /// Slots SCAN visits per call when the caller does not say (Redis's `COUNT` default).
 pub const SCAN_COUNT_DEFAULT: usize = 10;
 

@@ -104,7 +104,7 @@ where
     S: ReplySink + ?Sized,
     L: LogSink,
 {
-    let Some(options) = expire_options(cx) else {
+    let Some(condition) = expire_options(cx) else {
         return;
     };
     let Some(value) = cx.integer(2) else {
@@ -120,36 +120,15 @@ where
         return;
     };
     let (db, key) = (cx.session.db, cx.arg(1));
-    // The store's conditions cover NX, XX, GT (which implies XX) and LT; XX with LT also
-    // needs an expiry to be there.
-    if options.if_some
-        && options.condition == ExpireCondition::IfSooner
-        && !matches!(cx.store.ttl(db, key, cx.now), Ttl::Remaining(_))
-    {
-        cx.reply.integer(0);
-        return;
-    }
-    match cx
-        .store
-        .expire_at(db, key, at, options.condition, cx.now, cx.log)
-    {
+    match cx.store.expire_at(db, key, at, condition, cx.now, cx.log) {
         Ok(applied) => cx.reply.integer(i64::from(applied)),
         Err(error) => cx.store_error(error),
     }
 }
 
-/// The parsed `NX|XX|GT|LT` options.
-#[derive(Debug, Clone, Copy)]
-struct ExpireOptions {
-    condition: ExpireCondition,
-    /// `XX` was given (with `LT`, the store's condition alone would also accept a key
-    /// without an expiry).
-    if_some: bool,
-}
-
 /// Parses the options from argument 3 on, as Redis's `parseExtendedExpireArgumentsOrReply`
 /// does; replies with the error and gives `None` if they are not valid.
-fn expire_options<A, S, L>(cx: &mut Context<'_, '_, A, S, L>) -> Option<ExpireOptions>
+fn expire_options<A, S, L>(cx: &mut Context<'_, '_, A, S, L>) -> Option<ExpireCondition>
 where
     A: Arguments + ?Sized,
     S: ReplySink + ?Sized,
@@ -187,6 +166,8 @@ where
         ExpireCondition::IfNone
     } else if gt {
         ExpireCondition::IfLater
+    } else if lt && xx {
+        ExpireCondition::IfSomeAndSooner
     } else if lt {
         ExpireCondition::IfSooner
     } else if xx {
@@ -194,10 +175,7 @@ where
     } else {
         ExpireCondition::Always
     };
-    Some(ExpireOptions {
-        condition,
-        if_some: xx,
-    })
+    Some(condition)
 }
 
 /// The absolute expiry `value` (in `unit`, plus `base` milliseconds) names, or `None` if it

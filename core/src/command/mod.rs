@@ -60,15 +60,9 @@ use crate::codec::record::Timestamp;
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter, Request};
 use crate::constants::DATABASE_COUNT;
 use crate::error::StoreError;
-use crate::store::{LogSink, Store};
+use crate::store::{LogSink, Store, parse_integer};
 
-/// Longest client name [`Session`] keeps (`CLIENT SETNAME`, `HELLO ... SETNAME`), in bytes.
-/// Redis has no limit; a fixed one keeps the session free of allocation.
-pub const CLIENT_NAME_SIZE_MAX: usize = 128;
-
-/// Most key-value pairs one MSET or MSETNX may carry: the pairs are gathered on the stack
-/// for the store's single, atomic `set_many` call.
-pub const MSET_PAIR_COUNT_MAX: usize = 256;
+pub use crate::constants::CLIENT_NAME_SIZE_MAX;
 
 /// Longest command name in the table, in bytes; longer names are unknown without a look.
 const NAME_SIZE_MAX: usize = 16;
@@ -652,35 +646,6 @@ impl Message {
     }
 }
 
-/// Parses a signed 64-bit decimal as Redis's `string2ll` does: an optional `-`, no `+`, no
-/// blanks, no leading zeros, no `-0`.
-fn parse_integer(bytes: &[u8]) -> Option<i64> {
-    let (negative, digits) = match bytes {
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, bytes),
-    };
-    match digits {
-        [] => return None,
-        [b'0'] => return (!negative).then_some(0),
-        [b'0', ..] => return None,
-        _ => {}
-    }
-    let mut value: i64 = 0;
-    for &digit in digits {
-        if !digit.is_ascii_digit() {
-            return None;
-        }
-        let digit = i64::from(digit - b'0');
-        value = value.checked_mul(10)?;
-        value = if negative {
-            value.checked_sub(digit)?
-        } else {
-            value.checked_add(digit)?
-        };
-    }
-    Some(value)
-}
-
 /// Whether `bytes` equals `word` (lowercase ASCII), ignoring ASCII case.
 fn is(bytes: &[u8], word: &str) -> bool {
     bytes.eq_ignore_ascii_case(word.as_bytes())
@@ -851,33 +816,6 @@ mod tests {
         assert_eq!(keys("set", 5), [1]);
         assert!(keys("scan", 3).is_empty());
         assert!(keys("ping", 1).is_empty());
-    }
-
-    #[test]
-    fn integers_parse_like_redis() {
-        assert_eq!(parse_integer(b"0"), Some(0));
-        assert_eq!(parse_integer(b"-12"), Some(-12));
-        assert_eq!(parse_integer(b"9223372036854775807"), Some(i64::MAX));
-        assert_eq!(parse_integer(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [
-            &b""[..],
-            b"-",
-            b"-0",
-            b"01",
-            b"+1",
-            b" 1",
-            b"1 ",
-            b"9223372036854775808",
-            b"1a",
-            b"1.0",
-        ] {
-            assert_eq!(
-                parse_integer(bad),
-                None,
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
-        }
     }
 
     #[test]

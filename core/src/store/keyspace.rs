@@ -33,6 +33,8 @@ pub enum ExpireCondition {
     /// Only if the new expiry is sooner than the current one (`LT`; no expiry counts as
     /// infinitely late).
     IfSooner,
+    /// Only if the key has an expiry and the new one is sooner (`XX LT`).
+    IfSomeAndSooner,
 }
 
 /// A key's remaining time to live (TTL, PTTL).
@@ -72,6 +74,7 @@ impl Store<'_> {
             ExpireCondition::IfSome => current != 0,
             ExpireCondition::IfLater => current != 0 && at > current,
             ExpireCondition::IfSooner => current == 0 || at < current,
+            ExpireCondition::IfSomeAndSooner => current != 0 && at < current,
         };
         if !applies {
             return Ok(false);

@@ -27,7 +27,7 @@ mod reclaim;
 mod strings;
 
 pub use keyspace::{ExpireCondition, Ttl};
-pub use strings::GetExpiry;
+pub use strings::{GetExpiry, parse_float, parse_integer};
 
 use core::ops::Range;
 
@@ -476,26 +476,47 @@ impl<'a> Store<'a> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<bool, StoreError> {
-        for (key, value) in pairs {
+        self.set_many_iter(db, pairs.iter().copied(), only_if_none_exist, now, log)
+    }
+
+    /// [`Store::set_many`] over any cheap, cloneable iterator of pairs (a request's
+    /// arguments, say), which is walked several times: checks, sizes, writes.
+    ///
+    /// # Errors
+    /// As [`Store::set_many`].
+    pub fn set_many_iter<'p, P>(
+        &mut self,
+        db: u8,
+        pairs: P,
+        only_if_none_exist: bool,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<bool, StoreError>
+    where
+        P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
+    {
+        let mut pair_count = 0;
+        for (key, value) in pairs.clone() {
             self.check_sizes(key.len(), value.len())?;
             if only_if_none_exist && self.find_live(db, key, now).is_some() {
                 return Ok(false);
             }
+            pair_count += 1;
         }
         let sizes = pairs
-            .iter()
+            .clone()
             .map(|(key, value)| item::item_size(key.len(), value.len(), 0));
         // Eviction may take keys of the batch itself, which then need a slot again: count
         // the absent keys after each round. Keys only ever go from present to absent here,
-        // so the count grows at most `pairs.len()` times.
+        // so the count grows at most `pair_count` times.
         let absent_count = |store: &mut Self| {
             pairs
-                .iter()
+                .clone()
                 .filter(|(key, _)| store.find_live(db, key, now).is_none())
                 .count()
         };
         let mut new_key_count = absent_count(self);
-        for _ in 0..=pairs.len() {
+        for _ in 0..=pair_count {
             self.ensure_room(sizes.clone(), new_key_count, now, log)?;
             let absent = absent_count(self);
             if absent <= new_key_count {

@@ -177,17 +177,21 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<usize, StoreError> {
+        let lookup = self.lookup(db, key, now);
+        if bytes.is_empty() {
+            // Writing nothing changes nothing, whatever the offset (as in Redis).
+            return Ok(lookup
+                .found
+                .as_ref()
+                .map_or(0, |found| found.layout.value.len()));
+        }
         let end = offset
             .checked_add(bytes.len())
             .ok_or(StoreError::OffsetOutOfRange)?;
         if end > self.config.value_size_max as usize {
             return Err(StoreError::OffsetOutOfRange);
         }
-        let lookup = self.lookup(db, key, now);
         let Some(found) = &lookup.found else {
-            if bytes.is_empty() {
-                return Ok(0);
-            }
             let splice = Splice {
                 zeros: offset,
                 ..Splice::bytes(bytes)
@@ -196,9 +200,6 @@ impl Store<'_> {
             return Ok(end);
         };
         let (old_size, expires_at) = (found.layout.value.len(), found.layout.expires_at);
-        if bytes.is_empty() {
-            return Ok(old_size);
-        }
         let suffix = end..old_size.max(end);
         let splice = Splice {
             prefix: offset,
@@ -245,6 +246,7 @@ impl Store<'_> {
         self.stats.hits += 1;
         match expiry {
             GetExpiry::Keep => {}
+            GetExpiry::Persist if found.layout.expires_at == 0 => {}
             GetExpiry::Persist => {
                 self.expiry_change(key, lookup, 0, now, log)?;
             }

@@ -346,6 +346,53 @@ fn expire_conditions_ttl_and_persist() {
 }
 
 #[test]
+fn xx_with_lt_needs_an_expiry() {
+    let mut store = store();
+    set(&mut store, b"k", b"v");
+    let condition = ExpireCondition::IfSomeAndSooner;
+    let mut apply = |at| {
+        store
+            .expire_at(0, b"k", at, condition, NOW, &mut ())
+            .expect("ok")
+    };
+    assert!(
+        !apply(NOW + 50),
+        "no expiry: XX fails although LT alone would pass"
+    );
+    store
+        .expire_at(0, b"k", NOW + 60, ExpireCondition::Always, NOW, &mut ())
+        .expect("ok");
+    let mut apply = |at| {
+        store
+            .expire_at(0, b"k", at, condition, NOW, &mut ())
+            .expect("ok")
+    };
+    assert!(!apply(NOW + 70));
+    assert!(apply(NOW + 50));
+    assert_eq!(store.ttl(0, b"k", NOW), Ttl::Remaining(50));
+}
+
+#[test]
+fn reads_that_change_nothing_log_nothing() {
+    let mut store = store();
+    set(&mut store, b"k", b"v");
+    let mut log = Log::default();
+    let got = store
+        .getex(0, b"k", GetExpiry::Persist, NOW, &mut log)
+        .expect("ok");
+    assert_eq!(got, Some(&b"v"[..]));
+    assert_eq!(
+        store.setrange(0, b"k", usize::MAX, b"", NOW, &mut log),
+        Ok(1)
+    );
+    assert_eq!(
+        store.setrange(0, b"none", usize::MAX, b"", NOW, &mut log),
+        Ok(0)
+    );
+    assert!(log.0.is_empty(), "{:?}", log.0);
+}
+
+#[test]
 fn counters_are_logged_as_values() {
     let mut store = store();
     let mut log = Log::default();
