@@ -1,70 +1,137 @@
 //! The `floe` binary: argument parsing only; everything else lives in the runtime.
 //!
-//! Until the stdin CLI lands, running `floe` shows the engine at work on Poro's example
-//! session, so `cargo run --release` always does something true.
+//! - `floe [OPTIONS]`: the stdin CLI ([`floe_runtime::cli::run`]).
+//! - `floe check [--repair] [DIR]`: verify (and repair) a data directory
+//!   ([`floe_runtime::cli::check`]).
+//!
+//! Every option's value is parsed here, so a bad one is reported by clap naming the option
+//! and what it accepts, with exit code 2, before any file is touched.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-use floe_core::arena::Arena;
-use floe_core::store::{Config, SetOptions, Store};
+use clap::{ArgAction, Parser, Subcommand};
+use floe_core::storage::policy::EvictionPolicy;
+use floe_runtime::cli::{self, Settings};
+use floe_runtime::io::Backend;
+use floe_runtime::log::FsyncPolicy;
 
-fn main() {
-    let config = Config::new(16 << 20, 100_000);
-    let mut memory = vec![0u8; config.arena_size()];
-    let mut arena = Arena::from_buffer(&mut memory);
-    let mut store = match Store::new(&mut arena, config) {
-        Ok(store) => store,
-        Err(error) => {
-            eprintln!("floe: cannot start the store: {error:?}");
-            std::process::exit(1);
+/// floe: a fast, durable key-value store and cache.
+///
+/// With no subcommand, floe reads Redis commands from stdin, one per line, and prints the
+/// replies as redis-cli does. On a terminal it shows a prompt, with line editing and
+/// history; from a pipe it prints only the replies:
+///
+///   printf 'SET mykey "Hello, World!"\nGET mykey\n' | floe
+#[derive(Debug, Parser)]
+#[command(name = "floe", version, verbatim_doc_comment)]
+struct Arguments {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// The data directory, created if missing.
+    ///
+    /// It holds the log segments, snapshots, the lock file and the CLI's history; one floe
+    /// process at a time may use it.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "./floe-data",
+        verbatim_doc_comment
+    )]
+    dir: PathBuf,
+
+    /// When the log calls fdatasync (Redis's appendfsync).
+    ///
+    ///   always    a write is answered once it is on disk: nothing acknowledged is lost;
+    ///             concurrent writers share each fdatasync (group commit)
+    ///   everysec  answered once written, synced about once a second: a machine crash
+    ///             may lose the last second
+    ///   no        answered once written; the operating system syncs when it likes
+    /// The default is `always`, not Redis's `everysec`: floe promises that an acknowledged
+    /// write survives, and one fdatasync per CLI line takes about a millisecond.
+    #[arg(long, value_name = "always|everysec|no", default_value = "always",
+          value_parser = parse_fsync, verbatim_doc_comment)]
+    fsync: FsyncPolicy,
+
+    /// `off`: a pure cache: no directory, no files, nothing survives a restart.
+    #[arg(long, value_name = "on|off", default_value = "on", action = ArgAction::Set,
+          value_parser = cli::parse_switch, verbatim_doc_comment)]
+    persistence: bool,
+
+    /// Memory for keys and values, reserved at start.
+    ///
+    /// Sizes as in Redis: bytes, or with a unit k/kb, m/mb, g/gb, t/tb (64mb, 1gb).
+    #[arg(long, value_name = "SIZE", default_value = "64mb", value_parser = cli::parse_size,
+          verbatim_doc_comment)]
+    maxmemory: u64,
+
+    /// The most keys the store holds, across all 16 databases.
+    #[arg(long = "max-keys", value_name = "COUNT", default_value = "1000000",
+          value_parser = cli::parse_key_count, verbatim_doc_comment)]
+    max_keys: u64,
+
+    /// What to do when memory or the key table is full.
+    ///
+    /// Redis's names: noeviction (refuse writes), allkeys-lru, allkeys-lfu, allkeys-random,
+    /// volatile-lru, volatile-lfu, volatile-random, volatile-ttl; or fifo, sieve.
+    #[arg(long = "maxmemory-policy", value_name = "POLICY", default_value = "noeviction",
+          value_parser = cli::parse_policy, verbatim_doc_comment)]
+    maxmemory_policy: EvictionPolicy,
+
+    /// The log's I/O backend.
+    ///
+    ///   uring     io_uring, or fail if the kernel refuses it
+    ///   blocking  plain file calls
+    ///   auto      io_uring when possible, else blocking; says which on stderr
+    #[arg(long = "io", value_name = "auto|uring|blocking", default_value = "auto",
+          value_parser = parse_backend, verbatim_doc_comment)]
+    io: Backend,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify (and repair) a data directory.
+    ///
+    /// Reads every snapshot and log segment and prints what it found. Exit code 0 when clean (or made clean by --repair), 1 when problems remain,
+    /// 2 when the directory cannot be read.
+    #[command(verbatim_doc_comment)]
+    Check {
+        /// Cut the log at the first bad record, saying what was dropped.
+        ///
+        /// Like redis-check-aof --fix; the cut bytes are kept as `<segment>.dropped`.
+        /// Refused while a floe process has the directory open.
+        #[arg(long, verbatim_doc_comment)]
+        repair: bool,
+
+        /// The data directory to check [default: the one --dir names].
+        #[arg(value_name = "DIR", verbatim_doc_comment)]
+        dir: Option<PathBuf>,
+    },
+}
+
+fn parse_fsync(text: &str) -> Result<FsyncPolicy, String> {
+    text.parse()
+}
+
+fn parse_backend(text: &str) -> Result<Backend, String> {
+    text.parse()
+}
+
+fn main() -> ExitCode {
+    let arguments = Arguments::parse();
+    match arguments.command {
+        Some(Command::Check { repair, dir }) => {
+            cli::check(dir.as_deref().unwrap_or(&arguments.dir), repair)
         }
-    };
-    if let Err(error) = arena.freeze() {
-        eprintln!("floe: cannot freeze the arena: {error:?}");
-        std::process::exit(1);
+        None => cli::run(&Settings {
+            dir: arguments.dir,
+            fsync: arguments.fsync,
+            persistence: arguments.persistence,
+            memory_size: arguments.maxmemory,
+            keys_max: arguments.max_keys,
+            policy: arguments.maxmemory_policy,
+            backend: arguments.io,
+        }),
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(1, |elapsed| {
-            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
-        });
-
-    println!(
-        "floe {} - engine demo (the interactive CLI is not built yet)",
-        env!("CARGO_PKG_VERSION")
-    );
-    println!("> SET mykey \"Hello, World!\"");
-    match store.set(
-        0,
-        b"mykey",
-        b"Hello, World!",
-        SetOptions::default(),
-        now,
-        &mut (),
-    ) {
-        Ok(_) => println!("OK"),
-        Err(error) => println!("(error) {}", error.message()),
-    }
-    println!("> GET mykey");
-    match store.get(0, b"mykey", now) {
-        Some(value) => println!("\"{}\"", String::from_utf8_lossy(value)),
-        None => println!("(nil)"),
-    }
-    println!("> DEL mykey");
-    println!(
-        "(integer) {}",
-        i32::from(store.delete(0, b"mykey", now, &mut ()))
-    );
-    println!("> GET mykey");
-    match store.get(0, b"mykey", now) {
-        Some(value) => println!("\"{}\"", String::from_utf8_lossy(value)),
-        None => println!("(nil)"),
-    }
-    let stats = store.stats();
-    println!(
-        "arena {} bytes, frozen; table + segments use {} of {} bytes",
-        arena.capacity_size(),
-        stats.memory_used_size,
-        stats.memory_limit_size
-    );
 }

@@ -8,10 +8,12 @@
 //!   recovery, snapshots and compaction, `floe check`.
 //! - [`memory`]: a floe-core store together with the heap memory it lives in.
 //! - [`db`]: [`Db`], the embedded API: a durable store in a directory, thread-safe.
+//! - [`cli`]: the stdin CLI (`floe` with no subcommand) and `floe check`.
 //!
-//! Servers, CLI and simulator arrive with their issues.
+//! Servers and the simulator's runner arrive with their issues.
 #![deny(unsafe_code)]
 
+pub mod cli;
 pub mod db;
 pub mod error;
 pub mod io;
