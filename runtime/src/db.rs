@@ -25,13 +25,20 @@
 //! allocation per operation once the buffers have grown (a test with a counting allocator
 //! pins this).
 //!
+//! Under `everysec` and `no` nobody waits for the disk, so a write leaves its records in
+//! that buffer (still in apply order, under the store lock) and a flusher thread appends
+//! whatever gathered 100 µs after the first of them ([`FLUSH_DELAY`]), or the write that
+//! fills the buffer to 64 KiB appends it at once. Appending every write on its own would
+//! wake the log writer thread once per write: measured, that context switch cost several
+//! times the store operation itself.
+//!
 //! Durability per [`FsyncPolicy`]:
 //! - `always`: a write returns only after an fdatasync covered its records. Nothing
 //!   acknowledged is lost, even on power loss.
-//! - `everysec`: a write returns once its records are queued for the log writer thread,
-//!   which writes them within microseconds and fdatasyncs about once a second: a crash of
-//!   the machine may lose about the last second, a crash of the process what was queued and
-//!   not yet written (the same microseconds).
+//! - `everysec`: a write returns once its records are in the [`Db`]'s buffer; they reach
+//!   the log writer within about 100 µs, which writes them at once and fdatasyncs about
+//!   once a second. A crash of the machine may lose about the last second; a crash of the
+//!   process, what was not yet written (the last ~100 µs).
 //! - `no`: as `everysec`, but the operating system flushes when it likes.
 //! - `persistence: false`: a pure cache; no directory, no files, nothing survives.
 //!
@@ -44,10 +51,12 @@
 //! that met the failure was applied in memory before the failure was known, so reads may
 //! see it although it was refused; a restart recovers exactly what is on disk.
 //!
-//! Invariants: the store lock is held from the store op through the append (LSN order =
-//! apply order); records are never dropped between the op and the append; the LSN of the
-//! last append (`lsn_last`) is read under the store lock, so a snapshot at that LSN holds
-//! exactly the changes up to it.
+//! Invariants: records are appended under the store lock, in the order the store applied
+//! them (LSN order = apply order); records are never dropped between the op and the append
+//! (only a poisoned or closed log refuses them, and then the write or the next one says
+//! so); a snapshot appends what is pending, then reads the last LSN under the store lock,
+//! so the snapshot at that LSN holds exactly the changes up to it; `close` appends what is
+//! pending after the flusher stopped and before the log closes.
 //!
 //! Fault assumptions: as in [`crate::io`]; recovery at open handles whatever a crash left
 //! ([`crate::log::recovery`]).
@@ -55,8 +64,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
 use floe_core::codec::record::{
@@ -78,6 +87,14 @@ pub const DB_INDEX: u8 = 0;
 /// A log buffer keeps at most this many bytes of capacity between writes; a write with a
 /// larger value gets a fresh buffer afterwards, so one huge value does not pin memory.
 const LOG_BUFFER_RETAIN_SIZE: usize = 1 << 20;
+
+/// Under `everysec` and `no`, a write whose records take the pending buffer to this size
+/// appends them to the log itself instead of leaving them to the flusher.
+const PENDING_SIZE_MAX: u64 = 64 << 10;
+
+/// How long the flusher lets records gather before it appends them: the log writer is
+/// woken about once per interval under load, not once per write.
+const FLUSH_DELAY: Duration = Duration::from_micros(100);
 
 /// How a [`Db`] is opened.
 #[derive(Debug, Clone)]
@@ -215,7 +232,9 @@ pub struct DbStats {
     pub store: Stats,
     /// The log's counters, with persistence on.
     pub log: Option<LogStats>,
-    /// The LSN of the last record logged (or recovered).
+    /// The LSN of the last record appended to the log (or recovered). Under `everysec`
+    /// and `no`, the records of the last ~100 µs may still be waiting for their append
+    /// ([`Db::flush`] appends them).
     pub lsn_last: u64,
     /// Bytes logged since the last snapshot started (what the automatic trigger watches).
     pub log_size_since_snapshot: u64,
@@ -302,6 +321,19 @@ struct Inner {
     snapshot_running: AtomicBool,
     /// The background snapshot's thread, and the result of a finished one not yet asked for.
     background: Mutex<Background>,
+    /// Capacity the log's queue buffers are given on first use (see [`Db::write`]).
+    queue_reserve: usize,
+    /// The flusher thread (`everysec` and `no` with persistence on), to join on close.
+    flusher: Mutex<Option<JoinHandle<()>>>,
+    /// The flusher thread, to unpark.
+    flusher_thread: OnceLock<Thread>,
+    /// A write asked the flusher for an append it has not started yet.
+    flush_requested: AtomicBool,
+    /// The flusher must end.
+    flusher_stop: AtomicBool,
+    /// An append took the log past the automatic snapshot trigger; whoever made it starts
+    /// the snapshot once the store lock is released.
+    snapshot_wanted: AtomicBool,
     /// `Shard::log_size` when the last snapshot started.
     log_size_at_snapshot: AtomicU64,
     snapshot_count: AtomicU64,
@@ -325,6 +357,9 @@ struct Shard {
     log_size: u64,
     /// The last append's ticket, for [`Db::flush`].
     ticket_last: Option<Ticket>,
+    /// Writes may leave their records in `buffer` for the flusher (`everysec` and `no`,
+    /// until `close`).
+    deferred: bool,
 }
 
 impl Db {
@@ -381,14 +416,20 @@ impl Db {
         };
         let lsn_last = recovery.as_ref().map_or(0, |report| report.lsn_last);
         let log_size = recovery.as_ref().map_or(0, |report| report.log_byte_count);
+        // The queue may hold `queue_size_max` bytes plus one append; small records never
+        // take it past this, so once both of the log's buffers (it swaps the queue with its
+        // batch) have this capacity, appends never reallocate.
+        let queue_reserve = LogConfig::new(&dir).queue_size_max + LOG_BUFFER_RETAIN_SIZE;
+        let deferred = config.persistence && config.fsync != FsyncPolicy::Always;
         let shard = Shard {
             store,
             buffer: LogBuffer::new(config.persistence),
             lsn_last,
             log_size,
             ticket_last: None,
+            deferred,
         };
-        Ok(Self {
+        let db = Self {
             inner: Arc::new(Inner {
                 shard: Mutex::new(shard),
                 log,
@@ -404,9 +445,19 @@ impl Db {
                 background: Mutex::new(Background::default()),
                 log_size_at_snapshot: AtomicU64::new(0),
                 snapshot_count: AtomicU64::new(0),
+                queue_reserve,
+                flusher: Mutex::new(None),
+                flusher_thread: OnceLock::new(),
+                flush_requested: AtomicBool::new(false),
+                flusher_stop: AtomicBool::new(false),
+                snapshot_wanted: AtomicBool::new(false),
                 recovery,
             }),
-        })
+        };
+        if deferred {
+            Inner::flusher_start(&db.inner)?;
+        }
+        Ok(db)
     }
 
     /// The value of `key`, copied out (allocates; [`Db::get_into`] and [`Db::get_with`]
@@ -634,7 +685,12 @@ impl Db {
     /// [`DbError::Runtime`] with [`Error::Poisoned`] if the log failed first.
     pub fn flush(&self) -> Result<(), DbError> {
         let inner = &*self.inner;
-        let ticket = lock(&inner.shard).ticket_last;
+        let ticket = {
+            let mut shard = lock(&inner.shard);
+            inner.append_pending(&mut shard)?;
+            shard.ticket_last
+        };
+        Inner::snapshot_start_if_wanted(&self.inner);
         if let (Some(log), Some(ticket)) = (&inner.log, ticket) {
             log.wait(ticket).map_err(|error| inner.fail(error))?;
         }
@@ -684,16 +740,24 @@ impl Db {
         if inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        // The flusher first: it may start a background snapshot, which is waited for next.
+        inner.flusher_end();
         if let Some(Err(error)) = inner.background_wait() {
             eprintln!(
                 "floe: the background snapshot of `{}` failed: {error}",
                 inner.dir.display()
             );
         }
+        // From here on every write appends its own records; what is pending goes now.
+        let pending = {
+            let mut shard = lock(&inner.shard);
+            shard.deferred = false;
+            inner.append_pending(&mut shard)
+        };
         if let Some(log) = &inner.log {
             log.close().map_err(|error| inner.fail(error))?;
         }
-        Ok(())
+        pending.map(|_| ())
     }
 
     /// Runs a read under the store lock.
@@ -714,41 +778,39 @@ impl Db {
         let mut guard = lock(&inner.shard);
         let shard = &mut *guard;
         let now = inner.clock.now_ms();
-        shard.buffer.clear();
         let buffer = &mut shard.buffer;
         let result = shard.store.with(|store| operation(store, now, buffer));
-        let mut ticket = None;
-        let mut snapshot_due = false;
         // Records are logged even when the operation returned an error: an eviction may
         // have happened before the store refused.
-        if let (Some(log), false) = (&inner.log, shard.buffer.is_empty()) {
-            let buffer = &shard.buffer;
-            match log.append(buffer.append_count(), |lsn_first, target| {
-                buffer.encode(lsn_first, target);
-            }) {
-                Ok(appended) => {
-                    shard.lsn_last = appended.lsn_last();
-                    shard.log_size += buffer.encoded_size();
-                    shard.ticket_last = Some(appended);
-                    ticket = Some(appended);
-                    snapshot_due = inner.snapshot_due(shard.log_size);
-                }
-                Err(error) => {
-                    drop(guard);
-                    return Err(inner.fail(error));
+        shard.buffer.seal();
+        let mut ticket = None;
+        let mut flusher_wake = false;
+        if !shard.buffer.pending_is_empty() {
+            if shard.deferred && shard.buffer.encoded_size < PENDING_SIZE_MAX {
+                flusher_wake = !inner.flush_requested.load(Ordering::Acquire);
+            } else {
+                match inner.append_pending(shard) {
+                    Ok(appended) => ticket = appended,
+                    Err(error) => {
+                        drop(guard);
+                        return Err(error);
+                    }
                 }
             }
         }
         drop(guard);
+        if flusher_wake
+            && !inner.flush_requested.swap(true, Ordering::AcqRel)
+            && let Some(flusher) = inner.flusher_thread.get()
+        {
+            flusher.unpark();
+        }
         if let (Some(log), Some(ticket)) = (&inner.log, ticket)
             && inner.config.fsync == FsyncPolicy::Always
         {
             log.wait(ticket).map_err(|error| inner.fail(error))?;
         }
-        if snapshot_due {
-            // Best effort: a failure to start is reported by the next one.
-            let _started = Inner::background_start(&self.inner);
-        }
+        Inner::snapshot_start_if_wanted(&self.inner);
         Ok(result)
     }
 }
@@ -791,6 +853,106 @@ impl Inner {
         DbError::Runtime(error)
     }
 
+    /// Appends the records waiting in the shard's buffer as one append (the store lock is
+    /// held, so LSN order is apply order); returns its ticket, `None` if nothing waited.
+    fn append_pending(&self, shard: &mut Shard) -> Result<Option<Ticket>, DbError> {
+        let Some(log) = &self.log else {
+            return Ok(None);
+        };
+        if shard.buffer.pending_is_empty() {
+            return Ok(None);
+        }
+        let buffer = &shard.buffer;
+        let reserve = self.queue_reserve;
+        let appended = log.append(buffer.append_count, |lsn_first, target| {
+            if target.capacity() < reserve {
+                // Once per queue buffer: a batch larger than any seen before must not grow
+                // the queue in the steady state (no allocation per operation).
+                target.reserve(reserve - target.len());
+            }
+            buffer.encode(lsn_first, target);
+        });
+        let size = buffer.encoded_size;
+        shard.buffer.clear();
+        match appended {
+            Ok(ticket) => {
+                shard.lsn_last = ticket.lsn_last();
+                shard.log_size += size;
+                shard.ticket_last = Some(ticket);
+                if self.snapshot_due(shard.log_size) {
+                    self.snapshot_wanted.store(true, Ordering::Release);
+                }
+                Ok(Some(ticket))
+            }
+            Err(error) => Err(self.fail(error)),
+        }
+    }
+
+    /// Starts the flusher thread: it appends what writes left pending, [`FLUSH_DELAY`]
+    /// after the first of them asked.
+    fn flusher_start(inner: &Arc<Self>) -> Result<(), DbError> {
+        let worker = Arc::clone(inner);
+        let thread = std::thread::Builder::new()
+            .name("floe-flusher".to_owned())
+            .spawn(move || Self::flusher_run(&worker))
+            .map_err(|source| {
+                DbError::Runtime(Error::io(Operation::WriterThread, &inner.dir, source))
+            })?;
+        let _set = inner.flusher_thread.set(thread.thread().clone());
+        *lock(&inner.flusher) = Some(thread);
+        Ok(())
+    }
+
+    /// The flusher's loop: park until asked, let records gather, append them. Ends when
+    /// `flusher_stop` is set (and the thread unparked).
+    fn flusher_run(inner: &Arc<Self>) {
+        let this = &**inner;
+        loop {
+            std::thread::park();
+            if this.flusher_stop.load(Ordering::Acquire) {
+                return;
+            }
+            if !this.flush_requested.load(Ordering::Acquire) {
+                continue; // A spurious wake-up.
+            }
+            std::thread::sleep(FLUSH_DELAY);
+            // Cleared before the append: a write after this point asks again.
+            this.flush_requested.store(false, Ordering::Release);
+            let mut shard = lock(&this.shard);
+            if let Err(error) = this.append_pending(&mut shard) {
+                // `fail` recorded it: the next write returns it.
+                eprintln!(
+                    "floe: appending to the log of `{}` failed: {error}",
+                    this.dir.display()
+                );
+            }
+            drop(shard);
+            Self::snapshot_start_if_wanted(inner);
+        }
+    }
+
+    /// Starts a background snapshot if an append asked for one (best effort: a failure to
+    /// start is reported by the next attempt).
+    fn snapshot_start_if_wanted(inner: &Arc<Self>) {
+        if inner.snapshot_wanted.load(Ordering::Acquire)
+            && inner.snapshot_wanted.swap(false, Ordering::AcqRel)
+        {
+            let _started = Self::background_start(inner);
+        }
+    }
+
+    /// Stops the flusher thread, if there is one.
+    fn flusher_end(&self) {
+        self.flusher_stop.store(true, Ordering::Release);
+        if let Some(flusher) = self.flusher_thread.get() {
+            flusher.unpark();
+        }
+        if let Some(thread) = lock(&self.flusher).take() {
+            // A panic in the flusher left the records pending; close appends them.
+            let _panicked = thread.join();
+        }
+    }
+
     /// Whether the automatic trigger fires at `log_size`.
     fn snapshot_due(&self, log_size: u64) -> bool {
         let trigger = self.config.snapshot_log_size;
@@ -810,7 +972,9 @@ impl Inner {
         let mut image = Vec::new();
         let (header, log_size) = {
             let mut block = Vec::new();
-            let shard = lock(&self.shard);
+            let mut shard = lock(&self.shard);
+            // Everything applied must have its LSN before the snapshot names one.
+            self.append_pending(&mut shard)?;
             let now = self.clock.now_ms();
             let lsn = shard.lsn_last;
             let header = shard
@@ -839,7 +1003,9 @@ impl Inner {
 
     /// Starts a background snapshot unless one is running.
     fn background_start(inner: &Arc<Self>) -> Result<bool, DbError> {
-        if inner.snapshot_running.swap(true, Ordering::AcqRel) {
+        if inner.closed.load(Ordering::Acquire)
+            || inner.snapshot_running.swap(true, Ordering::AcqRel)
+        {
             return Ok(false);
         }
         let mut background = lock(&inner.background);
@@ -935,6 +1101,10 @@ fn open_log(
 /// cannot be encoded while the store reports them. Copying the bytes and encoding once in
 /// the append costs one memcpy and one CRC per record; encoding with a placeholder LSN and
 /// patching it would cost a second CRC.
+///
+/// The buffer holds the records of one or more writes ("entries"): under `everysec` and `no`
+/// the writes of a short stretch of time are appended together (see [`Db`]). Each entry is
+/// encoded as one standalone record or, with several records, as one group.
 #[derive(Debug)]
 pub struct LogBuffer {
     /// With persistence off, records are dropped at once.
@@ -942,6 +1112,16 @@ pub struct LogBuffer {
     /// Keys and values of the records, back to back.
     bytes: Vec<u8>,
     records: Vec<Captured>,
+    /// End (index into `records`) of each sealed entry, in order.
+    entry_ends: Vec<usize>,
+    /// Records of the sealed entries: `entry_ends.last()`, or 0.
+    sealed_count: usize,
+    /// Bytes the records of the entry being written encode to, as standalone records.
+    open_size: u64,
+    /// Bytes [`LogBuffer::encode`] appends for the sealed entries.
+    encoded_size: u64,
+    /// LSNs the sealed entries take: a record each, plus a commit per group.
+    append_count: u64,
 }
 
 /// A record whose key and value live in [`LogBuffer::bytes`].
@@ -973,45 +1153,60 @@ impl LogBuffer {
             enabled,
             bytes: Vec::new(),
             records: Vec::new(),
+            entry_ends: Vec::new(),
+            sealed_count: 0,
+            open_size: 0,
+            encoded_size: 0,
+            append_count: 0,
         }
     }
 
+    /// Records reported by the write in progress so far.
+    #[must_use]
+    pub fn record_count(&self) -> usize {
+        self.records.len() - self.sealed_count
+    }
+
+    /// Closes the write in progress: its records become one entry (none if it logged
+    /// nothing).
+    fn seal(&mut self) {
+        let count = self.record_count();
+        if count == 0 {
+            return;
+        }
+        self.encoded_size += self.open_size;
+        self.append_count += count as u64;
+        if count > 1 {
+            self.encoded_size += u64::from(Commit::ENCODED_SIZE);
+            self.append_count += 1;
+        }
+        self.open_size = 0;
+        self.sealed_count = self.records.len();
+        self.entry_ends.push(self.sealed_count);
+    }
+
+    /// Whether no sealed entry waits to be appended.
+    fn pending_is_empty(&self) -> bool {
+        self.entry_ends.is_empty()
+    }
+
+    /// Forgets everything (after an append); keeps the capacity unless a huge value
+    /// grew it.
     fn clear(&mut self) {
+        assert!(
+            self.record_count() == 0,
+            "a write in progress: {}",
+            self.record_count()
+        );
         if self.bytes.capacity() > LOG_BUFFER_RETAIN_SIZE {
             self.bytes = Vec::new();
         }
         self.bytes.clear();
         self.records.clear();
-    }
-
-    /// Whether no record was reported since the last write.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-
-    /// Records reported since the write began.
-    #[must_use]
-    pub fn record_count(&self) -> usize {
-        self.records.len()
-    }
-
-    /// LSNs the append takes: one per record, plus a commit for a group.
-    fn append_count(&self) -> u64 {
-        let count = self.records.len() as u64;
-        if count > 1 { count + 1 } else { count }
-    }
-
-    /// Bytes [`LogBuffer::encode`] appends.
-    fn encoded_size(&self) -> u64 {
-        let records: u64 = (0..self.records.len())
-            .map(|index| u64::from(self.record_at(index).encoded_size()))
-            .sum();
-        if self.records.len() > 1 {
-            records + u64::from(Commit::ENCODED_SIZE)
-        } else {
-            records
-        }
+        self.entry_ends.clear();
+        self.sealed_count = 0;
+        self.encoded_size = 0;
+        self.append_count = 0;
     }
 
     /// The record at `index`, borrowing from the buffer.
@@ -1046,37 +1241,48 @@ impl LogBuffer {
         }
     }
 
-    /// Appends the records to `target` with LSNs from `lsn_first`: one record standalone,
-    /// several as intents followed by their commit.
+    /// Appends the sealed entries to `target` with LSNs from `lsn_first`: an entry of one
+    /// record standalone, one of several as intents followed by their commit.
     fn encode(&self, lsn_first: u64, target: &mut Vec<u8>) {
-        let count = self.records.len();
-        assert!(count > 0, "nothing to encode");
-        if count == 1 {
-            let record = self.record_at(0);
-            let start = target.len();
-            target.resize(start + record.encoded_size() as usize, 0);
-            record.encode(lsn_first, &mut target[start..]);
-            return;
-        }
+        assert!(!self.pending_is_empty(), "nothing to encode");
+        let size_before = target.len();
         let mut lsn = lsn_first;
-        for index in 0..count {
-            let record = self.record_at(index);
-            let start = target.len();
-            target.resize(start + record.encoded_size() as usize, 0);
-            record.encode_intent(lsn, &mut target[start..]);
-            lsn += 1;
+        let mut start_index = 0;
+        for &end_index in &self.entry_ends {
+            let group = end_index - start_index > 1;
+            for index in start_index..end_index {
+                let record = self.record_at(index);
+                let start = target.len();
+                target.resize(start + record.encoded_size() as usize, 0);
+                if group {
+                    record.encode_intent(lsn, &mut target[start..]);
+                } else {
+                    record.encode(lsn, &mut target[start..]);
+                }
+                lsn += 1;
+            }
+            if group {
+                let Ok(record_count) = u32::try_from(end_index - start_index) else {
+                    panic!("a group of {} records", end_index - start_index);
+                };
+                let start = target.len();
+                target.resize(start + Commit::ENCODED_SIZE as usize, 0);
+                let commit = Commit {
+                    first_lsn: lsn - u64::from(record_count),
+                    record_count,
+                };
+                commit.encode(lsn, &mut target[start..]);
+                lsn += 1;
+            }
+            start_index = end_index;
         }
-        let Ok(record_count) = u32::try_from(count) else {
-            panic!("a group of {count} records");
-        };
-        let start = target.len();
-        target.resize(start + Commit::ENCODED_SIZE as usize, 0);
-        Commit {
-            first_lsn: lsn_first,
-            record_count,
-        }
-        .encode(lsn, &mut target[start..]);
-        assert!(lsn - lsn_first + 1 == self.append_count(), "lsn={lsn}");
+        assert!(lsn - lsn_first == self.append_count, "lsn={lsn}");
+        assert!(
+            (target.len() - size_before) as u64 == self.encoded_size,
+            "encoded={} expected={}",
+            target.len() - size_before,
+            self.encoded_size
+        );
     }
 
     fn capture(&mut self, bytes: &[u8]) -> (usize, usize) {
@@ -1091,6 +1297,7 @@ impl LogSink for LogBuffer {
         if !self.enabled {
             return;
         }
+        self.open_size += u64::from(record.encoded_size());
         let captured = match record {
             Record::Set {
                 db,
@@ -1167,32 +1374,46 @@ mod tests {
             value: b"v",
             expires_at: 5,
         });
-        assert_eq!(buffer.append_count(), 1);
+        assert_eq!(buffer.record_count(), 1);
+        buffer.seal();
+        assert_eq!(buffer.append_count, 1);
         let mut bytes = Vec::new();
         buffer.encode(7, &mut bytes);
-        assert_eq!(bytes.len() as u64, buffer.encoded_size());
         let entries: Vec<Entry<'_>> =
             floe_core::codec::log::LogScanner::new(&bytes, None).collect();
         assert!(matches!(entries[..], [Entry::Record { lsn: 7, .. }]));
+        buffer.clear();
 
+        // Two writes pending together: a group of three, then a standalone record.
         buffer.record(Record::Del {
             db: 0,
             key: b"gone",
         });
         buffer.record(Record::Clear { db: None });
-        assert_eq!(buffer.append_count(), 4);
+        buffer.record(Record::Set {
+            db: 0,
+            key: b"a",
+            value: b"1",
+            expires_at: 0,
+        });
+        buffer.seal();
+        buffer.seal(); // A write that logged nothing adds no entry.
+        buffer.record(Record::Del { db: 2, key: b"x" });
+        buffer.seal();
+        assert_eq!(buffer.append_count, 5);
         let mut bytes = Vec::new();
         buffer.encode(10, &mut bytes);
-        assert_eq!(bytes.len() as u64, buffer.encoded_size());
         let summary = scan(&bytes, None);
         assert!(summary.verdict.is_clean());
         assert_eq!((summary.group_count, summary.intent_count), (1, 3));
-        assert_eq!(summary.lsn_last, Some(13));
+        assert_eq!(summary.record_count, 1);
+        assert_eq!(summary.lsn_last, Some(14));
 
         buffer.clear();
-        assert!(buffer.is_empty());
+        assert!(buffer.pending_is_empty());
         let mut off = LogBuffer::new(false);
         off.record(Record::Clear { db: None });
-        assert!(off.is_empty());
+        off.seal();
+        assert!(off.pending_is_empty());
     }
 }
