@@ -47,6 +47,7 @@ pub use format::{format_reply, format_reply_raw, quote};
 pub use split::{Unbalanced, split_line};
 
 use crate::db::{Db, DbConfig, DbError};
+use crate::error::Error;
 use crate::io::Backend;
 use crate::log::FsyncPolicy;
 use crate::log::check::check as check_dir;
@@ -234,6 +235,13 @@ pub fn run(settings: &Settings) -> ExitCode {
                 "floe: cannot open the data directory `{}`: {error}",
                 settings.dir.display()
             );
+            if let Some(Error::Corrupt { .. }) = error.runtime() {
+                eprintln!(
+                    "floe: to see the damage: floe check {dir}; to cut the log there: floe \
+                     check --repair {dir}",
+                    dir = settings.dir.display()
+                );
+            }
             return ExitCode::FAILURE;
         }
     };
@@ -357,14 +365,23 @@ fn run_terminal(shell: &mut Shell, history: Option<&Path>) -> io::Result<()> {
     let mut out = Vec::new();
     let result = loop {
         match editor.readline(&shell.prompt()) {
-            Ok(line) => {
-                if !line.trim().is_empty() {
-                    // Whether it was added (duplicates are not) does not matter.
-                    let _added = editor.add_history_entry(line.as_str());
+            Ok(text) => {
+                // A paste of several lines arrives as one (bracketed paste): run each.
+                let mut stop = false;
+                for line in text.split('\n') {
+                    let line = line.strip_suffix('\r').unwrap_or(line);
+                    if !line.trim().is_empty() {
+                        // Whether it was added (duplicates are not) does not matter.
+                        let _added = editor.add_history_entry(line);
+                    }
+                    out.clear();
+                    let flow = shell.line(line.as_bytes(), &mut out);
+                    if !print(&out)? || flow == Flow::Exit {
+                        stop = true;
+                        break;
+                    }
                 }
-                out.clear();
-                let flow = shell.line(line.as_bytes(), &mut out);
-                if !print(&out)? || flow == Flow::Exit {
+                if stop {
                     break Ok(());
                 }
             }
