@@ -246,6 +246,56 @@ fn crash_under_everysec_loses_at_most_the_last_second() {
     }
 }
 
+/// A clock whose monotonic time jumps by a second at every look: recovery thinks it is slow.
+#[derive(Debug)]
+struct SlowClock {
+    inner: floe_runtime::io::SystemClock,
+    ns: std::sync::atomic::AtomicU64,
+}
+
+impl floe_runtime::io::Clock for SlowClock {
+    fn now_ms(&self) -> u64 {
+        self.inner.now_ms()
+    }
+
+    fn monotonic_ns(&self) -> u64 {
+        self.ns
+            .fetch_add(1_000_000_000, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn sleep_until(&self, deadline_ns: u64) {
+        self.inner.sleep_until(deadline_ns);
+    }
+}
+
+#[test]
+fn slow_recovery_prints_progress_lines() {
+    let dir = TempDir::new("progress");
+    let mut model = Model::new();
+    {
+        let db = open(dir.path(), config(Backend::Blocking, FsyncPolicy::No));
+        write_keys(&db, 5000, 0, &mut model);
+        db.save().unwrap();
+        write_keys(&db, 5000, 1, &mut model);
+    }
+    let clock = Arc::new(SlowClock {
+        inner: floe_runtime::io::SystemClock::new(),
+        ns: std::sync::atomic::AtomicU64::new(0),
+    });
+    let storage = Backend::Blocking.open().unwrap();
+    let db = Db::open_with(
+        dir.path(),
+        config(Backend::Blocking, FsyncPolicy::No),
+        Some(storage),
+        clock,
+    )
+    .unwrap();
+    assert_state(&db, &model);
+    let report = db.recovery().unwrap();
+    // 5000 snapshot items and 5000 records, a look at the clock every 4096 of them.
+    assert!(report.progress_line_count >= 2, "{report:?}");
+}
+
 /// Ten single-key writes, closed cleanly: one segment holding ten records.
 fn ten_records(dir: &Path, backend: Backend) -> (Model, PathBuf) {
     let db = open(dir, config(backend, FsyncPolicy::No));

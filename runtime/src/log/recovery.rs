@@ -99,6 +99,8 @@ pub struct RecoveryReport {
     pub lsn_last: u64,
     /// How long recovery took.
     pub duration: Duration,
+    /// Progress lines printed on stderr (recovery took longer than a second).
+    pub progress_line_count: u64,
 }
 
 /// The snapshot recovery started from.
@@ -326,7 +328,15 @@ pub(crate) fn run(
     let mut progress = Progress::new(clock, options.progress, dir);
     progress.byte_total = byte_total(storage, dir, &listing)?;
 
-    let base = recover_snapshot(storage, dir, &listing, replay, options, &mut report)?;
+    let base = recover_snapshot(
+        storage,
+        dir,
+        &listing,
+        replay,
+        options,
+        &mut report,
+        &mut progress,
+    )?;
     progress.add_bytes(report.byte_count);
     let first_needed = listing.segment_first_needed(base);
     if let Some((first, name)) = listing.segments.get(first_needed)
@@ -380,7 +390,7 @@ pub(crate) fn run(
         recover_change(storage, dir, &listing, &empty, &mut report)?;
     }
     report.duration = Duration::from_nanos(clock.monotonic_ns().saturating_sub(started_ns));
-    progress.finish(&report);
+    progress.finish(&mut report);
     Ok(report)
 }
 
@@ -392,6 +402,7 @@ fn recover_snapshot(
     replay: &mut dyn Replay,
     options: Options,
     report: &mut RecoveryReport,
+    progress: &mut Progress<'_>,
 ) -> Result<u64, Refusal> {
     for (lsn, name) in listing.snapshots.iter().rev() {
         let path = dir.join(name);
@@ -435,7 +446,9 @@ fn recover_snapshot(
         let now = replay.now();
         let mut expired_count = 0;
         if options.load {
-            for item in view.items() {
+            let size = bytes.len() as u64;
+            for (index, item) in (1u64..).zip(view.items()) {
+                progress.tick("items", index, size * index / header.item_count.max(1));
                 if item.expires_at != 0 && item.expires_at <= now {
                     expired_count += 1;
                     continue;
@@ -529,7 +542,7 @@ impl LogReplay {
                 }
             }
             self.lsn_last = lsn_last;
-            progress.records(report.record_count + report.intent_count, offset);
+            progress.tick("records", report.record_count + report.intent_count, offset);
         }
         self.lsn_scan_previous = scanner.lsn_last();
         let accepted = scanner.accepted_size();
@@ -669,11 +682,12 @@ struct Progress<'c> {
     dir: PathBuf,
     started_ns: u64,
     report_next_ns: u64,
-    reported: bool,
+    line_count: u64,
     byte_total: u64,
     /// Bytes of whole files done; the current segment's offset is added to it.
     byte_done: u64,
-    record_next_look: u64,
+    /// Calls to `tick`: the clock is read every `PROGRESS_RECORD_STRIDE` of them.
+    tick_count: u64,
 }
 
 impl<'c> Progress<'c> {
@@ -685,10 +699,10 @@ impl<'c> Progress<'c> {
             dir: dir.to_path_buf(),
             started_ns,
             report_next_ns: started_ns.saturating_add(PROGRESS_INTERVAL_NS),
-            reported: false,
+            line_count: 0,
             byte_total: 0,
             byte_done: 0,
-            record_next_look: PROGRESS_RECORD_STRIDE,
+            tick_count: 0,
         }
     }
 
@@ -696,31 +710,33 @@ impl<'c> Progress<'c> {
         self.byte_done += size;
     }
 
-    /// Called after each record; looks at the clock every few thousand records.
-    fn records(&mut self, record_count: u64, offset: u64) {
-        if !self.enabled || record_count < self.record_next_look {
+    /// Called after each record (or snapshot item) with how many were done so far and the
+    /// offset reached in the current file; looks at the clock every few thousand.
+    fn tick(&mut self, what: &str, done_count: u64, offset: u64) {
+        self.tick_count += 1;
+        if !self.enabled || !self.tick_count.is_multiple_of(PROGRESS_RECORD_STRIDE) {
             return;
         }
-        self.record_next_look = record_count + PROGRESS_RECORD_STRIDE;
         let now_ns = self.clock.monotonic_ns();
         if now_ns < self.report_next_ns {
             return;
         }
         self.report_next_ns = now_ns.saturating_add(PROGRESS_INTERVAL_NS);
-        self.reported = true;
+        self.line_count += 1;
         let seconds = seconds(now_ns.saturating_sub(self.started_ns));
         let done = self.byte_done + offset;
         eprintln!(
-            "floe: recovering `{}`: {:.0}% of {} MiB, {record_count} records at {:.0} records/s",
+            "floe: recovering `{}`: {:.0}% of {:.1} MiB, {done_count} {what} at {:.0} {what}/s",
             self.dir.display(),
             percent(done, self.byte_total),
-            self.byte_total >> 20,
-            record_count as f64 / seconds.max(1e-9),
+            mib(self.byte_total),
+            done_count as f64 / seconds.max(1e-9),
         );
     }
 
-    fn finish(&self, report: &RecoveryReport) {
-        if self.enabled && self.reported {
+    fn finish(&self, report: &mut RecoveryReport) {
+        report.progress_line_count = self.line_count;
+        if self.line_count > 0 {
             eprintln!("floe: {report}");
         }
     }
@@ -733,6 +749,10 @@ fn percent(part: u64, whole: u64) -> f64 {
     } else {
         (part as f64 * 100.0 / whole as f64).min(100.0)
     }
+}
+
+fn mib(size: u64) -> f64 {
+    size as f64 / f64::from(1u32 << 20)
 }
 
 fn seconds(ns: u64) -> f64 {
@@ -895,13 +915,13 @@ impl fmt::Display for RecoveryReport {
         write!(
             f,
             "{} log segment(s): {} records and {} groups ({} records) applied, {} already in \
-             the snapshot; {} MiB in {:.3} s ({:.0} records/s); last LSN {}",
+             the snapshot; {:.1} MiB in {:.3} s ({:.0} records/s); last LSN {}",
             self.segment_count,
             self.record_count,
             self.group_count,
             self.intent_count,
             self.skipped_count,
-            self.byte_count >> 20,
+            mib(self.byte_count),
             self.duration.as_secs_f64(),
             (self.record_count + self.intent_count) as f64 / self.duration.as_secs_f64().max(1e-9),
             self.lsn_last
