@@ -56,6 +56,11 @@ pub const CLIENT_NAME_SIZE_MAX: usize = 128;
 /// Slots SCAN visits per call when the caller does not say (Redis's `COUNT` default).
 pub const SCAN_COUNT_DEFAULT: usize = 10;
 
+/// A SCAN step looks at up to `COUNT * SCAN_EMPTY_FACTOR` slots while it finds fewer than
+/// `COUNT` keys (Redis's `maxiterations`), so scanning a sparse table is not a long series
+/// of empty replies.
+pub const SCAN_EMPTY_FACTOR: usize = 10;
+
 /// Default number of slots one active-expiry step examines.
 pub const EXPIRE_STEP_SLOTS_DEFAULT: usize = 256;
 

@@ -22,7 +22,9 @@
 //!   moves before its home and insertion never moves an entry. [`Table::scan`] relies on both
 //!   to return every key present for a whole scan at least once.
 
-use crate::constants::{LOAD_DENOMINATOR, LOAD_NUMERATOR, PROBE_DISTANCE_MAX, SLOT_COUNT_MAX};
+use crate::constants::{
+    LOAD_DENOMINATOR, LOAD_NUMERATOR, PROBE_DISTANCE_MAX, SCAN_EMPTY_FACTOR, SLOT_COUNT_MAX,
+};
 
 /// Bit layout of a slot.
 mod field {
@@ -234,8 +236,10 @@ impl<'a> Table<'a> {
         self.slots[slot_index] = cleared | (u64::from(policy) << field::POLICY_SHIFT);
     }
 
-    /// One step of a SCAN: visits the occupied slots from `cursor` on, at least `count`
-    /// slots and then up to the next empty slot, and returns the next cursor (0: done).
+    /// One step of a SCAN: visits the occupied slots from `cursor` on until it has visited
+    /// `count` entries (or looked at `count * SCAN_EMPTY_FACTOR` slots, so a sparse table
+    /// costs bounded work per step, as in Redis), then up to the next empty slot, and
+    /// returns the next cursor (0: done).
     ///
     /// A key present for the whole scan is visited at least once, even when keys are
     /// inserted and removed between steps: a step ends where a slot is empty, so an entry
@@ -249,17 +253,20 @@ impl<'a> Table<'a> {
         if start >= slot_count {
             return 0;
         }
+        let count = count.max(1);
+        let slot_budget = count.saturating_mul(SCAN_EMPTY_FACTOR);
         let mut slot_index = start;
         let mut visited_count = 0usize;
         while slot_index < slot_count {
             let empty = self.slots[slot_index] == 0;
-            if empty && visited_count >= count.max(1) {
+            let examined_count = slot_index - start;
+            if empty && (visited_count >= count || examined_count >= slot_budget) {
                 return slot_index as u64;
             }
             if !empty {
                 visit(slot_index);
+                visited_count += 1;
             }
-            visited_count += 1;
             slot_index += 1;
         }
         0
