@@ -299,3 +299,43 @@ fn persistence_off_writes_no_file() {
     );
     assert!(!dir.exists());
 }
+
+/// On a terminal (a pty from `script`), the CLI greets with a banner, prompts with `> `,
+/// and keeps a history in the data directory. Skipped where `script` is missing.
+#[test]
+fn a_terminal_gets_a_banner_a_prompt_and_history() {
+    let dir = scratch("cli-terminal").join("data");
+    let command = format!("{} --dir {}", env!("CARGO_BIN_EXE_floe"), dir.display());
+    let mut child = match Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(error) => {
+            eprintln!("skipped: cannot run `script` for a pty ({error})");
+            return;
+        }
+    };
+    let mut stdin = child.stdin.take().expect("piped");
+    std::io::Write::write_all(&mut stdin, b"SET a 1\nGET a\nquit\n").expect("write");
+    drop(stdin);
+    let output = child.wait_with_output().expect("wait for script");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "floe 0.1.0 - a fast, durable key-value store.",
+        &format!("data: {} (fsync always", dir.display()),
+        "recovered 0 keys",
+        "> ",
+        "OK\r\n",
+        "\"1\"\r\n",
+        "Goodbye!\r\n",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in\n{screen}");
+    }
+    let history = fs::read_to_string(dir.join("cli-history")).expect("a history file");
+    assert!(history.contains("SET a 1\nGET a\nquit"), "{history}");
+}

@@ -289,7 +289,8 @@ pub fn check(dir: &Path, repair: bool) -> ExitCode {
 }
 
 /// On SIGINT, SIGTERM or SIGHUP: close the [`Db`] (write and fdatasync everything logged)
-/// and exit. Commands in flight on the main thread are not acknowledged after this.
+/// and exit. A command in flight on the main thread either was logged before the close, and
+/// is then synced by it, or is refused; either way no reply claims more than is on disk.
 fn close_on_signal(db: &Arc<Db>) {
     let db = Arc::clone(db);
     let installed = ctrlc::set_handler(move || {
