@@ -1,1 +1,3 @@
 //! Benchmarks live in benches/.
+
+pub mod store;
