@@ -5,7 +5,7 @@
 //! | flags | key size    | value size    | expires_at (u64 LE)  | key   | value   |
 //! | 1 B   | varint 1-5B | varint 1-5B   | 8 B, only if EXPIRES | bytes | bytes   |
 //! +-------+-------------+---------------+----------------------+-------+---------+
-//! flags: bits 0-3 database, bit 4 EXPIRES, bits 5-7 zero.
+//! flags: bits 0-3 database, bit 4 EXPIRES, bit 5 DEAD (a hole), bits 6-7 zero.
 //! ```
 //!
 //! A 16-byte key with a 32-byte value and no expiry takes 51 bytes: 3 bytes of header.
@@ -19,6 +19,7 @@ use crate::codec::record::Timestamp;
 
 const FLAG_DATABASE_MASK: u8 = 0x0f;
 const FLAG_EXPIRES: u8 = 0x10;
+const FLAG_DEAD: u8 = 0x20;
 
 /// Where an item's parts lie, relative to the start of the item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +86,7 @@ pub fn header_write(
 #[inline]
 pub fn layout(bytes: &[u8]) -> ItemLayout {
     let flags = bytes[0];
-    assert!(flags & 0xe0 == 0, "item flags={flags:#x}");
+    assert!(flags & 0xc0 == 0, "item flags={flags:#x}");
     let mut offset = 1;
     let (key_size, size) = varint_read(&bytes[offset..]);
     offset += size;
@@ -108,6 +109,19 @@ pub fn layout(bytes: &[u8]) -> ItemLayout {
         key,
         value,
     }
+}
+
+/// Marks the item at the front of `bytes` as a hole, so cleaning skips it without a
+/// table lookup. Its bytes stay readable (GETDEL returns them).
+pub fn mark_dead(bytes: &mut [u8]) {
+    bytes[0] |= FLAG_DEAD;
+}
+
+/// Whether the item at the front of `bytes` is a hole.
+#[must_use]
+#[inline]
+pub fn is_dead(bytes: &[u8]) -> bool {
+    bytes[0] & FLAG_DEAD != 0
 }
 
 fn varint_size(mut value: usize) -> usize {

@@ -8,6 +8,7 @@
 //!   after `item_end` counts as dead, since nothing will be appended there again.
 //! - Items are laid back to back from offset 0 to `item_end`; nothing else is stored.
 
+use crate::storage::item;
 use crate::table::Location;
 
 /// Index of a segment.
@@ -190,6 +191,7 @@ impl<'a> Segments<'a> {
             "segment {segment} live size"
         );
         self.memory.live_size[segment] -= to_u32(size);
+        item::mark_dead(&mut self.memory.memory[location..]);
         if volatile {
             assert!(
                 self.memory.volatile_count[segment] > 0,

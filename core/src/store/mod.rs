@@ -34,9 +34,9 @@ use core::ops::Range;
 use crate::arena::Arena;
 use crate::codec::record::{Record, Timestamp};
 use crate::constants::{
-    DATABASE_COUNT, ITEM_HEADER_SIZE_MAX, KEY_SIZE_MAX_DEFAULT, SEGMENT_COUNT_MIN,
-    SEGMENT_MEMORY_SIZE_MAX, SEGMENT_SIZE_DEFAULT, SEGMENT_SIZE_MIN, SLOT_COUNT_MAX, SLOT_SIZE,
-    VALUE_SIZE_MAX_DEFAULT,
+    DATABASE_COUNT, ITEM_HEADER_SIZE_MAX, KEY_SIZE_MAX_DEFAULT, LOAD_DENOMINATOR, LOAD_NUMERATOR,
+    SEGMENT_COUNT_MIN, SEGMENT_MEMORY_SIZE_MAX, SEGMENT_SIZE_DEFAULT, SEGMENT_SIZE_MIN,
+    SLOT_COUNT_MAX, SLOT_SIZE, VALUE_SIZE_MAX_DEFAULT,
 };
 use crate::error::{ConfigError, StoreError};
 use crate::hash::wyhash;
@@ -126,8 +126,7 @@ impl Config {
         if item_size_max > u64::from(self.segment_size) {
             return Err(ConfigError::ItemLargerThanSegment);
         }
-        let slot_count = Table::slot_count_for(self.keys_max);
-        if slot_count >= SLOT_COUNT_MAX || self.keys_max >= slot_count {
+        if self.keys_max > SLOT_COUNT_MAX / LOAD_DENOMINATOR * LOAD_NUMERATOR {
             return Err(ConfigError::KeysMaxTooLarge);
         }
         Ok(segment_count)
@@ -645,8 +644,12 @@ impl<'a> Store<'a> {
             0
         };
         let policy_bits = self.config.policy.accessed_bits(bits & POLICY_MASK, random);
-        self.table
-            .set_policy(slot_index, (bits & VOLATILE) | (policy_bits & POLICY_MASK));
+        let touched = (bits & VOLATILE) | (policy_bits & POLICY_MASK);
+        if touched != bits {
+            // Under `noeviction` (and for a visited bit already set) nothing changes: a read
+            // then writes nothing to the table.
+            self.table.set_policy(slot_index, touched);
+        }
     }
 
     /// Removes a live entry: the table slot goes, the item becomes a hole.

@@ -195,13 +195,18 @@ impl Store<'_> {
         let start = self.segments.start(victim);
         let end = start + self.segments.used_size(victim);
         let mut location = start;
-        while location < end {
+        // Holes are marked, so only live items cost a table lookup, and the walk ends as
+        // soon as nothing live is left in the segment.
+        while location < end && self.segments.live_size(victim) > 0 {
             let bytes = self.segments.bytes(location);
             let layout = item::layout(bytes);
             let size = layout.size();
-            let key = &bytes[layout.key.clone()];
-            let hash = self.hash(layout.db, key);
-            if let Some(slot_index) = self.table.find(hash, |candidate| candidate == location) {
+            if !item::is_dead(bytes) {
+                let key = &bytes[layout.key.clone()];
+                let hash = self.hash(layout.db, key);
+                let slot_index = self.table.find(hash, |candidate| candidate == location);
+                let slot_index = slot_index
+                    .unwrap_or_else(|| panic!("live item at {location} is not in the table"));
                 let found = Found {
                     slot_index,
                     location,
