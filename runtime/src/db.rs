@@ -10,15 +10,18 @@
 //! A write:
 //!
 //! ```text
-//!  lock store ─► run the store op; its LogSink (LogBuffer) copies the records' bytes
-//!             ─► LogWriter::append: LSNs assigned and records encoded into the log's queue,
-//!                one record standalone, several as a group (intents + commit)
-//!  unlock     ─► fsync `always`: wait for the ticket (many threads share one fdatasync)
-//!             ─► reply
+//!  lock store   ─► run the store op; its LogSink (a LogBuffer) copies the records' bytes
+//!  lock append  ─► swap the filled LogBuffer with the appender's empty spare
+//!  unlock store ─► LogWriter::append: LSNs assigned, records encoded into the log's queue,
+//!                  one record standalone, several as a group (intents + commit)
+//!  unlock append ─► fsync `always`: wait for the ticket (many threads share one fdatasync)
+//!                ─► reply
 //! ```
 //!
-//! Appending while the store lock is held makes file order = LSN order = the order the
-//! store applied the changes, which is what recovery replays. A write that produces several
+//! The append-order lock is taken before the store lock is released (lock coupling), so
+//! appends happen in the order the store applied the changes: file order = LSN order =
+//! apply order, which is what recovery replays; and the encoding runs while the next
+//! write already holds the store. A write that produces several
 //! records (MSET, a SET that evicted keys) is one group, so recovery applies it whole or not
 //! at all. The records' bytes are copied once into a buffer the [`Db`] keeps and then
 //! encoded once, with their real LSN and checksum, straight into the log's queue: no
@@ -27,7 +30,7 @@
 //!
 //! Under `everysec` and `no` nobody waits for the disk, so a write leaves its records in
 //! that buffer (still in apply order, under the store lock) and a flusher thread appends
-//! whatever gathered 100 µs after the first of them ([`FLUSH_DELAY`]), or the write that
+//! whatever gathered 100 µs after the first of them (`FLUSH_DELAY`), or the write that
 //! fills the buffer to 64 KiB appends it at once. Appending every write on its own would
 //! wake the log writer thread once per write: measured, that context switch cost several
 //! times the store operation itself.
@@ -49,7 +52,10 @@
 //! A failed write or fdatasync poisons the log (see [`crate::log::writer`]): every later
 //! write returns [`Error::Poisoned`] with the first cause; reads keep working. The write
 //! that met the failure was applied in memory before the failure was known, so reads may
-//! see it although it was refused; a restart recovers exactly what is on disk.
+//! see it although it was refused; a restart recovers exactly what is on disk. Under
+//! `everysec` and `no` the append comes after the write returned, so a failure there is
+//! returned by the next write (the one it hit was acknowledged already, as those policies
+//! allow).
 //!
 //! Invariants: records are appended under the store lock, in the order the store applied
 //! them (LSN order = apply order); records are never dropped between the op and the append
@@ -304,6 +310,9 @@ const _: () = {
 #[derive(Debug)]
 struct Inner {
     shard: Mutex<Shard>,
+    /// The append order: taken while the store lock is held, kept while encoding and
+    /// appending after the store lock is released (lock coupling, see [`Inner::append`]).
+    appender: Mutex<Appender>,
     /// `None` with persistence off.
     log: Option<LogWriter>,
     storage: Option<Arc<dyn Storage>>,
@@ -334,7 +343,7 @@ struct Inner {
     /// An append took the log past the automatic snapshot trigger; whoever made it starts
     /// the snapshot once the store lock is released.
     snapshot_wanted: AtomicBool,
-    /// `Shard::log_size` when the last snapshot started.
+    /// `Appender::log_size` when the last snapshot started.
     log_size_at_snapshot: AtomicU64,
     snapshot_count: AtomicU64,
     recovery: Option<RecoveryReport>,
@@ -350,16 +359,25 @@ struct Background {
 #[derive(Debug)]
 struct Shard {
     store: OwnedStore,
+    /// Records of writes applied to the store and not yet handed to the appender.
     buffer: LogBuffer,
-    /// LSN of the last record appended (or recovered): a snapshot taken now covers it.
+    /// Writes may leave their records in `buffer` for the flusher (`everysec` and `no`,
+    /// until `close`).
+    deferred: bool,
+}
+
+/// What the append-order lock guards.
+#[derive(Debug)]
+struct Appender {
+    /// The buffer being encoded into the log: swapped with [`Shard::buffer`], so neither
+    /// ever allocates in the steady state.
+    spare: LogBuffer,
+    /// LSN of the last record appended (or recovered).
     lsn_last: u64,
     /// Bytes appended to the log since open, plus the log bytes recovery replayed.
     log_size: u64,
     /// The last append's ticket, for [`Db::flush`].
     ticket_last: Option<Ticket>,
-    /// Writes may leave their records in `buffer` for the flusher (`everysec` and `no`,
-    /// until `close`).
-    deferred: bool,
 }
 
 impl Db {
@@ -424,14 +442,18 @@ impl Db {
         let shard = Shard {
             store,
             buffer: LogBuffer::new(config.persistence),
+            deferred,
+        };
+        let appender = Appender {
+            spare: LogBuffer::new(config.persistence),
             lsn_last,
             log_size,
             ticket_last: None,
-            deferred,
         };
         let db = Self {
             inner: Arc::new(Inner {
                 shard: Mutex::new(shard),
+                appender: Mutex::new(appender),
                 log,
                 storage,
                 clock,
@@ -608,10 +630,10 @@ impl Db {
     #[must_use]
     pub fn stats(&self) -> DbStats {
         let inner = &*self.inner;
-        let (store, lsn_last, log_size) = {
-            let shard = lock(&inner.shard);
-            let stats = shard.store.with_ref(|store| store.stats());
-            (stats, shard.lsn_last, shard.log_size)
+        let store = lock(&inner.shard).store.with_ref(|store| store.stats());
+        let (lsn_last, log_size) = {
+            let appender = lock(&inner.appender);
+            (appender.lsn_last, appender.log_size)
         };
         DbStats {
             store,
@@ -685,11 +707,8 @@ impl Db {
     /// [`DbError::Runtime`] with [`Error::Poisoned`] if the log failed first.
     pub fn flush(&self) -> Result<(), DbError> {
         let inner = &*self.inner;
-        let ticket = {
-            let mut shard = lock(&inner.shard);
-            inner.append_pending(&mut shard)?;
-            shard.ticket_last
-        };
+        inner.append(lock(&inner.shard))?;
+        let ticket = lock(&inner.appender).ticket_last;
         Inner::snapshot_start_if_wanted(&self.inner);
         if let (Some(log), Some(ticket)) = (&inner.log, ticket) {
             log.wait(ticket).map_err(|error| inner.fail(error))?;
@@ -752,7 +771,7 @@ impl Db {
         let pending = {
             let mut shard = lock(&inner.shard);
             shard.deferred = false;
-            inner.append_pending(&mut shard)
+            inner.append(shard)
         };
         if let Some(log) = &inner.log {
             log.close().map_err(|error| inner.fail(error))?;
@@ -785,20 +804,14 @@ impl Db {
         shard.buffer.seal();
         let mut ticket = None;
         let mut flusher_wake = false;
-        if !shard.buffer.pending_is_empty() {
-            if shard.deferred && shard.buffer.encoded_size < PENDING_SIZE_MAX {
-                flusher_wake = !inner.flush_requested.load(Ordering::Acquire);
-            } else {
-                match inner.append_pending(shard) {
-                    Ok(appended) => ticket = appended,
-                    Err(error) => {
-                        drop(guard);
-                        return Err(error);
-                    }
-                }
-            }
+        if shard.buffer.pending_is_empty() {
+            drop(guard);
+        } else if shard.deferred && shard.buffer.encoded_size < PENDING_SIZE_MAX {
+            flusher_wake = !inner.flush_requested.load(Ordering::Acquire);
+            drop(guard);
+        } else {
+            ticket = inner.append(guard)?;
         }
-        drop(guard);
         if flusher_wake
             && !inner.flush_requested.swap(true, Ordering::AcqRel)
             && let Some(flusher) = inner.flusher_thread.get()
@@ -853,16 +866,41 @@ impl Inner {
         DbError::Runtime(error)
     }
 
-    /// Appends the records waiting in the shard's buffer as one append (the store lock is
-    /// held, so LSN order is apply order); returns its ticket, `None` if nothing waited.
-    fn append_pending(&self, shard: &mut Shard) -> Result<Option<Ticket>, DbError> {
-        let Some(log) = &self.log else {
-            return Ok(None);
-        };
+    /// Appends the records waiting in the shard's buffer, in one append, and releases the
+    /// store lock as early as order allows: the append-order lock is taken while the store
+    /// lock is still held (so appends happen in the order the store applied the writes),
+    /// the buffers are swapped, and the store lock is released before encoding. Returns
+    /// the append's ticket, `None` if nothing waited.
+    fn append(&self, mut shard: MutexGuard<'_, Shard>) -> Result<Option<Ticket>, DbError> {
         if shard.buffer.pending_is_empty() {
             return Ok(None);
         }
-        let buffer = &shard.buffer;
+        let mut appender = lock(&self.appender);
+        std::mem::swap(&mut shard.buffer, &mut appender.spare);
+        drop(shard);
+        self.append_spare(&mut appender)
+    }
+
+    /// [`Inner::append`] for a caller that keeps both locks (a snapshot).
+    fn append_locked(
+        &self,
+        shard: &mut Shard,
+        appender: &mut Appender,
+    ) -> Result<Option<Ticket>, DbError> {
+        if shard.buffer.pending_is_empty() {
+            return Ok(None);
+        }
+        std::mem::swap(&mut shard.buffer, &mut appender.spare);
+        self.append_spare(appender)
+    }
+
+    /// Encodes `appender.spare` into the log and empties it.
+    fn append_spare(&self, appender: &mut Appender) -> Result<Option<Ticket>, DbError> {
+        let Some(log) = &self.log else {
+            appender.spare.clear();
+            return Ok(None);
+        };
+        let buffer = &appender.spare;
         let reserve = self.queue_reserve;
         let appended = log.append(buffer.append_count, |lsn_first, target| {
             if target.capacity() < reserve {
@@ -873,13 +911,13 @@ impl Inner {
             buffer.encode(lsn_first, target);
         });
         let size = buffer.encoded_size;
-        shard.buffer.clear();
+        appender.spare.clear();
         match appended {
             Ok(ticket) => {
-                shard.lsn_last = ticket.lsn_last();
-                shard.log_size += size;
-                shard.ticket_last = Some(ticket);
-                if self.snapshot_due(shard.log_size) {
+                appender.lsn_last = ticket.lsn_last();
+                appender.log_size += size;
+                appender.ticket_last = Some(ticket);
+                if self.snapshot_due(appender.log_size) {
                     self.snapshot_wanted.store(true, Ordering::Release);
                 }
                 Ok(Some(ticket))
@@ -918,15 +956,13 @@ impl Inner {
             std::thread::sleep(FLUSH_DELAY);
             // Cleared before the append: a write after this point asks again.
             this.flush_requested.store(false, Ordering::Release);
-            let mut shard = lock(&this.shard);
-            if let Err(error) = this.append_pending(&mut shard) {
+            if let Err(error) = this.append(lock(&this.shard)) {
                 // `fail` recorded it: the next write returns it.
                 eprintln!(
                     "floe: appending to the log of `{}` failed: {error}",
                     this.dir.display()
                 );
             }
-            drop(shard);
             Self::snapshot_start_if_wanted(inner);
         }
     }
@@ -973,14 +1009,18 @@ impl Inner {
         let (header, log_size) = {
             let mut block = Vec::new();
             let mut shard = lock(&self.shard);
-            // Everything applied must have its LSN before the snapshot names one.
-            self.append_pending(&mut shard)?;
+            // Everything applied must have its LSN before the snapshot names one: append
+            // what is pending, and wait for an append in flight (its lock).
+            let (lsn, log_size) = {
+                let mut appender = lock(&self.appender);
+                self.append_locked(&mut shard, &mut appender)?;
+                (appender.lsn_last, appender.log_size)
+            };
             let now = self.clock.now_ms();
-            let lsn = shard.lsn_last;
             let header = shard
                 .store
                 .with_ref(|store| snapshot_encode(store, lsn, now, &mut image, &mut block));
-            (header, shard.log_size)
+            (header, log_size)
         };
         let pause = elapsed(&*self.clock, started_ns);
         let file = snapshot_write(&**storage, &self.dir, header.lsn, &image)?;

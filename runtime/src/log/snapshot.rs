@@ -126,6 +126,17 @@ pub fn snapshot_encode(
         0,
     );
     image.clear();
+    // Reserved up front: growing a large image by doubling would copy it again and again
+    // while writes wait. Each item takes its key and value plus a fixed header, at most
+    // what it takes in the store plus that header; blocks add a little more.
+    let stats = store.stats();
+    let item_count = usize::try_from(stats.keys).unwrap_or(usize::MAX);
+    let live_size = usize::try_from(stats.memory_live_size).unwrap_or(usize::MAX);
+    let size_estimate = live_size
+        .saturating_add(item_count.saturating_mul(SNAPSHOT_ITEM_HEADER_SIZE))
+        .saturating_add(live_size / SNAPSHOT_BLOCK_SIZE * SNAPSHOT_BLOCK_HEADER_SIZE)
+        .saturating_add(block.len() + SNAPSHOT_HEADER_SIZE + SNAPSHOT_TRAILER_SIZE);
+    image.reserve(size_estimate);
     let begin = SnapshotHeader {
         lsn,
         created_at: now,
