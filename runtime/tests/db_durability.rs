@@ -959,3 +959,63 @@ fn db_runs_over_a_wrapped_storage() {
     let db = open(dir.path(), config(Backend::Blocking, FsyncPolicy::Always));
     assert_eq!(db.get(b"a"), Some(b"1".to_vec()));
 }
+
+/// The hook the CLI and servers use: floe-core's command table run through
+/// `Db::execute_with`, with the same durability as the `Db`'s own methods.
+#[test]
+fn command_table_through_the_hook_is_durable() {
+    use floe_core::codec::resp::SliceSink;
+    use floe_core::command::{Outcome, Session, execute};
+
+    for backend in backends() {
+        let dir = TempDir::new("hook");
+        let run = |db: &Db, session: &mut Session, args: &[&[u8]]| -> Vec<u8> {
+            let mut buffer = [0u8; 256];
+            let mut reply = SliceSink::new(&mut buffer);
+            let outcome = db
+                .execute_with(|store, now, log| execute(store, session, args, now, &mut reply, log))
+                .unwrap();
+            assert_eq!(outcome, Outcome::Done);
+            reply.written().to_vec()
+        };
+        {
+            let db = open(dir.path(), config(backend, FsyncPolicy::Always));
+            let mut session = Session::new(1);
+            assert_eq!(
+                run(&db, &mut session, &[b"SET", b"greeting", b"hello"]),
+                b"+OK\r\n"
+            );
+            assert_eq!(
+                run(&db, &mut session, &[b"MSET", b"a", b"1", b"b", b"2"]),
+                b"+OK\r\n"
+            );
+            assert_eq!(run(&db, &mut session, &[b"INCR", b"a"]), b":2\r\n");
+            assert_eq!(run(&db, &mut session, &[b"SELECT", b"3"]), b"+OK\r\n");
+            assert_eq!(
+                run(&db, &mut session, &[b"SET", b"other", b"db3"]),
+                b"+OK\r\n"
+            );
+            assert_eq!(
+                run(&db, &mut session, &[b"GET", b"other"]),
+                b"$3\r\ndb3\r\n"
+            );
+        }
+        let db = open(dir.path(), config(backend, FsyncPolicy::Always));
+        assert_eq!(db.get(b"greeting"), Some(b"hello".to_vec()));
+        assert_eq!(db.get(b"a"), Some(b"2".to_vec()));
+        assert_eq!(db.get(b"b"), Some(b"2".to_vec()));
+        assert_eq!(
+            db.get(b"other"),
+            None,
+            "database 3, not the Db's database 0"
+        );
+        let report = db.recovery().unwrap();
+        assert_eq!(report.group_count, 1, "MSET is one group: {report}");
+        let mut session = Session::new(2);
+        assert_eq!(run(&db, &mut session, &[b"SELECT", b"3"]), b"+OK\r\n");
+        assert_eq!(
+            run(&db, &mut session, &[b"GET", b"other"]),
+            b"$3\r\ndb3\r\n"
+        );
+    }
+}
