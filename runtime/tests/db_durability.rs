@@ -363,7 +363,8 @@ fn flipped_bit_in_the_middle_refuses_and_at_the_tail_is_cut() {
         assert_eq!(offset, offsets[4].0);
         assert!(reason.contains("checksum"), "{reason}");
         let message = error.to_string();
-        assert!(message.contains("floe check --repair"), "{message}");
+        let repair = format!("floe check --repair {}", dir.path().display());
+        assert!(message.contains(&repair), "{message}");
         assert!(
             message.contains(&format!("offset {}", offsets[4].0)),
             "{message}"

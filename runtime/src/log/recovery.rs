@@ -168,7 +168,26 @@ pub fn recover(
         change: true,
         progress: true,
     };
-    let report = run(storage, clock, dir, &mut replay, options).map_err(Refusal::into_error)?;
+    let report =
+        run(storage, clock, dir, &mut replay, options).map_err(|refusal| match refusal {
+            Refusal::Cut {
+                error:
+                    Error::Corrupt {
+                        file,
+                        offset,
+                        reason,
+                    },
+                ..
+            } => Error::Corrupt {
+                file,
+                offset,
+                reason: format!(
+                    "{reason}. `floe check {dir}` lists what `floe check --repair {dir}` would cut",
+                    dir = dir.display()
+                ),
+            },
+            other => other.into_error(),
+        })?;
     for skipped in &report.snapshots_skipped {
         eprintln!(
             "floe: recovery skipped damaged snapshot `{}` (offset {}: {}); the log covers it",
