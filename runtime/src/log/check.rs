@@ -31,13 +31,13 @@ use std::path::{Path, PathBuf};
 
 use floe_core::codec::log::{ScanSummary, Verdict, scan};
 use floe_core::codec::record::{LogRecord, RECORD_HEADER_SIZE};
-use floe_core::codec::snapshot::{SnapshotDecodeError, SnapshotView};
+use floe_core::codec::snapshot::{SnapshotDecodeError, SnapshotView, header_field};
 
 use crate::error::Error;
 use crate::io::blocking::BlockingStorage;
 use crate::io::{Clock, Storage, SystemClock};
 use crate::log::recovery::{
-    self, Listing, NoReplay, Options, RecoveryReport, Refusal, corruption_reason,
+    self, Listing, NoReplay, Options, RecoveryReport, Refusal, corruption_reason, snapshot_reason,
 };
 
 /// Suffix of what a repair set aside: cut bytes, or whole segments after a cut.
@@ -247,7 +247,7 @@ fn check_snapshots(
                 block_count: view.trailer().block_count,
             },
             Ok(view) => SnapshotStatus::Damaged {
-                offset: 16,
+                offset: header_field::LSN.start as u64,
                 reason: format!(
                     "its header says LSN {} but its name says {lsn}",
                     view.header().lsn
@@ -259,7 +259,7 @@ fn check_snapshots(
                 }
                 reason => SnapshotStatus::Damaged {
                     offset: error.offset,
-                    reason: format!("{reason:?}"),
+                    reason: snapshot_reason(reason),
                 },
             },
         };

@@ -855,7 +855,8 @@ fn snapshot_uncovered(skipped: &SnapshotSkipped, base: u64, lsn_last: u64) -> Er
     )
 }
 
-fn snapshot_reason(reason: SnapshotDecodeError) -> String {
+/// A phrase for a [`SnapshotDecodeError`].
+pub(crate) fn snapshot_reason(reason: SnapshotDecodeError) -> String {
     match reason {
         SnapshotDecodeError::Truncated => "the file is cut short".to_owned(),
         SnapshotDecodeError::MagicInvalid => "it does not start like a snapshot".to_owned(),
