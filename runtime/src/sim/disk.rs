@@ -37,6 +37,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use floe_core::codec::record::{RecordView, field};
+
 use crate::error::{Error, Operation};
 use crate::io::{AppendFile, DirLock, Storage};
 use crate::log::segment_file_lsn;
@@ -311,6 +313,8 @@ struct DiskShared {
     state: Mutex<DiskState>,
     /// Signalled after every sync attempt on a log segment.
     log_synced: Condvar,
+    /// Signalled when the sync gate opens.
+    gate_opened: Condvar,
     clock: Option<Arc<SimClock>>,
 }
 
@@ -329,8 +333,25 @@ struct DiskState {
     /// Bumped by every restart; handles of an older generation belong to a dead process.
     generation: u64,
     crashed: bool,
+    /// The crash was a process kill, not a power loss: the page cache survives it.
+    killed: bool,
+    /// Power is lost at this many operations from now (a crash scheduled mid-operation).
+    crash_countdown: Option<u64>,
+    /// A log segment sync failed since the last restart (its writes' fate is unknown).
+    log_sync_failed: bool,
+    /// Log segment syncs that follow a segment write wait while this is set.
+    gate_closed: bool,
+    /// A segment was written since the gate closed.
+    gate_write_seen: bool,
+    /// Test-only sabotage: reads of log segments come back with every record's checksum
+    /// recomputed, as if recovery did not check checksums.
+    checksums_forged: bool,
     counts: FaultCounts,
+    /// Damage since the last [`SimDisk::take_damage`].
     damage: Vec<Damage>,
+    /// Damaged regions still on the media (not yet cut off or removed with their file):
+    /// recovery may meet them at any later start.
+    damage_live: Vec<Damage>,
     operation_count: u64,
     trace_hash: u64,
     log_sync: LogSync,
@@ -345,6 +366,8 @@ pub struct LogSync {
     pub last_ns: u64,
     /// Device time after the last write to a log segment.
     pub write_ns: u64,
+    /// Sync attempts on log segments that failed.
+    pub failures: u64,
 }
 
 #[derive(Debug, Default)]
@@ -393,13 +416,21 @@ impl SimDisk {
                     locks: BTreeSet::new(),
                     generation: 0,
                     crashed: false,
+                    killed: false,
+                    crash_countdown: None,
+                    log_sync_failed: false,
+                    gate_closed: false,
+                    gate_write_seen: false,
+                    checksums_forged: false,
                     counts: FaultCounts::default(),
                     damage: Vec::new(),
+                    damage_live: Vec::new(),
                     operation_count: 0,
                     trace_hash: 0,
                     log_sync: LogSync::default(),
                 }),
                 log_synced: Condvar::new(),
+                gate_opened: Condvar::new(),
                 clock,
             }),
         }
@@ -434,9 +465,47 @@ impl SimDisk {
         self.shared.log_synced.notify_all();
     }
 
+    /// Schedules a power loss during the `operations`-th disk operation from now (1: the
+    /// next one), whichever thread makes it: a crash in the middle of whatever the store is
+    /// doing then.
+    pub fn crash_after(&self, operations: u64) {
+        assert!(operations > 0);
+        self.lock().crash_countdown = Some(operations);
+    }
+
+    /// Closes (or opens) the sync gate: while it is closed, an fdatasync of a log segment
+    /// that follows a segment write waits (a sync before the write, as when the log rolls
+    /// over, does not). Under `everysec` the simulator closes it around a write and its
+    /// flush, so the flush never races the fdatasync the log writer makes right after the
+    /// write: the flush always sees the write done and the sync not yet, on every replay.
+    pub fn gate_syncs(&self, closed: bool) {
+        let mut state = self.lock();
+        state.gate_closed = closed;
+        state.gate_write_seen = false;
+        drop(state);
+        if !closed {
+            self.shared.gate_opened.notify_all();
+        }
+    }
+
+    /// Kills the process now (`kill -9`): every later operation fails until
+    /// [`SimDisk::restart`], which then keeps everything written (the page cache survives a
+    /// process). Does nothing if the power is already off.
+    pub fn kill(&self) {
+        let mut state = self.lock();
+        if !state.crashed {
+            state.crashed = true;
+            state.killed = true;
+            state.trace(b"kill", Path::new(""), 0, 0);
+        }
+        drop(state);
+        self.shared.log_synced.notify_all();
+    }
+
     /// Powers the machine back on after a crash (or cuts the power first if it is on): every
     /// file's unsynced writes are dropped, kept, or kept as a torn prefix; names fall back to
-    /// the last synced directories; at-rest faults (bit rot, truncation) are applied.
+    /// the last synced directories; at-rest faults (bit rot, truncation) are applied. After a
+    /// [`SimDisk::kill`] only the process restarts: everything written is kept.
     ///
     /// # Panics
     /// If a directory lock of the dead process is still held: the simulator must drop the
@@ -449,8 +518,15 @@ impl SimDisk {
             "restart while the crashed process still holds locks: {:?}",
             state.locks
         );
-        state.resolve_crash();
+        if state.killed {
+            state.resolve_kill();
+        } else {
+            state.resolve_crash();
+        }
         state.crashed = false;
+        state.killed = false;
+        state.crash_countdown = None;
+        state.log_sync_failed = false;
         state.generation += 1;
         let generation = state.generation;
         state.trace(b"restart", Path::new(""), generation, 0);
@@ -465,6 +541,23 @@ impl SimDisk {
     /// Damage done to stored bytes since the last call, and forgets it.
     pub fn take_damage(&self) -> Vec<Damage> {
         std::mem::take(&mut self.lock().damage)
+    }
+
+    /// Damaged regions still on the media: in a file that still exists, below its durable
+    /// size. A page cache can hide damage from a clean restart, and a region recovery never
+    /// read can surface later, so damage stays relevant until it is cut off or removed.
+    #[must_use]
+    pub fn damage_live(&self) -> Vec<Damage> {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let (names, inodes) = (&state.names_durable, &state.inodes);
+        state.damage_live.retain(|damage| {
+            names
+                .get(&damage.path)
+                .and_then(|inode| inodes.get(inode))
+                .is_some_and(|inode| len_u64(&inode.durable) > damage.offset)
+        });
+        state.damage_live.clone()
     }
 
     /// Disk operations so far.
@@ -484,6 +577,44 @@ impl SimDisk {
     #[must_use]
     pub fn log_sync(&self) -> LogSync {
         self.lock().log_sync
+    }
+
+    /// Whether every byte written to every log segment is durable (no segment has unsynced
+    /// writes, and no segment sync failed since the last restart, which may have dropped
+    /// some): a fact, whatever the log promised.
+    #[must_use]
+    pub fn log_durable(&self) -> bool {
+        let state = self.lock();
+        !state.log_sync_failed
+            && state
+                .names
+                .iter()
+                .filter(|(path, _)| is_log_segment(path))
+                .all(|(_, inode)| {
+                    state
+                        .inodes
+                        .get(inode)
+                        .is_none_or(|inode| inode.pending.is_empty())
+                })
+    }
+
+    /// Removes every file under `dir`, durably: the operator gave up on the data.
+    pub fn wipe(&self, dir: &Path) {
+        let mut state = self.lock();
+        state.names.retain(|path, _| !path.starts_with(dir));
+        state.names_durable.retain(|path, _| !path.starts_with(dir));
+        let reachable: BTreeSet<u64> = state.names.values().copied().collect();
+        state
+            .inodes
+            .retain(|inode_id, _| reachable.contains(inode_id));
+        state.trace(b"wipe", dir, 0, 0);
+    }
+
+    #[doc(hidden)]
+    /// Test-only sabotage: recompute every log record's checksum on read, so recovery
+    /// accepts damaged records (what a recovery that skips its CRC check would do).
+    pub fn forge_checksums(&self, forge: bool) {
+        self.lock().checksums_forged = forge;
     }
 
     /// Resets the writer's "last sync" time, as a newly opened log writer does.
@@ -548,13 +679,7 @@ impl SimDisk {
         if let Some(byte) = inode.written.get_mut(byte_index) {
             *byte ^= mask;
         }
-        state.counts.bump(FaultKind::BitFlip);
-        state.damage.push(Damage {
-            kind: FaultKind::BitFlip,
-            path: path.to_path_buf(),
-            offset: bit_index / 8,
-            size: 1,
-        });
+        state.record_damage(FaultKind::BitFlip, path, bit_index / 8, 1);
         state.trace(b"flip", path, bit_index, 0);
         true
     }
@@ -578,13 +703,7 @@ impl SimDisk {
         for pending in &mut inode.pending {
             clip_pending(pending, size);
         }
-        state.counts.bump(FaultKind::Truncation);
-        state.damage.push(Damage {
-            kind: FaultKind::Truncation,
-            path: path.to_path_buf(),
-            offset: size,
-            size: durable_size - size,
-        });
+        state.record_damage(FaultKind::Truncation, path, size, durable_size - size);
         state.trace(b"cut", path, size, 0);
         true
     }
@@ -613,7 +732,18 @@ impl SimDisk {
             return Err(power_off(operation, path));
         }
         let faults_on = state.faults_enabled;
-        if faults_on && state.rng.chance(state.faults.crash_probability) {
+        let scheduled = match state.crash_countdown {
+            Some(1) => {
+                state.crash_countdown = None;
+                true
+            }
+            Some(count) => {
+                state.crash_countdown = Some(count - 1);
+                false
+            }
+            None => false,
+        };
+        if scheduled || (faults_on && state.rng.chance(state.faults.crash_probability)) {
             state.crashed = true;
             state.counts.bump(FaultKind::Crash);
             state.trace(b"crash", path, 0, 0);
@@ -639,6 +769,25 @@ impl SimDisk {
 }
 
 impl DiskState {
+    /// Counts a fault that damaged stored bytes and remembers where.
+    fn record_damage(&mut self, kind: FaultKind, path: &Path, offset: u64, size: u64) {
+        if kind != FaultKind::SyncError {
+            // A failed sync was counted when it was injected.
+            self.counts.bump(kind);
+        }
+        let damage = Damage {
+            kind,
+            path: path.to_path_buf(),
+            offset,
+            size,
+        };
+        if kind != FaultKind::Truncation {
+            // A cut leaves no damaged bytes behind, only missing ones.
+            self.damage_live.push(damage.clone());
+        }
+        self.damage.push(damage);
+    }
+
     fn trace(&mut self, name: &[u8], path: &Path, a: u64, b: u64) {
         let mut bytes = Vec::with_capacity(name.len() + 16 + path.as_os_str().len());
         bytes.extend_from_slice(name);
@@ -733,9 +882,16 @@ impl DiskState {
         let size = len_u64(&write.bytes);
         let damage = match write.fate {
             Fate::Stored => None,
-            Fate::Lost => Some((FaultKind::LostWrite, write.offset)),
-            Fate::Misdirected { offset } => Some((FaultKind::MisdirectedWrite, offset)),
-            Fate::BitFlip { bit_index } => Some((FaultKind::BitFlip, write.offset + bit_index / 8)),
+            Fate::Lost => Some((FaultKind::LostWrite, write.offset, size)),
+            Fate::Misdirected { offset } => {
+                // Both the hole and the landing place are damaged.
+                let low = offset.min(write.offset);
+                let high = offset.max(write.offset) + size;
+                Some((FaultKind::MisdirectedWrite, low, high - low))
+            }
+            Fate::BitFlip { bit_index } => {
+                Some((FaultKind::BitFlip, write.offset + bit_index / 8, 1))
+            }
         };
         let Some(inode) = self.inodes.get_mut(&inode_id) else {
             return;
@@ -765,14 +921,8 @@ impl DiskState {
                 splice(&mut inode.durable, write.offset, &bytes);
             }
         }
-        if let Some((kind, offset)) = damage {
-            self.counts.bump(kind);
-            self.damage.push(Damage {
-                kind,
-                path: path.to_path_buf(),
-                offset,
-                size,
-            });
+        if let Some((kind, offset, size)) = damage {
+            self.record_damage(kind, path, offset, size);
         }
     }
 
@@ -783,8 +933,12 @@ impl DiskState {
             return;
         };
         let pending = std::mem::take(&mut inode.pending);
+        let pending_count = pending.len();
+        let mut fates = Vec::with_capacity(pending_count);
         for write in pending {
-            match self.rng.below(3) {
+            let (offset, size) = (write.offset, len_u64(&write.bytes));
+            let fate = self.rng.below(3);
+            match fate {
                 0 => self.persist(inode_id, path, write),
                 1 => {}
                 _ => {
@@ -792,6 +946,16 @@ impl DiskState {
                     self.persist(inode_id, path, torn);
                 }
             }
+            fates.push((fate, offset, size));
+        }
+        // Anything but "a prefix persisted" can leave a damaged record before an intact one,
+        // which recovery must refuse (it cannot tell it from damage to synced data).
+        let prefix_only = fates
+            .windows(2)
+            .all(|pair| pair[0].0 == 0 || pair[1].0 == 1);
+        if !prefix_only && let (Some(first), Some(last)) = (fates.first(), fates.last()) {
+            let end = last.1 + last.2;
+            self.record_damage(FaultKind::SyncError, path, first.1, end - first.1);
         }
     }
 
@@ -857,6 +1021,30 @@ impl DiskState {
         assert!(self.names == self.names_durable);
     }
 
+    /// The process died but the machine did not: the page cache reaches the media whole.
+    fn resolve_kill(&mut self) {
+        let mut inode_ids: Vec<u64> = self.inodes.keys().copied().collect();
+        inode_ids.sort_unstable();
+        let path_of: HashMap<u64, PathBuf> = self
+            .names
+            .iter()
+            .map(|(path, &inode)| (inode, path.clone()))
+            .collect();
+        for inode_id in inode_ids {
+            let path = path_of.get(&inode_id).cloned().unwrap_or_default();
+            self.persist_all(inode_id, &path);
+        }
+        self.names_durable = self.names.clone();
+        self.dirs_durable = self.dirs.clone();
+        let reachable: BTreeSet<u64> = self.names.values().copied().collect();
+        self.inodes
+            .retain(|inode_id, _| reachable.contains(inode_id));
+        for inode in self.inodes.values_mut() {
+            assert!(inode.pending.is_empty());
+            inode.written.clone_from(&inode.durable);
+        }
+    }
+
     /// The fate of one file's unsynced writes at a crash.
     fn resolve_pending(&mut self, inode_id: u64, path: &Path) {
         let pending = match self.inodes.get_mut(&inode_id) {
@@ -900,26 +1088,14 @@ impl DiskState {
             {
                 *byte ^= 1 << (bit_index % 8);
             }
-            self.counts.bump(FaultKind::BitFlip);
-            self.damage.push(Damage {
-                kind: FaultKind::BitFlip,
-                path: path.to_path_buf(),
-                offset: bit_index / 8,
-                size: 1,
-            });
+            self.record_damage(FaultKind::BitFlip, path, bit_index / 8, 1);
         }
         if self.rng.chance(self.faults.truncation_probability) {
             let size = self.rng.below(durable_size);
             if let Some(inode) = self.inodes.get_mut(&inode_id) {
                 inode.durable.truncate(to_usize(size));
             }
-            self.counts.bump(FaultKind::Truncation);
-            self.damage.push(Damage {
-                kind: FaultKind::Truncation,
-                path: path.to_path_buf(),
-                offset: size,
-                size: durable_size - size,
-            });
+            self.record_damage(FaultKind::Truncation, path, size, durable_size - size);
         }
     }
 }
@@ -1041,7 +1217,11 @@ impl Storage for SimDisk {
             .unwrap_or_default();
         let start = to_usize(offset).min(written.len());
         let end = to_usize(offset.saturating_add(size)).min(written.len());
-        Ok(written[start..end].to_vec())
+        let mut bytes = written[start..end].to_vec();
+        if state.checksums_forged && start == 0 && is_log_segment(path) {
+            forge_checksums(&mut bytes);
+        }
+        Ok(bytes)
     }
 
     fn size(&self, path: &Path) -> Result<u64, Error> {
@@ -1275,6 +1455,7 @@ impl AppendFile for SimFile {
         state.write(self.inode_id, &path, offset, bytes);
         if is_log_segment(&path) {
             state.log_sync.write_ns = now_ns;
+            state.gate_write_seen |= state.gate_closed;
         }
         Ok(())
     }
@@ -1285,8 +1466,18 @@ impl AppendFile for SimFile {
             return Err(error);
         }
         let path = self.path.clone();
-        let (mut state, now_ns) = self.disk.begin(b"sync", &operation, &path)?;
         let log = is_log_segment(&path);
+        if log {
+            let state = self.disk.lock();
+            let state = self
+                .disk
+                .shared
+                .gate_opened
+                .wait_while(state, |state| state.gate_closed && state.gate_write_seen)
+                .unwrap_or_else(PoisonError::into_inner);
+            drop(state);
+        }
+        let (mut state, now_ns) = self.disk.begin(b"sync", &operation, &path)?;
         let outcome = if state.crashed {
             // The power went during the sync: it may or may not have finished.
             if state.rng.chance(0.5) {
@@ -1302,6 +1493,8 @@ impl AppendFile for SimFile {
         };
         if log {
             state.log_sync.attempts += 1;
+            state.log_sync.failures += u64::from(outcome.is_err());
+            state.log_sync_failed |= outcome.is_err();
             state.log_sync.last_ns = now_ns;
             drop(state);
             self.disk.shared.log_synced.notify_all();
@@ -1329,6 +1522,22 @@ impl Drop for SimLock {
     fn drop(&mut self) {
         let removed = self.disk.lock().locks.remove(&self.dir);
         assert!(removed, "lock of {} released twice", self.dir.display());
+    }
+}
+
+/// Rewrites the checksum of every record whose sizes are consistent, walking from offset 0
+/// (the `SkipChecksums` sabotage).
+fn forge_checksums(bytes: &mut [u8]) {
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let Ok(view) = RecordView::new_checked(&bytes[offset..]) else {
+            return;
+        };
+        let size = to_usize(u64::from(view.size()));
+        let checksum = view.checksum_compute();
+        bytes[offset + field::CHECKSUM.start..offset + field::CHECKSUM.end]
+            .copy_from_slice(&checksum.to_le_bytes());
+        offset += size;
     }
 }
 

@@ -81,7 +81,11 @@ fn torn_writes_keep_a_sector_prefix() {
         drop(file);
         disk.restart();
         let bytes = disk.read(&path).unwrap();
-        assert!(bytes.len().is_multiple_of(4) || bytes.len() == 10, "{}", bytes.len());
+        assert!(
+            bytes.len().is_multiple_of(4) || bytes.len() == 10,
+            "{}",
+            bytes.len()
+        );
         assert_eq!(&b"0123456789"[..bytes.len()], &bytes[..]);
         lengths.insert(bytes.len());
     }
