@@ -339,3 +339,29 @@ fn a_terminal_gets_a_banner_a_prompt_and_history() {
     let history = fs::read_to_string(dir.join("cli-history")).expect("a history file");
     assert!(history.contains("SET a 1\nGET a\nquit"), "{history}");
 }
+
+/// `floe sim` hands its options to the simulator and reports its verdict by exit code.
+#[test]
+fn sim_runs_a_scenario_from_the_command_line() {
+    let passed = run(
+        &[
+            "sim",
+            "--seed",
+            "7",
+            "--scenario",
+            "perfect",
+            "--steps",
+            "100",
+        ],
+        "",
+    );
+    assert_eq!(passed.code(), Some(0), "{passed:?}");
+    assert!(
+        passed.stdout.contains("scenario=perfect seed=7") && passed.stdout.contains("passed"),
+        "{}",
+        passed.stdout
+    );
+    let refused = run(&["sim", "--scenario", "nope"], "");
+    assert_eq!(refused.code(), Some(2), "{refused:?}");
+    assert!(refused.stderr.contains("--scenario"), "{}", refused.stderr);
+}

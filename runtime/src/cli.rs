@@ -1,4 +1,4 @@
-//! The stdin CLI: `floe` with no subcommand. Poro's session, OrchidDB's aliases, and every
+//! The stdin CLI: `floe` with no subcommand (and the other subcommands' printing). Poro's session, OrchidDB's aliases, and every
 //! command of floe-core's command table, with replies printed as redis-cli prints them.
 //!
 //! ```text
@@ -47,10 +47,10 @@ pub use format::{format_reply, format_reply_raw, quote};
 pub use split::{Unbalanced, split_line};
 
 use crate::db::{Db, DbConfig, DbError};
-use crate::error::Error;
 use crate::io::Backend;
 use crate::log::FsyncPolicy;
 use crate::log::check::check as check_dir;
+use crate::sim::SimOptions;
 
 /// The interactive history's file, inside the data directory.
 pub const HISTORY_FILE_NAME: &str = "cli-history";
@@ -235,13 +235,6 @@ pub fn run(settings: &Settings) -> ExitCode {
                 "floe: cannot open the data directory `{}`: {error}",
                 settings.dir.display()
             );
-            if let Some(Error::Corrupt { .. }) = error.runtime() {
-                eprintln!(
-                    "floe: to see the damage: floe check {dir}; to cut the log there: floe \
-                     check --repair {dir}",
-                    dir = settings.dir.display()
-                );
-            }
             return ExitCode::FAILURE;
         }
     };
@@ -284,6 +277,22 @@ pub fn check(dir: &Path, repair: bool) -> ExitCode {
         Err(error) => {
             eprintln!("floe check: {error}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// `floe sim`: runs the simulator and prints its summary; exit code 0 when every run
+/// passed, 1 when one found a violation (printed on stderr with its replay command).
+#[must_use]
+pub fn sim(options: SimOptions) -> ExitCode {
+    match crate::sim::run(options) {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            eprintln!("{failure}");
+            ExitCode::FAILURE
         }
     }
 }
