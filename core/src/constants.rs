@@ -6,8 +6,11 @@
 /// Numbered databases (Redis `SELECT 0..15`); all share one table.
 pub const DATABASE_COUNT: u8 = 16;
 
-/// Bytes per table slot: a location, hash bits, probe distance and policy bits.
+/// Bytes per table slot: a location and policy bits.
 pub const SLOT_SIZE: usize = 8;
+
+/// Bytes per slot in the table's tag array: 8 hash bits and the probe distance (0: empty).
+pub const TAG_SIZE: usize = 2;
 
 /// Bits of a slot that locate an item in segment memory (a byte offset).
 pub const LOCATION_BITS: u32 = 40;
@@ -16,8 +19,8 @@ pub const LOCATION_BITS: u32 = 40;
 pub const SEGMENT_MEMORY_SIZE_MAX: u64 = 1 << LOCATION_BITS;
 
 /// Longest probe sequence the table allows; an insert that would go further is refused
-/// as a full table. At the table's maximum load factor this is never reached in practice.
-pub const PROBE_DISTANCE_MAX: usize = 255;
+/// as a full table. At the table's maximum load factor Robin Hood probes stay far shorter.
+pub const PROBE_DISTANCE_MAX: usize = 254;
 
 /// The table holds at most `LOAD_NUMERATOR / LOAD_DENOMINATOR` of its slots, so probe
 /// sequences stay short and at least one slot is always empty (SCAN relies on it).
@@ -74,8 +77,8 @@ const _: () = assert!(
 );
 const _: () = assert!(LOAD_NUMERATOR < LOAD_DENOMINATOR);
 const _: () = assert!(
-    PROBE_DISTANCE_MAX < 256,
-    "the probe distance is stored in 8 bits"
+    PROBE_DISTANCE_MAX < 255,
+    "a tag stores the probe distance + 1 in 8 bits"
 );
 const _: () = assert!(
     (DATABASE_COUNT as u32) <= 16,

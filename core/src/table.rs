@@ -1,16 +1,21 @@
 //! The index: a fixed-capacity Robin Hood hash table of 8-byte slots, probed linearly.
 //!
-//! A slot refers to an item in segment memory; keys live there, not here. Each slot also
-//! keeps 8 bits of the key's hash, so a miss rarely touches item memory, the slot's probe
-//! distance from its home, so entries move without rehashing a key, and 8 policy bits (a
-//! volatile flag and 7 bits for the eviction policy).
+//! A slot refers to an item in segment memory; keys live there, not here. It also keeps 8
+//! policy bits (a volatile flag and 7 bits for the eviction policy).
 //!
 //! ```text
-//!  63      56 55      48 47      40 39                                       0
-//! +----------+----------+----------+------------------------------------------+
-//! |  policy  | distance |   tag    |          location + 1 (0 = empty)        |
-//! +----------+----------+----------+------------------------------------------+
+//!  63      56 55                      40 39                                       0
+//! +----------+--------------------------+------------------------------------------+
+//! |  policy  |           zero           |          location + 1 (0 = empty)        |
+//! +----------+--------------------------+------------------------------------------+
 //! ```
+//!
+//! Beside each slot, a 2-byte tag holds 8 bits of the key's hash and the entry's probe
+//! distance from its home (0: empty), much as SwissTable's control bytes do. A probe reads
+//! only this small array (2 bytes per key, which stays in cache): it stops at the first
+//! entry closer to its home than the probe is (Robin Hood order), and reads an 8-byte slot
+//! only where the hash bits match, so a miss rarely leaves the cache. Entries move (on
+//! insert and delete) by their distance alone, without rehashing a key.
 //!
 //! Layout: `home_count` home slots, followed by [`PROBE_DISTANCE_MAX`] overflow slots, and no
 //! wrap-around. A key's home is `hash * home_count >> 64` (Lemire's fast range reduction,
@@ -35,8 +40,6 @@ use crate::constants::{
 /// Bit layout of a slot.
 mod field {
     pub const LOCATION_MASK: u64 = (1 << crate::constants::LOCATION_BITS) - 1;
-    pub const TAG_SHIFT: u32 = 40;
-    pub const DISTANCE_SHIFT: u32 = 48;
     pub const POLICY_SHIFT: u32 = 56;
 }
 
@@ -54,6 +57,8 @@ pub struct TableFull;
 #[derive(Debug)]
 pub struct Table<'a> {
     slots: &'a mut [u64],
+    /// `tags[i]` is the hash bits and distance of `slots[i]`, or 0 when it is empty.
+    tags: &'a mut [u16],
     home_count: usize,
     len: usize,
     len_max: usize,
@@ -68,12 +73,18 @@ impl<'a> Table<'a> {
         home_count.clamp(2, SLOT_COUNT_MAX) + OVERFLOW_SLOT_COUNT
     }
 
-    /// A table over `slots` (made empty) holding at most `len_max` keys.
+    /// A table over `slots` and their `tags` (made empty) holding at most `len_max` keys.
     ///
     /// # Panics
-    /// If there are no home slots beyond the overflow, more than [`SLOT_COUNT_MAX`], or
-    /// `len_max` exceeds the load factor.
-    pub fn new(slots: &'a mut [u64], len_max: usize) -> Self {
+    /// If there are no home slots beyond the overflow, more than [`SLOT_COUNT_MAX`], the
+    /// tags are not one per slot, or `len_max` exceeds the load factor.
+    pub fn new(slots: &'a mut [u64], tags: &'a mut [u16], len_max: usize) -> Self {
+        assert!(
+            tags.len() == slots.len(),
+            "tags={} slots={}",
+            tags.len(),
+            slots.len()
+        );
         assert!(
             slots.len() > OVERFLOW_SLOT_COUNT + 1,
             "slot_count={}",
@@ -88,8 +99,10 @@ impl<'a> Table<'a> {
             "len_max={len_max} home_count={home_count}"
         );
         slots.fill(0);
+        tags.fill(0);
         Self {
             slots,
+            tags,
             home_count,
             len: 0,
             len_max,
@@ -122,20 +135,23 @@ impl<'a> Table<'a> {
 
     /// The slot index of the entry with `hash` for which `matches(location)` holds.
     ///
-    /// `matches` is called only for slots whose tag equals the hash's tag.
+    /// `matches` is called only for slots whose hash bits equal the hash's.
     #[inline]
     pub fn find(&self, hash: u64, mut matches: impl FnMut(Location) -> bool) -> Option<usize> {
-        let tag = tag_of(hash);
+        let bits = hash_bits(hash);
         let home = self.home(hash);
-        let probe = self.slots.get(home..)?.iter().take(PROBE_DISTANCE_MAX + 1);
-        for (distance, &slot) in probe.enumerate() {
+        let probe = self.tags.get(home..)?.iter().take(PROBE_DISTANCE_MAX + 1);
+        for (distance, &tag) in probe.enumerate() {
             // An empty slot, or an entry closer to its home than we are to ours, ends the
-            // cluster part where the key could be (Robin Hood order).
-            if slot == 0 || slot_distance(slot) < distance {
+            // part of the cluster where the key could be.
+            if tag == 0 || tag_distance(tag) < distance {
                 return None;
             }
-            if slot_tag(slot) == tag && matches(slot_location(slot)) {
-                return Some(home + distance);
+            if tag_bits(tag) == bits {
+                let slot_index = home + distance;
+                if matches(slot_location(self.slots[slot_index])) {
+                    return Some(slot_index);
+                }
             }
         }
         None
@@ -163,32 +179,34 @@ impl<'a> Table<'a> {
         // The new entry goes to the first slot that is empty or holds an entry closer to
         // its home; the entries from there to the next empty slot shift forward by one.
         let mut target = home;
-        while target < self.slots.len() {
-            let slot = self.slots[target];
-            if slot == 0 || slot_distance(slot) < target - home {
+        while target < self.tags.len() {
+            let tag = self.tags[target];
+            if tag == 0 || tag_distance(tag) < target - home {
                 break;
             }
             target += 1;
         }
         let mut empty = target;
-        while empty < self.slots.len() && self.slots[empty] != 0 {
+        while empty < self.tags.len() && self.tags[empty] != 0 {
             empty += 1;
         }
-        if empty >= self.slots.len() || target - home > PROBE_DISTANCE_MAX {
+        if empty >= self.tags.len() || target - home > PROBE_DISTANCE_MAX {
             return Err(TableFull);
         }
-        let shifted = &self.slots[target..empty];
+        let shifted = &self.tags[target..empty];
         if shifted
             .iter()
-            .any(|&slot| slot_distance(slot) >= PROBE_DISTANCE_MAX)
+            .any(|&tag| tag_distance(tag) >= PROBE_DISTANCE_MAX)
         {
             return Err(TableFull);
         }
         for index in (target..empty).rev() {
-            let slot = self.slots[index];
-            self.slots[index + 1] = slot_with_distance(slot, slot_distance(slot) + 1);
+            self.slots[index + 1] = self.slots[index];
+            let tag = self.tags[index];
+            self.tags[index + 1] = tag_encode(tag_bits(tag), tag_distance(tag) + 1);
         }
-        self.slots[target] = slot_encode(location, tag_of(hash), target - home, policy);
+        self.slots[target] = slot_encode(location, policy);
+        self.tags[target] = tag_encode(hash_bits(hash), target - home);
         self.len += 1;
         assert!(self.len <= self.len_max);
         Ok(target)
@@ -197,24 +215,27 @@ impl<'a> Table<'a> {
     /// Removes the entry at `slot_index`, shifting the rest of its cluster back by one.
     pub fn remove(&mut self, slot_index: usize) {
         assert!(
-            self.slots[slot_index] != 0,
+            self.tags[slot_index] != 0,
             "remove of empty slot {slot_index}"
         );
         let mut hole = slot_index;
-        while let Some(&next) = self.slots.get(hole + 1) {
-            if next == 0 || slot_distance(next) == 0 {
+        while let Some(&next) = self.tags.get(hole + 1) {
+            if next == 0 || tag_distance(next) == 0 {
                 break;
             }
-            self.slots[hole] = slot_with_distance(next, slot_distance(next) - 1);
+            self.slots[hole] = self.slots[hole + 1];
+            self.tags[hole] = tag_encode(tag_bits(next), tag_distance(next) - 1);
             hole += 1;
         }
         self.slots[hole] = 0;
+        self.tags[hole] = 0;
         self.len -= 1;
     }
 
     /// Removes every entry.
     pub fn clear(&mut self) {
         self.slots.fill(0);
+        self.tags.fill(0);
         self.len = 0;
     }
 
@@ -309,18 +330,39 @@ impl<'a> Table<'a> {
     }
 }
 
+/// The 8 hash bits a tag keeps: the low ones, since the home comes from the high ones and
+/// neighbours share those.
 #[inline]
-fn tag_of(hash: u64) -> u8 {
-    (hash >> 56) as u8
+#[expect(clippy::cast_possible_truncation, reason = "takes the low 8 bits")]
+fn hash_bits(hash: u64) -> u8 {
+    hash as u8
+}
+
+/// A tag: hash bits in the low byte, distance + 1 in the high byte (so 0 means empty).
+#[inline]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "distance + 1 <= 255, asserted"
+)]
+fn tag_encode(bits: u8, distance: usize) -> u16 {
+    assert!(distance <= PROBE_DISTANCE_MAX, "distance={distance}");
+    u16::from(bits) | (u16::from((distance + 1) as u8) << 8)
 }
 
 #[inline]
-fn slot_encode(location: Location, tag: u8, distance: usize, policy: u8) -> u64 {
-    assert!(distance <= PROBE_DISTANCE_MAX, "distance={distance}");
-    (location as u64 + 1)
-        | (u64::from(tag) << field::TAG_SHIFT)
-        | ((distance as u64) << field::DISTANCE_SHIFT)
-        | (u64::from(policy) << field::POLICY_SHIFT)
+#[expect(clippy::cast_possible_truncation, reason = "takes the low byte")]
+fn tag_bits(tag: u16) -> u8 {
+    tag as u8
+}
+
+#[inline]
+fn tag_distance(tag: u16) -> usize {
+    usize::from(tag >> 8) - 1
+}
+
+#[inline]
+fn slot_encode(location: Location, policy: u8) -> u64 {
+    (location as u64 + 1) | (u64::from(policy) << field::POLICY_SHIFT)
 }
 
 #[inline]
@@ -333,26 +375,8 @@ fn slot_location(slot: u64) -> Location {
 }
 
 #[inline]
-#[expect(clippy::cast_possible_truncation, reason = "takes one 8-bit field")]
-fn slot_tag(slot: u64) -> u8 {
-    (slot >> field::TAG_SHIFT) as u8
-}
-
-#[inline]
-#[expect(clippy::cast_possible_truncation, reason = "takes one 8-bit field")]
-fn slot_distance(slot: u64) -> usize {
-    usize::from((slot >> field::DISTANCE_SHIFT) as u8)
-}
-
-#[inline]
 fn slot_policy(slot: u64) -> u8 {
     (slot >> field::POLICY_SHIFT) as u8
-}
-
-#[inline]
-fn slot_with_distance(slot: u64, distance: usize) -> u64 {
-    assert!(distance <= PROBE_DISTANCE_MAX, "distance={distance}");
-    (slot & !(0xff << field::DISTANCE_SHIFT)) | ((distance as u64) << field::DISTANCE_SHIFT)
 }
 
 #[cfg(test)]
@@ -366,7 +390,7 @@ mod tests {
         table.find(hash, |location| location == key)
     }
 
-    /// A hash whose home is `home` (and whose tag is `tag`'s low bits, if it can be).
+    /// A hash whose home is `home`.
     fn hash_for_home(table: &Table<'_>, home: usize) -> u64 {
         let hash = ((home as u128) << 64).div_ceil(table.home_count as u128);
         let hash = u64::try_from(hash).expect("home below home_count");
@@ -376,7 +400,8 @@ mod tests {
 
     fn table_for(keys_max: usize) -> Table<'static> {
         let slots = Vec::leak(vec![0u64; Table::slot_count_for(keys_max)]);
-        Table::new(slots, keys_max)
+        let tags = Vec::leak(vec![0u16; Table::slot_count_for(keys_max)]);
+        Table::new(slots, tags, keys_max)
     }
 
     #[test]
@@ -462,7 +487,12 @@ mod tests {
                 .insert(hash, key, 0)
                 .expect("no key refused below len_max");
         }
-        let distance_max = table.slots.iter().map(|&slot| slot_distance(slot)).max();
+        let distance_max = table
+            .tags
+            .iter()
+            .filter(|&&tag| tag != 0)
+            .map(|&tag| tag_distance(tag))
+            .max();
         assert!(
             distance_max < Some(PROBE_DISTANCE_MAX / 2),
             "{distance_max:?}"
@@ -554,9 +584,10 @@ mod tests {
                 prop_assert_eq!(found, model.contains(&key), "key {}", key);
             }
             // Robin Hood order holds everywhere: distances grow by at most one per slot.
-            for pair in table.slots.windows(2) {
+            for pair in table.tags.windows(2) {
                 if pair[1] != 0 {
-                    prop_assert!(slot_distance(pair[1]) <= slot_distance(pair[0]) + 1 || pair[0] == 0);
+                    let before = if pair[0] == 0 { 0 } else { tag_distance(pair[0]) + 1 };
+                    prop_assert!(tag_distance(pair[1]) <= before);
                 }
             }
         }

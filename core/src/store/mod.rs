@@ -36,7 +36,7 @@ use crate::codec::record::{Record, Timestamp};
 use crate::constants::{
     DATABASE_COUNT, ITEM_HEADER_SIZE_MAX, KEY_SIZE_MAX_DEFAULT, LOAD_DENOMINATOR, LOAD_NUMERATOR,
     SEGMENT_COUNT_MIN, SEGMENT_MEMORY_SIZE_MAX, SEGMENT_SIZE_DEFAULT, SEGMENT_SIZE_MIN,
-    SLOT_COUNT_MAX, SLOT_SIZE, VALUE_SIZE_MAX_DEFAULT,
+    SLOT_COUNT_MAX, SLOT_SIZE, TAG_SIZE, VALUE_SIZE_MAX_DEFAULT,
 };
 use crate::error::{ConfigError, StoreError};
 use crate::hash::wyhash;
@@ -102,7 +102,10 @@ impl Config {
     pub fn arena_size(&self) -> usize {
         let segment_count = self.memory_size / (self.segment_size.max(1) as usize);
         let slot_count = Table::slot_count_for(self.keys_max);
-        slot_count * SLOT_SIZE + self.memory_size + segment_count * (4 * 4 + 8 * 2) + 64
+        slot_count * (SLOT_SIZE + TAG_SIZE)
+            + self.memory_size
+            + segment_count * (4 * 4 + 8 * 2)
+            + 64
     }
 
     /// Checks the configuration and returns the number of segments.
@@ -325,6 +328,7 @@ impl<'a> Store<'a> {
         let slot_count = Table::slot_count_for(config.keys_max);
         let segment_size = config.segment_size as usize;
         let slots = arena.alloc_slice::<u64>(slot_count)?;
+        let tags = arena.alloc_slice::<u16>(slot_count)?;
         let memory = SegmentMemory {
             memory: arena.alloc_bytes(segment_count * segment_size)?,
             item_end: arena.alloc_slice::<u32>(segment_count)?,
@@ -335,7 +339,7 @@ impl<'a> Store<'a> {
             free: arena.alloc_slice::<u32>(segment_count)?,
         };
         Ok(Self {
-            table: Table::new(slots, config.keys_max),
+            table: Table::new(slots, tags, config.keys_max),
             segments: Segments::new(memory, segment_size),
             config,
             stats: Stats::default(),
@@ -557,7 +561,7 @@ impl<'a> Store<'a> {
     /// Counters and memory gauges.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        let table_size = (self.table.slot_count() * SLOT_SIZE) as u64;
+        let table_size = (self.table.slot_count() * (SLOT_SIZE + TAG_SIZE)) as u64;
         let segments_size = (self.segments.count() * self.segments.segment_size()) as u64;
         Stats {
             keys: self.table.len() as u64,
