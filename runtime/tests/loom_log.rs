@@ -13,6 +13,10 @@
 //!   returns (no lost wakeup, no deadlock) with `Poisoned`, and nothing unsynced is acked.
 //! - **Shutdown with appends in flight**: `close` racing an append either flushes the
 //!   append (its wait returns `Ok` and it is durable) or refuses it with `Closed`.
+//! - **`Db`'s write path** (`runtime/src/db.rs`): apply under the store lock, append while
+//!   still holding it, unlock, then wait. Racing writers leave the file in apply order,
+//!   which is what recovery replays. `db.rs` uses `std` locks, so this models its protocol
+//!   with a loom mutex standing in for the store lock, around the real log writer.
 //!
 //! Run (CI does):
 //!
@@ -204,5 +208,38 @@ fn everysec_acks_after_the_write_and_close_syncs() {
         appender.join().unwrap();
         log.close().unwrap();
         assert_eq!(durable_records(&disk), vec![(1, 5)]);
+    });
+}
+
+#[test]
+fn appending_under_the_store_lock_keeps_file_order_equal_to_apply_order() {
+    model(|| {
+        let disk = SimDisk::new(5, FaultConfig::none(), None);
+        let log = Arc::new(open(&disk, FsyncPolicy::Always));
+        // The store lock of `Db`: the apply order is the order writers held it.
+        let store = Arc::new(loom::sync::Mutex::new(Vec::<u64>::new()));
+        let writers: Vec<_> = (1..=2u64)
+            .map(|payload| {
+                let log = Arc::clone(&log);
+                let store = Arc::clone(&store);
+                loom::thread::spawn(move || {
+                    let mut applied = store.lock().unwrap();
+                    applied.push(payload);
+                    let ticket = append(&log, payload).unwrap();
+                    drop(applied);
+                    log.wait(ticket).unwrap();
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        log.close().unwrap();
+        let applied = store.lock().unwrap().clone();
+        let logged: Vec<u64> = durable_records(&disk)
+            .into_iter()
+            .map(|(_, payload)| payload)
+            .collect();
+        assert_eq!(logged, applied);
     });
 }

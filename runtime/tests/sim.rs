@@ -1,7 +1,7 @@
 //! The simulator as a CI gate: every one of Poro's scenarios for a bounded number of seeds,
 //! replay exactness, and proof that the simulator catches deliberately broken builds.
 //!
-//! `cargo test --workspace` runs this with `FLOE_SIM_SEEDS` seeds per scenario (default 2,
+//! `cargo test --workspace` runs this with `FLOE_SIM_SEEDS` seeds per scenario (default 4,
 //! about ten seconds of a debug build's time per scenario pair on CI's machine); a longer
 //! swarm is `FLOE_SIM_SEEDS=200 cargo test -p floe-runtime --test sim --release`, or
 //! `floe sim --seeds 1000 --scenario all`.
@@ -17,7 +17,7 @@
 use floe_runtime::sim::{Sabotage, Scenario, ScenarioChoice, SimFailure, SimOptions, run, run_one};
 
 /// Seeds per scenario in CI, unless `FLOE_SIM_SEEDS` says otherwise.
-const CI_SEEDS_DEFAULT: u64 = 2;
+const CI_SEEDS_DEFAULT: u64 = 4;
 /// The first seed of the CI runs (fixed, so CI is reproducible; swarms pick their own).
 const CI_SEED_FIRST: u64 = 1;
 

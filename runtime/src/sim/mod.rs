@@ -372,15 +372,25 @@ pub fn run(options: SimOptions) -> Result<SimReport, SimFailure> {
         runs: Vec::new(),
         elapsed: Duration::ZERO,
     };
+    let jobs: Vec<(u64, Scenario)> = (0..options.seeds.max(1))
+        .flat_map(|offset| {
+            let seed = seed_first.wrapping_add(offset);
+            options
+                .scenario
+                .scenarios()
+                .into_iter()
+                .map(move |scenario| (seed, scenario))
+        })
+        .collect();
+    let outcomes = run_parallel(&jobs, |&(seed, scenario)| {
+        let steps = options.steps.unwrap_or_else(|| scenario.steps_default());
+        run_one(scenario, seed, steps, options.sabotage)
+    });
     let mut violations = Vec::new();
-    for offset in 0..options.seeds.max(1) {
-        let seed = seed_first.wrapping_add(offset);
-        for scenario in options.scenario.scenarios() {
-            let steps = options.steps.unwrap_or_else(|| scenario.steps_default());
-            match run_one(scenario, seed, steps, options.sabotage) {
-                Ok(run) => report.runs.push(run),
-                Err(violation) => violations.push(violation),
-            }
+    for outcome in outcomes {
+        match outcome {
+            Ok(run) => report.runs.push(run),
+            Err(violation) => violations.push(violation),
         }
     }
     report.elapsed = started.elapsed();
@@ -438,6 +448,43 @@ pub fn run_one(
             Err(violation(format!("panicked: {message}")))
         }
     }
+}
+
+/// Runs `job` on every item of `jobs`, on as many threads as the machine has cores (each
+/// run is independent and deterministic on its own thread), and returns the outcomes in
+/// the order of `jobs`.
+fn run_parallel<J: Sync, T: Send>(jobs: &[J], job: impl Fn(&J) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(jobs.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let outcomes: Vec<std::sync::Mutex<Option<T>>> =
+        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                // Each thread takes the next job until none is left.
+                loop {
+                    let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = jobs.get(index) else {
+                        break;
+                    };
+                    let outcome = job(item);
+                    *outcomes[index]
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(outcome);
+                }
+            });
+        }
+    });
+    outcomes
+        .into_iter()
+        .filter_map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        })
+        .collect()
 }
 
 /// A seed for runs that were given none.

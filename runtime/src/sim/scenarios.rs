@@ -255,7 +255,7 @@ impl ScenarioConfig {
             value_size_max: 512,
             group_size_max: 8,
             segment_size_max: 64 * 1024,
-            memory_size: 4 << 20,
+            memory_size: 1 << 20,
             mix: OpMix::default(),
             verify_every_step: false,
             think_ns_max: 4_000_000,
@@ -322,6 +322,7 @@ pub struct Aimed {
 fn pick_policy(rng: &mut Prng) -> FsyncPolicy {
     match rng.below(3) {
         0 => FsyncPolicy::Everysec,
+        1 => FsyncPolicy::No,
         _ => FsyncPolicy::Always,
     }
 }
