@@ -86,7 +86,7 @@ fn workload(count: usize) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         .map(|index| {
             let size = 16 + index % 17;
             (0..size)
-                .map(|byte| b'a' + ((index + byte) % 26) as u8)
+                .map(|byte| b"abcdefghijklmnopqrstuvwxyz"[(index + byte) % 26])
                 .collect()
         })
         .collect();

@@ -87,7 +87,7 @@ fn workload() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         .map(|index| format!("k{index:0width$}", width = 7 + index % 9).into_bytes())
         .collect();
     let values = (0..KEY_COUNT)
-        .map(|index| vec![b'a' + (index % 26) as u8; 16 + index % 17])
+        .map(|index| vec![b"abcdefghijklmnopqrstuvwxyz"[index % 26]; 16 + index % 17])
         .collect();
     (keys, values)
 }
