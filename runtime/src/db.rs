@@ -718,7 +718,8 @@ impl Db {
 
     /// Takes a snapshot now and compacts the log (Redis's SAVE); returns when the snapshot
     /// is durable and the segments it covers are deleted. Writes wait only while the store
-    /// is copied to memory ([`SnapshotReport::pause`]), not while it is written.
+    /// is copied to memory ([`SnapshotReport::pause`]), not while it is written; the copy
+    /// (about the size of the live data) is held until the file is written.
     ///
     /// # Errors
     /// [`DbError::PersistenceOff`]; [`DbError::Runtime`] if the log failed, the `Db` is
