@@ -77,6 +77,7 @@ use std::time::Duration;
 use floe_core::codec::record::{
     Commit, RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX, Record, Timestamp,
 };
+use floe_core::constants::EXPIRE_STEP_SLOTS_DEFAULT;
 use floe_core::error::{ConfigError, StoreError};
 use floe_core::store::{Config, LogSink, SetOptions, Stats, Store};
 
@@ -89,6 +90,10 @@ use crate::memory::OwnedStore;
 
 /// The database the key-value methods of [`Db`] use; [`Db::execute_with`] reaches all 16.
 pub const DB_INDEX: u8 = 0;
+
+/// Writes between two active-expiry steps (each examines
+/// [`EXPIRE_STEP_SLOTS_DEFAULT`] table slots and removes the expired keys it finds).
+const EXPIRE_WRITE_INTERVAL: u32 = 16;
 
 /// A log buffer keeps at most this many bytes of capacity between writes; a write with a
 /// larger value gets a fresh buffer afterwards, so one huge value does not pin memory.
@@ -364,6 +369,8 @@ struct Shard {
     /// Writes may leave their records in `buffer` for the flusher (`everysec` and `no`,
     /// until `close`).
     deferred: bool,
+    /// Writes since the last active-expiry step.
+    writes_since_expiry: u32,
 }
 
 /// What the append-order lock guards.
@@ -443,6 +450,7 @@ impl Db {
             store,
             buffer: LogBuffer::new(config.persistence),
             deferred,
+            writes_since_expiry: 0,
         };
         let appender = Appender {
             spare: LogBuffer::new(config.persistence),
@@ -799,7 +807,20 @@ impl Db {
         let shard = &mut *guard;
         let now = inner.clock.now_ms();
         let buffer = &mut shard.buffer;
-        let result = shard.store.with(|store| operation(store, now, buffer));
+        // Active expiry rides on writes, a bounded step every EXPIRE_WRITE_INTERVAL of them:
+        // memory is reclaimed where it is needed, with no timer thread (which would also make
+        // the simulator's runs depend on thread timing). Reads expire lazily.
+        shard.writes_since_expiry += 1;
+        let expire = shard.writes_since_expiry >= EXPIRE_WRITE_INTERVAL;
+        if expire {
+            shard.writes_since_expiry = 0;
+        }
+        let result = shard.store.with(|store| {
+            if expire {
+                store.expire_step(now, EXPIRE_STEP_SLOTS_DEFAULT);
+            }
+            operation(store, now, buffer)
+        });
         // Records are logged even when the operation returned an error: an eviction may
         // have happened before the store refused.
         shard.buffer.seal();
