@@ -114,17 +114,6 @@ impl FaultConfig {
             damage_files: FileClass::All,
         }
     }
-
-    /// Whether any fault can destroy data that a sync reported durable (these make
-    /// recovery's reports, not the log's promises, the thing to check).
-    #[must_use]
-    pub fn damages_synced_data(&self) -> bool {
-        self.bit_flip_probability > 0.0
-            || self.bit_flip_at_rest_probability > 0.0
-            || self.lost_write_probability > 0.0
-            || self.misdirected_write_probability > 0.0
-            || self.truncation_probability > 0.0
-    }
 }
 
 impl Default for FaultConfig {
@@ -349,9 +338,10 @@ struct DiskState {
     counts: FaultCounts,
     /// Damage since the last [`SimDisk::take_damage`].
     damage: Vec<Damage>,
-    /// Damaged regions still on the media (not yet cut off or removed with their file):
-    /// recovery may meet them at any later start.
-    damage_live: Vec<Damage>,
+    /// Damaged regions still on the media (not yet cut off or removed with their file), by
+    /// inode, since a file can be renamed after it was damaged (a snapshot's temporary
+    /// file): recovery may meet them at any later start.
+    damage_live: Vec<(u64, Damage)>,
     operation_count: u64,
     trace_hash: u64,
     log_sync: LogSync,
@@ -550,14 +540,27 @@ impl SimDisk {
     pub fn damage_live(&self) -> Vec<Damage> {
         let mut state = self.lock();
         let state = &mut *state;
-        let (names, inodes) = (&state.names_durable, &state.inodes);
-        state.damage_live.retain(|damage| {
-            names
-                .get(&damage.path)
-                .and_then(|inode| inodes.get(inode))
+        let name_of: HashMap<u64, &PathBuf> = state
+            .names_durable
+            .iter()
+            .chain(state.names.iter())
+            .map(|(path, &inode)| (inode, path))
+            .collect();
+        let inodes = &state.inodes;
+        state.damage_live.retain_mut(|(inode_id, damage)| {
+            let Some(path) = name_of.get(inode_id) else {
+                return false; // Removed: the damage went with it.
+            };
+            damage.path.clone_from(path);
+            inodes
+                .get(inode_id)
                 .is_some_and(|inode| len_u64(&inode.durable) > damage.offset)
         });
-        state.damage_live.clone()
+        state
+            .damage_live
+            .iter()
+            .map(|(_, damage)| damage.clone())
+            .collect()
     }
 
     /// Disk operations so far.
@@ -679,7 +682,7 @@ impl SimDisk {
         if let Some(byte) = inode.written.get_mut(byte_index) {
             *byte ^= mask;
         }
-        state.record_damage(FaultKind::BitFlip, path, bit_index / 8, 1);
+        state.record_damage(FaultKind::BitFlip, inode_id, path, bit_index / 8, 1);
         state.trace(b"flip", path, bit_index, 0);
         true
     }
@@ -703,7 +706,13 @@ impl SimDisk {
         for pending in &mut inode.pending {
             clip_pending(pending, size);
         }
-        state.record_damage(FaultKind::Truncation, path, size, durable_size - size);
+        state.record_damage(
+            FaultKind::Truncation,
+            inode_id,
+            path,
+            size,
+            durable_size - size,
+        );
         state.trace(b"cut", path, size, 0);
         true
     }
@@ -770,7 +779,14 @@ impl SimDisk {
 
 impl DiskState {
     /// Counts a fault that damaged stored bytes and remembers where.
-    fn record_damage(&mut self, kind: FaultKind, path: &Path, offset: u64, size: u64) {
+    fn record_damage(
+        &mut self,
+        kind: FaultKind,
+        inode_id: u64,
+        path: &Path,
+        offset: u64,
+        size: u64,
+    ) {
         if kind != FaultKind::SyncError {
             // A failed sync was counted when it was injected.
             self.counts.bump(kind);
@@ -783,7 +799,7 @@ impl DiskState {
         };
         if kind != FaultKind::Truncation {
             // A cut leaves no damaged bytes behind, only missing ones.
-            self.damage_live.push(damage.clone());
+            self.damage_live.push((inode_id, damage.clone()));
         }
         self.damage.push(damage);
     }
@@ -922,7 +938,7 @@ impl DiskState {
             }
         }
         if let Some((kind, offset, size)) = damage {
-            self.record_damage(kind, path, offset, size);
+            self.record_damage(kind, inode_id, path, offset, size);
         }
     }
 
@@ -955,7 +971,7 @@ impl DiskState {
             .all(|pair| pair[0].0 == 0 || pair[1].0 == 1);
         if !prefix_only && let (Some(first), Some(last)) = (fates.first(), fates.last()) {
             let end = last.1 + last.2;
-            self.record_damage(FaultKind::SyncError, path, first.1, end - first.1);
+            self.record_damage(FaultKind::SyncError, inode_id, path, first.1, end - first.1);
         }
     }
 
@@ -1088,14 +1104,20 @@ impl DiskState {
             {
                 *byte ^= 1 << (bit_index % 8);
             }
-            self.record_damage(FaultKind::BitFlip, path, bit_index / 8, 1);
+            self.record_damage(FaultKind::BitFlip, inode_id, path, bit_index / 8, 1);
         }
         if self.rng.chance(self.faults.truncation_probability) {
             let size = self.rng.below(durable_size);
             if let Some(inode) = self.inodes.get_mut(&inode_id) {
                 inode.durable.truncate(to_usize(size));
             }
-            self.record_damage(FaultKind::Truncation, path, size, durable_size - size);
+            self.record_damage(
+                FaultKind::Truncation,
+                inode_id,
+                path,
+                size,
+                durable_size - size,
+            );
         }
     }
 }

@@ -156,6 +156,10 @@ impl Scenario {
                     truncate_tail: 0.1,
                 },
                 verify_every_step: self == Self::Comprehensive,
+                mix: OpMix {
+                    clear: 1,
+                    ..base.mix
+                },
                 ..base
             },
             Self::Truncation => ScenarioConfig {

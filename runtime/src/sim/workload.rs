@@ -10,10 +10,12 @@
 //! The log writer thread is the only other thread that touches the disk, and only while the
 //! runner waits for it (an append under `always`; a flush under `everysec` and `no`), with
 //! one exception: under `everysec` the writer may fdatasync right after a write is
-//! acknowledged. The runner predicts that sync exactly (it is due when the write's device
-//! time is an interval past the last sync's, both of which the disk records) and waits for
-//! it, so the disk sees the same operations in the same order on every replay. If the
-//! predicted sync never comes, the everysec promise is broken: that is a violation too.
+//! acknowledged. The disk holds that sync at its gate until the flush returned (so the
+//! flush never races it); then the runner predicts it exactly (it is due when the write's
+//! device time is an interval past the last sync's, both of which the disk records) and
+//! waits for it, and if it failed, waits until the store reports the poisoned log. So the
+//! disk sees the same operations in the same order on every replay. If a predicted sync
+//! never comes, the everysec promise is broken: that is a violation too.
 //!
 //! Invariants: every `Db` write's outcome reaches the model (acked, failed, or refused);
 //! after a failure the runner restarts the store within a few steps, as an operator would.
