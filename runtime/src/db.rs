@@ -721,7 +721,9 @@ impl Db {
         if let (Some(log), Some(ticket)) = (&inner.log, ticket) {
             log.wait(ticket).map_err(|error| inner.fail(error))?;
         }
-        Ok(())
+        // The flusher may have failed an append after the last ticket: those writes are not
+        // durable, so neither is "everything written so far".
+        inner.check_not_failed()
     }
 
     /// Takes a snapshot now and compacts the log (Redis's SAVE); returns when the snapshot
@@ -864,13 +866,19 @@ impl Drop for Db {
 impl Inner {
     /// Refuses writes after `close` or a failure.
     fn check_writable(&self) -> Result<(), DbError> {
+        self.check_not_failed()?;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(DbError::Runtime(Error::Closed));
+        }
+        Ok(())
+    }
+
+    /// The log's first failure, if it has failed (a write, or the flusher's append).
+    fn check_not_failed(&self) -> Result<(), DbError> {
         if self.failed.load(Ordering::Acquire)
             && let Some(cause) = lock(&self.failure).clone()
         {
             return Err(DbError::Runtime(Error::Poisoned { cause }));
-        }
-        if self.closed.load(Ordering::Acquire) {
-            return Err(DbError::Runtime(Error::Closed));
         }
         Ok(())
     }

@@ -831,6 +831,34 @@ fn failed_write_poisons_too() {
     }
 }
 
+/// A regression test: under `everysec` the flusher thread appends writes in the
+/// background; when its append failed, `flush` waited on the last good ticket and said Ok.
+#[test]
+fn flush_reports_a_failed_background_append() {
+    for backend in backends() {
+        let dir = TempDir::new("poison-flusher");
+        let storage = FaultStorage::over(backend);
+        storage
+            .faults()
+            .write_failing
+            .store(2, std::sync::atomic::Ordering::SeqCst);
+        let db = open_with(
+            dir.path(),
+            config(backend, FsyncPolicy::Everysec),
+            Arc::new(storage.clone()),
+        );
+        db.set(b"a", b"1").unwrap();
+        db.flush().unwrap();
+        db.set(b"b", b"2").unwrap(); // Appended by the flusher or by flush: either fails.
+        let error = db.flush().unwrap_err();
+        assert!(
+            error.to_string().contains("injected write failure"),
+            "{error}"
+        );
+        assert!(db.set(b"c", b"3").is_err());
+    }
+}
+
 #[test]
 fn eviction_is_logged_as_one_group_and_recovers() {
     let dir = TempDir::new("eviction");
