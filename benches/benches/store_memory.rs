@@ -4,8 +4,11 @@
 //!
 //! Two measures:
 //!
-//! - floe's own accounting from `Store::stats()`: the table (slot count x 8 bytes) and the
-//!   live item bytes (headers, keys, values). This is exact and needs no process tricks.
+//! - floe's own accounting from `Store::stats()`: the table (slot count x 10 bytes: the
+//!   8-byte slot and its 2-byte tag) and the live item bytes (headers, keys, values). This
+//!   is exact and needs no process tricks. The table is sized to `keys_max` at load 7/8
+//!   (plus a few hundred overflow slots), so its share per key does not depend on where
+//!   `keys_max` falls against a power of two.
 //! - The process's resident set growth (`VmRSS` in `/proc/self/status`) while one contender
 //!   is built and filled. RSS does not shrink reliably after a drop, so each contender runs
 //!   in its own child process: `store_memory` with no argument spawns itself once per
@@ -19,20 +22,20 @@ use std::process::Command;
 use std::sync::Arc;
 
 use floe_benches::store::{KEY_COUNT, KEY_SIZE, NOW, PREFIX_PRESENT, VALUE_SIZE, key, value};
-use floe_core::constants::{LOAD_DENOMINATOR, LOAD_NUMERATOR, SEGMENT_SIZE_DEFAULT, SLOT_SIZE};
+use floe_core::constants::{
+    LOAD_DENOMINATOR, LOAD_NUMERATOR, SEGMENT_SIZE_DEFAULT, SLOT_SIZE, TAG_SIZE,
+};
 use floe_core::error::StoreError;
 use floe_core::storage::item::item_size;
 use floe_core::store::SetOptions;
 
-/// `keys_max` of the "fuller table" run: the most keys 2^21 slots admit (load 7/8).
-const KEY_COUNT_FULL: usize = (1 << 21) * LOAD_NUMERATOR / LOAD_DENOMINATOR - 1;
 /// Capacity of moka and quick_cache, as in the `store` bench: above the item count.
 const CACHE_CAPACITY: usize = KEY_COUNT + KEY_COUNT / 4;
 /// Bytes of key and value per item, which every contender must store.
 const PAYLOAD_SIZE: usize = KEY_SIZE + VALUE_SIZE;
 
 /// The contenders a child process can measure.
-const CONTENDERS: [&str; 5] = ["floe", "floe_full", "hashbrown", "moka", "quick_cache"];
+const CONTENDERS: [&str; 4] = ["floe", "hashbrown", "moka", "quick_cache"];
 
 fn main() {
     // `cargo bench` passes flags such as `--bench`; a bare word names a contender.
@@ -99,7 +102,6 @@ fn measure(name: &str) {
             assert_eq!(measurement.item_count, KEY_COUNT, "a key was refused");
             measurement
         }
-        "floe_full" => measure_floe(KEY_COUNT_FULL),
         "hashbrown" => {
             let mut map = hashbrown::HashMap::<Box<[u8]>, Box<[u8]>, _>::with_capacity_and_hasher(
                 KEY_COUNT,
@@ -231,7 +233,7 @@ fn report() {
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (name, measurement) in measurements.iter().filter(|(_, m)| m.table_size > 0) {
         let items = measurement.item_count as f64;
-        let slot_count = measurement.table_size / SLOT_SIZE;
+        let slot_count = measurement.table_size / (SLOT_SIZE + TAG_SIZE);
         let table = measurement.table_size as f64 / items;
         let header = measurement.live_size as f64 / items - PAYLOAD_SIZE as f64;
         println!(
@@ -242,24 +244,12 @@ fn report() {
         );
     }
     let header = (item_size(KEY_SIZE, VALUE_SIZE, 0) - PAYLOAD_SIZE) as f64;
-    let slot = SLOT_SIZE as f64;
+    let slot = (SLOT_SIZE + TAG_SIZE) as f64;
     let load_max = LOAD_NUMERATOR as f64 / LOAD_DENOMINATOR as f64;
     println!(
-        "| design minimum | - | - | {load_max} | {:.2} | {header:.2} | {:.2} |",
+        "| design, any keys_max | - | - | {load_max} | {:.2} | {header:.2} | {:.2} |",
         slot / load_max,
         slot / load_max + header
-    );
-    println!(
-        "| design maximum | - | - | {} | {:.2} | {header:.2} | {:.2} |",
-        load_max / 2.0,
-        2.0 * slot / load_max,
-        2.0 * slot / load_max + header
-    );
-
-    println!(
-        "floe_full has keys_max {KEY_COUNT_FULL} (the most 2^21 slots admit); its fill stops at \
-         the first insert refused with KeysFull. Design minimum and maximum: a table at its \
-         highest load, and one just past a power-of-two boundary (load just over half of it)."
     );
     for (name, measurement) in measurements.iter().filter(|(_, m)| m.table_size > 0) {
         let hole_size = measurement.used_size - measurement.table_size - measurement.live_size;
