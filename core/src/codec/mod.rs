@@ -8,3 +8,28 @@ pub mod log;
 pub mod record;
 pub mod resp;
 pub mod snapshot;
+
+// Little-endian field access shared by the on-disk codecs (records and snapshots).
+
+/// Converts an in-memory length to the on-disk `u32`, asserting it is at most `max`.
+fn size_u32(size: usize, max: u32) -> u32 {
+    let Ok(size) = u32::try_from(size) else {
+        panic!("size={size} max={max}");
+    };
+    assert!(size <= max, "size={size} max={max}");
+    size
+}
+
+/// The little-endian `u32` at `range` (4 bytes) of `bytes`.
+fn read_u32(bytes: &[u8], range: core::ops::Range<usize>) -> u32 {
+    let mut array = [0; 4];
+    array.copy_from_slice(&bytes[range]);
+    u32::from_le_bytes(array)
+}
+
+/// The little-endian `u64` at `range` (8 bytes) of `bytes`.
+fn read_u64(bytes: &[u8], range: core::ops::Range<usize>) -> u64 {
+    let mut array = [0; 8];
+    array.copy_from_slice(&bytes[range]);
+    u64::from_le_bytes(array)
+}

@@ -27,6 +27,7 @@
 //! Fault assumptions: the bytes may be torn (any prefix of a write), zero-filled, flipped
 //! or stale. The CRC32 catches damage; it is not a defence against a forger.
 
+use super::{read_u32, read_u64, size_u32};
 use crate::constants::{DATABASE_COUNT, KEY_SIZE_MAX_DEFAULT, VALUE_SIZE_MAX_DEFAULT};
 
 /// Milliseconds since the Unix epoch; `0` in an expiry field means "never expires".
@@ -827,27 +828,6 @@ fn usize_from(size: u32) -> usize {
     // NOTE: lossless: floe supports only 32- and 64-bit targets.
     const _: () = assert!(usize::BITS >= 32);
     size as usize
-}
-
-/// Converts an in-memory length to the on-disk `u32`, asserting it is at most `max`.
-fn size_u32(size: usize, max: u32) -> u32 {
-    let Ok(size) = u32::try_from(size) else {
-        panic!("size={size} max={max}");
-    };
-    assert!(size <= max, "size={size} max={max}");
-    size
-}
-
-fn read_u32(bytes: &[u8], range: core::ops::Range<usize>) -> u32 {
-    let mut array = [0; 4];
-    array.copy_from_slice(&bytes[range]);
-    u32::from_le_bytes(array)
-}
-
-fn read_u64(bytes: &[u8], range: core::ops::Range<usize>) -> u64 {
-    let mut array = [0; 8];
-    array.copy_from_slice(&bytes[range]);
-    u64::from_le_bytes(array)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 //! runtime writes a snapshot to a temporary file, fsyncs it, renames it, and fsyncs the
 //! directory; a crash at any point leaves either the old or the new snapshot whole.
 
+use super::{read_u32, read_u64, size_u32};
 use crate::codec::record::{RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX, Timestamp};
 use crate::constants::DATABASE_COUNT;
 
@@ -849,27 +850,6 @@ fn item_parse(bytes: &[u8]) -> Result<(SnapshotItem<'_>, usize), SnapshotDecodeE
         },
         value_end,
     ))
-}
-
-/// Converts an in-memory length to the on-disk `u32`, asserting it is at most `max`.
-fn size_u32(size: usize, max: u32) -> u32 {
-    let Ok(size) = u32::try_from(size) else {
-        panic!("size={size} max={max}");
-    };
-    assert!(size <= max, "size={size} max={max}");
-    size
-}
-
-fn read_u32(bytes: &[u8], range: core::ops::Range<usize>) -> u32 {
-    let mut array = [0; 4];
-    array.copy_from_slice(&bytes[range]);
-    u32::from_le_bytes(array)
-}
-
-fn read_u64(bytes: &[u8], range: core::ops::Range<usize>) -> u64 {
-    let mut array = [0; 8];
-    array.copy_from_slice(&bytes[range]);
-    u64::from_le_bytes(array)
 }
 
 #[cfg(test)]
