@@ -25,6 +25,7 @@ use super::record::{
     Body, Commit, DecodeError, GROUP_RECORD_COUNT_MAX, LogRecord, RECORD_HEADER_SIZE, Record,
     RecordView,
 };
+use super::usize_from;
 
 /// Something recovery applies, in log order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -624,13 +625,6 @@ fn torn_group(open: GroupOpen) -> Verdict {
 
 const fn corrupt(offset: u64, reason: Corruption) -> Verdict {
     Verdict::Corrupt { offset, reason }
-}
-
-/// Converts a record size (at most `RECORD_SIZE_MAX`) to an index.
-fn usize_from(size: u32) -> usize {
-    // NOTE: lossless: floe supports only 32- and 64-bit targets.
-    const _: () = assert!(usize::BITS >= 32);
-    size as usize
 }
 
 #[cfg(test)]

@@ -11,6 +11,14 @@ pub mod snapshot;
 
 // Little-endian field access shared by the on-disk codecs (records and snapshots).
 
+/// Converts an on-disk size (a `u32`) to an in-memory index, losslessly.
+#[must_use]
+pub fn usize_from(size: u32) -> usize {
+    // NOTE: lossless: floe supports only 32- and 64-bit targets.
+    const _: () = assert!(usize::BITS >= 32);
+    size as usize
+}
+
 /// Converts an in-memory length to the on-disk `u32`, asserting it is at most `max`.
 fn size_u32(size: usize, max: u32) -> u32 {
     let Ok(size) = u32::try_from(size) else {

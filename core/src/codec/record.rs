@@ -27,7 +27,7 @@
 //! Fault assumptions: the bytes may be torn (any prefix of a write), zero-filled, flipped
 //! or stale. The CRC32 catches damage; it is not a defence against a forger.
 
-use super::{read_u32, read_u64, size_u32};
+use super::{read_u32, read_u64, size_u32, usize_from};
 use crate::constants::{DATABASE_COUNT, KEY_SIZE_MAX_DEFAULT, VALUE_SIZE_MAX_DEFAULT};
 
 /// Milliseconds since the Unix epoch; `0` in an expiry field means "never expires".
@@ -821,13 +821,6 @@ fn decode_commit<B: AsRef<[u8]>>(view: &RecordView<B>) -> Result<Commit, DecodeE
         return Err(DecodeError::CommitInvalid);
     }
     Ok(commit)
-}
-
-/// Converts a size already known to be at most [`RECORD_SIZE_MAX`] to an index.
-fn usize_from(size: u32) -> usize {
-    // NOTE: lossless: floe supports only 32- and 64-bit targets.
-    const _: () = assert!(usize::BITS >= 32);
-    size as usize
 }
 
 #[cfg(test)]

@@ -47,6 +47,7 @@ use floe_core::codec::snapshot::{
     PushError, SNAPSHOT_BLOCK_HEADER_SIZE, SNAPSHOT_HEADER_SIZE, SNAPSHOT_ITEM_HEADER_SIZE,
     SNAPSHOT_TRAILER_SIZE, SnapshotHeader, SnapshotItem, SnapshotWriter,
 };
+use floe_core::codec::usize_from;
 use floe_core::store::Store;
 
 use crate::error::Error;
@@ -261,13 +262,6 @@ pub fn compact(storage: &dyn Storage, dir: &Path, lsn: u64) -> Result<Compaction
         storage.sync_dir(dir)?;
     }
     Ok(compaction)
-}
-
-/// Converts a configured size (a `u32`) to an index.
-fn usize_from(size: u32) -> usize {
-    // NOTE: lossless: floe supports only 32- and 64-bit targets.
-    const _: () = assert!(usize::BITS >= 32);
-    size as usize
 }
 
 #[cfg(test)]
