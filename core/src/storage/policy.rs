@@ -7,8 +7,10 @@
 //!
 //! - `allkeys-lru`, `volatile-lru`, `sieve`: bit 0 is a *visited* bit, set on access and
 //!   cleared when the item survives a sweep. This is CLOCK (second chance), the classic LRU
-//!   approximation; SIEVE differs from it only in keeping survivors in place, which a freed
-//!   segment cannot, so here both policies sweep the same way (see docs/DESIGN notes).
+//!   approximation. SIEVE differs from it only in keeping survivors in place; a segment
+//!   that is freed cannot, so here `sieve` sweeps exactly as the LRU policies do. It is
+//!   kept as its own name so a user of SIEVE gets the closest behaviour segments allow,
+//!   and so a later per-item layout can make it true SIEVE without a configuration change.
 //! - `allkeys-lfu`, `volatile-lfu`: a logarithmic access counter (Redis's LFU counter),
 //!   starting at [`LFU_INIT`]; an item survives while its counter is above it, and each
 //!   survival halves the counter so that past popularity decays.
