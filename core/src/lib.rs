@@ -39,3 +39,4 @@ pub mod hash;
 pub mod storage;
 pub mod store;
 pub mod table;
+mod text;

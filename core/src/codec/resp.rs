@@ -62,6 +62,8 @@
 
 use core::fmt::{self, Write as _};
 
+use crate::text::StackText;
+
 /// Largest bulk string a request or frame may declare, in bytes (Redis's
 /// `proto-max-bulk-len` default).
 pub const BULK_SIZE_MAX_DEFAULT: usize = 512 * 1024 * 1024;
@@ -1463,24 +1465,20 @@ pub const DOUBLE_SIZE_MAX: usize = 32;
 /// a signed two-digit-or-more exponent (`1e+17`, `1.5e-05`). `%.17g` itself may print
 /// more digits (`0.10000000000000001`); both read back as the same double.
 pub fn format_double(value: f64, buffer: &mut [u8; DOUBLE_SIZE_MAX]) -> &[u8] {
-    let mut output = StackText { buffer, size: 0 };
+    let mut output = StackText::new(buffer);
     if value.is_nan() {
         output.push(b"nan");
     } else if value.is_infinite() {
         output.push(if value > 0.0 { b"inf" } else { b"-inf" });
     } else {
         let mut scientific_buffer = [0_u8; DOUBLE_SIZE_MAX];
-        let mut scientific = StackText {
-            buffer: &mut scientific_buffer,
-            size: 0,
-        };
+        let mut scientific = StackText::new(&mut scientific_buffer);
         // `{:e}` gives the shortest round-trip digits: `-1.2345e-7`, `1e2`, `0e0`.
         let written = write!(scientific, "{value:e}").is_ok();
         assert!(written, "LowerExp of an f64 is at most 24 bytes");
         format_double_layout(scientific.as_bytes(), &mut output);
     }
-    let size = output.size;
-    output.buffer.get(..size).unwrap_or_default()
+    output.into_bytes()
 }
 
 /// Lays out `{:e}` text (`[-]d[.ddd]e[-]x`) as `%.17g` would.
@@ -1558,43 +1556,6 @@ fn format_double_layout(scientific: &[u8], output: &mut StackText<'_>) {
             output.push(b"0");
         }
         output.push(digits);
-    }
-}
-
-/// A `core::fmt::Write` over a stack buffer; a write that does not fit fails whole.
-struct StackText<'b> {
-    buffer: &'b mut [u8; DOUBLE_SIZE_MAX],
-    size: usize,
-}
-
-impl StackText<'_> {
-    fn as_bytes(&self) -> &[u8] {
-        self.buffer.get(..self.size).unwrap_or_default()
-    }
-
-    fn push(&mut self, bytes: &[u8]) {
-        let fits = self.try_push(bytes);
-        assert!(fits, "double text longer than DOUBLE_SIZE_MAX");
-    }
-
-    fn try_push(&mut self, bytes: &[u8]) -> bool {
-        let end = self.size + bytes.len();
-        let Some(target) = self.buffer.get_mut(self.size..end) else {
-            return false;
-        };
-        target.copy_from_slice(bytes);
-        self.size = end;
-        true
-    }
-}
-
-impl fmt::Write for StackText<'_> {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        if self.try_push(text.as_bytes()) {
-            Ok(())
-        } else {
-            Err(fmt::Error)
-        }
     }
 }
 

@@ -5,6 +5,7 @@
 use super::{LogSink, Splice, Store};
 use crate::codec::record::{Record, Timestamp};
 use crate::error::StoreError;
+use crate::text::StackText;
 
 /// What GETEX does to the key's expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,32 +331,15 @@ fn format_integer(value: i64, target: &mut [u8; INTEGER_SIZE_MAX]) -> &[u8] {
 /// Writes a finite float in Redis's human form (no exponent, no trailing zeros) and returns
 /// it. Rust's shortest round-trip `Display` gives exactly that.
 fn format_float(value: f64, target: &mut [u8; FLOAT_TEXT_SIZE_MAX]) -> &[u8] {
-    struct Writer<'t> {
-        target: &'t mut [u8],
-        size: usize,
-    }
-    impl core::fmt::Write for Writer<'_> {
-        fn write_str(&mut self, text: &str) -> core::fmt::Result {
-            let end = self.size + text.len();
-            let slot = self
-                .target
-                .get_mut(self.size..end)
-                .ok_or(core::fmt::Error)?;
-            slot.copy_from_slice(text.as_bytes());
-            self.size = end;
-            Ok(())
-        }
-    }
     assert!(value.is_finite(), "value={value}");
     let value = if value == 0.0 { 0.0 } else { value }; // "-0" reads oddly; Redis prints "0".
-    let mut writer = Writer { target, size: 0 };
-    let written = core::fmt::write(&mut writer, format_args!("{value}"));
+    let mut text = StackText::new(target);
+    let written = core::fmt::write(&mut text, format_args!("{value}"));
     assert!(
         written.is_ok(),
         "a finite f64 fits in {FLOAT_TEXT_SIZE_MAX} bytes"
     );
-    let size = writer.size;
-    &target[..size]
+    text.into_bytes()
 }
 
 #[cfg(test)]
