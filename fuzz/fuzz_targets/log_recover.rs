@@ -12,7 +12,8 @@
 #![no_main]
 
 use floe_core::codec::log::{Entry, LogScanner, Verdict, scan};
-use floe_core::codec::record::{Body, LogRecord, field};
+use floe_core::codec::record::{Body, LogRecord};
+use floe_fuzz::record_checksum_fix;
 
 libfuzzer_sys::fuzz_target!(|input: &[u8]| {
     let Some((&mode, data)) = input.split_first() else {
@@ -121,30 +122,7 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
 /// Recomputes the CRC of each record along the chain of size fields, while they fit.
 fn checksums_fix(bytes: &mut [u8]) {
     let mut offset = 0;
-    while bytes.len() - offset >= field::KEY_START {
-        let record = &mut bytes[offset..];
-        let size = u32::from_le_bytes([record[0], record[1], record[2], record[3]]) as usize;
-        if size < field::KEY_START || size > record.len() {
-            return;
-        }
-        let checksum = crc32(&record[field::CHECKSUM.end..size]);
-        record[field::CHECKSUM].copy_from_slice(&checksum.to_le_bytes());
+    while let Some(size) = record_checksum_fix(&mut bytes[offset..]) {
         offset += size;
     }
-}
-
-/// CRC-32 (IEEE), bit by bit: independent of the crate under test on purpose.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0_u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }

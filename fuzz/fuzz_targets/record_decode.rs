@@ -10,6 +10,7 @@
 #![no_main]
 
 use floe_core::codec::record::{LogRecord, RecordView, field};
+use floe_fuzz::record_checksum_fix;
 
 libfuzzer_sys::fuzz_target!(|input: &[u8]| {
     let Some((&mode, data)) = input.split_first() else {
@@ -17,7 +18,7 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
     };
     let mut bytes = data.to_vec();
     if mode & 1 == 1 {
-        checksum_fix(&mut bytes);
+        let _resealed = record_checksum_fix(&mut bytes);
     }
     let data = &bytes[..];
 
@@ -43,32 +44,3 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
         );
     }
 });
-
-/// Recomputes the CRC of the record at the start of `bytes`, if its size field fits.
-fn checksum_fix(bytes: &mut [u8]) {
-    if bytes.len() < field::KEY_START {
-        return;
-    }
-    let size = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
-    if size < field::KEY_START || size > bytes.len() {
-        return;
-    }
-    let checksum = crc32(&bytes[field::CHECKSUM.end..size]);
-    bytes[field::CHECKSUM].copy_from_slice(&checksum.to_le_bytes());
-}
-
-/// CRC-32 (IEEE), bit by bit: independent of the crate under test on purpose.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0_u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}

@@ -15,6 +15,7 @@ use floe_core::codec::snapshot::{
     SNAPSHOT_BLOCK_HEADER_SIZE, SNAPSHOT_HEADER_SIZE, SNAPSHOT_TRAILER_SIZE, SnapshotView,
     SnapshotWriter, block_field, header_field, trailer_field,
 };
+use floe_fuzz::crc32;
 
 libfuzzer_sys::fuzz_target!(|input: &[u8]| {
     let Some((&mode, data)) = input.split_first() else {
@@ -92,20 +93,4 @@ fn checksums_fix(bytes: &mut [u8]) {
     trailer[trailer_field::HEADER_CHECKSUM].copy_from_slice(&header_checksum.to_le_bytes());
     let trailer_checksum = crc32(&trailer[trailer_field::CHECKSUM.end..]);
     trailer[trailer_field::CHECKSUM].copy_from_slice(&trailer_checksum.to_le_bytes());
-}
-
-/// CRC-32 (IEEE), bit by bit: independent of the crate under test on purpose.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0_u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
