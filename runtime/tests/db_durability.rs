@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{FaultStorage, TempDir, backends, config, copy_dir, names, open_with, segments};
+use common::{
+    FaultStorage, Faults, TempDir, backends, config, copy_dir, names, open_with, segments,
+};
 use floe_core::codec::log::{Entry, LogScanner};
 use floe_core::codec::record::{Record, RecordView, field};
 use floe_core::storage::policy::EvictionPolicy;
@@ -759,19 +761,30 @@ fn directory_under_a_regular_file_is_refused_clearly() {
     assert_eq!(fs::read(&file).unwrap(), b"not a directory");
 }
 
+/// A `Db` over a `FaultStorage` whose `fault` counter (`write_failing` or `sync_failing`)
+/// makes the `nth` such call fail.
+fn open_failing(
+    dir: &Path,
+    backend: Backend,
+    fsync: FsyncPolicy,
+    fault: impl FnOnce(&Faults) -> &std::sync::atomic::AtomicU64,
+    nth: u64,
+) -> Db {
+    let storage = FaultStorage::over(backend);
+    fault(storage.faults()).store(nth, std::sync::atomic::Ordering::SeqCst);
+    open_with(dir, config(backend, fsync), Arc::new(storage))
+}
+
 #[test]
 fn failed_fsync_poisons_writes_but_not_reads() {
     for backend in backends() {
         let dir = TempDir::new("poison");
-        let storage = FaultStorage::over(backend);
-        storage
-            .faults()
-            .sync_failing
-            .store(3, std::sync::atomic::Ordering::SeqCst);
-        let db = open_with(
+        let db = open_failing(
             dir.path(),
-            config(backend, FsyncPolicy::Always),
-            Arc::new(storage.clone()),
+            backend,
+            FsyncPolicy::Always,
+            |faults| &faults.sync_failing,
+            3,
         );
         db.set(b"a", b"1").unwrap();
         db.set(b"b", b"2").unwrap();
@@ -807,15 +820,12 @@ fn failed_fsync_poisons_writes_but_not_reads() {
 fn failed_write_poisons_too() {
     for backend in backends() {
         let dir = TempDir::new("poison-write");
-        let storage = FaultStorage::over(backend);
-        storage
-            .faults()
-            .write_failing
-            .store(2, std::sync::atomic::Ordering::SeqCst);
-        let db = open_with(
+        let db = open_failing(
             dir.path(),
-            config(backend, FsyncPolicy::Always),
-            Arc::new(storage.clone()),
+            backend,
+            FsyncPolicy::Always,
+            |faults| &faults.write_failing,
+            2,
         );
         db.set(b"a", b"1").unwrap();
         let error = db.set(b"b", b"2").unwrap_err();
@@ -837,15 +847,12 @@ fn failed_write_poisons_too() {
 fn flush_reports_a_failed_background_append() {
     for backend in backends() {
         let dir = TempDir::new("poison-flusher");
-        let storage = FaultStorage::over(backend);
-        storage
-            .faults()
-            .write_failing
-            .store(2, std::sync::atomic::Ordering::SeqCst);
-        let db = open_with(
+        let db = open_failing(
             dir.path(),
-            config(backend, FsyncPolicy::Everysec),
-            Arc::new(storage.clone()),
+            backend,
+            FsyncPolicy::Everysec,
+            |faults| &faults.write_failing,
+            2,
         );
         db.set(b"a", b"1").unwrap();
         db.flush().unwrap();
