@@ -414,7 +414,7 @@ impl<'a> Store<'a> {
             SetExpiry::At(at) => at,
         };
         let previous = self.put(db, key, lookup, &Splice::bytes(value), expires_at, now, log)?;
-        let previous = previous.map(|range| &self.segments_bytes()[range]);
+        let previous = previous.map(|range| &self.segments.memory()[range]);
         Ok(SetOutcome {
             written: true,
             previous,
@@ -519,15 +519,16 @@ impl<'a> Store<'a> {
                 .count()
         };
         let mut new_key_count = absent_count(self);
+        let mut absent = new_key_count;
         for _ in 0..=pair_count {
             self.ensure_room(sizes.clone(), new_key_count, now, log)?;
-            let absent = absent_count(self);
+            absent = absent_count(self);
             if absent <= new_key_count {
                 break;
             }
             new_key_count = absent;
         }
-        assert!(self.table.len() + absent_count(self) <= self.table.len_max());
+        assert!(self.table.len() + absent <= self.table.len_max());
         for (key, value) in pairs {
             // Earlier pairs changed the table: look each key up afresh.
             let lookup = Lookup {
@@ -632,10 +633,6 @@ impl<'a> Store<'a> {
 
     fn value_of(&self, found: &Found) -> &[u8] {
         &self.segments.bytes(found.location)[found.layout.value.clone()]
-    }
-
-    fn segments_bytes(&self) -> &[u8] {
-        self.segments.memory()
     }
 
     /// Updates the policy bits of a key that was just read.
