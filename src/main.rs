@@ -14,7 +14,8 @@ use std::process::ExitCode;
 
 use clap::{ArgAction, Parser, Subcommand};
 use floe_core::storage::policy::EvictionPolicy;
-use floe_runtime::cli::{self, Settings};
+use floe_runtime::cli;
+use floe_runtime::config::{self, Settings};
 use floe_runtime::io::Backend;
 use floe_runtime::log::FsyncPolicy;
 use floe_runtime::sim::{ScenarioChoice, SimOptions};
@@ -59,19 +60,19 @@ struct Arguments {
 
     /// `off`: a pure cache: no directory, no files, nothing survives a restart.
     #[arg(long, value_name = "on|off", default_value = "on", action = ArgAction::Set,
-          value_parser = cli::parse_switch, verbatim_doc_comment)]
+          value_parser = config::parse_switch, verbatim_doc_comment)]
     persistence: bool,
 
     /// Memory for keys and values, reserved at start.
     ///
     /// Sizes as in Redis: bytes, or with a unit k/kb, m/mb, g/gb, t/tb (64mb, 1gb).
-    #[arg(long, value_name = "SIZE", default_value = "64mb", value_parser = cli::parse_size,
+    #[arg(long, value_name = "SIZE", default_value = "64mb", value_parser = config::parse_size,
           verbatim_doc_comment)]
     maxmemory: u64,
 
     /// The most keys the store holds, across all 16 databases.
     #[arg(long = "max-keys", value_name = "COUNT", default_value = "1000000",
-          value_parser = cli::parse_key_count, verbatim_doc_comment)]
+          value_parser = config::parse_key_count, verbatim_doc_comment)]
     max_keys: u64,
 
     /// What to do when memory or the key table is full.
@@ -79,7 +80,7 @@ struct Arguments {
     /// Redis's names: noeviction (refuse writes), allkeys-lru, allkeys-lfu, allkeys-random,
     /// volatile-lru, volatile-lfu, volatile-random, volatile-ttl; or fifo, sieve.
     #[arg(long = "maxmemory-policy", value_name = "POLICY", default_value = "noeviction",
-          value_parser = cli::parse_policy, verbatim_doc_comment)]
+          value_parser = config::parse_policy, verbatim_doc_comment)]
     maxmemory_policy: EvictionPolicy,
 
     /// The log's I/O backend.
@@ -178,6 +179,7 @@ fn main() -> ExitCode {
             keys_max: arguments.max_keys,
             policy: arguments.maxmemory_policy,
             backend: arguments.io,
+            ..Settings::default()
         }),
     }
 }

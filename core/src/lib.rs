@@ -23,7 +23,7 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 
-#[cfg(any(test, feature = "_test-internals"))]
+#[cfg(any(test, feature = "alloc", feature = "_test-internals"))]
 extern crate alloc;
 // The test-only model check derives `arbitrary::Arbitrary`, whose code names `std`.
 #[cfg(all(not(test), feature = "_test-internals"))]

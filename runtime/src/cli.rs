@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! line ─► split (redis-cli quoting) ─► aliases (PUT, DELETE, help, quit/exit)
-//!      ─► Db::execute_with(command::execute) ─► one RESP frame ─► redis-cli formatting
-//!                                           └► Outcome::Runtime: SAVE, INFO, CONFIG ... here
+//!      ─► Db::prepare ─► Db::apply (command table) ─► Db::settle ─► one RESP frame
+//!      ─► redis-cli formatting;   Outcome::Runtime (SAVE, INFO, CONFIG ...) ─► Admin::run
 //! ```
 //!
 //! - **Terminal** (stdin is a tty): a banner (version, data directory, what recovery
@@ -12,13 +12,14 @@
 //!   data directory ([`HISTORY_FILE_NAME`]).
 //! - **Pipe**: no banner, no prompt: one reply per line and nothing else on stdout, so
 //!   `printf 'SET a 1\nGET a\n' | floe` is scriptable. Messages go to stderr.
-//! - A reply is printed only after [`Db::execute_with`] returned, so under fsync `always`
-//!   an `OK` on stdout means the write is on disk: the crash tests rely on this.
+//! - A reply is printed only after [`Db::settle`] returned: under fsync `always` an `OK`
+//!   on stdout means the write is on disk, under `everysec` and `no` that it is in the log
+//!   file (a crash of the process loses nothing printed). The crash tests rely on this.
 //! - The end: `quit`/`exit`/`QUIT` print `Goodbye!`; end of input, Ctrl-C at the prompt,
 //!   `SHUTDOWN`, SIGINT, SIGTERM and SIGHUP all close the [`Db`], which writes and
 //!   fdatasyncs everything logged, before the process exits.
 //! - Lines may be as long as the largest key and value need, escapes included
-//!   ([`Settings::line_size_max`]); a longer line is skipped with an error.
+//!   ([`line_size_max`]); a longer line is skipped with an error.
 //!
 //! Invariants: every non-empty line prints exactly one reply (a multi-line one for
 //! aggregates and `help`), so a script can pair replies with commands; a line that fails
@@ -29,26 +30,24 @@
 //! in raw mode (run `reset`); the data is flushed all the same.
 
 mod format;
-mod info;
 mod split;
 
 use std::io::{self, BufRead, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use floe_core::codec::resp::{ReplySink, ReplyWriter};
-use floe_core::command::{self, COMMANDS, Outcome, RuntimeCommand, Session};
-use floe_core::error::ConfigError;
-use floe_core::storage::policy::EvictionPolicy;
+use floe_core::command::{COMMANDS, Outcome, RuntimeCommand, Session};
 
 pub use format::{format_reply, format_reply_raw, quote};
 pub use split::{Unbalanced, split_line};
 
-use crate::db::{Db, DbConfig, DbError};
-use crate::io::Backend;
-use crate::log::FsyncPolicy;
+use crate::admin::{Admin, DoorStats, Finish};
+pub use crate::config::Settings;
+use crate::config::human;
+use crate::db::{Db, DbConfig};
 use crate::log::check::check as check_dir;
 use crate::sim::SimOptions;
 
@@ -61,157 +60,11 @@ const LINE_SLACK_SIZE: usize = 64 * 1024;
 /// Every byte of a key or value may be written as a 4-byte `\xHH` escape.
 const ESCAPE_SIZE_MAX: usize = 4;
 
-/// The settings `floe` runs with, as the binary parsed them from its options.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// `--dir`: the data directory, created if missing.
-    pub dir: PathBuf,
-    /// `--fsync`.
-    pub fsync: FsyncPolicy,
-    /// `--persistence`: `false` is a pure cache that writes no file.
-    pub persistence: bool,
-    /// `--maxmemory`: bytes of item memory.
-    pub memory_size: u64,
-    /// `--max-keys`.
-    pub keys_max: u64,
-    /// `--maxmemory-policy`.
-    pub policy: EvictionPolicy,
-    /// `--io`.
-    pub backend: Backend,
-}
-
-impl Settings {
-    /// The [`DbConfig`] these settings describe.
-    ///
-    /// # Errors
-    /// A message naming the option whose value cannot work and what would.
-    pub fn db_config(&self) -> Result<DbConfig, String> {
-        let memory_size = usize::try_from(self.memory_size).map_err(|_| {
-            format!(
-                "--maxmemory {}: too large for this machine",
-                self.memory_size
-            )
-        })?;
-        let keys_max = usize::try_from(self.keys_max)
-            .map_err(|_| format!("--max-keys {}: too large for this machine", self.keys_max))?;
-        let mut config = DbConfig::new(memory_size, keys_max);
-        config.store.policy = self.policy;
-        config.persistence = self.persistence;
-        config.fsync = self.fsync;
-        config.backend = self.backend;
-        if let Err(error) = config.store.validate() {
-            return Err(self.config_message(error));
-        }
-        config.validate().map_err(|error| error.to_string())?;
-        Ok(config)
-    }
-
-    /// The longest line the CLI reads: the largest key and value, each byte escaped.
-    #[must_use]
-    pub fn line_size_max(config: &DbConfig) -> usize {
-        let item = config.store.key_size_max as usize + config.store.value_size_max as usize;
-        item * ESCAPE_SIZE_MAX + LINE_SLACK_SIZE
-    }
-
-    fn config_message(&self, error: ConfigError) -> String {
-        let memory = info::human(self.memory_size);
-        match error {
-            ConfigError::MemoryTooSmall | ConfigError::ItemLargerThanSegment => format!(
-                "--maxmemory {} ({memory}) is too small for the store's segments; give it at \
-                 least 1mb",
-                self.memory_size
-            ),
-            ConfigError::MemoryTooLarge => format!(
-                "--maxmemory {} ({memory}) is above the largest the store supports (1tb)",
-                self.memory_size
-            ),
-            ConfigError::KeysMaxTooLarge => format!(
-                "--max-keys {} is above the largest the store's table supports",
-                self.keys_max
-            ),
-            other => format!(
-                "--maxmemory {} / --max-keys {}: the store cannot be built ({other:?})",
-                self.memory_size, self.keys_max
-            ),
-        }
-    }
-}
-
-/// Parses a size as Redis's configuration does: a byte count with an optional unit, `k`
-/// (1000), `kb` (1024), `m`, `mb`, `g`, `gb`, `t`, `tb` (case-insensitive): `64mb`, `1gb`,
-/// `1048576`.
-///
-/// # Errors
-/// A message saying what is accepted.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let lowered = text.trim().to_ascii_lowercase();
-    let split = lowered
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lowered.len());
-    let (digits, unit) = lowered.split_at(split);
-    let multiplier: u64 = match unit {
-        "" | "b" => 1,
-        "k" => 1000,
-        "kb" => 1 << 10,
-        "m" => 1000 * 1000,
-        "mb" => 1 << 20,
-        "g" => 1000 * 1000 * 1000,
-        "gb" => 1 << 30,
-        "t" => 1000 * 1000 * 1000 * 1000,
-        "tb" => 1 << 40,
-        _ => return Err(size_error(text)),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|count| count.checked_mul(multiplier))
-        .ok_or_else(|| size_error(text))
-}
-
-fn size_error(text: &str) -> String {
-    format!(
-        "`{text}` is not a size: expected a number of bytes with an optional unit, k/kb, m/mb, \
-         g/gb or t/tb (as in Redis: 64mb, 1gb, 1048576)"
-    )
-}
-
-/// Parses `on`/`off` (also `yes`/`no`, `true`/`false`, as Redis's booleans).
-///
-/// # Errors
-/// A message saying what is accepted.
-pub fn parse_switch(text: &str) -> Result<bool, String> {
-    match text.to_ascii_lowercase().as_str() {
-        "on" | "yes" | "true" => Ok(true),
-        "off" | "no" | "false" => Ok(false),
-        _ => Err(format!("`{text}` is not a switch: expected `on` or `off`")),
-    }
-}
-
-/// Parses an eviction policy by Redis's `maxmemory-policy` names, plus `fifo` and `sieve`.
-///
-/// # Errors
-/// A message listing the names.
-pub fn parse_policy(text: &str) -> Result<EvictionPolicy, String> {
-    EvictionPolicy::from_name(text.as_bytes()).ok_or_else(|| {
-        let names: Vec<&str> = EvictionPolicy::ALL.iter().map(|p| p.name()).collect();
-        format!(
-            "unknown eviction policy `{text}`: expected one of {}",
-            names.join(", ")
-        )
-    })
-}
-
-/// Parses a key count: a whole number, at least 1.
-///
-/// # Errors
-/// A message saying what is accepted.
-pub fn parse_key_count(text: &str) -> Result<u64, String> {
-    match text.trim().replace('_', "").parse::<u64>() {
-        Ok(count) if count > 0 => Ok(count),
-        _ => Err(format!(
-            "`{text}` is not a key count: expected a whole number of keys, at least 1"
-        )),
-    }
+/// The longest line the CLI reads: the largest key and value, each byte escaped.
+#[must_use]
+pub fn line_size_max(config: &DbConfig) -> usize {
+    let item = config.store.key_size_max as usize + config.store.value_size_max as usize;
+    item * ESCAPE_SIZE_MAX + LINE_SLACK_SIZE
 }
 
 /// Runs the stdin CLI until `quit`, `SHUTDOWN`, the end of input or a signal; see the
@@ -227,7 +80,7 @@ pub fn run(settings: &Settings) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let line_size_max = Settings::line_size_max(&config);
+    let line_size_max = line_size_max(&config);
     let db = match Db::open(&settings.dir, config) {
         Ok(db) => Arc::new(db),
         Err(error) => {
@@ -239,7 +92,8 @@ pub fn run(settings: &Settings) -> ExitCode {
         }
     };
     close_on_signal(&db);
-    let mut shell = Shell::new(Arc::clone(&db), settings.clone());
+    let admin = Arc::new(Admin::new(Arc::clone(&db), settings.clone(), None, "stdin"));
+    let mut shell = Shell::new(admin);
     let result = if io::stdin().is_terminal() {
         print!("{}", shell.banner());
         let history = settings
@@ -433,26 +287,25 @@ pub enum Flow {
 /// so it can be driven by tests.
 #[derive(Debug)]
 pub struct Shell {
-    db: Arc<Db>,
-    settings: Settings,
+    admin: Arc<Admin>,
+    stats: Arc<DoorStats>,
     session: Session,
     reply: Reply,
-    counters: info::Counters,
 }
 
 impl Shell {
     /// A session in database 0, replying in RESP2.
     #[must_use]
-    pub fn new(db: Arc<Db>, settings: Settings) -> Self {
+    pub fn new(admin: Arc<Admin>) -> Self {
+        let stats = admin.door();
+        stats
+            .connection_count
+            .store(1, std::sync::atomic::Ordering::Relaxed);
         Self {
-            db,
-            settings,
+            admin,
+            stats,
             session: Session::new(1),
             reply: Reply::default(),
-            counters: info::Counters {
-                started: Instant::now(),
-                command_count: 0,
-            },
         }
     }
 
@@ -496,7 +349,7 @@ impl Shell {
     /// The terminal's greeting: version, data directory and settings, what recovery found.
     #[must_use]
     pub fn banner(&self) -> String {
-        let settings = &self.settings;
+        let settings = &self.admin.settings();
         let mut banner = format!(
             "floe {} - a fast, durable key-value store. Type `help` for the commands, `quit` \
              to leave.\n",
@@ -504,7 +357,7 @@ impl Shell {
         );
         let limits = format!(
             "maxmemory {}, max-keys {}, {}",
-            info::human(settings.memory_size),
+            human(settings.memory_size),
             settings.keys_max,
             settings.policy.name()
         );
@@ -519,8 +372,9 @@ impl Shell {
             banner +=
                 &format!("data: none, persistence is off: nothing survives a restart ({limits})\n");
         }
-        if let Some(report) = self.db.recovery() {
-            let keys = self.db.stats().store.keys;
+        let db = self.admin.db();
+        if let Some(report) = db.recovery() {
+            let keys = db.stats().store.keys;
             let from = report.snapshot.as_ref().map_or_else(
                 || "no snapshot".to_owned(),
                 |snapshot| format!("snapshot at LSN {}", snapshot.lsn),
@@ -540,90 +394,43 @@ impl Shell {
         banner
     }
 
-    /// Runs `args` through the command table with the [`Db`]'s durability, or here for the
-    /// commands only the runtime can complete.
+    /// Runs `args` through the durable command path (prepare, apply, settle), or through
+    /// [`Admin`] for the commands only the runtime can complete.
     fn execute(&mut self, args: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-        self.counters.command_count += 1;
+        let started = Instant::now();
+        self.stats.started();
         self.reply.0.clear();
-        let session = &mut self.session;
-        let reply = &mut self.reply;
-        let result = self.db.execute_with(|store, now, log| {
-            command::execute(store, session, args, now, reply, log)
-        });
-        match result {
-            Ok(Outcome::Done) => self.print_reply(out, false),
-            Ok(Outcome::Close) => {
-                out.extend_from_slice(b"Goodbye!\n");
-                return Flow::Exit;
-            }
-            Ok(Outcome::Runtime(command)) => return self.runtime(command, args, out),
-            Err(error) => out.extend_from_slice(format!("(error) ERR {error}\n").as_bytes()),
-        }
-        Flow::Continue
-    }
-
-    /// The commands the store hands back: snapshots, INFO, CONFIG, SHUTDOWN.
-    fn runtime(&mut self, command: RuntimeCommand, args: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-        self.reply.0.clear();
-        let protocol = self.session.protocol;
+        let db = self.admin.db();
+        let prepared = db.prepare(args);
+        let applied = db.apply(&prepared, &mut self.session, &mut self.reply);
         let mut raw = false;
         let mut flow = Flow::Continue;
-        {
-            let mut writer = ReplyWriter::new(&mut self.reply, protocol);
-            match command {
-                RuntimeCommand::Save => match self.db.save() {
-                    Ok(_) => writer.simple(b"OK"),
-                    Err(error) => writer.error(db_error(&error).as_bytes()),
-                },
-                RuntimeCommand::BackgroundSave { .. } => match self.db.bgsave() {
-                    Ok(true) => writer.simple(b"Background saving started"),
-                    Ok(false) => writer.error(b"ERR Background save already in progress"),
-                    Err(error) => writer.error(db_error(&error).as_bytes()),
-                },
-                RuntimeCommand::BackgroundRewriteLog => match self.db.bgsave() {
-                    Ok(true) => writer.simple(b"Background append only file rewriting started"),
-                    Ok(false) => writer
-                        .error(b"ERR Background append only file rewriting already in progress"),
-                    Err(error) => writer.error(db_error(&error).as_bytes()),
-                },
-                RuntimeCommand::Info => {
-                    let sections = args.get(1..).unwrap_or_default();
-                    let text = info::info_text(&self.db, &self.settings, &self.counters, sections);
-                    writer.bulk(text.as_bytes());
-                    raw = true;
+        match applied.and_then(|applied| db.settle(applied.durability).map(|()| applied.outcome)) {
+            Ok(Outcome::Done) => {}
+            Ok(Outcome::Close) => flow = Flow::Exit,
+            Ok(Outcome::Runtime(command)) => {
+                let mut writer = ReplyWriter::new(&mut self.reply, self.session.protocol);
+                raw = command == RuntimeCommand::Info;
+                if self.admin.run(command, args, &mut writer) == Finish::Shutdown {
+                    flow = Flow::Exit;
                 }
-                RuntimeCommand::ConfigGet => {
-                    let entries = info::config_entries(&self.db, &self.settings);
-                    let patterns = args.get(2..).unwrap_or_default();
-                    let matching = info::config_matching(entries, patterns);
-                    writer.map_header(matching.len());
-                    for (name, value) in matching {
-                        writer.bulk(name.as_bytes());
-                        writer.bulk(value.as_bytes());
-                    }
-                }
-                RuntimeCommand::ConfigSet => writer.error(
-                    b"ERR CONFIG SET is not supported: floe's settings are fixed at start; \
-                      restart floe with the option (see `floe --help`)",
-                ),
-                RuntimeCommand::ConfigRewrite => {
-                    writer.error(b"ERR The server is running without a config file");
-                }
-                RuntimeCommand::Shutdown(shutdown) => {
-                    let saved = match shutdown.save {
-                        Some(true) if !shutdown.abort => self.db.save().map(|_| ()),
-                        _ => Ok(()),
-                    };
-                    match saved {
-                        _ if shutdown.abort => writer.error(b"ERR No shutdown in progress."),
-                        Err(error) if !shutdown.force => writer
-                            .error(format!("ERR Errors trying to SHUTDOWN: {error}").as_bytes()),
-                        _ => flow = Flow::Exit,
-                    }
-                }
-                _ => writer.error(b"ERR this command is not available in the stdin CLI"),
+            }
+            Err(error) => {
+                // A refused write: replace whatever it wrote with the error.
+                self.reply.0.clear();
+                ReplyWriter::new(&mut self.reply, self.session.protocol)
+                    .error(error.reply_text().as_bytes());
             }
         }
+        let error = self.reply.0.strip_prefix(b"-").map(|text| {
+            let end = text
+                .iter()
+                .position(|byte| *byte == b'\r')
+                .unwrap_or(text.len());
+            &text[..end]
+        });
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.stats.record(prepared.spec(), nanos, error);
         if flow == Flow::Exit {
             out.extend_from_slice(b"Goodbye!\n");
             return flow;
@@ -642,16 +449,6 @@ impl Shell {
         if let Err(error) = formatted {
             out.extend_from_slice(format!("(error) ERR unreadable reply: {error}\n").as_bytes());
         }
-    }
-}
-
-/// A [`DbError`] as the text of an error reply.
-fn db_error(error: &DbError) -> String {
-    match error {
-        DbError::PersistenceOff => {
-            "ERR persistence is off (--persistence off): there is nowhere to save".to_owned()
-        }
-        other => format!("ERR {other}"),
     }
 }
 

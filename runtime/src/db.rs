@@ -74,30 +74,33 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
-use floe_core::codec::record::{
-    Commit, RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX, Record, Timestamp,
-};
-use floe_core::constants::EXPIRE_STEP_SLOTS_DEFAULT;
+use floe_core::codec::record::{RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX, Timestamp};
+use floe_core::constants::{DATABASE_COUNT, EXPIRE_STEP_SLOTS_DEFAULT};
 use floe_core::error::{ConfigError, StoreError};
-use floe_core::store::{Config, LogSink, SetOptions, Stats, Store};
+use floe_core::store::{Config, SetOptions, Stats, Store};
 
 use crate::error::{Error, Operation};
 use crate::io::{Backend, Clock, Storage, SystemClock};
+use crate::log::buffer::LOG_BUFFER_RETAIN_SIZE;
 use crate::log::recovery::{RecoveryReport, recover};
 use crate::log::snapshot::{Compaction, compact, snapshot_encode, snapshot_write};
-use crate::log::{FsyncPolicy, LogConfig, LogStats, LogWriter, Ticket};
+use crate::log::{FsyncPolicy, LogBuffer, LogConfig, LogStats, LogWriter, Ticket};
 use crate::memory::OwnedStore;
 
-/// The database the key-value methods of [`Db`] use; [`Db::execute_with`] reaches all 16.
+mod command;
+mod watch;
+
+use command::{Access, Hand};
+pub use command::{Applied, Durability, Prepared};
+pub use watch::WatchMark;
+use watch::{ShardLog, WatchTable};
+
+/// The database the key-value methods of [`Db`] use; [`Db::apply`] reaches all 16.
 pub const DB_INDEX: u8 = 0;
 
 /// Writes between two active-expiry steps (each examines
 /// [`EXPIRE_STEP_SLOTS_DEFAULT`] table slots and removes the expired keys it finds).
 const EXPIRE_WRITE_INTERVAL: u32 = 16;
-
-/// A log buffer keeps at most this many bytes of capacity between writes; a write with a
-/// larger value gets a fresh buffer afterwards, so one huge value does not pin memory.
-const LOG_BUFFER_RETAIN_SIZE: usize = 1 << 20;
 
 /// Under `everysec` and `no`, a write whose records take the pending buffer to this size
 /// appends them to the log itself instead of leaving them to the flusher.
@@ -275,8 +278,9 @@ pub struct SnapshotReport {
 /// An embedded, durable key-value store; see the module documentation.
 ///
 /// Thread-safe (`Send + Sync`): share it with `Arc<Db>`. The key-value methods use
-/// database [`DB_INDEX`]; [`Db::execute_with`] runs anything (floe-core's command table
-/// included) against the whole store with the same durability.
+/// database [`DB_INDEX`]; [`Db::prepare`] and [`Db::apply`] run any command of floe-core's
+/// command table against the whole store, and [`Db::commit`], [`Db::poll`] and [`Db::wait`]
+/// make its writes durable (see [`command`]).
 ///
 /// # Examples
 ///
@@ -364,6 +368,8 @@ struct Background {
 #[derive(Debug)]
 struct Shard {
     store: OwnedStore,
+    /// Versions of watched keys (WATCH), bumped by every record the store reports.
+    watch: WatchTable,
     /// Records of writes applied to the store and not yet handed to the appender.
     buffer: LogBuffer,
     /// Writes may leave their records in `buffer` for the flusher (`everysec` and `no`,
@@ -448,6 +454,7 @@ impl Db {
         let deferred = config.persistence && config.fsync != FsyncPolicy::Always;
         let shard = Shard {
             store,
+            watch: WatchTable::new(),
             buffer: LogBuffer::new(config.persistence),
             deferred,
             writes_since_expiry: 0,
@@ -554,6 +561,28 @@ impl Db {
     #[must_use]
     pub fn len(&self) -> usize {
         self.read(|store, _| store.db_len(DB_INDEX))
+    }
+
+    /// Why writes are refused, if they are: the log's first failure (with what to do), or
+    /// that the Db is closed. `None` while writes are accepted.
+    #[must_use]
+    pub fn write_refusal(&self) -> Option<String> {
+        self.inner
+            .check_writable()
+            .err()
+            .map(|error| error.reply_text())
+    }
+
+    /// Keys stored in each of the 16 databases (INFO's keyspace section).
+    #[must_use]
+    pub fn db_sizes(&self) -> [usize; DATABASE_COUNT as usize] {
+        self.read(|store, _| {
+            let mut sizes = [0; DATABASE_COUNT as usize];
+            for (db, size) in (0..DATABASE_COUNT).zip(sizes.iter_mut()) {
+                *size = store.db_len(db);
+            }
+            sizes
+        })
     }
 
     /// Whether no key is stored.
@@ -671,43 +700,6 @@ impl Db {
         &self.inner.config
     }
 
-    /// **The hook for the command table** (and anything else that drives the store): runs
-    /// `operation` on the store under its lock, with the time to use and the [`LogBuffer`]
-    /// to pass as the store's [`LogSink`], then makes whatever the operation logged durable
-    /// exactly as [`Db::set`] does (append while locked; under `always`, wait for the
-    /// fdatasync after unlocking). Returns what `operation` returned.
-    ///
-    /// ```
-    /// # use floe_runtime::{Db, DbConfig};
-    /// # use floe_core::store::SetOptions;
-    /// # let db = Db::open("unused", DbConfig { persistence: false, ..DbConfig::new(1 << 20, 100) })?;
-    /// // The CLI and servers call floe-core's command table the same way:
-    /// // db.execute_with(|store, now, log| command::execute(store, &mut session, &args, now,
-    /// //     &mut reply, log))?;
-    /// let written = db.execute_with(|store, now, log| {
-    ///     store.set(3, b"key", b"value", SetOptions::default(), now, log).is_ok()
-    /// })?;
-    /// assert!(written);
-    /// # Ok::<(), floe_runtime::DbError>(())
-    /// ```
-    ///
-    /// Rules for the caller: send a reply the operation produced only after this returns
-    /// `Ok` (under `always`, that is when it is on disk); on `Err`, send the error instead.
-    /// Never call the `Db` from `operation` (the store lock is held: that deadlocks). Always
-    /// pass `log` to the store's writes: records given to another sink are not logged.
-    ///
-    /// # Errors
-    /// [`DbError::Runtime`] if the log has failed ([`Error::Poisoned`]) or the `Db` is
-    /// closed: then `operation` does not run at all, since this hook cannot tell a read
-    /// from a write (the `Db`'s own read methods keep working); or if appending or syncing
-    /// its records failed, after it ran.
-    pub fn execute_with<R>(
-        &self,
-        operation: impl for<'s> FnOnce(&mut Store<'s>, Timestamp, &mut LogBuffer) -> R,
-    ) -> Result<R, DbError> {
-        self.write(operation)
-    }
-
     /// Waits until everything written so far is as durable as the fsync policy promises
     /// (written to the file; under `always`, fdatasync'ed).
     ///
@@ -798,57 +790,89 @@ impl Db {
         shard.store.with(|store| operation(store, now))
     }
 
-    /// The write path; see the module documentation.
+    /// The write path of the key-value methods; see the module documentation. Under
+    /// `always` it returns once its records are fdatasync'ed; under `everysec` and `no`, once
+    /// they are in the Db's buffer (the flusher appends them within [`FLUSH_DELAY`]).
     fn write<R>(
         &self,
-        operation: impl for<'s> FnOnce(&mut Store<'s>, Timestamp, &mut LogBuffer) -> R,
+        operation: impl for<'s> FnOnce(&mut Store<'s>, Timestamp, &mut ShardLog<'_>) -> R,
     ) -> Result<R, DbError> {
+        let (result, durability) = self.run(Access::Write, Hand::Embedded, operation)?;
+        if let Durability::Appended(ticket) = durability
+            && self.inner.config.fsync == FsyncPolicy::Always
+        {
+            self.wait(ticket)?;
+        }
+        Ok(result)
+    }
+
+    /// Runs `operation` under the store lock with the time and the log sink to use, then
+    /// hands its records on as `hand` says. Writes are refused before they run when the log
+    /// has failed or the Db is closed; reads always run.
+    fn run<R>(
+        &self,
+        access: Access,
+        hand: Hand,
+        operation: impl for<'s> FnOnce(&mut Store<'s>, Timestamp, &mut ShardLog<'_>) -> R,
+    ) -> Result<(R, Durability), DbError> {
         let inner = &*self.inner;
-        inner.check_writable()?;
+        if access == Access::Write {
+            inner.check_writable()?;
+        }
         let mut guard = lock(&inner.shard);
         let shard = &mut *guard;
         let now = inner.clock.now_ms();
-        let buffer = &mut shard.buffer;
         // Active expiry rides on writes, a bounded step every EXPIRE_WRITE_INTERVAL of them:
         // memory is reclaimed where it is needed, with no timer thread (which would also make
-        // the simulator's runs depend on thread timing). Reads expire lazily.
-        shard.writes_since_expiry += 1;
-        let expire = shard.writes_since_expiry >= EXPIRE_WRITE_INTERVAL;
-        if expire {
-            shard.writes_since_expiry = 0;
+        // the simulator's runs depend on thread timing). Reads expire lazily and do not count.
+        let mut expire = false;
+        if access == Access::Write {
+            shard.writes_since_expiry += 1;
+            expire = shard.writes_since_expiry >= EXPIRE_WRITE_INTERVAL;
+            if expire {
+                shard.writes_since_expiry = 0;
+            }
         }
+        let mut log = ShardLog {
+            buffer: &mut shard.buffer,
+            watch: &mut shard.watch,
+        };
+        let append_count_before = log.buffer.append_count;
         let result = shard.store.with(|store| {
             if expire {
                 store.expire_step(now, EXPIRE_STEP_SLOTS_DEFAULT);
             }
-            operation(store, now, buffer)
+            operation(store, now, &mut log)
         });
         // Records are logged even when the operation returned an error: an eviction may
         // have happened before the store refused.
         shard.buffer.seal();
-        let mut ticket = None;
-        let mut flusher_wake = false;
-        if shard.buffer.pending_is_empty() {
-            drop(guard);
-        } else if shard.deferred && shard.buffer.encoded_size < PENDING_SIZE_MAX {
-            flusher_wake = !inner.flush_requested.load(Ordering::Acquire);
-            drop(guard);
-        } else {
-            ticket = inner.append(guard)?;
+        if shard.buffer.append_count == append_count_before {
+            // This operation logged nothing (records of earlier ones may wait).
+            return Ok((result, Durability::Done));
         }
-        if flusher_wake
-            && !inner.flush_requested.swap(true, Ordering::AcqRel)
-            && let Some(flusher) = inner.flusher_thread.get()
-        {
-            flusher.unpark();
-        }
-        if let (Some(log), Some(ticket)) = (&inner.log, ticket)
-            && inner.config.fsync == FsyncPolicy::Always
-        {
-            log.wait(ticket).map_err(|error| inner.fail(error))?;
-        }
+        let small = shard.buffer.encoded_size < PENDING_SIZE_MAX;
+        let durability = match hand {
+            // A door commits once per batch of requests (Db::commit).
+            Hand::Door if small => Durability::Buffered,
+            Hand::Embedded if small && shard.deferred => {
+                let wake = !inner.flush_requested.load(Ordering::Acquire);
+                drop(guard);
+                if wake
+                    && !inner.flush_requested.swap(true, Ordering::AcqRel)
+                    && let Some(flusher) = inner.flusher_thread.get()
+                {
+                    flusher.unpark();
+                }
+                Durability::Buffered
+            }
+            _ => match inner.append(guard)? {
+                Some(ticket) => Durability::Appended(ticket),
+                None => Durability::Done,
+            },
+        };
         Inner::snapshot_start_if_wanted(&self.inner);
-        Ok(result)
+        Ok((result, durability))
     }
 }
 
@@ -1163,242 +1187,6 @@ fn open_log(
     Ok((log, report))
 }
 
-/// The store's [`LogSink`] for a [`Db`]: copies each record's key and value into a buffer
-/// kept across writes, then encodes them once, with their LSNs, into the log's queue.
-///
-/// Why copy then encode: a record's LSN is inside its bytes and under its checksum, and LSNs
-/// are handed out only by the log's append (which needs the record count first), so records
-/// cannot be encoded while the store reports them. Copying the bytes and encoding once in
-/// the append costs one memcpy and one CRC per record; encoding with a placeholder LSN and
-/// patching it would cost a second CRC.
-///
-/// The buffer holds the records of one or more writes ("entries"): under `everysec` and `no`
-/// the writes of a short stretch of time are appended together (see [`Db`]). Each entry is
-/// encoded as one standalone record or, with several records, as one group.
-#[derive(Debug)]
-pub struct LogBuffer {
-    /// With persistence off, records are dropped at once.
-    enabled: bool,
-    /// Keys and values of the records, back to back.
-    bytes: Vec<u8>,
-    records: Vec<Captured>,
-    /// End (index into `records`) of each sealed entry, in order.
-    entry_ends: Vec<usize>,
-    /// Records of the sealed entries: `entry_ends.last()`, or 0.
-    sealed_count: usize,
-    /// Bytes the records of the entry being written encode to, as standalone records.
-    open_size: u64,
-    /// Bytes [`LogBuffer::encode`] appends for the sealed entries.
-    encoded_size: u64,
-    /// LSNs the sealed entries take: a record each, plus a commit per group.
-    append_count: u64,
-}
-
-/// A record whose key and value live in [`LogBuffer::bytes`].
-#[derive(Debug, Clone, Copy)]
-enum Captured {
-    Set {
-        db: u8,
-        key: (usize, usize),
-        value: (usize, usize),
-        expires_at: Timestamp,
-    },
-    Del {
-        db: u8,
-        key: (usize, usize),
-    },
-    ExpireAt {
-        db: u8,
-        key: (usize, usize),
-        expires_at: Timestamp,
-    },
-    Clear {
-        db: Option<u8>,
-    },
-}
-
-impl LogBuffer {
-    fn new(enabled: bool) -> Self {
-        Self {
-            enabled,
-            bytes: Vec::new(),
-            records: Vec::new(),
-            entry_ends: Vec::new(),
-            sealed_count: 0,
-            open_size: 0,
-            encoded_size: 0,
-            append_count: 0,
-        }
-    }
-
-    /// Records reported by the write in progress so far.
-    #[must_use]
-    pub fn record_count(&self) -> usize {
-        self.records.len() - self.sealed_count
-    }
-
-    /// Closes the write in progress: its records become one entry (none if it logged
-    /// nothing).
-    fn seal(&mut self) {
-        let count = self.record_count();
-        if count == 0 {
-            return;
-        }
-        self.encoded_size += self.open_size;
-        self.append_count += count as u64;
-        if count > 1 {
-            self.encoded_size += u64::from(Commit::ENCODED_SIZE);
-            self.append_count += 1;
-        }
-        self.open_size = 0;
-        self.sealed_count = self.records.len();
-        self.entry_ends.push(self.sealed_count);
-    }
-
-    /// Whether no sealed entry waits to be appended.
-    fn pending_is_empty(&self) -> bool {
-        self.entry_ends.is_empty()
-    }
-
-    /// Forgets everything (after an append); keeps the capacity unless a huge value
-    /// grew it.
-    fn clear(&mut self) {
-        assert!(
-            self.record_count() == 0,
-            "a write in progress: {}",
-            self.record_count()
-        );
-        if self.bytes.capacity() > LOG_BUFFER_RETAIN_SIZE {
-            self.bytes = Vec::new();
-        }
-        self.bytes.clear();
-        self.records.clear();
-        self.entry_ends.clear();
-        self.sealed_count = 0;
-        self.encoded_size = 0;
-        self.append_count = 0;
-    }
-
-    /// The record at `index`, borrowing from the buffer.
-    fn record_at(&self, index: usize) -> Record<'_> {
-        let bytes = &self.bytes;
-        match self.records[index] {
-            Captured::Set {
-                db,
-                key,
-                value,
-                expires_at,
-            } => Record::Set {
-                db,
-                key: &bytes[key.0..key.1],
-                value: &bytes[value.0..value.1],
-                expires_at,
-            },
-            Captured::Del { db, key } => Record::Del {
-                db,
-                key: &bytes[key.0..key.1],
-            },
-            Captured::ExpireAt {
-                db,
-                key,
-                expires_at,
-            } => Record::ExpireAt {
-                db,
-                key: &bytes[key.0..key.1],
-                expires_at,
-            },
-            Captured::Clear { db } => Record::Clear { db },
-        }
-    }
-
-    /// Appends the sealed entries to `target` with LSNs from `lsn_first`: an entry of one
-    /// record standalone, one of several as intents followed by their commit.
-    fn encode(&self, lsn_first: u64, target: &mut Vec<u8>) {
-        assert!(!self.pending_is_empty(), "nothing to encode");
-        let size_before = target.len();
-        let mut lsn = lsn_first;
-        let mut start_index = 0;
-        for &end_index in &self.entry_ends {
-            let group = end_index - start_index > 1;
-            for index in start_index..end_index {
-                let record = self.record_at(index);
-                let start = target.len();
-                target.resize(start + record.encoded_size() as usize, 0);
-                if group {
-                    record.encode_intent(lsn, &mut target[start..]);
-                } else {
-                    record.encode(lsn, &mut target[start..]);
-                }
-                lsn += 1;
-            }
-            if group {
-                let Ok(record_count) = u32::try_from(end_index - start_index) else {
-                    panic!("a group of {} records", end_index - start_index);
-                };
-                let start = target.len();
-                target.resize(start + Commit::ENCODED_SIZE as usize, 0);
-                let commit = Commit {
-                    first_lsn: lsn - u64::from(record_count),
-                    record_count,
-                };
-                commit.encode(lsn, &mut target[start..]);
-                lsn += 1;
-            }
-            start_index = end_index;
-        }
-        assert!(lsn - lsn_first == self.append_count, "lsn={lsn}");
-        assert!(
-            (target.len() - size_before) as u64 == self.encoded_size,
-            "encoded={} expected={}",
-            target.len() - size_before,
-            self.encoded_size
-        );
-    }
-
-    fn capture(&mut self, bytes: &[u8]) -> (usize, usize) {
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(bytes);
-        (start, self.bytes.len())
-    }
-}
-
-impl LogSink for LogBuffer {
-    fn record(&mut self, record: Record<'_>) {
-        if !self.enabled {
-            return;
-        }
-        self.open_size += u64::from(record.encoded_size());
-        let captured = match record {
-            Record::Set {
-                db,
-                key,
-                value,
-                expires_at,
-            } => Captured::Set {
-                db,
-                key: self.capture(key),
-                value: self.capture(value),
-                expires_at,
-            },
-            Record::Del { db, key } => Captured::Del {
-                db,
-                key: self.capture(key),
-            },
-            Record::ExpireAt {
-                db,
-                key,
-                expires_at,
-            } => Captured::ExpireAt {
-                db,
-                key: self.capture(key),
-                expires_at,
-            },
-            Record::Clear { db } => Captured::Clear { db },
-        };
-        self.records.push(captured);
-    }
-}
-
 /// A sentence for a [`ConfigError`].
 fn config_message(error: ConfigError) -> String {
     match error {
@@ -1424,66 +1212,4 @@ fn elapsed(clock: &dyn Clock, started_ns: u64) -> Duration {
 /// the other guarded values are plain data.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-#[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "a test fails loudly on an unexpected error"
-)]
-mod tests {
-    use super::*;
-    use floe_core::codec::log::{Entry, scan};
-
-    #[test]
-    fn log_buffer_encodes_one_record_standalone_and_several_as_a_group() {
-        let mut buffer = LogBuffer::new(true);
-        buffer.record(Record::Set {
-            db: 1,
-            key: b"k",
-            value: b"v",
-            expires_at: 5,
-        });
-        assert_eq!(buffer.record_count(), 1);
-        buffer.seal();
-        assert_eq!(buffer.append_count, 1);
-        let mut bytes = Vec::new();
-        buffer.encode(7, &mut bytes);
-        let entries: Vec<Entry<'_>> =
-            floe_core::codec::log::LogScanner::new(&bytes, None).collect();
-        assert!(matches!(entries[..], [Entry::Record { lsn: 7, .. }]));
-        buffer.clear();
-
-        // Two writes pending together: a group of three, then a standalone record.
-        buffer.record(Record::Del {
-            db: 0,
-            key: b"gone",
-        });
-        buffer.record(Record::Clear { db: None });
-        buffer.record(Record::Set {
-            db: 0,
-            key: b"a",
-            value: b"1",
-            expires_at: 0,
-        });
-        buffer.seal();
-        buffer.seal(); // A write that logged nothing adds no entry.
-        buffer.record(Record::Del { db: 2, key: b"x" });
-        buffer.seal();
-        assert_eq!(buffer.append_count, 5);
-        let mut bytes = Vec::new();
-        buffer.encode(10, &mut bytes);
-        let summary = scan(&bytes, None);
-        assert!(summary.verdict.is_clean());
-        assert_eq!((summary.group_count, summary.intent_count), (1, 3));
-        assert_eq!(summary.record_count, 1);
-        assert_eq!(summary.lsn_last, Some(14));
-
-        buffer.clear();
-        assert!(buffer.pending_is_empty());
-        let mut off = LogBuffer::new(false);
-        off.record(Record::Clear { db: None });
-        off.seal();
-        assert!(off.pending_is_empty());
-    }
 }

@@ -8,17 +8,21 @@
 //!   recovery, snapshots and compaction, `floe check`.
 //! - [`memory`]: a floe-core store together with the heap memory it lives in.
 //! - [`db`]: [`Db`], the embedded API: a durable store in a directory, thread-safe.
+//! - [`config`]: every setting, with its name, default, parser and error text.
+//! - [`admin`]: INFO, CONFIG, SAVE, SHUTDOWN and the statistics every door shares.
 //! - [`cli`]: the stdin CLI (`floe` with no subcommand) and `floe check`.
-//!
-//! Servers and the simulator's runner arrive with their issues.
+//! - [`server`]: `floe serve`, the RESP server: one event loop per core.
 #![deny(unsafe_code)]
 
+pub mod admin;
 pub mod cli;
+pub mod config;
 pub mod db;
 pub mod error;
 pub mod io;
 pub mod log;
 pub mod memory;
+pub mod server;
 
 pub use db::{Db, DbConfig, DbError};
 pub mod sim;

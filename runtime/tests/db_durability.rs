@@ -804,9 +804,23 @@ fn failed_fsync_poisons_writes_but_not_reads() {
         assert_eq!(db.get(b"d"), None);
         assert!(db.delete(b"a").is_err());
         assert!(db.save().is_err());
-        assert!(db.execute_with(|_, _, _| ()).is_err());
-        // Reads keep working.
+        let mut session = floe_core::command::Session::new(1);
+        let mut reply = Vec::new();
+        let set: [&[u8]; 3] = [b"SET", b"e", b"5"];
+        assert!(
+            db.apply(&db.prepare(&set), &mut session, &mut reply)
+                .is_err()
+        );
+        assert!(reply.is_empty(), "a refused write runs nothing");
+        // Reads keep working, through the command path too.
         assert_eq!(db.get(b"a"), Some(b"1".to_vec()));
+        for read in [&[b"GET".as_slice(), b"a"][..], &[b"PING"], &[b"DBSIZE"]] {
+            let applied = db
+                .apply(&db.prepare(read), &mut session, &mut reply)
+                .unwrap();
+            assert_eq!(applied.durability, floe_runtime::db::Durability::Done);
+        }
+        assert_eq!(reply, b"$1\r\n1\r\n+PONG\r\n:3\r\n");
         assert!(db.close().is_err());
         drop(db);
         let db = open(dir.path(), config(backend, FsyncPolicy::Always));
@@ -996,22 +1010,21 @@ fn db_runs_over_a_wrapped_storage() {
     assert_eq!(db.get(b"a"), Some(b"1".to_vec()));
 }
 
-/// The hook the CLI and servers use: floe-core's command table run through
-/// `Db::execute_with`, with the same durability as the `Db`'s own methods.
+/// The path the CLI and servers use: floe-core's command table run through `Db::prepare`,
+/// `Db::apply` and `Db::settle`, with the same durability as the `Db`'s own methods.
 #[test]
 fn command_table_through_the_hook_is_durable() {
     use floe_core::codec::resp::SliceSink;
-    use floe_core::command::{Outcome, Session, execute};
+    use floe_core::command::{Outcome, Session};
 
     for backend in backends() {
         let dir = TempDir::new("hook");
         let run = |db: &Db, session: &mut Session, args: &[&[u8]]| -> Vec<u8> {
             let mut buffer = [0u8; 256];
             let mut reply = SliceSink::new(&mut buffer);
-            let outcome = db
-                .execute_with(|store, now, log| execute(store, session, args, now, &mut reply, log))
-                .unwrap();
-            assert_eq!(outcome, Outcome::Done);
+            let applied = db.apply(&db.prepare(args), session, &mut reply).unwrap();
+            db.settle(applied.durability).unwrap();
+            assert_eq!(applied.outcome, Outcome::Done);
             reply.written().to_vec()
         };
         {
@@ -1053,5 +1066,86 @@ fn command_table_through_the_hook_is_durable() {
             run(&db, &mut session, &[b"GET", b"other"]),
             b"$3\r\ndb3\r\n"
         );
+    }
+}
+
+/// An event loop's door: prepare and apply several requests, commit once, then poll the
+/// ticket without ever blocking; the waker fires when the log's writer thread settles it.
+/// Replies are held until then, and every acknowledged write is there after a reopen.
+#[test]
+fn a_door_that_never_blocks_commits_once_and_polls() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use floe_core::command::Session;
+    use floe_runtime::db::Durability;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    for policy in [FsyncPolicy::Always, FsyncPolicy::Everysec, FsyncPolicy::No] {
+        for backend in backends() {
+            let dir = TempDir::new("door");
+            {
+                let db = open(dir.path(), config(backend, policy));
+                let mut session = Session::new(1);
+                let mut replies = Vec::new();
+                let requests: [&[&[u8]]; 4] = [
+                    &[b"SET", b"a", b"1"],
+                    &[b"GET", b"a"],
+                    &[b"MSET", b"b", b"2", b"c", b"3"],
+                    &[b"INCR", b"a"],
+                ];
+                let mut buffered = 0;
+                for request in requests {
+                    let applied = db
+                        .apply(&db.prepare(request), &mut session, &mut replies)
+                        .unwrap();
+                    match applied.durability {
+                        Durability::Buffered => buffered += 1,
+                        Durability::Done => {}
+                        Durability::Appended(_) => panic!("small writes stay buffered"),
+                    }
+                }
+                assert_eq!(buffered, 3, "three writes, one read");
+                assert_eq!(replies, b"+OK\r\n$1\r\n1\r\n+OK\r\n:2\r\n");
+                let ticket = db.commit().unwrap().expect("records were buffered");
+                let count = Arc::new(Count(AtomicUsize::new(0)));
+                let waker = Waker::from(Arc::clone(&count));
+                let mut context = Context::from_waker(&waker);
+                let mut polls = 0;
+                loop {
+                    polls += 1;
+                    match db.poll(ticket, context.waker()) {
+                        Poll::Ready(outcome) => {
+                            outcome.unwrap();
+                            break;
+                        }
+                        // The waker fires when progress may have settled it; spin on it
+                        // rather than sleep (the test must not block in the Db).
+                        Poll::Pending => {
+                            while count.0.load(Ordering::SeqCst) == 0 {
+                                std::thread::yield_now();
+                            }
+                            count.0.store(0, Ordering::SeqCst);
+                        }
+                    }
+                    assert!(polls < 1000, "the ticket never settled");
+                }
+                // An empty buffer still gives a ticket covering everything before.
+                let again = db.commit().unwrap().expect("the last append's ticket");
+                assert!(again.lsn_last() >= ticket.lsn_last());
+                let _ = &mut context;
+                drop(db);
+            }
+            let db = open(dir.path(), config(backend, policy));
+            assert_eq!(db.get(b"a"), Some(b"2".to_vec()), "{policy} {backend}");
+            assert_eq!(db.get(b"c"), Some(b"3".to_vec()));
+        }
     }
 }

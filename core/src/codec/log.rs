@@ -760,8 +760,8 @@ mod tests {
     #[test]
     fn log_group_from_encode_group() {
         let records = [SET, DEL, Record::Clear { db: None }];
-        let mut bytes = vec![0; group_encoded_size(&records) as usize];
-        let commit_lsn = encode_group(&records, 100, &mut bytes);
+        let mut bytes = vec![0; group_encoded_size(records.iter().copied()) as usize];
+        let commit_lsn = encode_group(records.iter().copied(), 100, &mut bytes);
         let mut scanner = LogScanner::new(&bytes, Some(99));
         let Some(Entry::Group(group)) = scanner.next() else {
             panic!("no group")

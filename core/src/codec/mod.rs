@@ -9,6 +9,14 @@ pub mod record;
 pub mod resp;
 pub mod snapshot;
 
+/// A growable reply buffer, for hosts with an allocator (the runtime's doors).
+#[cfg(feature = "alloc")]
+impl resp::ReplySink for alloc::vec::Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
 // Little-endian field access shared by the on-disk codecs (records and snapshots).
 
 /// Converts an on-disk size (a `u32`) to an in-memory index, losslessly.

@@ -700,9 +700,9 @@ impl Commit {
 /// # Panics
 ///
 /// As [`Record::encoded_size`].
-pub fn group_encoded_size(records: &[Record<'_>]) -> u64 {
+pub fn group_encoded_size<'r>(records: impl IntoIterator<Item = Record<'r>>) -> u64 {
     let intents_size: u64 = records
-        .iter()
+        .into_iter()
         .map(|record| u64::from(record.encoded_size()))
         .sum();
     intents_size + u64::from(Commit::ENCODED_SIZE)
@@ -712,18 +712,26 @@ pub fn group_encoded_size(records: &[Record<'_>]) -> u64 {
 /// the commit record with the next LSN, which is returned. Recovery applies the group
 /// only if that commit record is on disk and intact (the protocol is in `docs/FORMAT.md`).
 ///
-/// The writer reserves `records.len() + 1` consecutive LSNs for the group, so no other
-/// record of any log falls inside a group's LSN range.
+/// The records come as an iterator (walked twice: to size, then to encode) so a caller that
+/// keeps records in its own form, as the runtime's log buffer does, needs no slice of them.
+/// The writer reserves `count + 1` consecutive LSNs for the group, so no other record of
+/// any log falls inside a group's LSN range.
 ///
 /// # Panics
 ///
 /// If `records` is empty or longer than [`GROUP_RECORD_COUNT_MAX`], the LSNs would
 /// overflow, `target.len()` is not exactly [`group_encoded_size`], or a record cannot be
 /// encoded (as [`LogRecord::encode`]).
-pub fn encode_group(records: &[Record<'_>], first_lsn: u64, target: &mut [u8]) -> u64 {
-    assert!(!records.is_empty(), "empty group");
-    let Ok(record_count) = u32::try_from(records.len()) else {
-        panic!("group of {} records", records.len());
+pub fn encode_group<'r, I>(records: I, first_lsn: u64, target: &mut [u8]) -> u64
+where
+    I: IntoIterator<Item = Record<'r>>,
+    I::IntoIter: Clone,
+{
+    let records = records.into_iter();
+    let count = records.clone().count();
+    assert!(count > 0, "empty group");
+    let Ok(record_count) = u32::try_from(count) else {
+        panic!("group of {count} records");
     };
     assert!(
         record_count <= GROUP_RECORD_COUNT_MAX,
@@ -732,7 +740,7 @@ pub fn encode_group(records: &[Record<'_>], first_lsn: u64, target: &mut [u8]) -
     let Some(commit_lsn) = first_lsn.checked_add(u64::from(record_count)) else {
         panic!("LSN overflow: first={first_lsn} count={record_count}");
     };
-    let size = group_encoded_size(records);
+    let size = group_encoded_size(records.clone());
     assert!(
         target.len() as u64 == size,
         "target={} size={size}",
@@ -999,8 +1007,8 @@ mod tests {
             value: b"",
             expires_at: 0,
         };
-        let mut group = vec![0; group_encoded_size(&[intent]) as usize];
-        assert_eq!(encode_group(&[intent], 0x20, &mut group), 0x21);
+        let mut group = vec![0; group_encoded_size([intent]) as usize];
+        assert_eq!(encode_group([intent], 0x20, &mut group), 0x21);
         assert_eq!(group[..GOLDEN_INTENT_SET.len()], GOLDEN_INTENT_SET);
         assert_eq!(group[GOLDEN_INTENT_SET.len()..], GOLDEN_COMMIT);
 
@@ -1283,7 +1291,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "empty group")]
     fn record_encode_group_empty() {
-        encode_group(&[], 1, &mut [0; 40]);
+        encode_group([], 1, &mut [0; 40]);
     }
 
     fn record_strategy() -> impl Strategy<Value = (u8, Vec<u8>, Vec<u8>, u64, u8, Option<u8>)> {
@@ -1349,8 +1357,8 @@ mod tests {
             first_lsn in 0..u64::MAX / 2,
         ) {
             let records: Vec<Record<'_>> = records.iter().map(record_from).collect();
-            let mut bytes = vec![0; group_encoded_size(&records) as usize];
-            let commit_lsn = encode_group(&records, first_lsn, &mut bytes);
+            let mut bytes = vec![0; group_encoded_size(records.iter().copied()) as usize];
+            let commit_lsn = encode_group(records.iter().copied(), first_lsn, &mut bytes);
             prop_assert_eq!(commit_lsn, first_lsn + records.len() as u64);
             let mut rest = &bytes[..];
             for (index, record) in records.iter().enumerate() {

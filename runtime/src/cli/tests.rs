@@ -1,7 +1,14 @@
 //! The CLI's session logic over a Db with persistence off: aliases, quoting, redis-cli's
 //! reply formats, and the commands the CLI answers itself.
 
+use std::path::PathBuf;
+
+use floe_core::storage::policy::EvictionPolicy;
+
 use super::*;
+use crate::config::{parse_key_count, parse_policy, parse_size, parse_switch};
+use crate::io::Backend;
+use crate::log::FsyncPolicy;
 
 fn settings() -> Settings {
     Settings {
@@ -12,13 +19,14 @@ fn settings() -> Settings {
         keys_max: 1000,
         policy: EvictionPolicy::NoEviction,
         backend: Backend::Blocking,
+        ..Settings::default()
     }
 }
 
 fn shell() -> Shell {
     let settings = settings();
     let db = Db::open(&settings.dir, settings.db_config().unwrap()).unwrap();
-    Shell::new(Arc::new(db), settings)
+    Shell::new(Arc::new(Admin::new(Arc::new(db), settings, None, "stdin")))
 }
 
 /// Runs the lines and returns everything printed.
@@ -201,7 +209,7 @@ fn runtime_commands_answer() {
     );
     assert_eq!(
         printed,
-        "OK\nOK\nOK\n# Keyspace\r\ndb0:keys=1\r\ndb2:keys=1\r\n\n"
+        "OK\nOK\nOK\n# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\ndb2:keys=1,expires=0,avg_ttl=0\r\n\n"
     );
     let info = run(&mut shell, &["INFO"]);
     for section in [
@@ -223,8 +231,8 @@ fn runtime_commands_answer() {
         run(&mut shell, &["SAVE", "BGSAVE", "CONFIG SET maxmemory 1"]),
         "(error) ERR persistence is off (--persistence off): there is nowhere to save\n\
          (error) ERR persistence is off (--persistence off): there is nowhere to save\n\
-         (error) ERR CONFIG SET is not supported: floe's settings are fixed at start; restart \
-         floe with the option (see `floe --help`)\n"
+         (error) ERR CONFIG SET failed (possibly related to argument 'maxmemory') - can't set \
+         immutable config\n"
     );
     assert_eq!(
         run(&mut shell, &["SHUTDOWN ABORT"]),
@@ -272,5 +280,5 @@ fn settings_name_the_option_that_cannot_work() {
 #[test]
 fn lines_fit_the_largest_escaped_value() {
     let config = settings().db_config().unwrap();
-    assert!(Settings::line_size_max(&config) >= 4 * config.store.value_size_max as usize);
+    assert!(line_size_max(&config) >= 4 * config.store.value_size_max as usize);
 }

@@ -19,6 +19,7 @@
 //!
 //! Fault assumptions: as in [`crate::io`]; what the writer does about them is in [`writer`].
 
+pub mod buffer;
 pub mod check;
 pub mod recovery;
 pub mod snapshot;
@@ -27,6 +28,7 @@ pub mod writer;
 use std::fmt;
 use std::str::FromStr;
 
+pub use buffer::LogBuffer;
 pub use writer::{LogConfig, LogStats, LogWriter, Ticket};
 
 /// Prefix of a log segment's file name.

@@ -44,6 +44,7 @@
 use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use crate::error::{Error, Operation};
@@ -164,11 +165,28 @@ struct Shared {
     fsync: FsyncPolicy,
 }
 
-/// A thread parked in [`LogWriter::wait`].
+/// A caller waiting for progress: a thread parked in [`LogWriter::wait`], or an event loop
+/// that polled with [`LogWriter::poll`] and asked to be woken.
 #[derive(Debug)]
 struct Waiter {
     lsn_end: u64,
-    thread: Thread,
+    wake: Wake,
+}
+
+/// How a [`Waiter`] is woken.
+#[derive(Debug)]
+enum Wake {
+    Thread(Thread),
+    Waker(Waker),
+}
+
+impl Wake {
+    fn wake(self) {
+        match self {
+            Self::Thread(thread) => thread.unpark(),
+            Self::Waker(waker) => waker.wake(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -353,7 +371,7 @@ impl LogWriter {
         }
         lock(&shared.waiters).push(Waiter {
             lsn_end: ticket.lsn_end,
-            thread: thread::current(),
+            wake: Wake::Thread(thread::current()),
         });
         // Registered before this check: progress published after the check finds the entry
         // and unparks us, progress published before it is seen here (the waiters mutex orders
@@ -363,6 +381,39 @@ impl LogWriter {
                 return outcome;
             }
             thread::park();
+        }
+    }
+
+    /// The non-blocking twin of [`LogWriter::wait`], for event loops that must not park:
+    /// `Ready` with what `wait` would return if the ticket is settled, else `Pending`, and
+    /// `waker` is woken (once, from the writer thread) when progress may have settled it.
+    /// A woken caller polls again; a waker may also fire for a ticket that was already
+    /// settled when `poll` returned (harmless, as a stray `unpark` is for `wait`).
+    ///
+    /// # Errors
+    /// As [`LogWriter::wait`], inside `Ready`.
+    ///
+    /// # Panics
+    /// If the ticket is from another log.
+    pub fn poll(&self, ticket: Ticket, waker: &Waker) -> Poll<Result<(), Error>> {
+        assert!(
+            ticket.log_id == self.log_id,
+            "ticket of log {} polled at log {}",
+            ticket.log_id,
+            self.log_id
+        );
+        let shared = &*self.shared;
+        if let Some(outcome) = shared.outcome(ticket.lsn_end) {
+            return Poll::Ready(outcome);
+        }
+        lock(&shared.waiters).push(Waiter {
+            lsn_end: ticket.lsn_end,
+            wake: Wake::Waker(waker.clone()),
+        });
+        // Checked again after registering, for the reason `wait` gives.
+        match shared.outcome(ticket.lsn_end) {
+            Some(outcome) => Poll::Ready(outcome),
+            None => Poll::Pending,
         }
     }
 
@@ -487,8 +538,8 @@ struct Writer {
     everysec_interval_ns: u64,
     /// The batch being written; swapped with the queue each turn, so its capacity is reused.
     batch: Vec<u8>,
-    /// Threads to unpark after a turn; kept to reuse its capacity.
-    woken: Vec<Thread>,
+    /// Waiters to wake after a turn; kept to reuse its capacity.
+    woken: Vec<Wake>,
     /// Local copies of the shared progress (only this thread moves them).
     lsn_written_end: u64,
     lsn_synced_end: u64,
@@ -697,7 +748,7 @@ impl Shared {
     /// Unparks the waiters that the published progress satisfies (all of them if `all`, after
     /// a failure). `woken` is scratch space, left empty: the unparks happen after the waiters
     /// lock is released, so new waiters are not held up by them.
-    fn wake(&self, all: bool, woken: &mut Vec<Thread>) {
+    fn wake(&self, all: bool, woken: &mut Vec<Wake>) {
         let lsn_done_end = if all {
             u64::MAX
         } else if self.fsync == FsyncPolicy::Always {
@@ -707,16 +758,11 @@ impl Shared {
         };
         {
             let mut waiters = lock(&self.waiters);
-            waiters.retain(|waiter| {
-                let done = waiter.lsn_end <= lsn_done_end;
-                if done {
-                    woken.push(waiter.thread.clone());
-                }
-                !done
-            });
+            let done = waiters.extract_if(.., |waiter| waiter.lsn_end <= lsn_done_end);
+            woken.extend(done.map(|waiter| waiter.wake));
         }
-        for thread in woken.drain(..) {
-            thread.unpark();
+        for wake in woken.drain(..) {
+            wake.wake();
         }
     }
 }

@@ -1,0 +1,309 @@
+//! `INFO`: Redis's `# Section` / `name:value` text, from the [`Db`](crate::Db)'s statistics,
+//! the doors' counters and the process.
+//!
+//! Invariants: every field name is Redis's where Redis has the same quantity, and starts
+//! with `floe_` where it is floe's own; a section Redis has and floe cannot fill is left out
+//! rather than filled with made-up numbers. Lines end in `\r\n`, sections are separated by
+//! a blank line, as Redis writes them.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use floe_core::command::{COMMANDS, REDIS_VERSION};
+
+use super::Admin;
+use crate::config::human;
+use crate::db::DbStats;
+
+/// Sections `INFO` prints with no argument, `default`, `all` or `everything`, in order.
+const SECTIONS: [&str; 10] = [
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "commandstats",
+    "errorstats",
+    "keyspace",
+];
+
+/// Sections `INFO` with no argument leaves out (as Redis does).
+const SECTIONS_NOT_DEFAULT: [&str; 2] = ["commandstats", "errorstats"];
+
+/// The text of `INFO` for the requested sections.
+#[must_use]
+pub fn info_text(admin: &Admin, requested: &[&[u8]]) -> String {
+    let asked = |word: &str| {
+        requested
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(word.as_bytes()))
+    };
+    let everything = asked("all") || asked("everything");
+    let default = requested.is_empty() || asked("default");
+    let stats = admin.db.stats();
+    let mut sections = Vec::new();
+    for section in SECTIONS {
+        let wanted =
+            everything || (default && !SECTIONS_NOT_DEFAULT.contains(&section)) || asked(section);
+        if !wanted {
+            continue;
+        }
+        let mut text = String::new();
+        match section {
+            "server" => server(&mut text, admin),
+            "clients" => clients(&mut text, admin),
+            "memory" => memory(&mut text, admin, &stats),
+            "persistence" => persistence(&mut text, admin, &stats),
+            "stats" => stats_section(&mut text, admin, &stats),
+            "replication" => replication(&mut text),
+            "cpu" => cpu(&mut text),
+            "commandstats" => commandstats(&mut text, admin),
+            "errorstats" => errorstats(&mut text, admin),
+            _ => keyspace(&mut text, admin),
+        }
+        let mut title = section.to_owned();
+        title[..1].make_ascii_uppercase();
+        sections.push(format!("# {title}\r\n{text}"));
+    }
+    sections.join("\r\n")
+}
+
+fn server(text: &mut String, admin: &Admin) {
+    let settings = admin.settings();
+    let uptime = admin.started.elapsed().as_secs();
+    field(text, "redis_version", REDIS_VERSION);
+    field(text, "floe_version", env!("CARGO_PKG_VERSION"));
+    field(text, "redis_mode", "standalone");
+    field(
+        text,
+        "os",
+        format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+    );
+    field(text, "arch_bits", usize::BITS);
+    field(text, "multiplexing_api", &*super::lock(&admin.io));
+    field(text, "process_id", std::process::id());
+    field(text, "floe_mode", admin.mode);
+    field(text, "tcp_port", settings.port);
+    field(text, "uptime_in_seconds", uptime);
+    field(text, "uptime_in_days", uptime / 86_400);
+    field(
+        text,
+        "config_file",
+        admin
+            .config_file
+            .as_ref()
+            .map(|path| path.display().to_string())
+            .unwrap_or_default(),
+    );
+}
+
+fn clients(text: &mut String, admin: &Admin) {
+    let settings = admin.settings();
+    field(
+        text,
+        "connected_clients",
+        admin.clients.load(Ordering::Relaxed),
+    );
+    field(text, "maxclients", settings.clients_max);
+    field(text, "blocked_clients", 0);
+}
+
+fn memory(text: &mut String, admin: &Admin, stats: &DbStats) {
+    let settings = admin.settings();
+    let store = &stats.store;
+    field(text, "used_memory", store.memory_used_size);
+    field(text, "used_memory_human", human(store.memory_used_size));
+    if let Some(rss) = resident_size() {
+        field(text, "used_memory_rss", rss);
+        field(text, "used_memory_rss_human", human(rss));
+    }
+    field(text, "used_memory_dataset", store.memory_live_size);
+    field(text, "maxmemory", settings.memory_size);
+    field(text, "maxmemory_human", human(settings.memory_size));
+    field(text, "maxmemory_policy", settings.policy.name());
+    field(text, "floe_memory_limit", store.memory_limit_size);
+    field(text, "floe_max_keys", settings.keys_max);
+}
+
+fn persistence(text: &mut String, admin: &Admin, stats: &DbStats) {
+    let settings = admin.settings();
+    let db = &admin.db;
+    field(text, "loading", 0);
+    field(text, "aof_enabled", u8::from(settings.persistence));
+    field(text, "rdb_last_save_time", admin.last_save());
+    field(text, "rdb_saves", stats.snapshot_count);
+    let refused = db.write_refusal();
+    field(
+        text,
+        "aof_last_write_status",
+        if refused.is_some() { "err" } else { "ok" },
+    );
+    if let Some(reason) = refused {
+        field(
+            text,
+            "floe_writes_refused",
+            reason.replace(['\r', '\n'], " "),
+        );
+    }
+    field(text, "floe_fsync", settings.fsync);
+    field(text, "floe_io", settings.backend);
+    field(text, "floe_lsn_last", stats.lsn_last);
+    field(
+        text,
+        "floe_log_size_since_snapshot",
+        stats.log_size_since_snapshot,
+    );
+    if let Some(log) = &stats.log {
+        field(text, "floe_log_appends", log.append_count);
+        field(text, "floe_log_records", log.record_count);
+        field(text, "floe_log_writes", log.write_count);
+        field(text, "floe_log_syncs", log.sync_count);
+        field(text, "floe_log_bytes", log.byte_count);
+        field(text, "floe_log_segments_created", log.segment_count);
+    }
+    if let Some(report) = db.recovery() {
+        field(
+            text,
+            "floe_recovered_snapshot_lsn",
+            report.snapshot.as_ref().map_or(0, |snapshot| snapshot.lsn),
+        );
+        field(
+            text,
+            "floe_recovered_records",
+            report.record_count + report.intent_count,
+        );
+        field(text, "floe_recovered_groups", report.group_count);
+        field(text, "floe_recovered_torn_tails", report.cuts.len());
+        field(text, "floe_recovery_ms", report.duration.as_millis());
+    }
+}
+
+fn stats_section(text: &mut String, admin: &Admin, stats: &DbStats) {
+    let store = &stats.store;
+    let doors = admin.doors();
+    let sum = |read: fn(&super::DoorStats) -> u64| doors.iter().map(|door| read(door)).sum::<u64>();
+    field(
+        text,
+        "total_connections_received",
+        sum(|door| door.connection_count.load(Ordering::Relaxed)),
+    );
+    field(
+        text,
+        "total_commands_processed",
+        sum(|door| door.command_count.load(Ordering::Relaxed)),
+    );
+    field(
+        text,
+        "total_net_input_bytes",
+        sum(|door| door.input_size.load(Ordering::Relaxed)),
+    );
+    field(
+        text,
+        "total_net_output_bytes",
+        sum(|door| door.output_size.load(Ordering::Relaxed)),
+    );
+    field(
+        text,
+        "rejected_connections",
+        sum(|door| door.rejected_count.load(Ordering::Relaxed)),
+    );
+    field(text, "expired_keys", store.expired);
+    field(text, "evicted_keys", store.evicted);
+    field(text, "keyspace_hits", store.hits);
+    field(text, "keyspace_misses", store.misses);
+    field(text, "floe_segments_cleaned", store.segments_cleaned);
+    field(text, "floe_segments_evicted", store.segments_evicted);
+}
+
+fn replication(text: &mut String) {
+    field(text, "role", "master");
+    field(text, "connected_slaves", 0);
+    field(text, "master_repl_offset", 0);
+}
+
+fn cpu(text: &mut String) {
+    if let Some((user, system)) = cpu_seconds() {
+        field(text, "used_cpu_sys", format!("{system:.6}"));
+        field(text, "used_cpu_user", format!("{user:.6}"));
+    }
+}
+
+fn commandstats(text: &mut String, admin: &Admin) {
+    let doors = admin.doors();
+    for (index, spec) in COMMANDS.iter().enumerate() {
+        let (mut calls, mut micros, mut failed) = (0_u64, 0_u64, 0_u64);
+        for door in doors.iter() {
+            if let Some(counters) = door.commands.get(index) {
+                calls += counters.calls.load(Ordering::Relaxed);
+                micros += counters.micros.load(Ordering::Relaxed);
+                failed += counters.failed.load(Ordering::Relaxed);
+            }
+        }
+        if calls == 0 {
+            continue;
+        }
+        // NOTE: display only.
+        #[expect(clippy::cast_precision_loss, reason = "a rounded average")]
+        let per_call = micros as f64 / calls as f64;
+        field(
+            text,
+            &format!("cmdstat_{}", spec.name()),
+            format!(
+                "calls={calls},usec={micros},usec_per_call={per_call:.2},rejected_calls=0,\
+                 failed_calls={failed}"
+            ),
+        );
+    }
+}
+
+fn errorstats(text: &mut String, admin: &Admin) {
+    let mut totals = std::collections::BTreeMap::<String, u64>::new();
+    for door in admin.doors().iter() {
+        for (code, count) in super::lock(&door.errors).iter() {
+            *totals.entry(code.clone()).or_insert(0) += count;
+        }
+    }
+    for (code, count) in totals {
+        field(text, &format!("errorstat_{code}"), format!("count={count}"));
+    }
+}
+
+/// `db<N>:keys=<count>,expires=0,avg_ttl=0` for every database holding keys (floe does not
+/// count keys with an expiry per database; the two fields keep Redis's line shape).
+fn keyspace(text: &mut String, admin: &Admin) {
+    for (index, count) in admin.db.db_sizes().iter().enumerate() {
+        if *count > 0 {
+            field(
+                text,
+                &format!("db{index}"),
+                format!("keys={count},expires=0,avg_ttl=0"),
+            );
+        }
+    }
+}
+
+fn field(text: &mut String, name: &str, value: impl std::fmt::Display) {
+    // Writing to a String cannot fail.
+    let _ = write!(text, "{name}:{value}\r\n");
+}
+
+/// Resident set size of this process in bytes, from `/proc/self/statm`.
+fn resident_size() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// User and system CPU seconds of this process, from `/proc/self/stat` (clock ticks of
+/// 1/100 s, the kernel's USER_HZ on Linux).
+fn cpu_seconds() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let mut fields = rest.split_whitespace();
+    let user: f64 = fields.nth(11)?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user / 100.0, system / 100.0))
+}

@@ -1,0 +1,777 @@
+//! The one configuration type: every setting floe has, with its CONFIG name, default,
+//! parser, error text and whether it may change while floe runs.
+//!
+//! Command-line options (`floe --maxmemory 64mb`, `floe serve --port 7000`), a config file
+//! (`--config FILE`, lines of `name value` as in `redis.conf`), `CONFIG GET` and `CONFIG
+//! SET` all go through [`SETTINGS`], so a setting is parsed, checked and described in one
+//! place. Redis's names are used where Redis has the setting; floe's own are marked in
+//! their help.
+//!
+//! Invariants: [`Settings::default`] holds every default of [`SETTINGS`] (a test parses
+//! each default back); a failed `set` leaves the settings unchanged.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use floe_core::error::ConfigError;
+use floe_core::storage::policy::EvictionPolicy;
+
+use crate::db::DbConfig;
+use crate::io::Backend;
+use crate::log::FsyncPolicy;
+
+/// Every setting floe runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `dir`: the data directory, created if missing.
+    pub dir: PathBuf,
+    /// `appendfsync` (`--fsync` in the CLI).
+    pub fsync: FsyncPolicy,
+    /// `appendonly` (`--persistence`): `false` is a pure cache that writes no file.
+    pub persistence: bool,
+    /// `maxmemory`: bytes of item memory.
+    pub memory_size: u64,
+    /// `max-keys`.
+    pub keys_max: u64,
+    /// `maxmemory-policy`.
+    pub policy: EvictionPolicy,
+    /// `io`: the log's I/O backend.
+    pub backend: Backend,
+    /// `bind`: the addresses the server listens on.
+    pub bind: Vec<IpAddr>,
+    /// `port`.
+    pub port: u16,
+    /// `workers`: server threads, each with its own event loop (0: one per core).
+    pub workers: usize,
+    /// `server-io`: the server's network event loop.
+    pub server_io: ServerIo,
+    /// `requirepass`: clients must AUTH with it (empty: no password).
+    pub requirepass: String,
+    /// `protected-mode`: with no password, refuse clients that are not on loopback.
+    pub protected_mode: bool,
+    /// `maxclients`.
+    pub clients_max: u64,
+    /// `timeout`: close a client idle this many seconds (0: never).
+    pub timeout_seconds: u64,
+    /// `proto-max-bulk-len`: the largest bulk string a request may hold.
+    pub bulk_size_max: u64,
+    /// `client-query-buffer-limit`: the most bytes of unparsed requests a client may send.
+    pub query_buffer_size_max: u64,
+    /// `client-output-buffer-limit`: the most reply bytes waiting for a slow reader.
+    pub output_buffer_size_max: u64,
+    /// `slowlog-log-slower-than`, microseconds (negative: off).
+    pub slowlog_slower_than_us: i64,
+    /// `slowlog-max-len`.
+    pub slowlog_len_max: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("floe-data"),
+            fsync: FsyncPolicy::Always,
+            persistence: true,
+            memory_size: 64 << 20,
+            keys_max: 1_000_000,
+            policy: EvictionPolicy::NoEviction,
+            backend: Backend::Auto,
+            bind: vec![IpAddr::from([127, 0, 0, 1])],
+            port: 6379,
+            workers: 0,
+            server_io: ServerIo::Auto,
+            requirepass: String::new(),
+            protected_mode: true,
+            clients_max: 10_000,
+            timeout_seconds: 0,
+            bulk_size_max: 512 << 20,
+            query_buffer_size_max: 1 << 30,
+            output_buffer_size_max: 64 << 20,
+            slowlog_slower_than_us: 10_000,
+            slowlog_len_max: 128,
+        }
+    }
+}
+
+/// The server's event loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServerIo {
+    /// io_uring where the kernel allows it, else epoll.
+    #[default]
+    Auto,
+    /// io_uring only; start fails where it is refused.
+    Uring,
+    /// epoll.
+    Epoll,
+}
+
+impl fmt::Display for ServerIo {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Self::Auto => "auto",
+            Self::Uring => "uring",
+            Self::Epoll => "epoll",
+        })
+    }
+}
+
+/// One setting: its name, what it means, and how it is read and written.
+#[derive(Debug)]
+pub struct Setting {
+    /// The CONFIG name (Redis's where Redis has it).
+    pub name: &'static str,
+    /// Another accepted name (the CLI's older option names), or `""`.
+    pub alias: &'static str,
+    /// One line for `--help` and the docs.
+    pub help: &'static str,
+    /// Whether `CONFIG SET` may change it while floe runs.
+    pub mutable: bool,
+    get: fn(&Settings) -> String,
+    set: fn(&mut Settings, &str) -> Result<(), String>,
+}
+
+/// Why a setting was not changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetError {
+    /// No setting has this name.
+    Unknown(String),
+    /// The setting is fixed while floe runs.
+    Immutable(&'static str),
+    /// The value does not parse or is out of range: the message says what is accepted.
+    Invalid {
+        /// The setting's name.
+        name: &'static str,
+        /// What is wrong and what would do.
+        message: String,
+    },
+}
+
+impl fmt::Display for SetError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unknown(name) => write!(formatter, "unknown setting `{name}`"),
+            Self::Immutable(name) => write!(
+                formatter,
+                "`{name}` cannot change while floe runs: restart floe with the new value"
+            ),
+            Self::Invalid { name, message } => write!(formatter, "{name}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for SetError {}
+
+impl SetError {
+    /// The text of Redis's `CONFIG SET` error for this failure.
+    #[must_use]
+    pub fn config_set_reply(&self) -> String {
+        let (name, reason) = match self {
+            Self::Unknown(name) => (
+                name.as_str(),
+                "Unknown option or number of arguments for CONFIG SET".to_owned(),
+            ),
+            Self::Immutable(name) => (*name, "can't set immutable config".to_owned()),
+            Self::Invalid { name, message } => (*name, message.clone()),
+        };
+        format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}")
+    }
+}
+
+macro_rules! setting {
+    ($name:literal, $alias:literal, $mutable:literal, $help:literal, $field:ident, $show:expr, $parse:expr) => {
+        Setting {
+            name: $name,
+            alias: $alias,
+            help: $help,
+            mutable: $mutable,
+            get: |settings| ($show)(&settings.$field),
+            set: |settings, text| {
+                settings.$field = ($parse)(text)?;
+                Ok(())
+            },
+        }
+    };
+}
+
+/// Every setting, in the order `CONFIG GET *` lists them.
+pub static SETTINGS: [Setting; 20] = [
+    setting!(
+        "dir",
+        "",
+        false,
+        "the data directory, created if missing",
+        dir,
+        |dir: &PathBuf| dir.display().to_string(),
+        |text: &str| Ok::<_, String>(PathBuf::from(text))
+    ),
+    setting!(
+        "appendonly",
+        "persistence",
+        false,
+        "`yes`: every write goes to the log and survives restarts; `no`: a pure cache",
+        persistence,
+        |on: &bool| yes_no(*on),
+        parse_switch
+    ),
+    setting!(
+        "appendfsync",
+        "fsync",
+        false,
+        "always (fdatasync before replying) | everysec | no (the OS flushes)",
+        fsync,
+        |fsync: &FsyncPolicy| fsync.to_string(),
+        parse_fsync
+    ),
+    setting!(
+        "maxmemory",
+        "",
+        false,
+        "item memory (keys, values, table): 64mb, 1gb (allocated at start)",
+        memory_size,
+        |size: &u64| size.to_string(),
+        parse_size
+    ),
+    setting!(
+        "maxmemory-policy",
+        "",
+        false,
+        "noeviction | allkeys-lru | allkeys-lfu | allkeys-random | volatile-* | fifo | sieve",
+        policy,
+        |policy: &EvictionPolicy| policy.name().to_owned(),
+        parse_policy
+    ),
+    setting!(
+        "max-keys",
+        "",
+        false,
+        "floe: most keys held (the table is sized for them)",
+        keys_max,
+        |count: &u64| count.to_string(),
+        parse_key_count
+    ),
+    setting!(
+        "io",
+        "",
+        false,
+        "floe: the log's I/O: auto | uring | blocking",
+        backend,
+        |backend: &Backend| backend.to_string(),
+        parse_backend
+    ),
+    setting!(
+        "bind",
+        "",
+        false,
+        "addresses to listen on, space-separated (loopback by default)",
+        bind,
+        |bind: &Vec<IpAddr>| join(bind),
+        parse_bind
+    ),
+    setting!(
+        "port",
+        "",
+        false,
+        "the TCP port of the RESP server",
+        port,
+        |port: &u16| port.to_string(),
+        |text: &str| parse_number(text, 1, u64::from(u16::MAX))
+            .map(|port| u16::try_from(port).unwrap_or(u16::MAX))
+    ),
+    setting!(
+        "workers",
+        "",
+        false,
+        "floe: server threads, one event loop each (0: one per core)",
+        workers,
+        |count: &usize| count.to_string(),
+        |text: &str| parse_number(text, 0, 1024)
+            .map(|count| usize::try_from(count).unwrap_or(1024))
+    ),
+    setting!(
+        "server-io",
+        "",
+        false,
+        "floe: the server's event loop: auto | uring | epoll",
+        server_io,
+        |io: &ServerIo| io.to_string(),
+        parse_server_io
+    ),
+    setting!(
+        "requirepass",
+        "",
+        true,
+        "the password clients must AUTH with (empty: none)",
+        requirepass,
+        |password: &String| password.clone(),
+        |text: &str| Ok::<_, String>(text.to_owned())
+    ),
+    setting!(
+        "protected-mode",
+        "",
+        true,
+        "`yes`: with no password, only loopback clients are served",
+        protected_mode,
+        |on: &bool| yes_no(*on),
+        parse_switch
+    ),
+    setting!(
+        "maxclients",
+        "",
+        true,
+        "most clients connected at once",
+        clients_max,
+        |count: &u64| count.to_string(),
+        |text: &str| parse_number(text, 1, 1 << 20)
+    ),
+    setting!(
+        "timeout",
+        "",
+        true,
+        "close a client idle this many seconds (0: never)",
+        timeout_seconds,
+        |seconds: &u64| seconds.to_string(),
+        |text: &str| parse_number(text, 0, u64::from(u32::MAX))
+    ),
+    setting!(
+        "proto-max-bulk-len",
+        "",
+        true,
+        "largest bulk string in a request: 512mb",
+        bulk_size_max,
+        |size: &u64| size.to_string(),
+        |text: &str| parse_size(text).and_then(|size| at_least(size, 1 << 20))
+    ),
+    setting!(
+        "client-query-buffer-limit",
+        "",
+        true,
+        "most bytes of requests a client may have unparsed",
+        query_buffer_size_max,
+        |size: &u64| size.to_string(),
+        |text: &str| parse_size(text).and_then(|size| at_least(size, 1 << 20))
+    ),
+    setting!(
+        "client-output-buffer-limit",
+        "",
+        true,
+        "floe: most reply bytes a slow reader may have waiting; then it is closed (a size)",
+        output_buffer_size_max,
+        |size: &u64| size.to_string(),
+        |text: &str| parse_size(text).and_then(|size| at_least(size, 1 << 16))
+    ),
+    setting!(
+        "slowlog-log-slower-than",
+        "",
+        true,
+        "log commands slower than this many microseconds (negative: never)",
+        slowlog_slower_than_us,
+        |micros: &i64| micros.to_string(),
+        parse_signed
+    ),
+    setting!(
+        "slowlog-max-len",
+        "",
+        true,
+        "entries the slow log keeps",
+        slowlog_len_max,
+        |count: &u64| count.to_string(),
+        |text: &str| parse_number(text, 0, 1 << 20)
+    ),
+];
+
+impl Settings {
+    /// The setting named `name` (case-insensitive; aliases too).
+    #[must_use]
+    pub fn find(name: &str) -> Option<&'static Setting> {
+        SETTINGS.iter().find(|setting| {
+            setting.name.eq_ignore_ascii_case(name)
+                || (!setting.alias.is_empty() && setting.alias.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// Sets `name` to `value` as at start (the command line and config file may set every
+    /// setting). Unchanged on error.
+    ///
+    /// # Errors
+    /// [`SetError::Unknown`] or [`SetError::Invalid`].
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), SetError> {
+        let setting = Self::find(name).ok_or_else(|| SetError::Unknown(name.to_owned()))?;
+        let mut changed = self.clone();
+        (setting.set)(&mut changed, value).map_err(|message| SetError::Invalid {
+            name: setting.name,
+            message,
+        })?;
+        *self = changed;
+        Ok(())
+    }
+
+    /// `CONFIG SET`: as [`Settings::set`], for mutable settings only.
+    ///
+    /// # Errors
+    /// As [`Settings::set`]; [`SetError::Immutable`].
+    pub fn set_running(&mut self, name: &str, value: &str) -> Result<(), SetError> {
+        let setting = Self::find(name).ok_or_else(|| SetError::Unknown(name.to_owned()))?;
+        if !setting.mutable {
+            return Err(SetError::Immutable(setting.name));
+        }
+        self.set(setting.name, value)
+    }
+
+    /// The value of a setting as CONFIG GET shows it.
+    #[must_use]
+    pub fn get(&self, setting: &Setting) -> String {
+        (setting.get)(self)
+    }
+
+    /// Applies a config file: lines of `name value` (`#` comments, blank lines), as in
+    /// `redis.conf`; a value may be double-quoted.
+    ///
+    /// # Errors
+    /// A message naming the file, the line and what is wrong.
+    pub fn load_file(&mut self, path: &Path) -> Result<(), String> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            format!("cannot read the config file `{}`: {error}", path.display())
+        })?;
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            let value = value.trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|rest| rest.strip_suffix('"'))
+                .unwrap_or(value);
+            self.set(name, value)
+                .map_err(|error| format!("{}:{}: {error}", path.display(), index + 1))?;
+        }
+        Ok(())
+    }
+
+    /// The config file text of these settings (`CONFIG REWRITE`).
+    #[must_use]
+    pub fn to_file(&self) -> String {
+        let mut text = String::from("# floe configuration, written by CONFIG REWRITE\n");
+        for setting in &SETTINGS {
+            let value = self.get(setting);
+            text.push_str(&format!(
+                "{} \"{}\"\n",
+                setting.name,
+                value.replace('"', "")
+            ));
+        }
+        text
+    }
+
+    /// The [`DbConfig`] these settings describe.
+    ///
+    /// # Errors
+    /// A message naming the setting whose value cannot work and what would.
+    pub fn db_config(&self) -> Result<DbConfig, String> {
+        let memory_size = usize::try_from(self.memory_size).map_err(|_| {
+            format!(
+                "--maxmemory {}: too large for this machine",
+                self.memory_size
+            )
+        })?;
+        let keys_max = usize::try_from(self.keys_max)
+            .map_err(|_| format!("--max-keys {}: too large for this machine", self.keys_max))?;
+        let mut config = DbConfig::new(memory_size, keys_max);
+        config.store.policy = self.policy;
+        config.persistence = self.persistence;
+        config.fsync = self.fsync;
+        config.backend = self.backend;
+        if let Err(error) = config.store.validate() {
+            return Err(self.config_message(error));
+        }
+        config.validate().map_err(|error| error.to_string())?;
+        Ok(config)
+    }
+
+    fn config_message(&self, error: ConfigError) -> String {
+        let memory = human(self.memory_size);
+        match error {
+            ConfigError::MemoryTooSmall | ConfigError::ItemLargerThanSegment => format!(
+                "--maxmemory {} ({memory}) is too small for the store's segments; give it at \
+                 least 1mb",
+                self.memory_size
+            ),
+            ConfigError::MemoryTooLarge => format!(
+                "--maxmemory {} ({memory}) is above the largest the store supports (1tb)",
+                self.memory_size
+            ),
+            ConfigError::KeysMaxTooLarge => format!(
+                "--max-keys {} is above the largest the store's table supports",
+                self.keys_max
+            ),
+            other => format!(
+                "--maxmemory {} / --max-keys {}: the store cannot be built ({other:?})",
+                self.memory_size, self.keys_max
+            ),
+        }
+    }
+}
+
+/// A size in Redis's short form: `64.00M`, `1.50G`, `512B`.
+#[must_use]
+pub fn human(size: u64) -> String {
+    // NOTE: display only; the precision lost above 2^53 bytes does not matter.
+    #[expect(clippy::cast_precision_loss, reason = "a rounded display value")]
+    let value = size as f64;
+    for (unit, scale) in [
+        ("T", 1u64 << 40),
+        ("G", 1 << 30),
+        ("M", 1 << 20),
+        ("K", 1 << 10),
+    ] {
+        if size >= scale {
+            #[expect(clippy::cast_precision_loss, reason = "a rounded display value")]
+            let scaled = value / scale as f64;
+            return format!("{scaled:.2}{unit}");
+        }
+    }
+    format!("{size}B")
+}
+
+fn yes_no(on: bool) -> String {
+    if on { "yes" } else { "no" }.to_owned()
+}
+
+fn join(addresses: &[IpAddr]) -> String {
+    let texts: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+    texts.join(" ")
+}
+
+/// Parses a size as Redis's configuration does: a byte count with an optional unit, `k`
+/// (1000), `kb` (1024), `m`, `mb`, `g`, `gb`, `t`, `tb` (case-insensitive): `64mb`, `1gb`,
+/// `1048576`.
+///
+/// # Errors
+/// A message saying what is accepted.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let lowered = text.trim().to_ascii_lowercase();
+    let split = lowered
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lowered.len());
+    let (digits, unit) = lowered.split_at(split);
+    let multiplier: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1 << 10,
+        "m" => 1000 * 1000,
+        "mb" => 1 << 20,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1 << 30,
+        "t" => 1000 * 1000 * 1000 * 1000,
+        "tb" => 1 << 40,
+        _ => return Err(size_error(text)),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|count| count.checked_mul(multiplier))
+        .ok_or_else(|| size_error(text))
+}
+
+fn size_error(text: &str) -> String {
+    format!(
+        "`{text}` is not a size: expected a number of bytes with an optional unit, k/kb, m/mb, \
+         g/gb or t/tb (as in Redis: 64mb, 1gb, 1048576)"
+    )
+}
+
+fn at_least(size: u64, least: u64) -> Result<u64, String> {
+    if size >= least {
+        Ok(size)
+    } else {
+        Err(format!("{size} is below the least allowed, {least} bytes"))
+    }
+}
+
+/// Parses `on`/`off` (also `yes`/`no`, `true`/`false`, as Redis's booleans).
+///
+/// # Errors
+/// A message saying what is accepted.
+pub fn parse_switch(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "on" | "yes" | "true" => Ok(true),
+        "off" | "no" | "false" => Ok(false),
+        _ => Err(format!(
+            "`{text}` is not a switch: expected `yes` or `no` (`on` or `off`)"
+        )),
+    }
+}
+
+/// Parses an eviction policy by Redis's `maxmemory-policy` names, plus `fifo` and `sieve`.
+///
+/// # Errors
+/// A message listing the names.
+pub fn parse_policy(text: &str) -> Result<EvictionPolicy, String> {
+    EvictionPolicy::from_name(text.as_bytes()).ok_or_else(|| {
+        let names: Vec<&str> = EvictionPolicy::ALL.iter().map(|p| p.name()).collect();
+        format!(
+            "unknown eviction policy `{text}`: expected one of {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// Parses a key count: a whole number, at least 1.
+///
+/// # Errors
+/// A message saying what is accepted.
+pub fn parse_key_count(text: &str) -> Result<u64, String> {
+    match text.trim().replace('_', "").parse::<u64>() {
+        Ok(count) if count > 0 => Ok(count),
+        _ => Err(format!(
+            "`{text}` is not a key count: expected a whole number of keys, at least 1"
+        )),
+    }
+}
+
+fn parse_fsync(text: &str) -> Result<FsyncPolicy, String> {
+    text.parse::<FsyncPolicy>()
+        .map_err(|_| format!("`{text}` is not an fsync policy: expected always, everysec or no"))
+}
+
+fn parse_backend(text: &str) -> Result<Backend, String> {
+    text.parse::<Backend>()
+        .map_err(|_| format!("`{text}` is not an I/O backend: expected auto, uring or blocking"))
+}
+
+fn parse_server_io(text: &str) -> Result<ServerIo, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "auto" => Ok(ServerIo::Auto),
+        "uring" | "io_uring" => Ok(ServerIo::Uring),
+        "epoll" => Ok(ServerIo::Epoll),
+        _ => Err(format!(
+            "`{text}` is not an event loop: expected auto, uring or epoll"
+        )),
+    }
+}
+
+fn parse_bind(text: &str) -> Result<Vec<IpAddr>, String> {
+    let addresses: Result<Vec<IpAddr>, String> = text
+        .split_whitespace()
+        .map(|word| {
+            let word = word.strip_prefix('-').unwrap_or(word);
+            if word.eq_ignore_ascii_case("localhost") {
+                return Ok(IpAddr::from([127, 0, 0, 1]));
+            }
+            word.parse::<IpAddr>().map_err(|_| {
+                format!("`{word}` is not an IP address (e.g. 127.0.0.1, ::1, 0.0.0.0)")
+            })
+        })
+        .collect();
+    let addresses = addresses?;
+    if addresses.is_empty() {
+        return Err("expected at least one address (e.g. 127.0.0.1)".to_owned());
+    }
+    Ok(addresses)
+}
+
+fn parse_number(text: &str, least: u64, most: u64) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(number) if (least..=most).contains(&number) => Ok(number),
+        _ => Err(format!(
+            "`{text}` is not a whole number from {least} to {most}"
+        )),
+    }
+}
+
+fn parse_signed(text: &str) -> Result<i64, String> {
+    text.trim()
+        .parse::<i64>()
+        .map_err(|_| format!("`{text}` is not a whole number"))
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_parses_back_to_itself() {
+        let defaults = Settings::default();
+        for setting in &SETTINGS {
+            let mut parsed = defaults.clone();
+            parsed.set(setting.name, &defaults.get(setting)).unwrap();
+            assert_eq!(parsed, defaults, "{}", setting.name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_aliases_work() {
+        for (index, setting) in SETTINGS.iter().enumerate() {
+            assert!(
+                SETTINGS[..index]
+                    .iter()
+                    .all(|other| other.name != setting.name)
+            );
+        }
+        let mut settings = Settings::default();
+        settings.set("fsync", "everysec").unwrap();
+        assert_eq!(settings.fsync, FsyncPolicy::Everysec);
+        settings.set("PERSISTENCE", "off").unwrap();
+        assert!(!settings.persistence);
+    }
+
+    #[test]
+    fn a_bad_value_changes_nothing_and_says_what_would_do() {
+        let mut settings = Settings::default();
+        let error = settings.set("maxmemory", "lots").unwrap_err();
+        assert!(error.to_string().contains("64mb"), "{error}");
+        assert_eq!(settings, Settings::default());
+        let error = settings.set("port", "70000").unwrap_err();
+        assert!(error.to_string().contains("1 to 65535"), "{error}");
+        assert!(matches!(
+            settings.set("nope", "1"),
+            Err(SetError::Unknown(_))
+        ));
+        assert_eq!(settings, Settings::default());
+    }
+
+    #[test]
+    fn running_changes_only_mutable_settings() {
+        let mut settings = Settings::default();
+        settings.set_running("maxclients", "5").unwrap();
+        assert_eq!(settings.clients_max, 5);
+        let error = settings.set_running("maxmemory", "1gb").unwrap_err();
+        assert_eq!(
+            error.config_set_reply(),
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - can't set \
+             immutable config"
+        );
+        let error = settings.set_running("timeout", "-1").unwrap_err();
+        assert!(error.config_set_reply().contains("'timeout'"));
+    }
+
+    #[test]
+    fn config_files_round_trip_and_name_the_bad_line() {
+        let dir = std::env::temp_dir().join(format!("floe-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("floe.conf");
+        let mut settings = Settings::default();
+        settings.set("port", "7001").unwrap();
+        settings.set("bind", "127.0.0.1 ::1").unwrap();
+        std::fs::write(&path, settings.to_file()).unwrap();
+        let mut loaded = Settings::default();
+        loaded.load_file(&path).unwrap();
+        assert_eq!(loaded, settings);
+        std::fs::write(&path, "# comment\n\nport 7002\nmaxmemory nope\n").unwrap();
+        let error = Settings::default().load_file(&path).unwrap_err();
+        assert!(error.contains("floe.conf:4: maxmemory"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn human_sizes_read_as_redis_writes_them() {
+        assert_eq!(human(512), "512B");
+        assert_eq!(human(64 << 20), "64.00M");
+        assert_eq!(human(3 << 29), "1.50G");
+    }
+}

@@ -1,0 +1,287 @@
+//! The durable command path every door (the stdin CLI, the RESP server, tests) shares:
+//! **prepare → apply → settle**.
+//!
+//! ```text
+//!  prepare   command lookup, arity, read or write: no lock held
+//!  apply     under the store lock: floe-core's command table writes the reply into the
+//!            door's sink; a write's records go to the Db's log buffer  → Durability
+//!  commit    once per batch of requests: the buffered records become one log append
+//!            (one ticket covers every write applied before the call)
+//!  settle    blocking: Db::wait(ticket)          (CLI, embedded callers)
+//!            event loop: Db::poll(ticket, waker)  (Pending, then the waker fires)
+//! ```
+//!
+//! A door sends a write's reply only once its ticket settled: under `always` that is when an
+//! fdatasync covered it, under `everysec` and `no` when it is written to the log file, so a
+//! crash of the process never loses an acknowledged write under any policy.
+//!
+//! Reads are never refused: they skip the writable check (a poisoned or closed log refuses
+//! writes only) and do not count toward the active-expiry interval.
+//!
+//! Invariants: a ticket returned by [`Db::commit`] covers every record applied before the
+//! call (appends happen in apply order, and an empty buffer returns the last append's
+//! ticket, taken after any append in flight finished); a refused write runs nothing.
+
+use std::task::{Poll, Waker};
+
+use floe_core::codec::resp::{ReplySink, ReplyWriter};
+use floe_core::command::{self, Arguments, CommandSpec, Outcome, Session};
+
+use super::{Db, DbError, Inner, WatchMark, lock};
+use crate::error::Error;
+use crate::log::Ticket;
+
+/// A request checked against the command table, before any lock is taken.
+#[derive(Debug)]
+pub struct Prepared<'r, A: ?Sized> {
+    args: &'r A,
+    /// `None` for an unknown command or a wrong number of arguments: apply writes the error.
+    spec: Option<&'static CommandSpec>,
+}
+
+impl<A: Arguments + ?Sized> Prepared<'_, A> {
+    /// The command's table entry, if the name is known and the arity fits.
+    #[must_use]
+    pub fn spec(&self) -> Option<&'static CommandSpec> {
+        self.spec
+    }
+
+    /// Whether the command may change the store (and so is refused by a failed log).
+    #[must_use]
+    pub fn is_write(&self) -> bool {
+        self.spec.is_some_and(CommandSpec::is_write)
+    }
+
+    fn access(&self) -> Access {
+        if self.is_write() {
+            Access::Write
+        } else {
+            Access::Read
+        }
+    }
+}
+
+/// What a caller must still do before it may send a command's reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a write's reply may be sent only once its records are durable"]
+pub enum Durability {
+    /// Nothing: a read, a write that changed nothing, or persistence off.
+    Done,
+    /// The records wait in the Db's log buffer: [`Db::commit`] appends them and returns the
+    /// ticket to settle.
+    Buffered,
+    /// Appended: send the reply once [`Db::poll`] or [`Db::wait`] says the ticket settled.
+    Appended(Ticket),
+}
+
+/// What [`Db::apply`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct Applied {
+    /// What the command table asks of the door (close, or finish a runtime command).
+    pub outcome: Outcome,
+    /// What must happen before the reply may be sent.
+    pub durability: Durability,
+}
+
+/// Whether an operation may change the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    Read,
+    Write,
+}
+
+/// Who settles a write's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Hand {
+    /// The Db's own key-value methods: append now, or leave to the flusher under
+    /// `everysec` and `no`.
+    Embedded,
+    /// A door: leave in the buffer; the door commits once per batch.
+    Door,
+}
+
+impl Db {
+    /// Looks the command up and checks its arity; takes no lock.
+    pub fn prepare<'r, A: Arguments + ?Sized>(&self, args: &'r A) -> Prepared<'r, A> {
+        let spec = args
+            .get(0)
+            .and_then(command::lookup)
+            .filter(|spec| spec.accepts(args.count()));
+        Prepared { args, spec }
+    }
+
+    /// Runs a prepared command under the store lock and writes its one reply frame into
+    /// `reply`, in the session's protocol (nothing for [`Outcome::Runtime`]: the door
+    /// finishes those, see [`crate::admin`]).
+    ///
+    /// # Errors
+    /// A write when the log has failed ([`Error::Poisoned`]) or the Db is closed: nothing
+    /// ran and nothing was written; reply with [`DbError::reply_text`].
+    pub fn apply<A, S>(
+        &self,
+        prepared: &Prepared<'_, A>,
+        session: &mut Session,
+        reply: &mut S,
+    ) -> Result<Applied, DbError>
+    where
+        A: Arguments + ?Sized,
+        S: ReplySink + ?Sized,
+    {
+        let (outcome, durability) =
+            self.run(prepared.access(), Hand::Door, |store, now, log| {
+                command::execute(store, session, prepared.args, now, reply, log)
+            })?;
+        Ok(Applied {
+            outcome,
+            durability,
+        })
+    }
+
+    /// Runs a MULTI block (`queued`, each a request's arguments) as EXEC: under one hold of
+    /// the store lock, so no other client's command interleaves, and logged as one group, so
+    /// recovery applies all of it or none. Writes an array of the replies, or a null array
+    /// when a watched key changed since WATCH (then nothing ran).
+    ///
+    /// Commands the runtime must finish (SAVE, INFO, CONFIG, ...) get an error reply inside
+    /// the array: they need the store lock this call holds.
+    ///
+    /// # Errors
+    /// As [`Db::apply`], when any queued command is a write.
+    pub fn apply_transaction<S: ReplySink + ?Sized>(
+        &self,
+        queued: &[Vec<Vec<u8>>],
+        watched: &[WatchMark],
+        session: &mut Session,
+        reply: &mut S,
+    ) -> Result<Durability, DbError> {
+        let write = queued.iter().any(|args| {
+            let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            self.prepare(args.as_slice()).is_write()
+        });
+        let access = if write { Access::Write } else { Access::Read };
+        let ((), durability) = self.run(access, Hand::Door, |store, now, log| {
+            let changed = watched.iter().any(|mark| {
+                let alive = store.exists(mark.db, &mark.key, now);
+                (mark.alive && !alive) || log.watch.version(mark.db, &mark.key) != mark.version
+            });
+            if changed {
+                ReplyWriter::new(&mut *reply, session.protocol).null_array();
+                return;
+            }
+            ReplyWriter::new(&mut *reply, session.protocol).array_header(queued.len());
+            for args in queued {
+                let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+                // One frame per command: a runtime command writes none, so say why here.
+                if let Outcome::Runtime(_) =
+                    command::execute(store, session, args.as_slice(), now, reply, log)
+                {
+                    ReplyWriter::new(&mut *reply, session.protocol)
+                        .error(b"ERR this command cannot run inside MULTI in floe");
+                }
+            }
+            // The whole block is one entry of the log buffer: one group.
+        })?;
+        Ok(durability)
+    }
+
+    /// Remembers the current version of `key` in database `db`, for EXEC to compare.
+    #[must_use]
+    pub fn watch(&self, db: u8, key: &[u8]) -> WatchMark {
+        let inner = &*self.inner;
+        let mut shard = lock(&inner.shard);
+        let now = inner.clock.now_ms();
+        let alive = shard.store.with(|store| store.exists(db, key, now));
+        WatchMark {
+            db,
+            key: key.to_vec(),
+            version: shard.watch.version(db, key),
+            alive,
+        }
+    }
+
+    /// Appends every record applied so far and not yet appended, as one batch, and returns
+    /// the ticket that covers them (and everything before): `None` when nothing was ever
+    /// appended or persistence is off.
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] if the log failed (now or before).
+    pub fn commit(&self) -> Result<Option<Ticket>, DbError> {
+        let inner = &*self.inner;
+        let shard = lock(&inner.shard);
+        let ticket = if shard.buffer.pending_is_empty() {
+            // The appender lock waits for an append in flight, which may hold our records.
+            let ticket = lock(&inner.appender).ticket_last;
+            drop(shard);
+            ticket
+        } else {
+            inner.append(shard)?
+        };
+        Inner::snapshot_start_if_wanted(&self.inner);
+        Ok(ticket)
+    }
+
+    /// Whether `ticket` is as durable as the fsync policy promises, without blocking:
+    /// `Pending` registers `waker`, which the log's writer thread wakes on progress.
+    ///
+    /// # Errors
+    /// Inside `Ready`: [`Error::Poisoned`] if the log failed before the ticket settled.
+    pub fn poll(&self, ticket: Ticket, waker: &Waker) -> Poll<Result<(), DbError>> {
+        let inner = &*self.inner;
+        let Some(log) = &inner.log else {
+            return Poll::Ready(Ok(()));
+        };
+        log.poll(ticket, waker)
+            .map(|outcome| outcome.map_err(|error| inner.fail(error)))
+    }
+
+    /// Blocks until `ticket` is as durable as the fsync policy promises.
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] if the log failed first.
+    pub fn wait(&self, ticket: Ticket) -> Result<(), DbError> {
+        let inner = &*self.inner;
+        match &inner.log {
+            Some(log) => log.wait(ticket).map_err(|error| inner.fail(error)),
+            None => Ok(()),
+        }
+    }
+
+    /// Blocks until an applied command's reply may be sent: commits if its records are
+    /// buffered, then waits for the ticket. For doors that serve one request at a time.
+    ///
+    /// # Errors
+    /// As [`Db::commit`] and [`Db::wait`].
+    pub fn settle(&self, durability: Durability) -> Result<(), DbError> {
+        let ticket = match durability {
+            Durability::Done => return Ok(()),
+            Durability::Buffered => self.commit()?,
+            Durability::Appended(ticket) => Some(ticket),
+        };
+        match ticket {
+            Some(ticket) => self.wait(ticket),
+            None => Ok(()),
+        }
+    }
+}
+
+impl DbError {
+    /// The text of a RESP error reply for this error, with Redis's error code: `MISCONF` for
+    /// a log that refuses writes (as Redis answers when its AOF cannot be written), `OOM`
+    /// and the store's own codes for store errors, `ERR` for the rest.
+    #[must_use]
+    pub fn reply_text(&self) -> String {
+        match self {
+            Self::Store(error) => String::from_utf8_lossy(error.message().as_bytes()).into_owned(),
+            Self::Runtime(Error::Poisoned { cause }) => format!(
+                "MISCONF writes are refused: the log failed ({cause}); reads still work. Fix \
+                 the disk, then restart floe: it recovers everything acknowledged"
+            ),
+            Self::Runtime(Error::Closed) => "ERR the database is shutting down".to_owned(),
+            Self::PersistenceOff => {
+                "ERR persistence is off (--persistence off): there is nowhere to save".to_owned()
+            }
+            other => format!("ERR {other}"),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! WATCH support: a small table of versions that every change to the store bumps, and the
+//! log sink that does the bumping on its way to the [`LogBuffer`].
+//!
+//! Every change the store makes reports a log record (a set, delete, expiry change, clear),
+//! evictions included, so the sink sees every write without the store knowing about WATCH.
+//! A key's version is the counter of the bucket its `(db, key)` hashes to, plus an epoch that
+//! every whole-database change (FLUSHDB, FLUSHALL) bumps.
+//!
+//! Invariants: a change to a key always bumps that key's version (no false "unchanged").
+//! A change to another key in the same bucket bumps it too: EXEC may abort although the
+//! watched key itself did not change. With [`WATCH_BUCKET_COUNT`] buckets that is rare, and
+//! a client retries an aborted EXEC anyway; it is the one place floe is more conservative
+//! than Redis. Expiry that nobody observed yet reports no record, so EXEC also checks that a
+//! watched key that was alive at WATCH is still alive (as Redis 7 does).
+
+use floe_core::codec::record::Record;
+use floe_core::hash::wyhash;
+use floe_core::store::LogSink;
+
+use crate::log::LogBuffer;
+
+/// Buckets of the version table (a power of two).
+pub const WATCH_BUCKET_COUNT: usize = 4096;
+
+/// Seed of the bucket hash (any constant; not the table's, so collisions there and here
+/// are independent).
+const WATCH_HASH_SEED: u64 = 0x5741_5443_4845_5321;
+
+/// The version counters.
+#[derive(Debug)]
+pub(super) struct WatchTable {
+    buckets: Box<[u32; WATCH_BUCKET_COUNT]>,
+    epoch: u64,
+}
+
+impl WatchTable {
+    pub(super) fn new() -> Self {
+        Self {
+            buckets: Box::new([0; WATCH_BUCKET_COUNT]),
+            epoch: 0,
+        }
+    }
+
+    fn bucket(db: u8, key: &[u8]) -> usize {
+        // NOTE: the bucket count is a power of two below 2^32, so the mask fits usize.
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "masked to WATCH_BUCKET_COUNT"
+        )]
+        let index =
+            (wyhash(key, WATCH_HASH_SEED ^ u64::from(db)) as usize) & (WATCH_BUCKET_COUNT - 1);
+        index
+    }
+
+    /// The version of `key` in `db` now.
+    pub(super) fn version(&self, db: u8, key: &[u8]) -> (u64, u32) {
+        let bucket = Self::bucket(db, key);
+        (self.epoch, self.buckets[bucket])
+    }
+
+    fn touch(&mut self, db: u8, key: &[u8]) {
+        let bucket = Self::bucket(db, key);
+        self.buckets[bucket] = self.buckets[bucket].wrapping_add(1);
+    }
+}
+
+/// What WATCH remembers of one key; EXEC compares it with the key's state then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchMark {
+    pub(super) db: u8,
+    pub(super) key: Vec<u8>,
+    pub(super) version: (u64, u32),
+    /// The key existed (and had not expired) at WATCH.
+    pub(super) alive: bool,
+}
+
+/// The store's log sink inside a [`crate::Db`]: bumps the version of every key a record
+/// names, then hands the record to the log buffer.
+#[derive(Debug)]
+pub(crate) struct ShardLog<'b> {
+    pub(super) buffer: &'b mut LogBuffer,
+    pub(super) watch: &'b mut WatchTable,
+}
+
+impl LogSink for ShardLog<'_> {
+    fn record(&mut self, record: Record<'_>) {
+        match &record {
+            Record::Set { db, key, .. }
+            | Record::Del { db, key }
+            | Record::ExpireAt { db, key, .. } => self.watch.touch(*db, key),
+            Record::Clear { .. } => self.watch.epoch += 1,
+        }
+        self.buffer.record(record);
+    }
+}
