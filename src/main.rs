@@ -1,6 +1,7 @@
 //! The `floe` binary: argument parsing only; everything else lives in the runtime.
 //!
 //! - `floe [OPTIONS]`: the stdin CLI ([`floe_runtime::cli::run`]).
+//! - `floe serve [OPTIONS]`: the RESP server ([`floe_runtime::server::serve`]).
 //! - `floe check [--repair] [DIR]`: verify (and repair) a data directory
 //!   ([`floe_runtime::cli::check`]).
 //! - `floe sim [--seed N] [--scenario NAME] [--steps K] [--seeds M]`: the deterministic
@@ -95,6 +96,18 @@ struct Arguments {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the RESP server: Redis clients and tools connect to it unmodified.
+    ///
+    ///   floe serve                       # 127.0.0.1:6379, data in ./floe-data
+    ///   redis-cli -p 6379 SET greeting hello
+    ///
+    /// Every option is also a setting of the config file (`--config FILE`, lines of
+    /// `name value` as in redis.conf) and of CONFIG GET/SET, under the same name.
+    /// Options on the command line override the file. SIGTERM, SIGINT and SHUTDOWN stop
+    /// accepting, let held replies settle, flush the log and exit 0.
+    #[command(verbatim_doc_comment)]
+    Serve(Box<ServeArguments>),
+
     /// Verify (and repair) a data directory.
     ///
     /// Reads every snapshot and log segment and prints what it found. Exit code 0 when clean (or made clean by --repair), 1 when problems remain,
@@ -141,6 +154,126 @@ enum Command {
     },
 }
 
+/// `floe serve`'s options: each is the setting of the same name (see `CONFIG GET *`).
+#[derive(Debug, clap::Args)]
+struct ServeArguments {
+    /// A config file: lines of `name value` (redis.conf's form); CONFIG REWRITE writes it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Addresses to listen on, space-separated [default: 127.0.0.1].
+    ///
+    /// Loopback only by default. With protected mode on and no password, clients from
+    /// other addresses are refused with an explanation.
+    #[arg(long, value_name = "ADDRESSES", verbatim_doc_comment)]
+    bind: Option<String>,
+    /// The TCP port [default: 6379].
+    #[arg(long, value_name = "PORT")]
+    port: Option<String>,
+    /// The data directory, created if missing [default: ./floe-data].
+    #[arg(long, value_name = "DIR")]
+    dir: Option<String>,
+    /// When a write is acknowledged [default: always].
+    ///
+    ///   always    once an fdatasync covered it: nothing acknowledged is ever lost
+    ///   everysec  once written to the log file, synced about once a second
+    ///   no        once written to the log file; the OS syncs when it likes
+    /// Under every policy a reply goes out only after its write reached the log file, so
+    /// a crash of floe itself loses nothing acknowledged.
+    #[arg(
+        long,
+        visible_alias = "fsync",
+        value_name = "always|everysec|no",
+        verbatim_doc_comment
+    )]
+    appendfsync: Option<String>,
+    /// `off`: a pure cache that writes no file [default: on].
+    #[arg(long, value_name = "on|off")]
+    persistence: Option<String>,
+    /// Memory for keys and values, reserved at start: 64mb, 1gb [default: 64mb].
+    #[arg(long, value_name = "SIZE")]
+    maxmemory: Option<String>,
+    /// What to do when memory or the key table is full [default: noeviction].
+    ///
+    /// noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu,
+    /// volatile-random, volatile-ttl, fifo, sieve.
+    #[arg(long = "maxmemory-policy", value_name = "POLICY", verbatim_doc_comment)]
+    maxmemory_policy: Option<String>,
+    /// The most keys held, across all 16 databases [default: 1000000].
+    #[arg(long = "max-keys", value_name = "COUNT")]
+    max_keys: Option<String>,
+    /// Worker threads, one event loop each [default: 0, one per core].
+    #[arg(long, value_name = "N")]
+    workers: Option<String>,
+    /// The network event loop: auto (io_uring where allowed, else epoll), uring, epoll.
+    #[arg(long = "io", value_name = "auto|uring|epoll")]
+    server_io: Option<String>,
+    /// The log's I/O: auto, uring or blocking [default: auto].
+    #[arg(long = "log-io", value_name = "auto|uring|blocking")]
+    log_io: Option<String>,
+    /// Clients must AUTH with this password (empty: none).
+    #[arg(long, value_name = "PASSWORD")]
+    requirepass: Option<String>,
+    /// With no password, serve only loopback clients: yes|no [default: yes].
+    #[arg(long = "protected-mode", value_name = "yes|no")]
+    protected_mode: Option<String>,
+    /// Most clients at once [default: 10000].
+    #[arg(long, value_name = "COUNT")]
+    maxclients: Option<String>,
+    /// Close clients idle this many seconds; 0 never [default: 0].
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<String>,
+    /// Largest bulk string in a request [default: 512mb].
+    #[arg(long = "proto-max-bulk-len", value_name = "SIZE")]
+    proto_max_bulk_len: Option<String>,
+    /// Most unparsed request bytes per client [default: 1gb].
+    #[arg(long = "client-query-buffer-limit", value_name = "SIZE")]
+    client_query_buffer_limit: Option<String>,
+    /// Most reply bytes waiting for a slow reader before it is closed [default: 64mb].
+    #[arg(long = "client-output-buffer-limit", value_name = "SIZE")]
+    client_output_buffer_limit: Option<String>,
+}
+
+impl ServeArguments {
+    /// The settings: defaults, then the config file, then the options given.
+    fn settings(&self) -> Result<Settings, String> {
+        let mut settings = Settings::default();
+        if let Some(path) = &self.config {
+            settings.load_file(path)?;
+        }
+        let given = [
+            ("bind", &self.bind),
+            ("port", &self.port),
+            ("dir", &self.dir),
+            ("appendfsync", &self.appendfsync),
+            ("appendonly", &self.persistence),
+            ("maxmemory", &self.maxmemory),
+            ("maxmemory-policy", &self.maxmemory_policy),
+            ("max-keys", &self.max_keys),
+            ("workers", &self.workers),
+            ("server-io", &self.server_io),
+            ("io", &self.log_io),
+            ("requirepass", &self.requirepass),
+            ("protected-mode", &self.protected_mode),
+            ("maxclients", &self.maxclients),
+            ("timeout", &self.timeout),
+            ("proto-max-bulk-len", &self.proto_max_bulk_len),
+            ("client-query-buffer-limit", &self.client_query_buffer_limit),
+            (
+                "client-output-buffer-limit",
+                &self.client_output_buffer_limit,
+            ),
+        ];
+        for (name, value) in given {
+            if let Some(value) = value {
+                settings
+                    .set(name, value)
+                    .map_err(|error| format!("--{error}"))?;
+            }
+        }
+        Ok(settings)
+    }
+}
+
 fn parse_fsync(text: &str) -> Result<FsyncPolicy, String> {
     text.parse()
 }
@@ -156,6 +289,13 @@ fn parse_scenario(text: &str) -> Result<ScenarioChoice, String> {
 fn main() -> ExitCode {
     let arguments = Arguments::parse();
     match arguments.command {
+        Some(Command::Serve(serve)) => match serve.settings() {
+            Ok(settings) => floe_runtime::server::serve(settings, serve.config.clone()),
+            Err(message) => {
+                eprintln!("floe serve: {message}");
+                ExitCode::from(2)
+            }
+        },
         Some(Command::Check { repair, dir }) => {
             cli::check(dir.as_deref().unwrap_or(&arguments.dir), repair)
         }

@@ -236,7 +236,7 @@ pub struct Admin {
     /// What serves (`stdin` or `resp`), for INFO.
     pub mode: &'static str,
     /// The server's event loop, for INFO (`-` for the CLI).
-    pub io: Mutex<String>,
+    io: Mutex<String>,
 }
 
 impl Admin {
@@ -272,6 +272,17 @@ impl Admin {
     #[must_use]
     pub fn db(&self) -> &Arc<Db> {
         &self.db
+    }
+
+    /// Names the event loop doors run on (INFO's `multiplexing_api`).
+    pub fn set_io(&self, name: &str) {
+        *lock(&self.io) = name.to_owned();
+    }
+
+    /// The event loop doors run on.
+    #[must_use]
+    pub fn io(&self) -> String {
+        lock(&self.io).clone()
     }
 
     /// A copy of the settings now.

@@ -82,7 +82,7 @@ fn server(text: &mut String, admin: &Admin) {
         format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
     );
     field(text, "arch_bits", usize::BITS);
-    field(text, "multiplexing_api", &*super::lock(&admin.io));
+    field(text, "multiplexing_api", admin.io());
     field(text, "process_id", std::process::id());
     field(text, "floe_mode", admin.mode);
     field(text, "tcp_port", settings.port);

@@ -1,1 +1,397 @@
-//! `floe serve`.
+//! `floe serve`: the RESP server. Redis clients and tools (redis-cli, redis-benchmark,
+//! redis-py, the `redis` crate, ...) talk to it unmodified.
+//!
+//! ```text
+//!  worker 0 ─ event loop (io_uring or epoll) ─ accept, recv, send, log wake-ups ─┐
+//!  worker 1 ─ event loop ─ ...                                                  ├─► Db
+//!  ...      (one per core; the worker that reads a request runs it)             ┘   (one
+//!                                                                                    store,
+//!  one loop pass:  read everything ready ─► run every request in it               one log)
+//!                  ─► Db::commit once (one log append for the pass's writes)
+//!                  ─► Db::poll the ticket (the log writer's wake-up ends the wait)
+//!                  ─► send every reply whose write is durable, in one send per client
+//! ```
+//!
+//! No thread ever blocks on the log: a worker keeps serving reads and other clients while
+//! its writes wait for their fdatasync, and the log writer's group commit makes one
+//! fdatasync serve every worker's pass.
+//!
+//! Invariants: a reply is sent only after the write it acknowledges is as durable as the
+//! fsync policy promises ([`connection`]); one client breaking a limit is closed without
+//! disturbing the others; SIGTERM, SIGINT and SHUTDOWN stop accepting, let every held
+//! reply settle, close the Db (writing and syncing the log) and exit 0.
+//!
+//! Fault assumptions: a client may send anything, stop reading, or vanish; the kernel may
+//! refuse io_uring (old kernels, seccomp), and then the same workers run on epoll.
+
+mod clients;
+mod connection;
+mod epoll;
+mod uring;
+
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Poll, Waker};
+
+use crate::admin::{Admin, DoorStats};
+use crate::config::{ServerIo, Settings};
+use crate::db::Db;
+use crate::log::Ticket;
+use clients::Clients;
+use connection::{Connection, Refusal};
+use slab::Slab;
+
+/// A connection and its event loop's socket state.
+#[derive(Debug)]
+struct Entry<S> {
+    connection: Connection,
+    socket: S,
+}
+
+/// What every worker shares.
+#[derive(Debug)]
+struct Shared {
+    admin: Arc<Admin>,
+    clients: Clients,
+    listeners: Vec<TcpListener>,
+}
+
+/// The part of a worker that does not depend on its event loop: the Db, the counters, and
+/// the durability of the current pass's writes.
+#[derive(Debug)]
+pub(crate) struct Worker {
+    index: usize,
+    admin: Arc<Admin>,
+    db: Arc<Db>,
+    stats: Arc<DoorStats>,
+    shared: Arc<Shared>,
+    waker: Waker,
+    /// Scratch for one reply.
+    reply: Vec<u8>,
+    /// A request of this pass left records in the Db's buffer.
+    pass_buffered: bool,
+    /// Connections with a write waiting for this pass's commit.
+    touched: Vec<usize>,
+    /// Connections holding replies.
+    waiting: Vec<usize>,
+    /// The newest ticket not yet settled.
+    ticket: Option<Ticket>,
+    /// The last LSN the log settled for this worker.
+    settled: u64,
+    /// The log failed: the error every unsettled write gets.
+    failure: Option<String>,
+}
+
+impl Worker {
+    fn new(index: usize, shared: &Arc<Shared>, waker: Waker) -> Self {
+        let admin = Arc::clone(&shared.admin);
+        Self {
+            index,
+            db: Arc::clone(admin.db()),
+            stats: admin.door(),
+            admin,
+            shared: Arc::clone(shared),
+            waker,
+            reply: Vec::new(),
+            pass_buffered: false,
+            touched: Vec::new(),
+            waiting: Vec::new(),
+            ticket: None,
+            settled: 0,
+            failure: None,
+        }
+    }
+
+    /// The slow-log threshold in microseconds (`u64::MAX`: off).
+    fn slow_threshold_us(&self) -> u64 {
+        let threshold = self
+            .admin
+            .limits
+            .slowlog_slower_than_us
+            .load(Ordering::Relaxed);
+        u64::try_from(threshold).unwrap_or(u64::MAX)
+    }
+
+    /// Keeps the newest of the tickets this worker waits for (a later ticket covers every
+    /// earlier one).
+    fn note_ticket(&mut self, ticket: Ticket) {
+        if self
+            .ticket
+            .is_none_or(|newest| newest.lsn_last() < ticket.lsn_last())
+        {
+            self.ticket = Some(ticket);
+        }
+    }
+
+    /// SHUTDOWN: every worker stops.
+    fn shutdown_all(&self) {
+        self.admin.shutdown.store(true, Ordering::Release);
+        self.shared.clients.wake_all();
+    }
+
+    /// Whether a shutdown was asked for.
+    fn stopping(&self) -> bool {
+        self.admin.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Whether to refuse a new client from `peer`.
+    fn refusal(&self, peer: &SocketAddr) -> Option<Refusal> {
+        let limits = &self.admin.limits;
+        if self.admin.clients.load(Ordering::Relaxed) >= limits.clients_max.load(Ordering::Relaxed)
+        {
+            return Some(Refusal::MaxClients);
+        }
+        if limits.protected.load(Ordering::Relaxed) && !peer.ip().is_loopback() {
+            return Some(Refusal::Protected);
+        }
+        None
+    }
+
+    /// Registers an accepted client.
+    fn connected(&self, peer: SocketAddr, local: SocketAddr, token: usize) -> Connection {
+        self.admin.clients.fetch_add(1, Ordering::Relaxed);
+        self.stats.connection_count.fetch_add(1, Ordering::Relaxed);
+        let info = self.shared.clients.add(peer, local, self.index);
+        let password = self.admin.limits.password_required.load(Ordering::Relaxed);
+        Connection::new(info, password, token)
+    }
+
+    /// Forgets a closed client.
+    fn disconnected(&self, connection: &Connection) {
+        self.admin.clients.fetch_sub(1, Ordering::Relaxed);
+        self.shared.clients.remove(connection.info.id);
+    }
+
+    /// The end of a loop pass: one commit for the pass's buffered writes, a poll of the
+    /// newest ticket, and the release of every reply the log settled. Adds the connections
+    /// with replies to send to `flush`.
+    fn end_pass<S>(&mut self, entries: &mut Slab<Entry<S>>, flush: &mut Vec<usize>) {
+        if let Some(outcome) = self.commit_pass() {
+            for token in self.touched.drain(..) {
+                if let Some(entry) = entries.get_mut(token) {
+                    entry
+                        .connection
+                        .committed(outcome.as_ref().map(|lsn| *lsn).map_err(String::as_str));
+                }
+            }
+        }
+        self.touched.clear();
+        let moved = self.poll_ticket();
+        if !moved && self.failure.is_none() {
+            return;
+        }
+        let failure = self.failure.as_deref();
+        let settled = self.settled;
+        self.waiting.retain(|&token| {
+            let Some(entry) = entries.get_mut(token) else {
+                return false;
+            };
+            entry.connection.release(settled, failure);
+            flush.push(token);
+            entry.connection.is_waiting()
+        });
+    }
+
+    /// Commits the pass's buffered writes; returns the connections to update and how.
+    fn commit_pass(&mut self) -> Option<Result<u64, String>> {
+        if !std::mem::take(&mut self.pass_buffered) {
+            return None;
+        }
+        Some(match self.db.commit() {
+            Ok(Some(ticket)) => {
+                self.note_ticket(ticket);
+                Ok(ticket.lsn_last())
+            }
+            Ok(None) => Ok(0),
+            Err(error) => {
+                let text = error.reply_text();
+                self.failure = Some(text.clone());
+                Err(text)
+            }
+        })
+    }
+
+    /// Polls the newest ticket; whether the settled point moved (or the log failed).
+    fn poll_ticket(&mut self) -> bool {
+        let Some(ticket) = self.ticket else {
+            return false;
+        };
+        match self.db.poll(ticket, &self.waker) {
+            Poll::Ready(Ok(())) => {
+                self.settled = self.settled.max(ticket.lsn_last());
+                self.ticket = None;
+                true
+            }
+            Poll::Ready(Err(error)) => {
+                self.failure = Some(error.reply_text());
+                self.ticket = None;
+                true
+            }
+            Poll::Pending => false,
+        }
+    }
+}
+
+/// The listeners for `settings.bind` on `settings.port`.
+fn bind(settings: &Settings) -> Result<Vec<TcpListener>, String> {
+    settings
+        .bind
+        .iter()
+        .map(|address: &IpAddr| {
+            let address = SocketAddr::new(*address, settings.port);
+            let listener = TcpListener::bind(address).map_err(|error| {
+                format!(
+                    "cannot listen on {address}: {error} (is another server on port {}? \
+                     choose another with --port)",
+                    settings.port
+                )
+            })?;
+            listener
+                .set_nonblocking(true)
+                .map_err(|error| format!("cannot listen on {address}: {error}"))?;
+            Ok(listener)
+        })
+        .collect()
+}
+
+/// Runs the server until SIGTERM, SIGINT or SHUTDOWN; returns the process's exit code: 0
+/// after a clean shutdown, 1 when the data directory could not be opened or closing failed,
+/// 2 for settings that cannot work.
+#[must_use]
+pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
+    let config = match settings.db_config() {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("floe: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let listeners = match bind(&settings) {
+        Ok(listeners) => listeners,
+        Err(message) => {
+            eprintln!("floe: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let db = match Db::open(&settings.dir, config) {
+        Ok(db) => Arc::new(db),
+        Err(error) => {
+            eprintln!(
+                "floe: cannot open the data directory `{}`: {error}",
+                settings.dir.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(report) = db.recovery() {
+        eprintln!(
+            "floe: recovered {} keys from `{}` in {:.3} s",
+            db.stats().store.keys,
+            settings.dir.display(),
+            report.duration.as_secs_f64()
+        );
+    }
+    let worker_count = match settings.workers {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        count => count,
+    };
+    let admin = Arc::new(Admin::new(
+        Arc::clone(&db),
+        settings.clone(),
+        config_file,
+        "resp",
+    ));
+    let shared = Arc::new(Shared {
+        admin: Arc::clone(&admin),
+        clients: Clients::new(worker_count),
+        listeners,
+    });
+    let io = match settings.server_io {
+        ServerIo::Epoll => ServerIo::Epoll,
+        ServerIo::Uring | ServerIo::Auto => match uring::probe() {
+            Ok(()) => ServerIo::Uring,
+            Err(reason) if settings.server_io == ServerIo::Uring => {
+                eprintln!("floe: --io uring: io_uring is refused here ({reason}); use --io epoll");
+                return ExitCode::FAILURE;
+            }
+            Err(reason) => {
+                eprintln!("floe: io_uring is refused here ({reason}); serving with epoll");
+                ServerIo::Epoll
+            }
+        },
+    };
+    admin.set_io(if io == ServerIo::Uring {
+        "io_uring"
+    } else {
+        "epoll"
+    });
+    let stop = Arc::clone(&shared);
+    let installed = ctrlc::set_handler(move || {
+        stop.admin.shutdown.store(true, Ordering::Release);
+        stop.clients.wake_all();
+    });
+    if let Err(error) = installed {
+        eprintln!("floe: cannot handle SIGINT/SIGTERM ({error}); stop floe with SHUTDOWN");
+    }
+    let mut threads = Vec::new();
+    for index in 0..worker_count {
+        let worker_shared = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name(format!("floe-worker-{index}"))
+            .spawn(move || match io {
+                ServerIo::Uring => uring::run(index, &worker_shared),
+                _ => epoll::run(index, &worker_shared),
+            });
+        match spawned {
+            Ok(thread) => threads.push(thread),
+            Err(error) => {
+                eprintln!("floe: cannot start worker {index}: {error}");
+                shared.admin.shutdown.store(true, Ordering::Release);
+                shared.clients.wake_all();
+            }
+        }
+    }
+    let addresses: Vec<String> = shared
+        .listeners
+        .iter()
+        .filter_map(|listener| listener.local_addr().ok())
+        .map(|address| address.to_string())
+        .collect();
+    eprintln!(
+        "floe {}: ready to accept connections on {} ({worker_count} workers, {}, fsync {}, \
+         data {})",
+        env!("CARGO_PKG_VERSION"),
+        addresses.join(", "),
+        admin.io(),
+        settings.fsync,
+        if settings.persistence {
+            settings.dir.display().to_string()
+        } else {
+            "off".to_owned()
+        },
+    );
+    let mut code = ExitCode::SUCCESS;
+    for thread in threads {
+        match thread.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => {
+                eprintln!("floe: {message}");
+                code = ExitCode::FAILURE;
+            }
+            Err(_) => {
+                eprintln!("floe: a worker panicked");
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
+    eprintln!("floe: shutting down: flushing the log");
+    if let Err(error) = db.close() {
+        eprintln!("floe: closing `{}` failed: {error}", settings.dir.display());
+        code = ExitCode::FAILURE;
+    }
+    eprintln!("floe: bye");
+    code
+}

@@ -1,0 +1,193 @@
+//! The registry of connected clients, for CLIENT LIST, CLIENT INFO and CLIENT KILL across
+//! workers.
+//!
+//! Each connection owns an [`ClientInfo`] (shared with this registry by `Arc`); a worker
+//! updates its few live fields with relaxed stores. CLIENT KILL marks the victim and wakes
+//! the worker that owns it, which closes it on its next turn.
+//!
+//! Invariants: an id is never reused while the process runs; a connection is in the
+//! registry from accept to close.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
+use std::time::Instant;
+
+/// What the registry knows of one client.
+#[derive(Debug)]
+pub(super) struct ClientInfo {
+    pub(super) id: u64,
+    pub(super) addr: SocketAddr,
+    pub(super) local_addr: SocketAddr,
+    pub(super) created: Instant,
+    /// The selected database.
+    pub(super) db: AtomicU8,
+    /// CLIENT KILL asked for it to be closed.
+    pub(super) killed: AtomicBool,
+    /// The worker that owns it (index into the workers' wakers).
+    pub(super) worker: usize,
+}
+
+/// Every connected client.
+#[derive(Debug, Default)]
+pub(super) struct Clients {
+    map: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    id_next: AtomicU64,
+    /// Each worker's waker, by index, to deliver a kill.
+    wakers: Mutex<Vec<Waker>>,
+    /// Set by a kill, for the workers to look for marked clients.
+    pub(super) kill_pending: Vec<AtomicBool>,
+}
+
+impl Clients {
+    pub(super) fn new(worker_count: usize) -> Self {
+        Self {
+            kill_pending: (0..worker_count).map(|_| AtomicBool::new(false)).collect(),
+            id_next: AtomicU64::new(1),
+            ..Self::default()
+        }
+    }
+
+    /// Registers a worker's waker (in worker order).
+    pub(super) fn worker_waker(&self, index: usize, waker: Waker) {
+        let mut wakers = lock(&self.wakers);
+        if wakers.len() <= index {
+            wakers.resize(index + 1, Waker::noop().clone());
+        }
+        wakers[index] = waker;
+    }
+
+    /// Wakes every worker (shutdown).
+    pub(super) fn wake_all(&self) {
+        for waker in lock(&self.wakers).iter() {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Registers a new client.
+    pub(super) fn add(
+        &self,
+        addr: SocketAddr,
+        local_addr: SocketAddr,
+        worker: usize,
+    ) -> Arc<ClientInfo> {
+        let info = Arc::new(ClientInfo {
+            id: self.id_next.fetch_add(1, Ordering::Relaxed),
+            addr,
+            local_addr,
+            created: Instant::now(),
+            db: AtomicU8::new(0),
+            killed: AtomicBool::new(false),
+            worker,
+        });
+        lock(&self.map).insert(info.id, Arc::clone(&info));
+        info
+    }
+
+    /// Forgets a closed client.
+    pub(super) fn remove(&self, id: u64) {
+        lock(&self.map).remove(&id);
+    }
+
+    /// CLIENT LIST (all clients) or CLIENT INFO (`only`): one line per client in Redis's
+    /// `name=value` form (the fields floe tracks).
+    pub(super) fn list(&self, only: Option<u64>) -> String {
+        let map = lock(&self.map);
+        let mut text = String::new();
+        for info in map
+            .values()
+            .filter(|info| only.is_none_or(|id| id == info.id))
+        {
+            // Writing to a String cannot fail.
+            let _ = writeln!(
+                text,
+                "id={} addr={} laddr={} fd=-1 name= age={} idle=0 flags=N db={} sub=0 psub=0 \
+                 ssub=0 multi=-1 user=default resp=2",
+                info.id,
+                info.addr,
+                info.local_addr,
+                info.created.elapsed().as_secs(),
+                info.db.load(Ordering::Relaxed),
+            );
+        }
+        text
+    }
+
+    /// CLIENT KILL: the old form `addr`, or filters `ID id`, `ADDR addr`, `LADDR addr`,
+    /// `USER name`, `SKIPME yes|no`. Returns how many were marked.
+    ///
+    /// # Errors
+    /// Redis's syntax error texts.
+    pub(super) fn kill(&self, args: &[&[u8]], caller: u64) -> Result<usize, String> {
+        let mut id = None;
+        let mut addr = None;
+        let mut local_addr = None;
+        let mut skip_me = true;
+        if let [old] = args {
+            addr = Some(String::from_utf8_lossy(old).into_owned());
+            skip_me = false;
+        } else {
+            if !args.len().is_multiple_of(2) {
+                return Err("ERR syntax error".to_owned());
+            }
+            for pair in args.chunks(2) {
+                let (name, value) = (
+                    pair[0].to_ascii_lowercase(),
+                    String::from_utf8_lossy(pair[1]).into_owned(),
+                );
+                match name.as_slice() {
+                    b"id" => match value.parse::<u64>() {
+                        Ok(number) => id = Some(number),
+                        Err(_) => return Err("ERR client-id should be greater than 0".to_owned()),
+                    },
+                    b"addr" => addr = Some(value),
+                    b"laddr" => local_addr = Some(value),
+                    b"user" => {
+                        if value != "default" {
+                            return Err(format!("ERR No such user '{value}'"));
+                        }
+                    }
+                    b"skipme" => match value.to_ascii_lowercase().as_str() {
+                        "yes" => skip_me = true,
+                        "no" => skip_me = false,
+                        _ => return Err("ERR syntax error".to_owned()),
+                    },
+                    b"type" | b"maxage" => {}
+                    _ => return Err("ERR syntax error".to_owned()),
+                }
+            }
+        }
+        let map = lock(&self.map);
+        let mut killed = 0;
+        for info in map.values() {
+            let matches = id.is_none_or(|id| id == info.id)
+                && addr
+                    .as_ref()
+                    .is_none_or(|addr| *addr == info.addr.to_string())
+                && local_addr
+                    .as_ref()
+                    .is_none_or(|addr| *addr == info.local_addr.to_string())
+                && !(skip_me && info.id == caller);
+            if matches {
+                info.killed.store(true, Ordering::Release);
+                if let Some(pending) = self.kill_pending.get(info.worker) {
+                    pending.store(true, Ordering::Release);
+                }
+                if info.id != caller
+                    && let Some(waker) = lock(&self.wakers).get(info.worker)
+                {
+                    waker.wake_by_ref();
+                }
+                killed += 1;
+            }
+        }
+        Ok(killed)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
