@@ -18,9 +18,11 @@
 //! the run carries on; at the end the test fails on every mismatch that
 //! `tests/differential/DIFFERENCES.md` does not list as intended.
 //!
-//! `FLOE_DIFF_TARGET=redis` points the floe test at a second redis-server instead, and
-//! `redis_matches_redis` always does so: the corpus itself must be deterministic. The
-//! planted-difference tests prove the comparison can fail and that its report is readable.
+//! In the floe test, `FLOE_DIFF_TARGET=redis` puts a second redis-server in floe's place,
+//! and `FLOE_DIFF_SCRIPT=strings` runs only the scripts whose name contains that text.
+//! `redis_matches_redis` always runs the whole corpus redis against redis, so the corpus
+//! itself must be deterministic, and the planted-difference tests prove the comparison can
+//! fail and that its report is readable.
 
 mod common;
 
@@ -44,7 +46,14 @@ fn floe_matches_redis() {
         Ok("floe") | Err(_) => Target::Floe,
         Ok(other) => panic!("FLOE_DIFF_TARGET={other:?}: expected `floe` or `redis`"),
     };
-    let scripts = corpus();
+    let mut scripts = corpus();
+    if let Ok(only) = std::env::var("FLOE_DIFF_SCRIPT") {
+        scripts.retain(|script| script.name.contains(&only));
+        assert!(
+            !scripts.is_empty(),
+            "FLOE_DIFF_SCRIPT={only:?} names no script"
+        );
+    }
     let mismatches = differences(&scripts, &scripts, target);
     let allowed = allow_list(
         &fs::read_to_string(Path::new(CORPUS_DIR).join(DIFFERENCES_FILE))
@@ -86,7 +95,8 @@ fn planted_difference_is_reported() {
             format!("strings.redis:{line_number} (resp2)"),
             format!("strings.redis:{line_number} (resp3)"),
         ],
-        "{mismatches:#?}"
+        "{}",
+        listing(&mismatches)
     );
     let report = mismatches[0].to_string();
     for expected in [
@@ -122,19 +132,22 @@ fn planted_state_change_is_reported_and_the_run_carries_on() {
         mismatches
             .iter()
             .any(|m| m.file == "keys.redis" && m.line == number),
-        "{mismatches:#?}"
+        "{}",
+        listing(&mismatches)
     );
     // The planted key is seen by a later DBSIZE or KEYS in the same script.
     assert!(
         mismatches
             .iter()
             .any(|m| m.file == "keys.redis" && m.line > number),
-        "{mismatches:#?}"
+        "{}",
+        listing(&mismatches)
     );
     // Later scripts start from FLUSHALL, so the plant does not leak into them.
     assert!(
         mismatches.iter().all(|m| m.file == "keys.redis"),
-        "{mismatches:#?}"
+        "{}",
+        listing(&mismatches)
     );
 }
 
@@ -857,6 +870,14 @@ fn table_cells(row: &str) -> Vec<String> {
         .collect()
 }
 
+/// Mismatches as the report prints them, one after another.
+fn listing(mismatches: &[Mismatch]) -> String {
+    mismatches
+        .iter()
+        .map(|mismatch| format!("{mismatch}\n"))
+        .collect()
+}
+
 /// The mismatches no row allows.
 fn unlisted<'a>(mismatches: &'a [Mismatch], allowed: &[Allowed]) -> Vec<&'a Mismatch> {
     mismatches
@@ -885,8 +906,8 @@ fn fail_on_unlisted(mismatches: &[Mismatch], allowed: &[Allowed], target: Target
         writeln!(report, "{mismatch}").expect("write to a String");
     }
     panic!(
-        "{} of {} replies from {} differ from Redis and are not listed in \
-         tests/differential/{DIFFERENCES_FILE}:\n{report}",
+        "{} of {} differing replies are not listed in tests/differential/{DIFFERENCES_FILE} \
+         (each shows the reply of the server under test, {}, then Redis's):\n{report}",
         failing.len(),
         mismatches.len(),
         target.name(),
