@@ -288,6 +288,9 @@ fn framer_names_what_is_not_resp() {
         reply_size(b"$1\r\nab\r\n"),
         Err(FrameError::MissingCrlf { offset: 5 })
     );
+    assert_eq!(reply_size(b"$9223372036854775807\r\nab\r\n"), Ok(None));
+    assert_eq!(reply_size(b"*9223372036854775807\r\n:1\r\n"), Ok(None));
+    assert_eq!(reply_size(b"%9223372036854775807\r\n:1\r\n"), Ok(None));
     let deep = b"*1\r\n".repeat(100);
     assert!(matches!(reply_size(&deep), Err(FrameError::TooDeep { .. })));
 }

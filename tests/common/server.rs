@@ -396,8 +396,9 @@ fn frame_at(bytes: &[u8], offset: usize, depth: usize) -> Result<Option<usize>, 
             let Ok(size) = usize::try_from(length) else {
                 return Ok(Some(after_line)); // `$-1`: the RESP2 null bulk
             };
-            let payload_end = after_line + size;
-            if bytes.len() < payload_end + 2 {
+            // Saturating: a hostile length near u64::MAX is just a payload still to come.
+            let payload_end = after_line.saturating_add(size);
+            if bytes.len() < payload_end.saturating_add(2) {
                 return Ok(None);
             }
             if &bytes[payload_end..payload_end + 2] != b"\r\n" {
