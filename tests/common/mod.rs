@@ -1,10 +1,13 @@
 //! Helpers shared by the end-to-end tests of the `floe` binary: the binary itself, scratch
 //! data directories, one-shot sessions over a pipe, a long-lived child with line-by-line
-//! replies, and the one seeded PRNG the tests draw from (no `thread_rng`).
+//! replies, and the one seeded PRNG the tests draw from (no `thread_rng`). `server` starts a
+//! RESP server (`floe serve` or a real `redis-server`) and talks raw RESP to it.
 #![allow(
     dead_code,
     reason = "each test binary uses its own subset of these helpers"
 )]
+
+pub mod server;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};

@@ -1,0 +1,475 @@
+//! A RESP server process for end-to-end tests, `floe serve` or a real `redis-server`, and a
+//! raw RESP client to talk to it byte for byte.
+//!
+//! [`Server`] starts the process on a free loopback port, waits (bounded) until its log says
+//! it is ready and the port accepts a connection, keeps its stdout and stderr in a log file in
+//! a scratch directory, and stops it by PID on drop: SIGTERM, then SIGKILL if it has not
+//! exited within a bound. The port is found by binding port 0 and closing the socket; if
+//! another process takes it in between, the server fails to listen and is started again on a
+//! new port (a few times).
+//!
+//! [`Client`] sends commands as RESP arrays and reads back exactly one complete reply as raw
+//! bytes. Its framer ([`reply_size`]) is total over RESP2 and RESP3: it never panics, it
+//! says `Incomplete` until a whole reply is buffered, and it names the first byte that no
+//! reply type explains.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The line both servers print once they listen (redis capitalises it; compared ignoring case).
+const READY_LINE: &str = "ready to accept connections";
+/// How long a server may take to start listening before the test gives up on it.
+const START_WAIT_MAX: Duration = Duration::from_secs(30);
+/// How long a server may take to exit after SIGTERM before it gets SIGKILL.
+const STOP_WAIT_MAX: Duration = Duration::from_secs(10);
+/// How many ports to try when another process takes the free port first.
+const START_ATTEMPTS_MAX: u32 = 5;
+/// How long a client waits for one reply before the test fails.
+pub const REPLY_WAIT_MAX: Duration = Duration::from_secs(30);
+/// Nesting bound of the framer, far above anything a server under test sends.
+const REPLY_DEPTH_MAX: usize = 64;
+
+/// Which server a test talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `floe serve`, the binary cargo built for these tests.
+    Floe,
+    /// The system's `redis-server` (installed by `.ci/install-deps`).
+    Redis,
+}
+
+impl Target {
+    /// Starts a fresh server of this kind with default options (`--persistence off` for floe).
+    pub fn start(self) -> Server {
+        match self {
+            Target::Floe => Server::floe(&["--persistence", "off"]),
+            Target::Redis => Server::redis(),
+        }
+    }
+
+    /// The name used in reports and scratch directories.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Floe => "floe",
+            Target::Redis => "redis",
+        }
+    }
+}
+
+/// A running server process; stopped (SIGTERM, then SIGKILL) on drop.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    /// The loopback port it listens on.
+    pub port: u16,
+    /// `floe` or `redis`, for messages.
+    pub name: &'static str,
+    /// Its stdout and stderr, together.
+    pub log: PathBuf,
+    /// Its scratch directory (the log and, for floe, `--dir` live here).
+    pub dir: PathBuf,
+}
+
+impl Server {
+    /// Starts `floe serve --port P --bind 127.0.0.1 --dir <scratch>/data <args>`; `args` may
+    /// carry its own `--dir`, which then replaces the scratch one.
+    pub fn floe(args: &[&str]) -> Self {
+        let dir = server_scratch("floe");
+        let data = dir.join("data");
+        let own_dir = args.contains(&"--dir");
+        Self::start("floe", dir, |port| {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_floe"));
+            command.arg("serve");
+            command.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+            if !own_dir {
+                command.arg("--dir").arg(&data);
+            }
+            command.args(args);
+            command
+        })
+    }
+
+    /// Starts the system's `redis-server` with no persistence, in the foreground.
+    ///
+    /// # Panics
+    ///
+    /// When `redis-server` is not installed: the tests that compare with it must fail then,
+    /// never pass by skipping.
+    pub fn redis() -> Self {
+        require_redis_binary("redis-server");
+        let dir = server_scratch("redis");
+        let work = dir.clone();
+        Self::start("redis", dir, |port| {
+            let mut command = Command::new("redis-server");
+            command.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+            command.args(["--save", "", "--appendonly", "no", "--daemonize", "no"]);
+            command.arg("--dir").arg(&work);
+            command
+        })
+    }
+
+    /// Starts the command `build(port)` makes, on a fresh free port per attempt, and waits
+    /// until it is ready.
+    fn start(name: &'static str, dir: PathBuf, build: impl Fn(u16) -> Command) -> Self {
+        let log = dir.join(format!("{name}.log"));
+        for attempt in 1..=START_ATTEMPTS_MAX {
+            let port = free_port();
+            let log_file = fs::File::create(&log).expect("create the server log");
+            let child = build(port)
+                .stdin(Stdio::null())
+                .stdout(log_file.try_clone().expect("clone the log file handle"))
+                .stderr(log_file)
+                .spawn()
+                .unwrap_or_else(|error| panic!("start {name}: {error}"));
+            let mut server = Server {
+                child,
+                port,
+                name,
+                log: log.clone(),
+                dir: dir.clone(),
+            };
+            match server.wait_ready() {
+                Ok(()) => return server,
+                Err(text) if attempt < START_ATTEMPTS_MAX && port_taken(&text) => {
+                    // Someone took the port between our probe and the server's bind: retry.
+                    drop(server);
+                }
+                Err(text) => panic!(
+                    "{name} did not become ready on port {port} (attempt {attempt}); \
+                     its log {}:\n{text}",
+                    log.display()
+                ),
+            }
+        }
+        unreachable!("every attempt either returns or panics");
+    }
+
+    /// Polls until the log says ready and the port accepts a connection; `Err(log text)` if
+    /// the process exits or the bound passes first.
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let started = Instant::now();
+        loop {
+            let text = fs::read_to_string(&self.log).unwrap_or_default();
+            if let Some(status) = self.child.try_wait().expect("poll the server process") {
+                return Err(format!("{text}\n[process exited: {status}]"));
+            }
+            let ready = text.to_ascii_lowercase().contains(READY_LINE);
+            if ready && TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            if started.elapsed() > START_WAIT_MAX {
+                return Err(format!(
+                    "{text}\n[not ready after {START_WAIT_MAX:?}: no line containing \
+                     {READY_LINE:?}, or the port refused connections]"
+                ));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A new raw RESP client connected to this server.
+    pub fn client(&self) -> Client {
+        Client::connect(self.port)
+    }
+
+    /// `redis://127.0.0.1:PORT/` plus `suffix` (e.g. `?protocol=resp3`), for client crates.
+    pub fn url(&self, suffix: &str) -> String {
+        format!("redis://127.0.0.1:{}/{suffix}", self.port)
+    }
+
+    /// What the server has logged so far.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        // `kill` rather than libc: the tests stay free of unsafe code (as tests/cli.rs does).
+        let termed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        if termed.is_ok_and(|status| status.success()) {
+            let started = Instant::now();
+            while started.elapsed() < STOP_WAIT_MAX {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+        // It ignored SIGTERM for too long, or `kill` failed: SIGKILL and reap. Errors here
+        // mean it has already gone, which is what we want.
+        let _killed = self.child.kill();
+        let _reaped = self.child.wait();
+    }
+}
+
+/// Panics with the install hint when `binary` (a redis program) is not on PATH.
+pub fn require_redis_binary(binary: &str) {
+    let found = Command::new(binary)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        found,
+        "`{binary}` is not installed; these tests compare floe with a real Redis: run \
+         `.ci/install-deps` (as root) to install redis-server and redis-tools"
+    );
+}
+
+/// A loopback port that was free a moment ago.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind a free loopback port");
+    listener.local_addr().expect("the bound address").port()
+}
+
+/// Whether a server's log says its port was already in use.
+fn port_taken(log: &str) -> bool {
+    let log = log.to_ascii_lowercase();
+    log.contains("address already in use") || log.contains("addrinuse")
+}
+
+/// A fresh scratch directory for one server of this test process.
+fn server_scratch(name: &str) -> PathBuf {
+    static SERVER_COUNT: AtomicU32 = AtomicU32::new(0);
+    let count = SERVER_COUNT.fetch_add(1, Ordering::Relaxed);
+    super::scratch(&format!("server-{name}-{}-{count}", std::process::id()))
+}
+
+/// A raw RESP connection: what is sent and received are bytes, never interpreted except to
+/// find where one reply ends.
+#[derive(Debug)]
+pub struct Client {
+    stream: TcpStream,
+    /// Bytes read but not yet returned (a pipelined reply's successors).
+    buffer: Vec<u8>,
+}
+
+impl Client {
+    /// Connects to `127.0.0.1:port` with a read timeout of [`REPLY_WAIT_MAX`].
+    pub fn connect(port: u16) -> Self {
+        let stream = TcpStream::connect(("127.0.0.1", port))
+            .unwrap_or_else(|error| panic!("connect to 127.0.0.1:{port}: {error}"));
+        stream
+            .set_read_timeout(Some(REPLY_WAIT_MAX))
+            .expect("set the read timeout");
+        stream.set_nodelay(true).expect("set TCP_NODELAY");
+        Self {
+            stream,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Sends raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send to the server");
+    }
+
+    /// Sends one command as a RESP array of bulk strings and returns its raw reply.
+    pub fn command(&mut self, arguments: &[&[u8]]) -> Vec<u8> {
+        self.send(&encode_command(arguments));
+        self.reply()
+    }
+
+    /// Reads exactly one complete reply, raw; panics on a timeout, a closed connection or
+    /// bytes that are not RESP, showing what was read.
+    pub fn reply(&mut self) -> Vec<u8> {
+        let mut chunk = [0_u8; 16 * 1024];
+        loop {
+            match reply_size(&self.buffer) {
+                Ok(Some(size)) => return self.buffer.drain(..size).collect(),
+                Ok(None) => {}
+                Err(error) => panic!(
+                    "the server sent bytes that are not RESP ({error}): {}",
+                    escape(&self.buffer)
+                ),
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => panic!(
+                    "the server closed the connection in the middle of a reply; read so far: {}",
+                    escape(&self.buffer)
+                ),
+                Ok(count) => self.buffer.extend_from_slice(&chunk[..count]),
+                Err(error) => panic!(
+                    "no complete reply within {REPLY_WAIT_MAX:?} ({error}); read so far: {}",
+                    escape(&self.buffer)
+                ),
+            }
+        }
+    }
+
+    /// Closes the write half and returns everything the server sends until it closes.
+    pub fn close_and_drain(mut self) -> Vec<u8> {
+        // An error means the peer has already gone; the read below then ends at once.
+        let _shut = self.stream.shutdown(Shutdown::Write);
+        let mut rest = std::mem::take(&mut self.buffer);
+        let _read = self.stream.read_to_end(&mut rest);
+        rest
+    }
+}
+
+/// One command as a RESP array of bulk strings.
+pub fn encode_command(arguments: &[&[u8]]) -> Vec<u8> {
+    let mut bytes = format!("*{}\r\n", arguments.len()).into_bytes();
+    for argument in arguments {
+        bytes.extend_from_slice(format!("${}\r\n", argument.len()).as_bytes());
+        bytes.extend_from_slice(argument);
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes
+}
+
+/// Why bytes are not a RESP reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameError {
+    /// A byte at `offset` that starts no reply type.
+    UnknownType { offset: usize, byte: u8 },
+    /// A length or count that is not a decimal integer >= -1.
+    BadLength { offset: usize },
+    /// A bulk payload not followed by CRLF.
+    MissingCrlf { offset: usize },
+    /// Aggregates nested deeper than the framer's bound.
+    TooDeep { offset: usize },
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::UnknownType { offset, byte } => {
+                write!(
+                    formatter,
+                    "unknown type byte 0x{byte:02x} at offset {offset}"
+                )
+            }
+            FrameError::BadLength { offset } => write!(formatter, "bad length at {offset}"),
+            FrameError::MissingCrlf { offset } => {
+                write!(formatter, "no CRLF after the payload at {offset}")
+            }
+            FrameError::TooDeep { offset } => write!(formatter, "nested too deep at {offset}"),
+        }
+    }
+}
+
+/// The size in bytes of the one complete reply at the start of `bytes`; `Ok(None)` when more
+/// bytes are needed. Covers RESP2 (`+ - : $ *`) and RESP3 (`_ , # ! = ( % ~ > |`); an
+/// attribute (`|`) is framed together with the reply it annotates.
+pub fn reply_size(bytes: &[u8]) -> Result<Option<usize>, FrameError> {
+    frame_at(bytes, 0, 0)
+}
+
+/// Frames one reply starting at `offset`; returns the offset just past it.
+fn frame_at(bytes: &[u8], offset: usize, depth: usize) -> Result<Option<usize>, FrameError> {
+    if depth > REPLY_DEPTH_MAX {
+        return Err(FrameError::TooDeep { offset });
+    }
+    let Some(&kind) = bytes.get(offset) else {
+        return Ok(None);
+    };
+    let Some(line_end) = find_crlf(bytes, offset + 1) else {
+        return Ok(None);
+    };
+    let line = &bytes[offset + 1..line_end];
+    let after_line = line_end + 2;
+    match kind {
+        // One line: simple string, error, integer, null, double, boolean, big number.
+        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Ok(Some(after_line)),
+        // Length-prefixed payload: bulk string, blob error, verbatim string.
+        b'$' | b'!' | b'=' => {
+            let length = parse_length(line, offset)?;
+            let Ok(size) = usize::try_from(length) else {
+                return Ok(Some(after_line)); // `$-1`: the RESP2 null bulk
+            };
+            // Saturating: a hostile length near u64::MAX is just a payload still to come.
+            let payload_end = after_line.saturating_add(size);
+            if bytes.len() < payload_end.saturating_add(2) {
+                return Ok(None);
+            }
+            if &bytes[payload_end..payload_end + 2] != b"\r\n" {
+                return Err(FrameError::MissingCrlf {
+                    offset: payload_end,
+                });
+            }
+            Ok(Some(payload_end + 2))
+        }
+        // Aggregates: array, set, push (n elements); map, attribute (n pairs).
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let count = parse_length(line, offset)?;
+            let Ok(count) = usize::try_from(count) else {
+                return Ok(Some(after_line)); // `*-1`: the RESP2 null array
+            };
+            let elements = if matches!(kind, b'%' | b'|') {
+                count.saturating_mul(2)
+            } else {
+                count
+            };
+            let mut cursor = after_line;
+            for _ in 0..elements {
+                match frame_at(bytes, cursor, depth + 1)? {
+                    Some(next) => cursor = next,
+                    None => return Ok(None),
+                }
+            }
+            if kind == b'|' {
+                // An attribute precedes the reply it describes: frame that one too.
+                return frame_at(bytes, cursor, depth + 1);
+            }
+            Ok(Some(cursor))
+        }
+        byte => Err(FrameError::UnknownType { offset, byte }),
+    }
+}
+
+/// The index of the next `\r\n` at or after `from`.
+fn find_crlf(bytes: &[u8], from: usize) -> Option<usize> {
+    let tail = bytes.get(from..)?;
+    tail.windows(2)
+        .position(|pair| pair == b"\r\n")
+        .map(|index| from + index)
+}
+
+/// A length or count: a decimal integer, -1 for null.
+fn parse_length(line: &[u8], offset: usize) -> Result<i64, FrameError> {
+    let text = std::str::from_utf8(line).map_err(|_| FrameError::BadLength { offset })?;
+    match text.parse::<i64>() {
+        Ok(length) if length >= -1 => Ok(length),
+        _ => Err(FrameError::BadLength { offset }),
+    }
+}
+
+/// Bytes as a quoted, printable string: `\r`, `\n`, `\t`, `\"`, `\\`, and `\xHH` for every
+/// other byte outside printable ASCII; `|` too, so the text fits a Markdown table cell.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len() + 2);
+    text.push('"');
+    for &byte in bytes {
+        match byte {
+            b'\r' => text.push_str("\\r"),
+            b'\n' => text.push_str("\\n"),
+            b'\t' => text.push_str("\\t"),
+            b'"' => text.push_str("\\\""),
+            b'\\' => text.push_str("\\\\"),
+            b'|' => text.push_str("\\x7c"),
+            b' '..=b'~' => text.push(char::from(byte)),
+            _ => text.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    text.push('"');
+    text
+}
