@@ -2,16 +2,60 @@
 //! protocol and commands, and the decimal formatting of replies and stored counters, all
 //! into a caller's fixed buffer (no allocator).
 //!
-//! Where Redis itself applies different rules to the same kind of number, each rule has
-//! its own function, named after it: [`parse_integer_lenient`] reads a RESP integer
-//! reply, [`parse_double_resp3`] RESP3's `,` grammar, and [`format_double`] writes a
-//! double reply (`%.17g`'s layout, shortest round-trip digits).
+//! Where Redis applies different rules to the same kind of number, each rule has its own
+//! function, named after the rule:
+//!
+//! | number  | rule                                                | function                      |
+//! |---------|-----------------------------------------------------|-------------------------------|
+//! | `i64`   | canonical, as `string2ll` (arguments, counters)     | [`parse_integer_strict`]      |
+//! | `i64`   | `+` and leading zeros allowed (RESP integer reply)  | [`parse_integer_lenient`]     |
+//! | `u64`   | `+` and leading zeros allowed (SCAN cursor)         | [`parse_u64_lenient`]         |
+//! | `f64`   | decimal or exponent, finite (a stored float)        | [`parse_double_finite`]       |
+//! | `f64`   | also an infinity, never NaN (an increment)          | [`parse_double_or_infinity`]  |
+//! | `f64`   | RESP3's `,` grammar, `inf` and `nan` included       | [`parse_double_resp3`]        |
+//! | `u64`   | decimal digits                                      | [`format_u64`]                |
+//! | `i64`   | decimal digits with a `-`                           | [`format_i64`]                |
+//! | `f64`   | `%.17g`'s layout, shortest digits (a double reply)  | [`format_double`]             |
+//! | `f64`   | never an exponent, `-0` as `0` (INCRBYFLOAT)        | [`format_double_human`]       |
 //!
 //! Invariants: every parser is total (any bytes give a value or `None`, never a panic);
 //! every formatter writes into a buffer whose size is a named constant that fits its
 //! longest output, and asserts that it did.
 
 use core::fmt::{self, Write as _};
+
+/// Longest decimal text of an `i64`: a sign and 19 digits (`-9223372036854775808`).
+pub const I64_TEXT_SIZE_MAX: usize = 20;
+
+/// Parses a canonical signed 64-bit decimal, as Redis's `string2ll`: no sign `+`, no
+/// spaces, no leading zeros, no `-0`. The rule for command arguments and stored counters.
+#[must_use]
+pub fn parse_integer_strict(bytes: &[u8]) -> Option<i64> {
+    let (negative, digits) = match bytes {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, bytes),
+    };
+    match digits {
+        [] => return None,
+        [b'0'] => return (!negative).then_some(0),
+        [b'0', ..] => return None,
+        _ => {}
+    }
+    if digits.len() > I64_TEXT_SIZE_MAX || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &digit in digits {
+        let digit = i64::from(digit - b'0');
+        value = value.checked_mul(10)?;
+        value = if negative {
+            value.checked_sub(digit)?
+        } else {
+            value.checked_add(digit)?
+        };
+    }
+    Some(value)
+}
 
 /// Parses `[+|-]<digits>` as an `i64`, leading zeros allowed: the rule of a RESP integer
 /// reply (`:+7`, `:007`), which a client reads leniently. `None` if malformed or out of
@@ -41,6 +85,30 @@ pub fn parse_integer_lenient(text: &[u8]) -> Option<i64> {
         };
     }
     Some(value)
+}
+
+/// Parses a float as Redis reads a stored value for INCRBYFLOAT: decimal or exponent form
+/// (`10.5`, `5.0e3`), no spaces, no `inf` or `nan` words, finite.
+#[must_use]
+pub fn parse_double_finite(bytes: &[u8]) -> Option<f64> {
+    let text = core::str::from_utf8(bytes).ok()?;
+    let valid_chars = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+    if text.is_empty() || !valid_chars {
+        return None;
+    }
+    text.parse::<f64>().ok().filter(|value| value.is_finite())
+}
+
+/// Parses an INCRBYFLOAT increment: decimal or exponent form (`1.5`, `-.5`, `5e3`) or an
+/// infinity (which the store then refuses, as Redis does, with its own error); no blanks,
+/// not NaN.
+#[must_use]
+pub fn parse_double_or_infinity(bytes: &[u8]) -> Option<f64> {
+    let text = core::str::from_utf8(bytes).ok()?;
+    let value: f64 = text.parse().ok()?;
+    (!value.is_nan()).then_some(value)
 }
 
 /// Parses a RESP3 double: `inf`, `+inf`, `-inf`, `nan`, or
@@ -78,6 +146,19 @@ pub fn parse_double_resp3(text: &[u8]) -> Option<f64> {
     core::str::from_utf8(text).ok()?.parse().ok()
 }
 
+/// Parses an unsigned 64-bit decimal with an optional `+` and leading zeros allowed (as
+/// Redis's `string2ull` reads a SCAN cursor); no `-`, no spaces.
+#[must_use]
+pub fn parse_u64_lenient(bytes: &[u8]) -> Option<u64> {
+    let digits = bytes.strip_prefix(b"+").unwrap_or(bytes);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    digits.iter().try_fold(0_u64, |value, &digit| {
+        value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+    })
+}
+
 /// Whether `text` is `[+|-]<digits>` of any length: a RESP3 big number.
 #[must_use]
 pub fn is_signed_digits(text: &[u8]) -> bool {
@@ -107,6 +188,20 @@ pub fn format_u64(mut value: u64, buffer: &mut [u8; U64_DIGITS_MAX]) -> &[u8] {
         }
     }
     buffer.get(start..).unwrap_or_default()
+}
+
+/// Writes `value` in decimal (with a `-` if negative) into `buffer` and returns the text.
+#[must_use]
+pub fn format_i64(value: i64, buffer: &mut [u8; I64_TEXT_SIZE_MAX]) -> &[u8] {
+    let mut digits = [0_u8; U64_DIGITS_MAX];
+    // `unsigned_abs` is exact for i64::MIN; its 19 digits leave room for the sign.
+    let digits = format_u64(value.unsigned_abs(), &mut digits);
+    let mut text = StackText::new(buffer);
+    if value < 0 {
+        text.push(b"-");
+    }
+    text.push(digits);
+    text.into_bytes()
 }
 
 /// Longest text [`format_double`] writes: sign, 17 digits, `0.000` or an exponent.
@@ -214,6 +309,28 @@ fn format_double_layout(scientific: &[u8], output: &mut StackText<'_>) {
     }
 }
 
+/// Room for the longest [`format_double_human`] text (`f64::MAX` has 309 digits).
+pub const DOUBLE_HUMAN_SIZE_MAX: usize = 400;
+
+/// Writes a finite float in Redis's human form (no exponent, no trailing zeros, `-0` as
+/// `0`), as INCRBYFLOAT stores its result, and returns it. Rust's shortest round-trip
+/// `Display` gives exactly that.
+///
+/// # Panics
+/// If `value` is NaN or infinite: the caller refuses those first.
+#[must_use]
+pub fn format_double_human(value: f64, buffer: &mut [u8; DOUBLE_HUMAN_SIZE_MAX]) -> &[u8] {
+    assert!(value.is_finite(), "value={value}");
+    let value = if value == 0.0 { 0.0 } else { value }; // "-0" reads oddly; Redis prints "0".
+    let mut text = StackText::new(buffer);
+    let written = write!(text, "{value}");
+    assert!(
+        written.is_ok(),
+        "a finite f64 fits in {DOUBLE_HUMAN_SIZE_MAX} bytes"
+    );
+    text.into_bytes()
+}
+
 /// A [`fmt::Write`] over a byte buffer; a write that does not fit fails whole.
 #[derive(Debug)]
 pub(crate) struct StackText<'b> {
@@ -284,6 +401,105 @@ mod tests {
 
     fn same_double(expected: f64, actual: f64) -> bool {
         (expected.is_nan() && actual.is_nan()) || expected.to_bits() == actual.to_bits()
+    }
+
+    #[test]
+    fn integers_parse_like_redis() {
+        assert_eq!(parse_integer_strict(b"0"), Some(0));
+        assert_eq!(parse_integer_strict(b"-12"), Some(-12));
+        assert_eq!(parse_integer_strict(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(
+            parse_integer_strict(b"-9223372036854775808"),
+            Some(i64::MIN)
+        );
+        for bad in [
+            &b""[..],
+            b"-",
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+            b"1a",
+        ] {
+            assert_eq!(
+                parse_integer_strict(bad),
+                None,
+                "{:?}",
+                core::str::from_utf8(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn integers_format_round_trip() {
+        for value in [0, 1, -1, 42, i64::MAX, i64::MIN] {
+            let mut text = [0u8; I64_TEXT_SIZE_MAX];
+            assert_eq!(
+                parse_integer_strict(format_i64(value, &mut text)),
+                Some(value)
+            );
+        }
+    }
+
+    #[test]
+    fn floats_parse_and_format_like_redis() {
+        assert_eq!(parse_double_finite(b"10.5"), Some(10.5));
+        assert_eq!(parse_double_finite(b"5.0e3"), Some(5000.0));
+        for bad in [&b"nan"[..], b"inf", b"", b" 1", b"1.0.0", b"abc"] {
+            assert_eq!(
+                parse_double_finite(bad),
+                None,
+                "{:?}",
+                core::str::from_utf8(bad)
+            );
+        }
+        let mut text = [0u8; DOUBLE_HUMAN_SIZE_MAX];
+        assert_eq!(format_double_human(10.5 + 0.1, &mut text), b"10.6");
+        assert_eq!(format_double_human(5000.0, &mut text), b"5000");
+        assert_eq!(format_double_human(-0.0, &mut text), b"0");
+        assert!(format_double_human(f64::MAX, &mut text).len() > 300);
+    }
+
+    #[test]
+    fn increments_parse_like_redis() {
+        assert_eq!(parse_double_or_infinity(b"10.5"), Some(10.5));
+        assert_eq!(parse_double_or_infinity(b"-.5"), Some(-0.5));
+        assert_eq!(parse_double_or_infinity(b"5e3"), Some(5000.0));
+        assert_eq!(parse_double_or_infinity(b"inf"), Some(f64::INFINITY));
+        for bad in [&b""[..], b"nan", b" 1", b"1 ", b"1.0.0", b"abc", b"\xff"] {
+            assert_eq!(parse_double_or_infinity(bad), None);
+        }
+    }
+
+    #[test]
+    fn cursors_parse_leniently() {
+        assert_eq!(parse_u64_lenient(b"0"), Some(0));
+        assert_eq!(parse_u64_lenient(b"007"), Some(7));
+        assert_eq!(parse_u64_lenient(b"+7"), Some(7));
+        assert_eq!(parse_u64_lenient(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [&b""[..], b"+", b"-1", b" 1", b"1x", b"18446744073709551616"] {
+            assert_eq!(parse_u64_lenient(bad), None);
+        }
+    }
+
+    #[test]
+    fn each_integer_rule_says_what_it_accepts() {
+        // The same text, read by the three integer rules: strict, lenient, unsigned.
+        type Case<'a> = (&'a [u8], Option<i64>, Option<i64>, Option<u64>);
+        let cases: [Case<'_>; 5] = [
+            (b"7", Some(7), Some(7), Some(7)),
+            (b"+7", None, Some(7), Some(7)),
+            (b"007", None, Some(7), Some(7)),
+            (b"-0", None, Some(0), None),
+            (b"-7", Some(-7), Some(-7), None),
+        ];
+        for (text, strict, lenient, unsigned) in cases {
+            assert_eq!(parse_integer_strict(text), strict, "{text:?}");
+            assert_eq!(parse_integer_lenient(text), lenient, "{text:?}");
+            assert_eq!(parse_u64_lenient(text), unsigned, "{text:?}");
+        }
     }
 
     #[test]
