@@ -1,9 +1,61 @@
 //! The inline-request splitter: one line into arguments with Redis's quoting rules (its
-//! `sdssplitargs`, which redis-cli uses too). Plain tokens stay ranges into the line;
-//! quoted ones are unescaped into the caller's scratch buffer, which never needs more
-//! bytes than the line has.
+//! `sdssplitargs`, which redis-cli applies to a typed line too). Plain tokens stay ranges
+//! into the line; quoted ones are unescaped into the caller's scratch buffer, which never
+//! needs more bytes than the line has.
+//!
+//! One splitter serves both doors that read typed lines: the server's inline requests
+//! (through [`parse_request`](super::parse_request)) and the CLI (through [`split_line`]),
+//! so a line means the same at both. A NUL byte is an ordinary byte at both.
 
-use super::{ArgRange, RespError, RespErrorKind};
+use super::{ArgRange, Args, RespError, RespErrorKind};
+
+/// Most arguments a line of `line_size` bytes can split into: each argument takes a byte
+/// at least, and all but the last a blank after it. An `args` buffer this long never makes
+/// [`split_line`] fail with [`RespErrorKind::TooManyArguments`].
+#[must_use]
+pub const fn split_line_arg_count_max(line_size: usize) -> usize {
+    line_size / 2 + 1
+}
+
+/// Splits `line` into arguments with redis-cli's quoting rules (Redis's `sdssplitargs`):
+/// blanks separate arguments; `"..."` understands `\n \r \t \b \a \\ \"` and `\xHH`;
+/// `'...'` understands `\'`; a quote may open mid-argument (`a"b c"` is `ab c`), and a
+/// closing quote must be followed by a blank or the end of the line. `\r` and `\n` are
+/// blanks, so a line ending may be left on.
+///
+/// `args` receives one range per argument and `scratch` the unescaped bytes of quoted
+/// arguments: [`split_line_arg_count_max`]`(line.len())` ranges and `line.len()` scratch
+/// bytes always suffice.
+///
+/// ```
+/// use floe_core::codec::resp::{ArgRange, split_line, split_line_arg_count_max};
+///
+/// let line = br#"SET greeting "Hello,\tWorld!" 'it\'s'"#;
+/// const LINE_SIZE_MAX: usize = 64;
+/// let mut args = [ArgRange::EMPTY; split_line_arg_count_max(LINE_SIZE_MAX)];
+/// let mut scratch = [0_u8; LINE_SIZE_MAX];
+/// let args = split_line(line, &mut args, &mut scratch).unwrap();
+/// assert!(args.eq([&b"SET"[..], b"greeting", b"Hello,\tWorld!", b"it's"]));
+/// ```
+///
+/// # Errors
+///
+/// [`RespErrorKind::UnbalancedQuotes`] for a quote left open or closed and followed by a
+/// non-blank; [`RespErrorKind::TooManyArguments`] or [`RespErrorKind::ScratchFull`] when a
+/// buffer is shorter than the sizes above. The offset is into `line`.
+pub fn split_line<'a>(
+    line: &'a [u8],
+    args: &'a mut [ArgRange],
+    scratch: &'a mut [u8],
+) -> Result<Args<'a>, RespError> {
+    let arg_count = split_inline(line, args, scratch)?;
+    let ranges: &'a [ArgRange] = args;
+    Ok(Args::new(
+        line,
+        scratch,
+        ranges.get(..arg_count).unwrap_or_default(),
+    ))
+}
 
 /// Splits an inline line into arguments with Redis's `sdssplitargs` rules: blanks
 /// separate tokens; `"..."` understands `\n \r \t \b \a \\ \"` and `\xHH`; `'...'`
@@ -176,6 +228,7 @@ mod tests {
     use crate::codec::resp::{Limits, RequestKind, parse_request};
     use proptest::collection::vec;
     use proptest::prelude::*;
+    use std::string::String;
     use std::vec::Vec;
 
     // ---- Inline requests -----------------------------------------------------------------
@@ -313,7 +366,44 @@ mod tests {
         assert!(request.args().eq([&b"GET"[..], b"abc"]));
     }
 
+    #[test]
+    fn resp_split_line_is_the_inline_splitter() {
+        let lines: [&[u8]; 6] = [
+            b"SET k v",
+            b"  GET\t a  ",
+            br#"x "a\n\x41" 'it\'s' q"b c""#,
+            b"SET k a\0b",
+            b"",
+            br#"SET k "open"#,
+        ];
+        for line in lines {
+            let mut args = [ArgRange::EMPTY; 16];
+            let mut scratch = [0_u8; 64];
+            let split = split_line(line, &mut args, &mut scratch)
+                .map(|args| args.map(<[u8]>::to_vec).collect::<Args>());
+            let request =
+                parse([line, b"\r\n"].concat().as_slice(), &Limits::DEFAULT).map(|(args, _)| args);
+            assert_eq!(split, request, "{:?}", String::from_utf8_lossy(line));
+        }
+        let mut args = [ArgRange::EMPTY; 4];
+        let mut scratch = [0_u8; 8];
+        let split = split_line(b"SET k a\0b", &mut args, &mut scratch).unwrap();
+        assert!(split.eq([&b"SET"[..], b"k", b"a\0b"]), "NUL does not split");
+    }
+
     proptest! {
+        #[test]
+        fn resp_prop_split_line_buffers_of_the_stated_size_suffice(
+            line in vec(proptest::sample::select(&b"ab \t\"'\\x0\r\n"[..]), 0..40),
+        ) {
+            let mut args = std::vec![ArgRange::EMPTY; split_line_arg_count_max(line.len())];
+            let mut scratch = std::vec![0_u8; line.len()];
+            match split_line(&line, &mut args, &mut scratch) {
+                Ok(split) => prop_assert!(split.len() <= split_line_arg_count_max(line.len())),
+                Err(error) => prop_assert_eq!(error.kind, RespErrorKind::UnbalancedQuotes),
+            }
+        }
+
         #[test]
         fn resp_prop_inline_quoted_round_trip(args in vec(vec(any::<u8>(), 0..12), 1..5)) {
             let mut line = Vec::new();

@@ -84,6 +84,7 @@ mod tests;
 pub use crate::text::{DOUBLE_SIZE_MAX, format_double};
 pub use error::{ErrorMessage, RespError, RespErrorKind};
 pub use frame::Frame;
+pub use inline::{split_line, split_line_arg_count_max};
 pub use reply::{Protocol, ReplySink, ReplyWriter, SinkFull, SliceSink};
 pub use request::{ArgRange, Args, Request, RequestKind, parse_request};
 

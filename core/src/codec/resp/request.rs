@@ -106,11 +106,7 @@ impl<'a> Request<'a> {
     /// The arguments, in order.
     #[must_use]
     pub fn args(&self) -> Args<'a> {
-        Args {
-            input: self.input,
-            scratch: self.scratch,
-            ranges: self.ranges.iter(),
-        }
+        Args::new(self.input, self.scratch, self.ranges)
     }
 }
 
@@ -120,6 +116,17 @@ pub struct Args<'a> {
     input: &'a [u8],
     scratch: &'a [u8],
     ranges: core::slice::Iter<'a, ArgRange>,
+}
+
+impl<'a> Args<'a> {
+    /// The arguments at `ranges`, which the parser built over `input` and `scratch`.
+    pub(super) fn new(input: &'a [u8], scratch: &'a [u8], ranges: &'a [ArgRange]) -> Self {
+        Self {
+            input,
+            scratch,
+            ranges: ranges.iter(),
+        }
+    }
 }
 
 impl<'a> Iterator for Args<'a> {
