@@ -50,6 +50,7 @@ use crate::db::{Db, DbConfig, DbError};
 use crate::io::Backend;
 use crate::log::FsyncPolicy;
 use crate::log::check::check as check_dir;
+#[cfg(feature = "sim")]
 use crate::sim::SimOptions;
 
 /// The interactive history's file, inside the data directory.
@@ -283,6 +284,7 @@ pub fn check(dir: &Path, repair: bool) -> ExitCode {
 
 /// `floe sim`: runs the simulator and prints its summary; exit code 0 when every run
 /// passed, 1 when one found a violation (printed on stderr with its replay command).
+#[cfg(feature = "sim")]
 #[must_use]
 pub fn sim(options: SimOptions) -> ExitCode {
     match crate::sim::run(options) {

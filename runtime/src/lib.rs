@@ -9,8 +9,11 @@
 //! - [`memory`]: a floe-core store together with the heap memory it lives in.
 //! - [`db`]: [`Db`], the embedded API: a durable store in a directory, thread-safe.
 //! - [`cli`]: the stdin CLI (`floe` with no subcommand) and `floe check`.
+//! - `sim` (only with the `sim` feature): the deterministic simulator over the same
+//!   [`io::Storage`] and [`io::Clock`] seams, and `floe sim`. The `floe` binary and this
+//!   crate's tests turn it on; an embedder that leaves it off does not compile it.
 //!
-//! Servers and the simulator's runner arrive with their issues.
+//! Servers arrive with their issue.
 #![deny(unsafe_code)]
 
 pub mod cli;
@@ -21,5 +24,6 @@ pub mod log;
 pub mod memory;
 
 pub use db::{Db, DbConfig, DbError};
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod sync;
