@@ -405,6 +405,21 @@ mod tests {
         }
 
         #[test]
+        fn resp_prop_split_line_agrees_with_inline_requests(
+            line in vec(proptest::sample::select(&b"ab \t\"'\\x0\r\0"[..]), 0..40),
+        ) {
+            let mut args = std::vec![ArgRange::EMPTY; split_line_arg_count_max(line.len())];
+            let mut scratch = std::vec![0_u8; line.len()];
+            let split = split_line(&line, &mut args, &mut scratch)
+                .map(|args| args.map(<[u8]>::to_vec).collect::<Args>())
+                .map_err(|error| error.kind);
+            let request = parse([&line[..], b"\n"].concat().as_slice(), &Limits::DEFAULT)
+                .map(|(args, _)| args)
+                .map_err(|error| error.kind);
+            prop_assert_eq!(split, request);
+        }
+
+        #[test]
         fn resp_prop_inline_quoted_round_trip(args in vec(vec(any::<u8>(), 0..12), 1..5)) {
             let mut line = Vec::new();
             for arg in &args {
