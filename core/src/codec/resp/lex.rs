@@ -15,6 +15,10 @@ pub(super) enum Length {
 /// Parses `[-]<digits>\r\n` at `start` with Redis's `string2ll` rules (no `+`, no leading
 /// zeros, no `-0`, nothing else on the line), refusing a count above `count_max` as soon as
 /// its digits pass it. Returns the value and the offset after the `\n`.
+///
+/// The rule is [`parse_integer_strict`](crate::text::parse_integer_strict)'s, applied byte
+/// by byte here rather than by calling it: a stream needs the offset of the first bad
+/// byte, and a declared length over `count_max` refused before its line ends.
 #[inline]
 pub(super) fn parse_length(
     input: &[u8],
