@@ -9,6 +9,9 @@
 //!
 //! Every option's value is parsed here, so a bad one is reported by clap naming the option
 //! and what it accepts, with exit code 2, before any file is touched.
+//!
+//! The runtime reports through `tracing` events (recovery cuts, the I/O backend chosen);
+//! this binary prints them on stderr at `--log-level` and above (default `info`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +23,7 @@ use floe_runtime::config::{self, Settings};
 use floe_runtime::io::Backend;
 use floe_runtime::log::FsyncPolicy;
 use floe_runtime::sim::{ScenarioChoice, SimOptions};
+use tracing_subscriber::filter::LevelFilter;
 
 /// floe: a fast, durable key-value store and cache.
 ///
@@ -92,6 +96,11 @@ struct Arguments {
     #[arg(long = "io", value_name = "auto|uring|blocking", default_value = "auto",
           value_parser = parse_backend, verbatim_doc_comment)]
     io: Backend,
+
+    /// The least severe event printed on stderr: off, error, warn, info, debug or trace.
+    #[arg(long = "log-level", value_name = "LEVEL", default_value = "info", global = true,
+          value_parser = parse_log_level, verbatim_doc_comment)]
+    log_level: LevelFilter,
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,8 +295,20 @@ fn parse_scenario(text: &str) -> Result<ScenarioChoice, String> {
     text.parse()
 }
 
+fn parse_log_level(text: &str) -> Result<LevelFilter, String> {
+    text.parse().map_err(|_| {
+        format!("`{text}` is not a log level: expected off, error, warn, info, debug or trace")
+    })
+}
+
 fn main() -> ExitCode {
     let arguments = Arguments::parse();
+    // Events go to stderr, so stdout keeps only replies (a piped CLI stays scriptable).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(arguments.log_level)
+        .without_time()
+        .init();
     match arguments.command {
         Some(Command::Serve(serve)) => match serve.settings() {
             Ok(settings) => floe_runtime::server::serve(settings, serve.config.clone()),

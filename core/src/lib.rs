@@ -39,4 +39,4 @@ pub mod hash;
 pub mod storage;
 pub mod store;
 pub mod table;
-mod text;
+pub mod text;

@@ -9,11 +9,15 @@
 //! - every parsed request, written back as a multibulk, parses to the same arguments, and
 //!   written as a reply array in RESP2 and RESP3, passes `Frame::check` at its exact size;
 //! - `Frame::check` over the bytes never panics, measures within the input, and gives the
-//!   same answer on the prefix unless the prefix is `Incomplete`.
+//!   same answer on the prefix unless the prefix is `Incomplete`;
+//! - `split_line` (the CLI's splitter) over the bytes as one typed line, with the buffer
+//!   sizes it documents, fails only on unbalanced quotes, and agrees with the inline
+//!   request the same line makes.
 #![no_main]
 
 use floe_core::codec::resp::{
-    ArgRange, Frame, Limits, Protocol, ReplyWriter, RespError, SliceSink, parse_request,
+    ArgRange, Frame, Limits, Protocol, ReplyWriter, RespError, RespErrorKind, SliceSink,
+    parse_request, split_line, split_line_arg_count_max,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -107,7 +111,35 @@ fn check_frames(input: &[u8], split: usize, limits: &Limits) {
     }
 }
 
+fn check_typed_line(line: &[u8]) {
+    let mut ranges = vec![ArgRange::EMPTY; split_line_arg_count_max(line.len())];
+    let mut scratch = vec![0_u8; line.len()];
+    let split = split_line(line, &mut ranges, &mut scratch)
+        .map(|args| args.map(<[u8]>::to_vec).collect::<Args>());
+    if let Err(error) = &split {
+        assert_eq!(error.kind, RespErrorKind::UnbalancedQuotes, "{error:?}");
+        assert!(error.offset <= line.len());
+    }
+    // The same line as an inline request (a line without `\n`, not starting with `*`).
+    if line.first() != Some(&b'*') && !line.contains(&b'\n') {
+        let request = [line, b"\n"].concat();
+        let mut ranges = vec![ArgRange::EMPTY; split_line_arg_count_max(line.len())];
+        let mut scratch = vec![0_u8; line.len()];
+        let limits = Limits {
+            inline_size_max: line.len(),
+            ..Limits::DEFAULT
+        };
+        let parsed = parse_request(&request, &limits, &mut ranges, &mut scratch)
+            .map(|request| request.args().map(<[u8]>::to_vec).collect::<Args>());
+        assert_eq!(
+            parsed.map_err(|error| error.kind),
+            split.map_err(|error| error.kind)
+        );
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    check_typed_line(data);
     let split = data
         .first()
         .map_or(0, |&byte| usize::from(byte) * (data.len() + 1) / 256);

@@ -49,6 +49,7 @@ pub use crate::config::Settings;
 use crate::config::human;
 use crate::db::{Db, DbConfig};
 use crate::log::check::check as check_dir;
+#[cfg(feature = "sim")]
 use crate::sim::SimOptions;
 
 /// The interactive history's file, inside the data directory.
@@ -137,6 +138,7 @@ pub fn check(dir: &Path, repair: bool) -> ExitCode {
 
 /// `floe sim`: runs the simulator and prints its summary; exit code 0 when every run
 /// passed, 1 when one found a violation (printed on stderr with its replay command).
+#[cfg(feature = "sim")]
 #[must_use]
 pub fn sim(options: SimOptions) -> ExitCode {
     match crate::sim::run(options) {

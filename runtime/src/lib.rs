@@ -12,6 +12,9 @@
 //! - [`admin`]: INFO, CONFIG, SAVE, SHUTDOWN and the statistics every door shares.
 //! - [`cli`]: the stdin CLI (`floe` with no subcommand) and `floe check`.
 //! - [`server`]: `floe serve`, the RESP server: one event loop per core.
+//! - `sim` (only with the `sim` feature): the deterministic simulator over the same
+//!   [`io::Storage`] and [`io::Clock`] seams, and `floe sim`. The `floe` binary and this
+//!   crate's tests turn it on; an embedder that leaves it off does not compile it.
 #![deny(unsafe_code)]
 
 pub mod admin;
@@ -25,5 +28,6 @@ pub mod memory;
 pub mod server;
 
 pub use db::{Db, DbConfig, DbError};
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod sync;

@@ -304,17 +304,8 @@ where
     assert_eq!(written_count, key_count, "SCAN passes disagree on the keys");
 }
 
-/// A SCAN cursor: an unsigned 64-bit decimal (Redis's `string2ull`, which also takes a
-/// leading `+` and leading zeros).
-fn parse_cursor(bytes: &[u8]) -> Option<u64> {
-    let digits = bytes.strip_prefix(b"+").unwrap_or(bytes);
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    digits.iter().try_fold(0_u64, |value, &digit| {
-        value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
-    })
-}
+// The cursor's rule lives in crate::text; this name stays until the caller switches.
+use crate::text::parse_u64_lenient as parse_cursor;
 
 /// FLUSHDB and FLUSHALL `[ASYNC|SYNC]` (both synchronous here: clearing is one pass).
 fn flush<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, db: Option<u8>)

@@ -651,21 +651,8 @@ fn is(bytes: &[u8], word: &str) -> bool {
     bytes.eq_ignore_ascii_case(word.as_bytes())
 }
 
-/// Writes `value` in decimal at the end of `buffer` and returns the digits.
-fn decimal(mut value: u64, buffer: &mut [u8; 20]) -> &[u8] {
-    let mut start = buffer.len();
-    // At most 20 steps: each divides by 10, and u64::MAX has 20 digits.
-    for slot in buffer.iter_mut().rev() {
-        let digit = u8::try_from(value % 10).unwrap_or_default();
-        *slot = b'0' + digit;
-        start -= 1;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    buffer.get(start..).unwrap_or_default()
-}
+// The digits of a u64 come from crate::text; this name stays until the callers switch.
+use crate::text::format_u64 as decimal;
 
 #[cfg(test)]
 mod tests {

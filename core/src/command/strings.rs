@@ -465,13 +465,8 @@ where
     }
 }
 
-/// Parses an INCRBYFLOAT increment: decimal or exponent form (`1.5`, `-.5`, `5e3`) or an
-/// infinity (which the store then refuses, as Redis does); no blanks, not NaN.
-fn parse_float(bytes: &[u8]) -> Option<f64> {
-    let text = core::str::from_utf8(bytes).ok()?;
-    let value: f64 = text.parse().ok()?;
-    (!value.is_nan()).then_some(value)
-}
+// The increment's rule lives in crate::text; this name stays until the caller switches.
+use crate::text::parse_double_or_infinity as parse_float;
 
 #[cfg(test)]
 mod tests {

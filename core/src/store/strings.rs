@@ -5,7 +5,10 @@
 use super::{LogSink, Splice, Store};
 use crate::codec::record::{Record, Timestamp};
 use crate::error::StoreError;
-use crate::text::StackText;
+use crate::text::{DOUBLE_HUMAN_SIZE_MAX, I64_TEXT_SIZE_MAX, format_double_human, format_i64};
+use crate::text::{parse_double_finite, parse_integer_strict};
+// The old public names (store::parse_integer, store::parse_float), until callers switch.
+pub use crate::text::{parse_double_finite as parse_float, parse_integer_strict as parse_integer};
 
 /// What GETEX does to the key's expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,11 +20,6 @@ pub enum GetExpiry {
     /// Set it to this absolute time (`EX`/`PX`/`EXAT`/`PXAT`).
     At(Timestamp),
 }
-
-/// Longest decimal form of an `i64`.
-const INTEGER_SIZE_MAX: usize = 20;
-/// Room for the longest `Display` of a finite `f64` (`f64::MAX` has 309 digits).
-const FLOAT_TEXT_SIZE_MAX: usize = 400;
 
 impl Store<'_> {
     /// Adds `delta` to the integer stored at `key` (0 if absent) and returns the result
@@ -41,14 +39,15 @@ impl Store<'_> {
         let lookup = self.lookup(db, key, now);
         let (current, expires_at) = match &lookup.found {
             Some(found) => {
-                let value = parse_integer(self.value_of(found)).ok_or(StoreError::NotInteger)?;
+                let value =
+                    parse_integer_strict(self.value_of(found)).ok_or(StoreError::NotInteger)?;
                 (value, found.layout.expires_at)
             }
             None => (0, 0),
         };
         let result = current.checked_add(delta).ok_or(StoreError::Overflow)?;
-        let mut text = [0u8; INTEGER_SIZE_MAX];
-        let digits = format_integer(result, &mut text);
+        let mut text = [0u8; I64_TEXT_SIZE_MAX];
+        let digits = format_i64(result, &mut text);
         self.put(
             db,
             key,
@@ -81,7 +80,8 @@ impl Store<'_> {
         let lookup = self.lookup(db, key, now);
         let (current, expires_at) = match &lookup.found {
             Some(found) => {
-                let value = parse_float(self.value_of(found)).ok_or(StoreError::NotFloat)?;
+                let value =
+                    parse_double_finite(self.value_of(found)).ok_or(StoreError::NotFloat)?;
                 (value, found.layout.expires_at)
             }
             None => (0.0, 0),
@@ -90,8 +90,8 @@ impl Store<'_> {
         if !result.is_finite() {
             return Err(StoreError::FloatNotFinite);
         }
-        let mut text = [0u8; FLOAT_TEXT_SIZE_MAX];
-        let formatted = format_float(result, &mut text);
+        let mut text = [0u8; DOUBLE_HUMAN_SIZE_MAX];
+        let formatted = format_double_human(result, &mut text);
         self.put(
             db,
             key,
@@ -262,130 +262,5 @@ impl Store<'_> {
         }
         let found = self.find(db, key).ok_or(StoreError::OutOfMemory)?;
         Ok(Some(self.value_of(&found)))
-    }
-}
-
-/// Parses a canonical signed 64-bit decimal, as Redis's `string2ll`: no sign `+`, no
-/// spaces, no leading zeros, no `-0`.
-#[must_use]
-pub fn parse_integer(bytes: &[u8]) -> Option<i64> {
-    let (negative, digits) = match bytes {
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, bytes),
-    };
-    match digits {
-        [] => return None,
-        [b'0'] => return (!negative).then_some(0),
-        [b'0', ..] => return None,
-        _ => {}
-    }
-    if digits.len() > INTEGER_SIZE_MAX || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut value: i64 = 0;
-    for &digit in digits {
-        let digit = i64::from(digit - b'0');
-        value = value.checked_mul(10)?;
-        value = if negative {
-            value.checked_sub(digit)?
-        } else {
-            value.checked_add(digit)?
-        };
-    }
-    Some(value)
-}
-
-/// Parses a float as Redis's INCRBYFLOAT does: decimal or exponent form, no spaces, not NaN
-/// or infinite.
-#[must_use]
-pub fn parse_float(bytes: &[u8]) -> Option<f64> {
-    let text = core::str::from_utf8(bytes).ok()?;
-    let valid_chars = text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
-    if text.is_empty() || !valid_chars {
-        return None;
-    }
-    text.parse::<f64>().ok().filter(|value| value.is_finite())
-}
-
-/// Writes `value` in decimal into `target` and returns the digits.
-fn format_integer(value: i64, target: &mut [u8; INTEGER_SIZE_MAX]) -> &[u8] {
-    let mut magnitude = value.unsigned_abs();
-    let mut start = target.len();
-    loop {
-        start -= 1;
-        target[start] = b'0' + (magnitude % 10) as u8;
-        magnitude /= 10;
-        if magnitude == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        start -= 1;
-        target[start] = b'-';
-    }
-    &target[start..]
-}
-
-/// Writes a finite float in Redis's human form (no exponent, no trailing zeros) and returns
-/// it. Rust's shortest round-trip `Display` gives exactly that.
-fn format_float(value: f64, target: &mut [u8; FLOAT_TEXT_SIZE_MAX]) -> &[u8] {
-    assert!(value.is_finite(), "value={value}");
-    let value = if value == 0.0 { 0.0 } else { value }; // "-0" reads oddly; Redis prints "0".
-    let mut text = StackText::new(target);
-    let written = core::fmt::write(&mut text, format_args!("{value}"));
-    assert!(
-        written.is_ok(),
-        "a finite f64 fits in {FLOAT_TEXT_SIZE_MAX} bytes"
-    );
-    text.into_bytes()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn integers_parse_like_redis() {
-        assert_eq!(parse_integer(b"0"), Some(0));
-        assert_eq!(parse_integer(b"-12"), Some(-12));
-        assert_eq!(parse_integer(b"9223372036854775807"), Some(i64::MAX));
-        assert_eq!(parse_integer(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [
-            &b""[..],
-            b"-",
-            b"-0",
-            b"01",
-            b"+1",
-            b" 1",
-            b"1 ",
-            b"9223372036854775808",
-            b"1a",
-        ] {
-            assert_eq!(parse_integer(bad), None, "{:?}", core::str::from_utf8(bad));
-        }
-    }
-
-    #[test]
-    fn integers_format_round_trip() {
-        for value in [0, 1, -1, 42, i64::MAX, i64::MIN] {
-            let mut text = [0u8; INTEGER_SIZE_MAX];
-            assert_eq!(parse_integer(format_integer(value, &mut text)), Some(value));
-        }
-    }
-
-    #[test]
-    fn floats_parse_and_format_like_redis() {
-        assert_eq!(parse_float(b"10.5"), Some(10.5));
-        assert_eq!(parse_float(b"5.0e3"), Some(5000.0));
-        for bad in [&b"nan"[..], b"inf", b"", b" 1", b"1.0.0", b"abc"] {
-            assert_eq!(parse_float(bad), None, "{:?}", core::str::from_utf8(bad));
-        }
-        let mut text = [0u8; FLOAT_TEXT_SIZE_MAX];
-        assert_eq!(format_float(10.5 + 0.1, &mut text), b"10.6");
-        assert_eq!(format_float(5000.0, &mut text), b"5000");
-        assert_eq!(format_float(-0.0, &mut text), b"0");
-        assert!(format_float(f64::MAX, &mut text).len() > 300);
     }
 }

@@ -15,124 +15,28 @@
 //! Invariants: total (every byte string gives arguments or [`Unbalanced`], never a
 //! panic); an argument is never longer than the line; work is linear in the line.
 
+use floe_core::codec::resp::{self, ArgRange, RespErrorKind, split_line_arg_count_max};
+
 /// The line has an unterminated quote, or a closing quote not followed by a blank.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unbalanced;
 
-/// Splits `line` into arguments; see the module documentation.
+/// Splits `line` into arguments; see the module documentation. The rules are the server's
+/// inline-request rules, from one splitter in floe-core ([`resp::split_line`]), so a NUL
+/// byte is an ordinary byte here too.
 ///
 /// # Errors
 /// [`Unbalanced`] for a quote that is not closed, or closed and followed by a non-blank.
 pub fn split_line(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
-    let mut args = Vec::new();
-    let mut position = 0;
-    // Each iteration consumes at least one byte or returns.
-    loop {
-        while line.get(position).is_some_and(|&byte| is_space(byte)) {
-            position += 1;
+    // Buffers of the sizes the splitter documents as always enough.
+    let mut ranges = vec![ArgRange::EMPTY; split_line_arg_count_max(line.len())];
+    let mut scratch = vec![0_u8; line.len()];
+    match resp::split_line(line, &mut ranges, &mut scratch) {
+        Ok(args) => Ok(args.map(<[u8]>::to_vec).collect()),
+        Err(error) => {
+            assert_eq!(error.kind, RespErrorKind::UnbalancedQuotes, "{error}");
+            Err(Unbalanced)
         }
-        if position >= line.len() {
-            return Ok(args);
-        }
-        let (arg, next) = split_line_argument(line, position)?;
-        assert!(next > position, "position={position} next={next}");
-        args.push(arg);
-        position = next;
-    }
-}
-
-/// Where the scanner is inside one argument.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Quote {
-    None,
-    Double,
-    Single,
-}
-
-/// Reads the argument starting at `start` (not a blank); returns it and the position after
-/// the byte that ended it.
-fn split_line_argument(line: &[u8], start: usize) -> Result<(Vec<u8>, usize), Unbalanced> {
-    let mut arg = Vec::new();
-    let mut quote = Quote::None;
-    let mut position = start;
-    loop {
-        let Some(&byte) = line.get(position) else {
-            // The end of the line ends an unquoted argument; inside quotes it is an error.
-            return match quote {
-                Quote::None => Ok((arg, position)),
-                Quote::Double | Quote::Single => Err(Unbalanced),
-            };
-        };
-        match quote {
-            Quote::None => match byte {
-                b' ' | b'\n' | b'\r' | b'\t' | 0 => return Ok((arg, position + 1)),
-                b'"' => quote = Quote::Double,
-                b'\'' => quote = Quote::Single,
-                _ => arg.push(byte),
-            },
-            Quote::Double => match (byte, line.get(position + 1)) {
-                (b'\\', Some(b'x')) if hex_pair(line, position + 2).is_some() => {
-                    arg.extend(hex_pair(line, position + 2));
-                    position += 3;
-                }
-                (b'\\', Some(&escaped)) => {
-                    arg.push(match escaped {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                    position += 1;
-                }
-                (b'"', next) => return closed(arg, position, next),
-                _ => arg.push(byte),
-            },
-            Quote::Single => match (byte, line.get(position + 1)) {
-                (b'\\', Some(b'\'')) => {
-                    arg.push(b'\'');
-                    position += 1;
-                }
-                (b'\'', next) => return closed(arg, position, next),
-                _ => arg.push(byte),
-            },
-        }
-        position += 1;
-    }
-}
-
-/// A closing quote at `position`: it must be followed by a blank (consumed) or the end.
-fn closed(
-    arg: Vec<u8>,
-    position: usize,
-    next: Option<&u8>,
-) -> Result<(Vec<u8>, usize), Unbalanced> {
-    match next {
-        None => Ok((arg, position + 1)),
-        Some(&byte) if is_space(byte) => Ok((arg, position + 2)),
-        Some(_) => Err(Unbalanced),
-    }
-}
-
-/// C's `isspace` in the C locale.
-fn is_space(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
-/// The byte two hex digits at `position` stand for, if both are there.
-fn hex_pair(line: &[u8], position: usize) -> Option<u8> {
-    let high = hex_value(*line.get(position)?)?;
-    let low = hex_value(*line.get(position + 1)?)?;
-    Some(high << 4 | low)
-}
-
-fn hex_value(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
     }
 }
 
@@ -178,6 +82,17 @@ mod tests {
     fn single_quotes_escape_only_the_quote() {
         assert_eq!(split(r"'it\'s \n'").unwrap(), [r"it's \n"]);
         assert_eq!(split(r#"'say "hi"'"#).unwrap(), [r#"say "hi""#]);
+    }
+
+    #[test]
+    fn nul_is_an_ordinary_byte() {
+        // Issue 8: a NUL split a CLI line where the server's inline rules keep it.
+        assert_eq!(
+            split_line(b"SET k a\0b").unwrap(),
+            [&b"SET"[..], b"k", b"a\0b"]
+        );
+        assert_eq!(split_line(b"\0 \0").unwrap(), [&b"\0"[..], b"\0"]);
+        assert_eq!(split_line(b"'a'\0"), Err(Unbalanced));
     }
 
     #[test]

@@ -261,14 +261,14 @@ impl Backend {
             },
             Self::Auto => match uring::UringStorage::new() {
                 Ok(storage) => {
-                    log_once(&USING_URING, "floe: log I/O uses io_uring");
+                    log_once(&USING_URING, "log I/O uses io_uring");
                     Ok(Arc::new(storage))
                 }
                 Err(source) => {
                     log_once(
                         &USING_BLOCKING,
                         &format!(
-                            "floe: io_uring is not available ({source}); log I/O falls back \
+                            "io_uring is not available ({source}); log I/O falls back \
                              to blocking std::fs"
                         ),
                     );
@@ -307,11 +307,11 @@ impl fmt::Display for Backend {
 static USING_URING: AtomicBool = AtomicBool::new(false);
 static USING_BLOCKING: AtomicBool = AtomicBool::new(false);
 
-/// Prints `message` to stderr the first time `flag` is seen clear. A stand-in until the
-/// runtime has a logger.
+/// Reports `message` as an info event the first time `flag` is seen clear: which backend
+/// the log uses is worth saying once per process, not once per open.
 fn log_once(flag: &AtomicBool, message: &str) {
     if !flag.swap(true, Ordering::Relaxed) {
-        eprintln!("{message}");
+        tracing::info!("{message}");
     }
 }
 

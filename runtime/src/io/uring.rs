@@ -371,7 +371,7 @@ fn completion_result(result: i32) -> io::Result<i32> {
 /// Ends the process when the kernel breaks the ring protocol while a buffer may still be in
 /// flight: unwinding would free memory the kernel may still read.
 fn fatal(message: &str) -> ! {
-    eprintln!("floe: fatal: {message}; aborting to keep in-flight buffers valid");
+    tracing::error!("fatal: {message}; aborting to keep in-flight buffers valid");
     std::process::abort()
 }
 

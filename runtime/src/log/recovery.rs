@@ -189,16 +189,16 @@ pub fn recover(
             other => other.into_error(),
         })?;
     for skipped in &report.snapshots_skipped {
-        eprintln!(
-            "floe: recovery skipped damaged snapshot `{}` (offset {}: {}); the log covers it",
+        tracing::warn!(
+            "recovery skipped damaged snapshot `{}` (offset {}: {}); the log covers it",
             skipped.file.display(),
             skipped.offset,
             skipped.reason
         );
     }
     for cut in &report.cuts {
-        eprintln!(
-            "floe: recovery cut a torn tail off `{}` at offset {} ({} bytes: {})",
+        tracing::warn!(
+            "recovery cut a torn tail off `{}` at offset {} ({} bytes: {})",
             cut.file.display(),
             cut.offset,
             cut.size_dropped,
@@ -744,8 +744,8 @@ impl<'c> Progress<'c> {
         self.line_count += 1;
         let seconds = seconds(now_ns.saturating_sub(self.started_ns));
         let done = self.byte_done + offset;
-        eprintln!(
-            "floe: recovering `{}`: {:.0}% of {:.1} MiB, {done_count} {what} at {:.0} {what}/s",
+        tracing::info!(
+            "recovering `{}`: {:.0}% of {:.1} MiB, {done_count} {what} at {:.0} {what}/s",
             self.dir.display(),
             percent(done, self.byte_total),
             mib(self.byte_total),
@@ -756,7 +756,7 @@ impl<'c> Progress<'c> {
     fn finish(&self, report: &mut RecoveryReport) {
         report.progress_line_count = self.line_count;
         if self.line_count > 0 {
-            eprintln!("floe: {report}");
+            tracing::info!("{report}");
         }
     }
 }
