@@ -765,8 +765,8 @@ impl Db {
         // The flusher first: it may start a background snapshot, which is waited for next.
         inner.flusher_end();
         if let Some(Err(error)) = inner.background_wait() {
-            eprintln!(
-                "floe: the background snapshot of `{}` failed: {error}",
+            tracing::error!(
+                "the background snapshot of `{}` failed: {error}",
                 inner.dir.display()
             );
         }
@@ -879,10 +879,7 @@ impl Db {
 impl Drop for Db {
     fn drop(&mut self) {
         if let Err(error) = self.close() {
-            eprintln!(
-                "floe: closing `{}` failed: {error}",
-                self.inner.dir.display()
-            );
+            tracing::error!("closing `{}` failed: {error}", self.inner.dir.display());
         }
     }
 }
@@ -1012,8 +1009,8 @@ impl Inner {
             this.flush_requested.store(false, Ordering::Release);
             if let Err(error) = this.append(lock(&this.shard)) {
                 // `fail` recorded it: the next write returns it.
-                eprintln!(
-                    "floe: appending to the log of `{}` failed: {error}",
+                tracing::error!(
+                    "appending to the log of `{}` failed: {error}",
                     this.dir.display()
                 );
             }
@@ -1113,8 +1110,8 @@ impl Inner {
             .spawn(move || {
                 let result = worker.snapshot();
                 if let Err(error) = &result {
-                    eprintln!(
-                        "floe: background snapshot of `{}` failed: {error}",
+                    tracing::error!(
+                        "background snapshot of `{}` failed: {error}",
                         worker.dir.display()
                     );
                 }

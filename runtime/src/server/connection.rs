@@ -325,6 +325,34 @@ impl Connection {
             self.authenticated = true;
             return None;
         }
+        // The transaction commands' arity comes first, as in Redis; a wrong EXEC inside
+        // MULTI discards the transaction.
+        let arity_wrong = match () {
+            () if is("multi") || is("exec") || is("discard") || is("unwatch") => count != 1,
+            () if is("watch") => count < 2,
+            () => false,
+        };
+        if arity_wrong {
+            let lowered = String::from_utf8_lossy(name).to_ascii_lowercase();
+            let text = format!("wrong number of arguments for '{lowered}' command");
+            if is("exec") && self.transaction.take().is_some() {
+                self.watched.clear();
+                let text = format!("EXECABORT Transaction discarded because of: {text}");
+                self.reply_now(worker, |reply| reply.error(text.as_bytes()));
+            } else {
+                if let Some(transaction) = &mut self.transaction {
+                    transaction.failed = true;
+                }
+                let text = format!("ERR {text}");
+                self.reply_now(worker, |reply| reply.error(text.as_bytes()));
+            }
+            return Some(Control::Continue);
+        }
+        if is("reset") {
+            // RESET runs at once, inside MULTI too, and ends the transaction.
+            self.transaction = None;
+            return None;
+        }
         if is("multi") {
             let nested = self.transaction.is_some();
             if nested {

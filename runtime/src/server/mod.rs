@@ -265,30 +265,30 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
     let config = match settings.db_config() {
         Ok(config) => config,
         Err(message) => {
-            eprintln!("floe: {message}");
+            tracing::error!("{message}");
             return ExitCode::from(2);
         }
     };
     let listeners = match bind(&settings) {
         Ok(listeners) => listeners,
         Err(message) => {
-            eprintln!("floe: {message}");
+            tracing::error!("{message}");
             return ExitCode::FAILURE;
         }
     };
     let db = match Db::open(&settings.dir, config) {
         Ok(db) => Arc::new(db),
         Err(error) => {
-            eprintln!(
-                "floe: cannot open the data directory `{}`: {error}",
+            tracing::error!(
+                "cannot open the data directory `{}`: {error}",
                 settings.dir.display()
             );
             return ExitCode::FAILURE;
         }
     };
     if let Some(report) = db.recovery() {
-        eprintln!(
-            "floe: recovered {} keys from `{}` in {:.3} s",
+        tracing::info!(
+            "recovered {} keys from `{}` in {:.3} s",
             db.stats().store.keys,
             settings.dir.display(),
             report.duration.as_secs_f64()
@@ -314,11 +314,11 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         ServerIo::Uring | ServerIo::Auto => match uring::probe() {
             Ok(()) => ServerIo::Uring,
             Err(reason) if settings.server_io == ServerIo::Uring => {
-                eprintln!("floe: --io uring: io_uring is refused here ({reason}); use --io epoll");
+                tracing::error!("--io uring: io_uring is refused here ({reason}); use --io epoll");
                 return ExitCode::FAILURE;
             }
             Err(reason) => {
-                eprintln!("floe: io_uring is refused here ({reason}); serving with epoll");
+                tracing::warn!("io_uring is refused here ({reason}); serving with epoll");
                 ServerIo::Epoll
             }
         },
@@ -334,7 +334,7 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         stop.clients.wake_all();
     });
     if let Err(error) = installed {
-        eprintln!("floe: cannot handle SIGINT/SIGTERM ({error}); stop floe with SHUTDOWN");
+        tracing::error!("cannot handle SIGINT/SIGTERM ({error}); stop floe with SHUTDOWN");
     }
     let mut threads = Vec::new();
     for index in 0..worker_count {
@@ -348,7 +348,7 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         match spawned {
             Ok(thread) => threads.push(thread),
             Err(error) => {
-                eprintln!("floe: cannot start worker {index}: {error}");
+                tracing::error!("cannot start worker {index}: {error}");
                 shared.admin.shutdown.store(true, Ordering::Release);
                 shared.clients.wake_all();
             }
@@ -360,7 +360,7 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         .filter_map(|listener| listener.local_addr().ok())
         .map(|address| address.to_string())
         .collect();
-    eprintln!(
+    tracing::info!(
         "floe {}: ready to accept connections on {} ({worker_count} workers, {}, fsync {}, \
          data {})",
         env!("CARGO_PKG_VERSION"),
@@ -378,20 +378,20 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         match thread.join() {
             Ok(Ok(())) => {}
             Ok(Err(message)) => {
-                eprintln!("floe: {message}");
+                tracing::error!("{message}");
                 code = ExitCode::FAILURE;
             }
             Err(_) => {
-                eprintln!("floe: a worker panicked");
+                tracing::error!("a worker panicked");
                 code = ExitCode::FAILURE;
             }
         }
     }
-    eprintln!("floe: shutting down: flushing the log");
+    tracing::info!("shutting down: flushing the log");
     if let Err(error) = db.close() {
-        eprintln!("floe: closing `{}` failed: {error}", settings.dir.display());
+        tracing::error!("closing `{}` failed: {error}", settings.dir.display());
         code = ExitCode::FAILURE;
     }
-    eprintln!("floe: bye");
+    tracing::info!("bye");
     code
 }
