@@ -83,7 +83,7 @@ typedef enum FloeStatus {
   // The store was closed; writes are refused.
   FLOE_STATUS_CLOSED = 13,
   // floe panicked (a bug): the panic was caught at the boundary. A memory store that
-  // panicked refuses every later call with this code.
+  // panicked refuses every later call with this code but `floe_memory_destroy`.
   FLOE_STATUS_PANIC = 14,
   // Any other failure; the message says what.
   FLOE_STATUS_ERROR = 15,
@@ -196,7 +196,7 @@ enum FloeStatus floe_get(const struct FloeDb *db,
 // # Safety
 // `key` and `value` point to `key_size` and `value_size` readable bytes (or are null with
 // size 0).
-enum FloeStatus floe_set(const struct FloeDb *db,
+enum FloeStatus floe_set(struct FloeDb *db,
                          const uint8_t *key,
                          size_t key_size,
                          const uint8_t *value,
@@ -207,7 +207,7 @@ enum FloeStatus floe_set(const struct FloeDb *db,
 //
 // # Safety
 // As `floe_set`.
-enum FloeStatus floe_set_with_ttl(const struct FloeDb *db,
+enum FloeStatus floe_set_with_ttl(struct FloeDb *db,
                                   const uint8_t *key,
                                   size_t key_size,
                                   const uint8_t *value,
@@ -219,10 +219,7 @@ enum FloeStatus floe_set_with_ttl(const struct FloeDb *db,
 // # Safety
 // `key` points to `key_size` readable bytes (or is null with size 0); `existed` is null
 // or writable.
-enum FloeStatus floe_delete(const struct FloeDb *db,
-                            const uint8_t *key,
-                            size_t key_size,
-                            bool *existed);
+enum FloeStatus floe_delete(struct FloeDb *db, const uint8_t *key, size_t key_size, bool *existed);
 
 // Writes whether `key` exists (and has not expired) to `*exists`.
 //
@@ -243,7 +240,7 @@ enum FloeStatus floe_len(const struct FloeDb *db, uint64_t *count);
 //
 // # Safety
 // None: the handle is a number in a table, never dereferenced.
-enum FloeStatus floe_flush(const struct FloeDb *db);
+enum FloeStatus floe_flush(struct FloeDb *db);
 
 // Writes the store's counters to `*stats`.
 //
@@ -337,8 +334,8 @@ enum FloeStatus floe_memory_delete(struct FloeMemory *memory,
 // As `floe_len` and `floe_memory_get`.
 enum FloeStatus floe_memory_len(struct FloeMemory *memory, uint64_t *count);
 
-// Ends a memory store: later calls with the handle are refused (while the buffer is
-// not reused), and the buffer is the caller's again.
+// Ends a memory store, live or broken by a panic: later calls with the handle are
+// refused (while the buffer is not reused), and the buffer is the caller's again.
 //
 // # Safety
 // As `floe_memory_get`.

@@ -175,7 +175,7 @@ pub unsafe extern "C" fn floe_get(
 /// size 0).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn floe_set(
-    db: *const FloeDb,
+    db: *mut FloeDb,
     key: *const u8,
     key_size: usize,
     value: *const u8,
@@ -200,7 +200,7 @@ pub unsafe extern "C" fn floe_set(
 /// As `floe_set`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn floe_set_with_ttl(
-    db: *const FloeDb,
+    db: *mut FloeDb,
     key: *const u8,
     key_size: usize,
     value: *const u8,
@@ -226,7 +226,7 @@ pub unsafe extern "C" fn floe_set_with_ttl(
 /// or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn floe_delete(
-    db: *const FloeDb,
+    db: *mut FloeDb,
     key: *const u8,
     key_size: usize,
     existed: *mut bool,
@@ -276,7 +276,7 @@ pub unsafe extern "C" fn floe_len(db: *const FloeDb, count: *mut u64) -> FloeSta
 /// # Safety
 /// None: the handle is a number in a table, never dereferenced.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn floe_flush(db: *const FloeDb) -> FloeStatus {
+pub unsafe extern "C" fn floe_flush(db: *mut FloeDb) -> FloeStatus {
     on_handle(db, |handle| Ok(handle.flush()))
 }
 
@@ -523,8 +523,8 @@ pub unsafe extern "C" fn floe_memory_len(memory: *mut FloeMemory, count: *mut u6
     }
 }
 
-/// Ends a memory store: later calls with the handle are refused (while the buffer is
-/// not reused), and the buffer is the caller's again.
+/// Ends a memory store, live or broken by a panic: later calls with the handle are
+/// refused (while the buffer is not reused), and the buffer is the caller's again.
 ///
 /// # Safety
 /// As `floe_memory_get`.
@@ -532,13 +532,18 @@ pub unsafe extern "C" fn floe_memory_len(memory: *mut FloeMemory, count: *mut u6
 pub unsafe extern "C" fn floe_memory_destroy(memory: *mut FloeMemory) -> FloeStatus {
     guard(|| {
         // SAFETY: the caller promises `memory` came from `floe_memory_create`.
-        let header = match unsafe { memory_header(memory) } {
+        let header: *mut MemoryHeader = match unsafe { memory_header(memory) } {
             Ok(header) => header,
+            // A broken store's header is whole (only its magic changed), so it ends the
+            // same way.
+            Err(FloeStatus::Panic) => memory.cast::<MemoryHeader>(),
             Err(status) => return status,
         };
         // The store owns nothing but the buffer (`MemoryHeader` needs no drop, asserted at
         // compile time), so ending it is forgetting it.
-        header.magic = 0;
+        // SAFETY: `memory_header` checked the pointer and read a live or broken magic; only
+        // the magic is written.
+        unsafe { (&raw mut (*header).magic).write(0) };
         FloeStatus::Ok
     })
 }
@@ -766,8 +771,11 @@ mod tests {
         // SAFETY: the handle's buffer is alive; the broken magic refuses the call.
         let status = unsafe { floe_memory_len(memory, &mut count) };
         assert_eq!(status, FloeStatus::Panic);
-        // SAFETY: as above.
-        assert_eq!(unsafe { floe_memory_destroy(memory) }, FloeStatus::Panic);
+        // SAFETY: as above; a broken store ends like a live one.
+        assert_eq!(unsafe { floe_memory_destroy(memory) }, FloeStatus::Ok);
+        // SAFETY: as above; now the magic is 0.
+        let status = unsafe { floe_memory_destroy(memory) };
+        assert_eq!(status, FloeStatus::BadHandle);
         drop(buffer);
     }
 }

@@ -44,7 +44,7 @@ pub enum FloeStatus {
     /// The store was closed; writes are refused.
     Closed = 13,
     /// floe panicked (a bug): the panic was caught at the boundary. A memory store that
-    /// panicked refuses every later call with this code.
+    /// panicked refuses every later call with this code but `floe_memory_destroy`.
     Panic = 14,
     /// Any other failure; the message says what.
     Error = 15,

@@ -32,7 +32,7 @@ fn open_cache() -> *mut FloeDb {
     db
 }
 
-fn set(db: *const FloeDb, key: &[u8], value: &[u8]) -> FloeStatus {
+fn set(db: *mut FloeDb, key: &[u8], value: &[u8]) -> FloeStatus {
     // SAFETY: slices give valid pointers and sizes.
     unsafe { floe_set(db, key.as_ptr(), key.len(), value.as_ptr(), value.len()) }
 }
@@ -169,7 +169,7 @@ fn threads_share_a_handle_and_a_close_refuses_the_rest() {
         for worker in 0..4_u8 {
             let barrier = &barrier;
             scope.spawn(move || {
-                let db = ptr::without_provenance::<FloeDb>(id);
+                let db = ptr::without_provenance_mut::<FloeDb>(id);
                 barrier.wait();
                 for index in 0..100_u8 {
                     let status = set(db, &[worker, index], b"v");
