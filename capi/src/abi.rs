@@ -1,6 +1,6 @@
 //! The `extern "C"` functions: the one module of floe-capi with `unsafe`.
 //!
-//! Each function does three things: catch any panic ([`guard`]), turn its raw pointers into
+//! Each function does three things: catch any panic (`guard`), turn its raw pointers into
 //! references and slices with the checks below, and call the safe code in [`crate::db`] or
 //! [`crate::memory`]. Every out-pointer is checked before the operation runs, so a refused
 //! call changes nothing.
@@ -9,12 +9,12 @@
 //! contract in each function's `# Safety`):
 //!
 //! - A slice is made only from a non-null pointer with a size of at most `isize::MAX`
-//!   ([`bytes_in`], [`bytes_out`]); a null pointer with size 0 is the empty slice, never
+//!   (`bytes_in`, `bytes_out`); a null pointer with size 0 is the empty slice, never
 //!   dereferenced.
-//! - An out-pointer is dereferenced only when non-null and aligned for its type ([`out`]).
+//! - An out-pointer is dereferenced only when non-null and aligned for its type (`out`).
 //! - A `FloeDb *` is never dereferenced: it is a handle number ([`crate::db`]).
 //! - A `FloeMemory *` is dereferenced only when non-null, aligned for [`MemoryHeader`], and
-//!   its `magic` reads [`MEMORY_MAGIC`]; `floe_memory_create` is the only writer of a
+//!   its `magic` reads `MEMORY_MAGIC`; `floe_memory_create` is the only writer of a
 //!   header, and writes it whole, at an aligned address inside the caller's buffer, before
 //!   it returns the pointer.
 //!
@@ -558,7 +558,7 @@ fn guard(body: impl FnOnce() -> FloeStatus) -> FloeStatus {
     })
 }
 
-/// Runs `operation` on the open handle `db` under [`guard`]; a refused argument becomes
+/// Runs `operation` on the open handle `db` under `guard`; a refused argument becomes
 /// the handle's last error.
 fn on_handle(
     db: *const FloeDb,
@@ -571,7 +571,7 @@ fn on_handle(
     })
 }
 
-/// Runs `operation` on the memory store `memory` under [`guard`]; a panic marks the store
+/// Runs `operation` on the memory store `memory` under `guard`; a panic marks the store
 /// broken ([`MEMORY_BROKEN`]): its state may be half-changed.
 ///
 /// # Safety

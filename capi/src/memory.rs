@@ -11,8 +11,8 @@
 //! Nothing here makes a system call or allocates: the store's memory is the arena, and the
 //! caller passes the time (`now_ms`, milliseconds on any clock that does not go back;
 //! TTLs are measured on it). A handle is the header's address; its `magic` says whether it
-//! is live ([`MEMORY_MAGIC`]), destroyed (0) or broken by a caught panic
-//! ([`MEMORY_BROKEN`]), so a destroyed handle is refused while its buffer is still the
+//! is live (`MEMORY_MAGIC`), destroyed (0) or broken by a caught panic
+//! (`MEMORY_BROKEN`), so a destroyed handle is refused while its buffer is still the
 //! caller's. Not thread-safe: the caller serializes calls on one handle.
 
 use core::mem::{align_of, size_of};
@@ -41,7 +41,7 @@ const DB_INDEX: u8 = 0;
 /// What sits at the start of the caller's buffer.
 #[derive(Debug)]
 pub struct MemoryHeader {
-    /// [`MEMORY_MAGIC`] while live.
+    /// `MEMORY_MAGIC` while live.
     pub magic: u64,
     store: Store<'static>,
 }
