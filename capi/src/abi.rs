@@ -11,7 +11,8 @@
 //! - A slice is made only from a non-null pointer with a size of at most `isize::MAX`
 //!   (`bytes_in`, `bytes_out`); a null pointer with size 0 is the empty slice, never
 //!   dereferenced.
-//! - An out-pointer is dereferenced only when non-null and aligned for its type (`out`).
+//! - An out-pointer (or an input struct) is dereferenced only when non-null and aligned for
+//!   its type (`out`, `input`).
 //! - A `FloeDb *` is never dereferenced: it is a handle number ([`crate::db`]).
 //! - A `FloeMemory *` is dereferenced only when non-null, aligned for [`MemoryHeader`], and
 //!   its `magic` reads `MEMORY_MAGIC`; `floe_memory_create` is the only writer of a
@@ -43,18 +44,43 @@ use crate::status::FloeStatus;
 /// A pointer argument refused before the operation ran.
 #[derive(Debug, Clone, Copy)]
 struct Refusal {
-    status: FloeStatus,
+    reason: Reason,
     /// The argument's name, as in the header.
     argument: &'static str,
+}
+
+/// What is wrong with a pointer argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    /// Null where memory is needed.
+    Null,
+    /// A size above `isize::MAX`, which no buffer has.
+    SizeTooLarge,
+    /// Not aligned for the type it points to.
+    Misaligned,
+}
+
+impl Refusal {
+    const fn new(reason: Reason, argument: &'static str) -> Self {
+        Self { reason, argument }
+    }
+
+    /// The status the call returns.
+    const fn status(self) -> FloeStatus {
+        match self.reason {
+            Reason::Null => FloeStatus::NullPointer,
+            Reason::SizeTooLarge | Reason::Misaligned => FloeStatus::InvalidArgument,
+        }
+    }
 }
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let argument = self.argument;
-        match self.status {
-            FloeStatus::NullPointer => write!(f, "`{argument}` is null"),
-            FloeStatus::InvalidArgument => write!(f, "`{argument}`: size above isize::MAX"),
-            _ => write!(f, "`{argument}` is misaligned"),
+        match self.reason {
+            Reason::Null => write!(f, "`{argument}` is null"),
+            Reason::SizeTooLarge => write!(f, "`{argument}`: size above isize::MAX"),
+            Reason::Misaligned => write!(f, "`{argument}` is misaligned"),
         }
     }
 }
@@ -73,7 +99,7 @@ pub unsafe extern "C" fn floe_options_default(options: *mut FloeOptions) -> Floe
                 *options = FloeOptions::default();
                 FloeStatus::Ok
             }
-            Err(refusal) => db::thread_fail(refusal.status, refusal),
+            Err(refusal) => db::thread_fail(refusal.status(), refusal),
         }
     })
 }
@@ -100,12 +126,12 @@ pub unsafe extern "C" fn floe_open(
         // SAFETY: `out` checks null and alignment; the caller promises the rest.
         let target = match unsafe { out(db, "db") } {
             Ok(target) => target,
-            Err(refusal) => return db::thread_fail(refusal.status, refusal),
+            Err(refusal) => return db::thread_fail(refusal.status(), refusal),
         };
-        // SAFETY: as above; read only.
-        let options = match unsafe { out(options.cast_mut(), "options") } {
+        // SAFETY: `input` checks null and alignment; the caller promises the rest.
+        let options = match unsafe { input(options, "options") } {
             Ok(options) => *options,
-            Err(refusal) => return db::thread_fail(refusal.status, refusal),
+            Err(refusal) => return db::thread_fail(refusal.status(), refusal),
         };
         let dir = (!dir.is_null()).then(|| {
             // SAFETY: non-null, and the caller promises a NUL-terminated string.
@@ -321,7 +347,7 @@ pub unsafe extern "C" fn floe_last_error(
         let (buffer, size) = match arguments {
             (Ok(buffer), Ok(size)) => (buffer, size),
             (Err(refusal), _) | (_, Err(refusal)) => {
-                return db::thread_fail(refusal.status, refusal);
+                return db::thread_fail(refusal.status(), refusal);
             }
         };
         if db.is_null() {
@@ -349,7 +375,7 @@ pub unsafe extern "C" fn floe_memory_buffer_size(
         // SAFETY: `out` checks null and alignment; the caller promises the rest.
         let target = match unsafe { out(buffer_size, "buffer_size") } {
             Ok(target) => target,
-            Err(refusal) => return refusal.status,
+            Err(refusal) => return refusal.status(),
         };
         match memory::config(memory_size, keys_max, 0) {
             Ok(config) => {
@@ -384,7 +410,7 @@ pub unsafe extern "C" fn floe_memory_create(
         // SAFETY: `out` checks null and alignment; the caller promises the rest.
         let target = match unsafe { out(memory, "memory") } {
             Ok(target) => target,
-            Err(refusal) => return refusal.status,
+            Err(refusal) => return refusal.status(),
         };
         let config = match memory::config(memory_size, keys_max, eviction) {
             Ok(config) => config,
@@ -398,7 +424,7 @@ pub unsafe extern "C" fn floe_memory_create(
         // borrows it, and every access goes through the handle while its magic is live.
         let bytes: &'static mut [u8] = match unsafe { bytes_out(buffer, buffer_size, "buffer") } {
             Ok(bytes) => bytes,
-            Err(refusal) => return refusal.status,
+            Err(refusal) => return refusal.status(),
         };
         let offset = bytes.as_ptr().align_offset(align_of::<MemoryHeader>());
         let Some((head, arena)) = offset
@@ -451,9 +477,9 @@ pub unsafe extern "C" fn floe_memory_get(
     // by its magic), and the pointers as the helpers need.
     unsafe {
         on_memory(memory, |header| {
-            let key = bytes_in(key, key_size, "key").map_err(|refusal| refusal.status)?;
-            let value = bytes_out(value, value_capacity, "value").map_err(|r| r.status)?;
-            let value_size = out(value_size, "value_size").map_err(|r| r.status)?;
+            let key = bytes_in(key, key_size, "key").map_err(|refusal| refusal.status())?;
+            let value = bytes_out(value, value_capacity, "value").map_err(|r| r.status())?;
+            let value_size = out(value_size, "value_size").map_err(|r| r.status())?;
             Ok(header.get(key, now_ms, value, value_size))
         })
     }
@@ -477,8 +503,8 @@ pub unsafe extern "C" fn floe_memory_set(
     // SAFETY: as in `floe_memory_get`.
     unsafe {
         on_memory(memory, |header| {
-            let key = bytes_in(key, key_size, "key").map_err(|refusal| refusal.status)?;
-            let value = bytes_in(value, value_size, "value").map_err(|r| r.status)?;
+            let key = bytes_in(key, key_size, "key").map_err(|refusal| refusal.status())?;
+            let value = bytes_in(value, value_size, "value").map_err(|r| r.status())?;
             Ok(header.set(key, value, ttl_ms, now_ms))
         })
     }
@@ -499,8 +525,8 @@ pub unsafe extern "C" fn floe_memory_delete(
     // SAFETY: as in `floe_memory_get`.
     unsafe {
         on_memory(memory, |header| {
-            let key = bytes_in(key, key_size, "key").map_err(|refusal| refusal.status)?;
-            let existed = out(existed, "existed").map_err(|refusal| refusal.status)?;
+            let key = bytes_in(key, key_size, "key").map_err(|refusal| refusal.status())?;
+            let existed = out(existed, "existed").map_err(|refusal| refusal.status())?;
             *existed = header.delete(key, now_ms);
             Ok(FloeStatus::Ok)
         })
@@ -516,7 +542,7 @@ pub unsafe extern "C" fn floe_memory_len(memory: *mut FloeMemory, count: *mut u6
     // SAFETY: as in `floe_memory_get`.
     unsafe {
         on_memory(memory, |header| {
-            let count = out(count, "count").map_err(|refusal| refusal.status)?;
+            let count = out(count, "count").map_err(|refusal| refusal.status())?;
             *count = header.len() as u64;
             Ok(FloeStatus::Ok)
         })
@@ -566,7 +592,7 @@ fn on_handle(
 ) -> FloeStatus {
     guard(|| {
         db::with_handle(db.addr(), |handle| {
-            operation(handle).unwrap_or_else(|refusal| handle.fail(refusal.status, refusal))
+            operation(handle).unwrap_or_else(|refusal| handle.fail(refusal.status(), refusal))
         })
     })
 }
@@ -659,16 +685,10 @@ unsafe fn bytes_out<'a>(
 /// Refuses a null pointer with a size, and a size no slice may have.
 fn check_bytes(pointer: *const u8, size: usize, argument: &'static str) -> Result<(), Refusal> {
     if size > isize::MAX as usize {
-        return Err(Refusal {
-            status: FloeStatus::InvalidArgument,
-            argument,
-        });
+        return Err(Refusal::new(Reason::SizeTooLarge, argument));
     }
     if pointer.is_null() && size > 0 {
-        return Err(Refusal {
-            status: FloeStatus::NullPointer,
-            argument,
-        });
+        return Err(Refusal::new(Reason::Null, argument));
     }
     Ok(())
 }
@@ -680,19 +700,28 @@ fn check_bytes(pointer: *const u8, size: usize, argument: &'static str) -> Resul
 /// nothing else.
 unsafe fn out<'a, T>(pointer: *mut T, argument: &'static str) -> Result<&'a mut T, Refusal> {
     if pointer.is_null() {
-        return Err(Refusal {
-            status: FloeStatus::NullPointer,
-            argument,
-        });
+        return Err(Refusal::new(Reason::Null, argument));
     }
     if !pointer.is_aligned() {
-        return Err(Refusal {
-            status: FloeStatus::InvalidArgument,
-            argument,
-        });
+        return Err(Refusal::new(Reason::Misaligned, argument));
     }
     // SAFETY: non-null and aligned (checked); valid and exclusive (the caller).
     Ok(unsafe { &mut *pointer })
+}
+
+/// The input pointer `pointer` as a shared reference.
+///
+/// # Safety
+/// If non-null, `pointer` points to a `T` readable for `'a` and not written meanwhile.
+unsafe fn input<'a, T>(pointer: *const T, argument: &'static str) -> Result<&'a T, Refusal> {
+    if pointer.is_null() {
+        return Err(Refusal::new(Reason::Null, argument));
+    }
+    if !pointer.is_aligned() {
+        return Err(Refusal::new(Reason::Misaligned, argument));
+    }
+    // SAFETY: non-null and aligned (checked); valid and unchanging (the caller).
+    Ok(unsafe { &*pointer })
 }
 
 /// The text of a panic's payload, when it has one.
@@ -727,11 +756,14 @@ mod tests {
 
     #[test]
     fn sizes_above_isize_max_and_null_with_a_size_are_refused() {
-        let refused = check_bytes(ptr::null(), 1, "key").err().map(|r| r.status);
+        let refused = check_bytes(ptr::null(), 1, "key").err().map(|r| r.status());
         assert_eq!(refused, Some(FloeStatus::NullPointer));
         let byte = 0u8;
         let refused = check_bytes(&byte, usize::MAX, "key").err();
-        assert_eq!(refused.map(|r| r.status), Some(FloeStatus::InvalidArgument));
+        assert_eq!(
+            refused.map(|r| r.status()),
+            Some(FloeStatus::InvalidArgument)
+        );
         assert_eq!(
             refused.map(|r| r.to_string()),
             Some("`key`: size above isize::MAX".to_owned())
@@ -749,7 +781,20 @@ mod tests {
             .cast::<u64>();
         // SAFETY: refused before any access.
         let refused = unsafe { out(misaligned, "count") }.err();
-        assert_eq!(refused.map(|r| r.status), Some(FloeStatus::InvalidArgument));
+        assert_eq!(
+            refused.map(|r| r.status()),
+            Some(FloeStatus::InvalidArgument)
+        );
+        assert_eq!(
+            refused.map(|r| r.to_string()),
+            Some("`count` is misaligned".to_owned())
+        );
+        // SAFETY: refused before any access.
+        let refused = unsafe { input(misaligned.cast_const(), "options") }.err();
+        assert_eq!(refused.map(|r| r.reason), Some(Reason::Misaligned));
+        // SAFETY: refused before any access.
+        let refused = unsafe { input(ptr::null::<u64>(), "options") }.err();
+        assert_eq!(refused.map(|r| r.status()), Some(FloeStatus::NullPointer));
     }
 
     #[test]

@@ -136,6 +136,11 @@ static void test_get_set(FloeDb *db) {
     CHECK_STATUS(floe_get(db, (const uint8_t *)"k", SIZE_MAX, value, sizeof value, &size),
                  FLOE_STATUS_INVALID_ARGUMENT);
     CHECK(strstr(last_error(db), "isize::MAX") != NULL);
+    size_t words[2];
+    size_t *misaligned = (size_t *)((char *)words + 1);
+    CHECK_STATUS(floe_get(db, KEY("greeting"), value, sizeof value, misaligned),
+                 FLOE_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(db), "`value_size` is misaligned") != NULL);
     CHECK_STATUS(floe_set(db, NULL, 1, KEY("v")), FLOE_STATUS_NULL_POINTER);
     CHECK_STATUS(floe_set(db, KEY("k"), NULL, 1), FLOE_STATUS_NULL_POINTER);
     CHECK_STATUS(floe_set(db, KEY("k"), (const uint8_t *)"v", SIZE_MAX),
