@@ -152,7 +152,9 @@ pub use floe_core::codec::record::Timestamp;
 pub use floe_core::error::StoreError;
 pub use floe_core::storage::policy::EvictionPolicy;
 pub use floe_core::store::{Config as StoreConfig, Stats as StoreStats};
-pub use floe_runtime::db::{Applied, DB_INDEX, DbStats, Durability, Prepared, SnapshotReport, WatchMark};
+pub use floe_runtime::db::{
+    Applied, DB_INDEX, DbStats, Durability, Prepared, SnapshotReport, WatchMark,
+};
 pub use floe_runtime::error::Error;
 pub use floe_runtime::io::Backend;
 pub use floe_runtime::log::recovery::RecoveryReport;

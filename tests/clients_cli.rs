@@ -4,8 +4,7 @@
 //! random marker); then `redis-benchmark -q -n 2000 -t set,get,incr,mset`, whose counter
 //! must reach exactly 2000. Nothing here measures speed.
 //!
-//! Each check takes the server as a parameter and runs against Redis now; its floe twin is
-//! ignored until `floe serve` is merged (remove the `#[ignore]` line in `against_both!`).
+//! Each check takes the server as a parameter and runs against both Redis and floe.
 
 mod common;
 
@@ -25,7 +24,6 @@ macro_rules! against_both {
                 }
 
                 #[test]
-                #[ignore = "needs floe serve (lead's branch)"]
                 fn floe() {
                     super::$check(super::Target::Floe);
                 }

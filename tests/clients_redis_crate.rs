@@ -3,8 +3,7 @@
 //! through `redis::transaction` (with a conflicting write that forces a retry), a tokio
 //! multiplexed connection with concurrent tasks, and RESP3 (`?protocol=resp3`).
 //!
-//! Each check takes the server as a parameter and runs against Redis now; its floe twin is
-//! ignored until `floe serve` is merged (remove the `#[ignore]` line in `against_both!`).
+//! Each check takes the server as a parameter and runs against both Redis and floe.
 
 mod common;
 
@@ -24,7 +23,6 @@ macro_rules! against_both {
                 }
 
                 #[test]
-                #[ignore = "needs floe serve (lead's branch)"]
                 fn floe() {
                     super::$check(super::Target::Floe);
                 }

@@ -39,7 +39,6 @@ const DIFFERENCES_FILE: &str = "DIFFERENCES.md";
 
 /// floe against Redis over the whole corpus: every difference must be listed as intended.
 #[test]
-#[ignore = "needs floe serve (lead's branch)"]
 fn floe_matches_redis() {
     let target = match std::env::var("FLOE_DIFF_TARGET").as_deref() {
         Ok("redis") => Target::Redis,

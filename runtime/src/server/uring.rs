@@ -1,15 +1,518 @@
-//! The io_uring event loop.
+//! The io_uring event loop: accept, receive and send for every client of a worker, and the
+//! log's wake-ups, all through one ring, with one `io_uring_enter` per loop pass.
+//!
+//! - Accept: one multishot accept per listener (re-armed when the kernel ends it); every
+//!   worker arms one on the same listening socket, and the kernel hands each connection to
+//!   one of them.
+//! - Receive: one receive in flight per client, into that client's buffer; re-armed after
+//!   each completion. (A provided-buffer ring with multishot receive would save the
+//!   per-client buffer; not done yet.)
+//! - Send: one send in flight per client, of the bytes released so far; what is released
+//!   meanwhile goes out in the next send.
+//! - Wake-ups: a read on one end of a socket pair, which the log writer's [`Waker`] (and
+//!   the other workers, for CLIENT KILL and shutdown) write a byte to.
+//! - Housekeeping (kills, idle timeouts, shutdown) runs at least once a second: the wait
+//!   carries a timeout.
+//!
+//! No SQPOLL and no busy polling: the clients share these cores.
+//!
+//! This module is allowed `unsafe`, for pushing SQEs and adopting accepted descriptors.
+//! Invariants it upholds:
+//! - **Buffer lifetime.** A receive points into `Socket::receive_buffer` and a send into
+//!   `Socket::sending`; neither is touched, moved or dropped while its operation is in
+//!   flight (`receiving` / `send_in_flight` say so). A socket's entry is removed only when
+//!   neither is in flight; a closing socket is `shutdown` first, which ends both.
+//! - **Routing.** Completions are routed by `user_data` = token << 3 | kind; a token is
+//!   reused only after its entry was removed, which waits for its last completion.
+//! - **Ring teardown.** The ring is dropped before the sockets' table (declaration order),
+//!   after every socket was shut down and its completions drained (bounded by a grace time).
 
+#![allow(unsafe_code)]
+
+use std::io::{self, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::net::UnixStream;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Wake, Waker};
+use std::time::{Duration, Instant};
 
-use super::Shared;
+use io_uring::{IoUring, Probe, cqueue, opcode, squeue, types};
+use slab::Slab;
 
-/// Whether this kernel lets us use io_uring for the server.
-pub(super) fn probe() -> Result<(), String> {
-    Err("the io_uring server loop is not built yet".to_owned())
+use super::connection::{Control, refusal_text};
+use super::{Entry, Shared, Worker};
+
+/// Submission and completion queue size.
+const RING_ENTRIES: u32 = 4096;
+
+/// Bytes of a client's receive buffer.
+const RECEIVE_SIZE: usize = 16 << 10;
+
+/// How a shutdown waits for held replies and in-flight operations before giving up.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Operation kinds in the low bits of `user_data`.
+const KIND_ACCEPT: u64 = 0;
+const KIND_RECEIVE: u64 = 1;
+const KIND_SEND: u64 = 2;
+const KIND_WAKE: u64 = 3;
+const KIND_BITS: u32 = 3;
+
+fn user_data(token: usize, kind: u64) -> u64 {
+    ((token as u64) << KIND_BITS) | kind
 }
 
-/// A worker's event loop.
+/// A client socket and the buffers its operations use.
+#[derive(Debug)]
+struct Socket {
+    stream: TcpStream,
+    receive_buffer: Box<[u8]>,
+    receiving: bool,
+    /// Bytes handed to the send in flight (or being resubmitted after a short send).
+    sending: Vec<u8>,
+    sent: usize,
+    send_in_flight: bool,
+    /// Shut down: waiting for its operations to end before it is removed.
+    shut: bool,
+}
+
+/// A `std` waker that writes a byte to the worker's wake-up socket.
+struct PipeWake(UnixStream);
+
+impl Wake for PipeWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // WouldBlock: the socket is full of wake-ups already; one is enough.
+        let _pending = (&self.0).write(&[1]);
+    }
+}
+
+/// Whether io_uring can serve here: a ring can be made, and it knows every operation the
+/// loop uses and the wait with a timeout.
+pub(super) fn probe() -> Result<(), String> {
+    let ring = IoUring::new(8).map_err(|error| error.to_string())?;
+    if !ring.params().is_feature_ext_arg() {
+        return Err("the kernel lacks IORING_FEAT_EXT_ARG (waits with a timeout)".to_owned());
+    }
+    let mut probe = Probe::new();
+    ring.submitter()
+        .register_probe(&mut probe)
+        .map_err(|error| format!("probe: {error}"))?;
+    for (code, name) in [
+        (opcode::AcceptMulti::CODE, "accept"),
+        (opcode::Recv::CODE, "recv"),
+        (opcode::Send::CODE, "send"),
+        (opcode::Read::CODE, "read"),
+    ] {
+        if !probe.is_supported(code) {
+            return Err(format!("the kernel does not support {name} on io_uring"));
+        }
+    }
+    Ok(())
+}
+
+/// The ring and what is in flight on it.
+struct Ring {
+    ring: IoUring,
+    in_flight: usize,
+}
+
+impl Ring {
+    /// Queues an SQE, submitting first if the queue is full.
+    ///
+    /// # Safety
+    /// Every buffer `entry` points at stays valid and unmoved until its completion.
+    unsafe fn push(&mut self, entry: &squeue::Entry) -> io::Result<()> {
+        assert!(
+            self.in_flight < RING_ENTRIES as usize,
+            "in_flight={}",
+            self.in_flight
+        );
+        loop {
+            // SAFETY: the caller keeps the entry's buffers alive until its completion.
+            if unsafe { self.ring.submission().push(entry) }.is_ok() {
+                self.in_flight += 1;
+                return Ok(());
+            }
+            self.ring.submit()?;
+        }
+    }
+}
+
+/// A worker's event loop; returns when floe shuts down.
 pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
-    super::epoll::run(index, shared)
+    // Declared before the ring, so the ring is dropped first (see the module invariants).
+    let mut entries: Slab<Entry<Socket>> = Slab::new();
+    let mut wake_buffer = [0_u8; 64];
+    let (wake_reader, wake_writer) =
+        UnixStream::pair().map_err(|error| format!("wake-up socket: {error}"))?;
+    wake_writer
+        .set_nonblocking(true)
+        .map_err(|error| format!("wake-up socket: {error}"))?;
+    let mut ring = Ring {
+        ring: IoUring::new(RING_ENTRIES).map_err(|error| format!("io_uring: {error}"))?,
+        in_flight: 0,
+    };
+    let waker = Waker::from(Arc::new(PipeWake(wake_writer)));
+    shared.clients.worker_waker(index, waker.clone());
+    let mut worker = Worker::new(index, shared, waker);
+    for (position, listener) in shared.listeners.iter().enumerate() {
+        arm_accept(&mut ring, listener.as_raw_fd(), position)?;
+    }
+    arm_wake(&mut ring, &wake_reader, &mut wake_buffer)?;
+    let mut completions: Vec<(u64, i32, u32)> = Vec::with_capacity(RING_ENTRIES as usize);
+    let mut flush = Vec::new();
+    let mut shutdown_started: Option<Instant> = None;
+    let mut housekeeping = Instant::now();
+    loop {
+        let wait = if shutdown_started.is_some() {
+            Duration::from_millis(10)
+        } else {
+            Duration::from_secs(1)
+        };
+        let timespec = types::Timespec::from(wait);
+        let arguments = types::SubmitArgs::new().timespec(&timespec);
+        match ring.ring.submitter().submit_with_args(1, &arguments) {
+            Ok(_) => {}
+            Err(error)
+                if matches!(
+                    error.raw_os_error(),
+                    Some(libc::ETIME | libc::EINTR | libc::EBUSY | libc::EAGAIN)
+                ) => {}
+            Err(error) => return Err(format!("io_uring_enter: {error}")),
+        }
+        completions.clear();
+        completions.extend(
+            ring.ring
+                .completion()
+                .map(|entry| (entry.user_data(), entry.result(), entry.flags())),
+        );
+        for &(data, result, flags) in &completions {
+            let token = usize::try_from(data >> KIND_BITS).unwrap_or(usize::MAX);
+            if !cqueue::more(flags) {
+                ring.in_flight -= 1;
+            }
+            match data & ((1 << KIND_BITS) - 1) {
+                KIND_ACCEPT => {
+                    accepted(result, token, &mut ring, &mut worker, &mut entries)?;
+                    if !cqueue::more(flags)
+                        && shutdown_started.is_none()
+                        && let Some(listener) = shared.listeners.get(token)
+                    {
+                        arm_accept(&mut ring, listener.as_raw_fd(), token)?;
+                    }
+                }
+                KIND_RECEIVE => received(
+                    result,
+                    token,
+                    &mut ring,
+                    &mut worker,
+                    &mut entries,
+                    &mut flush,
+                ),
+                KIND_SEND => sent(result, token, &mut ring, &mut worker, &mut entries),
+                KIND_WAKE => arm_wake(&mut ring, &wake_reader, &mut wake_buffer)?,
+                other => unreachable!("completion of unknown kind {other}"),
+            }
+        }
+        worker.end_pass(&mut entries, &mut flush);
+        for token in flush.drain(..) {
+            start_send(token, &mut ring, &mut worker, &mut entries);
+        }
+        if worker.shared.clients.kill_pending[index].swap(false, Ordering::AcqRel) {
+            let killed: Vec<usize> = entries
+                .iter()
+                .filter(|(_, entry)| entry.connection.info.killed.load(Ordering::Acquire))
+                .map(|(token, _)| token)
+                .collect();
+            for token in killed {
+                close(token, &worker, &mut entries);
+            }
+        }
+        if housekeeping.elapsed() >= Duration::from_secs(1) {
+            housekeeping = Instant::now();
+            close_idle(&worker, &mut entries);
+        }
+        if worker.stopping() {
+            let started = *shutdown_started.get_or_insert_with(Instant::now);
+            let settled = entries.iter().all(|(_, entry)| {
+                !entry.connection.is_waiting()
+                    && entry.connection.output.is_empty()
+                    && !entry.socket.send_in_flight
+            });
+            if settled || started.elapsed() > SHUTDOWN_GRACE {
+                let tokens: Vec<usize> = entries.iter().map(|(token, _)| token).collect();
+                for token in tokens {
+                    close(token, &worker, &mut entries);
+                }
+                if entries.is_empty() || started.elapsed() > SHUTDOWN_GRACE * 2 {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+fn arm_accept(ring: &mut Ring, listener: i32, position: usize) -> Result<(), String> {
+    let entry = opcode::AcceptMulti::new(types::Fd(listener))
+        .flags(libc::SOCK_CLOEXEC)
+        .build()
+        .user_data(user_data(position, KIND_ACCEPT));
+    // SAFETY: an accept points at no buffer; the listener lives as long as the process.
+    unsafe { ring.push(&entry) }.map_err(|error| format!("io_uring accept: {error}"))
+}
+
+fn arm_wake(ring: &mut Ring, reader: &UnixStream, buffer: &mut [u8; 64]) -> Result<(), String> {
+    let entry = opcode::Read::new(types::Fd(reader.as_raw_fd()), buffer.as_mut_ptr(), 64)
+        .build()
+        .user_data(user_data(0, KIND_WAKE));
+    // SAFETY: `buffer` and `reader` are locals of `run` that outlive the ring.
+    unsafe { ring.push(&entry) }.map_err(|error| format!("io_uring read: {error}"))
+}
+
+fn arm_receive(token: usize, ring: &mut Ring, socket: &mut Socket) {
+    if socket.receiving || socket.shut {
+        return;
+    }
+    let length = u32::try_from(socket.receive_buffer.len()).unwrap_or(u32::MAX);
+    let entry = opcode::Recv::new(
+        types::Fd(socket.stream.as_raw_fd()),
+        socket.receive_buffer.as_mut_ptr(),
+        length,
+    )
+    .build()
+    .user_data(user_data(token, KIND_RECEIVE));
+    // SAFETY: the buffer is the socket's, which is not dropped while `receiving` is set.
+    if unsafe { ring.push(&entry) }.is_ok() {
+        socket.receiving = true;
+    }
+}
+
+/// A completed accept: adopt the descriptor, refuse or register the client.
+fn accepted(
+    result: i32,
+    _listener: usize,
+    ring: &mut Ring,
+    worker: &mut Worker,
+    entries: &mut Slab<Entry<Socket>>,
+) -> Result<(), String> {
+    if result < 0 {
+        return Ok(()); // EMFILE and the like: the next accept may succeed.
+    }
+    // SAFETY: a successful accept returns a new descriptor that nothing else owns.
+    let mut stream = unsafe { TcpStream::from_raw_fd(result) };
+    if worker.stopping() {
+        return Ok(());
+    }
+    let Ok(peer) = stream.peer_addr() else {
+        return Ok(());
+    };
+    if let Some(refusal) = worker.refusal(&peer) {
+        worker.stats.rejected_count.fetch_add(1, Ordering::Relaxed);
+        let _ignored = stream.write(refusal_text(refusal)); // best effort
+        return Ok(());
+    }
+    let _ignored = stream.set_nodelay(true);
+    let local = stream.local_addr().unwrap_or(peer);
+    let vacant = entries.vacant_entry();
+    let token = vacant.key();
+    let connection = worker.connected(peer, local, token);
+    let entry = vacant.insert(Entry {
+        connection,
+        socket: Socket {
+            stream,
+            receive_buffer: vec![0; RECEIVE_SIZE].into_boxed_slice(),
+            receiving: false,
+            sending: Vec::new(),
+            sent: 0,
+            send_in_flight: false,
+            shut: false,
+        },
+    });
+    arm_receive(token, ring, &mut entry.socket);
+    Ok(())
+}
+
+/// A completed receive: run what arrived, receive again.
+fn received(
+    result: i32,
+    token: usize,
+    ring: &mut Ring,
+    worker: &mut Worker,
+    entries: &mut Slab<Entry<Socket>>,
+    flush: &mut Vec<usize>,
+) {
+    let Some(entry) = entries.get_mut(token) else {
+        return;
+    };
+    entry.socket.receiving = false;
+    if entry.socket.shut {
+        finish_if_idle(token, worker, entries);
+        return;
+    }
+    match usize::try_from(result) {
+        Ok(0) => entry.connection.closing = true, // the peer closed its side
+        Ok(size) => {
+            worker.stats.transferred(size as u64, 0);
+            let connection = &mut entry.connection;
+            connection
+                .input
+                .extend_from_slice(&entry.socket.receive_buffer[..size]);
+            let control = connection.process(worker);
+            let limit = worker
+                .admin
+                .limits
+                .query_buffer_size_max
+                .load(Ordering::Relaxed);
+            if connection.input.len() as u64 > limit {
+                connection.refuse(
+                    b"ERR client query buffer limit exceeded (client-query-buffer-limit): closing",
+                );
+            }
+            if control == Control::Continue && !connection.closing {
+                arm_receive(token, ring, &mut entry.socket);
+            }
+        }
+        Err(_) if result == -libc::EINTR || result == -libc::EAGAIN || result == -libc::ENOBUFS => {
+            arm_receive(token, ring, &mut entry.socket);
+        }
+        Err(_) => {
+            close(token, worker, entries);
+            return;
+        }
+    }
+    flush.push(token);
+}
+
+/// Hands what is released to the kernel, unless a send is in flight; closes a closing
+/// client once everything is sent, and a slow reader past the output limit.
+fn start_send(
+    token: usize,
+    ring: &mut Ring,
+    worker: &mut Worker,
+    entries: &mut Slab<Entry<Socket>>,
+) {
+    let Some(entry) = entries.get_mut(token) else {
+        return;
+    };
+    if entry.socket.shut {
+        return;
+    }
+    let limit = worker
+        .admin
+        .limits
+        .output_buffer_size_max
+        .load(Ordering::Relaxed);
+    let queued = entry.connection.output_size() + entry.socket.sending.len() - entry.socket.sent;
+    if queued as u64 > limit {
+        close(token, worker, entries);
+        return;
+    }
+    if !entry.socket.send_in_flight && !entry.connection.output.is_empty() {
+        std::mem::swap(&mut entry.socket.sending, &mut entry.connection.output);
+        entry.socket.sent = 0;
+        submit_send(token, ring, &mut entry.socket);
+    }
+    let connection = &entry.connection;
+    if connection.closing
+        && !entry.socket.send_in_flight
+        && connection.output.is_empty()
+        && !connection.is_waiting()
+    {
+        close(token, worker, entries);
+    }
+}
+
+fn submit_send(token: usize, ring: &mut Ring, socket: &mut Socket) {
+    let rest = &socket.sending[socket.sent..];
+    let length = u32::try_from(rest.len()).unwrap_or(u32::MAX);
+    let entry = opcode::Send::new(types::Fd(socket.stream.as_raw_fd()), rest.as_ptr(), length)
+        .flags(libc::MSG_NOSIGNAL)
+        .build()
+        .user_data(user_data(token, KIND_SEND));
+    // SAFETY: `sending` is not touched while `send_in_flight` is set, nor the socket dropped.
+    if unsafe { ring.push(&entry) }.is_ok() {
+        socket.send_in_flight = true;
+    }
+}
+
+/// A completed send: continue a short one, or start the next.
+fn sent(
+    result: i32,
+    token: usize,
+    ring: &mut Ring,
+    worker: &mut Worker,
+    entries: &mut Slab<Entry<Socket>>,
+) {
+    let Some(entry) = entries.get_mut(token) else {
+        return;
+    };
+    entry.socket.send_in_flight = false;
+    if entry.socket.shut {
+        finish_if_idle(token, worker, entries);
+        return;
+    }
+    let Ok(size) = usize::try_from(result) else {
+        if result == -libc::EINTR || result == -libc::EAGAIN {
+            submit_send(token, ring, &mut entry.socket);
+        } else {
+            close(token, worker, entries);
+        }
+        return;
+    };
+    worker.stats.transferred(0, size as u64);
+    entry.socket.sent += size;
+    if entry.socket.sent < entry.socket.sending.len() && size > 0 {
+        submit_send(token, ring, &mut entry.socket);
+        return;
+    }
+    entry.socket.sending.clear();
+    entry.socket.sent = 0;
+    start_send(token, ring, worker, entries);
+}
+
+/// Closes clients idle past `timeout`.
+fn close_idle(worker: &Worker, entries: &mut Slab<Entry<Socket>>) {
+    let timeout = worker.admin.limits.timeout_seconds.load(Ordering::Relaxed);
+    if timeout == 0 {
+        return;
+    }
+    let idle: Vec<usize> = entries
+        .iter()
+        .filter(|(_, entry)| {
+            !entry.connection.is_waiting()
+                && entry.connection.last_active.elapsed().as_secs() >= timeout
+        })
+        .map(|(token, _)| token)
+        .collect();
+    for token in idle {
+        close(token, worker, entries);
+    }
+}
+
+/// Shuts a client down; it is removed once its operations have ended.
+fn close(token: usize, worker: &Worker, entries: &mut Slab<Entry<Socket>>) {
+    let Some(entry) = entries.get_mut(token) else {
+        return;
+    };
+    if !entry.socket.shut {
+        entry.socket.shut = true;
+        // Ends a receive or send in flight; their completions then remove the entry.
+        let _ignored = entry.socket.stream.shutdown(Shutdown::Both);
+    }
+    finish_if_idle(token, worker, entries);
+}
+
+fn finish_if_idle(token: usize, worker: &Worker, entries: &mut Slab<Entry<Socket>>) {
+    let idle = entries.get(token).is_some_and(|entry| {
+        entry.socket.shut && !entry.socket.receiving && !entry.socket.send_in_flight
+    });
+    if idle && let Some(entry) = entries.try_remove(token) {
+        worker.disconnected(&entry.connection);
+    }
 }
