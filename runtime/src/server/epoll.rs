@@ -55,7 +55,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
     shared.clients.worker_waker(index, waker.clone());
     let mut worker = Worker::new(index, shared, waker);
     let mut listeners = Vec::new();
-    for (position, listener) in shared.listeners.iter().enumerate() {
+    for (position, listener) in shared.listeners[index].iter().enumerate() {
         let listener = listener
             .try_clone()
             .map_err(|error| format!("listener: {error}"))?;

@@ -29,7 +29,7 @@ mod connection;
 mod epoll;
 mod uring;
 
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -56,7 +56,9 @@ struct Entry<S> {
 struct Shared {
     admin: Arc<Admin>,
     clients: Clients,
-    listeners: Vec<TcpListener>,
+    /// Each worker's own listening sockets (one per bind address, all with SO_REUSEPORT on
+    /// the same port, so the kernel spreads connections over the workers).
+    listeners: Vec<Vec<TcpListener>>,
 }
 
 /// The part of a worker that does not depend on its event loop: the Db, the counters, and
@@ -235,26 +237,61 @@ impl Worker {
     }
 }
 
-/// The listeners for `settings.bind` on `settings.port`.
-fn bind(settings: &Settings) -> Result<Vec<TcpListener>, String> {
-    settings
-        .bind
-        .iter()
-        .map(|address: &IpAddr| {
-            let address = SocketAddr::new(*address, settings.port);
-            let listener = TcpListener::bind(address).map_err(|error| {
+/// Pending connections the kernel keeps per listening socket (Redis's `tcp-backlog`).
+const LISTEN_BACKLOG: i32 = 511;
+
+/// Each worker's listeners for `settings.bind` on `settings.port`: one socket per worker
+/// and address, all bound with SO_REUSEPORT, so the kernel hands each connection to one
+/// worker by the connection's hash, and no worker wakes for another's client. (One shared
+/// socket with an accept armed in every ring gave every connection to the first ring.)
+fn bind(settings: &Settings, worker_count: usize) -> Result<Vec<Vec<TcpListener>>, String> {
+    let mut listeners: Vec<Vec<TcpListener>> = (0..worker_count).map(|_| Vec::new()).collect();
+    for address in &settings.bind {
+        // A plain bind first: SO_REUSEPORT would let a second floe on this port share it
+        // silently; a socket without it fails when anyone holds the port.
+        let probe =
+            TcpListener::bind(SocketAddr::new(*address, settings.port)).map_err(|error| {
                 format!(
-                    "cannot listen on {address}: {error} (is another server on port {}? \
-                     choose another with --port)",
+                    "cannot listen on {address}:{}: {error} (is another server on that port? \
+                 choose another with --port)",
                     settings.port
                 )
             })?;
-            listener
-                .set_nonblocking(true)
-                .map_err(|error| format!("cannot listen on {address}: {error}"))?;
-            Ok(listener)
-        })
-        .collect()
+        let mut port = probe
+            .local_addr()
+            .map_or(settings.port, |bound| bound.port());
+        drop(probe);
+        for worker in &mut listeners {
+            let listener = listen(SocketAddr::new(*address, port)).map_err(|error| {
+                format!(
+                    "cannot listen on {address}:{port}: {error} (is another server on that \
+                     port? choose another with --port)"
+                )
+            })?;
+            // Port 0 picks a free port once; every worker then binds that one.
+            port = listener.local_addr().map_or(port, |bound| bound.port());
+            worker.push(listener);
+        }
+    }
+    Ok(listeners)
+}
+
+/// One non-blocking listening socket with SO_REUSEADDR and SO_REUSEPORT.
+fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    if address.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 /// Runs the server until SIGTERM, SIGINT or SHUTDOWN; returns the process's exit code: 0
@@ -269,7 +306,11 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listeners = match bind(&settings) {
+    let worker_count = match settings.workers {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        count => count,
+    };
+    let listeners = match bind(&settings, worker_count) {
         Ok(listeners) => listeners,
         Err(message) => {
             tracing::error!("{message}");
@@ -294,10 +335,6 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
             report.duration.as_secs_f64()
         );
     }
-    let worker_count = match settings.workers {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        count => count,
-    };
     let admin = Arc::new(Admin::new(
         Arc::clone(&db),
         settings.clone(),
@@ -356,7 +393,9 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
     }
     let addresses: Vec<String> = shared
         .listeners
-        .iter()
+        .first()
+        .into_iter()
+        .flatten()
         .filter_map(|listener| listener.local_addr().ok())
         .map(|address| address.to_string())
         .collect();

@@ -161,7 +161,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
     let waker = Waker::from(Arc::new(PipeWake(wake_writer)));
     shared.clients.worker_waker(index, waker.clone());
     let mut worker = Worker::new(index, shared, waker);
-    for (position, listener) in shared.listeners.iter().enumerate() {
+    for (position, listener) in shared.listeners[index].iter().enumerate() {
         arm_accept(&mut ring, listener.as_raw_fd(), position)?;
     }
     arm_wake(&mut ring, &wake_reader, &mut wake_buffer)?;
@@ -202,7 +202,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                     accepted(result, token, &mut ring, &mut worker, &mut entries)?;
                     if !cqueue::more(flags)
                         && shutdown_started.is_none()
-                        && let Some(listener) = shared.listeners.get(token)
+                        && let Some(listener) = shared.listeners[index].get(token)
                     {
                         arm_accept(&mut ring, listener.as_raw_fd(), token)?;
                     }
