@@ -35,6 +35,12 @@ use crate::db::{Durability, WatchMark};
 /// request has more.
 const RANGES_INITIAL_COUNT: usize = 64;
 
+/// The commands [`Connection::connection_command`] may answer itself.
+const CONNECTION_COMMANDS: [&str; 15] = [
+    "auth", "hello", "quit", "reset", "multi", "exec", "discard", "watch", "unwatch", "client",
+    "lastsave", "slowlog", "latency", "wait", "function",
+];
+
 /// What the event loop does with the connection after [`Connection::process`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Control {
@@ -266,6 +272,13 @@ impl Connection {
         worker: &mut Worker,
     ) -> Option<Control> {
         let is = |word: &str| name.eq_ignore_ascii_case(word.as_bytes());
+        // The common case in a few length compares: a store command from a logged-in client.
+        let connection_level = CONNECTION_COMMANDS
+            .iter()
+            .any(|word| word.len() == name.len() && is(word));
+        if !connection_level && self.authenticated {
+            return None;
+        }
         let count = request.arg_count();
         let password_required = worker
             .admin
