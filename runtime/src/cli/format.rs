@@ -22,6 +22,14 @@
 
 use floe_core::codec::resp::{DOUBLE_SIZE_MAX, Frame, Limits, RespError, format_double};
 
+/// The limits for replies the store itself wrote: as many elements as a reply may have
+/// (KEYS over every key), not a request's limit. The default request limit cut `KEYS *`
+/// at 1,048,577 keys (issue 8).
+const REPLY_LIMITS: Limits = Limits {
+    array_count_max: usize::MAX / 4,
+    ..Limits::DEFAULT
+};
+
 /// Appends the reply at the start of `input` to `out`, formatted as redis-cli does; returns
 /// the size of the frame in bytes.
 ///
@@ -29,7 +37,7 @@ use floe_core::codec::resp::{DOUBLE_SIZE_MAX, Frame, Limits, RespError, format_d
 /// The [`RespError`] of [`Frame::check`] if `input` does not start with one complete frame
 /// (nothing is appended then).
 pub fn format_reply(input: &[u8], out: &mut Vec<u8>) -> Result<usize, RespError> {
-    let limits = Limits::DEFAULT;
+    let limits = REPLY_LIMITS;
     let size = Frame::check(input, &limits)?;
     let end = format_element(input, 0, b"", out, &limits)?;
     assert!(end == size, "end={end} size={size}");
@@ -42,7 +50,7 @@ pub fn format_reply(input: &[u8], out: &mut Vec<u8>) -> Result<usize, RespError>
 /// # Errors
 /// As [`format_reply`].
 pub fn format_reply_raw(input: &[u8], out: &mut Vec<u8>) -> Result<usize, RespError> {
-    let limits = Limits::DEFAULT;
+    let limits = REPLY_LIMITS;
     let size = Frame::check(input, &limits)?;
     match Frame::parse_head(input, &limits)? {
         (Frame::Bulk(text) | Frame::Verbatim { text, .. }, _) => {

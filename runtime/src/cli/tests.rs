@@ -282,3 +282,17 @@ fn lines_fit_the_largest_escaped_value() {
     let config = settings().db_config().unwrap();
     assert!(line_size_max(&config) >= 4 * config.store.value_size_max as usize);
 }
+
+/// `KEYS *` past 1,048,576 keys printed an error: the CLI re-read its own reply with a
+/// request's element limit (issue 8). Replies the store wrote are read with no such limit.
+#[test]
+fn replies_longer_than_a_request_may_be_still_print() {
+    let count = 1_048_577;
+    let mut reply = format!("*{count}\r\n").into_bytes();
+    for _ in 0..count {
+        reply.extend_from_slice(b"$1\r\nk\r\n");
+    }
+    let mut out = Vec::new();
+    assert_eq!(format_reply(&reply, &mut out).unwrap(), reply.len());
+    assert!(out.ends_with(b"1048577) \"k\"\n"), "{:?}", &out[out.len() - 30..]);
+}
