@@ -232,6 +232,11 @@ fn receive(
                     entry.connection.refuse(b"ERR client query buffer limit exceeded (client-query-buffer-limit): closing");
                     break;
                 }
+                if size < buffer.len() {
+                    // A short read drained the socket: the next byte raises a new edge,
+                    // so the read that would only say "would block" is saved.
+                    break;
+                }
             }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
