@@ -6,11 +6,10 @@
 //! the array header comes first without a buffer. The second pass is asserted to write
 //! exactly the count of the first.
 
-use super::{Arguments, Context, Message, c_string, decimal, is};
+use super::{Context, Door, Message, c_string, decimal, is};
 use crate::codec::record::Timestamp;
-use crate::codec::resp::ReplySink;
 use crate::constants::SCAN_COUNT_DEFAULT;
-use crate::store::{ExpireCondition, LogSink, Ttl};
+use crate::store::{ExpireCondition, Ttl};
 
 /// The commands of this family (UNLINK is DEL: deletion is immediate here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,56 +34,65 @@ pub(super) enum Command {
 }
 
 /// Runs one command of the family; its arity was checked.
-pub(super) fn run<A, S, L>(command: Command, cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
+pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
     match command {
         Command::Del => {
             let mut deleted_count = 0;
-            for index in 1..cx.count() {
-                if cx
-                    .store
-                    .delete(cx.session.db, cx.arg(index), cx.now, cx.log)
-                {
+            for index in 1..context.count() {
+                if context.store.delete(
+                    context.session.db,
+                    context.arg(index),
+                    context.now,
+                    context.log,
+                ) {
                     deleted_count += 1;
                 }
             }
-            cx.integer_reply(deleted_count);
+            context.integer_reply(deleted_count);
         }
         Command::Exists => {
             // Each argument counts, so a key named twice counts twice (as in Redis).
             let mut found_count = 0;
-            for index in 1..cx.count() {
-                if cx.store.exists(cx.session.db, cx.arg(index), cx.now) {
+            for index in 1..context.count() {
+                if context
+                    .store
+                    .exists(context.session.db, context.arg(index), context.now)
+                {
                     found_count += 1;
                 }
             }
-            cx.integer_reply(found_count);
+            context.integer_reply(found_count);
         }
-        Command::Expire => expire(cx, Unit::Seconds, true),
-        Command::PExpire => expire(cx, Unit::Milliseconds, true),
-        Command::ExpireAt => expire(cx, Unit::Seconds, false),
-        Command::PExpireAt => expire(cx, Unit::Milliseconds, false),
-        Command::Ttl => ttl(cx, Unit::Seconds, false),
-        Command::PTtl => ttl(cx, Unit::Milliseconds, false),
-        Command::ExpireTime => ttl(cx, Unit::Seconds, true),
-        Command::PExpireTime => ttl(cx, Unit::Milliseconds, true),
-        Command::Persist => match cx.store.persist(cx.session.db, cx.arg(1), cx.now, cx.log) {
-            Ok(removed) => cx.reply.integer(i64::from(removed)),
-            Err(error) => cx.store_error(error),
+        Command::Expire => expire(context, Unit::Seconds, true),
+        Command::PExpire => expire(context, Unit::Milliseconds, true),
+        Command::ExpireAt => expire(context, Unit::Seconds, false),
+        Command::PExpireAt => expire(context, Unit::Milliseconds, false),
+        Command::Ttl => ttl(context, Unit::Seconds, false),
+        Command::PTtl => ttl(context, Unit::Milliseconds, false),
+        Command::ExpireTime => ttl(context, Unit::Seconds, true),
+        Command::PExpireTime => ttl(context, Unit::Milliseconds, true),
+        Command::Persist => match context.store.persist(
+            context.session.db,
+            context.arg(1),
+            context.now,
+            context.log,
+        ) {
+            Ok(removed) => context.reply.integer(i64::from(removed)),
+            Err(error) => context.store_error(error),
         },
         Command::Type => {
-            let exists = cx.store.exists(cx.session.db, cx.arg(1), cx.now);
-            cx.reply.simple(if exists { b"string" } else { b"none" });
+            let exists = context
+                .store
+                .exists(context.session.db, context.arg(1), context.now);
+            context
+                .reply
+                .simple(if exists { b"string" } else { b"none" });
         }
-        Command::Keys => keys(cx),
-        Command::Scan => scan(cx),
-        Command::DbSize => cx.integer_reply(cx.store.db_len(cx.session.db)),
-        Command::FlushDb => flush(cx, Some(cx.session.db)),
-        Command::FlushAll => flush(cx, None),
+        Command::Keys => keys(context),
+        Command::Scan => scan(context),
+        Command::DbSize => context.integer_reply(context.store.db_len(context.session.db)),
+        Command::FlushDb => flush(context, Some(context.session.db)),
+        Command::FlushAll => flush(context, None),
     }
 }
 
@@ -98,45 +106,38 @@ enum Unit {
 /// EXPIRE, PEXPIRE (`relative`), EXPIREAT, PEXPIREAT: `key time [NX|XX|GT|LT]`. As in
 /// Redis, options are checked first, then the number, then its range; a time not in the
 /// future deletes the key.
-fn expire<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, unit: Unit, relative: bool)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(condition) = expire_options(cx) else {
+fn expire<D: Door>(context: &mut Context<'_, '_, D>, unit: Unit, relative: bool) {
+    let Some(condition) = expire_options(context) else {
         return;
     };
-    let Some(value) = cx.integer(2) else {
+    let Some(value) = context.integer(2) else {
         return;
     };
     let base = if relative {
-        i64::try_from(cx.now).unwrap_or(i64::MAX)
+        i64::try_from(context.now).unwrap_or(i64::MAX)
     } else {
         0
     };
     let Some(at) = expire_target(value, unit, base) else {
-        cx.expire_time_error();
+        context.expire_time_error();
         return;
     };
-    let (db, key) = (cx.session.db, cx.arg(1));
-    match cx.store.expire_at(db, key, at, condition, cx.now, cx.log) {
-        Ok(applied) => cx.reply.integer(i64::from(applied)),
-        Err(error) => cx.store_error(error),
+    let (db, key) = (context.session.db, context.arg(1));
+    match context
+        .store
+        .expire_at(db, key, at, condition, context.now, context.log)
+    {
+        Ok(applied) => context.reply.integer(i64::from(applied)),
+        Err(error) => context.store_error(error),
     }
 }
 
 /// Parses the options from argument 3 on, as Redis's `parseExtendedExpireArgumentsOrReply`
 /// does; replies with the error and gives `None` if they are not valid.
-fn expire_options<A, S, L>(cx: &mut Context<'_, '_, A, S, L>) -> Option<ExpireCondition>
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
+fn expire_options<D: Door>(context: &mut Context<'_, '_, D>) -> Option<ExpireCondition> {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    for index in 3..cx.count() {
-        let option = cx.arg(index);
+    for index in 3..context.count() {
+        let option = context.arg(index);
         if is(option, "nx") {
             nx = true;
         } else if is(option, "xx") {
@@ -150,16 +151,16 @@ where
             message
                 .push(b"ERR Unsupported option ")
                 .push(c_string(option));
-            cx.reply.error(message.as_bytes());
+            context.reply.error(message.as_bytes());
             return None;
         }
     }
     if nx && (xx || gt || lt) {
-        cx.error("ERR NX and XX, GT or LT options at the same time are not compatible");
+        context.error("ERR NX and XX, GT or LT options at the same time are not compatible");
         return None;
     }
     if gt && lt {
-        cx.error("ERR GT and LT options at the same time are not compatible");
+        context.error("ERR GT and LT options at the same time are not compatible");
         return None;
     }
     let condition = if nx {
@@ -192,18 +193,16 @@ fn expire_target(value: i64, unit: Unit, base: i64) -> Option<Timestamp> {
 
 /// TTL, PTTL (`absolute` false), EXPIRETIME, PEXPIRETIME: `-2` for a missing key, `-1` for
 /// one without expiry; seconds are rounded to the nearest, as Redis does.
-fn ttl<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, unit: Unit, absolute: bool)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let value = match cx.store.ttl(cx.session.db, cx.arg(1), cx.now) {
+fn ttl<D: Door>(context: &mut Context<'_, '_, D>, unit: Unit, absolute: bool) {
+    let value = match context
+        .store
+        .ttl(context.session.db, context.arg(1), context.now)
+    {
         Ttl::Missing => -2,
         Ttl::Persistent => -1,
         Ttl::Remaining(remaining) => {
             let milliseconds = if absolute {
-                remaining.saturating_add(cx.now)
+                remaining.saturating_add(context.now)
             } else {
                 remaining
             };
@@ -214,52 +213,42 @@ where
             i64::try_from(value).unwrap_or(i64::MAX)
         }
     };
-    cx.reply.integer(value);
+    context.reply.integer(value);
 }
 
 /// KEYS pattern: every matching key of the selected database.
-fn keys<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let (db, pattern, now) = (cx.session.db, cx.arg(1), cx.now);
+fn keys<D: Door>(context: &mut Context<'_, '_, D>) {
+    let (db, pattern, now) = (context.session.db, context.arg(1), context.now);
     let mut key_count = 0_usize;
-    cx.store.keys(db, pattern, now, |_| key_count += 1);
-    cx.reply.array_header(key_count);
+    context.store.keys(db, pattern, now, |_| key_count += 1);
+    context.reply.array_header(key_count);
     let mut written_count = 0_usize;
-    cx.store.keys(db, pattern, now, |key| {
+    context.store.keys(db, pattern, now, |key| {
         written_count += 1;
-        cx.reply.bulk(key);
+        context.reply.bulk(key);
     });
     assert_eq!(written_count, key_count, "KEYS passes disagree");
 }
 
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: `[next-cursor, [keys...]]`.
-fn scan<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(cursor) = parse_cursor(cx.arg(1)) else {
-        cx.error("ERR invalid cursor");
+fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(cursor) = parse_cursor(context.arg(1)) else {
+        context.error("ERR invalid cursor");
         return;
     };
     let mut count = SCAN_COUNT_DEFAULT;
     let mut pattern = None;
     let mut type_matches = true;
     let mut index = 2;
-    while index < cx.count() {
-        let (option, value) = (cx.arg(index), cx.arg(index + 1));
-        let has_value = index + 1 < cx.count();
+    while index < context.count() {
+        let (option, value) = (context.arg(index), context.arg(index + 1));
+        let has_value = index + 1 < context.count();
         if is(option, "count") && has_value {
-            let Some(requested) = cx.integer(index + 1) else {
+            let Some(requested) = context.integer(index + 1) else {
                 return;
             };
             if requested < 1 {
-                cx.syntax_error();
+                context.syntax_error();
                 return;
             }
             count = usize::try_from(requested).unwrap_or(usize::MAX);
@@ -271,33 +260,33 @@ where
             // nothing rather than being an error.
             type_matches = is(value, "string");
         } else {
-            cx.syntax_error();
+            context.syntax_error();
             return;
         }
         index += 2;
     }
-    let (db, now) = (cx.session.db, cx.now);
-    if cx.store.db_len(db) == 0 {
+    let (db, now) = (context.session.db, context.now);
+    if context.store.db_len(db) == 0 {
         // Nothing to walk (not even expired keys): end the scan now, as Redis does for an
         // empty database, rather than hand out cursors over empty slots.
-        cx.reply.array_header(2);
-        cx.reply.bulk(b"0");
-        cx.reply.array_header(0);
+        context.reply.array_header(2);
+        context.reply.bulk(b"0");
+        context.reply.array_header(0);
         return;
     }
     let mut key_count = 0_usize;
-    let next = cx.store.scan(db, cursor, count, pattern, now, |_| {
+    let next = context.store.scan(db, cursor, count, pattern, now, |_| {
         key_count += usize::from(type_matches);
     });
     let mut digits = [0; 20];
-    cx.reply.array_header(2);
-    cx.reply.bulk(decimal(next, &mut digits));
-    cx.reply.array_header(key_count);
+    context.reply.array_header(2);
+    context.reply.bulk(decimal(next, &mut digits));
+    context.reply.array_header(key_count);
     let mut written_count = 0_usize;
-    let next_again = cx.store.scan(db, cursor, count, pattern, now, |key| {
+    let next_again = context.store.scan(db, cursor, count, pattern, now, |key| {
         if type_matches {
             written_count += 1;
-            cx.reply.bulk(key);
+            context.reply.bulk(key);
         }
     });
     assert_eq!(next_again, next, "SCAN passes disagree on the cursor");
@@ -317,23 +306,18 @@ fn parse_cursor(bytes: &[u8]) -> Option<u64> {
 }
 
 /// FLUSHDB and FLUSHALL `[ASYNC|SYNC]` (both synchronous here: clearing is one pass).
-fn flush<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, db: Option<u8>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let valid = match cx.count() {
+fn flush<D: Door>(context: &mut Context<'_, '_, D>, db: Option<u8>) {
+    let valid = match context.count() {
         1 => true,
-        2 => is(cx.arg(1), "async") || is(cx.arg(1), "sync"),
+        2 => is(context.arg(1), "async") || is(context.arg(1), "sync"),
         _ => false,
     };
     if !valid {
-        cx.syntax_error();
+        context.syntax_error();
         return;
     }
-    cx.store.clear(db, cx.log);
-    cx.ok();
+    context.store.clear(db, context.log);
+    context.ok();
 }
 
 #[cfg(test)]

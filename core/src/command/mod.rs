@@ -56,6 +56,8 @@ mod harness;
 
 pub use server::REDIS_VERSION;
 
+use core::marker::PhantomData;
+
 use crate::codec::record::Timestamp;
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter, Request};
 use crate::constants::DATABASE_COUNT;
@@ -321,74 +323,65 @@ const ONE_KEY: (u8, i8, u8) = (1, 1, 1);
 const ALL_KEYS: (u8, i8, u8) = (1, -1, 1);
 const PAIRS: (u8, i8, u8) = (1, -1, 2);
 
-use Handler::{Keys as K, Server as V, Strings as T};
-use keys::Command as KC;
-use server::Command as VC;
-use strings::Command as TC;
-
 /// Every command, sorted by name (binary search; a test checks the order).
+// NOTE: kept out of rustfmt so that each command stays one line of the table.
+#[rustfmt::skip]
 pub static COMMANDS: [CommandSpec; 55] = [
-    spec("append", 3, WRITE, ONE_KEY, T(TC::Append)),
-    spec("auth", -2, 0, NO_KEYS, V(VC::Auth)),
-    spec(
-        "bgrewriteaof",
-        1,
-        ADMIN,
-        NO_KEYS,
-        V(VC::BackgroundRewriteLog),
-    ),
-    spec("bgsave", -1, ADMIN, NO_KEYS, V(VC::BackgroundSave)),
-    spec("client", -2, 0, NO_KEYS, V(VC::Client)),
-    spec("command", -1, 0, NO_KEYS, V(VC::Introspect)),
-    spec("config", -2, ADMIN, NO_KEYS, V(VC::Config)),
-    spec("dbsize", 1, READONLY, NO_KEYS, K(KC::DbSize)),
-    spec("decr", 2, WRITE, ONE_KEY, T(TC::Decr)),
-    spec("decrby", 3, WRITE, ONE_KEY, T(TC::DecrBy)),
-    spec("del", -2, WRITE, ALL_KEYS, K(KC::Del)),
-    spec("echo", 2, 0, NO_KEYS, V(VC::Echo)),
-    spec("exists", -2, READONLY, ALL_KEYS, K(KC::Exists)),
-    spec("expire", -3, WRITE, ONE_KEY, K(KC::Expire)),
-    spec("expireat", -3, WRITE, ONE_KEY, K(KC::ExpireAt)),
-    spec("expiretime", 2, READONLY, ONE_KEY, K(KC::ExpireTime)),
-    spec("flushall", -1, WRITE, NO_KEYS, K(KC::FlushAll)),
-    spec("flushdb", -1, WRITE, NO_KEYS, K(KC::FlushDb)),
-    spec("get", 2, READONLY, ONE_KEY, T(TC::Get)),
-    spec("getdel", 2, WRITE, ONE_KEY, T(TC::GetDel)),
-    spec("getex", -2, WRITE, ONE_KEY, T(TC::GetEx)),
-    spec("getrange", 4, READONLY, ONE_KEY, T(TC::GetRange)),
-    spec("getset", 3, WRITE, ONE_KEY, T(TC::GetSet)),
-    spec("hello", -1, 0, NO_KEYS, V(VC::Hello)),
-    spec("incr", 2, WRITE, ONE_KEY, T(TC::Incr)),
-    spec("incrby", 3, WRITE, ONE_KEY, T(TC::IncrBy)),
-    spec("incrbyfloat", 3, WRITE, ONE_KEY, T(TC::IncrByFloat)),
-    spec("info", -1, 0, NO_KEYS, V(VC::Info)),
-    spec("keys", 2, READONLY, NO_KEYS, K(KC::Keys)),
-    spec("mget", -2, READONLY, ALL_KEYS, T(TC::MGet)),
-    spec("mset", -3, WRITE, PAIRS, T(TC::MSet)),
-    spec("msetnx", -3, WRITE, PAIRS, T(TC::MSetNx)),
-    spec("persist", 2, WRITE, ONE_KEY, K(KC::Persist)),
-    spec("pexpire", -3, WRITE, ONE_KEY, K(KC::PExpire)),
-    spec("pexpireat", -3, WRITE, ONE_KEY, K(KC::PExpireAt)),
-    spec("pexpiretime", 2, READONLY, ONE_KEY, K(KC::PExpireTime)),
-    spec("ping", -1, 0, NO_KEYS, V(VC::Ping)),
-    spec("psetex", 4, WRITE, ONE_KEY, T(TC::PSetEx)),
-    spec("pttl", 2, READONLY, ONE_KEY, K(KC::PTtl)),
-    spec("quit", -1, 0, NO_KEYS, V(VC::Quit)),
-    spec("reset", 1, 0, NO_KEYS, V(VC::Reset)),
-    spec("save", 1, ADMIN, NO_KEYS, V(VC::Save)),
-    spec("scan", -2, READONLY, NO_KEYS, K(KC::Scan)),
-    spec("select", 2, 0, NO_KEYS, V(VC::Select)),
-    spec("set", -3, WRITE, ONE_KEY, T(TC::Set)),
-    spec("setex", 4, WRITE, ONE_KEY, T(TC::SetEx)),
-    spec("setnx", 3, WRITE, ONE_KEY, T(TC::SetNx)),
-    spec("setrange", 4, WRITE, ONE_KEY, T(TC::SetRange)),
-    spec("shutdown", -1, ADMIN, NO_KEYS, V(VC::Shutdown)),
-    spec("strlen", 2, READONLY, ONE_KEY, T(TC::StrLen)),
-    spec("substr", 4, READONLY, ONE_KEY, T(TC::GetRange)),
-    spec("time", 1, 0, NO_KEYS, V(VC::Time)),
-    spec("ttl", 2, READONLY, ONE_KEY, K(KC::Ttl)),
-    spec("type", 2, READONLY, ONE_KEY, K(KC::Type)),
-    spec("unlink", -2, WRITE, ALL_KEYS, K(KC::Del)),
+    spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
+    spec("auth", -2, 0, NO_KEYS, Handler::Server(server::Command::Auth)),
+    spec("bgrewriteaof", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundRewriteLog)),
+    spec("bgsave", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundSave)),
+    spec("client", -2, 0, NO_KEYS, Handler::Server(server::Command::Client)),
+    spec("command", -1, 0, NO_KEYS, Handler::Server(server::Command::Introspect)),
+    spec("config", -2, ADMIN, NO_KEYS, Handler::Server(server::Command::Config)),
+    spec("dbsize", 1, READONLY, NO_KEYS, Handler::Keys(keys::Command::DbSize)),
+    spec("decr", 2, WRITE, ONE_KEY, Handler::Strings(strings::Command::Decr)),
+    spec("decrby", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::DecrBy)),
+    spec("del", -2, WRITE, ALL_KEYS, Handler::Keys(keys::Command::Del)),
+    spec("echo", 2, 0, NO_KEYS, Handler::Server(server::Command::Echo)),
+    spec("exists", -2, READONLY, ALL_KEYS, Handler::Keys(keys::Command::Exists)),
+    spec("expire", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::Expire)),
+    spec("expireat", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::ExpireAt)),
+    spec("expiretime", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::ExpireTime)),
+    spec("flushall", -1, WRITE, NO_KEYS, Handler::Keys(keys::Command::FlushAll)),
+    spec("flushdb", -1, WRITE, NO_KEYS, Handler::Keys(keys::Command::FlushDb)),
+    spec("get", 2, READONLY, ONE_KEY, Handler::Strings(strings::Command::Get)),
+    spec("getdel", 2, WRITE, ONE_KEY, Handler::Strings(strings::Command::GetDel)),
+    spec("getex", -2, WRITE, ONE_KEY, Handler::Strings(strings::Command::GetEx)),
+    spec("getrange", 4, READONLY, ONE_KEY, Handler::Strings(strings::Command::GetRange)),
+    spec("getset", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::GetSet)),
+    spec("hello", -1, 0, NO_KEYS, Handler::Server(server::Command::Hello)),
+    spec("incr", 2, WRITE, ONE_KEY, Handler::Strings(strings::Command::Incr)),
+    spec("incrby", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::IncrBy)),
+    spec("incrbyfloat", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::IncrByFloat)),
+    spec("info", -1, 0, NO_KEYS, Handler::Server(server::Command::Info)),
+    spec("keys", 2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Keys)),
+    spec("mget", -2, READONLY, ALL_KEYS, Handler::Strings(strings::Command::MGet)),
+    spec("mset", -3, WRITE, PAIRS, Handler::Strings(strings::Command::MSet)),
+    spec("msetnx", -3, WRITE, PAIRS, Handler::Strings(strings::Command::MSetNx)),
+    spec("persist", 2, WRITE, ONE_KEY, Handler::Keys(keys::Command::Persist)),
+    spec("pexpire", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::PExpire)),
+    spec("pexpireat", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::PExpireAt)),
+    spec("pexpiretime", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::PExpireTime)),
+    spec("ping", -1, 0, NO_KEYS, Handler::Server(server::Command::Ping)),
+    spec("psetex", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::PSetEx)),
+    spec("pttl", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::PTtl)),
+    spec("quit", -1, 0, NO_KEYS, Handler::Server(server::Command::Quit)),
+    spec("reset", 1, 0, NO_KEYS, Handler::Server(server::Command::Reset)),
+    spec("save", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::Save)),
+    spec("scan", -2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Scan)),
+    spec("select", 2, 0, NO_KEYS, Handler::Server(server::Command::Select)),
+    spec("set", -3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Set)),
+    spec("setex", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetEx)),
+    spec("setnx", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetNx)),
+    spec("setrange", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetRange)),
+    spec("shutdown", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::Shutdown)),
+    spec("strlen", 2, READONLY, ONE_KEY, Handler::Strings(strings::Command::StrLen)),
+    spec("substr", 4, READONLY, ONE_KEY, Handler::Strings(strings::Command::GetRange)),
+    spec("time", 1, 0, NO_KEYS, Handler::Server(server::Command::Time)),
+    spec("ttl", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::Ttl)),
+    spec("type", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::Type)),
+    spec("unlink", -2, WRITE, ALL_KEYS, Handler::Keys(keys::Command::Del)),
 ];
 
 /// The table entry for a command name, compared ASCII case-insensitively.
@@ -450,7 +443,7 @@ where
         return Outcome::Done;
     }
     let protocol = session.protocol;
-    let mut context = Context {
+    let mut context: Context<'_, '_, Types<A, S, L>> = Context {
         store,
         session,
         args,
@@ -472,27 +465,48 @@ where
     }
 }
 
-/// Everything a command needs, borrowed for one [`execute`] call.
-struct Context<'c, 'a, A: ?Sized, S: ReplySink + ?Sized, L> {
-    store: &'c mut Store<'a>,
-    session: &'c mut Session,
-    args: &'c A,
-    now: Timestamp,
-    reply: ReplyWriter<'c, S>,
-    log: &'c mut L,
-    spec: &'static CommandSpec,
+/// The three types one [`execute`] call is generic over (its arguments, reply sink and log
+/// sink), bundled so that every handler names one bound, `D: Door`, instead of three.
+trait Door {
+    /// The request's arguments.
+    type Args: Arguments + ?Sized;
+    /// Where the reply goes.
+    type Sink: ReplySink + ?Sized;
+    /// Where the log records go.
+    type Log: LogSink;
 }
 
-impl<'c, A, S, L> Context<'c, '_, A, S, L>
+/// The [`Door`] of a call with arguments `A`, replies to `S` and log records to `L`; never
+/// made, only named.
+struct Types<A: ?Sized, S: ?Sized, L>(PhantomData<fn(&A, &S, L)>);
+
+impl<A, S, L> Door for Types<A, S, L>
 where
     A: Arguments + ?Sized,
     S: ReplySink + ?Sized,
     L: LogSink,
 {
+    type Args = A;
+    type Sink = S;
+    type Log = L;
+}
+
+/// Everything a command needs, borrowed for one [`execute`] call.
+struct Context<'c, 'a, D: Door> {
+    store: &'c mut Store<'a>,
+    session: &'c mut Session,
+    args: &'c D::Args,
+    now: Timestamp,
+    reply: ReplyWriter<'c, D::Sink>,
+    log: &'c mut D::Log,
+    spec: &'static CommandSpec,
+}
+
+impl<'c, D: Door> Context<'c, '_, D> {
     /// The argument at `index`; empty past the end (the arity was checked, so handlers only
     /// ask for arguments that exist).
     fn arg(&self, index: usize) -> &'c [u8] {
-        let args: &'c A = self.args;
+        let args: &'c D::Args = self.args;
         args.get(index).unwrap_or_default()
     }
 

@@ -9,13 +9,12 @@
 //! has none.
 
 use super::{
-    ADMIN, Arguments, CLIENT_NAME_SIZE_MAX, COMMANDS, CommandSpec, Context, Message, NOT_INTEGER,
-    Outcome, READONLY, RuntimeCommand, Session, Shutdown, WRITE, arity_accepts, arity_error,
-    c_string, decimal, is, lookup, parse_integer,
+    ADMIN, Arguments, CLIENT_NAME_SIZE_MAX, COMMANDS, CommandSpec, Context, Door, Message,
+    NOT_INTEGER, Outcome, READONLY, RuntimeCommand, Session, Shutdown, WRITE, arity_accepts,
+    arity_error, c_string, decimal, is, lookup, parse_integer,
 };
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
 use crate::constants::DATABASE_COUNT;
-use crate::store::LogSink;
 
 /// The Redis version floe answers as (HELLO's `version`). Clients gate features on it;
 /// the command table follows this version's replies.
@@ -44,54 +43,49 @@ pub(super) enum Command {
 
 /// Runs one command of the family; its arity was checked. HELLO is run by [`hello`]
 /// instead, before a writer exists.
-pub(super) fn run<A, S, L>(command: Command, cx: &mut Context<'_, '_, A, S, L>) -> Outcome
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
+pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -> Outcome {
     match command {
-        Command::Ping => match cx.count() {
-            1 => cx.reply.simple(b"PONG"),
-            2 => cx.reply.bulk(cx.arg(1)),
-            _ => arity_error(&mut cx.reply, cx.spec.name(), ""),
+        Command::Ping => match context.count() {
+            1 => context.reply.simple(b"PONG"),
+            2 => context.reply.bulk(context.arg(1)),
+            _ => arity_error(&mut context.reply, context.spec.name(), ""),
         },
-        Command::Echo => cx.reply.bulk(cx.arg(1)),
-        Command::Select => select(cx),
+        Command::Echo => context.reply.bulk(context.arg(1)),
+        Command::Select => select(context),
         Command::Quit => {
-            cx.ok();
+            context.ok();
             return Outcome::Close;
         }
         Command::Reset => {
-            cx.session.reset();
-            cx.reply.simple(b"RESET");
+            context.session.reset();
+            context.reply.simple(b"RESET");
         }
         Command::Time => {
-            let (seconds, microseconds) = (cx.now / 1000, cx.now % 1000 * 1000);
+            let (seconds, microseconds) = (context.now / 1000, context.now % 1000 * 1000);
             let mut digits = [0; 20];
-            cx.reply.array_header(2);
-            cx.reply.bulk(decimal(seconds, &mut digits));
-            cx.reply.bulk(decimal(microseconds, &mut digits));
+            context.reply.array_header(2);
+            context.reply.bulk(decimal(seconds, &mut digits));
+            context.reply.bulk(decimal(microseconds, &mut digits));
         }
-        Command::Auth => auth(cx),
-        Command::Client => client(cx),
-        Command::Introspect => command_info(cx),
-        Command::Config => return config(cx),
+        Command::Auth => auth(context),
+        Command::Client => client(context),
+        Command::Introspect => command_info(context),
+        Command::Config => return config(context),
         Command::Hello => unreachable!("HELLO runs before the context is made"),
         Command::Info => return Outcome::Runtime(RuntimeCommand::Info),
         Command::Save => return Outcome::Runtime(RuntimeCommand::Save),
         Command::BackgroundRewriteLog => {
             return Outcome::Runtime(RuntimeCommand::BackgroundRewriteLog);
         }
-        Command::BackgroundSave => match cx.count() {
+        Command::BackgroundSave => match context.count() {
             1 => return Outcome::Runtime(RuntimeCommand::BackgroundSave { schedule: false }),
-            2 if is(cx.arg(1), "schedule") => {
+            2 if is(context.arg(1), "schedule") => {
                 return Outcome::Runtime(RuntimeCommand::BackgroundSave { schedule: true });
             }
-            _ => cx.syntax_error(),
+            _ => context.syntax_error(),
         },
         Command::Shutdown => {
-            if let Some(shutdown) = shutdown(cx) {
+            if let Some(shutdown) = shutdown(context) {
                 return Outcome::Runtime(RuntimeCommand::Shutdown(shutdown));
             }
         }
@@ -100,43 +94,33 @@ where
 }
 
 /// SELECT index: an integer (in C's `int` range, as Redis parses it), then a database.
-fn select<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(index) = cx.integer(1) else {
+fn select<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(index) = context.integer(1) else {
         return;
     };
     if i32::try_from(index).is_err() {
-        cx.error(NOT_INTEGER);
+        context.error(NOT_INTEGER);
         return;
     }
     match u8::try_from(index) {
         Ok(db) if db < DATABASE_COUNT => {
-            cx.session.db = db;
-            cx.ok();
+            context.session.db = db;
+            context.ok();
         }
-        _ => cx.error("ERR DB index is out of range"),
+        _ => context.error("ERR DB index is out of range"),
     }
 }
 
 /// AUTH [username] password, for a server without passwords.
-fn auth<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    match cx.count() {
-        2 => cx.error(
+fn auth<D: Door>(context: &mut Context<'_, '_, D>) {
+    match context.count() {
+        2 => context.error(
             "ERR AUTH <password> called without any password configured for the default user. \
              Are you sure your configuration is correct?",
         ),
-        3 if cx.arg(1) == b"default" => cx.ok(),
-        3 => cx.error(WRONG_PASSWORD),
-        _ => cx.syntax_error(),
+        3 if context.arg(1) == b"default" => context.ok(),
+        3 => context.error(WRONG_PASSWORD),
+        _ => context.syntax_error(),
     }
 }
 
@@ -257,19 +241,14 @@ const fn sub<T>(name: &'static str, arity: i8, which: T) -> Subcommand<T> {
 /// Finds the subcommand named by argument 1 and checks its arity, as Redis 7 does (the
 /// arity error names it `container|sub`); replies with the error and gives `None`
 /// otherwise.
-fn subcommand<A, S, L, T: Copy>(
-    cx: &mut Context<'_, '_, A, S, L>,
+fn subcommand<D: Door, T: Copy>(
+    context: &mut Context<'_, '_, D>,
     table: &[Subcommand<T>],
-) -> Option<T>
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let name = cx.arg(1);
+) -> Option<T> {
+    let name = context.arg(1);
     let Some(found) = table.iter().find(|entry| is(name, entry.name)) else {
         let mut container = [0_u8; 16];
-        let container_name = cx.spec.name().as_bytes();
+        let container_name = context.spec.name().as_bytes();
         let upper = container
             .get_mut(..container_name.len())
             .unwrap_or_default();
@@ -283,26 +262,21 @@ where
             .push(b"'. Try ")
             .push(upper)
             .push(b" HELP.");
-        cx.reply.error(message.as_bytes());
+        context.reply.error(message.as_bytes());
         return None;
     };
-    if !arity_accepts(found.arity, cx.count()) {
-        arity_error(&mut cx.reply, cx.spec.name(), found.name);
+    if !arity_accepts(found.arity, context.count()) {
+        arity_error(&mut context.reply, context.spec.name(), found.name);
         return None;
     }
     Some(found.which)
 }
 
 /// Replies with help lines, as the HELP subcommands do.
-fn help<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, lines: &[&str])
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    cx.reply.array_header(lines.len());
+fn help<D: Door>(context: &mut Context<'_, '_, D>, lines: &[&str]) {
+    context.reply.array_header(lines.len());
     for line in lines {
-        cx.reply.simple(line.as_bytes());
+        context.reply.simple(line.as_bytes());
     }
 }
 
@@ -324,53 +298,48 @@ const CLIENT_SUBCOMMANDS: [Subcommand<ClientSub>; 5] = [
 ];
 
 /// CLIENT ID | GETNAME | SETNAME name | SETINFO LIB-NAME|LIB-VER value | HELP.
-fn client<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(which) = subcommand(cx, &CLIENT_SUBCOMMANDS) else {
+fn client<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(which) = subcommand(context, &CLIENT_SUBCOMMANDS) else {
         return;
     };
     match which {
-        ClientSub::Id => cx
+        ClientSub::Id => context
             .reply
-            .integer(i64::try_from(cx.session.id).unwrap_or(i64::MAX)),
-        ClientSub::GetName => match cx.session.name() {
-            Some(name) => cx.reply.bulk(name),
-            None => cx.reply.null(),
+            .integer(i64::try_from(context.session.id).unwrap_or(i64::MAX)),
+        ClientSub::GetName => match context.session.name() {
+            Some(name) => context.reply.bulk(name),
+            None => context.reply.null(),
         },
-        ClientSub::SetName => match client_name_error(cx.arg(2)) {
-            Some(error) => cx.error(error),
+        ClientSub::SetName => match client_name_error(context.arg(2)) {
+            Some(error) => context.error(error),
             None => {
-                let named = cx.session.set_name(cx.arg(2));
+                let named = context.session.set_name(context.arg(2));
                 assert!(named, "the name's length was checked");
-                cx.ok();
+                context.ok();
             }
         },
         ClientSub::SetInfo => {
-            let (attribute, value) = (cx.arg(2), cx.arg(3));
+            let (attribute, value) = (context.arg(2), context.arg(3));
             let mut message = Message::new();
             if !is(attribute, "lib-name") && !is(attribute, "lib-ver") {
                 message
                     .push(b"ERR Unrecognized option '")
                     .push(c_string(attribute))
                     .push(b"'");
-                cx.reply.error(message.as_bytes());
+                context.reply.error(message.as_bytes());
             } else if !value.iter().all(|byte| (b'!'..=b'~').contains(byte)) {
                 message
                     .push(b"ERR ")
                     .push(c_string(attribute))
                     .push(b" cannot contain spaces, newlines or special characters.");
-                cx.reply.error(message.as_bytes());
+                context.reply.error(message.as_bytes());
             } else {
                 // Accepted and not kept: nothing in floe reports library names yet.
-                cx.ok();
+                context.ok();
             }
         }
         ClientSub::Help => help(
-            cx,
+            context,
             &[
                 "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "GETNAME",
@@ -407,48 +376,43 @@ const COMMAND_SUBCOMMANDS: [Subcommand<CommandSub>; 5] = [
 
 /// COMMAND [COUNT | DOCS [name ...] | INFO [name ...] | LIST | HELP]. DOCS replies with an
 /// empty map: redis-cli asks for it on start and does without hints.
-fn command_info<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    if cx.count() == 1 {
-        cx.reply.array_header(COMMANDS.len());
+fn command_info<D: Door>(context: &mut Context<'_, '_, D>) {
+    if context.count() == 1 {
+        context.reply.array_header(COMMANDS.len());
         for spec in &COMMANDS {
-            command_entry(&mut cx.reply, spec);
+            command_entry(&mut context.reply, spec);
         }
         return;
     }
-    let Some(which) = subcommand(cx, &COMMAND_SUBCOMMANDS) else {
+    let Some(which) = subcommand(context, &COMMAND_SUBCOMMANDS) else {
         return;
     };
     match which {
-        CommandSub::Count => cx.integer_reply(COMMANDS.len()),
-        CommandSub::Docs => cx.reply.map_header(0),
+        CommandSub::Count => context.integer_reply(COMMANDS.len()),
+        CommandSub::Docs => context.reply.map_header(0),
         CommandSub::List => {
-            cx.reply.array_header(COMMANDS.len());
+            context.reply.array_header(COMMANDS.len());
             for spec in &COMMANDS {
-                cx.reply.bulk(spec.name().as_bytes());
+                context.reply.bulk(spec.name().as_bytes());
             }
         }
-        CommandSub::Info if cx.count() == 2 => {
-            cx.reply.array_header(COMMANDS.len());
+        CommandSub::Info if context.count() == 2 => {
+            context.reply.array_header(COMMANDS.len());
             for spec in &COMMANDS {
-                command_entry(&mut cx.reply, spec);
+                command_entry(&mut context.reply, spec);
             }
         }
         CommandSub::Info => {
-            cx.reply.array_header(cx.count() - 2);
-            for index in 2..cx.count() {
-                match lookup(cx.arg(index)) {
-                    Some(spec) => command_entry(&mut cx.reply, spec),
-                    None => cx.reply.null(),
+            context.reply.array_header(context.count() - 2);
+            for index in 2..context.count() {
+                match lookup(context.arg(index)) {
+                    Some(spec) => command_entry(&mut context.reply, spec),
+                    None => context.reply.null(),
                 }
             }
         }
         CommandSub::Help => help(
-            cx,
+            context,
             &[
                 "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "(no subcommand)",
@@ -513,19 +477,14 @@ const CONFIG_SUBCOMMANDS: [Subcommand<ConfigSub>; 5] = [
 ];
 
 /// CONFIG GET | SET | RESETSTAT | REWRITE: checked here, carried out by the runtime.
-fn config<A, S, L>(cx: &mut Context<'_, '_, A, S, L>) -> Outcome
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(which) = subcommand(cx, &CONFIG_SUBCOMMANDS) else {
+fn config<D: Door>(context: &mut Context<'_, '_, D>) -> Outcome {
+    let Some(which) = subcommand(context, &CONFIG_SUBCOMMANDS) else {
         return Outcome::Done;
     };
     match which {
         ConfigSub::Get => Outcome::Runtime(RuntimeCommand::ConfigGet),
-        ConfigSub::Set if cx.count() % 2 == 1 => {
-            arity_error(&mut cx.reply, cx.spec.name(), "set");
+        ConfigSub::Set if context.count() % 2 == 1 => {
+            arity_error(&mut context.reply, context.spec.name(), "set");
             Outcome::Done
         }
         ConfigSub::Set => Outcome::Runtime(RuntimeCommand::ConfigSet),
@@ -533,7 +492,7 @@ where
         ConfigSub::Rewrite => Outcome::Runtime(RuntimeCommand::ConfigRewrite),
         ConfigSub::Help => {
             help(
-                cx,
+                context,
                 &[
                     "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                     "GET <pattern>",
@@ -555,16 +514,11 @@ where
 
 /// Parses SHUTDOWN's options as Redis does: `NOSAVE` and `SAVE` exclude each other, and
 /// `ABORT` excludes everything else.
-fn shutdown<A, S, L>(cx: &mut Context<'_, '_, A, S, L>) -> Option<Shutdown>
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
+fn shutdown<D: Door>(context: &mut Context<'_, '_, D>) -> Option<Shutdown> {
     let mut shutdown = Shutdown::default();
     let (mut save, mut no_save) = (false, false);
-    for index in 1..cx.count() {
-        let option = cx.arg(index);
+    for index in 1..context.count() {
+        let option = context.arg(index);
         if is(option, "nosave") {
             no_save = true;
         } else if is(option, "save") {
@@ -576,13 +530,13 @@ where
         } else if is(option, "abort") {
             shutdown.abort = true;
         } else {
-            cx.syntax_error();
+            context.syntax_error();
             return None;
         }
     }
     let other = save || no_save || shutdown.now || shutdown.force;
     if (shutdown.abort && other) || (save && no_save) {
-        cx.syntax_error();
+        context.syntax_error();
         return None;
     }
     shutdown.save = if save {
