@@ -1,12 +1,21 @@
 //! The keyspace family: DEL, UNLINK, EXISTS, the EXPIRE family with `NX|XX|GT|LT`, TTL,
-//! PTTL, EXPIRETIME, PEXPIRETIME, PERSIST, TYPE, KEYS, SCAN, DBSIZE, FLUSHDB, FLUSHALL.
+//! PTTL, EXPIRETIME, PEXPIRETIME, PERSIST, TYPE, KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHDB,
+//! FLUSHALL, and looking at one key: TOUCH, OBJECT, MEMORY USAGE.
+//!
+//! OBJECT and MEMORY answer from what floe keeps per item: the value's bytes and the
+//! eviction policy's bits. Approximations, documented on each: ENCODING applies Redis's
+//! rule for a value written by SET to the bytes; IDLETIME is always 0, since no access
+//! time is kept per item (the LRU policies keep a visited bit, not a clock); REFCOUNT is
+//! always 1 (values are never shared); MEMORY USAGE counts floe's own bytes for the item
+//! (header, key, value, table slot), which are fewer than Redis's.
 //!
 //! KEYS and SCAN reply with arrays whose length is known only after looking: each walks the
 //! keyspace twice with the same read-only store call, once to count and once to write, so
 //! the array header comes first without a buffer. The second pass is asserted to write
 //! exactly the count of the first.
 
-use super::{Context, Door, Message, c_string, decimal, is};
+use super::server::{Subcommand, help, sub, subcommand};
+use super::{Context, Door, Message, bulk_or_null, c_string, decimal, is};
 use crate::codec::record::Timestamp;
 use crate::constants::SCAN_COUNT_DEFAULT;
 use crate::store::{ExpireCondition, Ttl};
@@ -23,12 +32,16 @@ pub(super) enum Command {
     FlushAll,
     FlushDb,
     Keys,
+    Memory,
+    Object,
     Persist,
     PExpire,
     PExpireAt,
     PExpireTime,
     PTtl,
+    RandomKey,
     Scan,
+    Touch,
     Ttl,
     Type,
 }
@@ -90,6 +103,26 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         }
         Command::Keys => keys(context),
         Command::Scan => scan(context),
+        Command::RandomKey => {
+            let (db, now) = (context.session.db, context.now);
+            let key = context.store.random_key(db, now);
+            bulk_or_null(&mut context.reply, key);
+        }
+        Command::Touch => {
+            // As EXISTS, each argument counts: a key named twice counts twice.
+            let mut found_count = 0;
+            for index in 1..context.count() {
+                if context
+                    .store
+                    .touch(context.session.db, context.arg(index), context.now)
+                {
+                    found_count += 1;
+                }
+            }
+            context.integer_reply(found_count);
+        }
+        Command::Object => object(context),
+        Command::Memory => memory(context),
         Command::DbSize => context.integer_reply(context.store.db_len(context.session.db)),
         Command::FlushDb => flush(context, Some(context.session.db)),
         Command::FlushAll => flush(context, None),
@@ -293,6 +326,138 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
     assert_eq!(written_count, key_count, "SCAN passes disagree on the keys");
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ObjectSub {
+    Encoding,
+    Frequency,
+    Help,
+    IdleTime,
+    ReferenceCount,
+}
+
+const OBJECT_SUBCOMMANDS: [Subcommand<ObjectSub>; 5] = [
+    sub("encoding", 3, ObjectSub::Encoding),
+    sub("freq", 3, ObjectSub::Frequency),
+    sub("help", 2, ObjectSub::Help),
+    sub("idletime", 3, ObjectSub::IdleTime),
+    sub("refcount", 3, ObjectSub::ReferenceCount),
+];
+
+/// Redis's reply to OBJECT FREQ under a policy that does not count accesses.
+const FREQUENCY_NOT_TRACKED: &str = "ERR An LFU maxmemory policy is not selected, access \
+    frequency not tracked. Please note that when switching between policies at runtime LRU \
+    and LFU data will take some time to adjust.";
+
+/// Redis's reply to OBJECT IDLETIME under an LFU policy.
+const IDLE_TIME_NOT_TRACKED: &str = "ERR An LFU maxmemory policy is selected, idle time not \
+    tracked. Please note that when switching between policies at runtime LRU and LFU data \
+    will take some time to adjust.";
+
+/// OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key, OBJECT HELP. A missing key is a null
+/// reply, checked before the policy (as Redis does). Looking does not count as an access.
+fn object<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(which) = subcommand(context, &OBJECT_SUBCOMMANDS) else {
+        return;
+    };
+    if which == ObjectSub::Help {
+        help(
+            context,
+            &[
+                "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ENCODING <key>",
+                "    Return the kind of internal representation used in order to store the value",
+                "    associated with a <key>.",
+                "FREQ <key>",
+                "    Return the access frequency index of the <key>. The returned integer is",
+                "    proportional to the logarithm of the recent access frequency of the <key>.",
+                "IDLETIME <key>",
+                "    Return the idle time of the <key>, that is the approximated number of",
+                "    seconds elapsed since the last access to the key.",
+                "REFCOUNT <key>",
+                "    Return the number of references of the value associated with the specified",
+                "    <key>.",
+                "HELP",
+                "    Print this help.",
+            ],
+        );
+        return;
+    }
+    let (db, now) = (context.session.db, context.now);
+    let Some(info) = context.store.object(db, context.arg(2), now) else {
+        context.reply.null();
+        return;
+    };
+    let counts_frequency = context.store.config().policy.counts_frequency();
+    match which {
+        ObjectSub::Encoding => context.reply.bulk(info.encoding.name().as_bytes()),
+        ObjectSub::Frequency if counts_frequency => {
+            context.reply.integer(i64::from(info.policy_bits));
+        }
+        ObjectSub::Frequency => context.error(FREQUENCY_NOT_TRACKED),
+        ObjectSub::IdleTime if counts_frequency => context.error(IDLE_TIME_NOT_TRACKED),
+        // No access time is kept per item: every key reads as just used.
+        ObjectSub::IdleTime => context.reply.integer(0),
+        // Values are never shared between keys.
+        ObjectSub::ReferenceCount => context.reply.integer(1),
+        ObjectSub::Help => unreachable!("answered above"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MemorySub {
+    Help,
+    Usage,
+}
+
+const MEMORY_SUBCOMMANDS: [Subcommand<MemorySub>; 2] = [
+    sub("help", 2, MemorySub::Help),
+    sub("usage", -3, MemorySub::Usage),
+];
+
+/// MEMORY USAGE key [SAMPLES count], MEMORY HELP. USAGE replies with the bytes the item
+/// takes in floe (header, key, value, table slot and tag), or null for a missing key;
+/// SAMPLES is checked as Redis checks it and otherwise ignored (a string has nothing to
+/// sample). The other MEMORY subcommands (DOCTOR, STATS, ...) are not offered.
+fn memory<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(which) = subcommand(context, &MEMORY_SUBCOMMANDS) else {
+        return;
+    };
+    if which == MemorySub::Help {
+        help(
+            context,
+            &[
+                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "USAGE <key> [SAMPLES <count>]",
+                "    Return memory in bytes used by <key> and its value. Nested values are",
+                "    sampled up to <count> times (default: 5, 0 means sample all).",
+                "HELP",
+                "    Print this help.",
+            ],
+        );
+        return;
+    }
+    let mut index = 3;
+    while index < context.count() {
+        if !(is(context.arg(index), "samples") && index + 1 < context.count()) {
+            context.syntax_error();
+            return;
+        }
+        let Some(samples) = context.integer(index + 1) else {
+            return;
+        };
+        if samples < 0 {
+            context.syntax_error();
+            return;
+        }
+        index += 2;
+    }
+    let (db, now) = (context.session.db, context.now);
+    match context.store.object(db, context.arg(2), now) {
+        Some(info) => context.integer_reply(info.memory_size),
+        None => context.reply.null(),
+    }
+}
+
 /// A SCAN cursor: an unsigned 64-bit decimal (Redis's `string2ull`, which also takes a
 /// leading `+` and leading zeros).
 fn parse_cursor(bytes: &[u8]) -> Option<u64> {
@@ -325,6 +490,8 @@ mod tests {
     use super::super::harness::{Harness, NOW, differ, same};
     use super::*;
     use crate::codec::resp::Protocol;
+    use crate::storage::policy::EvictionPolicy;
+    use crate::store::Config;
     use std::string::String;
     use std::vec::Vec;
 
@@ -642,6 +809,192 @@ mod tests {
         assert_eq!(expire_target(-10, Unit::Seconds, 5), Some(1));
         assert_eq!(expire_target(i64::MAX / 1000 + 1, Unit::Seconds, 0), None);
         assert_eq!(expire_target(i64::MAX, Unit::Milliseconds, 1), None);
+    }
+
+    #[test]
+    fn touch_counts_existing_keys() {
+        Harness::check(&[
+            same("MSET a 1 b 2", "+OK\r\n"),
+            same("TOUCH a b missing a", ":3\r\n"),
+            same("TOUCH missing", ":0\r\n"),
+        ]);
+        let mut harness = Harness::new(Protocol::Resp2);
+        harness.run("SET a 1");
+        harness.log.0.clear();
+        harness.run("TOUCH a");
+        assert!(harness.log.0.is_empty(), "TOUCH is not a write");
+    }
+
+    /// Under LRU a TOUCH sets the visited bit, under LFU it may raise the counter: what a
+    /// GET does, and what OBJECT FREQ shows.
+    #[test]
+    fn touch_updates_the_policy() {
+        let mut config = Config::new(1 << 20, 100);
+        config.policy = EvictionPolicy::AllKeysLru;
+        let mut harness = Harness::with_config(config, Protocol::Resp2);
+        harness.run("SET a 1");
+        let before = harness.store.object(0, b"a", NOW).expect("a").policy_bits;
+        assert_eq!(before, 0);
+        harness.run("TOUCH a");
+        let after = harness.store.object(0, b"a", NOW).expect("a").policy_bits;
+        assert_eq!(after, crate::storage::policy::VISITED);
+
+        config.policy = EvictionPolicy::AllKeysLfu;
+        let mut harness = Harness::with_config(config, Protocol::Resp2);
+        harness.run("SET a 1");
+        assert_eq!(harness.run("OBJECT FREQ a"), b":5\r\n");
+        for _ in 0..50 {
+            harness.run("TOUCH a");
+        }
+        let reply = String::from_utf8(harness.run("OBJECT FREQ a")).expect("text");
+        let frequency: i64 = reply[1..reply.len() - 2].parse().expect("integer");
+        assert!(frequency > 5, "{frequency}");
+    }
+
+    #[test]
+    fn randomkey_picks_live_keys_of_the_database() {
+        Harness::check(&[
+            differ("RANDOMKEY", "$-1\r\n", "_\r\n"),
+            same("SET only v", "+OK\r\n"),
+            same("RANDOMKEY", "$4\r\nonly\r\n"),
+            same("SELECT 1", "+OK\r\n"),
+            differ("RANDOMKEY", "$-1\r\n", "_\r\n"),
+            same("SET short v PX 10", "+OK\r\n"),
+            same("@+10", ""),
+            differ("RANDOMKEY", "$-1\r\n", "_\r\n"),
+        ]);
+        let mut harness = Harness::new(Protocol::Resp2);
+        for index in 0..20 {
+            harness.run(&format!("SET key{index} v"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let reply = String::from_utf8(harness.run("RANDOMKEY")).expect("text");
+            let key = reply.split("\r\n").nth(1).expect("bulk").to_string();
+            assert!(key.starts_with("key"), "{key}");
+            seen.insert(key);
+        }
+        assert!(seen.len() > 10, "{seen:?}");
+    }
+
+    #[test]
+    fn object_subcommands() {
+        let long = "x".repeat(45);
+        let mut harness = Harness::new(Protocol::Resp2);
+        harness.run("MSET int 12345 negative -7 padded 007 text hello");
+        harness.run_args(&[b"SET", b"embstr", "x".repeat(44).as_bytes()]);
+        harness.run_args(&[b"SET", b"raw", long.as_bytes()]);
+        harness.run_args(&[b"SET", b"big", b"99999999999999999999"]);
+        for (key, encoding) in [
+            ("int", "int"),
+            ("negative", "int"),
+            ("padded", "embstr"),
+            ("text", "embstr"),
+            ("embstr", "embstr"),
+            ("raw", "raw"),
+            ("big", "embstr"),
+        ] {
+            let reply = harness.run(&format!("OBJECT ENCODING {key}"));
+            let expected = format!("${}\r\n{encoding}\r\n", encoding.len());
+            assert_eq!(String::from_utf8_lossy(&reply), expected, "{key}");
+        }
+        Harness::check(&[
+            same("SET k v", "+OK\r\n"),
+            same("object refcount k", ":1\r\n"),
+            same("OBJECT IDLETIME k", ":0\r\n"),
+            same(
+                "OBJECT FREQ k",
+                "-ERR An LFU maxmemory policy is not selected, access frequency not tracked. \
+                 Please note that when switching between policies at runtime LRU and LFU data \
+                 will take some time to adjust.\r\n",
+            ),
+            // A missing key is null, before the policy is looked at.
+            differ("OBJECT FREQ missing", "$-1\r\n", "_\r\n"),
+            differ("OBJECT ENCODING missing", "$-1\r\n", "_\r\n"),
+            differ("OBJECT IDLETIME missing", "$-1\r\n", "_\r\n"),
+            differ("OBJECT REFCOUNT missing", "$-1\r\n", "_\r\n"),
+            same(
+                "OBJECT NOPE k",
+                "-ERR unknown subcommand 'NOPE'. Try OBJECT HELP.\r\n",
+            ),
+            same(
+                "OBJECT ENCODING",
+                "-ERR wrong number of arguments for 'object|encoding' command\r\n",
+            ),
+            same(
+                "OBJECT ENCODING k extra",
+                "-ERR wrong number of arguments for 'object|encoding' command\r\n",
+            ),
+            same(
+                "OBJECT HELP extra",
+                "-ERR wrong number of arguments for 'object|help' command\r\n",
+            ),
+        ]);
+        let reply = harness.run("OBJECT HELP");
+        assert!(reply.starts_with(b"*15\r\n+OBJECT <subcommand>"));
+    }
+
+    #[test]
+    fn object_idletime_under_lfu_is_refused() {
+        let mut config = Config::new(1 << 20, 100);
+        config.policy = EvictionPolicy::VolatileLfu;
+        let mut harness = Harness::with_config(config, Protocol::Resp3);
+        harness.run("SET k v");
+        assert_eq!(
+            String::from_utf8_lossy(&harness.run("OBJECT IDLETIME k")),
+            "-ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that \
+             when switching between policies at runtime LRU and LFU data will take some time \
+             to adjust.\r\n"
+        );
+        assert_eq!(harness.run("OBJECT FREQ k"), b":5\r\n");
+        // Looking is not an access.
+        assert_eq!(harness.run("OBJECT FREQ k"), b":5\r\n");
+    }
+
+    #[test]
+    fn memory_usage_counts_header_key_value_and_slot() {
+        let slot = crate::constants::SLOT_SIZE + crate::constants::TAG_SIZE;
+        let mut harness = Harness::new(Protocol::Resp2);
+        harness.run("SET key value");
+        // 3 bytes of header, 3 of key, 5 of value.
+        let expected = format!(":{}\r\n", 3 + 3 + 5 + slot);
+        assert_eq!(
+            String::from_utf8_lossy(&harness.run("MEMORY USAGE key")),
+            expected
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&harness.run("memory usage key samples 0")),
+            expected
+        );
+        harness.run("EXPIRE key 100");
+        let expected = format!(":{}\r\n", 3 + 8 + 3 + 5 + slot);
+        assert_eq!(
+            String::from_utf8_lossy(&harness.run("MEMORY USAGE key SAMPLES 5 SAMPLES 9")),
+            expected
+        );
+        Harness::check(&[
+            differ("MEMORY USAGE missing", "$-1\r\n", "_\r\n"),
+            same("MEMORY USAGE k SAMPLES", "-ERR syntax error\r\n"),
+            same("MEMORY USAGE k SAMPLES -1", "-ERR syntax error\r\n"),
+            same(
+                "MEMORY USAGE k SAMPLES x",
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            same("MEMORY USAGE k FOO 1", "-ERR syntax error\r\n"),
+            same(
+                "MEMORY USAGE",
+                "-ERR wrong number of arguments for 'memory|usage' command\r\n",
+            ),
+            same(
+                "MEMORY DOCTOR",
+                "-ERR unknown subcommand 'DOCTOR'. Try MEMORY HELP.\r\n",
+            ),
+        ]);
+        assert!(
+            harness
+                .run("MEMORY HELP")
+                .starts_with(b"*6\r\n+MEMORY <subcommand>")
+        );
     }
 
     /// The bulk strings of a flat RESP array of bulk strings.

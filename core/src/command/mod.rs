@@ -23,8 +23,9 @@
 //! # Layout
 //!
 //! One file per command family: [`strings`] (GET, SET, counters, ranges), [`keys`] (DEL,
-//! expiry, iteration, FLUSHDB) and [`server`] (PING, HELLO, SELECT, CLIENT, COMMAND, and
-//! the commands only the runtime can finish).
+//! expiry, iteration, FLUSHDB, OBJECT, MEMORY), [`transfer`] (RENAME, COPY, MOVE) and
+//! [`server`] (PING, HELLO, SELECT, CLIENT, COMMAND, and the commands only the runtime
+//! can finish).
 //!
 //! ```
 //! use floe_core::arena::Arena;
@@ -50,6 +51,7 @@
 mod keys;
 mod server;
 mod strings;
+mod transfer;
 
 #[cfg(test)]
 mod harness;
@@ -296,6 +298,7 @@ impl CommandSpec {
 enum Handler {
     Strings(strings::Command),
     Keys(keys::Command),
+    Transfer(transfer::Command),
     Server(server::Command),
 }
 
@@ -326,7 +329,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 55] = [
+pub static COMMANDS: [CommandSpec; 63] = [
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("auth", -2, 0, NO_KEYS, Handler::Server(server::Command::Auth)),
     spec("bgrewriteaof", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundRewriteLog)),
@@ -334,6 +337,7 @@ pub static COMMANDS: [CommandSpec; 55] = [
     spec("client", -2, 0, NO_KEYS, Handler::Server(server::Command::Client)),
     spec("command", -1, 0, NO_KEYS, Handler::Server(server::Command::Introspect)),
     spec("config", -2, ADMIN, NO_KEYS, Handler::Server(server::Command::Config)),
+    spec("copy", -3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::Copy)),
     spec("dbsize", 1, READONLY, NO_KEYS, Handler::Keys(keys::Command::DbSize)),
     spec("decr", 2, WRITE, ONE_KEY, Handler::Strings(strings::Command::Decr)),
     spec("decrby", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::DecrBy)),
@@ -356,9 +360,12 @@ pub static COMMANDS: [CommandSpec; 55] = [
     spec("incrbyfloat", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::IncrByFloat)),
     spec("info", -1, 0, NO_KEYS, Handler::Server(server::Command::Info)),
     spec("keys", 2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Keys)),
+    spec("memory", -2, 0, NO_KEYS, Handler::Keys(keys::Command::Memory)),
     spec("mget", -2, READONLY, ALL_KEYS, Handler::Strings(strings::Command::MGet)),
+    spec("move", 3, WRITE, ONE_KEY, Handler::Transfer(transfer::Command::Move)),
     spec("mset", -3, WRITE, PAIRS, Handler::Strings(strings::Command::MSet)),
     spec("msetnx", -3, WRITE, PAIRS, Handler::Strings(strings::Command::MSetNx)),
+    spec("object", -2, 0, NO_KEYS, Handler::Keys(keys::Command::Object)),
     spec("persist", 2, WRITE, ONE_KEY, Handler::Keys(keys::Command::Persist)),
     spec("pexpire", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::PExpire)),
     spec("pexpireat", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::PExpireAt)),
@@ -367,6 +374,9 @@ pub static COMMANDS: [CommandSpec; 55] = [
     spec("psetex", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::PSetEx)),
     spec("pttl", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::PTtl)),
     spec("quit", -1, 0, NO_KEYS, Handler::Server(server::Command::Quit)),
+    spec("randomkey", 1, READONLY, NO_KEYS, Handler::Keys(keys::Command::RandomKey)),
+    spec("rename", 3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::Rename)),
+    spec("renamenx", 3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::RenameNx)),
     spec("reset", 1, 0, NO_KEYS, Handler::Server(server::Command::Reset)),
     spec("save", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::Save)),
     spec("scan", -2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Scan)),
@@ -379,6 +389,7 @@ pub static COMMANDS: [CommandSpec; 55] = [
     spec("strlen", 2, READONLY, ONE_KEY, Handler::Strings(strings::Command::StrLen)),
     spec("substr", 4, READONLY, ONE_KEY, Handler::Strings(strings::Command::GetRange)),
     spec("time", 1, 0, NO_KEYS, Handler::Server(server::Command::Time)),
+    spec("touch", -2, READONLY, ALL_KEYS, Handler::Keys(keys::Command::Touch)),
     spec("ttl", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::Ttl)),
     spec("type", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::Type)),
     spec("unlink", -2, WRITE, ALL_KEYS, Handler::Keys(keys::Command::Del)),
@@ -459,6 +470,10 @@ where
         }
         Handler::Keys(command) => {
             keys::run(command, &mut context);
+            Outcome::Done
+        }
+        Handler::Transfer(command) => {
+            transfer::run(command, &mut context);
             Outcome::Done
         }
         Handler::Server(command) => server::run(command, &mut context),
@@ -551,6 +566,34 @@ impl<'c, D: Door> Context<'c, '_, D> {
         value
     }
 
+    /// The argument at `index` as a C `int`, as Redis's `getIntFromObjectOrReply` reads
+    /// database indexes: not an integer, or out of range, is an error reply and `None`.
+    /// With `message`, that message replaces both (SWAPDB's `invalid first DB index`).
+    fn c_int(&mut self, index: usize, message: Option<&str>) -> Option<i32> {
+        let Some(value) = parse_integer(self.arg(index)) else {
+            self.error(message.unwrap_or(NOT_INTEGER));
+            return None;
+        };
+        let value = i32::try_from(value).ok();
+        if value.is_none() {
+            self.error(message.unwrap_or(
+                "ERR value is out of range, value must between -2147483648 and 2147483647",
+            ));
+        }
+        value
+    }
+
+    /// The argument at `index` as a database index (SELECT, MOVE, COPY ... DB), or an
+    /// error reply and `None`.
+    fn database(&mut self, index: usize) -> Option<u8> {
+        let value = self.c_int(index, None)?;
+        let db = database_of(value);
+        if db.is_none() {
+            self.error(DB_OUT_OF_RANGE);
+        }
+        db
+    }
+
     fn integer_reply(&mut self, value: usize) {
         self.reply.integer(i64::try_from(value).unwrap_or(i64::MAX));
     }
@@ -558,6 +601,14 @@ impl<'c, D: Door> Context<'c, '_, D> {
 
 /// Redis's reply to an argument that is not a 64-bit integer.
 const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+
+/// Redis's reply to a database index that names no database.
+const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+
+/// The database `value` names, if it is one.
+fn database_of(value: i32) -> Option<u8> {
+    u8::try_from(value).ok().filter(|&db| db < DATABASE_COUNT)
+}
 
 /// Replies with a bulk string, or a null for `None`.
 fn bulk_or_null<S: ReplySink + ?Sized>(reply: &mut ReplyWriter<'_, S>, value: Option<&[u8]>) {

@@ -9,12 +9,11 @@
 //! has none.
 
 use super::{
-    ADMIN, Arguments, CLIENT_NAME_SIZE_MAX, COMMANDS, CommandSpec, Context, Door, Message,
-    NOT_INTEGER, Outcome, READONLY, RuntimeCommand, Session, Shutdown, WRITE, arity_accepts,
-    arity_error, c_string, decimal, is, lookup, parse_integer,
+    ADMIN, Arguments, CLIENT_NAME_SIZE_MAX, COMMANDS, CommandSpec, Context, Door, Message, Outcome,
+    READONLY, RuntimeCommand, Session, Shutdown, WRITE, arity_accepts, arity_error, c_string,
+    decimal, is, lookup, parse_integer,
 };
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
-use crate::constants::DATABASE_COUNT;
 
 /// The Redis version floe answers as (HELLO's `version`). Clients gate features on it;
 /// the command table follows this version's replies.
@@ -95,19 +94,9 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -
 
 /// SELECT index: an integer (in C's `int` range, as Redis parses it), then a database.
 fn select<D: Door>(context: &mut Context<'_, '_, D>) {
-    let Some(index) = context.integer(1) else {
-        return;
-    };
-    if i32::try_from(index).is_err() {
-        context.error(NOT_INTEGER);
-        return;
-    }
-    match u8::try_from(index) {
-        Ok(db) if db < DATABASE_COUNT => {
-            context.session.db = db;
-            context.ok();
-        }
-        _ => context.error("ERR DB index is out of range"),
+    if let Some(db) = context.database(1) {
+        context.session.db = db;
+        context.ok();
     }
 }
 
@@ -226,22 +215,24 @@ fn client_name_error(name: &[u8]) -> Option<&'static str> {
     None
 }
 
-/// A subcommand of a container command (CLIENT, COMMAND, CONFIG).
+/// A subcommand of a container command (CLIENT, COMMAND, CONFIG, OBJECT, MEMORY, ...).
 #[derive(Debug, Clone, Copy)]
-struct Subcommand<T> {
+pub(super) struct Subcommand<T> {
     name: &'static str,
     arity: i8,
     which: T,
 }
 
-const fn sub<T>(name: &'static str, arity: i8, which: T) -> Subcommand<T> {
+/// A subcommand entry: its name (lowercase), its arity counting the container's name, and
+/// what it selects.
+pub(super) const fn sub<T>(name: &'static str, arity: i8, which: T) -> Subcommand<T> {
     Subcommand { name, arity, which }
 }
 
 /// Finds the subcommand named by argument 1 and checks its arity, as Redis 7 does (the
 /// arity error names it `container|sub`); replies with the error and gives `None`
 /// otherwise.
-fn subcommand<D: Door, T: Copy>(
+pub(super) fn subcommand<D: Door, T: Copy>(
     context: &mut Context<'_, '_, D>,
     table: &[Subcommand<T>],
 ) -> Option<T> {
@@ -273,7 +264,7 @@ fn subcommand<D: Door, T: Copy>(
 }
 
 /// Replies with help lines, as the HELP subcommands do.
-fn help<D: Door>(context: &mut Context<'_, '_, D>, lines: &[&str]) {
+pub(super) fn help<D: Door>(context: &mut Context<'_, '_, D>, lines: &[&str]) {
     context.reply.array_header(lines.len());
     for line in lines {
         context.reply.simple(line.as_bytes());
@@ -585,10 +576,8 @@ mod tests {
             same("SELECT 16", "-ERR DB index is out of range\r\n"),
             same("SELECT -1", "-ERR DB index is out of range\r\n"),
             same("SELECT 2147483647", "-ERR DB index is out of range\r\n"),
-            same(
-                "SELECT 2147483648",
-                "-ERR value is not an integer or out of range\r\n",
-            ),
+            same("SELECT 2147483648", INT_RANGE),
+            same("SELECT -2147483649", INT_RANGE),
             same(
                 "SELECT one",
                 "-ERR value is not an integer or out of range\r\n",
@@ -598,6 +587,9 @@ mod tests {
             same("GET k", "$4\r\nzero\r\n"),
         ]);
     }
+
+    const INT_RANGE: &str =
+        "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n";
 
     const HELLO_2: &str = "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n\
         $5\r\n7.2.0\r\n$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:42\r\n$4\r\nmode\r\n\
@@ -757,17 +749,20 @@ mod tests {
             b"*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*1\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n\
               *0\r\n*0\r\n*0\r\n*0\r\n$-1\r\n"
         );
-        assert!(
-            harness
-                .run("COMMAND")
-                .starts_with(b"*55\r\n*10\r\n$6\r\nappend\r\n")
+        let header = format!("*{}\r\n", COMMANDS.len());
+        let starts = |reply: Vec<u8>, rest: &str| {
+            String::from_utf8_lossy(&reply).starts_with(&format!("{header}{rest}"))
+        };
+        assert!(starts(harness.run("COMMAND"), "*10\r\n$6\r\nappend\r\n"));
+        assert!(starts(harness.run("COMMAND LIST"), "$6\r\nappend\r\n"));
+        assert!(starts(harness.run("COMMAND INFO"), ""));
+        assert_eq!(
+            harness.run("COMMAND INFO rename move"),
+            b"*2\r\n*10\r\n$6\r\nrename\r\n:3\r\n*1\r\n+write\r\n:1\r\n:2\r\n:1\r\n\
+              *0\r\n*0\r\n*0\r\n*0\r\n\
+              *10\r\n$4\r\nmove\r\n:3\r\n*1\r\n+write\r\n:1\r\n:1\r\n:1\r\n\
+              *0\r\n*0\r\n*0\r\n*0\r\n"
         );
-        assert!(
-            harness
-                .run("COMMAND LIST")
-                .starts_with(b"*55\r\n$6\r\nappend\r\n")
-        );
-        assert!(harness.run("COMMAND INFO").starts_with(b"*55\r\n"));
         assert_eq!(
             harness.run("COMMAND FOO"),
             b"-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"
