@@ -1215,6 +1215,10 @@ enum Captured {
     Clear {
         db: Option<u8>,
     },
+    SwapDb {
+        db_first: u8,
+        db_second: u8,
+    },
 }
 
 impl LogBuffer {
@@ -1308,6 +1312,13 @@ impl LogBuffer {
                 expires_at,
             },
             Captured::Clear { db } => Record::Clear { db },
+            Captured::SwapDb {
+                db_first,
+                db_second,
+            } => Record::SwapDb {
+                db_first,
+                db_second,
+            },
         }
     }
 
@@ -1394,6 +1405,13 @@ impl LogSink for LogBuffer {
                 expires_at,
             },
             Record::Clear { db } => Captured::Clear { db },
+            Record::SwapDb {
+                db_first,
+                db_second,
+            } => Captured::SwapDb {
+                db_first,
+                db_second,
+            },
         };
         self.records.push(captured);
     }

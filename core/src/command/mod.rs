@@ -23,7 +23,7 @@
 //! # Layout
 //!
 //! One file per command family: [`strings`] (GET, SET, counters, ranges), [`keys`] (DEL,
-//! expiry, iteration, FLUSHDB, OBJECT, MEMORY), [`transfer`] (RENAME, COPY, MOVE) and
+//! expiry, iteration, FLUSHDB, OBJECT, MEMORY), [`transfer`] (RENAME, COPY, MOVE, SWAPDB) and
 //! [`server`] (PING, HELLO, SELECT, CLIENT, COMMAND, and the commands only the runtime
 //! can finish).
 //!
@@ -329,7 +329,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 63] = [
+pub static COMMANDS: [CommandSpec; 64] = [
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("auth", -2, 0, NO_KEYS, Handler::Server(server::Command::Auth)),
     spec("bgrewriteaof", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundRewriteLog)),
@@ -388,6 +388,7 @@ pub static COMMANDS: [CommandSpec; 63] = [
     spec("shutdown", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::Shutdown)),
     spec("strlen", 2, READONLY, ONE_KEY, Handler::Strings(strings::Command::StrLen)),
     spec("substr", 4, READONLY, ONE_KEY, Handler::Strings(strings::Command::GetRange)),
+    spec("swapdb", 3, WRITE, NO_KEYS, Handler::Transfer(transfer::Command::SwapDb)),
     spec("time", 1, 0, NO_KEYS, Handler::Server(server::Command::Time)),
     spec("touch", -2, READONLY, ALL_KEYS, Handler::Keys(keys::Command::Touch)),
     spec("ttl", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::Ttl)),

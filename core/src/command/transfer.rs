@@ -1,10 +1,11 @@
 //! The transfer family: RENAME, RENAMENX, COPY and MOVE, which give a value (with its
-//! expiry) a new key or database.
+//! expiry) a new key or database, and SWAPDB, which trades two databases' keys.
 //!
-//! Each is one [`crate::store::Store::transfer`] call after its arguments were checked, so
-//! its records (a `Set` of the target, and a `Del` of the source for RENAME and MOVE) are
-//! reported by one call and logged as one group. Argument errors are checked in Redis's
-//! order and change nothing.
+//! Each of the first four is one [`crate::store::Store::transfer`] call after its
+//! arguments were checked, so its records (a `Set` of the target, and a `Del` of the
+//! source for RENAME and MOVE) are reported by one call and logged as one group. SWAPDB is
+//! one [`crate::store::Store::swap_db`] call and one `SwapDb` record. Argument errors are
+//! checked in Redis's order and change nothing.
 
 use super::{Context, DB_OUT_OF_RANGE, Door, database_of, is};
 use crate::store::Transfer;
@@ -16,6 +17,7 @@ pub(super) enum Command {
     Move,
     Rename,
     RenameNx,
+    SwapDb,
 }
 
 /// Redis's reply when a command would move a value onto itself.
@@ -28,6 +30,27 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         Command::RenameNx => rename(context, true),
         Command::Copy => copy(context),
         Command::Move => move_key(context),
+        Command::SwapDb => swap_db(context),
+    }
+}
+
+/// SWAPDB index1 index2: `+OK`. Both indexes are read as C ints first (each with its own
+/// error, as Redis words them), then checked against the databases; a database swapped
+/// with itself is `+OK` and changes nothing.
+fn swap_db<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(first) = context.c_int(1, Some("ERR invalid first DB index")) else {
+        return;
+    };
+    let Some(second) = context.c_int(2, Some("ERR invalid second DB index")) else {
+        return;
+    };
+    let (Some(db_first), Some(db_second)) = (database_of(first), database_of(second)) else {
+        context.error(DB_OUT_OF_RANGE);
+        return;
+    };
+    match context.store.swap_db(db_first, db_second, context.log) {
+        Ok(()) => context.ok(),
+        Err(error) => context.store_error(error),
     }
 }
 
@@ -304,6 +327,54 @@ mod tests {
         harness.log.0.clear();
         assert_eq!(harness.run("MOVE k 7"), b":1\r\n");
         assert_eq!(harness.log.0, ["set 7 k v 0", "del 0 k"]);
+    }
+
+    #[test]
+    fn swapdb_trades_databases() {
+        Harness::check(&[
+            same("SET k zero", "+OK\r\n"),
+            same("PEXPIRE k 3000", ":1\r\n"),
+            same("SELECT 4", "+OK\r\n"),
+            same("MSET k four only four", "+OK\r\n"),
+            same("SWAPDB 0 4", "+OK\r\n"),
+            same("GET k", "$4\r\nzero\r\n"),
+            same("PTTL k", ":3000\r\n"),
+            same("EXISTS only", ":0\r\n"),
+            same("DBSIZE", ":1\r\n"),
+            same("SELECT 0", "+OK\r\n"),
+            same("GET k", "$4\r\nfour\r\n"),
+            same("DBSIZE", ":2\r\n"),
+            same("SWAPDB 0 0", "+OK\r\n"),
+            same("SWAPDB 15 0", "+OK\r\n"),
+            same("DBSIZE", ":0\r\n"),
+        ]);
+    }
+
+    #[test]
+    fn swapdb_errors_change_nothing() {
+        Harness::check(&[
+            same("SET k v", "+OK\r\n"),
+            same("SWAPDB x 1", "-ERR invalid first DB index\r\n"),
+            same("SWAPDB 0 x", "-ERR invalid second DB index\r\n"),
+            same("SWAPDB x y", "-ERR invalid first DB index\r\n"),
+            same("SWAPDB 2147483648 1", "-ERR invalid first DB index\r\n"),
+            same("SWAPDB 0 -2147483649", "-ERR invalid second DB index\r\n"),
+            same("SWAPDB 0 16", "-ERR DB index is out of range\r\n"),
+            same("SWAPDB -1 0", "-ERR DB index is out of range\r\n"),
+            // Both are parsed before either is checked, as in Redis.
+            same("SWAPDB 99 x", "-ERR invalid second DB index\r\n"),
+            same("GET k", "$1\r\nv\r\n"),
+        ]);
+    }
+
+    #[test]
+    fn swapdb_logs_one_record() {
+        let mut harness = Harness::new(Protocol::Resp2);
+        harness.run("SET k v");
+        harness.log.0.clear();
+        assert_eq!(harness.run("SWAPDB 0 9"), b"+OK\r\n");
+        assert_eq!(harness.run("SWAPDB 3 3"), b"+OK\r\n");
+        assert_eq!(harness.log.0, ["swapdb 0 9"]);
     }
 
     /// Under `noeviction` with the key table full, a RENAME to a new key needs a key of

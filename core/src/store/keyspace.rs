@@ -387,7 +387,8 @@ impl Store<'_> {
     }
 
     /// Replays one logged record (recovery, or a replica). Replaying a record twice gives
-    /// the same state as once; a record whose expiry has passed deletes its key.
+    /// the same state as once, except a [`Record::SwapDb`], which must be replayed exactly
+    /// once; a record whose expiry has passed deletes its key.
     ///
     /// # Errors
     /// A size or memory error: the store is too small for the data being recovered.
@@ -437,6 +438,10 @@ impl Store<'_> {
                 }
                 self.clear(db, &mut ());
             }
+            Record::SwapDb {
+                db_first,
+                db_second,
+            } => self.swap_db(db_first, db_second, &mut ())?,
         }
         Ok(())
     }

@@ -3,9 +3,12 @@
 //! Every method takes `now` (milliseconds since the Unix epoch): the core has no clock.
 //! Every write reports the idempotent [`Record`]s that make it durable to a [`LogSink`]:
 //! a counter increment is logged as the value it produced, a relative TTL as an absolute
-//! time, an eviction as a delete. An error leaves the store unchanged.
+//! time, an eviction as a delete (SWAPDB's record is the one that is not idempotent; see
+//! [`Record::SwapDb`]). An error leaves the store unchanged.
 //!
 //! Keys of the 16 numbered databases share one table; a key's identity is `(db, bytes)`.
+//! The table hashes only the key's bytes, so a key's home slot is the same in every
+//! database; that is what lets SWAPDB relabel items in place.
 //!
 //! ```
 //! use floe_core::arena::Arena;
@@ -583,8 +586,12 @@ impl<'a> Store<'a> {
 
     // ---- Internals shared by the command families. ----
 
-    fn hash(&self, db: u8, key: &[u8]) -> u64 {
-        wyhash(key, self.config.seed.wrapping_add(u64::from(db)))
+    /// The table hash of `key`. The database is not hashed: a key's home slot is the same
+    /// in every database (lookups compare the database stored in the item), so SWAPDB can
+    /// move whole databases by rewriting each item's database bits in place, without
+    /// moving a table entry.
+    fn hash(&self, _db: u8, key: &[u8]) -> u64 {
+        wyhash(key, self.config.seed)
     }
 
     /// The entry for `key`, expired or not.

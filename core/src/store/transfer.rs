@@ -1,5 +1,5 @@
 //! Moving values between keys and databases: RENAME, RENAMENX, COPY and MOVE (one call,
-//! [`Store::transfer`]), and SWAPDB.
+//! [`Store::transfer`]), and SWAPDB ([`Store::swap_db`]).
 //!
 //! A transfer writes the target's item with the source's value and expiry, copied inside
 //! segment memory, and then (for RENAME and MOVE) removes the source. Its records are one
@@ -10,8 +10,8 @@
 //! Invariants: room for the target's item (and its key) is made before anything changes,
 //! as for SET; the target is written before the source is removed, so a failure leaves
 //! both as they were. The only change that can come with a refusal is Redis's too: the
-//! evictions made while looking for room stay made (and logged as deletes), and if they
-//! evicted the source itself, the transfer finds no source.
+//! evictions made while looking for room stay made (and logged as deletes); if they
+//! evicted the source itself, the transfer fails as out of memory.
 
 use core::iter;
 
@@ -91,10 +91,11 @@ impl Store<'_> {
             }
             new_key_count = 1;
         }
-        // Room-making may have moved the source, or evicted it as Redis's eviction before
-        // a command may: then there is nothing to copy.
+        // Room-making may have moved the source, or evicted it: then the memory could not
+        // hold the copy and its source together, which is an out-of-memory error (with the
+        // evictions logged, as for any write that made room and still failed).
         let Some(source) = self.find_live(source_db, source_key, now) else {
-            return Ok(Transfer::SourceMissing);
+            return Err(StoreError::OutOfMemory);
         };
         let value_start = source.location + source.layout.value.start;
         let copied = Splice {
@@ -121,6 +122,63 @@ impl Store<'_> {
             });
         }
         Ok(Transfer::Done)
+    }
+}
+
+impl Store<'_> {
+    /// Swaps the keys of databases `db_first` and `db_second` (SWAPDB); logs one
+    /// [`Record::SwapDb`], or nothing when they are the same database.
+    ///
+    /// The table does not hash the database, so every entry stays in its slot: only the
+    /// database bits of the items of the two databases are rewritten. That is one pass over
+    /// the table (O(slots)), not Redis's O(1) pointer swap.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidDatabase`] for a database out of range; nothing changes then.
+    pub fn swap_db(
+        &mut self,
+        db_first: u8,
+        db_second: u8,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
+        if db_first >= DATABASE_COUNT || db_second >= DATABASE_COUNT {
+            return Err(StoreError::InvalidDatabase);
+        }
+        if db_first == db_second {
+            return Ok(());
+        }
+        let mut moved_count = [0_usize; 2];
+        for slot_index in 0..self.table.slot_count() {
+            if !self.table.occupied(slot_index) {
+                continue;
+            }
+            let location = self.table.location(slot_index);
+            let db = item::layout(self.segments.bytes(location)).db;
+            let (target, side) = if db == db_first {
+                (db_second, 0)
+            } else if db == db_second {
+                (db_first, 1)
+            } else {
+                continue;
+            };
+            item::db_write(&mut self.segments.memory_mut()[location..], target);
+            moved_count[side] += 1;
+        }
+        let (first, second) = (usize::from(db_first), usize::from(db_second));
+        assert!(
+            moved_count[0] == self.db_key_count[first],
+            "db {db_first} count"
+        );
+        assert!(
+            moved_count[1] == self.db_key_count[second],
+            "db {db_second} count"
+        );
+        self.db_key_count.swap(first, second);
+        log.record(Record::SwapDb {
+            db_first,
+            db_second,
+        });
+        Ok(())
     }
 }
 
@@ -273,6 +331,50 @@ mod tests {
         }
     }
 
+    #[test]
+    fn swap_db_trades_keys_in_place() {
+        let mut store = store(Config::new(1 << 20, 100));
+        let options = SetOptions {
+            expiry: crate::store::SetExpiry::At(NOW + 50),
+            ..SetOptions::default()
+        };
+        store
+            .set(0, b"a", b"zero", options, NOW, &mut ())
+            .expect("room");
+        store
+            .set(0, b"same", b"zero", SetOptions::default(), NOW, &mut ())
+            .expect("room");
+        store
+            .set(5, b"same", b"five", SetOptions::default(), NOW, &mut ())
+            .expect("room");
+        store
+            .set(2, b"other", b"two", SetOptions::default(), NOW, &mut ())
+            .expect("room");
+        let mut log = Vec::new();
+        store.swap_db(0, 5, &mut Recorder(&mut log)).expect("valid");
+        assert_eq!(log, ["swapdb 0 5"]);
+        assert_eq!(store.get(5, b"a", NOW), Some(&b"zero"[..]));
+        assert_eq!(store.ttl(5, b"a", NOW), crate::store::Ttl::Remaining(50));
+        assert_eq!(store.get(5, b"same", NOW), Some(&b"zero"[..]));
+        assert_eq!(store.get(0, b"same", NOW), Some(&b"five"[..]));
+        assert_eq!(store.get(0, b"a", NOW), None);
+        assert_eq!(store.get(2, b"other", NOW), Some(&b"two"[..]));
+        assert_eq!(
+            (store.db_len(0), store.db_len(5), store.db_len(2)),
+            (1, 2, 1)
+        );
+        // Swapping back, and with itself, restores and changes nothing.
+        store.swap_db(5, 0, &mut ()).expect("valid");
+        store.swap_db(3, 3, &mut Recorder(&mut log)).expect("valid");
+        assert_eq!(log.len(), 1, "a swap with itself logs nothing");
+        assert_eq!(store.get(0, b"same", NOW), Some(&b"zero"[..]));
+        assert_eq!(
+            store.swap_db(0, 16, &mut Recorder(&mut log)),
+            Err(StoreError::InvalidDatabase)
+        );
+        assert_eq!(log.len(), 1);
+    }
+
     /// Records as text, as the command harness prints them.
     struct Recorder<'v>(&'v mut Vec<std::string::String>);
 
@@ -287,6 +389,10 @@ mod tests {
                     expires_at,
                 } => format!("set {db} {} {} {expires_at}", text(key), text(value)),
                 Record::Del { db, key } => format!("del {db} {}", text(key)),
+                Record::SwapDb {
+                    db_first,
+                    db_second,
+                } => format!("swapdb {db_first} {db_second}"),
                 other => format!("{other:?}"),
             });
         }
