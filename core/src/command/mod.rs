@@ -207,6 +207,39 @@ pub enum RuntimeCommand {
     ConfigResetStat,
     /// `CONFIG REWRITE`: write the running configuration back to the configuration file.
     ConfigRewrite,
+    /// `MULTI`: start queueing this connection's commands for EXEC (Redis replies
+    /// `ERR MULTI calls can not be nested` inside one).
+    Multi,
+    /// `EXEC`: run the queued commands atomically, or reply a null array if a watched key
+    /// changed (`ERR EXEC without MULTI` outside one).
+    Exec,
+    /// `DISCARD`: drop the queued commands and the watches (`ERR DISCARD without MULTI`
+    /// outside one).
+    Discard,
+    /// `WATCH key [key ...]`: the keys are the arguments from index 1 (at least one);
+    /// EXEC fails if any changes before it (`ERR WATCH inside MULTI is not allowed`).
+    Watch,
+    /// `UNWATCH`: forget this connection's watches.
+    Unwatch,
+    /// `LASTSAVE`: the Unix time, in seconds, of the last successful snapshot.
+    LastSave,
+    /// `WAIT numreplicas timeout`: both arguments were checked as Redis checks them;
+    /// without replicas the runtime replies `:0` at once.
+    Wait {
+        /// Replicas to wait for (Redis takes any 64-bit integer; not above zero means none).
+        replica_count: i64,
+        /// Milliseconds to wait at most; `0` waits without a limit.
+        timeout_ms: u64,
+    },
+    /// `LATENCY <subcommand> [arg ...]`: any subcommand; its name is argument 1, not
+    /// checked here.
+    Latency,
+    /// `SLOWLOG <subcommand> [arg ...]`: any subcommand; its name is argument 1, not
+    /// checked here.
+    SlowLog,
+    /// `FUNCTION FLUSH [ASYNC|SYNC]`: floe has no functions, so there is nothing to delete
+    /// and the reply is `+OK` (both modes are synchronous).
+    FunctionFlush,
 }
 
 /// The options of `SHUTDOWN`.
@@ -329,7 +362,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 64] = [
+pub static COMMANDS: [CommandSpec; 74] = [
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("auth", -2, 0, NO_KEYS, Handler::Server(server::Command::Auth)),
     spec("bgrewriteaof", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundRewriteLog)),
@@ -342,13 +375,16 @@ pub static COMMANDS: [CommandSpec; 64] = [
     spec("decr", 2, WRITE, ONE_KEY, Handler::Strings(strings::Command::Decr)),
     spec("decrby", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::DecrBy)),
     spec("del", -2, WRITE, ALL_KEYS, Handler::Keys(keys::Command::Del)),
+    spec("discard", 1, 0, NO_KEYS, Handler::Server(server::Command::Discard)),
     spec("echo", 2, 0, NO_KEYS, Handler::Server(server::Command::Echo)),
+    spec("exec", 1, 0, NO_KEYS, Handler::Server(server::Command::Exec)),
     spec("exists", -2, READONLY, ALL_KEYS, Handler::Keys(keys::Command::Exists)),
     spec("expire", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::Expire)),
     spec("expireat", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::ExpireAt)),
     spec("expiretime", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::ExpireTime)),
     spec("flushall", -1, WRITE, NO_KEYS, Handler::Keys(keys::Command::FlushAll)),
     spec("flushdb", -1, WRITE, NO_KEYS, Handler::Keys(keys::Command::FlushDb)),
+    spec("function", -2, 0, NO_KEYS, Handler::Server(server::Command::Function)),
     spec("get", 2, READONLY, ONE_KEY, Handler::Strings(strings::Command::Get)),
     spec("getdel", 2, WRITE, ONE_KEY, Handler::Strings(strings::Command::GetDel)),
     spec("getex", -2, WRITE, ONE_KEY, Handler::Strings(strings::Command::GetEx)),
@@ -360,11 +396,14 @@ pub static COMMANDS: [CommandSpec; 64] = [
     spec("incrbyfloat", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::IncrByFloat)),
     spec("info", -1, 0, NO_KEYS, Handler::Server(server::Command::Info)),
     spec("keys", 2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Keys)),
+    spec("lastsave", 1, 0, NO_KEYS, Handler::Server(server::Command::LastSave)),
+    spec("latency", -2, 0, NO_KEYS, Handler::Server(server::Command::Latency)),
     spec("memory", -2, 0, NO_KEYS, Handler::Keys(keys::Command::Memory)),
     spec("mget", -2, READONLY, ALL_KEYS, Handler::Strings(strings::Command::MGet)),
     spec("move", 3, WRITE, ONE_KEY, Handler::Transfer(transfer::Command::Move)),
     spec("mset", -3, WRITE, PAIRS, Handler::Strings(strings::Command::MSet)),
     spec("msetnx", -3, WRITE, PAIRS, Handler::Strings(strings::Command::MSetNx)),
+    spec("multi", 1, 0, NO_KEYS, Handler::Server(server::Command::Multi)),
     spec("object", -2, 0, NO_KEYS, Handler::Keys(keys::Command::Object)),
     spec("persist", 2, WRITE, ONE_KEY, Handler::Keys(keys::Command::Persist)),
     spec("pexpire", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::PExpire)),
@@ -386,6 +425,7 @@ pub static COMMANDS: [CommandSpec; 64] = [
     spec("setnx", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetNx)),
     spec("setrange", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetRange)),
     spec("shutdown", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::Shutdown)),
+    spec("slowlog", -2, 0, NO_KEYS, Handler::Server(server::Command::SlowLog)),
     spec("strlen", 2, READONLY, ONE_KEY, Handler::Strings(strings::Command::StrLen)),
     spec("substr", 4, READONLY, ONE_KEY, Handler::Strings(strings::Command::GetRange)),
     spec("swapdb", 3, WRITE, NO_KEYS, Handler::Transfer(transfer::Command::SwapDb)),
@@ -394,6 +434,9 @@ pub static COMMANDS: [CommandSpec; 64] = [
     spec("ttl", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::Ttl)),
     spec("type", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::Type)),
     spec("unlink", -2, WRITE, ALL_KEYS, Handler::Keys(keys::Command::Del)),
+    spec("unwatch", 1, 0, NO_KEYS, Handler::Server(server::Command::Unwatch)),
+    spec("wait", 3, 0, NO_KEYS, Handler::Server(server::Command::Wait)),
+    spec("watch", -2, 0, ALL_KEYS, Handler::Server(server::Command::Watch)),
 ];
 
 /// The table entry for a command name, compared ASCII case-insensitively.

@@ -28,16 +28,26 @@ pub(super) enum Command {
     Client,
     Introspect,
     Config,
+    Discard,
     Echo,
+    Exec,
+    Function,
     Hello,
     Info,
+    LastSave,
+    Latency,
+    Multi,
     Ping,
     Quit,
     Reset,
     Save,
     Select,
     Shutdown,
+    SlowLog,
     Time,
+    Unwatch,
+    Wait,
+    Watch,
 }
 
 /// Runs one command of the family; its arity was checked. HELLO is run by [`hello`]
@@ -88,6 +98,98 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -
                 return Outcome::Runtime(RuntimeCommand::Shutdown(shutdown));
             }
         }
+        Command::Multi => return Outcome::Runtime(RuntimeCommand::Multi),
+        Command::Exec => return Outcome::Runtime(RuntimeCommand::Exec),
+        Command::Discard => return Outcome::Runtime(RuntimeCommand::Discard),
+        Command::Watch => return Outcome::Runtime(RuntimeCommand::Watch),
+        Command::Unwatch => return Outcome::Runtime(RuntimeCommand::Unwatch),
+        Command::LastSave => return Outcome::Runtime(RuntimeCommand::LastSave),
+        Command::Latency => return Outcome::Runtime(RuntimeCommand::Latency),
+        Command::SlowLog => return Outcome::Runtime(RuntimeCommand::SlowLog),
+        Command::Wait => {
+            if let Some(wait) = wait(context) {
+                return Outcome::Runtime(wait);
+            }
+        }
+        Command::Function => return function(context),
+    }
+    Outcome::Done
+}
+
+/// WAIT numreplicas timeout, checked as Redis's `waitCommand` does: `numreplicas` a 64-bit
+/// integer (any sign), then `timeout` in milliseconds with its own errors (not an
+/// integer, negative, or so large that adding it to the current time overflows).
+fn wait<D: Door>(context: &mut Context<'_, '_, D>) -> Option<RuntimeCommand> {
+    let replica_count = context.integer(1)?;
+    let Some(timeout_ms) = parse_integer(context.arg(2)) else {
+        context.error("ERR timeout is not an integer or out of range");
+        return None;
+    };
+    let Ok(timeout_ms) = u64::try_from(timeout_ms) else {
+        context.error("ERR timeout is negative");
+        return None;
+    };
+    let now = i64::try_from(context.now).unwrap_or(i64::MAX);
+    if timeout_ms > 0 && i64::MAX - now < i64::try_from(timeout_ms).unwrap_or(i64::MAX) {
+        context.error("ERR timeout is out of range");
+        return None;
+    }
+    Some(RuntimeCommand::Wait {
+        replica_count,
+        timeout_ms,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FunctionSub {
+    Flush,
+    Help,
+}
+
+const FUNCTION_SUBCOMMANDS: [Subcommand<FunctionSub>; 2] = [
+    sub("flush", -2, FunctionSub::Flush),
+    sub("help", 2, FunctionSub::Help),
+];
+
+/// FUNCTION FLUSH [ASYNC|SYNC] and FUNCTION HELP; floe has no functions, so the other
+/// subcommands get Redis's unknown-subcommand error. FLUSH's argument is checked as
+/// Redis's `functionFlushCommand` does.
+fn function<D: Door>(context: &mut Context<'_, '_, D>) -> Outcome {
+    let Some(which) = subcommand(context, &FUNCTION_SUBCOMMANDS) else {
+        return Outcome::Done;
+    };
+    match which {
+        FunctionSub::Flush => match context.count() {
+            2 => return Outcome::Runtime(RuntimeCommand::FunctionFlush),
+            3 if is(context.arg(2), "sync") || is(context.arg(2), "async") => {
+                return Outcome::Runtime(RuntimeCommand::FunctionFlush);
+            }
+            3 => context.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
+            _ => {
+                let mut message = Message::new();
+                let name = c_string(context.arg(1));
+                message
+                    .push(b"ERR unknown subcommand or wrong number of arguments for '")
+                    .push(name.get(..128).unwrap_or(name))
+                    .push(b"'. Try FUNCTION HELP.");
+                context.reply.error(message.as_bytes());
+            }
+        },
+        FunctionSub::Help => help(
+            context,
+            &[
+                "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "FLUSH [ASYNC|SYNC]",
+                "    Delete all the libraries.",
+                "    When called without the optional mode argument, the behavior is determined \
+                 by the",
+                "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+                "    * ASYNC: Asynchronously flush the libraries.",
+                "    * SYNC: Synchronously flush the libraries.",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
     }
     Outcome::Done
 }
@@ -820,12 +922,121 @@ mod tests {
                     ..Shutdown::default()
                 }),
             ),
+            ("MULTI", RuntimeCommand::Multi),
+            ("exec", RuntimeCommand::Exec),
+            ("DISCARD", RuntimeCommand::Discard),
+            ("WATCH a b c", RuntimeCommand::Watch),
+            ("UNWATCH", RuntimeCommand::Unwatch),
+            ("LASTSAVE", RuntimeCommand::LastSave),
+            ("LATENCY LATEST", RuntimeCommand::Latency),
+            ("latency anything at all", RuntimeCommand::Latency),
+            ("SLOWLOG GET 10", RuntimeCommand::SlowLog),
+            ("SLOWLOG nonsense", RuntimeCommand::SlowLog),
+            ("FUNCTION FLUSH", RuntimeCommand::FunctionFlush),
+            ("function flush async", RuntimeCommand::FunctionFlush),
+            ("FUNCTION FLUSH SYNC", RuntimeCommand::FunctionFlush),
+            (
+                "WAIT 0 0",
+                RuntimeCommand::Wait {
+                    replica_count: 0,
+                    timeout_ms: 0,
+                },
+            ),
+            (
+                "WAIT -3 1500",
+                RuntimeCommand::Wait {
+                    replica_count: -3,
+                    timeout_ms: 1500,
+                },
+            ),
         ];
         for (command, expected) in cases {
             let mut harness = Harness::new(Protocol::Resp2);
             assert_eq!(harness.run(command), b"", "{command}");
             assert_eq!(harness.outcome, Outcome::Runtime(expected), "{command}");
         }
+    }
+
+    #[test]
+    fn wait_and_function_errors_are_replied_here() {
+        Harness::check(&[
+            same(
+                "WAIT x 0",
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            same(
+                "WAIT 1 x",
+                "-ERR timeout is not an integer or out of range\r\n",
+            ),
+            same("WAIT 1 -1", "-ERR timeout is negative\r\n"),
+            // The number of replicas is read first.
+            same(
+                "WAIT x -1",
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            // NOW plus this overflows a signed 64-bit millisecond time.
+            same(
+                "WAIT 1 9223372036854775807",
+                "-ERR timeout is out of range\r\n",
+            ),
+            same(
+                "WAIT 1 2.5",
+                "-ERR timeout is not an integer or out of range\r\n",
+            ),
+            same(
+                "WAIT 1",
+                "-ERR wrong number of arguments for 'wait' command\r\n",
+            ),
+            same(
+                "FUNCTION LIST",
+                "-ERR unknown subcommand 'LIST'. Try FUNCTION HELP.\r\n",
+            ),
+            same(
+                "FUNCTION LOAD code",
+                "-ERR unknown subcommand 'LOAD'. Try FUNCTION HELP.\r\n",
+            ),
+            same(
+                "FUNCTION FLUSH LATER",
+                "-ERR FUNCTION FLUSH only supports SYNC|ASYNC option\r\n",
+            ),
+            same(
+                "FUNCTION FLUSH SYNC ASYNC",
+                "-ERR unknown subcommand or wrong number of arguments for 'FLUSH'. \
+                 Try FUNCTION HELP.\r\n",
+            ),
+            same(
+                "FUNCTION HELP x",
+                "-ERR wrong number of arguments for 'function|help' command\r\n",
+            ),
+            same(
+                "WATCH",
+                "-ERR wrong number of arguments for 'watch' command\r\n",
+            ),
+            same(
+                "MULTI x",
+                "-ERR wrong number of arguments for 'multi' command\r\n",
+            ),
+            same(
+                "LATENCY",
+                "-ERR wrong number of arguments for 'latency' command\r\n",
+            ),
+        ]);
+        let mut harness = Harness::new(Protocol::Resp3);
+        assert!(
+            harness
+                .run("FUNCTION HELP")
+                .starts_with(b"*9\r\n+FUNCTION <subcommand>")
+        );
+        // Just below the overflow: accepted.
+        let limit = i64::MAX - i64::try_from(NOW).expect("fits");
+        harness.run(&format!("WAIT 1 {limit}"));
+        assert_eq!(
+            harness.outcome,
+            Outcome::Runtime(RuntimeCommand::Wait {
+                replica_count: 1,
+                timeout_ms: u64::try_from(limit).expect("positive"),
+            })
+        );
     }
 
     #[test]

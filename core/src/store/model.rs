@@ -1,11 +1,11 @@
 //! The model check shared by the store's proptests and the `store_ops` fuzz target.
 //!
 //! A run applies random operations to a store and to a model that is fed *only* by the
-//! store's log records, then reads every key of every database it uses back from both. So it checks two things at
-//! once: the store behaves like a map with expiry (under eviction, minus exactly the keys
-//! its records say it evicted), and the records a write reports describe it fully (which
-//! is what recovery will replay). Built for tests and under the `_test-internals`
-//! feature; it needs `alloc`.
+//! store's log records, then reads every key of every database it uses back from both.
+//! So it checks two things at once: the store behaves like a map with expiry (under
+//! eviction, minus exactly the keys its records say it evicted), and the records a write
+//! reports describe it fully (which is what recovery will replay). Built for tests and
+//! under the `_test-internals` feature; it needs `alloc`.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
