@@ -3,11 +3,13 @@
 //! FLUSHALL, and looking at one key: TOUCH, OBJECT, MEMORY USAGE.
 //!
 //! OBJECT and MEMORY answer from what floe keeps per item: the value's bytes and the
-//! eviction policy's bits. Approximations, documented on each: ENCODING applies Redis's
-//! rule for a value written by SET to the bytes; IDLETIME is always 0, since no access
-//! time is kept per item (the LRU policies keep a visited bit, not a clock); REFCOUNT is
-//! always 1 (values are never shared); MEMORY USAGE counts floe's own bytes for the item
-//! (header, key, value, table slot), which are fewer than Redis's.
+//! eviction policy's bits. Approximations: ENCODING applies Redis's rule for a value
+//! written by SET to the bytes (so a short value made by APPEND reads `embstr` or `int`
+//! where Redis says `raw`); FREQ is the LFU counter as stored, which decays when the item
+//! survives an eviction sweep rather than with idle minutes as Redis's does; IDLETIME is
+//! always 0, since no access time is kept per item (the LRU policies keep a visited bit,
+//! not a clock); REFCOUNT is always 1 (values are never shared); MEMORY USAGE counts
+//! floe's own bytes for the item (header, key, value, table slot), fewer than Redis's.
 //!
 //! KEYS and SCAN reply with arrays whose length is known only after looking: each walks the
 //! keyspace twice with the same read-only store call, once to count and once to write, so

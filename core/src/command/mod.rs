@@ -15,7 +15,8 @@
 //!   those stay made (logged as deletes).
 //! - **Writes are logged by the store.** Every write goes through a [`Store`] method with
 //!   the caller's [`LogSink`], so the records the runtime persists come from the same call
-//!   that produced the reply. A multi-key write (MSET, MSETNX) is one store call.
+//!   that produced the reply. A multi-key write (MSET, MSETNX, RENAME, MOVE) is one store
+//!   call, so its records reach the runtime together and are logged as one group.
 //! - **No allocation, bounded work.** Names are looked up by binary search over a sorted
 //!   table after lowercasing into a stack buffer; replies of unknown length (KEYS, SCAN) are
 //!   counted in a first read-only pass and written in a second, identical pass.
