@@ -543,7 +543,7 @@ impl<'a> Store<'a> {
         for (key, value) in pairs {
             // Earlier pairs changed the table: look each key up afresh.
             let lookup = Lookup {
-                hash: self.hash(db, key),
+                hash: self.hash(key),
                 found: None,
                 epoch: u64::MAX,
             };
@@ -590,13 +590,13 @@ impl<'a> Store<'a> {
     /// in every database (lookups compare the database stored in the item), so SWAPDB can
     /// move whole databases by rewriting each item's database bits in place, without
     /// moving a table entry.
-    fn hash(&self, _db: u8, key: &[u8]) -> u64 {
+    fn hash(&self, key: &[u8]) -> u64 {
         wyhash(key, self.config.seed)
     }
 
     /// The entry for `key`, expired or not.
     fn find(&self, db: u8, key: &[u8]) -> Option<Found> {
-        self.find_hashed(db, key, self.hash(db, key))
+        self.find_hashed(db, key, self.hash(key))
     }
 
     fn find_hashed(&self, db: u8, key: &[u8], hash: u64) -> Option<Found> {
@@ -624,7 +624,7 @@ impl<'a> Store<'a> {
     /// Looks `key` up for a read-modify-write; an expired entry is removed on the way (lazy
     /// expiry, which needs no log record: the logged expiry is absolute).
     fn lookup(&mut self, db: u8, key: &[u8], now: Timestamp) -> Lookup {
-        let hash = self.hash(db, key);
+        let hash = self.hash(key);
         let mut found = self.find_hashed(db, key, hash);
         if let Some(entry) = &found
             && expired(entry.layout.expires_at, now)

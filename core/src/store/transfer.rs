@@ -105,7 +105,7 @@ impl Store<'_> {
         };
         // Earlier steps may have moved entries: let the write look the target up afresh.
         let lookup = Lookup {
-            hash: self.hash(target_db, target_key),
+            hash: self.hash(target_key),
             found: None,
             epoch: u64::MAX,
         };
