@@ -377,6 +377,61 @@ mod tests {
         assert_eq!(harness.log.0, ["swapdb 0 9"]);
     }
 
+    /// In a full memory under an eviction policy, RENAME and COPY make room first: the
+    /// evictions are logged as deletes before the write's own records, all from the one
+    /// call that the runtime logs as one group; the renamed value is intact.
+    #[test]
+    fn rename_in_full_memory_evicts_first_and_logs_it_with_the_write() {
+        use crate::storage::policy::EvictionPolicy;
+        let mut evicted_count = 0;
+        for policy in [
+            EvictionPolicy::AllKeysLru,
+            EvictionPolicy::AllKeysLfu,
+            EvictionPolicy::AllKeysRandom,
+            EvictionPolicy::Fifo,
+            EvictionPolicy::Sieve,
+        ] {
+            let mut config = Config::new(64 * 1024, 1000);
+            config.policy = policy;
+            let mut harness = Harness::with_config(config, Protocol::Resp2);
+            let value = "v".repeat(2000);
+            for index in 0..200 {
+                harness.run(&format!("SET filler{index} {value}"));
+            }
+            assert!(
+                harness.store.stats().evicted > 0,
+                "{policy:?}: memory is full"
+            );
+            harness.run(&format!("SET r0 {value}"));
+            for index in 0..60 {
+                harness.log.0.clear();
+                let command = format!("RENAME r{index} r{}", index + 1);
+                assert_eq!(harness.run(&command), b"+OK\r\n", "{policy:?}");
+                let log = &harness.log.0;
+                let (evictions, write) = log.split_last_chunk::<2>().expect("two records");
+                assert_eq!(
+                    write,
+                    &[
+                        format!("set 0 r{} {value} 0", index + 1),
+                        format!("del 0 r{index}")
+                    ],
+                    "{policy:?}"
+                );
+                assert!(
+                    evictions
+                        .iter()
+                        .all(|record| record.starts_with("del 0 filler"))
+                );
+                evicted_count += evictions.len();
+            }
+            assert_eq!(harness.run("STRLEN r60"), b":2000\r\n");
+            harness.run("RENAME r60 target");
+            assert_eq!(harness.run("COPY target copy"), b":1\r\n", "{policy:?}");
+            assert_eq!(harness.run("EXISTS source target copy"), b":2\r\n");
+        }
+        assert!(evicted_count > 0, "no RENAME had to make room");
+    }
+
     /// Under `noeviction` with the key table full, a RENAME to a new key needs a key of
     /// room for a moment and is refused whole, with nothing logged; onto an existing key
     /// it needs none.
