@@ -123,9 +123,7 @@ impl Store<'_> {
         }
         Ok(Transfer::Done)
     }
-}
 
-impl Store<'_> {
     /// Swaps the keys of databases `db_first` and `db_second` (SWAPDB); logs one
     /// [`Record::SwapDb`], or nothing when they are the same database.
     ///
