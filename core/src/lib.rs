@@ -14,7 +14,7 @@
 //! - [`storage`]: keys and values in append-only segments carved from the arena, with
 //!   expiry, cleaning and eviction a segment at a time.
 //! - [`store`]: the store API (Redis's string family and ZeekDB's cache API); every write
-//!   reports the idempotent log records that make it durable.
+//!   reports the log records that make it durable (idempotent, SWAPDB's apart).
 //! - [`codec`]: log records, snapshots and RESP: total decoders, no allocation.
 //!
 //! Guarantees: no allocation after start-up (memory comes from the frozen arena), no panic

@@ -61,6 +61,15 @@ impl LogSink for CountingLog {
                 assert!(db.is_none_or(|db| db < DATABASE_COUNT));
                 self.other_count += 1;
             }
+            Record::SwapDb {
+                db_first,
+                db_second,
+            } => {
+                assert!(db_first < DATABASE_COUNT, "db_first={db_first}");
+                assert!(db_second < DATABASE_COUNT, "db_second={db_second}");
+                assert!(db_first != db_second, "a swap with itself was logged");
+                self.other_count += 1;
+            }
         }
     }
 }

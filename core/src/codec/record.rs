@@ -1,9 +1,12 @@
-//! Log records: the idempotent, physical changes a write makes to the store, and the bytes
-//! that carry them in the write-ahead log.
+//! Log records: the physical changes a write makes to the store, and the bytes that carry
+//! them in the write-ahead log.
 //!
 //! [`Record`] is the plain value the store reports for every write. Replaying a record
 //! twice gives the same state as replaying it once: a counter increment is logged as the
-//! value it produced, a relative TTL as an absolute time, an eviction as a delete.
+//! value it produced, a relative TTL as an absolute time, an eviction as a delete. The one
+//! exception is [`Record::SwapDb`]: a swap undoes itself, so it must be applied exactly
+//! once, which recovery does (it applies every record above the snapshot's LSN once, in
+//! LSN order, and the snapshot is exact at its LSN).
 //!
 //! The codec follows smoltcp's split. [`RecordView`] is a view over bytes whose
 //! [`RecordView::new_checked`] validates every length once, after which no accessor can
@@ -33,7 +36,7 @@ use crate::constants::{DATABASE_COUNT, KEY_SIZE_MAX_DEFAULT, VALUE_SIZE_MAX_DEFA
 /// Milliseconds since the Unix epoch; `0` in an expiry field means "never expires".
 pub type Timestamp = u64;
 
-/// One idempotent change to the store.
+/// One change to the store; idempotent, except [`Record::SwapDb`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Record<'a> {
     /// `key` in database `db` now holds `value`, expiring at `expires_at` (`0`: never).
@@ -67,6 +70,15 @@ pub enum Record<'a> {
     Clear {
         /// The database cleared, or `None` for all of them.
         db: Option<u8>,
+    },
+    /// Databases `db_first` and `db_second` trade their keys (SWAPDB). Not idempotent:
+    /// applying it twice undoes it, so it must be applied exactly once (see the module
+    /// doc).
+    SwapDb {
+        /// One database index.
+        db_first: u8,
+        /// The other database index (may equal `db_first`: then nothing changes).
+        db_second: u8,
     },
 }
 
@@ -141,6 +153,9 @@ pub mod field {
     pub const RECORD_COUNT: Range<usize> = 28..32;
     /// Set and ExpireAt: absolute expiry in ms (`u64`, `0` for none); zero for Del, Clear.
     pub const EXPIRES_AT: Range<usize> = 32..40;
+    /// SwapDb only: the second database index (`u64`, below `DATABASE_COUNT`); shares
+    /// `EXPIRES_AT`.
+    pub const DB_SECOND: Range<usize> = 32..40;
     /// Commit only: LSN of the group's first intent record (`u64`); shares `EXPIRES_AT`.
     pub const FIRST_LSN: Range<usize> = 32..40;
     /// First byte of the key; the value follows the key.
@@ -163,6 +178,8 @@ pub enum Kind {
     Clear = 4,
     /// [`Commit`]: the completion record of a group.
     Commit = 5,
+    /// [`Record::SwapDb`].
+    SwapDb = 6,
 }
 
 impl TryFrom<u8> for Kind {
@@ -175,6 +192,7 @@ impl TryFrom<u8> for Kind {
             3 => Ok(Self::ExpireAt),
             4 => Ok(Self::Clear),
             5 => Ok(Self::Commit),
+            6 => Ok(Self::SwapDb),
             _ => Err(DecodeError::UnknownKind(tag)),
         }
     }
@@ -457,7 +475,7 @@ impl<'a> LogRecord<'a> {
         let value = &bytes[key_end..value_end];
         let body = match kind {
             Kind::Commit => Body::Commit(decode_commit(view)?),
-            Kind::Set | Kind::Del | Kind::ExpireAt | Kind::Clear => {
+            Kind::Set | Kind::Del | Kind::ExpireAt | Kind::Clear | Kind::SwapDb => {
                 let record = decode_change(kind, view.db(), key, value, view.expires_at())?;
                 if flags == FLAG_INTENT {
                     Body::Intent(record)
@@ -599,6 +617,7 @@ impl<'a> Record<'a> {
             Self::Del { .. } => Kind::Del,
             Self::ExpireAt { .. } => Kind::ExpireAt,
             Self::Clear { .. } => Kind::Clear,
+            Self::SwapDb { .. } => Kind::SwapDb,
         }
     }
 
@@ -645,7 +664,7 @@ impl<'a> Record<'a> {
         match *self {
             Self::Set { key, value, .. } => (key, value),
             Self::Del { key, .. } | Self::ExpireAt { key, .. } => (key, &[]),
-            Self::Clear { .. } => (&[], &[]),
+            Self::Clear { .. } | Self::SwapDb { .. } => (&[], &[]),
         }
     }
 
@@ -657,6 +676,13 @@ impl<'a> Record<'a> {
             }
             Self::Del { db, .. } => (Some(db), 0),
             Self::Clear { db } => (db, 0),
+            Self::SwapDb {
+                db_first,
+                db_second,
+            } => {
+                assert!(db_second < DATABASE_COUNT, "db_second={db_second}");
+                (Some(db_first), u64::from(db_second))
+            }
         };
         // Every named database, a Clear's included, is a real one: `Clear { db: Some(DB_ALL) }`
         // would otherwise encode as a clear of every database.
@@ -798,11 +824,23 @@ fn decode_change<'a>(
         Kind::Clear => Record::Clear {
             db: Some(db_valid(db)?),
         },
+        Kind::SwapDb => {
+            let db_second = u8::try_from(expires_at).unwrap_or(u8::MAX);
+            Record::SwapDb {
+                db_first: db_valid(db)?,
+                db_second: db_valid(db_second)?,
+            }
+        }
         Kind::Commit => unreachable!("commit records are decoded by decode_commit"),
     };
     // Canonical form: whatever the kind does not carry must be zero.
     let (key_used, value_used) = record.key_and_value();
-    let expires_used = matches!(record, Record::Set { .. } | Record::ExpireAt { .. });
+    // The 8-byte word carries the expiry of a Set or ExpireAt and the second database of a
+    // SwapDb (checked above).
+    let expires_used = matches!(
+        record,
+        Record::Set { .. } | Record::ExpireAt { .. } | Record::SwapDb { .. }
+    );
     if key_used.len() != key.len()
         || value_used.len() != value.len()
         || (!expires_used && expires_at != 0)
@@ -869,6 +907,11 @@ mod tests {
         0x00, 0x01, 0x04, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     ];
+    const GOLDEN_SWAP_DB: [u8; 40] = [
+        0x28, 0x00, 0x00, 0x00, 0xcf, 0x29, 0x67, 0x13, 0x15, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x01, 0x06, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    ];
     const GOLDEN_INTENT_SET: [u8; 41] = [
         0x29, 0x00, 0x00, 0x00, 0x05, 0xf6, 0x29, 0x08, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
         0x00, 0x01, 0x01, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -900,7 +943,7 @@ mod tests {
         bytes[field::CHECKSUM].copy_from_slice(&checksum.to_le_bytes());
     }
 
-    fn golden_cases() -> [(LogRecord<'static>, &'static [u8]); 7] {
+    fn golden_cases() -> [(LogRecord<'static>, &'static [u8]); 8] {
         let standalone = |lsn, record| LogRecord {
             lsn,
             body: Body::Standalone(record),
@@ -940,6 +983,16 @@ mod tests {
             (
                 standalone(0x14, Record::Clear { db: None }),
                 &GOLDEN_CLEAR_ALL,
+            ),
+            (
+                standalone(
+                    0x15,
+                    Record::SwapDb {
+                        db_first: 2,
+                        db_second: 9,
+                    },
+                ),
+                &GOLDEN_SWAP_DB,
             ),
             (
                 LogRecord {
@@ -1027,7 +1080,7 @@ mod tests {
             match Kind::try_from(tag) {
                 Ok(kind) => assert_eq!(u8::from(kind), tag),
                 Err(error) => {
-                    assert!(tag == 0 || tag > 5, "tag={tag}");
+                    assert!(tag == 0 || tag > 6, "tag={tag}");
                     assert_eq!(error, DecodeError::UnknownKind(tag));
                 }
             }
@@ -1110,7 +1163,7 @@ mod tests {
 
     #[test]
     fn record_decode_unknown_kind() {
-        for tag in [0, 6, 0x80, 255] {
+        for tag in [0, 7, 0x80, 255] {
             let mut bytes = GOLDEN_CLEAR_ONE.to_vec();
             bytes[field::KIND] = tag;
             checksum_fix(&mut bytes);
@@ -1139,6 +1192,7 @@ mod tests {
             &GOLDEN_DEL,
             &GOLDEN_EXPIRE_AT,
             &GOLDEN_CLEAR_ONE,
+            &GOLDEN_SWAP_DB,
         ] {
             for db in [DATABASE_COUNT, 100, DB_ALL - 1] {
                 let mut bytes = golden.to_vec();
@@ -1152,6 +1206,14 @@ mod tests {
         set_all[field::DB] = DB_ALL;
         checksum_fix(&mut set_all);
         assert_eq!(decode(&set_all), Err(DecodeError::DatabaseInvalid(DB_ALL)));
+        // A SwapDb's second database is checked as its first is.
+        for db_second in [16_u64, 255, 256, u64::MAX] {
+            let mut bytes = GOLDEN_SWAP_DB.to_vec();
+            bytes[field::DB_SECOND].copy_from_slice(&db_second.to_le_bytes());
+            checksum_fix(&mut bytes);
+            let shown = u8::try_from(db_second).unwrap_or(u8::MAX);
+            assert_eq!(decode(&bytes), Err(DecodeError::DatabaseInvalid(shown)));
+        }
     }
 
     #[test]
@@ -1172,6 +1234,11 @@ mod tests {
         clear_key[field::KIND] = Kind::Clear.into();
         checksum_fix(&mut clear_key);
         assert_eq!(decode(&clear_key), Err(DecodeError::FieldInvalid));
+
+        let mut swap_key = GOLDEN_DEL.to_vec();
+        swap_key[field::KIND] = Kind::SwapDb.into();
+        checksum_fix(&mut swap_key);
+        assert_eq!(decode(&swap_key), Err(DecodeError::FieldInvalid));
 
         let mut set_count = GOLDEN_SET.to_vec();
         set_count[field::RECORD_COUNT].copy_from_slice(&1_u32.to_le_bytes());
@@ -1289,6 +1356,17 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "db_second=16")]
+    fn record_encode_swap_db_second_invalid() {
+        let mut bytes = [0; 40];
+        Record::SwapDb {
+            db_first: 0,
+            db_second: DATABASE_COUNT,
+        }
+        .encode(1, &mut bytes);
+    }
+
+    #[test]
     #[should_panic(expected = "empty group")]
     fn record_encode_group_empty() {
         encode_group([], 1, &mut [0; 40]);
@@ -1300,7 +1378,7 @@ mod tests {
             prop::collection::vec(any::<u8>(), 0..64),
             prop::collection::vec(any::<u8>(), 0..300),
             any::<u64>(),
-            0..4_u8,
+            0..5_u8,
             prop::option::of(0..DATABASE_COUNT),
         )
     }
@@ -1328,7 +1406,11 @@ mod tests {
                 key,
                 expires_at: *expires_at,
             },
-            _ => Record::Clear { db: *clear_db },
+            3 => Record::Clear { db: *clear_db },
+            _ => Record::SwapDb {
+                db_first: *db,
+                db_second: clear_db.unwrap_or(0),
+            },
         }
     }
 
@@ -1381,7 +1463,7 @@ mod tests {
         /// A golden record with one byte changed and its checksum fixed either decodes to
         /// something that re-encodes to the same bytes, or fails with a typed error.
         #[test]
-        fn record_decode_field_mutation(case in 0..7_usize, index in 0..41_usize, byte in any::<u8>()) {
+        fn record_decode_field_mutation(case in 0..8_usize, index in 0..41_usize, byte in any::<u8>()) {
             let golden = golden_cases()[case].1;
             let mut bytes = golden.to_vec();
             let index = field::CHECKSUM.end + index % (bytes.len() - field::CHECKSUM.end);

@@ -59,7 +59,7 @@ impl ReplySink for VecSink {
 }
 
 /// Keeps the log records as text: `set db key value expires_at`, `del db key`,
-/// `expire db key at`, `clear db`.
+/// `expire db key at`, `clear db`, `swapdb first second`.
 #[derive(Debug, Default)]
 pub(super) struct TextLog(pub Vec<String>);
 
@@ -80,6 +80,10 @@ impl LogSink for TextLog {
                 expires_at,
             } => format!("expire {db} {} {expires_at}", text(key)),
             Record::Clear { db } => format!("clear {db:?}"),
+            Record::SwapDb {
+                db_first,
+                db_second,
+            } => format!("swapdb {db_first} {db_second}"),
         });
     }
 }

@@ -1,16 +1,26 @@
 //! The keyspace family: DEL, UNLINK, EXISTS, the EXPIRE family with `NX|XX|GT|LT`, TTL,
-//! PTTL, EXPIRETIME, PEXPIRETIME, PERSIST, TYPE, KEYS, SCAN, DBSIZE, FLUSHDB, FLUSHALL.
+//! PTTL, EXPIRETIME, PEXPIRETIME, PERSIST, TYPE, KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHDB,
+//! FLUSHALL, and looking at one key: TOUCH, OBJECT, MEMORY USAGE.
+//!
+//! OBJECT and MEMORY answer from what floe keeps per item: the value's bytes and the
+//! eviction policy's bits. Approximations: ENCODING applies Redis's rule for a value
+//! written by SET to the bytes (so a short value made by APPEND reads `embstr` or `int`
+//! where Redis says `raw`); FREQ is the LFU counter as stored, which decays when the item
+//! survives an eviction sweep rather than with idle minutes as Redis's does; IDLETIME is
+//! always 0, since no access time is kept per item (the LRU policies keep a visited bit,
+//! not a clock); REFCOUNT is always 1 (values are never shared); MEMORY USAGE counts
+//! floe's own bytes for the item (header, key, value, table slot), fewer than Redis's.
 //!
 //! KEYS and SCAN reply with arrays whose length is known only after looking: each walks the
 //! keyspace twice with the same read-only store call, once to count and once to write, so
 //! the array header comes first without a buffer. The second pass is asserted to write
 //! exactly the count of the first.
 
-use super::{Arguments, Context, Message, c_string, decimal, is};
+use super::server::{Subcommand, help, sub, subcommand};
+use super::{Context, Door, Message, bulk_or_null, c_string, decimal, is};
 use crate::codec::record::Timestamp;
-use crate::codec::resp::ReplySink;
 use crate::constants::SCAN_COUNT_DEFAULT;
-use crate::store::{ExpireCondition, LogSink, Ttl};
+use crate::store::{ExpireCondition, Ttl};
 
 /// The commands of this family (UNLINK is DEL: deletion is immediate here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,67 +34,100 @@ pub(super) enum Command {
     FlushAll,
     FlushDb,
     Keys,
+    Memory,
+    Object,
     Persist,
     PExpire,
     PExpireAt,
     PExpireTime,
     PTtl,
+    RandomKey,
     Scan,
+    Touch,
     Ttl,
     Type,
 }
 
 /// Runs one command of the family; its arity was checked.
-pub(super) fn run<A, S, L>(command: Command, cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
+pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
     match command {
         Command::Del => {
             let mut deleted_count = 0;
-            for index in 1..cx.count() {
-                if cx
-                    .store
-                    .delete(cx.session.db, cx.arg(index), cx.now, cx.log)
-                {
+            for index in 1..context.count() {
+                if context.store.delete(
+                    context.session.db,
+                    context.arg(index),
+                    context.now,
+                    context.log,
+                ) {
                     deleted_count += 1;
                 }
             }
-            cx.integer_reply(deleted_count);
+            context.integer_reply(deleted_count);
         }
         Command::Exists => {
             // Each argument counts, so a key named twice counts twice (as in Redis).
             let mut found_count = 0;
-            for index in 1..cx.count() {
-                if cx.store.exists(cx.session.db, cx.arg(index), cx.now) {
+            for index in 1..context.count() {
+                if context
+                    .store
+                    .exists(context.session.db, context.arg(index), context.now)
+                {
                     found_count += 1;
                 }
             }
-            cx.integer_reply(found_count);
+            context.integer_reply(found_count);
         }
-        Command::Expire => expire(cx, Unit::Seconds, true),
-        Command::PExpire => expire(cx, Unit::Milliseconds, true),
-        Command::ExpireAt => expire(cx, Unit::Seconds, false),
-        Command::PExpireAt => expire(cx, Unit::Milliseconds, false),
-        Command::Ttl => ttl(cx, Unit::Seconds, false),
-        Command::PTtl => ttl(cx, Unit::Milliseconds, false),
-        Command::ExpireTime => ttl(cx, Unit::Seconds, true),
-        Command::PExpireTime => ttl(cx, Unit::Milliseconds, true),
-        Command::Persist => match cx.store.persist(cx.session.db, cx.arg(1), cx.now, cx.log) {
-            Ok(removed) => cx.reply.integer(i64::from(removed)),
-            Err(error) => cx.store_error(error),
+        Command::Expire => expire(context, Unit::Seconds, true),
+        Command::PExpire => expire(context, Unit::Milliseconds, true),
+        Command::ExpireAt => expire(context, Unit::Seconds, false),
+        Command::PExpireAt => expire(context, Unit::Milliseconds, false),
+        Command::Ttl => ttl(context, Unit::Seconds, false),
+        Command::PTtl => ttl(context, Unit::Milliseconds, false),
+        Command::ExpireTime => ttl(context, Unit::Seconds, true),
+        Command::PExpireTime => ttl(context, Unit::Milliseconds, true),
+        Command::Persist => match context.store.persist(
+            context.session.db,
+            context.arg(1),
+            context.now,
+            context.log,
+        ) {
+            Ok(removed) => context.reply.integer(i64::from(removed)),
+            Err(error) => context.store_error(error),
         },
         Command::Type => {
-            let exists = cx.store.exists(cx.session.db, cx.arg(1), cx.now);
-            cx.reply.simple(if exists { b"string" } else { b"none" });
+            let exists = context
+                .store
+                .exists(context.session.db, context.arg(1), context.now);
+            context
+                .reply
+                .simple(if exists { b"string" } else { b"none" });
         }
-        Command::Keys => keys(cx),
-        Command::Scan => scan(cx),
-        Command::DbSize => cx.integer_reply(cx.store.db_len(cx.session.db)),
-        Command::FlushDb => flush(cx, Some(cx.session.db)),
-        Command::FlushAll => flush(cx, None),
+        Command::Keys => keys(context),
+        Command::Scan => scan(context),
+        Command::RandomKey => {
+            let (db, now) = (context.session.db, context.now);
+            let key = context.store.random_key(db, now);
+            bulk_or_null(&mut context.reply, key);
+        }
+        Command::Touch => {
+            // As EXISTS, each argument counts: a key named twice counts twice.
+            let mut found_count = 0;
+            for index in 1..context.count() {
+                if context
+                    .store
+                    .touch(context.session.db, context.arg(index), context.now)
+                {
+                    found_count += 1;
+                }
+            }
+            context.integer_reply(found_count);
+        }
+        Command::Object => object(context),
+        Command::Memory => memory(context),
+        Command::DbSize => context.integer_reply(context.store.db_len(context.session.db)),
+        Command::FlushDb => flush(context, Some(context.session.db)),
+        Command::FlushAll => flush(context, None),
     }
 }
 
@@ -98,45 +141,38 @@ enum Unit {
 /// EXPIRE, PEXPIRE (`relative`), EXPIREAT, PEXPIREAT: `key time [NX|XX|GT|LT]`. As in
 /// Redis, options are checked first, then the number, then its range; a time not in the
 /// future deletes the key.
-fn expire<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, unit: Unit, relative: bool)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(condition) = expire_options(cx) else {
+fn expire<D: Door>(context: &mut Context<'_, '_, D>, unit: Unit, relative: bool) {
+    let Some(condition) = expire_options(context) else {
         return;
     };
-    let Some(value) = cx.integer(2) else {
+    let Some(value) = context.integer(2) else {
         return;
     };
     let base = if relative {
-        i64::try_from(cx.now).unwrap_or(i64::MAX)
+        i64::try_from(context.now).unwrap_or(i64::MAX)
     } else {
         0
     };
     let Some(at) = expire_target(value, unit, base) else {
-        cx.expire_time_error();
+        context.expire_time_error();
         return;
     };
-    let (db, key) = (cx.session.db, cx.arg(1));
-    match cx.store.expire_at(db, key, at, condition, cx.now, cx.log) {
-        Ok(applied) => cx.reply.integer(i64::from(applied)),
-        Err(error) => cx.store_error(error),
+    let (db, key) = (context.session.db, context.arg(1));
+    match context
+        .store
+        .expire_at(db, key, at, condition, context.now, context.log)
+    {
+        Ok(applied) => context.reply.integer(i64::from(applied)),
+        Err(error) => context.store_error(error),
     }
 }
 
 /// Parses the options from argument 3 on, as Redis's `parseExtendedExpireArgumentsOrReply`
 /// does; replies with the error and gives `None` if they are not valid.
-fn expire_options<A, S, L>(cx: &mut Context<'_, '_, A, S, L>) -> Option<ExpireCondition>
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
+fn expire_options<D: Door>(context: &mut Context<'_, '_, D>) -> Option<ExpireCondition> {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    for index in 3..cx.count() {
-        let option = cx.arg(index);
+    for index in 3..context.count() {
+        let option = context.arg(index);
         if is(option, "nx") {
             nx = true;
         } else if is(option, "xx") {
@@ -150,16 +186,16 @@ where
             message
                 .push(b"ERR Unsupported option ")
                 .push(c_string(option));
-            cx.reply.error(message.as_bytes());
+            context.reply.error(message.as_bytes());
             return None;
         }
     }
     if nx && (xx || gt || lt) {
-        cx.error("ERR NX and XX, GT or LT options at the same time are not compatible");
+        context.error("ERR NX and XX, GT or LT options at the same time are not compatible");
         return None;
     }
     if gt && lt {
-        cx.error("ERR GT and LT options at the same time are not compatible");
+        context.error("ERR GT and LT options at the same time are not compatible");
         return None;
     }
     let condition = if nx {
@@ -192,18 +228,16 @@ fn expire_target(value: i64, unit: Unit, base: i64) -> Option<Timestamp> {
 
 /// TTL, PTTL (`absolute` false), EXPIRETIME, PEXPIRETIME: `-2` for a missing key, `-1` for
 /// one without expiry; seconds are rounded to the nearest, as Redis does.
-fn ttl<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, unit: Unit, absolute: bool)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let value = match cx.store.ttl(cx.session.db, cx.arg(1), cx.now) {
+fn ttl<D: Door>(context: &mut Context<'_, '_, D>, unit: Unit, absolute: bool) {
+    let value = match context
+        .store
+        .ttl(context.session.db, context.arg(1), context.now)
+    {
         Ttl::Missing => -2,
         Ttl::Persistent => -1,
         Ttl::Remaining(remaining) => {
             let milliseconds = if absolute {
-                remaining.saturating_add(cx.now)
+                remaining.saturating_add(context.now)
             } else {
                 remaining
             };
@@ -214,52 +248,42 @@ where
             i64::try_from(value).unwrap_or(i64::MAX)
         }
     };
-    cx.reply.integer(value);
+    context.reply.integer(value);
 }
 
 /// KEYS pattern: every matching key of the selected database.
-fn keys<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let (db, pattern, now) = (cx.session.db, cx.arg(1), cx.now);
+fn keys<D: Door>(context: &mut Context<'_, '_, D>) {
+    let (db, pattern, now) = (context.session.db, context.arg(1), context.now);
     let mut key_count = 0_usize;
-    cx.store.keys(db, pattern, now, |_| key_count += 1);
-    cx.reply.array_header(key_count);
+    context.store.keys(db, pattern, now, |_| key_count += 1);
+    context.reply.array_header(key_count);
     let mut written_count = 0_usize;
-    cx.store.keys(db, pattern, now, |key| {
+    context.store.keys(db, pattern, now, |key| {
         written_count += 1;
-        cx.reply.bulk(key);
+        context.reply.bulk(key);
     });
     assert_eq!(written_count, key_count, "KEYS passes disagree");
 }
 
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: `[next-cursor, [keys...]]`.
-fn scan<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(cursor) = parse_cursor(cx.arg(1)) else {
-        cx.error("ERR invalid cursor");
+fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(cursor) = parse_cursor(context.arg(1)) else {
+        context.error("ERR invalid cursor");
         return;
     };
     let mut count = SCAN_COUNT_DEFAULT;
     let mut pattern = None;
     let mut type_matches = true;
     let mut index = 2;
-    while index < cx.count() {
-        let (option, value) = (cx.arg(index), cx.arg(index + 1));
-        let has_value = index + 1 < cx.count();
+    while index < context.count() {
+        let (option, value) = (context.arg(index), context.arg(index + 1));
+        let has_value = index + 1 < context.count();
         if is(option, "count") && has_value {
-            let Some(requested) = cx.integer(index + 1) else {
+            let Some(requested) = context.integer(index + 1) else {
                 return;
             };
             if requested < 1 {
-                cx.syntax_error();
+                context.syntax_error();
                 return;
             }
             count = usize::try_from(requested).unwrap_or(usize::MAX);
@@ -271,33 +295,33 @@ where
             // nothing rather than being an error.
             type_matches = is(value, "string");
         } else {
-            cx.syntax_error();
+            context.syntax_error();
             return;
         }
         index += 2;
     }
-    let (db, now) = (cx.session.db, cx.now);
-    if cx.store.db_len(db) == 0 {
+    let (db, now) = (context.session.db, context.now);
+    if context.store.db_len(db) == 0 {
         // Nothing to walk (not even expired keys): end the scan now, as Redis does for an
         // empty database, rather than hand out cursors over empty slots.
-        cx.reply.array_header(2);
-        cx.reply.bulk(b"0");
-        cx.reply.array_header(0);
+        context.reply.array_header(2);
+        context.reply.bulk(b"0");
+        context.reply.array_header(0);
         return;
     }
     let mut key_count = 0_usize;
-    let next = cx.store.scan(db, cursor, count, pattern, now, |_| {
+    let next = context.store.scan(db, cursor, count, pattern, now, |_| {
         key_count += usize::from(type_matches);
     });
     let mut digits = [0; 20];
-    cx.reply.array_header(2);
-    cx.reply.bulk(decimal(next, &mut digits));
-    cx.reply.array_header(key_count);
+    context.reply.array_header(2);
+    context.reply.bulk(decimal(next, &mut digits));
+    context.reply.array_header(key_count);
     let mut written_count = 0_usize;
-    let next_again = cx.store.scan(db, cursor, count, pattern, now, |key| {
+    let next_again = context.store.scan(db, cursor, count, pattern, now, |key| {
         if type_matches {
             written_count += 1;
-            cx.reply.bulk(key);
+            context.reply.bulk(key);
         }
     });
     assert_eq!(next_again, next, "SCAN passes disagree on the cursor");
@@ -307,24 +331,151 @@ where
 // The cursor's rule lives in crate::text; this name stays until the caller switches.
 use crate::text::parse_u64_lenient as parse_cursor;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ObjectSub {
+    Encoding,
+    Frequency,
+    Help,
+    IdleTime,
+    ReferenceCount,
+}
+
+const OBJECT_SUBCOMMANDS: [Subcommand<ObjectSub>; 5] = [
+    sub("encoding", 3, ObjectSub::Encoding),
+    sub("freq", 3, ObjectSub::Frequency),
+    sub("help", 2, ObjectSub::Help),
+    sub("idletime", 3, ObjectSub::IdleTime),
+    sub("refcount", 3, ObjectSub::ReferenceCount),
+];
+
+/// Redis's reply to OBJECT FREQ under a policy that does not count accesses.
+const FREQUENCY_NOT_TRACKED: &str = "ERR An LFU maxmemory policy is not selected, access \
+    frequency not tracked. Please note that when switching between policies at runtime LRU \
+    and LFU data will take some time to adjust.";
+
+/// Redis's reply to OBJECT IDLETIME under an LFU policy.
+const IDLE_TIME_NOT_TRACKED: &str = "ERR An LFU maxmemory policy is selected, idle time not \
+    tracked. Please note that when switching between policies at runtime LRU and LFU data \
+    will take some time to adjust.";
+
+/// OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key, OBJECT HELP. A missing key is a null
+/// reply, checked before the policy (as Redis does). Looking does not count as an access.
+fn object<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(which) = subcommand(context, &OBJECT_SUBCOMMANDS) else {
+        return;
+    };
+    if which == ObjectSub::Help {
+        help(
+            context,
+            &[
+                "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ENCODING <key>",
+                "    Return the kind of internal representation used in order to store the value",
+                "    associated with a <key>.",
+                "FREQ <key>",
+                "    Return the access frequency index of the <key>. The returned integer is",
+                "    proportional to the logarithm of the recent access frequency of the <key>.",
+                "IDLETIME <key>",
+                "    Return the idle time of the <key>, that is the approximated number of",
+                "    seconds elapsed since the last access to the key.",
+                "REFCOUNT <key>",
+                "    Return the number of references of the value associated with the specified",
+                "    <key>.",
+                "HELP",
+                "    Print this help.",
+            ],
+        );
+        return;
+    }
+    let (db, now) = (context.session.db, context.now);
+    let Some(info) = context.store.object(db, context.arg(2), now) else {
+        context.reply.null();
+        return;
+    };
+    let counts_frequency = context.store.config().policy.counts_frequency();
+    match which {
+        ObjectSub::Encoding => context.reply.bulk(info.encoding.name().as_bytes()),
+        ObjectSub::Frequency if counts_frequency => {
+            context.reply.integer(i64::from(info.policy_bits));
+        }
+        ObjectSub::Frequency => context.error(FREQUENCY_NOT_TRACKED),
+        ObjectSub::IdleTime if counts_frequency => context.error(IDLE_TIME_NOT_TRACKED),
+        // No access time is kept per item: every key reads as just used.
+        ObjectSub::IdleTime => context.reply.integer(0),
+        // Values are never shared between keys.
+        ObjectSub::ReferenceCount => context.reply.integer(1),
+        ObjectSub::Help => unreachable!("answered above"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MemorySub {
+    Help,
+    Usage,
+}
+
+const MEMORY_SUBCOMMANDS: [Subcommand<MemorySub>; 2] = [
+    sub("help", 2, MemorySub::Help),
+    sub("usage", -3, MemorySub::Usage),
+];
+
+/// MEMORY USAGE key [SAMPLES count], MEMORY HELP. USAGE replies with the bytes the item
+/// takes in floe (header, key, value, table slot and tag), or null for a missing key;
+/// SAMPLES is checked as Redis checks it and otherwise ignored (a string has nothing to
+/// sample). The other MEMORY subcommands (DOCTOR, STATS, ...) are not offered.
+fn memory<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(which) = subcommand(context, &MEMORY_SUBCOMMANDS) else {
+        return;
+    };
+    if which == MemorySub::Help {
+        help(
+            context,
+            &[
+                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "USAGE <key> [SAMPLES <count>]",
+                "    Return memory in bytes used by <key> and its value. Nested values are",
+                "    sampled up to <count> times (default: 5, 0 means sample all).",
+                "HELP",
+                "    Print this help.",
+            ],
+        );
+        return;
+    }
+    let mut index = 3;
+    while index < context.count() {
+        if !(is(context.arg(index), "samples") && index + 1 < context.count()) {
+            context.syntax_error();
+            return;
+        }
+        let Some(samples) = context.integer(index + 1) else {
+            return;
+        };
+        if samples < 0 {
+            context.syntax_error();
+            return;
+        }
+        index += 2;
+    }
+    let (db, now) = (context.session.db, context.now);
+    match context.store.object(db, context.arg(2), now) {
+        Some(info) => context.integer_reply(info.memory_size),
+        None => context.reply.null(),
+    }
+}
+
 /// FLUSHDB and FLUSHALL `[ASYNC|SYNC]` (both synchronous here: clearing is one pass).
-fn flush<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, db: Option<u8>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let valid = match cx.count() {
+fn flush<D: Door>(context: &mut Context<'_, '_, D>, db: Option<u8>) {
+    let valid = match context.count() {
         1 => true,
-        2 => is(cx.arg(1), "async") || is(cx.arg(1), "sync"),
+        2 => is(context.arg(1), "async") || is(context.arg(1), "sync"),
         _ => false,
     };
     if !valid {
-        cx.syntax_error();
+        context.syntax_error();
         return;
     }
-    cx.store.clear(db, cx.log);
-    cx.ok();
+    context.store.clear(db, context.log);
+    context.ok();
 }
 
 #[cfg(test)]
@@ -332,6 +483,8 @@ mod tests {
     use super::super::harness::{Harness, NOW, differ, same};
     use super::*;
     use crate::codec::resp::Protocol;
+    use crate::storage::policy::EvictionPolicy;
+    use crate::store::Config;
     use std::string::String;
     use std::vec::Vec;
 
@@ -649,6 +802,192 @@ mod tests {
         assert_eq!(expire_target(-10, Unit::Seconds, 5), Some(1));
         assert_eq!(expire_target(i64::MAX / 1000 + 1, Unit::Seconds, 0), None);
         assert_eq!(expire_target(i64::MAX, Unit::Milliseconds, 1), None);
+    }
+
+    #[test]
+    fn touch_counts_existing_keys() {
+        Harness::check(&[
+            same("MSET a 1 b 2", "+OK\r\n"),
+            same("TOUCH a b missing a", ":3\r\n"),
+            same("TOUCH missing", ":0\r\n"),
+        ]);
+        let mut harness = Harness::new(Protocol::Resp2);
+        harness.run("SET a 1");
+        harness.log.0.clear();
+        harness.run("TOUCH a");
+        assert!(harness.log.0.is_empty(), "TOUCH is not a write");
+    }
+
+    /// Under LRU a TOUCH sets the visited bit, under LFU it may raise the counter: what a
+    /// GET does, and what OBJECT FREQ shows.
+    #[test]
+    fn touch_updates_the_policy() {
+        let mut config = Config::new(1 << 20, 100);
+        config.policy = EvictionPolicy::AllKeysLru;
+        let mut harness = Harness::with_config(config, Protocol::Resp2);
+        harness.run("SET a 1");
+        let before = harness.store.object(0, b"a", NOW).expect("a").policy_bits;
+        assert_eq!(before, 0);
+        harness.run("TOUCH a");
+        let after = harness.store.object(0, b"a", NOW).expect("a").policy_bits;
+        assert_eq!(after, crate::storage::policy::VISITED);
+
+        config.policy = EvictionPolicy::AllKeysLfu;
+        let mut harness = Harness::with_config(config, Protocol::Resp2);
+        harness.run("SET a 1");
+        assert_eq!(harness.run("OBJECT FREQ a"), b":5\r\n");
+        for _ in 0..50 {
+            harness.run("TOUCH a");
+        }
+        let reply = String::from_utf8(harness.run("OBJECT FREQ a")).expect("text");
+        let frequency: i64 = reply[1..reply.len() - 2].parse().expect("integer");
+        assert!(frequency > 5, "{frequency}");
+    }
+
+    #[test]
+    fn randomkey_picks_live_keys_of_the_database() {
+        Harness::check(&[
+            differ("RANDOMKEY", "$-1\r\n", "_\r\n"),
+            same("SET only v", "+OK\r\n"),
+            same("RANDOMKEY", "$4\r\nonly\r\n"),
+            same("SELECT 1", "+OK\r\n"),
+            differ("RANDOMKEY", "$-1\r\n", "_\r\n"),
+            same("SET short v PX 10", "+OK\r\n"),
+            same("@+10", ""),
+            differ("RANDOMKEY", "$-1\r\n", "_\r\n"),
+        ]);
+        let mut harness = Harness::new(Protocol::Resp2);
+        for index in 0..20 {
+            harness.run(&format!("SET key{index} v"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let reply = String::from_utf8(harness.run("RANDOMKEY")).expect("text");
+            let key = reply.split("\r\n").nth(1).expect("bulk").to_string();
+            assert!(key.starts_with("key"), "{key}");
+            seen.insert(key);
+        }
+        assert!(seen.len() > 10, "{seen:?}");
+    }
+
+    #[test]
+    fn object_subcommands() {
+        let long = "x".repeat(45);
+        let mut harness = Harness::new(Protocol::Resp2);
+        harness.run("MSET int 12345 negative -7 padded 007 text hello");
+        harness.run_args(&[b"SET", b"embstr", "x".repeat(44).as_bytes()]);
+        harness.run_args(&[b"SET", b"raw", long.as_bytes()]);
+        harness.run_args(&[b"SET", b"big", b"99999999999999999999"]);
+        for (key, encoding) in [
+            ("int", "int"),
+            ("negative", "int"),
+            ("padded", "embstr"),
+            ("text", "embstr"),
+            ("embstr", "embstr"),
+            ("raw", "raw"),
+            ("big", "embstr"),
+        ] {
+            let reply = harness.run(&format!("OBJECT ENCODING {key}"));
+            let expected = format!("${}\r\n{encoding}\r\n", encoding.len());
+            assert_eq!(String::from_utf8_lossy(&reply), expected, "{key}");
+        }
+        Harness::check(&[
+            same("SET k v", "+OK\r\n"),
+            same("object refcount k", ":1\r\n"),
+            same("OBJECT IDLETIME k", ":0\r\n"),
+            same(
+                "OBJECT FREQ k",
+                "-ERR An LFU maxmemory policy is not selected, access frequency not tracked. \
+                 Please note that when switching between policies at runtime LRU and LFU data \
+                 will take some time to adjust.\r\n",
+            ),
+            // A missing key is null, before the policy is looked at.
+            differ("OBJECT FREQ missing", "$-1\r\n", "_\r\n"),
+            differ("OBJECT ENCODING missing", "$-1\r\n", "_\r\n"),
+            differ("OBJECT IDLETIME missing", "$-1\r\n", "_\r\n"),
+            differ("OBJECT REFCOUNT missing", "$-1\r\n", "_\r\n"),
+            same(
+                "OBJECT NOPE k",
+                "-ERR unknown subcommand 'NOPE'. Try OBJECT HELP.\r\n",
+            ),
+            same(
+                "OBJECT ENCODING",
+                "-ERR wrong number of arguments for 'object|encoding' command\r\n",
+            ),
+            same(
+                "OBJECT ENCODING k extra",
+                "-ERR wrong number of arguments for 'object|encoding' command\r\n",
+            ),
+            same(
+                "OBJECT HELP extra",
+                "-ERR wrong number of arguments for 'object|help' command\r\n",
+            ),
+        ]);
+        let reply = harness.run("OBJECT HELP");
+        assert!(reply.starts_with(b"*15\r\n+OBJECT <subcommand>"));
+    }
+
+    #[test]
+    fn object_idletime_under_lfu_is_refused() {
+        let mut config = Config::new(1 << 20, 100);
+        config.policy = EvictionPolicy::VolatileLfu;
+        let mut harness = Harness::with_config(config, Protocol::Resp3);
+        harness.run("SET k v");
+        assert_eq!(
+            String::from_utf8_lossy(&harness.run("OBJECT IDLETIME k")),
+            "-ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that \
+             when switching between policies at runtime LRU and LFU data will take some time \
+             to adjust.\r\n"
+        );
+        assert_eq!(harness.run("OBJECT FREQ k"), b":5\r\n");
+        // Looking is not an access.
+        assert_eq!(harness.run("OBJECT FREQ k"), b":5\r\n");
+    }
+
+    #[test]
+    fn memory_usage_counts_header_key_value_and_slot() {
+        let slot = crate::constants::SLOT_SIZE + crate::constants::TAG_SIZE;
+        let mut harness = Harness::new(Protocol::Resp2);
+        harness.run("SET key value");
+        // 3 bytes of header, 3 of key, 5 of value.
+        let expected = format!(":{}\r\n", 3 + 3 + 5 + slot);
+        assert_eq!(
+            String::from_utf8_lossy(&harness.run("MEMORY USAGE key")),
+            expected
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&harness.run("memory usage key samples 0")),
+            expected
+        );
+        harness.run("EXPIRE key 100");
+        let expected = format!(":{}\r\n", 3 + 8 + 3 + 5 + slot);
+        assert_eq!(
+            String::from_utf8_lossy(&harness.run("MEMORY USAGE key SAMPLES 5 SAMPLES 9")),
+            expected
+        );
+        Harness::check(&[
+            differ("MEMORY USAGE missing", "$-1\r\n", "_\r\n"),
+            same("MEMORY USAGE k SAMPLES", "-ERR syntax error\r\n"),
+            same("MEMORY USAGE k SAMPLES -1", "-ERR syntax error\r\n"),
+            same(
+                "MEMORY USAGE k SAMPLES x",
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            same("MEMORY USAGE k FOO 1", "-ERR syntax error\r\n"),
+            same(
+                "MEMORY USAGE",
+                "-ERR wrong number of arguments for 'memory|usage' command\r\n",
+            ),
+            same(
+                "MEMORY DOCTOR",
+                "-ERR unknown subcommand 'DOCTOR'. Try MEMORY HELP.\r\n",
+            ),
+        ]);
+        assert!(
+            harness
+                .run("MEMORY HELP")
+                .starts_with(b"*6\r\n+MEMORY <subcommand>")
+        );
     }
 
     /// The bulk strings of a flat RESP array of bulk strings.

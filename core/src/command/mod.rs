@@ -15,7 +15,8 @@
 //!   those stay made (logged as deletes).
 //! - **Writes are logged by the store.** Every write goes through a [`Store`] method with
 //!   the caller's [`LogSink`], so the records the runtime persists come from the same call
-//!   that produced the reply. A multi-key write (MSET, MSETNX) is one store call.
+//!   that produced the reply. A multi-key write (MSET, MSETNX, RENAME, MOVE) is one store
+//!   call, so its records reach the runtime together and are logged as one group.
 //! - **No allocation, bounded work.** Names are looked up by binary search over a sorted
 //!   table after lowercasing into a stack buffer; replies of unknown length (KEYS, SCAN) are
 //!   counted in a first read-only pass and written in a second, identical pass.
@@ -23,8 +24,9 @@
 //! # Layout
 //!
 //! One file per command family: [`strings`] (GET, SET, counters, ranges), [`keys`] (DEL,
-//! expiry, iteration, FLUSHDB) and [`server`] (PING, HELLO, SELECT, CLIENT, COMMAND, and
-//! the commands only the runtime can finish).
+//! expiry, iteration, FLUSHDB, OBJECT, MEMORY), [`transfer`] (RENAME, COPY, MOVE, SWAPDB) and
+//! [`server`] (PING, HELLO, SELECT, CLIENT, COMMAND, and the commands only the runtime
+//! can finish).
 //!
 //! ```
 //! use floe_core::arena::Arena;
@@ -50,11 +52,14 @@
 mod keys;
 mod server;
 mod strings;
+mod transfer;
 
 #[cfg(test)]
 mod harness;
 
 pub use server::REDIS_VERSION;
+
+use core::marker::PhantomData;
 
 use crate::codec::record::Timestamp;
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter, Request};
@@ -203,6 +208,39 @@ pub enum RuntimeCommand {
     ConfigResetStat,
     /// `CONFIG REWRITE`: write the running configuration back to the configuration file.
     ConfigRewrite,
+    /// `MULTI`: start queueing this connection's commands for EXEC (Redis replies
+    /// `ERR MULTI calls can not be nested` inside one).
+    Multi,
+    /// `EXEC`: run the queued commands atomically, or reply a null array if a watched key
+    /// changed (`ERR EXEC without MULTI` outside one).
+    Exec,
+    /// `DISCARD`: drop the queued commands and the watches (`ERR DISCARD without MULTI`
+    /// outside one).
+    Discard,
+    /// `WATCH key [key ...]`: the keys are the arguments from index 1 (at least one);
+    /// EXEC fails if any changes before it (`ERR WATCH inside MULTI is not allowed`).
+    Watch,
+    /// `UNWATCH`: forget this connection's watches.
+    Unwatch,
+    /// `LASTSAVE`: the Unix time, in seconds, of the last successful snapshot.
+    LastSave,
+    /// `WAIT numreplicas timeout`: both arguments were checked as Redis checks them;
+    /// without replicas the runtime replies `:0` at once.
+    Wait {
+        /// Replicas to wait for (Redis takes any 64-bit integer; not above zero means none).
+        replica_count: i64,
+        /// Milliseconds to wait at most; `0` waits without a limit.
+        timeout_ms: u64,
+    },
+    /// `LATENCY <subcommand> [arg ...]`: any subcommand; its name is argument 1, not
+    /// checked here.
+    Latency,
+    /// `SLOWLOG <subcommand> [arg ...]`: any subcommand; its name is argument 1, not
+    /// checked here.
+    SlowLog,
+    /// `FUNCTION FLUSH [ASYNC|SYNC]`: floe has no functions, so there is nothing to delete
+    /// and the reply is `+OK` (both modes are synchronous).
+    FunctionFlush,
 }
 
 /// The options of `SHUTDOWN`.
@@ -294,6 +332,7 @@ impl CommandSpec {
 enum Handler {
     Strings(strings::Command),
     Keys(keys::Command),
+    Transfer(transfer::Command),
     Server(server::Command),
 }
 
@@ -321,74 +360,84 @@ const ONE_KEY: (u8, i8, u8) = (1, 1, 1);
 const ALL_KEYS: (u8, i8, u8) = (1, -1, 1);
 const PAIRS: (u8, i8, u8) = (1, -1, 2);
 
-use Handler::{Keys as K, Server as V, Strings as T};
-use keys::Command as KC;
-use server::Command as VC;
-use strings::Command as TC;
-
 /// Every command, sorted by name (binary search; a test checks the order).
-pub static COMMANDS: [CommandSpec; 55] = [
-    spec("append", 3, WRITE, ONE_KEY, T(TC::Append)),
-    spec("auth", -2, 0, NO_KEYS, V(VC::Auth)),
-    spec(
-        "bgrewriteaof",
-        1,
-        ADMIN,
-        NO_KEYS,
-        V(VC::BackgroundRewriteLog),
-    ),
-    spec("bgsave", -1, ADMIN, NO_KEYS, V(VC::BackgroundSave)),
-    spec("client", -2, 0, NO_KEYS, V(VC::Client)),
-    spec("command", -1, 0, NO_KEYS, V(VC::Introspect)),
-    spec("config", -2, ADMIN, NO_KEYS, V(VC::Config)),
-    spec("dbsize", 1, READONLY, NO_KEYS, K(KC::DbSize)),
-    spec("decr", 2, WRITE, ONE_KEY, T(TC::Decr)),
-    spec("decrby", 3, WRITE, ONE_KEY, T(TC::DecrBy)),
-    spec("del", -2, WRITE, ALL_KEYS, K(KC::Del)),
-    spec("echo", 2, 0, NO_KEYS, V(VC::Echo)),
-    spec("exists", -2, READONLY, ALL_KEYS, K(KC::Exists)),
-    spec("expire", -3, WRITE, ONE_KEY, K(KC::Expire)),
-    spec("expireat", -3, WRITE, ONE_KEY, K(KC::ExpireAt)),
-    spec("expiretime", 2, READONLY, ONE_KEY, K(KC::ExpireTime)),
-    spec("flushall", -1, WRITE, NO_KEYS, K(KC::FlushAll)),
-    spec("flushdb", -1, WRITE, NO_KEYS, K(KC::FlushDb)),
-    spec("get", 2, READONLY, ONE_KEY, T(TC::Get)),
-    spec("getdel", 2, WRITE, ONE_KEY, T(TC::GetDel)),
-    spec("getex", -2, WRITE, ONE_KEY, T(TC::GetEx)),
-    spec("getrange", 4, READONLY, ONE_KEY, T(TC::GetRange)),
-    spec("getset", 3, WRITE, ONE_KEY, T(TC::GetSet)),
-    spec("hello", -1, 0, NO_KEYS, V(VC::Hello)),
-    spec("incr", 2, WRITE, ONE_KEY, T(TC::Incr)),
-    spec("incrby", 3, WRITE, ONE_KEY, T(TC::IncrBy)),
-    spec("incrbyfloat", 3, WRITE, ONE_KEY, T(TC::IncrByFloat)),
-    spec("info", -1, 0, NO_KEYS, V(VC::Info)),
-    spec("keys", 2, READONLY, NO_KEYS, K(KC::Keys)),
-    spec("mget", -2, READONLY, ALL_KEYS, T(TC::MGet)),
-    spec("mset", -3, WRITE, PAIRS, T(TC::MSet)),
-    spec("msetnx", -3, WRITE, PAIRS, T(TC::MSetNx)),
-    spec("persist", 2, WRITE, ONE_KEY, K(KC::Persist)),
-    spec("pexpire", -3, WRITE, ONE_KEY, K(KC::PExpire)),
-    spec("pexpireat", -3, WRITE, ONE_KEY, K(KC::PExpireAt)),
-    spec("pexpiretime", 2, READONLY, ONE_KEY, K(KC::PExpireTime)),
-    spec("ping", -1, 0, NO_KEYS, V(VC::Ping)),
-    spec("psetex", 4, WRITE, ONE_KEY, T(TC::PSetEx)),
-    spec("pttl", 2, READONLY, ONE_KEY, K(KC::PTtl)),
-    spec("quit", -1, 0, NO_KEYS, V(VC::Quit)),
-    spec("reset", 1, 0, NO_KEYS, V(VC::Reset)),
-    spec("save", 1, ADMIN, NO_KEYS, V(VC::Save)),
-    spec("scan", -2, READONLY, NO_KEYS, K(KC::Scan)),
-    spec("select", 2, 0, NO_KEYS, V(VC::Select)),
-    spec("set", -3, WRITE, ONE_KEY, T(TC::Set)),
-    spec("setex", 4, WRITE, ONE_KEY, T(TC::SetEx)),
-    spec("setnx", 3, WRITE, ONE_KEY, T(TC::SetNx)),
-    spec("setrange", 4, WRITE, ONE_KEY, T(TC::SetRange)),
-    spec("shutdown", -1, ADMIN, NO_KEYS, V(VC::Shutdown)),
-    spec("strlen", 2, READONLY, ONE_KEY, T(TC::StrLen)),
-    spec("substr", 4, READONLY, ONE_KEY, T(TC::GetRange)),
-    spec("time", 1, 0, NO_KEYS, V(VC::Time)),
-    spec("ttl", 2, READONLY, ONE_KEY, K(KC::Ttl)),
-    spec("type", 2, READONLY, ONE_KEY, K(KC::Type)),
-    spec("unlink", -2, WRITE, ALL_KEYS, K(KC::Del)),
+// NOTE: kept out of rustfmt so that each command stays one line of the table.
+#[rustfmt::skip]
+pub static COMMANDS: [CommandSpec; 74] = [
+    spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
+    spec("auth", -2, 0, NO_KEYS, Handler::Server(server::Command::Auth)),
+    spec("bgrewriteaof", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundRewriteLog)),
+    spec("bgsave", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundSave)),
+    spec("client", -2, 0, NO_KEYS, Handler::Server(server::Command::Client)),
+    spec("command", -1, 0, NO_KEYS, Handler::Server(server::Command::Introspect)),
+    spec("config", -2, ADMIN, NO_KEYS, Handler::Server(server::Command::Config)),
+    spec("copy", -3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::Copy)),
+    spec("dbsize", 1, READONLY, NO_KEYS, Handler::Keys(keys::Command::DbSize)),
+    spec("decr", 2, WRITE, ONE_KEY, Handler::Strings(strings::Command::Decr)),
+    spec("decrby", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::DecrBy)),
+    spec("del", -2, WRITE, ALL_KEYS, Handler::Keys(keys::Command::Del)),
+    spec("discard", 1, 0, NO_KEYS, Handler::Server(server::Command::Discard)),
+    spec("echo", 2, 0, NO_KEYS, Handler::Server(server::Command::Echo)),
+    spec("exec", 1, 0, NO_KEYS, Handler::Server(server::Command::Exec)),
+    spec("exists", -2, READONLY, ALL_KEYS, Handler::Keys(keys::Command::Exists)),
+    spec("expire", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::Expire)),
+    spec("expireat", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::ExpireAt)),
+    spec("expiretime", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::ExpireTime)),
+    spec("flushall", -1, WRITE, NO_KEYS, Handler::Keys(keys::Command::FlushAll)),
+    spec("flushdb", -1, WRITE, NO_KEYS, Handler::Keys(keys::Command::FlushDb)),
+    spec("function", -2, 0, NO_KEYS, Handler::Server(server::Command::Function)),
+    spec("get", 2, READONLY, ONE_KEY, Handler::Strings(strings::Command::Get)),
+    spec("getdel", 2, WRITE, ONE_KEY, Handler::Strings(strings::Command::GetDel)),
+    spec("getex", -2, WRITE, ONE_KEY, Handler::Strings(strings::Command::GetEx)),
+    spec("getrange", 4, READONLY, ONE_KEY, Handler::Strings(strings::Command::GetRange)),
+    spec("getset", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::GetSet)),
+    spec("hello", -1, 0, NO_KEYS, Handler::Server(server::Command::Hello)),
+    spec("incr", 2, WRITE, ONE_KEY, Handler::Strings(strings::Command::Incr)),
+    spec("incrby", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::IncrBy)),
+    spec("incrbyfloat", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::IncrByFloat)),
+    spec("info", -1, 0, NO_KEYS, Handler::Server(server::Command::Info)),
+    spec("keys", 2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Keys)),
+    spec("lastsave", 1, 0, NO_KEYS, Handler::Server(server::Command::LastSave)),
+    spec("latency", -2, 0, NO_KEYS, Handler::Server(server::Command::Latency)),
+    spec("memory", -2, 0, NO_KEYS, Handler::Keys(keys::Command::Memory)),
+    spec("mget", -2, READONLY, ALL_KEYS, Handler::Strings(strings::Command::MGet)),
+    spec("move", 3, WRITE, ONE_KEY, Handler::Transfer(transfer::Command::Move)),
+    spec("mset", -3, WRITE, PAIRS, Handler::Strings(strings::Command::MSet)),
+    spec("msetnx", -3, WRITE, PAIRS, Handler::Strings(strings::Command::MSetNx)),
+    spec("multi", 1, 0, NO_KEYS, Handler::Server(server::Command::Multi)),
+    spec("object", -2, 0, NO_KEYS, Handler::Keys(keys::Command::Object)),
+    spec("persist", 2, WRITE, ONE_KEY, Handler::Keys(keys::Command::Persist)),
+    spec("pexpire", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::PExpire)),
+    spec("pexpireat", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::PExpireAt)),
+    spec("pexpiretime", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::PExpireTime)),
+    spec("ping", -1, 0, NO_KEYS, Handler::Server(server::Command::Ping)),
+    spec("psetex", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::PSetEx)),
+    spec("pttl", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::PTtl)),
+    spec("quit", -1, 0, NO_KEYS, Handler::Server(server::Command::Quit)),
+    spec("randomkey", 1, READONLY, NO_KEYS, Handler::Keys(keys::Command::RandomKey)),
+    spec("rename", 3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::Rename)),
+    spec("renamenx", 3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::RenameNx)),
+    spec("reset", 1, 0, NO_KEYS, Handler::Server(server::Command::Reset)),
+    spec("save", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::Save)),
+    spec("scan", -2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Scan)),
+    spec("select", 2, 0, NO_KEYS, Handler::Server(server::Command::Select)),
+    spec("set", -3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Set)),
+    spec("setex", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetEx)),
+    spec("setnx", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetNx)),
+    spec("setrange", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetRange)),
+    spec("shutdown", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::Shutdown)),
+    spec("slowlog", -2, 0, NO_KEYS, Handler::Server(server::Command::SlowLog)),
+    spec("strlen", 2, READONLY, ONE_KEY, Handler::Strings(strings::Command::StrLen)),
+    spec("substr", 4, READONLY, ONE_KEY, Handler::Strings(strings::Command::GetRange)),
+    spec("swapdb", 3, WRITE, NO_KEYS, Handler::Transfer(transfer::Command::SwapDb)),
+    spec("time", 1, 0, NO_KEYS, Handler::Server(server::Command::Time)),
+    spec("touch", -2, READONLY, ALL_KEYS, Handler::Keys(keys::Command::Touch)),
+    spec("ttl", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::Ttl)),
+    spec("type", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::Type)),
+    spec("unlink", -2, WRITE, ALL_KEYS, Handler::Keys(keys::Command::Del)),
+    spec("unwatch", 1, 0, NO_KEYS, Handler::Server(server::Command::Unwatch)),
+    spec("wait", 3, 0, NO_KEYS, Handler::Server(server::Command::Wait)),
+    spec("watch", -2, 0, ALL_KEYS, Handler::Server(server::Command::Watch)),
 ];
 
 /// The table entry for a command name, compared ASCII case-insensitively.
@@ -432,9 +481,36 @@ where
     S: ReplySink + ?Sized,
     L: LogSink,
 {
+    let spec = args.get(0).and_then(lookup);
+    execute_looked_up(spec, store, session, args, now, reply, log)
+}
+
+/// [`execute`] for a caller that already looked the command's name up (`spec` is
+/// [`lookup`] of argument 0, `None` if unknown): the runtime looks commands up before it
+/// takes the store lock, and need not pay for it twice.
+///
+/// # Panics
+/// If `spec` is not the table's entry for argument 0 (checked in debug builds).
+pub fn execute_looked_up<A, S, L>(
+    spec: Option<&'static CommandSpec>,
+    store: &mut Store<'_>,
+    session: &mut Session,
+    args: &A,
+    now: Timestamp,
+    reply: &mut S,
+    log: &mut L,
+) -> Outcome
+where
+    A: Arguments + ?Sized,
+    S: ReplySink + ?Sized,
+    L: LogSink,
+{
     assert!(session.db < DATABASE_COUNT, "db={}", session.db);
-    let name = args.get(0).unwrap_or_default();
-    let Some(spec) = lookup(name) else {
+    debug_assert!(
+        spec.map(CommandSpec::name) == args.get(0).and_then(lookup).map(CommandSpec::name),
+        "spec is not argument 0's entry"
+    );
+    let Some(spec) = spec else {
         let mut writer = ReplyWriter::new(reply, session.protocol);
         unknown_command(&mut writer, args);
         return Outcome::Done;
@@ -450,7 +526,7 @@ where
         return Outcome::Done;
     }
     let protocol = session.protocol;
-    let mut context = Context {
+    let mut context: Context<'_, '_, Types<A, S, L>> = Context {
         store,
         session,
         args,
@@ -468,31 +544,56 @@ where
             keys::run(command, &mut context);
             Outcome::Done
         }
+        Handler::Transfer(command) => {
+            transfer::run(command, &mut context);
+            Outcome::Done
+        }
         Handler::Server(command) => server::run(command, &mut context),
     }
 }
 
-/// Everything a command needs, borrowed for one [`execute`] call.
-struct Context<'c, 'a, A: ?Sized, S: ReplySink + ?Sized, L> {
-    store: &'c mut Store<'a>,
-    session: &'c mut Session,
-    args: &'c A,
-    now: Timestamp,
-    reply: ReplyWriter<'c, S>,
-    log: &'c mut L,
-    spec: &'static CommandSpec,
+/// The three types one [`execute`] call is generic over (its arguments, reply sink and log
+/// sink), bundled so that every handler names one bound, `D: Door`, instead of three.
+trait Door {
+    /// The request's arguments.
+    type Args: Arguments + ?Sized;
+    /// Where the reply goes.
+    type Sink: ReplySink + ?Sized;
+    /// Where the log records go.
+    type Log: LogSink;
 }
 
-impl<'c, A, S, L> Context<'c, '_, A, S, L>
+/// The [`Door`] of a call with arguments `A`, replies to `S` and log records to `L`; never
+/// made, only named.
+struct Types<A: ?Sized, S: ?Sized, L>(PhantomData<fn(&A, &S, L)>);
+
+impl<A, S, L> Door for Types<A, S, L>
 where
     A: Arguments + ?Sized,
     S: ReplySink + ?Sized,
     L: LogSink,
 {
+    type Args = A;
+    type Sink = S;
+    type Log = L;
+}
+
+/// Everything a command needs, borrowed for one [`execute`] call.
+struct Context<'c, 'a, D: Door> {
+    store: &'c mut Store<'a>,
+    session: &'c mut Session,
+    args: &'c D::Args,
+    now: Timestamp,
+    reply: ReplyWriter<'c, D::Sink>,
+    log: &'c mut D::Log,
+    spec: &'static CommandSpec,
+}
+
+impl<'c, D: Door> Context<'c, '_, D> {
     /// The argument at `index`; empty past the end (the arity was checked, so handlers only
     /// ask for arguments that exist).
     fn arg(&self, index: usize) -> &'c [u8] {
-        let args: &'c A = self.args;
+        let args: &'c D::Args = self.args;
         args.get(index).unwrap_or_default()
     }
 
@@ -537,6 +638,34 @@ where
         value
     }
 
+    /// The argument at `index` as a C `int`, as Redis's `getIntFromObjectOrReply` reads
+    /// database indexes: not an integer, or out of range, is an error reply and `None`.
+    /// With `message`, that message replaces both (SWAPDB's `invalid first DB index`).
+    fn c_int(&mut self, index: usize, message: Option<&str>) -> Option<i32> {
+        let Some(value) = parse_integer(self.arg(index)) else {
+            self.error(message.unwrap_or(NOT_INTEGER));
+            return None;
+        };
+        let value = i32::try_from(value).ok();
+        if value.is_none() {
+            self.error(message.unwrap_or(
+                "ERR value is out of range, value must between -2147483648 and 2147483647",
+            ));
+        }
+        value
+    }
+
+    /// The argument at `index` as a database index (SELECT, MOVE, COPY ... DB), or an
+    /// error reply and `None`.
+    fn database(&mut self, index: usize) -> Option<u8> {
+        let value = self.c_int(index, None)?;
+        let db = database_of(value);
+        if db.is_none() {
+            self.error(DB_OUT_OF_RANGE);
+        }
+        db
+    }
+
     fn integer_reply(&mut self, value: usize) {
         self.reply.integer(i64::try_from(value).unwrap_or(i64::MAX));
     }
@@ -544,6 +673,14 @@ where
 
 /// Redis's reply to an argument that is not a 64-bit integer.
 const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+
+/// Redis's reply to a database index that names no database.
+const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+
+/// The database `value` names, if it is one.
+fn database_of(value: i32) -> Option<u8> {
+    u8::try_from(value).ok().filter(|&db| db < DATABASE_COUNT)
+}
 
 /// Replies with a bulk string, or a null for `None`.
 fn bulk_or_null<S: ReplySink + ?Sized>(reply: &mut ReplyWriter<'_, S>, value: Option<&[u8]>) {

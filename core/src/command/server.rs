@@ -9,13 +9,11 @@
 //! has none.
 
 use super::{
-    ADMIN, Arguments, CLIENT_NAME_SIZE_MAX, COMMANDS, CommandSpec, Context, Message, NOT_INTEGER,
-    Outcome, READONLY, RuntimeCommand, Session, Shutdown, WRITE, arity_accepts, arity_error,
-    c_string, decimal, is, lookup, parse_integer,
+    ADMIN, Arguments, CLIENT_NAME_SIZE_MAX, COMMANDS, CommandSpec, Context, Door, Message, Outcome,
+    READONLY, RuntimeCommand, Session, Shutdown, WRITE, arity_accepts, arity_error, c_string,
+    decimal, is, lookup, parse_integer,
 };
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
-use crate::constants::DATABASE_COUNT;
-use crate::store::LogSink;
 
 /// The Redis version floe answers as (HELLO's `version`). Clients gate features on it;
 /// the command table follows this version's replies.
@@ -30,113 +28,190 @@ pub(super) enum Command {
     Client,
     Introspect,
     Config,
+    Discard,
     Echo,
+    Exec,
+    Function,
     Hello,
     Info,
+    LastSave,
+    Latency,
+    Multi,
     Ping,
     Quit,
     Reset,
     Save,
     Select,
     Shutdown,
+    SlowLog,
     Time,
+    Unwatch,
+    Wait,
+    Watch,
 }
 
 /// Runs one command of the family; its arity was checked. HELLO is run by [`hello`]
 /// instead, before a writer exists.
-pub(super) fn run<A, S, L>(command: Command, cx: &mut Context<'_, '_, A, S, L>) -> Outcome
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
+pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -> Outcome {
     match command {
-        Command::Ping => match cx.count() {
-            1 => cx.reply.simple(b"PONG"),
-            2 => cx.reply.bulk(cx.arg(1)),
-            _ => arity_error(&mut cx.reply, cx.spec.name(), ""),
+        Command::Ping => match context.count() {
+            1 => context.reply.simple(b"PONG"),
+            2 => context.reply.bulk(context.arg(1)),
+            _ => arity_error(&mut context.reply, context.spec.name(), ""),
         },
-        Command::Echo => cx.reply.bulk(cx.arg(1)),
-        Command::Select => select(cx),
+        Command::Echo => context.reply.bulk(context.arg(1)),
+        Command::Select => select(context),
         Command::Quit => {
-            cx.ok();
+            context.ok();
             return Outcome::Close;
         }
         Command::Reset => {
-            cx.session.reset();
-            cx.reply.simple(b"RESET");
+            context.session.reset();
+            context.reply.simple(b"RESET");
         }
         Command::Time => {
-            let (seconds, microseconds) = (cx.now / 1000, cx.now % 1000 * 1000);
+            let (seconds, microseconds) = (context.now / 1000, context.now % 1000 * 1000);
             let mut digits = [0; 20];
-            cx.reply.array_header(2);
-            cx.reply.bulk(decimal(seconds, &mut digits));
-            cx.reply.bulk(decimal(microseconds, &mut digits));
+            context.reply.array_header(2);
+            context.reply.bulk(decimal(seconds, &mut digits));
+            context.reply.bulk(decimal(microseconds, &mut digits));
         }
-        Command::Auth => auth(cx),
-        Command::Client => client(cx),
-        Command::Introspect => command_info(cx),
-        Command::Config => return config(cx),
+        Command::Auth => auth(context),
+        Command::Client => client(context),
+        Command::Introspect => command_info(context),
+        Command::Config => return config(context),
         Command::Hello => unreachable!("HELLO runs before the context is made"),
         Command::Info => return Outcome::Runtime(RuntimeCommand::Info),
         Command::Save => return Outcome::Runtime(RuntimeCommand::Save),
         Command::BackgroundRewriteLog => {
             return Outcome::Runtime(RuntimeCommand::BackgroundRewriteLog);
         }
-        Command::BackgroundSave => match cx.count() {
+        Command::BackgroundSave => match context.count() {
             1 => return Outcome::Runtime(RuntimeCommand::BackgroundSave { schedule: false }),
-            2 if is(cx.arg(1), "schedule") => {
+            2 if is(context.arg(1), "schedule") => {
                 return Outcome::Runtime(RuntimeCommand::BackgroundSave { schedule: true });
             }
-            _ => cx.syntax_error(),
+            _ => context.syntax_error(),
         },
         Command::Shutdown => {
-            if let Some(shutdown) = shutdown(cx) {
+            if let Some(shutdown) = shutdown(context) {
                 return Outcome::Runtime(RuntimeCommand::Shutdown(shutdown));
             }
         }
+        Command::Multi => return Outcome::Runtime(RuntimeCommand::Multi),
+        Command::Exec => return Outcome::Runtime(RuntimeCommand::Exec),
+        Command::Discard => return Outcome::Runtime(RuntimeCommand::Discard),
+        Command::Watch => return Outcome::Runtime(RuntimeCommand::Watch),
+        Command::Unwatch => return Outcome::Runtime(RuntimeCommand::Unwatch),
+        Command::LastSave => return Outcome::Runtime(RuntimeCommand::LastSave),
+        Command::Latency => return Outcome::Runtime(RuntimeCommand::Latency),
+        Command::SlowLog => return Outcome::Runtime(RuntimeCommand::SlowLog),
+        Command::Wait => {
+            if let Some(wait) = wait(context) {
+                return Outcome::Runtime(wait);
+            }
+        }
+        Command::Function => return function(context),
+    }
+    Outcome::Done
+}
+
+/// WAIT numreplicas timeout, checked as Redis's `waitCommand` does: `numreplicas` a 64-bit
+/// integer (any sign), then `timeout` in milliseconds with its own errors (not an
+/// integer, negative, or so large that adding it to the current time overflows).
+fn wait<D: Door>(context: &mut Context<'_, '_, D>) -> Option<RuntimeCommand> {
+    let replica_count = context.integer(1)?;
+    let Some(timeout_ms) = parse_integer(context.arg(2)) else {
+        context.error("ERR timeout is not an integer or out of range");
+        return None;
+    };
+    let Ok(timeout_ms) = u64::try_from(timeout_ms) else {
+        context.error("ERR timeout is negative");
+        return None;
+    };
+    let now = i64::try_from(context.now).unwrap_or(i64::MAX);
+    if timeout_ms > 0 && i64::MAX - now < i64::try_from(timeout_ms).unwrap_or(i64::MAX) {
+        context.error("ERR timeout is out of range");
+        return None;
+    }
+    Some(RuntimeCommand::Wait {
+        replica_count,
+        timeout_ms,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FunctionSub {
+    Flush,
+    Help,
+}
+
+const FUNCTION_SUBCOMMANDS: [Subcommand<FunctionSub>; 2] = [
+    sub("flush", -2, FunctionSub::Flush),
+    sub("help", 2, FunctionSub::Help),
+];
+
+/// FUNCTION FLUSH [ASYNC|SYNC] and FUNCTION HELP; floe has no functions, so the other
+/// subcommands get Redis's unknown-subcommand error. FLUSH's argument is checked as
+/// Redis's `functionFlushCommand` does.
+fn function<D: Door>(context: &mut Context<'_, '_, D>) -> Outcome {
+    let Some(which) = subcommand(context, &FUNCTION_SUBCOMMANDS) else {
+        return Outcome::Done;
+    };
+    match which {
+        FunctionSub::Flush => match context.count() {
+            2 => return Outcome::Runtime(RuntimeCommand::FunctionFlush),
+            3 if is(context.arg(2), "sync") || is(context.arg(2), "async") => {
+                return Outcome::Runtime(RuntimeCommand::FunctionFlush);
+            }
+            3 => context.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
+            _ => {
+                let mut message = Message::new();
+                let name = c_string(context.arg(1));
+                message
+                    .push(b"ERR unknown subcommand or wrong number of arguments for '")
+                    .push(name.get(..128).unwrap_or(name))
+                    .push(b"'. Try FUNCTION HELP.");
+                context.reply.error(message.as_bytes());
+            }
+        },
+        FunctionSub::Help => help(
+            context,
+            &[
+                "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "FLUSH [ASYNC|SYNC]",
+                "    Delete all the libraries.",
+                "    When called without the optional mode argument, the behavior is determined \
+                 by the",
+                "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+                "    * ASYNC: Asynchronously flush the libraries.",
+                "    * SYNC: Synchronously flush the libraries.",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
     }
     Outcome::Done
 }
 
 /// SELECT index: an integer (in C's `int` range, as Redis parses it), then a database.
-fn select<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(index) = cx.integer(1) else {
-        return;
-    };
-    if i32::try_from(index).is_err() {
-        cx.error(NOT_INTEGER);
-        return;
-    }
-    match u8::try_from(index) {
-        Ok(db) if db < DATABASE_COUNT => {
-            cx.session.db = db;
-            cx.ok();
-        }
-        _ => cx.error("ERR DB index is out of range"),
+fn select<D: Door>(context: &mut Context<'_, '_, D>) {
+    if let Some(db) = context.database(1) {
+        context.session.db = db;
+        context.ok();
     }
 }
 
 /// AUTH [username] password, for a server without passwords.
-fn auth<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    match cx.count() {
-        2 => cx.error(
+fn auth<D: Door>(context: &mut Context<'_, '_, D>) {
+    match context.count() {
+        2 => context.error(
             "ERR AUTH <password> called without any password configured for the default user. \
              Are you sure your configuration is correct?",
         ),
-        3 if cx.arg(1) == b"default" => cx.ok(),
-        3 => cx.error(WRONG_PASSWORD),
-        _ => cx.syntax_error(),
+        3 if context.arg(1) == b"default" => context.ok(),
+        3 => context.error(WRONG_PASSWORD),
+        _ => context.syntax_error(),
     }
 }
 
@@ -242,34 +317,31 @@ fn client_name_error(name: &[u8]) -> Option<&'static str> {
     None
 }
 
-/// A subcommand of a container command (CLIENT, COMMAND, CONFIG).
+/// A subcommand of a container command (CLIENT, COMMAND, CONFIG, OBJECT, MEMORY, ...).
 #[derive(Debug, Clone, Copy)]
-struct Subcommand<T> {
+pub(super) struct Subcommand<T> {
     name: &'static str,
     arity: i8,
     which: T,
 }
 
-const fn sub<T>(name: &'static str, arity: i8, which: T) -> Subcommand<T> {
+/// A subcommand entry: its name (lowercase), its arity counting the container's name, and
+/// what it selects.
+pub(super) const fn sub<T>(name: &'static str, arity: i8, which: T) -> Subcommand<T> {
     Subcommand { name, arity, which }
 }
 
 /// Finds the subcommand named by argument 1 and checks its arity, as Redis 7 does (the
 /// arity error names it `container|sub`); replies with the error and gives `None`
 /// otherwise.
-fn subcommand<A, S, L, T: Copy>(
-    cx: &mut Context<'_, '_, A, S, L>,
+pub(super) fn subcommand<D: Door, T: Copy>(
+    context: &mut Context<'_, '_, D>,
     table: &[Subcommand<T>],
-) -> Option<T>
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let name = cx.arg(1);
+) -> Option<T> {
+    let name = context.arg(1);
     let Some(found) = table.iter().find(|entry| is(name, entry.name)) else {
         let mut container = [0_u8; 16];
-        let container_name = cx.spec.name().as_bytes();
+        let container_name = context.spec.name().as_bytes();
         let upper = container
             .get_mut(..container_name.len())
             .unwrap_or_default();
@@ -283,26 +355,21 @@ where
             .push(b"'. Try ")
             .push(upper)
             .push(b" HELP.");
-        cx.reply.error(message.as_bytes());
+        context.reply.error(message.as_bytes());
         return None;
     };
-    if !arity_accepts(found.arity, cx.count()) {
-        arity_error(&mut cx.reply, cx.spec.name(), found.name);
+    if !arity_accepts(found.arity, context.count()) {
+        arity_error(&mut context.reply, context.spec.name(), found.name);
         return None;
     }
     Some(found.which)
 }
 
 /// Replies with help lines, as the HELP subcommands do.
-fn help<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, lines: &[&str])
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    cx.reply.array_header(lines.len());
+pub(super) fn help<D: Door>(context: &mut Context<'_, '_, D>, lines: &[&str]) {
+    context.reply.array_header(lines.len());
     for line in lines {
-        cx.reply.simple(line.as_bytes());
+        context.reply.simple(line.as_bytes());
     }
 }
 
@@ -324,53 +391,48 @@ const CLIENT_SUBCOMMANDS: [Subcommand<ClientSub>; 5] = [
 ];
 
 /// CLIENT ID | GETNAME | SETNAME name | SETINFO LIB-NAME|LIB-VER value | HELP.
-fn client<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(which) = subcommand(cx, &CLIENT_SUBCOMMANDS) else {
+fn client<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(which) = subcommand(context, &CLIENT_SUBCOMMANDS) else {
         return;
     };
     match which {
-        ClientSub::Id => cx
+        ClientSub::Id => context
             .reply
-            .integer(i64::try_from(cx.session.id).unwrap_or(i64::MAX)),
-        ClientSub::GetName => match cx.session.name() {
-            Some(name) => cx.reply.bulk(name),
-            None => cx.reply.null(),
+            .integer(i64::try_from(context.session.id).unwrap_or(i64::MAX)),
+        ClientSub::GetName => match context.session.name() {
+            Some(name) => context.reply.bulk(name),
+            None => context.reply.null(),
         },
-        ClientSub::SetName => match client_name_error(cx.arg(2)) {
-            Some(error) => cx.error(error),
+        ClientSub::SetName => match client_name_error(context.arg(2)) {
+            Some(error) => context.error(error),
             None => {
-                let named = cx.session.set_name(cx.arg(2));
+                let named = context.session.set_name(context.arg(2));
                 assert!(named, "the name's length was checked");
-                cx.ok();
+                context.ok();
             }
         },
         ClientSub::SetInfo => {
-            let (attribute, value) = (cx.arg(2), cx.arg(3));
+            let (attribute, value) = (context.arg(2), context.arg(3));
             let mut message = Message::new();
             if !is(attribute, "lib-name") && !is(attribute, "lib-ver") {
                 message
                     .push(b"ERR Unrecognized option '")
                     .push(c_string(attribute))
                     .push(b"'");
-                cx.reply.error(message.as_bytes());
+                context.reply.error(message.as_bytes());
             } else if !value.iter().all(|byte| (b'!'..=b'~').contains(byte)) {
                 message
                     .push(b"ERR ")
                     .push(c_string(attribute))
                     .push(b" cannot contain spaces, newlines or special characters.");
-                cx.reply.error(message.as_bytes());
+                context.reply.error(message.as_bytes());
             } else {
                 // Accepted and not kept: nothing in floe reports library names yet.
-                cx.ok();
+                context.ok();
             }
         }
         ClientSub::Help => help(
-            cx,
+            context,
             &[
                 "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "GETNAME",
@@ -407,48 +469,43 @@ const COMMAND_SUBCOMMANDS: [Subcommand<CommandSub>; 5] = [
 
 /// COMMAND [COUNT | DOCS [name ...] | INFO [name ...] | LIST | HELP]. DOCS replies with an
 /// empty map: redis-cli asks for it on start and does without hints.
-fn command_info<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    if cx.count() == 1 {
-        cx.reply.array_header(COMMANDS.len());
+fn command_info<D: Door>(context: &mut Context<'_, '_, D>) {
+    if context.count() == 1 {
+        context.reply.array_header(COMMANDS.len());
         for spec in &COMMANDS {
-            command_entry(&mut cx.reply, spec);
+            command_entry(&mut context.reply, spec);
         }
         return;
     }
-    let Some(which) = subcommand(cx, &COMMAND_SUBCOMMANDS) else {
+    let Some(which) = subcommand(context, &COMMAND_SUBCOMMANDS) else {
         return;
     };
     match which {
-        CommandSub::Count => cx.integer_reply(COMMANDS.len()),
-        CommandSub::Docs => cx.reply.map_header(0),
+        CommandSub::Count => context.integer_reply(COMMANDS.len()),
+        CommandSub::Docs => context.reply.map_header(0),
         CommandSub::List => {
-            cx.reply.array_header(COMMANDS.len());
+            context.reply.array_header(COMMANDS.len());
             for spec in &COMMANDS {
-                cx.reply.bulk(spec.name().as_bytes());
+                context.reply.bulk(spec.name().as_bytes());
             }
         }
-        CommandSub::Info if cx.count() == 2 => {
-            cx.reply.array_header(COMMANDS.len());
+        CommandSub::Info if context.count() == 2 => {
+            context.reply.array_header(COMMANDS.len());
             for spec in &COMMANDS {
-                command_entry(&mut cx.reply, spec);
+                command_entry(&mut context.reply, spec);
             }
         }
         CommandSub::Info => {
-            cx.reply.array_header(cx.count() - 2);
-            for index in 2..cx.count() {
-                match lookup(cx.arg(index)) {
-                    Some(spec) => command_entry(&mut cx.reply, spec),
-                    None => cx.reply.null(),
+            context.reply.array_header(context.count() - 2);
+            for index in 2..context.count() {
+                match lookup(context.arg(index)) {
+                    Some(spec) => command_entry(&mut context.reply, spec),
+                    None => context.reply.null(),
                 }
             }
         }
         CommandSub::Help => help(
-            cx,
+            context,
             &[
                 "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "(no subcommand)",
@@ -513,19 +570,14 @@ const CONFIG_SUBCOMMANDS: [Subcommand<ConfigSub>; 5] = [
 ];
 
 /// CONFIG GET | SET | RESETSTAT | REWRITE: checked here, carried out by the runtime.
-fn config<A, S, L>(cx: &mut Context<'_, '_, A, S, L>) -> Outcome
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(which) = subcommand(cx, &CONFIG_SUBCOMMANDS) else {
+fn config<D: Door>(context: &mut Context<'_, '_, D>) -> Outcome {
+    let Some(which) = subcommand(context, &CONFIG_SUBCOMMANDS) else {
         return Outcome::Done;
     };
     match which {
         ConfigSub::Get => Outcome::Runtime(RuntimeCommand::ConfigGet),
-        ConfigSub::Set if cx.count() % 2 == 1 => {
-            arity_error(&mut cx.reply, cx.spec.name(), "set");
+        ConfigSub::Set if context.count() % 2 == 1 => {
+            arity_error(&mut context.reply, context.spec.name(), "set");
             Outcome::Done
         }
         ConfigSub::Set => Outcome::Runtime(RuntimeCommand::ConfigSet),
@@ -533,7 +585,7 @@ where
         ConfigSub::Rewrite => Outcome::Runtime(RuntimeCommand::ConfigRewrite),
         ConfigSub::Help => {
             help(
-                cx,
+                context,
                 &[
                     "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                     "GET <pattern>",
@@ -555,16 +607,11 @@ where
 
 /// Parses SHUTDOWN's options as Redis does: `NOSAVE` and `SAVE` exclude each other, and
 /// `ABORT` excludes everything else.
-fn shutdown<A, S, L>(cx: &mut Context<'_, '_, A, S, L>) -> Option<Shutdown>
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
+fn shutdown<D: Door>(context: &mut Context<'_, '_, D>) -> Option<Shutdown> {
     let mut shutdown = Shutdown::default();
     let (mut save, mut no_save) = (false, false);
-    for index in 1..cx.count() {
-        let option = cx.arg(index);
+    for index in 1..context.count() {
+        let option = context.arg(index);
         if is(option, "nosave") {
             no_save = true;
         } else if is(option, "save") {
@@ -576,13 +623,13 @@ where
         } else if is(option, "abort") {
             shutdown.abort = true;
         } else {
-            cx.syntax_error();
+            context.syntax_error();
             return None;
         }
     }
     let other = save || no_save || shutdown.now || shutdown.force;
     if (shutdown.abort && other) || (save && no_save) {
-        cx.syntax_error();
+        context.syntax_error();
         return None;
     }
     shutdown.save = if save {
@@ -631,10 +678,8 @@ mod tests {
             same("SELECT 16", "-ERR DB index is out of range\r\n"),
             same("SELECT -1", "-ERR DB index is out of range\r\n"),
             same("SELECT 2147483647", "-ERR DB index is out of range\r\n"),
-            same(
-                "SELECT 2147483648",
-                "-ERR value is not an integer or out of range\r\n",
-            ),
+            same("SELECT 2147483648", INT_RANGE),
+            same("SELECT -2147483649", INT_RANGE),
             same(
                 "SELECT one",
                 "-ERR value is not an integer or out of range\r\n",
@@ -644,6 +689,9 @@ mod tests {
             same("GET k", "$4\r\nzero\r\n"),
         ]);
     }
+
+    const INT_RANGE: &str =
+        "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n";
 
     const HELLO_2: &str = "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n\
         $5\r\n7.2.0\r\n$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:42\r\n$4\r\nmode\r\n\
@@ -803,17 +851,20 @@ mod tests {
             b"*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*1\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n\
               *0\r\n*0\r\n*0\r\n*0\r\n$-1\r\n"
         );
-        assert!(
-            harness
-                .run("COMMAND")
-                .starts_with(b"*55\r\n*10\r\n$6\r\nappend\r\n")
+        let header = format!("*{}\r\n", COMMANDS.len());
+        let starts = |reply: Vec<u8>, rest: &str| {
+            String::from_utf8_lossy(&reply).starts_with(&format!("{header}{rest}"))
+        };
+        assert!(starts(harness.run("COMMAND"), "*10\r\n$6\r\nappend\r\n"));
+        assert!(starts(harness.run("COMMAND LIST"), "$6\r\nappend\r\n"));
+        assert!(starts(harness.run("COMMAND INFO"), ""));
+        assert_eq!(
+            harness.run("COMMAND INFO rename move"),
+            b"*2\r\n*10\r\n$6\r\nrename\r\n:3\r\n*1\r\n+write\r\n:1\r\n:2\r\n:1\r\n\
+              *0\r\n*0\r\n*0\r\n*0\r\n\
+              *10\r\n$4\r\nmove\r\n:3\r\n*1\r\n+write\r\n:1\r\n:1\r\n:1\r\n\
+              *0\r\n*0\r\n*0\r\n*0\r\n"
         );
-        assert!(
-            harness
-                .run("COMMAND LIST")
-                .starts_with(b"*55\r\n$6\r\nappend\r\n")
-        );
-        assert!(harness.run("COMMAND INFO").starts_with(b"*55\r\n"));
         assert_eq!(
             harness.run("COMMAND FOO"),
             b"-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"
@@ -871,12 +922,121 @@ mod tests {
                     ..Shutdown::default()
                 }),
             ),
+            ("MULTI", RuntimeCommand::Multi),
+            ("exec", RuntimeCommand::Exec),
+            ("DISCARD", RuntimeCommand::Discard),
+            ("WATCH a b c", RuntimeCommand::Watch),
+            ("UNWATCH", RuntimeCommand::Unwatch),
+            ("LASTSAVE", RuntimeCommand::LastSave),
+            ("LATENCY LATEST", RuntimeCommand::Latency),
+            ("latency anything at all", RuntimeCommand::Latency),
+            ("SLOWLOG GET 10", RuntimeCommand::SlowLog),
+            ("SLOWLOG nonsense", RuntimeCommand::SlowLog),
+            ("FUNCTION FLUSH", RuntimeCommand::FunctionFlush),
+            ("function flush async", RuntimeCommand::FunctionFlush),
+            ("FUNCTION FLUSH SYNC", RuntimeCommand::FunctionFlush),
+            (
+                "WAIT 0 0",
+                RuntimeCommand::Wait {
+                    replica_count: 0,
+                    timeout_ms: 0,
+                },
+            ),
+            (
+                "WAIT -3 1500",
+                RuntimeCommand::Wait {
+                    replica_count: -3,
+                    timeout_ms: 1500,
+                },
+            ),
         ];
         for (command, expected) in cases {
             let mut harness = Harness::new(Protocol::Resp2);
             assert_eq!(harness.run(command), b"", "{command}");
             assert_eq!(harness.outcome, Outcome::Runtime(expected), "{command}");
         }
+    }
+
+    #[test]
+    fn wait_and_function_errors_are_replied_here() {
+        Harness::check(&[
+            same(
+                "WAIT x 0",
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            same(
+                "WAIT 1 x",
+                "-ERR timeout is not an integer or out of range\r\n",
+            ),
+            same("WAIT 1 -1", "-ERR timeout is negative\r\n"),
+            // The number of replicas is read first.
+            same(
+                "WAIT x -1",
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            // NOW plus this overflows a signed 64-bit millisecond time.
+            same(
+                "WAIT 1 9223372036854775807",
+                "-ERR timeout is out of range\r\n",
+            ),
+            same(
+                "WAIT 1 2.5",
+                "-ERR timeout is not an integer or out of range\r\n",
+            ),
+            same(
+                "WAIT 1",
+                "-ERR wrong number of arguments for 'wait' command\r\n",
+            ),
+            same(
+                "FUNCTION LIST",
+                "-ERR unknown subcommand 'LIST'. Try FUNCTION HELP.\r\n",
+            ),
+            same(
+                "FUNCTION LOAD code",
+                "-ERR unknown subcommand 'LOAD'. Try FUNCTION HELP.\r\n",
+            ),
+            same(
+                "FUNCTION FLUSH LATER",
+                "-ERR FUNCTION FLUSH only supports SYNC|ASYNC option\r\n",
+            ),
+            same(
+                "FUNCTION FLUSH SYNC ASYNC",
+                "-ERR unknown subcommand or wrong number of arguments for 'FLUSH'. \
+                 Try FUNCTION HELP.\r\n",
+            ),
+            same(
+                "FUNCTION HELP x",
+                "-ERR wrong number of arguments for 'function|help' command\r\n",
+            ),
+            same(
+                "WATCH",
+                "-ERR wrong number of arguments for 'watch' command\r\n",
+            ),
+            same(
+                "MULTI x",
+                "-ERR wrong number of arguments for 'multi' command\r\n",
+            ),
+            same(
+                "LATENCY",
+                "-ERR wrong number of arguments for 'latency' command\r\n",
+            ),
+        ]);
+        let mut harness = Harness::new(Protocol::Resp3);
+        assert!(
+            harness
+                .run("FUNCTION HELP")
+                .starts_with(b"*9\r\n+FUNCTION <subcommand>")
+        );
+        // Just below the overflow: accepted.
+        let limit = i64::MAX - i64::try_from(NOW).expect("fits");
+        harness.run(&format!("WAIT 1 {limit}"));
+        assert_eq!(
+            harness.outcome,
+            Outcome::Runtime(RuntimeCommand::Wait {
+                replica_count: 1,
+                timeout_ms: u64::try_from(limit).expect("positive"),
+            })
+        );
     }
 
     #[test]

@@ -8,10 +8,9 @@
 //! expiry) are a syntax error. Expire times are checked as Redis checks them: not an
 //! integer, then not positive or overflowing.
 
-use super::{Arguments, Context, arity_error, bulk_or_null, is};
+use super::{Arguments, Context, Door, arity_error, bulk_or_null, is};
 use crate::codec::record::Timestamp;
-use crate::codec::resp::ReplySink;
-use crate::store::{GetExpiry, LogSink, SetCondition, SetExpiry, SetOptions};
+use crate::store::{GetExpiry, SetCondition, SetExpiry, SetOptions};
 
 /// The commands of this family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,69 +38,76 @@ pub(super) enum Command {
 }
 
 /// Runs one command of the family; its arity was checked.
-pub(super) fn run<A, S, L>(command: Command, cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
+pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
     match command {
         Command::Get => {
-            let value = cx.store.get(cx.session.db, cx.arg(1), cx.now);
-            bulk_or_null(&mut cx.reply, value);
+            let value = context
+                .store
+                .get(context.session.db, context.arg(1), context.now);
+            bulk_or_null(&mut context.reply, value);
         }
-        Command::Set => set(cx),
-        Command::SetNx => set_plain(cx, SetCondition::IfAbsent, SetExpiry::Persist, 2),
-        Command::SetEx => set_expiring(cx, Unit::Seconds),
-        Command::PSetEx => set_expiring(cx, Unit::Milliseconds),
-        Command::GetSet => set_plain(cx, SetCondition::Always, SetExpiry::Persist, 2),
-        Command::MGet => mget(cx),
-        Command::MSet => mset(cx, false),
-        Command::MSetNx => mset(cx, true),
-        Command::Incr => incr_by(cx, 1),
-        Command::Decr => incr_by(cx, -1),
+        Command::Set => set(context),
+        Command::SetNx => set_plain(context, SetCondition::IfAbsent, SetExpiry::Persist, 2),
+        Command::SetEx => set_expiring(context, Unit::Seconds),
+        Command::PSetEx => set_expiring(context, Unit::Milliseconds),
+        Command::GetSet => set_plain(context, SetCondition::Always, SetExpiry::Persist, 2),
+        Command::MGet => mget(context),
+        Command::MSet => mset(context, false),
+        Command::MSetNx => mset(context, true),
+        Command::Incr => incr_by(context, 1),
+        Command::Decr => incr_by(context, -1),
         Command::IncrBy => {
-            if let Some(delta) = cx.integer(2) {
-                incr_by(cx, delta);
+            if let Some(delta) = context.integer(2) {
+                incr_by(context, delta);
             }
         }
-        Command::DecrBy => match cx.integer(2) {
-            Some(i64::MIN) => cx.error("ERR decrement would overflow"),
-            Some(delta) => incr_by(cx, -delta),
+        Command::DecrBy => match context.integer(2) {
+            Some(i64::MIN) => context.error("ERR decrement would overflow"),
+            Some(delta) => incr_by(context, -delta),
             None => {}
         },
-        Command::IncrByFloat => incr_by_float(cx),
+        Command::IncrByFloat => incr_by_float(context),
         Command::Append => {
-            let result = cx
-                .store
-                .append(cx.session.db, cx.arg(1), cx.arg(2), cx.now, cx.log);
+            let result = context.store.append(
+                context.session.db,
+                context.arg(1),
+                context.arg(2),
+                context.now,
+                context.log,
+            );
             match result {
-                Ok(size) => cx.integer_reply(size),
-                Err(error) => cx.store_error(error),
+                Ok(size) => context.integer_reply(size),
+                Err(error) => context.store_error(error),
             }
         }
         Command::StrLen => {
-            let size = cx.store.strlen(cx.session.db, cx.arg(1), cx.now);
-            cx.integer_reply(size);
+            let size = context
+                .store
+                .strlen(context.session.db, context.arg(1), context.now);
+            context.integer_reply(size);
         }
         Command::GetRange => {
-            let Some(start) = cx.integer(2) else {
+            let Some(start) = context.integer(2) else {
                 return;
             };
-            let Some(end) = cx.integer(3) else {
+            let Some(end) = context.integer(3) else {
                 return;
             };
-            let value = cx
-                .store
-                .getrange(cx.session.db, cx.arg(1), start, end, cx.now);
-            cx.reply.bulk(value);
+            let value =
+                context
+                    .store
+                    .getrange(context.session.db, context.arg(1), start, end, context.now);
+            context.reply.bulk(value);
         }
-        Command::SetRange => set_range(cx),
+        Command::SetRange => set_range(context),
         Command::GetDel => {
-            let value = cx.store.getdel(cx.session.db, cx.arg(1), cx.now, cx.log);
-            bulk_or_null(&mut cx.reply, value);
+            let value =
+                context
+                    .store
+                    .getdel(context.session.db, context.arg(1), context.now, context.log);
+            bulk_or_null(&mut context.reply, value);
         }
-        Command::GetEx => get_ex(cx),
+        Command::GetEx => get_ex(context),
     }
 }
 
@@ -165,21 +171,16 @@ struct Options {
 
 /// Parses the options from argument `start` on, with Redis's rules for SET (`for_set`) or
 /// GETEX; a syntax error is replied and gives `None`.
-fn parse_options<A, S, L>(
-    cx: &mut Context<'_, '_, A, S, L>,
+fn parse_options<D: Door>(
+    context: &mut Context<'_, '_, D>,
     start: usize,
     for_set: bool,
-) -> Option<Options>
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
+) -> Option<Options> {
     let mut options = Options::default();
     let mut index = start;
-    while index < cx.count() {
-        let option = cx.arg(index);
-        let has_value = index + 1 < cx.count();
+    while index < context.count() {
+        let option = context.arg(index);
+        let has_value = index + 1 < context.count();
         let expiry_kind = options.expiry.map(|(kind, _)| kind);
         if for_set && is(option, "nx") && !options.if_present {
             options.if_absent = true;
@@ -201,7 +202,7 @@ where
             options.expiry = Some((kind, index + 1));
             index += 1;
         } else {
-            cx.syntax_error();
+            context.syntax_error();
             return None;
         }
         index += 1;
@@ -212,24 +213,19 @@ where
 /// The absolute expiry an expire argument gives (Redis's `getExpireMillisecondsOrReply`):
 /// an integer, positive, not overflowing once in milliseconds and (for a relative time)
 /// added to `now`. Replies with the error and gives `None` otherwise.
-fn expire_argument<A, S, L>(
-    cx: &mut Context<'_, '_, A, S, L>,
+fn expire_argument<D: Door>(
+    context: &mut Context<'_, '_, D>,
     index: usize,
     unit: Unit,
     relative: bool,
-) -> Option<Timestamp>
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let value = cx.integer(index)?;
+) -> Option<Timestamp> {
+    let value = context.integer(index)?;
     let milliseconds = match unit {
         Unit::Seconds => value.checked_mul(1000),
         Unit::Milliseconds => Some(value),
     };
     let base = if relative {
-        i64::try_from(cx.now).unwrap_or(i64::MAX)
+        i64::try_from(context.now).unwrap_or(i64::MAX)
     } else {
         0
     };
@@ -238,26 +234,23 @@ where
         .and_then(|milliseconds| milliseconds.checked_add(base))
         .and_then(|at| Timestamp::try_from(at).ok());
     if at.is_none() {
-        cx.expire_time_error();
+        context.expire_time_error();
     }
     at
 }
 
 /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL].
-fn set<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(options) = parse_options(cx, 3, true) else {
+fn set<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(options) = parse_options(context, 3, true) else {
         return;
     };
     let expiry = match options.expiry {
-        Some((kind, index)) => match expire_argument(cx, index, kind.unit(), kind.relative()) {
-            Some(at) => SetExpiry::At(at),
-            None => return,
-        },
+        Some((kind, index)) => {
+            match expire_argument(context, index, kind.unit(), kind.relative()) {
+                Some(at) => SetExpiry::At(at),
+                None => return,
+            }
+        }
         None if options.keep_ttl => SetExpiry::Keep,
         None => SetExpiry::Persist,
     };
@@ -269,199 +262,190 @@ where
         SetCondition::Always
     };
     let set_options = SetOptions { condition, expiry };
-    let (key, value) = (cx.arg(1), cx.arg(2));
-    match cx
-        .store
-        .set(cx.session.db, key, value, set_options, cx.now, cx.log)
-    {
-        Err(error) => cx.store_error(error),
+    let (key, value) = (context.arg(1), context.arg(2));
+    match context.store.set(
+        context.session.db,
+        key,
+        value,
+        set_options,
+        context.now,
+        context.log,
+    ) {
+        Err(error) => context.store_error(error),
         Ok(outcome) if options.get => match outcome.previous {
-            Some(previous) => cx.reply.bulk(previous),
-            None => cx.reply.null(),
+            Some(previous) => context.reply.bulk(previous),
+            None => context.reply.null(),
         },
-        Ok(outcome) if outcome.written => cx.reply.simple(b"OK"),
-        Ok(_) => cx.reply.null(),
+        Ok(outcome) if outcome.written => context.reply.simple(b"OK"),
+        Ok(_) => context.reply.null(),
     }
 }
 
 /// SETNX (`:1`/`:0`) and GETSET (the previous value): a SET with fixed options, the value
 /// at `value_index`.
-fn set_plain<A, S, L>(
-    cx: &mut Context<'_, '_, A, S, L>,
+fn set_plain<D: Door>(
+    context: &mut Context<'_, '_, D>,
     condition: SetCondition,
     expiry: SetExpiry,
     value_index: usize,
-) where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
+) {
     let options = SetOptions { condition, expiry };
-    let (key, value) = (cx.arg(1), cx.arg(value_index));
-    match cx
-        .store
-        .set(cx.session.db, key, value, options, cx.now, cx.log)
-    {
-        Err(error) => cx.store_error(error),
+    let (key, value) = (context.arg(1), context.arg(value_index));
+    match context.store.set(
+        context.session.db,
+        key,
+        value,
+        options,
+        context.now,
+        context.log,
+    ) {
+        Err(error) => context.store_error(error),
         Ok(outcome) if condition == SetCondition::IfAbsent => {
-            cx.reply.integer(i64::from(outcome.written));
+            context.reply.integer(i64::from(outcome.written));
         }
         Ok(outcome) => match outcome.previous {
-            Some(previous) => cx.reply.bulk(previous),
-            None => cx.reply.null(),
+            Some(previous) => context.reply.bulk(previous),
+            None => context.reply.null(),
         },
     }
 }
 
 /// SETEX key seconds value, PSETEX key milliseconds value.
-fn set_expiring<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, unit: Unit)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(at) = expire_argument(cx, 2, unit, true) else {
+fn set_expiring<D: Door>(context: &mut Context<'_, '_, D>, unit: Unit) {
+    let Some(at) = expire_argument(context, 2, unit, true) else {
         return;
     };
     let options = SetOptions {
         condition: SetCondition::Always,
         expiry: SetExpiry::At(at),
     };
-    let (key, value) = (cx.arg(1), cx.arg(3));
-    match cx
-        .store
-        .set(cx.session.db, key, value, options, cx.now, cx.log)
-    {
-        Ok(_) => cx.ok(),
-        Err(error) => cx.store_error(error),
+    let (key, value) = (context.arg(1), context.arg(3));
+    match context.store.set(
+        context.session.db,
+        key,
+        value,
+        options,
+        context.now,
+        context.log,
+    ) {
+        Ok(_) => context.ok(),
+        Err(error) => context.store_error(error),
     }
 }
 
 /// MGET key [key ...]: an array with a value or a null per key.
-fn mget<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    cx.reply.array_header(cx.count() - 1);
-    for index in 1..cx.count() {
-        let value = cx.store.get(cx.session.db, cx.arg(index), cx.now);
-        bulk_or_null(&mut cx.reply, value);
+fn mget<D: Door>(context: &mut Context<'_, '_, D>) {
+    context.reply.array_header(context.count() - 1);
+    for index in 1..context.count() {
+        let value = context
+            .store
+            .get(context.session.db, context.arg(index), context.now);
+        bulk_or_null(&mut context.reply, value);
     }
 }
 
 /// MSET and MSETNX: every pair in one store call, so the write is all or nothing. The
 /// store walks the pairs straight from the request's arguments: no copy, no pair limit.
-fn mset<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, only_if_none_exist: bool)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    if cx.count().is_multiple_of(2) {
-        arity_error(&mut cx.reply, cx.spec.name(), "");
+fn mset<D: Door>(context: &mut Context<'_, '_, D>, only_if_none_exist: bool) {
+    if context.count().is_multiple_of(2) {
+        arity_error(&mut context.reply, context.spec.name(), "");
         return;
     }
-    let pair_count = (cx.count() - 1) / 2;
-    let args: &A = cx.args;
+    let pair_count = (context.count() - 1) / 2;
+    let args: &D::Args = context.args;
     let argument = |index: usize| args.get(index).unwrap_or_default();
     let pairs = (0..pair_count).map(|pair| (argument(1 + 2 * pair), argument(2 + 2 * pair)));
-    let db = cx.session.db;
-    match cx
+    let db = context.session.db;
+    match context
         .store
-        .set_many_iter(db, pairs, only_if_none_exist, cx.now, cx.log)
+        .set_many_iter(db, pairs, only_if_none_exist, context.now, context.log)
     {
-        Ok(written) if only_if_none_exist => cx.reply.integer(i64::from(written)),
-        Ok(_) => cx.ok(),
-        Err(error) => cx.store_error(error),
+        Ok(written) if only_if_none_exist => context.reply.integer(i64::from(written)),
+        Ok(_) => context.ok(),
+        Err(error) => context.store_error(error),
     }
 }
 
 /// INCR, DECR, INCRBY, DECRBY.
-fn incr_by<A, S, L>(cx: &mut Context<'_, '_, A, S, L>, delta: i64)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    match cx
-        .store
-        .incr_by(cx.session.db, cx.arg(1), delta, cx.now, cx.log)
-    {
-        Ok(value) => cx.reply.integer(value),
-        Err(error) => cx.store_error(error),
+fn incr_by<D: Door>(context: &mut Context<'_, '_, D>, delta: i64) {
+    match context.store.incr_by(
+        context.session.db,
+        context.arg(1),
+        delta,
+        context.now,
+        context.log,
+    ) {
+        Ok(value) => context.reply.integer(value),
+        Err(error) => context.store_error(error),
     }
 }
 
 /// INCRBYFLOAT key increment: the new value as a bulk string.
-fn incr_by_float<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(delta) = parse_float(cx.arg(2)) else {
-        cx.error("ERR value is not a valid float");
+fn incr_by_float<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(delta) = parse_float(context.arg(2)) else {
+        context.error("ERR value is not a valid float");
         return;
     };
-    match cx
-        .store
-        .incr_by_float(cx.session.db, cx.arg(1), delta, cx.now, cx.log)
-    {
-        Ok(text) => cx.reply.bulk(text),
-        Err(error) => cx.store_error(error),
+    match context.store.incr_by_float(
+        context.session.db,
+        context.arg(1),
+        delta,
+        context.now,
+        context.log,
+    ) {
+        Ok(text) => context.reply.bulk(text),
+        Err(error) => context.store_error(error),
     }
 }
 
 /// SETRANGE key offset value: the new length.
-fn set_range<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(offset) = cx.integer(2) else {
+fn set_range<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(offset) = context.integer(2) else {
         return;
     };
     if offset < 0 {
-        cx.error("ERR offset is out of range");
+        context.error("ERR offset is out of range");
         return;
     }
     // An offset beyond usize (a 32-bit host) is beyond any value size limit too.
     let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-    let result = cx
-        .store
-        .setrange(cx.session.db, cx.arg(1), offset, cx.arg(3), cx.now, cx.log);
+    let result = context.store.setrange(
+        context.session.db,
+        context.arg(1),
+        offset,
+        context.arg(3),
+        context.now,
+        context.log,
+    );
     match result {
-        Ok(size) => cx.integer_reply(size),
-        Err(error) => cx.store_error(error),
+        Ok(size) => context.integer_reply(size),
+        Err(error) => context.store_error(error),
     }
 }
 
 /// GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST].
-fn get_ex<A, S, L>(cx: &mut Context<'_, '_, A, S, L>)
-where
-    A: Arguments + ?Sized,
-    S: ReplySink + ?Sized,
-    L: LogSink,
-{
-    let Some(options) = parse_options(cx, 2, false) else {
+fn get_ex<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(options) = parse_options(context, 2, false) else {
         return;
     };
     let expiry = match options.expiry {
-        Some((kind, index)) => match expire_argument(cx, index, kind.unit(), kind.relative()) {
-            Some(at) => GetExpiry::At(at),
-            None => return,
-        },
+        Some((kind, index)) => {
+            match expire_argument(context, index, kind.unit(), kind.relative()) {
+                Some(at) => GetExpiry::At(at),
+                None => return,
+            }
+        }
         None if options.persist => GetExpiry::Persist,
         None => GetExpiry::Keep,
     };
-    let (db, key) = (cx.session.db, cx.arg(1));
-    match cx.store.getex(db, key, expiry, cx.now, cx.log) {
-        Ok(Some(value)) => cx.reply.bulk(value),
-        Ok(None) => cx.reply.null(),
-        Err(error) => cx.store_error(error),
+    let (db, key) = (context.session.db, context.arg(1));
+    match context
+        .store
+        .getex(db, key, expiry, context.now, context.log)
+    {
+        Ok(Some(value)) => context.reply.bulk(value),
+        Ok(None) => context.reply.null(),
+        Err(error) => context.store_error(error),
     }
 }
 

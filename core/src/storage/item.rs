@@ -111,6 +111,15 @@ pub fn layout(bytes: &[u8]) -> ItemLayout {
     }
 }
 
+/// Moves the item at the front of `bytes` to database `db`, in place (SWAPDB).
+///
+/// # Panics
+/// If `db` does not fit in 4 bits.
+pub fn db_write(bytes: &mut [u8], db: u8) {
+    assert!(db <= FLAG_DATABASE_MASK, "db={db}");
+    bytes[0] = (bytes[0] & !FLAG_DATABASE_MASK) | db;
+}
+
 /// Marks the item at the front of `bytes` as a hole, so cleaning skips it without a
 /// table lookup. Its bytes stay readable (GETDEL returns them).
 pub fn mark_dead(bytes: &mut [u8]) {

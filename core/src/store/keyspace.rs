@@ -1,12 +1,67 @@
 //! Keyspace commands: expiry (EXPIRE family, TTL, PERSIST, active expiry), iteration
-//! (SCAN, KEYS, values, prefix scans) and clearing (FLUSHDB, FLUSHALL).
+//! (SCAN, KEYS, RANDOMKEY, values, prefix scans), clearing (FLUSHDB, FLUSHALL), and
+//! looking at one item (TOUCH, OBJECT, MEMORY USAGE).
 
-use super::{Found, LogSink, Lookup, Splice, Store, expired};
+use super::{Found, LogSink, Lookup, Splice, Store, expired, parse_integer};
 use crate::codec::record::{Record, Timestamp};
+use crate::constants::{SLOT_SIZE, TAG_SIZE};
 use crate::error::StoreError;
 use crate::glob::glob_match;
 use crate::storage::item;
-use crate::storage::policy::VOLATILE;
+use crate::storage::policy::{POLICY_MASK, VOLATILE};
+
+/// Longest value Redis stores as an `embstr` (one allocation with its object header).
+const EMBSTR_SIZE_MAX: usize = 44;
+
+/// How Redis would encode a string value (OBJECT ENCODING). floe stores every value as
+/// bytes; this is Redis's rule applied to them, so tools that look at it see what Redis
+/// would show for a value written by SET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// A canonical 64-bit decimal integer (`int`).
+    Int,
+    /// At most 44 bytes (`embstr`).
+    EmbStr,
+    /// Longer (`raw`).
+    Raw,
+}
+
+impl Encoding {
+    /// The encoding of `value` by Redis's rule for a value written by SET.
+    #[must_use]
+    pub fn of(value: &[u8]) -> Self {
+        if parse_integer(value).is_some() {
+            Self::Int
+        } else if value.len() <= EMBSTR_SIZE_MAX {
+            Self::EmbStr
+        } else {
+            Self::Raw
+        }
+    }
+
+    /// The name OBJECT ENCODING replies with.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Int => "int",
+            Self::EmbStr => "embstr",
+            Self::Raw => "raw",
+        }
+    }
+}
+
+/// What the store knows about one live item (OBJECT, MEMORY USAGE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Redis's encoding of the value.
+    pub encoding: Encoding,
+    /// The eviction policy's bits for the item: the LFU counter under an LFU policy, the
+    /// visited bit under LRU and SIEVE, zero otherwise.
+    pub policy_bits: u8,
+    /// Bytes the item takes: its header, key and value in segment memory, plus its table
+    /// slot and tag.
+    pub memory_size: usize,
+}
 
 /// A database index from outside (a record, a client) must be in range.
 fn check_db(db: u8) -> Result<(), StoreError> {
@@ -174,6 +229,46 @@ impl Store<'_> {
         Ok(())
     }
 
+    /// Marks `key` as used, as a read does, for the eviction policy; whether it exists
+    /// (TOUCH).
+    pub fn touch(&mut self, db: u8, key: &[u8], now: Timestamp) -> bool {
+        let Some(found) = self.find_live(db, key, now) else {
+            return false;
+        };
+        self.touch_slot(found.slot_index);
+        true
+    }
+
+    /// What the store knows about `key`, without counting as an access (OBJECT, MEMORY
+    /// USAGE); `None` if it does not exist.
+    pub fn object(&mut self, db: u8, key: &[u8], now: Timestamp) -> Option<ObjectInfo> {
+        let found = self.find_live(db, key, now)?;
+        Some(ObjectInfo {
+            encoding: Encoding::of(self.value_of(&found)),
+            policy_bits: self.table.policy(found.slot_index) & POLICY_MASK,
+            memory_size: found.layout.size() + SLOT_SIZE + TAG_SIZE,
+        })
+    }
+
+    /// A live key of database `db` chosen by the store's random number generator, or
+    /// `None` if it has none (RANDOMKEY).
+    ///
+    /// The walk starts at a random slot and takes the first live key of `db` from there,
+    /// so a key after a long run of empty or other slots is likelier than one right
+    /// after another key: random, not exactly uniform. It looks at every slot at most
+    /// once.
+    pub fn random_key(&mut self, db: u8, now: Timestamp) -> Option<&[u8]> {
+        if self.db_len(db) == 0 {
+            return None;
+        }
+        let slot_count = self.table.slot_count();
+        let start = self.random_below(slot_count);
+        let slot_index = (0..slot_count)
+            .map(|offset| (start + offset) % slot_count)
+            .find(|&slot_index| self.entry_at(slot_index, db, now).is_some())?;
+        self.entry_at(slot_index, db, now).map(|(key, _)| key)
+    }
+
     /// Removes every key of database `db`, or of every database (FLUSHDB, FLUSHALL).
     pub fn clear(&mut self, db: Option<u8>, log: &mut impl LogSink) {
         log.record(Record::Clear { db });
@@ -292,7 +387,8 @@ impl Store<'_> {
     }
 
     /// Replays one logged record (recovery, or a replica). Replaying a record twice gives
-    /// the same state as once; a record whose expiry has passed deletes its key.
+    /// the same state as once, except a [`Record::SwapDb`], which must be replayed exactly
+    /// once; a record whose expiry has passed deletes its key.
     ///
     /// # Errors
     /// A size or memory error: the store is too small for the data being recovered.
@@ -342,6 +438,10 @@ impl Store<'_> {
                 }
                 self.clear(db, &mut ());
             }
+            Record::SwapDb {
+                db_first,
+                db_second,
+            } => self.swap_db(db_first, db_second, &mut ())?,
         }
         Ok(())
     }

@@ -3,9 +3,12 @@
 //! Every method takes `now` (milliseconds since the Unix epoch): the core has no clock.
 //! Every write reports the idempotent [`Record`]s that make it durable to a [`LogSink`]:
 //! a counter increment is logged as the value it produced, a relative TTL as an absolute
-//! time, an eviction as a delete. An error leaves the store unchanged.
+//! time, an eviction as a delete (SWAPDB's record is the one that is not idempotent; see
+//! [`Record::SwapDb`]). An error leaves the store unchanged.
 //!
 //! Keys of the 16 numbered databases share one table; a key's identity is `(db, bytes)`.
+//! The table hashes only the key's bytes, so a key's home slot is the same in every
+//! database; that is what lets SWAPDB relabel items in place.
 //!
 //! ```
 //! use floe_core::arena::Arena;
@@ -25,9 +28,11 @@
 mod keyspace;
 mod reclaim;
 mod strings;
+mod transfer;
 
-pub use keyspace::{ExpireCondition, Ttl};
+pub use keyspace::{Encoding, ExpireCondition, ObjectInfo, Ttl};
 pub use strings::{GetExpiry, parse_float, parse_integer};
+pub use transfer::Transfer;
 
 use core::ops::Range;
 
@@ -248,9 +253,10 @@ struct Found {
 }
 
 /// How the value of an item being written is made: `old[..prefix] ++ zeros ++ bytes ++
-/// old[suffix]`, where `old` is the key's current value (empty when it has none). A plain
-/// SET uses only `bytes`; APPEND, SETRANGE and expiry changes splice the old value in
-/// place, without copying it out of segment memory.
+/// old[suffix]`, where `old` is the key's current value (empty when it has none), or the
+/// bytes at `from` in segment memory when that is set. A plain SET uses only `bytes`;
+/// APPEND, SETRANGE and expiry changes splice the old value in place, and RENAME, COPY and
+/// MOVE copy another key's value (`from`), all without copying out of segment memory.
 #[derive(Debug, Clone)]
 struct Splice<'v> {
     prefix: usize,
@@ -262,6 +268,9 @@ struct Splice<'v> {
     /// Write nothing if the key is gone by the time the item is written (an eviction made
     /// room by evicting the key itself): an expiry change must not recreate it.
     only_if_present: bool,
+    /// Where `old` lies in segment memory, if not at the key's current value. Only
+    /// [`Store::put_prepared`] reads it, after room was made, so the range is current.
+    from: Option<Range<usize>>,
 }
 
 impl<'v> Splice<'v> {
@@ -273,6 +282,7 @@ impl<'v> Splice<'v> {
             suffix: 0..0,
             pad: false,
             only_if_present: false,
+            from: None,
         }
     }
 
@@ -293,6 +303,7 @@ impl<'v> Splice<'v> {
             prefix,
             zeros: self.zeros + padding,
             suffix,
+            from: self.from.clone(),
             ..*self
         }
     }
@@ -366,7 +377,7 @@ impl<'a> Store<'a> {
         match self.find_live(db, key, now) {
             Some(found) => {
                 self.stats.hits += 1;
-                self.touch(found.slot_index);
+                self.touch_slot(found.slot_index);
                 Some(self.value_of(&found))
             }
             None => {
@@ -532,7 +543,7 @@ impl<'a> Store<'a> {
         for (key, value) in pairs {
             // Earlier pairs changed the table: look each key up afresh.
             let lookup = Lookup {
-                hash: self.hash(db, key),
+                hash: self.hash(key),
                 found: None,
                 epoch: u64::MAX,
             };
@@ -575,13 +586,17 @@ impl<'a> Store<'a> {
 
     // ---- Internals shared by the command families. ----
 
-    fn hash(&self, db: u8, key: &[u8]) -> u64 {
-        wyhash(key, self.config.seed.wrapping_add(u64::from(db)))
+    /// The table hash of `key`. The database is not hashed: a key's home slot is the same
+    /// in every database (lookups compare the database stored in the item), so SWAPDB can
+    /// move whole databases by rewriting each item's database bits in place, without
+    /// moving a table entry.
+    fn hash(&self, key: &[u8]) -> u64 {
+        wyhash(key, self.config.seed)
     }
 
     /// The entry for `key`, expired or not.
     fn find(&self, db: u8, key: &[u8]) -> Option<Found> {
-        self.find_hashed(db, key, self.hash(db, key))
+        self.find_hashed(db, key, self.hash(key))
     }
 
     fn find_hashed(&self, db: u8, key: &[u8], hash: u64) -> Option<Found> {
@@ -609,7 +624,7 @@ impl<'a> Store<'a> {
     /// Looks `key` up for a read-modify-write; an expired entry is removed on the way (lazy
     /// expiry, which needs no log record: the logged expiry is absolute).
     fn lookup(&mut self, db: u8, key: &[u8], now: Timestamp) -> Lookup {
-        let hash = self.hash(db, key);
+        let hash = self.hash(key);
         let mut found = self.find_hashed(db, key, hash);
         if let Some(entry) = &found
             && expired(entry.layout.expires_at, now)
@@ -636,7 +651,7 @@ impl<'a> Store<'a> {
     }
 
     /// Updates the policy bits of a key that was just read.
-    fn touch(&mut self, slot_index: usize) {
+    fn touch_slot(&mut self, slot_index: usize) {
         let bits = self.table.policy(slot_index);
         // Only the LFU counter draws a random number; the other policies skip the cost.
         let random = if self.config.policy.counts_frequency() {
@@ -687,6 +702,8 @@ impl<'a> Store<'a> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<Option<Range<usize>>, StoreError> {
+        // A range in segment memory would not survive the room-making below.
+        assert!(splice.from.is_none(), "put with a copied value");
         let found = lookup.found.as_ref();
         let old_size = found.map_or(0, |found| found.layout.value.len());
         let value_size = splice.clipped(old_size).size();
@@ -726,10 +743,13 @@ impl<'a> Store<'a> {
         if found.is_none() && splice.only_if_present {
             return Ok(None);
         }
-        let old_value = found.as_ref().map_or(0..0, |found| {
-            let start = found.location;
-            found.layout.value.start + start..found.layout.value.end + start
-        });
+        let old_value = match &splice.from {
+            Some(from) => from.clone(),
+            None => found.as_ref().map_or(0..0, |found| {
+                let start = found.location;
+                found.layout.value.start + start..found.layout.value.end + start
+            }),
+        };
         let splice = splice.clipped(old_value.len());
         let size = item::item_size(key.len(), splice.size(), expires_at);
         let location = self.append_item(size);

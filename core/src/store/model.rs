@@ -1,11 +1,11 @@
 //! The model check shared by the store's proptests and the `store_ops` fuzz target.
 //!
 //! A run applies random operations to a store and to a model that is fed *only* by the
-//! store's log records, then reads every key back from both. So it checks two things at
-//! once: the store behaves like a map with expiry (under eviction, minus exactly the keys
-//! its records say it evicted), and the records a write reports describe it fully (which
-//! is what recovery will replay). Built for tests and under the `_test-internals`
-//! feature; it needs `alloc`.
+//! store's log records, then reads every key of every database it uses back from both.
+//! So it checks two things at once: the store behaves like a map with expiry (under
+//! eviction, minus exactly the keys its records say it evicted), and the records a write
+//! reports describe it fully (which is what recovery will replay). Built for tests and
+//! under the `_test-internals` feature; it needs `alloc`.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
@@ -13,7 +13,7 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{Config, ExpireCondition, LogSink, SetOptions, Store};
+use super::{Config, ExpireCondition, LogSink, SetOptions, Store, Transfer};
 use crate::arena::Arena;
 use crate::codec::record::{Record, Timestamp};
 use crate::error::StoreError;
@@ -88,10 +88,24 @@ pub enum Op {
         ms: u16,
     },
     ExpireStep,
+    /// RENAME (`keep_source` false) or COPY from database 0 to `target_db`.
+    Transfer {
+        source: u8,
+        target: u8,
+        target_db: u8,
+        replace: bool,
+        keep_source: bool,
+    },
+    SwapDb {
+        first: u8,
+        second: u8,
+    },
 }
 
 /// Keys a run uses: few, so that operations collide.
 const KEY_COUNT: u8 = 64;
+/// Databases a run uses; ops other than transfers and swaps write database 0.
+const DB_COUNT: u8 = 3;
 
 impl Op {
     /// The op with its fields brought into the ranges a run uses (fuzz input is raw).
@@ -116,6 +130,23 @@ impl Op {
             },
             Self::Advance { ms } => Self::Advance { ms },
             Self::ExpireStep => Self::ExpireStep,
+            Self::Transfer {
+                source,
+                target,
+                target_db,
+                replace,
+                keep_source,
+            } => Self::Transfer {
+                source: key(source),
+                target: key(target),
+                target_db: target_db % DB_COUNT,
+                replace,
+                keep_source,
+            },
+            Self::SwapDb { first, second } => Self::SwapDb {
+                first: first % DB_COUNT,
+                second: second % DB_COUNT,
+            },
         }
     }
 }
@@ -127,12 +158,13 @@ fn value_for(key: u8, serial: u32, size: u16) -> Vec<u8> {
     value
 }
 
-/// The model: what each key holds and when it expires (0: never), fed only by the store's
-/// log records, plus the keys deleted by the current op's records (evictions included).
+/// The model: what each `(db, key)` holds and when it expires (0: never), fed only by the
+/// store's log records, plus the keys deleted by the current op's records (evictions
+/// included).
 #[derive(Debug, Clone, Default)]
 struct Model {
-    entries: BTreeMap<u8, (Vec<u8>, Timestamp)>,
-    deleted: BTreeSet<u8>,
+    entries: BTreeMap<(u8, u8), (Vec<u8>, Timestamp)>,
+    deleted: BTreeSet<(u8, u8)>,
 }
 
 /// Applies the log records to the model: this is exactly what recovery would replay, so
@@ -141,31 +173,55 @@ impl LogSink for Model {
     fn record(&mut self, record: Record<'_>) {
         match record {
             Record::Set {
+                db,
                 key,
                 value,
                 expires_at,
-                ..
             } => {
-                self.entries.insert(key[0], (value.to_vec(), expires_at));
+                self.entries
+                    .insert((db, key[0]), (value.to_vec(), expires_at));
             }
-            Record::Del { key, .. } => {
-                self.entries.remove(&key[0]);
-                self.deleted.insert(key[0]);
+            Record::Del { db, key } => {
+                self.entries.remove(&(db, key[0]));
+                self.deleted.insert((db, key[0]));
             }
             Record::ExpireAt {
-                key, expires_at, ..
+                db,
+                key,
+                expires_at,
             } => {
-                if let Some(entry) = self.entries.get_mut(&key[0]) {
+                if let Some(entry) = self.entries.get_mut(&(db, key[0])) {
                     entry.1 = expires_at;
                 }
             }
-            Record::Clear { .. } => self.entries.clear(),
+            Record::Clear { db: None } => self.entries.clear(),
+            Record::Clear { db: Some(db) } => {
+                self.entries.retain(|&(entry_db, _), _| entry_db != db)
+            }
+            Record::SwapDb {
+                db_first,
+                db_second,
+            } => {
+                let swapped = |db: u8| match db {
+                    db if db == db_first => db_second,
+                    db if db == db_second => db_first,
+                    db => db,
+                };
+                self.entries = core::mem::take(&mut self.entries)
+                    .into_iter()
+                    .map(|((db, key), entry)| ((swapped(db), key), entry))
+                    .collect();
+            }
         }
     }
 }
 
 fn live(model: &Model, key: u8, now: Timestamp) -> Option<&Vec<u8>> {
-    let entry = model.entries.get(&key);
+    live_in(model, 0, key, now)
+}
+
+fn live_in(model: &Model, db: u8, key: u8, now: Timestamp) -> Option<&Vec<u8>> {
+    let entry = model.entries.get(&(db, key));
     entry
         .filter(|(_, at)| *at == 0 || *at > now)
         .map(|(value, _)| value)
@@ -231,7 +287,7 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
                 let before = live(&model, key, now).cloned().unwrap_or_default();
                 if store.append(0, &[key], &suffix, now, &mut model).is_ok() {
                     // An eviction that made room may have taken the key itself first.
-                    let kept = if model.deleted.contains(&key) {
+                    let kept = if model.deleted.contains(&(0, key)) {
                         Vec::new()
                     } else {
                         before
@@ -283,7 +339,7 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
                             let mark = format!("{key}:{serial}:").into_bytes();
                             let written = model
                                 .entries
-                                .get(key)
+                                .get(&(0, *key))
                                 .is_some_and(|entry| entry.0.starts_with(&mark));
                             check!(
                                 !written,
@@ -297,19 +353,74 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
             Op::ExpireStep => {
                 store.expire_step(now, 16);
             }
+            Op::Transfer {
+                source,
+                target,
+                target_db,
+                replace,
+                keep_source,
+            } => {
+                let before = live(&model, source, now).cloned();
+                let target_before = live_in(&model, target_db, target, now).cloned();
+                let same = target_db == 0 && source == target;
+                let result = store.transfer(
+                    0,
+                    &[source],
+                    target_db,
+                    &[target],
+                    replace,
+                    keep_source,
+                    now,
+                    &mut model,
+                );
+                match result {
+                    Ok(Transfer::Done) => {
+                        check!(before.is_some(), "transfer of a missing key");
+                        check_eq!(live_in(&model, target_db, target, now), before.as_ref());
+                        if !same && !keep_source {
+                            check_eq!(live(&model, source, now), None);
+                        }
+                    }
+                    Ok(Transfer::SourceMissing) => check!(before.is_none()),
+                    Ok(Transfer::TargetExists) => {
+                        check!(!replace && target_before.is_some());
+                        check_eq!(
+                            live_in(&model, target_db, target, now),
+                            target_before.as_ref()
+                        );
+                    }
+                    Err(error) => {
+                        // Nothing but evictions: the target holds what it held, or was
+                        // evicted.
+                        let target_now = live_in(&model, target_db, target, now);
+                        let evicted = model.deleted.contains(&(target_db, target));
+                        check!(
+                            target_now == target_before.as_ref()
+                                || (evicted && target_now.is_none()),
+                            "transfer failed with {error:?} but changed the target"
+                        );
+                    }
+                }
+            }
+            Op::SwapDb { first, second } => {
+                check_eq!(store.swap_db(first, second, &mut model), Ok(()));
+            }
         }
         let stats = store.stats();
         check!(stats.memory_used_size <= stats.memory_limit_size);
         check!(store.len() <= 48);
-        for key in 0..KEY_COUNT {
-            let got = store.get(0, &[key], now).map(<[u8]>::to_vec);
-            check_eq!(
-                got.as_ref(),
-                live(&model, key, now),
-                "after {:?}: key {}",
-                op,
-                key
-            );
+        for db in 0..DB_COUNT {
+            for key in 0..KEY_COUNT {
+                let got = store.get(db, &[key], now).map(<[u8]>::to_vec);
+                check_eq!(
+                    got.as_ref(),
+                    live_in(&model, db, key, now),
+                    "after {:?}: db {} key {}",
+                    op,
+                    db,
+                    key
+                );
+            }
         }
     }
     Ok(())

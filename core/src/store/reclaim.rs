@@ -203,7 +203,7 @@ impl Store<'_> {
             let size = layout.size();
             if !item::is_dead(bytes) {
                 let key = &bytes[layout.key.clone()];
-                let hash = self.hash(layout.db, key);
+                let hash = self.hash(key);
                 let slot_index = self.table.find(hash, |candidate| candidate == location);
                 let slot_index = slot_index
                     .unwrap_or_else(|| panic!("live item at {location} is not in the table"));

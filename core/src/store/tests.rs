@@ -30,6 +30,10 @@ enum Logged {
     Clear {
         db: Option<u8>,
     },
+    SwapDb {
+        db_first: u8,
+        db_second: u8,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -63,6 +67,13 @@ impl LogSink for Log {
                 expires_at,
             },
             Record::Clear { db } => Logged::Clear { db },
+            Record::SwapDb {
+                db_first,
+                db_second,
+            } => Logged::SwapDb {
+                db_first,
+                db_second,
+            },
         });
     }
 }
@@ -640,6 +651,7 @@ fn replaying_the_log_rebuilds_the_store() {
                     expires_at: *expires_at,
                 },
                 Logged::Clear { db } => Record::Clear { db: *db },
+                Logged::SwapDb { .. } => unreachable!("not written above"),
             };
             replica.apply(&record, NOW + 10).expect("apply");
         }
@@ -865,6 +877,16 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (key, 1u8..6, 0u16..300).prop_map(|(first, count, size)| Op::SetMany { first, count, size }),
         2 => (0u16..500).prop_map(|ms| Op::Advance { ms }),
         1 => Just(Op::ExpireStep),
+        2 => (0u8..64, 0u8..64, 0u8..3, any::<bool>(), any::<bool>()).prop_map(
+            |(source, target, target_db, replace, keep_source)| Op::Transfer {
+                source,
+                target,
+                target_db,
+                replace,
+                keep_source,
+            }
+        ),
+        1 => (0u8..3, 0u8..3).prop_map(|(first, second)| Op::SwapDb { first, second }),
     ]
 }
 
@@ -885,5 +907,88 @@ proptest! {
         ops in proptest::collection::vec(op(), 1..300),
     ) {
         run_model(EvictionPolicy::ALL[policy_index], 4 * 1024, &ops).map_err(TestCaseError::fail)?;
+    }
+}
+
+/// RENAME, COPY, MOVE and SWAPDB replayed once from their records (as recovery does, in
+/// order and exactly once) rebuild the same items, expiries and database sizes.
+#[test]
+fn transfers_and_swaps_replay_to_the_same_state() {
+    let mut store = store();
+    let mut log = Log::default();
+    store
+        .set_with_ttl(0, b"a", b"1", 5_000, NOW, &mut log)
+        .expect("set");
+    store
+        .set(0, b"b", b"2", SetOptions::default(), NOW, &mut log)
+        .expect("set");
+    store
+        .set(3, b"c", b"3", SetOptions::default(), NOW, &mut log)
+        .expect("set");
+    store
+        .transfer(0, b"a", 0, b"b", true, false, NOW, &mut log)
+        .expect("rename");
+    store
+        .transfer(0, b"b", 3, b"copy", false, true, NOW, &mut log)
+        .expect("copy");
+    store
+        .transfer(3, b"c", 1, b"c", false, false, NOW, &mut log)
+        .expect("move");
+    store.swap_db(0, 3, &mut log).expect("swap");
+    store.swap_db(1, 0, &mut log).expect("swap");
+    let mut replica = super::tests::store();
+    for logged in &log.0 {
+        let record = match logged {
+            Logged::Set {
+                db,
+                key,
+                value,
+                expires_at,
+            } => Record::Set {
+                db: *db,
+                key,
+                value,
+                expires_at: *expires_at,
+            },
+            Logged::Del { db, key } => Record::Del { db: *db, key },
+            Logged::ExpireAt {
+                db,
+                key,
+                expires_at,
+            } => Record::ExpireAt {
+                db: *db,
+                key,
+                expires_at: *expires_at,
+            },
+            Logged::Clear { db } => Record::Clear { db: *db },
+            Logged::SwapDb {
+                db_first,
+                db_second,
+            } => Record::SwapDb {
+                db_first: *db_first,
+                db_second: *db_second,
+            },
+        };
+        replica.apply(&record, NOW).expect("apply");
+    }
+    let items = |store: &Store<'_>| {
+        let mut items = Vec::new();
+        store.items(NOW, |db, key, value, expires_at| {
+            items.push((db, key.to_vec(), value.to_vec(), expires_at));
+        });
+        items.sort();
+        items
+    };
+    assert_eq!(items(&replica), items(&store));
+    assert_eq!(
+        items(&store),
+        [
+            (0, b"c".to_vec(), b"3".to_vec(), 0),
+            (1, b"copy".to_vec(), b"1".to_vec(), NOW + 5_000),
+            (3, b"b".to_vec(), b"1".to_vec(), NOW + 5_000),
+        ]
+    );
+    for db in 0..DATABASE_COUNT {
+        assert_eq!(replica.db_len(db), store.db_len(db), "db {db}");
     }
 }

@@ -294,5 +294,9 @@ fn replies_longer_than_a_request_may_be_still_print() {
     }
     let mut out = Vec::new();
     assert_eq!(format_reply(&reply, &mut out).unwrap(), reply.len());
-    assert!(out.ends_with(b"1048577) \"k\"\n"), "{:?}", &out[out.len() - 30..]);
+    assert!(
+        out.ends_with(b"1048577) \"k\"\n"),
+        "{:?}",
+        &out[out.len() - 30..]
+    );
 }

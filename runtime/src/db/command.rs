@@ -35,7 +35,9 @@ use crate::log::Ticket;
 #[derive(Debug)]
 pub struct Prepared<'r, A: ?Sized> {
     args: &'r A,
-    /// `None` for an unknown command or a wrong number of arguments: apply writes the error.
+    /// The table's entry for the name; `None` for an unknown command.
+    found: Option<&'static CommandSpec>,
+    /// `found`, if the arity fits: `None` means apply writes the error.
     spec: Option<&'static CommandSpec>,
 }
 
@@ -104,11 +106,9 @@ pub(super) enum Hand {
 impl Db {
     /// Looks the command up and checks its arity; takes no lock.
     pub fn prepare<'r, A: Arguments + ?Sized>(&self, args: &'r A) -> Prepared<'r, A> {
-        let spec = args
-            .get(0)
-            .and_then(command::lookup)
-            .filter(|spec| spec.accepts(args.count()));
-        Prepared { args, spec }
+        let found = args.get(0).and_then(command::lookup);
+        let spec = found.filter(|spec| spec.accepts(args.count()));
+        Prepared { args, found, spec }
     }
 
     /// Runs a prepared command under the store lock and writes its one reply frame into
@@ -130,7 +130,15 @@ impl Db {
     {
         let (outcome, durability) =
             self.run(prepared.access(), Hand::Door, |store, now, log| {
-                command::execute(store, session, prepared.args, now, reply, log)
+                command::execute_looked_up(
+                    prepared.found,
+                    store,
+                    session,
+                    prepared.args,
+                    now,
+                    reply,
+                    log,
+                )
             })?;
         Ok(Applied {
             outcome,

@@ -4,7 +4,7 @@
 //! Every change the store makes reports a log record (a set, delete, expiry change, clear),
 //! evictions included, so the sink sees every write without the store knowing about WATCH.
 //! A key's version is the counter of the bucket its `(db, key)` hashes to, plus an epoch that
-//! every whole-database change (FLUSHDB, FLUSHALL) bumps.
+//! every whole-database change (FLUSHDB, FLUSHALL, SWAPDB) bumps.
 //!
 //! Invariants: a change to a key always bumps that key's version (no false "unchanged").
 //! A change to another key in the same bucket bumps it too: EXEC may abort although the
@@ -88,7 +88,8 @@ impl LogSink for ShardLog<'_> {
             Record::Set { db, key, .. }
             | Record::Del { db, key }
             | Record::ExpireAt { db, key, .. } => self.watch.touch(*db, key),
-            Record::Clear { .. } => self.watch.epoch += 1,
+            // Whole-database changes: every watch may be affected.
+            Record::Clear { .. } | Record::SwapDb { .. } => self.watch.epoch += 1,
         }
         self.buffer.record(record);
     }

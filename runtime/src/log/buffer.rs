@@ -66,6 +66,10 @@ enum Captured {
     Clear {
         db: Option<u8>,
     },
+    SwapDb {
+        db_first: u8,
+        db_second: u8,
+    },
 }
 
 impl LogBuffer {
@@ -161,6 +165,13 @@ impl LogBuffer {
                 expires_at,
             },
             Captured::Clear { db } => Record::Clear { db },
+            Captured::SwapDb {
+                db_first,
+                db_second,
+            } => Record::SwapDb {
+                db_first,
+                db_second,
+            },
         }
     }
 
@@ -237,6 +248,13 @@ impl LogSink for LogBuffer {
                 expires_at,
             },
             Record::Clear { db } => Captured::Clear { db },
+            Record::SwapDb {
+                db_first,
+                db_second,
+            } => Captured::SwapDb {
+                db_first,
+                db_second,
+            },
         };
         self.records.push(captured);
     }

@@ -31,7 +31,9 @@
 //! already holds or deletes it again: applying a record twice gives the state applying it
 //! once does, so the state after replay is the state after the last record, whatever the
 //! snapshot caught early. Today's copy is exact at `L` because it holds the store lock;
-//! idempotence is why recovery does not need to know that.
+//! idempotence is why recovery does not need to know that. The exception is `SwapDb`
+//! (SWAPDB), which undoes itself when replayed twice: it relies on the copy being exact at
+//! `L`, so a copy made in steps must not let a SWAPDB run while it copies.
 //!
 //! Fault assumptions (see [`crate::io`]): a crash can interrupt any step. Before the rename
 //! is durable only the temporary file is lost; after it, the new snapshot is whole (its

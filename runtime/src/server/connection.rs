@@ -3,7 +3,7 @@
 //! keep each reply until the write it answers is durable.
 //!
 //! ```text
-//!  input ─► parse_request ─► connection commands (AUTH, MULTI/EXEC, WATCH, CLIENT ...)
+//!  input ─► parse_request ─► connection commands (AUTH, MULTI/EXEC, WATCH, CLIENT LIST ...)
 //!                         └► Db::prepare ─► Db::apply ─► reply
 //!  reply ─► output                      (nothing to wait for, and nothing held before it)
 //!        └► held + a gate on the write  (released in order once the gate's ticket settled)
@@ -36,9 +36,8 @@ use crate::db::{Durability, WatchMark};
 const RANGES_INITIAL_COUNT: usize = 64;
 
 /// The commands [`Connection::connection_command`] may answer itself.
-const CONNECTION_COMMANDS: [&str; 15] = [
+const CONNECTION_COMMANDS: [&str; 10] = [
     "auth", "hello", "quit", "reset", "multi", "exec", "discard", "watch", "unwatch", "client",
-    "lastsave", "slowlog", "latency", "wait", "function",
 ];
 
 /// What the event loop does with the connection after [`Connection::process`].
@@ -447,50 +446,6 @@ impl Connection {
         }
         if is("client") && count >= 2 {
             return self.client_command(request, worker);
-        }
-        if is("lastsave") && count == 1 {
-            let seconds = i64::try_from(worker.admin.last_save()).unwrap_or(i64::MAX);
-            self.reply_now(worker, |reply| reply.integer(seconds));
-            return Some(Control::Continue);
-        }
-        if is("slowlog") && count >= 2 {
-            let args: Vec<&[u8]> = request.args().collect();
-            let admin = Arc::clone(&worker.admin);
-            self.reply_now(worker, |reply| admin.slowlog(&args, reply));
-            return Some(Control::Continue);
-        }
-        if is("latency") && count >= 2 {
-            let args: Vec<&[u8]> = request.args().collect();
-            let admin = Arc::clone(&worker.admin);
-            self.reply_now(worker, |reply| admin.latency(&args, reply));
-            return Some(Control::Continue);
-        }
-        if is("wait") && count == 3 {
-            // No replicas: WAIT returns at once with 0, as Redis without replicas does.
-            let numbers = request.args().skip(1).all(|arg| {
-                std::str::from_utf8(arg)
-                    .ok()
-                    .and_then(|text| text.parse::<i64>().ok())
-                    .is_some()
-            });
-            self.reply_now(worker, |reply| {
-                if numbers {
-                    reply.integer(0);
-                } else {
-                    reply.error(b"ERR value is not an integer or out of range");
-                }
-            });
-            return Some(Control::Continue);
-        }
-        if is("function")
-            && count >= 2
-            && request
-                .arg(1)
-                .is_some_and(|sub| sub.eq_ignore_ascii_case(b"flush"))
-        {
-            // floe has no functions: flushing none succeeds.
-            self.reply_now(worker, |reply| reply.simple(b"OK"));
-            return Some(Control::Continue);
         }
         None
     }
