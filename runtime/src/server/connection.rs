@@ -337,8 +337,8 @@ impl Connection {
             self.authenticated = true;
             return None;
         }
-        // The transaction commands' arity comes first, as in Redis; a wrong EXEC inside
-        // MULTI discards the transaction.
+        // The transaction commands' arity comes first, as in Redis; a wrong EXEC discards
+        // the transaction.
         let arity_wrong = match () {
             () if is("multi") || is("exec") || is("discard") || is("unwatch") => count != 1,
             () if is("watch") => count < 2,
@@ -347,7 +347,10 @@ impl Connection {
         if arity_wrong {
             let lowered = String::from_utf8_lossy(name).to_ascii_lowercase();
             let text = format!("wrong number of arguments for '{lowered}' command");
-            if is("exec") && self.transaction.take().is_some() {
+            if is("exec") {
+                // Redis aborts (and discards any transaction) on a malformed EXEC, in MULTI
+                // or not.
+                self.transaction = None;
                 self.watched.clear();
                 let text = format!("EXECABORT Transaction discarded because of: {text}");
                 self.reply_now(worker, |reply| reply.error(text.as_bytes()));
