@@ -31,6 +31,9 @@ use super::clients::ClientInfo;
 use crate::admin::Finish;
 use crate::db::{Durability, WatchMark};
 
+/// A connection's input or output buffer keeps at most this much capacity once empty.
+pub(super) const BUFFER_RETAIN_SIZE: usize = 1 << 20;
+
 /// Argument ranges a connection starts with; doubled (up to the request limit) when a
 /// request has more.
 const RANGES_INITIAL_COUNT: usize = 64;
@@ -116,7 +119,9 @@ impl Connection {
             closing: false,
             last_active: Instant::now(),
             ranges: vec![ArgRange::EMPTY; RANGES_INITIAL_COUNT],
-            scratch: vec![0; INLINE_SIZE_MAX_DEFAULT],
+            // Grown to the inline limit by the first quoted inline argument only: most
+            // clients never send one, and 64 KiB each would add up over many clients.
+            scratch: Vec::new(),
         }
     }
 
@@ -183,9 +188,13 @@ impl Connection {
                 self.closing = true;
             }
         }
-        // Keep the partial request; reuse the buffer's capacity.
+        // Keep the partial request; reuse the buffer's capacity, unless one huge request
+        // grew it.
         let mut input = input;
         input.drain(..position);
+        if input.is_empty() && input.capacity() > BUFFER_RETAIN_SIZE {
+            input = Vec::new();
+        }
         self.input = input;
         self.ranges = ranges;
         self.scratch = scratch;
@@ -649,6 +658,13 @@ impl Connection {
                 held.start -= copied;
                 held.end -= copied;
             }
+        }
+    }
+
+    /// Releases the output buffer's memory once a large reply went out.
+    pub(super) fn output_sent(&mut self) {
+        if self.output.is_empty() && self.output.capacity() > BUFFER_RETAIN_SIZE {
+            self.output = Vec::new();
         }
     }
 

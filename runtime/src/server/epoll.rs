@@ -274,6 +274,7 @@ fn send(token: usize, poll: &Poll, worker: &mut Worker, entries: &mut Slab<Entry
     }
     worker.stats.transferred(0, written as u64);
     entry.connection.output.drain(..written);
+    entry.connection.output_sent();
     let limit = worker
         .admin
         .limits

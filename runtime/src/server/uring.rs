@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 use io_uring::{IoUring, Probe, cqueue, opcode, squeue, types};
 use slab::Slab;
 
-use super::connection::{Control, refusal_text};
+use super::connection::{BUFFER_RETAIN_SIZE, Control, refusal_text};
 use super::{Entry, Shared, Worker};
 
 /// Submission and completion queue size.
@@ -473,6 +473,10 @@ fn sent(
     }
     entry.socket.sending.clear();
     entry.socket.sent = 0;
+    if entry.socket.sending.capacity() > BUFFER_RETAIN_SIZE {
+        entry.socket.sending = Vec::new();
+    }
+    entry.connection.output_sent();
     start_send(token, ring, worker, entries);
 }
 
