@@ -163,6 +163,13 @@ impl Connection {
                 Ok(request) => request,
                 Err(error) if error.is_incomplete() => break,
                 Err(error)
+                    if error.kind == RespErrorKind::ScratchFull
+                        && scratch.len() < INLINE_SIZE_MAX_DEFAULT =>
+                {
+                    scratch.resize(INLINE_SIZE_MAX_DEFAULT, 0);
+                    continue;
+                }
+                Err(error)
                     if error.kind == RespErrorKind::TooManyArguments
                         && ranges_count < limits.array_count_max =>
                 {
