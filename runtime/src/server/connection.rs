@@ -159,12 +159,13 @@ impl Connection {
         while position < input.len() && !self.closing {
             let rest = &input[position..];
             let ranges_count = ranges.len();
+            let scratch_size = scratch.len();
             let request = match parse_request(rest, &limits, &mut ranges, &mut scratch) {
                 Ok(request) => request,
                 Err(error) if error.is_incomplete() => break,
                 Err(error)
                     if error.kind == RespErrorKind::ScratchFull
-                        && scratch.len() < INLINE_SIZE_MAX_DEFAULT =>
+                        && scratch_size < INLINE_SIZE_MAX_DEFAULT =>
                 {
                     scratch.resize(INLINE_SIZE_MAX_DEFAULT, 0);
                     continue;
