@@ -4,9 +4,11 @@
 //! - Accept: one multishot accept per listener (re-armed when the kernel ends it); every
 //!   worker arms one on the same listening socket, and the kernel hands each connection to
 //!   one of them.
-//! - Receive: one receive in flight per client, into that client's buffer; re-armed after
-//!   each completion. (A provided-buffer ring with multishot receive would save the
-//!   per-client buffer; not done yet.)
+//! - Receive: one multishot receive per client, into buffers the kernel picks from the
+//!   worker's provided-buffer ring ([`BufferRing`]): no receive buffer per client, one SQE
+//!   for the client's lifetime. Each buffer goes back to the ring as soon as its bytes are
+//!   copied to the client's input. When the ring runs dry (`ENOBUFS`) or the kernel ends the
+//!   multishot, the receive is re-armed.
 //! - Send: one send in flight per client, of the bytes released so far; what is released
 //!   meanwhile goes out in the next send.
 //! - Wake-ups: a read on one end of a socket pair, which the log writer's [`Waker`] (and
@@ -18,10 +20,12 @@
 //!
 //! This module is allowed `unsafe`, for pushing SQEs and adopting accepted descriptors.
 //! Invariants it upholds:
-//! - **Buffer lifetime.** A receive points into `Socket::receive_buffer` and a send into
-//!   `Socket::sending`; neither is touched, moved or dropped while its operation is in
-//!   flight (`receiving` / `send_in_flight` say so). A socket's entry is removed only when
-//!   neither is in flight; a closing socket is `shutdown` first, which ends both.
+//! - **Buffer lifetime.** Receives write only into the [`BufferRing`]'s buffers, which live
+//!   (with the ring's entries) until after the ring is dropped, and a buffer is handed back
+//!   to the kernel only after its bytes were copied out. A send points into
+//!   `Socket::sending`, which is not touched, moved or dropped while the send is in flight.
+//!   A socket's entry is removed only when neither its receive nor its send is in flight; a
+//!   closing socket is `shutdown` first, which ends both.
 //! - **Routing.** Completions are routed by `user_data` = token << 3 | kind; a token is
 //!   reused only after its entry was removed, which waits for its last completion.
 //! - **Ring teardown.** The ring is dropped before the sockets' table (declaration order),
@@ -47,8 +51,14 @@ use super::{Entry, Shared, Worker};
 /// Submission and completion queue size.
 const RING_ENTRIES: u32 = 4096;
 
-/// Bytes of a client's receive buffer.
+/// Bytes of one provided receive buffer.
 const RECEIVE_SIZE: usize = 16 << 10;
+
+/// Provided receive buffers per worker (a power of two, at most 2^15): 4 MiB of them.
+const RECEIVE_BUFFER_COUNT: u16 = 256;
+
+/// The buffer group id of the worker's provided-buffer ring.
+const BUFFER_GROUP: u16 = 0;
 
 /// How a shutdown waits for held replies and in-flight operations before giving up.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -68,7 +78,7 @@ fn user_data(token: usize, kind: u64) -> u64 {
 #[derive(Debug)]
 struct Socket {
     stream: TcpStream,
-    receive_buffer: Box<[u8]>,
+    /// A multishot receive is armed.
     receiving: bool,
     /// Bytes handed to the send in flight (or being resubmitted after a short send).
     sending: Vec<u8>,
@@ -95,6 +105,18 @@ impl Wake for PipeWake {
 /// Whether io_uring can serve here: a ring can be made, and it knows every operation the
 /// loop uses and the wait with a timeout.
 pub(super) fn probe() -> Result<(), String> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut numbers = release
+        .trim()
+        .split(['.', '-'])
+        .map(|part| part.parse::<u32>().unwrap_or(0));
+    let version = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    if version < (6, 0) {
+        return Err(format!(
+            "kernel {} is older than 6.0 (multishot receive)",
+            release.trim()
+        ));
+    }
     let ring = IoUring::new(8).map_err(|error| error.to_string())?;
     if !ring.params().is_feature_ext_arg() {
         return Err("the kernel lacks IORING_FEAT_EXT_ARG (waits with a timeout)".to_owned());
@@ -144,9 +166,109 @@ impl Ring {
     }
 }
 
+/// The worker's provided-buffer ring: `RECEIVE_BUFFER_COUNT` buffers of `RECEIVE_SIZE`
+/// bytes that the kernel fills for multishot receives, and the ring of entries through
+/// which they are handed to the kernel.
+///
+/// Invariants: a buffer id is in the kernel's hands exactly when it is in the ring (added
+/// at start, taken by a completion that names it, added back by [`BufferRing::give_back`]
+/// after its bytes were copied); the entries and buffers are never moved (boxed, and
+/// allocated once) and outlive the io_uring they are registered with.
+struct BufferRing {
+    /// Page-aligned ring entries; the kernel reads them, we write them.
+    entries: *mut types::BufRingEntry,
+    buffers: Box<[u8]>,
+    /// Our copy of the ring's tail (the kernel reads the shared one).
+    tail: u16,
+}
+
+impl BufferRing {
+    fn layout() -> std::alloc::Layout {
+        let size = size_of::<types::BufRingEntry>() * usize::from(RECEIVE_BUFFER_COUNT);
+        // NOTE: 4096 is a power of two and the size is small: the layout is valid.
+        std::alloc::Layout::from_size_align(size, 4096)
+            .unwrap_or_else(|_| unreachable!("valid layout"))
+    }
+
+    /// Allocates the ring, registers it with `ring` and hands every buffer to the kernel.
+    fn new(ring: &IoUring) -> io::Result<Self> {
+        // SAFETY: the layout has a non-zero size.
+        let entries =
+            unsafe { std::alloc::alloc_zeroed(Self::layout()) }.cast::<types::BufRingEntry>();
+        if entries.is_null() {
+            return Err(io::Error::new(io::ErrorKind::OutOfMemory, "buffer ring"));
+        }
+        let mut buffers = Self {
+            entries,
+            buffers: vec![0; RECEIVE_SIZE * usize::from(RECEIVE_BUFFER_COUNT)].into_boxed_slice(),
+            tail: 0,
+        };
+        // SAFETY: `entries` holds RECEIVE_BUFFER_COUNT page-aligned entries that live until
+        // `Drop` (after the ring, which `run` drops first).
+        unsafe {
+            ring.submitter().register_buf_ring_with_flags(
+                entries as u64,
+                RECEIVE_BUFFER_COUNT,
+                BUFFER_GROUP,
+                0,
+            )?;
+        }
+        for id in 0..RECEIVE_BUFFER_COUNT {
+            buffers.push(id);
+        }
+        buffers.publish();
+        Ok(buffers)
+    }
+
+    /// The bytes the kernel put in buffer `id`.
+    fn bytes(&self, id: u16, size: usize) -> &[u8] {
+        let start = usize::from(id) * RECEIVE_SIZE;
+        &self.buffers[start..start + size.min(RECEIVE_SIZE)]
+    }
+
+    /// Puts buffer `id` in the next entry (not yet visible to the kernel).
+    fn push(&mut self, id: u16) {
+        assert!(id < RECEIVE_BUFFER_COUNT, "buffer id={id}");
+        let index = usize::from(self.tail & (RECEIVE_BUFFER_COUNT - 1));
+        let start = usize::from(id) * RECEIVE_SIZE;
+        // SAFETY: `index` is below RECEIVE_BUFFER_COUNT, inside the allocation; the kernel
+        // does not read entries past the published tail, and this one is past it.
+        let entry = unsafe { &mut *self.entries.add(index) };
+        entry.set_addr(self.buffers[start..].as_mut_ptr() as u64);
+        entry.set_len(u32::try_from(RECEIVE_SIZE).unwrap_or(u32::MAX));
+        entry.set_bid(id);
+        self.tail = self.tail.wrapping_add(1);
+    }
+
+    /// Makes the pushed entries visible to the kernel.
+    fn publish(&self) {
+        // SAFETY: the tail field lies inside the first entry; the kernel reads it, and only
+        // this thread writes it, with release order after the entries.
+        unsafe {
+            let tail =
+                types::BufRingEntry::tail(self.entries).cast::<std::sync::atomic::AtomicU16>();
+            (*tail).store(self.tail, Ordering::Release);
+        }
+    }
+
+    /// Hands buffer `id` back to the kernel once its bytes were copied out.
+    fn give_back(&mut self, id: u16) {
+        self.push(id);
+        self.publish();
+    }
+}
+
+impl Drop for BufferRing {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout; the ring that used it is gone.
+        unsafe { std::alloc::dealloc(self.entries.cast::<u8>(), Self::layout()) };
+    }
+}
+
 /// A worker's event loop; returns when floe shuts down.
 pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
-    // Declared before the ring, so the ring is dropped first (see the module invariants).
+    // Declared before the ring (and the buffer ring before it), so the ring is dropped
+    // first (see the module invariants).
     let mut entries: Slab<Entry<Socket>> = Slab::new();
     let mut wake_buffer = [0_u8; 64];
     let (wake_reader, wake_writer) =
@@ -154,10 +276,15 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
     wake_writer
         .set_nonblocking(true)
         .map_err(|error| format!("wake-up socket: {error}"))?;
+    let mut buffers: Option<BufferRing> = None;
     let mut ring = Ring {
         ring: IoUring::new(RING_ENTRIES).map_err(|error| format!("io_uring: {error}"))?,
         in_flight: 0,
     };
+    let buffers = buffers.insert(
+        BufferRing::new(&ring.ring)
+            .map_err(|error| format!("io_uring provided buffers: {error}"))?,
+    );
     let waker = Waker::from(Arc::new(PipeWake(wake_writer)));
     shared.clients.worker_waker(index, waker.clone());
     let mut worker = Worker::new(index, shared, waker);
@@ -167,6 +294,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
     arm_wake(&mut ring, &wake_reader, &mut wake_buffer)?;
     let mut completions: Vec<(u64, i32, u32)> = Vec::with_capacity(RING_ENTRIES as usize);
     let mut flush = Vec::new();
+    let mut rearm = Vec::new();
     let mut shutdown_started: Option<Instant> = None;
     let mut housekeeping = Instant::now();
     loop {
@@ -207,14 +335,22 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                         arm_accept(&mut ring, listener.as_raw_fd(), token)?;
                     }
                 }
-                KIND_RECEIVE => received(
-                    result,
-                    token,
-                    &mut ring,
-                    &mut worker,
-                    &mut entries,
-                    &mut flush,
-                ),
+                KIND_RECEIVE => {
+                    let more = cqueue::more(flags);
+                    let buffer = cqueue::buffer_select(flags);
+                    received(
+                        result,
+                        more,
+                        buffer,
+                        token,
+                        &mut ring,
+                        buffers,
+                        &mut worker,
+                        &mut entries,
+                        &mut flush,
+                        &mut rearm,
+                    );
+                }
                 KIND_SEND => sent(result, token, &mut ring, &mut worker, &mut entries),
                 KIND_WAKE => arm_wake(&mut ring, &wake_reader, &mut wake_buffer)?,
                 other => unreachable!("completion of unknown kind {other}"),
@@ -223,6 +359,15 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
         worker.end_pass(&mut entries, &mut flush);
         for token in flush.drain(..) {
             start_send(token, &mut ring, &mut worker, &mut entries);
+        }
+        // Receives the kernel ended (ENOBUFS, or a multishot it chose to stop) start again
+        // now that this pass gave its buffers back.
+        for token in rearm.drain(..) {
+            if let Some(entry) = entries.get_mut(token)
+                && !entry.connection.closing
+            {
+                arm_receive(token, &mut ring, &mut entry.socket);
+            }
         }
         if worker.shared.clients.kill_pending[index].swap(false, Ordering::AcqRel) {
             let killed: Vec<usize> = entries
@@ -279,15 +424,10 @@ fn arm_receive(token: usize, ring: &mut Ring, socket: &mut Socket) {
     if socket.receiving || socket.shut {
         return;
     }
-    let length = u32::try_from(socket.receive_buffer.len()).unwrap_or(u32::MAX);
-    let entry = opcode::Recv::new(
-        types::Fd(socket.stream.as_raw_fd()),
-        socket.receive_buffer.as_mut_ptr(),
-        length,
-    )
-    .build()
-    .user_data(user_data(token, KIND_RECEIVE));
-    // SAFETY: the buffer is the socket's, which is not dropped while `receiving` is set.
+    let entry = opcode::RecvMulti::new(types::Fd(socket.stream.as_raw_fd()), BUFFER_GROUP)
+        .build()
+        .user_data(user_data(token, KIND_RECEIVE));
+    // SAFETY: the receive writes only into provided buffers (see `BufferRing`).
     if unsafe { ring.push(&entry) }.is_ok() {
         socket.receiving = true;
     }
@@ -326,7 +466,6 @@ fn accepted(
         connection,
         socket: Socket {
             stream,
-            receive_buffer: vec![0; RECEIVE_SIZE].into_boxed_slice(),
             receiving: false,
             sending: Vec::new(),
             sent: 0,
@@ -338,31 +477,56 @@ fn accepted(
     Ok(())
 }
 
-/// A completed receive: run what arrived, receive again.
+/// A completed receive: copy the bytes out of the provided buffer (and give it back), run
+/// them; note a receive the kernel ended, to re-arm at the end of the pass.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one completion's fields and the loop's state"
+)]
 fn received(
     result: i32,
+    more: bool,
+    buffer: Option<u16>,
     token: usize,
     ring: &mut Ring,
+    buffers: &mut BufferRing,
     worker: &mut Worker,
     entries: &mut Slab<Entry<Socket>>,
     flush: &mut Vec<usize>,
+    rearm: &mut Vec<usize>,
 ) {
+    let _ = ring;
+    let size = usize::try_from(result).unwrap_or(0);
     let Some(entry) = entries.get_mut(token) else {
+        if let Some(id) = buffer {
+            buffers.give_back(id);
+        }
         return;
     };
-    entry.socket.receiving = false;
+    if !more {
+        entry.socket.receiving = false;
+    }
+    if let Some(id) = buffer {
+        if !entry.socket.shut && !entry.connection.closing {
+            entry
+                .connection
+                .input
+                .extend_from_slice(buffers.bytes(id, size));
+        }
+        buffers.give_back(id);
+    }
     if entry.socket.shut {
         finish_if_idle(token, worker, entries);
         return;
     }
-    match usize::try_from(result) {
-        Ok(0) => entry.connection.closing = true, // the peer closed its side
-        Ok(size) => {
+    if entry.connection.closing {
+        return;
+    }
+    match result {
+        0 => entry.connection.closing = true, // the peer closed its side
+        1.. => {
             worker.stats.transferred(size as u64, 0);
             let connection = &mut entry.connection;
-            connection
-                .input
-                .extend_from_slice(&entry.socket.receive_buffer[..size]);
             let control = connection.process(worker);
             let limit = worker
                 .admin
@@ -374,14 +538,16 @@ fn received(
                     b"ERR client query buffer limit exceeded (client-query-buffer-limit): closing",
                 );
             }
-            if control == Control::Continue && !connection.closing {
-                arm_receive(token, ring, &mut entry.socket);
+            if control == Control::Continue && !connection.closing && !more {
+                rearm.push(token);
             }
         }
-        Err(_) if result == -libc::EINTR || result == -libc::EAGAIN || result == -libc::ENOBUFS => {
-            arm_receive(token, ring, &mut entry.socket);
+        _ if result == -libc::EINTR || result == -libc::EAGAIN || result == -libc::ENOBUFS => {
+            if !more {
+                rearm.push(token);
+            }
         }
-        Err(_) => {
+        _ => {
             close(token, worker, entries);
             return;
         }
