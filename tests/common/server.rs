@@ -211,25 +211,35 @@ impl Server {
 
     /// SIGTERM, then waits (bounded) for the exit; returns how it exited.
     pub fn terminate(&mut self) -> ExitStatus {
+        self.sigterm();
+        self.wait_exit()
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub fn sigterm(&self) {
         let termed = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("run kill -TERM");
         assert!(termed.success(), "kill -TERM {} failed", self.child.id());
-        self.wait_exit()
     }
 
     /// Waits (bounded by the stop bound) for the process to exit on its own (SHUTDOWN);
     /// panics with its log if it does not.
     pub fn wait_exit(&mut self) -> ExitStatus {
+        self.wait_exit_within(STOP_WAIT_MAX)
+    }
+
+    /// Waits at most `bound` for the process to exit; panics with its log if it does not.
+    pub fn wait_exit_within(&mut self, bound: Duration) -> ExitStatus {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("poll the server process") {
                 return status;
             }
             assert!(
-                started.elapsed() < STOP_WAIT_MAX,
-                "{} did not exit within {STOP_WAIT_MAX:?}; its log:\n{}",
+                started.elapsed() < bound,
+                "{} did not exit within {bound:?}; its log:\n{}",
                 self.name,
                 self.log_text()
             );
