@@ -9,7 +9,9 @@
 //! (a read's reply waits behind a held write's); inline commands with quotes; malformed
 //! lengths get Redis's `-ERR Protocol error: ...` and a close while a bystander keeps being
 //! served; a declared bulk of 2^40 bytes (and one of 400 MB that is allowed but never sent)
-//! allocates nothing of that size; nesting and argument-count limits; binary keys with NUL
+//! allocates nothing of that size; nesting and argument-count limits; proto-max-bulk-len
+//! and the query buffer limit (and the inline bound) close only the client that broke
+//! them, with nothing of its request stored; binary keys with NUL
 //! and CRLF, through the log and a restart; 1,000 connections open at once; a slow reader
 //! closed at the output limit; garbage after a valid request; a half-open connection;
 //! SELECT out of range; CONFIG SET with a bad value; maxclients, requirepass, the idle
@@ -51,6 +53,8 @@ both_loops!(
     malformed_lengths_close_only_that_client,
     huge_declared_bulk_allocates_nothing,
     nesting_and_argument_count_limits,
+    proto_max_bulk_len_refuses_a_larger_bulk,
+    query_buffer_limit_closes_the_client,
     binary_keys_round_trip_through_the_log,
     thousand_concurrent_connections,
     slow_reader_is_closed_at_the_output_limit,
@@ -358,6 +362,78 @@ fn nesting_and_argument_count_limits(io: &str) {
         b":2\r\n",
         "DEL with 100,000 keys",
     );
+}
+
+fn proto_max_bulk_len_refuses_a_larger_bulk(io: &str) {
+    let server = start(io, &["--proto-max-bulk-len", "1mb"]);
+    let mut bystander = server.client();
+    // ECHO, not SET: the store's own value limit (512 KiB by default) is smaller.
+    let value = vec![b'v'; 1 << 20];
+    assert_reply(
+        &bystander.command(&[b"ECHO", &value]),
+        &bulk(&value),
+        "a bulk of exactly proto-max-bulk-len",
+    );
+    let mut over = server.client();
+    // Only the header: the refusal must come before any payload.
+    over.send(b"*3\r\n$3\r\nSET\r\n$4\r\nover\r\n$1048577\r\n");
+    let received = over.read_until_closed(CLOSE_WAIT_MAX);
+    assert_reply(
+        &received,
+        b"-ERR Protocol error: invalid bulk length\r\n",
+        "a bulk one byte over proto-max-bulk-len",
+    );
+    assert_served(&mut bystander, "after the refusal");
+    assert_reply(
+        &bystander.command(&[b"EXISTS", b"over"]),
+        b":0\r\n",
+        "EXISTS over",
+    );
+}
+
+/// Reads what a refused client got; it may also see a reset (it was still sending), so
+/// what it read must be a prefix of `expected`.
+#[track_caller]
+fn assert_refused(client: &mut Client, expected: &[u8], context: &str) {
+    let received = client.read_until_closed(CLOSE_WAIT_MAX);
+    assert!(
+        expected.starts_with(&received),
+        "{context}: got {} expected (a prefix of) {}",
+        escape(&received),
+        escape(expected)
+    );
+}
+
+fn query_buffer_limit_closes_the_client(io: &str) {
+    let server = start(io, &["--client-query-buffer-limit", "1mb"]);
+    let mut bystander = server.client();
+    assert_served(&mut bystander, "before");
+    // Two values under proto-max-bulk-len, together past the query buffer limit.
+    let value = vec![b'v'; 700 << 10];
+    let mut greedy = server.client();
+    let _sent = greedy.try_send(&encode_command(&[b"MSET", b"a", &value, b"b", &value]));
+    assert_refused(
+        &mut greedy,
+        b"-ERR client query buffer limit exceeded (client-query-buffer-limit): closing\r\n",
+        "a 1.4 MB request",
+    );
+    assert_served(&mut bystander, "after the query buffer limit");
+    assert_reply(
+        &bystander.command(&[b"EXISTS", b"a", b"b"]),
+        b":0\r\n",
+        "EXISTS a b",
+    );
+    // An inline request has its own, smaller bound, as in Redis.
+    let mut inline = server.client();
+    let mut request = b"SET k ".to_vec();
+    request.resize(request.len() + (70 << 10), b'x');
+    let _sent = inline.try_send(&request);
+    assert_refused(
+        &mut inline,
+        b"-ERR Protocol error: too big inline request\r\n",
+        "a 70 KiB inline request",
+    );
+    assert_served(&mut bystander, "after the inline limit");
 }
 
 fn binary_keys_round_trip_through_the_log(io: &str) {

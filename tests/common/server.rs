@@ -353,6 +353,11 @@ impl Client {
         self.stream.write_all(bytes).expect("send to the server");
     }
 
+    /// Sends raw bytes; `false` if the server closed first (a client it refuses mid-send).
+    pub fn try_send(&mut self, bytes: &[u8]) -> bool {
+        self.stream.write_all(bytes).is_ok()
+    }
+
     /// Sends one command as a RESP array of bulk strings and returns its raw reply.
     pub fn command(&mut self, arguments: &[&[u8]]) -> Vec<u8> {
         self.send(&encode_command(arguments));
