@@ -13,7 +13,8 @@
 //! and the query buffer limit (and the inline bound) close only the client that broke
 //! them, with nothing of its request stored; binary keys with NUL
 //! and CRLF, through the log and a restart; 1,000 connections open at once; a slow reader
-//! closed at the output limit; garbage after a valid request; a half-open connection;
+//! closed at the output limit, while a client that reads a pipeline of replies twenty
+//! times the limit is served whole; garbage after a valid request; a half-open connection;
 //! SELECT out of range; CONFIG SET with a bad value; maxclients, requirepass, the idle
 //! timeout, protected mode, CLIENT LIST and CLIENT KILL.
 //!
@@ -58,6 +59,7 @@ both_loops!(
     binary_keys_round_trip_through_the_log,
     thousand_concurrent_connections,
     slow_reader_is_closed_at_the_output_limit,
+    reader_of_a_big_pipeline_is_not_closed_at_the_output_limit,
     garbage_after_a_valid_request,
     half_open_connection_still_gets_its_reply,
     select_out_of_range,
@@ -531,6 +533,42 @@ fn slow_reader_is_closed_at_the_output_limit(io: &str) {
         received.len() < asked,
         "the slow reader got all {} bytes it asked for; the limit did not close it",
         received.len()
+    );
+}
+
+fn reader_of_a_big_pipeline_is_not_closed_at_the_output_limit(io: &str) {
+    /// 20 MB of replies, asked for in one 3 KB write: 20 times the limit.
+    const GET_COUNT: usize = 200;
+    const VALUE_SIZE: usize = 100 << 10;
+    let server = start(io, &["--client-output-buffer-limit", "1mb"]);
+    let mut client = server.client();
+    let value = vec![b'v'; VALUE_SIZE];
+    assert_reply(
+        &client.command(&[b"SET", b"big", &value]),
+        b"+OK\r\n",
+        "SET big",
+    );
+    let mut pipeline = Vec::new();
+    for index in 0..GET_COUNT {
+        pipeline.extend_from_slice(&encode_command(&[b"GET", b"big"]));
+        pipeline.extend_from_slice(&encode_command(&[b"ECHO", index.to_string().as_bytes()]));
+    }
+    client.send(&pipeline);
+    // A client that reads is served whole: the server pauses parsing at the limit rather
+    // than queueing every reply of the read and closing the client for their size.
+    let expected = bulk(&value);
+    for index in 0..GET_COUNT {
+        assert_reply(&client.reply(), &expected, &format!("GET {index}"));
+        assert_reply(
+            &client.reply(),
+            &bulk(index.to_string().as_bytes()),
+            &format!("ECHO {index}"),
+        );
+    }
+    assert_reply(
+        &client.command(&[b"PING"]),
+        b"+PONG\r\n",
+        "after the pipeline",
     );
 }
 

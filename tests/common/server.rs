@@ -390,7 +390,7 @@ impl Client {
                 Err(error) => {
                     return Err(format!(
                         "the server sent bytes that are not RESP ({error}): {}",
-                        escape(&self.buffer)
+                        escape(&self.buffer[..self.buffer.len().min(400)])
                     ));
                 }
             }
@@ -399,14 +399,14 @@ impl Client {
                     return Err(format!(
                         "the server closed the connection in the middle of a reply; read so \
                          far: {}",
-                        escape(&self.buffer)
+                        escape(&self.buffer[..self.buffer.len().min(400)])
                     ));
                 }
                 Ok(count) => self.buffer.extend_from_slice(&chunk[..count]),
                 Err(error) => {
                     return Err(format!(
                         "no complete reply within the read timeout ({error}); read so far: {}",
-                        escape(&self.buffer)
+                        escape(&self.buffer[..self.buffer.len().min(400)])
                     ));
                 }
             }
