@@ -524,7 +524,9 @@ fn slow_reader_is_closed_at_the_output_limit(io: &str) {
     );
     let mut slow = server.client();
     slow.send(&encode_command(&[b"GET", b"big"]).repeat(GET_COUNT));
-    // It never reads; the server must drop it rather than queue 100 MB for it.
+    // It never reads; the server must drop it rather than queue 100 MB for it. (First
+    // see it connected: counting 1 before its accept would be no proof.)
+    wait_connected_clients(&mut observer, 2);
     wait_connected_clients(&mut observer, 1);
     assert_served(&mut observer, "after the slow reader");
     let received = slow.read_until_closed(CLOSE_WAIT_MAX);
