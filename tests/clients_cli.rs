@@ -4,7 +4,8 @@
 //! random marker); then `redis-benchmark -q -n 2000 -t set,get,incr,mset`, whose counter
 //! must reach exactly 2000. Nothing here measures speed.
 //!
-//! Each check takes the server as a parameter and runs against both Redis and floe.
+//! Each check takes the server as a parameter and runs against Redis and against floe on
+//! each of its event loops (io_uring and epoll).
 
 mod common;
 
@@ -13,7 +14,8 @@ use std::process::{Command, Output, Stdio};
 
 use common::server::{Server, Target, require_redis_binary};
 
-/// One `redis` and one `floe` test per check, in a module named after the check.
+/// One `redis`, one `floe` (io_uring) and one `floe_epoll` test per check, in a module named
+/// after the check: both of floe's event loops must pass what Redis passes.
 macro_rules! against_both {
     ($($check:ident),* $(,)?) => {
         $(
@@ -26,6 +28,11 @@ macro_rules! against_both {
                 #[test]
                 fn floe() {
                     super::$check(super::Target::Floe);
+                }
+
+                #[test]
+                fn floe_epoll() {
+                    super::$check(super::Target::FloeEpoll);
                 }
             }
         )*

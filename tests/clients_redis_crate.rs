@@ -3,7 +3,8 @@
 //! through `redis::transaction` (with a conflicting write that forces a retry), a tokio
 //! multiplexed connection with concurrent tasks, and RESP3 (`?protocol=resp3`).
 //!
-//! Each check takes the server as a parameter and runs against both Redis and floe.
+//! Each check takes the server as a parameter and runs against Redis and against floe on
+//! each of its event loops (io_uring and epoll).
 
 mod common;
 
@@ -12,7 +13,8 @@ use std::collections::BTreeSet;
 use common::server::{Server, Target};
 use redis::{AsyncCommands, Commands, Value};
 
-/// One `redis` and one `floe` test per check, in a module named after the check.
+/// One `redis`, one `floe` (io_uring) and one `floe_epoll` test per check, in a module named
+/// after the check: both of floe's event loops must pass what Redis passes.
 macro_rules! against_both {
     ($($check:ident),* $(,)?) => {
         $(
@@ -25,6 +27,11 @@ macro_rules! against_both {
                 #[test]
                 fn floe() {
                     super::$check(super::Target::Floe);
+                }
+
+                #[test]
+                fn floe_epoll() {
+                    super::$check(super::Target::FloeEpoll);
                 }
             }
         )*

@@ -1,6 +1,7 @@
 //! Differential test: every command script in `tests/differential/*.redis` runs against a
-//! real `redis-server` and against `floe serve` (a fresh server each), over RESP2 and then
-//! again over RESP3 (`HELLO 3` first), and the raw reply bytes must be equal.
+//! real `redis-server` and against `floe serve` (a fresh server each; once per event loop,
+//! io_uring and epoll), over RESP2 and then again over RESP3 (`HELLO 3` first), and the raw
+//! reply bytes must be equal.
 //!
 //! A script is one command per line in redis-cli's quoting (double quotes with `\xHH`, `\n`,
 //! `\"` escapes; single quotes with `\'`), `#` starts a comment line, and each script starts
@@ -18,7 +19,7 @@
 //! the run carries on; at the end the test fails on every mismatch that
 //! `tests/differential/DIFFERENCES.md` does not list as intended.
 //!
-//! In the floe test, `FLOE_DIFF_TARGET=redis` puts a second redis-server in floe's place,
+//! In the floe tests, `FLOE_DIFF_TARGET=redis` puts a second redis-server in floe's place,
 //! and `FLOE_DIFF_SCRIPT=strings` runs only the scripts whose name contains that text.
 //! `redis_matches_redis` always runs the whole corpus redis against redis, so the corpus
 //! itself must be deterministic, and the planted-difference tests prove the comparison can
@@ -37,12 +38,25 @@ const CORPUS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/differentia
 /// The allow-list of intended differences, in `CORPUS_DIR`.
 const DIFFERENCES_FILE: &str = "DIFFERENCES.md";
 
-/// floe against Redis over the whole corpus: every difference must be listed as intended.
+/// floe (its default event loop, io_uring here) against Redis over the whole corpus: every
+/// difference must be listed as intended.
 #[test]
 fn floe_matches_redis() {
+    floe_matches_redis_on(Target::Floe);
+}
+
+/// The same corpus against floe's epoll event loop: both loops must give the same bytes.
+#[test]
+fn floe_epoll_matches_redis() {
+    floe_matches_redis_on(Target::FloeEpoll);
+}
+
+/// The corpus against `floe` (or what `FLOE_DIFF_TARGET` names), failing on every
+/// difference not listed as intended.
+fn floe_matches_redis_on(floe: Target) {
     let target = match std::env::var("FLOE_DIFF_TARGET").as_deref() {
         Ok("redis") => Target::Redis,
-        Ok("floe") | Err(_) => Target::Floe,
+        Ok("floe") | Err(_) => floe,
         Ok(other) => panic!("FLOE_DIFF_TARGET={other:?}: expected `floe` or `redis`"),
     };
     let mut scripts = corpus();
@@ -582,6 +596,7 @@ fn differences(
     let target_server = target.start();
     let target_name = match target {
         Target::Floe => "floe",
+        Target::FloeEpoll => "floe-epoll",
         Target::Redis => "target",
     };
     let mut mismatches = Vec::new();

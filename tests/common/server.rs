@@ -15,9 +15,9 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -38,8 +38,11 @@ const REPLY_DEPTH_MAX: usize = 64;
 /// Which server a test talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// `floe serve`, the binary cargo built for these tests.
+    /// `floe serve`, the binary cargo built for these tests, with its default event loop
+    /// (`--io auto`: io_uring where the kernel allows it).
     Floe,
+    /// `floe serve --io epoll`: the other event loop, which must pass the same tests.
+    FloeEpoll,
     /// The system's `redis-server` (installed by `.ci/install-deps`).
     Redis,
 }
@@ -49,6 +52,7 @@ impl Target {
     pub fn start(self) -> Server {
         match self {
             Target::Floe => Server::floe(&["--persistence", "off"]),
+            Target::FloeEpoll => Server::floe(&["--persistence", "off", "--io", "epoll"]),
             Target::Redis => Server::redis(),
         }
     }
@@ -57,6 +61,7 @@ impl Target {
     pub fn name(self) -> &'static str {
         match self {
             Target::Floe => "floe",
+            Target::FloeEpoll => "floe-epoll",
             Target::Redis => "redis",
         }
     }
@@ -78,15 +83,19 @@ pub struct Server {
 
 impl Server {
     /// Starts `floe serve --port P --bind 127.0.0.1 --dir <scratch>/data <args>`; `args` may
-    /// carry its own `--dir`, which then replaces the scratch one.
+    /// carry its own `--dir` or `--bind`, which then replaces the default one.
     pub fn floe(args: &[&str]) -> Self {
         let dir = server_scratch("floe");
         let data = dir.join("data");
         let own_dir = args.contains(&"--dir");
+        let own_bind = args.contains(&"--bind");
         Self::start("floe", dir, |port| {
             let mut command = Command::new(env!("CARGO_BIN_EXE_floe"));
             command.arg("serve");
-            command.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+            command.args(["--port", &port.to_string()]);
+            if !own_bind {
+                command.args(["--bind", "127.0.0.1"]);
+            }
             if !own_dir {
                 command.arg("--dir").arg(&data);
             }
@@ -192,6 +201,63 @@ impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// SIGKILL, then reap: the process gets no chance to flush anything.
+    pub fn kill(&mut self) {
+        // An error means it has already exited; the wait below reaps it either way.
+        let _killed = self.child.kill();
+        self.child.wait().expect("reap the killed server");
+    }
+
+    /// SIGTERM, then waits (bounded) for the exit; returns how it exited.
+    pub fn terminate(&mut self) -> ExitStatus {
+        self.sigterm();
+        self.wait_exit()
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub fn sigterm(&self) {
+        let termed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill -TERM");
+        assert!(termed.success(), "kill -TERM {} failed", self.child.id());
+    }
+
+    /// Waits (bounded by the stop bound) for the process to exit on its own (SHUTDOWN);
+    /// panics with its log if it does not.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        self.wait_exit_within(STOP_WAIT_MAX)
+    }
+
+    /// Waits at most `bound` for the process to exit; panics with its log if it does not.
+    pub fn wait_exit_within(&mut self, bound: Duration) -> ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll the server process") {
+                return status;
+            }
+            assert!(
+                started.elapsed() < bound,
+                "{} did not exit within {bound:?}; its log:\n{}",
+                self.name,
+                self.log_text()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A size field of /proc/PID/status in KiB: `VmRSS` (resident), `VmData` (heap and
+    /// anonymous mappings, reserved or not).
+    pub fn status_kib(&self, field: &str) -> u64 {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} line in {path}:\n{status}"))
+    }
 }
 
 impl Drop for Server {
@@ -265,8 +331,13 @@ pub struct Client {
 impl Client {
     /// Connects to `127.0.0.1:port` with a read timeout of [`REPLY_WAIT_MAX`].
     pub fn connect(port: u16) -> Self {
-        let stream = TcpStream::connect(("127.0.0.1", port))
-            .unwrap_or_else(|error| panic!("connect to 127.0.0.1:{port}: {error}"));
+        Self::connect_to(SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
+    /// Connects to `address` with a read timeout of [`REPLY_WAIT_MAX`].
+    pub fn connect_to(address: SocketAddr) -> Self {
+        let stream = TcpStream::connect(address)
+            .unwrap_or_else(|error| panic!("connect to {address}: {error}"));
         stream
             .set_read_timeout(Some(REPLY_WAIT_MAX))
             .expect("set the read timeout");
@@ -282,6 +353,11 @@ impl Client {
         self.stream.write_all(bytes).expect("send to the server");
     }
 
+    /// Sends raw bytes; `false` if the server closed first (a client it refuses mid-send).
+    pub fn try_send(&mut self, bytes: &[u8]) -> bool {
+        self.stream.write_all(bytes).is_ok()
+    }
+
     /// Sends one command as a RESP array of bulk strings and returns its raw reply.
     pub fn command(&mut self, arguments: &[&[u8]]) -> Vec<u8> {
         self.send(&encode_command(arguments));
@@ -291,27 +367,98 @@ impl Client {
     /// Reads exactly one complete reply, raw; panics on a timeout, a closed connection or
     /// bytes that are not RESP, showing what was read.
     pub fn reply(&mut self) -> Vec<u8> {
+        self.try_reply()
+            .unwrap_or_else(|message| panic!("{message}"))
+    }
+
+    /// Sends one command and reads its reply; `Err` says why there is none (the server
+    /// closed or died: what a writer racing a SIGKILL expects).
+    pub fn try_command(&mut self, arguments: &[&[u8]]) -> Result<Vec<u8>, String> {
+        self.stream
+            .write_all(&encode_command(arguments))
+            .map_err(|error| format!("send: {error}"))?;
+        self.try_reply()
+    }
+
+    /// Reads exactly one complete reply, raw, or says why it could not.
+    pub fn try_reply(&mut self) -> Result<Vec<u8>, String> {
         let mut chunk = [0_u8; 16 * 1024];
         loop {
             match reply_size(&self.buffer) {
-                Ok(Some(size)) => return self.buffer.drain(..size).collect(),
+                Ok(Some(size)) => return Ok(self.buffer.drain(..size).collect()),
                 Ok(None) => {}
-                Err(error) => panic!(
-                    "the server sent bytes that are not RESP ({error}): {}",
-                    escape(&self.buffer)
-                ),
+                Err(error) => {
+                    return Err(format!(
+                        "the server sent bytes that are not RESP ({error}): {}",
+                        escape(&self.buffer[..self.buffer.len().min(400)])
+                    ));
+                }
             }
             match self.stream.read(&mut chunk) {
-                Ok(0) => panic!(
-                    "the server closed the connection in the middle of a reply; read so far: {}",
-                    escape(&self.buffer)
-                ),
+                Ok(0) => {
+                    return Err(format!(
+                        "the server closed the connection in the middle of a reply; read so \
+                         far: {}",
+                        escape(&self.buffer[..self.buffer.len().min(400)])
+                    ));
+                }
                 Ok(count) => self.buffer.extend_from_slice(&chunk[..count]),
-                Err(error) => panic!(
-                    "no complete reply within {REPLY_WAIT_MAX:?} ({error}); read so far: {}",
-                    escape(&self.buffer)
-                ),
+                Err(error) => {
+                    return Err(format!(
+                        "no complete reply within the read timeout ({error}); read so far: {}",
+                        escape(&self.buffer[..self.buffer.len().min(400)])
+                    ));
+                }
             }
+        }
+    }
+
+    /// Reads until the server closes the connection (EOF or a reset) and returns what came
+    /// before; panics if it is still open after `bound`.
+    pub fn read_until_closed(&mut self, bound: Duration) -> Vec<u8> {
+        let started = Instant::now();
+        let mut received = std::mem::take(&mut self.buffer);
+        let mut chunk = [0_u8; 64 * 1024];
+        self.stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("set the read timeout");
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return received,
+                Ok(count) => received.extend_from_slice(&chunk[..count]),
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                // A reset is a close too (the server closed with our bytes unread).
+                Err(_) => return received,
+            }
+            assert!(
+                started.elapsed() < bound,
+                "the server kept the connection open for {bound:?}; read {} bytes: {}",
+                received.len(),
+                escape(&received[..received.len().min(400)])
+            );
+        }
+    }
+
+    /// Shuts down the write half: the server sees end of input, and may still reply.
+    pub fn shutdown_write(&mut self) {
+        self.stream
+            .shutdown(Shutdown::Write)
+            .expect("shut down the write half");
+    }
+
+    /// Sends `bytes` one byte per write (TCP_NODELAY is on, so each is its own segment as
+    /// far as the sender can make it).
+    pub fn send_bytewise(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.stream
+                .write_all(std::slice::from_ref(byte))
+                .expect("send one byte");
+            self.stream.flush().expect("flush");
         }
     }
 

@@ -12,7 +12,10 @@
 //! Invariants: replies leave in request order (a read's reply behind a held write waits
 //! too); a held reply is released only when the log says its write is as durable as the
 //! fsync policy promises, and replaced by an error when the log failed first; a request
-//! that breaks a limit gets an error and the connection closes, with nothing stored lost.
+//! that breaks a limit gets an error and the connection closes, with nothing stored lost;
+//! parsing pauses once the queued replies reach the output limit (so they stay within it
+//! plus one reply), and the event loop resumes it as the client reads: only a client that
+//! reads nothing for a whole housekeeping tick while at the limit is closed as a slow reader.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -99,6 +102,12 @@ pub(super) struct Connection {
     /// Closing: no more requests are read; what is released is still sent.
     pub(super) closing: bool,
     pub(super) last_active: Instant,
+    /// Parsing stopped because the replies queued reached the output limit: the rest of
+    /// the input waits until the client has read enough (the loop resumes it).
+    pub(super) paused: bool,
+    /// Reply bytes left for this client since the last housekeeping tick: a client over
+    /// the output limit that made no progress for a whole tick is a slow reader.
+    pub(super) progress: bool,
     ranges: Vec<ArgRange>,
     scratch: Vec<u8>,
 }
@@ -118,6 +127,8 @@ impl Connection {
             authenticated: !password_required,
             closing: false,
             last_active: Instant::now(),
+            paused: false,
+            progress: false,
             ranges: vec![ArgRange::EMPTY; RANGES_INITIAL_COUNT],
             // Grown to the inline limit by the first quoted inline argument only: most
             // clients never send one, and 64 KiB each would add up over many clients.
@@ -140,8 +151,17 @@ impl Connection {
         self.output.len() + self.held.len()
     }
 
-    /// Runs every complete request in `input`, leaving a partial one there.
-    pub(super) fn process(&mut self, worker: &mut Worker) -> Control {
+    /// Runs every complete request in `input`, leaving a partial one there; stops early
+    /// (and sets `paused`) once the replies queued, with `in_flight` bytes the loop is
+    /// still sending, reach the output limit. So a pipeline of many large replies is
+    /// answered as fast as the client reads, never queued whole.
+    pub(super) fn process(&mut self, worker: &mut Worker, in_flight: usize) -> Control {
+        let output_limit = worker
+            .admin
+            .limits
+            .output_buffer_size_max
+            .load(Ordering::Relaxed);
+        self.paused = false;
         let input = std::mem::take(&mut self.input);
         let mut ranges = std::mem::take(&mut self.ranges);
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -157,6 +177,10 @@ impl Connection {
         let mut position = 0;
         let mut control = Control::Continue;
         while position < input.len() && !self.closing {
+            if (self.output_size() + in_flight) as u64 >= output_limit {
+                self.paused = true;
+                break;
+            }
             let rest = &input[position..];
             let ranges_count = ranges.len();
             let scratch_size = scratch.len();

@@ -72,11 +72,15 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
     let mut entries: Slab<Entry<TcpStream>> = Slab::new();
     let mut events = Events::with_capacity(1024);
     let mut flush = Vec::new();
+    // Paused connections whose output drained below the limit: read and run again.
+    let mut resume: Vec<usize> = Vec::new();
     let mut read_buffer = vec![0_u8; READ_SIZE];
     let mut shutdown_started: Option<Instant> = None;
     let mut housekeeping = Instant::now();
     loop {
-        let timeout = if shutdown_started.is_some() {
+        let timeout = if !resume.is_empty() {
+            Duration::ZERO
+        } else if shutdown_started.is_some() {
             Duration::from_millis(10)
         } else {
             Duration::from_secs(1)
@@ -110,9 +114,18 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                 }
             }
         }
+        for token in std::mem::take(&mut resume) {
+            receive(
+                token,
+                &mut worker,
+                &mut entries,
+                &mut read_buffer,
+                &mut flush,
+            );
+        }
         worker.end_pass(&mut entries, &mut flush);
         for token in flush.drain(..) {
-            send(token, &poll, &mut worker, &mut entries);
+            send(token, &poll, &mut worker, &mut entries, &mut resume);
         }
         if worker.shared.clients.kill_pending[index].swap(false, Ordering::AcqRel) {
             let killed: Vec<usize> = entries
@@ -127,6 +140,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
         if housekeeping.elapsed() >= Duration::from_secs(1) {
             housekeeping = Instant::now();
             close_idle(&poll, &worker, &mut entries);
+            close_stalled(&poll, &worker, &mut entries);
         }
         if worker.stopping() {
             let started = *shutdown_started.get_or_insert_with(|| {
@@ -141,7 +155,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
             if settled || started.elapsed() > SHUTDOWN_GRACE {
                 let tokens: Vec<usize> = entries.iter().map(|(token, _)| token).collect();
                 for token in tokens {
-                    send(token, &poll, &mut worker, &mut entries);
+                    send(token, &poll, &mut worker, &mut entries, &mut resume);
                     close(token, &poll, &worker, &mut entries);
                 }
                 return Ok(());
@@ -207,6 +221,14 @@ fn receive(
     let Some(entry) = entries.get_mut(token) else {
         return;
     };
+    if entry.connection.paused {
+        // Resumed: run what is already buffered before reading more.
+        let control = entry.connection.process(worker, 0);
+        if control == Control::CloseAfterFlush || entry.connection.paused {
+            flush.push(token);
+            return;
+        }
+    }
     loop {
         if entry.connection.closing {
             break;
@@ -220,7 +242,11 @@ fn receive(
             Ok(size) => {
                 worker.stats.transferred(size as u64, 0);
                 entry.connection.input.extend_from_slice(&buffer[..size]);
-                if entry.connection.process(worker) == Control::CloseAfterFlush {
+                if entry.connection.process(worker, 0) == Control::CloseAfterFlush {
+                    break;
+                }
+                if entry.connection.paused {
+                    // The rest stays in the socket until the client reads its replies.
                     break;
                 }
                 let limit = worker
@@ -249,9 +275,15 @@ fn receive(
     flush.push(token);
 }
 
-/// Writes what is released; closes a closing connection once all is sent, and a slow
-/// reader whose replies pass the output limit.
-fn send(token: usize, poll: &Poll, worker: &mut Worker, entries: &mut Slab<Entry<TcpStream>>) {
+/// Writes what is released; closes a closing connection once all is sent; queues a paused
+/// one in `resume` once its output is below the limit again.
+fn send(
+    token: usize,
+    poll: &Poll,
+    worker: &mut Worker,
+    entries: &mut Slab<Entry<TcpStream>>,
+    resume: &mut Vec<usize>,
+) {
     let Some(entry) = entries.get_mut(token) else {
         return;
     };
@@ -275,16 +307,44 @@ fn send(token: usize, poll: &Poll, worker: &mut Worker, entries: &mut Slab<Entry
     worker.stats.transferred(0, written as u64);
     entry.connection.output.drain(..written);
     entry.connection.output_sent();
+    if written > 0 {
+        entry.connection.progress = true;
+    }
     let limit = worker
         .admin
         .limits
         .output_buffer_size_max
         .load(Ordering::Relaxed);
-    let over = entry.connection.output_size() as u64 > limit;
+    let under = (entry.connection.output_size() as u64) < limit;
+    if entry.connection.paused && under && !entry.connection.closing && !resume.contains(&token) {
+        resume.push(token);
+    }
     let done = entry.connection.closing
         && entry.connection.output.is_empty()
         && !entry.connection.is_waiting();
-    if broken || over || done {
+    if broken || done {
+        close(token, poll, worker, entries);
+    }
+}
+
+/// Closes slow readers: clients whose queued replies are at the output limit and who
+/// read nothing since the last tick (a client that keeps reading is never closed for
+/// the size of what it asked for; parsing pauses at the limit instead).
+fn close_stalled(poll: &Poll, worker: &Worker, entries: &mut Slab<Entry<TcpStream>>) {
+    let limit = worker
+        .admin
+        .limits
+        .output_buffer_size_max
+        .load(Ordering::Relaxed);
+    let stalled: Vec<usize> = entries
+        .iter_mut()
+        .filter_map(|(token, entry)| {
+            let progress = std::mem::take(&mut entry.connection.progress);
+            let over = entry.connection.output_size() as u64 >= limit;
+            (over && !progress).then_some(token)
+        })
+        .collect();
+    for token in stalled {
         close(token, poll, worker, entries);
     }
 }

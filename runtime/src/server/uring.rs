@@ -13,8 +13,8 @@
 //!   meanwhile goes out in the next send.
 //! - Wake-ups: a read on one end of a socket pair, which the log writer's [`Waker`] (and
 //!   the other workers, for CLIENT KILL and shutdown) write a byte to.
-//! - Housekeeping (kills, idle timeouts, shutdown) runs at least once a second: the wait
-//!   carries a timeout.
+//! - Housekeeping (kills, idle timeouts, slow readers, shutdown) runs at least once a
+//!   second: the wait carries a timeout.
 //!
 //! No SQPOLL and no busy polling: the clients share these cores.
 //!
@@ -351,7 +351,14 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                         &mut rearm,
                     );
                 }
-                KIND_SEND => sent(result, token, &mut ring, &mut worker, &mut entries),
+                KIND_SEND => sent(
+                    result,
+                    token,
+                    &mut ring,
+                    &mut worker,
+                    &mut entries,
+                    &mut flush,
+                ),
                 KIND_WAKE => arm_wake(&mut ring, &wake_reader, &mut wake_buffer)?,
                 other => unreachable!("completion of unknown kind {other}"),
             }
@@ -382,15 +389,20 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
         if housekeeping.elapsed() >= Duration::from_secs(1) {
             housekeeping = Instant::now();
             close_idle(&worker, &mut entries);
+            close_stalled(&worker, &mut entries);
         }
         if worker.stopping() {
             let started = *shutdown_started.get_or_insert_with(Instant::now);
-            let settled = entries.iter().all(|(_, entry)| {
-                !entry.connection.is_waiting()
-                    && entry.connection.output.is_empty()
-                    && !entry.socket.send_in_flight
-            });
+            // Wait for the log only, not for clients to read: a client that never reads
+            // would hold the exit for the whole grace time (the epoll loop does not wait
+            // for it either).
+            let settled = entries
+                .iter()
+                .all(|(_, entry)| !entry.connection.is_waiting());
             if settled || started.elapsed() > SHUTDOWN_GRACE {
+                // The last replies go out as far as the sockets take them now: the kernel
+                // tries each queued send at submission, before the shutdowns below.
+                let _submitted = ring.ring.submit();
                 let tokens: Vec<usize> = entries.iter().map(|(token, _)| token).collect();
                 for token in tokens {
                     close(token, &worker, &mut entries);
@@ -527,7 +539,8 @@ fn received(
         1.. => {
             worker.stats.transferred(size as u64, 0);
             let connection = &mut entry.connection;
-            let control = connection.process(worker);
+            let in_flight = entry.socket.sending.len() - entry.socket.sent;
+            let control = connection.process(worker, in_flight);
             let limit = worker
                 .admin
                 .limits
@@ -538,7 +551,10 @@ fn received(
                     b"ERR client query buffer limit exceeded (client-query-buffer-limit): closing",
                 );
             }
-            if control == Control::Continue && !connection.closing && !more {
+            // Paused at the output limit: a receive the kernel ended waits until the client
+            // reads (`resume`); a multishot still armed keeps filling the input, which the
+            // query buffer limit bounds.
+            if control == Control::Continue && !connection.closing && !connection.paused && !more {
                 rearm.push(token);
             }
         }
@@ -556,7 +572,7 @@ fn received(
 }
 
 /// Hands what is released to the kernel, unless a send is in flight; closes a closing
-/// client once everything is sent, and a slow reader past the output limit.
+/// client once everything is sent.
 fn start_send(
     token: usize,
     ring: &mut Ring,
@@ -567,16 +583,6 @@ fn start_send(
         return;
     };
     if entry.socket.shut {
-        return;
-    }
-    let limit = worker
-        .admin
-        .limits
-        .output_buffer_size_max
-        .load(Ordering::Relaxed);
-    let queued = entry.connection.output_size() + entry.socket.sending.len() - entry.socket.sent;
-    if queued as u64 > limit {
-        close(token, worker, entries);
         return;
     }
     if !entry.socket.send_in_flight && !entry.connection.output.is_empty() {
@@ -607,13 +613,15 @@ fn submit_send(token: usize, ring: &mut Ring, socket: &mut Socket) {
     }
 }
 
-/// A completed send: continue a short one, or start the next.
+/// A completed send: continue a short one, or start the next; resume a paused client
+/// whose queued replies are below the output limit again.
 fn sent(
     result: i32,
     token: usize,
     ring: &mut Ring,
     worker: &mut Worker,
     entries: &mut Slab<Entry<Socket>>,
+    flush: &mut Vec<usize>,
 ) {
     let Some(entry) = entries.get_mut(token) else {
         return;
@@ -632,9 +640,15 @@ fn sent(
         return;
     };
     worker.stats.transferred(0, size as u64);
+    if size > 0 {
+        entry.connection.progress = true;
+    }
     entry.socket.sent += size;
     if entry.socket.sent < entry.socket.sending.len() && size > 0 {
         submit_send(token, ring, &mut entry.socket);
+        // A short send may have taken the queue below the limit: the rest of it may wait
+        // long on a slow reader, so refill now (what is queued is still bounded).
+        resume(token, ring, worker, entries, flush);
         return;
     }
     entry.socket.sending.clear();
@@ -644,6 +658,63 @@ fn sent(
     }
     entry.connection.output_sent();
     start_send(token, ring, worker, entries);
+    resume(token, ring, worker, entries, flush);
+}
+
+/// Runs a paused client's buffered input again once its queued replies are below the
+/// output limit, and receives again unless it pauses anew.
+fn resume(
+    token: usize,
+    ring: &mut Ring,
+    worker: &mut Worker,
+    entries: &mut Slab<Entry<Socket>>,
+    flush: &mut Vec<usize>,
+) {
+    let Some(entry) = entries.get_mut(token) else {
+        return;
+    };
+    let limit = worker
+        .admin
+        .limits
+        .output_buffer_size_max
+        .load(Ordering::Relaxed);
+    let in_flight = entry.socket.sending.len() - entry.socket.sent;
+    let queued = entry.connection.output_size() + in_flight;
+    if !entry.connection.paused
+        || entry.connection.closing
+        || entry.socket.shut
+        || queued as u64 >= limit
+    {
+        return;
+    }
+    let control = entry.connection.process(worker, in_flight);
+    if control == Control::Continue && !entry.connection.closing && !entry.connection.paused {
+        arm_receive(token, ring, &mut entry.socket);
+    }
+    flush.push(token);
+}
+
+/// Closes slow readers: clients whose queued replies are at the output limit and who
+/// read nothing since the last tick (a client that keeps reading is never closed for
+/// the size of what it asked for; parsing pauses at the limit instead).
+fn close_stalled(worker: &Worker, entries: &mut Slab<Entry<Socket>>) {
+    let limit = worker
+        .admin
+        .limits
+        .output_buffer_size_max
+        .load(Ordering::Relaxed);
+    let stalled: Vec<usize> = entries
+        .iter_mut()
+        .filter_map(|(token, entry)| {
+            let progress = std::mem::take(&mut entry.connection.progress);
+            let queued =
+                entry.connection.output_size() + entry.socket.sending.len() - entry.socket.sent;
+            (queued as u64 >= limit && !progress).then_some(token)
+        })
+        .collect();
+    for token in stalled {
+        close(token, worker, entries);
+    }
 }
 
 /// Closes clients idle past `timeout`.
