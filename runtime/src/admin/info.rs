@@ -270,16 +270,13 @@ fn errorstats(text: &mut String, admin: &Admin) {
     }
 }
 
-/// `db<N>:keys=<count>,expires=0,avg_ttl=0` for every database holding keys (floe does not
-/// count keys with an expiry per database; the two fields keep Redis's line shape).
+/// `db<N>:keys=<count>` for every database holding keys. Redis adds `expires` and
+/// `avg_ttl`; floe does not count keys with an expiry per database, and leaves them out
+/// rather than print made-up numbers (clients parse the fields by name).
 fn keyspace(text: &mut String, admin: &Admin) {
     for (index, count) in admin.db.db_sizes().iter().enumerate() {
         if *count > 0 {
-            field(
-                text,
-                &format!("db{index}"),
-                format!("keys={count},expires=0,avg_ttl=0"),
-            );
+            field(text, &format!("db{index}"), format!("keys={count}"));
         }
     }
 }

@@ -209,7 +209,7 @@ fn runtime_commands_answer() {
     );
     assert_eq!(
         printed,
-        "OK\nOK\nOK\n# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\ndb2:keys=1,expires=0,avg_ttl=0\r\n\n"
+        "OK\nOK\nOK\n# Keyspace\r\ndb0:keys=1\r\ndb2:keys=1\r\n\n"
     );
     let info = run(&mut shell, &["INFO"]);
     for section in [
