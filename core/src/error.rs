@@ -58,7 +58,11 @@ impl StoreError {
     pub const fn message(self) -> &'static str {
         match self {
             Self::KeyTooLarge => "ERR key is larger than key-size-max",
-            Self::ValueTooLarge => "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+            // floe's own limit, not Redis's proto-max-bulk-len: an item must fit one segment.
+            Self::ValueTooLarge => {
+                "ERR value is larger than value-size-max (an item must fit one segment; CONFIG \
+                 GET value-size-max)"
+            }
             Self::OutOfMemory => "OOM command not allowed when used memory > 'maxmemory'.",
             Self::KeysFull => "OOM command not allowed when the table holds max-keys keys.",
             Self::NotInteger => "ERR value is not an integer or out of range",

@@ -458,13 +458,19 @@ impl Admin {
             })
             .map(|setting| (setting.name, settings.get(setting)))
             .collect();
-        // Read-only facts clients ask for.
-        for (name, value) in [("databases", "16"), ("save", "")] {
+        // Read-only facts: what clients ask for, and the store's fixed item limits.
+        let store = &self.db.config().store;
+        for (name, value) in [
+            ("databases", "16".to_owned()),
+            ("save", String::new()),
+            ("key-size-max", store.key_size_max.to_string()),
+            ("value-size-max", store.value_size_max.to_string()),
+        ] {
             if patterns
                 .iter()
                 .any(|pattern| glob_match(pattern, name.as_bytes()))
             {
-                matching.push((name, value.to_owned()));
+                matching.push((name, value));
             }
         }
         reply.map_header(matching.len());
