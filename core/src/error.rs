@@ -60,8 +60,8 @@ impl StoreError {
             Self::KeyTooLarge => "ERR key is larger than key-size-max",
             // floe's own limit, not Redis's proto-max-bulk-len: an item must fit one segment.
             Self::ValueTooLarge => {
-                "ERR value is larger than value-size-max (an item must fit one segment; CONFIG \
-                 GET value-size-max)"
+                "ERR value exceeds the maximum size of an item (value-size-max: an item must fit \
+                 one segment)"
             }
             Self::OutOfMemory => "OOM command not allowed when used memory > 'maxmemory'.",
             Self::KeysFull => "OOM command not allowed when the table holds max-keys keys.",

@@ -650,7 +650,7 @@ mod tests {
         let big = vec![b'v'; harness.store.config().value_size_max as usize + 1];
         let args: [&[u8]; 5] = [b"MSET", b"a", b"changed", b"c", &big];
         let reply = harness.run_args(&args);
-        assert!(reply.starts_with(b"-ERR value is larger than value-size-max"));
+        assert!(reply.starts_with(b"-ERR value exceeds the maximum size of an item"));
         assert_eq!(harness.run("GET a"), b"$1\r\n1\r\n");
         assert_eq!(harness.run("EXISTS c"), b":0\r\n");
     }
@@ -837,14 +837,14 @@ mod tests {
         );
         assert_eq!(
             harness.run("SET k 12345678901234567"),
-            b"-ERR value is larger than value-size-max (an item must fit one segment; CONFIG GET \
-              value-size-max)\r\n"
+            b"-ERR value exceeds the maximum size of an item (value-size-max: an item must fit \
+              one segment)\r\n"
         );
         assert_eq!(harness.run("SET k 1234567890123456"), b"+OK\r\n");
         assert_eq!(
             harness.run("APPEND k x"),
-            b"-ERR value is larger than value-size-max (an item must fit one segment; CONFIG GET \
-              value-size-max)\r\n"
+            b"-ERR value exceeds the maximum size of an item (value-size-max: an item must fit \
+              one segment)\r\n"
         );
         assert!(harness.log.0.len() == 1);
     }

@@ -100,8 +100,10 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                 }
                 Token(token) => {
                     if event.is_readable() || event.is_read_closed() || event.is_error() {
+                        let read_closed = event.is_read_closed() || event.is_error();
                         receive(
                             token,
+                            read_closed,
                             &mut worker,
                             &mut entries,
                             &mut read_buffer,
@@ -117,6 +119,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
         for token in std::mem::take(&mut resume) {
             receive(
                 token,
+                true,
                 &mut worker,
                 &mut entries,
                 &mut read_buffer,
@@ -210,9 +213,11 @@ fn accept(
     }
 }
 
-/// Reads what a client sent and runs it.
+/// Reads what a client sent and runs it. `read_closed`: the peer's FIN (or an error) is
+/// already known, so the socket is read to its end even after a short read.
 fn receive(
     token: usize,
+    read_closed: bool,
     worker: &mut Worker,
     entries: &mut Slab<Entry<TcpStream>>,
     buffer: &mut [u8],
@@ -258,9 +263,10 @@ fn receive(
                     entry.connection.refuse(b"ERR client query buffer limit exceeded (client-query-buffer-limit): closing");
                     break;
                 }
-                if size < buffer.len() {
-                    // A short read drained the socket: the next byte raises a new edge,
-                    // so the read that would only say "would block" is saved.
+                if size < buffer.len() && !read_closed {
+                    // A short read drained the socket: the next byte (or the FIN) raises a
+                    // new edge, so the read that would only say "would block" is saved. A
+                    // FIN that came with this edge raises none: then read on to the end.
                     break;
                 }
             }
