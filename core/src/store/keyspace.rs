@@ -294,9 +294,25 @@ impl Store<'_> {
     /// Replays one logged record (recovery, or a replica). Replaying a record twice gives
     /// the same state as once; a record whose expiry has passed deletes its key.
     ///
+    /// Replay never evicts: every eviction of the live store is in the log as a delete, so
+    /// evicting again would drop keys the log says exist. Room comes from cleaning alone,
+    /// which may copy more than the live store did: the replayed layout differs (a
+    /// snapshot loads compactly, and the logged deletes then leave holes spread over many
+    /// segments where the live store freed whole ones).
+    ///
     /// # Errors
-    /// A size or memory error: the store is too small for the data being recovered.
+    /// A size or memory error: the store is too small for the data being recovered
+    /// ([`StoreError::OutOfMemory`]: its item memory; [`StoreError::KeysFull`]: its
+    /// table). The store is unchanged then.
     pub fn apply(&mut self, record: &Record<'_>, now: Timestamp) -> Result<(), StoreError> {
+        assert!(!self.replaying, "apply is not reentrant");
+        self.replaying = true;
+        let applied = self.apply_replaying(record, now);
+        self.replaying = false;
+        applied
+    }
+
+    fn apply_replaying(&mut self, record: &Record<'_>, now: Timestamp) -> Result<(), StoreError> {
         match *record {
             Record::Set {
                 db,

@@ -479,10 +479,7 @@ fn recover_snapshot(
                     expires_at: item.expires_at,
                 };
                 replay.apply(&record).map_err(|error| {
-                    does_not_fit(
-                        &path,
-                        format!("an item of the snapshot: {}", error.message()),
-                    )
+                    does_not_fit(&path, format!("item {index} of the snapshot"), error)
                 })?;
             }
         }
@@ -796,15 +793,33 @@ fn unsupported(file: &Path, message: String) -> Error {
     )
 }
 
-fn does_not_fit(file: &Path, what: String) -> Error {
+/// The refusal when the recovered data does not fit the store. Recovery never evicts to
+/// make it fit (the log already says which keys exist), so it names the setting to raise.
+fn does_not_fit(file: &Path, what: String, error: StoreError) -> Error {
+    let why = match error {
+        StoreError::OutOfMemory => {
+            "the recovered data does not fit the store's item memory (memory_size, the CLI's \
+             --maxmemory)"
+        }
+        StoreError::KeysFull => {
+            "the recovered data holds more keys than the store's table (keys_max, the CLI's \
+             --max-keys)"
+        }
+        StoreError::KeyTooLarge | StoreError::ValueTooLarge => {
+            "a key or value is larger than the store allows (key_size_max, value_size_max; \
+             the CLI sizes them from --maxmemory)"
+        }
+        _ => "the store refused it",
+    };
     Error::io(
         Operation::Read,
         file,
         io::Error::new(
             io::ErrorKind::OutOfMemory,
             format!(
-                "{what}: the data does not fit the store; give it more memory or keys \
-                 (memory_size, keys_max) and open again (nothing was changed)"
+                "{what} ({}): {why}; recovery never evicts or drops data to make it fit: open \
+                 again with a larger setting (nothing was changed)",
+                error.message()
             ),
         ),
     )
@@ -813,7 +828,8 @@ fn does_not_fit(file: &Path, what: String) -> Error {
 fn does_not_fit_record(file: &Path, offset: u64, lsn: u64, error: StoreError) -> Refusal {
     Refusal::Fatal(does_not_fit(
         file,
-        format!("at offset {offset}: record LSN {lsn}: {}", error.message()),
+        format!("at offset {offset}: record LSN {lsn}"),
+        error,
     ))
 }
 
