@@ -841,6 +841,45 @@ fn failed_write_poisons_too() {
     }
 }
 
+/// A regression test: a SAVE that failed on a full disk left its temporary file behind,
+/// holding the space the log needed next, so the next write failed and poisoned the log
+/// (and the CLI then refused every command). A snapshot whose write or fdatasync fails
+/// removes its temporary file, leaves the log writable, and a later SAVE works.
+#[test]
+fn failed_snapshot_removes_its_temporary_file_and_keeps_the_log_writable() {
+    type Counter = fn(&Faults) -> &std::sync::atomic::AtomicU64;
+    let faults: [(&str, Counter); 2] = [
+        ("injected write failure", |faults| &faults.write_failing),
+        ("injected EIO", |faults| &faults.sync_failing),
+    ];
+    for backend in backends() {
+        for (message, fault) in faults {
+            let dir = TempDir::new("snapshot-fails");
+            // Each SET under `always` is one write and one fdatasync; the third of each
+            // is the snapshot's.
+            let db = open_failing(dir.path(), backend, FsyncPolicy::Always, fault, 3);
+            db.set(b"a", b"1").unwrap();
+            db.set(b"b", b"2").unwrap();
+            let error = db.save().unwrap_err();
+            assert!(error.to_string().contains(message), "{error}");
+            let names = names(dir.path());
+            assert!(
+                names.iter().all(|name| !name.ends_with(".tmp")),
+                "{message}: {names:?}"
+            );
+            db.set(b"c", b"3").unwrap();
+            assert_eq!(db.get(b"a"), Some(b"1".to_vec()));
+            db.save().unwrap();
+            db.close().unwrap();
+            drop(db);
+            let db = open(dir.path(), config(backend, FsyncPolicy::Always));
+            for (key, value) in [(b"a", b"1"), (b"b", b"2"), (b"c", b"3")] {
+                assert_eq!(db.get(key), Some(value.to_vec()));
+            }
+        }
+    }
+}
+
 /// A regression test: under `everysec` the flusher thread appends writes in the
 /// background; when its append failed, `flush` waited on the last good ticket and said Ok.
 #[test]

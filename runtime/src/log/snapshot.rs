@@ -183,8 +183,10 @@ pub fn snapshot_encode(
 /// held the same data.
 ///
 /// # Errors
-/// [`Error::Io`] from any step; the previous snapshot and the log are untouched then, and a
-/// temporary file may be left behind (recovery deletes it).
+/// [`Error::Io`] from any step; the previous snapshot and the log are untouched then. A
+/// failure before the rename removes the temporary file (best effort: recovery removes a
+/// leftover one), so a snapshot that failed on a full disk does not keep the space the log
+/// needs next.
 pub fn snapshot_write(
     storage: &dyn Storage,
     dir: &Path,
@@ -193,17 +195,32 @@ pub fn snapshot_write(
 ) -> Result<PathBuf, Error> {
     let temp = dir.join(snapshot_temp_name(lsn));
     let path = dir.join(snapshot_file_name(lsn));
-    let mut file = storage.open_append(&temp)?;
+    let written = snapshot_write_temp(storage, &temp, image);
+    if let Err(error) = written {
+        // The temporary file may not exist (open failed) or may not go away (the disk is
+        // failing): either way the write's own error is the one to report.
+        let _removed = storage.remove(&temp);
+        return Err(error);
+    }
+    if let Err(error) = storage.rename(&temp, &path) {
+        let _removed = storage.remove(&temp); // As above.
+        return Err(error);
+    }
+    // A failed directory sync leaves a whole, synced snapshot under its name: recovery may
+    // use it or not, the log still holds everything.
+    storage.sync_dir(dir)?;
+    Ok(path)
+}
+
+/// [`snapshot_write`]'s first step: the image, durably, in the temporary file.
+fn snapshot_write_temp(storage: &dyn Storage, temp: &Path, image: &[u8]) -> Result<(), Error> {
+    let mut file = storage.open_append(temp)?;
     if file.size()? != 0 {
         // Left over from an interrupted snapshot of the same LSN: never written over in
         // place, since stale bytes past our end would hide the trailer.
-        storage.truncate(&temp, 0)?;
+        storage.truncate(temp, 0)?;
     }
-    file.write_at_and_sync(0, image)?;
-    drop(file);
-    storage.rename(&temp, &path)?;
-    storage.sync_dir(dir)?;
-    Ok(path)
+    file.write_at_and_sync(0, image)
 }
 
 /// What [`compact`] deleted.
