@@ -84,7 +84,7 @@ use floe_core::store::{Config, LogSink, SetOptions, Stats, Store};
 use crate::error::{Error, Operation};
 use crate::io::{Backend, Clock, Storage, SystemClock};
 use crate::log::recovery::{RecoveryReport, recover};
-use crate::log::snapshot::{Compaction, compact, snapshot_encode, snapshot_write};
+use crate::log::snapshot::{Compaction, SnapshotFile, compact};
 use crate::log::{FsyncPolicy, LogConfig, LogStats, LogWriter, Ticket};
 use crate::memory::OwnedStore;
 
@@ -264,7 +264,7 @@ pub struct SnapshotReport {
     pub item_count: u64,
     /// Bytes written.
     pub size: u64,
-    /// How long writes waited: the in-memory copy under the store lock.
+    /// How long writes waited: the walk that streams the store to the file.
     pub pause: Duration,
     /// How long the whole snapshot took, compaction included.
     pub duration: Duration,
@@ -727,9 +727,9 @@ impl Db {
     }
 
     /// Takes a snapshot now and compacts the log (Redis's SAVE); returns when the snapshot
-    /// is durable and the segments it covers are deleted. Writes wait only while the store
-    /// is copied to memory ([`SnapshotReport::pause`]), not while it is written; the copy
-    /// (about the size of the live data) is held until the file is written.
+    /// is durable and the segments it covers are deleted. Writes wait while the store is
+    /// streamed to the snapshot file block by block ([`SnapshotReport::pause`]), not while
+    /// it is synced; memory holds one block (1 MiB), never a copy of the store.
     ///
     /// # Errors
     /// [`DbError::PersistenceOff`]; [`DbError::Runtime`] if the log failed, the `Db` is
@@ -1035,8 +1035,7 @@ impl Inner {
         let _serial = lock(&self.snapshot_serial);
         self.check_writable()?;
         let started_ns = self.clock.monotonic_ns();
-        let mut image = Vec::new();
-        let (header, log_size) = {
+        let (file, header, log_size) = {
             let mut block = Vec::new();
             let mut shard = lock(&self.shard);
             // Everything applied must have its LSN before the snapshot names one: append
@@ -1047,15 +1046,24 @@ impl Inner {
                 (appender.lsn_last, appender.log_size)
             };
             let now = self.clock.now_ms();
-            let header = shard
+            // Streamed to the file block by block while writes wait: no copy of the store
+            // in memory, at the price of the page-cache writes inside the pause.
+            let mut file = SnapshotFile::create(&**storage, &self.dir, lsn)?;
+            let written = shard
                 .store
-                .with_ref(|store| snapshot_encode(store, lsn, now, &mut image, &mut block));
-            (header, log_size)
+                .with_ref(|store| file.write_items(store, lsn, now, &mut block));
+            match written {
+                Ok(header) => (file, header, log_size),
+                Err(error) => {
+                    drop(shard);
+                    file.abandon(&**storage);
+                    return Err(error.into());
+                }
+            }
         };
         let pause = elapsed(&*self.clock, started_ns);
-        let file = snapshot_write(&**storage, &self.dir, header.lsn, &image)?;
-        let size = image.len() as u64;
-        drop(image);
+        let size = file.size();
+        let file = file.commit(&**storage, &self.dir)?;
         let compaction = compact(&**storage, &self.dir, header.lsn)?;
         self.log_size_at_snapshot
             .fetch_max(log_size, Ordering::AcqRel);
