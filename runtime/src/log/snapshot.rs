@@ -48,8 +48,10 @@ use std::path::{Path, PathBuf};
 
 use floe_core::codec::record::Timestamp;
 use floe_core::codec::snapshot::{
-    PushError, SNAPSHOT_BLOCK_HEADER_SIZE, SNAPSHOT_HEADER_SIZE, SNAPSHOT_ITEM_HEADER_SIZE,
-    SNAPSHOT_TRAILER_SIZE, SnapshotHeader, SnapshotItem, SnapshotWriter,
+    PushError, SNAPSHOT_BLOCK_HEADER_SIZE, SNAPSHOT_BLOCK_SIZE_MAX, SNAPSHOT_BLOCK_SIZE_MIN,
+    SNAPSHOT_HEADER_SIZE, SNAPSHOT_ITEM_HEADER_SIZE, SNAPSHOT_TRAILER_SIZE, SnapshotBlock,
+    SnapshotDecodeError, SnapshotError, SnapshotHeader, SnapshotItem, SnapshotTrailer,
+    SnapshotWriter, block_field,
 };
 use floe_core::codec::usize_from;
 use floe_core::store::Store;
@@ -325,6 +327,117 @@ fn snapshot_stream(
     Ok((final_header, offset))
 }
 
+/// Why [`snapshot_read`] stopped.
+#[derive(Debug)]
+pub enum SnapshotReadError<E> {
+    /// Reading the file failed.
+    Io(Error),
+    /// The file is not a valid snapshot (as [`SnapshotView::new_checked`] would say).
+    ///
+    /// [`SnapshotView::new_checked`]: floe_core::codec::snapshot::SnapshotView::new_checked
+    Invalid(SnapshotError),
+    /// `visit` refused a block.
+    Visit(E),
+}
+
+impl<E> From<Error> for SnapshotReadError<E> {
+    fn from(error: Error) -> Self {
+        Self::Io(error)
+    }
+}
+
+/// Reads the snapshot file at `path` a block at a time (memory: one block, whatever the
+/// file's size) and checks it whole, exactly as `SnapshotView::new_checked` checks a file
+/// in memory: header, every block and item, trailer, the chain of block checksums, the
+/// counts. Calls `visit` with each block once it validated, so a caller that must never
+/// half-load reads twice: once with a `visit` that does nothing, then to load. Returns the
+/// header.
+///
+/// # Errors
+/// [`SnapshotReadError::Io`] for a failed read, [`SnapshotReadError::Invalid`] with the
+/// offset and reason of the first problem, or `visit`'s error.
+pub fn snapshot_read<E>(
+    storage: &dyn Storage,
+    path: &Path,
+    visit: &mut dyn FnMut(&SnapshotBlock<'_>) -> Result<(), E>,
+) -> Result<SnapshotHeader, SnapshotReadError<E>> {
+    let invalid =
+        |offset: u64, reason| SnapshotReadError::Invalid(SnapshotError { offset, reason });
+    let size = storage.size(path)?;
+    let header_bytes = storage.read_range(path, 0, SNAPSHOT_HEADER_SIZE as u64)?;
+    let (header, header_checksum) =
+        SnapshotHeader::decode(&header_bytes).map_err(SnapshotReadError::Invalid)?;
+    let Some(trailer_offset) = size.checked_sub(SNAPSHOT_TRAILER_SIZE as u64) else {
+        return Err(invalid(size, SnapshotDecodeError::Truncated));
+    };
+    if trailer_offset < SNAPSHOT_HEADER_SIZE as u64 {
+        return Err(invalid(size, SnapshotDecodeError::Truncated));
+    }
+    let trailer_bytes = storage.read_range(path, trailer_offset, SNAPSHOT_TRAILER_SIZE as u64)?;
+    let trailer = SnapshotTrailer::decode(&trailer_bytes)
+        .map_err(|error| invalid(trailer_offset, error.reason))?;
+    if trailer.header_checksum != header_checksum {
+        return Err(invalid(trailer_offset, SnapshotDecodeError::HeaderMismatch));
+    }
+    let mut offset = SNAPSHOT_HEADER_SIZE as u64;
+    let mut block_count: u32 = 0;
+    let mut item_count: u64 = 0;
+    let mut blocks_hasher = crc32fast::Hasher::new();
+    // Each block is at least SNAPSHOT_BLOCK_SIZE_MIN bytes long.
+    let block_count_max = (trailer_offset - offset) / u64::from(SNAPSHOT_BLOCK_SIZE_MIN);
+    for _ in 0..=block_count_max {
+        if offset == trailer_offset {
+            break;
+        }
+        let remaining = trailer_offset - offset;
+        let head = storage.read_range(
+            path,
+            offset,
+            remaining.min(SNAPSHOT_BLOCK_HEADER_SIZE as u64),
+        )?;
+        // The block's declared size, if it is one the format allows; the block check
+        // below reports a bad one exactly as the in-memory check does.
+        let declared = head
+            .get(block_field::SIZE)
+            .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+            .map(u32::from_le_bytes)
+            .filter(|size| (SNAPSHOT_BLOCK_SIZE_MIN..=SNAPSHOT_BLOCK_SIZE_MAX).contains(size));
+        let bytes = match declared {
+            Some(block_size) => {
+                storage.read_range(path, offset, remaining.min(u64::from(block_size)))?
+            }
+            None => head,
+        };
+        let block = SnapshotBlock::new_checked(&bytes, block_count)
+            .map_err(|error| invalid(offset + error.offset, error.reason))?;
+        visit(&block).map_err(SnapshotReadError::Visit)?;
+        blocks_hasher.update(&block.checksum.to_le_bytes());
+        item_count += u64::from(block.item_count);
+        let Some(block_count_next) = block_count.checked_add(1) else {
+            return Err(invalid(trailer_offset, SnapshotDecodeError::CountMismatch));
+        };
+        block_count = block_count_next;
+        offset += u64::from(block.size);
+    }
+    assert!(
+        offset == trailer_offset,
+        "offset={offset} trailer={trailer_offset}"
+    );
+    if block_count != trailer.block_count
+        || item_count != trailer.item_count
+        || item_count != header.item_count
+    {
+        return Err(invalid(trailer_offset, SnapshotDecodeError::CountMismatch));
+    }
+    if blocks_hasher.finalize() != trailer.blocks_checksum {
+        return Err(invalid(
+            trailer_offset,
+            SnapshotDecodeError::ChecksumMismatch,
+        ));
+    }
+    Ok(header)
+}
+
 /// What [`compact`] deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Compaction {
@@ -447,6 +560,69 @@ mod tests {
         let abandoned = SnapshotFile::create(&*storage, &dir, 78).unwrap();
         abandoned.abandon(&*storage);
         assert!(!dir.join(snapshot_temp_name(78)).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Reading block by block judges a file exactly as checking it whole in memory does:
+    /// the same verdict, offset and reason for every cut and every flipped bit tried.
+    #[test]
+    fn block_reads_judge_as_the_whole_file_check() {
+        let mut owned = OwnedStore::new(Config::new(8 << 20, 40_000)).unwrap();
+        owned.with(|store| {
+            for index in 0..25_000u32 {
+                let value = vec![b'v'; 40 + (index % 200) as usize];
+                store
+                    .set(
+                        0,
+                        &index.to_le_bytes(),
+                        &value,
+                        SetOptions::default(),
+                        10,
+                        &mut (),
+                    )
+                    .unwrap();
+            }
+        });
+        let (mut image, mut block) = (Vec::new(), Vec::new());
+        owned.with_ref(|store| snapshot_encode(store, 5, 20, &mut image, &mut block));
+        assert!(image.len() > 3 * SNAPSHOT_BLOCK_SIZE, "several blocks");
+        let dir = std::env::temp_dir().join(format!("floe-snapshot-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(snapshot_file_name(5));
+        let storage = crate::io::Backend::Blocking.open().unwrap();
+        let mut variants: Vec<Vec<u8>> = vec![image.clone()];
+        let step = image.len() / 23;
+        for cut in (0..image.len())
+            .step_by(step)
+            .chain([1, 39, 40, 41, 56, image.len() - 1])
+        {
+            variants.push(image[..cut].to_vec());
+        }
+        for offset in (0..image.len())
+            .step_by(step / 3)
+            .chain([0, 12, 20, 40, 44, 52])
+        {
+            let mut flipped = image.clone();
+            flipped[offset] ^= 0x04;
+            variants.push(flipped);
+        }
+        let mut block_count = 0;
+        for bytes in &variants {
+            std::fs::write(&path, bytes).unwrap();
+            let whole = SnapshotView::new_checked(bytes).map(|view| view.header());
+            let read = snapshot_read::<()>(&*storage, &path, &mut |_| {
+                block_count += 1;
+                Ok(())
+            });
+            match (whole, read) {
+                (Ok(expected), Ok(header)) => assert_eq!(expected, header),
+                (Err(expected), Err(SnapshotReadError::Invalid(error))) => {
+                    assert_eq!(expected, error, "size {}", bytes.len());
+                }
+                (whole, read) => panic!("size {}: {whole:?} but {read:?}", bytes.len()),
+            }
+        }
+        assert!(block_count > 3);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
