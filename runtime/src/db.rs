@@ -394,9 +394,11 @@ impl Db {
     /// # Errors
     /// [`DbError::Config`] for an invalid configuration; [`DbError::Runtime`] with
     /// [`Error::Locked`] if another `Db` or process has `dir`, [`Error::Corrupt`] if the
-    /// data is damaged where recovery must not guess (run `floe check --repair <dir>`),
+    /// log is damaged where recovery must not guess (run `floe check --repair <dir>`),
     /// [`Error::Io`] if `dir` cannot be created or read (e.g. a path component is a file),
-    /// holds files of a newer format, or holds more than the store can (raise memory).
+    /// holds files of a newer format, holds a damaged snapshot whose changes the log no
+    /// longer has ([`std::io::ErrorKind::InvalidData`]: restore it from a backup), or holds
+    /// more than the store can (raise memory or keys).
     pub fn open(dir: impl AsRef<Path>, config: DbConfig) -> Result<Self, DbError> {
         config.validate()?;
         let storage = if config.persistence {

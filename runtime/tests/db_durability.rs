@@ -669,11 +669,24 @@ fn damaged_snapshot_is_skipped_only_when_the_log_covers_it() {
         };
         flip_bit(&snapshot, 100);
 
-        // The log no longer holds what the snapshot covered: refuse, naming the snapshot.
+        // The log no longer holds what the snapshot covered: refuse, naming the snapshot,
+        // and say only what helps. (The message said the log held "LSNs up to 0 from LSN 1"
+        // and ended in advice to cut the log with `floe check --repair`, right after saying
+        // no repair could rebuild it.)
         let error = open_error(dir.path(), config(backend, FsyncPolicy::Always));
-        let (file, _, reason) = corrupt_at(&error);
-        assert_eq!(file, snapshot);
-        assert!(reason.contains("restore it from a backup"), "{reason}");
+        let DbError::Runtime(Error::Io { path, source, .. }) = &error else {
+            panic!("expected an I/O refusal, got {error:?}");
+        };
+        assert_eq!(path, &snapshot);
+        assert_eq!(source.kind(), std::io::ErrorKind::InvalidData);
+        let message = error.to_string();
+        assert!(
+            message.contains("restore this snapshot from a backup"),
+            "{message}"
+        );
+        assert!(message.contains("the log starts at LSN"), "{message}");
+        assert!(!message.contains("--repair"), "{message}");
+        assert!(!message.contains("up to 0"), "{message}");
 
         // Put the compacted segments back: now the log covers it, and it is skipped.
         for path in segments(keep.path()) {

@@ -385,7 +385,10 @@ fn run_windowed(
     if listing.segments.is_empty()
         && let Some(skipped) = report.snapshots_skipped.first()
     {
-        return Err(Refusal::Fatal(snapshot_uncovered(skipped, base, base)));
+        return Err(Refusal::Fatal(snapshot_uncovered(
+            skipped,
+            "the log holds no records",
+        )));
     }
 
     let mut log = LogReplay {
@@ -414,11 +417,12 @@ fn run_windowed(
         .iter()
         .find(|skipped| skipped.lsn > log.lsn_last)
     {
-        return Err(Refusal::Fatal(snapshot_uncovered(
-            skipped,
-            base,
-            log.lsn_last,
-        )));
+        let log_holds = if log.lsn_last > base {
+            format!("the log ends at LSN {}", log.lsn_last)
+        } else {
+            format!("the log holds no records after LSN {base}")
+        };
+        return Err(Refusal::Fatal(snapshot_uncovered(skipped, &log_holds)));
     }
     report.lsn_last = log.lsn_last;
 
@@ -1024,7 +1028,12 @@ fn does_not_fit_record(file: &Path, offset: u64, lsn: u64, error: StoreError) ->
 /// The refusal when the first segment needed starts above `base + 1`.
 fn missing_before(dir: &Path, report: &RecoveryReport, base: u64, first: u64, name: &str) -> Error {
     if let Some(skipped) = report.snapshots_skipped.first() {
-        return snapshot_uncovered(skipped, base, base);
+        let log_holds = format!(
+            "the log starts at LSN {first}, so LSNs {} to {} exist nowhere else",
+            base + 1,
+            first - 1
+        );
+        return snapshot_uncovered(skipped, &log_holds);
     }
     let from = if report.snapshot.is_some() {
         format!("the snapshot covers LSNs up to {base}")
@@ -1043,18 +1052,21 @@ fn missing_before(dir: &Path, report: &RecoveryReport, base: u64, first: u64, na
     )
 }
 
-/// The refusal when a damaged snapshot holds LSNs the log no longer has.
-fn snapshot_uncovered(skipped: &SnapshotSkipped, base: u64, lsn_last: u64) -> Error {
-    corrupt(
+/// The refusal when a damaged snapshot holds LSNs the log no longer has; `log_holds` says
+/// what the log does hold. Not [`Error::Corrupt`], whose advice is to cut the log: no cut
+/// brings those changes back, so the message says only what can (a backup).
+fn snapshot_uncovered(skipped: &SnapshotSkipped, log_holds: &str) -> Error {
+    Error::io(
+        Operation::Read,
         &skipped.file,
-        skipped.offset,
-        format!(
-            "this snapshot is damaged ({}) and the log holds only LSNs up to {lsn_last} from \
-             LSN {}, not all the snapshot covered (up to {}); `floe check --repair` cannot \
-             rebuild it: restore it from a backup",
-            skipped.reason,
-            base + 1,
-            skipped.lsn
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the snapshot is damaged at offset {} ({}), and it alone held the changes up \
+                 to LSN {}: {log_holds}. No repair can rebuild them; restore this snapshot \
+                 from a backup (nothing was changed)",
+                skipped.offset, skipped.reason, skipped.lsn
+            ),
         ),
     )
 }

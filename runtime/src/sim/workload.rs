@@ -936,7 +936,11 @@ impl Drop for SyncGate<'_> {
 fn refusal(error: &Error) -> bool {
     match error {
         Error::Corrupt { .. } => true,
-        Error::Io { source, .. } => source.kind() == std::io::ErrorKind::Unsupported,
+        Error::Io { source, .. } => matches!(
+            source.kind(),
+            // A newer format, or a damaged snapshot whose changes the log no longer holds.
+            std::io::ErrorKind::Unsupported | std::io::ErrorKind::InvalidData
+        ),
         _ => false,
     }
 }
