@@ -1151,7 +1151,20 @@ fn open_log(
     config: &DbConfig,
     store: &mut OwnedStore,
 ) -> Result<(LogWriter, RecoveryReport), DbError> {
-    storage.create_dir_all(dir)?;
+    storage.create_dir_all(dir).map_err(|error| match error {
+        // `create_dir_all` accepts an existing directory, so this is something else.
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+            Error::io(
+                Operation::CreateDir,
+                dir,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    "it exists and is not a directory",
+                ),
+            )
+        }
+        other => other,
+    })?;
     let report = {
         // Held through recovery, then handed to the log writer, which takes it again: a
         // process that grabs the directory in between makes `LogWriter::open` fail with

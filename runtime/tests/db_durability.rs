@@ -774,6 +774,23 @@ fn directory_under_a_regular_file_is_refused_clearly() {
     assert_eq!(fs::read(&file).unwrap(), b"not a directory");
 }
 
+/// A regression test: a data directory that is itself a file was refused with "cannot
+/// create directory: File exists", which reads as if floe tried to overwrite something.
+/// The message says the path is a file, not a directory, and the file is untouched.
+#[test]
+fn data_directory_that_is_a_file_is_refused_clearly() {
+    let dir = TempDir::new("dir-is-a-file");
+    fs::create_dir_all(dir.path()).unwrap();
+    let file = dir.path().join("plain-file");
+    fs::write(&file, b"not a directory").unwrap();
+    let error = open_error(&file, config(Backend::Blocking, FsyncPolicy::Always));
+    let message = error.to_string();
+    assert!(message.contains("plain-file"), "{message}");
+    assert!(message.contains("is a file, not a directory"), "{message}");
+    assert!(!message.contains("File exists"), "{message}");
+    assert_eq!(fs::read(&file).unwrap(), b"not a directory");
+}
+
 /// A `Db` over a `FaultStorage` whose `fault` counter (`write_failing` or `sync_failing`)
 /// makes the `nth` such call fail.
 fn open_failing(
