@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 
 use floe_core::codec::log::{ScanSummary, Verdict, scan};
 use floe_core::codec::record::{LogRecord, RECORD_HEADER_SIZE};
-use floe_core::codec::snapshot::{SnapshotDecodeError, SnapshotView, header_field};
+use floe_core::codec::snapshot::{SnapshotDecodeError, header_field};
 
 use crate::error::Error;
 use crate::io::blocking::{BlockingStorage, LOCK_FILE_NAME};
@@ -42,6 +42,7 @@ use crate::io::{Clock, Storage, SystemClock};
 use crate::log::recovery::{
     self, Listing, NoReplay, Options, RecoveryReport, Refusal, corruption_reason, snapshot_reason,
 };
+use crate::log::snapshot::{SnapshotReadError, snapshot_read};
 
 /// Suffix of what a repair set aside: cut bytes, or whole segments after a cut.
 pub const DROPPED_SUFFIX: &str = ".dropped";
@@ -264,20 +265,22 @@ fn check_snapshots(
     let mut checks = Vec::with_capacity(listing.snapshots.len());
     for (lsn, name) in &listing.snapshots {
         let file = dir.join(name);
-        let bytes = storage.read(&file)?;
-        let status = match SnapshotView::new_checked(&bytes) {
-            Ok(view) if view.header().lsn == *lsn => SnapshotStatus::Valid {
-                item_count: view.header().item_count,
-                block_count: view.trailer().block_count,
+        // A block at a time, as recovery reads it: memory holds one block.
+        let mut block_count = 0;
+        let checked = snapshot_read::<()>(storage, &file, &mut |_| {
+            block_count += 1;
+            Ok(())
+        });
+        let status = match checked {
+            Ok(header) if header.lsn == *lsn => SnapshotStatus::Valid {
+                item_count: header.item_count,
+                block_count,
             },
-            Ok(view) => SnapshotStatus::Damaged {
+            Ok(header) => SnapshotStatus::Damaged {
                 offset: header_field::LSN.start as u64,
-                reason: format!(
-                    "its header says LSN {} but its name says {lsn}",
-                    view.header().lsn
-                ),
+                reason: format!("its header says LSN {} but its name says {lsn}", header.lsn),
             },
-            Err(error) => match error.reason {
+            Err(SnapshotReadError::Invalid(error)) => match error.reason {
                 SnapshotDecodeError::UnsupportedVersion(version) => {
                     SnapshotStatus::Unsupported { version }
                 }
@@ -286,11 +289,14 @@ fn check_snapshots(
                     reason: snapshot_reason(reason),
                 },
             },
+            Err(SnapshotReadError::Io(error)) => return Err(error),
+            Err(SnapshotReadError::Visit(())) => unreachable!("the visit never fails"),
         };
+        let size = storage.size(&file)?;
         checks.push(SnapshotCheck {
             file,
             lsn: *lsn,
-            size: bytes.len() as u64,
+            size,
             status,
         });
     }
