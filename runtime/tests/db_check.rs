@@ -263,7 +263,10 @@ fn damaged_snapshot_is_reported() {
     ));
     let text = report.to_string();
     assert!(text.contains("DAMAGED"), "{text}");
-    assert!(text.contains("restore this snapshot from a backup"), "{text}");
+    assert!(
+        text.contains("restore this snapshot from a backup"),
+        "{text}"
+    );
     assert!(!text.contains("up to 0"), "{text}");
     assert_eq!(
         fs::read(&snapshot).unwrap(),
