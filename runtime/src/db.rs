@@ -83,7 +83,7 @@ use crate::error::{Error, Operation};
 use crate::io::{Backend, Clock, Storage, SystemClock};
 use crate::log::buffer::LOG_BUFFER_RETAIN_SIZE;
 use crate::log::recovery::{RecoveryReport, recover};
-use crate::log::snapshot::{Compaction, compact, snapshot_encode, snapshot_write};
+use crate::log::snapshot::{Compaction, SnapshotFile, compact};
 use crate::log::{FsyncPolicy, LogBuffer, LogConfig, LogStats, LogWriter, Ticket};
 use crate::memory::OwnedStore;
 
@@ -267,7 +267,7 @@ pub struct SnapshotReport {
     pub item_count: u64,
     /// Bytes written.
     pub size: u64,
-    /// How long writes waited: the in-memory copy under the store lock.
+    /// How long writes waited: the walk that streams the store to the file.
     pub pause: Duration,
     /// How long the whole snapshot took, compaction included.
     pub duration: Duration,
@@ -400,9 +400,11 @@ impl Db {
     /// # Errors
     /// [`DbError::Config`] for an invalid configuration; [`DbError::Runtime`] with
     /// [`Error::Locked`] if another `Db` or process has `dir`, [`Error::Corrupt`] if the
-    /// data is damaged where recovery must not guess (run `floe check --repair <dir>`),
+    /// log is damaged where recovery must not guess (run `floe check --repair <dir>`),
     /// [`Error::Io`] if `dir` cannot be created or read (e.g. a path component is a file),
-    /// holds files of a newer format, or holds more than the store can (raise memory).
+    /// holds files of a newer format, holds a damaged snapshot whose changes the log no
+    /// longer has ([`std::io::ErrorKind::InvalidData`]: restore it from a backup), or holds
+    /// more than the store can (raise memory or keys).
     pub fn open(dir: impl AsRef<Path>, config: DbConfig) -> Result<Self, DbError> {
         config.validate()?;
         let storage = if config.persistence {
@@ -719,9 +721,9 @@ impl Db {
     }
 
     /// Takes a snapshot now and compacts the log (Redis's SAVE); returns when the snapshot
-    /// is durable and the segments it covers are deleted. Writes wait only while the store
-    /// is copied to memory ([`SnapshotReport::pause`]), not while it is written; the copy
-    /// (about the size of the live data) is held until the file is written.
+    /// is durable and the segments it covers are deleted. Writes wait while the store is
+    /// streamed to the snapshot file block by block ([`SnapshotReport::pause`]), not while
+    /// it is synced; memory holds one block (1 MiB), never a copy of the store.
     ///
     /// # Errors
     /// [`DbError::PersistenceOff`]; [`DbError::Runtime`] if the log failed, the `Db` is
@@ -1056,8 +1058,7 @@ impl Inner {
         let _serial = lock(&self.snapshot_serial);
         self.check_writable()?;
         let started_ns = self.clock.monotonic_ns();
-        let mut image = Vec::new();
-        let (header, log_size) = {
+        let (file, header, log_size) = {
             let mut block = Vec::new();
             let mut shard = lock(&self.shard);
             // Everything applied must have its LSN before the snapshot names one: append
@@ -1068,15 +1069,24 @@ impl Inner {
                 (appender.lsn_last, appender.log_size)
             };
             let now = self.clock.now_ms();
-            let header = shard
+            // Streamed to the file block by block while writes wait: no copy of the store
+            // in memory, at the price of the page-cache writes inside the pause.
+            let mut file = SnapshotFile::create(&**storage, &self.dir, lsn)?;
+            let written = shard
                 .store
-                .with_ref(|store| snapshot_encode(store, lsn, now, &mut image, &mut block));
-            (header, log_size)
+                .with_ref(|store| file.write_items(store, lsn, now, &mut block));
+            match written {
+                Ok(header) => (file, header, log_size),
+                Err(error) => {
+                    drop(shard);
+                    file.abandon(&**storage);
+                    return Err(error.into());
+                }
+            }
         };
         let pause = elapsed(&*self.clock, started_ns);
-        let file = snapshot_write(&**storage, &self.dir, header.lsn, &image)?;
-        let size = image.len() as u64;
-        drop(image);
+        let size = file.size();
+        let file = file.commit(&**storage, &self.dir)?;
         let compaction = compact(&**storage, &self.dir, header.lsn)?;
         self.log_size_at_snapshot
             .fetch_max(log_size, Ordering::AcqRel);
@@ -1162,7 +1172,20 @@ fn open_log(
     config: &DbConfig,
     store: &mut OwnedStore,
 ) -> Result<(LogWriter, RecoveryReport), DbError> {
-    storage.create_dir_all(dir)?;
+    storage.create_dir_all(dir).map_err(|error| match error {
+        // `create_dir_all` accepts an existing directory, so this is something else.
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+            Error::io(
+                Operation::CreateDir,
+                dir,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    "it exists and is not a directory",
+                ),
+            )
+        }
+        other => other,
+    })?;
     let report = {
         // Held through recovery, then handed to the log writer, which takes it again: a
         // process that grabs the directory in between makes `LogWriter::open` fail with

@@ -263,7 +263,11 @@ fn damaged_snapshot_is_reported() {
     ));
     let text = report.to_string();
     assert!(text.contains("DAMAGED"), "{text}");
-    assert!(text.contains("restore it from a backup"), "{text}");
+    assert!(
+        text.contains("restore this snapshot from a backup"),
+        "{text}"
+    );
+    assert!(!text.contains("up to 0"), "{text}");
     assert_eq!(
         fs::read(&snapshot).unwrap(),
         bytes,
@@ -279,4 +283,30 @@ fn repair_refuses_while_a_db_has_the_directory() {
     assert!(matches!(check(dir.path(), true), Err(Error::Locked { .. })));
     // A read-only check is fine.
     assert!(check(dir.path(), false).is_ok());
+}
+
+/// A regression test: `floe check` on a directory a floe has open reported the snapshot
+/// that floe was writing (`snapshot-*.floe.tmp`) as a leftover problem. While the
+/// directory's lock is held, a temporary snapshot is skipped and the report says why;
+/// once the floe is gone, the same file is a leftover again.
+#[test]
+fn check_of_a_directory_in_use_skips_a_live_temporary_snapshot() {
+    let dir = TempDir::new("check-in-use");
+    let db = Db::open(dir.path(), config(Backend::Blocking, FsyncPolicy::Always)).unwrap();
+    db.set(b"a", b"1").unwrap();
+    // What a SAVE in progress looks like from outside.
+    let temp = "snapshot-00000000000000000001.floe.tmp";
+    fs::write(dir.path().join(temp), b"half a snapshot").unwrap();
+    let report = check(dir.path(), false).unwrap();
+    let text = report.to_string();
+    assert!(report.is_clean(), "{text}");
+    assert!(text.contains(&format!("skipped: {temp}")), "{text}");
+    assert!(text.contains("in use"), "{text}");
+    assert!(!text.contains("leftover"), "{text}");
+    assert!(dir.path().join(temp).exists(), "check changes nothing");
+    drop(db);
+    let report = check(dir.path(), false).unwrap();
+    let text = report.to_string();
+    assert!(!report.is_clean(), "{text}");
+    assert!(text.contains(&format!("leftover: {temp}")), "{text}");
 }

@@ -371,17 +371,32 @@ impl Store<'_> {
     }
 
     /// Calls `visit(db, key, value, expires_at)` with every live item of every database
-    /// (snapshots).
+    /// (snapshots), a segment at a time, each segment's items in the order they were
+    /// written.
+    ///
+    /// Why by segment and not by table slot: items written together stay together, so a
+    /// store that loads a snapshot packs them together too. The live store evicts a segment
+    /// at a time and logs the deletes; replayed over a snapshot in slot (hash) order, those
+    /// deletes punched holes into every segment and replay had to copy nearly all of memory
+    /// to make room, while in this order they empty one or two segments, which cleaning
+    /// frees without copying. (The walk is also sequential in memory.)
     pub fn items(&self, now: Timestamp, mut visit: impl FnMut(u8, &[u8], &[u8], Timestamp)) {
-        for slot_index in 0..self.table.slot_count() {
-            if !self.table.occupied(slot_index) {
+        for segment in 0..self.segments.count() {
+            if !self.segments.in_use(segment) || self.segments.live_size(segment) == 0 {
                 continue;
             }
-            let bytes = self.segments.bytes(self.table.location(slot_index));
-            let layout = item::layout(bytes);
-            if !expired(layout.expires_at, now) {
-                let (key, value) = (&bytes[layout.key.clone()], &bytes[layout.value.clone()]);
-                visit(layout.db, key, value, layout.expires_at);
+            let start = self.segments.start(segment);
+            let end = start + self.segments.used_size(segment);
+            let mut location = start;
+            while location < end {
+                let bytes = self.segments.bytes(location);
+                let layout = item::layout(bytes);
+                assert!(layout.size() > 0, "empty item at {location}");
+                if !item::is_dead(bytes) && !expired(layout.expires_at, now) {
+                    let (key, value) = (&bytes[layout.key.clone()], &bytes[layout.value.clone()]);
+                    visit(layout.db, key, value, layout.expires_at);
+                }
+                location += layout.size();
             }
         }
     }
@@ -390,9 +405,25 @@ impl Store<'_> {
     /// the same state as once, except a [`Record::SwapDb`], which must be replayed exactly
     /// once; a record whose expiry has passed deletes its key.
     ///
+    /// Replay never evicts: every eviction of the live store is in the log as a delete, so
+    /// evicting again would drop keys the log says exist. Room comes from cleaning alone,
+    /// which may copy more than the live store did: the replayed layout differs (a
+    /// snapshot loads compactly, and the logged deletes then leave holes spread over many
+    /// segments where the live store freed whole ones).
+    ///
     /// # Errors
-    /// A size or memory error: the store is too small for the data being recovered.
+    /// A size or memory error: the store is too small for the data being recovered
+    /// ([`StoreError::OutOfMemory`]: its item memory; [`StoreError::KeysFull`]: its
+    /// table). The store is unchanged then.
     pub fn apply(&mut self, record: &Record<'_>, now: Timestamp) -> Result<(), StoreError> {
+        assert!(!self.replaying, "apply is not reentrant");
+        self.replaying = true;
+        let applied = self.apply_replaying(record, now);
+        self.replaying = false;
+        applied
+    }
+
+    fn apply_replaying(&mut self, record: &Record<'_>, now: Timestamp) -> Result<(), StoreError> {
         match *record {
             Record::Set {
                 db,

@@ -327,6 +327,12 @@ pub struct Store<'a> {
     /// entries back; cleaning relocates items). A [`Lookup`] taken at the same epoch is
     /// still valid, so a write need not look its key up twice.
     epoch: u64,
+    /// Set while [`Store::apply`] replays a record: room then comes only from cleaning,
+    /// never from eviction (the log already holds every eviction as a delete).
+    replaying: bool,
+    /// The largest item appended since the store was built: sizes the slack a live store
+    /// keeps for replay (see `reclaim.rs`).
+    item_size_max_seen: usize,
 }
 
 impl<'a> Store<'a> {
@@ -358,6 +364,8 @@ impl<'a> Store<'a> {
             random_state: config.seed | 1,
             expire_cursor: 0,
             epoch: 0,
+            replaying: false,
+            item_size_max_seen: 0,
         })
     }
 
@@ -817,6 +825,7 @@ impl<'a> Store<'a> {
     /// Appends `size` bytes, opening a new head when the current one is full; the room was
     /// ensured beforehand.
     fn append_item(&mut self, size: usize) -> Location {
+        self.item_size_max_seen = self.item_size_max_seen.max(size);
         if self.segments.head_remaining() < size {
             let opened = self.segments.open_head();
             assert!(opened, "ensure_room guaranteed a free segment");

@@ -4,7 +4,8 @@
 //! then does it change anything, so a write that cannot fit fails whole. Room comes from,
 //! in order: the head's tail, free segments beyond the reserve, cleaning the segment with
 //! the most dead bytes (copy its live items to the head, free it), and, unless the policy
-//! is `noeviction`, evicting a victim segment chosen by the policy.
+//! is `noeviction` or the store is replaying its log ([`Store::apply`]), evicting a victim
+//! segment chosen by the policy.
 //!
 //! Every loop is bounded: each step frees a segment or fails, a sweep that keeps every item
 //! clears the items' second chances, and after `2 * segment_count` steps sweeps stop
@@ -29,9 +30,10 @@ impl Store<'_> {
         log: &mut impl super::LogSink,
     ) -> Result<(), StoreError> {
         let segment_count = self.segments.count();
+        let slack_size = self.replay_slack_size(sizes.clone().max().unwrap_or(0));
         let usable_size =
             (segment_count - SEGMENT_RESERVE_COUNT - 1) * self.segments.segment_size();
-        if sizes.clone().sum::<usize>() > usable_size {
+        if sizes.clone().sum::<usize>() + slack_size > usable_size {
             return Err(StoreError::OutOfMemory);
         }
         if new_key_count > self.table.len_max() {
@@ -40,7 +42,7 @@ impl Store<'_> {
         let step_count_max = 4 * segment_count + 16;
         for step in 0..step_count_max {
             let keys_fit = self.table.len() + new_key_count <= self.table.len_max();
-            let bytes_fit = self.fits(sizes.clone());
+            let bytes_fit = self.fits(sizes.clone(), slack_size);
             if keys_fit && bytes_fit {
                 return Ok(());
             }
@@ -48,7 +50,7 @@ impl Store<'_> {
             if !bytes_fit && self.clean_step(now) {
                 continue;
             }
-            if self.config.policy == EvictionPolicy::NoEviction {
+            if self.config.policy == EvictionPolicy::NoEviction || self.replaying {
                 return Err(if bytes_fit {
                     StoreError::KeysFull
                 } else {
@@ -62,8 +64,27 @@ impl Store<'_> {
         Err(StoreError::OutOfMemory)
     }
 
-    /// Whether items of `sizes` can be appended now without reclaiming anything.
-    fn fits(&self, sizes: impl Iterator<Item = usize>) -> bool {
+    /// Bytes a live store keeps unused so that replaying its log always fits.
+    ///
+    /// Replay holds the same items as the live store but packs them differently (see
+    /// [`Store::apply`]): where an item does not fit a head's tail, the tail is wasted, and
+    /// which items meet which tails depends on the order they were written in. Cleaning
+    /// lets replay pack everything back to back, so its only extra cost is that tail waste:
+    /// less than one item per segment. The live store leaves that much free (at most one
+    /// segment, so stores of large items keep most of their memory; they might then not
+    /// replay, and recovery says so and names the setting); replay itself keeps none.
+    fn replay_slack_size(&self, item_size_next: usize) -> usize {
+        if self.replaying {
+            return 0;
+        }
+        let item_size_max = self.item_size_max_seen.max(item_size_next);
+        let tail_count = self.segments.count() - SEGMENT_RESERVE_COUNT - 1;
+        (tail_count * item_size_max).min(self.segments.segment_size())
+    }
+
+    /// Whether items of `sizes` can be appended now without reclaiming anything, leaving
+    /// `slack_size` bytes free.
+    fn fits(&self, sizes: impl Iterator<Item = usize>, slack_size: usize) -> bool {
         let segment_size = self.segments.segment_size();
         let mut remaining = self.segments.head_remaining();
         let mut spare_count = self
@@ -80,7 +101,7 @@ impl Store<'_> {
                 return false;
             }
         }
-        true
+        remaining + spare_count * segment_size >= slack_size
     }
 
     /// Cleans the segment with the most dead bytes if that gains room; whether it did.
@@ -99,9 +120,15 @@ impl Store<'_> {
             return false;
         };
         let dead_size = self.segments.dead_size(victim);
+        // Replay may not evict, so any dead bytes are worth copying for: the head gains
+        // them (less at most one item's tail where the head switches), and the bounded
+        // loop of `ensure_room` stops a run of cleanings that gains nothing.
         let gains = dead_size > 0
-            && (self.segments.live_size(victim) <= remaining || dead_size > remaining);
+            && (self.replaying
+                || self.segments.live_size(victim) <= remaining
+                || dead_size > remaining);
         let worth = self.config.policy == EvictionPolicy::NoEviction
+            || self.replaying
             || dead_size * 4 >= self.segments.segment_size();
         if !(gains && worth) {
             return false;

@@ -2,7 +2,10 @@
 //! says what opening it would do, and (only when asked) repairs the log, like
 //! `redis-check-aof --fix`.
 //!
-//! [`check`] reads every file and changes nothing: no lock file, no truncation. It reports
+//! [`check`] reads every file and changes nothing: no truncation, and no lock file where
+//! there is none (an existing one is locked for a moment, to learn whether a floe has the
+//! directory open: then a temporary snapshot file may be one it is writing, and is reported
+//! as skipped rather than as a problem). It reports
 //! each snapshot (valid with its item count, or where and why it is damaged), each segment
 //! (records, groups, LSN range, and its verdict from floe-core's recovery decision table:
 //! clean, torn tail, torn group, corrupt, or written by a newer floe), leftover files, and
@@ -31,14 +34,15 @@ use std::path::{Path, PathBuf};
 
 use floe_core::codec::log::{ScanSummary, Verdict, scan};
 use floe_core::codec::record::{LogRecord, RECORD_HEADER_SIZE};
-use floe_core::codec::snapshot::{SnapshotDecodeError, SnapshotView, header_field};
+use floe_core::codec::snapshot::{SnapshotDecodeError, header_field};
 
 use crate::error::Error;
-use crate::io::blocking::BlockingStorage;
+use crate::io::blocking::{BlockingStorage, LOCK_FILE_NAME};
 use crate::io::{Clock, Storage, SystemClock};
 use crate::log::recovery::{
     self, Listing, NoReplay, Options, RecoveryReport, Refusal, corruption_reason, snapshot_reason,
 };
+use crate::log::snapshot::{SnapshotReadError, snapshot_read};
 
 /// Suffix of what a repair set aside: cut bytes, or whole segments after a cut.
 pub const DROPPED_SUFFIX: &str = ".dropped";
@@ -52,8 +56,12 @@ pub struct CheckReport {
     pub snapshots: Vec<SnapshotCheck>,
     /// Every log segment, in LSN order.
     pub segments: Vec<SegmentCheck>,
-    /// Leftover temporary snapshot files (opening removes them).
+    /// Temporary snapshot files: leftovers (opening removes them), or, when `in_use`,
+    /// possibly a snapshot being written right now.
     pub temps: Vec<String>,
+    /// A floe process had the directory open (its lock was held) during the check: a
+    /// temporary snapshot file may be one it is writing, and is not counted as a problem.
+    pub in_use: bool,
     /// What opening the directory would do, before any repair.
     pub open: OpenOutcome,
     /// What `repair` did, if it was asked for.
@@ -178,6 +186,8 @@ pub fn check_with(
     dir: &Path,
     repair: bool,
 ) -> Result<CheckReport, Error> {
+    // A repair takes the lock itself (and fails while a floe has the directory open).
+    let in_use = !repair && directory_in_use(storage, dir)?;
     let listing = Listing::read(storage, dir)?;
     let snapshots = check_snapshots(storage, dir, &listing)?;
     let base = snapshots
@@ -197,9 +207,23 @@ pub fn check_with(
         snapshots,
         segments,
         temps: listing.temps,
+        in_use,
         open,
         repair,
     })
+}
+
+/// Whether a floe has `dir` open: its lock file exists and is locked. Checking takes the
+/// lock for a moment only if it is free, and creates no lock file where there is none.
+fn directory_in_use(storage: &dyn Storage, dir: &Path) -> Result<bool, Error> {
+    if storage.size(&dir.join(LOCK_FILE_NAME)).is_err() {
+        return Ok(false); // No lock file (or none readable): no floe holds it.
+    }
+    match storage.lock_dir(dir) {
+        Ok(_lock) => Ok(false),
+        Err(Error::Locked { .. }) => Ok(true),
+        Err(error) => Err(error),
+    }
 }
 
 impl CheckReport {
@@ -215,7 +239,8 @@ impl CheckReport {
             .segments
             .iter()
             .all(|segment| segment.scan.verdict.is_clean());
-        snapshots_valid && segments_clean && self.temps.is_empty() && opens_clean(&self.open)
+        let temps_clean = self.temps.is_empty() || self.in_use;
+        snapshots_valid && segments_clean && temps_clean && opens_clean(&self.open)
     }
 
     /// Whether a repair ran and the directory now opens without cutting anything.
@@ -240,20 +265,22 @@ fn check_snapshots(
     let mut checks = Vec::with_capacity(listing.snapshots.len());
     for (lsn, name) in &listing.snapshots {
         let file = dir.join(name);
-        let bytes = storage.read(&file)?;
-        let status = match SnapshotView::new_checked(&bytes) {
-            Ok(view) if view.header().lsn == *lsn => SnapshotStatus::Valid {
-                item_count: view.header().item_count,
-                block_count: view.trailer().block_count,
+        // A block at a time, as recovery reads it: memory holds one block.
+        let mut block_count = 0;
+        let checked = snapshot_read::<()>(storage, &file, &mut |_| {
+            block_count += 1;
+            Ok(())
+        });
+        let status = match checked {
+            Ok(header) if header.lsn == *lsn => SnapshotStatus::Valid {
+                item_count: header.item_count,
+                block_count,
             },
-            Ok(view) => SnapshotStatus::Damaged {
+            Ok(header) => SnapshotStatus::Damaged {
                 offset: header_field::LSN.start as u64,
-                reason: format!(
-                    "its header says LSN {} but its name says {lsn}",
-                    view.header().lsn
-                ),
+                reason: format!("its header says LSN {} but its name says {lsn}", header.lsn),
             },
-            Err(error) => match error.reason {
+            Err(SnapshotReadError::Invalid(error)) => match error.reason {
                 SnapshotDecodeError::UnsupportedVersion(version) => {
                     SnapshotStatus::Unsupported { version }
                 }
@@ -262,11 +289,14 @@ fn check_snapshots(
                     reason: snapshot_reason(reason),
                 },
             },
+            Err(SnapshotReadError::Io(error)) => return Err(error),
+            Err(SnapshotReadError::Visit(())) => unreachable!("the visit never fails"),
         };
+        let size = storage.size(&file)?;
         checks.push(SnapshotCheck {
             file,
             lsn: *lsn,
-            size: bytes.len() as u64,
+            size,
             status,
         });
     }
@@ -493,11 +523,25 @@ impl fmt::Display for CheckReport {
         for segment in &self.segments {
             write_segment(f, segment)?;
         }
-        for temp in &self.temps {
+        if self.in_use {
             writeln!(
                 f,
-                "leftover: {temp} (an unfinished snapshot; opening removes it)"
+                "in use: a floe process has this directory open; what it is writing may look \
+                 unfinished"
             )?;
+        }
+        for temp in &self.temps {
+            if self.in_use {
+                writeln!(
+                    f,
+                    "skipped: {temp} (a snapshot the running floe may be writing now)"
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "leftover: {temp} (an unfinished snapshot; opening removes it)"
+                )?;
+            }
         }
         match &self.open {
             OpenOutcome::Opens(report) => writeln!(f, "open: would succeed: {report}")?,

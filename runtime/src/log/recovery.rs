@@ -38,9 +38,9 @@
 //! continues from it never reuses an LSN.
 //!
 //! Fault assumptions: as in [`crate::io`] and `docs/FORMAT.md`: a crash leaves any prefix of
-//! unsynced writes; bits may flip anywhere; files may be truncated. Recovery reads whole
-//! files into memory one at a time (a segment is at most the configured segment size plus
-//! one batch; a snapshot about the size of the live data).
+//! unsynced writes; bits may flip anywhere; files may be truncated. Recovery reads a snapshot a
+//! block at a time, twice (check whole, then load), and a log segment whole (at most the
+//! configured segment size plus one batch).
 
 use std::fmt;
 use std::io;
@@ -52,7 +52,7 @@ use floe_core::codec::record::{
     DecodeError, GROUP_RECORD_COUNT_MAX, RECORD_VERSION, Record, Timestamp,
 };
 use floe_core::codec::snapshot::{
-    SNAPSHOT_VERSION, SnapshotDecodeError, SnapshotError, SnapshotView, header_field,
+    SNAPSHOT_VERSION, SnapshotDecodeError, SnapshotError, SnapshotHeader, header_field,
 };
 use floe_core::error::StoreError;
 use floe_core::store::Store;
@@ -60,8 +60,12 @@ use floe_core::store::Store;
 use crate::error::{Error, Operation};
 use crate::io::{Clock, Storage};
 use crate::log::segment_file_lsn;
-use crate::log::snapshot::{is_snapshot_temp, snapshot_file_lsn};
+use crate::log::snapshot::{SnapshotReadError, is_snapshot_temp, snapshot_file_lsn, snapshot_read};
 
+/// Bytes of a log segment read at a time: recovery's memory for the log, whatever the
+/// segment size (a window is longer only while one entry, or damage that what follows
+/// must judge, runs past it).
+const LOG_READ_WINDOW_SIZE: u64 = 1 << 20;
 /// Records between two looks at the clock for progress lines.
 const PROGRESS_RECORD_STRIDE: u64 = 1 << 12;
 /// Recovery reports progress once it has run this long, and then this often.
@@ -338,6 +342,19 @@ pub(crate) fn run(
     replay: &mut dyn Replay,
     options: Options,
 ) -> Result<RecoveryReport, Refusal> {
+    run_windowed(storage, clock, dir, replay, options, LOG_READ_WINDOW_SIZE)
+}
+
+/// [`run`], reading log segments `window_size` bytes at a time (tests use tiny windows).
+fn run_windowed(
+    storage: &dyn Storage,
+    clock: &dyn Clock,
+    dir: &Path,
+    replay: &mut dyn Replay,
+    options: Options,
+    window_size: u64,
+) -> Result<RecoveryReport, Refusal> {
+    assert!(window_size > 0, "window_size=0");
     let started_ns = clock.monotonic_ns();
     let listing = Listing::read(storage, dir)?;
     let mut report = RecoveryReport {
@@ -368,7 +385,10 @@ pub(crate) fn run(
     if listing.segments.is_empty()
         && let Some(skipped) = report.snapshots_skipped.first()
     {
-        return Err(Refusal::Fatal(snapshot_uncovered(skipped, base, base)));
+        return Err(Refusal::Fatal(snapshot_uncovered(
+            skipped,
+            "the log holds no records",
+        )));
     }
 
     let mut log = LogReplay {
@@ -376,13 +396,13 @@ pub(crate) fn run(
         lsn_last: base,
         lsn_scan_previous: None,
         previous: None,
+        window_size,
     };
     let mut empty: Vec<String> = Vec::new();
     for (first, name) in &listing.segments[first_needed..] {
         let path = dir.join(name);
-        let bytes = storage.read(&path)?;
-        let size_read = bytes.len() as u64;
-        let accepted = log.segment(&path, *first, &bytes, replay, &mut report, &mut progress)?;
+        let (accepted, size_read) =
+            log.segment(storage, &path, *first, replay, &mut report, &mut progress)?;
         report.segment_count += 1;
         report.byte_count += size_read;
         report.log_byte_count += size_read;
@@ -397,11 +417,12 @@ pub(crate) fn run(
         .iter()
         .find(|skipped| skipped.lsn > log.lsn_last)
     {
-        return Err(Refusal::Fatal(snapshot_uncovered(
-            skipped,
-            base,
-            log.lsn_last,
-        )));
+        let log_holds = if log.lsn_last > base {
+            format!("the log ends at LSN {}", log.lsn_last)
+        } else {
+            format!("the log holds no records after LSN {base}")
+        };
+        return Err(Refusal::Fatal(snapshot_uncovered(skipped, &log_holds)));
     }
     report.lsn_last = log.lsn_last;
 
@@ -425,25 +446,24 @@ fn recover_snapshot(
 ) -> Result<u64, Refusal> {
     for (lsn, name) in listing.snapshots.iter().rev() {
         let path = dir.join(name);
-        let bytes = storage.read(&path)?;
-        let view = match SnapshotView::new_checked(&bytes) {
-            Ok(view) if view.header().lsn == *lsn => view,
-            Ok(view) => {
+        // Checked whole before anything is loaded (a snapshot is never half-loaded), a block
+        // at a time: memory holds one block, whatever the snapshot's size.
+        let checked = snapshot_read::<Error>(storage, &path, &mut |_| Ok(()));
+        let header = match checked {
+            Ok(header) if header.lsn == *lsn => header,
+            Ok(header) => {
                 report.snapshots_skipped.push(SnapshotSkipped {
                     file: path,
                     lsn: *lsn,
                     offset: header_field::LSN.start as u64,
-                    reason: format!(
-                        "its header says LSN {} but its name says {lsn}",
-                        view.header().lsn
-                    ),
+                    reason: format!("its header says LSN {} but its name says {lsn}", header.lsn),
                 });
                 continue;
             }
-            Err(SnapshotError {
+            Err(SnapshotReadError::Invalid(SnapshotError {
                 offset,
                 reason: SnapshotDecodeError::UnsupportedVersion(version),
-            }) => {
+            })) => {
                 let message = format!(
                     "at offset {offset}: snapshot format version {version}, but this floe \
                      reads version {SNAPSHOT_VERSION}: a newer floe wrote it; open the \
@@ -451,7 +471,7 @@ fn recover_snapshot(
                 );
                 return Err(Refusal::Fatal(unsupported(&path, message)));
             }
-            Err(error) => {
+            Err(SnapshotReadError::Invalid(error)) => {
                 report.snapshots_skipped.push(SnapshotSkipped {
                     file: path,
                     lsn: *lsn,
@@ -460,33 +480,24 @@ fn recover_snapshot(
                 });
                 continue;
             }
+            Err(SnapshotReadError::Io(error) | SnapshotReadError::Visit(error)) => {
+                return Err(Refusal::Fatal(error));
+            }
         };
-        let header = view.header();
-        let now = replay.now();
+        let size = storage.size(&path)?;
         let mut expired_count = 0;
         if options.load {
-            let size = bytes.len() as u64;
-            for (index, item) in (1u64..).zip(view.items()) {
-                progress.tick("items", index, size * index / header.item_count.max(1));
-                if item.expires_at != 0 && item.expires_at <= now {
-                    expired_count += 1;
-                    continue;
-                }
-                let record = Record::Set {
-                    db: item.db,
-                    key: item.key,
-                    value: item.value,
-                    expires_at: item.expires_at,
-                };
-                replay.apply(&record).map_err(|error| {
-                    does_not_fit(
-                        &path,
-                        format!("an item of the snapshot: {}", error.message()),
-                    )
-                })?;
-            }
+            snapshot_load(
+                storage,
+                &path,
+                header,
+                size,
+                replay,
+                progress,
+                &mut expired_count,
+            )?;
         }
-        report.byte_count += bytes.len() as u64;
+        report.byte_count += size;
         report.snapshot = Some(SnapshotLoaded {
             file: path,
             lsn: header.lsn,
@@ -496,6 +507,57 @@ fn recover_snapshot(
         return Ok(header.lsn);
     }
     Ok(0)
+}
+
+/// Step 1's second read: the checked snapshot's items into `replay`, a block at a time.
+fn snapshot_load(
+    storage: &dyn Storage,
+    path: &Path,
+    header: SnapshotHeader,
+    size: u64,
+    replay: &mut dyn Replay,
+    progress: &mut Progress<'_>,
+    expired_count: &mut u64,
+) -> Result<(), Refusal> {
+    let now = replay.now();
+    let mut index = 0u64;
+    let loaded = snapshot_read(storage, path, &mut |block| {
+        for item in block.items() {
+            index += 1;
+            progress.tick("items", index, size * index / header.item_count.max(1));
+            if item.expires_at != 0 && item.expires_at <= now {
+                *expired_count += 1;
+                continue;
+            }
+            let record = Record::Set {
+                db: item.db,
+                key: item.key,
+                value: item.value,
+                expires_at: item.expires_at,
+            };
+            replay.apply(&record).map_err(|error| {
+                does_not_fit(path, format!("item {index} of the snapshot"), error)
+            })?;
+        }
+        Ok(())
+    });
+    match loaded {
+        Ok(_) => Ok(()),
+        Err(SnapshotReadError::Io(error) | SnapshotReadError::Visit(error)) => {
+            Err(Refusal::Fatal(error))
+        }
+        // It checked whole a moment ago, and the directory is locked: something else
+        // changed it. Half of it may be loaded, so refuse rather than go on.
+        Err(SnapshotReadError::Invalid(error)) => Err(Refusal::Fatal(corrupt(
+            path,
+            error.offset,
+            format!(
+                "{} on the second read, after the first found the snapshot whole: is \
+                 something else writing to the directory?",
+                snapshot_reason(error.reason)
+            ),
+        ))),
+    }
 }
 
 /// Step 2's state across segments.
@@ -508,73 +570,160 @@ struct LogReplay {
     lsn_scan_previous: Option<u64>,
     /// The previous segment read: its path, accepted size, and whether its tail was torn.
     previous: Option<(PathBuf, u64, bool)>,
+    /// Bytes of a segment read at a time ([`LOG_READ_WINDOW_SIZE`]).
+    window_size: u64,
 }
 
 impl LogReplay {
-    /// Replays one segment; returns its accepted size (where a torn tail is cut).
+    /// Replays one segment; returns its accepted size (where a torn tail is cut) and its
+    /// size.
+    ///
+    /// The segment is read in windows of `window_size` bytes, each scanned from the
+    /// end of the last entry the previous one accepted, so memory holds a window, not the
+    /// segment. Only the window that reaches the end of the file (or finds corruption,
+    /// which nothing after it can undo) gives the verdict: where a window ends inside an
+    /// entry, or in damage or zeros that what follows must judge, the next one starts at
+    /// the last accepted entry, twice as long as what was left, up to the whole rest of the
+    /// file. So the verdict is the one a scan of the whole file gives.
     fn segment(
         &mut self,
+        storage: &dyn Storage,
         path: &Path,
         first: u64,
-        bytes: &[u8],
         replay: &mut dyn Replay,
         report: &mut RecoveryReport,
         progress: &mut Progress<'_>,
-    ) -> Result<u64, Refusal> {
-        let mut scanner = LogScanner::new(bytes, self.lsn_scan_previous);
+    ) -> Result<(u64, u64), Refusal> {
+        let size = storage.size(path)?;
+        let mut window_start = 0;
+        let mut window_size = self.window_size;
         let mut entry_first = true;
-        for entry in scanner.by_ref() {
-            let (offset, lsn_first, lsn_last) = match &entry {
-                Entry::Record { offset, lsn, .. } => (*offset, *lsn, *lsn),
-                Entry::Group(group) => (group.offset, group.first_lsn, group.commit_lsn),
-            };
-            if entry_first && lsn_first != first {
-                let reason = format!(
-                    "the segment is named for LSN {first} but its first record has LSN \
-                     {lsn_first}; was it renamed?"
-                );
-                return Err(Refusal::Fatal(corrupt(path, offset, reason)));
+        // Each round moves the start on by about a window, or doubles the window.
+        let round_count_max = 4 * (size / self.window_size + 1) + 2 * u64::from(u64::BITS);
+        for _ in 0..round_count_max {
+            let bytes = storage.read_range(path, window_start, window_size)?;
+            let window_end = window_start + bytes.len() as u64;
+            let mut scanner = LogScanner::new(&bytes, self.lsn_scan_previous);
+            for entry in scanner.by_ref() {
+                let offset = self.entry(
+                    path,
+                    first,
+                    window_start,
+                    entry,
+                    &mut entry_first,
+                    replay,
+                    report,
+                )?;
+                progress.tick("records", report.record_count + report.intent_count, offset);
             }
-            entry_first = false;
-            if lsn_last <= self.base {
-                report.skipped_count += 1;
+            self.lsn_scan_previous = scanner.lsn_last();
+            let accepted = window_start + scanner.accepted_size();
+            let Some(verdict) = scanner.verdict() else {
+                unreachable!("a scanner that returned None has a verdict");
+            };
+            // A short read: the file ended early (it is locked, so it should not shrink).
+            let final_verdict = window_end >= size
+                || (bytes.len() as u64) < window_size
+                || matches!(
+                    verdict,
+                    Verdict::Corrupt { .. } | Verdict::Unsupported { .. }
+                );
+            if !final_verdict {
+                let clean_at_end = verdict
+                    == Verdict::Clean {
+                        end: window_end - window_start,
+                    };
+                window_size = if clean_at_end {
+                    self.window_size
+                } else {
+                    self.window_size.max(2 * (window_end - accepted))
+                };
+                window_start = accepted;
                 continue;
             }
-            if lsn_first > self.lsn_last + 1 {
-                return Err(self.gap(path, lsn_first));
+            let verdict = verdict_shifted(verdict, window_start);
+            let accepted = self.verdict(path, verdict, accepted, size, report)?;
+            return Ok((accepted, size));
+        }
+        unreachable!(
+            "segment {} read in more than {round_count_max} windows",
+            path.display()
+        )
+    }
+
+    /// Applies one entry a window's scanner accepted; `window_start` is the window's offset
+    /// in the file. Returns the entry's offset in the file.
+    #[expect(clippy::too_many_arguments, reason = "the state of one segment's scan")]
+    fn entry(
+        &mut self,
+        path: &Path,
+        first: u64,
+        window_start: u64,
+        entry: Entry<'_>,
+        entry_first: &mut bool,
+        replay: &mut dyn Replay,
+        report: &mut RecoveryReport,
+    ) -> Result<u64, Refusal> {
+        let (offset, lsn_first, lsn_last) = match &entry {
+            Entry::Record { offset, lsn, .. } => (window_start + *offset, *lsn, *lsn),
+            Entry::Group(group) => (
+                window_start + group.offset,
+                group.first_lsn,
+                group.commit_lsn,
+            ),
+        };
+        if *entry_first && lsn_first != first {
+            let reason = format!(
+                "the segment is named for LSN {first} but its first record has LSN \
+                 {lsn_first}; was it renamed?"
+            );
+            return Err(Refusal::Fatal(corrupt(path, offset, reason)));
+        }
+        *entry_first = false;
+        if lsn_last <= self.base {
+            report.skipped_count += 1;
+            return Ok(offset);
+        }
+        if lsn_first > self.lsn_last + 1 {
+            return Err(self.gap(path, lsn_first));
+        }
+        match entry {
+            Entry::Record { lsn, record, .. } => {
+                replay
+                    .apply(&record)
+                    .map_err(|error| does_not_fit_record(path, offset, lsn, error))?;
+                report.record_count += 1;
             }
-            match entry {
-                Entry::Record { lsn, record, .. } => {
+            Entry::Group(group) => {
+                for (lsn, record) in group.records() {
                     replay
                         .apply(&record)
                         .map_err(|error| does_not_fit_record(path, offset, lsn, error))?;
-                    report.record_count += 1;
                 }
-                Entry::Group(group) => {
-                    for (lsn, record) in group.records() {
-                        replay
-                            .apply(&record)
-                            .map_err(|error| does_not_fit_record(path, offset, lsn, error))?;
-                    }
-                    report.group_count += 1;
-                    report.intent_count += u64::from(group.record_count);
-                }
+                report.group_count += 1;
+                report.intent_count += u64::from(group.record_count);
             }
-            self.lsn_last = lsn_last;
-            progress.tick("records", report.record_count + report.intent_count, offset);
         }
-        self.lsn_scan_previous = scanner.lsn_last();
-        let accepted = scanner.accepted_size();
-        let Some(verdict) = scanner.verdict() else {
-            unreachable!("a scanner that returned None has a verdict");
-        };
+        self.lsn_last = lsn_last;
+        Ok(offset)
+    }
+
+    /// Acts on a segment's final verdict (offsets in the file); returns the accepted size.
+    fn verdict(
+        &mut self,
+        path: &Path,
+        verdict: Verdict,
+        accepted: u64,
+        size: u64,
+        report: &mut RecoveryReport,
+    ) -> Result<u64, Refusal> {
         let torn = match verdict {
             Verdict::Clean { .. } => false,
             Verdict::TornTail { offset, error } => {
                 report.cuts.push(TornCut {
                     file: path.to_path_buf(),
                     offset,
-                    size_dropped: bytes.len() as u64 - offset,
+                    size_dropped: size - offset,
                     what: format!("an incomplete or damaged last record ({error})"),
                 });
                 true
@@ -587,7 +736,7 @@ impl LogReplay {
                 report.cuts.push(TornCut {
                     file: path.to_path_buf(),
                     offset,
-                    size_dropped: bytes.len() as u64 - offset,
+                    size_dropped: size - offset,
                     what: format!(
                         "a group of {record_count} intent record(s) from LSN {first_lsn} \
                          without its commit record: the write never completed"
@@ -656,6 +805,46 @@ impl LogReplay {
             },
             None => Refusal::Fatal(corrupt(path, 0, format!("{missing} before this segment"))),
         }
+    }
+}
+
+/// `verdict` of a window that starts at `window_start`, with its offsets in the file.
+fn verdict_shifted(verdict: Verdict, window_start: u64) -> Verdict {
+    match verdict {
+        Verdict::Clean { end } => Verdict::Clean {
+            end: window_start + end,
+        },
+        Verdict::TornTail { offset, error } => Verdict::TornTail {
+            offset: window_start + offset,
+            error,
+        },
+        Verdict::TornGroup {
+            offset,
+            first_lsn,
+            record_count,
+        } => Verdict::TornGroup {
+            offset: window_start + offset,
+            first_lsn,
+            record_count,
+        },
+        Verdict::Corrupt { offset, reason } => Verdict::Corrupt {
+            offset: window_start + offset,
+            reason: match reason {
+                Corruption::Damaged {
+                    error,
+                    intact_offset,
+                } => Corruption::Damaged {
+                    error,
+                    intact_offset: window_start + intact_offset,
+                },
+                other => other,
+            },
+        },
+        Verdict::Unsupported { offset, error } => Verdict::Unsupported {
+            offset: window_start + offset,
+            error,
+        },
+        other => other,
     }
 }
 
@@ -796,15 +985,33 @@ fn unsupported(file: &Path, message: String) -> Error {
     )
 }
 
-fn does_not_fit(file: &Path, what: String) -> Error {
+/// The refusal when the recovered data does not fit the store. Recovery never evicts to
+/// make it fit (the log already says which keys exist), so it names the setting to raise.
+fn does_not_fit(file: &Path, what: String, error: StoreError) -> Error {
+    let why = match error {
+        StoreError::OutOfMemory => {
+            "the recovered data does not fit the store's item memory (memory_size, the CLI's \
+             --maxmemory)"
+        }
+        StoreError::KeysFull => {
+            "the recovered data holds more keys than the store's table (keys_max, the CLI's \
+             --max-keys)"
+        }
+        StoreError::KeyTooLarge | StoreError::ValueTooLarge => {
+            "a key or value is larger than the store allows (key_size_max, value_size_max; \
+             the CLI sizes them from --maxmemory)"
+        }
+        _ => "the store refused it",
+    };
     Error::io(
         Operation::Read,
         file,
         io::Error::new(
             io::ErrorKind::OutOfMemory,
             format!(
-                "{what}: the data does not fit the store; give it more memory or keys \
-                 (memory_size, keys_max) and open again (nothing was changed)"
+                "{what} ({}): {why}; recovery never evicts or drops data to make it fit: open \
+                 again with a larger setting (nothing was changed)",
+                error.message()
             ),
         ),
     )
@@ -813,14 +1020,20 @@ fn does_not_fit(file: &Path, what: String) -> Error {
 fn does_not_fit_record(file: &Path, offset: u64, lsn: u64, error: StoreError) -> Refusal {
     Refusal::Fatal(does_not_fit(
         file,
-        format!("at offset {offset}: record LSN {lsn}: {}", error.message()),
+        format!("at offset {offset}: record LSN {lsn}"),
+        error,
     ))
 }
 
 /// The refusal when the first segment needed starts above `base + 1`.
 fn missing_before(dir: &Path, report: &RecoveryReport, base: u64, first: u64, name: &str) -> Error {
     if let Some(skipped) = report.snapshots_skipped.first() {
-        return snapshot_uncovered(skipped, base, base);
+        let log_holds = format!(
+            "the log starts at LSN {first}, so LSNs {} to {} exist nowhere else",
+            base + 1,
+            first - 1
+        );
+        return snapshot_uncovered(skipped, &log_holds);
     }
     let from = if report.snapshot.is_some() {
         format!("the snapshot covers LSNs up to {base}")
@@ -839,18 +1052,21 @@ fn missing_before(dir: &Path, report: &RecoveryReport, base: u64, first: u64, na
     )
 }
 
-/// The refusal when a damaged snapshot holds LSNs the log no longer has.
-fn snapshot_uncovered(skipped: &SnapshotSkipped, base: u64, lsn_last: u64) -> Error {
-    corrupt(
+/// The refusal when a damaged snapshot holds LSNs the log no longer has; `log_holds` says
+/// what the log does hold. Not [`Error::Corrupt`], whose advice is to cut the log: no cut
+/// brings those changes back, so the message says only what can (a backup).
+fn snapshot_uncovered(skipped: &SnapshotSkipped, log_holds: &str) -> Error {
+    Error::io(
+        Operation::Read,
         &skipped.file,
-        skipped.offset,
-        format!(
-            "this snapshot is damaged ({}) and the log holds only LSNs up to {lsn_last} from \
-             LSN {}, not all the snapshot covered (up to {}); `floe check --repair` cannot \
-             rebuild it: restore it from a backup",
-            skipped.reason,
-            base + 1,
-            skipped.lsn
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the snapshot is damaged at offset {} ({}), and it alone held the changes up \
+                 to LSN {}: {log_holds}. No repair can rebuild them; restore this snapshot \
+                 from a backup (nothing was changed)",
+                skipped.offset, skipped.reason, skipped.lsn
+            ),
         ),
     )
 }
@@ -969,5 +1185,100 @@ impl fmt::Display for RecoveryReport {
             write!(f, "\n  removed `{name}` (empty or unfinished)")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+mod tests {
+    use super::*;
+    use crate::db::{Db, DbConfig};
+    use crate::io::{Backend, SystemClock};
+    use crate::log::FsyncPolicy;
+
+    /// What a run found, as text to compare: the report's counts and cuts, or the refusal.
+    fn outcome(storage: &dyn Storage, dir: &Path, window_size: u64) -> String {
+        let clock = SystemClock::new();
+        let mut replay = NoReplay { now: 0 };
+        let options = Options {
+            load: false,
+            change: false,
+            progress: false,
+        };
+        match run_windowed(storage, &clock, dir, &mut replay, options, window_size) {
+            Ok(report) => format!(
+                "ok last={} records={} groups={} intents={} cuts={:?}",
+                report.lsn_last,
+                report.record_count,
+                report.group_count,
+                report.intent_count,
+                report.cuts
+            ),
+            Err(refusal) => format!("refused {:?}", refusal.into_error()),
+        }
+    }
+
+    /// Reading a segment in windows of any size gives the verdict reading it whole gives:
+    /// the same records, groups and cuts, or the same refusal at the same offset, for cuts
+    /// and flipped bits all over a log of records and groups.
+    #[test]
+    fn windows_of_any_size_judge_as_the_whole_segment() {
+        let dir =
+            std::env::temp_dir().join(format!("floe-recovery-windows-{}", std::process::id()));
+        let _ignored = std::fs::remove_dir_all(&dir); // A leftover of an earlier run.
+        {
+            let config = DbConfig {
+                backend: Backend::Blocking,
+                fsync: FsyncPolicy::No,
+                snapshot_log_size: 0,
+                ..DbConfig::new(1 << 20, 10_000)
+            };
+            let db = Db::open(&dir, config).unwrap();
+            for index in 0..150u32 {
+                let key = format!("key-{index}");
+                let value = vec![b'v'; (index % 40) as usize * 7];
+                db.set(key.as_bytes(), &value).unwrap();
+                if index % 9 == 0 {
+                    let pairs: [(&[u8], &[u8]); 3] =
+                        [(b"g1", b"x"), (b"g2", b"yy"), (b"g3", &value)];
+                    db.set_many(&pairs).unwrap();
+                }
+            }
+            db.close().unwrap();
+        }
+        let storage = Backend::Blocking.open().unwrap();
+        let listing = Listing::read(&*storage, &dir).unwrap();
+        let segment = dir.join(&listing.segments[0].1);
+        let original = std::fs::read(&segment).unwrap();
+        let mut variants = vec![original.clone()];
+        let step = original.len() / 37;
+        for cut in (1..original.len()).step_by(step) {
+            variants.push(original[..cut].to_vec());
+        }
+        for offset in (0..original.len()).step_by(step / 2) {
+            let mut flipped = original.clone();
+            flipped[offset] ^= 0x20;
+            variants.push(flipped);
+        }
+        let mut zero_tail = original.clone();
+        zero_tail.resize(original.len() + 300, 0);
+        variants.push(zero_tail);
+        for bytes in &variants {
+            std::fs::write(&segment, bytes).unwrap();
+            let whole = outcome(&*storage, &dir, u64::MAX);
+            for window_size in [1, 7, 64, 333, 4096] {
+                let windowed = outcome(&*storage, &dir, window_size);
+                assert_eq!(
+                    windowed,
+                    whole,
+                    "window {window_size}, size {}",
+                    bytes.len()
+                );
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

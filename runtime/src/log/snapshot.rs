@@ -8,14 +8,18 @@
 //!
 //! Taking a snapshot ([`crate::db::Db::save`]) has three phases:
 //!
-//! 1. **Copy**, under the store's lock: read `L`, the last LSN handed out (LSNs are assigned
-//!    while the store lock is held, so every record up to `L` is in the store and none above
-//!    it), and encode every live item into an in-memory image with [`snapshot_encode`]. Writes
-//!    wait only for this memory-speed copy.
-//! 2. **Write**, with writes running again ([`snapshot_write`]): the image goes to
-//!    `snapshot-<L>.floe.tmp`, which is fdatasync'ed, renamed to `snapshot-<L>.floe`, and the
-//!    directory fsync'ed. Until the rename is durable, recovery uses the previous snapshot
-//!    and the log, which still holds everything.
+//! 1. **Stream**, under the store's lock: read `L`, the last LSN handed out (LSNs are
+//!    assigned while the store lock is held, so every record up to `L` is in the store and
+//!    none above it), and write every live item to `snapshot-<L>.floe.tmp` block by block
+//!    ([`SnapshotFile::write_items`]): memory holds one block, never a copy of the store.
+//!    Writes wait for this walk and the page-cache writes (a full in-memory copy, the
+//!    alternative, cost as much memory again as the data; a walk that lets writes run in
+//!    between needs a replay that tolerates a snapshot holding keys that never coexisted,
+//!    which the no-eviction replay of `Store::apply` does not).
+//! 2. **Commit**, with writes running again ([`SnapshotFile::commit`]): the file is
+//!    fdatasync'ed, renamed to `snapshot-<L>.floe`, and the directory fsync'ed. Until the
+//!    rename is durable, recovery uses the previous snapshot and the log, which still holds
+//!    everything. A failure at any step removes the temporary file.
 //! 3. **Compact** ([`compact`]): delete the snapshots older than `L` and every log segment
 //!    whose records are all at or below `L` (segment `k` holds LSNs up to the name of
 //!    segment `k + 1` minus one; the newest segment is never deleted), then fsync the
@@ -30,10 +34,10 @@
 //! floe-core can resume its item walk), replaying that record sets the key to the value it
 //! already holds or deletes it again: applying a record twice gives the state applying it
 //! once does, so the state after replay is the state after the last record, whatever the
-//! snapshot caught early. Today's copy is exact at `L` because it holds the store lock;
+//! snapshot caught early. Today's walk is exact at `L` because it holds the store lock;
 //! idempotence is why recovery does not need to know that. The exception is `SwapDb`
-//! (SWAPDB), which undoes itself when replayed twice: it relies on the copy being exact at
-//! `L`, so a copy made in steps must not let a SWAPDB run while it copies.
+//! (SWAPDB), which undoes itself when replayed twice: it relies on the walk being exact at
+//! `L`, so a walk made in steps must not let a SWAPDB run while it walks.
 //!
 //! Fault assumptions (see [`crate::io`]): a crash can interrupt any step. Before the rename
 //! is durable only the temporary file is lost; after it, the new snapshot is whole (its
@@ -46,14 +50,16 @@ use std::path::{Path, PathBuf};
 
 use floe_core::codec::record::Timestamp;
 use floe_core::codec::snapshot::{
-    PushError, SNAPSHOT_BLOCK_HEADER_SIZE, SNAPSHOT_HEADER_SIZE, SNAPSHOT_ITEM_HEADER_SIZE,
-    SNAPSHOT_TRAILER_SIZE, SnapshotHeader, SnapshotItem, SnapshotWriter,
+    PushError, SNAPSHOT_BLOCK_HEADER_SIZE, SNAPSHOT_BLOCK_SIZE_MAX, SNAPSHOT_BLOCK_SIZE_MIN,
+    SNAPSHOT_HEADER_SIZE, SNAPSHOT_ITEM_HEADER_SIZE, SNAPSHOT_TRAILER_SIZE, SnapshotBlock,
+    SnapshotDecodeError, SnapshotError, SnapshotHeader, SnapshotItem, SnapshotTrailer,
+    SnapshotWriter, block_field,
 };
 use floe_core::codec::usize_from;
 use floe_core::store::Store;
 
 use crate::error::Error;
-use crate::io::Storage;
+use crate::io::{AppendFile, Storage};
 use crate::log::{SEGMENT_NAME_LSN_DIGITS, segment_file_lsn};
 
 /// Prefix of a snapshot's file name.
@@ -109,13 +115,119 @@ pub fn snapshot_block_size(key_size_max: u32, value_size_max: u32) -> usize {
     SNAPSHOT_BLOCK_SIZE.max(item_size_max)
 }
 
-/// Encodes every live item of `store` as a snapshot covering LSN `lsn` into `image` (cleared
-/// first), using `block` as the block buffer (resized as needed). Items expired at `now` are
-/// left out. Returns the header written at the start of `image`.
+/// A snapshot being written: its temporary file, open (see the module documentation).
 ///
-/// # Panics
-/// If an item does not fit a block of [`snapshot_block_size`] bytes: the store never holds
-/// an item larger than its configured maximums.
+/// [`SnapshotFile::create`] opens it, [`SnapshotFile::write_items`] streams the store into
+/// it block by block, [`SnapshotFile::commit`] makes it durable under its final name; a
+/// failure at any step removes the temporary file.
+#[derive(Debug)]
+pub struct SnapshotFile {
+    file: Box<dyn AppendFile>,
+    temp: PathBuf,
+    path: PathBuf,
+    /// Bytes written.
+    size: u64,
+}
+
+impl SnapshotFile {
+    /// Opens the temporary file of the snapshot covering LSN `lsn` in `dir`, emptied if an
+    /// interrupted snapshot of the same LSN left it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] from opening or truncating it (the file is removed then).
+    pub fn create(storage: &dyn Storage, dir: &Path, lsn: u64) -> Result<Self, Error> {
+        let temp = dir.join(snapshot_temp_name(lsn));
+        let opened = storage.open_append(&temp).and_then(|file| {
+            if file.size()? != 0 {
+                // Never written over in place: stale bytes past our end would hide the
+                // trailer.
+                storage.truncate(&temp, 0)?;
+            }
+            Ok(file)
+        });
+        match opened {
+            Ok(file) => Ok(Self {
+                file,
+                temp,
+                path: dir.join(snapshot_file_name(lsn)),
+                size: 0,
+            }),
+            Err(error) => {
+                // It may not exist, or not go away on a failing disk: the open's error is
+                // the one to report, and recovery removes a leftover.
+                let _removed = storage.remove(&temp);
+                Err(error)
+            }
+        }
+    }
+
+    /// Bytes written so far.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Streams every live item of `store` into the file as the snapshot covering LSN
+    /// `lsn`, through `block` (resized to [`snapshot_block_size`]): memory stays one block,
+    /// whatever the store holds. Items expired at `now` are left out. Returns the header
+    /// written.
+    ///
+    /// # Errors
+    /// [`Error::Io`] from a write; the caller then [`SnapshotFile::abandon`]s the file.
+    pub fn write_items(
+        &mut self,
+        store: &Store<'_>,
+        lsn: u64,
+        now: Timestamp,
+        block: &mut Vec<u8>,
+    ) -> Result<SnapshotHeader, Error> {
+        let file = &mut self.file;
+        let header = snapshot_stream(store, lsn, now, block, &mut |offset, bytes| {
+            file.write_at(offset, bytes)
+        })?;
+        self.size = header.1;
+        Ok(header.0)
+    }
+
+    /// Makes the snapshot durable under its final name: fdatasync, rename, fsync of the
+    /// directory. Returns its path. A snapshot with the same name is replaced
+    /// (atomically): it covered the same LSN, so it held the same data.
+    ///
+    /// # Errors
+    /// [`Error::Io`] from any step; the previous snapshot and the log are untouched then.
+    /// A failure before the rename removes the temporary file, so a snapshot that failed
+    /// on a full disk does not keep the space the log needs next.
+    pub fn commit(mut self, storage: &dyn Storage, dir: &Path) -> Result<PathBuf, Error> {
+        if let Err(error) = self.file.sync_data() {
+            self.abandon(storage);
+            return Err(error);
+        }
+        let Self {
+            file, temp, path, ..
+        } = self;
+        drop(file);
+        if let Err(error) = storage.rename(&temp, &path) {
+            let _removed = storage.remove(&temp); // As in `abandon`.
+            return Err(error);
+        }
+        // A failed directory sync leaves a whole, synced snapshot under its name:
+        // recovery may use it or not, the log still holds everything.
+        storage.sync_dir(dir)?;
+        Ok(path)
+    }
+
+    /// Closes and removes the temporary file, after a failure (best effort: on a failing
+    /// disk the removal may fail too, and recovery removes a leftover).
+    pub fn abandon(self, storage: &dyn Storage) {
+        let Self { file, temp, .. } = self;
+        drop(file);
+        let _removed = storage.remove(&temp); // Best effort, as documented.
+    }
+}
+
+/// Encodes every live item of `store` as a snapshot covering LSN `lsn` into `image`
+/// (cleared first), as [`SnapshotFile::write_items`] writes it to a file. Returns the
+/// header. For tests and tools: a [`crate::db::Db`] streams its snapshots.
 pub fn snapshot_encode(
     store: &Store<'_>,
     lsn: u64,
@@ -123,23 +235,44 @@ pub fn snapshot_encode(
     image: &mut Vec<u8>,
     block: &mut Vec<u8>,
 ) -> SnapshotHeader {
+    image.clear();
+    let encoded = snapshot_stream(store, lsn, now, block, &mut |offset, bytes| {
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+        if image.len() < offset + bytes.len() {
+            image.resize(offset + bytes.len(), 0);
+        }
+        image[offset..offset + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    });
+    match encoded {
+        Ok((header, _)) => header,
+        Err(_) => unreachable!("writing to memory does not fail"),
+    }
+}
+
+/// Where [`snapshot_stream`] puts its bytes: `write(offset, bytes)`.
+type SnapshotSink<'w> = dyn FnMut(u64, &[u8]) -> Result<(), Error> + 'w;
+
+/// The snapshot of `store` at LSN `lsn`, handed to `write(offset, bytes)` piece by piece:
+/// a placeholder header, each block as it fills, the trailer, then the final header at
+/// offset 0 (expired items were counted in the placeholder but not written). Returns the
+/// final header and the size written.
+///
+/// # Panics
+/// If an item does not fit a block of [`snapshot_block_size`] bytes: the store never holds
+/// an item larger than its configured maximums.
+fn snapshot_stream(
+    store: &Store<'_>,
+    lsn: u64,
+    now: Timestamp,
+    block: &mut Vec<u8>,
+    write: &mut SnapshotSink<'_>,
+) -> Result<(SnapshotHeader, u64), Error> {
     let config = store.config();
     block.resize(
         snapshot_block_size(config.key_size_max, config.value_size_max),
         0,
     );
-    image.clear();
-    // Reserved up front: growing a large image by doubling would copy it again and again
-    // while writes wait. Each item takes its key and value plus a fixed header, at most
-    // what it takes in the store plus that header; blocks add a little more.
-    let stats = store.stats();
-    let item_count = usize::try_from(stats.keys).unwrap_or(usize::MAX);
-    let live_size = usize::try_from(stats.memory_live_size).unwrap_or(usize::MAX);
-    let size_estimate = live_size
-        .saturating_add(item_count.saturating_mul(SNAPSHOT_ITEM_HEADER_SIZE))
-        .saturating_add(live_size / SNAPSHOT_BLOCK_SIZE * SNAPSHOT_BLOCK_HEADER_SIZE)
-        .saturating_add(block.len() + SNAPSHOT_HEADER_SIZE + SNAPSHOT_TRAILER_SIZE);
-    image.reserve(size_estimate);
     let begin = SnapshotHeader {
         lsn,
         created_at: now,
@@ -147,8 +280,22 @@ pub fn snapshot_encode(
     };
     let mut header = [0u8; SNAPSHOT_HEADER_SIZE];
     let mut writer = SnapshotWriter::begin(begin, block, &mut header);
-    image.extend_from_slice(&header);
+    write(0, &header)?;
+    let mut offset = SNAPSHOT_HEADER_SIZE as u64;
+    // The item walk cannot stop early: after a failed write the rest is skipped.
+    let mut failure = None;
+    let mut write_block = |bytes: &[u8], failure: &mut Option<Error>| {
+        if failure.is_none() && !bytes.is_empty() {
+            match write(offset, bytes) {
+                Ok(()) => offset += bytes.len() as u64,
+                Err(error) => *failure = Some(error),
+            }
+        }
+    };
     store.items(now, |db, key, value, expires_at| {
+        if failure.is_some() {
+            return;
+        }
         let item = SnapshotItem {
             db,
             key,
@@ -158,7 +305,7 @@ pub fn snapshot_encode(
         match writer.push(&item) {
             Ok(()) => {}
             Err(PushError::BlockFull) => {
-                image.extend_from_slice(writer.finish_block());
+                write_block(writer.finish_block(), &mut failure);
                 let pushed = writer.push(&item);
                 assert!(pushed.is_ok(), "an empty block refused an item: {pushed:?}");
             }
@@ -167,45 +314,130 @@ pub fn snapshot_encode(
             }) => panic!("item needs a {block_size_required}-byte block"),
         }
     });
-    image.extend_from_slice(writer.finish_block());
+    write_block(writer.finish_block(), &mut failure);
+    if let Some(error) = failure {
+        return Err(error);
+    }
     let mut trailer = [0u8; SNAPSHOT_TRAILER_SIZE];
     let final_header = writer.finish(&mut header, &mut trailer);
-    image.extend_from_slice(&trailer);
-    // Expired items were counted in `begin` but not written: the final header has the
-    // count actually pushed.
-    image[..SNAPSHOT_HEADER_SIZE].copy_from_slice(&header);
+    write(offset, &trailer)?;
+    offset += SNAPSHOT_TRAILER_SIZE as u64;
+    if final_header != begin {
+        write(0, &header)?;
+    }
     assert!(final_header.lsn == lsn, "lsn={}", final_header.lsn);
-    final_header
+    Ok((final_header, offset))
 }
 
-/// Writes the snapshot image for LSN `lsn` durably as `dir/snapshot-<lsn>.floe`: to a
-/// temporary file, fdatasync, rename, fsync of the directory. Returns the snapshot's path.
-///
-/// A snapshot with the same name is replaced (atomically): it covered the same LSN, so it
-/// held the same data.
+/// Why [`snapshot_read`] stopped.
+#[derive(Debug)]
+pub enum SnapshotReadError<E> {
+    /// Reading the file failed.
+    Io(Error),
+    /// The file is not a valid snapshot (as [`SnapshotView::new_checked`] would say).
+    ///
+    /// [`SnapshotView::new_checked`]: floe_core::codec::snapshot::SnapshotView::new_checked
+    Invalid(SnapshotError),
+    /// `visit` refused a block.
+    Visit(E),
+}
+
+impl<E> From<Error> for SnapshotReadError<E> {
+    fn from(error: Error) -> Self {
+        Self::Io(error)
+    }
+}
+
+/// Reads the snapshot file at `path` a block at a time (memory: one block, whatever the
+/// file's size) and checks it whole, exactly as `SnapshotView::new_checked` checks a file
+/// in memory: header, every block and item, trailer, the chain of block checksums, the
+/// counts. Calls `visit` with each block once it validated, so a caller that must never
+/// half-load reads twice: once with a `visit` that does nothing, then to load. Returns the
+/// header.
 ///
 /// # Errors
-/// [`Error::Io`] from any step; the previous snapshot and the log are untouched then, and a
-/// temporary file may be left behind (recovery deletes it).
-pub fn snapshot_write(
+/// [`SnapshotReadError::Io`] for a failed read, [`SnapshotReadError::Invalid`] with the
+/// offset and reason of the first problem, or `visit`'s error.
+pub fn snapshot_read<E>(
     storage: &dyn Storage,
-    dir: &Path,
-    lsn: u64,
-    image: &[u8],
-) -> Result<PathBuf, Error> {
-    let temp = dir.join(snapshot_temp_name(lsn));
-    let path = dir.join(snapshot_file_name(lsn));
-    let mut file = storage.open_append(&temp)?;
-    if file.size()? != 0 {
-        // Left over from an interrupted snapshot of the same LSN: never written over in
-        // place, since stale bytes past our end would hide the trailer.
-        storage.truncate(&temp, 0)?;
+    path: &Path,
+    visit: &mut dyn FnMut(&SnapshotBlock<'_>) -> Result<(), E>,
+) -> Result<SnapshotHeader, SnapshotReadError<E>> {
+    let invalid =
+        |offset: u64, reason| SnapshotReadError::Invalid(SnapshotError { offset, reason });
+    let size = storage.size(path)?;
+    let header_bytes = storage.read_range(path, 0, SNAPSHOT_HEADER_SIZE as u64)?;
+    let (header, header_checksum) =
+        SnapshotHeader::decode(&header_bytes).map_err(SnapshotReadError::Invalid)?;
+    let Some(trailer_offset) = size.checked_sub(SNAPSHOT_TRAILER_SIZE as u64) else {
+        return Err(invalid(size, SnapshotDecodeError::Truncated));
+    };
+    if trailer_offset < SNAPSHOT_HEADER_SIZE as u64 {
+        return Err(invalid(size, SnapshotDecodeError::Truncated));
     }
-    file.write_at_and_sync(0, image)?;
-    drop(file);
-    storage.rename(&temp, &path)?;
-    storage.sync_dir(dir)?;
-    Ok(path)
+    let trailer_bytes = storage.read_range(path, trailer_offset, SNAPSHOT_TRAILER_SIZE as u64)?;
+    let trailer = SnapshotTrailer::decode(&trailer_bytes)
+        .map_err(|error| invalid(trailer_offset, error.reason))?;
+    if trailer.header_checksum != header_checksum {
+        return Err(invalid(trailer_offset, SnapshotDecodeError::HeaderMismatch));
+    }
+    let mut offset = SNAPSHOT_HEADER_SIZE as u64;
+    let mut block_count: u32 = 0;
+    let mut item_count: u64 = 0;
+    let mut blocks_hasher = crc32fast::Hasher::new();
+    // Each block is at least SNAPSHOT_BLOCK_SIZE_MIN bytes long.
+    let block_count_max = (trailer_offset - offset) / u64::from(SNAPSHOT_BLOCK_SIZE_MIN);
+    for _ in 0..=block_count_max {
+        if offset == trailer_offset {
+            break;
+        }
+        let remaining = trailer_offset - offset;
+        let head = storage.read_range(
+            path,
+            offset,
+            remaining.min(SNAPSHOT_BLOCK_HEADER_SIZE as u64),
+        )?;
+        // The block's declared size, if it is one the format allows; the block check
+        // below reports a bad one exactly as the in-memory check does.
+        let declared = head
+            .get(block_field::SIZE)
+            .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+            .map(u32::from_le_bytes)
+            .filter(|size| (SNAPSHOT_BLOCK_SIZE_MIN..=SNAPSHOT_BLOCK_SIZE_MAX).contains(size));
+        let bytes = match declared {
+            Some(block_size) => {
+                storage.read_range(path, offset, remaining.min(u64::from(block_size)))?
+            }
+            None => head,
+        };
+        let block = SnapshotBlock::new_checked(&bytes, block_count)
+            .map_err(|error| invalid(offset + error.offset, error.reason))?;
+        visit(&block).map_err(SnapshotReadError::Visit)?;
+        blocks_hasher.update(&block.checksum.to_le_bytes());
+        item_count += u64::from(block.item_count);
+        let Some(block_count_next) = block_count.checked_add(1) else {
+            return Err(invalid(trailer_offset, SnapshotDecodeError::CountMismatch));
+        };
+        block_count = block_count_next;
+        offset += u64::from(block.size);
+    }
+    assert!(
+        offset == trailer_offset,
+        "offset={offset} trailer={trailer_offset}"
+    );
+    if block_count != trailer.block_count
+        || item_count != trailer.item_count
+        || item_count != header.item_count
+    {
+        return Err(invalid(trailer_offset, SnapshotDecodeError::CountMismatch));
+    }
+    if blocks_hasher.finalize() != trailer.blocks_checksum {
+        return Err(invalid(
+            trailer_offset,
+            SnapshotDecodeError::ChecksumMismatch,
+        ));
+    }
+    Ok(header)
 }
 
 /// What [`compact`] deleted.
@@ -288,6 +520,112 @@ mod tests {
         for name in ["snapshot-1.floe", "log-00000000000000000001.floe", "LOCK"] {
             assert_eq!(snapshot_file_lsn(name), None, "{name}");
         }
+    }
+
+    /// The streamed file is byte for byte the in-memory encoding, and a failed stream
+    /// leaves no temporary file.
+    #[test]
+    fn streamed_file_equals_the_encoding_and_validates() {
+        let mut owned = OwnedStore::new(Config::new(1 << 20, 10_000)).unwrap();
+        owned.with(|store| {
+            for index in 0..5_000u32 {
+                let key = index.to_le_bytes();
+                let value = vec![b'v'; 1 + (index % 300) as usize];
+                store
+                    .set(0, &key, &value, SetOptions::default(), 10, &mut ())
+                    .unwrap();
+            }
+        });
+        let dir = std::env::temp_dir().join(format!("floe-snapshot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let storage = crate::io::Backend::Blocking.open().unwrap();
+        let mut file = SnapshotFile::create(&*storage, &dir, 77).unwrap();
+        let mut block = Vec::new();
+        let header = owned
+            .with_ref(|store| file.write_items(store, 77, 20, &mut block))
+            .unwrap();
+        let size = file.size();
+        let path = file.commit(&*storage, &dir).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len() as u64, size);
+        let (mut image, mut block) = (Vec::new(), Vec::new());
+        let encoded =
+            owned.with_ref(|store| snapshot_encode(store, 77, 20, &mut image, &mut block));
+        assert_eq!(encoded, header);
+        assert!(bytes == image);
+        let view = SnapshotView::new_checked(&bytes).unwrap();
+        assert_eq!(view.items().count(), 5_000);
+        assert!(
+            block.len() < 2 * SNAPSHOT_BLOCK_SIZE,
+            "one block, not the store"
+        );
+        let abandoned = SnapshotFile::create(&*storage, &dir, 78).unwrap();
+        abandoned.abandon(&*storage);
+        assert!(!dir.join(snapshot_temp_name(78)).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Reading block by block judges a file exactly as checking it whole in memory does:
+    /// the same verdict, offset and reason for every cut and every flipped bit tried.
+    #[test]
+    fn block_reads_judge_as_the_whole_file_check() {
+        let mut owned = OwnedStore::new(Config::new(8 << 20, 40_000)).unwrap();
+        owned.with(|store| {
+            for index in 0..25_000u32 {
+                let value = vec![b'v'; 40 + (index % 200) as usize];
+                store
+                    .set(
+                        0,
+                        &index.to_le_bytes(),
+                        &value,
+                        SetOptions::default(),
+                        10,
+                        &mut (),
+                    )
+                    .unwrap();
+            }
+        });
+        let (mut image, mut block) = (Vec::new(), Vec::new());
+        owned.with_ref(|store| snapshot_encode(store, 5, 20, &mut image, &mut block));
+        assert!(image.len() > 3 * SNAPSHOT_BLOCK_SIZE, "several blocks");
+        let dir = std::env::temp_dir().join(format!("floe-snapshot-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(snapshot_file_name(5));
+        let storage = crate::io::Backend::Blocking.open().unwrap();
+        let mut variants: Vec<Vec<u8>> = vec![image.clone()];
+        let step = image.len() / 23;
+        for cut in (0..image.len())
+            .step_by(step)
+            .chain([1, 39, 40, 41, 56, image.len() - 1])
+        {
+            variants.push(image[..cut].to_vec());
+        }
+        for offset in (0..image.len())
+            .step_by(step / 3)
+            .chain([0, 12, 20, 40, 44, 52])
+        {
+            let mut flipped = image.clone();
+            flipped[offset] ^= 0x04;
+            variants.push(flipped);
+        }
+        let mut block_count = 0;
+        for bytes in &variants {
+            std::fs::write(&path, bytes).unwrap();
+            let whole = SnapshotView::new_checked(bytes).map(|view| view.header());
+            let read = snapshot_read::<()>(&*storage, &path, &mut |_| {
+                block_count += 1;
+                Ok(())
+            });
+            match (whole, read) {
+                (Ok(expected), Ok(header)) => assert_eq!(expected, header),
+                (Err(expected), Err(SnapshotReadError::Invalid(error))) => {
+                    assert_eq!(expected, error, "size {}", bytes.len());
+                }
+                (whole, read) => panic!("size {}: {whole:?} but {read:?}", bytes.len()),
+            }
+        }
+        assert!(block_count > 3);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

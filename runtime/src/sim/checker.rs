@@ -400,12 +400,37 @@ impl Model {
                 );
             }
         }
+        // Name the key at which the prefixes the keys before it allow run out.
+        let mut allowed = vec![(0, self.history.len())];
         let mut message = String::from(
-            "recovered state is no prefix of the history (changes applied out of order); keys: ",
+            "recovered state is no prefix of the history (changes applied out of order): ",
         );
-        for (key_index, value) in observed.iter().enumerate().take(8) {
+        for (key_index, value) in observed.iter().enumerate() {
             let intervals = self.matching(key_index, value.as_deref(), now, 0);
-            let _ = write!(message, "{key_index}@{intervals:?} ");
+            let narrowed = intersect(&allowed, &intervals);
+            if narrowed.is_empty() {
+                let _ = write!(
+                    message,
+                    "the keys before key {key_index} allow prefixes {allowed:?}, but it reads \
+                     as {} (prefixes {intervals:?}; its versions {:?}); ops there: ",
+                    describe_observed(value.as_deref(), key_index),
+                    self.versions[key_index]
+                );
+                for &(low, high) in allowed.iter().chain(&intervals).take(4) {
+                    for index in [low, high] {
+                        if let Some(change) = index.checked_sub(1).and_then(|i| self.history.get(i))
+                        {
+                            let _ = write!(
+                                message,
+                                "{index}={} op {} {:?}; ",
+                                change.kind, change.op_id, change.keys
+                            );
+                        }
+                    }
+                }
+                break;
+            }
+            allowed = narrowed;
         }
         message
     }

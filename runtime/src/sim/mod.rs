@@ -191,6 +191,7 @@ impl SimReport {
             total.acked += counters.acked;
             total.failed += counters.failed;
             total.refused += counters.refused;
+            total.evicted += counters.evicted;
             total.snapshots += counters.snapshots;
             total.power_losses += counters.power_losses;
             total.kills += counters.kills;
@@ -241,11 +242,12 @@ impl fmt::Display for SimReport {
         )?;
         writeln!(
             f,
-            "  writes={} acked={} failed={} refused={} reads={} snapshots={}",
+            "  writes={} acked={} failed={} refused={} evicted={} reads={} snapshots={}",
             counters.writes,
             counters.acked,
             counters.failed,
             counters.refused,
+            counters.evicted,
             counters.reads,
             counters.snapshots
         )?;

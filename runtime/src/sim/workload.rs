@@ -72,6 +72,8 @@ pub struct RunCounters {
     pub failed: u64,
     /// Writes the store refused (a limit, or full under `noeviction`): nothing changed.
     pub refused: u64,
+    /// Keys the store evicted (and the model followed).
+    pub evicted: u64,
     /// Snapshots taken.
     pub snapshots: u64,
     /// Power losses (scheduled and injected).
@@ -113,6 +115,11 @@ pub(crate) struct Runner {
     sync_failures_seen: u64,
     /// The log's sync progress before the current write call.
     sync_before: crate::sim::disk::LogSync,
+    /// The store's eviction count before the current write call.
+    evicted_before: u64,
+    /// The store refused the current write call (then its flush failed): its own changes
+    /// were not applied, only what it evicted first.
+    refused: bool,
     pub(crate) counters: RunCounters,
 }
 
@@ -139,6 +146,7 @@ impl Runner {
         }
         let mut store = Config::new(config.memory_size, config.key_count * 2);
         store.value_size_max = store.value_size_max.max(config.value_size_max);
+        store.policy = config.eviction;
         let db_config = DbConfig {
             store,
             persistence: true,
@@ -171,6 +179,8 @@ impl Runner {
             outcome_hash: seed,
             sync_failures_seen: 0,
             sync_before: crate::sim::disk::LogSync::default(),
+            evicted_before: 0,
+            refused: false,
             counters: RunCounters::default(),
         };
         runner.open_and_check(0, false)?;
@@ -421,15 +431,78 @@ impl Runner {
     /// also waits until it is written: the writer's batches (and so the disk's operations)
     /// must not depend on thread timing. Under `everysec` the sync gate is closed meanwhile
     /// (see [`SimDisk::gate_syncs`]), so the flush cannot race the writer's fdatasync.
+    ///
+    /// A write the store refused may have evicted first, and those deletes are logged: it
+    /// is flushed too.
     fn call<T>(&mut self, call: impl FnOnce(&Db) -> Result<T, DbError>) -> Result<T, DbError> {
         self.sync_before = self.disk.log_sync();
+        self.evicted_before = self.db().stats().store.evicted;
+        self.refused = false;
         let fsync = self.db_config.fsync;
         let _gate = (fsync == FsyncPolicy::Everysec).then(|| SyncGate::close(&self.disk));
         let db = self.db();
         match call(db) {
             Ok(value) if fsync != FsyncPolicy::Always => db.flush().map(|()| value),
+            Err(DbError::Store(error)) if fsync != FsyncPolicy::Always => {
+                let flushed = db.flush();
+                self.refused = flushed.is_err();
+                flushed.and(Err(DbError::Store(error)))
+            }
             other => other,
         }
+    }
+
+    /// Whether the store holds what `changes` wrote (their first written key has the
+    /// value; a group is all or nothing): a write that failed in the log was applied.
+    fn holds(&self, changes: &[(usize, Option<Entry>)]) -> bool {
+        let Some(&(key_index, Some(entry))) = changes.first() else {
+            return true; // A delete or clear: never refused by the store.
+        };
+        let value = self.db().get(&self.key(key_index));
+        value.is_some_and(|value| value == value_bytes(entry.op_id, key_index, entry.size))
+    }
+
+    /// The keys the current write evicted, as deletions: the log holds them in the write's
+    /// group (or, for a write the store then refused, on their own), so they are kept or
+    /// lost with it. `written` are the changes of a write that applied; the keys it wrote
+    /// are present afterwards whatever it evicted on the way.
+    ///
+    /// # Errors
+    /// More keys vanished than the store says it evicted: a write lost data.
+    fn evicted_changes(
+        &mut self,
+        written: &[(usize, Option<Entry>)],
+    ) -> Result<Vec<(usize, Option<Entry>)>, String> {
+        let evicted_count = self
+            .db()
+            .stats()
+            .store
+            .evicted
+            .saturating_sub(self.evicted_before);
+        if evicted_count == 0 {
+            return Ok(Vec::new());
+        }
+        self.counters.evicted += evicted_count;
+        let now = self.now_ms();
+        let present: std::collections::HashSet<Vec<u8>> = self.db().keys().into_iter().collect();
+        self.counters.operations += 2;
+        let vanished: Vec<(usize, Option<Entry>)> = (0..self.config.key_count)
+            .filter(|&key_index| written.iter().all(|&(written, _)| written != key_index))
+            .filter(|&key_index| {
+                self.model
+                    .live(key_index)
+                    .is_some_and(|entry| entry.visible(now))
+            })
+            .filter(|&key_index| !present.contains(&self.key(key_index)))
+            .map(|key_index| (key_index, None))
+            .collect();
+        if u64::try_from(vanished.len()).unwrap_or(u64::MAX) > evicted_count {
+            return Err(format!(
+                "a write evicted {evicted_count} keys but {} keys vanished",
+                vanished.len()
+            ));
+        }
+        Ok(vanished)
     }
 
     fn next_op(&mut self) -> u64 {
@@ -448,6 +521,18 @@ impl Runner {
     ) -> Result<(), String> {
         self.counters.writes += 1;
         self.counters.operations += 1;
+        // A write the store refused wrote nothing: a key of its own that it evicted before
+        // giving up is gone.
+        let applied = match &outcome {
+            Err(DbError::Store(_)) => false,
+            // The log's failure hides the store's answer: a write the store refused after
+            // evicting (its deletes were still logged) fails the same way. Look.
+            Err(DbError::Runtime(_)) => !self.refused && self.holds(changes),
+            _ => true,
+        };
+        let evicted = self.evicted_changes(if applied { changes } else { &[] })?;
+        let with_evicted: Vec<(usize, Option<Entry>)> =
+            changes.iter().chain(&evicted).copied().collect();
         match outcome {
             Ok(existed) => {
                 if self.failed {
@@ -464,22 +549,29 @@ impl Runner {
                     ));
                 }
                 self.counters.acked += 1;
-                if !changes.is_empty() {
-                    self.model.apply(op_id, kind, changes, Outcome::Acked);
+                if !with_evicted.is_empty() {
+                    self.model.apply(op_id, kind, &with_evicted, Outcome::Acked);
                 }
                 self.acknowledged()
             }
-            // Refused by the store (a limit, or out of memory): nothing changed.
+            // Refused by the store (a limit, or out of memory): the write changed nothing,
+            // but it may have evicted keys before it gave up, and those are logged.
             Err(DbError::Store(_)) => {
                 self.counters.refused += 1;
-                Ok(())
+                if evicted.is_empty() {
+                    return Ok(());
+                }
+                self.model.apply(op_id, "evicted", &evicted, Outcome::Acked);
+                self.acknowledged()
             }
             Err(DbError::Runtime(error)) => {
                 self.counters.failed += 1;
                 if !self.failed {
-                    // The first failure: the store applied the write before the log failed.
-                    if !changes.is_empty() {
-                        self.model.apply(op_id, kind, changes, Outcome::Failed);
+                    // The first failure: the store applied the write (or, if it refused
+                    // it, the evictions it made first) before the log failed.
+                    let changed = if applied { &with_evicted } else { &evicted };
+                    if !changed.is_empty() {
+                        self.model.apply(op_id, kind, changed, Outcome::Failed);
                     }
                     self.failed = true;
                     self.failed_steps = 0;
@@ -844,7 +936,11 @@ impl Drop for SyncGate<'_> {
 fn refusal(error: &Error) -> bool {
     match error {
         Error::Corrupt { .. } => true,
-        Error::Io { source, .. } => source.kind() == std::io::ErrorKind::Unsupported,
+        Error::Io { source, .. } => matches!(
+            source.kind(),
+            // A newer format, or a damaged snapshot whose changes the log no longer holds.
+            std::io::ErrorKind::Unsupported | std::io::ErrorKind::InvalidData
+        ),
         _ => false,
     }
 }
