@@ -89,6 +89,8 @@ unsafe impl Plain for i64 {}
 /// ```
 pub struct Arena<'a> {
     backing: Backing<'a>,
+    /// The caller promised the buffer is all zero bytes: regions are not filled again.
+    zeroed: bool,
     state: ArenaState,
     capacity_size: usize,
     used_size: usize,
@@ -113,9 +115,26 @@ impl<'a> Arena<'a> {
         let capacity_size = buffer.len();
         Self {
             backing: Backing::Buffer(buffer),
+            zeroed: false,
             state: ArenaState::Building,
             capacity_size,
             used_size: 0,
+        }
+    }
+
+    /// [`Arena::from_buffer`] over a buffer the caller knows is all zero bytes (fresh from
+    /// a zeroing allocation, which the operating system backs with pages only when they
+    /// are first written): regions are handed out without filling them again, so memory
+    /// the store never writes is never touched, and a process's resident size follows its
+    /// data instead of its `maxmemory`.
+    ///
+    /// A buffer that is not all zero breaks the store built on it (empty table slots must
+    /// read as zero); it cannot make the program unsound.
+    #[must_use]
+    pub fn from_zeroed_buffer(buffer: &'a mut [u8]) -> Self {
+        Self {
+            zeroed: true,
+            ..Self::from_buffer(buffer)
         }
     }
 
@@ -129,6 +148,7 @@ impl<'a> Arena<'a> {
     pub fn from_bump(bump: &'a bumpalo::Bump, capacity_size: usize) -> Self {
         Self {
             backing: Backing::Bump(bump),
+            zeroed: false,
             state: ArenaState::Building,
             capacity_size,
             used_size: 0,
@@ -254,7 +274,7 @@ impl<'a> Arena<'a> {
             return Ok(&mut []);
         }
         let (region, taken_size) = match &mut self.backing {
-            Backing::Buffer(buffer) => carve_buffer(buffer, size, align)?,
+            Backing::Buffer(buffer) => carve_buffer(buffer, size, align, !self.zeroed)?,
             #[cfg(feature = "alloc")]
             Backing::Bump(bump) => carve_bump(bump, size, align, available_size)?,
         };
@@ -293,11 +313,13 @@ impl core::fmt::Debug for Arena<'_> {
 }
 
 /// Splits an aligned, zero-filled region of `size` bytes off the front of `buffer`, and
-/// returns it with the bytes taken (padding included).
+/// returns it with the bytes taken (padding included). With `fill` false the caller knows
+/// the bytes are zero already.
 fn carve_buffer<'a>(
     buffer: &mut &'a mut [u8],
     size: usize,
     align: usize,
+    fill: bool,
 ) -> Result<(&'a mut [u8], usize), ArenaError> {
     let available_size = buffer.len();
     let padding_size = buffer.as_ptr().addr().wrapping_neg() & (align - 1);
@@ -314,7 +336,9 @@ fn carve_buffer<'a>(
     let (_padding, rest) = core::mem::take(buffer).split_at_mut(padding_size);
     let (region, rest) = rest.split_at_mut(size);
     *buffer = rest;
-    region.fill(0);
+    if fill {
+        region.fill(0);
+    }
     Ok((region, taken_size))
 }
 

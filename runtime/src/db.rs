@@ -125,7 +125,8 @@ pub struct DbConfig {
     /// A log segment is closed and a new one started before it grows past this.
     pub segment_size_max: u64,
     /// Take a snapshot (and compact the log) in the background once this many bytes were
-    /// logged since the last one; `0` turns the automatic trigger off.
+    /// logged since the last one, and at least as many as the last snapshot held (so a
+    /// large store is not snapshotted over and over); `0` turns the automatic trigger off.
     pub snapshot_log_size: u64,
 }
 
@@ -355,6 +356,9 @@ struct Inner {
     /// `Appender::log_size` when the last snapshot started.
     log_size_at_snapshot: AtomicU64,
     snapshot_count: AtomicU64,
+    /// Bytes of the last snapshot written (the automatic trigger waits for as many log
+    /// bytes).
+    snapshot_size_last: AtomicU64,
     recovery: Option<RecoveryReport>,
 }
 
@@ -484,6 +488,7 @@ impl Db {
                 background: Mutex::new(Background::default()),
                 log_size_at_snapshot: AtomicU64::new(0),
                 snapshot_count: AtomicU64::new(0),
+                snapshot_size_last: AtomicU64::new(0),
                 queue_reserve,
                 flusher: Mutex::new(None),
                 flusher_thread: OnceLock::new(),
@@ -1044,8 +1049,12 @@ impl Inner {
 
     /// Whether the automatic trigger fires at `log_size`.
     fn snapshot_due(&self, log_size: u64) -> bool {
-        let trigger = self.config.snapshot_log_size;
-        trigger > 0
+        // Like Redis's auto-aofrewrite-percentage 100: wait for at least as many log bytes as
+        // the last snapshot held, so writing snapshots never costs more than writing the log
+        // (a fixed trigger snapshotted a large store over and over, holding its lock).
+        let configured = self.config.snapshot_log_size;
+        let trigger = configured.max(self.snapshot_size_last.load(Ordering::Acquire));
+        configured > 0
             && log_size.saturating_sub(self.log_size_at_snapshot.load(Ordering::Acquire)) >= trigger
             && !self.snapshot_running.load(Ordering::Acquire)
     }
@@ -1090,6 +1099,7 @@ impl Inner {
         let compaction = compact(&**storage, &self.dir, header.lsn)?;
         self.log_size_at_snapshot
             .fetch_max(log_size, Ordering::AcqRel);
+        self.snapshot_size_last.store(size, Ordering::Release);
         self.snapshot_count.fetch_add(1, Ordering::AcqRel);
         Ok(SnapshotReport {
             file,

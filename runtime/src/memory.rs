@@ -68,7 +68,9 @@ impl OwnedStore {
         // unaliased; this is the only reference made from it (invariant 2), and it is used
         // only by the store, which `Drop` drops before freeing the buffer (invariant 3).
         let bytes: &'static mut [u8] = unsafe { &mut *memory.as_ptr() };
-        let mut arena = Arena::from_buffer(bytes);
+        // `vec![0; n]` is a zeroing allocation: the arena need not fill it again, so pages
+        // the store never writes stay untouched and RSS follows the data.
+        let mut arena = Arena::from_zeroed_buffer(bytes);
         let carved = Store::new(&mut arena, config).and_then(|store| {
             arena.freeze()?;
             Ok(store)
