@@ -86,11 +86,13 @@ wait_ready() { # port pid name
     exit 1
 }
 
-# utime + stime of a process (every thread), in clock ticks. The command name in field 2
-# may hold spaces, so count fields after its closing parenthesis: utime and stime are
-# fields 14 and 15, the 12th and 13th after ")".
+# CPU time of a server, in clock ticks: utime + stime of the process (every thread), plus
+# cutime + cstime, the children it waited for. Redis rewrites its AOF in a forked child
+# (automatically, once the file doubled past 64 MB); floe snapshots in a thread, which
+# utime already counts. The command name in field 2 may hold spaces, so count fields after
+# its closing parenthesis: fields 14 to 17 are the 12th to 15th after ")".
 cpu_ticks() {
-    sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+    sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 + $14 + $15 }'
 }
 
 # Whole-process resident memory in KiB (VmRSS).

@@ -53,11 +53,20 @@ pid=$!
 started+=("$pid")
 wait_ready "$port" "$pid" floe
 
+# "name ticks" for every thread of the server (utime + stime).
+thread_ticks() {
+    local task
+    for task in /proc/"$pid"/task/*; do
+        echo "$(cat "$task/comm") $(sed 's/.*) //' "$task/stat" | awk '{ print $12 + $13 }')"
+    done
+}
+
 arguments=(-p "$port" -r 1000000 -d 256 -c "$clients" -P "$pipeline" -n "$requests" --csv)
 {
     echo "floe $floe_commit serve, persistence $setting, -c $clients -P $pipeline," \
         "-n $requests per run; $(uptime)"
     for test in set get; do
+        thread_ticks >"$work/threads.before"
         perf stat -x, -o "$work/stat.csv" -e "$events" -p "$pid" -- \
             redis-benchmark "${arguments[@]}" -t "$test" | grep -i "^\"$test\""
         echo "per request ($test):"
@@ -67,12 +76,17 @@ arguments=(-p "$port" -r 1000000 -d 256 -c "$clients" -P "$pipeline" -n "$reques
                 if (name == "task-clock") printf "  %-34s %10.2f us\n", "cpu", $1 * 1000 / n
                 else printf "  %-34s %10.3f\n", name, $1 / n
             }' "$work/stat.csv"
+        thread_ticks >"$work/threads.after"
+        echo "CPU by thread ($test), ms:"
+        awk -v hz="$(getconf CLK_TCK)" 'NR == FNR { before[$1] = $2; next }
+            { printf "  %-34s %10d\n", $1, ($2 - before[$1]) * 1000 / hz }' \
+            "$work/threads.before" "$work/threads.after"
     done
     echo "done; $(uptime)"
 } | tee "$out/counts.txt"
 
 for test in set get; do
-    perf record -q -o "$work/perf.data" -e cpu-clock -F 499 --call-graph dwarf,16384 \
+    perf record -q -o "$work/perf.data" -e cpu-clock -F 1999 --call-graph dwarf,8192 \
         -p "$pid" -- redis-benchmark "${arguments[@]}" -t "$test" -n $((requests / 2)) \
         >/dev/null 2>&1
     perf report -i "$work/perf.data" --no-children --sort symbol --stdio \
