@@ -4,7 +4,7 @@
 # everysec and always, printing ops/s, p50, p99 and server CPU time per request (utime +
 # stime of the server process from /proc, before and after each run) with floe/Redis ratios.
 #
-#   benches/server-vs-redis.sh           # full: 3 settings x 4 cases x SET,GET (~8 minutes)
+#   benches/server-vs-redis.sh           # full: 3 settings x 4 cases x SET,GET (7 min here)
 #   benches/server-vs-redis.sh --quick   # off and always, -P 1 and -P 32 only, smaller -n
 #
 # Installs redis-server/redis-tools with apt-get if missing (and stops the service apt
@@ -20,7 +20,7 @@ for argument in "$@"; do
     case "$argument" in
     --quick) quick=1 ;;
     -h | --help)
-        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
