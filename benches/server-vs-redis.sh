@@ -12,7 +12,8 @@
 # ports with data in a temporary directory, and stops exactly the processes it started.
 # The raw rows are also written as CSV to target/bench-results/ for BENCHMARKS.md.
 # Environment: FLOE_BENCH_SCALE multiplies every -n (default 1); FLOE_BENCH_ROUNDS runs each
-# case that many times, alternating which server goes first (default 1).
+# case that many times, alternating which server goes first (default 1); FLOE_BENCH_FLOE_ARGS
+# adds options to floe's command line (e.g. "--workers 1").
 set -euo pipefail
 
 quick=0
@@ -20,7 +21,7 @@ for argument in "$@"; do
     case "$argument" in
     --quick) quick=1 ;;
     -h | --help)
-        sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -58,7 +59,7 @@ start_servers() { # setting: off | everysec | always
     # overwrites leave: floe reserves it at start, Redis allocates as it goes.
     "$floe" serve --port "$floe_port" --persistence "$persistence" \
         --appendfsync "$appendfsync" --dir "$work/floe" --maxmemory 4gb \
-        --max-keys 2000000 >"$work/floe.log" 2>&1 &
+        --max-keys 2000000 ${FLOE_BENCH_FLOE_ARGS:-} >"$work/floe.log" 2>&1 &
     floe_pid=$!
     started+=("$floe_pid")
     wait_ready "$redis_port" "$redis_pid" redis

@@ -210,7 +210,7 @@ struct ServeArguments {
     /// The most keys held, across all 16 databases [default: 1000000].
     #[arg(long = "max-keys", value_name = "COUNT")]
     max_keys: Option<String>,
-    /// Worker threads, one event loop each [default: 0, one per core].
+    /// Worker threads, one event loop each [default: 0, half the cores, at least one].
     #[arg(long, value_name = "N")]
     workers: Option<String>,
     /// The network event loop: auto (io_uring where allowed, else epoll), uring, epoll.

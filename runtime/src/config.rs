@@ -42,7 +42,8 @@ pub struct Settings {
     pub bind: Vec<IpAddr>,
     /// `port`.
     pub port: u16,
-    /// `workers`: server threads, each with its own event loop (0: one per core).
+    /// `workers`: server threads, each with its own event loop (0: half the cores, at
+    /// least one).
     pub workers: usize,
     /// `server-io`: the server's network event loop.
     pub server_io: ServerIo,
@@ -281,7 +282,7 @@ pub static SETTINGS: [Setting; 20] = [
         "workers",
         "",
         false,
-        "floe: server threads, one event loop each (0: one per core)",
+        "floe: server threads, one event loop each (0: half the cores, at least one)",
         workers,
         |count: &usize| count.to_string(),
         |text: &str| parse_number(text, 0, 1024)
