@@ -25,10 +25,23 @@ pub(super) struct ClientInfo {
     pub(super) created: Instant,
     /// The selected database.
     pub(super) db: AtomicU8,
+    /// CLIENT SETNAME's name (HELLO SETNAME too), for CLIENT LIST.
+    pub(super) name: Mutex<String>,
     /// CLIENT KILL asked for it to be closed.
     pub(super) killed: AtomicBool,
     /// The worker that owns it (index into the workers' wakers).
     pub(super) worker: usize,
+}
+
+impl ClientInfo {
+    /// Records the client's name (names are printable ASCII without blanks, checked by
+    /// CLIENT SETNAME).
+    pub(super) fn set_name(&self, name: &str) {
+        let mut current = lock(&self.name);
+        if *current != name {
+            name.clone_into(&mut current);
+        }
+    }
 }
 
 /// Every connected client.
@@ -80,6 +93,7 @@ impl Clients {
             local_addr,
             created: Instant::now(),
             db: AtomicU8::new(0),
+            name: Mutex::new(String::new()),
             killed: AtomicBool::new(false),
             worker,
         });
@@ -104,11 +118,12 @@ impl Clients {
             // Writing to a String cannot fail.
             let _ = writeln!(
                 text,
-                "id={} addr={} laddr={} fd=-1 name= age={} idle=0 flags=N db={} sub=0 psub=0 \
+                "id={} addr={} laddr={} fd=-1 name={} age={} idle=0 flags=N db={} sub=0 psub=0 \
                  ssub=0 multi=-1 user=default resp=2",
                 info.id,
                 info.addr,
                 info.local_addr,
+                lock(&info.name),
                 info.created.elapsed().as_secs(),
                 info.db.load(Ordering::Relaxed),
             );

@@ -239,12 +239,14 @@ impl Connection {
         worker.stats.started();
         self.last_active = started;
         let name = request.arg(0).unwrap_or_default();
-        let mut spec = None;
+        let spec;
         let start = self.reply_position();
         let mut control = Control::Continue;
         let mut durability = Durability::Done;
         if let Some(handled) = self.connection_command(name, request, worker) {
             control = handled;
+            // Counted in INFO commandstats under the table's name, as the rest.
+            spec = floe_core::command::lookup(name);
         } else if let Some(transaction) = &mut self.transaction {
             let prepared = worker.db.prepare(request);
             spec = prepared.spec();
@@ -288,6 +290,13 @@ impl Connection {
             worker.reply = reply;
         }
         self.info.db.store(self.session.db, Ordering::Relaxed);
+        if name.eq_ignore_ascii_case(b"client")
+            || name.eq_ignore_ascii_case(b"hello")
+            || name.eq_ignore_ascii_case(b"reset")
+        {
+            let current = String::from_utf8_lossy(self.session.name().unwrap_or_default());
+            self.info.set_name(&current);
+        }
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let error = self.reply_error_since(start);
         worker.stats.record(spec, nanos, error.as_deref());
