@@ -19,7 +19,13 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use super::connection::{Control, refusal_text};
-use super::{Entry, Shared, Worker};
+use super::{Entry, Shared, SocketState, Worker};
+
+impl SocketState for TcpStream {
+    fn in_flight(&self) -> usize {
+        0 // epoll writes synchronously: nothing is in the kernel's hands on our behalf
+    }
+}
 
 /// The token of the log's and the other workers' wake-ups.
 const WAKE: Token = Token(usize::MAX);
@@ -130,20 +136,12 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
         for token in flush.drain(..) {
             send(token, &poll, &mut worker, &mut entries, &mut resume);
         }
-        if worker.shared.clients.kill_pending[index].swap(false, Ordering::AcqRel) {
-            let killed: Vec<usize> = entries
-                .iter()
-                .filter(|(_, entry)| entry.connection.info.killed.load(Ordering::Acquire))
-                .map(|(token, _)| token)
-                .collect();
-            for token in killed {
-                close(token, &poll, &worker, &mut entries);
-            }
-        }
-        if housekeeping.elapsed() >= Duration::from_secs(1) {
+        let tick = housekeeping.elapsed() >= Duration::from_secs(1);
+        if tick {
             housekeeping = Instant::now();
-            close_idle(&poll, &worker, &mut entries);
-            close_stalled(&poll, &worker, &mut entries);
+        }
+        for token in worker.to_close(&mut entries, tick) {
+            close(token, &poll, &worker, &mut entries);
         }
         if worker.stopping() {
             let started = *shutdown_started.get_or_insert_with(|| {
@@ -329,47 +327,6 @@ fn send(
         && entry.connection.output.is_empty()
         && !entry.connection.is_waiting();
     if broken || done {
-        close(token, poll, worker, entries);
-    }
-}
-
-/// Closes slow readers: clients whose queued replies are at the output limit and who
-/// read nothing since the last tick (a client that keeps reading is never closed for
-/// the size of what it asked for; parsing pauses at the limit instead).
-fn close_stalled(poll: &Poll, worker: &Worker, entries: &mut Slab<Entry<TcpStream>>) {
-    let limit = worker
-        .admin
-        .limits
-        .output_buffer_size_max
-        .load(Ordering::Relaxed);
-    let stalled: Vec<usize> = entries
-        .iter_mut()
-        .filter_map(|(token, entry)| {
-            let progress = std::mem::take(&mut entry.connection.progress);
-            let over = entry.connection.output_size() as u64 >= limit;
-            (over && !progress).then_some(token)
-        })
-        .collect();
-    for token in stalled {
-        close(token, poll, worker, entries);
-    }
-}
-
-/// Closes clients idle past `timeout`.
-fn close_idle(poll: &Poll, worker: &Worker, entries: &mut Slab<Entry<TcpStream>>) {
-    let timeout = worker.admin.limits.timeout_seconds.load(Ordering::Relaxed);
-    if timeout == 0 {
-        return;
-    }
-    let idle: Vec<usize> = entries
-        .iter()
-        .filter(|(_, entry)| {
-            !entry.connection.is_waiting()
-                && entry.connection.last_active.elapsed().as_secs() >= timeout
-        })
-        .map(|(token, _)| token)
-        .collect();
-    for token in idle {
         close(token, poll, worker, entries);
     }
 }

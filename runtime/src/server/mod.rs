@@ -51,6 +51,12 @@ struct Entry<S> {
     socket: S,
 }
 
+/// What the shared housekeeping needs to know of an event loop's socket state.
+trait SocketState {
+    /// Reply bytes handed to the kernel and not yet sent.
+    fn in_flight(&self) -> usize;
+}
+
 /// What every worker shares.
 #[derive(Debug)]
 struct Shared {
@@ -195,6 +201,37 @@ impl Worker {
             flush.push(token);
             entry.connection.is_waiting()
         });
+    }
+
+    /// The clients to close now: those CLIENT KILL marked (when a kill is pending for this
+    /// worker) and, once a second (`tick`), those idle past `timeout` and slow readers:
+    /// replies queued at the output limit and nothing sent since the last tick (a client
+    /// that reads is never closed for the size of what it asked for; parsing pauses at the
+    /// limit instead).
+    fn to_close<S: SocketState>(&self, entries: &mut Slab<Entry<S>>, tick: bool) -> Vec<usize> {
+        let killed = self.shared.clients.kill_pending[self.index].swap(false, Ordering::AcqRel);
+        if !killed && !tick {
+            return Vec::new();
+        }
+        let limits = &self.admin.limits;
+        let timeout = limits.timeout_seconds.load(Ordering::Relaxed);
+        let output_limit = limits.output_buffer_size_max.load(Ordering::Relaxed);
+        entries
+            .iter_mut()
+            .filter_map(|(token, entry)| {
+                let connection = &mut entry.connection;
+                let marked = killed && connection.info.killed.load(Ordering::Acquire);
+                let idle = tick
+                    && timeout > 0
+                    && !connection.is_waiting()
+                    && connection.last_active.elapsed().as_secs() >= timeout;
+                let queued = connection.output_size() + entry.socket.in_flight();
+                let stalled = tick
+                    && !std::mem::take(&mut connection.progress)
+                    && queued as u64 >= output_limit;
+                (marked || idle || stalled).then_some(token)
+            })
+            .collect()
     }
 
     /// Commits the pass's buffered writes; returns the connections to update and how.

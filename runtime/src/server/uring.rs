@@ -46,7 +46,7 @@ use io_uring::{IoUring, Probe, cqueue, opcode, squeue, types};
 use slab::Slab;
 
 use super::connection::{BUFFER_RETAIN_SIZE, Control, refusal_text};
-use super::{Entry, Shared, Worker};
+use super::{Entry, Shared, SocketState, Worker};
 
 /// Submission and completion queue size.
 const RING_ENTRIES: u32 = 4096;
@@ -86,6 +86,12 @@ struct Socket {
     send_in_flight: bool,
     /// Shut down: waiting for its operations to end before it is removed.
     shut: bool,
+}
+
+impl SocketState for Socket {
+    fn in_flight(&self) -> usize {
+        self.sending.len() - self.sent
+    }
 }
 
 /// A `std` waker that writes a byte to the worker's wake-up socket.
@@ -387,20 +393,12 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                 arm_receive(token, &mut ring, &mut entry.socket);
             }
         }
-        if worker.shared.clients.kill_pending[index].swap(false, Ordering::AcqRel) {
-            let killed: Vec<usize> = entries
-                .iter()
-                .filter(|(_, entry)| entry.connection.info.killed.load(Ordering::Acquire))
-                .map(|(token, _)| token)
-                .collect();
-            for token in killed {
-                close(token, &worker, &mut entries);
-            }
-        }
-        if housekeeping.elapsed() >= Duration::from_secs(1) {
+        let tick = housekeeping.elapsed() >= Duration::from_secs(1);
+        if tick {
             housekeeping = Instant::now();
-            close_idle(&worker, &mut entries);
-            close_stalled(&worker, &mut entries);
+        }
+        for token in worker.to_close(&mut entries, tick) {
+            close(token, &worker, &mut entries);
         }
         if worker.stopping() {
             let started = *shutdown_started.get_or_insert_with(Instant::now);
@@ -703,48 +701,6 @@ fn resume(
         arm_receive(token, ring, &mut entry.socket);
     }
     flush.push(token);
-}
-
-/// Closes slow readers: clients whose queued replies are at the output limit and who
-/// read nothing since the last tick (a client that keeps reading is never closed for
-/// the size of what it asked for; parsing pauses at the limit instead).
-fn close_stalled(worker: &Worker, entries: &mut Slab<Entry<Socket>>) {
-    let limit = worker
-        .admin
-        .limits
-        .output_buffer_size_max
-        .load(Ordering::Relaxed);
-    let stalled: Vec<usize> = entries
-        .iter_mut()
-        .filter_map(|(token, entry)| {
-            let progress = std::mem::take(&mut entry.connection.progress);
-            let queued =
-                entry.connection.output_size() + entry.socket.sending.len() - entry.socket.sent;
-            (queued as u64 >= limit && !progress).then_some(token)
-        })
-        .collect();
-    for token in stalled {
-        close(token, worker, entries);
-    }
-}
-
-/// Closes clients idle past `timeout`.
-fn close_idle(worker: &Worker, entries: &mut Slab<Entry<Socket>>) {
-    let timeout = worker.admin.limits.timeout_seconds.load(Ordering::Relaxed);
-    if timeout == 0 {
-        return;
-    }
-    let idle: Vec<usize> = entries
-        .iter()
-        .filter(|(_, entry)| {
-            !entry.connection.is_waiting()
-                && entry.connection.last_active.elapsed().as_secs() >= timeout
-        })
-        .map(|(token, _)| token)
-        .collect();
-    for token in idle {
-        close(token, worker, entries);
-    }
 }
 
 /// Shuts a client down; it is removed once its operations have ended.
