@@ -7,7 +7,7 @@
 //! a blank line, as Redis writes them.
 
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use floe_core::command::{COMMANDS, REDIS_VERSION};
 
@@ -180,35 +180,26 @@ fn persistence(text: &mut String, admin: &Admin, stats: &DbStats) {
     }
 }
 
+/// One of a door's counters.
+type DoorCounter = fn(&super::DoorStats) -> &AtomicU64;
+
 fn stats_section(text: &mut String, admin: &Admin, stats: &DbStats) {
     let store = &stats.store;
     let doors = admin.doors();
-    let sum = |read: fn(&super::DoorStats) -> u64| doors.iter().map(|door| read(door)).sum::<u64>();
-    field(
-        text,
-        "total_connections_received",
-        sum(|door| door.connection_count.load(Ordering::Relaxed)),
-    );
-    field(
-        text,
-        "total_commands_processed",
-        sum(|door| door.command_count.load(Ordering::Relaxed)),
-    );
-    field(
-        text,
-        "total_net_input_bytes",
-        sum(|door| door.input_size.load(Ordering::Relaxed)),
-    );
-    field(
-        text,
-        "total_net_output_bytes",
-        sum(|door| door.output_size.load(Ordering::Relaxed)),
-    );
-    field(
-        text,
-        "rejected_connections",
-        sum(|door| door.rejected_count.load(Ordering::Relaxed)),
-    );
+    let counters: [(&str, DoorCounter); 5] = [
+        ("total_connections_received", |door| &door.connection_count),
+        ("total_commands_processed", |door| &door.command_count),
+        ("total_net_input_bytes", |door| &door.input_size),
+        ("total_net_output_bytes", |door| &door.output_size),
+        ("rejected_connections", |door| &door.rejected_count),
+    ];
+    for (name, counter) in counters {
+        let total: u64 = doors
+            .iter()
+            .map(|door| counter(door).load(Ordering::Relaxed))
+            .sum();
+        field(text, name, total);
+    }
     field(text, "expired_keys", store.expired);
     field(text, "evicted_keys", store.evicted);
     field(text, "keyspace_hits", store.hits);
