@@ -7,7 +7,8 @@
 //! (GET, DBSIZE, PING) keep working, for the same client and for new ones; `INFO
 //! persistence` says `aof_last_write_status:err`. After the disk is given room (the tmpfs
 //! remounted bigger, its files kept) and floe restarted, every acknowledged key is there
-//! with its value, and writes work again.
+//! with its value, and writes work again. `floe check` keeps working on the directory while
+//! the failed server holds it, and says where to look and what to do.
 
 mod common;
 
@@ -147,6 +148,18 @@ fn disk_full(io: &str) {
     }
     drop(client);
     drop(reader);
+
+    // `floe check` still reads the directory while the server holds it with its log failed,
+    // and says where to learn why writes are refused and what to do.
+    let checked = common::run(&["check", data.to_str().expect("a UTF-8 path")], "");
+    for expected in [
+        "in use: a floe process has this directory open",
+        "if that floe refuses writes, `INFO persistence` (floe_writes_refused) says why",
+        "make room on the disk",
+        "open: would succeed",
+    ] {
+        assert!(checked.stdout.contains(expected), "{expected}: {checked:?}");
+    }
     // Whether closing a failed log counts as a clean exit is not pinned here.
     let _status = server.terminate();
     drop(server);

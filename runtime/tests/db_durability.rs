@@ -225,26 +225,109 @@ fn crash_under_no_recovers_the_last_durable_state() {
     }
 }
 
+/// A clock whose monotonic time moves only when the test moves it; wall time is the system's.
+#[derive(Debug, Default)]
+struct ManualClock {
+    ns: std::sync::atomic::AtomicU64,
+}
+
+impl ManualClock {
+    fn set_ns(&self, ns: u64) {
+        self.ns.store(ns, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl floe_runtime::io::Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        floe_runtime::io::SystemClock::new().now_ms()
+    }
+
+    fn monotonic_ns(&self) -> u64 {
+        self.ns.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn sleep_until(&self, deadline_ns: u64) {
+        while self.monotonic_ns() < deadline_ns {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// The background sync interval under `everysec` (`LogConfig::everysec_interval`'s default).
+const EVERYSEC_INTERVAL_NS: u64 = 1_000_000_000;
+
+/// Story: this test used to sleep 1,500 ms and hope the background sync had run, and it could
+/// not tell "synced within a second" from "synced at close" or "synced whenever". Now the
+/// log's monotonic clock is the test's: writes land at time 0, and
+/// - at one nanosecond short of a second (and after the writer has looked at that clock) no
+///   sync has run, so a crash loses them: a sync that comes early fails here, and the crash
+///   model is seen to drop unsynced bytes, so the second half cannot pass vacuously;
+/// - at exactly one second the writer must sync (waited for on `sync_count`, not on a sleep),
+///   and a crash then keeps every write: "loses at most the last second".
 #[test]
 fn crash_under_everysec_loses_at_most_the_last_second() {
     for backend in backends() {
-        let dir = TempDir::new("crash-everysec");
-        let storage = FaultStorage::over(backend);
-        let mut model = Model::new();
-        {
-            let db = open_with(
-                dir.path(),
-                config(backend, FsyncPolicy::Everysec),
-                Arc::new(storage.clone()),
-            );
-            // No flush, no close: the flusher hands the records to the log writer, which
-            // fdatasyncs within about a second.
-            write_keys(&db, 50, 0, &mut model);
-            std::thread::sleep(Duration::from_millis(1500));
-            storage.crash();
+        for (clock_ns, survives) in [
+            (EVERYSEC_INTERVAL_NS - 1, false),
+            (EVERYSEC_INTERVAL_NS, true),
+        ] {
+            let dir = TempDir::new("crash-everysec");
+            let storage = FaultStorage::over(backend);
+            let clock = Arc::new(ManualClock::default());
+            let mut model = Model::new();
+            {
+                let db = Db::open_with(
+                    dir.path(),
+                    config(backend, FsyncPolicy::Everysec),
+                    Some(Arc::new(storage.clone())),
+                    clock.clone(),
+                )
+                .unwrap();
+                write_keys(&db, 50, 0, &mut model);
+                // Written to the file, not synced: the clock has not moved since open.
+                db.flush().unwrap();
+                let sync_count_written = db.stats().log.unwrap().sync_count;
+                clock.set_ns(clock_ns);
+                if survives {
+                    wait_for_sync(&db, sync_count_written, backend);
+                } else {
+                    // The writer looks at the clock after each batch, and writes the next
+                    // batch only after that look: once the second append is written, it
+                    // has seen the clock one nanosecond short of the interval.
+                    for round in 0..2 {
+                        db.set(b"probe", &round.to_string().into_bytes()).unwrap();
+                        db.flush().unwrap();
+                    }
+                    assert_eq!(
+                        db.stats().log.unwrap().sync_count,
+                        sync_count_written,
+                        "{backend:?}: synced before the interval"
+                    );
+                }
+                storage.crash();
+            }
+            let db = open(dir.path(), config(backend, FsyncPolicy::Everysec));
+            if survives {
+                assert_state(&db, &model);
+            } else {
+                assert_state(&db, &Model::new());
+            }
         }
-        let db = open(dir.path(), config(backend, FsyncPolicy::Everysec));
-        assert_state(&db, &model);
+    }
+}
+
+/// Waits (bounded) until the log has synced more often than `sync_count_before`.
+fn wait_for_sync(db: &Db, sync_count_before: u64, backend: Backend) {
+    // The writer rechecks the clock at least once per interval of real time; 30 s is far
+    // beyond that on any machine, so only a writer that never syncs runs into it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while db.stats().log.unwrap().sync_count <= sync_count_before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{backend:?}: no background sync within 30 s of the clock reaching the interval \
+             (sync_count still {sync_count_before})"
+        );
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -529,6 +529,14 @@ impl fmt::Display for CheckReport {
                 "in use: a floe process has this directory open; what it is writing may look \
                  unfinished"
             )?;
+            // The check cannot see the running floe's memory, so it cannot tell a write in
+            // flight from one that failed and poisoned the log; it says where to look.
+            writeln!(
+                f,
+                "if that floe refuses writes, `INFO persistence` (floe_writes_refused) says \
+                 why: stop it, make room on the disk or fix it, and start it again; opening \
+                 cuts an unfinished last record and keeps every acknowledged write"
+            )?;
         }
         for temp in &self.temps {
             if self.in_use {
