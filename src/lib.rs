@@ -148,10 +148,10 @@
 //! lives in the `floe-capi` crate.
 #![deny(unsafe_code)]
 
-pub use floe_core::codec::record::Timestamp;
 pub use floe_core::error::StoreError;
 pub use floe_core::storage::policy::EvictionPolicy;
 pub use floe_core::store::{Config as StoreConfig, Stats as StoreStats};
+pub use floe_core::time::Timestamp;
 pub use floe_runtime::db::{
     Applied, DB_INDEX, DbStats, Durability, Prepared, SnapshotReport, WatchMark,
 };

@@ -78,10 +78,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use floe_core::codec::record::{RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX, Timestamp};
+use floe_core::codec::record::{RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX};
 use floe_core::constants::{DATABASE_COUNT, EXPIRE_STEP_SLOTS_DEFAULT};
 use floe_core::error::{ConfigError, StoreError};
 use floe_core::store::{Config, SetOptions, Stats, Store};
+use floe_core::time::Timestamp;
 
 use crate::error::{Error, Operation};
 use crate::io::{Backend, Clock, Storage, SystemClock};

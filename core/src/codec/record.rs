@@ -33,8 +33,9 @@
 use super::{read_u32, read_u64, size_u32, usize_from};
 use crate::constants::{DATABASE_COUNT, KEY_SIZE_MAX_DEFAULT, VALUE_SIZE_MAX_DEFAULT};
 
-/// Milliseconds since the Unix epoch; `0` in an expiry field means "never expires".
-pub type Timestamp = u64;
+/// Kept here so the older path `codec::record::Timestamp` still names it; the type lives
+/// in [`crate::time`].
+pub use crate::time::Timestamp;
 
 /// One change to the store; idempotent, except [`Record::SwapDb`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
