@@ -159,7 +159,7 @@ pub use floe_runtime::error::Error;
 pub use floe_runtime::io::Backend;
 pub use floe_runtime::log::recovery::RecoveryReport;
 pub use floe_runtime::log::{FsyncPolicy, LogStats};
-pub use floe_runtime::{Db, DbConfig, DbError};
+pub use floe_runtime::{Db, DbConfig, DbConfigError, DbError};
 
 /// floe-core, the `#![no_std]` engine: arena, table, store and codecs, with no I/O.
 ///

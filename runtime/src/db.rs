@@ -78,26 +78,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use floe_core::codec::record::{RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX};
 use floe_core::constants::{DATABASE_COUNT, EXPIRE_STEP_SLOTS_DEFAULT};
-use floe_core::error::{ConfigError, StoreError};
-use floe_core::store::{Config, SetOptions, Stats, Store};
+use floe_core::error::StoreError;
+use floe_core::store::{SetOptions, Stats, Store};
 use floe_core::time::Timestamp;
 
 use crate::error::{Error, Operation};
-use crate::io::{Backend, Clock, Storage, SystemClock};
+use crate::io::{Clock, Storage, SystemClock};
 use crate::log::buffer::LOG_BUFFER_RETAIN_SIZE;
 use crate::log::recovery::{RecoveryReport, recover};
 use crate::log::{FsyncPolicy, LogBuffer, LogConfig, LogStats, LogWriter, Ticket};
 use crate::memory::OwnedStore;
 
 mod command;
+mod config;
 mod flusher;
 mod snapshots;
 mod watch;
 
 use command::{Access, Hand};
 pub use command::{Applied, Durability, Prepared};
+pub use config::{DbConfig, DbConfigError};
 use flusher::Flusher;
 pub use snapshots::SnapshotReport;
 use snapshots::Snapshots;
@@ -115,76 +116,6 @@ const EXPIRE_WRITE_INTERVAL: u32 = 16;
 /// appends them to the log itself instead of leaving them to the flusher.
 const PENDING_SIZE_MAX: u64 = 64 << 10;
 
-/// How a [`Db`] is opened.
-#[derive(Debug, Clone)]
-pub struct DbConfig {
-    /// The store: item memory, `keys_max`, key and value size limits, eviction policy.
-    /// Build it with [`Config::new`], then adjust fields.
-    pub store: Config,
-    /// `false`: a pure cache with no files at all; the directory is not even created.
-    pub persistence: bool,
-    /// When the log calls fdatasync (Redis's `appendfsync`).
-    pub fsync: FsyncPolicy,
-    /// Which I/O backend the log uses.
-    pub backend: Backend,
-    /// A log segment is closed and a new one started before it grows past this.
-    pub segment_size_max: u64,
-    /// Take a snapshot (and compact the log) in the background once this many bytes were
-    /// logged since the last one, and at least as many as the last snapshot held (so a
-    /// large store is not snapshotted over and over); `0` turns the automatic trigger off.
-    pub snapshot_log_size: u64,
-}
-
-impl DbConfig {
-    /// A configuration with `memory_size` bytes of item memory and room for `keys_max`
-    /// keys; persistence on, fsync `always`, automatic backend, 64 MiB segments, a snapshot
-    /// every 64 MiB of log.
-    #[must_use]
-    pub fn new(memory_size: usize, keys_max: usize) -> Self {
-        Self {
-            store: Config::new(memory_size, keys_max),
-            persistence: true,
-            fsync: FsyncPolicy::Always,
-            backend: Backend::Auto,
-            segment_size_max: 64 << 20,
-            snapshot_log_size: 64 << 20,
-        }
-    }
-
-    /// Checks the configuration.
-    ///
-    /// # Errors
-    /// [`DbError::Config`] naming the first limit that does not hold.
-    pub fn validate(&self) -> Result<(), DbError> {
-        self.store
-            .validate()
-            .map_err(|error| DbError::Config(config_message(error)))?;
-        if self.store.key_size_max > RECORD_KEY_SIZE_MAX {
-            return Err(DbError::Config(format!(
-                "key_size_max {} is above the log's limit of {RECORD_KEY_SIZE_MAX} bytes",
-                self.store.key_size_max
-            )));
-        }
-        if self.store.value_size_max > RECORD_VALUE_SIZE_MAX {
-            return Err(DbError::Config(format!(
-                "value_size_max {} is above the log's limit of {RECORD_VALUE_SIZE_MAX} bytes",
-                self.store.value_size_max
-            )));
-        }
-        if self.segment_size_max == 0 {
-            return Err(DbError::Config("segment_size_max is 0".to_owned()));
-        }
-        Ok(())
-    }
-}
-
-impl Default for DbConfig {
-    /// 64 MiB of item memory and up to a million keys.
-    fn default() -> Self {
-        Self::new(64 << 20, 1 << 20)
-    }
-}
-
 /// Why a [`Db`] operation failed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -193,7 +124,7 @@ pub enum DbError {
     /// nothing changed. [`StoreError::message`] is Redis's wording.
     Store(StoreError),
     /// The configuration is invalid.
-    Config(String),
+    Config(DbConfigError),
     /// `save`/`bgsave` on a [`Db`] opened with `persistence: false`.
     PersistenceOff,
     /// The runtime failed: I/O, a poisoned or closed log, a locked directory, corrupt data.
@@ -394,12 +325,10 @@ impl Db {
         config.validate()?;
         let dir = dir.as_ref().to_path_buf();
         let mut store = OwnedStore::new(config.store)
-            .map_err(|error| DbError::Config(config_message(error)))?;
+            .map_err(|error| DbError::Config(DbConfigError::Store(error)))?;
         let storage = if config.persistence {
             let Some(storage) = storage else {
-                return Err(DbError::Config(
-                    "persistence is on but no storage was given".to_owned(),
-                ));
+                return Err(DbError::Config(DbConfigError::StorageMissing));
             };
             Some(storage)
         } else {
@@ -974,22 +903,6 @@ fn open_log(
         },
     )?;
     Ok((log, report))
-}
-
-/// A sentence for a [`ConfigError`].
-fn config_message(error: ConfigError) -> String {
-    match error {
-        ConfigError::SegmentSize => "segment_size is too small".to_owned(),
-        ConfigError::MemoryTooSmall => {
-            "memory_size is too small for the segments the store needs".to_owned()
-        }
-        ConfigError::MemoryTooLarge => "memory_size is above the largest supported".to_owned(),
-        ConfigError::ItemLargerThanSegment => {
-            "key_size_max + value_size_max do not fit one segment".to_owned()
-        }
-        ConfigError::KeysMaxTooLarge => "keys_max is above the largest supported".to_owned(),
-        other => format!("{other:?}"),
-    }
 }
 
 /// Locks a mutex, going on after a panic elsewhere: the store is consistent after any
