@@ -148,10 +148,10 @@
 //! lives in the `floe-capi` crate.
 #![deny(unsafe_code)]
 
-pub use floe_core::codec::record::Timestamp;
 pub use floe_core::error::StoreError;
 pub use floe_core::storage::policy::EvictionPolicy;
 pub use floe_core::store::{Config as StoreConfig, Stats as StoreStats};
+pub use floe_core::time::Timestamp;
 pub use floe_runtime::db::{
     Applied, DB_INDEX, DbStats, Durability, Prepared, SnapshotReport, WatchMark,
 };
@@ -159,7 +159,7 @@ pub use floe_runtime::error::Error;
 pub use floe_runtime::io::Backend;
 pub use floe_runtime::log::recovery::RecoveryReport;
 pub use floe_runtime::log::{FsyncPolicy, LogStats};
-pub use floe_runtime::{Db, DbConfig, DbError};
+pub use floe_runtime::{Db, DbConfig, DbConfigError, DbError};
 
 /// floe-core, the `#![no_std]` engine: arena, table, store and codecs, with no I/O.
 ///

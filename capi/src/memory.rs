@@ -18,8 +18,8 @@
 use core::mem::{align_of, size_of};
 
 use floe_core::arena::Arena;
-use floe_core::codec::record::Timestamp;
 use floe_core::store::{Config, SetOptions, Store};
+use floe_core::time::Timestamp;
 
 use crate::db::eviction_policy;
 use crate::status::FloeStatus;

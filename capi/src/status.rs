@@ -93,6 +93,7 @@ mod tests {
     use std::path::PathBuf;
     use std::sync::Arc;
 
+    use floe_runtime::DbConfigError;
     use floe_runtime::error::Operation;
 
     use super::*;
@@ -116,7 +117,7 @@ mod tests {
             ),
             (DbError::Store(StoreError::Syntax), FloeStatus::Error),
             (
-                DbError::Config("bad".to_owned()),
+                DbError::Config(DbConfigError::SegmentSizeZero),
                 FloeStatus::InvalidArgument,
             ),
             (DbError::PersistenceOff, FloeStatus::InvalidArgument),

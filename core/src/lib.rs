@@ -7,6 +7,8 @@
 //!
 //! Layers, bottom up:
 //!
+//! - [`time`]: the [`time::Timestamp`] ("now", and expiry) every call that can expire an
+//!   item takes.
 //! - [`arena`]: every byte the engine will use, carved at start; refuses allocation once
 //!   frozen.
 //! - [`hash`]: Wyhash, checked against its published test vectors.
@@ -40,3 +42,4 @@ pub mod storage;
 pub mod store;
 pub mod table;
 pub mod text;
+pub mod time;

@@ -64,7 +64,7 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
                         "lsn={lsn} last={lsn_last:?}"
                     );
                     if count == 0 {
-                        assert_eq!(lsn, group.first_lsn);
+                        assert_eq!(lsn, group.lsn_first);
                     }
                     lsn_last = Some(lsn);
                     count += 1;

@@ -29,11 +29,11 @@
 //! pins this).
 //!
 //! Under `everysec` and `no` nobody waits for the disk, so a write leaves its records in
-//! that buffer (still in apply order, under the store lock) and a flusher thread appends
-//! whatever gathered 100 µs after the first of them (`FLUSH_DELAY`), or the write that
-//! fills the buffer to 64 KiB appends it at once. Appending every write on its own would
-//! wake the log writer thread once per write: measured, that context switch cost several
-//! times the store operation itself.
+//! that buffer (still in apply order, under the store lock) and a flusher thread
+//! (`db/flusher.rs`) appends whatever gathered 100 µs after the first of them
+//! (`FLUSH_DELAY`), or the write that fills the buffer to 64 KiB appends it at once.
+//! Appending every write on its own would wake the log writer thread once per write:
+//! measured, that context switch cost several times the store operation itself.
 //!
 //! Durability per [`FsyncPolicy`]:
 //! - `always`: a write returns only after an fdatasync covered its records. Nothing
@@ -60,38 +60,48 @@
 //! Invariants: records are appended under the store lock, in the order the store applied
 //! them (LSN order = apply order); records are never dropped between the op and the append
 //! (only a poisoned or closed log refuses them, and then the write or the next one says
-//! so); a snapshot appends what is pending, then reads the last LSN under the store lock,
-//! so the snapshot at that LSN holds exactly the changes up to it; `close` appends what is
-//! pending after the flusher stopped and before the log closes.
+//! so); a snapshot (`db/snapshots.rs`) appends what is pending, then reads the last LSN
+//! under the store lock, so the snapshot at that LSN holds exactly the changes up to it;
+//! `close` appends what is pending after the flusher stopped and before the log closes.
+//!
+//! Layout: this file holds the public types, `Db`'s key-value methods and the append path;
+//! `db/command.rs` the prepare/apply/commit path every door shares, `db/watch.rs` WATCH's
+//! key versions, `db/snapshots.rs` SAVE, BGSAVE and the automatic trigger, and
+//! `db/flusher.rs` the flusher thread.
 //!
 //! Fault assumptions: as in [`crate::io`]; recovery at open handles whatever a crash left
 //! ([`crate::log::recovery`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::thread::{JoinHandle, Thread};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use floe_core::codec::record::{RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX, Timestamp};
 use floe_core::constants::{DATABASE_COUNT, EXPIRE_STEP_SLOTS_DEFAULT};
-use floe_core::error::{ConfigError, StoreError};
-use floe_core::store::{Config, SetOptions, Stats, Store};
+use floe_core::error::StoreError;
+use floe_core::store::{SetOptions, Stats, Store};
+use floe_core::time::Timestamp;
 
 use crate::error::{Error, Operation};
-use crate::io::{Backend, Clock, Storage, SystemClock};
+use crate::io::{Clock, Storage, SystemClock};
 use crate::log::buffer::LOG_BUFFER_RETAIN_SIZE;
 use crate::log::recovery::{RecoveryReport, recover};
-use crate::log::snapshot::{Compaction, SnapshotFile, compact};
 use crate::log::{FsyncPolicy, LogBuffer, LogConfig, LogStats, LogWriter, Ticket};
 use crate::memory::OwnedStore;
 
 mod command;
+mod config;
+mod flusher;
+mod snapshots;
 mod watch;
 
 use command::{Access, Hand};
 pub use command::{Applied, Durability, Prepared};
+pub use config::{DbConfig, DbConfigError};
+use flusher::Flusher;
+pub use snapshots::SnapshotReport;
+use snapshots::Snapshots;
 pub use watch::WatchMark;
 use watch::{ShardLog, WatchTable};
 
@@ -106,80 +116,6 @@ const EXPIRE_WRITE_INTERVAL: u32 = 16;
 /// appends them to the log itself instead of leaving them to the flusher.
 const PENDING_SIZE_MAX: u64 = 64 << 10;
 
-/// How long the flusher lets records gather before it appends them: the log writer is
-/// woken about once per interval under load, not once per write.
-const FLUSH_DELAY: Duration = Duration::from_micros(100);
-
-/// How a [`Db`] is opened.
-#[derive(Debug, Clone)]
-pub struct DbConfig {
-    /// The store: item memory, `keys_max`, key and value size limits, eviction policy.
-    /// Build it with [`Config::new`], then adjust fields.
-    pub store: Config,
-    /// `false`: a pure cache with no files at all; the directory is not even created.
-    pub persistence: bool,
-    /// When the log calls fdatasync (Redis's `appendfsync`).
-    pub fsync: FsyncPolicy,
-    /// Which I/O backend the log uses.
-    pub backend: Backend,
-    /// A log segment is closed and a new one started before it grows past this.
-    pub segment_size_max: u64,
-    /// Take a snapshot (and compact the log) in the background once this many bytes were
-    /// logged since the last one, and at least as many as the last snapshot held (so a
-    /// large store is not snapshotted over and over); `0` turns the automatic trigger off.
-    pub snapshot_log_size: u64,
-}
-
-impl DbConfig {
-    /// A configuration with `memory_size` bytes of item memory and room for `keys_max`
-    /// keys; persistence on, fsync `always`, automatic backend, 64 MiB segments, a snapshot
-    /// every 64 MiB of log.
-    #[must_use]
-    pub fn new(memory_size: usize, keys_max: usize) -> Self {
-        Self {
-            store: Config::new(memory_size, keys_max),
-            persistence: true,
-            fsync: FsyncPolicy::Always,
-            backend: Backend::Auto,
-            segment_size_max: 64 << 20,
-            snapshot_log_size: 64 << 20,
-        }
-    }
-
-    /// Checks the configuration.
-    ///
-    /// # Errors
-    /// [`DbError::Config`] naming the first limit that does not hold.
-    pub fn validate(&self) -> Result<(), DbError> {
-        self.store
-            .validate()
-            .map_err(|error| DbError::Config(config_message(error)))?;
-        if self.store.key_size_max > RECORD_KEY_SIZE_MAX {
-            return Err(DbError::Config(format!(
-                "key_size_max {} is above the log's limit of {RECORD_KEY_SIZE_MAX} bytes",
-                self.store.key_size_max
-            )));
-        }
-        if self.store.value_size_max > RECORD_VALUE_SIZE_MAX {
-            return Err(DbError::Config(format!(
-                "value_size_max {} is above the log's limit of {RECORD_VALUE_SIZE_MAX} bytes",
-                self.store.value_size_max
-            )));
-        }
-        if self.segment_size_max == 0 {
-            return Err(DbError::Config("segment_size_max is 0".to_owned()));
-        }
-        Ok(())
-    }
-}
-
-impl Default for DbConfig {
-    /// 64 MiB of item memory and up to a million keys.
-    fn default() -> Self {
-        Self::new(64 << 20, 1 << 20)
-    }
-}
-
 /// Why a [`Db`] operation failed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -188,7 +124,7 @@ pub enum DbError {
     /// nothing changed. [`StoreError::message`] is Redis's wording.
     Store(StoreError),
     /// The configuration is invalid.
-    Config(String),
+    Config(DbConfigError),
     /// `save`/`bgsave` on a [`Db`] opened with `persistence: false`.
     PersistenceOff,
     /// The runtime failed: I/O, a poisoned or closed log, a locked directory, corrupt data.
@@ -257,25 +193,6 @@ pub struct DbStats {
     pub snapshot_count: u64,
 }
 
-/// What a snapshot did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnapshotReport {
-    /// The snapshot file.
-    pub file: PathBuf,
-    /// It holds every change up to this LSN.
-    pub lsn: u64,
-    /// Items written.
-    pub item_count: u64,
-    /// Bytes written.
-    pub size: u64,
-    /// How long writes waited: the walk that streams the store to the file.
-    pub pause: Duration,
-    /// How long the whole snapshot took, compaction included.
-    pub duration: Duration,
-    /// What compaction deleted.
-    pub compaction: Compaction,
-}
-
 /// An embedded, durable key-value store; see the module documentation.
 ///
 /// Thread-safe (`Send + Sync`): share it with `Arc<Db>`. The key-value methods use
@@ -334,38 +251,13 @@ struct Inner {
     /// The first failure that poisoned the log, once seen by the Db.
     failure: Mutex<Option<Arc<Error>>>,
     failed: AtomicBool,
-    /// Held for the whole of a snapshot: one at a time.
-    snapshot_serial: Mutex<()>,
-    /// A background snapshot is running or about to.
-    snapshot_running: AtomicBool,
-    /// The background snapshot's thread, and the result of a finished one not yet asked for.
-    background: Mutex<Background>,
+    /// Snapshots: SAVE, BGSAVE, the automatic trigger and their counters.
+    snapshots: Snapshots,
     /// Capacity the log's queue buffers are given on first use (see [`Db::write`]).
     queue_reserve: usize,
-    /// The flusher thread (`everysec` and `no` with persistence on), to join on close.
-    flusher: Mutex<Option<JoinHandle<()>>>,
-    /// The flusher thread, to unpark.
-    flusher_thread: OnceLock<Thread>,
-    /// A write asked the flusher for an append it has not started yet.
-    flush_requested: AtomicBool,
-    /// The flusher must end.
-    flusher_stop: AtomicBool,
-    /// An append took the log past the automatic snapshot trigger; whoever made it starts
-    /// the snapshot once the store lock is released.
-    snapshot_wanted: AtomicBool,
-    /// `Appender::log_size` when the last snapshot started.
-    log_size_at_snapshot: AtomicU64,
-    snapshot_count: AtomicU64,
-    /// Bytes of the last snapshot written (the automatic trigger waits for as many log
-    /// bytes).
-    snapshot_size_last: AtomicU64,
+    /// The flusher thread (`everysec` and `no` with persistence on).
+    flusher: Flusher,
     recovery: Option<RecoveryReport>,
-}
-
-#[derive(Debug, Default)]
-struct Background {
-    thread: Option<JoinHandle<Result<SnapshotReport, DbError>>>,
-    finished: Option<Result<SnapshotReport, DbError>>,
 }
 
 /// What the store lock guards.
@@ -433,12 +325,10 @@ impl Db {
         config.validate()?;
         let dir = dir.as_ref().to_path_buf();
         let mut store = OwnedStore::new(config.store)
-            .map_err(|error| DbError::Config(config_message(error)))?;
+            .map_err(|error| DbError::Config(DbConfigError::Store(error)))?;
         let storage = if config.persistence {
             let Some(storage) = storage else {
-                return Err(DbError::Config(
-                    "persistence is on but no storage was given".to_owned(),
-                ));
+                return Err(DbError::Config(DbConfigError::StorageMissing));
             };
             Some(storage)
         } else {
@@ -483,18 +373,9 @@ impl Db {
                 closed: AtomicBool::new(false),
                 failure: Mutex::new(None),
                 failed: AtomicBool::new(false),
-                snapshot_serial: Mutex::new(()),
-                snapshot_running: AtomicBool::new(false),
-                background: Mutex::new(Background::default()),
-                log_size_at_snapshot: AtomicU64::new(0),
-                snapshot_count: AtomicU64::new(0),
-                snapshot_size_last: AtomicU64::new(0),
+                snapshots: Snapshots::default(),
                 queue_reserve,
-                flusher: Mutex::new(None),
-                flusher_thread: OnceLock::new(),
-                flush_requested: AtomicBool::new(false),
-                flusher_stop: AtomicBool::new(false),
-                snapshot_wanted: AtomicBool::new(false),
+                flusher: Flusher::default(),
                 recovery,
             }),
         };
@@ -683,9 +564,8 @@ impl Db {
             store,
             log: inner.log.as_ref().map(LogWriter::stats),
             lsn_last,
-            log_size_since_snapshot: log_size
-                .saturating_sub(inner.log_size_at_snapshot.load(Ordering::Acquire)),
-            snapshot_count: inner.snapshot_count.load(Ordering::Acquire),
+            log_size_since_snapshot: inner.snapshots.log_size_since_snapshot(log_size),
+            snapshot_count: inner.snapshots.count(),
         }
     }
 
@@ -799,7 +679,7 @@ impl Db {
 
     /// The write path of the key-value methods; see the module documentation. Under
     /// `always` it returns once its records are fdatasync'ed; under `everysec` and `no`, once
-    /// they are in the Db's buffer (the flusher appends them within [`FLUSH_DELAY`]).
+    /// they are in the Db's buffer (the flusher appends them within [`flusher::FLUSH_DELAY`]).
     fn write<R>(
         &self,
         operation: impl for<'s> FnOnce(&mut Store<'s>, Timestamp, &mut ShardLog<'_>) -> R,
@@ -863,13 +743,10 @@ impl Db {
             // A door commits once per batch of requests (Db::commit).
             Hand::Door if small => Durability::Buffered,
             Hand::Embedded if small && shard.deferred => {
-                let wake = !inner.flush_requested.load(Ordering::Acquire);
+                let wake = inner.flusher.request_wanted();
                 drop(guard);
-                if wake
-                    && !inner.flush_requested.swap(true, Ordering::AcqRel)
-                    && let Some(flusher) = inner.flusher_thread.get()
-                {
-                    flusher.unpark();
+                if wake {
+                    inner.flusher.request();
                 }
                 Durability::Buffered
             }
@@ -976,202 +853,13 @@ impl Inner {
                 appender.log_size += size;
                 appender.ticket_last = Some(ticket);
                 if self.snapshot_due(appender.log_size) {
-                    self.snapshot_wanted.store(true, Ordering::Release);
+                    self.snapshots.want();
                 }
                 Ok(Some(ticket))
             }
             Err(error) => Err(self.fail(error)),
         }
     }
-
-    /// Starts the flusher thread: it appends what writes left pending, [`FLUSH_DELAY`]
-    /// after the first of them asked.
-    fn flusher_start(inner: &Arc<Self>) -> Result<(), DbError> {
-        let worker = Arc::clone(inner);
-        let thread = std::thread::Builder::new()
-            .name("floe-flusher".to_owned())
-            .spawn(move || Self::flusher_run(&worker))
-            .map_err(|source| {
-                DbError::Runtime(Error::io(Operation::WriterThread, &inner.dir, source))
-            })?;
-        let _set = inner.flusher_thread.set(thread.thread().clone());
-        *lock(&inner.flusher) = Some(thread);
-        Ok(())
-    }
-
-    /// The flusher's loop: park until asked, let records gather, append them. Ends when
-    /// `flusher_stop` is set (and the thread unparked).
-    fn flusher_run(inner: &Arc<Self>) {
-        let this = &**inner;
-        loop {
-            std::thread::park();
-            if this.flusher_stop.load(Ordering::Acquire) {
-                return;
-            }
-            if !this.flush_requested.load(Ordering::Acquire) {
-                continue; // A spurious wake-up.
-            }
-            std::thread::sleep(FLUSH_DELAY);
-            // Cleared before the append: a write after this point asks again.
-            this.flush_requested.store(false, Ordering::Release);
-            if let Err(error) = this.append(lock(&this.shard)) {
-                // `fail` recorded it: the next write returns it.
-                tracing::error!(
-                    "appending to the log of `{}` failed: {error}",
-                    this.dir.display()
-                );
-            }
-            Self::snapshot_start_if_wanted(inner);
-        }
-    }
-
-    /// Starts a background snapshot if an append asked for one (best effort: a failure to
-    /// start is reported by the next attempt).
-    fn snapshot_start_if_wanted(inner: &Arc<Self>) {
-        if inner.snapshot_wanted.load(Ordering::Acquire)
-            && inner.snapshot_wanted.swap(false, Ordering::AcqRel)
-        {
-            let _started = Self::background_start(inner);
-        }
-    }
-
-    /// Stops the flusher thread, if there is one.
-    fn flusher_end(&self) {
-        self.flusher_stop.store(true, Ordering::Release);
-        if let Some(flusher) = self.flusher_thread.get() {
-            flusher.unpark();
-        }
-        if let Some(thread) = lock(&self.flusher).take() {
-            // A panic in the flusher left the records pending; close appends them.
-            let _panicked = thread.join();
-        }
-    }
-
-    /// Whether the automatic trigger fires at `log_size`.
-    fn snapshot_due(&self, log_size: u64) -> bool {
-        // Like Redis's auto-aofrewrite-percentage 100: wait for at least as many log bytes as
-        // the last snapshot held, so writing snapshots never costs more than writing the log
-        // (a fixed trigger snapshotted a large store over and over, holding its lock).
-        let configured = self.config.snapshot_log_size;
-        let trigger = configured.max(self.snapshot_size_last.load(Ordering::Acquire));
-        configured > 0
-            && log_size.saturating_sub(self.log_size_at_snapshot.load(Ordering::Acquire)) >= trigger
-            && !self.snapshot_running.load(Ordering::Acquire)
-    }
-
-    /// A snapshot and compaction; see [`crate::log::snapshot`].
-    fn snapshot(&self) -> Result<SnapshotReport, DbError> {
-        let Some(storage) = &self.storage else {
-            return Err(DbError::PersistenceOff);
-        };
-        let _serial = lock(&self.snapshot_serial);
-        self.check_writable()?;
-        let started_ns = self.clock.monotonic_ns();
-        let (file, header, log_size) = {
-            let mut block = Vec::new();
-            let mut shard = lock(&self.shard);
-            // Everything applied must have its LSN before the snapshot names one: append
-            // what is pending, and wait for an append in flight (its lock).
-            let (lsn, log_size) = {
-                let mut appender = lock(&self.appender);
-                self.append_locked(&mut shard, &mut appender)?;
-                (appender.lsn_last, appender.log_size)
-            };
-            let now = self.clock.now_ms();
-            // Streamed to the file block by block while writes wait: no copy of the store
-            // in memory, at the price of the page-cache writes inside the pause.
-            let mut file = SnapshotFile::create(&**storage, &self.dir, lsn)?;
-            let written = shard
-                .store
-                .with_ref(|store| file.write_items(store, lsn, now, &mut block));
-            match written {
-                Ok(header) => (file, header, log_size),
-                Err(error) => {
-                    drop(shard);
-                    file.abandon(&**storage);
-                    return Err(error.into());
-                }
-            }
-        };
-        let pause = elapsed(&*self.clock, started_ns);
-        let size = file.size();
-        let file = file.commit(&**storage, &self.dir)?;
-        let compaction = compact(&**storage, &self.dir, header.lsn)?;
-        self.log_size_at_snapshot
-            .fetch_max(log_size, Ordering::AcqRel);
-        self.snapshot_size_last.store(size, Ordering::Release);
-        self.snapshot_count.fetch_add(1, Ordering::AcqRel);
-        Ok(SnapshotReport {
-            file,
-            lsn: header.lsn,
-            item_count: header.item_count,
-            size,
-            pause,
-            duration: elapsed(&*self.clock, started_ns),
-            compaction,
-        })
-    }
-
-    /// Starts a background snapshot unless one is running.
-    fn background_start(inner: &Arc<Self>) -> Result<bool, DbError> {
-        if inner.closed.load(Ordering::Acquire)
-            || inner.snapshot_running.swap(true, Ordering::AcqRel)
-        {
-            return Ok(false);
-        }
-        let mut background = lock(&inner.background);
-        // A finished thread's result is kept for `bgsave_wait`.
-        if let Some(thread) = background.thread.take() {
-            background.finished = Some(join(thread));
-        }
-        let worker = Arc::clone(inner);
-        let spawned = std::thread::Builder::new()
-            .name("floe-snapshot".to_owned())
-            .spawn(move || {
-                let result = worker.snapshot();
-                if let Err(error) = &result {
-                    tracing::error!(
-                        "background snapshot of `{}` failed: {error}",
-                        worker.dir.display()
-                    );
-                }
-                worker.snapshot_running.store(false, Ordering::Release);
-                result
-            });
-        match spawned {
-            Ok(thread) => {
-                background.thread = Some(thread);
-                Ok(true)
-            }
-            Err(source) => {
-                inner.snapshot_running.store(false, Ordering::Release);
-                Err(DbError::Runtime(Error::io(
-                    Operation::WriterThread,
-                    &inner.dir,
-                    source,
-                )))
-            }
-        }
-    }
-
-    fn background_wait(&self) -> Option<Result<SnapshotReport, DbError>> {
-        let mut background = lock(&self.background);
-        match background.thread.take() {
-            Some(thread) => Some(join(thread)),
-            None => background.finished.take(),
-        }
-    }
-}
-
-/// Joins a snapshot thread; a panic in it becomes an error.
-fn join(thread: JoinHandle<Result<SnapshotReport, DbError>>) -> Result<SnapshotReport, DbError> {
-    thread.join().unwrap_or_else(|_| {
-        Err(DbError::Runtime(Error::io(
-            Operation::WriterThread,
-            PathBuf::new(),
-            std::io::Error::other("the snapshot thread panicked"),
-        )))
-    })
 }
 
 /// Recovers `store` from `dir` and opens the log after the last recovered LSN.
@@ -1215,26 +903,6 @@ fn open_log(
         },
     )?;
     Ok((log, report))
-}
-
-/// A sentence for a [`ConfigError`].
-fn config_message(error: ConfigError) -> String {
-    match error {
-        ConfigError::SegmentSize => "segment_size is too small".to_owned(),
-        ConfigError::MemoryTooSmall => {
-            "memory_size is too small for the segments the store needs".to_owned()
-        }
-        ConfigError::MemoryTooLarge => "memory_size is above the largest supported".to_owned(),
-        ConfigError::ItemLargerThanSegment => {
-            "key_size_max + value_size_max do not fit one segment".to_owned()
-        }
-        ConfigError::KeysMaxTooLarge => "keys_max is above the largest supported".to_owned(),
-        other => format!("{other:?}"),
-    }
-}
-
-fn elapsed(clock: &dyn Clock, started_ns: u64) -> Duration {
-    Duration::from_nanos(clock.monotonic_ns().saturating_sub(started_ns))
 }
 
 /// Locks a mutex, going on after a panic elsewhere: the store is consistent after any

@@ -27,7 +27,7 @@ pub mod log;
 pub mod memory;
 pub mod server;
 
-pub use db::{Db, DbConfig, DbError};
+pub use db::{Db, DbConfig, DbConfigError, DbError};
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod sync;

@@ -76,7 +76,7 @@ fn entry_offsets(path: &Path) -> Vec<(u64, u64)> {
     LogScanner::new(&bytes, None)
         .map(|entry| match entry {
             Entry::Record { offset, lsn, .. } => (offset, lsn),
-            Entry::Group(group) => (group.offset, group.first_lsn),
+            Entry::Group(group) => (group.offset, group.lsn_first),
         })
         .collect()
 }

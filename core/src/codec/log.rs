@@ -49,7 +49,7 @@ pub struct Group<'a> {
     /// Byte offset of the group's first intent record.
     pub offset: u64,
     /// LSN of the first intent record.
-    pub first_lsn: u64,
+    pub lsn_first: u64,
     /// LSN of the commit record.
     pub commit_lsn: u64,
     /// Number of intent records.
@@ -131,7 +131,7 @@ pub enum Verdict {
         /// Start of the group's first intent, equal to `accepted_size`.
         offset: u64,
         /// LSN of the group's first intent.
-        first_lsn: u64,
+        lsn_first: u64,
         /// Intact intents read before the segment ended.
         record_count: u32,
     },
@@ -193,7 +193,7 @@ pub enum Corruption {
         /// The group the commit names.
         commit: Commit,
         /// First LSN of the intents actually read.
-        first_lsn: u64,
+        lsn_first: u64,
         /// Number of intents actually read.
         record_count: u32,
     },
@@ -277,7 +277,7 @@ enum Observation<'a> {
 #[derive(Debug, Clone, Copy)]
 struct GroupOpen {
     offset: usize,
-    first_lsn: u64,
+    lsn_first: u64,
     record_count: u32,
 }
 
@@ -454,7 +454,7 @@ impl<'a> LogScanner<'a> {
                     ..
                 },
                 Some(open),
-            ) if commit.first_lsn == open.first_lsn && commit.record_count == open.record_count => {
+            ) if commit.lsn_first == open.lsn_first && commit.record_count == open.record_count => {
                 Action::GroupCommit(lsn)
             }
             (
@@ -470,7 +470,7 @@ impl<'a> LogScanner<'a> {
             ) => {
                 let reason = Corruption::CommitMismatch {
                     commit,
-                    first_lsn: open.first_lsn,
+                    lsn_first: open.lsn_first,
                     record_count: open.record_count,
                 };
                 Action::Stop(corrupt(at, reason))
@@ -575,7 +575,7 @@ impl<'a> Iterator for LogScanner<'a> {
                 Action::GroupOpen(lsn) => {
                     group = Some(GroupOpen {
                         offset,
-                        first_lsn: lsn,
+                        lsn_first: lsn,
                         record_count: 1,
                     });
                     lsn_last = Some(lsn);
@@ -594,7 +594,7 @@ impl<'a> Iterator for LogScanner<'a> {
                     assert!(open.offset == self.accepted_size, "group={}", open.offset);
                     let group = Group {
                         offset: open.offset as u64,
-                        first_lsn: open.first_lsn,
+                        lsn_first: open.lsn_first,
                         commit_lsn: lsn,
                         record_count: open.record_count,
                         intents: &self.bytes[open.offset..offset],
@@ -618,7 +618,7 @@ impl<'a> Iterator for LogScanner<'a> {
 fn torn_group(open: GroupOpen) -> Verdict {
     Verdict::TornGroup {
         offset: open.offset as u64,
-        first_lsn: open.first_lsn,
+        lsn_first: open.lsn_first,
         record_count: open.record_count,
     }
 }
@@ -669,15 +669,15 @@ mod tests {
             self.push(lsn, Body::Standalone(SET))
         }
 
-        fn group(&mut self, first_lsn: u64, record_count: u32) -> &mut Self {
+        fn group(&mut self, lsn_first: u64, record_count: u32) -> &mut Self {
             for index in 0..record_count {
-                self.push(first_lsn + u64::from(index), Body::Intent(DEL));
+                self.push(lsn_first + u64::from(index), Body::Intent(DEL));
             }
             let commit = Commit {
-                first_lsn,
+                lsn_first,
                 record_count,
             };
-            self.push(first_lsn + u64::from(record_count), Body::Commit(commit))
+            self.push(lsn_first + u64::from(record_count), Body::Commit(commit))
         }
 
         /// Edits the record that starts at `offsets[index]` and fixes its checksum, so the
@@ -739,7 +739,7 @@ mod tests {
         };
         assert_eq!(group.offset, log.offsets[1] as u64);
         assert_eq!(
-            (group.first_lsn, group.commit_lsn, group.record_count),
+            (group.lsn_first, group.commit_lsn, group.record_count),
             (5, 8, 3)
         );
         assert_eq!(
@@ -1035,7 +1035,7 @@ mod tests {
         let group_offset = log.offsets[1] as u64;
         let torn = Verdict::TornGroup {
             offset: group_offset,
-            first_lsn: 2,
+            lsn_first: 2,
             record_count: 3,
         };
         // Commit missing entirely.
@@ -1048,7 +1048,7 @@ mod tests {
             assert_eq!(verdict(&log.bytes[..size]), torn, "size={size}");
         }
         let mut bytes = log.bytes.clone();
-        bytes[commit + field::FIRST_LSN.start] ^= 0x04;
+        bytes[commit + field::LSN_FIRST.start] ^= 0x04;
         assert_eq!(verdict(&bytes), torn);
         let mut bytes = log.bytes[..commit].to_vec();
         bytes.resize(bytes.len() + 512, 0);
@@ -1057,7 +1057,7 @@ mod tests {
         let cut = log.offsets[3] + 10;
         let torn_two = Verdict::TornGroup {
             offset: group_offset,
-            first_lsn: 2,
+            lsn_first: 2,
             record_count: 2,
         };
         assert_eq!(verdict(&log.bytes[..cut]), torn_two);
@@ -1070,7 +1070,7 @@ mod tests {
         log.push(1, Body::Intent(DEL)).standalone(2).push(
             3,
             Body::Commit(Commit {
-                first_lsn: 1,
+                lsn_first: 1,
                 record_count: 1,
             }),
         );
@@ -1091,7 +1091,7 @@ mod tests {
         log.standalone(1).push(
             3,
             Body::Commit(Commit {
-                first_lsn: 2,
+                lsn_first: 2,
                 record_count: 1,
             }),
         );
@@ -1106,11 +1106,11 @@ mod tests {
 
         for commit in [
             Commit {
-                first_lsn: 1,
+                lsn_first: 1,
                 record_count: 1,
             },
             Commit {
-                first_lsn: 0,
+                lsn_first: 0,
                 record_count: 2,
             },
         ] {
@@ -1120,7 +1120,7 @@ mod tests {
                 .push(3, Body::Commit(commit));
             let reason = Corruption::CommitMismatch {
                 commit,
-                first_lsn: 1,
+                lsn_first: 1,
                 record_count: 2,
             };
             assert_eq!(
@@ -1140,7 +1140,7 @@ mod tests {
         log.push(1, Body::Intent(DEL)).push(
             2,
             Body::Commit(Commit {
-                first_lsn: 1,
+                lsn_first: 1,
                 record_count: 1,
             }),
         );

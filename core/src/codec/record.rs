@@ -33,8 +33,9 @@
 use super::{read_u32, read_u64, size_u32, usize_from};
 use crate::constants::{DATABASE_COUNT, KEY_SIZE_MAX_DEFAULT, VALUE_SIZE_MAX_DEFAULT};
 
-/// Milliseconds since the Unix epoch; `0` in an expiry field means "never expires".
-pub type Timestamp = u64;
+/// Kept here so the older path `codec::record::Timestamp` still names it; the type lives
+/// in [`crate::time`].
+pub use crate::time::Timestamp;
 
 /// One change to the store; idempotent, except [`Record::SwapDb`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +158,7 @@ pub mod field {
     /// `EXPIRES_AT`.
     pub const DB_SECOND: Range<usize> = 32..40;
     /// Commit only: LSN of the group's first intent record (`u64`); shares `EXPIRES_AT`.
-    pub const FIRST_LSN: Range<usize> = 32..40;
+    pub const LSN_FIRST: Range<usize> = 32..40;
     /// First byte of the key; the value follows the key.
     pub const KEY_START: usize = 40;
 }
@@ -263,11 +264,11 @@ impl core::error::Error for DecodeError {}
 ///
 /// Its own LSN is above the LSN of every intent it commits; the intents are the
 /// `record_count` records directly before it in the same log, the first of which has
-/// LSN `first_lsn`.
+/// LSN `lsn_first`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Commit {
     /// LSN of the group's first intent record.
-    pub first_lsn: u64,
+    pub lsn_first: u64,
     /// Number of intent records in the group, `1..=GROUP_RECORD_COUNT_MAX`.
     pub record_count: u32,
 }
@@ -408,7 +409,7 @@ impl<B: AsRef<[u8]>> RecordView<B> {
         read_u32(self.buffer.as_ref(), field::RECORD_COUNT)
     }
 
-    /// `EXPIRES_AT` (and `FIRST_LSN` of a commit: the same bytes).
+    /// `EXPIRES_AT` (and `LSN_FIRST` of a commit: the same bytes).
     pub fn expires_at(&self) -> u64 {
         read_u64(self.buffer.as_ref(), field::EXPIRES_AT)
     }
@@ -583,16 +584,16 @@ impl<'a> LogRecord<'a> {
                     commit.record_count
                 );
                 assert!(
-                    commit.first_lsn < self.lsn,
+                    commit.lsn_first < self.lsn,
                     "first={} lsn={}",
-                    commit.first_lsn,
+                    commit.lsn_first,
                     self.lsn
                 );
                 assert!(
-                    self.lsn - commit.first_lsn >= u64::from(commit.record_count),
+                    self.lsn - commit.lsn_first >= u64::from(commit.record_count),
                     "no room for {} intents in first={} lsn={}",
                     commit.record_count,
-                    commit.first_lsn,
+                    commit.lsn_first,
                     self.lsn,
                 );
                 (
@@ -602,7 +603,7 @@ impl<'a> LogRecord<'a> {
                     &[],
                     &[],
                     commit.record_count,
-                    commit.first_lsn,
+                    commit.lsn_first,
                 )
             }
         }
@@ -711,7 +712,7 @@ impl Commit {
     /// # Panics
     ///
     /// As [`LogRecord::encode`], and if the count is `0` or above
-    /// [`GROUP_RECORD_COUNT_MAX`], or `lsn - first_lsn < record_count`.
+    /// [`GROUP_RECORD_COUNT_MAX`], or `lsn - lsn_first < record_count`.
     pub fn encode(&self, lsn: u64, target: &mut [u8]) {
         LogRecord {
             lsn,
@@ -734,7 +735,7 @@ pub fn group_encoded_size<'r>(records: impl IntoIterator<Item = Record<'r>>) -> 
     intents_size + u64::from(Commit::ENCODED_SIZE)
 }
 
-/// Writes a group: `records` as intents with LSNs `first_lsn, first_lsn + 1, ...`, then
+/// Writes a group: `records` as intents with LSNs `lsn_first, lsn_first + 1, ...`, then
 /// the commit record with the next LSN, which is returned. Recovery applies the group
 /// only if that commit record is on disk and intact (the protocol is in `docs/FORMAT.md`).
 ///
@@ -748,7 +749,7 @@ pub fn group_encoded_size<'r>(records: impl IntoIterator<Item = Record<'r>>) -> 
 /// If `records` is empty or longer than [`GROUP_RECORD_COUNT_MAX`], the LSNs would
 /// overflow, `target.len()` is not exactly [`group_encoded_size`], or a record cannot be
 /// encoded (as [`LogRecord::encode`]).
-pub fn encode_group<'r, I>(records: I, first_lsn: u64, target: &mut [u8]) -> u64
+pub fn encode_group<'r, I>(records: I, lsn_first: u64, target: &mut [u8]) -> u64
 where
     I: IntoIterator<Item = Record<'r>>,
     I::IntoIter: Clone,
@@ -763,8 +764,8 @@ where
         record_count <= GROUP_RECORD_COUNT_MAX,
         "count={record_count}"
     );
-    let Some(commit_lsn) = first_lsn.checked_add(u64::from(record_count)) else {
-        panic!("LSN overflow: first={first_lsn} count={record_count}");
+    let Some(commit_lsn) = lsn_first.checked_add(u64::from(record_count)) else {
+        panic!("LSN overflow: first={lsn_first} count={record_count}");
     };
     let size = group_encoded_size(records.clone());
     assert!(
@@ -774,7 +775,7 @@ where
     );
 
     let mut offset = 0;
-    let mut lsn = first_lsn;
+    let mut lsn = lsn_first;
     for record in records {
         let end = offset + usize_from(record.encoded_size());
         record.encode_intent(lsn, &mut target[offset..end]);
@@ -783,7 +784,7 @@ where
     }
     assert!(lsn == commit_lsn, "lsn={lsn} commit={commit_lsn}");
     Commit {
-        first_lsn,
+        lsn_first,
         record_count,
     }
     .encode(commit_lsn, &mut target[offset..]);
@@ -855,14 +856,14 @@ fn decode_commit<B: AsRef<[u8]>>(view: &RecordView<B>) -> Result<Commit, DecodeE
         return Err(DecodeError::FieldInvalid);
     }
     let commit = Commit {
-        first_lsn: view.expires_at(),
+        lsn_first: view.expires_at(),
         record_count: view.record_count(),
     };
     let lsn = view.lsn();
     if commit.record_count == 0
         || commit.record_count > GROUP_RECORD_COUNT_MAX
-        || commit.first_lsn >= lsn
-        || lsn - commit.first_lsn < u64::from(commit.record_count)
+        || commit.lsn_first >= lsn
+        || lsn - commit.lsn_first < u64::from(commit.record_count)
     {
         return Err(DecodeError::CommitInvalid);
     }
@@ -1010,7 +1011,7 @@ mod tests {
                 LogRecord {
                     lsn: 0x21,
                     body: Body::Commit(Commit {
-                        first_lsn: 0x20,
+                        lsn_first: 0x20,
                         record_count: 1,
                     }),
                 },
@@ -1067,7 +1068,7 @@ mod tests {
 
         let mut commit = [0; Commit::ENCODED_SIZE as usize];
         Commit {
-            first_lsn: 0x20,
+            lsn_first: 0x20,
             record_count: 1,
         }
         .encode(0x21, &mut commit);
@@ -1260,16 +1261,16 @@ mod tests {
 
     #[test]
     fn record_decode_commit_invalid() {
-        let commit_with = |lsn: u64, first_lsn: u64, record_count: u32| {
+        let commit_with = |lsn: u64, lsn_first: u64, record_count: u32| {
             let mut bytes = GOLDEN_COMMIT.to_vec();
             bytes[field::LSN].copy_from_slice(&lsn.to_le_bytes());
-            bytes[field::FIRST_LSN].copy_from_slice(&first_lsn.to_le_bytes());
+            bytes[field::LSN_FIRST].copy_from_slice(&lsn_first.to_le_bytes());
             bytes[field::RECORD_COUNT].copy_from_slice(&record_count.to_le_bytes());
             checksum_fix(&mut bytes);
             bytes
         };
         assert!(decode(&commit_with(10, 5, 5)).is_ok());
-        for (lsn, first_lsn, record_count) in [
+        for (lsn, lsn_first, record_count) in [
             (10, 5, 0),
             (10, 10, 1),
             (10, 11, 1),
@@ -1277,9 +1278,9 @@ mod tests {
             (u64::MAX, 0, GROUP_RECORD_COUNT_MAX + 1),
         ] {
             assert_eq!(
-                decode(&commit_with(lsn, first_lsn, record_count)),
+                decode(&commit_with(lsn, lsn_first, record_count)),
                 Err(DecodeError::CommitInvalid),
-                "lsn={lsn} first={first_lsn} count={record_count}"
+                "lsn={lsn} first={lsn_first} count={record_count}"
             );
         }
     }
@@ -1426,9 +1427,9 @@ mod tests {
         }
 
         #[test]
-        fn record_roundtrip_commit(first_lsn in 0..u64::MAX / 2, record_count in 1..=GROUP_RECORD_COUNT_MAX, gap in 0..1000_u64) {
-            let lsn = first_lsn + u64::from(record_count) + gap;
-            let log_record = LogRecord { lsn, body: Body::Commit(Commit { first_lsn, record_count }) };
+        fn record_roundtrip_commit(lsn_first in 0..u64::MAX / 2, record_count in 1..=GROUP_RECORD_COUNT_MAX, gap in 0..1000_u64) {
+            let lsn = lsn_first + u64::from(record_count) + gap;
+            let log_record = LogRecord { lsn, body: Body::Commit(Commit { lsn_first, record_count }) };
             let bytes = encode_to_vec(&log_record);
             prop_assert_eq!(decode(&bytes), Ok(log_record));
         }
@@ -1436,19 +1437,19 @@ mod tests {
         #[test]
         fn record_roundtrip_group(
             records in prop::collection::vec(record_strategy(), 1..8),
-            first_lsn in 0..u64::MAX / 2,
+            lsn_first in 0..u64::MAX / 2,
         ) {
             let records: Vec<Record<'_>> = records.iter().map(record_from).collect();
             let mut bytes = vec![0; group_encoded_size(records.iter().copied()) as usize];
-            let commit_lsn = encode_group(records.iter().copied(), first_lsn, &mut bytes);
-            prop_assert_eq!(commit_lsn, first_lsn + records.len() as u64);
+            let commit_lsn = encode_group(records.iter().copied(), lsn_first, &mut bytes);
+            prop_assert_eq!(commit_lsn, lsn_first + records.len() as u64);
             let mut rest = &bytes[..];
             for (index, record) in records.iter().enumerate() {
                 let (decoded, size) = LogRecord::decode_bytes(rest).unwrap();
-                prop_assert_eq!(decoded, LogRecord { lsn: first_lsn + index as u64, body: Body::Intent(*record) });
+                prop_assert_eq!(decoded, LogRecord { lsn: lsn_first + index as u64, body: Body::Intent(*record) });
                 rest = &rest[size as usize..];
             }
-            let commit = Commit { first_lsn, record_count: records.len() as u32 };
+            let commit = Commit { lsn_first, record_count: records.len() as u32 };
             prop_assert_eq!(decode(rest), Ok(LogRecord { lsn: commit_lsn, body: Body::Commit(commit) }));
         }
 

@@ -23,8 +23,9 @@
 //! directory; a crash at any point leaves either the old or the new snapshot whole.
 
 use super::{read_u32, read_u64, size_u32};
-use crate::codec::record::{RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX, Timestamp};
+use crate::codec::record::{RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX};
 use crate::constants::DATABASE_COUNT;
+use crate::time::Timestamp;
 
 /// First 8 bytes of every snapshot file.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"FLOESNAP";

@@ -10,9 +10,10 @@ use std::vec::Vec;
 
 use super::{Arguments, Outcome, Session, execute};
 use crate::arena::Arena;
-use crate::codec::record::{Record, Timestamp};
+use crate::codec::record::Record;
 use crate::codec::resp::{Frame, Limits, Protocol, ReplySink, Request};
 use crate::store::{Config, LogSink, Store};
+use crate::time::Timestamp;
 
 /// The time of the first command of every script.
 pub(super) const NOW: Timestamp = 1_700_000_000_000;

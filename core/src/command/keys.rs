@@ -18,9 +18,9 @@
 
 use super::server::{Subcommand, help, sub, subcommand};
 use super::{Context, Door, Message, bulk_or_null, c_string, decimal, is};
-use crate::codec::record::Timestamp;
 use crate::constants::SCAN_COUNT_DEFAULT;
 use crate::store::{ExpireCondition, Ttl};
+use crate::time::Timestamp;
 
 /// The commands of this family (UNLINK is DEL: deletion is immediate here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

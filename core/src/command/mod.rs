@@ -61,11 +61,11 @@ pub use server::REDIS_VERSION;
 
 use core::marker::PhantomData;
 
-use crate::codec::record::Timestamp;
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter, Request};
 use crate::constants::DATABASE_COUNT;
 use crate::error::StoreError;
 use crate::store::{LogSink, Store, parse_integer};
+use crate::time::Timestamp;
 
 pub use crate::constants::CLIENT_NAME_SIZE_MAX;
 

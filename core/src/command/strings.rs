@@ -9,8 +9,8 @@
 //! integer, then not positive or overflowing.
 
 use super::{Arguments, Context, Door, arity_error, bulk_or_null, is};
-use crate::codec::record::Timestamp;
 use crate::store::{GetExpiry, SetCondition, SetExpiry, SetOptions};
+use crate::time::Timestamp;
 
 /// The commands of this family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@
 
 use core::ops::Range;
 
-use crate::codec::record::Timestamp;
+use crate::time::Timestamp;
 
 const FLAG_DATABASE_MASK: u8 = 0x0f;
 const FLAG_EXPIRES: u8 = 0x10;

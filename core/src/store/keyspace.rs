@@ -3,12 +3,13 @@
 //! looking at one item (TOUCH, OBJECT, MEMORY USAGE).
 
 use super::{Found, LogSink, Lookup, Splice, Store, expired, parse_integer};
-use crate::codec::record::{Record, Timestamp};
+use crate::codec::record::Record;
 use crate::constants::{SLOT_SIZE, TAG_SIZE};
 use crate::error::StoreError;
 use crate::glob::glob_match;
 use crate::storage::item;
 use crate::storage::policy::{POLICY_MASK, VOLATILE};
+use crate::time::Timestamp;
 
 /// Longest value Redis stores as an `embstr` (one allocation with its object header).
 const EMBSTR_SIZE_MAX: usize = 44;

@@ -37,7 +37,7 @@ pub use transfer::Transfer;
 use core::ops::Range;
 
 use crate::arena::Arena;
-use crate::codec::record::{Record, Timestamp};
+use crate::codec::record::Record;
 use crate::constants::{
     DATABASE_COUNT, ITEM_HEADER_SIZE_MAX, KEY_SIZE_MAX_DEFAULT, LOAD_DENOMINATOR, LOAD_NUMERATOR,
     SEGMENT_COUNT_MIN, SEGMENT_MEMORY_SIZE_MAX, SEGMENT_SIZE_DEFAULT, SEGMENT_SIZE_MIN,
@@ -49,6 +49,7 @@ use crate::storage::item::{self, ItemLayout};
 use crate::storage::policy::{EvictionPolicy, POLICY_MASK, VOLATILE};
 use crate::storage::segment::{SegmentMemory, Segments};
 use crate::table::{Location, Table};
+use crate::time::Timestamp;
 
 /// Receives the log records of a write, in the order they must be replayed.
 pub trait LogSink {

@@ -15,9 +15,10 @@ use alloc::vec::Vec;
 
 use super::{Config, ExpireCondition, LogSink, SetOptions, Store, Transfer};
 use crate::arena::Arena;
-use crate::codec::record::{Record, Timestamp};
+use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::policy::EvictionPolicy;
+use crate::time::Timestamp;
 
 /// The time a model run starts at.
 const START: Timestamp = 1_700_000_000_000;

@@ -12,13 +12,14 @@
 //! granting second chances at all.
 
 use super::{Found, Store, expired};
-use crate::codec::record::{Record, Timestamp};
+use crate::codec::record::Record;
 use crate::constants::SEGMENT_RESERVE_COUNT;
 use crate::error::StoreError;
 use crate::storage::item;
 use crate::storage::policy::{EvictionPolicy, POLICY_MASK, VOLATILE};
 use crate::storage::segment::{SegmentIndex, Segments};
 use crate::table::Location;
+use crate::time::Timestamp;
 
 impl Store<'_> {
     /// Makes room to append items of `sizes` (in order) and to add `new_key_count` keys.

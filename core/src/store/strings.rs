@@ -3,10 +3,11 @@
 //! Counters are logged as the value they produced, so replay never increments twice.
 
 use super::{LogSink, Splice, Store};
-use crate::codec::record::{Record, Timestamp};
+use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::text::{DOUBLE_HUMAN_SIZE_MAX, I64_TEXT_SIZE_MAX, format_double_human, format_i64};
 use crate::text::{parse_double_finite, parse_integer_strict};
+use crate::time::Timestamp;
 // The old public names (store::parse_integer, store::parse_float), until callers switch.
 pub use crate::text::{parse_double_finite as parse_float, parse_integer_strict as parse_integer};
 

@@ -16,10 +16,11 @@
 use core::iter;
 
 use super::{LogSink, Lookup, Splice, Store};
-use crate::codec::record::{Record, Timestamp};
+use crate::codec::record::Record;
 use crate::constants::DATABASE_COUNT;
 use crate::error::StoreError;
 use crate::storage::item;
+use crate::time::Timestamp;
 
 /// What [`Store::transfer`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

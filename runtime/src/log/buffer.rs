@@ -7,8 +7,9 @@
 //! [`encode_group`] (so the framing recovery reads is written in one place); the LSNs an
 //! encode uses are exactly [`LogBuffer::append_count`].
 
-use floe_core::codec::record::{Commit, Record, Timestamp, encode_group, group_encoded_size};
+use floe_core::codec::record::{Commit, Record, encode_group, group_encoded_size};
 use floe_core::store::LogSink;
+use floe_core::time::Timestamp;
 
 /// A log buffer keeps at most this many bytes of capacity between writes; a write with a
 /// larger value gets a fresh buffer afterwards, so one huge value does not pin memory.

@@ -635,11 +635,11 @@ fn write_segment(f: &mut fmt::Formatter<'_>, segment: &SegmentCheck) -> fmt::Res
         ),
         Verdict::TornGroup {
             offset,
-            first_lsn,
+            lsn_first,
             record_count,
         } => writeln!(
             f,
-            "TORN GROUP at offset {offset}: {record_count} intent(s) from LSN {first_lsn} \
+            "TORN GROUP at offset {offset}: {record_count} intent(s) from LSN {lsn_first} \
              without a commit; opening drops it"
         ),
         Verdict::Corrupt { offset, reason } => writeln!(

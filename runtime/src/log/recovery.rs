@@ -668,7 +668,7 @@ impl LogReplay {
             Entry::Record { offset, lsn, .. } => (window_start + *offset, *lsn, *lsn),
             Entry::Group(group) => (
                 window_start + group.offset,
-                group.first_lsn,
+                group.lsn_first,
                 group.commit_lsn,
             ),
         };
@@ -730,7 +730,7 @@ impl LogReplay {
             }
             Verdict::TornGroup {
                 offset,
-                first_lsn,
+                lsn_first,
                 record_count,
             } => {
                 report.cuts.push(TornCut {
@@ -738,7 +738,7 @@ impl LogReplay {
                     offset,
                     size_dropped: size - offset,
                     what: format!(
-                        "a group of {record_count} intent record(s) from LSN {first_lsn} \
+                        "a group of {record_count} intent record(s) from LSN {lsn_first} \
                          without its commit record: the write never completed"
                     ),
                 });
@@ -820,11 +820,11 @@ fn verdict_shifted(verdict: Verdict, window_start: u64) -> Verdict {
         },
         Verdict::TornGroup {
             offset,
-            first_lsn,
+            lsn_first,
             record_count,
         } => Verdict::TornGroup {
             offset: window_start + offset,
-            first_lsn,
+            lsn_first,
             record_count,
         },
         Verdict::Corrupt { offset, reason } => Verdict::Corrupt {
@@ -1123,12 +1123,12 @@ pub(crate) fn corruption_reason(reason: Corruption) -> String {
         Corruption::CommitUnexpected => "a commit record with no group before it".to_owned(),
         Corruption::CommitMismatch {
             commit,
-            first_lsn,
+            lsn_first,
             record_count,
         } => format!(
             "a commit record for {} records from LSN {} after {record_count} intents from LSN \
-             {first_lsn}",
-            commit.record_count, commit.first_lsn
+             {lsn_first}",
+            commit.record_count, commit.lsn_first
         ),
         other => format!("{other:?}"),
     }

@@ -48,7 +48,6 @@
 
 use std::path::{Path, PathBuf};
 
-use floe_core::codec::record::Timestamp;
 use floe_core::codec::snapshot::{
     PushError, SNAPSHOT_BLOCK_HEADER_SIZE, SNAPSHOT_BLOCK_SIZE_MAX, SNAPSHOT_BLOCK_SIZE_MIN,
     SNAPSHOT_HEADER_SIZE, SNAPSHOT_ITEM_HEADER_SIZE, SNAPSHOT_TRAILER_SIZE, SnapshotBlock,
@@ -57,6 +56,7 @@ use floe_core::codec::snapshot::{
 };
 use floe_core::codec::usize_from;
 use floe_core::store::Store;
+use floe_core::time::Timestamp;
 
 use crate::error::Error;
 use crate::io::{AppendFile, Storage};

@@ -41,7 +41,7 @@
 
 use std::fmt::Write as _;
 
-use floe_core::codec::record::Timestamp;
+use floe_core::time::Timestamp;
 
 /// One key's value as the model knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
