@@ -205,7 +205,7 @@ impl Connection {
                 Err(error) => {
                     // Redis answers a protocol error and closes the connection.
                     let text = format!("ERR {}", error.message());
-                    self.reply_now(worker, |reply| reply.error(text.as_bytes()));
+                    self.reply_now(|reply| reply.error(text.as_bytes()));
                     control = Control::CloseAfterFlush;
                     self.closing = true;
                     break;
@@ -254,7 +254,7 @@ impl Connection {
                 transaction
                     .queued
                     .push(request.args().map(<[u8]>::to_vec).collect());
-                self.reply_now(worker, |reply| reply.simple(b"QUEUED"));
+                self.reply_now(|reply| reply.simple(b"QUEUED"));
             } else {
                 transaction.failed = true;
                 // The table writes the unknown-command or arity error.
@@ -340,7 +340,7 @@ impl Connection {
                 3 if request.arg(1).is_some_and(|user| user == b"default") => request.arg(2),
                 3 => None,
                 _ => {
-                    self.reply_now(worker, |reply| {
+                    self.reply_now(|reply| {
                         reply.error(b"ERR wrong number of arguments for 'auth' command");
                     });
                     return Some(Control::Continue);
@@ -348,18 +348,16 @@ impl Connection {
             };
             if password.is_some_and(|password| worker.admin.password_matches(password)) {
                 self.authenticated = true;
-                self.reply_now(worker, |reply| reply.simple(b"OK"));
+                self.reply_now(|reply| reply.simple(b"OK"));
             } else {
-                self.reply_now(worker, |reply| {
+                self.reply_now(|reply| {
                     reply.error(b"WRONGPASS invalid username-password pair or user is disabled.");
                 });
             }
             return Some(Control::Continue);
         }
         if !self.authenticated && password_required && !is("hello") && !is("quit") && !is("reset") {
-            self.reply_now(worker, |reply| {
-                reply.error(b"NOAUTH Authentication required.")
-            });
+            self.reply_now(|reply| reply.error(b"NOAUTH Authentication required."));
             return Some(Control::Continue);
         }
         if is("hello") && !self.authenticated && password_required {
@@ -381,7 +379,7 @@ impl Connection {
                 } else {
                     b"NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
                 };
-                self.reply_now(worker, |reply| reply.error(message));
+                self.reply_now(|reply| reply.error(message));
                 return Some(Control::Continue);
             }
             self.authenticated = true;
@@ -403,13 +401,13 @@ impl Connection {
                 self.transaction = None;
                 self.watched.clear();
                 let text = format!("EXECABORT Transaction discarded because of: {text}");
-                self.reply_now(worker, |reply| reply.error(text.as_bytes()));
+                self.reply_now(|reply| reply.error(text.as_bytes()));
             } else {
                 if let Some(transaction) = &mut self.transaction {
                     transaction.failed = true;
                 }
                 let text = format!("ERR {text}");
-                self.reply_now(worker, |reply| reply.error(text.as_bytes()));
+                self.reply_now(|reply| reply.error(text.as_bytes()));
             }
             return Some(Control::Continue);
         }
@@ -421,16 +419,14 @@ impl Connection {
         if is("multi") {
             let nested = self.transaction.is_some();
             if nested {
-                self.reply_now(worker, |reply| {
-                    reply.error(b"ERR MULTI calls can not be nested")
-                });
+                self.reply_now(|reply| reply.error(b"ERR MULTI calls can not be nested"));
             } else if count != 1 {
-                self.reply_now(worker, |reply| {
+                self.reply_now(|reply| {
                     reply.error(b"ERR wrong number of arguments for 'multi' command")
                 });
             } else {
                 self.transaction = Some(Transaction::default());
-                self.reply_now(worker, |reply| reply.simple(b"OK"));
+                self.reply_now(|reply| reply.simple(b"OK"));
             }
             return Some(Control::Continue);
         }
@@ -441,14 +437,14 @@ impl Connection {
                 } else {
                     b"ERR DISCARD without MULTI"
                 };
-                self.reply_now(worker, |reply| reply.error(text));
+                self.reply_now(|reply| reply.error(text));
                 return Some(Control::Continue);
             };
             let watched = std::mem::take(&mut self.watched);
             if is("discard") {
-                self.reply_now(worker, |reply| reply.simple(b"OK"));
+                self.reply_now(|reply| reply.simple(b"OK"));
             } else if transaction.failed {
-                self.reply_now(worker, |reply| {
+                self.reply_now(|reply| {
                     reply.error(b"EXECABORT Transaction discarded because of previous errors.");
                 });
             } else {
@@ -473,11 +469,9 @@ impl Connection {
         }
         if is("watch") {
             if self.transaction.is_some() {
-                self.reply_now(worker, |reply| {
-                    reply.error(b"ERR WATCH inside MULTI is not allowed")
-                });
+                self.reply_now(|reply| reply.error(b"ERR WATCH inside MULTI is not allowed"));
             } else if count < 2 {
-                self.reply_now(worker, |reply| {
+                self.reply_now(|reply| {
                     reply.error(b"ERR wrong number of arguments for 'watch' command")
                 });
             } else {
@@ -485,13 +479,13 @@ impl Connection {
                     let mark = worker.db.watch(self.session.db, key);
                     self.watched.push(mark);
                 }
-                self.reply_now(worker, |reply| reply.simple(b"OK"));
+                self.reply_now(|reply| reply.simple(b"OK"));
             }
             return Some(Control::Continue);
         }
         if is("unwatch") {
             self.watched.clear();
-            self.reply_now(worker, |reply| reply.simple(b"OK"));
+            self.reply_now(|reply| reply.simple(b"OK"));
             return Some(Control::Continue);
         }
         if self.transaction.is_some() {
@@ -510,17 +504,17 @@ impl Connection {
         match sub.as_slice() {
             b"list" => {
                 let text = worker.shared.clients.list(None);
-                self.reply_now(worker, |reply| reply.verbatim(*b"txt", text.as_bytes()));
+                self.reply_now(|reply| reply.verbatim(*b"txt", text.as_bytes()));
             }
             b"info" if count == 2 => {
                 let text = worker.shared.clients.list(Some(self.info.id));
-                self.reply_now(worker, |reply| reply.verbatim(*b"txt", text.as_bytes()));
+                self.reply_now(|reply| reply.verbatim(*b"txt", text.as_bytes()));
             }
             b"kill" if count >= 3 => {
                 let args: Vec<&[u8]> = request.args().skip(2).collect();
                 let result = worker.shared.clients.kill(&args, self.info.id);
                 let old_form = count == 3;
-                self.reply_now(worker, |reply| match result {
+                self.reply_now(|reply| match result {
                     Ok(killed) if old_form && killed == 0 => reply.error(b"ERR No such client"),
                     Ok(_) if old_form => reply.simple(b"OK"),
                     Ok(killed) => reply.integer(i64::try_from(killed).unwrap_or(i64::MAX)),
@@ -533,7 +527,7 @@ impl Connection {
             b"no-evict" | b"no-touch" if count == 3 => {
                 let on = request.arg(2).unwrap_or_default();
                 let valid = on.eq_ignore_ascii_case(b"on") || on.eq_ignore_ascii_case(b"off");
-                self.reply_now(worker, |reply| {
+                self.reply_now(|reply| {
                     if valid {
                         // Accepted; floe does not exempt clients from eviction or recency.
                         reply.simple(b"OK");
@@ -599,8 +593,7 @@ impl Connection {
     }
 
     /// Writes a reply that needs no durability, behind anything held.
-    fn reply_now(&mut self, worker: &Worker, write: impl FnOnce(&mut ReplyWriter<'_, Vec<u8>>)) {
-        let _ = worker;
+    fn reply_now(&mut self, write: impl FnOnce(&mut ReplyWriter<'_, Vec<u8>>)) {
         let protocol = self.session.protocol;
         let target = if self.gates.is_empty() {
             &mut self.output

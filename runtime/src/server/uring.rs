@@ -360,7 +360,6 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                         more,
                         buffer,
                         token,
-                        &mut ring,
                         buffers,
                         &mut worker,
                         &mut entries,
@@ -509,14 +508,12 @@ fn received(
     more: bool,
     buffer: Option<u16>,
     token: usize,
-    ring: &mut Ring,
     buffers: &mut BufferRing,
     worker: &mut Worker,
     entries: &mut Slab<Entry<Socket>>,
     flush: &mut Vec<usize>,
     rearm: &mut Vec<usize>,
 ) {
-    let _ = ring;
     let size = usize::try_from(result).unwrap_or(0);
     let Some(entry) = entries.get_mut(token) else {
         if let Some(id) = buffer {
