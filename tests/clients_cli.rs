@@ -14,32 +14,7 @@ use std::process::{Command, Output, Stdio};
 
 use common::server::{Server, Target, require_redis_binary};
 
-/// One `redis`, one `floe` (io_uring) and one `floe_epoll` test per check, in a module named
-/// after the check: both of floe's event loops must pass what Redis passes.
-macro_rules! against_both {
-    ($($check:ident),* $(,)?) => {
-        $(
-            mod $check {
-                #[test]
-                fn redis() {
-                    super::$check(super::Target::Redis);
-                }
-
-                #[test]
-                fn floe() {
-                    super::$check(super::Target::Floe);
-                }
-
-                #[test]
-                fn floe_epoll() {
-                    super::$check(super::Target::FloeEpoll);
-                }
-            }
-        )*
-    };
-}
-
-against_both!(
+common::server::against_both!(
     cli_one_shot_commands,
     cli_reply_formats,
     cli_piped_script,

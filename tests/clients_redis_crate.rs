@@ -13,32 +13,7 @@ use std::collections::BTreeSet;
 use common::server::{Server, Target};
 use redis::{AsyncCommands, Commands, Value};
 
-/// One `redis`, one `floe` (io_uring) and one `floe_epoll` test per check, in a module named
-/// after the check: both of floe's event loops must pass what Redis passes.
-macro_rules! against_both {
-    ($($check:ident),* $(,)?) => {
-        $(
-            mod $check {
-                #[test]
-                fn redis() {
-                    super::$check(super::Target::Redis);
-                }
-
-                #[test]
-                fn floe() {
-                    super::$check(super::Target::Floe);
-                }
-
-                #[test]
-                fn floe_epoll() {
-                    super::$check(super::Target::FloeEpoll);
-                }
-            }
-        )*
-    };
-}
-
-against_both!(
+common::server::against_both!(
     typed_commands,
     pipeline,
     scan_iterates_every_key,

@@ -620,3 +620,32 @@ pub fn escape(bytes: &[u8]) -> String {
     text.push('"');
     text
 }
+
+/// One `redis`, one `floe` (io_uring) and one `floe_epoll` test per check, in a module named
+/// after the check: both of floe's event loops must pass what Redis passes. The caller has
+/// `Target` in scope.
+#[allow(unused_macros, reason = "only the client suites use it")]
+macro_rules! against_both {
+    ($($check:ident),* $(,)?) => {
+        $(
+            mod $check {
+                #[test]
+                fn redis() {
+                    super::$check(super::Target::Redis);
+                }
+
+                #[test]
+                fn floe() {
+                    super::$check(super::Target::Floe);
+                }
+
+                #[test]
+                fn floe_epoll() {
+                    super::$check(super::Target::FloeEpoll);
+                }
+            }
+        )*
+    };
+}
+#[allow(unused_imports, reason = "only the client suites use it")]
+pub(crate) use against_both;
