@@ -213,6 +213,10 @@ struct ServeArguments {
     /// Worker threads, one event loop each [default: 0, half the cores, at least one].
     #[arg(long, value_name = "N")]
     workers: Option<String>,
+    /// Keyspace shards, each with its own lock and an even share of --maxmemory and
+    /// --max-keys [default: 0, four per core, fewer for small stores].
+    #[arg(long, value_name = "N")]
+    shards: Option<String>,
     /// The network event loop: auto (io_uring where allowed, else epoll), uring, epoll.
     #[arg(long = "io", value_name = "auto|uring|epoll")]
     server_io: Option<String>,
@@ -259,6 +263,7 @@ impl ServeArguments {
             ("maxmemory-policy", &self.maxmemory_policy),
             ("max-keys", &self.max_keys),
             ("workers", &self.workers),
+            ("shards", &self.shards),
             ("server-io", &self.server_io),
             ("io", &self.log_io),
             ("requirepass", &self.requirepass),

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use floe_core::error::ConfigError;
 use floe_core::storage::policy::EvictionPolicy;
+use floe_core::store::SHARD_COUNT_MAX;
 
 use crate::db::DbConfig;
 use crate::io::Backend;
@@ -45,6 +46,8 @@ pub struct Settings {
     /// `workers`: server threads, each with its own event loop (0: half the cores, at
     /// least one).
     pub workers: usize,
+    /// `shards`: keyspace shards, each with its own lock (0: from the cores and limits).
+    pub shards: usize,
     /// `server-io`: the server's network event loop.
     pub server_io: ServerIo,
     /// `requirepass`: clients must AUTH with it (empty: no password).
@@ -80,6 +83,7 @@ impl Default for Settings {
             bind: vec![IpAddr::from([127, 0, 0, 1])],
             port: 6379,
             workers: 0,
+            shards: 0,
             server_io: ServerIo::Auto,
             requirepass: String::new(),
             protected_mode: true,
@@ -195,7 +199,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 20] = [
+pub static SETTINGS: [Setting; 21] = [
     setting!(
         "dir",
         "",
@@ -287,6 +291,17 @@ pub static SETTINGS: [Setting; 20] = [
         |count: &usize| count.to_string(),
         |text: &str| parse_number(text, 0, 1024)
             .map(|count| usize::try_from(count).unwrap_or(1024))
+    ),
+    setting!(
+        "shards",
+        "",
+        false,
+        "floe: keyspace shards, each with its own lock and an even share of maxmemory and \
+         max-keys (0: four per core, fewer for small stores, one for the smallest)",
+        shards,
+        |count: &usize| count.to_string(),
+        |text: &str| parse_number(text, 0, SHARD_COUNT_MAX as u64)
+            .map(|count| usize::try_from(count).unwrap_or(SHARD_COUNT_MAX))
     ),
     setting!(
         "server-io",
@@ -483,6 +498,7 @@ impl Settings {
         config.persistence = self.persistence;
         config.fsync = self.fsync;
         config.backend = self.backend;
+        config.shards = self.shards;
         if let Err(error) = config.store.validate() {
             return Err(self.config_message(error));
         }

@@ -1,13 +1,15 @@
 //! `floe::Db`: the embedded API. A durable key-value store and cache in one directory, used
 //! from any number of threads, with no server.
 //!
-//! A [`Db`] owns one store (floe-core's [`Store`], in heap memory it owns: see
-//! [`crate::memory`]) behind one [`Mutex`], and, with persistence on, one [`LogWriter`] over
-//! the data directory. One lock for the whole store is the simple, correct first step:
-//! sharding the keyspace across locks comes with the server's workers (`DESIGN.md`,
-//! "Workers"), and this module's write path is what each shard will run.
+//! A [`Db`] splits its keyspace into shards ([`DbConfig::shards`]): each a floe-core
+//! [`Store`](floe_core::store::Store) in heap memory of its own (see [`crate::memory`])
+//! behind its own [`Mutex`], with an even share of the memory and key limits. A key's shard
+//! follows from its bytes ([`floe_core::store::shard_of`]); an operation locks only the
+//! shards it touches (`db/route.rs`), several in ascending order, so threads that touch
+//! different shards run in parallel. With persistence on, one [`LogWriter`] over the data
+//! directory takes every shard's records: one log, one LSN sequence.
 //!
-//! A write:
+//! A write to one shard (below, "store" is that shard's):
 //!
 //! ```text
 //!  lock store   ─► run the store op; its LogSink (a LogBuffer) copies the records' bytes
@@ -27,6 +29,16 @@
 //! encoded once, with their real LSN and checksum, straight into the log's queue: no
 //! allocation per operation once the buffers have grown (a test with a counting allocator
 //! pins this).
+//!
+//! Order across shards: records of different shards name different keys, so their relative
+//! order in the file does not matter to recovery, which replays the one log in LSN order
+//! and routes each record to its key's shard (a FLUSH or SWAPDB record to every shard).
+//! Within a shard, file order = apply order, as above. A write to several shards (MSET of
+//! keys in different shards, RENAME across shards, FLUSHALL, SWAPDB, a MULTI block) holds
+//! all of their locks, logs its group through the first one's buffer, and appends before it
+//! unlocks: first the other shards' pending records, then the first shard's (its pending
+//! records, then the group). So each shard's earlier records precede the group in the file,
+//! and its later ones follow it.
 //!
 //! Under `everysec` and `no` nobody waits for the disk, so a write leaves its records in
 //! that buffer (still in apply order, under the store lock) and a flusher thread
@@ -57,15 +69,17 @@
 //! returned by the next write (the one it hit was acknowledged already, as those policies
 //! allow).
 //!
-//! Invariants: records are appended under the store lock, in the order the store applied
-//! them (LSN order = apply order); records are never dropped between the op and the append
+//! Invariants: records are appended under their shard's lock, in the order the shard applied
+//! them (LSN order = apply order per shard; a multi-shard group as above); records are
+//! never dropped between the op and the append
 //! (only a poisoned or closed log refuses them, and then the write or the next one says
 //! so); a snapshot (`db/snapshots.rs`) appends what is pending, then reads the last LSN
 //! under the store lock, so the snapshot at that LSN holds exactly the changes up to it;
 //! `close` appends what is pending after the flusher stopped and before the log closes.
 //!
 //! Layout: this file holds the public types, `Db`'s key-value methods and the append path;
-//! `db/command.rs` the prepare/apply/commit path every door shares, `db/watch.rs` WATCH's
+//! `db/command.rs` the prepare/apply/commit path every door shares, `db/route.rs` which
+//! shards an operation locks, `db/watch.rs` WATCH's
 //! key versions, `db/snapshots.rs` SAVE, BGSAVE and the automatic trigger, and
 //! `db/flusher.rs` the flusher thread.
 //!
@@ -74,13 +88,13 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use floe_core::constants::{DATABASE_COUNT, EXPIRE_STEP_SLOTS_DEFAULT};
 use floe_core::error::StoreError;
-use floe_core::store::{SetOptions, Stats, Store};
+use floe_core::store::{SetOptions, Shards, Stats, shards};
 use floe_core::time::Timestamp;
 
 use crate::error::{Error, Operation};
@@ -88,11 +102,12 @@ use crate::io::{Clock, Storage, SystemClock};
 use crate::log::buffer::LOG_BUFFER_RETAIN_SIZE;
 use crate::log::recovery::{RecoveryReport, recover};
 use crate::log::{FsyncPolicy, LogBuffer, LogConfig, LogStats, LogWriter, Ticket};
-use crate::memory::OwnedStore;
+use crate::memory::{OwnedStore, with_shards};
 
 mod command;
 mod config;
 mod flusher;
+mod route;
 mod snapshots;
 mod watch;
 
@@ -100,6 +115,7 @@ use command::{Access, Hand};
 pub use command::{Applied, Durability, Prepared};
 pub use config::{DbConfig, DbConfigError};
 use flusher::Flusher;
+use route::{DirtyShards, Route, ShardSet};
 pub use snapshots::SnapshotReport;
 use snapshots::Snapshots;
 pub use watch::WatchMark;
@@ -236,7 +252,17 @@ const _: () = {
 
 #[derive(Debug)]
 struct Inner {
-    shard: Mutex<Shard>,
+    /// The keyspace's shards, each behind its own lock (see `db/route.rs` for the order).
+    shards: Box<[Mutex<Shard>]>,
+    /// Shards whose buffers hold records not yet appended.
+    dirty: DirtyShards,
+    /// Versions of watched keys (WATCH), bumped by every record a store reports.
+    watch: WatchTable,
+    /// Writes may leave their records in their shard's buffer for the flusher (`everysec`
+    /// and `no`, until `close`).
+    deferred: AtomicBool,
+    /// The shard the next cross-shard active-expiry step examines.
+    expire_next: AtomicUsize,
     /// The append order: taken while the store lock is held, kept while encoding and
     /// appending after the store lock is released (lock coupling, see [`Inner::append`]).
     appender: Mutex<Appender>,
@@ -260,17 +286,14 @@ struct Inner {
     recovery: Option<RecoveryReport>,
 }
 
-/// What the store lock guards.
+/// What a shard's lock guards.
 #[derive(Debug)]
 struct Shard {
+    /// Its index in [`Inner::shards`].
+    index: usize,
     store: OwnedStore,
-    /// Versions of watched keys (WATCH), bumped by every record the store reports.
-    watch: WatchTable,
     /// Records of writes applied to the store and not yet handed to the appender.
     buffer: LogBuffer,
-    /// Writes may leave their records in `buffer` for the flusher (`everysec` and `no`,
-    /// until `close`).
-    deferred: bool,
     /// Writes since the last active-expiry step.
     writes_since_expiry: u32,
 }
@@ -324,7 +347,11 @@ impl Db {
     ) -> Result<Self, DbError> {
         config.validate()?;
         let dir = dir.as_ref().to_path_buf();
-        let mut store = OwnedStore::new(config.store)
+        let shard_count = config.shard_count();
+        let shard_config = config.shard_store_config(shard_count);
+        let mut stores = (0..shard_count)
+            .map(|_| OwnedStore::new(shard_config))
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|error| DbError::Config(DbConfigError::Store(error)))?;
         let storage = if config.persistence {
             let Some(storage) = storage else {
@@ -336,7 +363,7 @@ impl Db {
         };
         let (log, recovery) = match &storage {
             Some(storage) => {
-                let (log, report) = open_log(storage, &clock, &dir, &config, &mut store)?;
+                let (log, report) = open_log(storage, &clock, &dir, &config, &mut stores)?;
                 (Some(log), Some(report))
             }
             None => (None, None),
@@ -348,13 +375,18 @@ impl Db {
         // batch) have this capacity, appends never reallocate.
         let queue_reserve = LogConfig::new(&dir).queue_size_max + LOG_BUFFER_RETAIN_SIZE;
         let deferred = config.persistence && config.fsync != FsyncPolicy::Always;
-        let shard = Shard {
-            store,
-            watch: WatchTable::new(),
-            buffer: LogBuffer::new(config.persistence),
-            deferred,
-            writes_since_expiry: 0,
-        };
+        let shards = stores
+            .into_iter()
+            .enumerate()
+            .map(|(index, store)| {
+                Mutex::new(Shard {
+                    index,
+                    store,
+                    buffer: LogBuffer::new(config.persistence),
+                    writes_since_expiry: 0,
+                })
+            })
+            .collect();
         let appender = Appender {
             spare: LogBuffer::new(config.persistence),
             lsn_last,
@@ -363,7 +395,11 @@ impl Db {
         };
         let db = Self {
             inner: Arc::new(Inner {
-                shard: Mutex::new(shard),
+                shards,
+                dirty: DirtyShards::default(),
+                watch: WatchTable::new(),
+                deferred: AtomicBool::new(deferred),
+                expire_next: AtomicUsize::new(0),
                 appender: Mutex::new(appender),
                 log,
                 storage,
@@ -404,13 +440,17 @@ impl Db {
     /// Calls `visit` with the value of `key` (borrowed from the store, under its lock: keep
     /// `visit` short and never call the `Db` from it, which deadlocks).
     pub fn get_with<R>(&self, key: &[u8], visit: impl FnOnce(Option<&[u8]>) -> R) -> R {
-        self.read(|store, now| visit(store.get(DB_INDEX, key, now)))
+        self.read(self.route_key(key), |shards, now| {
+            visit(shards.store_for(key).get(DB_INDEX, key, now))
+        })
     }
 
     /// Whether `key` exists (and has not expired).
     #[must_use]
     pub fn exists(&self, key: &[u8]) -> bool {
-        self.read(|store, now| store.exists(DB_INDEX, key, now))
+        self.read(self.route_key(key), |shards, now| {
+            shards.store_for(key).exists(DB_INDEX, key, now)
+        })
     }
 
     /// Stores `value` under `key`, with no expiry.
@@ -419,8 +459,9 @@ impl Db {
     /// [`DbError::Store`] for a key or value over its limit or a full store under
     /// `noeviction` (nothing changed); [`DbError::Runtime`] if the log failed or is closed.
     pub fn set(&self, key: &[u8], value: &[u8]) -> Result<(), DbError> {
-        self.write(|store, now, log| {
-            store
+        self.write(self.route_key(key), |shards, now, log| {
+            shards
+                .store_for(key)
                 .set(DB_INDEX, key, value, SetOptions::default(), now, log)
                 .map(|_| ())
         })?
@@ -433,8 +474,12 @@ impl Db {
     /// As [`Db::set`]; [`StoreError::InvalidExpire`] for a TTL under a millisecond.
     pub fn set_with_ttl(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<(), DbError> {
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        self.write(|store, now, log| store.set_with_ttl(DB_INDEX, key, value, ttl_ms, now, log))?
-            .map_err(DbError::Store)
+        self.write(self.route_key(key), |shards, now, log| {
+            shards
+                .store_for(key)
+                .set_with_ttl(DB_INDEX, key, value, ttl_ms, now, log)
+        })?
+        .map_err(DbError::Store)
     }
 
     /// Removes `key`; whether it existed.
@@ -442,13 +487,17 @@ impl Db {
     /// # Errors
     /// [`DbError::Runtime`] if the log failed or is closed.
     pub fn delete(&self, key: &[u8]) -> Result<bool, DbError> {
-        self.write(|store, now, log| store.delete(DB_INDEX, key, now, log))
+        self.write(self.route_key(key), |shards, now, log| {
+            shards.store_for(key).delete(DB_INDEX, key, now, log)
+        })
     }
 
     /// Keys stored (expired keys not yet removed count, as in Redis's DBSIZE).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.read(|store, _| store.db_len(DB_INDEX))
+        self.read(self.route_all(), |shards, _| {
+            shards::db_len(shards, DB_INDEX)
+        })
     }
 
     /// Why writes are refused, if they are: the log's first failure (with what to do), or
@@ -464,10 +513,10 @@ impl Db {
     /// Keys stored in each of the 16 databases (INFO's keyspace section).
     #[must_use]
     pub fn db_sizes(&self) -> [usize; DATABASE_COUNT as usize] {
-        self.read(|store, _| {
+        self.read(self.route_all(), |shards, _| {
             let mut sizes = [0; DATABASE_COUNT as usize];
             for (db, size) in (0..DATABASE_COUNT).zip(sizes.iter_mut()) {
-                *size = store.db_len(db);
+                *size = shards::db_len(shards, db);
             }
             sizes
         })
@@ -484,7 +533,9 @@ impl Db {
     /// # Errors
     /// [`DbError::Runtime`] if the log failed or is closed.
     pub fn clear(&self) -> Result<(), DbError> {
-        self.write(|store, _, log| store.clear(Some(DB_INDEX), log))
+        self.write(self.route_all(), |shards, _, log| {
+            shards::clear(shards, Some(DB_INDEX), log);
+        })
     }
 
     /// The values of `keys`, in order (ZeekDB's `getMany`, Redis's MGET), read under one
@@ -492,10 +543,14 @@ impl Db {
     #[must_use]
     pub fn get_many(&self, keys: &[&[u8]]) -> Vec<Option<Vec<u8>>> {
         let mut values = vec![None; keys.len()];
-        self.read(|store, now| {
-            store.get_many(DB_INDEX, keys, now, |index, value| {
-                values[index] = value.map(<[u8]>::to_vec);
-            });
+        let route = Route::of_keys(self.shard_count(), keys.iter().copied());
+        self.read(route, |shards, now| {
+            for (key, value) in keys.iter().zip(&mut values) {
+                *value = shards
+                    .store_for(key)
+                    .get(DB_INDEX, key, now)
+                    .map(<[u8]>::to_vec);
+            }
         });
         values
     }
@@ -506,9 +561,12 @@ impl Db {
     /// # Errors
     /// As [`Db::set`]; on a store error nothing was written.
     pub fn set_many(&self, pairs: &[(&[u8], &[u8])]) -> Result<(), DbError> {
-        self.write(|store, now, log| store.set_many(DB_INDEX, pairs, false, now, log))?
-            .map(|_| ())
-            .map_err(DbError::Store)
+        let route = Route::of_keys(self.shard_count(), pairs.iter().map(|(key, _)| *key));
+        self.write(route, |shards, now, log| {
+            shards::set_many(shards, DB_INDEX, pairs.iter().copied(), false, now, log)
+        })?
+        .map(|_| ())
+        .map_err(DbError::Store)
     }
 
     /// Every key (ZeekDB's `keys`).
@@ -521,7 +579,11 @@ impl Db {
     #[must_use]
     pub fn keys_matching(&self, pattern: &[u8]) -> Vec<Vec<u8>> {
         let mut keys = Vec::new();
-        self.read(|store, now| store.keys(DB_INDEX, pattern, now, |key| keys.push(key.to_vec())));
+        self.read(self.route_all(), |shards, now| {
+            shards::keys(shards, DB_INDEX, pattern, now, |key| {
+                keys.push(key.to_vec())
+            });
+        });
         keys
     }
 
@@ -529,8 +591,11 @@ impl Db {
     #[must_use]
     pub fn values(&self) -> Vec<Vec<u8>> {
         let mut values = Vec::new();
-        self.read(|store, now| {
-            store.entries(DB_INDEX, now, |_, value| values.push(value.to_vec()));
+        self.read(self.route_all(), |shards, now| {
+            for shard in 0..shards.count() {
+                let store = shards.store(shard);
+                store.entries(DB_INDEX, now, |_, value| values.push(value.to_vec()));
+            }
         });
         values
     }
@@ -548,14 +613,24 @@ impl Db {
     /// Calls `visit` with every key starting with `prefix` and its value, under the store
     /// lock (never call the `Db` from `visit`).
     pub fn scan_prefix_with(&self, prefix: &[u8], mut visit: impl FnMut(&[u8], &[u8])) {
-        self.read(|store, now| store.scan_prefix(DB_INDEX, prefix, now, &mut visit));
+        self.read(self.route_all(), |shards, now| {
+            for shard in 0..shards.count() {
+                let store = shards.store(shard);
+                store.scan_prefix(DB_INDEX, prefix, now, &mut visit);
+            }
+        });
     }
 
     /// Counters and gauges.
     #[must_use]
     pub fn stats(&self) -> DbStats {
         let inner = &*self.inner;
-        let store = lock(&inner.shard).store.with_ref(|store| store.stats());
+        let store = inner
+            .shards
+            .iter()
+            .map(|shard| lock(shard).store.with_ref(|store| store.stats()))
+            .reduce(Stats::merged)
+            .unwrap_or_default();
         let (lsn_last, log_size) = {
             let appender = lock(&inner.appender);
             (appender.lsn_last, appender.log_size)
@@ -594,7 +669,9 @@ impl Db {
     /// [`DbError::Runtime`] with [`Error::Poisoned`] if the log failed first.
     pub fn flush(&self) -> Result<(), DbError> {
         let inner = &*self.inner;
-        inner.append(lock(&inner.shard))?;
+        for shard in &inner.shards {
+            inner.append(lock(shard))?;
+        }
         let ticket = lock(&inner.appender).ticket_last;
         Inner::snapshot_start_if_wanted(&self.inner);
         if let (Some(log), Some(ticket)) = (&inner.log, ticket) {
@@ -658,23 +735,45 @@ impl Db {
             );
         }
         // From here on every write appends its own records; what is pending goes now.
-        let pending = {
-            let mut shard = lock(&inner.shard);
-            shard.deferred = false;
-            inner.append(shard)
-        };
+        inner.deferred.store(false, Ordering::Release);
+        let pending = inner
+            .shards
+            .iter()
+            .try_for_each(|shard| inner.append(lock(shard)).map(|_| ()));
         if let Some(log) = &inner.log {
             log.close().map_err(|error| inner.fail(error))?;
         }
-        pending.map(|_| ())
+        pending
     }
 
-    /// Runs a read under the store lock.
-    fn read<R>(&self, operation: impl for<'s> FnOnce(&mut Store<'s>, Timestamp) -> R) -> R {
-        let inner = &*self.inner;
-        let mut shard = lock(&inner.shard);
-        let now = inner.clock.now_ms();
-        shard.store.with(|store| operation(store, now))
+    /// Shards of the keyspace.
+    fn shard_count(&self) -> usize {
+        self.inner.shards.len()
+    }
+
+    /// The shard of `key`.
+    fn route_key(&self, key: &[u8]) -> Route {
+        Route::of_key(self.shard_count(), key)
+    }
+
+    /// Every shard.
+    fn route_all(&self) -> Route {
+        Route::all(self.shard_count())
+    }
+
+    /// Runs a read under the locks of `route`'s shards.
+    fn read<R>(
+        &self,
+        route: Route,
+        operation: impl for<'s> FnOnce(&mut dyn Shards<'s>, Timestamp) -> R,
+    ) -> R {
+        let ran = self.run(Access::Read, Hand::Embedded, route, |shards, now, _| {
+            operation(shards, now)
+        });
+        match ran {
+            Ok((result, _)) => result,
+            Err(error) => unreachable!("a read is never refused: {error}"),
+        }
     }
 
     /// The write path of the key-value methods; see the module documentation. Under
@@ -682,9 +781,10 @@ impl Db {
     /// they are in the Db's buffer (the flusher appends them within [`flusher::FLUSH_DELAY`]).
     fn write<R>(
         &self,
-        operation: impl for<'s> FnOnce(&mut Store<'s>, Timestamp, &mut ShardLog<'_>) -> R,
+        route: Route,
+        operation: impl for<'s> FnOnce(&mut dyn Shards<'s>, Timestamp, &mut ShardLog<'_>) -> R,
     ) -> Result<R, DbError> {
-        let (result, durability) = self.run(Access::Write, Hand::Embedded, operation)?;
+        let (result, durability) = self.run(Access::Write, Hand::Embedded, route, operation)?;
         if let Durability::Appended(ticket) = durability
             && self.inner.config.fsync == FsyncPolicy::Always
         {
@@ -693,25 +793,60 @@ impl Db {
         Ok(result)
     }
 
-    /// Runs `operation` under the store lock with the time and the log sink to use, then
-    /// hands its records on as `hand` says. Writes are refused before they run when the log
-    /// has failed or the Db is closed; reads always run.
+    /// Runs `operation` under the locks of `route`'s shards with the time and the log sink
+    /// to use, then hands its records on as `hand` says. Writes are refused before they run
+    /// when the log has failed or the Db is closed; reads always run.
     fn run<R>(
         &self,
         access: Access,
         hand: Hand,
-        operation: impl for<'s> FnOnce(&mut Store<'s>, Timestamp, &mut ShardLog<'_>) -> R,
+        route: Route,
+        operation: impl for<'s> FnOnce(&mut dyn Shards<'s>, Timestamp, &mut ShardLog<'_>) -> R,
     ) -> Result<(R, Durability), DbError> {
         let inner = &*self.inner;
         if access == Access::Write {
             inner.check_writable()?;
         }
-        let mut guard = lock(&inner.shard);
+        let count = self.shard_count();
+        let (result, durability) = match route {
+            Route::None => {
+                // Nothing of the store is touched, so nothing is logged: a disabled buffer
+                // drops whatever would come.
+                let mut buffer = LogBuffer::new(false);
+                let mut log = ShardLog {
+                    buffer: &mut buffer,
+                    watch: &inner.watch,
+                };
+                let now = inner.clock.now_ms();
+                let result = with_shards(count, &mut [], |shards| operation(shards, now, &mut log));
+                (result, Durability::Done)
+            }
+            Route::One(index) => self.run_one(index, access, hand, operation)?,
+            Route::Many(set) => inner.run_many(set, operation)?,
+        };
+        if durability != Durability::Done {
+            Inner::snapshot_start_if_wanted(&self.inner);
+        }
+        Ok((result, durability))
+    }
+
+    /// [`Db::run`] on one shard: the common case, with no allocation.
+    fn run_one<R>(
+        &self,
+        index: usize,
+        access: Access,
+        hand: Hand,
+        operation: impl for<'s> FnOnce(&mut dyn Shards<'s>, Timestamp, &mut ShardLog<'_>) -> R,
+    ) -> Result<(R, Durability), DbError> {
+        let inner = &*self.inner;
+        let mut guard = lock(&inner.shards[index]);
         let shard = &mut *guard;
         let now = inner.clock.now_ms();
-        // Active expiry rides on writes, a bounded step every EXPIRE_WRITE_INTERVAL of them:
-        // memory is reclaimed where it is needed, with no timer thread (which would also make
-        // the simulator's runs depend on thread timing). Reads expire lazily and do not count.
+        // Active expiry rides on writes, a bounded step every EXPIRE_WRITE_INTERVAL of a
+        // shard's writes: memory is reclaimed where it is needed, with no timer thread (which
+        // would also make the simulator's runs depend on thread timing). Reads expire lazily
+        // and do not count. Each step also visits one other shard (below), so a shard that
+        // nobody writes still has its expired keys removed.
         let mut expire = false;
         if access == Access::Write {
             shard.writes_since_expiry += 1;
@@ -722,40 +857,53 @@ impl Db {
         }
         let mut log = ShardLog {
             buffer: &mut shard.buffer,
-            watch: &mut shard.watch,
+            watch: &inner.watch,
         };
         let append_count_before = log.buffer.append_count;
-        let result = shard.store.with(|store| {
+        let mut locked = [(index, &mut shard.store)];
+        let result = with_shards(inner.shards.len(), &mut locked, |shards| {
             if expire {
-                store.expire_step(now, EXPIRE_STEP_SLOTS_DEFAULT);
+                shards
+                    .store(index)
+                    .expire_step(now, EXPIRE_STEP_SLOTS_DEFAULT);
             }
-            operation(store, now, &mut log)
+            operation(shards, now, &mut log)
         });
         // Records are logged even when the operation returned an error: an eviction may
         // have happened before the store refused.
         shard.buffer.seal();
-        if shard.buffer.append_count == append_count_before {
-            // This operation logged nothing (records of earlier ones may wait).
-            return Ok((result, Durability::Done));
-        }
+        let logged = shard.buffer.append_count != append_count_before;
         let small = shard.buffer.encoded_size < PENDING_SIZE_MAX;
-        let durability = match hand {
-            // A door commits once per batch of requests (Db::commit).
-            Hand::Door if small => Durability::Buffered,
-            Hand::Embedded if small && shard.deferred => {
-                let wake = inner.flusher.request_wanted();
-                drop(guard);
-                if wake {
-                    inner.flusher.request();
+        let durability = if !logged {
+            // This operation logged nothing (records of earlier ones may wait).
+            drop(guard);
+            Durability::Done
+        } else {
+            match hand {
+                // A door commits once per batch of requests (Db::commit).
+                Hand::Door if small => {
+                    inner.dirty.mark(index);
+                    drop(guard);
+                    Durability::Buffered
                 }
-                Durability::Buffered
+                Hand::Embedded if small && inner.deferred.load(Ordering::Acquire) => {
+                    inner.dirty.mark(index);
+                    let wake = inner.flusher.request_wanted();
+                    drop(guard);
+                    if wake {
+                        inner.flusher.request();
+                    }
+                    Durability::Buffered
+                }
+                _ => match inner.append(guard)? {
+                    Some(ticket) => Durability::Appended(ticket),
+                    None => Durability::Done,
+                },
             }
-            _ => match inner.append(guard)? {
-                Some(ticket) => Durability::Appended(ticket),
-                None => Durability::Done,
-            },
         };
-        Inner::snapshot_start_if_wanted(&self.inner);
+        if expire {
+            inner.expire_other_shard(index, now);
+        }
         Ok((result, durability))
     }
 }
@@ -801,10 +949,81 @@ impl Inner {
         DbError::Runtime(error)
     }
 
+    /// [`Db::run`] on several shards, locked in ascending order. A write's records (one
+    /// group) go to the first shard's buffer and are appended before the locks are released,
+    /// after every other held shard's pending records (see the module documentation).
+    fn run_many<R>(
+        &self,
+        set: ShardSet,
+        operation: impl for<'s> FnOnce(&mut dyn Shards<'s>, Timestamp, &mut ShardLog<'_>) -> R,
+    ) -> Result<(R, Durability), DbError> {
+        let mut guards: Vec<MutexGuard<'_, Shard>> =
+            set.iter().map(|index| lock(&self.shards[index])).collect();
+        let now = self.clock.now_ms();
+        let (result, logged) = {
+            let (first, rest) = guards
+                .split_first_mut()
+                .expect("a route of several shards holds at least one");
+            let first = &mut **first;
+            let mut locked = Vec::with_capacity(rest.len() + 1);
+            locked.push((first.index, &mut first.store));
+            for shard in rest.iter_mut() {
+                let shard = &mut **shard;
+                locked.push((shard.index, &mut shard.store));
+            }
+            let mut log = ShardLog {
+                buffer: &mut first.buffer,
+                watch: &self.watch,
+            };
+            let append_count_before = log.buffer.append_count;
+            let result = with_shards(self.shards.len(), &mut locked, |shards| {
+                operation(shards, now, &mut log)
+            });
+            log.buffer.seal();
+            (result, log.buffer.append_count != append_count_before)
+        };
+        if !logged {
+            return Ok((result, Durability::Done));
+        }
+        let mut appender = lock(&self.appender);
+        let mut ticket = None;
+        // The first shard's buffer ends with this operation's group: it goes last.
+        let order = (1..guards.len()).chain([0]);
+        for position in order {
+            let shard = &mut *guards[position];
+            if let Some(appended) = self.append_locked(shard, &mut appender)? {
+                ticket = Some(appended);
+            }
+        }
+        drop(guards);
+        Ok((
+            result,
+            ticket.map_or(Durability::Done, Durability::Appended),
+        ))
+    }
+
+    /// One active-expiry step on the shard after `index` in turn, if nobody holds it: so a
+    /// shard with no writes of its own still loses its expired keys.
+    fn expire_other_shard(&self, index: usize, now: Timestamp) {
+        let count = self.shards.len();
+        if count < 2 {
+            return;
+        }
+        let other = self.expire_next.fetch_add(1, Ordering::Relaxed) % count;
+        if other == index {
+            return;
+        }
+        if let Ok(mut shard) = self.shards[other].try_lock() {
+            shard
+                .store
+                .with(|store| store.expire_step(now, EXPIRE_STEP_SLOTS_DEFAULT));
+        }
+    }
+
     /// Appends the records waiting in the shard's buffer, in one append, and releases the
-    /// store lock as early as order allows: the append-order lock is taken while the store
-    /// lock is still held (so appends happen in the order the store applied the writes),
-    /// the buffers are swapped, and the store lock is released before encoding. Returns
+    /// shard's lock as early as order allows: the append-order lock is taken while the shard
+    /// lock is still held (so appends happen in the order the shard applied the writes),
+    /// the buffers are swapped, and the shard lock is released before encoding. Returns
     /// the append's ticket, `None` if nothing waited.
     fn append(&self, mut shard: MutexGuard<'_, Shard>) -> Result<Option<Ticket>, DbError> {
         if shard.buffer.pending_is_empty() {
@@ -812,11 +1031,22 @@ impl Inner {
         }
         let mut appender = lock(&self.appender);
         std::mem::swap(&mut shard.buffer, &mut appender.spare);
+        self.dirty.clear(shard.index);
         drop(shard);
         self.append_spare(&mut appender)
     }
 
-    /// [`Inner::append`] for a caller that keeps both locks (a snapshot).
+    /// Appends the pending records of every shard marked dirty (the flusher, a door's
+    /// commit).
+    fn append_dirty(&self) -> Result<(), DbError> {
+        for index in self.dirty.get().iter() {
+            self.append(lock(&self.shards[index]))?;
+        }
+        Ok(())
+    }
+
+    /// [`Inner::append`] for a caller that keeps both locks (a snapshot, a multi-shard
+    /// write).
     fn append_locked(
         &self,
         shard: &mut Shard,
@@ -826,6 +1056,7 @@ impl Inner {
             return Ok(None);
         }
         std::mem::swap(&mut shard.buffer, &mut appender.spare);
+        self.dirty.clear(shard.index);
         self.append_spare(appender)
     }
 
@@ -862,13 +1093,13 @@ impl Inner {
     }
 }
 
-/// Recovers `store` from `dir` and opens the log after the last recovered LSN.
+/// Recovers the shards' `stores` from `dir` and opens the log after the last recovered LSN.
 fn open_log(
     storage: &Arc<dyn Storage>,
     clock: &Arc<dyn Clock>,
     dir: &Path,
     config: &DbConfig,
-    store: &mut OwnedStore,
+    stores: &mut [OwnedStore],
 ) -> Result<(LogWriter, RecoveryReport), DbError> {
     storage.create_dir_all(dir).map_err(|error| match error {
         // `create_dir_all` accepts an existing directory, so this is something else.
@@ -890,7 +1121,11 @@ fn open_log(
         // `Locked` after our recovery, whose changes (torn tails cut) were made while we
         // held the lock, so nothing interleaves.
         let _lock = storage.lock_dir(dir)?;
-        store.with(|store| recover(&**storage, &**clock, dir, store))?
+        let count = stores.len();
+        let mut locked: Vec<_> = stores.iter_mut().enumerate().collect();
+        with_shards(count, &mut locked, |shards| {
+            recover(&**storage, &**clock, dir, shards)
+        })?
     };
     let log = LogWriter::open(
         Arc::clone(storage),

@@ -13,10 +13,12 @@
 //!    [`OwnedStore::new`]; every borrow of the buffer lives inside `store`.
 //! 3. `store` is dropped before `memory` is freed ([`Drop`] does both, in that order, by hand
 //!    rather than by field order, so a reordering of the fields cannot break it).
-//! 4. The store is reached only through [`OwnedStore::with`], whose closure is generic over
-//!    the store's lifetime (`for<'s> FnOnce(&mut Store<'s>)`): it cannot move the store out,
-//!    and whatever it swaps in must be valid for any lifetime, `'static` included. So the
-//!    `'static` below never escapes, and a store over this memory never outlives it.
+//! 4. The store is reached only through [`OwnedStore::with`] and [`with_shards`], whose
+//!    closures are generic over the store's lifetime (`for<'s> FnOnce(&mut Store<'s>)`): they
+//!    cannot move the store out, and whatever they swap in must be valid for any lifetime,
+//!    `'static` included. So the `'static` below never escapes, and a store over this memory
+//!    never outlives it. [`with_shards`] shows several stores, but never two of one lifetime
+//!    at once (see [`Shards`]), so no closure can swap one owner's store into another's.
 //!
 //! Fault assumptions: none beyond the allocator's; an allocation failure aborts, as
 //! everywhere in Rust's standard library.
@@ -28,7 +30,7 @@ use std::ptr::NonNull;
 
 use floe_core::arena::Arena;
 use floe_core::error::ConfigError;
-use floe_core::store::{Config, Store};
+use floe_core::store::{Config, Shards, Store};
 
 /// A [`Store`] and the heap buffer it lives in, freed together.
 pub struct OwnedStore {
@@ -124,6 +126,70 @@ impl fmt::Debug for OwnedStore {
             .field("memory_size", &self.memory.len())
             .field("keys", &self.store.len())
             .finish()
+    }
+}
+
+/// Runs `operation` on the stores of the shards in `locked` (shard index, its store), as
+/// the keyspace of `count` shards they belong to. `locked` is sorted by shard index; a
+/// command that reaches a shard not in it panics (a routing bug in the caller).
+pub fn with_shards<R>(
+    count: usize,
+    locked: &mut [(usize, &mut OwnedStore)],
+    operation: impl for<'s> FnOnce(&mut dyn Shards<'s>) -> R,
+) -> R {
+    debug_assert!(locked.is_sorted_by_key(|(shard, _)| *shard));
+    let mut view = View { count, locked };
+    operation(&mut view)
+}
+
+/// The keyspace [`with_shards`] shows; its stores keep the `'static` of invariant 4, which
+/// the generic closure never sees.
+struct View<'v, 'o> {
+    count: usize,
+    locked: &'v mut [(usize, &'o mut OwnedStore)],
+}
+
+impl View<'_, '_> {
+    fn position(&self, shard: usize) -> usize {
+        match self
+            .locked
+            .binary_search_by_key(&shard, |(index, _)| *index)
+        {
+            Ok(position) => position,
+            Err(_) => panic!("shard {shard} is not held by this command"),
+        }
+    }
+}
+
+impl Shards<'static> for View<'_, '_> {
+    fn count(&self) -> usize {
+        self.count
+    }
+
+    fn store(&mut self, shard: usize) -> &mut Store<'static> {
+        let position = self.position(shard);
+        &mut self.locked[position].1.store
+    }
+
+    fn with_pair(
+        &mut self,
+        first: usize,
+        second: usize,
+        operation: &mut dyn FnMut(&mut Store<'_>, &mut Store<'_>),
+    ) {
+        assert!(first != second, "a pair of one shard ({first})");
+        let (first_position, second_position) = (self.position(first), self.position(second));
+        let (low, high) = (
+            first_position.min(second_position),
+            first_position.max(second_position),
+        );
+        let (head, tail) = self.locked.split_at_mut(high);
+        let (low_store, high_store) = (&mut *head[low].1.store, &mut *tail[0].1.store);
+        if first_position < second_position {
+            operation(low_store, high_store);
+        } else {
+            operation(high_store, low_store);
+        }
     }
 }
 

@@ -19,7 +19,7 @@
 use super::server::{Subcommand, help, sub, subcommand};
 use super::{Context, Door, Message, bulk_or_null, c_string, decimal, is};
 use crate::constants::SCAN_COUNT_DEFAULT;
-use crate::store::{ExpireCondition, Ttl};
+use crate::store::{ExpireCondition, Ttl, shards};
 use crate::time::Timestamp;
 
 /// The commands of this family (UNLINK is DEL: deletion is immediate here).
@@ -54,9 +54,10 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         Command::Del => {
             let mut deleted_count = 0;
             for index in 1..context.count() {
-                if context.store.delete(
+                let key = context.arg(index);
+                if context.shards.store_for(key).delete(
                     context.session.db,
-                    context.arg(index),
+                    key,
                     context.now,
                     context.log,
                 ) {
@@ -69,9 +70,11 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
             // Each argument counts, so a key named twice counts twice (as in Redis).
             let mut found_count = 0;
             for index in 1..context.count() {
+                let key = context.arg(index);
                 if context
-                    .store
-                    .exists(context.session.db, context.arg(index), context.now)
+                    .shards
+                    .store_for(key)
+                    .exists(context.session.db, key, context.now)
                 {
                     found_count += 1;
                 }
@@ -86,19 +89,25 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         Command::PTtl => ttl(context, Unit::Milliseconds, false),
         Command::ExpireTime => ttl(context, Unit::Seconds, true),
         Command::PExpireTime => ttl(context, Unit::Milliseconds, true),
-        Command::Persist => match context.store.persist(
-            context.session.db,
-            context.arg(1),
-            context.now,
-            context.log,
-        ) {
-            Ok(removed) => context.reply.integer(i64::from(removed)),
-            Err(error) => context.store_error(error),
-        },
+        Command::Persist => {
+            let key = context.arg(1);
+            let persisted = context.shards.store_for(key).persist(
+                context.session.db,
+                key,
+                context.now,
+                context.log,
+            );
+            match persisted {
+                Ok(removed) => context.reply.integer(i64::from(removed)),
+                Err(error) => context.store_error(error),
+            }
+        }
         Command::Type => {
+            let key = context.arg(1);
             let exists = context
-                .store
-                .exists(context.session.db, context.arg(1), context.now);
+                .shards
+                .store_for(key)
+                .exists(context.session.db, key, context.now);
             context
                 .reply
                 .simple(if exists { b"string" } else { b"none" });
@@ -107,16 +116,18 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         Command::Scan => scan(context),
         Command::RandomKey => {
             let (db, now) = (context.session.db, context.now);
-            let key = context.store.random_key(db, now);
+            let key = shards::random_key(context.shards, db, now);
             bulk_or_null(&mut context.reply, key);
         }
         Command::Touch => {
             // As EXISTS, each argument counts: a key named twice counts twice.
             let mut found_count = 0;
             for index in 1..context.count() {
+                let key = context.arg(index);
                 if context
-                    .store
-                    .touch(context.session.db, context.arg(index), context.now)
+                    .shards
+                    .store_for(key)
+                    .touch(context.session.db, key, context.now)
                 {
                     found_count += 1;
                 }
@@ -125,7 +136,10 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         }
         Command::Object => object(context),
         Command::Memory => memory(context),
-        Command::DbSize => context.integer_reply(context.store.db_len(context.session.db)),
+        Command::DbSize => {
+            let size = shards::db_len(context.shards, context.session.db);
+            context.integer_reply(size);
+        }
         Command::FlushDb => flush(context, Some(context.session.db)),
         Command::FlushAll => flush(context, None),
     }
@@ -159,7 +173,8 @@ fn expire<D: Door>(context: &mut Context<'_, '_, D>, unit: Unit, relative: bool)
     };
     let (db, key) = (context.session.db, context.arg(1));
     match context
-        .store
+        .shards
+        .store_for(key)
         .expire_at(db, key, at, condition, context.now, context.log)
     {
         Ok(applied) => context.reply.integer(i64::from(applied)),
@@ -229,9 +244,11 @@ fn expire_target(value: i64, unit: Unit, base: i64) -> Option<Timestamp> {
 /// TTL, PTTL (`absolute` false), EXPIRETIME, PEXPIRETIME: `-2` for a missing key, `-1` for
 /// one without expiry; seconds are rounded to the nearest, as Redis does.
 fn ttl<D: Door>(context: &mut Context<'_, '_, D>, unit: Unit, absolute: bool) {
+    let key = context.arg(1);
     let value = match context
-        .store
-        .ttl(context.session.db, context.arg(1), context.now)
+        .shards
+        .store_for(key)
+        .ttl(context.session.db, key, context.now)
     {
         Ttl::Missing => -2,
         Ttl::Persistent => -1,
@@ -255,10 +272,10 @@ fn ttl<D: Door>(context: &mut Context<'_, '_, D>, unit: Unit, absolute: bool) {
 fn keys<D: Door>(context: &mut Context<'_, '_, D>) {
     let (db, pattern, now) = (context.session.db, context.arg(1), context.now);
     let mut key_count = 0_usize;
-    context.store.keys(db, pattern, now, |_| key_count += 1);
+    shards::keys(context.shards, db, pattern, now, |_| key_count += 1);
     context.reply.array_header(key_count);
     let mut written_count = 0_usize;
-    context.store.keys(db, pattern, now, |key| {
+    shards::keys(context.shards, db, pattern, now, |key| {
         written_count += 1;
         context.reply.bulk(key);
     });
@@ -301,7 +318,7 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
         index += 2;
     }
     let (db, now) = (context.session.db, context.now);
-    if context.store.db_len(db) == 0 {
+    if shards::db_len(context.shards, db) == 0 {
         // Nothing to walk (not even expired keys): end the scan now, as Redis does for an
         // empty database, rather than hand out cursors over empty slots.
         context.reply.array_header(2);
@@ -310,7 +327,7 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
         return;
     }
     let mut key_count = 0_usize;
-    let next = context.store.scan(db, cursor, count, pattern, now, |_| {
+    let next = shards::scan(context.shards, db, cursor, count, pattern, now, |_| {
         key_count += usize::from(type_matches);
     });
     let mut digits = [0; 20];
@@ -318,7 +335,7 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
     context.reply.bulk(decimal(next, &mut digits));
     context.reply.array_header(key_count);
     let mut written_count = 0_usize;
-    let next_again = context.store.scan(db, cursor, count, pattern, now, |key| {
+    let next_again = shards::scan(context.shards, db, cursor, count, pattern, now, |key| {
         if type_matches {
             written_count += 1;
             context.reply.bulk(key);
@@ -388,11 +405,13 @@ fn object<D: Door>(context: &mut Context<'_, '_, D>) {
         return;
     }
     let (db, now) = (context.session.db, context.now);
-    let Some(info) = context.store.object(db, context.arg(2), now) else {
+    let key = context.arg(2);
+    let store = context.shards.store_for(key);
+    let counts_frequency = store.config().policy.counts_frequency();
+    let Some(info) = store.object(db, key, now) else {
         context.reply.null();
         return;
     };
-    let counts_frequency = context.store.config().policy.counts_frequency();
     match which {
         ObjectSub::Encoding => context.reply.bulk(info.encoding.name().as_bytes()),
         ObjectSub::Frequency if counts_frequency => {
@@ -457,7 +476,8 @@ fn memory<D: Door>(context: &mut Context<'_, '_, D>) {
         index += 2;
     }
     let (db, now) = (context.session.db, context.now);
-    match context.store.object(db, context.arg(2), now) {
+    let key = context.arg(2);
+    match context.shards.store_for(key).object(db, key, now) {
         Some(info) => context.integer_reply(info.memory_size),
         None => context.reply.null(),
     }
@@ -474,7 +494,7 @@ fn flush<D: Door>(context: &mut Context<'_, '_, D>, db: Option<u8>) {
         context.syntax_error();
         return;
     }
-    context.store.clear(db, context.log);
+    shards::clear(context.shards, db, context.log);
     context.ok();
 }
 

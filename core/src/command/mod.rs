@@ -64,7 +64,7 @@ use core::marker::PhantomData;
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter, Request};
 use crate::constants::DATABASE_COUNT;
 use crate::error::StoreError;
-use crate::store::{LogSink, Store, parse_integer};
+use crate::store::{LogSink, Shards, parse_integer};
 use crate::time::Timestamp;
 
 pub use crate::constants::CLIENT_NAME_SIZE_MAX;
@@ -302,6 +302,16 @@ impl CommandSpec {
         self.flags & ADMIN != 0
     }
 
+    /// Which shards the command needs.
+    #[must_use]
+    pub const fn scope(&self) -> Scope {
+        match self.handler {
+            Handler::Server(_) => Scope::None,
+            _ if self.key_first > 0 => Scope::Keys,
+            _ => Scope::All,
+        }
+    }
+
     /// Whether `count` arguments (the name included) satisfy the arity.
     #[must_use]
     pub fn accepts(&self, count: usize) -> bool {
@@ -325,6 +335,18 @@ impl CommandSpec {
         };
         (first..end).step_by(usize::from(self.key_step.max(1)))
     }
+}
+
+/// Which shards of a sharded keyspace a command needs (see [`crate::store::shards`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// None: it does not touch the store (PING, CLIENT, HELLO, the runtime's commands).
+    None,
+    /// The shards of its keys, at [`CommandSpec::key_indexes`].
+    Keys,
+    /// Every shard: the whole keyspace (DBSIZE, KEYS, SCAN, FLUSHALL, SWAPDB, ...) or a
+    /// key at a place the key specification does not name (OBJECT, MEMORY USAGE).
+    All,
 }
 
 /// Which function runs a command.
@@ -469,7 +491,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
 /// Writes exactly one complete frame, unless it returns [`Outcome::Runtime`], when it
 /// writes nothing.
 pub fn execute<A, S, L>(
-    store: &mut Store<'_>,
+    store: &mut dyn Shards<'_>,
     session: &mut Session,
     args: &A,
     now: Timestamp,
@@ -493,7 +515,7 @@ where
 /// If `spec` is not the table's entry for argument 0 (checked in debug builds).
 pub fn execute_looked_up<A, S, L>(
     spec: Option<&'static CommandSpec>,
-    store: &mut Store<'_>,
+    store: &mut dyn Shards<'_>,
     session: &mut Session,
     args: &A,
     now: Timestamp,
@@ -527,7 +549,7 @@ where
     }
     let protocol = session.protocol;
     let mut context: Context<'_, '_, Types<A, S, L>> = Context {
-        store,
+        shards: store,
         session,
         args,
         now,
@@ -580,7 +602,8 @@ where
 
 /// Everything a command needs, borrowed for one [`execute`] call.
 struct Context<'c, 'a, D: Door> {
-    store: &'c mut Store<'a>,
+    /// The keyspace: the shards the caller holds (every shard a command's keys route to).
+    shards: &'c mut dyn Shards<'a>,
     session: &'c mut Session,
     args: &'c D::Args,
     now: Timestamp,

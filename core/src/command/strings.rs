@@ -9,7 +9,7 @@
 //! integer, then not positive or overflowing.
 
 use super::{Arguments, Context, Door, arity_error, bulk_or_null, is};
-use crate::store::{GetExpiry, SetCondition, SetExpiry, SetOptions};
+use crate::store::{GetExpiry, SetCondition, SetExpiry, SetOptions, shards};
 use crate::time::Timestamp;
 
 /// The commands of this family.
@@ -41,9 +41,11 @@ pub(super) enum Command {
 pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
     match command {
         Command::Get => {
+            let key = context.arg(1);
             let value = context
-                .store
-                .get(context.session.db, context.arg(1), context.now);
+                .shards
+                .store_for(key)
+                .get(context.session.db, key, context.now);
             bulk_or_null(&mut context.reply, value);
         }
         Command::Set => set(context),
@@ -68,10 +70,12 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         },
         Command::IncrByFloat => incr_by_float(context),
         Command::Append => {
-            let result = context.store.append(
+            let key = context.arg(1);
+            let value = context.arg(2);
+            let result = context.shards.store_for(key).append(
                 context.session.db,
-                context.arg(1),
-                context.arg(2),
+                key,
+                value,
                 context.now,
                 context.log,
             );
@@ -81,9 +85,11 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
             }
         }
         Command::StrLen => {
+            let key = context.arg(1);
             let size = context
-                .store
-                .strlen(context.session.db, context.arg(1), context.now);
+                .shards
+                .store_for(key)
+                .strlen(context.session.db, key, context.now);
             context.integer_reply(size);
         }
         Command::GetRange => {
@@ -93,18 +99,25 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
             let Some(end) = context.integer(3) else {
                 return;
             };
-            let value =
-                context
-                    .store
-                    .getrange(context.session.db, context.arg(1), start, end, context.now);
+            let key = context.arg(1);
+            let value = context.shards.store_for(key).getrange(
+                context.session.db,
+                key,
+                start,
+                end,
+                context.now,
+            );
             context.reply.bulk(value);
         }
         Command::SetRange => set_range(context),
         Command::GetDel => {
-            let value =
-                context
-                    .store
-                    .getdel(context.session.db, context.arg(1), context.now, context.log);
+            let key = context.arg(1);
+            let value = context.shards.store_for(key).getdel(
+                context.session.db,
+                key,
+                context.now,
+                context.log,
+            );
             bulk_or_null(&mut context.reply, value);
         }
         Command::GetEx => get_ex(context),
@@ -263,7 +276,7 @@ fn set<D: Door>(context: &mut Context<'_, '_, D>) {
     };
     let set_options = SetOptions { condition, expiry };
     let (key, value) = (context.arg(1), context.arg(2));
-    match context.store.set(
+    match context.shards.store_for(key).set(
         context.session.db,
         key,
         value,
@@ -291,7 +304,7 @@ fn set_plain<D: Door>(
 ) {
     let options = SetOptions { condition, expiry };
     let (key, value) = (context.arg(1), context.arg(value_index));
-    match context.store.set(
+    match context.shards.store_for(key).set(
         context.session.db,
         key,
         value,
@@ -320,7 +333,7 @@ fn set_expiring<D: Door>(context: &mut Context<'_, '_, D>, unit: Unit) {
         expiry: SetExpiry::At(at),
     };
     let (key, value) = (context.arg(1), context.arg(3));
-    match context.store.set(
+    match context.shards.store_for(key).set(
         context.session.db,
         key,
         value,
@@ -337,9 +350,11 @@ fn set_expiring<D: Door>(context: &mut Context<'_, '_, D>, unit: Unit) {
 fn mget<D: Door>(context: &mut Context<'_, '_, D>) {
     context.reply.array_header(context.count() - 1);
     for index in 1..context.count() {
+        let key = context.arg(index);
         let value = context
-            .store
-            .get(context.session.db, context.arg(index), context.now);
+            .shards
+            .store_for(key)
+            .get(context.session.db, key, context.now);
         bulk_or_null(&mut context.reply, value);
     }
 }
@@ -356,10 +371,14 @@ fn mset<D: Door>(context: &mut Context<'_, '_, D>, only_if_none_exist: bool) {
     let argument = |index: usize| args.get(index).unwrap_or_default();
     let pairs = (0..pair_count).map(|pair| (argument(1 + 2 * pair), argument(2 + 2 * pair)));
     let db = context.session.db;
-    match context
-        .store
-        .set_many_iter(db, pairs, only_if_none_exist, context.now, context.log)
-    {
+    match shards::set_many(
+        context.shards,
+        db,
+        pairs,
+        only_if_none_exist,
+        context.now,
+        context.log,
+    ) {
         Ok(written) if only_if_none_exist => context.reply.integer(i64::from(written)),
         Ok(_) => context.ok(),
         Err(error) => context.store_error(error),
@@ -368,9 +387,10 @@ fn mset<D: Door>(context: &mut Context<'_, '_, D>, only_if_none_exist: bool) {
 
 /// INCR, DECR, INCRBY, DECRBY.
 fn incr_by<D: Door>(context: &mut Context<'_, '_, D>, delta: i64) {
-    match context.store.incr_by(
+    let key = context.arg(1);
+    match context.shards.store_for(key).incr_by(
         context.session.db,
-        context.arg(1),
+        key,
         delta,
         context.now,
         context.log,
@@ -386,9 +406,10 @@ fn incr_by_float<D: Door>(context: &mut Context<'_, '_, D>) {
         context.error("ERR value is not a valid float");
         return;
     };
-    match context.store.incr_by_float(
+    let key = context.arg(1);
+    match context.shards.store_for(key).incr_by_float(
         context.session.db,
-        context.arg(1),
+        key,
         delta,
         context.now,
         context.log,
@@ -409,11 +430,13 @@ fn set_range<D: Door>(context: &mut Context<'_, '_, D>) {
     }
     // An offset beyond usize (a 32-bit host) is beyond any value size limit too.
     let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-    let result = context.store.setrange(
+    let key = context.arg(1);
+    let value = context.arg(3);
+    let result = context.shards.store_for(key).setrange(
         context.session.db,
-        context.arg(1),
+        key,
         offset,
-        context.arg(3),
+        value,
         context.now,
         context.log,
     );
@@ -440,7 +463,8 @@ fn get_ex<D: Door>(context: &mut Context<'_, '_, D>) {
     };
     let (db, key) = (context.session.db, context.arg(1));
     match context
-        .store
+        .shards
+        .store_for(key)
         .getex(db, key, expiry, context.now, context.log)
     {
         Ok(Some(value)) => context.reply.bulk(value),

@@ -8,7 +8,7 @@
 //! checked in Redis's order and change nothing.
 
 use super::{Context, DB_OUT_OF_RANGE, Door, database_of, is};
-use crate::store::Transfer;
+use crate::store::{Transfer, shards};
 
 /// The commands of this family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ fn swap_db<D: Door>(context: &mut Context<'_, '_, D>) {
         context.error(DB_OUT_OF_RANGE);
         return;
     };
-    match context.store.swap_db(db_first, db_second, context.log) {
+    match shards::swap_db(context.shards, db_first, db_second, context.log) {
         Ok(()) => context.ok(),
         Err(error) => context.store_error(error),
     }
@@ -66,9 +66,17 @@ fn rename<D: Door>(context: &mut Context<'_, '_, D>, only_if_new: bool) {
         context.now,
     );
     let replace = !only_if_new;
-    let result = context
-        .store
-        .transfer(db, source, db, target, replace, false, now, context.log);
+    let result = shards::transfer(
+        context.shards,
+        db,
+        source,
+        db,
+        target,
+        replace,
+        false,
+        now,
+        context.log,
+    );
     match result {
         Ok(Transfer::SourceMissing) => context.error("ERR no such key"),
         Ok(Transfer::Done) if !only_if_new => context.ok(),
@@ -111,7 +119,8 @@ fn copy<D: Door>(context: &mut Context<'_, '_, D>) {
         context.error(SAME_OBJECT);
         return;
     }
-    let result = context.store.transfer(
+    let result = shards::transfer(
+        context.shards,
         source_db,
         source,
         target_db,
@@ -139,7 +148,8 @@ fn move_key<D: Door>(context: &mut Context<'_, '_, D>) {
         return;
     }
     let (key, now) = (context.arg(1), context.now);
-    let result = context.store.transfer(
+    let result = shards::transfer(
+        context.shards,
         source_db,
         key,
         target_db,

@@ -27,10 +27,12 @@
 
 mod keyspace;
 mod reclaim;
+pub mod shards;
 mod strings;
 mod transfer;
 
 pub use keyspace::{Encoding, ExpireCondition, ObjectInfo, Ttl};
+pub use shards::{SHARD_COUNT_MAX, Shards, shard_of};
 pub use strings::{GetExpiry, parse_float, parse_integer};
 pub use transfer::Transfer;
 
@@ -165,6 +167,25 @@ pub struct Stats {
     pub memory_used_size: u64,
     /// Bytes the store may ever use: the table plus all segments.
     pub memory_limit_size: u64,
+}
+
+impl Stats {
+    /// These counters and gauges plus `other`'s: the stats of a keyspace of several shards.
+    #[must_use]
+    pub fn merged(self, other: Self) -> Self {
+        Self {
+            hits: self.hits + other.hits,
+            misses: self.misses + other.misses,
+            expired: self.expired + other.expired,
+            evicted: self.evicted + other.evicted,
+            segments_cleaned: self.segments_cleaned + other.segments_cleaned,
+            segments_evicted: self.segments_evicted + other.segments_evicted,
+            keys: self.keys + other.keys,
+            memory_live_size: self.memory_live_size + other.memory_live_size,
+            memory_used_size: self.memory_used_size + other.memory_used_size,
+            memory_limit_size: self.memory_limit_size + other.memory_limit_size,
+        }
+    }
 }
 
 /// When a SET applies.
@@ -518,14 +539,48 @@ impl<'a> Store<'a> {
     where
         P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
     {
+        let Some(pair_count) = self.check_pairs(db, pairs.clone(), only_if_none_exist, now)? else {
+            return Ok(false);
+        };
+        self.make_room_for_pairs(db, pairs.clone(), pair_count, now, log)?;
+        self.put_pairs(db, pairs, log)?;
+        Ok(true)
+    }
+
+    /// MSET's first phase: checks every pair's sizes and, with `only_if_none_exist`, that
+    /// no key exists. The number of pairs, or `None` when a key exists (MSETNX writes
+    /// nothing then). Changes nothing.
+    pub(crate) fn check_pairs<'p>(
+        &mut self,
+        db: u8,
+        pairs: impl Iterator<Item = (&'p [u8], &'p [u8])>,
+        only_if_none_exist: bool,
+        now: Timestamp,
+    ) -> Result<Option<usize>, StoreError> {
         let mut pair_count = 0;
-        for (key, value) in pairs.clone() {
+        for (key, value) in pairs {
             self.check_sizes(key.len(), value.len())?;
             if only_if_none_exist && self.find_live(db, key, now).is_some() {
-                return Ok(false);
+                return Ok(None);
             }
             pair_count += 1;
         }
+        Ok(Some(pair_count))
+    }
+
+    /// MSET's second phase: makes room for every pair (evicting under an eviction policy),
+    /// so that [`Store::put_pairs`] cannot fail. Writes nothing but the evictions.
+    pub(crate) fn make_room_for_pairs<'p, P>(
+        &mut self,
+        db: u8,
+        pairs: P,
+        pair_count: usize,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError>
+    where
+        P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
+    {
         let sizes = pairs
             .clone()
             .map(|(key, value)| item::item_size(key.len(), value.len(), 0));
@@ -549,6 +604,17 @@ impl<'a> Store<'a> {
             new_key_count = absent;
         }
         assert!(self.table.len() + absent <= self.table.len_max());
+        Ok(())
+    }
+
+    /// MSET's last phase: writes every pair, in the room [`Store::make_room_for_pairs`]
+    /// made.
+    pub(crate) fn put_pairs<'p>(
+        &mut self,
+        db: u8,
+        pairs: impl Iterator<Item = (&'p [u8], &'p [u8])>,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
         for (key, value) in pairs {
             // Earlier pairs changed the table: look each key up afresh.
             let lookup = Lookup {
@@ -558,7 +624,7 @@ impl<'a> Store<'a> {
             };
             self.put_prepared(db, key, lookup, &Splice::bytes(value), 0, log)?;
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Keys stored in all databases.

@@ -125,6 +125,78 @@ impl Store<'_> {
         Ok(Transfer::Done)
     }
 
+    /// [`Store::transfer`] of a source in this store to a target in `target`, another
+    /// shard's store (RENAME, RENAMENX and COPY of keys in different shards). The same
+    /// checks in the same order: room is made in the target's store before anything
+    /// changes, the target is written before the source is removed; room-making there
+    /// cannot touch the source, which lives here.
+    ///
+    /// # Errors
+    /// As [`Store::transfer`].
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "two keys, each with its database"
+    )]
+    pub(crate) fn transfer_to(
+        &mut self,
+        target: &mut Store<'_>,
+        source_db: u8,
+        source_key: &[u8],
+        target_db: u8,
+        target_key: &[u8],
+        replace: bool,
+        keep_source: bool,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<Transfer, StoreError> {
+        if source_db >= DATABASE_COUNT || target_db >= DATABASE_COUNT {
+            return Err(StoreError::InvalidDatabase);
+        }
+        let Some(source) = self.find_live(source_db, source_key, now) else {
+            return Ok(Transfer::SourceMissing);
+        };
+        let target_exists = target.find_live(target_db, target_key, now).is_some();
+        if target_exists && !replace {
+            return Ok(Transfer::TargetExists);
+        }
+        let (value_size, expires_at) = (source.layout.value.len(), source.layout.expires_at);
+        target.check_sizes(target_key.len(), value_size)?;
+        self.touch_slot(source.slot_index);
+        let size = item::item_size(target_key.len(), value_size, expires_at);
+        let mut new_key_count = usize::from(!target_exists);
+        for _ in 0..2 {
+            target.ensure_room(iter::once(size), new_key_count, now, log)?;
+            if target.find_live(target_db, target_key, now).is_some() || new_key_count == 1 {
+                break;
+            }
+            new_key_count = 1;
+        }
+        // Touching the source may have reordered nothing but its policy bits: its item is
+        // where it was.
+        let value = self.value_of(&source);
+        let lookup = Lookup {
+            hash: target.hash(target_key),
+            found: None,
+            epoch: u64::MAX,
+        };
+        target.put_prepared(
+            target_db,
+            target_key,
+            lookup,
+            &Splice::bytes(value),
+            expires_at,
+            log,
+        )?;
+        if !keep_source {
+            self.remove(&source);
+            log.record(Record::Del {
+                db: source_db,
+                key: source_key,
+            });
+        }
+        Ok(Transfer::Done)
+    }
+
     /// Swaps the keys of databases `db_first` and `db_second` (SWAPDB); logs one
     /// [`Record::SwapDb`], or nothing when they are the same database.
     ///

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  prepare   command lookup, arity, read or write: no lock held
-//!  apply     under the store lock: floe-core's command table writes the reply into the
+//!  apply     under the locks of the shards its keys hash to (none for PING, every shard
+//!            for FLUSHALL or KEYS): floe-core's command table writes the reply into the
 //!            door's sink; a write's records go to the Db's log buffer  → Durability
 //!  commit    once per batch of requests: the buffered records become one log append
 //!            (one ticket covers every write applied before the call)
@@ -27,6 +28,7 @@ use std::task::{Poll, Waker};
 use floe_core::codec::resp::{ReplySink, ReplyWriter};
 use floe_core::command::{self, Arguments, CommandSpec, Outcome, Session};
 
+use super::route::Route;
 use super::{Db, DbError, Inner, WatchMark, lock};
 use crate::error::Error;
 use crate::log::Ticket;
@@ -111,7 +113,7 @@ impl Db {
         Prepared { args, found, spec }
     }
 
-    /// Runs a prepared command under the store lock and writes its one reply frame into
+    /// Runs a prepared command under its shards' locks and writes its one reply frame into
     /// `reply`, in the session's protocol (nothing for [`Outcome::Runtime`]: the door
     /// finishes those, see [`crate::admin`]).
     ///
@@ -128,11 +130,12 @@ impl Db {
         A: Arguments + ?Sized,
         S: ReplySink + ?Sized,
     {
+        let route = Route::of_command(self.shard_count(), prepared.spec, prepared.args);
         let (outcome, durability) =
-            self.run(prepared.access(), Hand::Door, |store, now, log| {
+            self.run(prepared.access(), Hand::Door, route, |shards, now, log| {
                 command::execute_looked_up(
                     prepared.found,
-                    store,
+                    shards,
                     session,
                     prepared.args,
                     now,
@@ -146,13 +149,13 @@ impl Db {
         })
     }
 
-    /// Runs a MULTI block (`queued`, each a request's arguments) as EXEC: under one hold of
-    /// the store lock, so no other client's command interleaves, and logged as one group, so
+    /// Runs a MULTI block (`queued`, each a request's arguments) as EXEC: holding every
+    /// shard's lock, so no other client's command interleaves, and logged as one group, so
     /// recovery applies all of it or none. Writes an array of the replies, or a null array
     /// when a watched key changed since WATCH (then nothing ran).
     ///
     /// Commands the runtime must finish (SAVE, INFO, CONFIG, ...) get an error reply inside
-    /// the array: they need the store lock this call holds.
+    /// the array: they need the shard locks this call holds.
     ///
     /// # Errors
     /// As [`Db::apply`], when any queued command is a write.
@@ -168,9 +171,10 @@ impl Db {
             self.prepare(args.as_slice()).is_write()
         });
         let access = if write { Access::Write } else { Access::Read };
-        let ((), durability) = self.run(access, Hand::Door, |store, now, log| {
+        let route = self.route_all();
+        let ((), durability) = self.run(access, Hand::Door, route, |shards, now, log| {
             let changed = watched.iter().any(|mark| {
-                let alive = store.exists(mark.db, &mark.key, now);
+                let alive = shards.store_for(&mark.key).exists(mark.db, &mark.key, now);
                 (mark.alive && !alive) || log.watch.version(mark.db, &mark.key) != mark.version
             });
             if changed {
@@ -182,7 +186,7 @@ impl Db {
                 let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
                 // One frame per command: a runtime command writes none, so say why here.
                 if let Outcome::Runtime(_) =
-                    command::execute(store, session, args.as_slice(), now, reply, log)
+                    command::execute(shards, session, args.as_slice(), now, reply, log)
                 {
                     ReplyWriter::new(&mut *reply, session.protocol)
                         .error(b"ERR this command cannot run inside MULTI in floe");
@@ -197,13 +201,15 @@ impl Db {
     #[must_use]
     pub fn watch(&self, db: u8, key: &[u8]) -> WatchMark {
         let inner = &*self.inner;
-        let mut shard = lock(&inner.shard);
-        let now = inner.clock.now_ms();
-        let alive = shard.store.with(|store| store.exists(db, key, now));
+        let (alive, version) = self.read(self.route_key(key), |shards, now| {
+            let alive = shards.store_for(key).exists(db, key, now);
+            // Read under the shard's lock, which every change to the key holds.
+            (alive, inner.watch.version(db, key))
+        });
         WatchMark {
             db,
             key: key.to_vec(),
-            version: shard.watch.version(db, key),
+            version,
             alive,
         }
     }
@@ -216,15 +222,11 @@ impl Db {
     /// [`Error::Poisoned`] if the log failed (now or before).
     pub fn commit(&self) -> Result<Option<Ticket>, DbError> {
         let inner = &*self.inner;
-        let shard = lock(&inner.shard);
-        let ticket = if shard.buffer.pending_is_empty() {
-            // The appender lock waits for an append in flight, which may hold our records.
-            let ticket = lock(&inner.appender).ticket_last;
-            drop(shard);
-            ticket
-        } else {
-            inner.append(shard)?
-        };
+        inner.append_dirty()?;
+        // The last append covers ours. A shard whose mark another caller cleared had its
+        // records taken by an append that holds the appender lock until it is done: taking
+        // the lock waits for it (see `db/route.rs`).
+        let ticket = lock(&inner.appender).ticket_last;
         Inner::snapshot_start_if_wanted(&self.inner);
         Ok(ticket)
     }

@@ -10,11 +10,22 @@ use std::fmt;
 
 use floe_core::codec::record::{RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX};
 use floe_core::error::ConfigError;
-use floe_core::store::Config;
+use floe_core::store::{Config, SHARD_COUNT_MAX};
 
 use super::DbError;
 use crate::io::Backend;
 use crate::log::FsyncPolicy;
+
+/// The automatic shard count gives each shard at least this many segments, so eviction,
+/// which frees a segment at a time, never frees a large part of a shard at once.
+const SHARD_SEGMENT_COUNT_MIN: usize = 16;
+
+/// The automatic shard count gives each shard room for at least this many keys.
+const SHARD_KEY_COUNT_MIN: usize = 1024;
+
+/// The automatic shard count is this many per available core (capped by the two minimums
+/// above): enough that threads rarely meet on one shard's lock.
+const SHARDS_PER_CORE: usize = 4;
 
 /// How a [`Db`](super::Db) is opened.
 #[derive(Debug, Clone)]
@@ -34,6 +45,10 @@ pub struct DbConfig {
     /// logged since the last one, and at least as many as the last snapshot held (so a
     /// large store is not snapshotted over and over); `0` turns the automatic trigger off.
     pub snapshot_log_size: u64,
+    /// Shards the keyspace is split into, each with its own lock and an even share of
+    /// `store.memory_size` and `store.keys_max`; `0` picks a count from the cores and the
+    /// limits ([`DbConfig::shard_count`]). One shard is one lock for the whole store.
+    pub shards: usize,
 }
 
 impl DbConfig {
@@ -49,6 +64,36 @@ impl DbConfig {
             backend: Backend::Auto,
             segment_size_max: 64 << 20,
             snapshot_log_size: 64 << 20,
+            shards: 0,
+        }
+    }
+
+    /// The shards a [`Db`](super::Db) opened with this configuration has: `shards`, or when
+    /// it is 0, [`SHARDS_PER_CORE`] per available core, as many as leave each shard at
+    /// least [`SHARD_SEGMENT_COUNT_MIN`] segments and room for [`SHARD_KEY_COUNT_MIN`] keys
+    /// (small stores get one shard, so their limits stay exact).
+    #[must_use]
+    pub fn shard_count(&self) -> usize {
+        if self.shards > 0 {
+            return self.shards;
+        }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let segment_count = self.store.memory_size / (self.store.segment_size.max(1) as usize);
+        (SHARDS_PER_CORE * cores)
+            .min(segment_count / SHARD_SEGMENT_COUNT_MIN)
+            .min(self.store.keys_max / SHARD_KEY_COUNT_MIN)
+            .clamp(1, SHARD_COUNT_MAX)
+    }
+
+    /// The store configuration of each of `count` shards: an even share of the memory and
+    /// the keys, the same size limits and policy.
+    #[must_use]
+    pub fn shard_store_config(&self, count: usize) -> Config {
+        let count = count.max(1);
+        Config {
+            memory_size: self.store.memory_size / count,
+            keys_max: self.store.keys_max.div_ceil(count),
+            ..self.store
         }
     }
 
@@ -72,6 +117,13 @@ impl DbConfig {
         }
         if self.segment_size_max == 0 {
             return Err(DbError::Config(DbConfigError::SegmentSizeZero));
+        }
+        let shards = self.shard_count();
+        if shards > SHARD_COUNT_MAX {
+            return Err(DbError::Config(DbConfigError::ShardsTooMany { shards }));
+        }
+        if shards > 1 && self.shard_store_config(shards).validate().is_err() {
+            return Err(DbError::Config(DbConfigError::ShardsTooSmall { shards }));
         }
         Ok(())
     }
@@ -104,6 +156,16 @@ pub enum DbConfigError {
     SegmentSizeZero,
     /// Persistence is on but `Db::open_with` was given no storage.
     StorageMissing,
+    /// `shards` is above [`SHARD_COUNT_MAX`].
+    ShardsTooMany {
+        /// The configured count.
+        shards: usize,
+    },
+    /// A shard's share of the memory or keys is below what a store needs.
+    ShardsTooSmall {
+        /// The configured count.
+        shards: usize,
+    },
 }
 
 impl fmt::Display for DbConfigError {
@@ -137,6 +199,15 @@ impl fmt::Display for DbConfigError {
             ),
             Self::SegmentSizeZero => f.write_str("segment_size_max is 0"),
             Self::StorageMissing => f.write_str("persistence is on but no storage was given"),
+            Self::ShardsTooMany { shards } => write!(
+                f,
+                "shards {shards} is above the largest supported, {SHARD_COUNT_MAX}"
+            ),
+            Self::ShardsTooSmall { shards } => write!(
+                f,
+                "{shards} shards leave each too little memory (every shard needs at least 3 \
+                 segments of its own): use fewer shards or more memory"
+            ),
         }
     }
 }

@@ -86,7 +86,7 @@ impl Inner {
             std::thread::sleep(FLUSH_DELAY);
             // Cleared before the append: a write after this point asks again.
             this.flusher.requested.store(false, Ordering::Release);
-            if let Err(error) = this.append(lock(&this.shard)) {
+            if let Err(error) = this.append_dirty() {
                 // `fail` recorded it: the next write returns it.
                 tracing::error!(
                     "appending to the log of `{}` failed: {error}",

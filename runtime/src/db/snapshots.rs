@@ -2,10 +2,10 @@
 //! trigger on a background thread, and the counters INFO and [`DbStats`](super::DbStats)
 //! report.
 //!
-//! A snapshot appends what is pending, then reads the last LSN under the store lock, so the
-//! snapshot at that LSN holds exactly the changes up to it; the store is streamed to the
-//! file block by block while writes wait, then the file is committed and the log compacted
-//! with the store lock released.
+//! A snapshot locks every shard, appends what is pending, then reads the last LSN, so the
+//! snapshot at that LSN holds exactly the changes up to it; the shards are streamed to the
+//! file one after the other, block by block, while writes wait, then the file is committed
+//! and the log compacted with the locks released.
 //!
 //! Invariants: one snapshot at a time (`serial` is held for the whole of one); at most one
 //! background thread (`running` is set before it is spawned and cleared when it ends);
@@ -22,10 +22,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{DbError, Inner, lock};
+use super::{DbError, Inner, MutexGuard, Shard, lock};
 use crate::error::{Error, Operation};
 use crate::io::Clock;
 use crate::log::snapshot::{Compaction, SnapshotFile, compact};
+use crate::memory::with_shards;
 
 /// What a snapshot did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,25 +126,35 @@ impl Inner {
         let started_ns = self.clock.monotonic_ns();
         let (file, header, log_size) = {
             let mut block = Vec::new();
-            let mut shard = lock(&self.shard);
+            let mut shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(lock).collect();
             // Everything applied must have its LSN before the snapshot names one: append
             // what is pending, and wait for an append in flight (its lock).
             let (lsn, log_size) = {
                 let mut appender = lock(&self.appender);
-                self.append_locked(&mut shard, &mut appender)?;
+                for shard in &mut shards {
+                    self.append_locked(shard, &mut appender)?;
+                }
                 (appender.lsn_last, appender.log_size)
             };
             let now = self.clock.now_ms();
             // Streamed to the file block by block while writes wait: no copy of the store
             // in memory, at the price of the page-cache writes inside the pause.
             let mut file = SnapshotFile::create(&**storage, &self.dir, lsn)?;
-            let written = shard
-                .store
-                .with_ref(|store| file.write_items(store, lsn, now, &mut block));
+            let mut locked: Vec<_> = shards
+                .iter_mut()
+                .map(|shard| {
+                    let shard = &mut **shard;
+                    (shard.index, &mut shard.store)
+                })
+                .collect();
+            let written = with_shards(self.shards.len(), &mut locked, |stores| {
+                file.write_items(stores, lsn, now, &mut block)
+            });
+            drop(locked);
             match written {
                 Ok(header) => (file, header, log_size),
                 Err(error) => {
-                    drop(shard);
+                    drop(shards);
                     file.abandon(&**storage);
                     return Err(error.into());
                 }

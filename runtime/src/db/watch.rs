@@ -6,12 +6,17 @@
 //! A key's version is the counter of the bucket its `(db, key)` hashes to, plus an epoch that
 //! every whole-database change (FLUSHDB, FLUSHALL, SWAPDB) bumps.
 //!
+//! The table is one for all shards, of atomic counters: a key's bucket is bumped under its
+//! shard's lock, and read by WATCH and EXEC under that lock too, so the lock orders them.
+//!
 //! Invariants: a change to a key always bumps that key's version (no false "unchanged").
 //! A change to another key in the same bucket bumps it too: EXEC may abort although the
 //! watched key itself did not change. With [`WATCH_BUCKET_COUNT`] buckets that is rare, and
 //! a client retries an aborted EXEC anyway; it is the one place floe is more conservative
 //! than Redis. Expiry that nobody observed yet reports no record, so EXEC also checks that a
 //! watched key that was alive at WATCH is still alive (as Redis 7 does).
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use floe_core::codec::record::Record;
 use floe_core::hash::wyhash;
@@ -29,15 +34,15 @@ const WATCH_HASH_SEED: u64 = 0x5741_5443_4845_5321;
 /// The version counters.
 #[derive(Debug)]
 pub(super) struct WatchTable {
-    buckets: Box<[u32; WATCH_BUCKET_COUNT]>,
-    epoch: u64,
+    buckets: Box<[AtomicU32]>,
+    epoch: AtomicU64,
 }
 
 impl WatchTable {
     pub(super) fn new() -> Self {
         Self {
-            buckets: Box::new([0; WATCH_BUCKET_COUNT]),
-            epoch: 0,
+            buckets: (0..WATCH_BUCKET_COUNT).map(|_| AtomicU32::new(0)).collect(),
+            epoch: AtomicU64::new(0),
         }
     }
 
@@ -55,12 +60,15 @@ impl WatchTable {
     /// The version of `key` in `db` now.
     pub(super) fn version(&self, db: u8, key: &[u8]) -> (u64, u32) {
         let bucket = Self::bucket(db, key);
-        (self.epoch, self.buckets[bucket])
+        (
+            self.epoch.load(Ordering::Relaxed),
+            self.buckets[bucket].load(Ordering::Relaxed),
+        )
     }
 
-    fn touch(&mut self, db: u8, key: &[u8]) {
+    fn touch(&self, db: u8, key: &[u8]) {
         let bucket = Self::bucket(db, key);
-        self.buckets[bucket] = self.buckets[bucket].wrapping_add(1);
+        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -79,7 +87,7 @@ pub struct WatchMark {
 #[derive(Debug)]
 pub(crate) struct ShardLog<'b> {
     pub(super) buffer: &'b mut LogBuffer,
-    pub(super) watch: &'b mut WatchTable,
+    pub(super) watch: &'b WatchTable,
 }
 
 impl LogSink for ShardLog<'_> {
@@ -89,7 +97,9 @@ impl LogSink for ShardLog<'_> {
             | Record::Del { db, key }
             | Record::ExpireAt { db, key, .. } => self.watch.touch(*db, key),
             // Whole-database changes: every watch may be affected.
-            Record::Clear { .. } | Record::SwapDb { .. } => self.watch.epoch += 1,
+            Record::Clear { .. } | Record::SwapDb { .. } => {
+                self.watch.epoch.fetch_add(1, Ordering::Relaxed);
+            }
         }
         self.buffer.record(record);
     }

@@ -55,7 +55,7 @@ use floe_core::codec::snapshot::{
     SNAPSHOT_VERSION, SnapshotDecodeError, SnapshotError, SnapshotHeader, header_field,
 };
 use floe_core::error::StoreError;
-use floe_core::store::Store;
+use floe_core::store::Shards;
 
 use crate::error::{Error, Operation};
 use crate::io::{Clock, Storage};
@@ -146,7 +146,7 @@ pub struct TornCut {
     pub what: String,
 }
 
-/// Rebuilds `store` from the data directory `dir` (see the module documentation) and makes
+/// Rebuilds the `stores` (a keyspace's shards, or one store) from the data directory `dir` (see the module documentation) and makes
 /// the directory ready for a log writer starting at `report.lsn_last + 1`. The caller holds
 /// the directory's lock.
 ///
@@ -163,10 +163,10 @@ pub fn recover(
     storage: &dyn Storage,
     clock: &dyn Clock,
     dir: &Path,
-    store: &mut Store<'_>,
+    stores: &mut dyn Shards<'_>,
 ) -> Result<RecoveryReport, Error> {
     let now = clock.now_ms();
-    let mut replay = StoreReplay { store, now };
+    let mut replay = StoreReplay { stores, now };
     let options = Options {
         load: true,
         change: true,
@@ -220,15 +220,22 @@ pub(crate) trait Replay {
     fn now(&self) -> Timestamp;
 }
 
-/// Replays into a store.
+/// Replays into a keyspace's shards: a record naming a key to the key's shard, a FLUSH or
+/// SWAPDB to every shard (each shard holds its part of every database).
 struct StoreReplay<'r, 's> {
-    store: &'r mut Store<'s>,
+    stores: &'r mut dyn Shards<'s>,
     now: Timestamp,
 }
 
 impl Replay for StoreReplay<'_, '_> {
     fn apply(&mut self, record: &Record<'_>) -> Result<(), StoreError> {
-        self.store.apply(record, self.now)
+        match record {
+            Record::Set { key, .. } | Record::Del { key, .. } | Record::ExpireAt { key, .. } => {
+                self.stores.store_for(key).apply(record, self.now)
+            }
+            Record::Clear { .. } | Record::SwapDb { .. } => (0..self.stores.count())
+                .try_for_each(|shard| self.stores.store(shard).apply(record, self.now)),
+        }
     }
 
     fn now(&self) -> Timestamp {

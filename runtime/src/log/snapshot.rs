@@ -55,7 +55,7 @@ use floe_core::codec::snapshot::{
     SnapshotWriter, block_field,
 };
 use floe_core::codec::usize_from;
-use floe_core::store::Store;
+use floe_core::store::{Shards, shards};
 use floe_core::time::Timestamp;
 
 use crate::error::Error;
@@ -167,7 +167,7 @@ impl SnapshotFile {
         self.size
     }
 
-    /// Streams every live item of `store` into the file as the snapshot covering LSN
+    /// Streams every live item of the `stores` (a keyspace's shards, or one store) into the file as the snapshot covering LSN
     /// `lsn`, through `block` (resized to [`snapshot_block_size`]): memory stays one block,
     /// whatever the store holds. Items expired at `now` are left out. Returns the header
     /// written.
@@ -176,13 +176,13 @@ impl SnapshotFile {
     /// [`Error::Io`] from a write; the caller then [`SnapshotFile::abandon`]s the file.
     pub fn write_items(
         &mut self,
-        store: &Store<'_>,
+        stores: &mut dyn Shards<'_>,
         lsn: u64,
         now: Timestamp,
         block: &mut Vec<u8>,
     ) -> Result<SnapshotHeader, Error> {
         let file = &mut self.file;
-        let header = snapshot_stream(store, lsn, now, block, &mut |offset, bytes| {
+        let header = snapshot_stream(stores, lsn, now, block, &mut |offset, bytes| {
             file.write_at(offset, bytes)
         })?;
         self.size = header.1;
@@ -225,18 +225,18 @@ impl SnapshotFile {
     }
 }
 
-/// Encodes every live item of `store` as a snapshot covering LSN `lsn` into `image`
+/// Encodes every live item of the `stores` as a snapshot covering LSN `lsn` into `image`
 /// (cleared first), as [`SnapshotFile::write_items`] writes it to a file. Returns the
 /// header. For tests and tools: a [`crate::db::Db`] streams its snapshots.
 pub fn snapshot_encode(
-    store: &Store<'_>,
+    stores: &mut dyn Shards<'_>,
     lsn: u64,
     now: Timestamp,
     image: &mut Vec<u8>,
     block: &mut Vec<u8>,
 ) -> SnapshotHeader {
     image.clear();
-    let encoded = snapshot_stream(store, lsn, now, block, &mut |offset, bytes| {
+    let encoded = snapshot_stream(stores, lsn, now, block, &mut |offset, bytes| {
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
         if image.len() < offset + bytes.len() {
             image.resize(offset + bytes.len(), 0);
@@ -262,13 +262,13 @@ type SnapshotSink<'w> = dyn FnMut(u64, &[u8]) -> Result<(), Error> + 'w;
 /// If an item does not fit a block of [`snapshot_block_size`] bytes: the store never holds
 /// an item larger than its configured maximums.
 fn snapshot_stream(
-    store: &Store<'_>,
+    stores: &mut dyn Shards<'_>,
     lsn: u64,
     now: Timestamp,
     block: &mut Vec<u8>,
     write: &mut SnapshotSink<'_>,
 ) -> Result<(SnapshotHeader, u64), Error> {
-    let config = store.config();
+    let config = *stores.store(0).config();
     block.resize(
         snapshot_block_size(config.key_size_max, config.value_size_max),
         0,
@@ -276,7 +276,7 @@ fn snapshot_stream(
     let begin = SnapshotHeader {
         lsn,
         created_at: now,
-        item_count: store.len() as u64,
+        item_count: shards::len(stores) as u64,
     };
     let mut header = [0u8; SNAPSHOT_HEADER_SIZE];
     let mut writer = SnapshotWriter::begin(begin, block, &mut header);
@@ -292,28 +292,32 @@ fn snapshot_stream(
             }
         }
     };
-    store.items(now, |db, key, value, expires_at| {
-        if failure.is_some() {
-            return;
-        }
-        let item = SnapshotItem {
-            db,
-            key,
-            value,
-            expires_at,
-        };
-        match writer.push(&item) {
-            Ok(()) => {}
-            Err(PushError::BlockFull) => {
-                write_block(writer.finish_block(), &mut failure);
-                let pushed = writer.push(&item);
-                assert!(pushed.is_ok(), "an empty block refused an item: {pushed:?}");
-            }
-            Err(PushError::ItemTooLarge {
-                block_size_required,
-            }) => panic!("item needs a {block_size_required}-byte block"),
-        }
-    });
+    for shard in 0..stores.count() {
+        stores
+            .store(shard)
+            .items(now, |db, key, value, expires_at| {
+                if failure.is_some() {
+                    return;
+                }
+                let item = SnapshotItem {
+                    db,
+                    key,
+                    value,
+                    expires_at,
+                };
+                match writer.push(&item) {
+                    Ok(()) => {}
+                    Err(PushError::BlockFull) => {
+                        write_block(writer.finish_block(), &mut failure);
+                        let pushed = writer.push(&item);
+                        assert!(pushed.is_ok(), "an empty block refused an item: {pushed:?}");
+                    }
+                    Err(PushError::ItemTooLarge {
+                        block_size_required,
+                    }) => panic!("item needs a {block_size_required}-byte block"),
+                }
+            });
+    }
     write_block(writer.finish_block(), &mut failure);
     if let Some(error) = failure {
         return Err(error);
@@ -542,15 +546,14 @@ mod tests {
         let mut file = SnapshotFile::create(&*storage, &dir, 77).unwrap();
         let mut block = Vec::new();
         let header = owned
-            .with_ref(|store| file.write_items(store, 77, 20, &mut block))
+            .with(|store| file.write_items(store, 77, 20, &mut block))
             .unwrap();
         let size = file.size();
         let path = file.commit(&*storage, &dir).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(bytes.len() as u64, size);
         let (mut image, mut block) = (Vec::new(), Vec::new());
-        let encoded =
-            owned.with_ref(|store| snapshot_encode(store, 77, 20, &mut image, &mut block));
+        let encoded = owned.with(|store| snapshot_encode(store, 77, 20, &mut image, &mut block));
         assert_eq!(encoded, header);
         assert!(bytes == image);
         let view = SnapshotView::new_checked(&bytes).unwrap();
@@ -586,7 +589,7 @@ mod tests {
             }
         });
         let (mut image, mut block) = (Vec::new(), Vec::new());
-        owned.with_ref(|store| snapshot_encode(store, 5, 20, &mut image, &mut block));
+        owned.with(|store| snapshot_encode(store, 5, 20, &mut image, &mut block));
         assert!(image.len() > 3 * SNAPSHOT_BLOCK_SIZE, "several blocks");
         let dir = std::env::temp_dir().join(format!("floe-snapshot-read-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -646,7 +649,7 @@ mod tests {
             }
         });
         let (mut image, mut block) = (Vec::new(), Vec::new());
-        let header = owned.with_ref(|store| snapshot_encode(store, 9, 100, &mut image, &mut block));
+        let header = owned.with(|store| snapshot_encode(store, 9, 100, &mut image, &mut block));
         assert_eq!(header.lsn, 9);
         assert_eq!(header.item_count, 200);
         let view = SnapshotView::new_checked(&image).unwrap();
