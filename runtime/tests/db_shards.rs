@@ -360,6 +360,7 @@ fn concurrent_writers_lose_nothing() {
         }
     }
     let stats = db.stats();
-    assert_eq!(stats.store.keys as usize, db.len());
-    assert_eq!(stats.store.memory_limit_size > 64 << 20, true);
+    assert_eq!(stats.store.keys, u64::try_from(db.len()).unwrap());
+    // The shards' limits add up to the configured total (plus their tables).
+    assert!(stats.store.memory_limit_size > 64 << 20);
 }
