@@ -69,6 +69,7 @@ both_loops!(
     idle_timeout_closes_the_client,
     protected_mode_refuses_non_loopback_clients,
     client_list_and_kill,
+    client_info_shows_the_protocol,
 );
 
 /// How long a test waits for the server to close a connection it must close.
@@ -842,5 +843,44 @@ fn client_list_and_kill(io: &str) {
         &killer.command(&[b"CLIENT", b"KILL", b"ID", victim_id.to_string().as_bytes()]),
         b":0\r\n",
         "killing it again",
+    );
+}
+
+/// CLIENT INFO and CLIENT LIST said `resp=2` for every client, even after HELLO 3; ioredis's
+/// check of its own RESP3 connection (tests/clients/ioredis_check.js) found it. `resp=`
+/// follows HELLO, and RESET goes back to 2, as in Redis.
+fn client_info_shows_the_protocol(io: &str) {
+    let server = start(io, &[]);
+    let mut client = server.client();
+    let resp = |client: &mut Client, command: &[&[u8]]| {
+        let reply = client.command(command);
+        let text = String::from_utf8_lossy(&reply).into_owned();
+        let field = text
+            .split([' ', '\r', '\n'])
+            .find_map(|field| field.strip_prefix("resp="))
+            .map(str::to_owned);
+        field.unwrap_or_else(|| panic!("no resp= field: {}", escape(&reply)))
+    };
+    assert_eq!(
+        resp(&mut client, &[b"CLIENT", b"INFO"]),
+        "2",
+        "before HELLO"
+    );
+    let hello = client.command(&[b"HELLO", b"3"]);
+    assert!(hello.starts_with(b"%"), "HELLO 3: {}", escape(&hello));
+    assert_eq!(
+        resp(&mut client, &[b"CLIENT", b"INFO"]),
+        "3",
+        "after HELLO 3"
+    );
+    assert_eq!(resp(&mut client, &[b"CLIENT", b"LIST"]), "3", "CLIENT LIST");
+    assert_reply(&client.command(&[b"RESET"]), b"+RESET\r\n", "RESET");
+    assert_eq!(resp(&mut client, &[b"CLIENT", b"INFO"]), "2", "after RESET");
+    let hello = client.command(&[b"HELLO", b"2"]);
+    assert!(hello.starts_with(b"*"), "HELLO 2: {}", escape(&hello));
+    assert_eq!(
+        resp(&mut client, &[b"CLIENT", b"INFO"]),
+        "2",
+        "after HELLO 2"
     );
 }

@@ -25,6 +25,8 @@ pub(super) struct ClientInfo {
     pub(super) created: Instant,
     /// The selected database.
     pub(super) db: AtomicU8,
+    /// The protocol HELLO chose (2 or 3), for CLIENT LIST's `resp=`.
+    pub(super) resp: AtomicU8,
     /// CLIENT SETNAME's name (HELLO SETNAME too), for CLIENT LIST.
     pub(super) name: Mutex<String>,
     /// CLIENT KILL asked for it to be closed.
@@ -93,6 +95,7 @@ impl Clients {
             local_addr,
             created: Instant::now(),
             db: AtomicU8::new(0),
+            resp: AtomicU8::new(2),
             name: Mutex::new(String::new()),
             killed: AtomicBool::new(false),
             worker,
@@ -119,13 +122,14 @@ impl Clients {
             let _ = writeln!(
                 text,
                 "id={} addr={} laddr={} fd=-1 name={} age={} idle=0 flags=N db={} sub=0 psub=0 \
-                 ssub=0 multi=-1 user=default resp=2",
+                 ssub=0 multi=-1 user=default resp={}",
                 info.id,
                 info.addr,
                 info.local_addr,
                 lock(&info.name),
                 info.created.elapsed().as_secs(),
                 info.db.load(Ordering::Relaxed),
+                info.resp.load(Ordering::Relaxed),
             );
         }
         text

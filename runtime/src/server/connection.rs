@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use floe_core::codec::resp::{
     ARRAY_COUNT_MAX_DEFAULT, ArgRange, DEPTH_MAX_DEFAULT, INLINE_SIZE_MAX_DEFAULT, Limits,
-    ReplyWriter, Request, RespErrorKind, parse_request,
+    Protocol, ReplyWriter, Request, RespErrorKind, parse_request,
 };
 use floe_core::command::{Outcome, RuntimeCommand, Session};
 
@@ -296,6 +296,11 @@ impl Connection {
         {
             let current = String::from_utf8_lossy(self.session.name().unwrap_or_default());
             self.info.set_name(&current);
+            let resp = match self.session.protocol {
+                Protocol::Resp2 => 2,
+                Protocol::Resp3 => 3,
+            };
+            self.info.resp.store(resp, Ordering::Relaxed);
         }
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let error = self.reply_error_since(start);
