@@ -421,8 +421,11 @@ fn unknown_parameter(name: &[u8]) -> String {
     format!("unknown parameter `{}`", String::from_utf8_lossy(name))
 }
 
+/// A decoded query parameter: its name and value.
+type Parameter = (Vec<u8>, Vec<u8>);
+
 /// The query's `name=value` pairs, decoded (a pair without `=` has an empty value).
-fn query(text: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+fn query(text: &[u8]) -> Result<Vec<Parameter>, String> {
     text.split(|byte| *byte == b'&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
