@@ -178,6 +178,24 @@ struct ServeArguments {
     /// The TCP port [default: 6379].
     #[arg(long, value_name = "PORT")]
     port: Option<String>,
+    /// The HTTP door's port, on the same --bind addresses; 0 or off: no HTTP [default: 4206].
+    ///
+    ///   curl -X PUT --data-binary hello http://127.0.0.1:4206/kv/greeting
+    ///   curl http://127.0.0.1:4206/kv/greeting
+    /// Also OrchidDB's /put?key=value, /get/key, /delete/key; /kv?prefix=; POST /batch;
+    /// /metrics (Prometheus), /health, /stats (JSON). See docs/server.md.
+    #[arg(long = "http-port", value_name = "PORT|off", verbatim_doc_comment)]
+    http_port: Option<String>,
+    /// The Pizzaria line protocol's port (PizzaKV's `write key|value\r`, `read key\r`, ...);
+    /// off unless given.
+    #[arg(long = "pizzaria-port", value_name = "PORT")]
+    pizzaria_port: Option<String>,
+    /// Most bytes of an HTTP request line and headers; more gets 431 [default: 16kb].
+    #[arg(long = "http-max-header-size", value_name = "SIZE")]
+    http_max_header_size: Option<String>,
+    /// Most bytes of an HTTP request's path and query; more gets 414 [default: 8kb].
+    #[arg(long = "http-max-url-size", value_name = "SIZE")]
+    http_max_url_size: Option<String>,
     /// The data directory, created if missing [default: ./floe-data].
     #[arg(long, value_name = "DIR")]
     dir: Option<String>,
@@ -256,6 +274,10 @@ impl ServeArguments {
         let given = [
             ("bind", &self.bind),
             ("port", &self.port),
+            ("http-port", &self.http_port),
+            ("pizzaria-port", &self.pizzaria_port),
+            ("http-max-header-size", &self.http_max_header_size),
+            ("http-max-url-size", &self.http_max_url_size),
             ("dir", &self.dir),
             ("appendfsync", &self.appendfsync),
             ("appendonly", &self.persistence),

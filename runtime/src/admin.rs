@@ -65,6 +65,10 @@ pub struct Limits {
     pub password_required: AtomicBool,
     /// `slowlog-log-slower-than`, microseconds.
     pub slowlog_slower_than_us: AtomicI64,
+    /// `http-max-header-size`.
+    pub http_header_size_max: AtomicU64,
+    /// `http-max-url-size`.
+    pub http_url_size_max: AtomicU64,
 }
 
 impl Limits {
@@ -86,6 +90,10 @@ impl Limits {
             .store(!settings.requirepass.is_empty(), relaxed);
         self.slowlog_slower_than_us
             .store(settings.slowlog_slower_than_us, relaxed);
+        self.http_header_size_max
+            .store(settings.http_header_size_max, relaxed);
+        self.http_url_size_max
+            .store(settings.http_url_size_max, relaxed);
     }
 }
 
@@ -106,6 +114,8 @@ pub struct DoorStats {
     pub input_size: AtomicU64,
     /// Bytes sent to clients.
     pub output_size: AtomicU64,
+    /// Authentications refused (a wrong password on any door).
+    pub auth_failed_count: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -129,6 +139,7 @@ impl Default for DoorStats {
             rejected_count: AtomicU64::new(0),
             input_size: AtomicU64::new(0),
             output_size: AtomicU64::new(0),
+            auth_failed_count: AtomicU64::new(0),
         }
     }
 }
@@ -166,6 +177,11 @@ impl DoorStats {
         }
     }
 
+    /// Counts a refused authentication.
+    pub fn auth_failed(&self) {
+        bump(&self.auth_failed_count, 1);
+    }
+
     /// Adds the bytes a door read and sent.
     pub fn transferred(&self, input_size: u64, output_size: u64) {
         bump(&self.input_size, input_size);
@@ -188,10 +204,43 @@ impl DoorStats {
             &self.rejected_count,
             &self.input_size,
             &self.output_size,
+            &self.auth_failed_count,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
     }
+}
+
+/// One command's counters, summed over every door.
+#[derive(Debug, Clone)]
+pub struct CommandTotals {
+    /// The command's name, lowercase.
+    pub name: &'static str,
+    /// Calls.
+    pub calls: u64,
+    /// Microseconds spent in them.
+    pub micros: u64,
+    /// Calls that replied with an error.
+    pub failed: u64,
+    /// Calls by latency: bucket `n` counts calls under `2^n` microseconds.
+    pub latency: [u64; LATENCY_BUCKET_COUNT],
+}
+
+/// The doors' counters, summed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DoorTotals {
+    /// Requests run.
+    pub command_count: u64,
+    /// Connections accepted.
+    pub connection_count: u64,
+    /// Connections refused.
+    pub rejected_count: u64,
+    /// Bytes read from clients.
+    pub input_size: u64,
+    /// Bytes sent to clients.
+    pub output_size: u64,
+    /// Authentications refused.
+    pub auth_failed_count: u64,
 }
 
 /// The index of a table entry in [`COMMANDS`].
@@ -652,6 +701,50 @@ impl Admin {
             ),
             _ => unknown_subcommand(args, "LATENCY", reply),
         }
+    }
+
+    /// Every command called at least once, with its counters summed over the doors.
+    #[must_use]
+    pub fn command_totals(&self) -> Vec<CommandTotals> {
+        let doors = lock(&self.doors);
+        let mut totals = Vec::new();
+        for (index, spec) in COMMANDS.iter().enumerate() {
+            let mut total = CommandTotals {
+                name: spec.name(),
+                calls: 0,
+                micros: 0,
+                failed: 0,
+                latency: [0; LATENCY_BUCKET_COUNT],
+            };
+            for counters in doors.iter().filter_map(|door| door.commands.get(index)) {
+                total.calls += counters.calls.load(Ordering::Relaxed);
+                total.micros += counters.micros.load(Ordering::Relaxed);
+                total.failed += counters.failed.load(Ordering::Relaxed);
+                for (sum, bucket) in total.latency.iter_mut().zip(&counters.latency) {
+                    *sum += bucket.load(Ordering::Relaxed);
+                }
+            }
+            if total.calls > 0 {
+                totals.push(total);
+            }
+        }
+        totals
+    }
+
+    /// The doors' counters, summed.
+    #[must_use]
+    pub fn door_totals(&self) -> DoorTotals {
+        let mut totals = DoorTotals::default();
+        for door in lock(&self.doors).iter() {
+            let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+            totals.command_count += load(&door.command_count);
+            totals.connection_count += load(&door.connection_count);
+            totals.rejected_count += load(&door.rejected_count);
+            totals.input_size += load(&door.input_size);
+            totals.output_size += load(&door.output_size);
+            totals.auth_failed_count += load(&door.auth_failed_count);
+        }
+        totals
     }
 
     fn doors(&self) -> MutexGuard<'_, Vec<Arc<DoorStats>>> {

@@ -43,6 +43,14 @@ pub struct Settings {
     pub bind: Vec<IpAddr>,
     /// `port`.
     pub port: u16,
+    /// `http-port`: the HTTP door's port (0: off).
+    pub http_port: u16,
+    /// `pizzaria-port`: the Pizzaria door's port (0: off, the default).
+    pub pizzaria_port: u16,
+    /// `http-max-header-size`: the most bytes of an HTTP request's line and headers.
+    pub http_header_size_max: u64,
+    /// `http-max-url-size`: the most bytes of an HTTP request's target (path and query).
+    pub http_url_size_max: u64,
     /// `workers`: server threads, each with its own event loop (0: half the cores, at
     /// least one).
     pub workers: usize,
@@ -82,6 +90,10 @@ impl Default for Settings {
             backend: Backend::Auto,
             bind: vec![IpAddr::from([127, 0, 0, 1])],
             port: 6379,
+            http_port: 4206,
+            pizzaria_port: 0,
+            http_header_size_max: 16 << 10,
+            http_url_size_max: 8 << 10,
             workers: 0,
             shards: 0,
             server_io: ServerIo::Auto,
@@ -199,7 +211,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 21] = [
+pub static SETTINGS: [Setting; 25] = [
     setting!(
         "dir",
         "",
@@ -281,6 +293,42 @@ pub static SETTINGS: [Setting; 21] = [
         |port: &u16| port.to_string(),
         |text: &str| parse_number(text, 1, u64::from(u16::MAX))
             .map(|port| u16::try_from(port).unwrap_or(u16::MAX))
+    ),
+    setting!(
+        "http-port",
+        "",
+        false,
+        "floe: the TCP port of the HTTP door (same --bind; 0 or off: no HTTP)",
+        http_port,
+        |port: &u16| port.to_string(),
+        parse_door_port
+    ),
+    setting!(
+        "pizzaria-port",
+        "",
+        false,
+        "floe: the TCP port of the Pizzaria line protocol (same --bind; 0 or off: none)",
+        pizzaria_port,
+        |port: &u16| port.to_string(),
+        parse_door_port
+    ),
+    setting!(
+        "http-max-header-size",
+        "",
+        true,
+        "floe: most bytes of an HTTP request line and headers; more gets 431 (a size)",
+        http_header_size_max,
+        |size: &u64| size.to_string(),
+        |text: &str| parse_size(text).and_then(|size| at_least(size, 1 << 10))
+    ),
+    setting!(
+        "http-max-url-size",
+        "",
+        true,
+        "floe: most bytes of an HTTP request's path and query; more gets 414 (a size)",
+        http_url_size_max,
+        |size: &u64| size.to_string(),
+        |text: &str| parse_size(text).and_then(|size| at_least(size, 256))
     ),
     setting!(
         "workers",
@@ -686,6 +734,16 @@ fn parse_bind(text: &str) -> Result<Vec<IpAddr>, String> {
         return Err("expected at least one address (e.g. 127.0.0.1)".to_owned());
     }
     Ok(addresses)
+}
+
+/// A door's port: 1 to 65535, or `0`/`off` for a door that does not listen.
+fn parse_door_port(text: &str) -> Result<u16, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(0);
+    }
+    parse_number(text, 0, u64::from(u16::MAX))
+        .map(|port| u16::try_from(port).unwrap_or(u16::MAX))
+        .map_err(|message| format!("{message} (0 or `off`: the door does not listen)"))
 }
 
 fn parse_number(text: &str, least: u64, most: u64) -> Result<u64, String> {

@@ -57,6 +57,22 @@ impl Target {
         }
     }
 
+    /// Starts floe on this event loop with its HTTP and Pizzaria doors on free ports, with
+    /// `args` added (persistence stays on unless `args` turn it off).
+    ///
+    /// # Panics
+    ///
+    /// For [`Target::Redis`], which has no such doors.
+    pub fn start_doors(self, args: &[&str]) -> Server {
+        let mut all: Vec<&str> = args.to_vec();
+        match self {
+            Target::Floe => {}
+            Target::FloeEpoll => all.extend(["--io", "epoll"]),
+            Target::Redis => panic!("redis has no HTTP or Pizzaria door"),
+        }
+        Server::floe_doors(&all)
+    }
+
     /// The name used in reports and scratch directories.
     pub fn name(self) -> &'static str {
         match self {
@@ -73,6 +89,10 @@ pub struct Server {
     child: Child,
     /// The loopback port it listens on.
     pub port: u16,
+    /// floe's HTTP door's port (0: off, the harness's default).
+    pub http_port: u16,
+    /// floe's Pizzaria door's port (0: off).
+    pub pizzaria_port: u16,
     /// `floe` or `redis`, for messages.
     pub name: &'static str,
     /// Its stdout and stderr, together.
@@ -82,17 +102,39 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `floe serve --port P --bind 127.0.0.1 --dir <scratch>/data <args>`; `args` may
-    /// carry its own `--dir` or `--bind`, which then replaces the default one.
+    /// Starts `floe serve --port P --bind 127.0.0.1 --dir <scratch>/data --http-port off
+    /// <args>`; `args` may carry its own `--dir`, `--bind` or `--http-port`, which then
+    /// replaces the default one. (The HTTP door is off unless asked for: its default port,
+    /// 4206, would be shared by every test server.)
     pub fn floe(args: &[&str]) -> Self {
+        Self::floe_with_doors(args, false)
+    }
+
+    /// As [`Server::floe`], with the HTTP and Pizzaria doors on free loopback ports
+    /// ([`Server::http_port`], [`Server::pizzaria_port`]).
+    pub fn floe_doors(args: &[&str]) -> Self {
+        Self::floe_with_doors(args, true)
+    }
+
+    fn floe_with_doors(args: &[&str], doors: bool) -> Self {
         let dir = server_scratch("floe");
         let data = dir.join("data");
         let own_dir = args.contains(&"--dir");
         let own_bind = args.contains(&"--bind");
-        Self::start("floe", dir, |port| {
+        let own_http = args.contains(&"--http-port");
+        let door_ports = std::cell::Cell::new((0, 0));
+        let mut server = Self::start("floe", dir, |port| {
             let mut command = Command::new(env!("CARGO_BIN_EXE_floe"));
             command.arg("serve");
             command.args(["--port", &port.to_string()]);
+            if doors {
+                let ports = (free_port(), free_port());
+                door_ports.set(ports);
+                command.args(["--http-port", &ports.0.to_string()]);
+                command.args(["--pizzaria-port", &ports.1.to_string()]);
+            } else if !own_http {
+                command.args(["--http-port", "off"]);
+            }
             if !own_bind {
                 command.args(["--bind", "127.0.0.1"]);
             }
@@ -101,7 +143,9 @@ impl Server {
             }
             command.args(args);
             command
-        })
+        });
+        (server.http_port, server.pizzaria_port) = door_ports.get();
+        server
     }
 
     /// Starts the system's `redis-server` with no persistence, in the foreground.
@@ -139,6 +183,8 @@ impl Server {
             let mut server = Server {
                 child,
                 port,
+                http_port: 0,
+                pizzaria_port: 0,
                 name,
                 log: log.clone(),
                 dir: dir.clone(),
@@ -649,3 +695,27 @@ macro_rules! against_both {
 }
 #[allow(unused_imports, reason = "only the client suites use it")]
 pub(crate) use against_both;
+
+/// One `floe` (io_uring) and one `floe_epoll` test per check, in a module named after the
+/// check, for what only floe has (its HTTP and Pizzaria doors). The caller has `Target`
+/// in scope.
+#[allow(unused_macros, reason = "only the door suites use it")]
+macro_rules! against_floe_loops {
+    ($($check:ident),* $(,)?) => {
+        $(
+            mod $check {
+                #[test]
+                fn floe() {
+                    super::$check(super::Target::Floe);
+                }
+
+                #[test]
+                fn floe_epoll() {
+                    super::$check(super::Target::FloeEpoll);
+                }
+            }
+        )*
+    };
+}
+#[allow(unused_imports, reason = "only the door suites use it")]
+pub(crate) use against_floe_loops;

@@ -186,12 +186,13 @@ type DoorCounter = fn(&super::DoorStats) -> &AtomicU64;
 fn stats_section(text: &mut String, admin: &Admin, stats: &DbStats) {
     let store = &stats.store;
     let doors = admin.doors();
-    let counters: [(&str, DoorCounter); 5] = [
+    let counters: [(&str, DoorCounter); 6] = [
         ("total_connections_received", |door| &door.connection_count),
         ("total_commands_processed", |door| &door.command_count),
         ("total_net_input_bytes", |door| &door.input_size),
         ("total_net_output_bytes", |door| &door.output_size),
         ("rejected_connections", |door| &door.rejected_count),
+        ("acl_access_denied_auth", |door| &door.auth_failed_count),
     ];
     for (name, counter) in counters {
         let total: u64 = doors

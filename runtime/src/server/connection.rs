@@ -1,21 +1,23 @@
-//! One client's protocol state, independent of the event loop that moves its bytes: parse
-//! every complete request in the input, run each through the durable command path, and
-//! keep each reply until the write it answers is durable.
+//! One client's connection, whatever protocol it speaks: the bytes received and not yet
+//! parsed, the replies ready to send, and the replies held until the write they answer is
+//! durable. The event loops (`uring`, `epoll`) move the bytes; a [`Door`] (RESP, HTTP,
+//! Pizzaria) turns them into requests, runs them through the durable command path, and
+//! queues each reply here in its own format.
 //!
 //! ```text
-//!  input ─► parse_request ─► connection commands (AUTH, MULTI/EXEC, WATCH, CLIENT LIST ...)
-//!                         └► Db::prepare ─► Db::apply ─► reply
+//!  input ─► Door::process ─► drive: one Door step per request ─► Db::prepare/apply
 //!  reply ─► output                      (nothing to wait for, and nothing held before it)
 //!        └► held + a gate on the write  (released in order once the gate's ticket settled)
 //! ```
 //!
 //! Invariants: replies leave in request order (a read's reply behind a held write waits
 //! too); a held reply is released only when the log says its write is as durable as the
-//! fsync policy promises, and replaced by an error when the log failed first; a request
-//! that breaks a limit gets an error and the connection closes, with nothing stored lost;
-//! parsing pauses once the queued replies reach the output limit (so they stay within it
-//! plus one reply), and the event loop resumes it as the client reads: only a client that
-//! reads nothing for a whole housekeeping tick while at the limit is closed as a slow reader.
+//! fsync policy promises, and replaced by the door's error reply when the log failed first;
+//! a request that breaks a limit gets an error and the connection closes, with nothing
+//! stored lost; parsing pauses once the queued replies reach the output limit (so they
+//! stay within it plus one reply), and the event loop resumes it as the client reads: only
+//! a client that reads nothing for a whole housekeeping tick while at the limit is closed
+//! as a slow reader.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -24,35 +26,140 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use floe_core::codec::resp::{
-    ARRAY_COUNT_MAX_DEFAULT, ArgRange, DEPTH_MAX_DEFAULT, INLINE_SIZE_MAX_DEFAULT, Limits,
-    Protocol, ReplyWriter, Request, RespErrorKind, parse_request,
+    DEPTH_MAX_DEFAULT, Frame, INLINE_SIZE_MAX_DEFAULT, Limits, Protocol, ReplyWriter,
 };
-use floe_core::command::{Outcome, RuntimeCommand, Session};
+use floe_core::command::Session;
 
 use super::Worker;
 use super::clients::ClientInfo;
-use crate::admin::Finish;
-use crate::db::{Durability, WatchMark};
+use super::http::Http;
+use super::pizzaria::Pizzaria;
+use super::resp::{self, Resp};
+use crate::db::{DbError, Durability};
 
 /// A connection's input or output buffer keeps at most this much capacity once empty.
 pub(super) const BUFFER_RETAIN_SIZE: usize = 1 << 20;
 
-/// Argument ranges a connection starts with; doubled (up to the request limit) when a
-/// request has more.
-const RANGES_INITIAL_COUNT: usize = 64;
-
-/// The commands [`Connection::connection_command`] may answer itself.
-const CONNECTION_COMMANDS: [&str; 10] = [
-    "auth", "hello", "quit", "reset", "multi", "exec", "discard", "watch", "unwatch", "client",
-];
-
-/// What the event loop does with the connection after [`Connection::process`].
+/// What the event loop does with the connection after [`Door::process`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Control {
     /// Keep reading.
     Continue,
     /// Send what is released, then close (QUIT, a protocol error, a broken limit).
     CloseAfterFlush,
+}
+
+/// What one step of a door's parser did with the unparsed input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    /// A whole request (`consumed` bytes) was run and its reply queued.
+    Ran { consumed: usize, control: Control },
+    /// The request is not all there yet.
+    Incomplete,
+    /// The parser grew a buffer of its own: parse the same bytes again (bounded: each
+    /// growth doubles toward a fixed limit).
+    Grown,
+}
+
+/// Which protocol a listening socket speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DoorKind {
+    /// Redis's RESP (`port`).
+    Resp,
+    /// HTTP/1.1 (`http-port`).
+    Http,
+    /// The Pizzaria line protocol (`pizzaria-port`).
+    Pizzaria,
+}
+
+impl DoorKind {
+    /// The name used in the start-up line and errors.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Self::Resp => "RESP",
+            Self::Http => "HTTP",
+            Self::Pizzaria => "Pizzaria",
+        }
+    }
+
+    /// The setting that chooses this door's port, for error messages.
+    pub(super) fn port_setting(self) -> &'static str {
+        match self {
+            Self::Resp => "--port",
+            Self::Http => "--http-port",
+            Self::Pizzaria => "--pizzaria-port",
+        }
+    }
+
+    /// How this door answers an error that is not a reply to one request (a write the log
+    /// failed before it settled, a broken limit).
+    fn error_reply(self) -> fn(&mut Vec<u8>, &str) {
+        match self {
+            Self::Resp => resp::error_reply,
+            Self::Http => super::http::error_reply,
+            Self::Pizzaria => super::pizzaria::error_reply,
+        }
+    }
+
+    /// What a refused connection is told before it is closed.
+    pub(super) fn refusal_text(self, reason: Refusal) -> Vec<u8> {
+        match self {
+            Self::Resp => refusal_text(reason).to_vec(),
+            Self::Http => {
+                let mut response = Vec::new();
+                super::http::refusal_reply(&mut response, reason);
+                response
+            }
+            Self::Pizzaria => b"error\r".to_vec(),
+        }
+    }
+}
+
+/// One connection's protocol and its state.
+#[derive(Debug)]
+pub(super) enum Door {
+    Resp(Box<Resp>),
+    Http(Box<Http>),
+    Pizzaria(Box<Pizzaria>),
+}
+
+impl Door {
+    /// A new client's protocol state.
+    pub(super) fn new(kind: DoorKind, id: u64, password_required: bool) -> Self {
+        match kind {
+            DoorKind::Resp => Self::Resp(Box::new(Resp::new(id, password_required))),
+            DoorKind::Http => Self::Http(Box::new(Http::new(id))),
+            DoorKind::Pizzaria => Self::Pizzaria(Box::new(Pizzaria::new(id, password_required))),
+        }
+    }
+
+    /// Runs every complete request in the connection's input, leaving a partial one there;
+    /// stops early (and sets `paused`) once the replies queued, with `in_flight` bytes the
+    /// loop is still sending, reach the output limit. So a pipeline of many large replies
+    /// is answered as fast as the client reads, never queued whole.
+    pub(super) fn process(
+        &mut self,
+        connection: &mut Connection,
+        worker: &mut Worker,
+        in_flight: usize,
+    ) -> Control {
+        connection.drive(worker, in_flight, |connection, input, worker| match self {
+            Self::Resp(resp) => resp.step(connection, input, worker),
+            Self::Http(http) => http.step(connection, input, worker),
+            Self::Pizzaria(pizzaria) => pizzaria.step(connection, input, worker),
+        })
+    }
+
+    /// Answers a broken limit (`message`) in this door's form and closes after sending
+    /// what is released.
+    pub(super) fn refuse(&self, connection: &mut Connection, message: &str) {
+        let reply = match self {
+            Self::Resp(_) => resp::error_reply,
+            Self::Http(_) => super::http::too_large_reply,
+            Self::Pizzaria(_) => super::pizzaria::error_reply,
+        };
+        connection.refuse(message, reply);
+    }
 }
 
 /// Where a held write stands.
@@ -74,15 +181,7 @@ struct Held {
     gate: Gate,
 }
 
-/// A MULTI block being queued.
-#[derive(Debug, Default)]
-struct Transaction {
-    queued: Vec<Vec<Vec<u8>>>,
-    /// A queued command was refused (unknown, wrong arity): EXEC aborts.
-    failed: bool,
-}
-
-/// One client.
+/// One client, whatever its protocol.
 #[derive(Debug)]
 pub(super) struct Connection {
     pub(super) info: Arc<ClientInfo>,
@@ -95,10 +194,8 @@ pub(super) struct Connection {
     /// Replies waiting for durability (and any reply behind one), in order.
     held: Vec<u8>,
     gates: VecDeque<Held>,
-    session: Session,
-    transaction: Option<Transaction>,
-    watched: Vec<WatchMark>,
-    authenticated: bool,
+    /// Writes the door's reply to a write the log failed before it settled.
+    failure_reply: fn(&mut Vec<u8>, &str),
     /// Closing: no more requests are read; what is released is still sent.
     pub(super) closing: bool,
     pub(super) last_active: Instant,
@@ -108,31 +205,22 @@ pub(super) struct Connection {
     /// Reply bytes left for this client since the last housekeeping tick: a client over
     /// the output limit that made no progress for a whole tick is a slow reader.
     pub(super) progress: bool,
-    ranges: Vec<ArgRange>,
-    scratch: Vec<u8>,
 }
 
 impl Connection {
-    pub(super) fn new(info: Arc<ClientInfo>, password_required: bool, token: usize) -> Self {
+    pub(super) fn new(info: Arc<ClientInfo>, kind: DoorKind, token: usize) -> Self {
         Self {
             token,
-            session: Session::new(info.id),
             info,
             input: Vec::new(),
             output: Vec::new(),
             held: Vec::new(),
             gates: VecDeque::new(),
-            transaction: None,
-            watched: Vec::new(),
-            authenticated: !password_required,
+            failure_reply: kind.error_reply(),
             closing: false,
             last_active: Instant::now(),
             paused: false,
             progress: false,
-            ranges: vec![ArgRange::EMPTY; RANGES_INITIAL_COUNT],
-            // Grown to the inline limit by the first quoted inline argument only: most
-            // clients never send one, and 64 KiB each would add up over many clients.
-            scratch: Vec::new(),
         }
     }
 
@@ -151,11 +239,15 @@ impl Connection {
         self.output.len() + self.held.len()
     }
 
-    /// Runs every complete request in `input`, leaving a partial one there; stops early
-    /// (and sets `paused`) once the replies queued, with `in_flight` bytes the loop is
-    /// still sending, reach the output limit. So a pipeline of many large replies is
-    /// answered as fast as the client reads, never queued whole.
-    pub(super) fn process(&mut self, worker: &mut Worker, in_flight: usize) -> Control {
+    /// The loop every door shares: runs `step` on the unparsed input until it is used up,
+    /// incomplete, the connection closes, or the queued replies reach the output limit
+    /// (then `paused`). Keeps the partial request for the next call.
+    fn drive(
+        &mut self,
+        worker: &mut Worker,
+        in_flight: usize,
+        mut step: impl FnMut(&mut Self, &[u8], &mut Worker) -> Step,
+    ) -> Control {
         let output_limit = worker
             .admin
             .limits
@@ -163,17 +255,6 @@ impl Connection {
             .load(Ordering::Relaxed);
         self.paused = false;
         let input = std::mem::take(&mut self.input);
-        let mut ranges = std::mem::take(&mut self.ranges);
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let limits = Limits {
-            bulk_size_max: usize::try_from(
-                worker.admin.limits.bulk_size_max.load(Ordering::Relaxed),
-            )
-            .unwrap_or(usize::MAX),
-            array_count_max: ARRAY_COUNT_MAX_DEFAULT,
-            depth_max: DEPTH_MAX_DEFAULT,
-            inline_size_max: INLINE_SIZE_MAX_DEFAULT,
-        };
         let mut position = 0;
         let mut control = Control::Continue;
         while position < input.len() && !self.closing {
@@ -181,43 +262,24 @@ impl Connection {
                 self.paused = true;
                 break;
             }
-            let rest = &input[position..];
-            let ranges_count = ranges.len();
-            let scratch_size = scratch.len();
-            let request = match parse_request(rest, &limits, &mut ranges, &mut scratch) {
-                Ok(request) => request,
-                Err(error) if error.is_incomplete() => break,
-                Err(error)
-                    if error.kind == RespErrorKind::ScratchFull
-                        && scratch_size < INLINE_SIZE_MAX_DEFAULT =>
-                {
-                    scratch.resize(INLINE_SIZE_MAX_DEFAULT, 0);
-                    continue;
+            match step(self, &input[position..], worker) {
+                Step::Incomplete => break,
+                Step::Grown => {}
+                Step::Ran {
+                    consumed,
+                    control: ran,
+                } => {
+                    assert!(
+                        position + consumed <= input.len(),
+                        "consumed={consumed} position={position} input={}",
+                        input.len()
+                    );
+                    position += consumed;
+                    if ran == Control::CloseAfterFlush {
+                        control = Control::CloseAfterFlush;
+                        self.closing = true;
+                    }
                 }
-                Err(error)
-                    if error.kind == RespErrorKind::TooManyArguments
-                        && ranges_count < limits.array_count_max =>
-                {
-                    let grown = (ranges_count * 2).min(limits.array_count_max);
-                    ranges.resize(grown, ArgRange::EMPTY);
-                    continue;
-                }
-                Err(error) => {
-                    // Redis answers a protocol error and closes the connection.
-                    let text = format!("ERR {}", error.message());
-                    self.reply_now(|reply| reply.error(text.as_bytes()));
-                    control = Control::CloseAfterFlush;
-                    self.closing = true;
-                    break;
-                }
-            };
-            position += request.consumed_size();
-            if request.is_empty() {
-                continue;
-            }
-            if self.request(&request, worker) == Control::CloseAfterFlush {
-                control = Control::CloseAfterFlush;
-                self.closing = true;
             }
         }
         // Keep the partial request; reuse the buffer's capacity, unless one huge request
@@ -228,356 +290,11 @@ impl Connection {
             input = Vec::new();
         }
         self.input = input;
-        self.ranges = ranges;
-        self.scratch = scratch;
         control
-    }
-
-    /// Runs one request and queues its reply.
-    fn request(&mut self, request: &Request<'_>, worker: &mut Worker) -> Control {
-        let started = Instant::now();
-        worker.stats.started();
-        self.last_active = started;
-        let name = request.arg(0).unwrap_or_default();
-        let spec;
-        let start = self.reply_position();
-        let mut control = Control::Continue;
-        let mut durability = Durability::Done;
-        if let Some(handled) = self.connection_command(name, request, worker) {
-            control = handled;
-            // Counted in INFO commandstats under the table's name, as the rest.
-            spec = floe_core::command::lookup(name);
-        } else if let Some(transaction) = &mut self.transaction {
-            let prepared = worker.db.prepare(request);
-            spec = prepared.spec();
-            if spec.is_some() {
-                transaction
-                    .queued
-                    .push(request.args().map(<[u8]>::to_vec).collect());
-                self.reply_now(|reply| reply.simple(b"QUEUED"));
-            } else {
-                transaction.failed = true;
-                // The table writes the unknown-command or arity error.
-                let mut reply = Vec::new();
-                let _applied = worker.db.apply(&prepared, &mut self.session, &mut reply);
-                self.queue_reply(&reply);
-            }
-        } else {
-            let prepared = worker.db.prepare(request);
-            spec = prepared.spec();
-            let mut reply = std::mem::take(&mut worker.reply);
-            reply.clear();
-            match worker.db.apply(&prepared, &mut self.session, &mut reply) {
-                Ok(applied) => {
-                    durability = applied.durability;
-                    match applied.outcome {
-                        Outcome::Done => {}
-                        Outcome::Close => control = Control::CloseAfterFlush,
-                        Outcome::Runtime(command) => {
-                            control = self.runtime(command, request, worker, &mut reply);
-                        }
-                    }
-                    if name.eq_ignore_ascii_case(b"reset") {
-                        self.reset(worker);
-                    }
-                }
-                Err(error) => {
-                    ReplyWriter::new(&mut reply, self.session.protocol)
-                        .error(error.reply_text().as_bytes());
-                }
-            }
-            self.queue_gated(&reply, durability, worker);
-            worker.reply = reply;
-        }
-        self.info.db.store(self.session.db, Ordering::Relaxed);
-        if name.eq_ignore_ascii_case(b"client")
-            || name.eq_ignore_ascii_case(b"hello")
-            || name.eq_ignore_ascii_case(b"reset")
-        {
-            let current = String::from_utf8_lossy(self.session.name().unwrap_or_default());
-            self.info.set_name(&current);
-            let resp = match self.session.protocol {
-                Protocol::Resp2 => 2,
-                Protocol::Resp3 => 3,
-            };
-            self.info.resp.store(resp, Ordering::Relaxed);
-        }
-        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        let error = self.reply_error_since(start);
-        worker.stats.record(spec, nanos, error.as_deref());
-        let micros = nanos / 1000;
-        if micros >= worker.slow_threshold_us() {
-            let args: Vec<&[u8]> = request.args().collect();
-            let client = self.peer().to_string();
-            let client_name =
-                String::from_utf8_lossy(self.session.name().unwrap_or_default()).into_owned();
-            worker
-                .admin
-                .slowlog_offer(micros, &args, &client, &client_name);
-        }
-        control
-    }
-
-    /// Commands that belong to the connection rather than the store; `None` for others.
-    fn connection_command(
-        &mut self,
-        name: &[u8],
-        request: &Request<'_>,
-        worker: &mut Worker,
-    ) -> Option<Control> {
-        let is = |word: &str| name.eq_ignore_ascii_case(word.as_bytes());
-        // The common case in a few length compares: a store command from a logged-in client.
-        let connection_level = CONNECTION_COMMANDS
-            .iter()
-            .any(|word| word.len() == name.len() && is(word));
-        if !connection_level && self.authenticated {
-            return None;
-        }
-        let count = request.arg_count();
-        let password_required = worker
-            .admin
-            .limits
-            .password_required
-            .load(Ordering::Relaxed);
-        if is("auth") && password_required {
-            let password = match count {
-                2 => request.arg(1),
-                3 if request.arg(1).is_some_and(|user| user == b"default") => request.arg(2),
-                3 => None,
-                _ => {
-                    self.reply_now(|reply| {
-                        reply.error(b"ERR wrong number of arguments for 'auth' command");
-                    });
-                    return Some(Control::Continue);
-                }
-            };
-            if password.is_some_and(|password| worker.admin.password_matches(password)) {
-                self.authenticated = true;
-                self.reply_now(|reply| reply.simple(b"OK"));
-            } else {
-                self.reply_now(|reply| {
-                    reply.error(b"WRONGPASS invalid username-password pair or user is disabled.");
-                });
-            }
-            return Some(Control::Continue);
-        }
-        if !self.authenticated && password_required && !is("hello") && !is("quit") && !is("reset") {
-            self.reply_now(|reply| reply.error(b"NOAUTH Authentication required."));
-            return Some(Control::Continue);
-        }
-        if is("hello") && !self.authenticated && password_required {
-            // HELLO <proto> AUTH <user> <pass>: authenticate, then let the table reply.
-            let auth = (2..count).find(|&index| {
-                request
-                    .arg(index)
-                    .is_some_and(|word| word.eq_ignore_ascii_case(b"auth"))
-            });
-            let accepted = auth.is_some_and(|index| {
-                request.arg(index + 1) == Some(b"default".as_slice())
-                    && request
-                        .arg(index + 2)
-                        .is_some_and(|password| worker.admin.password_matches(password))
-            });
-            if !accepted {
-                let message: &[u8] = if auth.is_some() {
-                    b"WRONGPASS invalid username-password pair or user is disabled."
-                } else {
-                    b"NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
-                };
-                self.reply_now(|reply| reply.error(message));
-                return Some(Control::Continue);
-            }
-            self.authenticated = true;
-            return None;
-        }
-        // The transaction commands' arity comes first, as in Redis; a wrong EXEC discards
-        // the transaction.
-        let arity_wrong = match () {
-            () if is("multi") || is("exec") || is("discard") || is("unwatch") => count != 1,
-            () if is("watch") => count < 2,
-            () => false,
-        };
-        if arity_wrong {
-            let lowered = String::from_utf8_lossy(name).to_ascii_lowercase();
-            let text = format!("wrong number of arguments for '{lowered}' command");
-            if is("exec") {
-                // Redis aborts (and discards any transaction) on a malformed EXEC, in MULTI
-                // or not.
-                self.transaction = None;
-                self.watched.clear();
-                let text = format!("EXECABORT Transaction discarded because of: {text}");
-                self.reply_now(|reply| reply.error(text.as_bytes()));
-            } else {
-                if let Some(transaction) = &mut self.transaction {
-                    transaction.failed = true;
-                }
-                let text = format!("ERR {text}");
-                self.reply_now(|reply| reply.error(text.as_bytes()));
-            }
-            return Some(Control::Continue);
-        }
-        if is("reset") {
-            // RESET runs at once, inside MULTI too, and ends the transaction.
-            self.transaction = None;
-            return None;
-        }
-        if is("multi") {
-            let nested = self.transaction.is_some();
-            if nested {
-                self.reply_now(|reply| reply.error(b"ERR MULTI calls can not be nested"));
-            } else if count != 1 {
-                self.reply_now(|reply| {
-                    reply.error(b"ERR wrong number of arguments for 'multi' command")
-                });
-            } else {
-                self.transaction = Some(Transaction::default());
-                self.reply_now(|reply| reply.simple(b"OK"));
-            }
-            return Some(Control::Continue);
-        }
-        if is("exec") || is("discard") {
-            let Some(transaction) = self.transaction.take() else {
-                let text: &[u8] = if is("exec") {
-                    b"ERR EXEC without MULTI"
-                } else {
-                    b"ERR DISCARD without MULTI"
-                };
-                self.reply_now(|reply| reply.error(text));
-                return Some(Control::Continue);
-            };
-            let watched = std::mem::take(&mut self.watched);
-            if is("discard") {
-                self.reply_now(|reply| reply.simple(b"OK"));
-            } else if transaction.failed {
-                self.reply_now(|reply| {
-                    reply.error(b"EXECABORT Transaction discarded because of previous errors.");
-                });
-            } else {
-                let mut reply = Vec::new();
-                let durability = match worker.db.apply_transaction(
-                    &transaction.queued,
-                    &watched,
-                    &mut self.session,
-                    &mut reply,
-                ) {
-                    Ok(durability) => durability,
-                    Err(error) => {
-                        reply.clear();
-                        ReplyWriter::new(&mut reply, self.session.protocol)
-                            .error(error.reply_text().as_bytes());
-                        Durability::Done
-                    }
-                };
-                self.queue_gated(&reply, durability, worker);
-            }
-            return Some(Control::Continue);
-        }
-        if is("watch") {
-            if self.transaction.is_some() {
-                self.reply_now(|reply| reply.error(b"ERR WATCH inside MULTI is not allowed"));
-            } else if count < 2 {
-                self.reply_now(|reply| {
-                    reply.error(b"ERR wrong number of arguments for 'watch' command")
-                });
-            } else {
-                for key in request.args().skip(1) {
-                    let mark = worker.db.watch(self.session.db, key);
-                    self.watched.push(mark);
-                }
-                self.reply_now(|reply| reply.simple(b"OK"));
-            }
-            return Some(Control::Continue);
-        }
-        if is("unwatch") {
-            self.watched.clear();
-            self.reply_now(|reply| reply.simple(b"OK"));
-            return Some(Control::Continue);
-        }
-        if self.transaction.is_some() {
-            return None;
-        }
-        if is("client") && count >= 2 {
-            return self.client_command(request, worker);
-        }
-        None
-    }
-
-    /// CLIENT LIST | INFO | KILL | NO-EVICT | NO-TOUCH here; the rest in the table.
-    fn client_command(&mut self, request: &Request<'_>, worker: &mut Worker) -> Option<Control> {
-        let sub = request.arg(1).unwrap_or_default().to_ascii_lowercase();
-        let count = request.arg_count();
-        match sub.as_slice() {
-            b"list" => {
-                let text = worker.shared.clients.list(None);
-                self.reply_now(|reply| reply.verbatim(*b"txt", text.as_bytes()));
-            }
-            b"info" if count == 2 => {
-                let text = worker.shared.clients.list(Some(self.info.id));
-                self.reply_now(|reply| reply.verbatim(*b"txt", text.as_bytes()));
-            }
-            b"kill" if count >= 3 => {
-                let args: Vec<&[u8]> = request.args().skip(2).collect();
-                let result = worker.shared.clients.kill(&args, self.info.id);
-                let old_form = count == 3;
-                self.reply_now(|reply| match result {
-                    Ok(killed) if old_form && killed == 0 => reply.error(b"ERR No such client"),
-                    Ok(_) if old_form => reply.simple(b"OK"),
-                    Ok(killed) => reply.integer(i64::try_from(killed).unwrap_or(i64::MAX)),
-                    Err(message) => reply.error(message.as_bytes()),
-                });
-                if self.info.killed.load(Ordering::Acquire) {
-                    return Some(Control::CloseAfterFlush);
-                }
-            }
-            b"no-evict" | b"no-touch" if count == 3 => {
-                let on = request.arg(2).unwrap_or_default();
-                let valid = on.eq_ignore_ascii_case(b"on") || on.eq_ignore_ascii_case(b"off");
-                self.reply_now(|reply| {
-                    if valid {
-                        // Accepted; floe does not exempt clients from eviction or recency.
-                        reply.simple(b"OK");
-                    } else {
-                        reply.error(b"ERR syntax error");
-                    }
-                });
-            }
-            _ => return None,
-        }
-        Some(Control::Continue)
-    }
-
-    /// A command the table handed back: runs it through [`crate::admin::Admin`].
-    fn runtime(
-        &mut self,
-        command: RuntimeCommand,
-        request: &Request<'_>,
-        worker: &mut Worker,
-        reply: &mut Vec<u8>,
-    ) -> Control {
-        let args: Vec<&[u8]> = request.args().collect();
-        let mut writer = ReplyWriter::new(reply, self.session.protocol);
-        match worker.admin.run(command, &args, &mut writer) {
-            Finish::Done => Control::Continue,
-            Finish::Shutdown => {
-                worker.shutdown_all();
-                Control::CloseAfterFlush
-            }
-        }
-    }
-
-    /// RESET also ends a transaction, forgets watches and (with a password) logs out.
-    fn reset(&mut self, worker: &Worker) {
-        self.transaction = None;
-        self.watched.clear();
-        self.authenticated = !worker
-            .admin
-            .limits
-            .password_required
-            .load(Ordering::Relaxed);
     }
 
     /// Where the next reply starts, for reading its first bytes back.
-    fn reply_position(&self) -> (bool, usize) {
+    pub(super) fn reply_position(&self) -> (bool, usize) {
         if self.gates.is_empty() {
             (false, self.output.len())
         } else {
@@ -586,7 +303,7 @@ impl Connection {
     }
 
     /// The error code and text of the reply written since `start`, if it is an error.
-    fn reply_error_since(&self, (held, start): (bool, usize)) -> Option<Vec<u8>> {
+    pub(super) fn reply_error_since(&self, (held, start): (bool, usize)) -> Option<Vec<u8>> {
         let buffer = if held { &self.held } else { &self.output };
         let reply = buffer.get(start..)?;
         let text = reply.strip_prefix(b"-")?;
@@ -598,8 +315,11 @@ impl Connection {
     }
 
     /// Writes a reply that needs no durability, behind anything held.
-    fn reply_now(&mut self, write: impl FnOnce(&mut ReplyWriter<'_, Vec<u8>>)) {
-        let protocol = self.session.protocol;
+    pub(super) fn reply_now(
+        &mut self,
+        protocol: Protocol,
+        write: impl FnOnce(&mut ReplyWriter<'_, Vec<u8>>),
+    ) {
         let target = if self.gates.is_empty() {
             &mut self.output
         } else {
@@ -608,7 +328,7 @@ impl Connection {
         write(&mut ReplyWriter::new(target, protocol));
     }
 
-    fn queue_reply(&mut self, reply: &[u8]) {
+    pub(super) fn queue_reply(&mut self, reply: &[u8]) {
         if self.gates.is_empty() {
             self.output.extend_from_slice(reply);
         } else {
@@ -617,7 +337,12 @@ impl Connection {
     }
 
     /// Queues a reply that may be sent only once `durability` is met.
-    fn queue_gated(&mut self, reply: &[u8], durability: Durability, worker: &mut Worker) {
+    pub(super) fn queue_gated(
+        &mut self,
+        reply: &[u8],
+        durability: Durability,
+        worker: &mut Worker,
+    ) {
         let gate = match durability {
             Durability::Done => {
                 self.queue_reply(reply);
@@ -679,8 +404,7 @@ impl Connection {
             if failed {
                 let text =
                     failure.unwrap_or("MISCONF the log failed before this write was durable");
-                let protocol = self.session.protocol;
-                ReplyWriter::new(&mut self.output, protocol).error(text.as_bytes());
+                (self.failure_reply)(&mut self.output, text);
             } else {
                 self.output
                     .extend_from_slice(&self.held[held.start..held.end]);
@@ -707,22 +431,133 @@ impl Connection {
         }
     }
 
-    /// Answers a broken limit with `message` and closes after sending what is released.
-    pub(super) fn refuse(&mut self, message: &[u8]) {
+    /// Answers a broken limit with `message` (in the door's form, `reply`) and closes
+    /// after sending what is released.
+    pub(super) fn refuse(&mut self, message: &str, reply: fn(&mut Vec<u8>, &str)) {
         self.input.clear();
-        let protocol = self.session.protocol;
         let target = if self.gates.is_empty() {
             &mut self.output
         } else {
             &mut self.held
         };
-        ReplyWriter::new(target, protocol).error(message);
+        reply(target, message);
         self.closing = true;
     }
 }
 
-/// What a refused connection is told before it is closed.
-pub(super) fn refusal_text(reason: Refusal) -> &'static [u8] {
+/// Runs one command (`args`, in the command table's form) for a door that is not RESP, in
+/// `session`, the same way RESP runs it: prepared, applied under the store lock, counted
+/// in the door's statistics. The reply frame goes to `reply` (an error frame when the Db
+/// refused it); returns what must happen before the door may answer.
+pub(super) fn execute(
+    worker: &mut Worker,
+    session: &mut Session,
+    args: &[&[u8]],
+    reply: &mut Vec<u8>,
+) -> Durability {
+    let started = Instant::now();
+    worker.stats.started();
+    let prepared = worker.db.prepare(args);
+    let spec = prepared.spec();
+    let start = reply.len();
+    let durability = match worker.db.apply(&prepared, session, reply) {
+        Ok(applied) => {
+            if let floe_core::command::Outcome::Runtime(_) = applied.outcome {
+                // The doors that call this run only store commands (GET, SET, DEL, SCAN,
+                // ...), which the table finishes itself.
+                resp::error_reply(reply, "ERR this command is not available on this door");
+            }
+            applied.durability
+        }
+        Err(error) => {
+            resp::error_reply(reply, &error.reply_text());
+            Durability::Done
+        }
+    };
+    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let error = reply
+        .get(start..)
+        .and_then(|written| written.strip_prefix(b"-"))
+        .map(|text| text.split(|byte| *byte == b'\r').next().unwrap_or_default());
+    worker.stats.record(spec, nanos, error);
+    durability
+}
+
+/// As [`execute`], for a group of commands applied as one MULTI block (one hold of the
+/// store lock, one log group). The reply is one array frame of the commands' replies.
+///
+/// # Errors
+/// The Db refused the writes (the log failed, or it is closing): nothing ran.
+pub(super) fn execute_group(
+    worker: &mut Worker,
+    session: &mut Session,
+    queued: &[Vec<Vec<u8>>],
+    reply: &mut Vec<u8>,
+) -> Result<Durability, DbError> {
+    let started = Instant::now();
+    worker.stats.started();
+    let spec = floe_core::command::lookup(b"exec");
+    let result = worker.db.apply_transaction(queued, &[], session, reply);
+    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let error = result.as_ref().err().map(DbError::reply_text);
+    worker
+        .stats
+        .record(spec, nanos, error.as_deref().map(str::as_bytes));
+    result
+}
+
+/// The element heads of a reply frame the command table wrote (an aggregate's header,
+/// then its children), for the doors that answer in another format.
+///
+/// NOTE: the command table writes replies only as RESP frames (`ReplySink` takes bytes),
+/// so a door other than RESP reads its one frame back with floe-core's total parser; a
+/// typed reply sink in floe-core would spare that, and is the way to go once the command
+/// table is free to change.
+#[derive(Debug)]
+pub(super) struct ReplyFrames<'r> {
+    bytes: &'r [u8],
+    position: usize,
+}
+
+impl<'r> ReplyFrames<'r> {
+    pub(super) fn new(bytes: &'r [u8]) -> Self {
+        Self { bytes, position: 0 }
+    }
+}
+
+impl<'r> Iterator for ReplyFrames<'r> {
+    type Item = Frame<'r>;
+
+    fn next(&mut self) -> Option<Frame<'r>> {
+        let limits = Limits {
+            bulk_size_max: usize::MAX,
+            array_count_max: usize::MAX,
+            depth_max: DEPTH_MAX_DEFAULT,
+            inline_size_max: INLINE_SIZE_MAX_DEFAULT,
+        };
+        let rest = self.bytes.get(self.position..)?;
+        let (frame, size) = Frame::parse_head(rest, &limits).ok()?;
+        self.position += size;
+        Some(frame)
+    }
+}
+
+/// A glob that matches exactly the keys starting with `prefix` (its glob characters
+/// escaped), for SCAN MATCH and KEYS.
+pub(super) fn prefix_pattern(prefix: &[u8]) -> Vec<u8> {
+    let mut pattern = Vec::with_capacity(prefix.len() + 1);
+    for &byte in prefix {
+        if matches!(byte, b'*' | b'?' | b'[' | b']' | b'\\') {
+            pattern.push(b'\\');
+        }
+        pattern.push(byte);
+    }
+    pattern.push(b'*');
+    pattern
+}
+
+/// What a refused RESP connection is told before it is closed.
+fn refusal_text(reason: Refusal) -> &'static [u8] {
     match reason {
         Refusal::MaxClients => b"-ERR max number of clients reached\r\n",
         Refusal::Protected => b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n",

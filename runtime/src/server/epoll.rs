@@ -18,7 +18,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
-use super::connection::{Control, refusal_text};
+use super::connection::{Control, DoorKind};
 use super::{Entry, Shared, SocketState, Worker};
 
 impl SocketState for TcpStream {
@@ -62,7 +62,9 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
     let mut worker = Worker::new(index, shared, waker);
     let mut listeners = Vec::new();
     for (position, listener) in shared.listeners[index].iter().enumerate() {
+        let door = listener.door;
         let listener = listener
+            .socket
             .try_clone()
             .map_err(|error| format!("listener: {error}"))?;
         let mut listener = TcpListener::from_std(listener);
@@ -73,7 +75,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                 Interest::READABLE,
             )
             .map_err(|error| format!("epoll: {error}"))?;
-        listeners.push(listener);
+        listeners.push((door, listener));
     }
     let mut entries: Slab<Entry<TcpStream>> = Slab::new();
     let mut events = Events::with_capacity(1024);
@@ -100,8 +102,8 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
             match event.token() {
                 WAKE => {}
                 Token(token) if token >= LISTENER_BASE => {
-                    if let Some(listener) = listeners.get(token - LISTENER_BASE) {
-                        accept(listener, &poll, &mut worker, &mut entries);
+                    if let Some((door, listener)) = listeners.get(token - LISTENER_BASE) {
+                        accept(*door, listener, &poll, &mut worker, &mut entries);
                     }
                 }
                 Token(token) => {
@@ -145,7 +147,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
         }
         if worker.stopping() {
             let started = *shutdown_started.get_or_insert_with(|| {
-                for listener in &mut listeners {
+                for (_, listener) in &mut listeners {
                     let _ignored = poll.registry().deregister(listener);
                 }
                 Instant::now()
@@ -167,6 +169,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
 
 /// Accepts every waiting connection.
 fn accept(
+    door: DoorKind,
     listener: &TcpListener,
     poll: &Poll,
     worker: &mut Worker,
@@ -185,7 +188,7 @@ fn accept(
         if let Some(refusal) = worker.refusal(&peer) {
             worker.stats.rejected_count.fetch_add(1, Ordering::Relaxed);
             // Best effort: the refused client may not read it.
-            let _ignored = stream.write(refusal_text(refusal));
+            let _ignored = stream.write(&door.refusal_text(refusal));
             continue;
         }
         let _ignored = stream.set_nodelay(true);
@@ -203,9 +206,10 @@ fn accept(
         {
             continue;
         }
-        let connection = worker.connected(peer, local, token);
+        let (connection, door) = worker.connected(peer, local, token, door);
         vacant.insert(Entry {
             connection,
+            door,
             socket: stream,
         });
     }
@@ -226,7 +230,7 @@ fn receive(
     };
     if entry.connection.paused {
         // Resumed: run what is already buffered before reading more.
-        let control = entry.connection.process(worker, 0);
+        let control = entry.door.process(&mut entry.connection, worker, 0);
         if control == Control::CloseAfterFlush || entry.connection.paused {
             flush.push(token);
             return;
@@ -245,7 +249,8 @@ fn receive(
             Ok(size) => {
                 worker.stats.transferred(size as u64, 0);
                 entry.connection.input.extend_from_slice(&buffer[..size]);
-                if entry.connection.process(worker, 0) == Control::CloseAfterFlush {
+                if entry.door.process(&mut entry.connection, worker, 0) == Control::CloseAfterFlush
+                {
                     break;
                 }
                 if entry.connection.paused {
@@ -258,7 +263,11 @@ fn receive(
                     .query_buffer_size_max
                     .load(Ordering::Relaxed);
                 if entry.connection.input.len() as u64 > limit {
-                    entry.connection.refuse(b"ERR client query buffer limit exceeded (client-query-buffer-limit): closing");
+                    entry.door.refuse(
+                        &mut entry.connection,
+                        "ERR client query buffer limit exceeded (client-query-buffer-limit): \
+                         closing",
+                    );
                     break;
                 }
                 if size < buffer.len() && !read_closed {

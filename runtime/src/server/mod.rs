@@ -1,5 +1,9 @@
-//! `floe serve`: the RESP server. Redis clients and tools (redis-cli, redis-benchmark,
-//! redis-py, the `redis` crate, ...) talk to it unmodified.
+//! `floe serve`: the server and its doors. Redis clients and tools (redis-cli,
+//! redis-benchmark, redis-py, the `redis` crate, ...) talk RESP to it unmodified; HTTP
+//! clients (curl, browsers, Prometheus) use the HTTP door ([`http`]); PizzaKV's clients the
+//! Pizzaria door ([`pizzaria`]). Every door is served by the same workers, over the same
+//! Db command path: each worker has a listener per door, and a connection's [`Door`] says
+//! which protocol its bytes are parsed with.
 //!
 //! ```text
 //!  worker 0 ─ event loop (io_uring or epoll) ─ accept, recv, send, log wake-ups ─┐
@@ -27,6 +31,9 @@
 mod clients;
 mod connection;
 mod epoll;
+mod http;
+mod pizzaria;
+mod resp;
 mod uring;
 
 use std::net::{SocketAddr, TcpListener};
@@ -41,14 +48,22 @@ use crate::config::{ServerIo, Settings};
 use crate::db::Db;
 use crate::log::Ticket;
 use clients::Clients;
-use connection::{Connection, Refusal};
+use connection::{Connection, Door, DoorKind, Refusal};
 use slab::Slab;
 
-/// A connection and its event loop's socket state.
+/// A connection, its protocol, and its event loop's socket state.
 #[derive(Debug)]
 struct Entry<S> {
     connection: Connection,
+    door: Door,
     socket: S,
+}
+
+/// One listening socket of a worker, and the protocol its clients speak.
+#[derive(Debug)]
+struct Listener {
+    door: DoorKind,
+    socket: TcpListener,
 }
 
 /// What the shared housekeeping needs to know of an event loop's socket state.
@@ -62,9 +77,12 @@ trait SocketState {
 struct Shared {
     admin: Arc<Admin>,
     clients: Clients,
-    /// Each worker's own listening sockets (one per bind address, all with SO_REUSEPORT on
-    /// the same port, so the kernel spreads connections over the workers).
-    listeners: Vec<Vec<TcpListener>>,
+    /// Each worker's own listening sockets (one per door and bind address, all with
+    /// SO_REUSEPORT on the door's port, so the kernel spreads connections over the
+    /// workers).
+    listeners: Vec<Vec<Listener>>,
+    /// `/metrics`: the Prometheus registry, whose collector reads INFO's sources.
+    metrics: http::Metrics,
 }
 
 /// The part of a worker that does not depend on its event loop: the Db, the counters, and
@@ -158,13 +176,27 @@ impl Worker {
         None
     }
 
-    /// Registers an accepted client.
-    fn connected(&self, peer: SocketAddr, local: SocketAddr, token: usize) -> Connection {
+    /// Registers an accepted client of `door`.
+    fn connected(
+        &self,
+        peer: SocketAddr,
+        local: SocketAddr,
+        token: usize,
+        door: DoorKind,
+    ) -> (Connection, Door) {
         self.admin.clients.fetch_add(1, Ordering::Relaxed);
         self.stats.connection_count.fetch_add(1, Ordering::Relaxed);
         let info = self.shared.clients.add(peer, local, self.index);
         let password = self.admin.limits.password_required.load(Ordering::Relaxed);
-        Connection::new(info, password, token)
+        let protocol = Door::new(door, info.id, password);
+        (Connection::new(info, door, token), protocol)
+    }
+
+    /// The protocol of this worker's listener at `position`.
+    fn door_of(&self, position: usize) -> DoorKind {
+        self.shared.listeners[self.index]
+            .get(position)
+            .map_or(DoorKind::Resp, |listener| listener.door)
     }
 
     /// Forgets a closed client.
@@ -277,37 +309,53 @@ impl Worker {
 /// Pending connections the kernel keeps per listening socket (Redis's `tcp-backlog`).
 const LISTEN_BACKLOG: i32 = 511;
 
-/// Each worker's listeners for `settings.bind` on `settings.port`: one socket per worker
-/// and address, all bound with SO_REUSEPORT, so the kernel hands each connection to one
-/// worker by the connection's hash, and no worker wakes for another's client. (One shared
-/// socket with an accept armed in every ring gave every connection to the first ring.)
-fn bind(settings: &Settings, worker_count: usize) -> Result<Vec<Vec<TcpListener>>, String> {
-    let mut listeners: Vec<Vec<TcpListener>> = (0..worker_count).map(|_| Vec::new()).collect();
-    for address in &settings.bind {
-        // A plain bind first: SO_REUSEPORT would let a second floe on this port share it
-        // silently; a socket without it fails when anyone holds the port.
-        let probe =
-            TcpListener::bind(SocketAddr::new(*address, settings.port)).map_err(|error| {
+/// The doors `settings` open, with their ports (a door on port 0 is off; RESP always
+/// listens).
+fn doors(settings: &Settings) -> Vec<(DoorKind, u16)> {
+    [
+        (DoorKind::Resp, settings.port),
+        (DoorKind::Http, settings.http_port),
+        (DoorKind::Pizzaria, settings.pizzaria_port),
+    ]
+    .into_iter()
+    .filter(|&(door, port)| door == DoorKind::Resp || port != 0)
+    .collect()
+}
+
+/// Each worker's listeners for `settings.bind`, one per door and address: each bound with
+/// SO_REUSEPORT on the door's port, so the kernel hands each connection to one worker by
+/// the connection's hash, and no worker wakes for another's client. (One shared socket
+/// with an accept armed in every ring gave every connection to the first ring.)
+fn bind(settings: &Settings, worker_count: usize) -> Result<Vec<Vec<Listener>>, String> {
+    let mut listeners: Vec<Vec<Listener>> = (0..worker_count).map(|_| Vec::new()).collect();
+    for (door, port) in doors(settings) {
+        for address in &settings.bind {
+            let taken = |port: u16, error: std::io::Error| {
                 format!(
-                    "cannot listen on {address}:{}: {error} (is another server on that port? \
-                 choose another with --port)",
-                    settings.port
+                    "cannot listen for {} on {address}:{port}: {error} (is another server on \
+                     that port? choose another with {}{})",
+                    door.name(),
+                    door.port_setting(),
+                    if door == DoorKind::Resp {
+                        ""
+                    } else {
+                        ", or turn it off with 0"
+                    },
                 )
-            })?;
-        let mut port = probe
-            .local_addr()
-            .map_or(settings.port, |bound| bound.port());
-        drop(probe);
-        for worker in &mut listeners {
-            let listener = listen(SocketAddr::new(*address, port)).map_err(|error| {
-                format!(
-                    "cannot listen on {address}:{port}: {error} (is another server on that \
-                     port? choose another with --port)"
-                )
-            })?;
-            // Port 0 picks a free port once; every worker then binds that one.
-            port = listener.local_addr().map_or(port, |bound| bound.port());
-            worker.push(listener);
+            };
+            // A plain bind first: SO_REUSEPORT would let a second floe on this port share it
+            // silently; a socket without it fails when anyone holds the port.
+            let probe = TcpListener::bind(SocketAddr::new(*address, port))
+                .map_err(|error| taken(port, error))?;
+            let mut port = probe.local_addr().map_or(port, |bound| bound.port());
+            drop(probe);
+            for worker in &mut listeners {
+                let socket =
+                    listen(SocketAddr::new(*address, port)).map_err(|error| taken(port, error))?;
+                // Port 0 picks a free port once; every worker then binds that one.
+                port = socket.local_addr().map_or(port, |bound| bound.port());
+                worker.push(Listener { door, socket });
+            }
         }
     }
     Ok(listeners)
@@ -329,6 +377,22 @@ fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)?;
     socket.set_nonblocking(true)?;
     Ok(socket.into())
+}
+
+/// Where the doors listen, for the start-up line: `127.0.0.1:6379, HTTP on
+/// 127.0.0.1:4206`.
+fn listening_text(listeners: &[Vec<Listener>]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for listener in listeners.first().into_iter().flatten() {
+        let Ok(address) = listener.socket.local_addr() else {
+            continue;
+        };
+        parts.push(match listener.door {
+            DoorKind::Resp => address.to_string(),
+            door => format!("{} on {address}", door.name()),
+        });
+    }
+    parts.join(", ")
 }
 
 /// Runs the server until SIGTERM, SIGINT or SHUTDOWN; returns the process's exit code: 0
@@ -384,6 +448,7 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         "resp",
     ));
     let shared = Arc::new(Shared {
+        metrics: http::Metrics::new(&admin),
         admin: Arc::clone(&admin),
         clients: Clients::new(worker_count),
         listeners,
@@ -433,19 +498,11 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
             }
         }
     }
-    let addresses: Vec<String> = shared
-        .listeners
-        .first()
-        .into_iter()
-        .flatten()
-        .filter_map(|listener| listener.local_addr().ok())
-        .map(|address| address.to_string())
-        .collect();
     tracing::info!(
         "floe {}: ready to accept connections on {} ({worker_count} worker{}, {}, fsync {}, \
          data {})",
         env!("CARGO_PKG_VERSION"),
-        addresses.join(", "),
+        listening_text(&shared.listeners),
         if worker_count == 1 { "" } else { "s" },
         admin.io(),
         settings.fsync,

@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use io_uring::{IoUring, Probe, cqueue, opcode, squeue, types};
 use slab::Slab;
 
-use super::connection::{BUFFER_RETAIN_SIZE, Control, refusal_text};
+use super::connection::{BUFFER_RETAIN_SIZE, Control};
 use super::{Entry, Shared, SocketState, Worker};
 
 /// Submission and completion queue size.
@@ -306,7 +306,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
     shared.clients.worker_waker(index, waker.clone());
     let mut worker = Worker::new(index, shared, waker);
     for (position, listener) in shared.listeners[index].iter().enumerate() {
-        arm_accept(&mut ring, listener.as_raw_fd(), position)?;
+        arm_accept(&mut ring, listener.socket.as_raw_fd(), position)?;
     }
     arm_wake(&mut ring, &wake_reader, &mut wake_buffer)?;
     let mut completions: Vec<(u64, i32, u32)> = Vec::with_capacity(RING_ENTRIES as usize);
@@ -349,7 +349,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                         && shutdown_started.is_none()
                         && let Some(listener) = shared.listeners[index].get(token)
                     {
-                        arm_accept(&mut ring, listener.as_raw_fd(), token)?;
+                        arm_accept(&mut ring, listener.socket.as_raw_fd(), token)?;
                     }
                 }
                 KIND_RECEIVE => {
@@ -456,7 +456,7 @@ fn arm_receive(token: usize, ring: &mut Ring, socket: &mut Socket) {
 /// A completed accept: adopt the descriptor, refuse or register the client.
 fn accepted(
     result: i32,
-    _listener: usize,
+    listener: usize,
     ring: &mut Ring,
     worker: &mut Worker,
     entries: &mut Slab<Entry<Socket>>,
@@ -472,18 +472,20 @@ fn accepted(
     let Ok(peer) = stream.peer_addr() else {
         return Ok(());
     };
+    let door = worker.door_of(listener);
     if let Some(refusal) = worker.refusal(&peer) {
         worker.stats.rejected_count.fetch_add(1, Ordering::Relaxed);
-        let _ignored = stream.write(refusal_text(refusal)); // best effort
+        let _ignored = stream.write(&door.refusal_text(refusal)); // best effort
         return Ok(());
     }
     let _ignored = stream.set_nodelay(true);
     let local = stream.local_addr().unwrap_or(peer);
     let vacant = entries.vacant_entry();
     let token = vacant.key();
-    let connection = worker.connected(peer, local, token);
+    let (connection, door) = worker.connected(peer, local, token, door);
     let entry = vacant.insert(Entry {
         connection,
+        door,
         socket: Socket {
             stream,
             receiving: false,
@@ -546,15 +548,16 @@ fn received(
             worker.stats.transferred(size as u64, 0);
             let connection = &mut entry.connection;
             let in_flight = entry.socket.sending.len() - entry.socket.sent;
-            let control = connection.process(worker, in_flight);
+            let control = entry.door.process(connection, worker, in_flight);
             let limit = worker
                 .admin
                 .limits
                 .query_buffer_size_max
                 .load(Ordering::Relaxed);
             if connection.input.len() as u64 > limit {
-                connection.refuse(
-                    b"ERR client query buffer limit exceeded (client-query-buffer-limit): closing",
+                entry.door.refuse(
+                    connection,
+                    "ERR client query buffer limit exceeded (client-query-buffer-limit): closing",
                 );
             }
             // Paused at the output limit: a receive the kernel ended waits until the client
@@ -693,7 +696,7 @@ fn resume(
     {
         return;
     }
-    let control = entry.connection.process(worker, in_flight);
+    let control = entry.door.process(&mut entry.connection, worker, in_flight);
     if control == Control::Continue && !entry.connection.closing && !entry.connection.paused {
         arm_receive(token, ring, &mut entry.socket);
     }

@@ -1,0 +1,506 @@
+//! The RESP door: Redis's protocol (RESP2 and RESP3, inline commands too), with the
+//! commands that belong to a connection rather than the store (AUTH, HELLO, MULTI/EXEC,
+//! WATCH, CLIENT LIST/INFO/KILL). Everything else runs through the command table.
+//!
+//! ```text
+//!  input ─► parse_request ─► connection commands (AUTH, MULTI/EXEC, WATCH, CLIENT LIST ...)
+//!                         └► Db::prepare ─► Db::apply ─► reply ─► Connection (gated)
+//! ```
+//!
+//! Invariants: a protocol error is answered and closes the connection (as Redis does);
+//! until a client authenticates (when a password is set) only AUTH, HELLO ... AUTH, QUIT
+//! and RESET run; a MULTI block runs under one hold of the store lock and is logged as
+//! one group.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use floe_core::codec::resp::{
+    ARRAY_COUNT_MAX_DEFAULT, ArgRange, DEPTH_MAX_DEFAULT, INLINE_SIZE_MAX_DEFAULT, Limits,
+    Protocol, ReplyWriter, Request, RespErrorKind, parse_request,
+};
+use floe_core::command::{Outcome, RuntimeCommand, Session};
+
+use super::Worker;
+use super::connection::{Connection, Control, Step};
+use crate::admin::Finish;
+use crate::db::{Durability, WatchMark};
+
+/// Argument ranges a connection starts with; doubled (up to the request limit) when a
+/// request has more.
+const RANGES_INITIAL_COUNT: usize = 64;
+
+/// The commands [`Resp::connection_command`] may answer itself.
+const CONNECTION_COMMANDS: [&str; 10] = [
+    "auth", "hello", "quit", "reset", "multi", "exec", "discard", "watch", "unwatch", "client",
+];
+
+/// A MULTI block being queued.
+#[derive(Debug, Default)]
+struct Transaction {
+    queued: Vec<Vec<Vec<u8>>>,
+    /// A queued command was refused (unknown, wrong arity): EXEC aborts.
+    failed: bool,
+}
+
+/// One RESP client's protocol state.
+#[derive(Debug)]
+pub(super) struct Resp {
+    session: Session,
+    transaction: Option<Transaction>,
+    watched: Vec<WatchMark>,
+    authenticated: bool,
+    ranges: Vec<ArgRange>,
+    scratch: Vec<u8>,
+}
+
+impl Resp {
+    pub(super) fn new(id: u64, password_required: bool) -> Self {
+        Self {
+            session: Session::new(id),
+            transaction: None,
+            watched: Vec::new(),
+            authenticated: !password_required,
+            ranges: vec![ArgRange::EMPTY; RANGES_INITIAL_COUNT],
+            // Grown to the inline limit by the first quoted inline argument only: most
+            // clients never send one, and 64 KiB each would add up over many clients.
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Parses and runs the request at the start of `input`.
+    pub(super) fn step(
+        &mut self,
+        connection: &mut Connection,
+        input: &[u8],
+        worker: &mut Worker,
+    ) -> Step {
+        let limits = Limits {
+            bulk_size_max: usize::try_from(
+                worker.admin.limits.bulk_size_max.load(Ordering::Relaxed),
+            )
+            .unwrap_or(usize::MAX),
+            array_count_max: ARRAY_COUNT_MAX_DEFAULT,
+            depth_max: DEPTH_MAX_DEFAULT,
+            inline_size_max: INLINE_SIZE_MAX_DEFAULT,
+        };
+        let ranges_count = self.ranges.len();
+        let scratch_size = self.scratch.len();
+        let mut ranges = std::mem::take(&mut self.ranges);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let step = match parse_request(input, &limits, &mut ranges, &mut scratch) {
+            Ok(request) if request.is_empty() => Step::Ran {
+                consumed: request.consumed_size(),
+                control: Control::Continue,
+            },
+            Ok(request) => Step::Ran {
+                consumed: request.consumed_size(),
+                control: self.request(connection, &request, worker),
+            },
+            Err(error) if error.is_incomplete() => Step::Incomplete,
+            Err(error)
+                if error.kind == RespErrorKind::ScratchFull
+                    && scratch_size < INLINE_SIZE_MAX_DEFAULT =>
+            {
+                scratch.resize(INLINE_SIZE_MAX_DEFAULT, 0);
+                Step::Grown
+            }
+            Err(error)
+                if error.kind == RespErrorKind::TooManyArguments
+                    && ranges_count < limits.array_count_max =>
+            {
+                let grown = (ranges_count * 2).min(limits.array_count_max);
+                ranges.resize(grown, ArgRange::EMPTY);
+                Step::Grown
+            }
+            Err(error) => {
+                // Redis answers a protocol error and closes the connection.
+                let text = format!("ERR {}", error.message());
+                connection.reply_now(self.session.protocol, |reply| {
+                    reply.error(text.as_bytes());
+                });
+                Step::Ran {
+                    consumed: 0,
+                    control: Control::CloseAfterFlush,
+                }
+            }
+        };
+        self.ranges = ranges;
+        self.scratch = scratch;
+        step
+    }
+
+    /// Runs one request and queues its reply.
+    fn request(
+        &mut self,
+        connection: &mut Connection,
+        request: &Request<'_>,
+        worker: &mut Worker,
+    ) -> Control {
+        let started = Instant::now();
+        worker.stats.started();
+        connection.last_active = started;
+        let name = request.arg(0).unwrap_or_default();
+        let spec;
+        let start = connection.reply_position();
+        let mut control = Control::Continue;
+        let mut durability = Durability::Done;
+        if let Some(handled) = self.connection_command(connection, name, request, worker) {
+            control = handled;
+            // Counted in INFO commandstats under the table's name, as the rest.
+            spec = floe_core::command::lookup(name);
+        } else if let Some(transaction) = &mut self.transaction {
+            let prepared = worker.db.prepare(request);
+            spec = prepared.spec();
+            if spec.is_some() {
+                transaction
+                    .queued
+                    .push(request.args().map(<[u8]>::to_vec).collect());
+                connection.reply_now(self.session.protocol, |reply| reply.simple(b"QUEUED"));
+            } else {
+                transaction.failed = true;
+                // The table writes the unknown-command or arity error.
+                let mut reply = Vec::new();
+                let _applied = worker.db.apply(&prepared, &mut self.session, &mut reply);
+                connection.queue_reply(&reply);
+            }
+        } else {
+            let prepared = worker.db.prepare(request);
+            spec = prepared.spec();
+            let mut reply = std::mem::take(&mut worker.reply);
+            reply.clear();
+            match worker.db.apply(&prepared, &mut self.session, &mut reply) {
+                Ok(applied) => {
+                    durability = applied.durability;
+                    match applied.outcome {
+                        Outcome::Done => {}
+                        Outcome::Close => control = Control::CloseAfterFlush,
+                        Outcome::Runtime(command) => {
+                            control = self.runtime(command, request, worker, &mut reply);
+                        }
+                    }
+                    if name.eq_ignore_ascii_case(b"reset") {
+                        self.reset(worker);
+                    }
+                }
+                Err(error) => {
+                    ReplyWriter::new(&mut reply, self.session.protocol)
+                        .error(error.reply_text().as_bytes());
+                }
+            }
+            connection.queue_gated(&reply, durability, worker);
+            worker.reply = reply;
+        }
+        connection.info.db.store(self.session.db, Ordering::Relaxed);
+        if name.eq_ignore_ascii_case(b"client")
+            || name.eq_ignore_ascii_case(b"hello")
+            || name.eq_ignore_ascii_case(b"reset")
+        {
+            let current = String::from_utf8_lossy(self.session.name().unwrap_or_default());
+            connection.info.set_name(&current);
+            let resp = match self.session.protocol {
+                Protocol::Resp2 => 2,
+                Protocol::Resp3 => 3,
+            };
+            connection.info.resp.store(resp, Ordering::Relaxed);
+        }
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let error = connection.reply_error_since(start);
+        worker.stats.record(spec, nanos, error.as_deref());
+        let micros = nanos / 1000;
+        if micros >= worker.slow_threshold_us() {
+            let args: Vec<&[u8]> = request.args().collect();
+            let client = connection.peer().to_string();
+            let client_name =
+                String::from_utf8_lossy(self.session.name().unwrap_or_default()).into_owned();
+            worker
+                .admin
+                .slowlog_offer(micros, &args, &client, &client_name);
+        }
+        control
+    }
+
+    /// Commands that belong to the connection rather than the store; `None` for others.
+    fn connection_command(
+        &mut self,
+        connection: &mut Connection,
+        name: &[u8],
+        request: &Request<'_>,
+        worker: &mut Worker,
+    ) -> Option<Control> {
+        let is = |word: &str| name.eq_ignore_ascii_case(word.as_bytes());
+        // The common case in a few length compares: a store command from a logged-in client.
+        let connection_level = CONNECTION_COMMANDS
+            .iter()
+            .any(|word| word.len() == name.len() && is(word));
+        if !connection_level && self.authenticated {
+            return None;
+        }
+        let count = request.arg_count();
+        let password_required = worker
+            .admin
+            .limits
+            .password_required
+            .load(Ordering::Relaxed);
+        if is("auth") && password_required {
+            let password = match count {
+                2 => request.arg(1),
+                3 if request.arg(1).is_some_and(|user| user == b"default") => request.arg(2),
+                3 => None,
+                _ => {
+                    connection.reply_now(self.session.protocol, |reply| {
+                        reply.error(b"ERR wrong number of arguments for 'auth' command");
+                    });
+                    return Some(Control::Continue);
+                }
+            };
+            if password.is_some_and(|password| worker.admin.password_matches(password)) {
+                self.authenticated = true;
+                connection.reply_now(self.session.protocol, |reply| reply.simple(b"OK"));
+            } else {
+                worker.stats.auth_failed();
+                connection.reply_now(self.session.protocol, |reply| {
+                    reply.error(b"WRONGPASS invalid username-password pair or user is disabled.");
+                });
+            }
+            return Some(Control::Continue);
+        }
+        if !self.authenticated && password_required && !is("hello") && !is("quit") && !is("reset") {
+            connection.reply_now(self.session.protocol, |reply| {
+                reply.error(b"NOAUTH Authentication required.")
+            });
+            return Some(Control::Continue);
+        }
+        if is("hello") && !self.authenticated && password_required {
+            // HELLO <proto> AUTH <user> <pass>: authenticate, then let the table reply.
+            let auth = (2..count).find(|&index| {
+                request
+                    .arg(index)
+                    .is_some_and(|word| word.eq_ignore_ascii_case(b"auth"))
+            });
+            let accepted = auth.is_some_and(|index| {
+                request.arg(index + 1) == Some(b"default".as_slice())
+                    && request
+                        .arg(index + 2)
+                        .is_some_and(|password| worker.admin.password_matches(password))
+            });
+            if !accepted {
+                if auth.is_some() {
+                    worker.stats.auth_failed();
+                }
+                let message: &[u8] = if auth.is_some() {
+                    b"WRONGPASS invalid username-password pair or user is disabled."
+                } else {
+                    b"NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
+                };
+                connection.reply_now(self.session.protocol, |reply| reply.error(message));
+                return Some(Control::Continue);
+            }
+            self.authenticated = true;
+            return None;
+        }
+        // The transaction commands' arity comes first, as in Redis; a wrong EXEC discards
+        // the transaction.
+        let arity_wrong = match () {
+            () if is("multi") || is("exec") || is("discard") || is("unwatch") => count != 1,
+            () if is("watch") => count < 2,
+            () => false,
+        };
+        if arity_wrong {
+            let lowered = String::from_utf8_lossy(name).to_ascii_lowercase();
+            let text = format!("wrong number of arguments for '{lowered}' command");
+            if is("exec") {
+                // Redis aborts (and discards any transaction) on a malformed EXEC, in MULTI
+                // or not.
+                self.transaction = None;
+                self.watched.clear();
+                let text = format!("EXECABORT Transaction discarded because of: {text}");
+                connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
+            } else {
+                if let Some(transaction) = &mut self.transaction {
+                    transaction.failed = true;
+                }
+                let text = format!("ERR {text}");
+                connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
+            }
+            return Some(Control::Continue);
+        }
+        if is("reset") {
+            // RESET runs at once, inside MULTI too, and ends the transaction.
+            self.transaction = None;
+            return None;
+        }
+        if is("multi") {
+            let nested = self.transaction.is_some();
+            if nested {
+                connection.reply_now(self.session.protocol, |reply| {
+                    reply.error(b"ERR MULTI calls can not be nested")
+                });
+            } else if count != 1 {
+                connection.reply_now(self.session.protocol, |reply| {
+                    reply.error(b"ERR wrong number of arguments for 'multi' command")
+                });
+            } else {
+                self.transaction = Some(Transaction::default());
+                connection.reply_now(self.session.protocol, |reply| reply.simple(b"OK"));
+            }
+            return Some(Control::Continue);
+        }
+        if is("exec") || is("discard") {
+            let Some(transaction) = self.transaction.take() else {
+                let text: &[u8] = if is("exec") {
+                    b"ERR EXEC without MULTI"
+                } else {
+                    b"ERR DISCARD without MULTI"
+                };
+                connection.reply_now(self.session.protocol, |reply| reply.error(text));
+                return Some(Control::Continue);
+            };
+            let watched = std::mem::take(&mut self.watched);
+            if is("discard") {
+                connection.reply_now(self.session.protocol, |reply| reply.simple(b"OK"));
+            } else if transaction.failed {
+                connection.reply_now(self.session.protocol, |reply| {
+                    reply.error(b"EXECABORT Transaction discarded because of previous errors.");
+                });
+            } else {
+                let mut reply = Vec::new();
+                let durability = match worker.db.apply_transaction(
+                    &transaction.queued,
+                    &watched,
+                    &mut self.session,
+                    &mut reply,
+                ) {
+                    Ok(durability) => durability,
+                    Err(error) => {
+                        reply.clear();
+                        ReplyWriter::new(&mut reply, self.session.protocol)
+                            .error(error.reply_text().as_bytes());
+                        Durability::Done
+                    }
+                };
+                connection.queue_gated(&reply, durability, worker);
+            }
+            return Some(Control::Continue);
+        }
+        if is("watch") {
+            if self.transaction.is_some() {
+                connection.reply_now(self.session.protocol, |reply| {
+                    reply.error(b"ERR WATCH inside MULTI is not allowed")
+                });
+            } else if count < 2 {
+                connection.reply_now(self.session.protocol, |reply| {
+                    reply.error(b"ERR wrong number of arguments for 'watch' command")
+                });
+            } else {
+                for key in request.args().skip(1) {
+                    let mark = worker.db.watch(self.session.db, key);
+                    self.watched.push(mark);
+                }
+                connection.reply_now(self.session.protocol, |reply| reply.simple(b"OK"));
+            }
+            return Some(Control::Continue);
+        }
+        if is("unwatch") {
+            self.watched.clear();
+            connection.reply_now(self.session.protocol, |reply| reply.simple(b"OK"));
+            return Some(Control::Continue);
+        }
+        if self.transaction.is_some() {
+            return None;
+        }
+        if is("client") && count >= 2 {
+            return self.client_command(connection, request, worker);
+        }
+        None
+    }
+
+    /// CLIENT LIST | INFO | KILL | NO-EVICT | NO-TOUCH here; the rest in the table.
+    fn client_command(
+        &mut self,
+        connection: &mut Connection,
+        request: &Request<'_>,
+        worker: &mut Worker,
+    ) -> Option<Control> {
+        let sub = request.arg(1).unwrap_or_default().to_ascii_lowercase();
+        let count = request.arg_count();
+        match sub.as_slice() {
+            b"list" => {
+                let text = worker.shared.clients.list(None);
+                connection.reply_now(self.session.protocol, |reply| {
+                    reply.verbatim(*b"txt", text.as_bytes())
+                });
+            }
+            b"info" if count == 2 => {
+                let text = worker.shared.clients.list(Some(connection.info.id));
+                connection.reply_now(self.session.protocol, |reply| {
+                    reply.verbatim(*b"txt", text.as_bytes())
+                });
+            }
+            b"kill" if count >= 3 => {
+                let args: Vec<&[u8]> = request.args().skip(2).collect();
+                let result = worker.shared.clients.kill(&args, connection.info.id);
+                let old_form = count == 3;
+                connection.reply_now(self.session.protocol, |reply| match result {
+                    Ok(killed) if old_form && killed == 0 => reply.error(b"ERR No such client"),
+                    Ok(_) if old_form => reply.simple(b"OK"),
+                    Ok(killed) => reply.integer(i64::try_from(killed).unwrap_or(i64::MAX)),
+                    Err(message) => reply.error(message.as_bytes()),
+                });
+                if connection.info.killed.load(Ordering::Acquire) {
+                    return Some(Control::CloseAfterFlush);
+                }
+            }
+            b"no-evict" | b"no-touch" if count == 3 => {
+                let on = request.arg(2).unwrap_or_default();
+                let valid = on.eq_ignore_ascii_case(b"on") || on.eq_ignore_ascii_case(b"off");
+                connection.reply_now(self.session.protocol, |reply| {
+                    if valid {
+                        // Accepted; floe does not exempt clients from eviction or recency.
+                        reply.simple(b"OK");
+                    } else {
+                        reply.error(b"ERR syntax error");
+                    }
+                });
+            }
+            _ => return None,
+        }
+        Some(Control::Continue)
+    }
+
+    /// A command the table handed back: runs it through [`crate::admin::Admin`].
+    fn runtime(
+        &mut self,
+        command: RuntimeCommand,
+        request: &Request<'_>,
+        worker: &mut Worker,
+        reply: &mut Vec<u8>,
+    ) -> Control {
+        let args: Vec<&[u8]> = request.args().collect();
+        let mut writer = ReplyWriter::new(reply, self.session.protocol);
+        match worker.admin.run(command, &args, &mut writer) {
+            Finish::Done => Control::Continue,
+            Finish::Shutdown => {
+                worker.shutdown_all();
+                Control::CloseAfterFlush
+            }
+        }
+    }
+
+    /// RESET also ends a transaction, forgets watches and (with a password) logs out.
+    fn reset(&mut self, worker: &Worker) {
+        self.transaction = None;
+        self.watched.clear();
+        self.authenticated = !worker
+            .admin
+            .limits
+            .password_required
+            .load(Ordering::Relaxed);
+    }
+}
+
+/// A RESP error reply of `text`: what a write the log failed before it settled, or a
+/// broken limit, is answered with.
+pub(super) fn error_reply(target: &mut Vec<u8>, text: &str) {
+    ReplyWriter::new(target, floe_core::codec::resp::Protocol::Resp2).error(text.as_bytes());
+}
