@@ -21,8 +21,11 @@ const ROW_TIME: Duration = Duration::from_secs(1);
 
 fn key(index: u64) -> [u8; 16] {
     let mut key = *b"key:000000000000";
-    let digits = format!("{index:012}");
-    key[4..].copy_from_slice(digits.as_bytes());
+    let mut rest = index;
+    for digit in key[4..].iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
     key
 }
 
