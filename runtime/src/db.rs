@@ -296,6 +296,8 @@ struct Shard {
     buffer: LogBuffer,
     /// Writes since the last active-expiry step.
     writes_since_expiry: u32,
+    /// Active-expiry steps this shard's writes have triggered.
+    expire_steps: u32,
 }
 
 /// What the append-order lock guards.
@@ -384,6 +386,7 @@ impl Db {
                     store,
                     buffer: LogBuffer::new(config.persistence),
                     writes_since_expiry: 0,
+                    expire_steps: 0,
                 })
             })
             .collect();
@@ -845,14 +848,16 @@ impl Db {
         // Active expiry rides on writes, a bounded step every EXPIRE_WRITE_INTERVAL of a
         // shard's writes: memory is reclaimed where it is needed, with no timer thread (which
         // would also make the simulator's runs depend on thread timing). Reads expire lazily
-        // and do not count. Each step also visits one other shard (below), so a shard that
-        // nobody writes still has its expired keys removed.
-        let mut expire = false;
+        // and do not count. Every other step goes to another shard in turn (below), so a
+        // shard that nobody writes still has its expired keys removed.
+        let (mut expire_here, mut expire_other) = (false, false);
         if access == Access::Write {
             shard.writes_since_expiry += 1;
-            expire = shard.writes_since_expiry >= EXPIRE_WRITE_INTERVAL;
-            if expire {
+            if shard.writes_since_expiry >= EXPIRE_WRITE_INTERVAL {
                 shard.writes_since_expiry = 0;
+                shard.expire_steps = shard.expire_steps.wrapping_add(1);
+                expire_other = inner.shards.len() > 1 && shard.expire_steps % 2 == 0;
+                expire_here = !expire_other;
             }
         }
         let mut log = ShardLog {
@@ -862,7 +867,7 @@ impl Db {
         let append_count_before = log.buffer.append_count;
         let mut locked = [(index, &mut shard.store)];
         let result = with_shards(inner.shards.len(), &mut locked, |shards| {
-            if expire {
+            if expire_here {
                 shards
                     .store(index)
                     .expire_step(now, EXPIRE_STEP_SLOTS_DEFAULT);
@@ -901,7 +906,7 @@ impl Db {
                 },
             }
         };
-        if expire {
+        if expire_other {
             inner.expire_other_shard(index, now);
         }
         Ok((result, durability))
@@ -1002,8 +1007,9 @@ impl Inner {
         ))
     }
 
-    /// One active-expiry step on the shard after `index` in turn, if nobody holds it: so a
-    /// shard with no writes of its own still loses its expired keys.
+    /// One active-expiry step on the next shard in turn (skipped when that is `index`, the
+    /// caller's own), if nobody holds it: so a shard with no writes of its own still loses
+    /// its expired keys.
     fn expire_other_shard(&self, index: usize, now: Timestamp) {
         let count = self.shards.len();
         if count < 2 {

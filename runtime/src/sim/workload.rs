@@ -144,7 +144,18 @@ impl Runner {
         if sabotage == Some(Sabotage::SkipChecksums) {
             disk.forge_checksums(true);
         }
-        let mut store = Config::new(config.memory_size, config.key_count * 2);
+        // A sharded keyspace for two seeds in three, where the store is large enough to
+        // split (not the tiny stores of the eviction configurations): segments sized for one
+        // shard's share, limits for the whole.
+        let shards = match [1, 2, 4][Prng::derive(seed, "shards").index(3)] {
+            shards if config.memory_size >= 1 << 20 => shards,
+            _ => 1,
+        };
+        let mut store = Config {
+            memory_size: config.memory_size,
+            keys_max: config.key_count * 2,
+            ..Config::new(config.memory_size / shards, config.key_count * 2 / shards)
+        };
         store.value_size_max = store.value_size_max.max(config.value_size_max);
         store.policy = config.eviction;
         let db_config = DbConfig {
@@ -160,6 +171,7 @@ impl Runner {
             segment_size_max: config.segment_size_max,
             // Snapshots run only when the workload asks, on its own thread.
             snapshot_log_size: 0,
+            shards,
             ..DbConfig::new(config.memory_size, config.key_count * 2)
         };
         let mut runner = Self {
