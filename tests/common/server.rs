@@ -333,17 +333,22 @@ impl Drop for Server {
 
 /// Panics with the install hint when `binary` (a redis program) is not on PATH.
 pub fn require_redis_binary(binary: &str) {
+    require_binary(
+        binary,
+        "these tests compare floe with a real Redis: run `.ci/install-deps` (as root) to \
+         install redis-server and redis-tools",
+    );
+}
+
+/// Panics with `hint` when `binary --version` does not run.
+pub fn require_binary(binary: &str, hint: &str) {
     let found = Command::new(binary)
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success());
-    assert!(
-        found,
-        "`{binary}` is not installed; these tests compare floe with a real Redis: run \
-         `.ci/install-deps` (as root) to install redis-server and redis-tools"
-    );
+    assert!(found, "`{binary}` is not installed; {hint}");
 }
 
 /// A loopback port that was free a moment ago.

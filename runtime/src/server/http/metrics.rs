@@ -1,5 +1,6 @@
 //! `GET /metrics` (Prometheus text format, through the `prometheus-client` crate),
-//! `GET /health` and `GET /stats` (JSON).
+//! `GET /health`, `GET /stats` (JSON) and `GET /`, the live status page (`status.html`,
+//! which draws `/stats` over the last five minutes).
 //!
 //! Every figure comes from where INFO reads it (the doors' counters in [`Admin`], the
 //! Db's statistics), read at scrape time by one [`Collector`]: nothing is counted twice.
@@ -57,8 +58,16 @@ impl Metrics {
 }
 
 /// Answers `/metrics`, `/health` or `/stats`.
+/// The live status page (`GET /`): one self-contained file that draws `/stats` over time.
+const STATUS_PAGE: &str = include_str!("status.html");
+
 pub(super) fn route(path: &[u8], worker: &Worker) -> Response {
     match path {
+        b"/" => Response::bytes(
+            200,
+            "text/html; charset=utf-8",
+            STATUS_PAGE.as_bytes().to_vec(),
+        ),
         b"/metrics" => match worker.shared.metrics.encode() {
             Ok(text) => Response::bytes(
                 200,
@@ -78,7 +87,9 @@ pub(super) fn route(path: &[u8], worker: &Worker) -> Response {
 }
 
 /// INFO's sections as JSON: `{"server": {"redis_version": "7.2.0", ...}, ...}`; a value
-/// that is a whole number is a JSON number.
+/// that is a whole number is a JSON number. Plus `latency`: every command's latency
+/// histogram summed (`histogram_usec[n]` counts calls under `bucket_upper_usec[n]` µs,
+/// cumulative since start), from which the status page draws p99 per second.
 fn stats(admin: &Admin) -> Value {
     let text = info_text(admin, &[b"everything"]);
     let mut sections = Map::new();
@@ -96,6 +107,19 @@ fn stats(admin: &Admin) -> Value {
             fields.insert(name.to_owned(), value);
         }
     }
+    let mut histogram = [0_u64; LATENCY_BUCKET_COUNT];
+    for command in admin.command_totals() {
+        for (sum, count) in histogram.iter_mut().zip(command.latency) {
+            *sum += count;
+        }
+    }
+    let bounds: Vec<u64> = (0..LATENCY_BUCKET_COUNT)
+        .map(|bucket| 1_u64 << bucket)
+        .collect();
+    sections.insert(
+        "latency".to_owned(),
+        json!({ "histogram_usec": histogram.to_vec(), "bucket_upper_usec": bounds }),
+    );
     Value::Object(sections)
 }
 

@@ -80,7 +80,7 @@ pub(super) fn route(http: &mut Http, request: &Request<'_>, worker: &mut Worker)
             "GET" => orchid(http, request, worker),
             _ => Ok(allowed("GET")),
         }
-    } else if matches!(path, b"/metrics" | b"/health" | b"/stats") {
+    } else if matches!(path, b"/" | b"/metrics" | b"/health" | b"/stats") {
         match method {
             "GET" => Ok(metrics::route(path, worker)),
             _ => Ok(allowed("GET")),
@@ -88,7 +88,7 @@ pub(super) fn route(http: &mut Http, request: &Request<'_>, worker: &mut Worker)
     } else {
         Ok(Response::error(
             404,
-            "no such path: try /kv/{key}, /kv?prefix=, /batch, /metrics, /health or /stats",
+            "no such path: try /kv/{key}, /kv?prefix=, /batch, /metrics, /health, /stats or /",
         ))
     };
     result.unwrap_or_else(|message| Response::error(400, &message))
