@@ -749,8 +749,10 @@ impl Db {
         pending
     }
 
-    /// Shards of the keyspace.
-    fn shard_count(&self) -> usize {
+    /// Shards of the keyspace ([`DbConfig::shard_count`] of the configuration it was
+    /// opened with).
+    #[must_use]
+    pub fn shard_count(&self) -> usize {
         self.inner.shards.len()
     }
 

@@ -85,6 +85,7 @@ fn server(text: &mut String, admin: &Admin) {
     field(text, "multiplexing_api", admin.io());
     field(text, "process_id", std::process::id());
     field(text, "floe_mode", admin.mode);
+    field(text, "floe_shards", admin.db.shard_count());
     field(text, "tcp_port", settings.port);
     field(text, "uptime_in_seconds", uptime);
     field(text, "uptime_in_days", uptime / 86_400);
