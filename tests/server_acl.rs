@@ -156,10 +156,7 @@ fn requirepass_is_the_default_users_password(target: Target) {
     assert!(list.contains("user default on #"), "{list}");
     run(&mut client, "CONFIG SET requirepass other");
     let mut second = server.client();
-    assert_eq!(
-        run(&mut second, "AUTH default s3cret").contains("WRONGPASS"),
-        true
-    );
+    assert!(run(&mut second, "AUTH default s3cret").contains("WRONGPASS"));
     assert_eq!(run(&mut second, "AUTH default other"), "\"+OK\\r\\n\"");
 }
 
@@ -183,7 +180,7 @@ fn acl_save_survives_a_restart(target: Target) {
     let server = Server::floe(&args);
     let mut client = server.client();
     assert_eq!(run(&mut client, "AUTH erin pw"), "\"+OK\\r\\n\"");
-    assert_eq!(run(&mut client, "ACL WHOAMI").contains("NOPERM"), true);
+    assert!(run(&mut client, "ACL WHOAMI").contains("NOPERM"));
     // ACL LOAD takes the file back, all or nothing.
     let mut admin = server.client();
     std::fs::write(

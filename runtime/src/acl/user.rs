@@ -478,7 +478,7 @@ impl User {
     /// The password digests in hex, as `ACL GETUSER` lists them.
     #[must_use]
     pub fn password_digests(&self) -> Vec<String> {
-        self.passwords.iter().map(|stored| hex(stored)).collect()
+        self.passwords.iter().map(hex).collect()
     }
 
     /// `+@all -get`, `-@all +@read`: the base, then the rules in order.
