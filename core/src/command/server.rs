@@ -860,8 +860,8 @@ mod tests {
         let starts = |reply: Vec<u8>, rest: &str| {
             String::from_utf8_lossy(&reply).starts_with(&format!("{header}{rest}"))
         };
-        assert!(starts(harness.run("COMMAND"), "*10\r\n$6\r\nappend\r\n"));
-        assert!(starts(harness.run("COMMAND LIST"), "$6\r\nappend\r\n"));
+        assert!(starts(harness.run("COMMAND"), "*10\r\n$3\r\nacl\r\n"));
+        assert!(starts(harness.run("COMMAND LIST"), "$3\r\nacl\r\n"));
         assert!(starts(harness.run("COMMAND INFO"), ""));
         assert_eq!(
             harness.run("COMMAND INFO rename move"),
