@@ -241,9 +241,13 @@ struct ServeArguments {
     /// The log's I/O: auto, uring or blocking [default: auto].
     #[arg(long = "log-io", value_name = "auto|uring|blocking")]
     log_io: Option<String>,
-    /// Clients must AUTH with this password (empty: none).
+    /// Clients must AUTH with this password (empty: none); the `default` user's password.
     #[arg(long, value_name = "PASSWORD")]
     requirepass: Option<String>,
+    /// ACL users file in Redis's format (`user <name> <rules>` lines), read at start and by
+    /// ACL LOAD, written by ACL SAVE; with it, --requirepass is ignored.
+    #[arg(long, value_name = "FILE")]
+    aclfile: Option<String>,
     /// With no password, serve only loopback clients: yes|no [default: yes].
     #[arg(long = "protected-mode", value_name = "yes|no")]
     protected_mode: Option<String>,
@@ -289,6 +293,7 @@ impl ServeArguments {
             ("server-io", &self.server_io),
             ("io", &self.log_io),
             ("requirepass", &self.requirepass),
+            ("aclfile", &self.aclfile),
             ("protected-mode", &self.protected_mode),
             ("maxclients", &self.maxclients),
             ("timeout", &self.timeout),

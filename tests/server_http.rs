@@ -463,10 +463,10 @@ fn password_needs_basic_or_bearer(target: Target) {
         .send("v")
         .expect("PUT");
     assert_eq!(response.status().as_u16(), 204);
-    // "user:s3cret" in base64.
+    // "default:s3cret" in base64: Basic names a user (requirepass is `default`'s).
     let mut response = agent
         .get(url(&server, "/kv/k"))
-        .header("Authorization", "Basic dXNlcjpzM2NyZXQ=")
+        .header("Authorization", "Basic ZGVmYXVsdDpzM2NyZXQ=")
         .call()
         .expect("GET");
     assert_eq!(response.status().as_u16(), 200);

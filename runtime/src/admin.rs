@@ -26,6 +26,7 @@ use floe_core::codec::resp::{ReplySink, ReplyWriter};
 use floe_core::command::{COMMANDS, CommandSpec, RuntimeCommand};
 use floe_core::glob::glob_match;
 
+use crate::acl::Acl;
 use crate::config::{SETTINGS, Settings};
 use crate::db::Db;
 
@@ -61,8 +62,6 @@ pub struct Limits {
     pub output_buffer_size_max: AtomicU64,
     /// `protected-mode` and no `requirepass`.
     pub protected: AtomicBool,
-    /// A `requirepass` is set.
-    pub password_required: AtomicBool,
     /// `slowlog-log-slower-than`, microseconds.
     pub slowlog_slower_than_us: AtomicI64,
     /// `http-max-header-size`.
@@ -86,8 +85,6 @@ impl Limits {
             settings.protected_mode && settings.requirepass.is_empty(),
             relaxed,
         );
-        self.password_required
-            .store(!settings.requirepass.is_empty(), relaxed);
         self.slowlog_slower_than_us
             .store(settings.slowlog_slower_than_us, relaxed);
         self.http_header_size_max
@@ -267,6 +264,8 @@ const SLOWLOG_ARG_SIZE_MAX: usize = 128;
 /// The state every door shares: the [`Db`], the settings, the statistics.
 #[derive(Debug)]
 pub struct Admin {
+    /// The users and their permissions (`requirepass` is the default user's password).
+    pub acl: Acl,
     db: Arc<Db>,
     settings: Mutex<Settings>,
     /// The settings the hot path reads.
@@ -300,7 +299,9 @@ impl Admin {
     ) -> Self {
         let limits = Limits::default();
         limits.publish(&settings);
+        let aclfile = (!settings.aclfile.as_os_str().is_empty()).then(|| settings.aclfile.clone());
         Self {
+            acl: Acl::new(&settings.requirepass, aclfile),
             db,
             settings: Mutex::new(settings),
             limits,
@@ -346,19 +347,6 @@ impl Admin {
         let stats = Arc::new(DoorStats::default());
         lock(&self.doors).push(Arc::clone(&stats));
         stats
-    }
-
-    /// Whether `password` is the `requirepass` (compared in time independent of where they
-    /// differ).
-    #[must_use]
-    pub fn password_matches(&self, password: &[u8]) -> bool {
-        let settings = lock(&self.settings);
-        let expected = settings.requirepass.as_bytes();
-        let mut difference = u8::from(expected.len() != password.len());
-        for (index, byte) in expected.iter().enumerate() {
-            difference |= byte ^ password.get(index).copied().unwrap_or(0);
-        }
-        difference == 0 && !expected.is_empty()
     }
 
     /// Logs a command that took `micros` to the slow log when it is over the threshold.
@@ -477,6 +465,8 @@ impl Admin {
             RuntimeCommand::SlowLog => self.slowlog(args, reply),
             // floe has no functions: flushing none succeeds.
             RuntimeCommand::FunctionFlush => reply.simple(b"OK"),
+            // A door with users runs ACL as its caller; the others (the CLI) are `default`.
+            RuntimeCommand::Acl => self.acl.run("default", args, reply),
             _ => reply.error(b"ERR this command is not available here"),
         }
         Finish::Done
@@ -543,6 +533,9 @@ impl Admin {
                 reply.error(error.config_set_reply().as_bytes());
                 return;
             }
+        }
+        if changed.requirepass != settings.requirepass {
+            self.acl.set_default_password(&changed.requirepass);
         }
         *settings = changed;
         self.limits.publish(&settings);

@@ -60,6 +60,9 @@ pub struct Settings {
     pub server_io: ServerIo,
     /// `requirepass`: clients must AUTH with it (empty: no password).
     pub requirepass: String,
+    /// `aclfile`: the ACL users file, Redis's format, read at start (empty: none; users
+    /// then live in memory only, and `requirepass` is the default user's password).
+    pub aclfile: PathBuf,
     /// `protected-mode`: with no password, refuse clients that are not on loopback.
     pub protected_mode: bool,
     /// `maxclients`.
@@ -98,6 +101,7 @@ impl Default for Settings {
             shards: 0,
             server_io: ServerIo::Auto,
             requirepass: String::new(),
+            aclfile: PathBuf::new(),
             protected_mode: true,
             clients_max: 10_000,
             timeout_seconds: 0,
@@ -211,7 +215,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 25] = [
+pub static SETTINGS: [Setting; 26] = [
     setting!(
         "dir",
         "",
@@ -368,6 +372,16 @@ pub static SETTINGS: [Setting; 25] = [
         requirepass,
         |password: &String| password.clone(),
         |text: &str| Ok::<_, String>(text.to_owned())
+    ),
+    setting!(
+        "aclfile",
+        "",
+        false,
+        "the ACL users file (Redis's format, `user <name> <rules>` lines), read at start and \
+         by ACL LOAD, written by ACL SAVE; with it, requirepass is ignored (empty: none)",
+        aclfile,
+        |path: &PathBuf| path.display().to_string(),
+        |text: &str| Ok::<_, String>(PathBuf::from(text))
     ),
     setting!(
         "protected-mode",

@@ -17,6 +17,7 @@
 //!   crate's tests turn it on; an embedder that leaves it off does not compile it.
 #![deny(unsafe_code)]
 
+pub mod acl;
 pub mod admin;
 pub mod cli;
 pub mod config;

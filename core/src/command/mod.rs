@@ -85,6 +85,10 @@ pub struct Session {
     pub protocol: Protocol,
     /// The client's id, as `CLIENT ID` and `HELLO` report it; chosen by the runtime.
     pub id: u64,
+    /// The runtime keeps users and checked HELLO's `AUTH user password` before the table
+    /// ran, so the table accepts any user name there (without users, only `default`).
+    /// Kept by [`Session::reset`].
+    pub users_checked: bool,
     name: [u8; CLIENT_NAME_SIZE_MAX],
     name_size: usize,
 }
@@ -97,6 +101,7 @@ impl Session {
             db: 0,
             protocol: Protocol::Resp2,
             id,
+            users_checked: false,
             name: [0; CLIENT_NAME_SIZE_MAX],
             name_size: 0,
         }
@@ -124,7 +129,9 @@ impl Session {
 
     /// Back to a new connection's state, keeping the id (`RESET`).
     pub fn reset(&mut self) {
+        let users_checked = self.users_checked;
         *self = Self::new(self.id);
+        self.users_checked = users_checked;
     }
 }
 
@@ -238,6 +245,9 @@ pub enum RuntimeCommand {
     /// `SLOWLOG <subcommand> [arg ...]`: any subcommand; its name is argument 1, not
     /// checked here.
     SlowLog,
+    /// `ACL <subcommand> [arg ...]`: users and permissions; the subcommand (argument 1)
+    /// is not checked here, since the runtime keeps the users.
+    Acl,
     /// `FUNCTION FLUSH [ASYNC|SYNC]`: floe has no functions, so there is nothing to delete
     /// and the reply is `+OK` (both modes are synchronous).
     FunctionFlush,
@@ -294,6 +304,12 @@ impl CommandSpec {
     #[must_use]
     pub const fn is_write(&self) -> bool {
         self.flags & WRITE != 0
+    }
+
+    /// Whether the command only reads the store.
+    #[must_use]
+    pub const fn is_readonly(&self) -> bool {
+        self.flags & READONLY != 0
     }
 
     /// Whether the command is administrative (snapshots, configuration, shutdown).
@@ -385,7 +401,8 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 74] = [
+pub static COMMANDS: [CommandSpec; 75] = [
+    spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("auth", -2, 0, NO_KEYS, Handler::Server(server::Command::Auth)),
     spec("bgrewriteaof", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundRewriteLog)),

@@ -5,8 +5,9 @@
 //!
 //! Client libraries send HELLO, `CLIENT SETINFO` and `COMMAND DOCS` while connecting; these
 //! answer as Redis does, so redis-cli, redis-py and the `redis` crate connect unchanged.
-//! floe has no passwords yet: AUTH and HELLO's AUTH answer as a Redis whose default user
-//! has none.
+//! The table has no users: AUTH and HELLO's AUTH answer as a Redis whose default user has
+//! no password. `floe serve` keeps ACL users in the runtime and answers AUTH itself; it
+//! checks HELLO's AUTH before the table runs ([`Session::users_checked`]).
 
 use super::{
     ADMIN, Arguments, CLIENT_NAME_SIZE_MAX, COMMANDS, CommandSpec, Context, Door, Message, Outcome,
@@ -22,6 +23,7 @@ pub const REDIS_VERSION: &str = "7.2.0";
 /// The commands of this family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Command {
+    Acl,
     Auth,
     BackgroundRewriteLog,
     BackgroundSave,
@@ -76,6 +78,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -
             context.reply.bulk(decimal(seconds, &mut digits));
             context.reply.bulk(decimal(microseconds, &mut digits));
         }
+        Command::Acl => return Outcome::Runtime(RuntimeCommand::Acl),
         Command::Auth => auth(context),
         Command::Client => client(context),
         Command::Introspect => command_info(context),
@@ -248,7 +251,9 @@ where
         let option = arg(index);
         let more_count = args.count() - 1 - index;
         if is(option, "auth") && more_count >= 2 {
-            if arg(index + 1) != b"default" {
+            // A server with users (floe serve) checks the user and password before the
+            // table runs; a door without users has only the password-less default user.
+            if arg(index + 1) != b"default" && !session.users_checked {
                 failure = Some(message(WRONG_PASSWORD.as_bytes()));
             }
             index += 3;
@@ -855,8 +860,8 @@ mod tests {
         let starts = |reply: Vec<u8>, rest: &str| {
             String::from_utf8_lossy(&reply).starts_with(&format!("{header}{rest}"))
         };
-        assert!(starts(harness.run("COMMAND"), "*10\r\n$6\r\nappend\r\n"));
-        assert!(starts(harness.run("COMMAND LIST"), "$6\r\nappend\r\n"));
+        assert!(starts(harness.run("COMMAND"), "*10\r\n$3\r\nacl\r\n"));
+        assert!(starts(harness.run("COMMAND LIST"), "$3\r\nacl\r\n"));
         assert!(starts(harness.run("COMMAND INFO"), ""));
         assert_eq!(
             harness.run("COMMAND INFO rename move"),

@@ -35,6 +35,7 @@ use super::clients::ClientInfo;
 use super::http::Http;
 use super::pizzaria::Pizzaria;
 use super::resp::{self, Resp};
+use crate::acl::{Acl, Caller, Context};
 use crate::db::{DbError, Durability};
 
 /// A connection's input or output buffer keeps at most this much capacity once empty.
@@ -125,11 +126,11 @@ pub(super) enum Door {
 
 impl Door {
     /// A new client's protocol state.
-    pub(super) fn new(kind: DoorKind, id: u64, password_required: bool) -> Self {
+    pub(super) fn new(kind: DoorKind, id: u64, acl: &Acl) -> Self {
         match kind {
-            DoorKind::Resp => Self::Resp(Box::new(Resp::new(id, password_required))),
-            DoorKind::Http => Self::Http(Box::new(Http::new(id))),
-            DoorKind::Pizzaria => Self::Pizzaria(Box::new(Pizzaria::new(id, password_required))),
+            DoorKind::Resp => Self::Resp(Box::new(Resp::new(id, acl))),
+            DoorKind::Http => Self::Http(Box::new(Http::new(id, acl))),
+            DoorKind::Pizzaria => Self::Pizzaria(Box::new(Pizzaria::new(id, acl))),
         }
     }
 
@@ -445,18 +446,24 @@ impl Connection {
     }
 }
 
-/// Runs one command (`args`, in the command table's form) for a door that is not RESP, in
-/// `session`, the same way RESP runs it: prepared, applied under the store lock, counted
-/// in the door's statistics. The reply frame goes to `reply` (an error frame when the Db
-/// refused it); returns what must happen before the door may answer.
+/// Runs one command (`args`, in the command table's form) for a door that is not RESP, as
+/// `caller` in `session`, the same way RESP runs it: checked against the caller's
+/// permissions, prepared, applied under the store lock, counted in the door's statistics.
+/// The reply frame goes to `reply` (an error frame when the ACL or the Db refused it);
+/// returns what must happen before the door may answer.
 pub(super) fn execute(
     worker: &mut Worker,
+    caller: &mut Caller,
     session: &mut Session,
     args: &[&[u8]],
     reply: &mut Vec<u8>,
 ) -> Durability {
     let started = Instant::now();
     worker.stats.started();
+    if let Err(text) = permitted(worker, caller, session, args) {
+        resp::error_reply(reply, &text);
+        return Durability::Done;
+    }
     let prepared = worker.db.prepare(args);
     let spec = prepared.spec();
     let start = reply.len();
@@ -481,6 +488,22 @@ pub(super) fn execute(
         .map(|text| text.split(|byte| *byte == b'\r').next().unwrap_or_default());
     worker.stats.record(spec, nanos, error);
     durability
+}
+
+/// The ACL check of a door that is not RESP: `Err` with the NOPERM text (logged in ACL
+/// LOG) when `caller` may not run `args`.
+pub(super) fn permitted(
+    worker: &Worker,
+    caller: &mut Caller,
+    session: &Session,
+    args: &[&[u8]],
+) -> Result<(), String> {
+    let acl = &worker.admin.acl;
+    acl.check(caller, args).map_err(|denial| {
+        let client = worker.shared.clients.list(Some(session.id));
+        acl.log_denial(&denial, caller.name(), Context::TopLevel, client.trim_end());
+        denial.reply_text(caller.name())
+    })
 }
 
 /// As [`execute`], for a group of commands applied as one MULTI block (one hold of the

@@ -28,6 +28,7 @@
 //! Fault assumptions: a client may send anything, stop reading, or vanish; the kernel may
 //! refuse io_uring (old kernels, seccomp), and then the same workers run on epoll.
 
+mod acl;
 mod clients;
 mod connection;
 mod epoll;
@@ -187,8 +188,7 @@ impl Worker {
         self.admin.clients.fetch_add(1, Ordering::Relaxed);
         self.stats.connection_count.fetch_add(1, Ordering::Relaxed);
         let info = self.shared.clients.add(peer, local, self.index);
-        let password = self.admin.limits.password_required.load(Ordering::Relaxed);
-        let protocol = Door::new(door, info.id, password);
+        let protocol = Door::new(door, info.id, &self.admin.acl);
         (Connection::new(info, door, token), protocol)
     }
 
@@ -447,6 +447,17 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         config_file,
         "resp",
     ));
+    if admin.acl.has_file() {
+        if !settings.requirepass.is_empty() {
+            tracing::warn!(
+                "--aclfile is set: --requirepass is ignored (set passwords in the file)"
+            );
+        }
+        if let Err(message) = admin.acl.load_file() {
+            tracing::error!("{message}");
+            return ExitCode::from(2);
+        }
+    }
     let shared = Arc::new(Shared {
         metrics: http::Metrics::new(&admin),
         admin: Arc::clone(&admin),

@@ -8,7 +8,7 @@
 //!  keys\r              ─► KEYS *               ─► key1\rkey2\r...\r  (items joined by \r)
 //!  reads prefix\r      ─► KEYS prefix*, MGET   ─► value1\rvalue2\r...\r
 //!  status\r            ─►                      ─► success\r
-//!  auth password\r     ─► (when a password is set: the first line)  success\r | error\r
+//!  auth [user] pass\r  ─► (when the default user has a password: the first line) success\r | error\r
 //! ```
 //!
 //! Unlike PizzaKV, every request in one read is answered, in order (pipelining), and a
@@ -29,7 +29,9 @@ use floe_core::codec::resp::Frame;
 use floe_core::command::Session;
 
 use super::Worker;
+use super::acl;
 use super::connection::{Connection, Control, ReplyFrames, Step, execute, prefix_pattern};
+use crate::acl::{Acl, Caller};
 use crate::db::Durability;
 
 /// Bytes a line may hold beyond the largest value (`proto-max-bulk-len`): the command word
@@ -45,7 +47,8 @@ const ERROR: &[u8] = b"error\r";
 #[derive(Debug)]
 pub(super) struct Pizzaria {
     session: Session,
-    authenticated: bool,
+    /// Who the client is logged in as (see [`crate::acl`]).
+    caller: Caller,
     /// Scratch for the command table's reply frame.
     frame: Vec<u8>,
     /// Scratch for this door's reply.
@@ -53,10 +56,10 @@ pub(super) struct Pizzaria {
 }
 
 impl Pizzaria {
-    pub(super) fn new(id: u64, password_required: bool) -> Self {
+    pub(super) fn new(id: u64, acl: &Acl) -> Self {
         Self {
             session: Session::new(id),
-            authenticated: !password_required,
+            caller: Caller::new(acl),
             frame: Vec::new(),
             reply: Vec::new(),
         }
@@ -104,8 +107,8 @@ impl Pizzaria {
         self.reply.clear();
         let mut durability = Durability::Done;
         if word == b"auth" {
-            self.auth(rest.unwrap_or_default(), worker);
-        } else if !self.authenticated {
+            self.auth(connection, rest.unwrap_or_default(), worker);
+        } else if !self.caller.authenticated(&worker.admin.acl) {
             self.reply.extend_from_slice(ERROR);
         } else {
             durability = match (word, rest) {
@@ -136,18 +139,19 @@ impl Pizzaria {
         Durability::Done
     }
 
-    /// `auth password`: `success` when it is the `requirepass` (or none is set).
-    fn auth(&mut self, password: &[u8], worker: &mut Worker) {
-        let required = worker
-            .admin
-            .limits
-            .password_required
-            .load(Ordering::Relaxed);
-        if !required || worker.admin.password_matches(password) {
-            self.authenticated = true;
+    /// `auth password` (the default user's) or `auth user password`: `success` when it
+    /// logs in, or when no password is needed and none was given.
+    fn auth(&mut self, connection: &Connection, rest: &[u8], worker: &mut Worker) {
+        let acl = &worker.admin.acl;
+        let (user, password) = match rest.iter().position(|byte| *byte == b' ') {
+            Some(space) => (&rest[..space], &rest[space + 1..]),
+            None => (b"default".as_slice(), rest),
+        };
+        let open = !acl.auth_required() && rest.is_empty();
+        if open || acl.authenticate(&mut self.caller, user, password) {
             self.reply.extend_from_slice(SUCCESS);
         } else {
-            worker.stats.auth_failed();
+            acl::auth_failed(connection, worker, user, "Pizzaria");
             self.reply.extend_from_slice(ERROR);
         }
     }
@@ -155,7 +159,13 @@ impl Pizzaria {
     /// `write` and `delete`: `success` when the command stored or removed something.
     fn write(&mut self, worker: &mut Worker, args: &[&[u8]]) -> Durability {
         self.frame.clear();
-        let durability = execute(worker, &mut self.session, args, &mut self.frame);
+        let durability = execute(
+            worker,
+            &mut self.caller,
+            &mut self.session,
+            args,
+            &mut self.frame,
+        );
         let succeeded = matches!(
             ReplyFrames::new(&self.frame).next(),
             Some(Frame::Simple(_) | Frame::Integer(1..))
@@ -168,7 +178,13 @@ impl Pizzaria {
     /// `read key`: the value, or `error` when there is none.
     fn read(&mut self, worker: &mut Worker, key: &[u8]) -> Durability {
         self.frame.clear();
-        let durability = execute(worker, &mut self.session, &[b"GET", key], &mut self.frame);
+        let durability = execute(
+            worker,
+            &mut self.caller,
+            &mut self.session,
+            &[b"GET", key],
+            &mut self.frame,
+        );
         match ReplyFrames::new(&self.frame).next() {
             Some(Frame::Bulk(value)) => {
                 self.reply.extend_from_slice(value);
@@ -182,7 +198,13 @@ impl Pizzaria {
     /// `keys`: every key of database 0, each followed by `\r`.
     fn keys(&mut self, worker: &mut Worker) -> Durability {
         self.frame.clear();
-        let durability = execute(worker, &mut self.session, &[b"KEYS", b"*"], &mut self.frame);
+        let durability = execute(
+            worker,
+            &mut self.caller,
+            &mut self.session,
+            &[b"KEYS", b"*"],
+            &mut self.frame,
+        );
         self.list_bulks();
         durability
     }
@@ -194,6 +216,7 @@ impl Pizzaria {
         let pattern = prefix_pattern(prefix);
         let _keys = execute(
             worker,
+            &mut self.caller,
             &mut self.session,
             &[b"KEYS", &pattern],
             &mut self.frame,
@@ -212,7 +235,13 @@ impl Pizzaria {
         args.push(b"MGET");
         args.extend(keys.iter().map(Vec::as_slice));
         self.frame.clear();
-        let durability = execute(worker, &mut self.session, &args, &mut self.frame);
+        let durability = execute(
+            worker,
+            &mut self.caller,
+            &mut self.session,
+            &args,
+            &mut self.frame,
+        );
         self.list_bulks();
         durability
     }

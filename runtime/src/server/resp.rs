@@ -8,8 +8,9 @@
 //! ```
 //!
 //! Invariants: a protocol error is answered and closes the connection (as Redis does);
-//! until a client authenticates (when a password is set) only AUTH, HELLO ... AUTH, QUIT
-//! and RESET run; a MULTI block runs under one hold of the store lock and is logged as
+//! until a client authenticates (when the default user has a password) only AUTH, HELLO
+//! ... AUTH, QUIT and RESET run ([`super::acl::gate`]); every other command passes the ACL
+//! check first (a denied one inside MULTI fails the transaction, as in Redis); a MULTI block runs under one hold of the store lock and is logged as
 //! one group.
 
 use std::sync::atomic::Ordering;
@@ -22,7 +23,9 @@ use floe_core::codec::resp::{
 use floe_core::command::{Outcome, RuntimeCommand, Session};
 
 use super::Worker;
+use super::acl;
 use super::connection::{Connection, Control, Step};
+use crate::acl::{Acl, Caller, Context, Denial};
 use crate::admin::Finish;
 use crate::db::{Durability, WatchMark};
 
@@ -46,21 +49,24 @@ struct Transaction {
 /// One RESP client's protocol state.
 #[derive(Debug)]
 pub(super) struct Resp {
-    session: Session,
+    pub(super) session: Session,
     transaction: Option<Transaction>,
     watched: Vec<WatchMark>,
-    authenticated: bool,
+    /// Who the client is logged in as (see [`crate::acl`]).
+    pub(super) caller: Caller,
     ranges: Vec<ArgRange>,
     scratch: Vec<u8>,
 }
 
 impl Resp {
-    pub(super) fn new(id: u64, password_required: bool) -> Self {
+    pub(super) fn new(id: u64, acl: &Acl) -> Self {
+        let mut session = Session::new(id);
+        session.users_checked = true;
         Self {
-            session: Session::new(id),
+            session,
             transaction: None,
             watched: Vec::new(),
-            authenticated: !password_required,
+            caller: Caller::new(acl),
             ranges: vec![ArgRange::EMPTY; RANGES_INITIAL_COUNT],
             // Grown to the inline limit by the first quoted inline argument only: most
             // clients never send one, and 64 KiB each would add up over many clients.
@@ -149,6 +155,9 @@ impl Resp {
             control = handled;
             // Counted in INFO commandstats under the table's name, as the rest.
             spec = floe_core::command::lookup(name);
+        } else if let Err(denial) = worker.admin.acl.check(&mut self.caller, request) {
+            spec = floe_core::command::lookup(name);
+            self.deny(connection, worker, &denial);
         } else if let Some(transaction) = &mut self.transaction {
             let prepared = worker.db.prepare(request);
             spec = prepared.spec();
@@ -233,71 +242,19 @@ impl Resp {
         let connection_level = CONNECTION_COMMANDS
             .iter()
             .any(|word| word.len() == name.len() && is(word));
-        if !connection_level && self.authenticated {
+        if !connection_level && self.caller.authenticated(&worker.admin.acl) {
             return None;
         }
         let count = request.arg_count();
-        let password_required = worker
-            .admin
-            .limits
-            .password_required
-            .load(Ordering::Relaxed);
-        if is("auth") && password_required {
-            let password = match count {
-                2 => request.arg(1),
-                3 if request.arg(1).is_some_and(|user| user == b"default") => request.arg(2),
-                3 => None,
-                _ => {
-                    connection.reply_now(self.session.protocol, |reply| {
-                        reply.error(b"ERR wrong number of arguments for 'auth' command");
-                    });
-                    return Some(Control::Continue);
-                }
-            };
-            if password.is_some_and(|password| worker.admin.password_matches(password)) {
-                self.authenticated = true;
-                connection.reply_now(self.session.protocol, |reply| reply.simple(b"OK"));
-            } else {
-                worker.stats.auth_failed();
-                connection.reply_now(self.session.protocol, |reply| {
-                    reply.error(b"WRONGPASS invalid username-password pair or user is disabled.");
-                });
-            }
-            return Some(Control::Continue);
+        if let Some(control) = acl::gate(self, connection, name, request, worker) {
+            return Some(control);
         }
-        if !self.authenticated && password_required && !is("hello") && !is("quit") && !is("reset") {
-            connection.reply_now(self.session.protocol, |reply| {
-                reply.error(b"NOAUTH Authentication required.")
-            });
-            return Some(Control::Continue);
-        }
-        if is("hello") && !self.authenticated && password_required {
-            // HELLO <proto> AUTH <user> <pass>: authenticate, then let the table reply.
-            let auth = (2..count).find(|&index| {
-                request
-                    .arg(index)
-                    .is_some_and(|word| word.eq_ignore_ascii_case(b"auth"))
-            });
-            let accepted = auth.is_some_and(|index| {
-                request.arg(index + 1) == Some(b"default".as_slice())
-                    && request
-                        .arg(index + 2)
-                        .is_some_and(|password| worker.admin.password_matches(password))
-            });
-            if !accepted {
-                if auth.is_some() {
-                    worker.stats.auth_failed();
-                }
-                let message: &[u8] = if auth.is_some() {
-                    b"WRONGPASS invalid username-password pair or user is disabled."
-                } else {
-                    b"NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
-                };
-                connection.reply_now(self.session.protocol, |reply| reply.error(message));
-                return Some(Control::Continue);
-            }
-            self.authenticated = true;
+        if is("hello") {
             return None;
+        }
+        if let Err(denial) = worker.admin.acl.check(&mut self.caller, request) {
+            self.deny(connection, worker, &denial);
+            return Some(Control::Continue);
         }
         // The transaction commands' arity comes first, as in Redis; a wrong EXEC discards
         // the transaction.
@@ -478,6 +435,10 @@ impl Resp {
     ) -> Control {
         let args: Vec<&[u8]> = request.args().collect();
         let mut writer = ReplyWriter::new(reply, self.session.protocol);
+        if command == RuntimeCommand::Acl {
+            worker.admin.acl.run(self.caller.name(), &args, &mut writer);
+            return Control::Continue;
+        }
         match worker.admin.run(command, &args, &mut writer) {
             Finish::Done => Control::Continue,
             Finish::Shutdown => {
@@ -487,15 +448,31 @@ impl Resp {
         }
     }
 
-    /// RESET also ends a transaction, forgets watches and (with a password) logs out.
+    /// RESET also ends a transaction, forgets watches and logs back in as `default` (or
+    /// out, when `default` needs a password).
     fn reset(&mut self, worker: &Worker) {
         self.transaction = None;
         self.watched.clear();
-        self.authenticated = !worker
+        self.caller = Caller::new(&worker.admin.acl);
+    }
+
+    /// Answers a command the client's user may not run (or a key it may not touch), logs
+    /// it in ACL LOG, and fails the transaction it was to be queued in.
+    pub(super) fn deny(&mut self, connection: &mut Connection, worker: &Worker, denial: &Denial) {
+        let context = match &mut self.transaction {
+            Some(transaction) => {
+                transaction.failed = true;
+                Context::Multi
+            }
+            None => Context::TopLevel,
+        };
+        let text = denial.reply_text(self.caller.name());
+        let client = acl::client_text(connection, worker);
+        worker
             .admin
-            .limits
-            .password_required
-            .load(Ordering::Relaxed);
+            .acl
+            .log_denial(denial, self.caller.name(), context, &client);
+        connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!  bytes ─► httparse (line + headers) ─► limits: 414 URL, 431 headers, 413 body, 411 length
-//!        ─► auth (requirepass: Basic or Bearer, 401) ─► routes::route ─► Db::prepare/apply
+//!        ─► auth (a user: Basic or Bearer, 401; INFO for /metrics, /stats, 403) ─► routes::route ─► Db::prepare/apply
 //!        ─► response (status, Content-Length, JSON errors) ─► Connection (gated)
 //! ```
 //!
@@ -28,7 +28,9 @@ use base64::Engine as _;
 use floe_core::command::Session;
 
 use super::Worker;
-use super::connection::{Connection, Control, Refusal, Step};
+use super::acl::{self, Credentials};
+use super::connection::{Connection, Control, Refusal, Step, permitted};
+use crate::acl::{Acl, Caller, WRONG_PASSWORD};
 use crate::db::Durability;
 pub(super) use metrics::Metrics;
 
@@ -43,6 +45,8 @@ const REQUEST_LINE_OVERHEAD_SIZE: u64 = 32;
 pub(super) struct Http {
     /// The database and protocol the command table runs this client's requests in.
     session: Session,
+    /// Who the current request runs as (each request carries its own credentials).
+    caller: Caller,
     /// `100 Continue` was sent for the request whose body is arriving.
     continued: bool,
     /// Scratch for the command table's reply frame.
@@ -110,9 +114,10 @@ impl Response {
 }
 
 impl Http {
-    pub(super) fn new(id: u64) -> Self {
+    pub(super) fn new(id: u64, acl: &Acl) -> Self {
         Self {
             session: Session::new(id),
+            caller: Caller::new(acl),
             continued: false,
             frame: Vec::new(),
             response: Vec::new(),
@@ -188,7 +193,7 @@ impl Http {
             query,
             body,
         };
-        let response = match authorize(&framing, &parsed, worker) {
+        let response = match authorize(self, connection, &framing, &parsed, worker) {
             Ok(()) => routes::route(self, &parsed, worker),
             Err(response) => response,
         };
@@ -291,50 +296,76 @@ impl Framing {
     }
 }
 
-/// With a `requirepass`, every path but `/health` needs `Authorization: Bearer <password>`
-/// or `Basic` credentials whose password is it (any user name: floe has one user).
-fn authorize(framing: &Framing, request: &Request<'_>, worker: &Worker) -> Result<(), Response> {
-    let required = worker
-        .admin
-        .limits
-        .password_required
-        .load(Ordering::Relaxed);
-    if !required || request.path == b"/health" {
-        return Ok(());
-    }
-    let Some(value) = &framing.authorization else {
-        let mut response = Response::error(
-            401,
-            "authentication required: send Authorization: Bearer <requirepass> or Basic \
-             credentials",
-        );
+/// Who the request runs as. `/health` needs no one. `Authorization: Basic` logs in as
+/// its user (an empty user name is `default`) and `Bearer <token>` as the user whose
+/// password the token is; without the header the request runs as `default` when that
+/// user needs no password, and is refused with 401 otherwise. `/metrics` and `/stats`
+/// need permission to run INFO (403 otherwise); each path's commands are checked as
+/// they run.
+fn authorize(
+    http: &mut Http,
+    connection: &Connection,
+    framing: &Framing,
+    request: &Request<'_>,
+    worker: &Worker,
+) -> Result<(), Response> {
+    let unauthorized = |message: &str| {
+        let mut response = Response::error(401, message);
         response.header = Some("WWW-Authenticate: Basic realm=\"floe\"".to_owned());
-        return Err(response);
+        response
     };
-    let password = credentials_password(value);
-    if password.is_some_and(|password| worker.admin.password_matches(&password)) {
+    if request.path == b"/health" {
         return Ok(());
     }
-    worker.stats.auth_failed();
-    let mut response = Response::error(401, "invalid password");
-    response.header = Some("WWW-Authenticate: Basic realm=\"floe\"".to_owned());
-    Err(response)
+    let acl = &worker.admin.acl;
+    http.caller = match &framing.authorization {
+        Some(value) => {
+            let credentials = credentials(value)
+                .ok_or_else(|| unauthorized("malformed Authorization: use Basic or Bearer"))?;
+            acl::http_login(connection, worker, credentials)
+                .ok_or_else(|| unauthorized(WRONG_PASSWORD))?
+        }
+        None => {
+            let mut caller = Caller::new(acl);
+            if !caller.authenticated(acl) {
+                return Err(unauthorized(
+                    "authentication required: send Authorization: Basic <user:password> or \
+                     Bearer <password>",
+                ));
+            }
+            caller
+        }
+    };
+    if matches!(request.path, b"/metrics" | b"/stats") {
+        let args: [&[u8]; 1] = [b"INFO"];
+        if let Err(text) = permitted(worker, &mut http.caller, &http.session, &args) {
+            return Err(Response::error(403, &text));
+        }
+    }
+    Ok(())
 }
 
-/// The password of a `Bearer <password>` or `Basic <base64 user:password>` value.
-fn credentials_password(value: &[u8]) -> Option<Vec<u8>> {
+/// The credentials of a `Bearer <token>` or `Basic <base64 user:password>` value.
+fn credentials(value: &[u8]) -> Option<Credentials> {
     let value = value.trim_ascii();
     let space = value.iter().position(|byte| *byte == b' ')?;
     let (scheme, rest) = (&value[..space], value[space + 1..].trim_ascii());
     if scheme.eq_ignore_ascii_case(b"bearer") {
-        return Some(rest.to_vec());
+        return Some(Credentials::Bearer(rest.to_vec()));
     }
     if scheme.eq_ignore_ascii_case(b"basic") {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(rest)
             .ok()?;
         let colon = decoded.iter().position(|byte| *byte == b':')?;
-        return Some(decoded[colon + 1..].to_vec());
+        let user = match &decoded[..colon] {
+            b"" => b"default".to_vec(),
+            user => user.to_vec(),
+        };
+        return Some(Credentials::Basic {
+            user,
+            password: decoded[colon + 1..].to_vec(),
+        });
     }
     None
 }

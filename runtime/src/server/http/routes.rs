@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use super::{Http, Request, Response, metrics};
 use crate::server::Worker;
-use crate::server::connection::{ReplyFrames, execute, execute_group, prefix_pattern};
+use crate::server::connection::{ReplyFrames, execute, execute_group, permitted, prefix_pattern};
 
 /// Operations a batch may hold.
 const BATCH_OPERATION_COUNT_MAX: usize = 10_000;
@@ -153,7 +153,13 @@ fn orchid(http: &mut Http, request: &Request<'_>, worker: &mut Worker) -> Result
 /// GET `key`: its value, or 404.
 fn get(http: &mut Http, key: &[u8], worker: &mut Worker, content_type: &'static str) -> Response {
     http.frame.clear();
-    let durability = execute(worker, &mut http.session, &[b"GET", key], &mut http.frame);
+    let durability = execute(
+        worker,
+        &mut http.caller,
+        &mut http.session,
+        &[b"GET", key],
+        &mut http.frame,
+    );
     match ReplyFrames::new(&http.frame).next() {
         Some(Frame::Bulk(value)) => Response::bytes(200, content_type, value.to_vec()),
         Some(Frame::Error(text)) => store_error(text),
@@ -165,7 +171,13 @@ fn get(http: &mut Http, key: &[u8], worker: &mut Worker, content_type: &'static 
 /// A write (`args`); `success` once it is durable, or the store's error.
 fn write(http: &mut Http, args: &[&[u8]], worker: &mut Worker, success: Response) -> Response {
     http.frame.clear();
-    let durability = execute(worker, &mut http.session, args, &mut http.frame);
+    let durability = execute(
+        worker,
+        &mut http.caller,
+        &mut http.session,
+        args,
+        &mut http.frame,
+    );
     match ReplyFrames::new(&http.frame).next() {
         Some(Frame::Error(text)) => store_error(text),
         _ => success,
@@ -176,7 +188,13 @@ fn write(http: &mut Http, args: &[&[u8]], worker: &mut Worker, success: Response
 /// DEL `key`: `success` once durable, 404 when there was no such key.
 fn delete(http: &mut Http, key: &[u8], worker: &mut Worker, success: Response) -> Response {
     http.frame.clear();
-    let durability = execute(worker, &mut http.session, &[b"DEL", key], &mut http.frame);
+    let durability = execute(
+        worker,
+        &mut http.caller,
+        &mut http.session,
+        &[b"DEL", key],
+        &mut http.frame,
+    );
     match ReplyFrames::new(&http.frame).next() {
         Some(Frame::Integer(1..)) => success,
         Some(Frame::Error(text)) => store_error(text),
@@ -186,10 +204,12 @@ fn delete(http: &mut Http, key: &[u8], worker: &mut Worker, success: Response) -
 }
 
 /// The response to an error reply of the store: 503 when writes are refused (the log
-/// failed), 413 for a key or value over the store's limits, else 400.
+/// failed), 403 when the user may not run it (NOPERM), else 400.
 fn store_error(text: &[u8]) -> Response {
     let text = String::from_utf8_lossy(text);
-    let status = if text.starts_with("MISCONF") || text.contains("shutting down") {
+    let status = if text.starts_with("NOPERM") {
+        403
+    } else if text.starts_with("MISCONF") || text.contains("shutting down") {
         503
     } else {
         400
@@ -231,7 +251,13 @@ fn list(http: &mut Http, request: &Request<'_>, worker: &mut Worker) -> Result<R
     for _ in 0..LIST_SCAN_STEPS_MAX {
         http.frame.clear();
         let args: [&[u8]; 6] = [b"SCAN", &cursor, b"MATCH", &pattern, b"COUNT", &count];
-        let _read = execute(worker, &mut http.session, &args, &mut http.frame);
+        let _read = execute(
+            worker,
+            &mut http.caller,
+            &mut http.session,
+            &args,
+            &mut http.frame,
+        );
         let mut frames = ReplyFrames::new(&http.frame);
         let (Some(Frame::Array(2)), Some(Frame::Bulk(next))) = (frames.next(), frames.next())
         else {
@@ -294,6 +320,12 @@ fn batch(http: &mut Http, request: &Request<'_>, worker: &mut Worker) -> Result<
             .map_err(|message| format!("operation {index}: {message}; nothing was run"))?;
         operations.push(operation);
         queued.push(args);
+    }
+    for args in &queued {
+        let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        if let Err(text) = permitted(worker, &mut http.caller, &http.session, &args) {
+            return Ok(Response::error(403, &format!("{text}; nothing was run")));
+        }
     }
     http.frame.clear();
     let durability = match execute_group(worker, &mut http.session, &queued, &mut http.frame) {
