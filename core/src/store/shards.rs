@@ -154,8 +154,8 @@ pub fn keys(
 
 /// One SCAN step across the shards: walks shards from the cursor's one until `count` keys
 /// were visited or the last shard is done, and returns the next cursor (0 at the end). See
-/// the module's invariants for the cursor's form. A cursor naming a shard past the last
-/// (a client's made-up cursor) ends the scan.
+/// the module's invariants for the cursor's form. Every cursor names a shard (a client's
+/// made-up one too) and a scan from it ends.
 pub fn scan(
     shards: &mut dyn Shards<'_>,
     db: u8,
@@ -316,4 +316,243 @@ pub fn transfer(
         );
     });
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::arena::Arena;
+    use crate::store::{Config, SetOptions};
+
+    const NOW: Timestamp = 1_700_000_000_000;
+
+    /// A keyspace of several stores, each over leaked memory.
+    struct Many(Vec<Store<'static>>);
+
+    impl Many {
+        fn new(count: usize, config: Config) -> Self {
+            Self(
+                (0..count)
+                    .map(|_| {
+                        let memory = Vec::leak(vec![0u8; config.arena_size()]);
+                        let mut arena = Arena::from_buffer(memory);
+                        let store = Store::new(&mut arena, config).expect("config fits");
+                        arena.freeze().expect("freeze");
+                        store
+                    })
+                    .collect(),
+            )
+        }
+    }
+
+    impl Shards<'static> for Many {
+        fn count(&self) -> usize {
+            self.0.len()
+        }
+
+        fn store(&mut self, shard: usize) -> &mut Store<'static> {
+            &mut self.0[shard]
+        }
+
+        fn with_pair(
+            &mut self,
+            first: usize,
+            second: usize,
+            operation: &mut dyn FnMut(&mut Store<'_>, &mut Store<'_>),
+        ) {
+            let (low, high) = (first.min(second), first.max(second));
+            let (head, tail) = self.0.split_at_mut(high);
+            if first < second {
+                operation(&mut head[low], &mut tail[0]);
+            } else {
+                operation(&mut tail[0], &mut head[low]);
+            }
+        }
+    }
+
+    fn key(index: usize) -> Vec<u8> {
+        std::format!("key:{index}").into_bytes()
+    }
+
+    fn set(shards: &mut Many, key: &[u8], value: &[u8]) {
+        shards
+            .store_for(key)
+            .set(0, key, value, SetOptions::default(), NOW, &mut ())
+            .expect("room");
+    }
+
+    #[test]
+    fn keys_spread_over_every_shard_and_count_once() {
+        let mut shards = Many::new(4, Config::new(1 << 20, 1000));
+        for index in 0..400 {
+            set(&mut shards, &key(index), b"v");
+        }
+        assert_eq!(db_len(&mut shards, 0), 400);
+        assert_eq!(len(&mut shards), 400);
+        for shard in 0..4 {
+            let held = shards.store(shard).db_len(0);
+            assert!(
+                (50..150).contains(&held),
+                "shard {shard} holds {held} of 400"
+            );
+        }
+        let mut seen = BTreeSet::new();
+        keys(&mut shards, 0, b"key:*", NOW, |key| {
+            assert!(seen.insert(key.to_vec()));
+        });
+        assert_eq!(seen.len(), 400);
+        let picked = random_key(&mut shards, 0, NOW).expect("a key").to_vec();
+        assert!(seen.contains(&picked));
+    }
+
+    #[test]
+    fn a_scan_across_shards_returns_every_key_and_ends() {
+        let mut shards = Many::new(3, Config::new(1 << 20, 1000));
+        for index in 0..300 {
+            set(&mut shards, &key(index), b"v");
+        }
+        for count in [1, 7, 500] {
+            let (mut cursor, mut seen, mut calls) = (0, BTreeSet::new(), 0);
+            loop {
+                cursor = scan(&mut shards, 0, cursor, count, None, NOW, |key| {
+                    seen.insert(key.to_vec());
+                });
+                calls += 1;
+                assert!(calls < 100_000, "the scan does not end");
+                if cursor == 0 {
+                    break;
+                }
+            }
+            assert_eq!(seen.len(), 300, "COUNT {count}");
+        }
+        // A made-up cursor names some shard's place; the scan from it ends.
+        let mut cursor = 12_345;
+        for _ in 0..100_000 {
+            cursor = scan(&mut shards, 0, cursor, 10, None, NOW, |_| {});
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(cursor, 0);
+    }
+
+    #[test]
+    fn set_many_across_shards_is_all_or_nothing() {
+        let mut shards = Many::new(4, Config::new(1 << 20, 1000));
+        let pairs: Vec<(Vec<u8>, &[u8])> = (0..8).map(|index| (key(index), &b"v"[..])).collect();
+        let iter = pairs.iter().map(|(key, value)| (key.as_slice(), *value));
+        assert_eq!(
+            set_many(&mut shards, 0, iter.clone(), false, NOW, &mut ()),
+            Ok(true)
+        );
+        assert_eq!(db_len(&mut shards, 0), 8);
+        // MSETNX: one key exists, so no shard is written.
+        let fresh: Vec<(Vec<u8>, &[u8])> = (7..12).map(|index| (key(index), &b"w"[..])).collect();
+        let fresh_iter = fresh.iter().map(|(key, value)| (key.as_slice(), *value));
+        assert_eq!(
+            set_many(&mut shards, 0, fresh_iter, true, NOW, &mut ()),
+            Ok(false)
+        );
+        assert_eq!(db_len(&mut shards, 0), 8);
+        // A value over the limit in any pair refuses the whole request.
+        let big = vec![b'x'; shards.store(0).config().value_size_max as usize + 1];
+        let mut oversized: Vec<(Vec<u8>, &[u8])> =
+            (20..28).map(|index| (key(index), &b"v"[..])).collect();
+        oversized.push((key(28), big.as_slice()));
+        let oversized_iter = oversized
+            .iter()
+            .map(|(key, value)| (key.as_slice(), *value));
+        assert!(set_many(&mut shards, 0, oversized_iter, false, NOW, &mut ()).is_err());
+        assert_eq!(db_len(&mut shards, 0), 8);
+    }
+
+    #[test]
+    fn transfer_across_shards_moves_value_and_expiry() {
+        let mut shards = Many::new(4, Config::new(1 << 20, 1000));
+        let source = key(0);
+        let target = (1..)
+            .map(key)
+            .find(|candidate| shard_of(candidate, 4) != shard_of(&source, 4))
+            .expect("a key in another shard");
+        let options = SetOptions {
+            expiry: crate::store::SetExpiry::At(NOW + 60_000),
+            ..SetOptions::default()
+        };
+        shards
+            .store_for(&source)
+            .set(0, &source, b"value", options, NOW, &mut ())
+            .expect("room");
+        let moved = transfer(
+            &mut shards,
+            0,
+            &source,
+            3,
+            &target,
+            false,
+            false,
+            NOW,
+            &mut (),
+        );
+        assert_eq!(moved, Ok(Transfer::Done));
+        assert_eq!(shards.store_for(&source).get(0, &source, NOW), None);
+        assert_eq!(
+            shards.store_for(&target).get(3, &target, NOW),
+            Some(&b"value"[..])
+        );
+        let ttl = shards.store_for(&target).ttl(3, &target, NOW);
+        assert_eq!(ttl, crate::store::Ttl::Remaining(60_000));
+        // COPY without REPLACE onto an existing target changes nothing.
+        let copied = transfer(
+            &mut shards,
+            3,
+            &target,
+            3,
+            &source,
+            false,
+            true,
+            NOW,
+            &mut (),
+        );
+        assert_eq!(copied, Ok(Transfer::Done));
+        let again = transfer(
+            &mut shards,
+            3,
+            &target,
+            3,
+            &source,
+            false,
+            true,
+            NOW,
+            &mut (),
+        );
+        assert_eq!(again, Ok(Transfer::TargetExists));
+    }
+
+    #[test]
+    fn flush_and_swap_reach_every_shard_and_log_once() {
+        #[derive(Default)]
+        struct Count(usize);
+        impl LogSink for Count {
+            fn record(&mut self, _record: crate::codec::record::Record<'_>) {
+                self.0 += 1;
+            }
+        }
+        let mut shards = Many::new(4, Config::new(1 << 20, 1000));
+        for index in 0..40 {
+            set(&mut shards, &key(index), b"v");
+        }
+        let mut log = Count::default();
+        swap_db(&mut shards, 0, 5, &mut log).expect("valid databases");
+        assert_eq!(
+            (db_len(&mut shards, 0), db_len(&mut shards, 5), log.0),
+            (0, 40, 1)
+        );
+        assert!(swap_db(&mut shards, 0, 99, &mut log).is_err());
+        clear(&mut shards, Some(5), &mut log);
+        assert_eq!((db_len(&mut shards, 5), log.0), (0, 2));
+    }
 }

@@ -81,17 +81,7 @@ impl Store<'_> {
         // likely to be the victim of the room-making below.
         self.touch_slot(source.slot_index);
         let size = item::item_size(target_key.len(), value_size, expires_at);
-        // The target is inserted before the source is removed, so a new target needs a
-        // key of room even when the count comes back. Making room may evict the target
-        // (then it needs that key after all), at most once: a second round then suffices.
-        let mut new_key_count = usize::from(!target_exists);
-        for _ in 0..2 {
-            self.ensure_room(iter::once(size), new_key_count, now, log)?;
-            if self.find_live(target_db, target_key, now).is_some() || new_key_count == 1 {
-                break;
-            }
-            new_key_count = 1;
-        }
+        self.make_room_for_target(target_db, target_key, size, target_exists, now, log)?;
         // Room-making may have moved the source, or evicted it: then the memory could not
         // hold the copy and its source together, which is an out-of-memory error (with the
         // evictions logged, as for any write that made room and still failed).
@@ -163,14 +153,7 @@ impl Store<'_> {
         target.check_sizes(target_key.len(), value_size)?;
         self.touch_slot(source.slot_index);
         let size = item::item_size(target_key.len(), value_size, expires_at);
-        let mut new_key_count = usize::from(!target_exists);
-        for _ in 0..2 {
-            target.ensure_room(iter::once(size), new_key_count, now, log)?;
-            if target.find_live(target_db, target_key, now).is_some() || new_key_count == 1 {
-                break;
-            }
-            new_key_count = 1;
-        }
+        target.make_room_for_target(target_db, target_key, size, target_exists, now, log)?;
         // Touching the source may have reordered nothing but its policy bits: its item is
         // where it was.
         let value = self.value_of(&source);
@@ -195,6 +178,30 @@ impl Store<'_> {
             });
         }
         Ok(Transfer::Done)
+    }
+
+    /// Makes room for a transfer's target item of `size` bytes. The target is inserted
+    /// before the source is removed, so a new target needs a key of room even when the
+    /// count comes back. Making room may evict the target (then it needs that key after
+    /// all), at most once: a second round then suffices.
+    fn make_room_for_target(
+        &mut self,
+        target_db: u8,
+        target_key: &[u8],
+        size: usize,
+        target_exists: bool,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
+        let mut new_key_count = usize::from(!target_exists);
+        for _ in 0..2 {
+            self.ensure_room(iter::once(size), new_key_count, now, log)?;
+            if self.find_live(target_db, target_key, now).is_some() || new_key_count == 1 {
+                break;
+            }
+            new_key_count = 1;
+        }
+        Ok(())
     }
 
     /// Swaps the keys of databases `db_first` and `db_second` (SWAPDB); logs one
