@@ -64,6 +64,11 @@ pub const SCAN_COUNT_DEFAULT: usize = 10;
 /// of empty replies.
 pub const SCAN_EMPTY_FACTOR: usize = 10;
 
+/// The most slots one SCAN step looks at while it finds fewer than `COUNT` keys in a sparse
+/// table (8 bytes each: 512 KiB of slots, well under a millisecond), unless
+/// `COUNT * SCAN_EMPTY_FACTOR` is larger.
+pub const SCAN_SLOT_BUDGET_MAX: usize = 1 << 16;
+
 /// Default number of slots one active-expiry step examines.
 pub const EXPIRE_STEP_SLOTS_DEFAULT: usize = 256;
 

@@ -34,7 +34,8 @@
 //!   to return every key present for a whole scan at least once.
 
 use crate::constants::{
-    LOAD_DENOMINATOR, LOAD_NUMERATOR, PROBE_DISTANCE_MAX, SCAN_EMPTY_FACTOR, SLOT_COUNT_MAX,
+    LOAD_DENOMINATOR, LOAD_NUMERATOR, PROBE_DISTANCE_MAX, SCAN_EMPTY_FACTOR, SCAN_SLOT_BUDGET_MAX,
+    SLOT_COUNT_MAX,
 };
 
 /// Bit layout of a slot.
@@ -284,9 +285,12 @@ impl<'a> Table<'a> {
     }
 
     /// One step of a SCAN: visits the occupied slots from `cursor` on until it has visited
-    /// `count` entries (or looked at `count * SCAN_EMPTY_FACTOR` slots, so a sparse table
-    /// costs bounded work per step, as in Redis), then up to the next empty slot, and
-    /// returns the next cursor (0: done).
+    /// `count` entries (or looked at `count * SCAN_EMPTY_FACTOR` slots per entry the table's
+    /// density predicts there, at most [`SCAN_SLOT_BUDGET_MAX`]: a sparse table costs
+    /// bounded work per step, as Redis's `maxiterations` bounds it, yet a step still returns
+    /// about `count` keys although this table is sized for `keys_max`, not for the keys it
+    /// holds, as Redis's is), then up to the next empty slot, and returns the next cursor
+    /// (0: done).
     ///
     /// A key present for the whole scan is visited at least once, even when keys are
     /// inserted and removed between steps: a step ends where a slot is empty, so an entry
@@ -301,7 +305,11 @@ impl<'a> Table<'a> {
             return 0;
         }
         let count = count.max(1);
-        let slot_budget = count.saturating_mul(SCAN_EMPTY_FACTOR);
+        let slots_per_entry = slot_count / self.len().max(1);
+        let slot_budget = count
+            .saturating_mul(SCAN_EMPTY_FACTOR)
+            .saturating_mul(slots_per_entry.max(1))
+            .min(SCAN_SLOT_BUDGET_MAX.max(count.saturating_mul(SCAN_EMPTY_FACTOR)));
         let mut slot_index = start;
         let mut visited_count = 0usize;
         while slot_index < slot_count {
