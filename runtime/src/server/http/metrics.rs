@@ -251,6 +251,11 @@ impl Collector for AdminCollector {
                 store.memory_used_size,
             ),
             (
+                "floe_prefix_index_bytes",
+                "Heap bytes of the prefix index (outside item memory; 0 when off)",
+                store.prefix_index_size,
+            ),
+            (
                 "floe_memory_limit_bytes",
                 "Item memory the store may ever use",
                 store.memory_limit_size,

@@ -1,0 +1,276 @@
+//! The prefix index: the keys of one store in byte order, so that a prefix search (KEYS
+//! `prefix*`, SCAN MATCH `prefix*` from cursor 0, Pizzaria's `reads prefix`, HTTP's
+//! `/kv?prefix=`, `Db::scan_prefix`) seeks to its first match instead of walking the table.
+//!
+//! Design:
+//!
+//! - **What it holds.** One entry per key in the table (live, or expired and not yet
+//!   removed): the database byte followed by the key's bytes, so entries sort by database,
+//!   then by key bytes as unsigned bytes (binary keys welcome). A prefix query for `(db,
+//!   prefix)` is one range: from `[db] ++ prefix` while entries start with it.
+//! - **Where it lives.** In a `BTreeSet` on the heap, behind floe-core's `alloc` feature,
+//!   one per [`Store`](super::Store), so the shard lock that guards a store guards its index.
+//!   Not in the arena: an arena region must be sized at start for the worst case, which is
+//!   `keys_max × (key_size_max + overhead)` (64 KiB keys allowed: terabytes for a million
+//!   keys), and referring to the keys in segment memory instead would need a stable handle
+//!   per item, which the store has not (cleaning moves items, removal shifts table slots).
+//!   The heap index is exact in size instead: it grows with the keys actually stored.
+//! - **How it stays exact.** The store reports to it at the only three places the table
+//!   gains or loses a key: `Store::remove` (DEL, eviction, active and lazy expiry,
+//!   FLUSHDB, the source of MOVE/RENAME, an expiry in the past), the insert of a new key
+//!   (SET, MSET, COPY/RENAME/MOVE targets, replay), and the two wholesale changes
+//!   (FLUSHALL clears it, SWAPDB relabels the two databases' entries). An overwrite, an
+//!   expiry change and cleaning (which moves items) leave the key set unchanged and the
+//!   index untouched. So expired keys are reported when the store removes them, lazily
+//!   or actively; one that has expired but is not yet removed is still in the index, and
+//!   a query filters it out by looking the key up in the table (each candidate is one
+//!   hash lookup, which also gives the value).
+//! - **Rebuilt, not logged.** The index is derived state: nothing about it is in the log
+//!   or a snapshot. [`Store::set_prefix_index`](super::Store::set_prefix_index) builds it
+//!   from the table in one sorted bulk load (after recovery, or when it is turned on) and
+//!   drops it when turned off.
+//! - **Cost.** A new key allocates its entry (an overwrite allocates nothing: the
+//!   steady-state no-allocation promise for SET and GET of existing keys holds with the
+//!   index on, and entirely with it off). Memory is reported by [`PrefixIndex::size`]: see
+//!   there for what is counted.
+//!
+//! Invariants (checked by the model tests in `store/tests.rs` and `index` below):
+//! - with the index on, its entries are exactly the `(db, key)` pairs in the table;
+//! - `entry_count` and `key_size_total` equal the count and summed sizes of the entries.
+
+#[cfg(any(test, feature = "alloc"))]
+use alloc::boxed::Box;
+#[cfg(any(test, feature = "alloc"))]
+use alloc::collections::BTreeSet;
+#[cfg(any(test, feature = "alloc"))]
+use alloc::vec::Vec;
+#[cfg(any(test, feature = "alloc"))]
+use core::ops::Bound;
+
+/// Heap bytes the index counts per entry besides its key: the entry itself (a boxed
+/// slice, 16 bytes) in a B-tree leaf of 11 entries (192 bytes) that is on average about
+/// two thirds full after random inserts, plus the internal nodes above the leaves.
+/// Checked against a counting allocator by `benches/benches/prefix_index.rs`.
+pub const INDEX_ENTRY_OVERHEAD_SIZE: usize = 32;
+
+/// Heap bytes a typical allocator (glibc's malloc) spends on a block of `size` bytes: an
+/// 8-byte header, 16-byte granularity, 32 bytes at least.
+#[must_use]
+pub const fn allocation_size(size: usize) -> usize {
+    let chunk = (size + 8).div_ceil(16) * 16;
+    if chunk < 32 { 32 } else { chunk }
+}
+
+/// The keys of one store in byte order (see the module documentation); off until
+/// [`PrefixIndex::enable`] and without the `alloc` feature.
+#[derive(Debug, Default)]
+pub struct PrefixIndex {
+    #[cfg(any(test, feature = "alloc"))]
+    entries: Option<BTreeSet<Box<[u8]>>>,
+    /// Entries held.
+    entry_count: usize,
+    /// Heap bytes of the entries' keys, each rounded by [`allocation_size`].
+    key_size_total: usize,
+}
+
+impl PrefixIndex {
+    /// Whether the index is on: queries may use it and changes must be reported.
+    #[must_use]
+    pub fn enabled(&self) -> bool {
+        #[cfg(any(test, feature = "alloc"))]
+        {
+            self.entries.is_some()
+        }
+        #[cfg(not(any(test, feature = "alloc")))]
+        {
+            false
+        }
+    }
+
+    /// Entries held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entry_count
+    }
+
+    /// Whether no entry is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entry_count == 0
+    }
+
+    /// Heap bytes the index holds, as a typical allocator counts them: every key's block
+    /// ([`allocation_size`] of its bytes plus the database byte) and
+    /// [`INDEX_ENTRY_OVERHEAD_SIZE`] per entry for the tree. Zero when off.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        self.key_size_total + self.entry_count * INDEX_ENTRY_OVERHEAD_SIZE
+    }
+
+    /// Turns the index on, holding `(db, key)` for every pair `keys` yields (each once), or
+    /// off (`keys` unused), freeing its memory.
+    #[cfg(any(test, feature = "alloc"))]
+    pub fn enable<'k>(&mut self, enabled: bool, keys: impl Iterator<Item = (u8, &'k [u8])>) {
+        self.entries = None;
+        self.entry_count = 0;
+        self.key_size_total = 0;
+        if !enabled {
+            return;
+        }
+        let mut sorted: Vec<Box<[u8]>> = keys.map(|(db, key)| entry(db, key)).collect();
+        // A sorted input makes the set's bulk load build full nodes in one pass.
+        sorted.sort_unstable();
+        self.entry_count = sorted.len();
+        self.key_size_total = sorted
+            .iter()
+            .map(|entry| allocation_size(entry.len()))
+            .sum();
+        let entries: BTreeSet<Box<[u8]>> = sorted.into_iter().collect();
+        assert!(entries.len() == self.entry_count, "duplicate keys given");
+        self.entries = Some(entries);
+    }
+
+    /// Records that `key` of `db` entered the table. Does nothing when off.
+    pub fn insert(&mut self, db: u8, key: &[u8]) {
+        #[cfg(any(test, feature = "alloc"))]
+        if let Some(entries) = &mut self.entries {
+            let entry = entry(db, key);
+            let size = allocation_size(entry.len());
+            let inserted = entries.insert(entry);
+            assert!(inserted, "key indexed twice (db={db})");
+            self.entry_count += 1;
+            self.key_size_total += size;
+        }
+        #[cfg(not(any(test, feature = "alloc")))]
+        let _unused = (db, key);
+    }
+
+    /// Records that `key` of `db` left the table. Does nothing when off.
+    pub fn remove(&mut self, db: u8, key: &[u8]) {
+        #[cfg(any(test, feature = "alloc"))]
+        if let Some(entries) = &mut self.entries {
+            let removed = entries.take(Entry::new(db, key).as_slice());
+            let Some(removed) = removed else {
+                unreachable!("removed key was not indexed (db={db})");
+            };
+            self.entry_count -= 1;
+            self.key_size_total -= allocation_size(removed.len());
+        }
+        #[cfg(not(any(test, feature = "alloc")))]
+        let _unused = (db, key);
+    }
+
+    /// Records that the table was emptied (FLUSHALL). Keeps the index on.
+    pub fn clear(&mut self) {
+        #[cfg(any(test, feature = "alloc"))]
+        if let Some(entries) = &mut self.entries {
+            entries.clear();
+        }
+        self.entry_count = 0;
+        self.key_size_total = 0;
+    }
+
+    /// Records that databases `db_first` and `db_second` traded keys (SWAPDB): each entry of
+    /// one is moved to the other. Costs the two databases' entries, not the whole index.
+    pub fn swap_db(&mut self, db_first: u8, db_second: u8) {
+        #[cfg(any(test, feature = "alloc"))]
+        if let Some(entries) = &mut self.entries {
+            assert!(db_first != db_second, "db={db_first}");
+            let mut moved = take_db(entries, db_first);
+            moved.append(&mut take_db(entries, db_second));
+            let count_before = entries.len() + moved.len();
+            for mut entry in moved {
+                entry[0] = if entry[0] == db_first {
+                    db_second
+                } else {
+                    db_first
+                };
+                entries.insert(entry);
+            }
+            assert!(entries.len() == count_before, "swap lost entries");
+        }
+        #[cfg(not(any(test, feature = "alloc")))]
+        let _unused = (db_first, db_second);
+    }
+
+    /// Calls `visit` with every indexed key of `db` starting with `prefix`, in byte order,
+    /// until it returns `false`. Returns `false` (and calls nothing) when off.
+    pub fn visit_prefix(
+        &self,
+        db: u8,
+        prefix: &[u8],
+        mut visit: impl FnMut(&[u8]) -> bool,
+    ) -> bool {
+        #[cfg(any(test, feature = "alloc"))]
+        if let Some(entries) = &self.entries {
+            let start = Entry::new(db, prefix);
+            let start = start.as_slice();
+            let range = (Bound::Included(start), Bound::Unbounded);
+            for entry in entries.range::<[u8], _>(range) {
+                if !entry.starts_with(start) || !visit(&entry[1..]) {
+                    break;
+                }
+            }
+            return true;
+        }
+        let _unused = (db, prefix, &mut visit);
+        false
+    }
+}
+
+/// The entry of `key` in database `db`: the database byte, then the key.
+#[cfg(any(test, feature = "alloc"))]
+fn entry(db: u8, key: &[u8]) -> Box<[u8]> {
+    Entry::new(db, key).as_slice().into()
+}
+
+/// Removes and returns every entry of database `db`. Splitting and appending cost
+/// O(entries) in `std`'s B-tree, like SWAPDB's walk over the table.
+#[cfg(any(test, feature = "alloc"))]
+fn take_db(entries: &mut BTreeSet<Box<[u8]>>, db: u8) -> BTreeSet<Box<[u8]>> {
+    let start: &[u8] = &[db];
+    let mut taken = entries.split_off(start);
+    if let Some(next) = db.checked_add(1) {
+        let next: &[u8] = &[next];
+        let mut after = taken.split_off(next);
+        entries.append(&mut after);
+    }
+    taken
+}
+
+/// A database byte and a key side by side without allocating for short keys: a lookup
+/// key for the set.
+#[cfg(any(test, feature = "alloc"))]
+enum Entry {
+    /// Keys up to 63 bytes: on the stack.
+    Short([u8; 64], usize),
+    /// Longer keys.
+    Long(Vec<u8>),
+}
+
+#[cfg(any(test, feature = "alloc"))]
+impl Entry {
+    fn new(db: u8, key: &[u8]) -> Self {
+        if key.len() < 64 {
+            let mut bytes = [0; 64];
+            bytes[0] = db;
+            bytes[1..=key.len()].copy_from_slice(key);
+            Self::Short(bytes, key.len() + 1)
+        } else {
+            let mut bytes = Vec::with_capacity(key.len() + 1);
+            bytes.push(db);
+            bytes.extend_from_slice(key);
+            Self::Long(bytes)
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Short(bytes, size) => &bytes[..*size],
+            Self::Long(bytes) => bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
