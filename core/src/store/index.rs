@@ -29,10 +29,14 @@
 //!   or a snapshot. [`Store::set_prefix_index`](super::Store::set_prefix_index) builds it
 //!   from the table in one sorted bulk load (after recovery, or when it is turned on) and
 //!   drops it when turned off.
-//! - **Cost.** A new key allocates its entry (an overwrite allocates nothing: the
-//!   steady-state no-allocation promise for SET and GET of existing keys holds with the
-//!   index on, and entirely with it off). Memory is reported by [`PrefixIndex::size`]: see
-//!   there for what is counted.
+//! - **Entries inline.** An entry of up to 22 bytes (a key of up to 21) is stored inside
+//!   the B-tree's node (24 bytes a slot); a longer one is boxed. Short keys then cost no
+//!   allocation of their own, and descending the tree compares bytes already in the node
+//!   instead of chasing a pointer per comparison.
+//! - **Cost.** A new key may allocate (a node split, a long key's box); an overwrite
+//!   allocates nothing, so the steady-state no-allocation promise for SET and GET of
+//!   existing keys holds with the index on, and entirely with it off. Memory is reported
+//!   by [`PrefixIndex::size`]: see there for what is counted.
 //!
 //! Invariants (checked by the model tests in `store/tests.rs` and `index` below):
 //! - with the index on, its entries are exactly the `(db, key)` pairs in the table;
@@ -47,11 +51,13 @@ use alloc::vec::Vec;
 #[cfg(any(test, feature = "alloc"))]
 use core::ops::Bound;
 
-/// Heap bytes the index counts per entry besides its key: the entry itself (a boxed
-/// slice, 16 bytes) in a B-tree leaf of 11 entries (192 bytes) that is on average about
-/// two thirds full after random inserts, plus the internal nodes above the leaves.
-/// Checked against a counting allocator by `benches/benches/prefix_index.rs`.
-pub const INDEX_ENTRY_OVERHEAD_SIZE: usize = 32;
+/// Heap bytes the index counts per entry besides a long key's box: the entry's 24-byte
+/// slot in a B-tree leaf of 11 slots (280 bytes, a 288-byte chunk) that random inserts
+/// leave about two thirds full, plus the internal nodes above. Measured by
+/// `benches/benches/prefix_index.rs` with a counting allocator at 1M keys of 16 bytes:
+/// 47.3 bytes after shuffled inserts, 26.9 after a sorted bulk load (which fills the
+/// leaves); the figure reported is the larger, an upper bound for a freshly rebuilt index.
+pub const INDEX_ENTRY_OVERHEAD_SIZE: usize = 48;
 
 /// Heap bytes a typical allocator (glibc's malloc) spends on a block of `size` bytes: an
 /// 8-byte header, 16-byte granularity, 32 bytes at least.
@@ -66,7 +72,7 @@ pub const fn allocation_size(size: usize) -> usize {
 #[derive(Debug, Default)]
 pub struct PrefixIndex {
     #[cfg(any(test, feature = "alloc"))]
-    entries: Option<BTreeSet<Box<[u8]>>>,
+    entries: Option<BTreeSet<IndexKey>>,
     /// Entries held.
     entry_count: usize,
     /// Heap bytes of the entries' keys, each rounded by [`allocation_size`].
@@ -99,9 +105,10 @@ impl PrefixIndex {
         self.entry_count == 0
     }
 
-    /// Heap bytes the index holds, as a typical allocator counts them: every key's block
-    /// ([`allocation_size`] of its bytes plus the database byte) and
-    /// [`INDEX_ENTRY_OVERHEAD_SIZE`] per entry for the tree. Zero when off.
+    /// Heap bytes the index holds, as a typical allocator counts them:
+    /// [`INDEX_ENTRY_OVERHEAD_SIZE`] per entry for the tree's nodes, plus the block of
+    /// every boxed (long) key ([`allocation_size`] of its bytes and the database byte).
+    /// Zero when off.
     #[must_use]
     pub fn size(&self) -> usize {
         self.key_size_total + self.entry_count * INDEX_ENTRY_OVERHEAD_SIZE
@@ -117,15 +124,12 @@ impl PrefixIndex {
         if !enabled {
             return;
         }
-        let mut sorted: Vec<Box<[u8]>> = keys.map(|(db, key)| entry(db, key)).collect();
+        let mut sorted: Vec<IndexKey> = keys.map(|(db, key)| IndexKey::new(db, key)).collect();
         // A sorted input makes the set's bulk load build full nodes in one pass.
         sorted.sort_unstable();
         self.entry_count = sorted.len();
-        self.key_size_total = sorted
-            .iter()
-            .map(|entry| allocation_size(entry.len()))
-            .sum();
-        let entries: BTreeSet<Box<[u8]>> = sorted.into_iter().collect();
+        self.key_size_total = sorted.iter().map(IndexKey::heap_size).sum();
+        let entries: BTreeSet<IndexKey> = sorted.into_iter().collect();
         assert!(entries.len() == self.entry_count, "duplicate keys given");
         self.entries = Some(entries);
     }
@@ -134,8 +138,8 @@ impl PrefixIndex {
     pub fn insert(&mut self, db: u8, key: &[u8]) {
         #[cfg(any(test, feature = "alloc"))]
         if let Some(entries) = &mut self.entries {
-            let entry = entry(db, key);
-            let size = allocation_size(entry.len());
+            let entry = IndexKey::new(db, key);
+            let size = entry.heap_size();
             let inserted = entries.insert(entry);
             assert!(inserted, "key indexed twice (db={db})");
             self.entry_count += 1;
@@ -154,7 +158,7 @@ impl PrefixIndex {
                 unreachable!("removed key was not indexed (db={db})");
             };
             self.entry_count -= 1;
-            self.key_size_total -= allocation_size(removed.len());
+            self.key_size_total -= removed.heap_size();
         }
         #[cfg(not(any(test, feature = "alloc")))]
         let _unused = (db, key);
@@ -179,13 +183,14 @@ impl PrefixIndex {
             let mut moved = take_db(entries, db_first);
             moved.append(&mut take_db(entries, db_second));
             let count_before = entries.len() + moved.len();
-            for mut entry in moved {
-                entry[0] = if entry[0] == db_first {
+            for entry in moved {
+                let bytes = entry.as_slice();
+                let db = if bytes[0] == db_first {
                     db_second
                 } else {
                     db_first
                 };
-                entries.insert(entry);
+                entries.insert(IndexKey::new(db, &bytes[1..]));
             }
             assert!(entries.len() == count_before, "swap lost entries");
         }
@@ -207,6 +212,7 @@ impl PrefixIndex {
             let start = start.as_slice();
             let range = (Bound::Included(start), Bound::Unbounded);
             for entry in entries.range::<[u8], _>(range) {
+                let entry = entry.as_slice();
                 if !entry.starts_with(start) || !visit(&entry[1..]) {
                     break;
                 }
@@ -218,16 +224,10 @@ impl PrefixIndex {
     }
 }
 
-/// The entry of `key` in database `db`: the database byte, then the key.
-#[cfg(any(test, feature = "alloc"))]
-fn entry(db: u8, key: &[u8]) -> Box<[u8]> {
-    Entry::new(db, key).as_slice().into()
-}
-
 /// Removes and returns every entry of database `db`. Splitting and appending cost
 /// O(entries) in `std`'s B-tree, like SWAPDB's walk over the table.
 #[cfg(any(test, feature = "alloc"))]
-fn take_db(entries: &mut BTreeSet<Box<[u8]>>, db: u8) -> BTreeSet<Box<[u8]>> {
+fn take_db(entries: &mut BTreeSet<IndexKey>, db: u8) -> BTreeSet<IndexKey> {
     let start: &[u8] = &[db];
     let mut taken = entries.split_off(start);
     if let Some(next) = db.checked_add(1) {
@@ -236,6 +236,90 @@ fn take_db(entries: &mut BTreeSet<Box<[u8]>>, db: u8) -> BTreeSet<Box<[u8]>> {
         entries.append(&mut after);
     }
     taken
+}
+
+/// Bytes of an entry (the database byte and the key) kept inside the tree's node.
+const INLINE_SIZE_MAX: usize = 22;
+
+/// One entry: the database byte, then the key. Entries up to [`INLINE_SIZE_MAX`] bytes
+/// (keys up to 21 bytes, the common case) live inside the B-tree node: no allocation of
+/// their own, and comparing them while descending the tree reads no other cache line.
+/// Longer ones are boxed. Ordered, equal and borrowed as the byte string they hold.
+#[cfg(any(test, feature = "alloc"))]
+#[derive(Debug, Clone)]
+enum IndexKey {
+    Inline {
+        size: u8,
+        bytes: [u8; INLINE_SIZE_MAX],
+    },
+    Heap(Box<[u8]>),
+}
+
+#[cfg(any(test, feature = "alloc"))]
+const _: () = assert!(core::mem::size_of::<IndexKey>() == 24);
+
+#[cfg(any(test, feature = "alloc"))]
+impl IndexKey {
+    fn new(db: u8, key: &[u8]) -> Self {
+        let size = key.len() + 1;
+        if size <= INLINE_SIZE_MAX {
+            let mut bytes = [0; INLINE_SIZE_MAX];
+            bytes[0] = db;
+            bytes[1..size].copy_from_slice(key);
+            // NOTE: size <= INLINE_SIZE_MAX, below 256.
+            #[expect(clippy::cast_possible_truncation, reason = "at most INLINE_SIZE_MAX")]
+            let size = size as u8;
+            Self::Inline { size, bytes }
+        } else {
+            Self::Heap(Entry::new(db, key).as_slice().into())
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Inline { size, bytes } => &bytes[..usize::from(*size)],
+            Self::Heap(bytes) => bytes,
+        }
+    }
+
+    /// Heap bytes of its own, besides its place in the node.
+    fn heap_size(&self) -> usize {
+        match self {
+            Self::Inline { .. } => 0,
+            Self::Heap(bytes) => allocation_size(bytes.len()),
+        }
+    }
+}
+
+#[cfg(any(test, feature = "alloc"))]
+impl PartialEq for IndexKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+#[cfg(any(test, feature = "alloc"))]
+impl Eq for IndexKey {}
+
+#[cfg(any(test, feature = "alloc"))]
+impl PartialOrd for IndexKey {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[cfg(any(test, feature = "alloc"))]
+impl Ord for IndexKey {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.as_slice().cmp(other.as_slice())
+    }
+}
+
+#[cfg(any(test, feature = "alloc"))]
+impl core::borrow::Borrow<[u8]> for IndexKey {
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
 }
 
 /// A database byte and a key side by side without allocating for short keys: a lookup

@@ -142,8 +142,14 @@ enum Op {
     Toggle,
 }
 
+/// Short keys (kept in the tree's nodes) and, one time in four, keys past the inline size
+/// (boxed), which share a long prefix.
 fn key() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(proptest::sample::select(&ALPHABET[..]), 0..5)
+    let short = proptest::collection::vec(proptest::sample::select(&ALPHABET[..]), 0..5);
+    prop_oneof![
+        3 => short.clone(),
+        1 => short.prop_map(|tail| [&[b'a'; 24][..], &tail].concat()),
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -165,9 +171,9 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// Every prefix of up to two alphabet bytes, and the empty one.
+/// Every prefix of up to two alphabet bytes, the empty one, and some of the long keys'.
 fn prefixes() -> Vec<Vec<u8>> {
-    let mut prefixes = vec![Vec::new()];
+    let mut prefixes = vec![Vec::new(), vec![b'a'; 20], vec![b'a'; 25], [&[b'a'; 24][..], b"b"].concat()];
     for &first in &ALPHABET {
         prefixes.push(vec![first]);
         for &second in &ALPHABET {
@@ -385,7 +391,8 @@ fn size_follows_the_keys() {
             )
             .expect("room");
     }
-    let expected = 10 * (super::allocation_size(3) + super::INDEX_ENTRY_OVERHEAD_SIZE);
+    // Short keys live in the tree's nodes: only the per-entry overhead.
+    let expected = 10 * super::INDEX_ENTRY_OVERHEAD_SIZE;
     assert_eq!(store.prefix_index().size(), expected);
     assert_eq!(store.stats().prefix_index_size, expected as u64);
     assert_eq!(store.stats().prefix_index_keys, 10);
@@ -393,6 +400,15 @@ fn size_follows_the_keys() {
     assert_eq!(store.stats().prefix_index_size, 0);
     store.set_prefix_index(true);
     assert_eq!(store.prefix_index().size(), expected);
+    // A key past the inline size has a block of its own.
+    let long = [b'x'; 40];
+    store
+        .set(1, &long, b"v", SetOptions::default(), START, &mut ())
+        .expect("room");
+    let long_size = super::allocation_size(41) + super::INDEX_ENTRY_OVERHEAD_SIZE;
+    assert_eq!(store.prefix_index().size(), expected + long_size);
+    assert!(store.swap_db(1, 2, &mut ()).is_ok());
+    assert_eq!(store.prefix_index().size(), expected + long_size);
     store.clear(None, &mut ());
     assert_eq!(store.prefix_index().size(), 0);
 }
