@@ -173,7 +173,12 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// Every prefix of up to two alphabet bytes, the empty one, and some of the long keys'.
 fn prefixes() -> Vec<Vec<u8>> {
-    let mut prefixes = vec![Vec::new(), vec![b'a'; 20], vec![b'a'; 25], [&[b'a'; 24][..], b"b"].concat()];
+    let mut prefixes = vec![
+        Vec::new(),
+        vec![b'a'; 20],
+        vec![b'a'; 25],
+        [&[b'a'; 24][..], b"b"].concat(),
+    ];
     for &first in &ALPHABET {
         prefixes.push(vec![first]);
         for &second in &ALPHABET {
