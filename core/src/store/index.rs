@@ -38,7 +38,11 @@
 //!   existing keys holds with the index on, and entirely with it off. Memory is reported
 //!   by [`PrefixIndex::size`]: see there for what is counted.
 //!
-//! Invariants (checked by the model tests in `store/tests.rs` and `index` below):
+//! - **Without `alloc`.** The index is a stub that is always off, and every query walks
+//!   the table: a host with no heap loses nothing but the speed-up.
+//!
+//! Invariants (checked after every operation by `index/tests.rs` and by the store's model
+//! check, `store/model.rs`, which the `store_ops` fuzz target also runs):
 //! - with the index on, its entries are exactly the `(db, key)` pairs in the table;
 //! - `entry_count` and `key_size_total` equal the count and summed sizes of the entries.
 
