@@ -235,6 +235,10 @@ struct ServeArguments {
     /// --max-keys [default: 0, four per core, fewer for small stores].
     #[arg(long, value_name = "N")]
     shards: Option<String>,
+    /// Keep an ordered index of the keys so prefix searches (KEYS/SCAN prefix*, Pizzaria
+    /// reads, HTTP /kv?prefix=) skip the table walk: yes|no [default: yes].
+    #[arg(long = "prefix-index", value_name = "yes|no")]
+    prefix_index: Option<String>,
     /// The network event loop: auto (io_uring where allowed, else epoll), uring, epoll.
     #[arg(long = "io", value_name = "auto|uring|epoll")]
     server_io: Option<String>,
@@ -290,6 +294,7 @@ impl ServeArguments {
             ("max-keys", &self.max_keys),
             ("workers", &self.workers),
             ("shards", &self.shards),
+            ("prefix-index", &self.prefix_index),
             ("server-io", &self.server_io),
             ("io", &self.log_io),
             ("requirepass", &self.requirepass),

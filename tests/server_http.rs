@@ -18,6 +18,7 @@ common::server::against_floe_loops!(
     orchid_paths,
     rest_keys_values_ttl_and_databases_cross_doors,
     prefix_listing_pages_with_a_cursor,
+    prefix_listing_from_the_index_with_and_without_it,
     batch_runs_all_or_nothing,
     errors_have_their_status_and_json,
     limits_close_only_the_offender,
@@ -501,5 +502,68 @@ fn acknowledged_write_survives_sigkill(target: Target) {
             get(&agent, &url(&restarted, &format!("/kv/durable{index}"))),
             (200, format!("value{index}").into_bytes())
         );
+    }
+}
+
+/// `/kv?prefix=` over thousands of keys in four shards, with the prefix index (the default:
+/// one page, cursor 0, because SCAN from cursor 0 answers whole from the index) and with
+/// `--prefix-index no` (pages of a table walk): the same keys either way, and INFO reports
+/// the index's memory only when it is on.
+fn prefix_listing_from_the_index_with_and_without_it(target: Target) {
+    for (switch, expect_one_page) in [("yes", true), ("no", false)] {
+        let server = target.start_doors(&[
+            "--persistence",
+            "off",
+            "--shards",
+            "4",
+            "--prefix-index",
+            switch,
+        ]);
+        let agent = agent();
+        let mut con = redis(&server);
+        let mut expected = BTreeSet::new();
+        for index in 0..3000 {
+            let key = format!("user:{index}");
+            if key.starts_with("user:12") {
+                expected.insert(key.clone());
+            }
+            let () = con.set(&key, index).expect("SET");
+            let () = con.set(format!("order:{index}"), index).expect("SET");
+        }
+        let mut found = BTreeSet::new();
+        let mut cursor = "0".to_owned();
+        let mut page_count = 0;
+        loop {
+            page_count += 1;
+            assert!(page_count < 10_000, "the listing never ended");
+            let path = format!("/kv?prefix=user%3A12&count=5&cursor={cursor}");
+            let (status, body) = get(&agent, &url(&server, &path));
+            assert_eq!(status, 200);
+            let body = json(&body);
+            for key in body["keys"].as_array().expect("keys") {
+                found.insert(key.as_str().expect("a string").to_owned());
+            }
+            cursor = body["cursor"].as_str().expect("cursor").to_owned();
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(found.len(), 111, "user:12, user:120..129, user:1200..1299");
+        assert_eq!(found, expected, "prefix-index {switch}");
+        if expect_one_page {
+            assert_eq!(page_count, 1, "the index answers in one page");
+        }
+        let info: String = redis::cmd("INFO")
+            .arg("memory")
+            .query(&mut con)
+            .expect("INFO");
+        let bytes = info
+            .lines()
+            .find_map(|line| line.strip_prefix("prefix_index_bytes:"))
+            .expect("prefix_index_bytes in INFO")
+            .trim()
+            .parse::<u64>()
+            .expect("a number");
+        assert_eq!(bytes > 0, expect_one_page, "prefix_index_bytes:{bytes}");
     }
 }

@@ -18,6 +18,7 @@ common::server::against_floe_loops!(
     data_is_shared_with_resp,
     an_endless_line_is_refused_and_closed,
     password_needs_auth_first,
+    reads_a_prefix_from_the_index_with_and_without_it,
 );
 
 /// A raw Pizzaria connection.
@@ -165,4 +166,46 @@ fn password_needs_auth_first(target: Target) {
     client.exchange(b"auth pw\r", b"success\r");
     client.exchange(b"write k|v\r", b"success\r");
     client.exchange(b"read k\r", b"v\r");
+}
+
+/// `reads prefix` over thousands of keys in four shards lists the values of exactly the
+/// keys with the prefix, with the prefix index (the default) and with `--prefix-index no`;
+/// a prefix holding a glob byte is taken literally.
+fn reads_a_prefix_from_the_index_with_and_without_it(target: Target) {
+    for switch in ["yes", "no"] {
+        let server = target.start_doors(&[
+            "--persistence",
+            "off",
+            "--shards",
+            "4",
+            "--prefix-index",
+            switch,
+        ]);
+        let mut client = Pizzaria::connect(&server);
+        let mut requests = Vec::new();
+        for index in 0..2000 {
+            requests.extend_from_slice(format!("write user:{index}|v{index}\r").as_bytes());
+            requests.extend_from_slice(format!("write other:{index}|o{index}\r").as_bytes());
+        }
+        requests.extend_from_slice(b"write us*r:1|star\r");
+        client.exchange(&requests, &b"success\r".repeat(4001));
+        let mut expected: Vec<String> = (0..2000)
+            .map(|index| format!("user:{index}"))
+            .filter(|key| key.starts_with("user:12"))
+            .map(|key| format!("v{}", &key[5..]))
+            .collect();
+        expected.sort();
+        let reply_size: usize = expected.iter().map(|value| value.len() + 1).sum();
+        client.send(b"reads user:12\r");
+        let reply = client.read_exactly(reply_size);
+        let mut values: Vec<String> = String::from_utf8(reply)
+            .expect("UTF-8")
+            .split_terminator('\r')
+            .map(str::to_owned)
+            .collect();
+        values.sort();
+        assert_eq!(values, expected, "prefix-index {switch}");
+        client.exchange(b"reads us*\r", b"star\r");
+        client.exchange(b"reads nothing\r", b"\r");
+    }
 }

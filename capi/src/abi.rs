@@ -565,10 +565,13 @@ pub unsafe extern "C" fn floe_memory_destroy(memory: *mut FloeMemory) -> FloeSta
             Err(FloeStatus::Panic) => memory.cast::<MemoryHeader>(),
             Err(status) => return status,
         };
-        // The store owns nothing but the buffer (`MemoryHeader` needs no drop, asserted at
-        // compile time), so ending it is forgetting it.
-        // SAFETY: `memory_header` checked the pointer and read a live or broken magic; only
-        // the magic is written.
+        // The store owns nothing but the buffer (its prefix index, the one part that could
+        // own heap memory, is never turned on here), so ending it is forgetting it.
+        // SAFETY: `memory_header` checked the pointer and read a live or broken magic, and
+        // a broken header is whole; this only reads.
+        let owns_heap = unsafe { (*header).owns_heap() };
+        assert!(!owns_heap, "a memory store's prefix index is never on");
+        // SAFETY: as above; only the magic is written.
         unsafe { (&raw mut (*header).magic).write(0) };
         FloeStatus::Ok
     })

@@ -46,8 +46,16 @@ pub struct MemoryHeader {
     store: Store<'static>,
 }
 
-// `floe_memory_destroy` only clears the magic: the store must own nothing to free.
-const _: () = assert!(!core::mem::needs_drop::<MemoryHeader>());
+// `floe_memory_destroy` only clears the magic: the store must own nothing to free. A
+// `Store` owns heap memory only through its prefix index (so it needs a drop, and this
+// cannot be asserted at compile time any more), and a memory store never turns the index
+// on: destroy asserts `owns_heap` is false instead.
+impl MemoryHeader {
+    /// Whether the store holds heap memory that forgetting it would leak.
+    pub(crate) fn owns_heap(&self) -> bool {
+        self.store.prefix_index().enabled()
+    }
+}
 
 /// The store's configuration for these arguments.
 ///

@@ -59,6 +59,12 @@ pub const CLIENT_NAME_SIZE_MAX: usize = 128;
 /// Slots SCAN visits per call when the caller does not say (Redis's `COUNT` default).
 pub const SCAN_COUNT_DEFAULT: usize = 10;
 
+/// Most keys a SCAN from cursor 0 answers from the prefix index in one reply (cursor 0
+/// back: the scan is complete). A pattern matching more walks the table, a cursor at a
+/// time, as without the index: a cursor is a number, and a position in key order is not.
+pub const SCAN_INDEX_KEYS_MAX: usize = 1000;
+const _: () = assert!(SCAN_INDEX_KEYS_MAX >= SCAN_COUNT_DEFAULT);
+
 /// A SCAN step looks at up to `COUNT * SCAN_EMPTY_FACTOR` slots while it finds fewer than
 /// `COUNT` keys (Redis's `maxiterations`), so scanning a sparse table is not a long series
 /// of empty replies.

@@ -56,6 +56,8 @@ pub struct Settings {
     pub workers: usize,
     /// `shards`: keyspace shards, each with its own lock (0: from the cores and limits).
     pub shards: usize,
+    /// `prefix-index`: keep an ordered index of the keys for prefix searches.
+    pub prefix_index: bool,
     /// `server-io`: the server's network event loop.
     pub server_io: ServerIo,
     /// `requirepass`: clients must AUTH with it (empty: no password).
@@ -99,6 +101,7 @@ impl Default for Settings {
             http_url_size_max: 8 << 10,
             workers: 0,
             shards: 0,
+            prefix_index: true,
             server_io: ServerIo::Auto,
             requirepass: String::new(),
             aclfile: PathBuf::new(),
@@ -215,7 +218,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 26] = [
+pub static SETTINGS: [Setting; 27] = [
     setting!(
         "dir",
         "",
@@ -354,6 +357,17 @@ pub static SETTINGS: [Setting; 26] = [
         |count: &usize| count.to_string(),
         |text: &str| parse_number(text, 0, SHARD_COUNT_MAX as u64)
             .map(|count| usize::try_from(count).unwrap_or(SHARD_COUNT_MAX))
+    ),
+    setting!(
+        "prefix-index",
+        "",
+        false,
+        "floe: `yes`: an ordered index of the keys answers KEYS/SCAN `prefix*`, Pizzaria \
+         `reads` and HTTP `/kv?prefix=` without walking the table (heap memory per key: \
+         INFO prefix_index_bytes); `no` saves that memory",
+        prefix_index,
+        |on: &bool| yes_no(*on),
+        parse_switch
     ),
     setting!(
         "server-io",
@@ -561,6 +575,7 @@ impl Settings {
         config.fsync = self.fsync;
         config.backend = self.backend;
         config.shards = self.shards;
+        config.prefix_index = self.prefix_index;
         if let Err(error) = config.store.validate() {
             return Err(self.config_message(error));
         }

@@ -370,6 +370,11 @@ impl Db {
             }
             None => (None, None),
         };
+        // The index is derived state: built once from the recovered table, in one sorted
+        // load per shard, rather than kept up key by key while the log replays.
+        for store in &mut stores {
+            store.with(|store| store.set_prefix_index(config.prefix_index));
+        }
         let lsn_last = recovery.as_ref().map_or(0, |report| report.lsn_last);
         let log_size = recovery.as_ref().map_or(0, |report| report.log_byte_count);
         // The queue may hold `queue_size_max` bytes plus one append; small records never

@@ -6,7 +6,7 @@ use super::{Found, LogSink, Lookup, Splice, Store, expired, parse_integer};
 use crate::codec::record::Record;
 use crate::constants::{SLOT_SIZE, TAG_SIZE};
 use crate::error::StoreError;
-use crate::glob::glob_match;
+use crate::glob::{glob_match, literal_prefix};
 use crate::storage::item;
 use crate::storage::policy::{POLICY_MASK, VOLATILE};
 use crate::time::Timestamp;
@@ -276,6 +276,7 @@ impl Store<'_> {
         let Some(db) = db else {
             self.epoch += 1;
             self.table.clear();
+            self.index.clear();
             self.segments.clear();
             self.db_key_count = Default::default();
             return;
@@ -336,8 +337,17 @@ impl Store<'_> {
         })
     }
 
-    /// Calls `visit` with every live key of `db` matching `pattern` (KEYS, ZeekDB's `keys`).
+    /// Calls `visit` with every live key of `db` matching `pattern` (KEYS, ZeekDB's `keys`):
+    /// from the prefix index when it is on and the pattern starts with a literal prefix
+    /// (in byte order then), else by walking the table.
     pub fn keys(&self, db: u8, pattern: &[u8], now: Timestamp, mut visit: impl FnMut(&[u8])) {
+        let indexed = self.keys_from_index(db, pattern, now, |key| {
+            visit(key);
+            true
+        });
+        if indexed {
+            return;
+        }
         self.entries(db, now, |key, _| {
             if glob_match(pattern, key) {
                 visit(key);
@@ -364,11 +374,67 @@ impl Store<'_> {
         now: Timestamp,
         mut visit: impl FnMut(&[u8], &[u8]),
     ) {
+        let indexed = !prefix.is_empty()
+            && self.visit_from_index(db, prefix, None, now, |key, value| {
+                visit(key, value);
+                true
+            });
+        if indexed {
+            return;
+        }
         self.entries(db, now, |key, value| {
             if key.starts_with(prefix) {
                 visit(key, value);
             }
         });
+    }
+
+    /// Calls `visit` with live keys of `db` matching `pattern`, in byte order, from the
+    /// prefix index, until it returns `false`. Answers only when the index is on and the
+    /// pattern's literal prefix ([`literal_prefix`]) is not empty; returns whether it
+    /// answered (it visited nothing otherwise, and the caller walks the table). A pattern
+    /// with no literal prefix (`*`, `?x`) selects nothing the index could seek to.
+    pub fn keys_from_index(
+        &self,
+        db: u8,
+        pattern: &[u8],
+        now: Timestamp,
+        mut visit: impl FnMut(&[u8]) -> bool,
+    ) -> bool {
+        let prefix = literal_prefix(pattern);
+        !prefix.is_empty()
+            && self.visit_from_index(db, prefix, Some(pattern), now, |key, _| visit(key))
+    }
+
+    /// Calls `visit(key, value)` with the live keys of `db` that start with `prefix` (and
+    /// match `pattern`, if given), from the prefix index, until it returns `false`; `false`
+    /// when the index is off. An indexed key that has expired but was not removed yet is
+    /// skipped: the table lookup that finds the value also checks the expiry.
+    fn visit_from_index(
+        &self,
+        db: u8,
+        prefix: &[u8],
+        pattern: Option<&[u8]>,
+        now: Timestamp,
+        mut visit: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> bool {
+        self.index.visit_prefix(db, prefix, |key| {
+            assert!(key.starts_with(prefix));
+            if pattern.is_some_and(|pattern| !glob_match(pattern, key)) {
+                return true;
+            }
+            let Some(found) = self.find(db, key) else {
+                unreachable!("an indexed key is not in the table");
+            };
+            if expired(found.layout.expires_at, now) {
+                return true;
+            }
+            let bytes = self.segments.bytes(found.location);
+            visit(
+                &bytes[found.layout.key.clone()],
+                &bytes[found.layout.value.clone()],
+            )
+        })
     }
 
     /// Calls `visit(db, key, value, expires_at)` with every live item of every database

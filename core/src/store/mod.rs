@@ -25,12 +25,14 @@
 //! assert_eq!(store.get(0, b"greeting", now), Some(&b"hello"[..]));
 //! ```
 
+pub mod index;
 mod keyspace;
 mod reclaim;
 pub mod shards;
 mod strings;
 mod transfer;
 
+pub use index::PrefixIndex;
 pub use keyspace::{Encoding, ExpireCondition, ObjectInfo, Ttl};
 pub use shards::{SHARD_COUNT_MAX, Shards, shard_of};
 pub use strings::{GetExpiry, parse_float, parse_integer};
@@ -167,6 +169,11 @@ pub struct Stats {
     pub memory_used_size: u64,
     /// Bytes the store may ever use: the table plus all segments.
     pub memory_limit_size: u64,
+    /// Heap bytes of the prefix index (0 when it is off); outside the arena, so in none
+    /// of the figures above (see [`PrefixIndex::size`]).
+    pub prefix_index_size: u64,
+    /// Keys in the prefix index (0 when it is off).
+    pub prefix_index_keys: u64,
 }
 
 impl Stats {
@@ -184,6 +191,8 @@ impl Stats {
             memory_live_size: self.memory_live_size + other.memory_live_size,
             memory_used_size: self.memory_used_size + other.memory_used_size,
             memory_limit_size: self.memory_limit_size + other.memory_limit_size,
+            prefix_index_size: self.prefix_index_size + other.prefix_index_size,
+            prefix_index_keys: self.prefix_index_keys + other.prefix_index_keys,
         }
     }
 }
@@ -355,6 +364,10 @@ pub struct Store<'a> {
     /// The largest item appended since the store was built: sizes the slack a live store
     /// keeps for replay (see `reclaim.rs`).
     item_size_max_seen: usize,
+    /// The keys in byte order, for prefix searches; off until [`Store::set_prefix_index`].
+    /// Told of every key the table gains or loses (`remove`, `put_prepared`, `clear`,
+    /// `swap_db`), so with it on its entries are exactly the table's keys.
+    index: PrefixIndex,
 }
 
 impl<'a> Store<'a> {
@@ -388,6 +401,7 @@ impl<'a> Store<'a> {
             epoch: 0,
             replaying: false,
             item_size_max_seen: 0,
+            index: PrefixIndex::default(),
         })
     }
 
@@ -645,6 +659,29 @@ impl<'a> Store<'a> {
         self.db_key_count[usize::from(db)]
     }
 
+    /// Turns the prefix index on (built from the table's keys in one sorted load) or off
+    /// (its memory freed). The runtime turns it on after recovery, so replay does not pay
+    /// for it key by key.
+    #[cfg(any(test, feature = "alloc"))]
+    pub fn set_prefix_index(&mut self, enabled: bool) {
+        let (table, segments) = (&self.table, &self.segments);
+        let keys = (0..table.slot_count())
+            .filter(|&slot_index| table.occupied(slot_index))
+            .map(|slot_index| {
+                let bytes = segments.bytes(table.location(slot_index));
+                let layout = item::layout(bytes);
+                (layout.db, &bytes[layout.key])
+            });
+        self.index.enable(enabled, keys);
+        assert!(!enabled || self.index.len() == self.table.len());
+    }
+
+    /// The prefix index (to ask whether it is on, its size and its entry count).
+    #[must_use]
+    pub fn prefix_index(&self) -> &PrefixIndex {
+        &self.index
+    }
+
     /// Counters and memory gauges.
     #[must_use]
     pub fn stats(&self) -> Stats {
@@ -655,6 +692,8 @@ impl<'a> Store<'a> {
             memory_live_size: self.segments.live_size_total() as u64,
             memory_used_size: table_size + self.segments.used_size_total() as u64,
             memory_limit_size: table_size + segments_size,
+            prefix_index_size: self.index.size() as u64,
+            prefix_index_keys: self.index.len() as u64,
             ..self.stats
         }
     }
@@ -746,6 +785,11 @@ impl<'a> Store<'a> {
     /// Removes a live entry: the table slot goes, the item becomes a hole.
     fn remove(&mut self, found: &Found) {
         self.epoch += 1;
+        if self.index.enabled() {
+            let bytes = self.segments.bytes(found.location);
+            self.index
+                .remove(found.layout.db, &bytes[found.layout.key.clone()]);
+        }
         let volatile = found.layout.expires_at != 0;
         self.segments
             .item_dead(found.location, found.layout.size(), volatile);
@@ -874,6 +918,7 @@ impl<'a> Store<'a> {
                     return Err(StoreError::KeysFull);
                 }
                 self.db_key_count[usize::from(db)] += 1;
+                self.index.insert(db, key);
             }
         }
         if expires_at != 0 {

@@ -242,6 +242,7 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
     let mut arena = Arena::from_buffer(&mut memory);
     let mut store = Store::new(&mut arena, config).map_err(|error| format!("{error:?}"))?;
     arena.freeze().map_err(|error| format!("{error:?}"))?;
+    store.set_prefix_index(true);
     let mut model = Model::default();
     let mut now = START;
     let mut serial = 0u32;
@@ -410,6 +411,8 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
         let stats = store.stats();
         check!(stats.memory_used_size <= stats.memory_limit_size);
         check!(store.len() <= 48);
+        check_prefix_index(&store, &model, now)
+            .map_err(|error| format!("after {op:?}: {error}"))?;
         for db in 0..DB_COUNT {
             for key in 0..KEY_COUNT {
                 let got = store.get(db, &[key], now).map(<[u8]>::to_vec);
@@ -420,6 +423,47 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
                     op,
                     db,
                     key
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The prefix index holds exactly the table's keys: as many entries as the table, every
+/// key the model says is live among them, and a prefix query (which looks each indexed
+/// key up in the table, and panics if one is missing) lists exactly the live ones.
+fn check_prefix_index(store: &Store<'_>, model: &Model, now: Timestamp) -> Result<(), String> {
+    let index = store.prefix_index();
+    check_eq!(index.len(), store.len(), "index entries");
+    for db in 0..DB_COUNT {
+        let mut indexed: Vec<Vec<u8>> = Vec::new();
+        index.visit_prefix(db, b"", |key| {
+            indexed.push(key.to_vec());
+            true
+        });
+        check!(
+            indexed.windows(2).all(|pair| pair[0] < pair[1]),
+            "index out of order"
+        );
+        for key in 0..KEY_COUNT {
+            let expected: Vec<Vec<u8>> = live_in(model, db, key, now)
+                .map(|_| vec![key])
+                .into_iter()
+                .collect();
+            let mut listed: Vec<Vec<u8>> = Vec::new();
+            let answered = store.keys_from_index(db, &[key, b'*'], now, |found| {
+                listed.push(found.to_vec());
+                true
+            });
+            if key != b'*' && key != b'?' {
+                check!(answered, "the index did not answer for key {key}");
+                check_eq!(listed, expected, "db {db} prefix {key}");
+            }
+            if !expected.is_empty() {
+                check!(
+                    indexed.contains(&vec![key]),
+                    "db {db} key {key} not indexed"
                 );
             }
         }

@@ -18,11 +18,15 @@
 //! - A SCAN cursor is `store cursor × shard count + shard`: each shard's table is walked
 //!   whole, one shard after the other, so SCAN's guarantee (every key present for the whole
 //!   scan is returned) holds across shards.
+//!   A SCAN from cursor 0 whose pattern has a literal prefix is answered whole from the
+//!   shards' prefix indexes when they are on and at most `SCAN_INDEX_KEYS_MAX` keys
+//!   match (cursor 0 back), so the guarantee holds there too.
 //! - [`Shards`] never hands out two stores that could be swapped: [`Shards::store`]
 //!   borrows the whole keyspace, and [`Shards::with_pair`] gives two stores of unrelated
 //!   lifetimes.
 
 use super::{LogSink, Store, Transfer};
+use crate::constants::SCAN_INDEX_KEYS_MAX;
 use crate::error::StoreError;
 use crate::hash::wyhash;
 use crate::time::Timestamp;
@@ -165,6 +169,12 @@ pub fn scan(
     now: Timestamp,
     mut visit: impl FnMut(&[u8]),
 ) -> u64 {
+    if cursor == 0
+        && let Some(pattern) = pattern
+        && scan_from_index(shards, db, pattern, now, &mut visit)
+    {
+        return 0;
+    }
     let shard_count = shards.count() as u64;
     let (mut shard, mut inner) = (cursor % shard_count, cursor / shard_count);
     let mut visited = 0;
@@ -186,6 +196,39 @@ pub fn scan(
         }
     }
     if shard >= shard_count { 0 } else { shard }
+}
+
+/// A whole SCAN from the prefix index, when every shard has it on, the pattern has a
+/// literal prefix, and at most [`SCAN_INDEX_KEYS_MAX`] live keys match: `visit` sees each
+/// once and the scan is complete (cursor 0). That keeps SCAN's guarantee trivially (every
+/// key present for the whole scan is returned). Returns whether it answered; it visited
+/// nothing otherwise.
+fn scan_from_index(
+    shards: &mut dyn Shards<'_>,
+    db: u8,
+    pattern: &[u8],
+    now: Timestamp,
+    visit: &mut impl FnMut(&[u8]),
+) -> bool {
+    let mut match_count = 0_usize;
+    for shard in 0..shards.count() {
+        let answered = shards.store(shard).keys_from_index(db, pattern, now, |_| {
+            match_count += 1;
+            match_count <= SCAN_INDEX_KEYS_MAX
+        });
+        if !answered || match_count > SCAN_INDEX_KEYS_MAX {
+            return false;
+        }
+    }
+    for shard in 0..shards.count() {
+        shards
+            .store(shard)
+            .keys_from_index(db, pattern, now, |key| {
+                visit(key);
+                true
+            });
+    }
+    true
 }
 
 /// A random live key of `db` (RANDOMKEY): a shard is drawn with a chance proportional to

@@ -252,6 +252,7 @@ impl Store<'_> {
             "db {db_second} count"
         );
         self.db_key_count.swap(first, second);
+        self.index.swap_db(db_first, db_second);
         log.record(Record::SwapDb {
             db_first,
             db_second,

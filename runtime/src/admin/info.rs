@@ -114,8 +114,10 @@ fn clients(text: &mut String, admin: &Admin) {
 fn memory(text: &mut String, admin: &Admin, stats: &DbStats) {
     let settings = admin.settings();
     let store = &stats.store;
-    field(text, "used_memory", store.memory_used_size);
-    field(text, "used_memory_human", human(store.memory_used_size));
+    // Item memory (arena) plus the prefix index's heap: everything the keyspace holds.
+    let used = store.memory_used_size + store.prefix_index_size;
+    field(text, "used_memory", used);
+    field(text, "used_memory_human", human(used));
     if let Some(rss) = resident_size() {
         field(text, "used_memory_rss", rss);
         field(text, "used_memory_rss_human", human(rss));
@@ -126,6 +128,18 @@ fn memory(text: &mut String, admin: &Admin, stats: &DbStats) {
     field(text, "maxmemory_policy", settings.policy.name());
     field(text, "floe_memory_limit", store.memory_limit_size);
     field(text, "floe_max_keys", settings.keys_max);
+    field(
+        text,
+        "prefix_index",
+        if settings.prefix_index { "yes" } else { "no" },
+    );
+    field(text, "prefix_index_bytes", store.prefix_index_size);
+    field(text, "prefix_index_keys", store.prefix_index_keys);
+    let per_key = store
+        .prefix_index_size
+        .checked_div(store.prefix_index_keys)
+        .unwrap_or(0);
+    field(text, "prefix_index_bytes_per_key", per_key);
 }
 
 fn persistence(text: &mut String, admin: &Admin, stats: &DbStats) {

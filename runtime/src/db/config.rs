@@ -49,6 +49,12 @@ pub struct DbConfig {
     /// `store.memory_size` and `store.keys_max`; `0` picks a count from the cores and the
     /// limits ([`DbConfig::shard_count`]). One shard is one lock for the whole store.
     pub shards: usize,
+    /// Keep an ordered index of each shard's keys, so prefix searches (KEYS `prefix*`,
+    /// SCAN MATCH `prefix*` from cursor 0, [`Db::scan_prefix`](super::Db::scan_prefix),
+    /// Pizzaria's `reads`, HTTP's `/kv?prefix=`) seek instead of walking the table. Costs
+    /// heap memory per key (`DbStats::store.prefix_index_size`) and an allocation per new
+    /// key; `false` saves both. Built after recovery.
+    pub prefix_index: bool,
 }
 
 impl DbConfig {
@@ -65,6 +71,7 @@ impl DbConfig {
             segment_size_max: 64 << 20,
             snapshot_log_size: 64 << 20,
             shards: 0,
+            prefix_index: true,
         }
     }
 

@@ -12,7 +12,8 @@
 //! | `floe_command_duration_seconds{command}` | histogram | LATENCY HISTOGRAM |
 //! | `floe_keyspace_hits_total`, `floe_keyspace_misses_total` | counter | `keyspace_hits`, `keyspace_misses` |
 //! | `floe_evicted_keys_total`, `floe_expired_keys_total` | counter | `evicted_keys`, `expired_keys` |
-//! | `floe_memory_used_bytes`, `floe_memory_limit_bytes` | gauge | `used_memory`, `floe_memory_limit` |
+//! | `floe_memory_used_bytes`, `floe_memory_limit_bytes` | gauge | `used_memory` (item memory only), `floe_memory_limit` |
+//! | `floe_prefix_index_bytes` | gauge | `prefix_index_bytes` |
 //! | `floe_keys{db}` | gauge | `db<N>:keys` |
 //! | `floe_connected_clients` | gauge | `connected_clients` |
 //! | `floe_connections_received_total` | counter | `total_connections_received` |
@@ -273,6 +274,11 @@ impl Collector for AdminCollector {
                 "floe_memory_used_bytes",
                 "Item memory in use: the table plus appended segment bytes",
                 store.memory_used_size,
+            ),
+            (
+                "floe_prefix_index_bytes",
+                "Heap bytes of the prefix index (outside item memory; 0 when off)",
+                store.prefix_index_size,
             ),
             (
                 "floe_memory_limit_bytes",

@@ -245,9 +245,11 @@ fn list(http: &mut Http, request: &Request<'_>, worker: &mut Worker) -> Result<R
     let wanted = usize::try_from(number(&count, LIST_COUNT_MAX).unwrap_or(1)).unwrap_or(1);
     let pattern = prefix_pattern(&prefix);
     let mut keys: Vec<String> = Vec::new();
-    // SCAN steps until the page is full or the scan is done: a step visits a few slots
-    // under the store lock, and most hold no matching key (there is no ordered index yet),
-    // so one SCAN alone would mostly answer empty pages.
+    // With the prefix index on (the default), the first SCAN answers the whole listing
+    // from the index (up to SCAN_INDEX_KEYS_MAX keys, cursor 0 back). Otherwise SCAN
+    // steps until the page is full or the scan is done: a step visits a few table slots
+    // under the store lock, and most hold no matching key, so one SCAN alone would mostly
+    // answer empty pages.
     for _ in 0..LIST_SCAN_STEPS_MAX {
         http.frame.clear();
         let args: [&[u8]; 6] = [b"SCAN", &cursor, b"MATCH", &pattern, b"COUNT", &count];
