@@ -856,7 +856,7 @@ impl Db {
             if shard.writes_since_expiry >= EXPIRE_WRITE_INTERVAL {
                 shard.writes_since_expiry = 0;
                 shard.expire_steps = shard.expire_steps.wrapping_add(1);
-                expire_other = inner.shards.len() > 1 && shard.expire_steps % 2 == 0;
+                expire_other = inner.shards.len() > 1 && shard.expire_steps.is_multiple_of(2);
                 expire_here = !expire_other;
             }
         }
