@@ -4,7 +4,9 @@
 # server of each listens on a plaintext port and a TLS port; redis-benchmark (Debian's is
 # built with TLS: --tls) runs SET and GET at -P 1, then at -P 16, against each port in
 # alternation, printing ops/s, p50, p99, server CPU µs per request (utime + stime from
-# /proc, before and after each run) and the TLS/plaintext ratios.
+# /proc, before and after each run), the client's (redis-benchmark's, from /usr/bin/time:
+# client and server share this machine's cores, so a client that pays more for TLS lowers
+# the ops/s of both servers) and the TLS/plaintext ratios.
 #
 #   benches/server-tls.sh            # persistence off, -c 50, -P 1 and -P 16 (about 2 min)
 #   benches/server-tls.sh --quick    # a fifth of the requests
@@ -22,7 +24,7 @@ for argument in "$@"; do
     case "$argument" in
     --quick) quick=1 ;;
     -h | --help)
-        sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -92,8 +94,8 @@ wait_ready "$redis_port" "$redis_pid" redis
 csv_dir="$root/target/bench-results"
 mkdir -p "$csv_dir"
 csv="$csv_dir/server-tls-$(date -u +%Y%m%dT%H%M%SZ).csv"
-echo "case,test,round,server,transport,requests,ops,p50_ms,p99_ms,cpu_us_per_request,load1" \
-    >"$csv"
+echo "case,test,round,server,transport,requests,ops,p50_ms,p99_ms,cpu_us_per_request,load1,\
+client_cpu_us_per_request" >"$csv"
 
 # One redis-benchmark run; appends a CSV row.
 bench_one() { # case test round server transport port pid requests args...
@@ -102,16 +104,18 @@ bench_one() { # case test round server transport port pid requests args...
     local before after line ops p50 p99 cpu load tls=()
     if [ "$transport" = tls ]; then tls=(--tls --cacert "$pki/ca.pem"); fi
     before=$(cpu_ticks "$pid")
-    line=$(redis-benchmark -p "$port" "${tls[@]}" -t "${test,,}" -r 1000000 -n "$requests" \
-        --csv "$@" | grep -i "^\"$test\"")
+    line=$(/usr/bin/time -f '%U %S' -o "$work/client-time" redis-benchmark -p "$port" \
+        "${tls[@]}" -t "${test,,}" -r 1000000 -n "$requests" --csv "$@" |
+        grep -i "^\"$test\"")
     after=$(cpu_ticks "$pid")
+    client=$(awk -v n="$requests" '{ printf "%.2f", ($1 + $2) * 1e6 / n }' "$work/client-time")
     ops=$(echo "$line" | awk -F'"' '{ print $4 }')
     p50=$(echo "$line" | awk -F'"' '{ print $10 }')
     p99=$(echo "$line" | awk -F'"' '{ print $14 }')
     cpu=$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" \
         'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
     load=$(cut -d' ' -f1 /proc/loadavg)
-    echo "$case_name,$test,$round,$server,$transport,$requests,$ops,$p50,$p99,$cpu,$load" \
+    echo "$case_name,$test,$round,$server,$transport,$requests,$ops,$p50,$p99,$cpu,$load,$client" \
         >>"$csv"
 }
 
@@ -126,13 +130,14 @@ print_case() { # case
             key = $4 SUBSEP $2 SUBSEP $5
             count[key]++
             ops[key] += $7; p50[key] += $8; p99[key] += $9; cpu[key] += $10
+            client[key] += $12; load = load " " $11
             seen[$4] = 1
         }
         END {
-            printf "\n%s, persistence off\n", case_name
-            printf "%-6s %-4s %10s %10s %6s | %6s %6s | %7s %7s | %6s %6s %6s\n", "server",
-                "test", "plain op/s", "tls op/s", "ratio", "p50 p", "p50 t", "p99 p", "p99 t",
-                "cpu p", "cpu t", "ratio"
+            printf "\n%s, persistence off (load1 during runs:%s)\n", case_name, load
+            printf "%-6s %-4s %10s %10s %6s | %6s %6s | %7s %7s | %6s %6s %6s | %6s %6s\n",
+                "server", "test", "plain op/s", "tls op/s", "ratio", "p50 p", "p50 t", "p99 p",
+                "p99 t", "cpu p", "cpu t", "ratio", "cli p", "cli t"
             split("floe redis", servers, " ")
             split("SET GET", tests, " ")
             for (s = 1; s <= 2; s++) {
@@ -143,17 +148,18 @@ print_case() { # case
                     if (!(p in count) || !(t in count)) continue
                     op = ops[p] / count[p]; ot = ops[t] / count[t]
                     cp = cpu[p] / count[p]; ct = cpu[t] / count[t]
-                    printf "%-6s %-4s %10.0f %10.0f %6.2f | %6.3f %6.3f | %7.3f %7.3f | %6.2f %6.2f %6.2f\n",
+                    printf "%-6s %-4s %10.0f %10.0f %6.2f | %6.3f %6.3f | %7.3f %7.3f | %6.2f %6.2f %6.2f | %6.2f %6.2f\n",
                         servers[s], tests[i], op, ot, ot / op, p50[p] / count[p],
                         p50[t] / count[t], p99[p] / count[p], p99[t] / count[t], cp, ct,
-                        (cp > 0 ? ct / cp : 0)
+                        (cp > 0 ? ct / cp : 0), client[p] / count[p], client[t] / count[t]
                 }
             }
         }' "$csv"
 }
 
 echo "floe $floe_commit, redis-server $redis_version; $(nproc) cores; $(uptime)"
-echo "ops/s averaged over $rounds round(s); p50/p99 in ms; cpu = server CPU µs per request"
+echo "ops/s averaged over $rounds round(s); p50/p99 in ms; cpu = server CPU µs per request;"
+echo "cli = the client's (redis-benchmark's) CPU µs per request; p = plaintext, t = TLS"
 servers=("floe $floe_port $floe_tls_port $floe_pid" "redis $redis_port $redis_tls_port $redis_pid")
 order=0
 for entry in "${cases[@]}"; do
