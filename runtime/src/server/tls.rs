@@ -94,7 +94,7 @@ impl Tls {
         }
         let mut rest = received;
         // Each pass takes at least one byte (read_tls reads from a non-empty slice or
-        // fails), so the loop ends within `received.len()` passes.
+        // fails), so the loop ends within `received.len()` passes; the bound is a guard.
         for _ in 0..=received.len() {
             if rest.is_empty() {
                 return Ok(());
@@ -127,7 +127,10 @@ impl Tls {
                 }
             }
         }
-        unreachable!("read_tls took no byte of a non-empty slice")
+        // read_tls took no byte of a non-empty slice: refuse the peer rather than spin or
+        // panic on bytes a client chose.
+        self.failed = true;
+        Err(TlsFailure::Read(io::Error::other("rustls took no bytes")))
     }
 
     /// Enciphers `plaintext` (the replies released, which it empties) into `sealed`, with
