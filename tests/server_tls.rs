@@ -201,9 +201,21 @@ fn client_pem(
 }
 
 fn https_agent(ca: &str) -> ureq::Agent {
+    https_agent_as(ca, None)
+}
+
+/// An HTTPS client that trusts `ca` and shows `identity` (certificate and key, PEM).
+fn https_agent_as(ca: &str, identity: Option<&(String, String)>) -> ureq::Agent {
     let root = ureq::tls::Certificate::from_pem(ca.as_bytes()).expect("the CA as PEM");
+    let client_cert = identity.map(|(cert, key)| {
+        ureq::tls::ClientCert::new_with_certs(
+            &[ureq::tls::Certificate::from_pem(cert.as_bytes()).expect("a PEM certificate")],
+            ureq::tls::PrivateKey::from_pem(key.as_bytes()).expect("a PEM key"),
+        )
+    });
     let tls = ureq::tls::TlsConfig::builder()
         .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root])))
+        .client_cert(client_cert)
         .build();
     ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
@@ -381,6 +393,17 @@ fn client_certificates_are_required_with_a_ca(target: Target) {
     );
     let value: String = good.get("mtls").expect("the good client is served on");
     assert_eq!(value, "ok");
+
+    // The HTTPS door asks for the same.
+    let url = format!("https://localhost:{}/kv/mtls", tls.tls_http_port);
+    let mut response = https_agent_as(&pki.ca, Some(&pki.client))
+        .get(&url)
+        .call()
+        .expect("HTTPS with a good certificate");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.body_mut().read_to_string().expect("body"), "ok");
+    let refused = https_agent(&pki.ca).get(&url).call();
+    assert!(refused.is_err(), "HTTPS without a certificate: {refused:?}");
 }
 
 /// Bad TLS files stop the start (exit 2) with a message naming the file and the fault.

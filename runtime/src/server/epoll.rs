@@ -167,9 +167,9 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
     }
 }
 
-/// Accepts every waiting connection of a listener of `door` (inside TLS with `.1`).
+/// Accepts every waiting connection of a listener of `door` (inside TLS with `tls`).
 fn accept(
-    door: (DoorKind, bool),
+    (door, tls): (DoorKind, bool),
     listener: &TcpListener,
     poll: &Poll,
     worker: &mut Worker,
@@ -189,8 +189,8 @@ fn accept(
             worker.stats.rejected_count.fetch_add(1, Ordering::Relaxed);
             // Best effort: the refused client may not read it. A TLS client could not read
             // plaintext: it sees the connection close.
-            if !door.1 {
-                let _ignored = stream.write(&door.0.refusal_text(refusal));
+            if !tls {
+                let _ignored = stream.write(&door.refusal_text(refusal));
             }
             continue;
         }
@@ -209,7 +209,7 @@ fn accept(
         {
             continue;
         }
-        let Some((connection, door)) = worker.connected(peer, local, token, door) else {
+        let Some((connection, door)) = worker.connected(peer, local, token, (door, tls)) else {
             let _ignored = poll.registry().deregister(&mut stream);
             continue;
         };

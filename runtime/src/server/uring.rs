@@ -472,12 +472,12 @@ fn accepted(
     let Ok(peer) = stream.peer_addr() else {
         return Ok(());
     };
-    let door = worker.door_of(listener);
+    let (door, tls) = worker.door_of(listener);
     if let Some(refusal) = worker.refusal(&peer) {
         worker.stats.rejected_count.fetch_add(1, Ordering::Relaxed);
         // Best effort; a TLS client could not read plaintext: it sees the close.
-        if !door.1 {
-            let _ignored = stream.write(&door.0.refusal_text(refusal));
+        if !tls {
+            let _ignored = stream.write(&door.refusal_text(refusal));
         }
         return Ok(());
     }
@@ -485,7 +485,7 @@ fn accepted(
     let local = stream.local_addr().unwrap_or(peer);
     let vacant = entries.vacant_entry();
     let token = vacant.key();
-    let Some((connection, door)) = worker.connected(peer, local, token, door) else {
+    let Some((connection, door)) = worker.connected(peer, local, token, (door, tls)) else {
         return Ok(());
     };
     let entry = vacant.insert(Entry {
