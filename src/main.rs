@@ -190,6 +190,29 @@ struct ServeArguments {
     /// off unless given.
     #[arg(long = "pizzaria-port", value_name = "PORT")]
     pizzaria_port: Option<String>,
+    /// RESP over TLS on this port (same --bind); off unless given. Needs --tls-cert and
+    /// --tls-key.
+    ///
+    ///   floe serve --tls-port 6380 --tls-cert server.pem --tls-key server.key
+    ///   redis-cli --tls --cacert ca.pem -p 6380 PING
+    /// The plaintext --port stays open (bind it elsewhere to keep it private).
+    #[arg(long = "tls-port", value_name = "PORT", verbatim_doc_comment)]
+    tls_port: Option<String>,
+    /// HTTP over TLS (HTTPS) on this port, the HTTP door's paths; off unless given.
+    ///
+    ///   curl --cacert ca.pem https://localhost:4207/kv/greeting
+    #[arg(long = "tls-http-port", value_name = "PORT", verbatim_doc_comment)]
+    tls_http_port: Option<String>,
+    /// The TLS doors' certificate chain, a PEM file (the server's certificate first).
+    #[arg(long = "tls-cert", value_name = "FILE")]
+    tls_cert: Option<String>,
+    /// The private key of --tls-cert, a PEM file (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long = "tls-key", value_name = "FILE")]
+    tls_key: Option<String>,
+    /// A CA certificate, PEM: TLS clients must show a certificate it signed (as Redis's
+    /// tls-auth-clients yes); without it no client certificate is asked for.
+    #[arg(long = "tls-ca", value_name = "FILE")]
+    tls_ca: Option<String>,
     /// Most bytes of an HTTP request line and headers; more gets 431 [default: 16kb].
     #[arg(long = "http-max-header-size", value_name = "SIZE")]
     http_max_header_size: Option<String>,
@@ -284,6 +307,11 @@ impl ServeArguments {
             ("port", &self.port),
             ("http-port", &self.http_port),
             ("pizzaria-port", &self.pizzaria_port),
+            ("tls-port", &self.tls_port),
+            ("tls-http-port", &self.tls_http_port),
+            ("tls-cert-file", &self.tls_cert),
+            ("tls-key-file", &self.tls_key),
+            ("tls-ca-cert-file", &self.tls_ca),
             ("http-max-header-size", &self.http_max_header_size),
             ("http-max-url-size", &self.http_max_url_size),
             ("dir", &self.dir),

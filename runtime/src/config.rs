@@ -47,6 +47,16 @@ pub struct Settings {
     pub http_port: u16,
     /// `pizzaria-port`: the Pizzaria door's port (0: off, the default).
     pub pizzaria_port: u16,
+    /// `tls-port`: RESP over TLS (0: off, the default).
+    pub tls_port: u16,
+    /// `tls-http-port`: HTTP over TLS, HTTPS (0: off, the default).
+    pub tls_http_port: u16,
+    /// `tls-cert-file`: the TLS doors' certificate chain, PEM.
+    pub tls_cert: Option<PathBuf>,
+    /// `tls-key-file`: the private key of `tls_cert`, PEM.
+    pub tls_key: Option<PathBuf>,
+    /// `tls-ca-cert-file`: when set, TLS clients must show a certificate this CA signed.
+    pub tls_ca: Option<PathBuf>,
     /// `http-max-header-size`: the most bytes of an HTTP request's line and headers.
     pub http_header_size_max: u64,
     /// `http-max-url-size`: the most bytes of an HTTP request's target (path and query).
@@ -97,6 +107,11 @@ impl Default for Settings {
             port: 6379,
             http_port: 4206,
             pizzaria_port: 0,
+            tls_port: 0,
+            tls_http_port: 0,
+            tls_cert: None,
+            tls_key: None,
+            tls_ca: None,
             http_header_size_max: 16 << 10,
             http_url_size_max: 8 << 10,
             workers: 0,
@@ -218,7 +233,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 27] = [
+pub static SETTINGS: [Setting; 32] = [
     setting!(
         "dir",
         "",
@@ -318,6 +333,53 @@ pub static SETTINGS: [Setting; 27] = [
         pizzaria_port,
         |port: &u16| port.to_string(),
         parse_door_port
+    ),
+    setting!(
+        "tls-port",
+        "",
+        false,
+        "RESP over TLS on this port (same --bind; 0 or off: none, the default; needs \
+         tls-cert-file and tls-key-file)",
+        tls_port,
+        |port: &u16| port.to_string(),
+        parse_door_port
+    ),
+    setting!(
+        "tls-http-port",
+        "",
+        false,
+        "floe: HTTP over TLS (HTTPS) on this port (same --bind; 0 or off: none, the default)",
+        tls_http_port,
+        |port: &u16| port.to_string(),
+        parse_door_port
+    ),
+    setting!(
+        "tls-cert-file",
+        "tls-cert",
+        false,
+        "the TLS doors' certificate chain, a PEM file (the server's certificate first)",
+        tls_cert,
+        show_path,
+        parse_path
+    ),
+    setting!(
+        "tls-key-file",
+        "tls-key",
+        false,
+        "the private key of tls-cert-file, a PEM file (PKCS#8, PKCS#1 or SEC1)",
+        tls_key,
+        show_path,
+        parse_path
+    ),
+    setting!(
+        "tls-ca-cert-file",
+        "tls-ca",
+        false,
+        "when set, TLS clients must show a certificate this PEM file's CA signed (as Redis's \
+         tls-auth-clients yes); empty: no client certificates",
+        tls_ca,
+        show_path,
+        parse_path
     ),
     setting!(
         "http-max-header-size",
@@ -626,6 +688,17 @@ pub fn human(size: u64) -> String {
         }
     }
     format!("{size}B")
+}
+
+fn show_path(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map(|path| path.display().to_string())
+        .unwrap_or_default()
+}
+
+/// A file's path; empty: none.
+fn parse_path(text: &str) -> Result<Option<PathBuf>, String> {
+    Ok((!text.is_empty()).then(|| PathBuf::from(text)))
 }
 
 fn yes_no(on: bool) -> String {

@@ -352,7 +352,7 @@ pub fn require_binary(binary: &str, hint: &str) {
 }
 
 /// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind a free loopback port");
     listener.local_addr().expect("the bound address").port()
 }

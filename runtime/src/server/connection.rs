@@ -18,6 +18,11 @@
 //! stay within it plus one reply), and the event loop resumes it as the client reads: only
 //! a client that reads nothing for a whole housekeeping tick while at the limit is closed
 //! as a slow reader.
+//!
+//! A connection of a TLS listener carries a [`Tls`] session at its two edges: bytes enter
+//! through [`Connection::receive`] (deciphered into `input`) and leave through
+//! [`Connection::wire`] (released `output` enciphered), so the doors and the durability
+//! gate see only plaintext, and the event loops send only what `wire` gives them.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -35,6 +40,7 @@ use super::clients::ClientInfo;
 use super::http::Http;
 use super::pizzaria::Pizzaria;
 use super::resp::{self, Resp};
+use super::tls::Tls;
 use crate::acl::{Acl, Caller, Context};
 use crate::db::{DbError, Durability};
 
@@ -190,8 +196,10 @@ pub(super) struct Connection {
     token: usize,
     /// Bytes received and not yet parsed into a whole request.
     pub(super) input: Vec<u8>,
-    /// Replies ready to send.
+    /// Replies ready to send (released: nothing in it waits for the log), in plaintext.
     pub(super) output: Vec<u8>,
+    /// The TLS session of a TLS listener's client: the socket sees only its ciphertext.
+    tls: Option<Box<Tls>>,
     /// Replies waiting for durability (and any reply behind one), in order.
     held: Vec<u8>,
     gates: VecDeque<Held>,
@@ -209,12 +217,18 @@ pub(super) struct Connection {
 }
 
 impl Connection {
-    pub(super) fn new(info: Arc<ClientInfo>, kind: DoorKind, token: usize) -> Self {
+    pub(super) fn new(
+        info: Arc<ClientInfo>,
+        kind: DoorKind,
+        token: usize,
+        tls: Option<Box<Tls>>,
+    ) -> Self {
         Self {
             token,
             info,
             input: Vec::new(),
             output: Vec::new(),
+            tls,
             held: Vec::new(),
             gates: VecDeque::new(),
             failure_reply: kind.error_reply(),
@@ -235,9 +249,50 @@ impl Connection {
         !self.gates.is_empty()
     }
 
-    /// Reply bytes queued (released and held): what the output limit bounds.
+    /// Reply bytes queued (released, held, and enciphered not yet sent): what the output
+    /// limit bounds.
     pub(super) fn output_size(&self) -> usize {
-        self.output.len() + self.held.len()
+        let sealed = self.tls.as_ref().map_or(0, |tls| tls.sealed.len());
+        self.output.len() + self.held.len() + sealed
+    }
+
+    /// Takes bytes the socket received: into `input` as they are, or deciphered by TLS.
+    /// Returns `false` when TLS refused them (a failed handshake, plaintext on the TLS
+    /// port, a bad client certificate): the connection then reads nothing more, sends
+    /// TLS's alert ([`Connection::wire`]) and closes.
+    pub(super) fn receive(&mut self, bytes: &[u8]) -> bool {
+        let Some(tls) = self.tls.as_mut() else {
+            self.input.extend_from_slice(bytes);
+            return true;
+        };
+        match tls.open(bytes, &mut self.input) {
+            Ok(()) => true,
+            Err(failure) => {
+                tracing::debug!("TLS client {} refused: {failure}; closing", self.info.addr);
+                self.input.clear();
+                self.closing = true;
+                false
+            }
+        }
+    }
+
+    /// The bytes for the socket: the released replies, enciphered first on a TLS
+    /// connection (with its handshake messages, alerts, and a close_notify once closing
+    /// and nothing is left). The event loop sends from the front and drains what it sent.
+    pub(super) fn wire(&mut self) -> &mut Vec<u8> {
+        match self.tls.as_mut() {
+            None => &mut self.output,
+            Some(tls) => {
+                let last = self.closing && self.gates.is_empty();
+                tls.seal(&mut self.output, last);
+                &mut tls.sealed
+            }
+        }
+    }
+
+    /// Whether nothing released is left to send (the wire included).
+    pub(super) fn wire_is_empty(&self) -> bool {
+        self.output.is_empty() && self.tls.as_ref().is_none_or(|tls| tls.sealed.is_empty())
     }
 
     /// The loop every door shares: runs `step` on the unparsed input until it is used up,
@@ -429,6 +484,12 @@ impl Connection {
     pub(super) fn output_sent(&mut self) {
         if self.output.is_empty() && self.output.capacity() > BUFFER_RETAIN_SIZE {
             self.output = Vec::new();
+        }
+        if let Some(tls) = self.tls.as_mut()
+            && tls.sealed.is_empty()
+            && tls.sealed.capacity() > BUFFER_RETAIN_SIZE
+        {
+            tls.sealed = Vec::new();
         }
     }
 

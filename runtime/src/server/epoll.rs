@@ -62,7 +62,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
     let mut worker = Worker::new(index, shared, waker);
     let mut listeners = Vec::new();
     for (position, listener) in shared.listeners[index].iter().enumerate() {
-        let door = listener.door;
+        let door = (listener.door, listener.tls);
         let listener = listener
             .socket
             .try_clone()
@@ -167,9 +167,9 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
     }
 }
 
-/// Accepts every waiting connection.
+/// Accepts every waiting connection of a listener of `door` (inside TLS with `tls`).
 fn accept(
-    door: DoorKind,
+    (door, tls): (DoorKind, bool),
     listener: &TcpListener,
     poll: &Poll,
     worker: &mut Worker,
@@ -187,8 +187,11 @@ fn accept(
         }
         if let Some(refusal) = worker.refusal(&peer) {
             worker.stats.rejected_count.fetch_add(1, Ordering::Relaxed);
-            // Best effort: the refused client may not read it.
-            let _ignored = stream.write(&door.refusal_text(refusal));
+            // Best effort: the refused client may not read it. A TLS client could not read
+            // plaintext: it sees the connection close.
+            if !tls {
+                let _ignored = stream.write(&door.refusal_text(refusal));
+            }
             continue;
         }
         let _ignored = stream.set_nodelay(true);
@@ -206,7 +209,10 @@ fn accept(
         {
             continue;
         }
-        let (connection, door) = worker.connected(peer, local, token, door);
+        let Some((connection, door)) = worker.connected(peer, local, token, (door, tls)) else {
+            let _ignored = poll.registry().deregister(&mut stream);
+            continue;
+        };
         vacant.insert(Entry {
             connection,
             door,
@@ -248,7 +254,9 @@ fn receive(
             }
             Ok(size) => {
                 worker.stats.transferred(size as u64, 0);
-                entry.connection.input.extend_from_slice(&buffer[..size]);
+                if !entry.connection.receive(&buffer[..size]) {
+                    break; // TLS refused the peer: only its alert goes out
+                }
                 if entry.door.process(&mut entry.connection, worker, 0) == Control::CloseAfterFlush
                 {
                     break;
@@ -302,8 +310,9 @@ fn send(
     };
     let mut written = 0;
     let mut broken = false;
-    while written < entry.connection.output.len() {
-        match entry.socket.write(&entry.connection.output[written..]) {
+    let wire = entry.connection.wire();
+    while written < wire.len() {
+        match entry.socket.write(&wire[written..]) {
             Ok(0) => {
                 broken = true;
                 break;
@@ -318,7 +327,7 @@ fn send(
         }
     }
     worker.stats.transferred(0, written as u64);
-    entry.connection.output.drain(..written);
+    wire.drain(..written);
     entry.connection.output_sent();
     if written > 0 {
         entry.connection.progress = true;
@@ -333,7 +342,7 @@ fn send(
         resume.push(token);
     }
     let done = entry.connection.closing
-        && entry.connection.output.is_empty()
+        && entry.connection.wire_is_empty()
         && !entry.connection.is_waiting();
     if broken || done {
         close(token, poll, worker, entries);

@@ -35,6 +35,7 @@ mod epoll;
 mod http;
 mod pizzaria;
 mod resp;
+mod tls;
 mod uring;
 
 use std::net::{SocketAddr, TcpListener};
@@ -64,6 +65,8 @@ struct Entry<S> {
 #[derive(Debug)]
 struct Listener {
     door: DoorKind,
+    /// Its clients speak the door's protocol inside TLS (`tls-port`, `tls-http-port`).
+    tls: bool,
     socket: TcpListener,
 }
 
@@ -84,6 +87,8 @@ struct Shared {
     listeners: Vec<Vec<Listener>>,
     /// `/metrics`: the Prometheus registry, whose collector reads INFO's sources.
     metrics: http::Metrics,
+    /// The TLS listeners' configuration (certificate, key, client CA); `None`: no TLS door.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// The part of a worker that does not depend on its event loop: the Db, the counters, and
@@ -177,26 +182,40 @@ impl Worker {
         None
     }
 
-    /// Registers an accepted client of `door`.
+    /// Registers an accepted client of `door` (inside TLS with `tls`); `None` when its TLS
+    /// session cannot start (the socket is then dropped).
     fn connected(
         &self,
         peer: SocketAddr,
         local: SocketAddr,
         token: usize,
-        door: DoorKind,
-    ) -> (Connection, Door) {
+        (door, tls): (DoorKind, bool),
+    ) -> Option<(Connection, Door)> {
+        let session = match (tls, &self.shared.tls) {
+            (false, _) => None,
+            (true, Some(config)) => match tls::Tls::new(config) {
+                Ok(session) => Some(Box::new(session)),
+                Err(error) => {
+                    tracing::debug!("TLS client {peer}: no session ({error}); closing");
+                    return None;
+                }
+            },
+            (true, None) => unreachable!("a TLS listener without a TLS configuration"),
+        };
         self.admin.clients.fetch_add(1, Ordering::Relaxed);
         self.stats.connection_count.fetch_add(1, Ordering::Relaxed);
         let info = self.shared.clients.add(peer, local, self.index);
         let protocol = Door::new(door, info.id, &self.admin.acl);
-        (Connection::new(info, door, token), protocol)
+        Some((Connection::new(info, door, token, session), protocol))
     }
 
-    /// The protocol of this worker's listener at `position`.
-    fn door_of(&self, position: usize) -> DoorKind {
+    /// The protocol of this worker's listener at `position`, and whether it is inside TLS.
+    fn door_of(&self, position: usize) -> (DoorKind, bool) {
         self.shared.listeners[self.index]
             .get(position)
-            .map_or(DoorKind::Resp, |listener| listener.door)
+            .map_or((DoorKind::Resp, false), |listener| {
+                (listener.door, listener.tls)
+            })
     }
 
     /// Forgets a closed client.
@@ -309,17 +328,28 @@ impl Worker {
 /// Pending connections the kernel keeps per listening socket (Redis's `tcp-backlog`).
 const LISTEN_BACKLOG: i32 = 511;
 
-/// The doors `settings` open, with their ports (a door on port 0 is off; RESP always
-/// listens).
-fn doors(settings: &Settings) -> Vec<(DoorKind, u16)> {
+/// The doors `settings` open, whether inside TLS, and their ports (a door on port 0 is
+/// off; plaintext RESP always listens).
+fn doors(settings: &Settings) -> Vec<(DoorKind, bool, u16)> {
     [
-        (DoorKind::Resp, settings.port),
-        (DoorKind::Http, settings.http_port),
-        (DoorKind::Pizzaria, settings.pizzaria_port),
+        (DoorKind::Resp, false, settings.port),
+        (DoorKind::Http, false, settings.http_port),
+        (DoorKind::Pizzaria, false, settings.pizzaria_port),
+        (DoorKind::Resp, true, settings.tls_port),
+        (DoorKind::Http, true, settings.tls_http_port),
     ]
     .into_iter()
-    .filter(|&(door, port)| door == DoorKind::Resp || port != 0)
+    .filter(|&(door, tls, port)| (door == DoorKind::Resp && !tls) || port != 0)
     .collect()
+}
+
+/// The setting that chooses the port of `door` (inside TLS with `tls`).
+fn port_setting(door: DoorKind, tls: bool) -> &'static str {
+    match (door, tls) {
+        (DoorKind::Resp, true) => "--tls-port",
+        (_, true) => "--tls-http-port",
+        (door, false) => door.port_setting(),
+    }
 }
 
 /// Each worker's listeners for `settings.bind`, one per door and address: each bound with
@@ -328,15 +358,16 @@ fn doors(settings: &Settings) -> Vec<(DoorKind, u16)> {
 /// with an accept armed in every ring gave every connection to the first ring.)
 fn bind(settings: &Settings, worker_count: usize) -> Result<Vec<Vec<Listener>>, String> {
     let mut listeners: Vec<Vec<Listener>> = (0..worker_count).map(|_| Vec::new()).collect();
-    for (door, port) in doors(settings) {
+    for (door, tls, port) in doors(settings) {
         for address in &settings.bind {
             let taken = |port: u16, error: std::io::Error| {
                 format!(
-                    "cannot listen for {} on {address}:{port}: {error} (is another server on \
-                     that port? choose another with {}{})",
+                    "cannot listen for {}{} on {address}:{port}: {error} (is another server \
+                     on that port? choose another with {}{})",
                     door.name(),
-                    door.port_setting(),
-                    if door == DoorKind::Resp {
+                    if tls { " over TLS" } else { "" },
+                    port_setting(door, tls),
+                    if door == DoorKind::Resp && !tls {
                         ""
                     } else {
                         ", or turn it off with 0"
@@ -354,7 +385,7 @@ fn bind(settings: &Settings, worker_count: usize) -> Result<Vec<Vec<Listener>>, 
                     listen(SocketAddr::new(*address, port)).map_err(|error| taken(port, error))?;
                 // Port 0 picks a free port once; every worker then binds that one.
                 port = socket.local_addr().map_or(port, |bound| bound.port());
-                worker.push(Listener { door, socket });
+                worker.push(Listener { door, tls, socket });
             }
         }
     }
@@ -387,9 +418,10 @@ fn listening_text(listeners: &[Vec<Listener>]) -> String {
         let Ok(address) = listener.socket.local_addr() else {
             continue;
         };
-        parts.push(match listener.door {
-            DoorKind::Resp => address.to_string(),
-            door => format!("{} on {address}", door.name()),
+        parts.push(match (listener.door, listener.tls) {
+            (DoorKind::Resp, false) => address.to_string(),
+            (door, false) => format!("{} on {address}", door.name()),
+            (door, true) => format!("{} over TLS on {address}", door.name()),
         });
     }
     parts.join(", ")
@@ -415,6 +447,13 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
             std::thread::available_parallelism().map_or(1, |cores| (usize::from(cores) / 2).max(1))
         }
         count => count,
+    };
+    let tls = match tls::server_config(&settings) {
+        Ok(tls) => tls,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::from(2);
+        }
     };
     let listeners = match bind(&settings, worker_count) {
         Ok(listeners) => listeners,
@@ -463,6 +502,7 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         admin: Arc::clone(&admin),
         clients: Clients::new(worker_count),
         listeners,
+        tls,
     });
     let io = match settings.server_io {
         ServerIo::Epoll => ServerIo::Epoll,

@@ -472,17 +472,22 @@ fn accepted(
     let Ok(peer) = stream.peer_addr() else {
         return Ok(());
     };
-    let door = worker.door_of(listener);
+    let (door, tls) = worker.door_of(listener);
     if let Some(refusal) = worker.refusal(&peer) {
         worker.stats.rejected_count.fetch_add(1, Ordering::Relaxed);
-        let _ignored = stream.write(&door.refusal_text(refusal)); // best effort
+        // Best effort; a TLS client could not read plaintext: it sees the close.
+        if !tls {
+            let _ignored = stream.write(&door.refusal_text(refusal));
+        }
         return Ok(());
     }
     let _ignored = stream.set_nodelay(true);
     let local = stream.local_addr().unwrap_or(peer);
     let vacant = entries.vacant_entry();
     let token = vacant.key();
-    let (connection, door) = worker.connected(peer, local, token, door);
+    let Some((connection, door)) = worker.connected(peer, local, token, (door, tls)) else {
+        return Ok(());
+    };
     let entry = vacant.insert(Entry {
         connection,
         door,
@@ -526,17 +531,19 @@ fn received(
     if !more {
         entry.socket.receiving = false;
     }
+    let mut refused = false;
     if let Some(id) = buffer {
         if !entry.socket.shut && !entry.connection.closing {
-            entry
-                .connection
-                .input
-                .extend_from_slice(buffers.bytes(id, size));
+            refused = !entry.connection.receive(buffers.bytes(id, size));
         }
         buffers.give_back(id);
     }
     if entry.socket.shut {
         finish_if_idle(token, worker, entries);
+        return;
+    }
+    if refused {
+        flush.push(token); // TLS refused the peer: its alert goes out, then the close
         return;
     }
     if entry.connection.closing {
@@ -594,15 +601,18 @@ fn start_send(
     if entry.socket.shut {
         return;
     }
-    if !entry.socket.send_in_flight && !entry.connection.output.is_empty() {
-        std::mem::swap(&mut entry.socket.sending, &mut entry.connection.output);
-        entry.socket.sent = 0;
-        submit_send(token, ring, &mut entry.socket);
+    if !entry.socket.send_in_flight {
+        let wire = entry.connection.wire();
+        if !wire.is_empty() {
+            std::mem::swap(&mut entry.socket.sending, wire);
+            entry.socket.sent = 0;
+            submit_send(token, ring, &mut entry.socket);
+        }
     }
     let connection = &entry.connection;
     if connection.closing
         && !entry.socket.send_in_flight
-        && connection.output.is_empty()
+        && connection.wire_is_empty()
         && !connection.is_waiting()
     {
         close(token, worker, entries);
