@@ -38,8 +38,11 @@ pub(crate) const MEMORY_BROKEN: u64 = 0x666c_6f65_6d65_6d58;
 /// The database a memory store uses (it has no SELECT).
 const DB_INDEX: u8 = 0;
 
-/// What sits at the start of the caller's buffer.
+/// What sits at the start of the caller's buffer. `repr(C)` keeps `magic` at offset 0 (Rust
+/// may otherwise reorder the fields), so the check of a handle reads only its first 8
+/// bytes, whatever a `Store` holds.
 #[derive(Debug)]
+#[repr(C)]
 pub struct MemoryHeader {
     /// `MEMORY_MAGIC` while live.
     pub magic: u64,
