@@ -297,6 +297,9 @@ struct Shard {
     writes_since_expiry: u32,
     /// Active-expiry steps this shard's writes have triggered.
     expire_steps: u32,
+    /// A snapshot's cut marked this shard and nobody has streamed it into the file yet: a
+    /// write must call `snapshot_walk` before it changes the store (`db/snapshots.rs`).
+    snapshot_pending: bool,
 }
 
 /// What the append-order lock guards.
@@ -391,6 +394,7 @@ impl Db {
                     buffer: LogBuffer::new(config.persistence),
                     writes_since_expiry: 0,
                     expire_steps: 0,
+                    snapshot_pending: false,
                 })
             })
             .collect();
@@ -690,9 +694,9 @@ impl Db {
     }
 
     /// Takes a snapshot now and compacts the log (Redis's SAVE); returns when the snapshot
-    /// is durable and the segments it covers are deleted. Writes wait while the store is
-    /// streamed to the snapshot file block by block ([`SnapshotReport::pause`]), not while
-    /// it is synced; memory holds one block (1 MiB), never a copy of the store.
+    /// is durable and the segments it covers are deleted. A write waits only while its own
+    /// shard is streamed to the snapshot file ([`SnapshotReport::pause`]), never while the
+    /// file is synced; memory holds one block (1 MiB), never a copy of the store.
     ///
     /// # Errors
     /// [`DbError::PersistenceOff`]; [`DbError::Runtime`] if the log failed, the `Db` is

@@ -387,8 +387,12 @@ impl SnapshotItem<'_> {
 /// assert_eq!(view.items().collect::<Vec<_>>(), [item]);
 /// ```
 #[derive(Debug)]
-pub struct SnapshotWriter<'b> {
-    block: &'b mut [u8],
+pub struct SnapshotWriter<B> {
+    /// The block buffer: borrowed (`&mut [u8]`) or owned (a `Vec<u8>`, so that a writer can
+    /// outlive the call that began it: a snapshot streamed a piece at a time).
+    block: B,
+    /// Bytes of `block` used at most (its length, capped at [`SNAPSHOT_BLOCK_SIZE_MAX`]).
+    block_size_max: usize,
     /// Bytes of `block` in use, the block header's space included.
     block_size: usize,
     block_item_count: u32,
@@ -399,7 +403,7 @@ pub struct SnapshotWriter<'b> {
     header: SnapshotHeader,
 }
 
-impl<'b> SnapshotWriter<'b> {
+impl<B: AsMut<[u8]>> SnapshotWriter<B> {
     /// Starts a snapshot: writes `header` into `target` (write it at offset 0 of the
     /// file) and takes `block` as the block buffer (only its first
     /// [`SNAPSHOT_BLOCK_SIZE_MAX`] bytes are used).
@@ -413,18 +417,16 @@ impl<'b> SnapshotWriter<'b> {
     /// If `block` is shorter than [`SNAPSHOT_BLOCK_SIZE_MIN`].
     pub fn begin(
         header: SnapshotHeader,
-        block: &'b mut [u8],
+        mut block: B,
         target: &mut [u8; SNAPSHOT_HEADER_SIZE],
     ) -> Self {
-        assert!(
-            block.len() >= SNAPSHOT_BLOCK_SIZE_MIN as usize,
-            "block={}",
-            block.len()
-        );
-        let block_size_max = block.len().min(SNAPSHOT_BLOCK_SIZE_MAX as usize);
+        let length = block.as_mut().len();
+        assert!(length >= SNAPSHOT_BLOCK_SIZE_MIN as usize, "block={length}");
+        let block_size_max = length.min(SNAPSHOT_BLOCK_SIZE_MAX as usize);
         header.encode(target);
         Self {
-            block: &mut block[..block_size_max],
+            block,
+            block_size_max,
             block_size: SNAPSHOT_BLOCK_HEADER_SIZE,
             block_item_count: 0,
             block_count: 0,
@@ -453,7 +455,7 @@ impl<'b> SnapshotWriter<'b> {
     pub fn push(&mut self, item: &SnapshotItem<'_>) -> Result<(), PushError> {
         assert!(item.db < DATABASE_COUNT, "db={}", item.db);
         let item_size = item.encoded_size() as usize;
-        if self.block_size + item_size > self.block.len() {
+        if self.block_size + item_size > self.block_size_max {
             if self.block_item_count == 0 {
                 return Err(PushError::ItemTooLarge {
                     block_size_required: item.block_size_required(),
@@ -464,7 +466,7 @@ impl<'b> SnapshotWriter<'b> {
         if self.block_item_count == u32::MAX {
             return Err(PushError::BlockFull);
         }
-        let target = &mut self.block[self.block_size..self.block_size + item_size];
+        let target = &mut self.block.as_mut()[self.block_size..self.block_size + item_size];
         let key_end = SNAPSHOT_ITEM_HEADER_SIZE + item.key.len();
         target[item_field::KEY_SIZE]
             .copy_from_slice(&size_u32(item.key.len(), RECORD_KEY_SIZE_MAX).to_le_bytes());
@@ -478,7 +480,7 @@ impl<'b> SnapshotWriter<'b> {
         self.block_item_count += 1;
         self.item_count += 1;
         assert!(
-            self.block_size <= self.block.len(),
+            self.block_size <= self.block_size_max,
             "block_size={}",
             self.block_size
         );
@@ -497,7 +499,7 @@ impl<'b> SnapshotWriter<'b> {
         }
         let index = self.block_count;
         let size = self.block_size;
-        let block = &mut self.block[..size];
+        let block = &mut self.block.as_mut()[..size];
         block[block_field::SIZE]
             .copy_from_slice(&size_u32(size, SNAPSHOT_BLOCK_SIZE_MAX).to_le_bytes());
         block[block_field::INDEX].copy_from_slice(&index.to_le_bytes());
@@ -513,8 +515,8 @@ impl<'b> SnapshotWriter<'b> {
         self.block_item_count = 0;
         // Pair assertion with the reader: O(block size), as it recomputes the checksum
         // and walks every item, so in debug builds only.
-        debug_assert!(SnapshotBlock::new_checked(&self.block[..size], index).is_ok());
-        &self.block[..size]
+        debug_assert!(SnapshotBlock::new_checked(&self.block.as_mut()[..size], index).is_ok());
+        &self.block.as_mut()[..size]
     }
 
     /// Ends the snapshot: writes the trailer (append it after the last block) and the

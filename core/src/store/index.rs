@@ -243,6 +243,7 @@ fn take_db(entries: &mut BTreeSet<IndexKey>, db: u8) -> BTreeSet<IndexKey> {
 }
 
 /// Bytes of an entry (the database byte and the key) kept inside the tree's node.
+#[cfg(any(test, feature = "alloc"))]
 const INLINE_SIZE_MAX: usize = 22;
 
 /// One entry: the database byte, then the key. Entries up to [`INLINE_SIZE_MAX`] bytes

@@ -2,12 +2,24 @@
 //! trigger on a background thread, and the counters INFO and [`DbStats`](super::DbStats)
 //! report.
 //!
-//! A snapshot locks every shard, appends what is pending, then reads the last LSN, so the
-//! snapshot at that LSN holds exactly the changes up to it; the shards are streamed to the
-//! file one after the other, block by block, while writes wait, then the file is committed
-//! and the log compacted with the locks released.
+//! A snapshot has a **cut** and a **walk**. The cut locks every shard at once, appends what
+//! is pending and reads the last LSN `L` (so everything applied is at or below `L`), begins
+//! the file and marks every shard; then it unlocks them all. The walk streams each marked
+//! shard into the file, block by block, under that shard's lock alone: the snapshot's own
+//! thread goes through the shards in order, and a write that finds its shard still marked
+//! walks it first (`snapshot_walk`), before it changes anything. So every shard is written
+//! exactly as it was at the cut, and the file holds exactly the changes up to `L`, while
+//! writes pause at most for one shard's walk (the cut itself is short: it copies nothing).
+//! Then the file is committed and the log compacted, with no lock held.
 //!
-//! Invariants: one snapshot at a time (`serial` is held for the whole of one); at most one
+//! Between the cut and its walk a shard may lose keys without a write: keys that expire
+//! (lazily on a read, or by another shard's expiry step, which skips marked shards anyway).
+//! The file leaves out what expired by the cut's time; a key that expires later is gone
+//! either way once it is read back, so the two agree on every key that is live.
+//!
+//! Invariants: one snapshot at a time (`serial` is held for the whole of one); a shard is
+//! marked only by the cut and unmarked only by its walk, with its lock held both times, and
+//! every shard is walked before the snapshot ends; at most one
 //! background thread (`running` is set before it is spawned and cleared when it ends);
 //! `log_size_at_snapshot` only grows; the automatic trigger waits for at least
 //! `snapshot_log_size` log bytes and at least as many as the last snapshot held.
@@ -25,8 +37,7 @@ use std::time::Duration;
 use super::{DbError, Inner, MutexGuard, Shard, lock};
 use crate::error::{Error, Operation};
 use crate::io::Clock;
-use crate::log::snapshot::{Compaction, SnapshotFile, compact};
-use crate::memory::with_shards;
+use crate::log::snapshot::{Compaction, SnapshotFile, SnapshotStream, compact};
 
 /// What a snapshot did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +50,8 @@ pub struct SnapshotReport {
     pub item_count: u64,
     /// Bytes written.
     pub size: u64,
-    /// How long writes waited: the walk that streams the store to the file.
+    /// The longest a write could wait: the cut (every shard locked) plus the longest walk of
+    /// one shard (that shard locked).
     pub pause: Duration,
     /// How long the whole snapshot took, compaction included.
     pub duration: Duration,
@@ -66,6 +78,17 @@ pub(super) struct Snapshots {
     /// Bytes of the last snapshot written (the automatic trigger waits for as many log
     /// bytes).
     size_last: AtomicU64,
+    /// The snapshot being streamed, between its cut and the end of its walk.
+    in_progress: Mutex<Option<InProgress>>,
+}
+
+/// A snapshot between its cut and its end: the file, the stream, and the longest time one
+/// shard's walk held that shard.
+#[derive(Debug)]
+struct InProgress {
+    file: SnapshotFile,
+    stream: SnapshotStream,
+    walk_ns_max: u64,
 }
 
 #[derive(Debug, Default)]
@@ -124,8 +147,9 @@ impl Inner {
         let _serial = lock(&self.snapshots.serial);
         self.check_writable()?;
         let started_ns = self.clock.monotonic_ns();
-        let (file, header, log_size) = {
-            let mut block = Vec::new();
+        // The cut: every shard locked at once, only long enough to give everything applied
+        // its LSN, fix the snapshot's LSN and mark every shard for the walk.
+        let log_size = {
             let mut shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(lock).collect();
             // Everything applied must have its LSN before the snapshot names one: append
             // what is pending, and wait for an append in flight (its lock).
@@ -137,30 +161,53 @@ impl Inner {
                 (appender.lsn_last, appender.log_size)
             };
             let now = self.clock.now_ms();
-            // Streamed to the file block by block while writes wait: no copy of the store
-            // in memory, at the price of the page-cache writes inside the pause.
+            let item_count = shards
+                .iter()
+                .map(|shard| shard.store.with_ref(|store| store.len() as u64))
+                .sum();
+            let config = shards[0].store.with_ref(|store| *store.config());
             let mut file = SnapshotFile::create(&**storage, &self.dir, lsn)?;
-            let mut locked: Vec<_> = shards
-                .iter_mut()
-                .map(|shard| {
-                    let shard = &mut **shard;
-                    (shard.index, &mut shard.store)
-                })
-                .collect();
-            let written = with_shards(self.shards.len(), &mut locked, |stores| {
-                file.write_items(stores, lsn, now, &mut block)
-            });
-            drop(locked);
-            match written {
-                Ok(header) => (file, header, log_size),
+            let stream = match file.stream_begin(lsn, now, item_count, &config) {
+                Ok(stream) => stream,
                 Err(error) => {
                     drop(shards);
                     file.abandon(&**storage);
                     return Err(error.into());
                 }
+            };
+            *lock(&self.snapshots.in_progress) = Some(InProgress {
+                file,
+                stream,
+                walk_ns_max: 0,
+            });
+            for shard in &mut shards {
+                shard.snapshot_pending = true;
+            }
+            log_size
+        };
+        let cut_ns = self.clock.monotonic_ns().saturating_sub(started_ns);
+        // The walk: each shard in turn, under its own lock only, unless a writer walked it
+        // first (see `snapshot_walk`).
+        for shard in &*self.shards {
+            let mut shard = lock(shard);
+            self.snapshot_walk(&mut shard);
+        }
+        let Some(InProgress {
+            mut file,
+            stream,
+            walk_ns_max,
+        }) = lock(&self.snapshots.in_progress).take()
+        else {
+            unreachable!("the snapshot in progress is taken only here, under `serial`");
+        };
+        let header = match file.stream_end(stream) {
+            Ok(header) => header,
+            Err(error) => {
+                file.abandon(&**storage);
+                return Err(error.into());
             }
         };
-        let pause = elapsed(&*self.clock, started_ns);
+        let pause = Duration::from_nanos(cut_ns.saturating_add(walk_ns_max));
         let size = file.size();
         let file = file.commit(&**storage, &self.dir)?;
         let compaction = compact(&**storage, &self.dir, header.lsn)?;
@@ -178,6 +225,31 @@ impl Inner {
             duration: elapsed(&*self.clock, started_ns),
             compaction,
         })
+    }
+
+    /// Streams `shard` into the snapshot in progress if the cut marked it and nobody walked
+    /// it since: called, with the shard's lock held, by the snapshot's own walk and by every
+    /// write before it changes the shard. So each shard is captured exactly as it was at the
+    /// cut, while writes to the shards already walked go on.
+    pub(super) fn snapshot_walk(&self, shard: &mut Shard) {
+        if !shard.snapshot_pending {
+            return;
+        }
+        shard.snapshot_pending = false;
+        let started_ns = self.clock.monotonic_ns();
+        let mut in_progress = lock(&self.snapshots.in_progress);
+        if let Some(InProgress {
+            file,
+            stream,
+            walk_ns_max,
+        }) = in_progress.as_mut()
+        {
+            shard
+                .store
+                .with_ref(|store| file.stream_store(stream, store));
+            let walk_ns = self.clock.monotonic_ns().saturating_sub(started_ns);
+            *walk_ns_max = (*walk_ns_max).max(walk_ns);
+        }
     }
 
     /// Starts a background snapshot unless one is running.

@@ -95,7 +95,7 @@ impl Db {
                 (result, Durability::Done)
             }
             Route::One(index) => self.run_one(index, access, hand, operation)?,
-            Route::Many(set) => inner.run_many(set, operation)?,
+            Route::Many(set) => inner.run_many(set, access, operation)?,
         };
         if durability != Durability::Done {
             Inner::snapshot_start_if_wanted(&self.inner);
@@ -114,6 +114,9 @@ impl Db {
         let inner = &*self.inner;
         let mut guard = lock(&inner.shards[index]);
         let shard = &mut *guard;
+        if access == Access::Write {
+            inner.snapshot_walk(shard);
+        }
         let now = inner.clock.now_ms();
         // Active expiry rides on writes, a bounded step every EXPIRE_WRITE_INTERVAL of a
         // shard's writes: memory is reclaimed where it is needed, with no timer thread (which
@@ -190,10 +193,16 @@ impl Inner {
     pub(super) fn run_many<R>(
         &self,
         set: ShardSet,
+        access: Access,
         operation: impl for<'s> FnOnce(&mut dyn Shards<'s>, Timestamp, &mut ShardLog<'_>) -> R,
     ) -> Result<(R, Durability), DbError> {
         let mut guards: Vec<MutexGuard<'_, Shard>> =
             set.iter().map(|index| lock(&self.shards[index])).collect();
+        if access == Access::Write {
+            for shard in &mut guards {
+                self.snapshot_walk(shard);
+            }
+        }
         let now = self.clock.now_ms();
         let (result, logged) = {
             let (first, rest) = guards
@@ -249,7 +258,10 @@ impl Inner {
         if other == index {
             return;
         }
-        if let Ok(mut shard) = self.shards[other].try_lock() {
+        // A shard a snapshot still has to walk is left as the cut saw it.
+        if let Ok(mut shard) = self.shards[other].try_lock()
+            && !shard.snapshot_pending
+        {
             shard
                 .store
                 .with(|store| store.expire_step(now, EXPIRE_STEP_SLOTS_DEFAULT));

@@ -55,7 +55,7 @@ use floe_core::codec::snapshot::{
     SnapshotWriter, block_field,
 };
 use floe_core::codec::usize_from;
-use floe_core::store::{Shards, shards};
+use floe_core::store::{Config, Shards, Store, shards};
 use floe_core::time::Timestamp;
 
 use crate::error::Error;
@@ -167,10 +167,9 @@ impl SnapshotFile {
         self.size
     }
 
-    /// Streams every live item of the `stores` (a keyspace's shards, or one store) into the file as the snapshot covering LSN
-    /// `lsn`, through `block` (resized to [`snapshot_block_size`]): memory stays one block,
-    /// whatever the store holds. Items expired at `now` are left out. Returns the header
-    /// written.
+    /// Streams every live item of the `stores` (a keyspace's shards, or one store) into the
+    /// file as the snapshot covering LSN `lsn`, through one block of memory, whatever the
+    /// stores hold. Items expired at `now` are left out. Returns the header written.
     ///
     /// # Errors
     /// [`Error::Io`] from a write; the caller then [`SnapshotFile::abandon`]s the file.
@@ -179,14 +178,48 @@ impl SnapshotFile {
         stores: &mut dyn Shards<'_>,
         lsn: u64,
         now: Timestamp,
-        block: &mut Vec<u8>,
     ) -> Result<SnapshotHeader, Error> {
         let file = &mut self.file;
-        let header = snapshot_stream(stores, lsn, now, block, &mut |offset, bytes| {
+        let header = snapshot_stream(stores, lsn, now, &mut |offset, bytes| {
             file.write_at(offset, bytes)
         })?;
         self.size = header.1;
         Ok(header.0)
+    }
+
+    /// Starts streaming the snapshot into the file a store at a time (see
+    /// [`SnapshotStream`]); [`SnapshotFile::stream_end`] ends it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] from writing the header; the caller then abandons the file.
+    pub fn stream_begin(
+        &mut self,
+        lsn: u64,
+        now: Timestamp,
+        item_count: u64,
+        config: &Config,
+    ) -> Result<SnapshotStream, Error> {
+        let file = &mut self.file;
+        SnapshotStream::begin(lsn, now, item_count, config, &mut |offset, bytes| {
+            file.write_at(offset, bytes)
+        })
+    }
+
+    /// Streams `store` into the file (a failure is kept for [`SnapshotFile::stream_end`]).
+    pub fn stream_store(&mut self, stream: &mut SnapshotStream, store: &Store<'_>) {
+        let file = &mut self.file;
+        stream.push_store(store, &mut |offset, bytes| file.write_at(offset, bytes));
+    }
+
+    /// Ends the streamed snapshot; returns the header written.
+    ///
+    /// # Errors
+    /// The first failed write; the caller then abandons the file.
+    pub fn stream_end(&mut self, stream: SnapshotStream) -> Result<SnapshotHeader, Error> {
+        let file = &mut self.file;
+        let (header, size) = stream.finish(&mut |offset, bytes| file.write_at(offset, bytes))?;
+        self.size = size;
+        Ok(header)
     }
 
     /// Makes the snapshot durable under its final name: fdatasync, rename, fsync of the
@@ -233,10 +266,9 @@ pub fn snapshot_encode(
     lsn: u64,
     now: Timestamp,
     image: &mut Vec<u8>,
-    block: &mut Vec<u8>,
 ) -> SnapshotHeader {
     image.clear();
-    let encoded = snapshot_stream(stores, lsn, now, block, &mut |offset, bytes| {
+    let encoded = snapshot_stream(stores, lsn, now, &mut |offset, bytes| {
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
         if image.len() < offset + bytes.len() {
             image.resize(offset + bytes.len(), 0);
@@ -253,84 +285,153 @@ pub fn snapshot_encode(
 /// Where [`snapshot_stream`] puts its bytes: `write(offset, bytes)`.
 type SnapshotSink<'w> = dyn FnMut(u64, &[u8]) -> Result<(), Error> + 'w;
 
-/// The snapshot of `store` at LSN `lsn`, handed to `write(offset, bytes)` piece by piece:
-/// a placeholder header, each block as it fills, the trailer, then the final header at
-/// offset 0 (expired items were counted in the placeholder but not written). Returns the
-/// final header and the size written.
-///
-/// # Panics
-/// If an item does not fit a block of [`snapshot_block_size`] bytes: the store never holds
-/// an item larger than its configured maximums.
+/// The snapshot of the `stores` at LSN `lsn`, handed to `write(offset, bytes)` piece by
+/// piece (see [`SnapshotStream`]). Returns the final header and the size written.
 fn snapshot_stream(
     stores: &mut dyn Shards<'_>,
     lsn: u64,
     now: Timestamp,
-    block: &mut Vec<u8>,
     write: &mut SnapshotSink<'_>,
 ) -> Result<(SnapshotHeader, u64), Error> {
     let config = *stores.store(0).config();
-    block.resize(
-        snapshot_block_size(config.key_size_max, config.value_size_max),
-        0,
-    );
-    let begin = SnapshotHeader {
-        lsn,
-        created_at: now,
-        item_count: shards::len(stores) as u64,
-    };
-    let mut header = [0u8; SNAPSHOT_HEADER_SIZE];
-    let mut writer = SnapshotWriter::begin(begin, block, &mut header);
-    write(0, &header)?;
-    let mut offset = SNAPSHOT_HEADER_SIZE as u64;
-    // The item walk cannot stop early: after a failed write the rest is skipped.
-    let mut failure = None;
-    let mut write_block = |bytes: &[u8], failure: &mut Option<Error>| {
-        if failure.is_none() && !bytes.is_empty() {
-            match write(offset, bytes) {
-                Ok(()) => offset += bytes.len() as u64,
-                Err(error) => *failure = Some(error),
+    let item_count = shards::len(stores) as u64;
+    let mut stream = SnapshotStream::begin(lsn, now, item_count, &config, write)?;
+    for shard in 0..stores.count() {
+        stream.push_store(stores.store(shard), write);
+    }
+    stream.finish(write)
+}
+
+/// A snapshot written a store at a time: the shards of a keyspace one after the other, each
+/// whenever its turn comes (see `db/snapshots.rs`), through one block of memory.
+///
+/// The bytes go to `write(offset, bytes)`: a placeholder header at [`SnapshotStream::begin`],
+/// each block as it fills, then the trailer and the final header at offset 0 (items expired
+/// at the snapshot's `now`, counted in the placeholder, are left out).
+///
+/// Invariants: a failed write is remembered and every later one skipped, so a walk never
+/// stops halfway through a store's items; [`SnapshotStream::finish`] returns that failure.
+#[derive(Debug)]
+pub struct SnapshotStream {
+    writer: SnapshotWriter<Vec<u8>>,
+    /// The placeholder header, as written at offset 0.
+    begin: SnapshotHeader,
+    /// Where the next block goes.
+    offset: u64,
+    /// The first failed write.
+    failure: Option<Error>,
+    /// Items expired at this time are left out.
+    now: Timestamp,
+}
+
+impl SnapshotStream {
+    /// Starts the snapshot covering LSN `lsn`: a block buffer sized for `config`'s largest
+    /// item, and the placeholder header, which says `item_count` items.
+    ///
+    /// # Errors
+    /// [`Error::Io`] from writing the header.
+    pub fn begin(
+        lsn: u64,
+        now: Timestamp,
+        item_count: u64,
+        config: &Config,
+        write: &mut SnapshotSink<'_>,
+    ) -> Result<Self, Error> {
+        let block = vec![0; snapshot_block_size(config.key_size_max, config.value_size_max)];
+        let begin = SnapshotHeader {
+            lsn,
+            created_at: now,
+            item_count,
+        };
+        let mut header = [0u8; SNAPSHOT_HEADER_SIZE];
+        let writer = SnapshotWriter::begin(begin, block, &mut header);
+        write(0, &header)?;
+        Ok(Self {
+            writer,
+            begin,
+            offset: SNAPSHOT_HEADER_SIZE as u64,
+            failure: None,
+            now,
+        })
+    }
+
+    /// Streams every item of `store` live at the snapshot's `now`; a write failure is kept
+    /// for [`SnapshotStream::finish`].
+    ///
+    /// # Panics
+    /// If an item does not fit a block of [`snapshot_block_size`] bytes: the store never
+    /// holds an item larger than its configured maximums.
+    pub fn push_store(&mut self, store: &Store<'_>, write: &mut SnapshotSink<'_>) {
+        let Self {
+            writer,
+            offset,
+            failure,
+            now,
+            ..
+        } = self;
+        let mut write_block = |bytes: &[u8], failure: &mut Option<Error>| {
+            if failure.is_none() && !bytes.is_empty() {
+                match write(*offset, bytes) {
+                    Ok(()) => *offset += bytes.len() as u64,
+                    Err(error) => *failure = Some(error),
+                }
+            }
+        };
+        store.items(*now, |db, key, value, expires_at| {
+            if failure.is_some() {
+                return;
+            }
+            let item = SnapshotItem {
+                db,
+                key,
+                value,
+                expires_at,
+            };
+            match writer.push(&item) {
+                Ok(()) => {}
+                Err(PushError::BlockFull) => {
+                    write_block(writer.finish_block(), failure);
+                    let pushed = writer.push(&item);
+                    assert!(pushed.is_ok(), "an empty block refused an item: {pushed:?}");
+                }
+                Err(PushError::ItemTooLarge {
+                    block_size_required,
+                }) => panic!("item needs a {block_size_required}-byte block"),
+            }
+        });
+    }
+
+    /// Ends the snapshot: the last block, the trailer, and the final header if the count
+    /// changed. Returns the final header and the bytes written.
+    ///
+    /// # Errors
+    /// The first failed write of the whole snapshot.
+    pub fn finish(mut self, write: &mut SnapshotSink<'_>) -> Result<(SnapshotHeader, u64), Error> {
+        let last = self.writer.finish_block();
+        if self.failure.is_none() && !last.is_empty() {
+            match write(self.offset, last) {
+                Ok(()) => self.offset += last.len() as u64,
+                Err(error) => self.failure = Some(error),
             }
         }
-    };
-    for shard in 0..stores.count() {
-        stores
-            .store(shard)
-            .items(now, |db, key, value, expires_at| {
-                if failure.is_some() {
-                    return;
-                }
-                let item = SnapshotItem {
-                    db,
-                    key,
-                    value,
-                    expires_at,
-                };
-                match writer.push(&item) {
-                    Ok(()) => {}
-                    Err(PushError::BlockFull) => {
-                        write_block(writer.finish_block(), &mut failure);
-                        let pushed = writer.push(&item);
-                        assert!(pushed.is_ok(), "an empty block refused an item: {pushed:?}");
-                    }
-                    Err(PushError::ItemTooLarge {
-                        block_size_required,
-                    }) => panic!("item needs a {block_size_required}-byte block"),
-                }
-            });
+        if let Some(error) = self.failure {
+            return Err(error);
+        }
+        let mut header = [0u8; SNAPSHOT_HEADER_SIZE];
+        let mut trailer = [0u8; SNAPSHOT_TRAILER_SIZE];
+        let final_header = self.writer.finish(&mut header, &mut trailer);
+        write(self.offset, &trailer)?;
+        let size = self.offset + SNAPSHOT_TRAILER_SIZE as u64;
+        if final_header != self.begin {
+            write(0, &header)?;
+        }
+        assert!(
+            final_header.lsn == self.begin.lsn,
+            "lsn={}",
+            final_header.lsn
+        );
+        Ok((final_header, size))
     }
-    write_block(writer.finish_block(), &mut failure);
-    if let Some(error) = failure {
-        return Err(error);
-    }
-    let mut trailer = [0u8; SNAPSHOT_TRAILER_SIZE];
-    let final_header = writer.finish(&mut header, &mut trailer);
-    write(offset, &trailer)?;
-    offset += SNAPSHOT_TRAILER_SIZE as u64;
-    if final_header != begin {
-        write(0, &header)?;
-    }
-    assert!(final_header.lsn == lsn, "lsn={}", final_header.lsn);
-    Ok((final_header, offset))
 }
 
 /// Why [`snapshot_read`] stopped.
@@ -544,24 +645,17 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let storage = crate::io::Backend::Blocking.open().unwrap();
         let mut file = SnapshotFile::create(&*storage, &dir, 77).unwrap();
-        let mut block = Vec::new();
-        let header = owned
-            .with(|store| file.write_items(store, 77, 20, &mut block))
-            .unwrap();
+        let header = owned.with(|store| file.write_items(store, 77, 20)).unwrap();
         let size = file.size();
         let path = file.commit(&*storage, &dir).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(bytes.len() as u64, size);
-        let (mut image, mut block) = (Vec::new(), Vec::new());
-        let encoded = owned.with(|store| snapshot_encode(store, 77, 20, &mut image, &mut block));
+        let mut image = Vec::new();
+        let encoded = owned.with(|store| snapshot_encode(store, 77, 20, &mut image));
         assert_eq!(encoded, header);
         assert!(bytes == image);
         let view = SnapshotView::new_checked(&bytes).unwrap();
         assert_eq!(view.items().count(), 5_000);
-        assert!(
-            block.len() < 2 * SNAPSHOT_BLOCK_SIZE,
-            "one block, not the store"
-        );
         let abandoned = SnapshotFile::create(&*storage, &dir, 78).unwrap();
         abandoned.abandon(&*storage);
         assert!(!dir.join(snapshot_temp_name(78)).exists());
@@ -588,8 +682,8 @@ mod tests {
                     .unwrap();
             }
         });
-        let (mut image, mut block) = (Vec::new(), Vec::new());
-        owned.with(|store| snapshot_encode(store, 5, 20, &mut image, &mut block));
+        let mut image = Vec::new();
+        owned.with(|store| snapshot_encode(store, 5, 20, &mut image));
         assert!(image.len() > 3 * SNAPSHOT_BLOCK_SIZE, "several blocks");
         let dir = std::env::temp_dir().join(format!("floe-snapshot-read-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -648,8 +742,8 @@ mod tests {
                 store.set(0, &key, &[7; 100], options, 10, &mut ()).unwrap();
             }
         });
-        let (mut image, mut block) = (Vec::new(), Vec::new());
-        let header = owned.with(|store| snapshot_encode(store, 9, 100, &mut image, &mut block));
+        let mut image = Vec::new();
+        let header = owned.with(|store| snapshot_encode(store, 9, 100, &mut image));
         assert_eq!(header.lsn, 9);
         assert_eq!(header.item_count, 200);
         let view = SnapshotView::new_checked(&image).unwrap();
