@@ -112,7 +112,11 @@ impl Options {
     }
 
     fn distribution(&self) -> String {
-        if self.zipf > 0.0 { format!("zipf{}", self.zipf) } else { "uniform".into() }
+        if self.zipf > 0.0 {
+            format!("zipf{}", self.zipf)
+        } else {
+            "uniform".into()
+        }
     }
 }
 
@@ -174,8 +178,19 @@ fn run(options: &Options) -> Result<(), redis::RedisError> {
                 (options.clone(), zipf.clone(), stop.clone(), issued.clone());
             let value = value.clone();
             std::thread::spawn(move || {
-                let seed = options.seed.wrapping_mul(1_000_003).wrapping_add(index as u64);
-                drive(connection, &options, zipf.as_ref().as_ref(), &value, &stop, &issued, seed)
+                let seed = options
+                    .seed
+                    .wrapping_mul(1_000_003)
+                    .wrapping_add(index as u64);
+                drive(
+                    connection,
+                    &options,
+                    zipf.as_ref().as_ref(),
+                    &value,
+                    &stop,
+                    &issued,
+                    seed,
+                )
             })
         })
         .collect();
@@ -187,7 +202,9 @@ fn run(options: &Options) -> Result<(), redis::RedisError> {
     let (mut requests, mut errors) = (0u64, 0u64);
     for thread in threads {
         let result = thread.join().expect("a load thread does not panic");
-        histogram.add(&result.histogram).expect("histograms share their bounds");
+        histogram
+            .add(&result.histogram)
+            .expect("histograms share their bounds");
         requests += result.requests;
         errors += result.errors;
     }
@@ -241,8 +258,7 @@ fn drive(
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        if options.requests > 0
-            && issued.fetch_add(pipeline, Ordering::Relaxed) >= options.requests
+        if options.requests > 0 && issued.fetch_add(pipeline, Ordering::Relaxed) >= options.requests
         {
             break;
         }
@@ -264,7 +280,9 @@ fn drive(
         }
         let sent = Instant::now();
         let outcome: Result<Vec<redis::Value>, _> = pipe.query(&mut connection);
-        let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX).max(1);
+        let micros = u64::try_from(sent.elapsed().as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
         match outcome {
             Ok(_) => {
                 histogram.saturating_record_n(micros, pipeline);
@@ -278,20 +296,18 @@ fn drive(
             }
         }
     }
-    ThreadResult { histogram, requests, errors }
+    ThreadResult {
+        histogram,
+        requests,
+        errors,
+    }
 }
 
 fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
 
-fn report(
-    options: &Options,
-    histogram: &Histogram<u64>,
-    requests: u64,
-    errors: u64,
-    seconds: f64,
-) {
+fn report(options: &Options, histogram: &Histogram<u64>, requests: u64, errors: u64, seconds: f64) {
     let ops = requests as f64 / seconds;
     let millis = |quantile: f64| histogram.value_at_quantile(quantile) as f64 / 1000.0;
     let (p50, p99, p999) = (millis(0.50), millis(0.99), millis(0.999));
