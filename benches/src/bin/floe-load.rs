@@ -338,3 +338,58 @@ fn report(options: &Options, histogram: &Histogram<u64>, requests: u64, errors: 
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(arguments: &[&str]) -> Result<Options, String> {
+        Options::parse(arguments.iter().map(|argument| (*argument).to_string()))
+    }
+
+    #[test]
+    fn parse_reads_every_option() {
+        let parsed = options(&[
+            "--port",
+            "7000",
+            "--clients",
+            "3",
+            "--pipeline",
+            "8",
+            "--get-percent",
+            "50",
+            "--uniform",
+            "--keys",
+            "10",
+            "--value-size",
+            "32",
+            "--requests",
+            "100",
+        ])
+        .expect("valid options");
+        assert_eq!(parsed.port, 7000);
+        assert_eq!(parsed.clients, 3);
+        assert_eq!(parsed.pipeline, 8);
+        assert_eq!(parsed.get_percent, 50);
+        assert_eq!(parsed.distribution(), "uniform");
+        assert_eq!(
+            (parsed.keys, parsed.value_size, parsed.requests),
+            (10, 32, 100)
+        );
+    }
+
+    #[test]
+    fn parse_refuses_bad_values() {
+        assert!(options(&["--clients", "0"]).is_err());
+        assert!(options(&["--get-percent", "101"]).is_err());
+        assert!(options(&["--port"]).is_err());
+        assert!(options(&["--bogus"]).is_err());
+    }
+
+    #[test]
+    fn keys_are_sixteen_bytes() {
+        let mut key = Vec::new();
+        key_write(&mut key, 42);
+        assert_eq!(key, b"key:000000000042");
+    }
+}
