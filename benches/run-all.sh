@@ -17,6 +17,9 @@
 #       AOF and RDB of the same 1M keys (and 10M without --quick).
 #   (d) hit-ratio.csv  floe's eviction policies vs moka and quick_cache (in-process,
 #       floe-hit-ratio) at 1%, 10% and 50% of the working set.
+#   (e) server-hit-ratio.csv  the same idea through the servers: floe's policies vs Redis
+#       allkeys-lru and allkeys-lfu, look-aside over Zipf 0.99 and a scan mix (10% only
+#       with --quick).
 # The report (report.md, throughput.png, hit-ratio.png) comes from benches/suite-report.py.
 #
 # Installs, when missing: redis-server and redis-tools, memcached (apt-get), matplotlib
@@ -30,7 +33,7 @@ for argument in "$@"; do
     case "$argument" in
     --quick) quick=1 ;;
     -h | --help)
-        sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -443,6 +446,65 @@ if [ "$quick" = 1 ]; then
 else
     "$hit_tool" --keys 1000000 --requests 10000000 >"$out/hit-ratio.csv"
 fi
+
+# --- (e) Hit ratio of the servers: floe vs Redis allkeys-lru/lfu -----------------------------
+
+# A look-aside cache over 100k keys (16-byte keys, 16-byte values) through floe-load: GET, and
+# SET on a miss. Each server is sized to hold a share of the keys: Redis by maxmemory (its
+# used_memory empty plus that share of what all the keys take), floe by --max-keys.
+server_hit_csv="$out/server-hit-ratio.csv"
+echo "workload,cache_percent,server,policy,hit_ratio,keys_held,load1" >"$server_hit_csv"
+hit_keys=100000
+hit_percents=(10)
+hit_warm=50000
+hit_requests=150000
+if [ "$quick" = 0 ]; then
+    hit_percents=(1 10 50)
+    hit_warm=200000
+    hit_requests=1000000
+fi
+hit_run() { # port workload -> prints the measured run's hit ratio
+    local scan=0
+    if [ "$2" = scan ]; then scan=30; fi
+    "$load_tool" --port "$1" --look-aside --keys "$hit_keys" --value-size 16 --clients 20 \
+        --zipf 0.99 --scan-percent "$scan" --requests "$hit_warm" >/dev/null
+    "$load_tool" --port "$1" --look-aside --keys "$hit_keys" --value-size 16 --clients 20 \
+        --zipf 0.99 --scan-percent "$scan" --requests "$hit_requests" --csv | cut -d, -f16
+}
+start_redis "$work/e-redis" --save "" --appendonly no
+wait_pong "$redis_port" "$redis_pid" redis
+used_memory() {
+    redis-cli -p "$redis_port" INFO memory | tr -d '\r' |
+        awk -F: '$1 == "used_memory" { print $2 }'
+}
+redis_empty=$(used_memory)
+"$load_tool" --port "$redis_port" --preload --keys "$hit_keys" --value-size 16 --requests 1 \
+    >/dev/null
+redis_full=$(used_memory)
+for percent in "${hit_percents[@]}"; do
+    for workload in zipf0.99 scan; do
+        for policy in allkeys-lru allkeys-lfu; do
+            redis-cli -p "$redis_port" FLUSHALL >/dev/null
+            redis-cli -p "$redis_port" CONFIG SET maxmemory-policy "$policy" >/dev/null
+            redis-cli -p "$redis_port" CONFIG SET maxmemory \
+                "$((redis_empty + (redis_full - redis_empty) * percent / 100))" >/dev/null
+            ratio=$(hit_run "$redis_port" "$workload")
+            echo "$workload,$percent,redis,$policy,$ratio,$(redis-cli -p "$redis_port" DBSIZE),$(load1)" |
+                tee -a "$server_hit_csv"
+            redis-cli -p "$redis_port" CONFIG SET maxmemory 0 >/dev/null
+        done
+        for policy in allkeys-lru allkeys-lfu sieve; do
+            start_floe "$work/e-floe" --persistence off --maxmemory 64mb \
+                --max-keys "$((hit_keys * percent / 100))" --maxmemory-policy "$policy"
+            wait_pong "$floe_port" "$floe_pid" floe
+            ratio=$(hit_run "$floe_port" "$workload")
+            echo "$workload,$percent,floe,$policy,$ratio,$(redis-cli -p "$floe_port" DBSIZE),$(load1)" |
+                tee -a "$server_hit_csv"
+            stop_pid "$floe_pid"
+        done
+    done
+done
+stop_started
 
 # --- Report -------------------------------------------------------------------------------
 

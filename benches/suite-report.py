@@ -171,6 +171,26 @@ def hit_ratio(directory):
     return grid
 
 
+def server_hit_ratio(directory):
+    data = rows(directory, "server-hit-ratio.csv")
+    if not data:
+        return
+    print("### (e) Hit ratio through the servers (look-aside GET, SET on a miss; 100k keys)\n")
+    columns = []
+    grid = defaultdict(dict)
+    for row in data:
+        column = f"{row['server']} {row['policy']}"
+        if column not in columns:
+            columns.append(column)
+        grid[(row["workload"], row["cache_percent"])][column] = row
+    body = []
+    for (workload, percent), values in grid.items():
+        cells = [f"{float(values[c]['hit_ratio']):.3f} ({values[c]['keys_held']})"
+                 if c in values else "-" for c in columns]
+        body.append([workload, f"{percent}%"] + cells)
+    table(["workload", "cache size"] + [c + " (keys held)" for c in columns], body)
+
+
 def plots(directory, server_pairs, grid):
     try:
         import matplotlib
@@ -228,6 +248,7 @@ def main():
     memory(directory)
     recovery(directory)
     grid = hit_ratio(directory)
+    server_hit_ratio(directory)
     plots(directory, server_pairs, grid)
 
 

@@ -46,6 +46,10 @@ struct Options {
     /// Stop after this many requests (0: run for `seconds`).
     requests: u64,
     preload: bool,
+    /// Look-aside cache use: every request is a GET, and a miss is followed by a SET.
+    look_aside: bool,
+    /// Percent of requests that walk sequentially over keys outside `keys` (a scan).
+    scan_percent: u32,
     seed: u64,
     csv: bool,
     csv_header: bool,
@@ -54,10 +58,10 @@ struct Options {
 
 const USAGE: &str = "usage: floe-load [--host H] [--port P] [--clients N] [--pipeline N]
   [--get-percent 0..100] [--zipf S | --uniform] [--keys N] [--value-size BYTES]
-  [--seconds S | --requests N] [--preload] [--seed N] [--csv] [--csv-header] [--label TEXT]";
+  [--seconds S | --requests N] [--preload] [--look-aside] [--scan-percent 0..100] [--seed N] [--csv] [--csv-header] [--label TEXT]";
 
 const CSV_HEADER: &str = "label,clients,pipeline,get_percent,distribution,keys,value_size,\
-requests,errors,seconds,ops,p50_ms,p99_ms,p999_ms,max_ms";
+requests,errors,seconds,ops,p50_ms,p99_ms,p999_ms,max_ms,get_hit_ratio";
 
 impl Options {
     fn parse(arguments: impl Iterator<Item = String>) -> Result<Self, String> {
@@ -73,6 +77,8 @@ impl Options {
             seconds: 5.0,
             requests: 0,
             preload: false,
+            look_aside: false,
+            scan_percent: 0,
             seed: 1,
             csv: false,
             csv_header: false,
@@ -94,6 +100,8 @@ impl Options {
                 "--seconds" => options.seconds = parse(&value()?)?,
                 "--requests" => options.requests = parse(&value()?)?,
                 "--preload" => options.preload = true,
+                "--look-aside" => options.look_aside = true,
+                "--scan-percent" => options.scan_percent = parse(&value()?)?,
                 "--seed" => options.seed = parse(&value()?)?,
                 "--csv" => options.csv = true,
                 "--csv-header" => options.csv_header = true,
@@ -105,8 +113,8 @@ impl Options {
         if options.clients == 0 || options.pipeline == 0 || options.keys == 0 {
             return Err("--clients, --pipeline and --keys must be at least 1".into());
         }
-        if options.get_percent > 100 {
-            return Err("--get-percent is 0..100".into());
+        if options.get_percent > 100 || options.scan_percent > 100 {
+            return Err("--get-percent and --scan-percent are 0..100".into());
         }
         Ok(options)
     }
@@ -129,6 +137,9 @@ struct ThreadResult {
     histogram: Histogram<u64>,
     requests: u64,
     errors: u64,
+    /// GETs answered, and those that found a value.
+    gets: u64,
+    hits: u64,
 }
 
 fn main() -> ExitCode {
@@ -199,7 +210,7 @@ fn run(options: &Options) -> Result<(), redis::RedisError> {
         stop.store(true, Ordering::Relaxed);
     }
     let mut histogram = new_histogram();
-    let (mut requests, mut errors) = (0u64, 0u64);
+    let (mut requests, mut errors, mut gets, mut hits) = (0u64, 0u64, 0u64, 0u64);
     for thread in threads {
         let result = thread.join().expect("a load thread does not panic");
         histogram
@@ -207,9 +218,16 @@ fn run(options: &Options) -> Result<(), redis::RedisError> {
             .expect("histograms share their bounds");
         requests += result.requests;
         errors += result.errors;
+        gets += result.gets;
+        hits += result.hits;
     }
     let seconds = start.elapsed().as_secs_f64();
-    report(options, &histogram, requests, errors, seconds);
+    let hit_ratio = if gets > 0 {
+        hits as f64 / gets as f64
+    } else {
+        0.0
+    };
+    report(options, &histogram, requests, errors, seconds, hit_ratio);
     Ok(())
 }
 
@@ -251,9 +269,13 @@ fn drive(
 ) -> ThreadResult {
     let mut rng = SplitMix64::new(seed);
     let mut histogram = new_histogram();
-    let (mut requests, mut errors) = (0u64, 0u64);
+    let (mut requests, mut errors, mut gets, mut hits) = (0u64, 0u64, 0u64, 0u64);
     let mut key = Vec::with_capacity(32);
     let pipeline = options.pipeline as u64;
+    // Which requests of the pipeline are GETs, and their keys (for look-aside SETs).
+    let mut sent_gets: Vec<Option<Vec<u8>>> = Vec::with_capacity(options.pipeline);
+    // Each connection scans from its own random start among the keys above `keys`.
+    let mut scan_next = rng.below(options.keys);
     loop {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -263,19 +285,29 @@ fn drive(
             break;
         }
         let mut pipe = redis::pipe();
+        sent_gets.clear();
         for _ in 0..options.pipeline {
-            let index = match zipf {
-                Some(zipf) => zipf.sample(&mut rng),
-                None => rng.below(options.keys),
-            };
-            key_write(&mut key, index);
             // NOTE: below(100) < 100 fits in u32.
             #[expect(clippy::cast_possible_truncation, reason = "below 100")]
+            let scan_roll = rng.below(100) as u32;
+            let index = if scan_roll < options.scan_percent {
+                scan_next = (scan_next + 1) % options.keys;
+                options.keys + scan_next
+            } else {
+                match zipf {
+                    Some(zipf) => zipf.sample(&mut rng),
+                    None => rng.below(options.keys),
+                }
+            };
+            key_write(&mut key, index);
+            #[expect(clippy::cast_possible_truncation, reason = "below 100")]
             let roll = rng.below(100) as u32;
-            if roll < options.get_percent {
+            if options.look_aside || roll < options.get_percent {
                 pipe.cmd("GET").arg(&key);
+                sent_gets.push(Some(key.clone()));
             } else {
                 pipe.cmd("SET").arg(&key).arg(value);
+                sent_gets.push(None);
             }
         }
         let sent = Instant::now();
@@ -284,9 +316,27 @@ fn drive(
             .unwrap_or(u64::MAX)
             .max(1);
         match outcome {
-            Ok(_) => {
+            Ok(replies) => {
                 histogram.saturating_record_n(micros, pipeline);
                 requests += pipeline;
+                let mut fill = redis::pipe();
+                let mut fill_count = 0;
+                for (reply, get) in replies.iter().zip(&sent_gets) {
+                    let Some(get_key) = get else { continue };
+                    gets += 1;
+                    if *reply == redis::Value::Nil {
+                        if options.look_aside {
+                            fill.cmd("SET").arg(get_key).arg(value).ignore();
+                            fill_count += 1;
+                        }
+                    } else {
+                        hits += 1;
+                    }
+                }
+                // The look-aside fill is not timed: the latency is the GET's.
+                if fill_count > 0 && fill.exec(&mut connection).is_err() {
+                    errors += fill_count;
+                }
             }
             Err(error) => {
                 errors += pipeline;
@@ -300,6 +350,8 @@ fn drive(
         histogram,
         requests,
         errors,
+        gets,
+        hits,
     }
 }
 
@@ -307,7 +359,14 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
 
-fn report(options: &Options, histogram: &Histogram<u64>, requests: u64, errors: u64, seconds: f64) {
+fn report(
+    options: &Options,
+    histogram: &Histogram<u64>,
+    requests: u64,
+    errors: u64,
+    seconds: f64,
+    hit_ratio: f64,
+) {
     let ops = requests as f64 / seconds;
     let millis = |quantile: f64| histogram.value_at_quantile(quantile) as f64 / 1000.0;
     let (p50, p99, p999) = (millis(0.50), millis(0.99), millis(0.999));
@@ -315,7 +374,7 @@ fn report(options: &Options, histogram: &Histogram<u64>, requests: u64, errors: 
     if options.csv {
         println!(
             "{},{},{},{},{},{},{},{requests},{errors},{seconds:.3},{ops:.0},{p50:.3},{p99:.3},\
-             {p999:.3},{max:.3}",
+             {p999:.3},{max:.3},{hit_ratio:.4}",
             options.label,
             options.clients,
             options.pipeline,
@@ -327,8 +386,8 @@ fn report(options: &Options, histogram: &Histogram<u64>, requests: u64, errors: 
     } else {
         println!(
             "{requests} requests ({errors} errors) in {seconds:.2} s: {ops:.0} ops/s, \
-             p50 {p50:.3} ms, p99 {p99:.3} ms, p99.9 {p999:.3} ms, max {max:.3} ms \
-             (c={} P={} get={}% {} keys={} value={} B)",
+             p50 {p50:.3} ms, p99 {p99:.3} ms, p99.9 {p999:.3} ms, max {max:.3} ms, \
+             GET hit ratio {hit_ratio:.4} (c={} P={} get={}% {} keys={} value={} B)",
             options.clients,
             options.pipeline,
             options.get_percent,
