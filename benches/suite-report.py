@@ -230,8 +230,10 @@ def plots(directory, server_pairs, grid):
             axes.set_title(workload)
             axes.set_xlabel("cache size (of working set)")
         all_axes[0].set_ylabel("hit ratio")
-        all_axes[-1].legend(fontsize=7)
-        figure.tight_layout()
+        # One legend below the panels, so it hides no bar.
+        handles, names = all_axes[0].get_legend_handles_labels()
+        figure.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8)
+        figure.tight_layout(rect=(0, 0.07, 1, 1))
         figure.savefig(os.path.join(directory, "hit-ratio.png"), dpi=110)
         plt.close(figure)
     print(f"Plots: {directory}/throughput.png, {directory}/hit-ratio.png\n")
