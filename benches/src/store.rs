@@ -6,6 +6,7 @@
 //! inserted keyspace (`key:`) and the never-inserted one (`mis:`) cannot overlap.
 
 use floe_core::arena::Arena;
+use floe_core::storage::policy::EvictionPolicy;
 use floe_core::store::{Config, Store};
 
 /// Keys in every pre-filled contender (the 1M).
@@ -148,7 +149,21 @@ impl Zipf {
 /// If the configuration is invalid.
 #[must_use]
 pub fn floe_store(memory_size: usize, keys_max: usize) -> Store<'static> {
-    let config = Config::new(memory_size, keys_max);
+    floe_store_with_policy(memory_size, keys_max, EvictionPolicy::NoEviction)
+}
+
+/// Like [`floe_store`], under `policy` (the hit-ratio benchmark's caches).
+///
+/// # Panics
+/// If the configuration is invalid.
+#[must_use]
+pub fn floe_store_with_policy(
+    memory_size: usize,
+    keys_max: usize,
+    policy: EvictionPolicy,
+) -> Store<'static> {
+    let mut config = Config::new(memory_size, keys_max);
+    config.policy = policy;
     let memory = Box::leak(vec![0u8; config.arena_size()].into_boxed_slice());
     let mut arena = Arena::from_buffer(memory);
     let store = Store::new(&mut arena, config).expect("the configuration fits its arena");
