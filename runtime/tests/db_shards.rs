@@ -441,3 +441,19 @@ fn a_snapshot_under_concurrent_writes_is_exact_at_its_lsn() {
     }
     assert_eq!(db.len(), FILLER + 2 * PAIRS);
 }
+
+/// `max-keys` keys fit a sharded store although keys fall into shards unevenly: each shard
+/// gets its share plus a margin (`DbConfig::shard_store_config`).
+#[test]
+fn max_keys_keys_fit_whatever_the_shards() {
+    let dir = TempDir::new("shard-keys-max");
+    let mut config = sharded(backends()[0], FsyncPolicy::No, SHARDS);
+    config.persistence = false;
+    config.store.keys_max = 100_000;
+    let db = Db::open(dir.path(), config).unwrap();
+    for index in 0..100_000 {
+        db.set(format!("k{index}").as_bytes(), b"v")
+            .unwrap_or_else(|error| panic!("key {index} of 100,000 refused: {error}"));
+    }
+    assert_eq!(db.len(), 100_000);
+}
