@@ -13,21 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use floe_benches::numbered_key as key;
 use floe_runtime::log::FsyncPolicy;
 use floe_runtime::{Db, DbConfig};
 
 const KEY_COUNT: u64 = 200_000;
 const ROW_TIME: Duration = Duration::from_secs(1);
-
-fn key(index: u64) -> [u8; 16] {
-    let mut key = *b"key:000000000000";
-    let mut rest = index;
-    for digit in key[4..].iter_mut().rev() {
-        *digit = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    key
-}
 
 /// A small xorshift generator per thread: the keys each thread touches.
 fn next(state: &mut u64) -> u64 {

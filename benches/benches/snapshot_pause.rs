@@ -12,20 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use floe_benches::numbered_key as key;
 use floe_runtime::log::FsyncPolicy;
 use floe_runtime::{Db, DbConfig};
 
 const KEY_COUNT: u64 = 1_000_000;
-
-fn key(index: u64) -> [u8; 16] {
-    let mut key = *b"key:000000000000";
-    let mut rest = index;
-    for digit in key[4..].iter_mut().rev() {
-        *digit = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    key
-}
 
 fn main() {
     let root = std::env::temp_dir().join(format!("floe-bench-snapshot-{}", std::process::id()));

@@ -104,11 +104,7 @@ impl DbConfig {
     pub fn shard_store_config(&self, count: usize) -> Config {
         let count = count.max(1);
         let share = self.store.keys_max.div_ceil(count);
-        let margin = if count > 1 {
-            4 * share.isqrt() + 16
-        } else {
-            0
-        };
+        let margin = if count > 1 { 4 * share.isqrt() + 16 } else { 0 };
         Config {
             memory_size: self.store.memory_size / count,
             keys_max: share + margin,
