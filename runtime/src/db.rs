@@ -131,6 +131,13 @@ const EXPIRE_WRITE_INTERVAL: u32 = 16;
 /// appends them to the log itself instead of leaving them to the flusher.
 const PENDING_SIZE_MAX: u64 = 64 << 10;
 
+/// [`PENDING_SIZE_MAX`] as a size in memory.
+const PENDING_SIZE_MAX_USIZE: usize = 64 << 10;
+
+/// Room reserved in each log buffer above [`PENDING_SIZE_MAX`]: the write that crosses it
+/// adds its own records first (a larger one grows the buffer once).
+const PENDING_HEADROOM: usize = 16 << 10;
+
 /// Why a [`Db`] operation failed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -388,18 +395,28 @@ impl Db {
             .into_iter()
             .enumerate()
             .map(|(index, store)| {
+                let mut buffer = LogBuffer::new(config.persistence);
+                if config.persistence {
+                    // Pending writes (the flusher's, or a door's batch) reach
+                    // PENDING_SIZE_MAX plus one write's records.
+                    buffer.reserve_for(PENDING_SIZE_MAX_USIZE + PENDING_HEADROOM);
+                }
                 Mutex::new(Shard {
                     index,
                     store,
-                    buffer: LogBuffer::new(config.persistence),
+                    buffer,
                     writes_since_expiry: 0,
                     expire_steps: 0,
                     snapshot_pending: false,
                 })
             })
             .collect();
+        let mut spare = LogBuffer::new(config.persistence);
+        if config.persistence {
+            spare.reserve_for(PENDING_SIZE_MAX_USIZE + PENDING_HEADROOM);
+        }
         let appender = Appender {
-            spare: LogBuffer::new(config.persistence),
+            spare,
             lsn_last,
             log_size,
             ticket_last: None,

@@ -7,7 +7,9 @@
 //! [`encode_group`] (so the framing recovery reads is written in one place); the LSNs an
 //! encode uses are exactly [`LogBuffer::append_count`].
 
-use floe_core::codec::record::{Commit, Record, encode_group, group_encoded_size};
+use floe_core::codec::record::{
+    Commit, RECORD_HEADER_SIZE, Record, encode_group, group_encoded_size,
+};
 use floe_core::store::LogSink;
 use floe_core::time::Timestamp;
 
@@ -87,6 +89,18 @@ impl LogBuffer {
             encoded_size: 0,
             append_count: 0,
         }
+    }
+
+    /// Grows the buffer, once, to hold `encoded_size` bytes of encoded records (keys,
+    /// values and the entries' bookkeeping, sized for the smallest records): a buffer that
+    /// collects writes until they reach a size then holds them with no allocation, whatever
+    /// the timing of the appends that empty it (the "no allocation per operation" promise
+    /// does not depend on a warm-up reaching the peak).
+    pub(crate) fn reserve_for(&mut self, encoded_size: usize) {
+        let record_count = encoded_size / RECORD_HEADER_SIZE as usize + 1;
+        self.bytes.reserve(encoded_size);
+        self.records.reserve(record_count);
+        self.entry_ends.reserve(record_count);
     }
 
     /// Records reported by the write in progress so far.
