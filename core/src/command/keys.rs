@@ -19,7 +19,7 @@
 use super::server::{Subcommand, help, sub, subcommand};
 use super::{Context, Door, Message, bulk_or_null, c_string, decimal, is};
 use crate::constants::SCAN_COUNT_DEFAULT;
-use crate::store::{ExpireCondition, Ttl, shards};
+use crate::store::{ExpireCondition, Store, Ttl, shards};
 use crate::time::Timestamp;
 
 /// The commands of this family (UNLINK is DEL: deletion is immediate here).
@@ -51,36 +51,10 @@ pub(super) enum Command {
 /// Runs one command of the family; its arity was checked.
 pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
     match command {
-        Command::Del => {
-            let mut deleted_count = 0;
-            for index in 1..context.count() {
-                let key = context.arg(index);
-                if context.shards.store_for(key).delete(
-                    context.session.db,
-                    key,
-                    context.now,
-                    context.log,
-                ) {
-                    deleted_count += 1;
-                }
-            }
-            context.integer_reply(deleted_count);
-        }
-        Command::Exists => {
-            // Each argument counts, so a key named twice counts twice (as in Redis).
-            let mut found_count = 0;
-            for index in 1..context.count() {
-                let key = context.arg(index);
-                if context
-                    .shards
-                    .store_for(key)
-                    .exists(context.session.db, key, context.now)
-                {
-                    found_count += 1;
-                }
-            }
-            context.integer_reply(found_count);
-        }
+        Command::Del => count_keys(context, |store, db, key, now, log| {
+            store.delete(db, key, now, log)
+        }),
+        Command::Exists => count_keys(context, |store, db, key, now, _| store.exists(db, key, now)),
         Command::Expire => expire(context, Unit::Seconds, true),
         Command::PExpire => expire(context, Unit::Milliseconds, true),
         Command::ExpireAt => expire(context, Unit::Seconds, false),
@@ -119,21 +93,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
             let key = shards::random_key(context.shards, db, now);
             bulk_or_null(&mut context.reply, key);
         }
-        Command::Touch => {
-            // As EXISTS, each argument counts: a key named twice counts twice.
-            let mut found_count = 0;
-            for index in 1..context.count() {
-                let key = context.arg(index);
-                if context
-                    .shards
-                    .store_for(key)
-                    .touch(context.session.db, key, context.now)
-                {
-                    found_count += 1;
-                }
-            }
-            context.integer_reply(found_count);
-        }
+        Command::Touch => count_keys(context, |store, db, key, now, _| store.touch(db, key, now)),
         Command::Object => object(context),
         Command::Memory => memory(context),
         Command::DbSize => {
@@ -143,6 +103,24 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         Command::FlushDb => flush(context, Some(context.session.db)),
         Command::FlushAll => flush(context, None),
     }
+}
+
+/// DEL, EXISTS and TOUCH: runs `operation` on every key argument, in the key's shard, and
+/// replies with how many it answered `true` for. Each argument counts, so a key named twice
+/// counts twice (as in Redis).
+fn count_keys<D: Door>(
+    context: &mut Context<'_, '_, D>,
+    operation: impl Fn(&mut Store<'_>, u8, &[u8], Timestamp, &mut D::Log) -> bool,
+) {
+    let mut count = 0;
+    for index in 1..context.count() {
+        let key = context.arg(index);
+        let store = context.shards.store_for(key);
+        if operation(store, context.session.db, key, context.now, context.log) {
+            count += 1;
+        }
+    }
+    context.integer_reply(count);
 }
 
 /// The unit of an expire argument or a TTL reply.
