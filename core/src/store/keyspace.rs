@@ -135,7 +135,7 @@ impl Store<'_> {
         if !applies {
             return Ok(false);
         }
-        if at <= now {
+        if at <= now && !self.replaying {
             self.remove(&found);
             log.record(Record::Del { db, key });
             return Ok(true);
@@ -316,6 +316,16 @@ impl Store<'_> {
         removed_count
     }
 
+    /// Removes every expired key (one pass over the table); returns how many. Recovery
+    /// calls it once replay is done, which may have kept expired keys (see
+    /// [`Store::apply`]).
+    pub fn expire_all(&mut self, now: Timestamp) -> usize {
+        // Each removal re-examines its slot, so the budget covers every slot once plus
+        // one look per key.
+        self.expire_cursor = 0;
+        self.expire_step(now, self.table.slot_count() + self.table.len())
+    }
+
     /// One SCAN step over database `db`: calls `visit` with live keys matching `pattern`
     /// and returns the next cursor (0 when the scan is complete). Every key present for the
     /// whole scan is visited at least once; some may be visited twice.
@@ -470,7 +480,15 @@ impl Store<'_> {
 
     /// Replays one logged record (recovery, or a replica). Replaying a record twice gives
     /// the same state as once, except a [`Record::SwapDb`], which must be replayed exactly
-    /// once; a record whose expiry has passed deletes its key.
+    /// once.
+    ///
+    /// Replay applies each record as of when it was written: a key is found even if its
+    /// expiry has passed since, and a record with a past expiry still writes it, because a
+    /// later record may extend or remove that expiry (SET with PX, then PERSIST). Keys
+    /// still expired at the end are removed by expiry as usual. Cleaning, when replay
+    /// needs room, reclaims expired items as it always does; so a key whose expiry passed
+    /// before recovery, and which a later record revives, is lost only if replay ran out
+    /// of room in between.
     ///
     /// Replay never evicts: every eviction of the live store is in the log as a delete, so
     /// evicting again would drop keys the log says exist. Room comes from cleaning alone,
