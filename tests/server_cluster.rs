@@ -345,3 +345,122 @@ fn without_cluster_mode_cluster_commands_are_refused() {
     assert!(stderr.contains(&address), "{stderr}");
     assert!(stderr.contains("cluster support disabled"), "{stderr}");
 }
+
+/// Requests whose replies must be byte for byte those of a one-node Redis cluster that
+/// serves every slot (the keys' values and node ids aside).
+const SAME_AS_REDIS: &[&[&str]] = &[
+    &["CLUSTER", "KEYSLOT", "foo"],
+    &["CLUSTER", "KEYSLOT", "{user1000}.following"],
+    &["CLUSTER", "KEYSLOT", "{user1000}.followers"],
+    &["CLUSTER", "KEYSLOT", "foo{}{bar}"],
+    &["CLUSTER", "KEYSLOT", "foo{{bar}}zap"],
+    &["CLUSTER", "KEYSLOT", "foo{bar}{zap}"],
+    &["CLUSTER", "KEYSLOT", "{}"],
+    &["CLUSTER", "KEYSLOT", "}{"],
+    &["CLUSTER", "KEYSLOT", ""],
+    &[
+        "CLUSTER",
+        "KEYSLOT",
+        "a much longer key with spaces and {tags} in it",
+    ],
+    &["CLUSTER", "KEYSLOT"],
+    &["CLUSTER", "INFO", "extra"],
+    &["CLUSTER", "NOSUCH"],
+    &["SET", "bar", "1"],
+    &["MSET", "bar", "1", "foo", "2"],
+    &["MGET", "bar", "foo"],
+    &["DEL", "bar", "foo"],
+    &["RENAME", "bar", "foo"],
+    &["COPY", "bar", "foo"],
+    &["COPY", "bar", "{bar}x", "DB", "1"],
+    &["MOVE", "bar", "1"],
+    &["SWAPDB", "0", "1"],
+    &["SELECT", "1"],
+    &["SELECT", "0"],
+    &["SELECT", "abc"],
+    &["CLUSTER", "COUNTKEYSINSLOT", "5061"],
+    &["CLUSTER", "COUNTKEYSINSLOT", "16384"],
+    &["CLUSTER", "COUNTKEYSINSLOT", "-1"],
+    &["CLUSTER", "COUNTKEYSINSLOT", "abc"],
+    &["CLUSTER", "GETKEYSINSLOT", "5061", "10"],
+    &["CLUSTER", "GETKEYSINSLOT", "1", "-1"],
+    &["CLUSTER", "GETKEYSINSLOT", "99999", "1"],
+    &["CLUSTER", "GETKEYSINSLOT", "1", "abc"],
+    &["READONLY"],
+    &["READWRITE"],
+    &["ASKING"],
+    &["MULTI"],
+    &["SET", "bar", "2"],
+    &["SET", "foo", "2"],
+    &["EXEC"],
+    &["MULTI"],
+    &["MSET", "bar", "1", "foo", "2"],
+    &["EXEC"],
+    &["GET", "bar"],
+];
+
+#[test]
+fn replies_match_a_redis_cluster_node() {
+    let redis = Server::redis_cluster();
+    let mut reference = redis.client();
+    assert_eq!(
+        command(&mut reference, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]),
+        "+OK\r\n"
+    );
+    // Redis serves the slots once its cluster state turns ok (a bounded wait, not a
+    // timing assertion).
+    let started = std::time::Instant::now();
+    while !command(&mut reference, &["CLUSTER", "INFO"]).contains("cluster_state:ok") {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let floe = Server::floe(&["--cluster-enabled", "--persistence", "off"]);
+    let (_, stderr, success) =
+        floe_cluster(&["create".to_owned(), format!("127.0.0.1:{}", floe.port)]);
+    assert!(success, "{stderr}");
+    let mut client = floe.client();
+    for args in SAME_AS_REDIS {
+        let expected = command(&mut reference, args);
+        assert_eq!(command(&mut client, args), expected, "{args:?}");
+    }
+    // Without cluster mode, both refuse the cluster commands alike.
+    let (redis, floe) = (Server::redis(), Server::floe(&["--persistence", "off"]));
+    let (mut reference, mut client) = (redis.client(), floe.client());
+    for args in [
+        &["CLUSTER", "INFO"][..],
+        &["CLUSTER", "KEYSLOT", "foo"],
+        &["READONLY"],
+        &["ASKING"],
+        &["CLUSTER"],
+    ] {
+        let expected = command(&mut reference, args);
+        assert_eq!(command(&mut client, args), expected, "{args:?}");
+    }
+}
+
+#[test]
+fn redis_py_cluster_client_routes_over_three_nodes() {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients/python/venv/bin/python");
+    assert!(
+        python.is_file(),
+        "redis-py is not installed in {}; run `.ci/install-deps` (as root)",
+        python.display()
+    );
+    let nodes = start_nodes();
+    create(&nodes);
+    let output = Command::new(&python)
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/clients/redis_py_cluster_check.py"),
+        )
+        .arg(nodes[1].port.to_string())
+        .output()
+        .expect("run redis_py_cluster_check.py");
+    assert!(
+        output.status.success(),
+        "redis_py_cluster_check.py failed:\n{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
