@@ -17,6 +17,21 @@ use super::Cluster;
 use super::map::SlotMap;
 use crate::db::Db;
 
+/// `CLUSTER HELP`: the subcommands floe answers.
+const HELP: [&str; 11] = [
+    "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "COUNTKEYSINSLOT <slot>: the number of keys in <slot> (walks every key).",
+    "GETKEYSINSLOT <slot> <count>: up to <count> key names in <slot> (walks every key).",
+    "INFO: information about the cluster.",
+    "KEYSLOT <key>: the hash slot of <key>.",
+    "MYID: this node's id.",
+    "NODES: the cluster's nodes, as Redis's nodes.conf lines.",
+    "SETSLOTMAP <id> <host> <port> <ranges> [...]: (floe) replace the whole slot map.",
+    "SHARDS: the cluster's shards: their slots and nodes.",
+    "SLOTS: the slot ranges and the node serving each.",
+    "HELP: this text.",
+];
+
 /// Runs one cluster command (`args[0]` is CLUSTER, READONLY, READWRITE or ASKING).
 pub fn run<S: ReplySink + ?Sized>(
     cluster: Option<&Cluster>,
@@ -42,7 +57,7 @@ pub fn run<S: ReplySink + ?Sized>(
         .to_ascii_lowercase();
     let count = args.len();
     let arity_ok = match sub.as_slice() {
-        b"myid" | b"info" | b"slots" | b"shards" | b"nodes" => count == 2,
+        b"myid" | b"info" | b"slots" | b"shards" | b"nodes" | b"help" => count == 2,
         b"keyslot" | b"countkeysinslot" => count == 3,
         b"getkeysinslot" => count == 4,
         b"setslotmap" => count >= 6,
@@ -65,6 +80,12 @@ pub fn run<S: ReplySink + ?Sized>(
     }
     let arg = |index: usize| args.get(index).copied().unwrap_or_default();
     match sub.as_slice() {
+        b"help" => {
+            reply.array_header(HELP.len());
+            for line in HELP {
+                reply.simple(line.as_bytes());
+            }
+        }
         b"myid" => reply.bulk(cluster.id().as_bytes()),
         b"keyslot" => reply.integer(i64::from(key_slot(arg(2)))),
         b"info" => reply.verbatim(*b"txt", info_text(cluster).as_bytes()),

@@ -154,6 +154,15 @@ impl SlotMap {
             ));
         }
         let ranges = runs_of(&owners);
+        // Postconditions: the runs cover every slot once, each run owned by a listed node.
+        assert_eq!(
+            ranges
+                .iter()
+                .map(|range| usize::from(range.end - range.start) + 1)
+                .sum::<usize>(),
+            usize::from(SLOT_COUNT)
+        );
+        assert!(ranges.iter().all(|range| range.node < nodes.len()));
         let nodes = nodes.into_iter().map(|(node, _)| node).collect();
         Ok(Self {
             nodes,
@@ -472,6 +481,54 @@ mod tests {
                 id('b')
             )
         );
+    }
+
+    #[test]
+    fn parse_never_panics_on_mangled_words() {
+        // A small deterministic PRNG (xorshift) over tricky tokens: every combination is
+        // either a valid map or a message, never a panic.
+        let id = id('a');
+        let tokens = [
+            id.as_str(),
+            "h",
+            "127.0.0.1",
+            "1",
+            "0",
+            "65535",
+            "65536",
+            "-",
+            "0-16383",
+            "16383-0",
+            "0-",
+            "-5",
+            ",",
+            "0-1,",
+            ",0",
+            "1-2-3",
+            "",
+            " ",
+            "{",
+            "\u{e9}",
+            "99999999999999999999",
+            "0-8191,8192-16383",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let count = usize::try_from(state % 9).expect("small");
+            let words: Vec<&[u8]> = (0..count)
+                .map(|index| {
+                    let pick = (state >> (index * 5)) % tokens.len() as u64;
+                    tokens[usize::try_from(pick).expect("small")].as_bytes()
+                })
+                .collect();
+            if let Ok(map) = SlotMap::parse(&words) {
+                assert!(map.owner(0).is_some());
+                assert!(map.owner(16383).is_some());
+            }
+        }
     }
 
     #[test]
