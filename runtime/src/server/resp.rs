@@ -12,6 +12,10 @@
 //! ... AUTH, QUIT and RESET run ([`super::acl::gate`]); every other command passes the ACL
 //! check first (a denied one inside MULTI fails the transaction, as in Redis); a MULTI block runs under one hold of the store lock and is logged as
 //! one group.
+//!
+//! In cluster mode a command with keys then passes [`crate::cluster::Cluster::refusal`]
+//! (MOVED, CROSSSLOT, CLUSTERDOWN, as Redis checks after ACL), and EXEC checks the keys of
+//! the whole transaction together.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
