@@ -464,3 +464,32 @@ fn redis_py_cluster_client_routes_over_three_nodes() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn cluster_mode_comes_from_the_config_file_too_and_bad_values_are_refused() {
+    let dir = common::scratch("cluster-config");
+    let config = dir.join("floe.conf");
+    std::fs::write(&config, "cluster-enabled yes\n").expect("write the config file");
+    let server = Server::floe(&[
+        "--persistence",
+        "off",
+        "--config",
+        config.to_str().expect("a UTF-8 path"),
+    ]);
+    let mut client = server.client();
+    assert_eq!(bulk(&command(&mut client, &["CLUSTER", "MYID"])).len(), 40);
+    assert_eq!(
+        command(&mut client, &["CONFIG", "GET", "cluster-enabled"]),
+        "*2\r\n$15\r\ncluster-enabled\r\n$3\r\nyes\r\n"
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_floe"))
+        .args(["serve", "--cluster-enabled", "maybe", "--port", "1"])
+        .output()
+        .expect("run floe serve");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("--cluster-enabled: `maybe` is not a switch"),
+        "{stderr}"
+    );
+}
