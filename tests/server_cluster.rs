@@ -20,10 +20,11 @@ use redis::cluster::ClusterClient;
 /// Keys the routing test writes through the cluster client.
 const KEY_COUNT: usize = 300;
 
-/// Three cluster-mode nodes with their own data directories.
+/// Three cluster-mode nodes with their own data directories, two workers each (each
+/// worker thread keeps its own copy of the map until a push replaces it).
 fn start_nodes() -> Vec<Server> {
     (0..3)
-        .map(|_| Server::floe(&["--cluster-enabled"]))
+        .map(|_| Server::floe(&["--cluster-enabled", "--workers", "2"]))
         .collect()
 }
 

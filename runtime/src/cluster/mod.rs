@@ -23,16 +23,26 @@ pub mod commands;
 pub mod manage;
 pub mod map;
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use floe_core::command::{Arguments, lookup};
 use floe_core::slot::key_slot;
 use floe_core::store::parse_integer;
 
 use map::{NODE_ID_SIZE, SlotMap};
+
+/// Numbers [`Cluster`]s for [`MAP_CACHE`].
+static INSTANCE_NEXT: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// Per thread: the map a [`Cluster`] (by instance) had at a version.
+    static MAP_CACHE: RefCell<Option<(u64, u64, Arc<SlotMap>)>> = const { RefCell::new(None) };
+}
 
 /// The file in the data directory that keeps the node's id and map.
 pub const FILE_NAME: &str = "cluster.conf";
@@ -73,7 +83,15 @@ pub struct Cluster {
     id: String,
     /// This node's own RESP port (CLUSTER NODES names it before a map arrives).
     port: u16,
-    map: RwLock<SlotMap>,
+    /// The current map, replaced whole (never changed in place).
+    map: RwLock<Arc<SlotMap>>,
+    /// Bumped after each replacement. A worker thread keeps the map it last read
+    /// ([`MAP_CACHE`]) until this moves, so the request path reads one shared word and
+    /// writes none (a read lock or an `Arc` clone per request would bounce a cache line
+    /// between the workers).
+    version: AtomicU64,
+    /// This state's number, told apart in [`MAP_CACHE`] (tests run several in a process).
+    instance: u64,
     /// `cluster.conf`, or `None` when persistence is off (nothing survives a restart).
     path: Option<PathBuf>,
 }
@@ -90,7 +108,9 @@ impl Cluster {
             return Ok(Self {
                 id: new_id()?,
                 port,
-                map: RwLock::new(SlotMap::empty()),
+                map: RwLock::new(Arc::new(SlotMap::empty())),
+                version: AtomicU64::new(0),
+                instance: INSTANCE_NEXT.fetch_add(1, Ordering::Relaxed),
                 path: None,
             });
         }
@@ -110,7 +130,9 @@ impl Cluster {
         Ok(Self {
             id,
             port,
-            map: RwLock::new(map),
+            map: RwLock::new(Arc::new(map)),
+            version: AtomicU64::new(0),
+            instance: INSTANCE_NEXT.fetch_add(1, Ordering::Relaxed),
             path: Some(path),
         })
     }
@@ -128,8 +150,29 @@ impl Cluster {
     }
 
     /// The current map.
-    pub fn map(&self) -> RwLockReadGuard<'_, SlotMap> {
-        self.map.read().unwrap_or_else(PoisonError::into_inner)
+    #[must_use]
+    pub fn map(&self) -> Arc<SlotMap> {
+        Arc::clone(&self.map.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Calls `read` with the current map, as this thread last saw it if the version has
+    /// not moved since (see [`Cluster::version`]).
+    fn with_map<R>(&self, read: impl FnOnce(&SlotMap) -> R) -> R {
+        let version = self.version.load(Ordering::Acquire);
+        MAP_CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let fresh = matches!(
+                &*cache,
+                Some((instance, seen, _)) if *instance == self.instance && *seen == version
+            );
+            if !fresh {
+                *cache = Some((self.instance, version, self.map()));
+            }
+            match &*cache {
+                Some((_, _, map)) => read(map),
+                None => unreachable!("the cache was filled above"),
+            }
+        })
     }
 
     /// Replaces the map with `map` once it is on disk.
@@ -149,7 +192,9 @@ impl Cluster {
         if let Some(path) = &self.path {
             write_file(path, &self.id, &map)?;
         }
-        *current = map;
+        *current = Arc::new(map);
+        // After the store: a thread that sees the new version reads the new map.
+        self.version.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -225,8 +270,7 @@ impl Cluster {
         let Some(slot) = slot else {
             return Ok(());
         };
-        let map = self.map();
-        match map.owner(slot) {
+        self.with_map(|map| match map.owner(slot) {
             None => Err(Refusal::Down),
             Some(node) if node.id == self.id => Ok(()),
             Some(node) => Err(Refusal::Moved {
@@ -234,7 +278,7 @@ impl Cluster {
                 host: node.host.clone(),
                 port: node.port,
             }),
-        }
+        })
     }
 }
 
@@ -352,6 +396,15 @@ mod tests {
         ])
         .expect("valid");
         cluster.set_map(map.clone()).expect("set");
+        // This thread read the empty map above: the new version makes it read again.
+        assert_eq!(cluster.check([b"bar".as_slice()]), Ok(()));
+        let other_thread = std::thread::scope(|scope| {
+            scope
+                .spawn(|| cluster.check([b"bar".as_slice()]))
+                .join()
+                .expect("the thread")
+        });
+        assert_eq!(other_thread, Ok(()));
         drop(cluster);
         let reopened = Cluster::open(&dir, 7000, true).expect("reopens");
         assert_eq!(reopened.id(), id);
