@@ -2,6 +2,8 @@
 //!
 //! - `floe [OPTIONS]`: the stdin CLI ([`floe_runtime::cli::run`]).
 //! - `floe serve [OPTIONS]`: the RESP server ([`floe_runtime::server::serve`]).
+//! - `floe cluster create HOST:PORT ...` / `floe cluster show HOST:PORT`: push a slot map
+//!   to cluster-mode nodes, print one ([`floe_runtime::cluster::manage`]).
 //! - `floe check [--repair] [DIR]`: verify (and repair) a data directory
 //!   ([`floe_runtime::cli::check`]).
 //! - `floe sim [--seed N] [--scenario NAME] [--steps K] [--seeds M]`: the deterministic
@@ -117,6 +119,13 @@ enum Command {
     #[command(verbatim_doc_comment)]
     Serve(Box<ServeArguments>),
 
+    /// Manage a cluster of `floe serve --cluster-enabled` nodes (docs/cluster.md).
+    ///
+    ///   floe cluster create 127.0.0.1:7000 127.0.0.1:7001 127.0.0.1:7002
+    ///   floe cluster show 127.0.0.1:7000
+    #[command(verbatim_doc_comment, subcommand)]
+    Cluster(ClusterCommand),
+
     /// Verify (and repair) a data directory.
     ///
     /// Reads every snapshot and log segment and prints what it found. Exit code 0 when clean (or made clean by --repair), 1 when problems remain,
@@ -160,6 +169,25 @@ enum Command {
         /// Seeds to run, from --seed on (a swarm).
         #[arg(long, value_name = "M", default_value_t = 1, verbatim_doc_comment)]
         seeds: u64,
+    },
+}
+
+/// `floe cluster`'s subcommands.
+#[derive(Debug, Subcommand)]
+enum ClusterCommand {
+    /// Split the 16384 slots evenly over the nodes, in the order given, and push the map
+    /// to every node (CLUSTER SETSLOTMAP); the nodes must run with --cluster-enabled.
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// The nodes, as host:port; clients are sent to these addresses (MOVED).
+        #[arg(value_name = "HOST:PORT", required = true, verbatim_doc_comment)]
+        nodes: Vec<String>,
+    },
+    /// Print a node's view of the cluster (CLUSTER NODES).
+    Show {
+        /// The node, as host:port.
+        #[arg(value_name = "HOST:PORT")]
+        node: String,
     },
 }
 
@@ -293,6 +321,11 @@ struct ServeArguments {
     /// Most reply bytes waiting for a slow reader before it is closed [default: 64mb].
     #[arg(long = "client-output-buffer-limit", value_name = "SIZE")]
     client_output_buffer_limit: Option<String>,
+    /// Cluster mode: route keys by hash slot over the map `floe cluster create` pushes;
+    /// `--cluster-enabled` alone means yes [default: no].
+    #[arg(long = "cluster-enabled", value_name = "yes|no", num_args = 0..=1,
+          default_missing_value = "yes")]
+    cluster_enabled: Option<String>,
 }
 
 impl ServeArguments {
@@ -336,6 +369,7 @@ impl ServeArguments {
                 "client-output-buffer-limit",
                 &self.client_output_buffer_limit,
             ),
+            ("cluster-enabled", &self.cluster_enabled),
         ];
         for (name, value) in given {
             if let Some(value) = value {
@@ -382,6 +416,22 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some(Command::Cluster(command)) => {
+            let done = match command {
+                ClusterCommand::Create { nodes } => floe_runtime::cluster::manage::create(&nodes),
+                ClusterCommand::Show { node } => floe_runtime::cluster::manage::show(&node),
+            };
+            match done {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("floe cluster: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Check { repair, dir }) => {
             cli::check(dir.as_deref().unwrap_or(&arguments.dir), repair)
         }

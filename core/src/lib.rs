@@ -38,6 +38,7 @@ pub mod constants;
 pub mod error;
 pub mod glob;
 pub mod hash;
+pub mod slot;
 pub mod storage;
 pub mod store;
 pub mod table;

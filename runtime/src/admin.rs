@@ -27,6 +27,7 @@ use floe_core::command::{COMMANDS, CommandSpec, RuntimeCommand};
 use floe_core::glob::glob_match;
 
 use crate::acl::Acl;
+use crate::cluster::Cluster;
 use crate::config::{SETTINGS, Settings};
 use crate::db::Db;
 
@@ -285,6 +286,8 @@ pub struct Admin {
     pub mode: &'static str,
     /// The server's event loop, for INFO (`-` for the CLI).
     io: Mutex<String>,
+    /// Cluster mode's id and slot map (`None`: cluster mode is off).
+    cluster: Option<Cluster>,
 }
 
 impl Admin {
@@ -315,7 +318,21 @@ impl Admin {
             shutdown: AtomicBool::new(false),
             mode,
             io: Mutex::new("-".to_owned()),
+            cluster: None,
         }
+    }
+
+    /// The same state in cluster mode, with `cluster`'s id and slot map.
+    #[must_use]
+    pub fn with_cluster(mut self, cluster: Cluster) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// Cluster mode's state, when it is on.
+    #[must_use]
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_ref()
     }
 
     /// The database.
@@ -467,6 +484,9 @@ impl Admin {
             RuntimeCommand::FunctionFlush => reply.simple(b"OK"),
             // A door with users runs ACL as its caller; the others (the CLI) are `default`.
             RuntimeCommand::Acl => self.acl.run("default", args, reply),
+            RuntimeCommand::Cluster => {
+                crate::cluster::commands::run(self.cluster(), db, args, reply)
+            }
             _ => reply.error(b"ERR this command is not available here"),
         }
         Finish::Done

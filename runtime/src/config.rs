@@ -91,6 +91,8 @@ pub struct Settings {
     pub slowlog_slower_than_us: i64,
     /// `slowlog-max-len`.
     pub slowlog_len_max: u64,
+    /// `cluster-enabled`: Redis Cluster's slot protocol over a pushed slot map.
+    pub cluster_enabled: bool,
 }
 
 impl Default for Settings {
@@ -128,6 +130,7 @@ impl Default for Settings {
             output_buffer_size_max: 64 << 20,
             slowlog_slower_than_us: 10_000,
             slowlog_len_max: 128,
+            cluster_enabled: false,
         }
     }
 }
@@ -233,7 +236,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 32] = [
+pub static SETTINGS: [Setting; 33] = [
     setting!(
         "dir",
         "",
@@ -530,6 +533,16 @@ pub static SETTINGS: [Setting; 32] = [
         slowlog_len_max,
         |count: &u64| count.to_string(),
         |text: &str| parse_number(text, 0, 1 << 20)
+    ),
+    setting!(
+        "cluster-enabled",
+        "",
+        false,
+        "`yes`: cluster mode: keys are routed by hash slot (MOVED, CROSSSLOT) over the slot \
+         map `floe cluster create` pushes; only database 0 (see docs/cluster.md)",
+        cluster_enabled,
+        |on: &bool| yes_no(*on),
+        parse_switch
     ),
 ];
 

@@ -20,6 +20,7 @@
 pub mod acl;
 pub mod admin;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -167,6 +167,25 @@ impl Server {
         })
     }
 
+    /// Starts the system's `redis-server` in cluster mode (`--cluster-enabled yes`, its
+    /// nodes file in the scratch directory), serving no slot until told to.
+    pub fn redis_cluster() -> Self {
+        require_redis_binary("redis-server");
+        let dir = server_scratch("redis-cluster");
+        let work = dir.clone();
+        Self::start("redis", dir, |port| {
+            let mut command = Command::new("redis-server");
+            command.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+            command.args(["--save", "", "--appendonly", "no", "--daemonize", "no"]);
+            command.args(["--cluster-enabled", "yes"]);
+            command
+                .arg("--cluster-config-file")
+                .arg(work.join("nodes.conf"));
+            command.arg("--dir").arg(&work);
+            command
+        })
+    }
+
     /// Starts the command `build(port)` makes, on a fresh free port per attempt, and waits
     /// until it is ready.
     fn start(name: &'static str, dir: PathBuf, build: impl Fn(u16) -> Command) -> Self {

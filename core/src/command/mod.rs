@@ -239,6 +239,9 @@ pub enum RuntimeCommand {
         /// Milliseconds to wait at most; `0` waits without a limit.
         timeout_ms: u64,
     },
+    /// `CLUSTER <subcommand> [arg ...]`, `READONLY`, `READWRITE`, `ASKING`: cluster mode's
+    /// commands (the name is argument 0, a subcommand argument 1, not checked here).
+    Cluster,
     /// `LATENCY <subcommand> [arg ...]`: any subcommand; its name is argument 1, not
     /// checked here.
     Latency,
@@ -401,13 +404,15 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 75] = [
+pub static COMMANDS: [CommandSpec; 79] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
+    spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
     spec("auth", -2, 0, NO_KEYS, Handler::Server(server::Command::Auth)),
     spec("bgrewriteaof", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundRewriteLog)),
     spec("bgsave", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundSave)),
     spec("client", -2, 0, NO_KEYS, Handler::Server(server::Command::Client)),
+    spec("cluster", -2, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
     spec("command", -1, 0, NO_KEYS, Handler::Server(server::Command::Introspect)),
     spec("config", -2, ADMIN, NO_KEYS, Handler::Server(server::Command::Config)),
     spec("copy", -3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::Copy)),
@@ -454,6 +459,8 @@ pub static COMMANDS: [CommandSpec; 75] = [
     spec("pttl", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::PTtl)),
     spec("quit", -1, 0, NO_KEYS, Handler::Server(server::Command::Quit)),
     spec("randomkey", 1, READONLY, NO_KEYS, Handler::Keys(keys::Command::RandomKey)),
+    spec("readonly", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
+    spec("readwrite", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
     spec("rename", 3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::Rename)),
     spec("renamenx", 3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::RenameNx)),
     spec("reset", 1, 0, NO_KEYS, Handler::Server(server::Command::Reset)),

@@ -106,6 +106,9 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         "exec" => &["slow", "transaction"],
         "bgrewriteaof" | "bgsave" | "save" | "shutdown" => &["slow"],
         "time" => &["fast"],
+        "asking" | "readonly" | "readwrite" => &["fast", "connection"],
+        "cluster" if sub("setslotmap") => &["admin", "slow", "dangerous"],
+        "cluster" => &["slow"],
         "lastsave" => &["admin", "fast", "dangerous"],
         "info" => &["slow", "dangerous"],
         "function" => &["write", "slow", "scripting"],
@@ -127,7 +130,15 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
 pub fn has_subcommands(name: &str) -> bool {
     matches!(
         name,
-        "acl" | "client" | "config" | "function" | "latency" | "memory" | "object" | "slowlog"
+        "acl"
+            | "client"
+            | "cluster"
+            | "config"
+            | "function"
+            | "latency"
+            | "memory"
+            | "object"
+            | "slowlog"
     )
 }
 

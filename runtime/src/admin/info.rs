@@ -16,7 +16,7 @@ use crate::config::human;
 use crate::db::DbStats;
 
 /// Sections `INFO` prints with no argument, `default`, `all` or `everything`, in order.
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     "server",
     "clients",
     "memory",
@@ -26,6 +26,7 @@ const SECTIONS: [&str; 10] = [
     "cpu",
     "commandstats",
     "errorstats",
+    "cluster",
     "keyspace",
 ];
 
@@ -61,6 +62,11 @@ pub fn info_text(admin: &Admin, requested: &[&[u8]]) -> String {
             "cpu" => cpu(&mut text),
             "commandstats" => commandstats(&mut text, admin),
             "errorstats" => errorstats(&mut text, admin),
+            "cluster" => field(
+                &mut text,
+                "cluster_enabled",
+                if admin.cluster().is_some() { "1" } else { "0" },
+            ),
             _ => keyspace(&mut text, admin),
         }
         let mut title = section.to_owned();
@@ -75,7 +81,12 @@ fn server(text: &mut String, admin: &Admin) {
     let uptime = admin.started.elapsed().as_secs();
     field(text, "redis_version", REDIS_VERSION);
     field(text, "floe_version", env!("CARGO_PKG_VERSION"));
-    field(text, "redis_mode", "standalone");
+    let mode = if admin.cluster().is_some() {
+        "cluster"
+    } else {
+        "standalone"
+    };
+    field(text, "redis_mode", mode);
     field(
         text,
         "os",

@@ -46,6 +46,7 @@ use std::sync::atomic::Ordering;
 use std::task::{Poll, Waker};
 
 use crate::admin::{Admin, DoorStats};
+use crate::cluster::Cluster;
 use crate::config::{ServerIo, Settings};
 use crate::db::Db;
 use crate::log::Ticket;
@@ -480,12 +481,20 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
             report.duration.as_secs_f64()
         );
     }
-    let admin = Arc::new(Admin::new(
-        Arc::clone(&db),
-        settings.clone(),
-        config_file,
-        "resp",
-    ));
+    let mut admin = Admin::new(Arc::clone(&db), settings.clone(), config_file, "resp");
+    if settings.cluster_enabled {
+        match Cluster::open(&settings.dir, settings.port, settings.persistence) {
+            Ok(cluster) => {
+                tracing::info!("cluster mode: node id {}", cluster.id());
+                admin = admin.with_cluster(cluster);
+            }
+            Err(message) => {
+                tracing::error!("{message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let admin = Arc::new(admin);
     if admin.acl.has_file() {
         if !settings.requirepass.is_empty() {
             tracing::warn!(

@@ -12,6 +12,10 @@
 //! ... AUTH, QUIT and RESET run ([`super::acl::gate`]); every other command passes the ACL
 //! check first (a denied one inside MULTI fails the transaction, as in Redis); a MULTI block runs under one hold of the store lock and is logged as
 //! one group.
+//!
+//! In cluster mode a command with keys then passes [`crate::cluster::Cluster::refusal`]
+//! (MOVED, CROSSSLOT, CLUSTERDOWN, as Redis checks after ACL), and EXEC checks the keys of
+//! the whole transaction together.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -158,6 +162,18 @@ impl Resp {
         } else if let Err(denial) = worker.admin.acl.check(&mut self.caller, request) {
             spec = floe_core::command::lookup(name);
             self.deny(connection, worker, &denial);
+        } else if let Some(text) = worker
+            .admin
+            .cluster()
+            .and_then(|cluster| cluster.refusal(request))
+        {
+            // Cluster mode: the keys live elsewhere (MOVED), span slots (CROSSSLOT), or the
+            // command needs a database cluster mode does not have. Inside MULTI, EXEC fails.
+            spec = floe_core::command::lookup(name);
+            if let Some(transaction) = &mut self.transaction {
+                transaction.failed = true;
+            }
+            connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
         } else if let Some(transaction) = &mut self.transaction {
             let prepared = worker.db.prepare(request);
             spec = prepared.spec();
@@ -320,6 +336,13 @@ impl Resp {
                 connection.reply_now(self.session.protocol, |reply| {
                     reply.error(b"EXECABORT Transaction discarded because of previous errors.");
                 });
+            } else if let Some(text) = worker
+                .admin
+                .cluster()
+                .and_then(|cluster| cluster.refusal_of_transaction(&transaction.queued))
+            {
+                // Redis discards a transaction whose keys span slots.
+                connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
             } else {
                 let mut reply = Vec::new();
                 let durability = match worker.db.apply_transaction(
@@ -349,6 +372,12 @@ impl Resp {
                 connection.reply_now(self.session.protocol, |reply| {
                     reply.error(b"ERR wrong number of arguments for 'watch' command")
                 });
+            } else if let Some(text) = worker
+                .admin
+                .cluster()
+                .and_then(|cluster| cluster.refusal(request))
+            {
+                connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
             } else {
                 for key in request.args().skip(1) {
                     let mark = worker.db.watch(self.session.db, key);
