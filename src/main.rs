@@ -293,6 +293,10 @@ struct ServeArguments {
     /// Most reply bytes waiting for a slow reader before it is closed [default: 64mb].
     #[arg(long = "client-output-buffer-limit", value_name = "SIZE")]
     client_output_buffer_limit: Option<String>,
+    /// Most reply and message bytes waiting for a subscribed client before it is closed
+    /// [default: 32mb].
+    #[arg(long = "client-output-buffer-limit-pubsub", value_name = "SIZE")]
+    client_output_buffer_limit_pubsub: Option<String>,
 }
 
 impl ServeArguments {
@@ -335,6 +339,10 @@ impl ServeArguments {
             (
                 "client-output-buffer-limit",
                 &self.client_output_buffer_limit,
+            ),
+            (
+                "client-output-buffer-limit-pubsub",
+                &self.client_output_buffer_limit_pubsub,
             ),
         ];
         for (name, value) in given {

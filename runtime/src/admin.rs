@@ -60,6 +60,8 @@ pub struct Limits {
     pub query_buffer_size_max: AtomicU64,
     /// `client-output-buffer-limit`.
     pub output_buffer_size_max: AtomicU64,
+    /// `client-output-buffer-limit-pubsub`.
+    pub pubsub_output_buffer_size_max: AtomicU64,
     /// `protected-mode` and no `requirepass`.
     pub protected: AtomicBool,
     /// `slowlog-log-slower-than`, microseconds.
@@ -81,6 +83,8 @@ impl Limits {
             .store(settings.query_buffer_size_max, relaxed);
         self.output_buffer_size_max
             .store(settings.output_buffer_size_max, relaxed);
+        self.pubsub_output_buffer_size_max
+            .store(settings.pubsub_output_buffer_size_max, relaxed);
         self.protected.store(
             settings.protected_mode && settings.requirepass.is_empty(),
             relaxed,

@@ -116,6 +116,9 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         }
         "client" => &["slow", "connection"],
         "acl" if sub("whoami") || sub("cat") => &["slow"],
+        "publish" | "spublish" => &["pubsub", "fast"],
+        "subscribe" | "psubscribe" | "ssubscribe" | "unsubscribe" | "punsubscribe"
+        | "sunsubscribe" | "pubsub" => &["pubsub", "slow"],
         "config" | "latency" | "slowlog" | "acl" => &["admin", "slow", "dangerous"],
         _ => &[],
     }
@@ -127,7 +130,15 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
 pub fn has_subcommands(name: &str) -> bool {
     matches!(
         name,
-        "acl" | "client" | "config" | "function" | "latency" | "memory" | "object" | "slowlog"
+        "acl"
+            | "client"
+            | "config"
+            | "function"
+            | "latency"
+            | "memory"
+            | "object"
+            | "pubsub"
+            | "slowlog"
     )
 }
 

@@ -31,6 +31,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use floe_core::command::{Arguments, CommandSpec, lookup};
 
+pub use category::has_subcommands;
 pub use user::{RuleError, User};
 
 use user::KeyAccess;

@@ -134,6 +134,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                 &mut flush,
             );
         }
+        worker.deliver(&mut entries, &mut flush);
         worker.end_pass(&mut entries, &mut flush);
         for token in flush.drain(..) {
             send(token, &poll, &mut worker, &mut entries, &mut resume);

@@ -34,6 +34,7 @@ mod connection;
 mod epoll;
 mod http;
 mod pizzaria;
+mod pubsub;
 mod resp;
 mod tls;
 mod uring;
@@ -87,6 +88,8 @@ struct Shared {
     listeners: Vec<Vec<Listener>>,
     /// `/metrics`: the Prometheus registry, whose collector reads INFO's sources.
     metrics: http::Metrics,
+    /// Every client's pub/sub subscriptions, and the messages waiting for each.
+    pubsub: pubsub::PubSub,
     /// The TLS listeners' configuration (certificate, key, client CA); `None`: no TLS door.
     tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -218,10 +221,38 @@ impl Worker {
             })
     }
 
-    /// Forgets a closed client.
+    /// Forgets a closed client, and its subscriptions.
     fn disconnected(&self, connection: &Connection) {
         self.admin.clients.fetch_sub(1, Ordering::Relaxed);
+        self.shared.pubsub.forget(&connection.info);
         self.shared.clients.remove(connection.info.id);
+    }
+
+    /// Moves the pub/sub messages published for this worker's clients to their
+    /// connections, behind what each has queued, and adds them to `flush`. A subscriber
+    /// whose queued output passes `client-output-buffer-limit-pubsub` is closed.
+    fn deliver<S: SocketState>(&self, entries: &mut Slab<Entry<S>>, flush: &mut Vec<usize>) {
+        let limit = self
+            .admin
+            .limits
+            .pubsub_output_buffer_size_max
+            .load(Ordering::Relaxed);
+        let pubsub = &self.shared.pubsub;
+        pubsub.take_ready(self.index, |mailbox, token, info, bytes| {
+            // A token is reused once its connection closed: the id says whose it is.
+            let Some(entry) = entries
+                .get_mut(token)
+                .filter(|entry| entry.connection.info.id == info.id)
+            else {
+                return;
+            };
+            entry.connection.queue_reply(bytes);
+            let queued = entry.connection.output_size() + entry.socket.in_flight();
+            if queued as u64 > limit {
+                pubsub.overflow(&self.shared.clients, mailbox, limit);
+            }
+            flush.push(token);
+        });
     }
 
     /// The end of a loop pass: one commit for the pass's buffered writes, a poll of the
@@ -501,6 +532,7 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         metrics: http::Metrics::new(&admin),
         admin: Arc::clone(&admin),
         clients: Clients::new(worker_count),
+        pubsub: pubsub::PubSub::new(worker_count),
         listeners,
         tls,
     });

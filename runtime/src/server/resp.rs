@@ -25,6 +25,7 @@ use floe_core::command::{Outcome, RuntimeCommand, Session};
 use super::Worker;
 use super::acl;
 use super::connection::{Connection, Control, Step};
+use super::pubsub;
 use crate::acl::{Acl, Caller, Context, Denial};
 use crate::admin::Finish;
 use crate::db::{Durability, WatchMark};
@@ -36,6 +37,19 @@ const RANGES_INITIAL_COUNT: usize = 64;
 /// The commands [`Resp::connection_command`] may answer itself.
 const CONNECTION_COMMANDS: [&str; 10] = [
     "auth", "hello", "quit", "reset", "multi", "exec", "discard", "watch", "unwatch", "client",
+];
+
+/// The commands a RESP2 client may run while subscribed (Redis's subscribed mode).
+const SUBSCRIBED_COMMANDS: [&str; 9] = [
+    "subscribe",
+    "unsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ssubscribe",
+    "sunsubscribe",
+    "ping",
+    "quit",
+    "reset",
 ];
 
 /// A MULTI block being queued.
@@ -151,7 +165,18 @@ impl Resp {
         let start = connection.reply_position();
         let mut control = Control::Continue;
         let mut durability = Durability::Done;
-        if let Some(handled) = self.connection_command(connection, name, request, worker) {
+        if let Some(text) = self.subscribed_refusal(connection, request) {
+            spec = floe_core::command::lookup(name);
+            connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
+        } else if self.subscribed_ping(connection, request) {
+            spec = floe_core::command::lookup(name);
+            let message = request.arg(1).unwrap_or_default();
+            connection.reply_now(self.session.protocol, |reply| {
+                reply.array_header(2);
+                reply.bulk(b"pong");
+                reply.bulk(message);
+            });
+        } else if let Some(handled) = self.connection_command(connection, name, request, worker) {
             control = handled;
             // Counted in INFO commandstats under the table's name, as the rest.
             spec = floe_core::command::lookup(name);
@@ -184,12 +209,19 @@ impl Resp {
                     match applied.outcome {
                         Outcome::Done => {}
                         Outcome::Close => control = Control::CloseAfterFlush,
+                        Outcome::Runtime(RuntimeCommand::PubSub) => {
+                            let args: Vec<&[u8]> = request.args().collect();
+                            let client = (&connection.info, connection.token());
+                            let protocol = self.session.protocol;
+                            pubsub::run(worker, client, protocol, &args, &mut reply);
+                        }
                         Outcome::Runtime(command) => {
                             control = self.runtime(command, request, worker, &mut reply);
                         }
                     }
                     if name.eq_ignore_ascii_case(b"reset") {
                         self.reset(worker);
+                        worker.shared.pubsub.forget(&connection.info);
                     }
                 }
                 Err(error) => {
@@ -227,6 +259,50 @@ impl Resp {
                 .slowlog_offer(micros, &args, &client, &client_name);
         }
         control
+    }
+
+    /// RESP2's subscribed mode: a client with a subscription may run only (P|S)SUBSCRIBE,
+    /// (P|S)UNSUBSCRIBE, PING, QUIT and RESET; any other known command with a valid arity
+    /// gets Redis's error text (`None`: run it). RESP3 clients may run anything.
+    fn subscribed_refusal(&self, connection: &Connection, request: &Request<'_>) -> Option<String> {
+        if self.session.protocol != Protocol::Resp2 || connection.info.subscription_count() == 0 {
+            return None;
+        }
+        let spec = floe_core::command::lookup(request.arg(0).unwrap_or_default())?;
+        if !spec.accepts(request.arg_count()) {
+            return None;
+        }
+        let name = spec.name();
+        if SUBSCRIBED_COMMANDS.contains(&name) {
+            return None;
+        }
+        let full_name = if crate::acl::has_subcommands(name) {
+            let sub = request.arg(1).unwrap_or_default().to_ascii_lowercase();
+            format!("{name}|{}", String::from_utf8_lossy(&sub))
+        } else {
+            name.to_owned()
+        };
+        let text = format!(
+            "Can't execute '{full_name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT \
+             / RESET are allowed in this context"
+        );
+        // Redis answers a refused EXEC as an aborted transaction.
+        Some(if name == "exec" {
+            format!("EXECABORT Transaction discarded because of: {text}")
+        } else {
+            format!("ERR {text}")
+        })
+    }
+
+    /// Whether `request` is a PING a subscribed RESP2 client sent, which Redis answers as
+    /// a `pong` array (with the message, or an empty one).
+    fn subscribed_ping(&self, connection: &Connection, request: &Request<'_>) -> bool {
+        self.session.protocol == Protocol::Resp2
+            && request.arg_count() <= 2
+            && request
+                .arg(0)
+                .is_some_and(|name| name.eq_ignore_ascii_case(b"ping"))
+            && connection.info.subscription_count() > 0
     }
 
     /// Commands that belong to the connection rather than the store; `None` for others.

@@ -379,6 +379,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                 other => unreachable!("completion of unknown kind {other}"),
             }
         }
+        worker.deliver(&mut entries, &mut flush);
         worker.end_pass(&mut entries, &mut flush);
         for token in flush.drain(..) {
             start_send(token, &mut ring, &mut worker, &mut entries);
