@@ -3,7 +3,7 @@
 //! pattern subscriptions, PUBLISH's receiver counts and per-publisher order, PUBSUB
 //! CHANNELS / NUMSUB / NUMPAT, unsubscribing, RESP3 push messages, a subscriber that never
 //! reads (closed at the pub/sub output limit while another one receives everything), and
-//! a closed connection's subscriptions disappearing.
+//! a closed connection's subscriptions disappearing, and ACL channel permissions.
 //!
 //! Each check runs against Redis (which proves its expectations) and against floe on each
 //! of its event loops (io_uring and epoll).
@@ -24,6 +24,7 @@ common::server::against_both!(
     slow_subscriber_is_closed_others_keep_receiving,
     closed_connection_drops_its_subscriptions,
     subscribed_mode_errors,
+    acl_channel_permissions,
 );
 
 /// Workers floe runs with here, so that clients land on different ones.
@@ -498,4 +499,52 @@ fn subscribed_mode_errors(target: Target) {
             b"+OK\r\n"
         );
     }
+}
+
+/// ACL `&pattern` rules: PUBLISH and SUBSCRIBE need a channel a pattern matches,
+/// PSUBSCRIBE a pattern the user has literally; a denial changes nothing. (Redis 7.0, the
+/// one installed here, words NOPERM differently from 7.2, whose text floe answers.)
+fn acl_channel_permissions(target: Target) {
+    let server = start(target, &[]);
+    let mut client = Client::connect(server.port);
+    assert_eq!(
+        client.command(&[
+            b"ACL",
+            b"SETUSER",
+            b"reader",
+            b"on",
+            b"nopass",
+            b"~*",
+            b"+@all",
+            b"resetchannels",
+            b"&news.*",
+        ]),
+        b"+OK\r\n"
+    );
+    assert_eq!(client.command(&[b"AUTH", b"reader", b"x"]), b"+OK\r\n");
+    let denied = |reply: Vec<u8>| {
+        assert!(
+            reply.starts_with(b"-NOPERM "),
+            "{}",
+            String::from_utf8_lossy(&reply)
+        );
+        if target != Target::Redis {
+            assert_eq!(reply, b"-NOPERM No permissions to access a channel\r\n");
+        }
+    };
+    assert_eq!(client.command(&[b"PUBLISH", b"news.a", b"m"]), b":0\r\n");
+    denied(client.command(&[b"PUBLISH", b"other", b"m"]));
+    denied(client.command(&[b"SPUBLISH", b"other", b"m"]));
+    denied(client.command(&[b"SUBSCRIBE", b"news.b", b"other"]));
+    denied(client.command(&[b"PSUBSCRIBE", b"news.a*"]));
+    denied(client.command(&[b"SSUBSCRIBE", b"other"]));
+    assert_eq!(
+        client.command(&[b"PUBSUB", b"NUMSUB", b"news.b"]),
+        b"*2\r\n$6\r\nnews.b\r\n:0\r\n",
+        "the refused SUBSCRIBE subscribed to nothing"
+    );
+    assert_eq!(
+        client.command(&[b"PSUBSCRIBE", b"news.*"]),
+        b"*3\r\n$10\r\npsubscribe\r\n$6\r\nnews.*\r\n:1\r\n"
+    );
 }
