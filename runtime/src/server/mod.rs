@@ -3,7 +3,9 @@
 //! clients (curl, browsers, Prometheus) use the HTTP door ([`http`]); PizzaKV's clients the
 //! Pizzaria door ([`pizzaria`]). Every door is served by the same workers, over the same
 //! Db command path: each worker has a listener per door, and a connection's [`Door`] says
-//! which protocol its bytes are parsed with.
+//! which protocol its bytes are parsed with. Pub/sub ([`pubsub`]) crosses workers: a
+//! PUBLISH fills the subscribers' mailboxes and wakes their workers, which move the
+//! messages to the connections at the start and end of each loop pass.
 //!
 //! ```text
 //!  worker 0 ─ event loop (io_uring or epoll) ─ accept, recv, send, log wake-ups ─┐

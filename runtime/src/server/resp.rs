@@ -1,6 +1,8 @@
 //! The RESP door: Redis's protocol (RESP2 and RESP3, inline commands too), with the
 //! commands that belong to a connection rather than the store (AUTH, HELLO, MULTI/EXEC,
-//! WATCH, CLIENT LIST/INFO/KILL). Everything else runs through the command table.
+//! WATCH, CLIENT LIST/INFO/KILL), and RESP2's subscribed mode. Everything else runs
+//! through the command table; pub/sub commands, which the table hands back, run in
+//! [`super::pubsub`].
 //!
 //! ```text
 //!  input ─► parse_request ─► connection commands (AUTH, MULTI/EXEC, WATCH, CLIENT LIST ...)
@@ -10,8 +12,9 @@
 //! Invariants: a protocol error is answered and closes the connection (as Redis does);
 //! until a client authenticates (when the default user has a password) only AUTH, HELLO
 //! ... AUTH, QUIT and RESET run ([`super::acl::gate`]); every other command passes the ACL
-//! check first (a denied one inside MULTI fails the transaction, as in Redis); a MULTI block runs under one hold of the store lock and is logged as
-//! one group.
+//! check first (a denied one inside MULTI fails the transaction, as in Redis); a MULTI
+//! block runs under one hold of the store lock and is logged as one group; a RESP2 client
+//! with a subscription runs only what Redis's subscribed mode allows.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
