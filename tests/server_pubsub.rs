@@ -25,6 +25,7 @@ common::server::against_both!(
     closed_connection_drops_its_subscriptions,
     subscribed_mode_errors,
     acl_channel_permissions,
+    no_message_after_subscriptions_end,
 );
 
 /// Workers floe runs with here, so that clients land on different ones.
@@ -547,4 +548,65 @@ fn acl_channel_permissions(target: Target) {
         client.command(&[b"PSUBSCRIBE", b"news.*"]),
         b"*3\r\n$10\r\npsubscribe\r\n$6\r\nnews.*\r\n:1\r\n"
     );
+}
+
+/// While a publisher keeps publishing, a RESP2 subscriber ends its subscriptions (by
+/// UNSUBSCRIBE, or by RESET): every message before that reply, none after it, so the
+/// connection is a normal one again at once (a stray message would be read as the next
+/// command's reply).
+fn no_message_after_subscriptions_end(target: Target) {
+    let server = start(target, &[]);
+    let mut publisher = connect(&server, "");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let publishing = {
+        let stop = std::sync::Arc::clone(&stop);
+        thread::spawn(move || {
+            let mut count = 0_u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _receivers: i64 = publisher.publish("busy", count).expect("PUBLISH");
+                count += 1;
+            }
+            count
+        })
+    };
+    for round in 0..20 {
+        let mut subscriber = Client::connect(server.port);
+        subscriber.command(&[b"SUBSCRIBE", b"busy"]);
+        // Let some messages queue up (not a timing assertion: any number will do).
+        let first = subscriber.reply();
+        assert!(first.starts_with(b"*3\r\n$7\r\nmessage\r\n"), "{first:?}");
+        let by_reset = round % 2 == 1;
+        let (command, last): (&[u8], &[u8]) = if by_reset {
+            (b"RESET", b"+RESET\r\n")
+        } else {
+            (
+                b"UNSUBSCRIBE",
+                b"*3\r\n$11\r\nunsubscribe\r\n$4\r\nbusy\r\n:0\r\n",
+            )
+        };
+        subscriber.send(&common::server::encode_command(&[command]));
+        loop {
+            let frame = subscriber.reply();
+            if frame == last {
+                break;
+            }
+            assert!(
+                frame.starts_with(b"*3\r\n$7\r\nmessage\r\n$4\r\nbusy\r\n"),
+                "round {round}: {}",
+                String::from_utf8_lossy(&frame)
+            );
+        }
+        assert_eq!(
+            subscriber.command(&[b"PING"]),
+            b"+PONG\r\n",
+            "round {round}"
+        );
+        assert_eq!(
+            subscriber.command(&[b"GET", b"busy"]),
+            b"$-1\r\n",
+            "round {round}"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(publishing.join().expect("the publisher") > 0);
 }

@@ -226,7 +226,8 @@ impl Worker {
     /// Forgets a closed client, and its subscriptions.
     fn disconnected(&self, connection: &Connection) {
         self.admin.clients.fetch_sub(1, Ordering::Relaxed);
-        self.shared.pubsub.forget(&connection.info);
+        // Its undelivered messages go with it.
+        let _undelivered = self.shared.pubsub.forget(&connection.info);
         self.shared.clients.remove(connection.info.id);
     }
 

@@ -159,16 +159,19 @@ impl PubSub {
     }
 
     /// SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE of `names` for the client `info` (its
-    /// connection `token`): one reply frame per name, with the client's count after it.
+    /// connection `token`): one reply frame per name in `protocol`, with the client's
+    /// count after it, behind the messages still in its mailbox.
     pub(super) fn subscribe(
         &self,
-        info: &Arc<ClientInfo>,
-        token: usize,
+        (info, token): (&Arc<ClientInfo>, usize),
         kind: Kind,
         names: &[&[u8]],
-        reply: &mut ReplyWriter<'_, Vec<u8>>,
+        protocol: Protocol,
+        reply: &mut Vec<u8>,
     ) {
         let mut registry = write(&self.registry);
+        take_pending(&registry, info.id, reply);
+        let reply = &mut ReplyWriter::new(reply, protocol);
         let subscriber = registry
             .subscribers
             .entry(info.id)
@@ -203,16 +206,20 @@ impl PubSub {
     }
 
     /// UNSUBSCRIBE, PUNSUBSCRIBE or SUNSUBSCRIBE of `names` (none: every one of `kind`)
-    /// for client `info`: one reply frame per name, or one with a null name when the
-    /// client had none.
+    /// for client `info`: one reply frame per name in `protocol`, or one with a null name
+    /// when the client had none, behind the messages still in its mailbox (so no message
+    /// follows the reply that ends the last subscription).
     pub(super) fn unsubscribe(
         &self,
         info: &Arc<ClientInfo>,
         kind: Kind,
         names: &[&[u8]],
-        reply: &mut ReplyWriter<'_, Vec<u8>>,
+        protocol: Protocol,
+        reply: &mut Vec<u8>,
     ) {
         let mut registry = write(&self.registry);
+        take_pending(&registry, info.id, reply);
+        let reply = &mut ReplyWriter::new(reply, protocol);
         let all: Vec<Vec<u8>>;
         let names: Vec<&[u8]> = if names.is_empty() {
             all = registry
@@ -249,12 +256,16 @@ impl PubSub {
         publish_counts(&registry, info);
     }
 
-    /// Drops every subscription of client `info` (it closed, or RESET), without replies.
-    pub(super) fn forget(&self, info: &ClientInfo) {
+    /// Drops every subscription of client `info` (it closed, or RESET), without replies;
+    /// returns the messages still in its mailbox, which were published before (RESET
+    /// sends them ahead of its reply, as Redis would have).
+    pub(super) fn forget(&self, info: &ClientInfo) -> Vec<u8> {
+        let mut pending = Vec::new();
         if info.subscription_count() == 0 {
-            return;
+            return pending;
         }
         let mut registry = write(&self.registry);
+        take_pending(&registry, info.id, &mut pending);
         if let Some(subscriber) = registry.subscribers.remove(&info.id) {
             for (kind, names) in [
                 (Kind::Channel, subscriber.channels),
@@ -273,6 +284,7 @@ impl PubSub {
             }
         }
         info.set_subscription_counts(0, 0, 0);
+        pending
     }
 
     /// PUBLISH (`shard`: SPUBLISH) of `message` on `channel` by client `publisher`:
@@ -503,11 +515,10 @@ pub(super) fn run(
             return;
         }
     };
-    let mut writer = ReplyWriter::new(reply, protocol);
     if name.ends_with(b"unsubscribe") {
-        pubsub.unsubscribe(info, kind, rest, &mut writer);
+        pubsub.unsubscribe(info, kind, rest, protocol, reply);
     } else {
-        pubsub.subscribe(info, token, kind, rest, &mut writer);
+        pubsub.subscribe((info, token), kind, rest, protocol, reply);
     }
 }
 
@@ -563,6 +574,16 @@ fn introspect(pubsub: &PubSub, args: &[&[u8]], reply: &mut ReplyWriter<'_, Vec<u
             );
             reply.error(text.as_bytes());
         }
+    }
+}
+
+/// Moves the messages in client `id`'s mailbox to `target`. Under the registry's write
+/// lock no publisher can add one meanwhile, so a reply written after them follows every
+/// message published before it. (The mailbox may stay on its worker's ready list, empty;
+/// draining it then finds nothing.)
+fn take_pending(registry: &Registry, id: u64, target: &mut Vec<u8>) {
+    if let Some(subscriber) = registry.subscribers.get(&id) {
+        target.append(&mut lock(&subscriber.mailbox.queue));
     }
 }
 

@@ -224,7 +224,9 @@ impl Resp {
                     }
                     if name.eq_ignore_ascii_case(b"reset") {
                         self.reset(worker);
-                        worker.shared.pubsub.forget(&connection.info);
+                        // Messages published before the RESET go out before its reply.
+                        let pending = worker.shared.pubsub.forget(&connection.info);
+                        reply.splice(0..0, pending);
                     }
                 }
                 Err(error) => {
