@@ -1,7 +1,7 @@
 //! Pub/sub end to end with the `redis` crate and raw RESP: subscribers and publishers on
 //! different connections (floe runs four workers, so they spread over them), channel and
 //! pattern subscriptions, PUBLISH's receiver counts and per-publisher order, PUBSUB
-//! CHANNELS / NUMSUB / NUMPAT, unsubscribing, RESP3 push messages, a subscriber that never
+//! CHANNELS / NUMSUB / NUMPAT and INFO's counts, unsubscribing, RESP3 push messages, a subscriber that never
 //! reads (closed at the pub/sub output limit while another one receives everything), and
 //! a closed connection's subscriptions disappearing, and ACL channel permissions.
 //!
@@ -183,6 +183,11 @@ fn unsubscribe_and_introspection(target: Target) {
         .query(&mut admin)
         .expect("PUBSUB NUMPAT");
     assert_eq!(numpat, 1);
+    let info = stats(&mut admin);
+    assert!(
+        info.contains("pubsub_channels:2\r\n") && info.contains("pubsub_patterns:1\r\n"),
+        "{info}"
+    );
     let count: i64 = admin.publish("alpha", "one").expect("PUBLISH");
     assert_eq!(count, 2, "the channel and the pattern");
     assert_eq!(
@@ -221,6 +226,19 @@ fn unsubscribe_and_introspection(target: Target) {
         .query(&mut admin)
         .expect("PUBSUB NUMPAT");
     assert_eq!(numpat, 0);
+    let info = stats(&mut admin);
+    assert!(
+        info.contains("pubsub_channels:0\r\n") && info.contains("pubsub_patterns:0\r\n"),
+        "{info}"
+    );
+}
+
+/// INFO's stats section.
+fn stats(connection: &mut redis::Connection) -> String {
+    redis::cmd("INFO")
+        .arg("stats")
+        .query(connection)
+        .expect("INFO stats")
 }
 
 /// A RESP3 client gets messages as push frames and may run any command while subscribed.

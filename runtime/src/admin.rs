@@ -283,6 +283,9 @@ pub struct Admin {
     last_save: AtomicU64,
     /// Clients connected now.
     pub clients: AtomicU64,
+    /// Channels, patterns and shard channels with a subscriber now (INFO's
+    /// `pubsub_channels`, `pubsub_patterns`, `pubsubshard_channels`), kept by the server.
+    pub pubsub_counts: [AtomicU64; 3],
     /// A SHUTDOWN was accepted: every door stops.
     pub shutdown: AtomicBool,
     /// What serves (`stdin` or `resp`), for INFO.
@@ -316,6 +319,7 @@ impl Admin {
             slowlog_id_next: AtomicU64::new(0),
             last_save: AtomicU64::new(unix_seconds()),
             clients: AtomicU64::new(0),
+            pubsub_counts: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
             shutdown: AtomicBool::new(false),
             mode,
             io: Mutex::new("-".to_owned()),

@@ -535,7 +535,7 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         metrics: http::Metrics::new(&admin),
         admin: Arc::clone(&admin),
         clients: Clients::new(worker_count),
-        pubsub: pubsub::PubSub::new(worker_count),
+        pubsub: pubsub::PubSub::new(worker_count, Arc::clone(&admin)),
         listeners,
         tls,
     });

@@ -33,6 +33,7 @@ use floe_core::glob::glob_match;
 
 use super::Worker;
 use super::clients::{ClientInfo, Clients};
+use crate::admin::Admin;
 
 /// Which kind of subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,14 +147,17 @@ impl Registry {
 #[derive(Debug)]
 pub(super) struct PubSub {
     registry: RwLock<Registry>,
+    /// Where INFO reads the counts of channels, patterns and shard channels.
+    admin: Arc<Admin>,
     /// Per worker: the mailboxes with messages to move to their connections.
     ready: Vec<Mutex<Vec<Arc<Mailbox>>>>,
 }
 
 impl PubSub {
-    pub(super) fn new(worker_count: usize) -> Self {
+    pub(super) fn new(worker_count: usize, admin: Arc<Admin>) -> Self {
         Self {
             registry: RwLock::new(Registry::default()),
+            admin,
             ready: (0..worker_count).map(|_| Mutex::new(Vec::new())).collect(),
         }
     }
@@ -203,6 +207,7 @@ impl PubSub {
                 .insert(info.id, Arc::clone(&mailbox));
         }
         publish_counts(&registry, info);
+        self.count_names(&registry);
     }
 
     /// UNSUBSCRIBE, PUNSUBSCRIBE or SUNSUBSCRIBE of `names` (none: every one of `kind`)
@@ -254,6 +259,7 @@ impl PubSub {
             registry.subscribers.remove(&info.id);
         }
         publish_counts(&registry, info);
+        self.count_names(&registry);
     }
 
     /// Drops every subscription of client `info` (it closed, or RESET), without replies;
@@ -284,7 +290,20 @@ impl PubSub {
             }
         }
         info.set_subscription_counts(0, 0, 0);
+        self.count_names(&registry);
         pending
+    }
+
+    /// Publishes the counts of names with a subscriber for INFO.
+    fn count_names(&self, registry: &Registry) {
+        let counts = [
+            registry.channels.len(),
+            registry.patterns.len(),
+            registry.shard_channels.len(),
+        ];
+        for (slot, count) in self.admin.pubsub_counts.iter().zip(counts) {
+            slot.store(count as u64, Ordering::Relaxed);
+        }
     }
 
     /// PUBLISH (`shard`: SPUBLISH) of `message` on `channel` by client `publisher`:
