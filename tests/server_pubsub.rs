@@ -26,6 +26,7 @@ common::server::against_both!(
     subscribed_mode_errors,
     acl_channel_permissions,
     no_message_after_subscriptions_end,
+    publish_inside_multi,
 );
 
 /// Workers floe runs with here, so that clients land on different ones.
@@ -627,4 +628,26 @@ fn no_message_after_subscriptions_end(target: Target) {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(publishing.join().expect("the publisher") > 0);
+}
+
+/// PUBLISH queued in MULTI runs at EXEC, with the block's writes, and reaches a subscriber
+/// on another connection; SUBSCRIBE is the one pub/sub command floe refuses there.
+fn publish_inside_multi(target: Target) {
+    let server = start(target, &[]);
+    let mut subscriber = Client::connect(server.port);
+    subscriber.command(&[b"SUBSCRIBE", b"invalidate"]);
+    let mut publisher = connect(&server, "");
+    let ((), receivers): ((), i64) = redis::pipe()
+        .atomic()
+        .set("user:1", "new")
+        .publish("invalidate", "user:1")
+        .query(&mut publisher)
+        .expect("MULTI SET PUBLISH EXEC");
+    assert_eq!(receivers, 1);
+    assert_eq!(
+        subscriber.reply(),
+        b"*3\r\n$7\r\nmessage\r\n$10\r\ninvalidate\r\n$6\r\nuser:1\r\n"
+    );
+    let value: String = publisher.get("user:1").expect("GET");
+    assert_eq!(value, "new");
 }

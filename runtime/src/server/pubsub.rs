@@ -509,24 +509,10 @@ pub(super) fn run(
         b"psubscribe" | b"punsubscribe" => Kind::Pattern,
         b"ssubscribe" | b"sunsubscribe" => Kind::Shard,
         b"publish" | b"spublish" => {
-            let (channel, message) = (
-                rest.first().copied().unwrap_or_default(),
-                rest.get(1).copied().unwrap_or_default(),
-            );
-            let limit = worker
-                .admin
-                .limits
-                .pubsub_output_buffer_size_max
-                .load(Ordering::Relaxed);
-            let count = pubsub.publish(
-                &worker.shared.clients,
-                info.id,
-                (channel, message),
-                name == b"spublish",
-                limit,
-                reply,
-            );
-            ReplyWriter::new(reply, protocol).integer(i64::try_from(count).unwrap_or(i64::MAX));
+            // The publisher's own copy goes before the count, as Redis sends it.
+            let mut count = Vec::new();
+            publish(worker, info.id, args, protocol, (&mut count, reply));
+            reply.append(&mut count);
             return;
         }
         _ => {
@@ -541,9 +527,100 @@ pub(super) fn run(
     }
 }
 
+/// PUBLISH or SPUBLISH (`args`, whose arity the table checked) by client `publisher`: the
+/// receiver count to `reply` and the publisher's own copy, if it is a subscriber, to `own`,
+/// in `protocol`.
+fn publish(
+    worker: &Worker,
+    publisher: u64,
+    args: &[&[u8]],
+    protocol: Protocol,
+    (reply, own): (&mut Vec<u8>, &mut Vec<u8>),
+) {
+    let name = args.first().copied().unwrap_or_default();
+    let channel = args.get(1).copied().unwrap_or_default();
+    let message = args.get(2).copied().unwrap_or_default();
+    let limit = worker
+        .admin
+        .limits
+        .pubsub_output_buffer_size_max
+        .load(Ordering::Relaxed);
+    let count = worker.shared.pubsub.publish(
+        &worker.shared.clients,
+        publisher,
+        (channel, message),
+        name.eq_ignore_ascii_case(b"spublish"),
+        limit,
+        own,
+    );
+    ReplyWriter::new(reply, protocol).integer(i64::try_from(count).unwrap_or(i64::MAX));
+}
+
+/// A pub/sub command queued in MULTI, run by EXEC under the shard locks: PUBLISH,
+/// SPUBLISH and PUBSUB write their one reply frame to `reply` (the publisher's own copy
+/// of a message to `own`, sent after EXEC's reply) and return `true`; the (UN)SUBSCRIBEs
+/// return `false` (refused inside MULTI in floe).
+pub(super) fn run_queued(
+    worker: &Worker,
+    publisher: u64,
+    args: &[&[u8]],
+    protocol: Protocol,
+    (reply, own): (&mut Vec<u8>, &mut Vec<u8>),
+) -> bool {
+    let name = args.first().copied().unwrap_or_default();
+    if name.eq_ignore_ascii_case(b"publish") || name.eq_ignore_ascii_case(b"spublish") {
+        publish(worker, publisher, args, protocol, (reply, own));
+        return true;
+    }
+    if name.eq_ignore_ascii_case(b"pubsub") {
+        let rest = args.get(1..).unwrap_or_default();
+        introspect(
+            &worker.shared.pubsub,
+            rest,
+            &mut ReplyWriter::new(reply, protocol),
+        );
+        return true;
+    }
+    false
+}
+
+/// The error Redis gives a PUBSUB queued in MULTI before it runs (an unknown subcommand,
+/// or a wrong argument count for NUMPAT or HELP), which fails the transaction; `None` for
+/// every other command.
+pub(super) fn queue_error(args: &[&[u8]]) -> Option<String> {
+    let name = args.first().copied().unwrap_or_default();
+    if !name.eq_ignore_ascii_case(b"pubsub") {
+        return None;
+    }
+    subcommand_error(args.get(1..).unwrap_or_default())
+}
+
+/// PUBSUB's errors that Redis finds from its command table, before the subcommand runs
+/// (`args`: the subcommand and its arguments).
+fn subcommand_error(args: &[&[u8]]) -> Option<String> {
+    let sub = args.first().copied().unwrap_or_default();
+    let lowered = sub.to_ascii_lowercase();
+    match lowered.as_slice() {
+        b"channels" | b"shardchannels" | b"numsub" | b"shardnumsub" => None,
+        b"numpat" | b"help" if args.len() == 1 => None,
+        b"numpat" | b"help" => Some(format!(
+            "ERR wrong number of arguments for 'pubsub|{}' command",
+            String::from_utf8_lossy(&lowered)
+        )),
+        _ => Some(format!(
+            "ERR unknown subcommand '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(sub)
+        )),
+    }
+}
+
 /// PUBSUB CHANNELS | NUMSUB | NUMPAT | SHARDCHANNELS | SHARDNUMSUB | HELP (`args`: the
 /// subcommand and its arguments), with Redis's error texts.
 fn introspect(pubsub: &PubSub, args: &[&[u8]], reply: &mut ReplyWriter<'_, Vec<u8>>) {
+    if let Some(text) = subcommand_error(args) {
+        reply.error(text.as_bytes());
+        return;
+    }
     let sub = args.first().copied().unwrap_or_default();
     let rest = args.get(1..).unwrap_or_default();
     let lowered = sub.to_ascii_lowercase();
@@ -572,26 +649,12 @@ fn introspect(pubsub: &PubSub, args: &[&[u8]], reply: &mut ReplyWriter<'_, Vec<u
                 ));
             }
         }
-        b"numpat" | b"help" if !rest.is_empty() => {
-            let text = format!(
-                "ERR wrong number of arguments for 'pubsub|{}' command",
-                String::from_utf8_lossy(&lowered)
-            );
-            reply.error(text.as_bytes());
-        }
         b"numpat" => reply.integer(count(pubsub.pattern_count())),
-        b"help" => {
+        _ => {
             reply.array_header(HELP.len());
             for line in HELP {
                 reply.simple(line.as_bytes());
             }
-        }
-        _ => {
-            let text = format!(
-                "ERR unknown subcommand '{}'. Try PUBSUB HELP.",
-                String::from_utf8_lossy(sub)
-            );
-            reply.error(text.as_bytes());
         }
     }
 }

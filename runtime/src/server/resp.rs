@@ -189,7 +189,11 @@ impl Resp {
         } else if let Some(transaction) = &mut self.transaction {
             let prepared = worker.db.prepare(request);
             spec = prepared.spec();
-            if spec.is_some() {
+            let args: Vec<&[u8]> = request.args().collect();
+            if let Some(text) = pubsub::queue_error(&args) {
+                transaction.failed = true;
+                connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
+            } else if spec.is_some() {
                 transaction
                     .queued
                     .push(request.args().map(<[u8]>::to_vec).collect());
@@ -403,12 +407,22 @@ impl Resp {
                 });
             } else {
                 let mut reply = Vec::new();
-                let durability = match worker.db.apply_transaction(
+                // PUBLISH and PUBSUB run inside the block; a publisher's own copies of its
+                // messages follow EXEC's reply.
+                let mut own = Vec::new();
+                let publisher = connection.info.id;
+                let shared = &*worker;
+                let mut runtime = |args: &[&[u8]], protocol, frame: &mut Vec<u8>| {
+                    pubsub::run_queued(shared, publisher, args, protocol, (frame, &mut own))
+                };
+                let applied = worker.db.apply_transaction_with(
                     &transaction.queued,
                     &watched,
                     &mut self.session,
                     &mut reply,
-                ) {
+                    &mut runtime,
+                );
+                let durability = match applied {
                     Ok(durability) => durability,
                     Err(error) => {
                         reply.clear();
@@ -417,6 +431,7 @@ impl Resp {
                         Durability::Done
                     }
                 };
+                reply.append(&mut own);
                 connection.queue_gated(&reply, durability, worker);
             }
             return Some(Control::Continue);
