@@ -17,9 +17,12 @@
 //! `client-output-buffer-limit-pubsub` drops the message, and the subscriber is closed
 //! through the CLIENT KILL path, with one log line. A message is appended behind replies
 //! already queued on the connection, held ones included, so a subscriber never sees a
-//! message before the reply to a command it sent earlier. Messages are not durable (as in
+//! message before the reply to a command it sent earlier; an (UN)SUBSCRIBE or RESET moves
+//! its mailbox's messages ahead of its reply while it holds the registry's write lock, so
+//! no message follows the reply that ends a subscription. Messages are not durable (as in
 //! Redis). A publisher that is itself a subscriber gets its own message straight into its
-//! reply, before PUBLISH's count, as Redis sends it.
+//! reply, before PUBLISH's count, as Redis sends it. PUBLISH and PUBSUB also run inside
+//! MULTI ([`run_queued`]).
 //!
 //! Floe has no cluster, so the shard commands (SSUBSCRIBE, SPUBLISH, PUBSUB SHARDCHANNELS,
 //! SHARDNUMSUB) work on their own set of channels, as a standalone Redis does.
@@ -124,13 +127,21 @@ impl Registry {
         }
     }
 
-    /// Removes `name` of `kind` from client `id`'s subscriptions; whether it was there.
-    fn remove(&mut self, id: u64, kind: Kind, name: &[u8]) -> bool {
+    /// Client `id`'s subscriptions of `kind`, by name.
+    fn names(&mut self, id: u64, kind: Kind) -> Vec<Vec<u8>> {
+        self.subscribers
+            .get_mut(&id)
+            .map(|subscriber| subscriber.set(kind).iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Removes `name` of `kind` from client `id`'s subscriptions (nothing if it had not).
+    fn remove(&mut self, id: u64, kind: Kind, name: &[u8]) {
         let Some(subscriber) = self.subscribers.get_mut(&id) else {
-            return false;
+            return;
         };
         if !subscriber.set(kind).remove(name) {
-            return false;
+            return;
         }
         let members = self.members(kind);
         if let Some(mailboxes) = members.get_mut(name) {
@@ -139,7 +150,6 @@ impl Registry {
                 members.remove(name);
             }
         }
-        true
     }
 }
 
@@ -227,11 +237,7 @@ impl PubSub {
         let reply = &mut ReplyWriter::new(reply, protocol);
         let all: Vec<Vec<u8>>;
         let names: Vec<&[u8]> = if names.is_empty() {
-            all = registry
-                .subscribers
-                .get_mut(&info.id)
-                .map(|subscriber| subscriber.set(kind).iter().cloned().collect())
-                .unwrap_or_default();
+            all = registry.names(info.id, kind);
             all.iter().map(Vec::as_slice).collect()
         } else {
             names.to_vec()
@@ -272,23 +278,12 @@ impl PubSub {
         }
         let mut registry = write(&self.registry);
         take_pending(&registry, info.id, &mut pending);
-        if let Some(subscriber) = registry.subscribers.remove(&info.id) {
-            for (kind, names) in [
-                (Kind::Channel, subscriber.channels),
-                (Kind::Pattern, subscriber.patterns),
-                (Kind::Shard, subscriber.shard_channels),
-            ] {
-                let members = registry.members(kind);
-                for name in names {
-                    if let Some(mailboxes) = members.get_mut(&name) {
-                        mailboxes.remove(&info.id);
-                        if mailboxes.is_empty() {
-                            members.remove(&name);
-                        }
-                    }
-                }
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            for name in registry.names(info.id, kind) {
+                registry.remove(info.id, kind, &name);
             }
         }
+        registry.subscribers.remove(&info.id);
         info.set_subscription_counts(0, 0, 0);
         self.count_names(&registry);
         pending
