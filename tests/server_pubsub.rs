@@ -567,6 +567,25 @@ fn acl_channel_permissions(target: Target) {
         client.command(&[b"PSUBSCRIBE", b"news.*"]),
         b"*3\r\n$10\r\npsubscribe\r\n$6\r\nnews.*\r\n:1\r\n"
     );
+    // In subscribed mode a command the user may not run gets NOPERM, as Redis checks
+    // permissions first; one it may run gets the subscribed-mode error.
+    let mut admin = Client::connect(server.port);
+    assert_eq!(
+        admin.command(&[b"ACL", b"SETUSER", b"reader", b"-get"]),
+        b"+OK\r\n"
+    );
+    let reply = client.command(&[b"GET", b"k"]);
+    assert!(
+        reply.starts_with(b"-NOPERM "),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    let reply = client.command(&[b"STRLEN", b"k"]);
+    assert!(
+        reply.starts_with(b"-ERR Can't execute 'strlen'"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
 }
 
 /// While a publisher keeps publishing, a RESP2 subscriber ends its subscriptions (by

@@ -168,7 +168,7 @@ impl Resp {
         let start = connection.reply_position();
         let mut control = Control::Continue;
         let mut durability = Durability::Done;
-        if let Some(text) = self.subscribed_refusal(connection, request) {
+        if let Some(text) = self.subscribed_refusal(connection, request, worker) {
             spec = floe_core::command::lookup(name);
             connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
         } else if self.subscribed_ping(connection, request) {
@@ -272,13 +272,22 @@ impl Resp {
 
     /// RESP2's subscribed mode: a client with a subscription may run only (P|S)SUBSCRIBE,
     /// (P|S)UNSUBSCRIBE, PING, QUIT and RESET; any other known command with a valid arity
-    /// gets Redis's error text (`None`: run it). RESP3 clients may run anything.
-    fn subscribed_refusal(&self, connection: &Connection, request: &Request<'_>) -> Option<String> {
+    /// that its user may run gets Redis's error text (`None`: run it, or let the table or
+    /// the ACL refuse it). RESP3 clients may run anything.
+    fn subscribed_refusal(
+        &mut self,
+        connection: &Connection,
+        request: &Request<'_>,
+        worker: &Worker,
+    ) -> Option<String> {
         if self.session.protocol != Protocol::Resp2 || connection.info.subscription_count() == 0 {
             return None;
         }
         let spec = floe_core::command::lookup(request.arg(0).unwrap_or_default())?;
-        if !spec.accepts(request.arg_count()) {
+        // Redis checks the arity and the permissions first: their errors win.
+        if !spec.accepts(request.arg_count())
+            || worker.admin.acl.check(&mut self.caller, request).is_err()
+        {
             return None;
         }
         let name = spec.name();
