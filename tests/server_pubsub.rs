@@ -670,3 +670,25 @@ fn publish_inside_multi(target: Target) {
     let value: String = publisher.get("user:1").expect("GET");
     assert_eq!(value, "new");
 }
+
+/// A pub/sub limit that cannot work stops the start with the setting's name and why.
+#[test]
+fn bad_pubsub_limit_refuses_to_start() {
+    for (value, why) in [
+        ("10", "10 is below the least allowed, 1024 bytes"),
+        ("lots", "`lots` is not a size"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_floe"))
+            .args(["serve", "--persistence", "off", "--http-port", "off"])
+            .args(["--port", &common::server::free_port().to_string()])
+            .args(["--client-output-buffer-limit-pubsub", value])
+            .output()
+            .expect("run floe");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{value}: {stderr}");
+        assert!(
+            stderr.contains(&format!("--client-output-buffer-limit-pubsub: {why}")),
+            "{value}: {stderr}"
+        );
+    }
+}
