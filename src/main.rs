@@ -326,6 +326,10 @@ struct ServeArguments {
     #[arg(long = "cluster-enabled", value_name = "yes|no", num_args = 0..=1,
           default_missing_value = "yes")]
     cluster_enabled: Option<String>,
+    /// Most reply and message bytes waiting for a subscribed client before it is closed
+    /// [default: 32mb].
+    #[arg(long = "client-output-buffer-limit-pubsub", value_name = "SIZE")]
+    client_output_buffer_limit_pubsub: Option<String>,
 }
 
 impl ServeArguments {
@@ -370,6 +374,10 @@ impl ServeArguments {
                 &self.client_output_buffer_limit,
             ),
             ("cluster-enabled", &self.cluster_enabled),
+            (
+                "client-output-buffer-limit-pubsub",
+                &self.client_output_buffer_limit_pubsub,
+            ),
         ];
         for (name, value) in given {
             if let Some(value) = value {

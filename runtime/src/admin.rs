@@ -61,6 +61,8 @@ pub struct Limits {
     pub query_buffer_size_max: AtomicU64,
     /// `client-output-buffer-limit`.
     pub output_buffer_size_max: AtomicU64,
+    /// `client-output-buffer-limit-pubsub`.
+    pub pubsub_output_buffer_size_max: AtomicU64,
     /// `protected-mode` and no `requirepass`.
     pub protected: AtomicBool,
     /// `slowlog-log-slower-than`, microseconds.
@@ -82,6 +84,8 @@ impl Limits {
             .store(settings.query_buffer_size_max, relaxed);
         self.output_buffer_size_max
             .store(settings.output_buffer_size_max, relaxed);
+        self.pubsub_output_buffer_size_max
+            .store(settings.pubsub_output_buffer_size_max, relaxed);
         self.protected.store(
             settings.protected_mode && settings.requirepass.is_empty(),
             relaxed,
@@ -280,6 +284,9 @@ pub struct Admin {
     last_save: AtomicU64,
     /// Clients connected now.
     pub clients: AtomicU64,
+    /// Channels, patterns and shard channels with a subscriber now (INFO's
+    /// `pubsub_channels`, `pubsub_patterns`, `pubsubshard_channels`), kept by the server.
+    pub pubsub_counts: [AtomicU64; 3],
     /// A SHUTDOWN was accepted: every door stops.
     pub shutdown: AtomicBool,
     /// What serves (`stdin` or `resp`), for INFO.
@@ -315,6 +322,7 @@ impl Admin {
             slowlog_id_next: AtomicU64::new(0),
             last_save: AtomicU64::new(unix_seconds()),
             clients: AtomicU64::new(0),
+            pubsub_counts: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
             shutdown: AtomicBool::new(false),
             mode,
             io: Mutex::new("-".to_owned()),

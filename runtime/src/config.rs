@@ -87,6 +87,10 @@ pub struct Settings {
     pub query_buffer_size_max: u64,
     /// `client-output-buffer-limit`: the most reply bytes waiting for a slow reader.
     pub output_buffer_size_max: u64,
+    /// `client-output-buffer-limit-pubsub`: the most bytes of replies and messages that
+    /// may wait for a subscribed client (Redis's `client-output-buffer-limit pubsub` hard
+    /// limit); a subscriber past it is closed.
+    pub pubsub_output_buffer_size_max: u64,
     /// `slowlog-log-slower-than`, microseconds (negative: off).
     pub slowlog_slower_than_us: i64,
     /// `slowlog-max-len`.
@@ -128,6 +132,7 @@ impl Default for Settings {
             bulk_size_max: 512 << 20,
             query_buffer_size_max: 1 << 30,
             output_buffer_size_max: 64 << 20,
+            pubsub_output_buffer_size_max: 32 << 20,
             slowlog_slower_than_us: 10_000,
             slowlog_len_max: 128,
             cluster_enabled: false,
@@ -236,7 +241,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 33] = [
+pub static SETTINGS: [Setting; 34] = [
     setting!(
         "dir",
         "",
@@ -515,6 +520,16 @@ pub static SETTINGS: [Setting; 33] = [
         output_buffer_size_max,
         |size: &u64| size.to_string(),
         |text: &str| parse_size(text).and_then(|size| at_least(size, 1 << 16))
+    ),
+    setting!(
+        "client-output-buffer-limit-pubsub",
+        "",
+        true,
+        "floe: most bytes of replies and messages a subscribed client may have waiting; \
+         then it is closed (a size; Redis's `client-output-buffer-limit pubsub` hard limit)",
+        pubsub_output_buffer_size_max,
+        |size: &u64| size.to_string(),
+        |text: &str| parse_size(text).and_then(|size| at_least(size, 1 << 10))
     ),
     setting!(
         "slowlog-log-slower-than",

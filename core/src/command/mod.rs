@@ -254,6 +254,10 @@ pub enum RuntimeCommand {
     /// `FUNCTION FLUSH [ASYNC|SYNC]`: floe has no functions, so there is nothing to delete
     /// and the reply is `+OK` (both modes are synchronous).
     FunctionFlush,
+    /// `SUBSCRIBE`, `PSUBSCRIBE`, `SSUBSCRIBE`, their `UNSUBSCRIBE`s, `PUBLISH`,
+    /// `SPUBLISH` and `PUBSUB <subcommand>` (argument 0 says which; its arity was
+    /// checked): subscriptions belong to connections, which the runtime owns.
+    PubSub,
 }
 
 /// The options of `SHUTDOWN`.
@@ -404,7 +408,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 79] = [
+pub static COMMANDS: [CommandSpec; 88] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -456,7 +460,11 @@ pub static COMMANDS: [CommandSpec; 79] = [
     spec("pexpiretime", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::PExpireTime)),
     spec("ping", -1, 0, NO_KEYS, Handler::Server(server::Command::Ping)),
     spec("psetex", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::PSetEx)),
+    spec("psubscribe", -2, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("pttl", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::PTtl)),
+    spec("publish", 3, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
+    spec("pubsub", -2, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
+    spec("punsubscribe", -1, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("quit", -1, 0, NO_KEYS, Handler::Server(server::Command::Quit)),
     spec("randomkey", 1, READONLY, NO_KEYS, Handler::Keys(keys::Command::RandomKey)),
     spec("readonly", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -473,14 +481,19 @@ pub static COMMANDS: [CommandSpec; 79] = [
     spec("setrange", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetRange)),
     spec("shutdown", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::Shutdown)),
     spec("slowlog", -2, 0, NO_KEYS, Handler::Server(server::Command::SlowLog)),
+    spec("spublish", 3, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
+    spec("ssubscribe", -2, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("strlen", 2, READONLY, ONE_KEY, Handler::Strings(strings::Command::StrLen)),
+    spec("subscribe", -2, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("substr", 4, READONLY, ONE_KEY, Handler::Strings(strings::Command::GetRange)),
+    spec("sunsubscribe", -1, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("swapdb", 3, WRITE, NO_KEYS, Handler::Transfer(transfer::Command::SwapDb)),
     spec("time", 1, 0, NO_KEYS, Handler::Server(server::Command::Time)),
     spec("touch", -2, READONLY, ALL_KEYS, Handler::Keys(keys::Command::Touch)),
     spec("ttl", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::Ttl)),
     spec("type", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::Type)),
     spec("unlink", -2, WRITE, ALL_KEYS, Handler::Keys(keys::Command::Del)),
+    spec("unsubscribe", -1, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("unwatch", 1, 0, NO_KEYS, Handler::Server(server::Command::Unwatch)),
     spec("wait", 3, 0, NO_KEYS, Handler::Server(server::Command::Wait)),
     spec("watch", -2, 0, ALL_KEYS, Handler::Server(server::Command::Watch)),

@@ -51,6 +51,8 @@ pub(super) enum Command {
     Unwatch,
     Wait,
     Watch,
+    /// SUBSCRIBE, PUBLISH, PUBSUB and their kin: the runtime keeps the subscriptions.
+    PubSub,
 }
 
 /// Runs one command of the family; its arity was checked. HELLO is run by [`hello`]
@@ -117,6 +119,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -
             }
         }
         Command::Function => return function(context),
+        Command::PubSub => return Outcome::Runtime(RuntimeCommand::PubSub),
     }
     Outcome::Done
 }

@@ -119,6 +119,9 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         }
         "client" => &["slow", "connection"],
         "acl" if sub("whoami") || sub("cat") => &["slow"],
+        "publish" | "spublish" => &["pubsub", "fast"],
+        "subscribe" | "psubscribe" | "ssubscribe" | "unsubscribe" | "punsubscribe"
+        | "sunsubscribe" | "pubsub" => &["pubsub", "slow"],
         "config" | "latency" | "slowlog" | "acl" => &["admin", "slow", "dangerous"],
         _ => &[],
     }
@@ -138,6 +141,7 @@ pub fn has_subcommands(name: &str) -> bool {
             | "latency"
             | "memory"
             | "object"
+            | "pubsub"
             | "slowlog"
     )
 }

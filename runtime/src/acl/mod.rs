@@ -31,6 +31,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use floe_core::command::{Arguments, CommandSpec, lookup};
 
+pub use category::has_subcommands;
 pub use user::{RuleError, User};
 
 use user::KeyAccess;
@@ -63,6 +64,8 @@ pub enum Denial {
     Command(String),
     /// The user may not access this key as the command needs.
     Key(Vec<u8>),
+    /// The user may not publish to, or subscribe to, this channel (or pattern).
+    Channel(Vec<u8>),
 }
 
 impl Denial {
@@ -74,6 +77,7 @@ impl Denial {
                 format!("NOPERM User {user} has no permissions to run the '{name}' command")
             }
             Self::Key(_) => "NOPERM No permissions to access a key".to_owned(),
+            Self::Channel(_) => "NOPERM No permissions to access a channel".to_owned(),
         }
     }
 }
@@ -307,6 +311,7 @@ impl Acl {
         let (reason, object) = match denial {
             Denial::Command(name) => ("command", name.clone()),
             Denial::Key(key) => ("key", String::from_utf8_lossy(key).into_owned()),
+            Denial::Channel(channel) => ("channel", String::from_utf8_lossy(channel).into_owned()),
         };
         lock(&self.log).add(reason, context, &object, user, client);
     }
@@ -354,6 +359,20 @@ fn check_user<A: Arguments + ?Sized>(
             spec.name().to_owned()
         };
         return Err(Denial::Command(name));
+    }
+    let channels = match spec.name() {
+        "publish" | "spublish" => Some((1..2, false)),
+        "subscribe" | "ssubscribe" => Some((1..args.count(), false)),
+        "psubscribe" => Some((1..args.count(), true)),
+        _ => None,
+    };
+    if let Some((indexes, is_pattern)) = channels {
+        for index in indexes {
+            let channel = args.get(index).unwrap_or_default();
+            if !user.may_use_channel(channel, is_pattern) {
+                return Err(Denial::Channel(channel.to_vec()));
+            }
+        }
     }
     let access = key_access(spec);
     for index in spec.key_indexes(args.count()) {

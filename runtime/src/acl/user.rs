@@ -210,10 +210,14 @@ impl User {
         self.enabled && self.nopass
     }
 
-    /// Whether the user may run every command on every key: the fast path of the check.
+    /// Whether the user may run every command on every key and channel: the fast path of
+    /// the check.
     #[must_use]
     pub fn unrestricted(&self) -> bool {
-        self.all_commands_base && self.command_rules.is_empty() && self.all_keys
+        self.all_commands_base
+            && self.command_rules.is_empty()
+            && self.all_keys
+            && self.all_channels
     }
 
     /// Whether `password` is one of the user's (any password when `nopass`). Compares
@@ -256,6 +260,23 @@ impl User {
         }
         self.key_patterns.iter().any(|pattern| {
             pattern.access & access.0 == access.0 && glob_match(&pattern.pattern, key)
+        })
+    }
+
+    /// Whether the user may use `channel` (`&pattern` rules, Redis's way): a channel name
+    /// (SUBSCRIBE, PUBLISH) must match one of the user's patterns; a pattern
+    /// (PSUBSCRIBE, `is_pattern`) must be one of them, literally.
+    #[must_use]
+    pub(super) fn may_use_channel(&self, channel: &[u8], is_pattern: bool) -> bool {
+        if self.all_channels {
+            return true;
+        }
+        self.channel_patterns.iter().any(|pattern| {
+            if is_pattern {
+                pattern.as_bytes() == channel
+            } else {
+                glob_match(pattern.as_bytes(), channel)
+            }
         })
     }
 

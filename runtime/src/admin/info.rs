@@ -231,6 +231,14 @@ fn stats_section(text: &mut String, admin: &Admin, stats: &DbStats) {
     field(text, "evicted_keys", store.evicted);
     field(text, "keyspace_hits", store.hits);
     field(text, "keyspace_misses", store.misses);
+    let [channels, patterns, shard_channels] = &admin.pubsub_counts;
+    field(text, "pubsub_channels", channels.load(Ordering::Relaxed));
+    field(text, "pubsub_patterns", patterns.load(Ordering::Relaxed));
+    field(
+        text,
+        "pubsubshard_channels",
+        shard_channels.load(Ordering::Relaxed),
+    );
     field(text, "floe_segments_cleaned", store.segments_cleaned);
     field(text, "floe_segments_evicted", store.segments_evicted);
 }

@@ -25,13 +25,18 @@
 
 use std::task::{Poll, Waker};
 
-use floe_core::codec::resp::{ReplySink, ReplyWriter};
+use floe_core::codec::resp::{Protocol, ReplySink, ReplyWriter};
 use floe_core::command::{self, Arguments, CommandSpec, Outcome, Session};
 
 use super::route::Route;
 use super::{Db, DbError, Inner, WatchMark, lock};
 use crate::error::Error;
 use crate::log::Ticket;
+
+/// Finishes a runtime command queued in MULTI under EXEC's locks (see
+/// [`Db::apply_transaction_with`]): given its arguments and the protocol, writes one reply
+/// frame and returns `true`, or returns `false` for the usual refusal.
+pub type QueuedRuntime<'f> = dyn FnMut(&[&[u8]], Protocol, &mut Vec<u8>) -> bool + 'f;
 
 /// A request checked against the command table, before any lock is taken.
 #[derive(Debug)]
@@ -166,6 +171,24 @@ impl Db {
         session: &mut Session,
         reply: &mut S,
     ) -> Result<Durability, DbError> {
+        self.apply_transaction_with(queued, watched, session, reply, &mut |_, _, _| false)
+    }
+
+    /// As [`Db::apply_transaction`], with `runtime` to finish the commands the runtime
+    /// may run under the shard locks (the server's PUBLISH): it is given a command's
+    /// arguments and the protocol, writes exactly one reply frame to its buffer and returns
+    /// `true`, or returns `false` (and writes nothing) for the usual error reply.
+    ///
+    /// # Errors
+    /// As [`Db::apply`], when any queued command is a write.
+    pub fn apply_transaction_with<S: ReplySink + ?Sized>(
+        &self,
+        queued: &[Vec<Vec<u8>>],
+        watched: &[WatchMark],
+        session: &mut Session,
+        reply: &mut S,
+        runtime: &mut QueuedRuntime<'_>,
+    ) -> Result<Durability, DbError> {
         let write = queued.iter().any(|args| {
             let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
             self.prepare(args.as_slice()).is_write()
@@ -188,8 +211,13 @@ impl Db {
                 if let Outcome::Runtime(_) =
                     command::execute(shards, session, args.as_slice(), now, reply, log)
                 {
-                    ReplyWriter::new(&mut *reply, session.protocol)
-                        .error(b"ERR this command cannot run inside MULTI in floe");
+                    let mut finished = Vec::new();
+                    if runtime(args.as_slice(), session.protocol, &mut finished) {
+                        reply.put(&finished);
+                    } else {
+                        ReplyWriter::new(&mut *reply, session.protocol)
+                            .error(b"ERR this command cannot run inside MULTI in floe");
+                    }
                 }
             }
             // The whole block is one entry of the log buffer: one group.

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::Instant;
@@ -33,6 +33,9 @@ pub(super) struct ClientInfo {
     pub(super) killed: AtomicBool,
     /// The worker that owns it (index into the workers' wakers).
     pub(super) worker: usize,
+    /// Its channels, patterns and shard channels (CLIENT LIST's `sub`, `psub`, `ssub`),
+    /// kept by [`super::pubsub`].
+    subscriptions: [AtomicU32; 3],
 }
 
 impl ClientInfo {
@@ -42,6 +45,30 @@ impl ClientInfo {
         let mut current = lock(&self.name);
         if *current != name {
             name.clone_into(&mut current);
+        }
+    }
+
+    /// How many channels, patterns and shard channels it is subscribed to.
+    pub(super) fn subscription_count(&self) -> u32 {
+        self.subscriptions
+            .iter()
+            .map(|count| count.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Records its subscription counts (channels, patterns, shard channels).
+    pub(super) fn set_subscription_counts(
+        &self,
+        channels: usize,
+        patterns: usize,
+        shard_channels: usize,
+    ) {
+        for (slot, count) in self
+            .subscriptions
+            .iter()
+            .zip([channels, patterns, shard_channels])
+        {
+            slot.store(u32::try_from(count).unwrap_or(u32::MAX), Ordering::Relaxed);
         }
     }
 }
@@ -75,6 +102,22 @@ impl Clients {
         wakers[index] = waker;
     }
 
+    /// Wakes worker `index` (a message for one of its subscribers).
+    pub(super) fn wake(&self, index: usize) {
+        if let Some(waker) = lock(&self.wakers).get(index) {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Has the owner of `info` close it on its next turn (as CLIENT KILL does).
+    pub(super) fn close_soon(&self, info: &ClientInfo) {
+        info.killed.store(true, Ordering::Release);
+        if let Some(pending) = self.kill_pending.get(info.worker) {
+            pending.store(true, Ordering::Release);
+        }
+        self.wake(info.worker);
+    }
+
     /// Wakes every worker (shutdown).
     pub(super) fn wake_all(&self) {
         for waker in lock(&self.wakers).iter() {
@@ -99,6 +142,7 @@ impl Clients {
             name: Mutex::new(String::new()),
             killed: AtomicBool::new(false),
             worker,
+            subscriptions: [AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)],
         });
         lock(&self.map).insert(info.id, Arc::clone(&info));
         info
@@ -121,14 +165,22 @@ impl Clients {
             // Writing to a String cannot fail.
             let _ = writeln!(
                 text,
-                "id={} addr={} laddr={} fd=-1 name={} age={} idle=0 flags=N db={} sub=0 psub=0 \
-                 ssub=0 multi=-1 user=default resp={}",
+                "id={} addr={} laddr={} fd=-1 name={} age={} idle=0 flags={} db={} sub={} \
+                 psub={} ssub={} multi=-1 user=default resp={}",
                 info.id,
                 info.addr,
                 info.local_addr,
                 lock(&info.name),
                 info.created.elapsed().as_secs(),
+                if info.subscription_count() > 0 {
+                    "P"
+                } else {
+                    "N"
+                },
                 info.db.load(Ordering::Relaxed),
+                info.subscriptions[0].load(Ordering::Relaxed),
+                info.subscriptions[1].load(Ordering::Relaxed),
+                info.subscriptions[2].load(Ordering::Relaxed),
                 info.resp.load(Ordering::Relaxed),
             );
         }

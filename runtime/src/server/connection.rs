@@ -239,6 +239,11 @@ impl Connection {
         }
     }
 
+    /// Its index in the worker's table.
+    pub(super) fn token(&self) -> usize {
+        self.token
+    }
+
     /// The peer's address.
     pub(super) fn peer(&self) -> SocketAddr {
         self.info.addr

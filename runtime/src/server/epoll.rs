@@ -98,6 +98,9 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(format!("epoll_wait: {error}")),
         }
+        // Messages published before this pass's requests arrived go out before their
+        // replies.
+        worker.deliver(&mut entries, &mut flush);
         for event in &events {
             match event.token() {
                 WAKE => {}
@@ -134,6 +137,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                 &mut flush,
             );
         }
+        worker.deliver(&mut entries, &mut flush);
         worker.end_pass(&mut entries, &mut flush);
         for token in flush.drain(..) {
             send(token, &poll, &mut worker, &mut entries, &mut resume);

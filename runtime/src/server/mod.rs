@@ -3,7 +3,9 @@
 //! clients (curl, browsers, Prometheus) use the HTTP door ([`http`]); PizzaKV's clients the
 //! Pizzaria door ([`pizzaria`]). Every door is served by the same workers, over the same
 //! Db command path: each worker has a listener per door, and a connection's [`Door`] says
-//! which protocol its bytes are parsed with.
+//! which protocol its bytes are parsed with. Pub/sub ([`pubsub`]) crosses workers: a
+//! PUBLISH fills the subscribers' mailboxes and wakes their workers, which move the
+//! messages to the connections at the start and end of each loop pass.
 //!
 //! ```text
 //!  worker 0 ─ event loop (io_uring or epoll) ─ accept, recv, send, log wake-ups ─┐
@@ -34,6 +36,7 @@ mod connection;
 mod epoll;
 mod http;
 mod pizzaria;
+mod pubsub;
 mod resp;
 mod tls;
 mod uring;
@@ -88,6 +91,8 @@ struct Shared {
     listeners: Vec<Vec<Listener>>,
     /// `/metrics`: the Prometheus registry, whose collector reads INFO's sources.
     metrics: http::Metrics,
+    /// Every client's pub/sub subscriptions, and the messages waiting for each.
+    pubsub: pubsub::PubSub,
     /// The TLS listeners' configuration (certificate, key, client CA); `None`: no TLS door.
     tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -219,10 +224,39 @@ impl Worker {
             })
     }
 
-    /// Forgets a closed client.
+    /// Forgets a closed client, and its subscriptions.
     fn disconnected(&self, connection: &Connection) {
         self.admin.clients.fetch_sub(1, Ordering::Relaxed);
+        // Its undelivered messages go with it.
+        let _undelivered = self.shared.pubsub.forget(&connection.info);
         self.shared.clients.remove(connection.info.id);
+    }
+
+    /// Moves the pub/sub messages published for this worker's clients to their
+    /// connections, behind what each has queued, and adds them to `flush`. A subscriber
+    /// whose queued output passes `client-output-buffer-limit-pubsub` is closed.
+    fn deliver<S: SocketState>(&self, entries: &mut Slab<Entry<S>>, flush: &mut Vec<usize>) {
+        let limit = self
+            .admin
+            .limits
+            .pubsub_output_buffer_size_max
+            .load(Ordering::Relaxed);
+        let pubsub = &self.shared.pubsub;
+        pubsub.take_ready(self.index, |mailbox, token, info, bytes| {
+            // A token is reused once its connection closed: the id says whose it is.
+            let Some(entry) = entries
+                .get_mut(token)
+                .filter(|entry| entry.connection.info.id == info.id)
+            else {
+                return;
+            };
+            entry.connection.queue_reply(bytes);
+            let queued = entry.connection.output_size() + entry.socket.in_flight();
+            if queued as u64 > limit {
+                pubsub.overflow(&self.shared.clients, mailbox, limit);
+            }
+            flush.push(token);
+        });
     }
 
     /// The end of a loop pass: one commit for the pass's buffered writes, a poll of the
@@ -510,6 +544,7 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         metrics: http::Metrics::new(&admin),
         admin: Arc::clone(&admin),
         clients: Clients::new(worker_count),
+        pubsub: pubsub::PubSub::new(worker_count, Arc::clone(&admin)),
         listeners,
         tls,
     });

@@ -1,6 +1,8 @@
 //! The RESP door: Redis's protocol (RESP2 and RESP3, inline commands too), with the
 //! commands that belong to a connection rather than the store (AUTH, HELLO, MULTI/EXEC,
-//! WATCH, CLIENT LIST/INFO/KILL). Everything else runs through the command table.
+//! WATCH, CLIENT LIST/INFO/KILL), and RESP2's subscribed mode. Everything else runs
+//! through the command table; pub/sub commands, which the table hands back, run in
+//! [`super::pubsub`].
 //!
 //! ```text
 //!  input ─► parse_request ─► connection commands (AUTH, MULTI/EXEC, WATCH, CLIENT LIST ...)
@@ -10,8 +12,9 @@
 //! Invariants: a protocol error is answered and closes the connection (as Redis does);
 //! until a client authenticates (when the default user has a password) only AUTH, HELLO
 //! ... AUTH, QUIT and RESET run ([`super::acl::gate`]); every other command passes the ACL
-//! check first (a denied one inside MULTI fails the transaction, as in Redis); a MULTI block runs under one hold of the store lock and is logged as
-//! one group.
+//! check first (a denied one inside MULTI fails the transaction, as in Redis); a MULTI
+//! block runs under one hold of the store lock and is logged as one group; a RESP2 client
+//! with a subscription runs only what Redis's subscribed mode allows.
 //!
 //! In cluster mode a command with keys then passes [`crate::cluster::Cluster::refusal`]
 //! (MOVED, CROSSSLOT, CLUSTERDOWN, as Redis checks after ACL), and EXEC checks the keys of
@@ -29,6 +32,7 @@ use floe_core::command::{Outcome, RuntimeCommand, Session};
 use super::Worker;
 use super::acl;
 use super::connection::{Connection, Control, Step};
+use super::pubsub;
 use crate::acl::{Acl, Caller, Context, Denial};
 use crate::admin::Finish;
 use crate::db::{Durability, WatchMark};
@@ -40,6 +44,19 @@ const RANGES_INITIAL_COUNT: usize = 64;
 /// The commands [`Resp::connection_command`] may answer itself.
 const CONNECTION_COMMANDS: [&str; 10] = [
     "auth", "hello", "quit", "reset", "multi", "exec", "discard", "watch", "unwatch", "client",
+];
+
+/// The commands a RESP2 client may run while subscribed (Redis's subscribed mode).
+const SUBSCRIBED_COMMANDS: [&str; 9] = [
+    "subscribe",
+    "unsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ssubscribe",
+    "sunsubscribe",
+    "ping",
+    "quit",
+    "reset",
 ];
 
 /// A MULTI block being queued.
@@ -155,7 +172,18 @@ impl Resp {
         let start = connection.reply_position();
         let mut control = Control::Continue;
         let mut durability = Durability::Done;
-        if let Some(handled) = self.connection_command(connection, name, request, worker) {
+        if let Some(text) = self.subscribed_refusal(connection, request, worker) {
+            spec = floe_core::command::lookup(name);
+            connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
+        } else if self.subscribed_ping(connection, request) {
+            spec = floe_core::command::lookup(name);
+            let message = request.arg(1).unwrap_or_default();
+            connection.reply_now(self.session.protocol, |reply| {
+                reply.array_header(2);
+                reply.bulk(b"pong");
+                reply.bulk(message);
+            });
+        } else if let Some(handled) = self.connection_command(connection, name, request, worker) {
             control = handled;
             // Counted in INFO commandstats under the table's name, as the rest.
             spec = floe_core::command::lookup(name);
@@ -177,7 +205,11 @@ impl Resp {
         } else if let Some(transaction) = &mut self.transaction {
             let prepared = worker.db.prepare(request);
             spec = prepared.spec();
-            if spec.is_some() {
+            let args: Vec<&[u8]> = request.args().collect();
+            if let Some(text) = pubsub::queue_error(&args) {
+                transaction.failed = true;
+                connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
+            } else if spec.is_some() {
                 transaction
                     .queued
                     .push(request.args().map(<[u8]>::to_vec).collect());
@@ -200,12 +232,21 @@ impl Resp {
                     match applied.outcome {
                         Outcome::Done => {}
                         Outcome::Close => control = Control::CloseAfterFlush,
+                        Outcome::Runtime(RuntimeCommand::PubSub) => {
+                            let args: Vec<&[u8]> = request.args().collect();
+                            let client = (&connection.info, connection.token());
+                            let protocol = self.session.protocol;
+                            pubsub::run(worker, client, protocol, &args, &mut reply);
+                        }
                         Outcome::Runtime(command) => {
                             control = self.runtime(command, request, worker, &mut reply);
                         }
                     }
                     if name.eq_ignore_ascii_case(b"reset") {
                         self.reset(worker);
+                        // Messages published before the RESET go out before its reply.
+                        let pending = worker.shared.pubsub.forget(&connection.info);
+                        reply.splice(0..0, pending);
                     }
                 }
                 Err(error) => {
@@ -243,6 +284,59 @@ impl Resp {
                 .slowlog_offer(micros, &args, &client, &client_name);
         }
         control
+    }
+
+    /// RESP2's subscribed mode: a client with a subscription may run only (P|S)SUBSCRIBE,
+    /// (P|S)UNSUBSCRIBE, PING, QUIT and RESET; any other known command with a valid arity
+    /// that its user may run gets Redis's error text (`None`: run it, or let the table or
+    /// the ACL refuse it). RESP3 clients may run anything.
+    fn subscribed_refusal(
+        &mut self,
+        connection: &Connection,
+        request: &Request<'_>,
+        worker: &Worker,
+    ) -> Option<String> {
+        if self.session.protocol != Protocol::Resp2 || connection.info.subscription_count() == 0 {
+            return None;
+        }
+        let spec = floe_core::command::lookup(request.arg(0).unwrap_or_default())?;
+        // Redis checks the arity and the permissions first: their errors win.
+        if !spec.accepts(request.arg_count())
+            || worker.admin.acl.check(&mut self.caller, request).is_err()
+        {
+            return None;
+        }
+        let name = spec.name();
+        if SUBSCRIBED_COMMANDS.contains(&name) {
+            return None;
+        }
+        let full_name = if crate::acl::has_subcommands(name) {
+            let sub = request.arg(1).unwrap_or_default().to_ascii_lowercase();
+            format!("{name}|{}", String::from_utf8_lossy(&sub))
+        } else {
+            name.to_owned()
+        };
+        let text = format!(
+            "Can't execute '{full_name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT \
+             / RESET are allowed in this context"
+        );
+        // Redis answers a refused EXEC as an aborted transaction.
+        Some(if name == "exec" {
+            format!("EXECABORT Transaction discarded because of: {text}")
+        } else {
+            format!("ERR {text}")
+        })
+    }
+
+    /// Whether `request` is a PING a subscribed RESP2 client sent, which Redis answers as
+    /// a `pong` array (with the message, or an empty one).
+    fn subscribed_ping(&self, connection: &Connection, request: &Request<'_>) -> bool {
+        self.session.protocol == Protocol::Resp2
+            && request.arg_count() <= 2
+            && request
+                .arg(0)
+                .is_some_and(|name| name.eq_ignore_ascii_case(b"ping"))
+            && connection.info.subscription_count() > 0
     }
 
     /// Commands that belong to the connection rather than the store; `None` for others.
@@ -345,12 +439,22 @@ impl Resp {
                 connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
             } else {
                 let mut reply = Vec::new();
-                let durability = match worker.db.apply_transaction(
+                // PUBLISH and PUBSUB run inside the block; a publisher's own copies of its
+                // messages follow EXEC's reply.
+                let mut own = Vec::new();
+                let publisher = connection.info.id;
+                let shared = &*worker;
+                let mut runtime = |args: &[&[u8]], protocol, frame: &mut Vec<u8>| {
+                    pubsub::run_queued(shared, publisher, args, protocol, (frame, &mut own))
+                };
+                let applied = worker.db.apply_transaction_with(
                     &transaction.queued,
                     &watched,
                     &mut self.session,
                     &mut reply,
-                ) {
+                    &mut runtime,
+                );
+                let durability = match applied {
                     Ok(durability) => durability,
                     Err(error) => {
                         reply.clear();
@@ -359,6 +463,7 @@ impl Resp {
                         Durability::Done
                     }
                 };
+                reply.append(&mut own);
                 connection.queue_gated(&reply, durability, worker);
             }
             return Some(Control::Continue);

@@ -337,6 +337,9 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                 .completion()
                 .map(|entry| (entry.user_data(), entry.result(), entry.flags())),
         );
+        // Messages published before this pass's requests arrived go out before their
+        // replies.
+        worker.deliver(&mut entries, &mut flush);
         for &(data, result, flags) in &completions {
             let token = usize::try_from(data >> KIND_BITS).unwrap_or(usize::MAX);
             if !cqueue::more(flags) {
@@ -379,6 +382,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
                 other => unreachable!("completion of unknown kind {other}"),
             }
         }
+        worker.deliver(&mut entries, &mut flush);
         worker.end_pass(&mut entries, &mut flush);
         for token in flush.drain(..) {
             start_send(token, &mut ring, &mut worker, &mut entries);
