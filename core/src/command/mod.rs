@@ -251,6 +251,10 @@ pub enum RuntimeCommand {
     /// `FUNCTION FLUSH [ASYNC|SYNC]`: floe has no functions, so there is nothing to delete
     /// and the reply is `+OK` (both modes are synchronous).
     FunctionFlush,
+    /// `REPLICAOF host port | NO ONE` (and its alias `SLAVEOF`), `ROLE`, and floe's own
+    /// `FLOESYNC` that replicas send their primary: the runtime keeps the replication
+    /// state, so it checks the arguments (from index 0, the name included).
+    Replication,
 }
 
 /// The options of `SHUTDOWN`.
@@ -401,7 +405,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 75] = [
+pub static COMMANDS: [CommandSpec; 79] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("auth", -2, 0, NO_KEYS, Handler::Server(server::Command::Auth)),
@@ -422,6 +426,7 @@ pub static COMMANDS: [CommandSpec; 75] = [
     spec("expire", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::Expire)),
     spec("expireat", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::ExpireAt)),
     spec("expiretime", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::ExpireTime)),
+    spec("floesync", -2, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("flushall", -1, WRITE, NO_KEYS, Handler::Keys(keys::Command::FlushAll)),
     spec("flushdb", -1, WRITE, NO_KEYS, Handler::Keys(keys::Command::FlushDb)),
     spec("function", -2, 0, NO_KEYS, Handler::Server(server::Command::Function)),
@@ -456,7 +461,9 @@ pub static COMMANDS: [CommandSpec; 75] = [
     spec("randomkey", 1, READONLY, NO_KEYS, Handler::Keys(keys::Command::RandomKey)),
     spec("rename", 3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::Rename)),
     spec("renamenx", 3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::RenameNx)),
+    spec("replicaof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("reset", 1, 0, NO_KEYS, Handler::Server(server::Command::Reset)),
+    spec("role", 1, 0, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("save", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::Save)),
     spec("scan", -2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Scan)),
     spec("select", 2, 0, NO_KEYS, Handler::Server(server::Command::Select)),
@@ -465,6 +472,7 @@ pub static COMMANDS: [CommandSpec; 75] = [
     spec("setnx", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetNx)),
     spec("setrange", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetRange)),
     spec("shutdown", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::Shutdown)),
+    spec("slaveof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("slowlog", -2, 0, NO_KEYS, Handler::Server(server::Command::SlowLog)),
     spec("strlen", 2, READONLY, ONE_KEY, Handler::Strings(strings::Command::StrLen)),
     spec("substr", 4, READONLY, ONE_KEY, Handler::Strings(strings::Command::GetRange)),

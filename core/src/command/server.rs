@@ -41,6 +41,7 @@ pub(super) enum Command {
     Multi,
     Ping,
     Quit,
+    Replication,
     Reset,
     Save,
     Select,
@@ -107,6 +108,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -
         Command::Watch => return Outcome::Runtime(RuntimeCommand::Watch),
         Command::Unwatch => return Outcome::Runtime(RuntimeCommand::Unwatch),
         Command::LastSave => return Outcome::Runtime(RuntimeCommand::LastSave),
+        Command::Replication => return Outcome::Runtime(RuntimeCommand::Replication),
         Command::Latency => return Outcome::Runtime(RuntimeCommand::Latency),
         Command::SlowLog => return Outcome::Runtime(RuntimeCommand::SlowLog),
         Command::Wait => {

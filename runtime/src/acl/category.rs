@@ -117,6 +117,8 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         "client" => &["slow", "connection"],
         "acl" if sub("whoami") || sub("cat") => &["slow"],
         "config" | "latency" | "slowlog" | "acl" => &["admin", "slow", "dangerous"],
+        "replicaof" | "slaveof" | "floesync" => &["admin", "slow", "dangerous"],
+        "role" => &["admin", "fast", "dangerous"],
         _ => &[],
     }
 }
