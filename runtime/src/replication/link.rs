@@ -106,6 +106,11 @@ impl Link {
         }
     }
 
+    /// The next attempt starts with a full sync.
+    fn forget_offset(&self) {
+        lock(&self.status).offset = None;
+    }
+
     fn live(&self) -> bool {
         self.current.load(Ordering::Acquire) == self.generation
     }
@@ -185,8 +190,13 @@ impl Link {
                         continue;
                     }
                     idle = Duration::ZERO;
-                    let (records, last) = decode_entries(&bytes, applied)?;
+                    // Damaged bytes, or a write that failed part way: what this replica
+                    // holds is no longer known to match an LSN (a SWAPDB must be applied
+                    // exactly once), so the next attempt syncs in full.
+                    let (records, last) =
+                        decode_entries(&bytes, applied).inspect_err(|_| self.forget_offset())?;
                     self.db.replicate(&records).map_err(|error| {
+                        self.forget_offset();
                         format!("applying the primary's records failed: {error}")
                     })?;
                     applied = last;
