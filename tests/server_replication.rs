@@ -7,6 +7,8 @@
 //! - A replica started after the primary holds 10k keys gets them all by full sync.
 //! - A primary killed with SIGKILL: the replica's link goes down and it keeps serving
 //!   reads; pointed at a new primary, it syncs from it.
+//! - A primary killed with SIGKILL and started again on the same port and directory: the
+//!   replica reconnects by itself, syncs in full (a new history) and follows again.
 //! - A wrong masterauth, a server that is not floe, and the server itself: the link stays
 //!   down (or REPLICAOF is refused) with the reason in INFO.
 //!
@@ -15,12 +17,15 @@
 
 mod common;
 
+use std::fs;
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::server::Server;
+use common::server::{Server, free_port};
 use redis::{Commands, Value};
 
 /// The longest any replication step may take before a test gives up.
@@ -334,4 +339,78 @@ fn a_server_that_is_not_floe_or_the_server_itself_is_refused() {
         .query::<String>(&mut target)
         .expect_err("a refusal");
     assert!(error.to_string().contains("itself"), "{error}");
+}
+
+/// A `floe serve` on a port this test chooses (the harness picks its own), so it can be
+/// started again on the same one; SIGKILLed on drop.
+struct Fixed {
+    child: Child,
+}
+
+impl Fixed {
+    fn start(port: u16, dir: &Path) -> Self {
+        let log = fs::File::create(dir.with_extension("log")).expect("a log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_floe"))
+            .args(["serve", "--bind", "127.0.0.1", "--http-port", "off"])
+            .args(["--port", &port.to_string()])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start floe");
+        eventually("the fixed-port server to listen", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Self { child }
+    }
+}
+
+impl Drop for Fixed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_primary_killed_and_restarted_on_its_address_is_followed_again() {
+    let scratch = common::scratch(&format!("replication-restart-{}", std::process::id()));
+    let data = scratch.join("primary");
+    let port = free_port();
+    let primary = Fixed::start(port, &data);
+    let url = format!("redis://127.0.0.1:{port}/");
+    let primary_connection = || {
+        redis::Client::open(url.as_str())
+            .and_then(|client| client.get_connection())
+            .expect("connect to the primary")
+    };
+    let mut source = primary_connection();
+    let _: () = source.set("first", "1").expect("SET");
+    let replica = Server::floe(&["--replicaof", &format!("127.0.0.1 {port}")]);
+    let mut target = connect(&replica);
+    eventually("the sync", || get(&mut target, "first").is_some());
+
+    drop(primary); // SIGKILL.
+    eventually("the link down", || {
+        info_field(&info_replication(&mut target), "master_link_status").as_deref() == Some("down")
+    });
+    assert_eq!(get(&mut target, "first").as_deref(), Some("1"));
+
+    let _primary = Fixed::start(port, &data);
+    let mut source = primary_connection();
+    let _: () = source.set("second", "2").expect("SET after the restart");
+    eventually("the resync and the new write", || {
+        get(&mut target, "second").as_deref() == Some("2")
+    });
+    assert_eq!(
+        get(&mut target, "first").as_deref(),
+        Some("1"),
+        "recovered by the primary"
+    );
+    let info = info_replication(&mut target);
+    assert_eq!(
+        info_field(&info, "master_link_status").as_deref(),
+        Some("up")
+    );
 }
