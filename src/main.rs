@@ -330,6 +330,22 @@ struct ServeArguments {
     /// [default: 32mb].
     #[arg(long = "client-output-buffer-limit-pubsub", value_name = "SIZE")]
     client_output_buffer_limit_pubsub: Option<String>,
+    /// Replicate from this primary: "HOST PORT" (one argument); clients' writes are then
+    /// refused. REPLICAOF NO ONE promotes.
+    #[arg(long, alias = "slaveof", value_name = "\"HOST PORT\"")]
+    replicaof: Option<String>,
+    /// The user a replica authenticates to its primary as [default: default].
+    #[arg(long, value_name = "USER")]
+    masteruser: Option<String>,
+    /// The password a replica authenticates to its primary with [default: none].
+    #[arg(long, value_name = "PASSWORD")]
+    masterauth: Option<String>,
+    /// Bytes of the newest log a primary keeps for replicas to catch up from [default: 16mb].
+    #[arg(long = "repl-backlog-size", value_name = "SIZE")]
+    repl_backlog_size: Option<String>,
+    /// Seconds a replica waits for its primary's answer [default: 60].
+    #[arg(long = "repl-timeout", value_name = "SECONDS")]
+    repl_timeout: Option<String>,
 }
 
 impl ServeArguments {
@@ -378,6 +394,11 @@ impl ServeArguments {
                 "client-output-buffer-limit-pubsub",
                 &self.client_output_buffer_limit_pubsub,
             ),
+            ("replicaof", &self.replicaof),
+            ("masteruser", &self.masteruser),
+            ("masterauth", &self.masterauth),
+            ("repl-backlog-size", &self.repl_backlog_size),
+            ("repl-timeout", &self.repl_timeout),
         ];
         for (name, value) in given {
             if let Some(value) = value {

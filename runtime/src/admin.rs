@@ -295,6 +295,8 @@ pub struct Admin {
     io: Mutex<String>,
     /// Cluster mode's id and slot map (`None`: cluster mode is off).
     cluster: Option<Cluster>,
+    /// The replication role, link and replicas (`crate::replication`).
+    pub replication: crate::replication::Replication,
 }
 
 impl Admin {
@@ -327,6 +329,7 @@ impl Admin {
             mode,
             io: Mutex::new("-".to_owned()),
             cluster: None,
+            replication: crate::replication::Replication::new(),
         }
     }
 
@@ -484,8 +487,12 @@ impl Admin {
             RuntimeCommand::LastSave => {
                 reply.integer(i64::try_from(self.last_save()).unwrap_or(i64::MAX));
             }
-            // No replicas: WAIT returns at once, as Redis without replicas does.
-            RuntimeCommand::Wait { .. } => reply.integer(0),
+            // The replicas that applied the last LSN, counted at once (no waiting yet).
+            RuntimeCommand::Wait { .. } => reply.integer(self.replication.wait(db)),
+            RuntimeCommand::Replication => {
+                self.replication
+                    .run(&self.db, &self.settings(), args, None, reply);
+            }
             RuntimeCommand::Latency => self.latency(args, reply),
             RuntimeCommand::SlowLog => self.slowlog(args, reply),
             // floe has no functions: flushing none succeeds.

@@ -97,6 +97,16 @@ pub struct Settings {
     pub slowlog_len_max: u64,
     /// `cluster-enabled`: Redis Cluster's slot protocol over a pushed slot map.
     pub cluster_enabled: bool,
+    /// `replicaof`: the primary to replicate from at start, `host port` (`None`: a primary).
+    pub replicaof: Option<(String, u16)>,
+    /// `masteruser`: the user a replica authenticates as (empty: `default`).
+    pub masteruser: String,
+    /// `masterauth`: the password a replica authenticates with (empty: none).
+    pub masterauth: String,
+    /// `repl-backlog-size`: bytes of the newest log appends a primary keeps for replicas.
+    pub repl_backlog_size: u64,
+    /// `repl-timeout`: seconds a replica waits for its primary before the link is down.
+    pub repl_timeout_seconds: u64,
 }
 
 impl Default for Settings {
@@ -136,6 +146,11 @@ impl Default for Settings {
             slowlog_slower_than_us: 10_000,
             slowlog_len_max: 128,
             cluster_enabled: false,
+            replicaof: None,
+            masteruser: String::new(),
+            masterauth: String::new(),
+            repl_backlog_size: 16 << 20,
+            repl_timeout_seconds: 60,
         }
     }
 }
@@ -241,7 +256,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 34] = [
+pub static SETTINGS: [Setting; 39] = [
     setting!(
         "dir",
         "",
@@ -559,6 +574,58 @@ pub static SETTINGS: [Setting; 34] = [
         |on: &bool| yes_no(*on),
         parse_switch
     ),
+    setting!(
+        "replicaof",
+        "slaveof",
+        false,
+        "replicate from this primary, `host port` (empty: be a primary); REPLICAOF changes \
+         it while floe runs",
+        replicaof,
+        |primary: &Option<(String, u16)>| primary
+            .as_ref()
+            .map_or_else(String::new, |(host, port)| format!("{host} {port}")),
+        parse_replicaof
+    ),
+    setting!(
+        "masteruser",
+        "",
+        true,
+        "the user a replica authenticates to its primary as (empty: default); read at \
+         REPLICAOF",
+        masteruser,
+        |user: &String| user.clone(),
+        |text: &str| Ok::<_, String>(text.to_owned())
+    ),
+    setting!(
+        "masterauth",
+        "",
+        true,
+        "the password a replica authenticates to its primary with (empty: none); read at \
+         REPLICAOF",
+        masterauth,
+        |password: &String| password.clone(),
+        |text: &str| Ok::<_, String>(text.to_owned())
+    ),
+    setting!(
+        "repl-backlog-size",
+        "",
+        false,
+        "bytes of the newest log a primary keeps for replicas to catch up from (a size, at \
+         least 64kb); a replica further behind syncs in full",
+        repl_backlog_size,
+        |size: &u64| size.to_string(),
+        |text: &str| parse_size(text).and_then(|size| at_least(size, 64 << 10))
+    ),
+    setting!(
+        "repl-timeout",
+        "",
+        true,
+        "seconds a replica waits for its primary's answer before the link is down; read at \
+         REPLICAOF",
+        repl_timeout_seconds,
+        |seconds: &u64| seconds.to_string(),
+        |text: &str| parse_number(text, 1, 3600)
+    ),
 ];
 
 impl Settings {
@@ -874,6 +941,20 @@ fn parse_door_port(text: &str) -> Result<u16, String> {
     parse_number(text, 0, u64::from(u16::MAX))
         .map(|port| u16::try_from(port).unwrap_or(u16::MAX))
         .map_err(|message| format!("{message} (0 or `off`: the door does not listen)"))
+}
+
+/// `host port`, or empty for none.
+fn parse_replicaof(text: &str) -> Result<Option<(String, u16)>, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words.as_slice() {
+        [] => Ok(None),
+        [no, one] if no.eq_ignore_ascii_case("no") && one.eq_ignore_ascii_case("one") => Ok(None),
+        [host, port] => match port.parse::<u16>() {
+            Ok(port) if port > 0 => Ok(Some(((*host).to_owned(), port))),
+            _ => Err(format!("`{port}` is not a port (1 to 65535)")),
+        },
+        _ => Err(format!("`{text}` is not `host port`")),
+    }
 }
 
 fn parse_number(text: &str, least: u64, most: u64) -> Result<u64, String> {

@@ -106,6 +106,7 @@ use crate::memory::{OwnedStore, with_shards};
 mod command;
 mod config;
 mod flusher;
+mod replica;
 mod route;
 mod snapshots;
 mod watch;
@@ -151,6 +152,8 @@ pub enum DbError {
     PersistenceOff,
     /// The runtime failed: I/O, a poisoned or closed log, a locked directory, corrupt data.
     Runtime(Error),
+    /// A client's write to a replica (`docs/replication.md`): only its primary writes.
+    ReadOnly,
 }
 
 impl DbError {
@@ -185,6 +188,7 @@ impl fmt::Display for DbError {
                 f.write_str("persistence is off: this Db has no directory to save to")
             }
             Self::Runtime(error) => write!(f, "{error}"),
+            Self::ReadOnly => f.write_str("You can't write against a read only replica."),
         }
     }
 }
@@ -290,6 +294,10 @@ struct Inner {
     /// The flusher thread (`everysec` and `no` with persistence on).
     flusher: Flusher,
     recovery: Option<RecoveryReport>,
+    /// A replica: clients' writes are refused with [`DbError::ReadOnly`] (`db/replica.rs`).
+    read_only: AtomicBool,
+    /// Set once the first replica asked for a full sync: every append is copied into it.
+    backlog: std::sync::OnceLock<Arc<crate::replication::Backlog>>,
 }
 
 /// What a shard's lock guards.
@@ -441,6 +449,8 @@ impl Db {
                 queue_reserve,
                 flusher: Flusher::default(),
                 recovery,
+                read_only: AtomicBool::new(false),
+                backlog: std::sync::OnceLock::new(),
             }),
         };
         if deferred {

@@ -11,6 +11,7 @@
 //! - [`config`]: every setting, with its name, default, parser and error text.
 //! - [`admin`]: INFO, CONFIG, SAVE, SHUTDOWN and the statistics every door shares.
 //! - [`cli`]: the stdin CLI (`floe` with no subcommand) and `floe check`.
+//! - [`replication`]: replicas that follow a primary's log (REPLICAOF, ROLE, FLOESYNC).
 //! - [`server`]: `floe serve`, the RESP server: one event loop per core.
 //! - `sim` (only with the `sim` feature): the deterministic simulator over the same
 //!   [`io::Storage`] and [`io::Clock`] seams, and `floe sim`. The `floe` binary and this
@@ -27,6 +28,7 @@ pub mod error;
 pub mod io;
 pub mod log;
 pub mod memory;
+pub mod replication;
 pub mod server;
 
 pub use db::{Db, DbConfig, DbConfigError, DbError};

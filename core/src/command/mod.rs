@@ -258,6 +258,10 @@ pub enum RuntimeCommand {
     /// `SPUBLISH` and `PUBSUB <subcommand>` (argument 0 says which; its arity was
     /// checked): subscriptions belong to connections, which the runtime owns.
     PubSub,
+    /// `REPLICAOF host port | NO ONE` (and its alias `SLAVEOF`), `ROLE`, and floe's own
+    /// `FLOESYNC` that replicas send their primary: the runtime keeps the replication
+    /// state, so it checks the arguments (from index 0, the name included).
+    Replication,
 }
 
 /// The options of `SHUTDOWN`.
@@ -408,7 +412,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 88] = [
+pub static COMMANDS: [CommandSpec; 92] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -431,6 +435,7 @@ pub static COMMANDS: [CommandSpec; 88] = [
     spec("expire", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::Expire)),
     spec("expireat", -3, WRITE, ONE_KEY, Handler::Keys(keys::Command::ExpireAt)),
     spec("expiretime", 2, READONLY, ONE_KEY, Handler::Keys(keys::Command::ExpireTime)),
+    spec("floesync", -2, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("flushall", -1, WRITE, NO_KEYS, Handler::Keys(keys::Command::FlushAll)),
     spec("flushdb", -1, WRITE, NO_KEYS, Handler::Keys(keys::Command::FlushDb)),
     spec("function", -2, 0, NO_KEYS, Handler::Server(server::Command::Function)),
@@ -471,7 +476,9 @@ pub static COMMANDS: [CommandSpec; 88] = [
     spec("readwrite", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
     spec("rename", 3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::Rename)),
     spec("renamenx", 3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::RenameNx)),
+    spec("replicaof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("reset", 1, 0, NO_KEYS, Handler::Server(server::Command::Reset)),
+    spec("role", 1, 0, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("save", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::Save)),
     spec("scan", -2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Scan)),
     spec("select", 2, 0, NO_KEYS, Handler::Server(server::Command::Select)),
@@ -480,6 +487,7 @@ pub static COMMANDS: [CommandSpec; 88] = [
     spec("setnx", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetNx)),
     spec("setrange", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetRange)),
     spec("shutdown", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::Shutdown)),
+    spec("slaveof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("slowlog", -2, 0, NO_KEYS, Handler::Server(server::Command::SlowLog)),
     spec("spublish", 3, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("ssubscribe", -2, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),

@@ -42,6 +42,7 @@ pub(super) enum Command {
     Multi,
     Ping,
     Quit,
+    Replication,
     Reset,
     Save,
     Select,
@@ -111,6 +112,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -
         Command::Unwatch => return Outcome::Runtime(RuntimeCommand::Unwatch),
         Command::LastSave => return Outcome::Runtime(RuntimeCommand::LastSave),
         Command::Cluster => return Outcome::Runtime(RuntimeCommand::Cluster),
+        Command::Replication => return Outcome::Runtime(RuntimeCommand::Replication),
         Command::Latency => return Outcome::Runtime(RuntimeCommand::Latency),
         Command::SlowLog => return Outcome::Runtime(RuntimeCommand::SlowLog),
         Command::Wait => {

@@ -501,14 +501,33 @@ impl Store<'_> {
     /// ([`StoreError::OutOfMemory`]: its item memory; [`StoreError::KeysFull`]: its
     /// table). The store is unchanged then.
     pub fn apply(&mut self, record: &Record<'_>, now: Timestamp) -> Result<(), StoreError> {
+        self.apply_logged(record, now, &mut ())
+    }
+
+    /// [`Store::apply`], handing the records the change produces to `log`: a replica
+    /// applies its primary's records this way and logs them in its own log.
+    ///
+    /// # Errors
+    /// As [`Store::apply`].
+    pub fn apply_logged(
+        &mut self,
+        record: &Record<'_>,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
         assert!(!self.replaying, "apply is not reentrant");
         self.replaying = true;
-        let applied = self.apply_replaying(record, now);
+        let applied = self.apply_replaying(record, now, log);
         self.replaying = false;
         applied
     }
 
-    fn apply_replaying(&mut self, record: &Record<'_>, now: Timestamp) -> Result<(), StoreError> {
+    fn apply_replaying(
+        &mut self,
+        record: &Record<'_>,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
         match *record {
             Record::Set {
                 db,
@@ -518,19 +537,11 @@ impl Store<'_> {
             } => {
                 check_db(db)?;
                 let lookup = self.lookup(db, key, now);
-                self.put(
-                    db,
-                    key,
-                    lookup,
-                    &Splice::bytes(value),
-                    expires_at,
-                    now,
-                    &mut (),
-                )?;
+                self.put(db, key, lookup, &Splice::bytes(value), expires_at, now, log)?;
             }
             Record::Del { db, key } => {
                 check_db(db)?;
-                self.delete(db, key, now, &mut ());
+                self.delete(db, key, now, log);
             }
             Record::ExpireAt {
                 db,
@@ -538,7 +549,7 @@ impl Store<'_> {
                 expires_at: 0,
             } => {
                 check_db(db)?;
-                self.persist(db, key, now, &mut ())?;
+                self.persist(db, key, now, log)?;
             }
             Record::ExpireAt {
                 db,
@@ -546,18 +557,18 @@ impl Store<'_> {
                 expires_at,
             } => {
                 check_db(db)?;
-                self.expire_at(db, key, expires_at, ExpireCondition::Always, now, &mut ())?;
+                self.expire_at(db, key, expires_at, ExpireCondition::Always, now, log)?;
             }
             Record::Clear { db } => {
                 if let Some(db) = db {
                     check_db(db)?;
                 }
-                self.clear(db, &mut ());
+                self.clear(db, log);
             }
             Record::SwapDb {
                 db_first,
                 db_second,
-            } => self.swap_db(db_first, db_second, &mut ())?,
+            } => self.swap_db(db_first, db_second, log)?,
         }
         Ok(())
     }

@@ -123,6 +123,8 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         "subscribe" | "psubscribe" | "ssubscribe" | "unsubscribe" | "punsubscribe"
         | "sunsubscribe" | "pubsub" => &["pubsub", "slow"],
         "config" | "latency" | "slowlog" | "acl" => &["admin", "slow", "dangerous"],
+        "replicaof" | "slaveof" | "floesync" => &["admin", "slow", "dangerous"],
+        "role" => &["admin", "fast", "dangerous"],
         _ => &[],
     }
 }

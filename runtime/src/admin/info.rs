@@ -58,7 +58,7 @@ pub fn info_text(admin: &Admin, requested: &[&[u8]]) -> String {
             "memory" => memory(&mut text, admin, &stats),
             "persistence" => persistence(&mut text, admin, &stats),
             "stats" => stats_section(&mut text, admin, &stats),
-            "replication" => replication(&mut text),
+            "replication" => admin.replication.info(&admin.db, &mut text),
             "cpu" => cpu(&mut text),
             "commandstats" => commandstats(&mut text, admin),
             "errorstats" => errorstats(&mut text, admin),
@@ -241,12 +241,6 @@ fn stats_section(text: &mut String, admin: &Admin, stats: &DbStats) {
     );
     field(text, "floe_segments_cleaned", store.segments_cleaned);
     field(text, "floe_segments_evicted", store.segments_evicted);
-}
-
-fn replication(text: &mut String) {
-    field(text, "role", "master");
-    field(text, "connected_slaves", 0);
-    field(text, "master_repl_offset", 0);
 }
 
 fn cpu(text: &mut String) {

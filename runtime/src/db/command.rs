@@ -135,6 +135,9 @@ impl Db {
         A: Arguments + ?Sized,
         S: ReplySink + ?Sized,
     {
+        if prepared.is_write() && self.read_only() {
+            return Err(DbError::ReadOnly);
+        }
         let route = Route::of_command(self.shard_count(), prepared.spec, prepared.args);
         let (outcome, durability) =
             self.run(prepared.access(), Hand::Door, route, |shards, now, log| {
@@ -193,6 +196,9 @@ impl Db {
             let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
             self.prepare(args.as_slice()).is_write()
         });
+        if write && self.read_only() {
+            return Err(DbError::ReadOnly);
+        }
         let access = if write { Access::Write } else { Access::Read };
         let route = self.route_all();
         let ((), durability) = self.run(access, Hand::Door, route, |shards, now, log| {
@@ -319,6 +325,7 @@ impl DbError {
             Self::PersistenceOff => {
                 "ERR persistence is off (--persistence off): there is nowhere to save".to_owned()
             }
+            Self::ReadOnly => "READONLY You can't write against a read only replica.".to_owned(),
             other => format!("ERR {other}"),
         }
     }

@@ -325,7 +325,13 @@ impl Inner {
                 // the queue in the steady state (no allocation per operation).
                 target.reserve(reserve - target.len());
             }
+            let start = target.len();
             buffer.encode(lsn_first, target);
+            // Under the log's queue lock, so the backlog gets appends in LSN order, and
+            // every append after the backlog was made.
+            if let Some(backlog) = self.backlog.get() {
+                backlog.push(lsn_first, buffer.append_count, &target[start..]);
+            }
         });
         let size = buffer.encoded_size;
         appender.spare.clear();

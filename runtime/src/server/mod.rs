@@ -567,6 +567,14 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
     } else {
         "epoll"
     });
+    if let Some((host, port)) = &settings.replicaof
+        && let Err(message) = admin
+            .replication
+            .replicate_from(&db, &settings, host, *port)
+    {
+        tracing::error!("--replicaof {host} {port}: {message}");
+        return ExitCode::from(2);
+    }
     let stop = Arc::clone(&shared);
     let installed = ctrlc::set_handler(move || {
         stop.admin.shutdown.store(true, Ordering::Release);
@@ -621,6 +629,7 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
             }
         }
     }
+    admin.replication.stop();
     tracing::info!("shutting down: flushing the log");
     if let Err(error) = db.close() {
         tracing::error!("closing `{}` failed: {error}", settings.dir.display());

@@ -239,7 +239,8 @@ impl Resp {
                             pubsub::run(worker, client, protocol, &args, &mut reply);
                         }
                         Outcome::Runtime(command) => {
-                            control = self.runtime(command, request, worker, &mut reply);
+                            let peer = connection.peer();
+                            control = self.runtime(command, request, peer, worker, &mut reply);
                         }
                     }
                     if name.eq_ignore_ascii_case(b"reset") {
@@ -564,6 +565,7 @@ impl Resp {
         &mut self,
         command: RuntimeCommand,
         request: &Request<'_>,
+        peer: std::net::SocketAddr,
         worker: &mut Worker,
         reply: &mut Vec<u8>,
     ) -> Control {
@@ -571,6 +573,18 @@ impl Resp {
         let mut writer = ReplyWriter::new(reply, self.session.protocol);
         if command == RuntimeCommand::Acl {
             worker.admin.acl.run(self.caller.name(), &args, &mut writer);
+            return Control::Continue;
+        }
+        if command == RuntimeCommand::Replication {
+            // The client's address: a primary lists its replicas by it (ROLE, INFO).
+            let settings = worker.admin.settings();
+            worker.admin.replication.run(
+                worker.admin.db(),
+                &settings,
+                &args,
+                Some(peer),
+                &mut writer,
+            );
             return Control::Continue;
         }
         match worker.admin.run(command, &args, &mut writer) {

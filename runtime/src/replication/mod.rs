@@ -1,0 +1,533 @@
+//! Replication by log shipping (`docs/replication.md`): a replica copies its primary's
+//! store with a full sync (a snapshot cut by the primary's existing snapshot code, sent in
+//! chunks), then follows the primary's log: it fetches the log's bytes above the LSN it
+//! applied (whole, checksummed records and groups, as the primary's log file holds them),
+//! checks them, and applies each group whole through its own Db's write path.
+//!
+//! - [`Replication`]: the role (primary, or replica of `host:port`), the replicas a primary
+//!   has seen, and the commands: `REPLICAOF`/`SLAVEOF`, `ROLE`, `FLOESYNC` (what replicas
+//!   send), `WAIT`, and INFO's replication section.
+//! - `backlog.rs`: the primary's copy of its newest appends.
+//! - `link.rs`: the replica's thread: connect, authenticate, sync, follow, reconnect.
+//! - `wire.rs`: the replica's RESP client.
+//!
+//! Invariants: a replica refuses clients' writes (READONLY) from `REPLICAOF host port` until
+//! `REPLICAOF NO ONE`; at most one link thread is current (each carries the generation it
+//! was started for and stops once the generation moves on); offsets are LSNs of the
+//! primary's log.
+
+mod backlog;
+mod link;
+pub mod wire;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use floe_core::codec::resp::{ReplySink, ReplyWriter};
+
+use crate::config::Settings;
+use crate::db::Db;
+
+pub use backlog::{Backlog, Read};
+pub use link::decode_entries;
+
+/// Bytes of a snapshot sent per `FLOESYNC CHUNK` reply.
+pub const SNAPSHOT_CHUNK_SIZE: usize = 1 << 20;
+/// Bytes of log sent per `FLOESYNC PULL` reply (at least one append, whatever its size).
+pub const PULL_SIZE_MAX: usize = 4 << 20;
+/// Snapshot files a primary keeps open for replicas still fetching them.
+const SYNC_FILE_COUNT_MAX: usize = 4;
+
+/// A server's replication state; see the module documentation.
+#[derive(Debug)]
+pub struct Replication {
+    /// This server's replication ID: random at start (a new history, as in Redis after a
+    /// restart), and what a replica checks to resume rather than sync again.
+    replid: String,
+    state: Mutex<State>,
+    /// Bumped by every REPLICAOF: a link thread of an older generation stops.
+    generation: Arc<AtomicU64>,
+    /// The link's status, written by the link thread.
+    link: Arc<Mutex<LinkStatus>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// `Some` on a replica: the primary's host and port.
+    primary: Option<(String, u16)>,
+    /// Replicas seen by this primary, by `ip:port`.
+    replicas: BTreeMap<String, ReplicaSeen>,
+    /// Snapshot files being fetched: LSN, file, size.
+    sync_files: Vec<(u64, Arc<File>, u64)>,
+}
+
+/// What a primary knows of one replica.
+#[derive(Debug, Clone)]
+struct ReplicaSeen {
+    ip: IpAddr,
+    port: u16,
+    /// The last LSN it applied (0 while it is loading a snapshot).
+    offset: u64,
+    /// `wait_bgsave`, `send_bulk` or `online`, as Redis says.
+    state: &'static str,
+    seen: Instant,
+}
+
+/// The replica's link to its primary, as INFO and ROLE show it.
+#[derive(Debug, Clone)]
+pub(crate) struct LinkStatus {
+    /// `connect`, `connecting`, `sync` or `connected`, as ROLE says.
+    pub(crate) state: &'static str,
+    /// Why the link is down, if it is.
+    pub(crate) reason: String,
+    /// The primary's replication ID and the last of its LSNs applied here (`None` until a
+    /// full sync finished).
+    pub(crate) primary_replid: String,
+    pub(crate) offset: Option<u64>,
+    pub(crate) last_io: Instant,
+}
+
+impl Default for LinkStatus {
+    fn default() -> Self {
+        Self {
+            state: "connect",
+            reason: "not connected yet".to_owned(),
+            primary_replid: String::new(),
+            offset: None,
+            last_io: Instant::now(),
+        }
+    }
+}
+
+impl Default for Replication {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Replication {
+    /// A primary with no replicas.
+    #[must_use]
+    pub fn new() -> Self {
+        let mut bytes = [0u8; 20];
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        let mut word = u64::try_from(seed % u128::from(u64::MAX)).unwrap_or(1)
+            ^ u64::from(std::process::id()).rotate_left(32);
+        for byte in &mut bytes {
+            // xorshift64*: enough to tell two processes' histories apart.
+            word ^= word << 13;
+            word ^= word >> 7;
+            word ^= word << 17;
+            *byte = (word.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8;
+        }
+        Self {
+            replid: bytes.iter().map(|byte| format!("{byte:02x}")).collect(),
+            state: Mutex::new(State::default()),
+            generation: Arc::new(AtomicU64::new(0)),
+            link: Arc::new(Mutex::new(LinkStatus::default())),
+        }
+    }
+
+    /// This server's replication ID.
+    #[must_use]
+    pub fn replid(&self) -> &str {
+        &self.replid
+    }
+
+    /// Whether this server is a replica.
+    #[must_use]
+    pub fn is_replica(&self) -> bool {
+        lock(&self.state).primary.is_some()
+    }
+
+    /// Stops the link thread, if any (shutdown): it exits at its next step.
+    pub fn stop(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Makes this server a replica of `host:port` (`REPLICAOF host port`, `--replicaof`):
+    /// clients' writes are refused from now on, and a link thread starts.
+    ///
+    /// # Errors
+    /// A reply text: the primary would be this server itself, or the thread cannot start.
+    pub fn replicate_from(
+        &self,
+        db: &Arc<Db>,
+        settings: &Settings,
+        host: &str,
+        port: u16,
+    ) -> Result<&'static str, String> {
+        if is_self(host, port, settings) {
+            return Err(format!(
+                "ERR cannot replicate from {host}:{port}: that is this server itself"
+            ));
+        }
+        let mut state = lock(&self.state);
+        if state
+            .primary
+            .as_ref()
+            .is_some_and(|(h, p)| h == host && *p == port)
+        {
+            return Ok("OK Already connected to specified master");
+        }
+        state.primary = Some((host.to_owned(), port));
+        state.replicas.clear();
+        db.set_read_only(true);
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        *lock(&self.link) = LinkStatus::default();
+        let link = link::Link {
+            config: link::LinkConfig::new(host, port, settings),
+            db: Arc::clone(db),
+            status: Arc::clone(&self.link),
+            own_replid: self.replid.clone(),
+            generation,
+            current: Arc::clone(&self.generation),
+        };
+        drop(state);
+        let spawned = std::thread::Builder::new()
+            .name("floe-replica-link".to_owned())
+            .spawn(move || link.run());
+        match spawned {
+            Ok(_) => {
+                tracing::info!("replicating from {host}:{port}");
+                Ok("OK")
+            }
+            Err(error) => Err(format!("ERR cannot start the replication link: {error}")),
+        }
+    }
+
+    /// Makes this server a primary (`REPLICAOF NO ONE`): the link stops, writes are
+    /// accepted, and the data it has stays.
+    pub fn promote(&self, db: &Db) {
+        let mut state = lock(&self.state);
+        if state.primary.take().is_some() {
+            tracing::info!("promoted to primary: the link to the old primary is closed");
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        db.set_read_only(false);
+    }
+}
+
+impl Replication {
+    /// Runs `REPLICAOF`/`SLAVEOF`, `ROLE` or `FLOESYNC` (`args` from the name on) from a
+    /// client at `peer` (`None`: the stdin CLI), writing one reply frame.
+    pub fn run<S: ReplySink + ?Sized>(
+        &self,
+        db: &Arc<Db>,
+        settings: &Settings,
+        args: &[&[u8]],
+        peer: Option<SocketAddr>,
+        reply: &mut ReplyWriter<'_, S>,
+    ) {
+        let name = args.first().copied().unwrap_or_default();
+        if name.eq_ignore_ascii_case(b"role") {
+            self.role(db, reply);
+        } else if name.eq_ignore_ascii_case(b"floesync") {
+            self.floesync(db, settings, args, peer, reply);
+        } else {
+            self.replicaof(db, settings, args, reply);
+        }
+    }
+
+    fn replicaof<S: ReplySink + ?Sized>(
+        &self,
+        db: &Arc<Db>,
+        settings: &Settings,
+        args: &[&[u8]],
+        reply: &mut ReplyWriter<'_, S>,
+    ) {
+        let (host, port) = (arg(args, 1), arg(args, 2));
+        if host.eq_ignore_ascii_case(b"no") && port.eq_ignore_ascii_case(b"one") {
+            self.promote(db);
+            reply.simple(b"OK");
+            return;
+        }
+        let Some(port) = std::str::from_utf8(port)
+            .ok()
+            .and_then(|text| text.parse::<u16>().ok())
+            .filter(|&port| port > 0)
+        else {
+            reply.error(b"ERR Invalid master port");
+            return;
+        };
+        let host = String::from_utf8_lossy(host).into_owned();
+        match self.replicate_from(db, settings, &host, port) {
+            Ok(text) => reply.simple(text.as_bytes()),
+            Err(text) => reply.error(text.as_bytes()),
+        }
+    }
+
+    /// ROLE, as Redis answers it; offsets are LSNs.
+    fn role<S: ReplySink + ?Sized>(&self, db: &Db, reply: &mut ReplyWriter<'_, S>) {
+        let state = lock(&self.state);
+        if let Some((host, port)) = &state.primary {
+            let link = lock(&self.link).clone();
+            reply.array_header(5);
+            reply.bulk(b"slave");
+            reply.bulk(host.as_bytes());
+            reply.integer(i64::from(*port));
+            reply.bulk(link.state.as_bytes());
+            reply.integer(link.offset.map_or(-1, to_i64));
+            return;
+        }
+        let replicas = live_replicas(&state);
+        reply.array_header(3);
+        reply.bulk(b"master");
+        reply.integer(to_i64(db.lsn_last()));
+        reply.array_header(replicas.len());
+        for replica in replicas {
+            reply.array_header(3);
+            reply.bulk(replica.ip.to_string().as_bytes());
+            reply.bulk(replica.port.to_string().as_bytes());
+            reply.bulk(replica.offset.to_string().as_bytes());
+        }
+    }
+
+    /// `FLOESYNC FULL <port>`, `FLOESYNC CHUNK <lsn> <offset>`, `FLOESYNC PULL <replid>
+    /// <lsn> <port>`: see `docs/replication.md`.
+    fn floesync<S: ReplySink + ?Sized>(
+        &self,
+        db: &Arc<Db>,
+        settings: &Settings,
+        args: &[&[u8]],
+        peer: Option<SocketAddr>,
+        reply: &mut ReplyWriter<'_, S>,
+    ) {
+        let sub = arg(args, 1);
+        let number = |index: usize| {
+            std::str::from_utf8(arg(args, index))
+                .ok()
+                .and_then(|text| text.parse::<u64>().ok())
+        };
+        if self.is_replica() {
+            reply.error(b"ERR this server is a replica: sync from its primary (no chaining yet)");
+            return;
+        }
+        if sub.eq_ignore_ascii_case(b"full") && args.len() == 3 {
+            let Some(port) = number(2).and_then(|port| u16::try_from(port).ok()) else {
+                reply.error(b"ERR FLOESYNC FULL needs the replica's port");
+                return;
+            };
+            self.seen(peer, port, 0, "wait_bgsave");
+            // Every append from here on is kept for replicas, so the records above the
+            // snapshot's LSN are there when this replica asks for them.
+            let _backlog = db.backlog_enable(settings.repl_backlog_size);
+            let report = match db.save() {
+                Ok(report) => report,
+                Err(error) => {
+                    let text = format!("ERR full sync failed: {}", error.reply_text());
+                    reply.error(text.as_bytes());
+                    return;
+                }
+            };
+            let file = match File::open(&report.file) {
+                Ok(file) => Arc::new(file),
+                Err(error) => {
+                    let text = format!("ERR full sync failed: cannot read the snapshot: {error}");
+                    reply.error(text.as_bytes());
+                    return;
+                }
+            };
+            let size = file
+                .metadata()
+                .map_or(report.size, |metadata| metadata.len());
+            let mut state = lock(&self.state);
+            state.sync_files.retain(|(lsn, _, _)| *lsn != report.lsn);
+            state.sync_files.push((report.lsn, file, size));
+            if state.sync_files.len() > SYNC_FILE_COUNT_MAX {
+                state.sync_files.remove(0);
+            }
+            drop(state);
+            self.seen(peer, port, 0, "send_bulk");
+            reply.array_header(3);
+            reply.bulk(self.replid.as_bytes());
+            reply.integer(to_i64(report.lsn));
+            reply.integer(to_i64(size));
+        } else if sub.eq_ignore_ascii_case(b"chunk") && args.len() == 4 {
+            let (Some(lsn), Some(offset)) = (number(2), number(3)) else {
+                reply.error(b"ERR FLOESYNC CHUNK needs an LSN and an offset");
+                return;
+            };
+            let file = lock(&self.state)
+                .sync_files
+                .iter()
+                .find(|(kept, _, _)| *kept == lsn)
+                .map(|(_, file, size)| (Arc::clone(file), *size));
+            let Some((file, size)) = file else {
+                reply.error(b"FLOERESYNC that snapshot is gone: start the full sync again");
+                return;
+            };
+            let length = usize::try_from(size.saturating_sub(offset))
+                .unwrap_or(usize::MAX)
+                .min(SNAPSHOT_CHUNK_SIZE);
+            let mut bytes = vec![0; length];
+            match file.read_exact_at(&mut bytes, offset) {
+                Ok(()) => reply.bulk(&bytes),
+                Err(error) => {
+                    let text = format!("ERR cannot read the snapshot: {error}");
+                    reply.error(text.as_bytes());
+                }
+            }
+        } else if sub.eq_ignore_ascii_case(b"pull") && args.len() == 5 {
+            let (Some(lsn), Some(port)) = (number(3), number(4)) else {
+                reply.error(b"ERR FLOESYNC PULL needs an LSN and the replica's port");
+                return;
+            };
+            let port = u16::try_from(port).unwrap_or(0);
+            if arg(args, 2) != self.replid.as_bytes() {
+                reply.error(b"FLOERESYNC another history (the primary restarted): full sync");
+                return;
+            }
+            let Some(backlog) = db.backlog() else {
+                reply.error(b"FLOERESYNC no backlog: full sync");
+                return;
+            };
+            match backlog.read(lsn, db.lsn_last() + 1, PULL_SIZE_MAX) {
+                Read::Bytes(bytes) => {
+                    self.seen(peer, port, lsn.saturating_sub(1), "online");
+                    reply.bulk(&bytes);
+                }
+                Read::Gone => {
+                    reply.error(b"FLOERESYNC that LSN is no longer in the backlog: full sync");
+                }
+            }
+        } else {
+            reply.error(
+                b"ERR unknown FLOESYNC form: FULL port | CHUNK lsn offset | PULL replid lsn port",
+            );
+        }
+    }
+
+    /// Remembers a replica at `peer`'s address and `port`.
+    fn seen(&self, peer: Option<SocketAddr>, port: u16, offset: u64, state: &'static str) {
+        let ip = peer.map_or(IpAddr::from([127, 0, 0, 1]), |peer| peer.ip());
+        lock(&self.state).replicas.insert(
+            format!("{ip}:{port}"),
+            ReplicaSeen {
+                ip,
+                port,
+                offset,
+                state,
+                seen: Instant::now(),
+            },
+        );
+    }
+
+    /// WAIT: how many replicas have applied the primary's last LSN (so every write
+    /// acknowledged before WAIT), counted now. It does not wait for more yet: the worker
+    /// that runs WAIT also serves the replicas' pulls, so blocking it would stop the very
+    /// acknowledgements it waits for (see `docs/replication.md`).
+    pub fn wait(&self, db: &Db) -> i64 {
+        let target = db.lsn_last();
+        let state = lock(&self.state);
+        let count = live_replicas(&state)
+            .iter()
+            .filter(|replica| replica.offset >= target)
+            .count();
+        i64::try_from(count).unwrap_or(i64::MAX)
+    }
+
+    /// INFO's replication section, as Redis words it.
+    pub fn info(&self, db: &Db, text: &mut String) {
+        let state = lock(&self.state);
+        let mut line = |name: &str, value: &dyn std::fmt::Display| {
+            text.push_str(&format!("{name}:{value}\r\n"));
+        };
+        if let Some((host, port)) = &state.primary {
+            let link = lock(&self.link).clone();
+            let up = link.state == "connected";
+            line("role", &"slave");
+            line("master_host", host);
+            line("master_port", port);
+            line("master_link_status", &if up { "up" } else { "down" });
+            line(
+                "master_last_io_seconds_ago",
+                &link.last_io.elapsed().as_secs(),
+            );
+            line("master_sync_in_progress", &u8::from(link.state == "sync"));
+            line("slave_repl_offset", &link.offset.unwrap_or(0));
+            line("slave_read_only", &1);
+            if !up {
+                line("floe_master_link_down_reason", &link.reason);
+            }
+            line("connected_slaves", &0);
+            line("master_replid", &link.primary_replid);
+            line("master_repl_offset", &link.offset.unwrap_or(0));
+            return;
+        }
+        let replicas = live_replicas(&state);
+        line("role", &"master");
+        line("connected_slaves", &replicas.len());
+        for (index, replica) in replicas.iter().enumerate() {
+            line(
+                &format!("slave{index}"),
+                &format!(
+                    "ip={},port={},state={},offset={},lag={}",
+                    replica.ip,
+                    replica.port,
+                    replica.state,
+                    replica.offset,
+                    replica.seen.elapsed().as_secs()
+                ),
+            );
+        }
+        line("master_replid", &self.replid);
+        line("master_repl_offset", &db.lsn_last());
+        line("repl_backlog_active", &u8::from(db.backlog().is_some()));
+        line(
+            "repl_backlog_size",
+            &db.backlog().map_or(0, |backlog| backlog.size()),
+        );
+    }
+}
+
+/// How long a primary lists a replica it has not heard from.
+const REPLICA_SEEN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The replicas heard from within [`REPLICA_SEEN_TIMEOUT`].
+fn live_replicas(state: &State) -> Vec<ReplicaSeen> {
+    state
+        .replicas
+        .values()
+        .filter(|replica| replica.seen.elapsed() < REPLICA_SEEN_TIMEOUT)
+        .cloned()
+        .collect()
+}
+
+/// Whether `host:port` is this server: its own port on loopback, an address it binds, or
+/// a name for them.
+fn is_self(host: &str, port: u16, settings: &Settings) -> bool {
+    if port != settings.port {
+        return false;
+    }
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.parse::<IpAddr>().is_ok_and(|ip| {
+        ip.is_loopback()
+            || ip.is_unspecified()
+            || settings
+                .bind
+                .iter()
+                .any(|bound| *bound == ip || bound.is_unspecified())
+    })
+}
+
+fn arg<'a>(args: &[&'a [u8]], index: usize) -> &'a [u8] {
+    args.get(index).copied().unwrap_or_default()
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,416 @@
+//! Replication end to end (`docs/replication.md`): real `floe serve` processes on loopback
+//! ports, a primary and replicas, talked to with the `redis` crate.
+//!
+//! - Writes on the primary (SET, MSET, DEL, EXPIRE, FLUSHALL, SWAPDB) reach the replica;
+//!   the replica refuses clients' writes with Redis's READONLY error; ROLE, INFO
+//!   replication and WAIT on both; REPLICAOF NO ONE promotes.
+//! - A replica started after the primary holds 10k keys gets them all by full sync.
+//! - A primary killed with SIGKILL: the replica's link goes down and it keeps serving
+//!   reads; pointed at a new primary, it syncs from it.
+//! - A primary killed with SIGKILL and started again on the same port and directory: the
+//!   replica reconnects by itself, syncs in full (a new history) and follows again.
+//! - A wrong masterauth, a server that is not floe, and the server itself: the link stays
+//!   down (or REPLICAOF is refused) with the reason in INFO.
+//!
+//! Every wait is a bounded poll ([`eventually`]): a slow machine makes a test slower, never
+//! wrong.
+
+mod common;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::server::{Server, free_port};
+use redis::{Commands, Value};
+
+/// The longest any replication step may take before a test gives up.
+const WAIT_MAX: Duration = Duration::from_secs(60);
+
+fn connect(server: &Server) -> redis::Connection {
+    redis::Client::open(server.url(""))
+        .and_then(|client| client.get_connection())
+        .unwrap_or_else(|error| panic!("connect to {}: {error}", server.port))
+}
+
+/// Polls `check` until it holds, at most [`WAIT_MAX`].
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < WAIT_MAX, "gave up waiting for: {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn info_replication(connection: &mut redis::Connection) -> String {
+    redis::cmd("INFO")
+        .arg("replication")
+        .query::<String>(connection)
+        .expect("INFO replication")
+}
+
+fn info_field(info: &str, name: &str) -> Option<String> {
+    info.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}:")))
+        .map(str::to_owned)
+}
+
+fn replica_of(primary: &Server, args: &[&str]) -> Server {
+    let target = format!("127.0.0.1 {}", primary.port);
+    let mut all = vec!["--replicaof", target.as_str()];
+    all.extend_from_slice(args);
+    Server::floe(&all)
+}
+
+fn get(connection: &mut redis::Connection, key: &str) -> Option<String> {
+    connection.get(key).expect("GET")
+}
+
+#[test]
+fn writes_on_the_primary_reach_the_replica_which_refuses_its_own() {
+    let primary = Server::floe(&["--appendfsync", "everysec"]);
+    let mut source = connect(&primary);
+    let _: () = source.set("before", "sync").expect("an answer");
+    let replica = replica_of(&primary, &[]);
+    let mut target = connect(&replica);
+    eventually("the full sync", || {
+        get(&mut target, "before").as_deref() == Some("sync")
+    });
+
+    let _: () = source.set("a", "1").expect("an answer");
+    let _: () = redis::cmd("MSET")
+        .arg(&["b", "2", "c", "3", "gone", "x"])
+        .query(&mut source)
+        .expect("an answer");
+    let _: i64 = source.del("gone").expect("an answer");
+    let _: bool = source.expire("c", 1000).expect("an answer");
+    let _: () = redis::cmd("SELECT")
+        .arg(1)
+        .query(&mut source)
+        .expect("an answer");
+    let _: () = source.set("in-one", "yes").expect("an answer");
+    let _: () = redis::cmd("SWAPDB")
+        .arg(0)
+        .arg(1)
+        .query(&mut source)
+        .expect("an answer");
+    let _: () = redis::cmd("SWAPDB")
+        .arg(0)
+        .arg(1)
+        .query(&mut source)
+        .expect("an answer");
+    let _: () = redis::cmd("SELECT")
+        .arg(0)
+        .query(&mut source)
+        .expect("an answer");
+    let _: () = source.set("last", "write").expect("an answer");
+    eventually("the writes", || {
+        get(&mut target, "last").as_deref() == Some("write")
+    });
+    assert_eq!(get(&mut target, "a").as_deref(), Some("1"));
+    assert_eq!(get(&mut target, "b").as_deref(), Some("2"));
+    assert_eq!(get(&mut target, "gone"), None);
+    let ttl: i64 = target.ttl("c").expect("an answer");
+    assert!(ttl > 0 && ttl <= 1000, "TTL {ttl}");
+    let _: () = redis::cmd("SELECT")
+        .arg(1)
+        .query(&mut target)
+        .expect("an answer");
+    assert_eq!(get(&mut target, "in-one").as_deref(), Some("yes"));
+    let _: () = redis::cmd("SELECT")
+        .arg(0)
+        .query(&mut target)
+        .expect("an answer");
+
+    // WAIT counts the replica once it applied (and acknowledged) the last write; it counts
+    // at once, without waiting (not built yet), so the test asks until it is so.
+    eventually("WAIT 1", || {
+        redis::cmd("WAIT")
+            .arg(1)
+            .arg(0)
+            .query::<i64>(&mut source)
+            .expect("an answer")
+            == 1
+    });
+
+    // The replica refuses clients' writes, word for word as Redis.
+    let refused = target.set::<_, _, ()>("a", "2").expect_err("a refusal");
+    assert_eq!(refused.code(), Some("READONLY"), "{refused}");
+    assert_eq!(
+        refused.detail(),
+        Some("You can't write against a read only replica.")
+    );
+
+    // ROLE and INFO on both sides; offsets are the primary's LSNs.
+    let role: Value = redis::cmd("ROLE").query(&mut source).expect("an answer");
+    let Value::Array(fields) = role else {
+        panic!("ROLE: {role:?}")
+    };
+    assert_eq!(fields[0], Value::BulkString(b"master".to_vec()));
+    let Value::Array(replicas) = &fields[2] else {
+        panic!("ROLE replicas: {fields:?}")
+    };
+    assert_eq!(replicas.len(), 1, "{replicas:?}");
+    let role: Value = redis::cmd("ROLE").query(&mut target).expect("an answer");
+    let Value::Array(fields) = role else {
+        panic!("ROLE: {role:?}")
+    };
+    assert_eq!(fields[0], Value::BulkString(b"slave".to_vec()));
+    assert_eq!(fields[2], Value::Int(i64::from(primary.port)));
+    assert_eq!(fields[3], Value::BulkString(b"connected".to_vec()));
+    let info = info_replication(&mut source);
+    assert_eq!(info_field(&info, "role").as_deref(), Some("master"));
+    assert_eq!(info_field(&info, "connected_slaves").as_deref(), Some("1"));
+    let slave = info_field(&info, "slave0").expect("slave0");
+    assert!(slave.starts_with("ip=127.0.0.1,port="), "{slave}");
+    assert!(slave.contains("state=online"), "{slave}");
+    let info = info_replication(&mut target);
+    assert_eq!(info_field(&info, "role").as_deref(), Some("slave"));
+    assert_eq!(
+        info_field(&info, "master_port"),
+        Some(primary.port.to_string())
+    );
+    assert_eq!(
+        info_field(&info, "master_link_status").as_deref(),
+        Some("up")
+    );
+
+    // FLUSHALL reaches the replica too.
+    let _: () = redis::cmd("FLUSHALL")
+        .query(&mut source)
+        .expect("an answer");
+    eventually("FLUSHALL", || get(&mut target, "a").is_none());
+    assert_eq!(get(&mut target, "last"), None);
+
+    // REPLICAOF NO ONE promotes: the replica accepts writes and keeps its data.
+    let _: () = source.set("kept", "yes").expect("an answer");
+    eventually("the last write", || get(&mut target, "kept").is_some());
+    let promoted: String = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut target)
+        .expect("an answer");
+    assert_eq!(promoted, "OK");
+    let _: () = target.set("mine", "now").expect("an answer");
+    assert_eq!(get(&mut target, "mine").as_deref(), Some("now"));
+    assert_eq!(get(&mut target, "kept").as_deref(), Some("yes"));
+    let info = info_replication(&mut target);
+    assert_eq!(info_field(&info, "role").as_deref(), Some("master"));
+}
+
+#[test]
+fn a_late_replica_gets_ten_thousand_keys_by_full_sync_and_keeps_them_over_a_restart() {
+    let primary = Server::floe(&["--appendfsync", "everysec"]);
+    let mut source = connect(&primary);
+    for batch in 0..10 {
+        let mut pipe = redis::pipe();
+        for index in batch * 1000..(batch + 1) * 1000 {
+            pipe.set(format!("key:{index}"), format!("value:{index}"))
+                .ignore();
+        }
+        let _: () = pipe.query(&mut source).expect("an answer");
+    }
+    let replica = replica_of(&primary, &["--appendfsync", "everysec"]);
+    let mut target = connect(&replica);
+    eventually("10k keys", || {
+        redis::cmd("DBSIZE")
+            .query::<i64>(&mut target)
+            .expect("an answer")
+            == 10_000
+            && info_field(&info_replication(&mut target), "master_link_status").as_deref()
+                == Some("up")
+    });
+    for index in (0..10_000).step_by(997) {
+        assert_eq!(
+            get(&mut target, &format!("key:{index}")),
+            Some(format!("value:{index}"))
+        );
+    }
+
+    // The replica logged what it applied: restarted alone on its directory, it has it all.
+    let mut replica = replica;
+    let _ = redis::cmd("SHUTDOWN").query::<()>(&mut target);
+    let status = replica.wait_exit();
+    assert!(status.success(), "{status}");
+    let data = replica.dir.join("data");
+    let alone = Server::floe(&["--dir", data.to_str().expect("a UTF-8 path")]);
+    let mut alone_connection = connect(&alone);
+    let size: i64 = redis::cmd("DBSIZE")
+        .query(&mut alone_connection)
+        .expect("an answer");
+    assert_eq!(size, 10_000);
+    assert_eq!(
+        get(&mut alone_connection, "key:4242").as_deref(),
+        Some("value:4242")
+    );
+}
+
+#[test]
+fn a_killed_primary_leaves_the_replica_serving_reads_and_a_new_primary_resyncs_it() {
+    let mut primary = Server::floe(&[]);
+    let mut source = connect(&primary);
+    let _: () = source.set("survives", "the primary").expect("an answer");
+    let replica = replica_of(&primary, &[]);
+    let mut target = connect(&replica);
+    eventually("the sync", || get(&mut target, "survives").is_some());
+    primary.kill();
+    eventually("the link down", || {
+        info_field(&info_replication(&mut target), "master_link_status").as_deref() == Some("down")
+    });
+    assert_eq!(get(&mut target, "survives").as_deref(), Some("the primary"));
+
+    // Pointed at another primary, it drops what it had and copies the new one.
+    let other = Server::floe(&[]);
+    let mut other_source = connect(&other);
+    let _: () = other_source.set("from", "the new one").expect("an answer");
+    let answer: String = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(other.port)
+        .query(&mut target)
+        .expect("an answer");
+    assert_eq!(answer, "OK");
+    eventually("the resync", || get(&mut target, "from").is_some());
+    assert_eq!(get(&mut target, "survives"), None);
+}
+
+#[test]
+fn a_wrong_masterauth_keeps_the_link_down_and_says_why() {
+    let primary = Server::floe(&["--requirepass", "right"]);
+    let replica = replica_of(&primary, &["--masterauth", "wrong"]);
+    let mut target = connect(&replica);
+    eventually("the AUTH refusal", || {
+        let info = info_replication(&mut target);
+        info_field(&info, "floe_master_link_down_reason")
+            .is_some_and(|reason| reason.contains("AUTH"))
+    });
+    let info = info_replication(&mut target);
+    assert_eq!(
+        info_field(&info, "master_link_status").as_deref(),
+        Some("down")
+    );
+
+    // With the right password (given before REPLICAOF reads it) the link comes up.
+    let good = replica_of(&primary, &["--masterauth", "right"]);
+    let mut good_target = connect(&good);
+    eventually("the link up", || {
+        info_field(&info_replication(&mut good_target), "master_link_status").as_deref()
+            == Some("up")
+    });
+}
+
+#[test]
+fn a_server_that_is_not_floe_or_the_server_itself_is_refused() {
+    // Something that answers every request with bytes that are not RESP.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("an answer");
+    let port = listener.local_addr().expect("an answer").port();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buffer = [0; 1024];
+            while stream.read(&mut buffer).is_ok_and(|read| read > 0) {
+                if stream
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }
+    });
+    let replica = Server::floe(&["--replicaof", &format!("127.0.0.1 {port}")]);
+    let mut target = connect(&replica);
+    eventually("the protocol refusal", || {
+        info_field(
+            &info_replication(&mut target),
+            "floe_master_link_down_reason",
+        )
+        .is_some_and(|reason| reason.contains("RESP"))
+    });
+    // It keeps serving reads meanwhile.
+    assert_eq!(get(&mut target, "anything"), None);
+
+    let error = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(replica.port)
+        .query::<String>(&mut target)
+        .expect_err("a refusal");
+    assert!(error.to_string().contains("itself"), "{error}");
+}
+
+/// A `floe serve` on a port this test chooses (the harness picks its own), so it can be
+/// started again on the same one; SIGKILLed on drop.
+struct Fixed {
+    child: Child,
+}
+
+impl Fixed {
+    fn start(port: u16, dir: &Path) -> Self {
+        let log = fs::File::create(dir.with_extension("log")).expect("a log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_floe"))
+            .args(["serve", "--bind", "127.0.0.1", "--http-port", "off"])
+            .args(["--port", &port.to_string()])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start floe");
+        eventually("the fixed-port server to listen", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Self { child }
+    }
+}
+
+impl Drop for Fixed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_primary_killed_and_restarted_on_its_address_is_followed_again() {
+    let scratch = common::scratch(&format!("replication-restart-{}", std::process::id()));
+    let data = scratch.join("primary");
+    let port = free_port();
+    let primary = Fixed::start(port, &data);
+    let url = format!("redis://127.0.0.1:{port}/");
+    let primary_connection = || {
+        redis::Client::open(url.as_str())
+            .and_then(|client| client.get_connection())
+            .expect("connect to the primary")
+    };
+    let mut source = primary_connection();
+    let _: () = source.set("first", "1").expect("SET");
+    let replica = Server::floe(&["--replicaof", &format!("127.0.0.1 {port}")]);
+    let mut target = connect(&replica);
+    eventually("the sync", || get(&mut target, "first").is_some());
+
+    drop(primary); // SIGKILL.
+    eventually("the link down", || {
+        info_field(&info_replication(&mut target), "master_link_status").as_deref() == Some("down")
+    });
+    assert_eq!(get(&mut target, "first").as_deref(), Some("1"));
+
+    let _primary = Fixed::start(port, &data);
+    let mut source = primary_connection();
+    let _: () = source.set("second", "2").expect("SET after the restart");
+    eventually("the resync and the new write", || {
+        get(&mut target, "second").as_deref() == Some("2")
+    });
+    assert_eq!(
+        get(&mut target, "first").as_deref(),
+        Some("1"),
+        "recovered by the primary"
+    );
+    let info = info_replication(&mut target);
+    assert_eq!(
+        info_field(&info, "master_link_status").as_deref(),
+        Some("up")
+    );
+}
