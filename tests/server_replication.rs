@@ -4,6 +4,9 @@
 //! - Writes on the primary (SET, MSET, DEL, EXPIRE, FLUSHALL, SWAPDB) reach the replica;
 //!   the replica refuses clients' writes with Redis's READONLY error; ROLE, INFO
 //!   replication and WAIT on both; REPLICAOF NO ONE promotes.
+//! - WAIT blocks its client, not its worker: pipelined requests behind it wait for its
+//!   reply, other clients are served meanwhile, a timeout answers with the count so far,
+//!   and a replica that connects later releases it. On both event loops.
 //! - A replica started after the primary holds 10k keys gets them all by full sync.
 //! - A primary killed with SIGKILL: the replica's link goes down and it keeps serving
 //!   reads; pointed at a new primary, it syncs from it.
@@ -126,16 +129,13 @@ fn writes_on_the_primary_reach_the_replica_which_refuses_its_own() {
         .query(&mut target)
         .expect("an answer");
 
-    // WAIT counts the replica once it applied (and acknowledged) the last write; it counts
-    // at once, without waiting (not built yet), so the test asks until it is so.
-    eventually("WAIT 1", || {
-        redis::cmd("WAIT")
-            .arg(1)
-            .arg(0)
-            .query::<i64>(&mut source)
-            .expect("an answer")
-            == 1
-    });
+    // WAIT blocks until the replica applied (and acknowledged) the last write.
+    let acknowledged: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(0)
+        .query(&mut source)
+        .expect("an answer");
+    assert_eq!(acknowledged, 1);
 
     // The replica refuses clients' writes, word for word as Redis.
     let refused = target.set::<_, _, ()>("a", "2").expect_err("a refusal");
@@ -413,4 +413,77 @@ fn a_primary_killed_and_restarted_on_its_address_is_followed_again() {
         info_field(&info, "master_link_status").as_deref(),
         Some("up")
     );
+}
+
+/// WAIT blocks the client that sent it, and only that client, until enough replicas have
+/// applied its writes or its timeout passes; what the client pipelined behind WAIT runs
+/// after WAIT's reply. One worker, so the blocked client, the other client and the
+/// replica's pulls all share one event loop.
+#[test]
+fn wait_blocks_its_client_not_its_worker() {
+    for io in ["uring", "epoll"] {
+        let primary = Server::floe(&["--workers", "1", "--io", io]);
+        let mut writer = connect(&primary);
+        let mut other = connect(&primary);
+
+        // No replica: a timeout answers 0; the other client is served meanwhile.
+        let _: () = writer.set("k", "1").expect("SET");
+        let count: i64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(50)
+            .query(&mut writer)
+            .expect("WAIT");
+        assert_eq!(count, 0, "{io}: no replica acknowledged");
+
+        // A WAIT with no timeout, from a raw socket so the test can hold it open: blocked
+        // until a replica connects. Its pipelined GET answers after it.
+        let mut raw = TcpStream::connect(("127.0.0.1", primary.port)).expect("connect");
+        raw.write_all(b"SET k 2\r\nWAIT 1 0\r\nGET k\r\n")
+            .expect("send");
+        raw.set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
+        let mut first = [0u8; 5];
+        raw.read_exact(&mut first).expect("SET's reply");
+        assert_eq!(&first, b"+OK\r\n");
+        let mut byte = [0u8; 1];
+        assert!(
+            raw.read(&mut byte).is_err(),
+            "{io}: WAIT answered with no replica"
+        );
+        let pong: String = redis::cmd("PING").query(&mut other).expect("PING");
+        assert_eq!(pong, "PONG", "{io}: the other client is served");
+
+        let replica = replica_of(&primary, &["--io", io]);
+        raw.set_read_timeout(Some(WAIT_MAX)).expect("timeout");
+        let mut rest = [0u8; 11];
+        raw.read_exact(&mut rest).expect("WAIT's and GET's replies");
+        assert_eq!(&rest, b":1\r\n$1\r\n2\r\n", "{io}");
+        let mut target = connect(&replica);
+        assert_eq!(get(&mut target, "k").as_deref(), Some("2"), "{io}");
+
+        // With the replica following, WAIT returns as soon as it caught up.
+        let _: () = writer.set("k", "3").expect("SET");
+        let count: i64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(0)
+            .query(&mut writer)
+            .expect("WAIT");
+        assert_eq!(count, 1, "{io}");
+        assert_eq!(get(&mut target, "k").as_deref(), Some("3"), "{io}");
+
+        // Asking for more replicas than there are: the timeout answers the count so far.
+        let count: i64 = redis::cmd("WAIT")
+            .arg(2)
+            .arg(100)
+            .query(&mut writer)
+            .expect("WAIT");
+        assert_eq!(count, 1, "{io}");
+
+        // A client that closes while blocked: the server forgets its wait.
+        let mut gone = TcpStream::connect(("127.0.0.1", primary.port)).expect("connect");
+        gone.write_all(b"WAIT 5 0\r\n").expect("send");
+        drop(gone);
+        let pong: String = redis::cmd("PING").query(&mut writer).expect("PING");
+        assert_eq!(pong, "PONG", "{io}");
+    }
 }

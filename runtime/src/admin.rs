@@ -487,7 +487,8 @@ impl Admin {
             RuntimeCommand::LastSave => {
                 reply.integer(i64::try_from(self.last_save()).unwrap_or(i64::MAX));
             }
-            // The replicas that applied the last LSN, counted at once (no waiting yet).
+            // The replicas that applied the last LSN, counted at once: WAIT inside MULTI, or with
+            // nothing to wait for (a client's own WAIT blocks it: `server::blocked`).
             RuntimeCommand::Wait { .. } => reply.integer(self.replication.wait(db)),
             RuntimeCommand::Replication => {
                 self.replication

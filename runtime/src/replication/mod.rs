@@ -26,6 +26,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use floe_core::codec::resp::{ReplySink, ReplyWriter};
@@ -54,6 +55,8 @@ pub struct Replication {
     generation: Arc<AtomicU64>,
     /// The link's status, written by the link thread.
     link: Arc<Mutex<LinkStatus>>,
+    /// Workers with a client blocked in WAIT: woken when a replica acknowledges.
+    ack_wakers: Mutex<Vec<Waker>>,
 }
 
 #[derive(Debug, Default)]
@@ -132,6 +135,7 @@ impl Replication {
             state: Mutex::new(State::default()),
             generation: Arc::new(AtomicU64::new(0)),
             link: Arc::new(Mutex::new(LinkStatus::default())),
+            ack_wakers: Mutex::new(Vec::new()),
         }
     }
 
@@ -418,20 +422,36 @@ impl Replication {
                 seen: Instant::now(),
             },
         );
+        // Outside the state lock: a woken worker counts under it.
+        for waker in std::mem::take(&mut *lock(&self.ack_wakers)) {
+            waker.wake();
+        }
     }
 
-    /// WAIT: how many replicas have applied the primary's last LSN (so every write
-    /// acknowledged before WAIT), counted now. It does not wait for more yet: the worker
-    /// that runs WAIT also serves the replicas' pulls, so blocking it would stop the very
-    /// acknowledgements it waits for (see `docs/replication.md`).
+    /// WAIT inside MULTI or with nothing to wait for: how many replicas have applied the
+    /// primary's last LSN (so every write acknowledged before WAIT), counted now. A
+    /// client's WAIT outside MULTI blocks it without blocking its worker (the server's
+    /// `blocked` module), counting with [`Replication::count_at`].
     pub fn wait(&self, db: &Db) -> i64 {
-        let target = db.lsn_last();
+        self.count_at(db.lsn_last())
+    }
+
+    /// How many live replicas have applied every LSN up to `target`.
+    pub fn count_at(&self, target: u64) -> i64 {
         let state = lock(&self.state);
         let count = live_replicas(&state)
             .iter()
             .filter(|replica| replica.offset >= target)
             .count();
         i64::try_from(count).unwrap_or(i64::MAX)
+    }
+
+    /// Wakes `waker` at the next acknowledgement of any replica (once).
+    pub fn wake_on_ack(&self, waker: &Waker) {
+        let mut wakers = lock(&self.ack_wakers);
+        if !wakers.iter().any(|known| known.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
     }
 
     /// INFO's replication section, as Redis words it.

@@ -211,6 +211,9 @@ pub(super) struct Connection {
     /// Parsing stopped because the replies queued reached the output limit: the rest of
     /// the input waits until the client has read enough (the loop resumes it).
     pub(super) paused: bool,
+    /// Blocked in WAIT ([`super::blocked`]): nothing more is parsed until its reply (the
+    /// connection is `paused` too, so the loops resume it when the wait ends).
+    pub(super) blocked: bool,
     /// Reply bytes left for this client since the last housekeeping tick: a client over
     /// the output limit that made no progress for a whole tick is a slow reader.
     pub(super) progress: bool,
@@ -235,6 +238,7 @@ impl Connection {
             closing: false,
             last_active: Instant::now(),
             paused: false,
+            blocked: false,
             progress: false,
         }
     }
@@ -319,6 +323,9 @@ impl Connection {
         let mut position = 0;
         let mut control = Control::Continue;
         while position < input.len() && !self.closing {
+            if self.blocked {
+                break;
+            }
             if (self.output_size() + in_flight) as u64 >= output_limit {
                 self.paused = true;
                 break;
@@ -342,6 +349,9 @@ impl Connection {
                     }
                 }
             }
+        }
+        if self.blocked {
+            self.paused = true;
         }
         // Keep the partial request; reuse the buffer's capacity, unless one huge request
         // grew it.

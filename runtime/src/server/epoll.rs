@@ -91,7 +91,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
         } else if shutdown_started.is_some() {
             Duration::from_millis(10)
         } else {
-            Duration::from_secs(1)
+            worker.wait_timeout(Duration::from_secs(1))
         };
         match poll.poll(&mut events, Some(timeout)) {
             Ok(()) => {}
@@ -139,6 +139,13 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
         }
         worker.deliver(&mut entries, &mut flush);
         worker.end_pass(&mut entries, &mut flush);
+        for token in worker.finish_waits(&mut entries) {
+            // Its WAIT answered: run what it sent since, next pass.
+            flush.push(token);
+            if !resume.contains(&token) {
+                resume.push(token);
+            }
+        }
         for token in flush.drain(..) {
             send(token, &poll, &mut worker, &mut entries, &mut resume);
         }
@@ -342,7 +349,12 @@ fn send(
         .output_buffer_size_max
         .load(Ordering::Relaxed);
     let under = (entry.connection.output_size() as u64) < limit;
-    if entry.connection.paused && under && !entry.connection.closing && !resume.contains(&token) {
+    if entry.connection.paused
+        && under
+        && !entry.connection.blocked
+        && !entry.connection.closing
+        && !resume.contains(&token)
+    {
         resume.push(token);
     }
     let done = entry.connection.closing

@@ -31,6 +31,7 @@
 //! refuse io_uring (old kernels, seccomp), and then the same workers run on epoll.
 
 mod acl;
+mod blocked;
 mod clients;
 mod connection;
 mod epoll;
@@ -121,6 +122,8 @@ pub(crate) struct Worker {
     settled: u64,
     /// The log failed: the error every unsettled write gets.
     failure: Option<String>,
+    /// Clients blocked in WAIT ([`blocked`]).
+    replica_waits: Vec<blocked::ReplicaWait>,
 }
 
 impl Worker {
@@ -140,6 +143,7 @@ impl Worker {
             ticket: None,
             settled: 0,
             failure: None,
+            replica_waits: Vec::new(),
         }
     }
 

@@ -238,6 +238,13 @@ impl Resp {
                             let protocol = self.session.protocol;
                             pubsub::run(worker, client, protocol, &args, &mut reply);
                         }
+                        Outcome::Runtime(RuntimeCommand::Wait {
+                            replica_count,
+                            timeout_ms,
+                        }) if replica_count > 0 && !worker.admin.replication.is_replica() => {
+                            // Its reply comes once the replicas have caught up.
+                            worker.block_for_replicas(connection, replica_count, timeout_ms);
+                        }
                         Outcome::Runtime(command) => {
                             let peer = connection.peer();
                             control = self.runtime(command, request, peer, worker, &mut reply);

@@ -318,7 +318,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
         let wait = if shutdown_started.is_some() {
             Duration::from_millis(10)
         } else {
-            Duration::from_secs(1)
+            worker.wait_timeout(Duration::from_secs(1))
         };
         let timespec = types::Timespec::from(wait);
         let arguments = types::SubmitArgs::new().timespec(&timespec);
@@ -384,6 +384,10 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
         }
         worker.deliver(&mut entries, &mut flush);
         worker.end_pass(&mut entries, &mut flush);
+        for token in worker.finish_waits(&mut entries) {
+            resume(token, &mut ring, &mut worker, &mut entries, &mut flush);
+            flush.push(token);
+        }
         for token in flush.drain(..) {
             start_send(token, &mut ring, &mut worker, &mut entries);
         }
@@ -704,6 +708,7 @@ fn resume(
     let in_flight = entry.socket.sending.len() - entry.socket.sent;
     let queued = entry.connection.output_size() + in_flight;
     if !entry.connection.paused
+        || entry.connection.blocked
         || entry.connection.closing
         || entry.socket.shut
         || queued as u64 >= limit
