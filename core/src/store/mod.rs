@@ -25,6 +25,7 @@
 //! assert_eq!(store.get(0, b"greeting", now), Some(&b"hello"[..]));
 //! ```
 
+pub mod hash;
 pub mod index;
 mod keyspace;
 mod reclaim;
@@ -49,7 +50,7 @@ use crate::constants::{
 };
 use crate::error::{ConfigError, StoreError};
 use crate::hash::wyhash;
-use crate::storage::item::{self, ItemLayout};
+use crate::storage::item::{self, ItemKind, ItemLayout};
 use crate::storage::policy::{EvictionPolicy, POLICY_MASK, VOLATILE};
 use crate::storage::segment::{SegmentMemory, Segments};
 use crate::table::{Location, Table};
@@ -302,6 +303,8 @@ struct Splice<'v> {
     /// Where `old` lies in segment memory, if not at the key's current value. Only
     /// [`Store::put_prepared`] reads it, after room was made, so the range is current.
     from: Option<Range<usize>>,
+    /// The new item's kind; `None` keeps the current item's (an expiry change).
+    kind: Option<ItemKind>,
 }
 
 impl<'v> Splice<'v> {
@@ -314,6 +317,7 @@ impl<'v> Splice<'v> {
             pad: false,
             only_if_present: false,
             from: None,
+            kind: Some(ItemKind::String),
         }
     }
 
@@ -321,6 +325,7 @@ impl<'v> Splice<'v> {
     fn after_old(bytes: &'v [u8]) -> Self {
         Self {
             prefix: usize::MAX,
+            kind: None,
             ..Self::bytes(bytes)
         }
     }
@@ -417,8 +422,27 @@ impl<'a> Store<'a> {
     }
 
     /// The value of `key`, if it exists and has not expired.
+    ///
+    /// A key that holds a hash has no string value: `None` (MGET's rule; GET uses
+    /// [`Store::get_string`], which tells the two apart).
     pub fn get(&mut self, db: u8, key: &[u8], now: Timestamp) -> Option<&[u8]> {
-        match self.find_live(db, key, now) {
+        self.get_string(db, key, now).unwrap_or(None)
+    }
+
+    /// The string value of `key`, if it exists and has not expired (GET).
+    ///
+    /// # Errors
+    /// [`StoreError::WrongType`] if the key holds a hash.
+    pub fn get_string(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<&[u8]>, StoreError> {
+        Ok(match self.find_live(db, key, now) {
+            Some(found) if found.layout.kind != ItemKind::String => {
+                return Err(StoreError::WrongType);
+            }
             Some(found) => {
                 self.stats.hits += 1;
                 self.touch_slot(found.slot_index);
@@ -428,7 +452,7 @@ impl<'a> Store<'a> {
                 self.stats.misses += 1;
                 None
             }
-        }
+        })
     }
 
     /// Whether `key` exists and has not expired.
@@ -858,11 +882,8 @@ impl<'a> Store<'a> {
     ) -> Result<Option<Range<usize>>, StoreError> {
         // Cleaning, eviction or expiry may have moved or dropped the old item since the
         // lookup: look again unless nothing changed.
-        let found = if lookup.epoch == self.epoch {
-            lookup.found
-        } else {
-            self.find_hashed(db, key, lookup.hash)
-        };
+        let hash = lookup.hash;
+        let found = self.refind(db, key, lookup);
         if found.is_none() && splice.only_if_present {
             return Ok(None);
         }
@@ -874,7 +895,74 @@ impl<'a> Store<'a> {
             }),
         };
         let splice = splice.clipped(old_value.len());
-        let size = item::item_size(key.len(), splice.size(), expires_at);
+        let kind = splice
+            .kind
+            .or(found.as_ref().map(|found| found.layout.kind))
+            .unwrap_or_default();
+        let size = splice.size();
+        let replaced = found.is_some();
+        let old_range = old_value.clone();
+        self.put_found(
+            db,
+            key,
+            hash,
+            found,
+            kind,
+            size,
+            expires_at,
+            log,
+            |memory, _, start| {
+                let mut cursor = start;
+                memory.copy_within(old_value.start..old_value.start + splice.prefix, cursor);
+                cursor += splice.prefix;
+                memory[cursor..cursor + splice.zeros].fill(0);
+                cursor += splice.zeros;
+                memory[cursor..cursor + splice.bytes.len()].copy_from_slice(splice.bytes);
+                cursor += splice.bytes.len();
+                let suffix =
+                    old_value.start + splice.suffix.start..old_value.start + splice.suffix.end;
+                memory.copy_within(suffix, cursor);
+                cursor += splice.suffix.len();
+                assert!(
+                    cursor == start + size,
+                    "value size {size} != written {}",
+                    cursor - start
+                );
+            },
+        )?;
+        Ok(Some(old_range).filter(|_| replaced))
+    }
+
+    /// The entry for `key` as `lookup` found it, or found again if the table changed since.
+    fn refind(&self, db: u8, key: &[u8], lookup: Lookup) -> Option<Found> {
+        if lookup.epoch == self.epoch {
+            lookup.found
+        } else {
+            self.find_hashed(db, key, lookup.hash)
+        }
+    }
+
+    /// Appends the item of `key` (whose current entry is `found`) with a value of
+    /// `value_size` bytes, which `write(memory, old value, new value start)` fills in
+    /// segment memory, then points the table at it and logs it. Room was made.
+    #[expect(clippy::too_many_arguments, reason = "the private core of every write")]
+    fn put_found(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        hash: u64,
+        found: Option<Found>,
+        kind: ItemKind,
+        value_size: usize,
+        expires_at: Timestamp,
+        log: &mut impl LogSink,
+        write: impl FnOnce(&mut [u8], Range<usize>, usize),
+    ) -> Result<(), StoreError> {
+        let old_value = found.as_ref().map_or(0..0, |found| {
+            let start = found.location;
+            found.layout.value.start + start..found.layout.value.end + start
+        });
+        let size = item::item_size(key.len(), value_size, expires_at);
         let location = self.append_item(size);
         let start = location;
         let memory = self.segments.memory_mut();
@@ -882,27 +970,14 @@ impl<'a> Store<'a> {
             &mut memory[start..],
             db,
             key.len(),
-            splice.size(),
+            value_size,
             expires_at,
+            kind,
         );
         let key_start = start + header_size;
         memory[key_start..key_start + key.len()].copy_from_slice(key);
         let value_start = key_start + key.len();
-        let mut cursor = value_start;
-        memory.copy_within(old_value.start..old_value.start + splice.prefix, cursor);
-        cursor += splice.prefix;
-        memory[cursor..cursor + splice.zeros].fill(0);
-        cursor += splice.zeros;
-        memory[cursor..cursor + splice.bytes.len()].copy_from_slice(splice.bytes);
-        cursor += splice.bytes.len();
-        let suffix = old_value.start + splice.suffix.start..old_value.start + splice.suffix.end;
-        memory.copy_within(suffix, cursor);
-        cursor += splice.suffix.len();
-        assert!(
-            cursor == start + size,
-            "item size {size} != written {}",
-            cursor - start
-        );
+        write(memory, old_value, value_start);
 
         let volatile_bits = if expires_at != 0 { VOLATILE } else { 0 };
         let bits = volatile_bits | self.config.policy.initial_bits();
@@ -915,7 +990,7 @@ impl<'a> Store<'a> {
                 self.table.set_policy(found.slot_index, bits);
             }
             None => {
-                if self.table.insert(lookup.hash, location, bits).is_err() {
+                if self.table.insert(hash, location, bits).is_err() {
                     // Only a probe longer than PROBE_DISTANCE_MAX gets here (ensure_room
                     // made room in the table): leave the new item as a hole.
                     self.segments.item_dead(location, size, false);
@@ -928,14 +1003,15 @@ impl<'a> Store<'a> {
         if expires_at != 0 {
             self.segments.volatile_added(location, expires_at);
         }
-        let value = &self.segments.memory_mut()[value_start..value_start + splice.size()];
+        let value = &self.segments.memory_mut()[value_start..value_start + value_size];
         log.record(Record::Set {
             db,
             key,
             value,
             expires_at,
+            value_kind: kind,
         });
-        Ok(found.map(|_| old_value))
+        Ok(())
     }
 
     /// Appends `size` bytes, opening a new head when the current one is full; the room was

@@ -547,6 +547,7 @@ fn snapshot_load(
                 key: item.key,
                 value: item.value,
                 expires_at: item.expires_at,
+                value_kind: item.kind,
             };
             replay.apply(&record).map_err(|error| {
                 does_not_fit(path, format!("item {index} of the snapshot"), error)
