@@ -359,3 +359,49 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::harness::{Harness, differ, same};
+    use crate::codec::resp::Protocol;
+
+    #[test]
+    fn scan_type_object_and_memory_see_hashes() {
+        let mut harness = Harness::new(Protocol::Resp2);
+        harness.run("HSET h f v");
+        harness.run("SET s v");
+        assert_eq!(
+            harness.run("SCAN 0 TYPE hash COUNT 100000"),
+            b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\nh\r\n"
+        );
+        assert_eq!(
+            harness.run("SCAN 0 TYPE string COUNT 100000"),
+            b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\ns\r\n"
+        );
+        assert_eq!(harness.run("OBJECT ENCODING h"), b"$8\r\nlistpack\r\n");
+        assert_eq!(harness.run("TYPE h"), b"+hash\r\n");
+        // One item: its header, key, type byte and one entry, plus the table slot.
+        let usage = harness.run("MEMORY USAGE h");
+        assert!(usage.starts_with(b":"), "{usage:?}");
+    }
+
+    #[test]
+    fn replies_in_both_protocols() {
+        Harness::check(&[
+            same("HSET h a 1 b 2", ":2\r\n"),
+            differ(
+                "HGETALL h",
+                "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n",
+                "%2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n",
+            ),
+            same("HINCRBYFLOAT h a 0.5", "$3\r\n1.5\r\n"),
+            differ(
+                "HRANDFIELD h 5 WITHVALUES",
+                "*4\r\n$1\r\na\r\n$3\r\n1.5\r\n$1\r\nb\r\n$1\r\n2\r\n",
+                "*2\r\n*2\r\n$1\r\na\r\n$3\r\n1.5\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+            ),
+            same("HDEL h a b", ":2\r\n"),
+            same("EXISTS h", ":0\r\n"),
+        ]);
+    }
+}

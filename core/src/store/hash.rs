@@ -580,3 +580,6 @@ impl RandomCopy {
         value
     }
 }
+
+#[cfg(test)]
+mod tests;
