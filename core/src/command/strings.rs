@@ -439,7 +439,10 @@ fn incr_by<D: Door>(context: &mut Context<'_, '_, D>, delta: i64) {
 /// INCRBYFLOAT key increment: the new value as a bulk string.
 fn incr_by_float<D: Door>(context: &mut Context<'_, '_, D>) {
     let Some(delta) = parse_float(context.arg(2)) else {
-        context.error("ERR value is not a valid float");
+        // Redis checks the key's type before it reads the increment.
+        if !holds_other_type(context, context.arg(1)) {
+            context.error("ERR value is not a valid float");
+        }
         return;
     };
     let key = context.arg(1);

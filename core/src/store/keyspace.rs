@@ -381,25 +381,29 @@ impl Store<'_> {
         if indexed {
             return;
         }
-        self.entries(db, now, |key, _| {
-            if glob_match(pattern, key) {
+        for slot_index in 0..self.table.slot_count() {
+            if let Some((key, _)) = self.entry_at(slot_index, db, now)
+                && glob_match(pattern, key)
+            {
                 visit(key);
             }
-        });
+        }
     }
 
-    /// Calls `visit` with every live key and value of `db` (ZeekDB's `values` and
-    /// iteration).
+    /// Calls `visit` with every live key of `db` that holds a string, and its value
+    /// (ZeekDB's `values` and iteration). Hashes have no string value and are skipped.
     pub fn entries(&self, db: u8, now: Timestamp, mut visit: impl FnMut(&[u8], &[u8])) {
         for slot_index in 0..self.table.slot_count() {
-            if let Some((key, value)) = self.entry_at(slot_index, db, now) {
+            if let Some((key, value)) = self.entry_at(slot_index, db, now)
+                && self.found_at(slot_index).layout.kind == ItemKind::String
+            {
                 visit(key, value);
             }
         }
     }
 
-    /// Calls `visit` with every live key of `db` starting with `prefix`, and its value
-    /// (PizzaKV's prefix search).
+    /// Calls `visit` with every live key of `db` starting with `prefix` that holds a
+    /// string, and its value (PizzaKV's prefix search).
     pub fn scan_prefix(
         &self,
         db: u8,
@@ -460,6 +464,10 @@ impl Store<'_> {
                 unreachable!("an indexed key is not in the table");
             };
             if expired(found.layout.expires_at, now) {
+                return true;
+            }
+            if pattern.is_none() && found.layout.kind != ItemKind::String {
+                // A prefix scan of values (not KEYS): a hash has no string value.
                 return true;
             }
             let bytes = self.segments.bytes(found.location);
