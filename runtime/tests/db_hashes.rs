@@ -11,10 +11,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{FaultStorage, TempDir, backends, config, open_with};
+use common::{FaultStorage, TempDir, backends, config, open_with, segments};
 use floe_core::codec::resp::SliceSink;
 use floe_core::command::{Outcome, Session};
 use floe_runtime::Db;
+use floe_runtime::io::Backend;
 use floe_runtime::log::FsyncPolicy;
 use floe_runtime::log::check::check;
 
@@ -179,4 +180,38 @@ fn hashes_survive_a_snapshot_and_the_log_after_it() {
         drop(db);
         assert!(check(dir.path(), false).unwrap().is_clean());
     }
+}
+
+#[test]
+fn an_intact_record_with_a_bad_hash_encoding_is_refused_and_kept() {
+    use floe_core::codec::record::{ItemKind, Record};
+
+    let dir = TempDir::new("hash-bad");
+    {
+        let db = Db::open(dir.path(), config(Backend::Blocking, FsyncPolicy::Always)).unwrap();
+        assert_eq!(command(&db, "HSET h f v"), b":1\r\n");
+        db.close().unwrap();
+    }
+    // Append an intact Set record that says "compact" over bytes that are no hash.
+    let record = Record::Set {
+        db: 0,
+        key: b"forged",
+        value: b"h\x09short",
+        expires_at: 0,
+        value_kind: ItemKind::Compact,
+    };
+    let mut bytes = vec![0; record.encoded_size() as usize];
+    record.encode(2, &mut bytes);
+    let segment = segments(dir.path()).pop().unwrap();
+    let mut file = std::fs::read(&segment).unwrap();
+    file.extend_from_slice(&bytes);
+    std::fs::write(&segment, &file).unwrap();
+
+    let error = Db::open(dir.path(), config(Backend::Blocking, FsyncPolicy::Always))
+        .err()
+        .expect("refused");
+    let message = error.to_string();
+    assert!(message.contains("does not parse"), "{message}");
+    assert!(message.contains("LSN 2"), "{message}");
+    assert_eq!(std::fs::read(&segment).unwrap(), file, "nothing changed");
 }
