@@ -39,11 +39,14 @@ fn with_store<R>(memory_size: usize, body: impl FnOnce(&mut Store<'_>) -> R) -> 
     body(&mut store)
 }
 
+/// A hash's fields and values, in insertion order.
+type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// What a key holds in the model: a string, or a hash's entries in insertion order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Value {
     String(Vec<u8>),
-    Hash(Vec<(Vec<u8>, Vec<u8>)>),
+    Hash(Fields),
 }
 
 #[derive(Debug, Clone)]
@@ -410,5 +413,38 @@ fn eviction_takes_a_hash_whole() {
     store.items(NOW, |_, _, value, _, kind| {
         assert_eq!(kind, ItemKind::Compact);
         assert!(is_valid(value));
+    });
+}
+
+#[test]
+fn cleaning_moves_hashes_whole() {
+    with_store(64 * 1024, |store| {
+        let mut model: BTreeMap<u8, Fields> = BTreeMap::new();
+        for round in 0..3000u32 {
+            let key = (round % 4) as u8;
+            let field = field_name((round % 6) as u8);
+            let value = round.to_le_bytes();
+            store
+                .hash_set(
+                    0,
+                    &key_name(key),
+                    core::iter::once((&field[..], &value[..])),
+                    false,
+                    NOW,
+                    &mut (),
+                )
+                .expect("cleaning makes room");
+            let entries = model.entry(key).or_default();
+            match entries.iter_mut().find(|(f, _)| f[..] == field[..]) {
+                Some(entry) => entry.1 = value.to_vec(),
+                None => entries.push((field.to_vec(), value.to_vec())),
+            }
+        }
+        assert!(store.stats().segments_cleaned > 0, "{:?}", store.stats());
+        let expected: BTreeMap<Vec<u8>, (Value, Timestamp)> = model
+            .into_iter()
+            .map(|(key, entries)| (key_name(key).to_vec(), (Value::Hash(entries), 0)))
+            .collect();
+        assert_eq!(state(store, NOW), expected);
     });
 }
