@@ -222,6 +222,13 @@ fn incr_by_float<D: Door>(context: &mut Context<'_, '_, D>) {
     }
 }
 
+/// The most fields HRANDFIELD returns with repetition (a negative count).
+const RANDOM_REPEATED_COUNT_MAX: i64 = 1 << 20;
+
+/// floe's refusal of a larger negative HRANDFIELD count.
+const RANDOM_COUNT_TOO_LARGE: &str =
+    "ERR count is out of range: HRANDFIELD returns at most 1048576 fields with repetition";
+
 /// HRANDFIELD key [count [WITHVALUES]].
 fn random_field<D: Door>(context: &mut Context<'_, '_, D>) {
     let key = context.arg(1);
@@ -261,6 +268,12 @@ fn random_field<D: Door>(context: &mut Context<'_, '_, D>) {
     }
     if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         context.error("ERR value is out of range");
+        return;
+    }
+    if count < -RANDOM_REPEATED_COUNT_MAX {
+        // Redis would build a reply of |count| elements, whatever its size; floe refuses
+        // a count that would keep a worker busy for hours instead.
+        context.error(RANDOM_COUNT_TOO_LARGE);
         return;
     }
     let store = context.shards.store_for(key);
@@ -399,6 +412,11 @@ mod tests {
                 "HRANDFIELD h 5 WITHVALUES",
                 "*4\r\n$1\r\na\r\n$3\r\n1.5\r\n$1\r\nb\r\n$1\r\n2\r\n",
                 "*2\r\n*2\r\n$1\r\na\r\n$3\r\n1.5\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+            ),
+            same(
+                "HRANDFIELD h -1048577",
+                "-ERR count is out of range: HRANDFIELD returns at most 1048576 fields with \
+                 repetition\r\n",
             ),
             same("HDEL h a b", ":2\r\n"),
             same("EXISTS h", ":0\r\n"),
