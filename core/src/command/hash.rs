@@ -398,6 +398,82 @@ mod tests {
         assert!(usage.starts_with(b":"), "{usage:?}");
     }
 
+    /// Random hash (and a few string) commands with arguments from a pool of edge cases:
+    /// every reply is one frame, and no error reply comes with a log record (the harness
+    /// checks both on every call), in both protocols, in a small store that fills up.
+    #[test]
+    fn random_commands_keep_the_table_invariants() {
+        use crate::store::Config;
+        use proptest::prelude::*;
+        use std::vec::Vec;
+
+        const NAMES: [&str; 22] = [
+            "HSET",
+            "HSETNX",
+            "HMSET",
+            "HGET",
+            "HMGET",
+            "HDEL",
+            "HEXISTS",
+            "HLEN",
+            "HSTRLEN",
+            "HGETALL",
+            "HKEYS",
+            "HVALS",
+            "HINCRBY",
+            "HINCRBYFLOAT",
+            "HRANDFIELD",
+            "HSCAN",
+            "SET",
+            "GET",
+            "APPEND",
+            "EXPIRE",
+            "DEL",
+            "TYPE",
+        ];
+        const WORDS: [&str; 20] = [
+            "k",
+            "h",
+            "f",
+            "g",
+            "0",
+            "1",
+            "-1",
+            "-3",
+            "5",
+            "2.5",
+            "inf",
+            "nan",
+            "x",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "WITHVALUES",
+            "MATCH",
+            "COUNT",
+            "*",
+            "\"\"",
+        ];
+        let command = (0..NAMES.len(), prop::collection::vec(0..WORDS.len(), 0..7));
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
+        runner
+            .run(&prop::collection::vec(command, 1..40), |commands| {
+                for protocol in [Protocol::Resp2, Protocol::Resp3] {
+                    let mut harness = Harness::with_config(Config::new(16 * 1024, 64), protocol);
+                    for (name, words) in &commands {
+                        let mut line = std::string::String::from(NAMES[*name]);
+                        for word in words {
+                            line.push(' ');
+                            line.push_str(WORDS[*word]);
+                        }
+                        let _ = harness.run(&line);
+                    }
+                    let _: Vec<u8> = harness.run("HGETALL h");
+                }
+                Ok(())
+            })
+            .expect("invariants hold");
+    }
+
     #[test]
     fn replies_in_both_protocols() {
         Harness::check(&[
