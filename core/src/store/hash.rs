@@ -29,6 +29,9 @@ use crate::text::{DOUBLE_HUMAN_SIZE_MAX, I64_TEXT_SIZE_MAX, format_double_human,
 use crate::text::{parse_double_finite, parse_integer_strict};
 use crate::time::Timestamp;
 
+/// Hashes of at most this many fields get O(1) picks in HRANDFIELD with repetition.
+const RANDOM_OFFSETS_MAX: usize = 512;
+
 /// The type byte that starts a compact hash's value.
 pub const TYPE_HASH: u8 = b'h';
 
@@ -497,6 +500,23 @@ impl Store<'_> {
                 if needed > 0 && random.below(left) < needed {
                     visit(entry.field, entry.value);
                     needed -= 1;
+                }
+            }
+        } else if length <= RANDOM_OFFSETS_MAX {
+            // Small hashes (all of Redis's listpack ones): each entry's start in a stack
+            // table, so each pick costs O(1).
+            let mut starts = [0u32; RANDOM_OFFSETS_MAX];
+            for (slot, entry) in starts.iter_mut().zip(view.entries()) {
+                *slot = u32::try_from(entry.range.start).unwrap_or(u32::MAX);
+            }
+            for _ in 0..count {
+                let start = starts[random.below(length)] as usize;
+                let mut entries = Entries {
+                    bytes: view.bytes,
+                    offset: start,
+                };
+                if let Some(entry) = entries.next() {
+                    visit(entry.field, entry.value);
                 }
             }
         } else {

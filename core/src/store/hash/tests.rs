@@ -448,3 +448,48 @@ fn cleaning_moves_hashes_whole() {
         assert_eq!(state(store, NOW), expected);
     });
 }
+
+#[test]
+fn random_fields_come_from_the_hash() {
+    with_store(256 * 1024, |store| {
+        // 600 fields: past the offset table, then 100 fields: within it.
+        for field_count in [600u32, 100] {
+            let key = field_count.to_le_bytes();
+            for index in 0..field_count {
+                let field = index.to_le_bytes();
+                let value = (index * 7).to_le_bytes();
+                store
+                    .hash_set(
+                        0,
+                        &key,
+                        core::iter::once((&field[..], &value[..])),
+                        false,
+                        NOW,
+                        &mut (),
+                    )
+                    .expect("room");
+            }
+            for distinct in [false, true] {
+                let mut seen = Vec::new();
+                store
+                    .hash_random_fields(0, &key, 250, distinct, NOW, |field, value| {
+                        let index = u32::from_le_bytes(field.try_into().expect("4 bytes"));
+                        assert_eq!(value, (index * 7).to_le_bytes());
+                        seen.push(index);
+                    })
+                    .expect("a hash");
+                let expected = if distinct {
+                    250.min(field_count as usize)
+                } else {
+                    250
+                };
+                assert_eq!(seen.len(), expected);
+                if distinct {
+                    let mut unique = seen.clone();
+                    unique.dedup();
+                    assert_eq!(unique.len(), seen.len(), "distinct fields, in hash order");
+                }
+            }
+        }
+    });
+}
