@@ -426,8 +426,10 @@ fn wait_blocks_its_client_not_its_worker() {
         let mut writer = connect(&primary);
         let mut other = connect(&primary);
 
-        // No replica: a timeout answers 0; the other client is served meanwhile.
+        // No replica: a timeout answers 0; the other client is served meanwhile. (The
+        // hash reaches the replica by its full sync, its second field by the log.)
         let _: () = writer.set("k", "1").expect("SET");
+        let _: i64 = writer.hset("h", "f1", "v1").expect("HSET");
         let count: i64 = redis::cmd("WAIT")
             .arg(1)
             .arg(50)
@@ -463,6 +465,7 @@ fn wait_blocks_its_client_not_its_worker() {
 
         // With the replica following, WAIT returns as soon as it caught up.
         let _: () = writer.set("k", "3").expect("SET");
+        let _: i64 = writer.hset("h", "f2", "v2").expect("HSET");
         let count: i64 = redis::cmd("WAIT")
             .arg(1)
             .arg(0)
@@ -470,6 +473,12 @@ fn wait_blocks_its_client_not_its_worker() {
             .expect("WAIT");
         assert_eq!(count, 1, "{io}");
         assert_eq!(get(&mut target, "k").as_deref(), Some("3"), "{io}");
+        let hash: Vec<(String, String)> = target.hgetall("h").expect("HGETALL");
+        assert_eq!(
+            hash,
+            [("f1".into(), "v1".into()), ("f2".into(), "v2".into())],
+            "{io}"
+        );
 
         // Asking for more replicas than there are: the timeout answers the count so far.
         let count: i64 = redis::cmd("WAIT")

@@ -23,6 +23,7 @@ fn record(value: &[u8]) -> Record<'_> {
         key: KEY,
         value,
         expires_at: 1_700_000_000_000,
+        value_kind: floe_core::codec::record::ItemKind::String,
     }
 }
 

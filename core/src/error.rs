@@ -50,6 +50,17 @@ pub enum StoreError {
     Syntax,
     /// A SETRANGE offset plus value beyond `value_size_max`.
     OffsetOutOfRange,
+    /// The key holds a value of another type (a string command on a hash, or the reverse).
+    WrongType,
+    /// A hash field's value is not an integer (HINCRBY).
+    HashValueNotInteger,
+    /// A hash field's value is not a float (HINCRBYFLOAT).
+    HashValueNotFloat,
+    /// A compact collection would be larger than one item may be (`value_size_max`).
+    CollectionTooLarge,
+    /// A record or snapshot item says "compact collection" but its value is not a valid
+    /// encoding of one: refused, never loaded.
+    CollectionInvalid,
 }
 
 impl StoreError {
@@ -75,6 +86,14 @@ impl StoreError {
             Self::OffsetOutOfRange => {
                 "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
             }
+            Self::WrongType => "WRONGTYPE Operation against a key holding the wrong kind of value",
+            Self::HashValueNotInteger => "ERR hash value is not an integer",
+            Self::HashValueNotFloat => "ERR hash value is not a float",
+            Self::CollectionTooLarge => {
+                "ERR hash exceeds the maximum size of an item (value-size-max: a hash is one \
+                 item in its compact encoding; the large encoding is not built yet)"
+            }
+            Self::CollectionInvalid => "ERR invalid compact collection encoding",
         }
     }
 }

@@ -797,6 +797,7 @@ fn log_of_a_newer_format_version_is_refused_and_kept() {
         key: b"future",
         value: b"v",
         expires_at: 0,
+        value_kind: floe_core::codec::record::ItemKind::String,
     };
     let mut bytes = vec![0; record.encoded_size() as usize];
     record.encode(11, &mut bytes);

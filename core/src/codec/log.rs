@@ -645,6 +645,7 @@ mod tests {
         key: b"key",
         value: b"value",
         expires_at: 0,
+        value_kind: crate::codec::record::ItemKind::String,
     };
     const DEL: Record<'static> = Record::Del { db: 1, key: b"key" };
 

@@ -32,6 +32,7 @@
 
 use super::{read_u32, read_u64, size_u32, usize_from};
 use crate::constants::{DATABASE_COUNT, KEY_SIZE_MAX_DEFAULT, VALUE_SIZE_MAX_DEFAULT};
+pub use crate::storage::item::ItemKind;
 
 /// Kept here so the older path `codec::record::Timestamp` still names it; the type lives
 /// in [`crate::time`].
@@ -50,6 +51,9 @@ pub enum Record<'a> {
         value: &'a [u8],
         /// Absolute expiry, or `0` for none.
         expires_at: Timestamp,
+        /// What the value holds: a string, or a compact collection (FLAGS bit 1,
+        /// [`FLAG_COMPACT`]).
+        value_kind: ItemKind,
     },
     /// `key` in database `db` no longer exists (deleted, or evicted to make room).
     Del {
@@ -104,8 +108,13 @@ pub const RECORD_SIZE_MAX: u32 = RECORD_HEADER_SIZE + RECORD_KEY_SIZE_MAX + RECO
 pub const GROUP_RECORD_COUNT_MAX: u32 = 1 << 24;
 
 /// `FLAGS` bit 0: the record is an intent of a group, applied only once the group's
-/// commit record is read. Every other bit is reserved and must be zero.
+/// commit record is read. Bits 2-7 are reserved and must be zero.
 pub const FLAG_INTENT: u8 = 0x01;
+
+/// `FLAGS` bit 1, Set records only: the value is a compact collection (a type byte and
+/// its elements, `docs/types.md`), not a string. A build that predates it refuses such a
+/// record as [`DecodeError::FlagsInvalid`].
+pub const FLAG_COMPACT: u8 = 0x02;
 
 /// `DB` byte of a [`Record::Clear`] that clears every database.
 pub const DB_ALL: u8 = 0xFF;
@@ -462,7 +471,12 @@ impl<'a> LogRecord<'a> {
         }
         let kind = Kind::try_from(view.kind_tag())?;
         let flags = view.flags();
-        if flags & !FLAG_INTENT != 0 || (kind == Kind::Commit && flags != 0) {
+        let flags_known = if kind == Kind::Set {
+            FLAG_INTENT | FLAG_COMPACT
+        } else {
+            FLAG_INTENT
+        };
+        if flags & !flags_known != 0 || (kind == Kind::Commit && flags != 0) {
             return Err(DecodeError::FlagsInvalid(flags));
         }
         if kind != Kind::Commit && view.record_count() != 0 {
@@ -477,8 +491,13 @@ impl<'a> LogRecord<'a> {
         let body = match kind {
             Kind::Commit => Body::Commit(decode_commit(view)?),
             Kind::Set | Kind::Del | Kind::ExpireAt | Kind::Clear | Kind::SwapDb => {
-                let record = decode_change(kind, view.db(), key, value, view.expires_at())?;
-                if flags == FLAG_INTENT {
+                let mut record = decode_change(kind, view.db(), key, value, view.expires_at())?;
+                if let Record::Set { value_kind, .. } = &mut record
+                    && flags & FLAG_COMPACT != 0
+                {
+                    *value_kind = ItemKind::Compact;
+                }
+                if flags & FLAG_INTENT != 0 {
                     Body::Intent(record)
                 } else {
                     Body::Standalone(record)
@@ -671,6 +690,13 @@ impl<'a> Record<'a> {
 
     fn fields(&self, flags: u8) -> (Kind, u8, u8, &'a [u8], &'a [u8], u32, u64) {
         let (key, value) = self.key_and_value();
+        let flags = match *self {
+            Self::Set {
+                value_kind: ItemKind::Compact,
+                ..
+            } => flags | FLAG_COMPACT,
+            _ => flags,
+        };
         let (db, word) = match *self {
             Self::Set { db, expires_at, .. } | Self::ExpireAt { db, expires_at, .. } => {
                 (Some(db), expires_at)
@@ -811,6 +837,7 @@ fn decode_change<'a>(
             key,
             value,
             expires_at,
+            value_kind: ItemKind::String,
         },
         Kind::Del => Record::Del {
             db: db_valid(db)?,
@@ -958,6 +985,7 @@ mod tests {
                         key: b"k1",
                         value: b"v1",
                         expires_at: 0x0102_0304_0506_0708,
+                        value_kind: ItemKind::String,
                     },
                 ),
                 &GOLDEN_SET,
@@ -1003,6 +1031,7 @@ mod tests {
                         key: b"a",
                         value: b"",
                         expires_at: 0,
+                        value_kind: ItemKind::String,
                     }),
                 },
                 &GOLDEN_INTENT_SET,
@@ -1050,6 +1079,7 @@ mod tests {
             key: b"k1",
             value: b"v1",
             expires_at: 0x0102_0304_0506_0708,
+            value_kind: ItemKind::String,
         };
         let mut bytes = vec![0; set.encoded_size() as usize];
         set.encode(0x10, &mut bytes);
@@ -1060,6 +1090,7 @@ mod tests {
             key: b"a",
             value: b"",
             expires_at: 0,
+            value_kind: ItemKind::String,
         };
         let mut group = vec![0; group_encoded_size([intent]) as usize];
         assert_eq!(encode_group([intent], 0x20, &mut group), 0x21);
@@ -1174,11 +1205,34 @@ mod tests {
 
     #[test]
     fn record_decode_flags_invalid() {
-        for flags in [0x02, 0x80, 0xFF] {
+        for flags in [0x04, 0x80, 0xFF] {
             let mut bytes = GOLDEN_SET.to_vec();
             bytes[field::FLAGS] = flags;
             checksum_fix(&mut bytes);
             assert_eq!(decode(&bytes), Err(DecodeError::FlagsInvalid(flags)));
+        }
+        // FLAG_COMPACT belongs to Set records only.
+        let mut del = GOLDEN_DEL.to_vec();
+        del[field::FLAGS] = FLAG_COMPACT;
+        checksum_fix(&mut del);
+        assert_eq!(decode(&del), Err(DecodeError::FlagsInvalid(FLAG_COMPACT)));
+        // On a Set it says the value is a compact collection, and round-trips.
+        for flags in [FLAG_COMPACT, FLAG_COMPACT | FLAG_INTENT] {
+            let mut bytes = GOLDEN_SET.to_vec();
+            bytes[field::FLAGS] = flags;
+            checksum_fix(&mut bytes);
+            let decoded = decode(&bytes).unwrap();
+            let (Body::Standalone(record) | Body::Intent(record)) = decoded.body else {
+                panic!("a Set decodes to a change");
+            };
+            assert!(matches!(
+                record,
+                Record::Set {
+                    value_kind: ItemKind::Compact,
+                    ..
+                }
+            ));
+            assert_eq!(encode_to_vec(&decoded), bytes);
         }
         let mut commit = GOLDEN_COMMIT.to_vec();
         commit[field::FLAGS] = FLAG_INTENT;
@@ -1313,6 +1367,7 @@ mod tests {
                 key: &key,
                 value: &value,
                 expires_at: 1,
+                value_kind: ItemKind::String,
             }),
         };
         assert_eq!(record.encoded_size(), RECORD_SIZE_MAX);
@@ -1335,6 +1390,7 @@ mod tests {
             key: b"k1",
             value: b"v1",
             expires_at: 0,
+            value_kind: ItemKind::String,
         };
         set.encode(1, &mut [0; 10]);
     }
@@ -1400,6 +1456,12 @@ mod tests {
                 key,
                 value,
                 expires_at: *expires_at,
+                // Odd expiries mark compact values, so round trips cover FLAG_COMPACT.
+                value_kind: if *expires_at % 2 == 1 {
+                    ItemKind::Compact
+                } else {
+                    ItemKind::String
+                },
             },
             1 => Record::Del { db: *db, key },
             2 => Record::ExpireAt {

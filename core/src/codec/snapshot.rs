@@ -25,6 +25,7 @@
 use super::{read_u32, read_u64, size_u32};
 use crate::codec::record::{RECORD_KEY_SIZE_MAX, RECORD_VALUE_SIZE_MAX};
 use crate::constants::DATABASE_COUNT;
+use crate::storage::item::ItemKind;
 use crate::time::Timestamp;
 
 /// First 8 bytes of every snapshot file.
@@ -117,7 +118,8 @@ pub mod item_field {
     pub const VALUE_SIZE: Range<usize> = 4..8;
     /// Absolute expiry, ms, `0` for none (`u64`).
     pub const EXPIRES_AT: Range<usize> = 8..16;
-    /// Database index (`u8`).
+    /// Database index (bits 0-3) and the value's kind (bits 6-7: 0 string, 1 compact
+    /// collection); bits 4-5 zero (`u8`).
     pub const DB: usize = 16;
 }
 
@@ -161,7 +163,13 @@ pub struct SnapshotItem<'a> {
     pub value: &'a [u8],
     /// Absolute expiry, or `0` for none.
     pub expires_at: Timestamp,
+    /// What the value holds (bits 6-7 of the item's `DB` byte; 0, a string, in every
+    /// snapshot written before compact collections).
+    pub kind: ItemKind,
 }
+
+/// Bit position of an item's kind in its `DB` byte (the database takes bits 0-3).
+const ITEM_KIND_SHIFT: u32 = 6;
 
 /// What a snapshot's trailer says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,7 +378,7 @@ impl SnapshotItem<'_> {
 /// let begin = SnapshotHeader { lsn: 7, created_at: 1_700_000_000_000, item_count: 1 };
 /// let mut writer = SnapshotWriter::begin(begin, &mut block, &mut header);
 /// file.extend_from_slice(&header); // placeholder if the count was not known
-/// let item = SnapshotItem { db: 0, key: b"k", value: b"v", expires_at: 0 };
+/// let item = SnapshotItem { db: 0, key: b"k", value: b"v", expires_at: 0, kind: Default::default() };
 /// if let Err(PushError::BlockFull) = writer.push(&item) {
 ///     file.extend_from_slice(writer.finish_block());
 ///     writer.push(&item).expect("an empty block takes the item");
@@ -473,7 +481,7 @@ impl<B: AsMut<[u8]>> SnapshotWriter<B> {
         target[item_field::VALUE_SIZE]
             .copy_from_slice(&size_u32(item.value.len(), RECORD_VALUE_SIZE_MAX).to_le_bytes());
         target[item_field::EXPIRES_AT].copy_from_slice(&item.expires_at.to_le_bytes());
-        target[item_field::DB] = item.db;
+        target[item_field::DB] = item.db | ((item.kind as u8) << ITEM_KIND_SHIFT);
         target[SNAPSHOT_ITEM_HEADER_SIZE..key_end].copy_from_slice(item.key);
         target[key_end..].copy_from_slice(item.value);
         self.block_size += item_size;
@@ -831,10 +839,12 @@ fn item_parse(bytes: &[u8]) -> Result<(SnapshotItem<'_>, usize), SnapshotDecodeE
     if key_size > RECORD_KEY_SIZE_MAX || value_size > RECORD_VALUE_SIZE_MAX {
         return Err(SnapshotDecodeError::SizeInvalid);
     }
-    let db = header[item_field::DB];
-    if db >= DATABASE_COUNT {
-        return Err(SnapshotDecodeError::DatabaseInvalid(db));
-    }
+    let db_byte = header[item_field::DB];
+    let db = db_byte & !(0b11 << ITEM_KIND_SHIFT);
+    let kind = ItemKind::from_bits(db_byte >> ITEM_KIND_SHIFT);
+    let Some(kind) = kind.filter(|_| db < DATABASE_COUNT) else {
+        return Err(SnapshotDecodeError::DatabaseInvalid(db_byte));
+    };
     let key_end = SNAPSHOT_ITEM_HEADER_SIZE + key_size as usize;
     let value_end = key_end + value_size as usize;
     let (Some(key), Some(value)) = (
@@ -850,6 +860,7 @@ fn item_parse(bytes: &[u8]) -> Result<(SnapshotItem<'_>, usize), SnapshotDecodeE
             key,
             value,
             expires_at,
+            kind,
         },
         value_end,
     ))
@@ -880,6 +891,12 @@ mod tests {
             key: &owned.1,
             value: &owned.2,
             expires_at: owned.3,
+            // Odd expiries mark compact collections, so round trips cover both kinds.
+            kind: if owned.3 % 2 == 1 {
+                ItemKind::Compact
+            } else {
+                ItemKind::String
+            },
         }
     }
 
@@ -1211,6 +1228,7 @@ mod tests {
             key: &big,
             value: &[],
             expires_at: 0,
+            kind: ItemKind::String,
         };
         assert_eq!(
             writer.push(&item),
@@ -1223,6 +1241,7 @@ mod tests {
             key: b"k",
             value: b"v",
             expires_at: 0,
+            kind: ItemKind::String,
         };
         assert_eq!(writer.push(&small), Ok(()));
         assert_eq!(writer.push(&small), Err(PushError::BlockFull));
@@ -1242,6 +1261,7 @@ mod tests {
                 key: b"k",
                 value: b"v",
                 expires_at: 0,
+                kind: ItemKind::String,
             })
             .unwrap();
         writer.finish(
@@ -1261,6 +1281,7 @@ mod tests {
             key: b"k",
             value: b"v",
             expires_at: 0,
+            kind: ItemKind::String,
         });
     }
 

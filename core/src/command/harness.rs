@@ -73,6 +73,7 @@ impl LogSink for TextLog {
                 key,
                 value,
                 expires_at,
+                ..
             } => format!("set {db} {} {} {expires_at}", text(key), text(value)),
             Record::Del { db, key } => format!("del {db} {}", text(key)),
             Record::ExpireAt {

@@ -19,6 +19,7 @@
 use super::server::{Subcommand, help, sub, subcommand};
 use super::{Context, Door, Message, bulk_or_null, c_string, decimal, is};
 use crate::constants::SCAN_COUNT_DEFAULT;
+use crate::storage::item::ItemKind;
 use crate::store::{ExpireCondition, Store, Ttl, shards};
 use crate::time::Timestamp;
 
@@ -78,13 +79,16 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         }
         Command::Type => {
             let key = context.arg(1);
-            let exists = context
-                .shards
-                .store_for(key)
-                .exists(context.session.db, key, context.now);
-            context
-                .reply
-                .simple(if exists { b"string" } else { b"none" });
+            let kind =
+                context
+                    .shards
+                    .store_for(key)
+                    .value_kind(context.session.db, key, context.now);
+            context.reply.simple(match kind {
+                Some(ItemKind::String) => b"string",
+                Some(ItemKind::Compact) => b"hash",
+                None => b"none",
+            });
         }
         Command::Keys => keys(context),
         Command::Scan => scan(context),
@@ -269,6 +273,7 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
     let mut count = SCAN_COUNT_DEFAULT;
     let mut pattern = None;
     let mut type_matches = true;
+    let mut kind = None;
     let mut index = 2;
     while index < context.count() {
         let (option, value) = (context.arg(index), context.arg(index + 1));
@@ -286,9 +291,15 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
             // `*` matches everything, so it is no filter at all.
             pattern = (value != b"*").then_some(value);
         } else if is(option, "type") && has_value {
-            // Every key here is a string. Like Redis 7.2, an unknown type name matches
-            // nothing rather than being an error.
-            type_matches = is(value, "string");
+            // Strings and (compact) hashes are the kinds floe has. Like Redis 7.2, an
+            // unknown type name matches nothing rather than being an error.
+            if is(value, "string") {
+                kind = Some(ItemKind::String);
+            } else if is(value, "hash") {
+                kind = Some(ItemKind::Compact);
+            } else {
+                type_matches = false;
+            }
         } else {
             context.syntax_error();
             return;
@@ -305,20 +316,38 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
         return;
     }
     let mut key_count = 0_usize;
-    let next = shards::scan(context.shards, db, cursor, count, pattern, now, |_| {
-        key_count += usize::from(type_matches);
-    });
+    let next = shards::scan_kind(
+        context.shards,
+        db,
+        cursor,
+        count,
+        pattern,
+        kind,
+        now,
+        |_| {
+            key_count += usize::from(type_matches);
+        },
+    );
     let mut digits = [0; 20];
     context.reply.array_header(2);
     context.reply.bulk(decimal(next, &mut digits));
     context.reply.array_header(key_count);
     let mut written_count = 0_usize;
-    let next_again = shards::scan(context.shards, db, cursor, count, pattern, now, |key| {
-        if type_matches {
-            written_count += 1;
-            context.reply.bulk(key);
-        }
-    });
+    let next_again = shards::scan_kind(
+        context.shards,
+        db,
+        cursor,
+        count,
+        pattern,
+        kind,
+        now,
+        |key| {
+            if type_matches {
+                written_count += 1;
+                context.reply.bulk(key);
+            }
+        },
+    );
     assert_eq!(next_again, next, "SCAN passes disagree on the cursor");
     assert_eq!(written_count, key_count, "SCAN passes disagree on the keys");
 }

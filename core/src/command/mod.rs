@@ -49,6 +49,7 @@
 //! assert_eq!(sink.written(), b"+OK\r\n");
 //! ```
 
+mod hash;
 mod keys;
 mod server;
 mod strings;
@@ -380,6 +381,7 @@ pub enum Scope {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Handler {
     Strings(strings::Command),
+    Hash(hash::Command),
     Keys(keys::Command),
     Transfer(transfer::Command),
     Server(server::Command),
@@ -412,7 +414,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 92] = [
+pub static COMMANDS: [CommandSpec; 108] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -444,7 +446,23 @@ pub static COMMANDS: [CommandSpec; 92] = [
     spec("getex", -2, WRITE, ONE_KEY, Handler::Strings(strings::Command::GetEx)),
     spec("getrange", 4, READONLY, ONE_KEY, Handler::Strings(strings::Command::GetRange)),
     spec("getset", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::GetSet)),
+    spec("hdel", -3, WRITE, ONE_KEY, Handler::Hash(hash::Command::Del)),
     spec("hello", -1, 0, NO_KEYS, Handler::Server(server::Command::Hello)),
+    spec("hexists", 3, READONLY, ONE_KEY, Handler::Hash(hash::Command::Exists)),
+    spec("hget", 3, READONLY, ONE_KEY, Handler::Hash(hash::Command::Get)),
+    spec("hgetall", 2, READONLY, ONE_KEY, Handler::Hash(hash::Command::GetAll)),
+    spec("hincrby", 4, WRITE, ONE_KEY, Handler::Hash(hash::Command::IncrBy)),
+    spec("hincrbyfloat", 4, WRITE, ONE_KEY, Handler::Hash(hash::Command::IncrByFloat)),
+    spec("hkeys", 2, READONLY, ONE_KEY, Handler::Hash(hash::Command::Keys)),
+    spec("hlen", 2, READONLY, ONE_KEY, Handler::Hash(hash::Command::Len)),
+    spec("hmget", -3, READONLY, ONE_KEY, Handler::Hash(hash::Command::MGet)),
+    spec("hmset", -4, WRITE, ONE_KEY, Handler::Hash(hash::Command::MSet)),
+    spec("hrandfield", -2, READONLY, ONE_KEY, Handler::Hash(hash::Command::RandField)),
+    spec("hscan", -3, READONLY, ONE_KEY, Handler::Hash(hash::Command::Scan)),
+    spec("hset", -4, WRITE, ONE_KEY, Handler::Hash(hash::Command::Set)),
+    spec("hsetnx", 4, WRITE, ONE_KEY, Handler::Hash(hash::Command::SetNx)),
+    spec("hstrlen", 3, READONLY, ONE_KEY, Handler::Hash(hash::Command::StrLen)),
+    spec("hvals", 2, READONLY, ONE_KEY, Handler::Hash(hash::Command::Vals)),
     spec("incr", 2, WRITE, ONE_KEY, Handler::Strings(strings::Command::Incr)),
     spec("incrby", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::IncrBy)),
     spec("incrbyfloat", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::IncrByFloat)),
@@ -605,6 +623,10 @@ where
     match spec.handler {
         Handler::Strings(command) => {
             strings::run(command, &mut context);
+            Outcome::Done
+        }
+        Handler::Hash(command) => {
+            hash::run(command, &mut context);
             Outcome::Done
         }
         Handler::Keys(command) => {

@@ -9,6 +9,8 @@
 //! integer, then not positive or overflowing.
 
 use super::{Arguments, Context, Door, arity_error, bulk_or_null, is};
+use crate::error::StoreError;
+use crate::storage::item::ItemKind;
 use crate::store::{GetExpiry, SetCondition, SetExpiry, SetOptions, shards};
 use crate::time::Timestamp;
 
@@ -42,11 +44,15 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
     match command {
         Command::Get => {
             let key = context.arg(1);
-            let value = context
-                .shards
-                .store_for(key)
-                .get(context.session.db, key, context.now);
-            bulk_or_null(&mut context.reply, value);
+            let value =
+                context
+                    .shards
+                    .store_for(key)
+                    .get_string(context.session.db, key, context.now);
+            match value {
+                Ok(value) => bulk_or_null(&mut context.reply, value),
+                Err(error) => context.store_error(error),
+            }
         }
         Command::Set => set(context),
         Command::SetNx => set_plain(context, SetCondition::IfAbsent, SetExpiry::Persist, 2),
@@ -86,6 +92,9 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         }
         Command::StrLen => {
             let key = context.arg(1);
+            if holds_other_type(context, key) {
+                return;
+            }
             let size = context
                 .shards
                 .store_for(key)
@@ -100,6 +109,9 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
                 return;
             };
             let key = context.arg(1);
+            if holds_other_type(context, key) {
+                return;
+            }
             let value = context.shards.store_for(key).getrange(
                 context.session.db,
                 key,
@@ -112,6 +124,9 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         Command::SetRange => set_range(context),
         Command::GetDel => {
             let key = context.arg(1);
+            if holds_other_type(context, key) {
+                return;
+            }
             let value = context.shards.store_for(key).getdel(
                 context.session.db,
                 key,
@@ -122,6 +137,20 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         }
         Command::GetEx => get_ex(context),
     }
+}
+
+/// Whether `key` holds a value of another type than a string; if so, replies WRONGTYPE
+/// (before anything changes, as Redis checks).
+fn holds_other_type<D: Door>(context: &mut Context<'_, '_, D>, key: &[u8]) -> bool {
+    let kind = context
+        .shards
+        .store_for(key)
+        .value_kind(context.session.db, key, context.now);
+    let other = kind.is_some_and(|kind| kind != ItemKind::String);
+    if other {
+        context.store_error(StoreError::WrongType);
+    }
+    other
 }
 
 /// The unit of an expire argument.
@@ -276,6 +305,9 @@ fn set<D: Door>(context: &mut Context<'_, '_, D>) {
     };
     let set_options = SetOptions { condition, expiry };
     let (key, value) = (context.arg(1), context.arg(2));
+    if options.get && holds_other_type(context, key) {
+        return;
+    }
     match context.shards.store_for(key).set(
         context.session.db,
         key,
@@ -304,6 +336,10 @@ fn set_plain<D: Door>(
 ) {
     let options = SetOptions { condition, expiry };
     let (key, value) = (context.arg(1), context.arg(value_index));
+    if condition == SetCondition::Always && holds_other_type(context, key) {
+        // GETSET returns the previous value, so a hash there is the wrong type.
+        return;
+    }
     match context.shards.store_for(key).set(
         context.session.db,
         key,
@@ -403,7 +439,10 @@ fn incr_by<D: Door>(context: &mut Context<'_, '_, D>, delta: i64) {
 /// INCRBYFLOAT key increment: the new value as a bulk string.
 fn incr_by_float<D: Door>(context: &mut Context<'_, '_, D>) {
     let Some(delta) = parse_float(context.arg(2)) else {
-        context.error("ERR value is not a valid float");
+        // Redis checks the key's type before it reads the increment.
+        if !holds_other_type(context, context.arg(1)) {
+            context.error("ERR value is not a valid float");
+        }
         return;
     };
     let key = context.arg(1);

@@ -5,7 +5,8 @@
 //! | flags | key size    | value size    | expires_at (u64 LE)  | key   | value   |
 //! | 1 B   | varint 1-5B | varint 1-5B   | 8 B, only if EXPIRES | bytes | bytes   |
 //! +-------+-------------+---------------+----------------------+-------+---------+
-//! flags: bits 0-3 database, bit 4 EXPIRES, bit 5 DEAD (a hole), bits 6-7 zero.
+//! flags: bits 0-3 database, bit 4 EXPIRES, bit 5 DEAD (a hole), bits 6-7 the kind
+//! (0 a string, 1 a compact collection; see [`ItemKind`] and `docs/types.md`).
 //! ```
 //!
 //! A 16-byte key with a 32-byte value and no expiry takes 51 bytes: 3 bytes of header.
@@ -20,6 +21,30 @@ use crate::time::Timestamp;
 const FLAG_DATABASE_MASK: u8 = 0x0f;
 const FLAG_EXPIRES: u8 = 0x10;
 const FLAG_DEAD: u8 = 0x20;
+const KIND_SHIFT: u32 = 6;
+
+/// What an item's value holds (flags bits 6-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ItemKind {
+    /// A string: the value is its bytes.
+    #[default]
+    String = 0,
+    /// A compact collection: the value is a type byte and the elements back to back
+    /// (a hash today; see `store/hash.rs`).
+    Compact = 1,
+}
+
+impl ItemKind {
+    /// The kind with these two bits, if it is one floe knows.
+    #[must_use]
+    pub const fn from_bits(bits: u8) -> Option<Self> {
+        match bits {
+            0 => Some(Self::String),
+            1 => Some(Self::Compact),
+            _ => None,
+        }
+    }
+}
 
 /// Where an item's parts lie, relative to the start of the item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +57,8 @@ pub struct ItemLayout {
     pub key: Range<usize>,
     /// The value's bytes.
     pub value: Range<usize>,
+    /// What the value holds.
+    pub kind: ItemKind,
 }
 
 impl ItemLayout {
@@ -60,9 +87,10 @@ pub fn header_write(
     key_size: usize,
     value_size: usize,
     expires_at: Timestamp,
+    kind: ItemKind,
 ) -> usize {
     assert!(db <= FLAG_DATABASE_MASK, "db={db}");
-    let mut flags = db;
+    let mut flags = db | ((kind as u8) << KIND_SHIFT);
     if expires_at != 0 {
         flags |= FLAG_EXPIRES;
     }
@@ -86,7 +114,9 @@ pub fn header_write(
 #[inline]
 pub fn layout(bytes: &[u8]) -> ItemLayout {
     let flags = bytes[0];
-    assert!(flags & 0xc0 == 0, "item flags={flags:#x}");
+    let Some(kind) = ItemKind::from_bits(flags >> KIND_SHIFT) else {
+        panic!("item flags={flags:#x}");
+    };
     let mut offset = 1;
     let (key_size, size) = varint_read(&bytes[offset..]);
     offset += size;
@@ -108,6 +138,7 @@ pub fn layout(bytes: &[u8]) -> ItemLayout {
         expires_at,
         key,
         value,
+        kind,
     }
 }
 
@@ -133,7 +164,7 @@ pub fn is_dead(bytes: &[u8]) -> bool {
     bytes[0] & FLAG_DEAD != 0
 }
 
-fn varint_size(mut value: usize) -> usize {
+pub(crate) fn varint_size(mut value: usize) -> usize {
     let mut size = 1;
     while value >= 0x80 {
         value >>= 7;
@@ -143,7 +174,7 @@ fn varint_size(mut value: usize) -> usize {
 }
 
 #[expect(clippy::cast_possible_truncation, reason = "writes 7 bits at a time")]
-fn varint_write(target: &mut [u8], mut value: usize) -> usize {
+pub(crate) fn varint_write(target: &mut [u8], mut value: usize) -> usize {
     assert!(value <= u32::MAX as usize, "item length {value} above u32");
     let mut offset = 0;
     while value >= 0x80 {
@@ -194,10 +225,11 @@ mod tests {
         ) {
             let size = item_size(key_size, value_size, expires_at);
             let mut bytes = vec![0u8; size];
-            let header_size = header_write(&mut bytes, db, key_size, value_size, expires_at);
+            let header_size = header_write(&mut bytes, db, key_size, value_size, expires_at, ItemKind::Compact);
             let layout = layout(&bytes);
             prop_assert_eq!(layout.db, db);
             prop_assert_eq!(layout.expires_at, expires_at);
+            prop_assert_eq!(layout.kind, ItemKind::Compact);
             prop_assert_eq!(layout.key.clone(), header_size..header_size + key_size);
             prop_assert_eq!(layout.size(), size);
         }

@@ -7,7 +7,7 @@ use crate::codec::record::Record;
 use crate::constants::{SLOT_SIZE, TAG_SIZE};
 use crate::error::StoreError;
 use crate::glob::{glob_match, literal_prefix};
-use crate::storage::item;
+use crate::storage::item::{self, ItemKind};
 use crate::storage::policy::{POLICY_MASK, VOLATILE};
 use crate::time::Timestamp;
 
@@ -25,6 +25,8 @@ pub enum Encoding {
     EmbStr,
     /// Longer (`raw`).
     Raw,
+    /// A hash in the compact encoding (`listpack`).
+    Listpack,
 }
 
 impl Encoding {
@@ -47,6 +49,7 @@ impl Encoding {
             Self::Int => "int",
             Self::EmbStr => "embstr",
             Self::Raw => "raw",
+            Self::Listpack => "listpack",
         }
     }
 }
@@ -245,7 +248,10 @@ impl Store<'_> {
     pub fn object(&mut self, db: u8, key: &[u8], now: Timestamp) -> Option<ObjectInfo> {
         let found = self.find_live(db, key, now)?;
         Some(ObjectInfo {
-            encoding: Encoding::of(self.value_of(&found)),
+            encoding: match found.layout.kind {
+                ItemKind::String => Encoding::of(self.value_of(&found)),
+                ItemKind::Compact => Encoding::Listpack,
+            },
             policy_bits: self.table.policy(found.slot_index) & POLICY_MASK,
             memory_size: found.layout.size() + SLOT_SIZE + TAG_SIZE,
         })
@@ -336,11 +342,28 @@ impl Store<'_> {
         count: usize,
         pattern: Option<&[u8]>,
         now: Timestamp,
+        visit: impl FnMut(&[u8]),
+    ) -> u64 {
+        self.scan_kind(db, cursor, count, pattern, None, now, visit)
+    }
+
+    /// [`Store::scan`] of the keys of one kind only (`kind`; `None`: every key), for
+    /// SCAN's TYPE option.
+    #[expect(clippy::too_many_arguments, reason = "SCAN's options")]
+    pub fn scan_kind(
+        &self,
+        db: u8,
+        cursor: u64,
+        count: usize,
+        pattern: Option<&[u8]>,
+        kind: Option<ItemKind>,
+        now: Timestamp,
         mut visit: impl FnMut(&[u8]),
     ) -> u64 {
         self.table.scan(cursor, count, |slot_index| {
             if let Some((key, _)) = self.entry_at(slot_index, db, now)
                 && pattern.is_none_or(|pattern| glob_match(pattern, key))
+                && kind.is_none_or(|kind| self.found_at(slot_index).layout.kind == kind)
             {
                 visit(key);
             }
@@ -358,25 +381,29 @@ impl Store<'_> {
         if indexed {
             return;
         }
-        self.entries(db, now, |key, _| {
-            if glob_match(pattern, key) {
+        for slot_index in 0..self.table.slot_count() {
+            if let Some((key, _)) = self.entry_at(slot_index, db, now)
+                && glob_match(pattern, key)
+            {
                 visit(key);
             }
-        });
+        }
     }
 
-    /// Calls `visit` with every live key and value of `db` (ZeekDB's `values` and
-    /// iteration).
+    /// Calls `visit` with every live key of `db` that holds a string, and its value
+    /// (ZeekDB's `values` and iteration). Hashes have no string value and are skipped.
     pub fn entries(&self, db: u8, now: Timestamp, mut visit: impl FnMut(&[u8], &[u8])) {
         for slot_index in 0..self.table.slot_count() {
-            if let Some((key, value)) = self.entry_at(slot_index, db, now) {
+            if let Some((key, value)) = self.entry_at(slot_index, db, now)
+                && self.found_at(slot_index).layout.kind == ItemKind::String
+            {
                 visit(key, value);
             }
         }
     }
 
-    /// Calls `visit` with every live key of `db` starting with `prefix`, and its value
-    /// (PizzaKV's prefix search).
+    /// Calls `visit` with every live key of `db` starting with `prefix` that holds a
+    /// string, and its value (PizzaKV's prefix search).
     pub fn scan_prefix(
         &self,
         db: u8,
@@ -439,6 +466,10 @@ impl Store<'_> {
             if expired(found.layout.expires_at, now) {
                 return true;
             }
+            if pattern.is_none() && found.layout.kind != ItemKind::String {
+                // A prefix scan of values (not KEYS): a hash has no string value.
+                return true;
+            }
             let bytes = self.segments.bytes(found.location);
             visit(
                 &bytes[found.layout.key.clone()],
@@ -447,7 +478,7 @@ impl Store<'_> {
         })
     }
 
-    /// Calls `visit(db, key, value, expires_at)` with every live item of every database
+    /// Calls `visit(db, key, value, expires_at, kind)` with every live item of every database
     /// (snapshots), a segment at a time, each segment's items in the order they were
     /// written.
     ///
@@ -457,7 +488,11 @@ impl Store<'_> {
     /// deletes punched holes into every segment and replay had to copy nearly all of memory
     /// to make room, while in this order they empty one or two segments, which cleaning
     /// frees without copying. (The walk is also sequential in memory.)
-    pub fn items(&self, now: Timestamp, mut visit: impl FnMut(u8, &[u8], &[u8], Timestamp)) {
+    pub fn items(
+        &self,
+        now: Timestamp,
+        mut visit: impl FnMut(u8, &[u8], &[u8], Timestamp, ItemKind),
+    ) {
         for segment in 0..self.segments.count() {
             if !self.segments.in_use(segment) || self.segments.live_size(segment) == 0 {
                 continue;
@@ -471,7 +506,7 @@ impl Store<'_> {
                 assert!(layout.size() > 0, "empty item at {location}");
                 if !item::is_dead(bytes) && !expired(layout.expires_at, now) {
                     let (key, value) = (&bytes[layout.key.clone()], &bytes[layout.value.clone()]);
-                    visit(layout.db, key, value, layout.expires_at);
+                    visit(layout.db, key, value, layout.expires_at, layout.kind);
                 }
                 location += layout.size();
             }
@@ -534,10 +569,18 @@ impl Store<'_> {
                 key,
                 value,
                 expires_at,
+                value_kind,
             } => {
                 check_db(db)?;
+                if value_kind == ItemKind::Compact && !super::hash::is_valid(value) {
+                    return Err(StoreError::CollectionInvalid);
+                }
                 let lookup = self.lookup(db, key, now);
-                self.put(db, key, lookup, &Splice::bytes(value), expires_at, now, log)?;
+                let splice = Splice {
+                    kind: Some(value_kind),
+                    ..Splice::bytes(value)
+                };
+                self.put(db, key, lookup, &splice, expires_at, now, log)?;
             }
             Record::Del { db, key } => {
                 check_db(db)?;

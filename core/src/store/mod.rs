@@ -25,12 +25,14 @@
 //! assert_eq!(store.get(0, b"greeting", now), Some(&b"hello"[..]));
 //! ```
 
+pub mod hash;
 pub mod index;
 mod keyspace;
 mod reclaim;
 pub mod shards;
 mod strings;
 mod transfer;
+mod write;
 
 pub use index::PrefixIndex;
 pub use keyspace::{Encoding, ExpireCondition, ObjectInfo, Ttl};
@@ -49,7 +51,7 @@ use crate::constants::{
 };
 use crate::error::{ConfigError, StoreError};
 use crate::hash::wyhash;
-use crate::storage::item::{self, ItemLayout};
+use crate::storage::item::{self, ItemKind, ItemLayout};
 use crate::storage::policy::{EvictionPolicy, POLICY_MASK, VOLATILE};
 use crate::storage::segment::{SegmentMemory, Segments};
 use crate::table::{Location, Table};
@@ -302,6 +304,8 @@ struct Splice<'v> {
     /// Where `old` lies in segment memory, if not at the key's current value. Only
     /// [`Store::put_prepared`] reads it, after room was made, so the range is current.
     from: Option<Range<usize>>,
+    /// The new item's kind; `None` keeps the current item's (an expiry change).
+    kind: Option<ItemKind>,
 }
 
 impl<'v> Splice<'v> {
@@ -314,6 +318,7 @@ impl<'v> Splice<'v> {
             pad: false,
             only_if_present: false,
             from: None,
+            kind: Some(ItemKind::String),
         }
     }
 
@@ -321,6 +326,7 @@ impl<'v> Splice<'v> {
     fn after_old(bytes: &'v [u8]) -> Self {
         Self {
             prefix: usize::MAX,
+            kind: None,
             ..Self::bytes(bytes)
         }
     }
@@ -417,8 +423,27 @@ impl<'a> Store<'a> {
     }
 
     /// The value of `key`, if it exists and has not expired.
+    ///
+    /// A key that holds a hash has no string value: `None` (MGET's rule; GET uses
+    /// [`Store::get_string`], which tells the two apart).
     pub fn get(&mut self, db: u8, key: &[u8], now: Timestamp) -> Option<&[u8]> {
-        match self.find_live(db, key, now) {
+        self.get_string(db, key, now).unwrap_or(None)
+    }
+
+    /// The string value of `key`, if it exists and has not expired (GET).
+    ///
+    /// # Errors
+    /// [`StoreError::WrongType`] if the key holds a hash.
+    pub fn get_string(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<&[u8]>, StoreError> {
+        Ok(match self.find_live(db, key, now) {
+            Some(found) if found.layout.kind != ItemKind::String => {
+                return Err(StoreError::WrongType);
+            }
             Some(found) => {
                 self.stats.hits += 1;
                 self.touch_slot(found.slot_index);
@@ -428,7 +453,7 @@ impl<'a> Store<'a> {
                 self.stats.misses += 1;
                 None
             }
-        }
+        })
     }
 
     /// Whether `key` exists and has not expired.
@@ -858,11 +883,8 @@ impl<'a> Store<'a> {
     ) -> Result<Option<Range<usize>>, StoreError> {
         // Cleaning, eviction or expiry may have moved or dropped the old item since the
         // lookup: look again unless nothing changed.
-        let found = if lookup.epoch == self.epoch {
-            lookup.found
-        } else {
-            self.find_hashed(db, key, lookup.hash)
-        };
+        let hash = lookup.hash;
+        let found = self.refind(db, key, lookup);
         if found.is_none() && splice.only_if_present {
             return Ok(None);
         }
@@ -874,68 +896,42 @@ impl<'a> Store<'a> {
             }),
         };
         let splice = splice.clipped(old_value.len());
-        let size = item::item_size(key.len(), splice.size(), expires_at);
-        let location = self.append_item(size);
-        let start = location;
-        let memory = self.segments.memory_mut();
-        let header_size = item::header_write(
-            &mut memory[start..],
-            db,
-            key.len(),
-            splice.size(),
-            expires_at,
-        );
-        let key_start = start + header_size;
-        memory[key_start..key_start + key.len()].copy_from_slice(key);
-        let value_start = key_start + key.len();
-        let mut cursor = value_start;
-        memory.copy_within(old_value.start..old_value.start + splice.prefix, cursor);
-        cursor += splice.prefix;
-        memory[cursor..cursor + splice.zeros].fill(0);
-        cursor += splice.zeros;
-        memory[cursor..cursor + splice.bytes.len()].copy_from_slice(splice.bytes);
-        cursor += splice.bytes.len();
-        let suffix = old_value.start + splice.suffix.start..old_value.start + splice.suffix.end;
-        memory.copy_within(suffix, cursor);
-        cursor += splice.suffix.len();
-        assert!(
-            cursor == start + size,
-            "item size {size} != written {}",
-            cursor - start
-        );
-
-        let volatile_bits = if expires_at != 0 { VOLATILE } else { 0 };
-        let bits = volatile_bits | self.config.policy.initial_bits();
-        match &found {
-            Some(found) => {
-                let volatile = found.layout.expires_at != 0;
-                self.segments
-                    .item_dead(found.location, found.layout.size(), volatile);
-                self.table.set_location(found.slot_index, location);
-                self.table.set_policy(found.slot_index, bits);
-            }
-            None => {
-                if self.table.insert(lookup.hash, location, bits).is_err() {
-                    // Only a probe longer than PROBE_DISTANCE_MAX gets here (ensure_room
-                    // made room in the table): leave the new item as a hole.
-                    self.segments.item_dead(location, size, false);
-                    return Err(StoreError::KeysFull);
-                }
-                self.db_key_count[usize::from(db)] += 1;
-                self.index.insert(db, key);
-            }
-        }
-        if expires_at != 0 {
-            self.segments.volatile_added(location, expires_at);
-        }
-        let value = &self.segments.memory_mut()[value_start..value_start + splice.size()];
-        log.record(Record::Set {
+        let kind = splice
+            .kind
+            .or(found.as_ref().map(|found| found.layout.kind))
+            .unwrap_or_default();
+        let size = splice.size();
+        let replaced = found.is_some();
+        let old_range = old_value.clone();
+        self.put_found(
             db,
             key,
-            value,
+            hash,
+            found,
+            kind,
+            size,
             expires_at,
-        });
-        Ok(found.map(|_| old_value))
+            log,
+            |memory, _, start| {
+                let mut cursor = start;
+                memory.copy_within(old_value.start..old_value.start + splice.prefix, cursor);
+                cursor += splice.prefix;
+                memory[cursor..cursor + splice.zeros].fill(0);
+                cursor += splice.zeros;
+                memory[cursor..cursor + splice.bytes.len()].copy_from_slice(splice.bytes);
+                cursor += splice.bytes.len();
+                let suffix =
+                    old_value.start + splice.suffix.start..old_value.start + splice.suffix.end;
+                memory.copy_within(suffix, cursor);
+                cursor += splice.suffix.len();
+                assert!(
+                    cursor == start + size,
+                    "value size {size} != written {}",
+                    cursor - start
+                );
+            },
+        )?;
+        Ok(Some(old_range).filter(|_| replaced))
     }
 
     /// Appends `size` bytes, opening a new head when the current one is full; the room was

@@ -178,6 +178,7 @@ impl LogSink for Model {
                 key,
                 value,
                 expires_at,
+                ..
             } => {
                 self.entries
                     .insert((db, key[0]), (value.to_vec(), expires_at));

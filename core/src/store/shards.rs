@@ -29,6 +29,7 @@ use super::{LogSink, Store, Transfer};
 use crate::constants::SCAN_INDEX_KEYS_MAX;
 use crate::error::StoreError;
 use crate::hash::wyhash;
+use crate::storage::item::ItemKind;
 use crate::time::Timestamp;
 
 /// The most shards a keyspace may have.
@@ -167,9 +168,25 @@ pub fn scan(
     count: usize,
     pattern: Option<&[u8]>,
     now: Timestamp,
+    visit: impl FnMut(&[u8]),
+) -> u64 {
+    scan_kind(shards, db, cursor, count, pattern, None, now, visit)
+}
+
+/// [`scan`] of the keys of one kind only (`None`: every key), for SCAN's TYPE option.
+#[expect(clippy::too_many_arguments, reason = "SCAN's options")]
+pub fn scan_kind(
+    shards: &mut dyn Shards<'_>,
+    db: u8,
+    cursor: u64,
+    count: usize,
+    pattern: Option<&[u8]>,
+    kind: Option<ItemKind>,
+    now: Timestamp,
     mut visit: impl FnMut(&[u8]),
 ) -> u64 {
     if cursor == 0
+        && kind.is_none()
         && let Some(pattern) = pattern
         && scan_from_index(shards, db, pattern, now, &mut visit)
     {
@@ -182,7 +199,7 @@ pub fn scan(
         // NOTE: below the shard count, a usize.
         #[expect(clippy::cast_possible_truncation, reason = "below the shard count")]
         let store = shards.store(shard as usize);
-        let next = store.scan(db, inner, count, pattern, now, |key| {
+        let next = store.scan_kind(db, inner, count, pattern, kind, now, |key| {
             visited += 1;
             visit(key);
         });

@@ -2,9 +2,10 @@
 //!
 //! Counters are logged as the value they produced, so replay never increments twice.
 
-use super::{LogSink, Splice, Store};
+use super::{LogSink, Lookup, Splice, Store};
 use crate::codec::record::Record;
 use crate::error::StoreError;
+use crate::storage::item::ItemKind;
 use crate::text::{DOUBLE_HUMAN_SIZE_MAX, I64_TEXT_SIZE_MAX, format_double_human, format_i64};
 use crate::text::{parse_double_finite, parse_integer_strict};
 use crate::time::Timestamp;
@@ -23,6 +24,20 @@ pub enum GetExpiry {
 }
 
 impl Store<'_> {
+    /// Looks `key` up for a string command: `Ok` if it holds a string or is absent.
+    pub(super) fn string_lookup(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        now: Timestamp,
+    ) -> Result<Lookup, StoreError> {
+        let lookup = self.lookup(db, key, now);
+        match &lookup.found {
+            Some(found) if found.layout.kind != ItemKind::String => Err(StoreError::WrongType),
+            _ => Ok(lookup),
+        }
+    }
+
     /// Adds `delta` to the integer stored at `key` (0 if absent) and returns the result
     /// (INCR, INCRBY, DECR, DECRBY). The key's expiry is kept.
     ///
@@ -37,7 +52,7 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<i64, StoreError> {
-        let lookup = self.lookup(db, key, now);
+        let lookup = self.string_lookup(db, key, now)?;
         let (current, expires_at) = match &lookup.found {
             Some(found) => {
                 let value =
@@ -78,7 +93,7 @@ impl Store<'_> {
         if !delta.is_finite() {
             return Err(StoreError::FloatNotFinite);
         }
-        let lookup = self.lookup(db, key, now);
+        let lookup = self.string_lookup(db, key, now)?;
         let (current, expires_at) = match &lookup.found {
             Some(found) => {
                 let value =
@@ -118,7 +133,7 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<usize, StoreError> {
-        let lookup = self.lookup(db, key, now);
+        let lookup = self.string_lookup(db, key, now)?;
         let expires_at = lookup
             .found
             .as_ref()
@@ -179,7 +194,7 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<usize, StoreError> {
-        let lookup = self.lookup(db, key, now);
+        let lookup = self.string_lookup(db, key, now)?;
         if bytes.is_empty() {
             // Writing nothing changes nothing, whatever the offset (as in Redis).
             return Ok(lookup
@@ -240,7 +255,7 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<Option<&[u8]>, StoreError> {
-        let lookup = self.lookup(db, key, now);
+        let lookup = self.string_lookup(db, key, now)?;
         let Some(found) = lookup.found.clone() else {
             self.stats.misses += 1;
             return Ok(None);

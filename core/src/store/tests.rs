@@ -47,6 +47,7 @@ impl LogSink for Log {
                 key,
                 value,
                 expires_at,
+                ..
             } => Logged::Set {
                 db,
                 key: key.to_vec(),
@@ -639,6 +640,7 @@ fn replaying_the_log_rebuilds_the_store() {
                     key,
                     value,
                     expires_at: *expires_at,
+                    value_kind: ItemKind::String,
                 },
                 Logged::Del { db, key } => Record::Del { db: *db, key },
                 Logged::ExpireAt {
@@ -657,7 +659,7 @@ fn replaying_the_log_rebuilds_the_store() {
         }
     }
     let mut items = Vec::new();
-    replica.items(NOW + 10, |db, key, value, expires_at| {
+    replica.items(NOW + 10, |db, key, value, expires_at, _| {
         items.push((db, key.to_vec(), value.to_vec(), expires_at));
     });
     items.sort();
@@ -949,6 +951,7 @@ fn transfers_and_swaps_replay_to_the_same_state() {
                 key,
                 value,
                 expires_at: *expires_at,
+                value_kind: ItemKind::String,
             },
             Logged::Del { db, key } => Record::Del { db: *db, key },
             Logged::ExpireAt {
@@ -973,7 +976,7 @@ fn transfers_and_swaps_replay_to_the_same_state() {
     }
     let items = |store: &Store<'_>| {
         let mut items = Vec::new();
-        store.items(NOW, |db, key, value, expires_at| {
+        store.items(NOW, |db, key, value, expires_at, _| {
             items.push((db, key.to_vec(), value.to_vec(), expires_at));
         });
         items.sort();

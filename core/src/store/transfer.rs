@@ -92,6 +92,7 @@ impl Store<'_> {
         let copied = Splice {
             prefix: value_size,
             from: Some(value_start..value_start + value_size),
+            kind: Some(source.layout.kind),
             ..Splice::bytes(&[])
         };
         // Earlier steps may have moved entries: let the write look the target up afresh.
@@ -162,14 +163,11 @@ impl Store<'_> {
             found: None,
             epoch: u64::MAX,
         };
-        target.put_prepared(
-            target_db,
-            target_key,
-            lookup,
-            &Splice::bytes(value),
-            expires_at,
-            log,
-        )?;
+        let copied = Splice {
+            kind: Some(source.layout.kind),
+            ..Splice::bytes(value)
+        };
+        target.put_prepared(target_db, target_key, lookup, &copied, expires_at, log)?;
         if !keep_source {
             self.remove(&source);
             log.record(Record::Del {
@@ -466,6 +464,7 @@ mod tests {
                     key,
                     value,
                     expires_at,
+                    ..
                 } => format!("set {db} {} {} {expires_at}", text(key), text(value)),
                 Record::Del { db, key } => format!("del {db} {}", text(key)),
                 Record::SwapDb {

@@ -94,6 +94,9 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         "getrange" | "mset" | "msetnx" | "psetex" | "set" | "setex" | "setrange" | "substr" => {
             &["string", "slow"]
         }
+        "hdel" | "hexists" | "hget" | "hincrby" | "hincrbyfloat" | "hlen" | "hmget" | "hmset"
+        | "hset" | "hsetnx" | "hstrlen" => &["hash", "fast"],
+        "hgetall" | "hkeys" | "hrandfield" | "hscan" | "hvals" => &["hash", "slow"],
         "dbsize" | "exists" | "expire" | "expireat" | "expiretime" | "move" | "persist"
         | "pexpire" | "pexpireat" | "pexpiretime" | "pttl" | "renamenx" | "touch" | "ttl"
         | "type" | "unlink" => &["keyspace", "fast"],

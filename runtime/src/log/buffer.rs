@@ -56,6 +56,7 @@ enum Captured {
         key: (usize, usize),
         value: (usize, usize),
         expires_at: Timestamp,
+        value_kind: floe_core::codec::record::ItemKind,
     },
     Del {
         db: u8,
@@ -160,11 +161,13 @@ impl LogBuffer {
                 key,
                 value,
                 expires_at,
+                value_kind,
             } => Record::Set {
                 db,
                 key: &bytes[key.0..key.1],
                 value: &bytes[value.0..value.1],
                 expires_at,
+                value_kind,
             },
             Captured::Del { db, key } => Record::Del {
                 db,
@@ -243,11 +246,13 @@ impl LogSink for LogBuffer {
                 key,
                 value,
                 expires_at,
+                value_kind,
             } => Captured::Set {
                 db,
                 key: self.capture(key),
                 value: self.capture(value),
                 expires_at,
+                value_kind,
             },
             Record::Del { db, key } => Captured::Del {
                 db,
@@ -293,6 +298,7 @@ mod tests {
             key: b"k",
             value: b"v",
             expires_at: 5,
+            value_kind: floe_core::codec::record::ItemKind::String,
         });
         assert_eq!(buffer.record_count(), 1);
         buffer.seal();
@@ -315,6 +321,7 @@ mod tests {
             key: b"a",
             value: b"1",
             expires_at: 0,
+            value_kind: floe_core::codec::record::ItemKind::String,
         });
         buffer.seal();
         buffer.seal(); // A write that logged nothing adds no entry.

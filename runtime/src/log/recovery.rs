@@ -547,6 +547,7 @@ fn snapshot_load(
                 key: item.key,
                 value: item.value,
                 expires_at: item.expires_at,
+                value_kind: item.kind,
             };
             replay.apply(&record).map_err(|error| {
                 does_not_fit(path, format!("item {index} of the snapshot"), error)
@@ -1001,6 +1002,23 @@ fn unsupported(file: &Path, message: String) -> Error {
 /// The refusal when the recovered data does not fit the store. Recovery never evicts to
 /// make it fit (the log already says which keys exist), so it names the setting to raise.
 fn does_not_fit(file: &Path, what: String, error: StoreError) -> Error {
+    if error == StoreError::CollectionInvalid {
+        // An intact record or item whose compact collection does not parse: a writer's
+        // bug or a forged file, not a size problem. Refused, never loaded in part.
+        return Error::io(
+            Operation::Read,
+            file,
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{what} ({}): it says it holds a compact collection (a hash) whose \
+                     encoding does not parse; recovery refuses it rather than load part of \
+                     it (nothing was changed)",
+                    error.message()
+                ),
+            ),
+        );
+    }
     let why = match error {
         StoreError::OutOfMemory => {
             "the recovered data does not fit the store's item memory (memory_size, the CLI's \

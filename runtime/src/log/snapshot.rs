@@ -377,7 +377,7 @@ impl SnapshotStream {
                 }
             }
         };
-        store.items(*now, |db, key, value, expires_at| {
+        store.items(*now, |db, key, value, expires_at, kind| {
             if failure.is_some() {
                 return;
             }
@@ -386,6 +386,7 @@ impl SnapshotStream {
                 key,
                 value,
                 expires_at,
+                kind,
             };
             match writer.push(&item) {
                 Ok(()) => {}

@@ -289,6 +289,7 @@ impl Link {
                 key: item.key,
                 value: item.value,
                 expires_at: item.expires_at,
+                value_kind: item.kind,
             });
             if batch.len() == LOAD_BATCH_COUNT {
                 self.db.replicate(&batch).map_err(load)?;
@@ -370,6 +371,7 @@ mod tests {
             key: b"a",
             value: b"1",
             expires_at: 0,
+            value_kind: floe_core::codec::record::ItemKind::String,
         });
         buffer.seal();
         buffer.record(Record::Set {
@@ -377,6 +379,7 @@ mod tests {
             key: b"b",
             value: b"2",
             expires_at: 0,
+            value_kind: floe_core::codec::record::ItemKind::String,
         });
         buffer.record(Record::Del { db: 0, key: b"a" });
         buffer.seal();

@@ -46,6 +46,7 @@ impl LogSink for Model {
                 key,
                 value,
                 expires_at,
+                ..
             } => {
                 self.entries.insert((db, key.to_vec()), expires_at);
                 OwnedRecord::Set(db, key.to_vec(), value.to_vec(), expires_at)
@@ -330,6 +331,7 @@ fn run(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Result<(), Tes
                     key,
                     value,
                     expires_at: *at,
+                    value_kind: crate::codec::record::ItemKind::String,
                 },
                 now,
             ),

@@ -1,0 +1,501 @@
+//! The hash family: HSET, HSETNX, HMSET, HGET, HMGET, HDEL, HEXISTS, HLEN, HSTRLEN,
+//! HGETALL, HKEYS, HVALS, HINCRBY, HINCRBYFLOAT, HRANDFIELD and HSCAN, over the compact
+//! encoding of `store/hash.rs`.
+//!
+//! Arguments are checked in Redis's order (an increment before the key's type, HSCAN's
+//! cursor before it, its options after), and a key holding a string gets `WRONGTYPE`
+//! before anything changes. Replies follow Redis 7: HGETALL is a map in RESP3, HRANDFIELD
+//! WITHVALUES a list of pairs, HSCAN returns a whole compact hash with cursor 0 (as Redis
+//! does for a listpack).
+
+use super::{Arguments, Context, Door, NOT_INTEGER, arity_error, bulk_or_null, is};
+use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
+use crate::glob::glob_match;
+use crate::store::hash::HashView;
+use crate::text::{parse_double_or_infinity, parse_integer_strict, parse_u64_lenient};
+
+/// The commands of this family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Command {
+    Del,
+    Exists,
+    Get,
+    GetAll,
+    IncrBy,
+    IncrByFloat,
+    Keys,
+    Len,
+    MGet,
+    MSet,
+    RandField,
+    Scan,
+    Set,
+    SetNx,
+    StrLen,
+    Vals,
+}
+
+/// What HGETALL, HKEYS and HVALS list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    All,
+    Keys,
+    Values,
+}
+
+/// Runs one command of the family; its arity was checked.
+pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
+    match command {
+        Command::Set | Command::MSet => set(context, command == Command::MSet),
+        Command::SetNx => {
+            let (key, field, value) = (context.arg(1), context.arg(2), context.arg(3));
+            let result = context.shards.store_for(key).hash_set(
+                context.session.db,
+                key,
+                core::iter::once((field, value)),
+                true,
+                context.now,
+                context.log,
+            );
+            match result {
+                Ok(added) => context.integer_reply(added),
+                Err(error) => context.store_error(error),
+            }
+        }
+        Command::Del => {
+            let key = context.arg(1);
+            let args: &D::Args = context.args;
+            let fields = (2..context.count()).map(|index| args.get(index).unwrap_or_default());
+            let result = context.shards.store_for(key).hash_delete(
+                context.session.db,
+                key,
+                fields,
+                context.now,
+                context.log,
+            );
+            match result {
+                Ok(removed) => context.integer_reply(removed),
+                Err(error) => context.store_error(error),
+            }
+        }
+        Command::Get => read(context, |reply, args, hash| {
+            let value = hash.and_then(|hash| hash.get(arg(args, 2)));
+            bulk_or_null(reply, value);
+        }),
+        Command::Exists => read(context, |reply, args, hash| {
+            let exists = hash.is_some_and(|hash| hash.find(arg(args, 2)).is_some());
+            reply.integer(i64::from(exists));
+        }),
+        Command::StrLen => read(context, |reply, args, hash| {
+            let value = hash.and_then(|hash| hash.get(arg(args, 2)));
+            count_reply(reply, value.map_or(0, <[u8]>::len));
+        }),
+        Command::Len => read(context, |reply, _, hash| {
+            count_reply(reply, hash.map_or(0, |hash| hash.len()));
+        }),
+        Command::MGet => read(context, |reply, args, hash| {
+            reply.array_header(args.count() - 2);
+            for index in 2..args.count() {
+                let value = hash.and_then(|hash| hash.get(arg(args, index)));
+                bulk_or_null(reply, value);
+            }
+        }),
+        Command::GetAll => list(context, Listing::All),
+        Command::Keys => list(context, Listing::Keys),
+        Command::Vals => list(context, Listing::Values),
+        Command::IncrBy => {
+            let Some(delta) = context.integer(3) else {
+                return;
+            };
+            let (key, field) = (context.arg(1), context.arg(2));
+            let result = context.shards.store_for(key).hash_incr_by(
+                context.session.db,
+                key,
+                field,
+                delta,
+                context.now,
+                context.log,
+            );
+            match result {
+                Ok(value) => context.reply.integer(value),
+                Err(error) => context.store_error(error),
+            }
+        }
+        Command::IncrByFloat => incr_by_float(context),
+        Command::RandField => random_field(context),
+        Command::Scan => scan(context),
+    }
+}
+
+/// Runs `reply` with the reply writer, the arguments and the hash at argument 1 (`None`
+/// if absent), or replies WRONGTYPE.
+fn read<D: Door>(
+    context: &mut Context<'_, '_, D>,
+    reply: impl FnOnce(&mut ReplyWriter<'_, D::Sink>, &D::Args, Option<HashView<'_>>),
+) {
+    let key = context.arg(1);
+    let args: &D::Args = context.args;
+    let (db, now) = (context.session.db, context.now);
+    match context.shards.store_for(key).hash_view(db, key, now) {
+        Ok(hash) => reply(&mut context.reply, args, hash),
+        Err(error) => context.reply.error(error.message().as_bytes()),
+    }
+}
+
+/// The argument at `index`; empty past the end.
+fn arg<A: Arguments + ?Sized>(args: &A, index: usize) -> &[u8] {
+    args.get(index).unwrap_or_default()
+}
+
+/// An integer reply of a count.
+fn count_reply<S: ReplySink + ?Sized>(reply: &mut ReplyWriter<'_, S>, count: usize) {
+    reply.integer(i64::try_from(count).unwrap_or(i64::MAX));
+}
+
+/// HSET and HMSET key field value [field value ...].
+fn set<D: Door>(context: &mut Context<'_, '_, D>, reply_ok: bool) {
+    if !context.count().is_multiple_of(2) {
+        arity_error(&mut context.reply, context.spec.name(), "");
+        return;
+    }
+    let key = context.arg(1);
+    let args: &D::Args = context.args;
+    let argument = |index: usize| args.get(index).unwrap_or_default();
+    let pairs =
+        (0..(context.count() - 2) / 2).map(|pair| (argument(2 + 2 * pair), argument(3 + 2 * pair)));
+    let result = context.shards.store_for(key).hash_set(
+        context.session.db,
+        key,
+        pairs,
+        false,
+        context.now,
+        context.log,
+    );
+    match result {
+        Ok(_) if reply_ok => context.ok(),
+        Ok(added) => context.integer_reply(added),
+        Err(error) => context.store_error(error),
+    }
+}
+
+/// HGETALL (a map in RESP3), HKEYS, HVALS.
+fn list<D: Door>(context: &mut Context<'_, '_, D>, listing: Listing) {
+    read(context, |reply, _, hash| {
+        let count = hash.map_or(0, |hash| hash.len());
+        match listing {
+            Listing::All => reply.map_header(count),
+            Listing::Keys | Listing::Values => reply.array_header(count),
+        }
+        for entry in hash.iter().flat_map(HashView::entries) {
+            if listing != Listing::Values {
+                reply.bulk(entry.field);
+            }
+            if listing != Listing::Keys {
+                reply.bulk(entry.value);
+            }
+        }
+    });
+}
+
+/// HINCRBYFLOAT key field increment.
+fn incr_by_float<D: Door>(context: &mut Context<'_, '_, D>) {
+    let Some(delta) = parse_double_or_infinity(context.arg(3)) else {
+        context.error("ERR value is not a valid float");
+        return;
+    };
+    if !delta.is_finite() {
+        context.error("ERR value is NaN or Infinity");
+        return;
+    }
+    let (key, field) = (context.arg(1), context.arg(2));
+    let result = context.shards.store_for(key).hash_incr_by_float(
+        context.session.db,
+        key,
+        field,
+        delta,
+        context.now,
+        context.log,
+    );
+    match result {
+        Ok(text) => context.reply.bulk(text),
+        Err(error) => context.store_error(error),
+    }
+}
+
+/// The most fields HRANDFIELD returns with repetition (a negative count).
+const RANDOM_REPEATED_COUNT_MAX: i64 = 1 << 20;
+
+/// floe's refusal of a larger negative HRANDFIELD count.
+const RANDOM_COUNT_TOO_LARGE: &str =
+    "ERR count is out of range: HRANDFIELD returns at most 1048576 fields with repetition";
+
+/// HRANDFIELD key [count [WITHVALUES]].
+fn random_field<D: Door>(context: &mut Context<'_, '_, D>) {
+    let key = context.arg(1);
+    let (db, now) = (context.session.db, context.now);
+    if context.count() == 2 {
+        let store = context.shards.store_for(key);
+        match store.hash_view(db, key, now) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                context.reply.null();
+                return;
+            }
+            Err(error) => {
+                context.store_error(error);
+                return;
+            }
+        }
+        let reply = &mut context.reply;
+        let _ = store.hash_random_fields(db, key, 1, true, now, |field, _| reply.bulk(field));
+        return;
+    }
+    let Some(count) = parse_integer_strict(context.arg(2)) else {
+        context.error(NOT_INTEGER);
+        return;
+    };
+    if count == i64::MIN {
+        context.error(
+            "ERR value is out of range, value must between -9223372036854775807 and \
+             9223372036854775807",
+        );
+        return;
+    }
+    let with_values = context.count() == 4;
+    if context.count() > 4 || (with_values && !is(context.arg(3), "withvalues")) {
+        context.syntax_error();
+        return;
+    }
+    if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+        context.error("ERR value is out of range");
+        return;
+    }
+    if count < -RANDOM_REPEATED_COUNT_MAX {
+        // Redis would build a reply of |count| elements, whatever its size; floe refuses
+        // a count that would keep a worker busy for hours instead.
+        context.error(RANDOM_COUNT_TOO_LARGE);
+        return;
+    }
+    let store = context.shards.store_for(key);
+    let length = match store.hash_view(db, key, now) {
+        Ok(hash) => hash.map_or(0, |hash| hash.len()),
+        Err(error) => {
+            context.store_error(error);
+            return;
+        }
+    };
+    let distinct = count >= 0;
+    let wanted = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+    let reply_count = if length == 0 {
+        0
+    } else if distinct {
+        wanted.min(length)
+    } else {
+        wanted
+    };
+    let resp3 = context.reply.protocol() == Protocol::Resp3;
+    let header = if with_values && !resp3 {
+        reply_count.saturating_mul(2)
+    } else {
+        reply_count
+    };
+    context.reply.array_header(header);
+    if reply_count == 0 {
+        return;
+    }
+    let reply = &mut context.reply;
+    let _ = store.hash_random_fields(db, key, wanted, distinct, now, |field, value| {
+        if with_values && resp3 {
+            reply.array_header(2);
+        }
+        reply.bulk(field);
+        if with_values {
+            reply.bulk(value);
+        }
+    });
+}
+
+/// HSCAN key cursor [MATCH pattern] [COUNT count]: a compact hash is returned whole, with
+/// cursor 0.
+fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
+    if parse_u64_lenient(context.arg(2)).is_none() {
+        context.error("ERR invalid cursor");
+        return;
+    }
+    let key = context.arg(1);
+    let (db, now) = (context.session.db, context.now);
+    let exists = match context.shards.store_for(key).hash_view(db, key, now) {
+        Ok(hash) => hash.is_some(),
+        Err(error) => {
+            context.store_error(error);
+            return;
+        }
+    };
+    if !exists {
+        context.reply.array_header(2);
+        context.reply.bulk(b"0");
+        context.reply.array_header(0);
+        return;
+    }
+    let mut pattern = None;
+    let mut index = 3;
+    while index < context.count() {
+        let (option, value) = (context.arg(index), context.arg(index + 1));
+        let has_value = index + 1 < context.count();
+        if is(option, "count") && has_value {
+            let Some(requested) = context.integer(index + 1) else {
+                return;
+            };
+            if requested < 1 {
+                context.syntax_error();
+                return;
+            }
+        } else if is(option, "match") && has_value {
+            pattern = (value != b"*").then_some(value);
+        } else {
+            context.syntax_error();
+            return;
+        }
+        index += 2;
+    }
+    read(context, |reply, _, hash| {
+        let matches =
+            |field: &[u8]| pattern.is_none_or(|pattern: &[u8]| glob_match(pattern, field));
+        let entries = || hash.iter().flat_map(HashView::entries);
+        let count = entries().filter(|entry| matches(entry.field)).count();
+        reply.array_header(2);
+        reply.bulk(b"0");
+        reply.array_header(count * 2);
+        for entry in entries().filter(|entry| matches(entry.field)) {
+            reply.bulk(entry.field);
+            reply.bulk(entry.value);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::harness::{Harness, differ, same};
+    use crate::codec::resp::Protocol;
+
+    #[test]
+    fn scan_type_object_and_memory_see_hashes() {
+        let mut harness = Harness::new(Protocol::Resp2);
+        harness.run("HSET h f v");
+        harness.run("SET s v");
+        assert_eq!(
+            harness.run("SCAN 0 TYPE hash COUNT 100000"),
+            b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\nh\r\n"
+        );
+        assert_eq!(
+            harness.run("SCAN 0 TYPE string COUNT 100000"),
+            b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\ns\r\n"
+        );
+        assert_eq!(harness.run("OBJECT ENCODING h"), b"$8\r\nlistpack\r\n");
+        assert_eq!(harness.run("TYPE h"), b"+hash\r\n");
+        // One item: its header, key, type byte and one entry, plus the table slot.
+        let usage = harness.run("MEMORY USAGE h");
+        assert!(usage.starts_with(b":"), "{usage:?}");
+    }
+
+    /// Random hash (and a few string) commands with arguments from a pool of edge cases:
+    /// every reply is one frame, and no error reply comes with a log record (the harness
+    /// checks both on every call), in both protocols, in a small store that fills up.
+    #[test]
+    fn random_commands_keep_the_table_invariants() {
+        use crate::store::Config;
+        use proptest::prelude::*;
+        use std::vec::Vec;
+
+        const NAMES: [&str; 22] = [
+            "HSET",
+            "HSETNX",
+            "HMSET",
+            "HGET",
+            "HMGET",
+            "HDEL",
+            "HEXISTS",
+            "HLEN",
+            "HSTRLEN",
+            "HGETALL",
+            "HKEYS",
+            "HVALS",
+            "HINCRBY",
+            "HINCRBYFLOAT",
+            "HRANDFIELD",
+            "HSCAN",
+            "SET",
+            "GET",
+            "APPEND",
+            "EXPIRE",
+            "DEL",
+            "TYPE",
+        ];
+        const WORDS: [&str; 20] = [
+            "k",
+            "h",
+            "f",
+            "g",
+            "0",
+            "1",
+            "-1",
+            "-3",
+            "5",
+            "2.5",
+            "inf",
+            "nan",
+            "x",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "WITHVALUES",
+            "MATCH",
+            "COUNT",
+            "*",
+            "\"\"",
+        ];
+        let command = (0..NAMES.len(), prop::collection::vec(0..WORDS.len(), 0..7));
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
+        runner
+            .run(&prop::collection::vec(command, 1..40), |commands| {
+                for protocol in [Protocol::Resp2, Protocol::Resp3] {
+                    let mut harness = Harness::with_config(Config::new(16 * 1024, 64), protocol);
+                    for (name, words) in &commands {
+                        let mut line = std::string::String::from(NAMES[*name]);
+                        for word in words {
+                            line.push(' ');
+                            line.push_str(WORDS[*word]);
+                        }
+                        let _ = harness.run(&line);
+                    }
+                    let _: Vec<u8> = harness.run("HGETALL h");
+                }
+                Ok(())
+            })
+            .expect("invariants hold");
+    }
+
+    #[test]
+    fn replies_in_both_protocols() {
+        Harness::check(&[
+            same("HSET h a 1 b 2", ":2\r\n"),
+            differ(
+                "HGETALL h",
+                "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n",
+                "%2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n",
+            ),
+            same("HINCRBYFLOAT h a 0.5", "$3\r\n1.5\r\n"),
+            differ(
+                "HRANDFIELD h 5 WITHVALUES",
+                "*4\r\n$1\r\na\r\n$3\r\n1.5\r\n$1\r\nb\r\n$1\r\n2\r\n",
+                "*2\r\n*2\r\n$1\r\na\r\n$3\r\n1.5\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+            ),
+            same(
+                "HRANDFIELD h -1048577",
+                "-ERR count is out of range: HRANDFIELD returns at most 1048576 fields with \
+                 repetition\r\n",
+            ),
+            same("HDEL h a b", ":2\r\n"),
+            same("EXISTS h", ":0\r\n"),
+        ]);
+    }
+}

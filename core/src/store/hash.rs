@@ -1,0 +1,605 @@
+//! Hashes in the compact encoding (Redis's listpack): the whole hash is the value of one
+//! key item of kind [`ItemKind::Compact`], a type byte followed by its fields and values
+//! back to back, in insertion order:
+//!
+//! ```text
+//! +------+-------------+-------+-------------+-------+-----
+//! | 'h'  | varint size | field | varint size | value | ...
+//! +------+-------------+-------+-------------+-------+-----
+//! ```
+//!
+//! A write (HSET, HDEL, HINCRBY, ...) composes the new value straight into segment memory
+//! from the old one and the request's arguments, then the old item becomes a hole: O(n)
+//! in the hash's size, no allocation. It is logged as one `Set` record of the whole new
+//! item (kind compact), which is physical and idempotent. There is no large encoding yet:
+//! a hash grows in this form up to the item size limit (`value_size_max`), past which a
+//! write is refused with [`StoreError::CollectionTooLarge`] and changes nothing.
+//!
+//! Reading is total: [`HashView`] walks the bytes with checked lengths and stops at the
+//! first malformed entry, and [`is_valid`] is what recovery checks before it loads a
+//! compact value from a record or a snapshot.
+
+use core::ops::Range;
+
+use super::{Found, LogSink, Lookup, Store, expired};
+use crate::codec::record::Record;
+use crate::error::StoreError;
+use crate::storage::item::{self, ItemKind, varint_size, varint_write};
+use crate::text::{DOUBLE_HUMAN_SIZE_MAX, I64_TEXT_SIZE_MAX, format_double_human, format_i64};
+use crate::text::{parse_double_finite, parse_integer_strict};
+use crate::time::Timestamp;
+
+/// Hashes of at most this many fields get O(1) picks in HRANDFIELD with repetition.
+const RANDOM_OFFSETS_MAX: usize = 512;
+
+/// The type byte that starts a compact hash's value.
+pub const TYPE_HASH: u8 = b'h';
+
+/// Reads a varint at the front of `bytes`: its value and size, or `None` if it is cut
+/// short or longer than 5 bytes.
+fn varint_read(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut value = 0usize;
+    for (index, &byte) in bytes.iter().take(5).enumerate() {
+        value |= usize::from(byte & 0x7f) << (7 * index);
+        if byte < 0x80 {
+            return Some((value, index + 1));
+        }
+    }
+    None
+}
+
+/// Bytes one entry takes in the encoding.
+#[must_use]
+pub fn entry_size(field_size: usize, value_size: usize) -> usize {
+    varint_size(field_size) + field_size + varint_size(value_size) + value_size
+}
+
+/// A compact hash's value, read in place.
+#[derive(Debug, Clone, Copy)]
+pub struct HashView<'v> {
+    bytes: &'v [u8],
+}
+
+/// One entry of a hash: where it lies in the value, its field and its value.
+#[derive(Debug, Clone)]
+pub struct Entry<'v> {
+    /// The entry's bytes in the hash's value (for copying it unchanged).
+    pub range: Range<usize>,
+    /// The field.
+    pub field: &'v [u8],
+    /// The value.
+    pub value: &'v [u8],
+}
+
+/// The entries of a [`HashView`], in insertion order.
+#[derive(Debug, Clone)]
+pub struct Entries<'v> {
+    bytes: &'v [u8],
+    offset: usize,
+}
+
+impl<'v> Iterator for Entries<'v> {
+    type Item = Entry<'v>;
+
+    fn next(&mut self) -> Option<Entry<'v>> {
+        let start = self.offset;
+        let read = |offset: usize| -> Option<(&'v [u8], usize)> {
+            let (size, varint) = varint_read(self.bytes.get(offset..)?)?;
+            let from = offset + varint;
+            let part = self.bytes.get(from..from.checked_add(size)?)?;
+            Some((part, from + size))
+        };
+        let (field, after_field) = read(start)?;
+        let (value, end) = read(after_field)?;
+        self.offset = end;
+        Some(Entry {
+            range: start..end,
+            field,
+            value,
+        })
+    }
+}
+
+impl<'v> HashView<'v> {
+    /// A view of a compact hash's value (type byte included).
+    #[must_use]
+    pub const fn new(bytes: &'v [u8]) -> Self {
+        Self { bytes }
+    }
+
+    /// The entries in insertion order.
+    #[must_use]
+    pub fn entries(&self) -> Entries<'v> {
+        Entries {
+            bytes: self.bytes,
+            offset: 1,
+        }
+    }
+
+    /// Number of fields (HLEN).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries().count()
+    }
+
+    /// Whether the hash has no field (never true of a stored hash).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries().next().is_none()
+    }
+
+    /// The entry of `field`, if the hash has it.
+    #[must_use]
+    pub fn find(&self, field: &[u8]) -> Option<Entry<'v>> {
+        self.entries().find(|entry| entry.field == field)
+    }
+
+    /// The value of `field` (HGET).
+    #[must_use]
+    pub fn get(&self, field: &[u8]) -> Option<&'v [u8]> {
+        self.find(field).map(|entry| entry.value)
+    }
+
+    /// The entry at position `index` in insertion order.
+    #[must_use]
+    pub fn nth(&self, index: usize) -> Option<Entry<'v>> {
+        self.entries().nth(index)
+    }
+}
+
+/// Whether `value` is a well-formed compact hash: the type byte, at least one entry, and
+/// entries that end exactly at its end. Recovery refuses anything else.
+#[must_use]
+pub fn is_valid(value: &[u8]) -> bool {
+    if value.first() != Some(&TYPE_HASH) {
+        return false;
+    }
+    let mut entries = HashView::new(value).entries();
+    let mut count = 0usize;
+    while entries.next().is_some() {
+        count += 1;
+    }
+    count > 0 && entries.offset == value.len()
+}
+
+/// Appends `bytes` to a value being composed, or only counts them (the sizing pass).
+struct Out<'o> {
+    target: Option<&'o mut [u8]>,
+    size: usize,
+}
+
+impl Out<'_> {
+    fn push(&mut self, bytes: &[u8]) {
+        if let Some(target) = &mut self.target {
+            target[self.size..self.size + bytes.len()].copy_from_slice(bytes);
+        }
+        self.size += bytes.len();
+    }
+
+    fn push_varint(&mut self, value: usize) {
+        let mut buffer = [0u8; 5];
+        let size = varint_write(&mut buffer, value);
+        self.push(&buffer[..size]);
+    }
+
+    fn push_entry(&mut self, field: &[u8], value: &[u8]) {
+        self.push_varint(field.len());
+        self.push(field);
+        self.push_varint(value.len());
+        self.push(value);
+    }
+}
+
+/// HSET's new value: `old` (empty for a new hash) with every pair set, the last value of
+/// a repeated field winning; new fields go at the end, in the order they first appear.
+fn compose_set<'p, P>(old: &[u8], pairs: &P, out: &mut Out<'_>)
+where
+    P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
+{
+    let last_value = |field: &[u8]| {
+        pairs
+            .clone()
+            .filter(|(other, _)| *other == field)
+            .last()
+            .map(|(_, value)| value)
+    };
+    out.push(&[TYPE_HASH]);
+    let view = HashView::new(old);
+    if !old.is_empty() {
+        for entry in view.entries() {
+            match last_value(entry.field) {
+                Some(value) => out.push_entry(entry.field, value),
+                None => out.push(&old[entry.range]),
+            }
+        }
+    }
+    for (index, (field, _)) in pairs.clone().enumerate() {
+        let first = pairs.clone().position(|(other, _)| other == field) == Some(index);
+        if first && (old.is_empty() || view.find(field).is_none()) {
+            out.push_entry(field, last_value(field).unwrap_or_default());
+        }
+    }
+}
+
+/// HDEL's new value: `old` without the entries of `fields`.
+fn compose_delete<'f, F>(old: &[u8], fields: &F, out: &mut Out<'_>)
+where
+    F: Iterator<Item = &'f [u8]> + Clone,
+{
+    out.push(&[TYPE_HASH]);
+    for entry in HashView::new(old).entries() {
+        if !fields.clone().any(|field| field == entry.field) {
+            out.push(&old[entry.range]);
+        }
+    }
+}
+
+/// The old value's bytes and the new value's target, both in segment memory (they never
+/// overlap: the new item lies in space no live item uses).
+fn split(memory: &mut [u8], old: Range<usize>, start: usize, size: usize) -> (&[u8], &mut [u8]) {
+    if old.start < start {
+        let (left, right) = memory.split_at_mut(start);
+        (&left[old], &mut right[..size])
+    } else {
+        let (left, right) = memory.split_at_mut(old.start);
+        (&right[..old.len()], &mut left[start..start + size])
+    }
+}
+
+impl Store<'_> {
+    /// Looks `key` up for a hash command: `Ok` with the lookup if it is a hash or absent.
+    fn hash_lookup(&mut self, db: u8, key: &[u8], now: Timestamp) -> Result<Lookup, StoreError> {
+        let lookup = self.lookup(db, key, now);
+        match &lookup.found {
+            Some(found) if found.layout.kind != ItemKind::Compact => Err(StoreError::WrongType),
+            _ => Ok(lookup),
+        }
+    }
+
+    /// The hash at `key` for a read (`None` if absent), counted as an access.
+    ///
+    /// # Errors
+    /// [`StoreError::WrongType`] if the key holds a string.
+    pub fn hash_view(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<HashView<'_>>, StoreError> {
+        let lookup = self.hash_lookup(db, key, now)?;
+        let Some(found) = lookup.found else {
+            self.stats.misses += 1;
+            return Ok(None);
+        };
+        self.stats.hits += 1;
+        self.touch_slot(found.slot_index);
+        Ok(Some(HashView::new(self.value_of(&found))))
+    }
+
+    /// The kind of the live key `key`, if it exists (TYPE, OBJECT ENCODING, the string
+    /// commands' WRONGTYPE check).
+    pub fn value_kind(&mut self, db: u8, key: &[u8], now: Timestamp) -> Option<ItemKind> {
+        self.find_live(db, key, now).map(|found| found.layout.kind)
+    }
+
+    /// Sets every `(field, value)` pair of `pairs` in the hash at `key` (creating it) and
+    /// returns how many fields were new (HSET, HMSET). With `only_if_new`, the one pair is
+    /// set only if its field is absent (HSETNX). The key's expiry is kept.
+    ///
+    /// # Errors
+    /// [`StoreError::WrongType`], [`StoreError::CollectionTooLarge`], or a memory error;
+    /// nothing changes then.
+    pub fn hash_set<'p, P>(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        pairs: P,
+        only_if_new: bool,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<usize, StoreError>
+    where
+        P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
+    {
+        let lookup = self.hash_lookup(db, key, now)?;
+        let old: &[u8] = match &lookup.found {
+            Some(found) => self.value_of(found),
+            None => &[],
+        };
+        let view = HashView::new(old);
+        let added = pairs
+            .clone()
+            .enumerate()
+            .filter(|&(index, (field, _))| {
+                (old.is_empty() || view.find(field).is_none())
+                    && pairs.clone().position(|(other, _)| other == field) == Some(index)
+            })
+            .count();
+        if only_if_new && added == 0 {
+            return Ok(0);
+        }
+        let mut sizing = Out {
+            target: None,
+            size: 0,
+        };
+        compose_set(old, &pairs, &mut sizing);
+        let size = sizing.size;
+        self.hash_put(db, key, lookup, size, now, log, |old, target| {
+            let mut out = Out {
+                target: Some(target),
+                size: 0,
+            };
+            compose_set(old, &pairs, &mut out);
+            assert!(out.size == size, "hash size {size} != written {}", out.size);
+        })?;
+        Ok(added)
+    }
+
+    /// Removes every field of `fields` from the hash at `key` and returns how many it had;
+    /// the key goes with its last field (HDEL).
+    ///
+    /// # Errors
+    /// [`StoreError::WrongType`], or a memory error; nothing changes then.
+    pub fn hash_delete<'f, F>(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        fields: F,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<usize, StoreError>
+    where
+        F: Iterator<Item = &'f [u8]> + Clone,
+    {
+        let lookup = self.hash_lookup(db, key, now)?;
+        let Some(found) = lookup.found.clone() else {
+            return Ok(0);
+        };
+        let old = self.value_of(&found);
+        let view = HashView::new(old);
+        let (mut removed, mut remaining) = (0usize, 0usize);
+        for entry in view.entries() {
+            if fields.clone().any(|field| field == entry.field) {
+                removed += 1;
+            } else {
+                remaining += 1;
+            }
+        }
+        if removed == 0 {
+            return Ok(0);
+        }
+        if remaining == 0 {
+            self.remove(&found);
+            log.record(Record::Del { db, key });
+            return Ok(removed);
+        }
+        let mut sizing = Out {
+            target: None,
+            size: 0,
+        };
+        compose_delete(old, &fields, &mut sizing);
+        let size = sizing.size;
+        self.hash_put(db, key, lookup, size, now, log, |old, target| {
+            let mut out = Out {
+                target: Some(target),
+                size: 0,
+            };
+            compose_delete(old, &fields, &mut out);
+            assert!(out.size == size, "hash size {size} != written {}", out.size);
+        })?;
+        Ok(removed)
+    }
+
+    /// Adds `delta` to the integer in `field` of the hash at `key` (0 if absent) and
+    /// returns the result (HINCRBY).
+    ///
+    /// # Errors
+    /// [`StoreError::WrongType`], [`StoreError::HashValueNotInteger`],
+    /// [`StoreError::Overflow`], or a memory error; nothing changes then.
+    pub fn hash_incr_by(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        field: &[u8],
+        delta: i64,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<i64, StoreError> {
+        let lookup = self.hash_lookup(db, key, now)?;
+        let current = match lookup
+            .found
+            .as_ref()
+            .and_then(|found| HashView::new(self.value_of(found)).get(field))
+        {
+            Some(value) => parse_integer_strict(value).ok_or(StoreError::HashValueNotInteger)?,
+            None => 0,
+        };
+        let result = current.checked_add(delta).ok_or(StoreError::Overflow)?;
+        let mut text = [0u8; I64_TEXT_SIZE_MAX];
+        let digits = format_i64(result, &mut text);
+        self.hash_set(db, key, core::iter::once((field, digits)), false, now, log)?;
+        Ok(result)
+    }
+
+    /// Adds `delta` to the float in `field` of the hash at `key` (0 if absent) and returns
+    /// the stored text (HINCRBYFLOAT).
+    ///
+    /// # Errors
+    /// [`StoreError::WrongType`], [`StoreError::HashValueNotFloat`],
+    /// [`StoreError::FloatNotFinite`], or a memory error; nothing changes then.
+    pub fn hash_incr_by_float(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        field: &[u8],
+        delta: f64,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<&[u8], StoreError> {
+        let lookup = self.hash_lookup(db, key, now)?;
+        let current = match lookup
+            .found
+            .as_ref()
+            .and_then(|found| HashView::new(self.value_of(found)).get(field))
+        {
+            Some(value) => parse_double_finite(value).ok_or(StoreError::HashValueNotFloat)?,
+            None => 0.0,
+        };
+        let result = current + delta;
+        if !result.is_finite() {
+            return Err(StoreError::FloatNotFinite);
+        }
+        let mut text = [0u8; DOUBLE_HUMAN_SIZE_MAX];
+        let formatted = format_double_human(result, &mut text);
+        self.hash_set(
+            db,
+            key,
+            core::iter::once((field, formatted)),
+            false,
+            now,
+            log,
+        )?;
+        let found = self.find(db, key).ok_or(StoreError::OutOfMemory)?;
+        let value = HashView::new(self.value_of(&found)).get(field);
+        value.ok_or(StoreError::OutOfMemory)
+    }
+
+    /// Calls `visit` with `count` fields of the hash at `key` chosen at random with
+    /// repetition (HRANDFIELD with a negative count), or, with `distinct`, with
+    /// `min(count, len)` distinct fields (in insertion order). Does nothing if the key is
+    /// absent.
+    ///
+    /// # Errors
+    /// [`StoreError::WrongType`] if the key holds a string.
+    pub fn hash_random_fields(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        count: usize,
+        distinct: bool,
+        now: Timestamp,
+        mut visit: impl FnMut(&[u8], &[u8]),
+    ) -> Result<(), StoreError> {
+        let lookup = self.hash_lookup(db, key, now)?;
+        let Some(found) = lookup.found else {
+            return Ok(());
+        };
+        let length = HashView::new(self.value_of(&found)).len();
+        if length == 0 {
+            return Ok(());
+        }
+        // A copy of the generator, so the hash's bytes can stay borrowed while it runs.
+        let mut random = RandomCopy(self.random());
+        let view = HashView::new(self.value_of(&found));
+        if distinct {
+            // Selection sampling (Knuth's algorithm S): each entry is taken with
+            // probability needed / left, which takes exactly `needed` of them.
+            let mut needed = count.min(length);
+            for (index, entry) in view.entries().enumerate() {
+                let left = length - index;
+                if needed > 0 && random.below(left) < needed {
+                    visit(entry.field, entry.value);
+                    needed -= 1;
+                }
+            }
+        } else if length <= RANDOM_OFFSETS_MAX {
+            // Small hashes (all of Redis's listpack ones): each entry's start in a stack
+            // table, so each pick costs O(1).
+            let mut starts = [0u32; RANDOM_OFFSETS_MAX];
+            for (slot, entry) in starts.iter_mut().zip(view.entries()) {
+                *slot = u32::try_from(entry.range.start).unwrap_or(u32::MAX);
+            }
+            for _ in 0..count {
+                let start = starts[random.below(length)] as usize;
+                let mut entries = Entries {
+                    bytes: view.bytes,
+                    offset: start,
+                };
+                if let Some(entry) = entries.next() {
+                    visit(entry.field, entry.value);
+                }
+            }
+        } else {
+            for _ in 0..count {
+                if let Some(entry) = view.nth(random.below(length)) {
+                    visit(entry.field, entry.value);
+                }
+            }
+        }
+        self.random_state = random.0 | 1;
+        Ok(())
+    }
+
+    /// Writes the hash at `key` as a new item of `size` value bytes, which `write(old
+    /// value, target)` composes (the old value is empty for a new hash). Keeps the key's
+    /// expiry; makes room first.
+    #[expect(clippy::too_many_arguments, reason = "the private core of hash writes")]
+    fn hash_put(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        lookup: Lookup,
+        size: usize,
+        now: Timestamp,
+        log: &mut impl LogSink,
+        write: impl FnOnce(&[u8], &mut [u8]),
+    ) -> Result<(), StoreError> {
+        if key.len() > self.config.key_size_max as usize {
+            return Err(StoreError::KeyTooLarge);
+        }
+        if size > self.config.value_size_max as usize {
+            return Err(StoreError::CollectionTooLarge);
+        }
+        let existed = lookup.found.is_some();
+        let expires_at = lookup
+            .found
+            .as_ref()
+            .map_or(0, |found| found.layout.expires_at);
+        let item_size = item::item_size(key.len(), size, expires_at);
+        self.ensure_room(core::iter::once(item_size), usize::from(!existed), now, log)?;
+        let found: Option<Found> = self.refind(db, key, lookup);
+        if existed
+            && found
+                .as_ref()
+                .is_none_or(|f| expired(f.layout.expires_at, now))
+        {
+            // Making room evicted the hash itself: memory cannot hold its new version.
+            return Err(StoreError::OutOfMemory);
+        }
+        let hash = self.hash(key);
+        self.put_found(
+            db,
+            key,
+            hash,
+            found,
+            ItemKind::Compact,
+            size,
+            expires_at,
+            log,
+            |memory, old, start| {
+                let (old, target) = split(memory, old, start, size);
+                write(old, target);
+            },
+        )
+    }
+}
+
+/// A copy of the store's generator (xorshift64*), advanced locally.
+struct RandomCopy(u64);
+
+impl RandomCopy {
+    fn below(&mut self, bound: usize) -> usize {
+        let mut x = self.0 | 1;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        // NOTE: the remainder is below `bound`, a usize.
+        #[expect(clippy::cast_possible_truncation, reason = "below bound")]
+        let value = (x.wrapping_mul(0x2545_f491_4f6c_dd1d) % bound as u64) as usize;
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests;
