@@ -32,11 +32,11 @@ fn writes_remove_expired_keys_nobody_reads() {
     assert_eq!(db.get(b"stays").as_deref(), Some(&b"v"[..]));
 }
 
-/// Recovery applies each record as of when it was written: a key whose first expiry has
-/// passed by the time of recovery is still there if a later record extended or removed
+/// A key whose first expiry has passed by the time of recovery is still there if a later record extended or removed
 /// that expiry, whether the first expiry came from the log or from a snapshot. (A
-/// regression test: replay and snapshot loading once dropped such keys, so PERSIST or
-/// EXPIRE after a short SET ... PX was lost across a restart.)
+/// regression test: an extended expiry was logged as an `ExpireAt` alone, which replay
+/// could not apply once the key's first record had expired, so PEXPIRE after a short
+/// SET ... PX was lost across a restart.)
 #[test]
 fn recovery_keeps_keys_whose_expiry_a_later_record_changed() {
     use floe_core::codec::resp::SliceSink;

@@ -805,13 +805,17 @@ mod tests {
         harness.run("SET k v");
         harness.run("EXPIRE k 10");
         harness.run("PEXPIRE k 20000");
+        harness.run("PEXPIRE k 5000");
         harness.run("DEL k");
+        // A later expiry carries the whole item (replay may have dropped the first record
+        // as expired); a sooner one is an expiry record alone.
         assert_eq!(
             harness.log.0,
             [
                 "set 0 k v 0".into(),
                 format!("set 0 k v {}", NOW + 10_000),
-                format!("expire 0 k {}", NOW + 20_000),
+                format!("set 0 k v {}", NOW + 20_000),
+                format!("expire 0 k {}", NOW + 5_000),
                 "del 0 k".into(),
             ]
         );

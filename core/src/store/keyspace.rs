@@ -138,7 +138,7 @@ impl Store<'_> {
         if !applies {
             return Ok(false);
         }
-        if at <= now && !self.replaying {
+        if at <= now {
             self.remove(&found);
             log.record(Record::Del { db, key });
             return Ok(true);
@@ -217,11 +217,26 @@ impl Store<'_> {
             let memory = self.segments.memory_mut();
             memory[field_end - 8..field_end].copy_from_slice(&at.to_le_bytes());
             self.segments.expiry_written(found.location, at);
-            log.record(Record::ExpireAt {
-                db,
-                key,
-                expires_at: at,
-            });
+            if at > found.layout.expires_at {
+                // A later expiry is logged with the whole item: the key's earlier record
+                // may have expired by the time recovery replays this one (SET PX 1000,
+                // then PEXPIRE 100000, then a restart two seconds later), and replay drops
+                // an expired record, so an `ExpireAt` would find nothing to extend.
+                let bytes = self.segments.bytes(found.location);
+                log.record(Record::Set {
+                    db,
+                    key,
+                    value: &bytes[found.layout.value.clone()],
+                    expires_at: at,
+                    value_kind: found.layout.kind,
+                });
+            } else {
+                log.record(Record::ExpireAt {
+                    db,
+                    key,
+                    expires_at: at,
+                });
+            }
         } else {
             // The rewrite logs a Set that carries the new expiry (and any evictions).
             let keep = Splice {
@@ -320,16 +335,6 @@ impl Store<'_> {
         }
         self.expire_cursor = slot_index;
         removed_count
-    }
-
-    /// Removes every expired key (one pass over the table); returns how many. Recovery
-    /// calls it once replay is done, which may have kept expired keys (see
-    /// [`Store::apply`]).
-    pub fn expire_all(&mut self, now: Timestamp) -> usize {
-        // Each removal re-examines its slot, so the budget covers every slot once plus
-        // one look per key.
-        self.expire_cursor = 0;
-        self.expire_step(now, self.table.slot_count() + self.table.len())
     }
 
     /// One SCAN step over database `db`: calls `visit` with live keys matching `pattern`
@@ -517,13 +522,10 @@ impl Store<'_> {
     /// the same state as once, except a [`Record::SwapDb`], which must be replayed exactly
     /// once.
     ///
-    /// Replay applies each record as of when it was written: a key is found even if its
-    /// expiry has passed since, and a record with a past expiry still writes it, because a
-    /// later record may extend or remove that expiry (SET with PX, then PERSIST). Keys
-    /// still expired at the end are removed by expiry as usual. Cleaning, when replay
-    /// needs room, reclaims expired items as it always does; so a key whose expiry passed
-    /// before recovery, and which a later record revives, is lost only if replay ran out
-    /// of room in between.
+    /// A record whose expiry has passed by the time it is replayed deletes its key (or
+    /// writes nothing). That loses nothing: a write that moves a key's expiry later (or
+    /// removes it) logs the whole item ([`Store::expiry_change`]), so no later record
+    /// needs an expired one to build on.
     ///
     /// Replay never evicts: every eviction of the live store is in the log as a delete, so
     /// evicting again would drop keys the log says exist. Room comes from cleaning alone,

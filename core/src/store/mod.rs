@@ -765,10 +765,7 @@ impl<'a> Store<'a> {
     fn lookup(&mut self, db: u8, key: &[u8], now: Timestamp) -> Lookup {
         let hash = self.hash(key);
         let mut found = self.find_hashed(db, key, hash);
-        // Replay sees every key its records name, expired or not: a record proves the
-        // key's state when it was written, and a later one may extend its expiry.
         if let Some(entry) = &found
-            && !self.replaying
             && expired(entry.layout.expires_at, now)
         {
             let entry = entry.clone();
@@ -855,9 +852,8 @@ impl<'a> Store<'a> {
         let old_size = found.map_or(0, |found| found.layout.value.len());
         let value_size = splice.clipped(old_size).size();
         self.check_sizes(key.len(), value_size)?;
-        if expires_at != 0 && expired(expires_at, now) && !self.replaying {
-            // An expiry in the past deletes the key, as in Redis. Replay keeps it (see
-            // [`Store::apply`]).
+        if expires_at != 0 && expired(expires_at, now) {
+            // An expiry in the past deletes the key, as in Redis.
             if let Some(found) = found {
                 let found = found.clone();
                 self.remove(&found);

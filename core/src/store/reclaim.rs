@@ -41,7 +41,6 @@ impl Store<'_> {
             return Err(StoreError::KeysFull);
         }
         let step_count_max = 4 * segment_count + 16;
-        let mut purged = false;
         for step in 0..step_count_max {
             let keys_fit = self.table.len() + new_key_count <= self.table.len_max();
             let bytes_fit = self.fits(sizes.clone(), slack_size);
@@ -51,15 +50,6 @@ impl Store<'_> {
             let force = step >= 2 * segment_count;
             if !bytes_fit && self.clean_step(now) {
                 continue;
-            }
-            // Replay keeps expired keys its records name (see [`Store::apply`]); out of
-            // room, it removes every expired key once, which frees keys and makes dead
-            // bytes for cleaning.
-            if self.replaying && !purged {
-                purged = true;
-                if self.expire_all(now) > 0 {
-                    continue;
-                }
             }
             if self.config.policy == EvictionPolicy::NoEviction || self.replaying {
                 return Err(if bytes_fit {

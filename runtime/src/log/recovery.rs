@@ -116,9 +116,7 @@ pub struct SnapshotLoaded {
     pub lsn: u64,
     /// Items in the file.
     pub item_count: u64,
-    /// Items that had expired by the time they were loaded. They are loaded all the same
-    /// (a later log record may extend their expiry, see `Store::apply`); expiry removes
-    /// the rest as usual.
+    /// Items that had expired by the time they were loaded, and were left out.
     pub expired_count: u64,
 }
 
@@ -194,11 +192,6 @@ pub fn recover(
             },
             other => other.into_error(),
         })?;
-    // Replay kept keys whose expiry passed before recovery, in case a later record
-    // revived them (`Store::apply`); those still expired go now.
-    for shard in 0..replay.stores.count() {
-        replay.stores.store(shard).expire_all(now);
-    }
     for skipped in &report.snapshots_skipped {
         tracing::warn!(
             "recovery skipped damaged snapshot `{}` (offset {}: {}); the log covers it",
@@ -541,6 +534,7 @@ fn snapshot_load(
             progress.tick("items", index, size * index / header.item_count.max(1));
             if item.expires_at != 0 && item.expires_at <= now {
                 *expired_count += 1;
+                continue;
             }
             let record = Record::Set {
                 db: item.db,
