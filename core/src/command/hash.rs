@@ -337,27 +337,10 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
         context.reply.array_header(0);
         return;
     }
-    let mut pattern = None;
-    let mut index = 3;
-    while index < context.count() {
-        let (option, value) = (context.arg(index), context.arg(index + 1));
-        let has_value = index + 1 < context.count();
-        if is(option, "count") && has_value {
-            let Some(requested) = context.integer(index + 1) else {
-                return;
-            };
-            if requested < 1 {
-                context.syntax_error();
-                return;
-            }
-        } else if is(option, "match") && has_value {
-            pattern = (value != b"*").then_some(value);
-        } else {
-            context.syntax_error();
-            return;
-        }
-        index += 2;
-    }
+    let Some(options) = super::keys::scan_options(context, 3, false) else {
+        return;
+    };
+    let pattern = options.pattern;
     read(context, |reply, _, hash| {
         let matches =
             |field: &[u8]| pattern.is_none_or(|pattern: &[u8]| glob_match(pattern, field));

@@ -264,48 +264,75 @@ fn keys<D: Door>(context: &mut Context<'_, '_, D>) {
     assert_eq!(written_count, key_count, "KEYS passes disagree");
 }
 
+/// The options of SCAN (and of HSCAN, without TYPE), from argument `first` on.
+pub(super) struct ScanOptions<'c> {
+    /// COUNT: how much work one call may do.
+    pub(super) count: usize,
+    /// MATCH's glob; `None` for none (or `*`, which matches everything, so it is no filter).
+    pub(super) pattern: Option<&'c [u8]>,
+    /// TYPE's name, as given.
+    pub(super) type_name: Option<&'c [u8]>,
+}
+
+/// Reads `[MATCH pattern] [COUNT count]` (and `[TYPE type]` where `with_type`) from argument
+/// `first` on, in any order; `None` once the error is replied (a COUNT below 1 or not an
+/// integer, an unknown or incomplete option).
+pub(super) fn scan_options<'c, D: Door>(
+    context: &mut Context<'c, '_, D>,
+    first: usize,
+    with_type: bool,
+) -> Option<ScanOptions<'c>> {
+    let mut options = ScanOptions {
+        count: SCAN_COUNT_DEFAULT,
+        pattern: None,
+        type_name: None,
+    };
+    let mut index = first;
+    while index < context.count() {
+        let (option, value) = (context.arg(index), context.arg(index + 1));
+        let has_value = index + 1 < context.count();
+        if is(option, "count") && has_value {
+            let requested = context.integer(index + 1)?;
+            if requested < 1 {
+                context.syntax_error();
+                return None;
+            }
+            options.count = usize::try_from(requested).unwrap_or(usize::MAX);
+        } else if is(option, "match") && has_value {
+            options.pattern = (value != b"*").then_some(value);
+        } else if is(option, "type") && has_value && with_type {
+            options.type_name = Some(value);
+        } else {
+            context.syntax_error();
+            return None;
+        }
+        index += 2;
+    }
+    Some(options)
+}
+
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: `[next-cursor, [keys...]]`.
 fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
     let Some(cursor) = parse_cursor(context.arg(1)) else {
         context.error("ERR invalid cursor");
         return;
     };
-    let mut count = SCAN_COUNT_DEFAULT;
-    let mut pattern = None;
-    let mut type_matches = true;
-    let mut kind = None;
-    let mut index = 2;
-    while index < context.count() {
-        let (option, value) = (context.arg(index), context.arg(index + 1));
-        let has_value = index + 1 < context.count();
-        if is(option, "count") && has_value {
-            let Some(requested) = context.integer(index + 1) else {
-                return;
-            };
-            if requested < 1 {
-                context.syntax_error();
-                return;
-            }
-            count = usize::try_from(requested).unwrap_or(usize::MAX);
-        } else if is(option, "match") && has_value {
-            // `*` matches everything, so it is no filter at all.
-            pattern = (value != b"*").then_some(value);
-        } else if is(option, "type") && has_value {
-            // Strings and (compact) hashes are the kinds floe has. Like Redis 7.2, an
-            // unknown type name matches nothing rather than being an error.
-            if is(value, "string") {
-                kind = Some(ItemKind::String);
-            } else if is(value, "hash") {
-                kind = Some(ItemKind::Compact);
-            } else {
-                type_matches = false;
-            }
-        } else {
-            context.syntax_error();
-            return;
-        }
-        index += 2;
-    }
+    let Some(ScanOptions {
+        count,
+        pattern,
+        type_name,
+    }) = scan_options(context, 2, true)
+    else {
+        return;
+    };
+    // Strings and (compact) hashes are the kinds floe has. Like Redis 7.2, an unknown type
+    // name matches nothing rather than being an error.
+    let (kind, type_matches) = match type_name {
+        None => (None, true),
+        Some(name) if is(name, "string") => (Some(ItemKind::String), true),
+        Some(name) if is(name, "hash") => (Some(ItemKind::Compact), true),
+        Some(_) => (None, false),
+    };
     let (db, now) = (context.session.db, context.now);
     if shards::db_len(context.shards, db) == 0 {
         // Nothing to walk (not even expired keys): end the scan now, as Redis does for an
