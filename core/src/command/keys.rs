@@ -19,7 +19,7 @@
 use super::server::{Subcommand, help, sub, subcommand};
 use super::{Context, Door, Message, bulk_or_null, c_string, decimal, is};
 use crate::constants::SCAN_COUNT_DEFAULT;
-use crate::storage::item::ItemKind;
+use crate::store::ValueType;
 use crate::store::{ExpireCondition, Store, Ttl, shards};
 use crate::time::Timestamp;
 
@@ -79,16 +79,14 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         }
         Command::Type => {
             let key = context.arg(1);
-            let kind =
+            let value_type =
                 context
                     .shards
                     .store_for(key)
-                    .value_kind(context.session.db, key, context.now);
-            context.reply.simple(match kind {
-                Some(ItemKind::String) => b"string",
-                Some(ItemKind::Compact) => b"hash",
-                None => b"none",
-            });
+                    .value_type(context.session.db, key, context.now);
+            context
+                .reply
+                .simple(value_type.map_or("none", ValueType::name).as_bytes());
         }
         Command::Keys => keys(context),
         Command::Scan => scan(context),
@@ -325,13 +323,11 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
     else {
         return;
     };
-    // Strings and (compact) hashes are the kinds floe has. Like Redis 7.2, an unknown type
-    // name matches nothing rather than being an error.
-    let (kind, type_matches) = match type_name {
+    // Like Redis 7.2, an unknown type name matches nothing rather than being an error.
+    let (kind, type_matches) = match type_name.map(ValueType::from_name) {
         None => (None, true),
-        Some(name) if is(name, "string") => (Some(ItemKind::String), true),
-        Some(name) if is(name, "hash") => (Some(ItemKind::Compact), true),
-        Some(_) => (None, false),
+        Some(Some(value_type)) => (Some(value_type), true),
+        Some(None) => (None, false),
     };
     let (db, now) = (context.session.db, context.now);
     if shards::db_len(context.shards, db) == 0 {

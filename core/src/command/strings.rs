@@ -10,7 +10,7 @@
 
 use super::{Arguments, Context, Door, arity_error, bulk_or_null, is};
 use crate::error::StoreError;
-use crate::storage::item::ItemKind;
+use crate::store::ValueType;
 use crate::store::{GetExpiry, SetCondition, SetExpiry, SetOptions, shards};
 use crate::time::Timestamp;
 
@@ -142,11 +142,11 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
 /// Whether `key` holds a value of another type than a string; if so, replies WRONGTYPE
 /// (before anything changes, as Redis checks).
 fn holds_other_type<D: Door>(context: &mut Context<'_, '_, D>, key: &[u8]) -> bool {
-    let kind = context
+    let value_type = context
         .shards
         .store_for(key)
-        .value_kind(context.session.db, key, context.now);
-    let other = kind.is_some_and(|kind| kind != ItemKind::String);
+        .value_type(context.session.db, key, context.now);
+    let other = value_type.is_some_and(|value_type| value_type != ValueType::String);
     if other {
         context.store_error(StoreError::WrongType);
     }

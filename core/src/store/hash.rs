@@ -21,32 +21,17 @@
 
 use core::ops::Range;
 
-use super::{Found, LogSink, Lookup, Store, expired};
+use super::compact::{Out, RandomCopy, TYPE_HASH, ValueType, varint_read};
+use super::{LogSink, Store};
 use crate::codec::record::Record;
 use crate::error::StoreError;
-use crate::storage::item::{self, ItemKind, varint_size, varint_write};
+use crate::storage::item::varint_size;
 use crate::text::{DOUBLE_HUMAN_SIZE_MAX, I64_TEXT_SIZE_MAX, format_double_human, format_i64};
 use crate::text::{parse_double_finite, parse_integer_strict};
 use crate::time::Timestamp;
 
 /// Hashes of at most this many fields get O(1) picks in HRANDFIELD with repetition.
 const RANDOM_OFFSETS_MAX: usize = 512;
-
-/// The type byte that starts a compact hash's value.
-pub const TYPE_HASH: u8 = b'h';
-
-/// Reads a varint at the front of `bytes`: its value and size, or `None` if it is cut
-/// short or longer than 5 bytes.
-fn varint_read(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut value = 0usize;
-    for (index, &byte) in bytes.iter().take(5).enumerate() {
-        value |= usize::from(byte & 0x7f) << (7 * index);
-        if byte < 0x80 {
-            return Some((value, index + 1));
-        }
-    }
-    None
-}
 
 /// Bytes one entry takes in the encoding.
 #[must_use]
@@ -162,34 +147,6 @@ pub fn is_valid(value: &[u8]) -> bool {
     count > 0 && entries.offset == value.len()
 }
 
-/// Appends `bytes` to a value being composed, or only counts them (the sizing pass).
-struct Out<'o> {
-    target: Option<&'o mut [u8]>,
-    size: usize,
-}
-
-impl Out<'_> {
-    fn push(&mut self, bytes: &[u8]) {
-        if let Some(target) = &mut self.target {
-            target[self.size..self.size + bytes.len()].copy_from_slice(bytes);
-        }
-        self.size += bytes.len();
-    }
-
-    fn push_varint(&mut self, value: usize) {
-        let mut buffer = [0u8; 5];
-        let size = varint_write(&mut buffer, value);
-        self.push(&buffer[..size]);
-    }
-
-    fn push_entry(&mut self, field: &[u8], value: &[u8]) {
-        self.push_varint(field.len());
-        self.push(field);
-        self.push_varint(value.len());
-        self.push(value);
-    }
-}
-
 /// HSET's new value: `old` (empty for a new hash) with every pair set, the last value of
 /// a repeated field winning; new fields go at the end, in the order they first appear.
 fn compose_set<'p, P>(old: &[u8], pairs: &P, out: &mut Out<'_>)
@@ -234,28 +191,7 @@ where
     }
 }
 
-/// The old value's bytes and the new value's target, both in segment memory (they never
-/// overlap: the new item lies in space no live item uses).
-fn split(memory: &mut [u8], old: Range<usize>, start: usize, size: usize) -> (&[u8], &mut [u8]) {
-    if old.start < start {
-        let (left, right) = memory.split_at_mut(start);
-        (&left[old], &mut right[..size])
-    } else {
-        let (left, right) = memory.split_at_mut(old.start);
-        (&right[..old.len()], &mut left[start..start + size])
-    }
-}
-
 impl Store<'_> {
-    /// Looks `key` up for a hash command: `Ok` with the lookup if it is a hash or absent.
-    fn hash_lookup(&mut self, db: u8, key: &[u8], now: Timestamp) -> Result<Lookup, StoreError> {
-        let lookup = self.lookup(db, key, now);
-        match &lookup.found {
-            Some(found) if found.layout.kind != ItemKind::Compact => Err(StoreError::WrongType),
-            _ => Ok(lookup),
-        }
-    }
-
     /// The hash at `key` for a read (`None` if absent), counted as an access.
     ///
     /// # Errors
@@ -266,20 +202,8 @@ impl Store<'_> {
         key: &[u8],
         now: Timestamp,
     ) -> Result<Option<HashView<'_>>, StoreError> {
-        let lookup = self.hash_lookup(db, key, now)?;
-        let Some(found) = lookup.found else {
-            self.stats.misses += 1;
-            return Ok(None);
-        };
-        self.stats.hits += 1;
-        self.touch_slot(found.slot_index);
-        Ok(Some(HashView::new(self.value_of(&found))))
-    }
-
-    /// The kind of the live key `key`, if it exists (TYPE, OBJECT ENCODING, the string
-    /// commands' WRONGTYPE check).
-    pub fn value_kind(&mut self, db: u8, key: &[u8], now: Timestamp) -> Option<ItemKind> {
-        self.find_live(db, key, now).map(|found| found.layout.kind)
+        let value = self.collection_read(db, key, now, ValueType::Hash)?;
+        Ok(value.map(HashView::new))
     }
 
     /// Sets every `(field, value)` pair of `pairs` in the hash at `key` (creating it) and
@@ -301,7 +225,7 @@ impl Store<'_> {
     where
         P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
     {
-        let lookup = self.hash_lookup(db, key, now)?;
+        let lookup = self.collection_lookup(db, key, now, ValueType::Hash)?;
         let old: &[u8] = match &lookup.found {
             Some(found) => self.value_of(found),
             None => &[],
@@ -324,7 +248,7 @@ impl Store<'_> {
         };
         compose_set(old, &pairs, &mut sizing);
         let size = sizing.size;
-        self.hash_put(db, key, lookup, size, now, log, |old, target| {
+        self.compact_put(db, key, lookup, size, now, log, |old, target| {
             let mut out = Out {
                 target: Some(target),
                 size: 0,
@@ -351,7 +275,7 @@ impl Store<'_> {
     where
         F: Iterator<Item = &'f [u8]> + Clone,
     {
-        let lookup = self.hash_lookup(db, key, now)?;
+        let lookup = self.collection_lookup(db, key, now, ValueType::Hash)?;
         let Some(found) = lookup.found.clone() else {
             return Ok(0);
         };
@@ -379,7 +303,7 @@ impl Store<'_> {
         };
         compose_delete(old, &fields, &mut sizing);
         let size = sizing.size;
-        self.hash_put(db, key, lookup, size, now, log, |old, target| {
+        self.compact_put(db, key, lookup, size, now, log, |old, target| {
             let mut out = Out {
                 target: Some(target),
                 size: 0,
@@ -405,7 +329,7 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<i64, StoreError> {
-        let lookup = self.hash_lookup(db, key, now)?;
+        let lookup = self.collection_lookup(db, key, now, ValueType::Hash)?;
         let current = match lookup
             .found
             .as_ref()
@@ -436,7 +360,7 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<&[u8], StoreError> {
-        let lookup = self.hash_lookup(db, key, now)?;
+        let lookup = self.collection_lookup(db, key, now, ValueType::Hash)?;
         let current = match lookup
             .found
             .as_ref()
@@ -480,7 +404,7 @@ impl Store<'_> {
         now: Timestamp,
         mut visit: impl FnMut(&[u8], &[u8]),
     ) -> Result<(), StoreError> {
-        let lookup = self.hash_lookup(db, key, now)?;
+        let lookup = self.collection_lookup(db, key, now, ValueType::Hash)?;
         let Some(found) = lookup.found else {
             return Ok(());
         };
@@ -528,76 +452,6 @@ impl Store<'_> {
         }
         self.random_state = random.0 | 1;
         Ok(())
-    }
-
-    /// Writes the hash at `key` as a new item of `size` value bytes, which `write(old
-    /// value, target)` composes (the old value is empty for a new hash). Keeps the key's
-    /// expiry; makes room first.
-    #[expect(clippy::too_many_arguments, reason = "the private core of hash writes")]
-    fn hash_put(
-        &mut self,
-        db: u8,
-        key: &[u8],
-        lookup: Lookup,
-        size: usize,
-        now: Timestamp,
-        log: &mut impl LogSink,
-        write: impl FnOnce(&[u8], &mut [u8]),
-    ) -> Result<(), StoreError> {
-        if key.len() > self.config.key_size_max as usize {
-            return Err(StoreError::KeyTooLarge);
-        }
-        if size > self.config.value_size_max as usize {
-            return Err(StoreError::CollectionTooLarge);
-        }
-        let existed = lookup.found.is_some();
-        let expires_at = lookup
-            .found
-            .as_ref()
-            .map_or(0, |found| found.layout.expires_at);
-        let item_size = item::item_size(key.len(), size, expires_at);
-        self.ensure_room(core::iter::once(item_size), usize::from(!existed), now, log)?;
-        let found: Option<Found> = self.refind(db, key, lookup);
-        if existed
-            && found
-                .as_ref()
-                .is_none_or(|f| expired(f.layout.expires_at, now))
-        {
-            // Making room evicted the hash itself: memory cannot hold its new version.
-            return Err(StoreError::OutOfMemory);
-        }
-        let hash = self.hash(key);
-        self.put_found(
-            db,
-            key,
-            hash,
-            found,
-            ItemKind::Compact,
-            size,
-            expires_at,
-            log,
-            |memory, old, start| {
-                let (old, target) = split(memory, old, start, size);
-                write(old, target);
-            },
-        )
-    }
-}
-
-/// A copy of the store's generator (xorshift64*), advanced locally.
-struct RandomCopy(u64);
-
-impl RandomCopy {
-    fn below(&mut self, bound: usize) -> usize {
-        let mut x = self.0 | 1;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        // NOTE: the remainder is below `bound`, a usize.
-        #[expect(clippy::cast_possible_truncation, reason = "below bound")]
-        let value = (x.wrapping_mul(0x2545_f491_4f6c_dd1d) % bound as u64) as usize;
-        value
     }
 }
 

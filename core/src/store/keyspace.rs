@@ -2,7 +2,7 @@
 //! (SCAN, KEYS, RANDOMKEY, values, prefix scans), clearing (FLUSHDB, FLUSHALL), and
 //! looking at one item (TOUCH, OBJECT, MEMORY USAGE).
 
-use super::{Found, LogSink, Lookup, Splice, Store, expired, parse_integer};
+use super::{Found, LogSink, Lookup, Splice, Store, ValueType, expired, parse_integer};
 use crate::codec::record::Record;
 use crate::constants::{SLOT_SIZE, TAG_SIZE};
 use crate::error::StoreError;
@@ -25,8 +25,14 @@ pub enum Encoding {
     EmbStr,
     /// Longer (`raw`).
     Raw,
-    /// A hash in the compact encoding (`listpack`).
+    /// A small hash or sorted set (`listpack`).
     Listpack,
+    /// A list (`quicklist`: Redis 7.0 names every list so).
+    Quicklist,
+    /// A small set of integers (`intset`).
+    Intset,
+    /// A set of other members (`hashtable`: Redis 7.0 has no listpack sets).
+    Hashtable,
 }
 
 impl Encoding {
@@ -42,6 +48,18 @@ impl Encoding {
         }
     }
 
+    /// The encoding of a compact collection's `value`, by its type byte, as Redis 7.0
+    /// names the encoding of a collection that small.
+    #[must_use]
+    pub fn of_compact(value: &[u8]) -> Self {
+        match ValueType::of(ItemKind::Compact, value) {
+            ValueType::List => Self::Quicklist,
+            ValueType::Set if super::set::all_integers(value) => Self::Intset,
+            ValueType::Set => Self::Hashtable,
+            ValueType::String | ValueType::Hash | ValueType::SortedSet => Self::Listpack,
+        }
+    }
+
     /// The name OBJECT ENCODING replies with.
     #[must_use]
     pub const fn name(self) -> &'static str {
@@ -50,6 +68,9 @@ impl Encoding {
             Self::EmbStr => "embstr",
             Self::Raw => "raw",
             Self::Listpack => "listpack",
+            Self::Quicklist => "quicklist",
+            Self::Intset => "intset",
+            Self::Hashtable => "hashtable",
         }
     }
 }
@@ -265,7 +286,7 @@ impl Store<'_> {
         Some(ObjectInfo {
             encoding: match found.layout.kind {
                 ItemKind::String => Encoding::of(self.value_of(&found)),
-                ItemKind::Compact => Encoding::Listpack,
+                ItemKind::Compact => Encoding::of_compact(self.value_of(&found)),
             },
             policy_bits: self.table.policy(found.slot_index) & POLICY_MASK,
             memory_size: found.layout.size() + SLOT_SIZE + TAG_SIZE,
@@ -352,7 +373,7 @@ impl Store<'_> {
         self.scan_kind(db, cursor, count, pattern, None, now, visit)
     }
 
-    /// [`Store::scan`] of the keys of one kind only (`kind`; `None`: every key), for
+    /// [`Store::scan`] of the keys of one type only (`kind`; `None`: every key), for
     /// SCAN's TYPE option.
     #[expect(clippy::too_many_arguments, reason = "SCAN's options")]
     pub fn scan_kind(
@@ -361,14 +382,16 @@ impl Store<'_> {
         cursor: u64,
         count: usize,
         pattern: Option<&[u8]>,
-        kind: Option<ItemKind>,
+        kind: Option<ValueType>,
         now: Timestamp,
         mut visit: impl FnMut(&[u8]),
     ) -> u64 {
         self.table.scan(cursor, count, |slot_index| {
-            if let Some((key, _)) = self.entry_at(slot_index, db, now)
+            if let Some((key, value)) = self.entry_at(slot_index, db, now)
                 && pattern.is_none_or(|pattern| glob_match(pattern, key))
-                && kind.is_none_or(|kind| self.found_at(slot_index).layout.kind == kind)
+                && kind.is_none_or(|kind| {
+                    ValueType::of(self.found_at(slot_index).layout.kind, value) == kind
+                })
             {
                 visit(key);
             }
@@ -574,7 +597,7 @@ impl Store<'_> {
                 value_kind,
             } => {
                 check_db(db)?;
-                if value_kind == ItemKind::Compact && !super::hash::is_valid(value) {
+                if value_kind == ItemKind::Compact && !super::compact::is_valid(value) {
                     return Err(StoreError::CollectionInvalid);
                 }
                 let lookup = self.lookup(db, key, now);

@@ -25,8 +25,10 @@
 //! assert_eq!(store.get(0, b"greeting", now), Some(&b"hello"[..]));
 //! ```
 
+mod compact;
 pub mod hash;
 pub mod index;
+pub mod set;
 mod keyspace;
 mod reclaim;
 pub mod shards;
@@ -34,6 +36,7 @@ mod strings;
 mod transfer;
 mod write;
 
+pub use compact::{TYPE_HASH, TYPE_LIST, TYPE_SET, TYPE_ZSET, ValueType};
 pub use index::PrefixIndex;
 pub use keyspace::{Encoding, ExpireCondition, ObjectInfo, Ttl};
 pub use shards::{SHARD_COUNT_MAX, Shards, shard_of};

@@ -25,11 +25,11 @@
 //!   borrows the whole keyspace, and [`Shards::with_pair`] gives two stores of unrelated
 //!   lifetimes.
 
-use super::{LogSink, Store, Transfer};
+use super::{LogSink, Store, Transfer, ValueType};
 use crate::constants::SCAN_INDEX_KEYS_MAX;
 use crate::error::StoreError;
 use crate::hash::wyhash;
-use crate::storage::item::ItemKind;
+
 use crate::time::Timestamp;
 
 /// The most shards a keyspace may have.
@@ -181,7 +181,7 @@ pub fn scan_kind(
     cursor: u64,
     count: usize,
     pattern: Option<&[u8]>,
-    kind: Option<ItemKind>,
+    kind: Option<ValueType>,
     now: Timestamp,
     mut visit: impl FnMut(&[u8]),
 ) -> u64 {

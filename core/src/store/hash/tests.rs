@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::arena::Arena;
+use crate::storage::item::ItemKind;
 use crate::codec::record::{Body, LogRecord};
 use crate::store::{Config, ExpireCondition, SetOptions};
 use proptest::prelude::*;
