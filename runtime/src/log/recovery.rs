@@ -150,8 +150,8 @@ pub struct TornCut {
 /// the directory ready for a log writer starting at `report.lsn_last + 1`. The caller holds
 /// the directory's lock.
 ///
-/// Prints a line on stderr for each torn tail cut and damaged snapshot skipped, and
-/// progress lines when recovery takes longer than a second.
+/// Prints a line on stderr for each torn tail cut (as it is cut) and damaged snapshot
+/// skipped, and progress lines when recovery takes longer than a second.
 ///
 /// # Errors
 /// [`Error::Corrupt`] for damage recovery must not guess about (file and offset named; the
@@ -198,15 +198,6 @@ pub fn recover(
             skipped.file.display(),
             skipped.offset,
             skipped.reason
-        );
-    }
-    for cut in &report.cuts {
-        tracing::warn!(
-            "recovery cut a torn tail off `{}` at offset {} ({} bytes: {})",
-            cut.file.display(),
-            cut.offset,
-            cut.size_dropped,
-            cut.what
         );
     }
     Ok(report)
@@ -866,6 +857,15 @@ fn recover_change(
 ) -> Result<(), Error> {
     for cut in &report.cuts {
         storage.truncate(&cut.file, cut.offset)?;
+        // Said as each cut is made, so that a recovery failing after it (a later truncate,
+        // the log writer's open) still leaves the line behind.
+        tracing::warn!(
+            "recovery cut a torn tail off `{}` at offset {} ({} bytes: {})",
+            cut.file.display(),
+            cut.offset,
+            cut.size_dropped,
+            cut.what
+        );
     }
     let mut removed = Vec::new();
     for name in empty.iter().chain(&listing.temps) {

@@ -342,6 +342,9 @@ struct DiskState {
     /// inode, since a file can be renamed after it was damaged (a snapshot's temporary
     /// file): recovery may meet them at any later start.
     damage_live: Vec<(u64, Damage)>,
+    /// Files the program truncated: recovery's cuts of torn tails, each of which it
+    /// announces on stderr as it makes it.
+    truncate_count: u64,
     operation_count: u64,
     trace_hash: u64,
     log_sync: LogSync,
@@ -415,6 +418,7 @@ impl SimDisk {
                     counts: FaultCounts::default(),
                     damage: Vec::new(),
                     damage_live: Vec::new(),
+                    truncate_count: 0,
                     operation_count: 0,
                     trace_hash: 0,
                     log_sync: LogSync::default(),
@@ -526,6 +530,12 @@ impl SimDisk {
     #[must_use]
     pub fn fault_counts(&self) -> FaultCounts {
         self.lock().counts
+    }
+
+    /// Files the program has truncated (recovery's cuts, each announced as it is made).
+    #[must_use]
+    pub fn truncate_count(&self) -> u64 {
+        self.lock().truncate_count
     }
 
     /// Damage done to stored bytes since the last call, and forgets it.
@@ -1305,6 +1315,7 @@ impl Storage for SimDisk {
         inode.pending.retain(|pending| !pending.bytes.is_empty());
         // The new size is durable (the contract: recovery must not see a cut tail again).
         inode.durable.resize(to_usize(size), 0);
+        state.truncate_count += 1;
         state.trace(b"truncated", path, size, 0);
         Ok(())
     }

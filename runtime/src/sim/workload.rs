@@ -733,11 +733,16 @@ impl Runner {
                 self.disk.restart();
             }
             self.note_damage(&mut evidence);
+            let truncate_count = self.disk.truncate_count();
             self.disk.set_log_sync_last_ns(self.clock.driver_ns());
             let storage: Arc<dyn Storage> = Arc::new(self.disk.clone());
             let clock: Arc<dyn Clock> = self.clock.clone();
             self.counters.operations += 1;
-            match Db::open_with(&self.dir, self.db_config.clone(), Some(storage), clock) {
+            let opened = Db::open_with(&self.dir, self.db_config.clone(), Some(storage), clock);
+            // A torn tail recovery cut is reported on stderr as it is cut, even by an attempt
+            // that fails or loses power after it (the next attempt then sees no tail to cut).
+            evidence.reported |= self.disk.truncate_count() > truncate_count;
+            match opened {
                 Ok(db) if self.disk.crashed() => {
                     let _closing = db.close(); // The power is off: this fails, as it should.
                 }
