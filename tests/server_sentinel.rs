@@ -13,7 +13,8 @@
 //!   error, SCRIPT KILL's NOTBUSY, and INFO's `run_id` and `slave_priority`.
 //! - `min-replicas-to-write` against a real replica: Redis's exact NOREPLICAS error while
 //!   too few replicas acknowledged within `min-replicas-max-lag`, `min_slaves_good_slaves`
-//!   in INFO, writes accepted once the replica follows and refused again once it is killed.
+//!   in INFO, writes accepted once the replica follows and refused again once it is killed;
+//!   CONFIG SET and the config file (either name) set it.
 
 mod common;
 
@@ -440,4 +441,30 @@ fn min_replicas_to_write_refuses_writes_until_a_replica_acknowledges() {
     assert_eq!(set(&mut client), NO_REPLICAS);
     drop(client);
     primary.kill();
+}
+
+#[test]
+fn min_replicas_settings_come_from_the_config_file_under_either_name() {
+    let dir = common::scratch(&format!("min-replicas-file-{}", std::process::id()));
+    let config = dir.join("floe.conf");
+    fs::write(&config, "min-slaves-to-write 2\nmin-replicas-max-lag 5\n").expect("write");
+    let primary = Server::floe(&[
+        "--persistence",
+        "off",
+        "--config",
+        config.to_str().expect("UTF-8"),
+    ]);
+    let mut client = primary.client();
+    // CONFIG GET lists settings under their main names (aliases are accepted, not listed).
+    assert_eq!(
+        String::from_utf8_lossy(&client.command(&[b"CONFIG", b"GET", b"min-replicas-*"])),
+        "*4\r\n$21\r\nmin-replicas-to-write\r\n$1\r\n2\r\n$20\r\nmin-replicas-max-lag\r\n$1\r\n5\r\n"
+    );
+    assert_eq!(set(&mut client), NO_REPLICAS);
+    // A block of admin commands names the client for CLIENT LIST, as CLIENT SETNAME alone.
+    client.command(&[b"MULTI"]);
+    client.command(&[b"CLIENT", b"SETNAME", b"sentinel-cmd"]);
+    assert_eq!(client.command(&[b"EXEC"]), b"*1\r\n+OK\r\n");
+    let list = String::from_utf8_lossy(&client.command(&[b"CLIENT", b"LIST"])).into_owned();
+    assert!(list.contains("name=sentinel-cmd "), "{list}");
 }

@@ -267,7 +267,9 @@ impl Resp {
             worker.reply = reply;
         }
         connection.info.db.store(self.session.db, Ordering::Relaxed);
+        // EXEC too: a CLIENT SETNAME may sit in its block (Sentinel's).
         if name.eq_ignore_ascii_case(b"client")
+            || name.eq_ignore_ascii_case(b"exec")
             || name.eq_ignore_ascii_case(b"hello")
             || name.eq_ignore_ascii_case(b"reset")
         {
