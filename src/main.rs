@@ -346,6 +346,20 @@ struct ServeArguments {
     /// Seconds a replica waits for its primary's answer [default: 60].
     #[arg(long = "repl-timeout", value_name = "SECONDS")]
     repl_timeout: Option<String>,
+    /// A primary refuses writes (NOREPLICAS) with fewer good replicas than this [default: 0].
+    #[arg(
+        long = "min-replicas-to-write",
+        alias = "min-slaves-to-write",
+        value_name = "COUNT"
+    )]
+    min_replicas_to_write: Option<String>,
+    /// Seconds since a replica's last acknowledgement for it to count as good [default: 10].
+    #[arg(
+        long = "min-replicas-max-lag",
+        alias = "min-slaves-max-lag",
+        value_name = "SECONDS"
+    )]
+    min_replicas_max_lag: Option<String>,
 }
 
 impl ServeArguments {
@@ -399,6 +413,8 @@ impl ServeArguments {
             ("masterauth", &self.masterauth),
             ("repl-backlog-size", &self.repl_backlog_size),
             ("repl-timeout", &self.repl_timeout),
+            ("min-replicas-to-write", &self.min_replicas_to_write),
+            ("min-replicas-max-lag", &self.min_replicas_max_lag),
         ];
         for (name, value) in given {
             if let Some(value) = value {

@@ -359,8 +359,16 @@ impl Fixed {
             .stderr(log)
             .spawn()
             .expect("start floe");
-        eventually("the fixed-port server to listen", || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        // A PING answered, not just a connect: the port may accept before floe serves it
+        // (a connection then reset), which made the test flaky on a loaded machine.
+        eventually("the fixed-port server to answer PING", || {
+            let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+                return false;
+            };
+            let mut answer = [0_u8; 7];
+            stream.write_all(b"PING\r\n").is_ok()
+                && stream.read_exact(&mut answer).is_ok()
+                && &answer == b"+PONG\r\n"
         });
         Self { child }
     }

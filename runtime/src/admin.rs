@@ -311,6 +311,10 @@ impl Admin {
     ) -> Self {
         let limits = Limits::default();
         limits.publish(&settings);
+        db.set_write_quorum(
+            settings.min_replicas_to_write,
+            settings.min_replicas_max_lag_seconds,
+        );
         let aclfile = (!settings.aclfile.as_os_str().is_empty()).then(|| settings.aclfile.clone());
         Self {
             acl: Acl::new(&settings.requirepass, aclfile),
@@ -575,6 +579,10 @@ impl Admin {
         }
         *settings = changed;
         self.limits.publish(&settings);
+        self.db.set_write_quorum(
+            settings.min_replicas_to_write,
+            settings.min_replicas_max_lag_seconds,
+        );
         reply.simple(b"OK");
     }
 
@@ -583,7 +591,11 @@ impl Admin {
             reply.error(b"ERR The server is running without a config file");
             return;
         };
-        let text = lock(&self.settings).to_file();
+        let mut settings = lock(&self.settings).clone();
+        // REPLICAOF changes the role while floe runs: the file keeps the current one, so a
+        // restart (after a failover Sentinel drove) comes back in the same role.
+        settings.replicaof = self.replication.primary();
+        let text = settings.to_file();
         let temporary = path.with_extension("rewrite.tmp");
         let written =
             std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, path));

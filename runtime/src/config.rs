@@ -107,6 +107,11 @@ pub struct Settings {
     pub repl_backlog_size: u64,
     /// `repl-timeout`: seconds a replica waits for its primary before the link is down.
     pub repl_timeout_seconds: u64,
+    /// `min-replicas-to-write`: a primary refuses writes with fewer good replicas (0: off).
+    pub min_replicas_to_write: u64,
+    /// `min-replicas-max-lag`: seconds since its last acknowledgement for a replica to be
+    /// good.
+    pub min_replicas_max_lag_seconds: u64,
 }
 
 impl Default for Settings {
@@ -151,6 +156,8 @@ impl Default for Settings {
             masterauth: String::new(),
             repl_backlog_size: 16 << 20,
             repl_timeout_seconds: 60,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag_seconds: 10,
         }
     }
 }
@@ -256,7 +263,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 39] = [
+pub static SETTINGS: [Setting; 41] = [
     setting!(
         "dir",
         "",
@@ -625,6 +632,26 @@ pub static SETTINGS: [Setting; 39] = [
         repl_timeout_seconds,
         |seconds: &u64| seconds.to_string(),
         |text: &str| parse_number(text, 1, 3600)
+    ),
+    setting!(
+        "min-replicas-to-write",
+        "min-slaves-to-write",
+        true,
+        "a primary refuses clients' writes (NOREPLICAS) while fewer replicas than this \
+         acknowledged within min-replicas-max-lag seconds (0: never)",
+        min_replicas_to_write,
+        |count: &u64| count.to_string(),
+        |text: &str| parse_number(text, 0, 1 << 16)
+    ),
+    setting!(
+        "min-replicas-max-lag",
+        "min-slaves-max-lag",
+        true,
+        "seconds since a replica's last acknowledgement for min-replicas-to-write to count \
+         it (0: the refusal is off)",
+        min_replicas_max_lag_seconds,
+        |seconds: &u64| seconds.to_string(),
+        |text: &str| parse_number(text, 0, 1 << 20)
     ),
 ];
 

@@ -154,6 +154,9 @@ pub enum DbError {
     Runtime(Error),
     /// A client's write to a replica (`docs/replication.md`): only its primary writes.
     ReadOnly,
+    /// A client's write to a primary with fewer replicas acknowledging within
+    /// `min-replicas-max-lag` than `min-replicas-to-write` asks for.
+    NoReplicas,
 }
 
 impl DbError {
@@ -189,6 +192,7 @@ impl fmt::Display for DbError {
             }
             Self::Runtime(error) => write!(f, "{error}"),
             Self::ReadOnly => f.write_str("You can't write against a read only replica."),
+            Self::NoReplicas => f.write_str("Not enough good replicas to write."),
         }
     }
 }
@@ -298,6 +302,9 @@ struct Inner {
     read_only: AtomicBool,
     /// Set once the first replica asked for a full sync: every append is copied into it.
     backlog: std::sync::OnceLock<Arc<crate::replication::Backlog>>,
+    /// `min-replicas-to-write`: clients' writes are refused with [`DbError::NoReplicas`]
+    /// while too few replicas acknowledged lately (`db/replica.rs`).
+    write_quorum: replica::WriteQuorum,
 }
 
 /// What a shard's lock guards.
@@ -451,6 +458,7 @@ impl Db {
                 recovery,
                 read_only: AtomicBool::new(false),
                 backlog: std::sync::OnceLock::new(),
+                write_quorum: replica::WriteQuorum::default(),
             }),
         };
         if deferred {

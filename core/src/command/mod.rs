@@ -414,7 +414,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 108] = [
+pub static COMMANDS: [CommandSpec; 109] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -499,6 +499,7 @@ pub static COMMANDS: [CommandSpec; 108] = [
     spec("role", 1, 0, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("save", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::Save)),
     spec("scan", -2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Scan)),
+    spec("script", -2, 0, NO_KEYS, Handler::Server(server::Command::Script)),
     spec("select", 2, 0, NO_KEYS, Handler::Server(server::Command::Select)),
     spec("set", -3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Set)),
     spec("setex", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetEx)),

@@ -45,6 +45,7 @@ pub(super) enum Command {
     Replication,
     Reset,
     Save,
+    Script,
     Select,
     Shutdown,
     SlowLog,
@@ -89,6 +90,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -
         Command::Config => return config(context),
         Command::Hello => unreachable!("HELLO runs before the context is made"),
         Command::Info => return Outcome::Runtime(RuntimeCommand::Info),
+        Command::Script => script(context),
         Command::Save => return Outcome::Runtime(RuntimeCommand::Save),
         Command::BackgroundRewriteLog => {
             return Outcome::Runtime(RuntimeCommand::BackgroundRewriteLog);
@@ -148,6 +150,21 @@ fn wait<D: Door>(context: &mut Context<'_, '_, D>) -> Option<RuntimeCommand> {
         replica_count,
         timeout_ms,
     })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScriptSub {
+    Kill,
+}
+
+const SCRIPT_SUBCOMMANDS: [Subcommand<ScriptSub>; 1] = [sub("kill", 2, ScriptSub::Kill)];
+
+/// SCRIPT KILL: floe runs no scripts, so none is ever running (Redis's NOTBUSY; Sentinel
+/// sends SCRIPT KILL to a primary that answers BUSY). Other subcommands are unknown.
+fn script<D: Door>(context: &mut Context<'_, '_, D>) {
+    if let Some(ScriptSub::Kill) = subcommand(context, &SCRIPT_SUBCOMMANDS) {
+        context.error("NOTBUSY No scripts in execution right now.");
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -115,6 +115,7 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         "lastsave" => &["admin", "fast", "dangerous"],
         "info" => &["slow", "dangerous"],
         "function" => &["write", "slow", "scripting"],
+        "script" => &["slow", "scripting"],
         "object" => &["keyspace", "read", "slow"],
         "memory" => &["read", "slow"],
         "client" if sub("kill") || sub("list") || sub("no-evict") || sub("no-touch") => {
@@ -147,6 +148,7 @@ pub fn has_subcommands(name: &str) -> bool {
             | "memory"
             | "object"
             | "pubsub"
+            | "script"
             | "slowlog"
     )
 }

@@ -135,8 +135,8 @@ impl Db {
         A: Arguments + ?Sized,
         S: ReplySink + ?Sized,
     {
-        if prepared.is_write() && self.read_only() {
-            return Err(DbError::ReadOnly);
+        if prepared.is_write() {
+            self.writable_by_clients()?;
         }
         let route = Route::of_command(self.shard_count(), prepared.spec, prepared.args);
         let (outcome, durability) =
@@ -196,8 +196,8 @@ impl Db {
             let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
             self.prepare(args.as_slice()).is_write()
         });
-        if write && self.read_only() {
-            return Err(DbError::ReadOnly);
+        if write {
+            self.writable_by_clients()?;
         }
         let access = if write { Access::Write } else { Access::Read };
         let route = self.route_all();
@@ -326,6 +326,7 @@ impl DbError {
                 "ERR persistence is off (--persistence off): there is nowhere to save".to_owned()
             }
             Self::ReadOnly => "READONLY You can't write against a read only replica.".to_owned(),
+            Self::NoReplicas => "NOREPLICAS Not enough good replicas to write.".to_owned(),
             other => format!("ERR {other}"),
         }
     }

@@ -7,9 +7,15 @@
 //! they need at once and logged as one group, so a primary's group is applied whole or not
 //! at all, on the replica and in its log; clients' writes are refused while read-only, the
 //! primary's never.
+//!
+//! `min-replicas-to-write` (Redis's): a primary refuses clients' writes with `NOREPLICAS`
+//! while fewer than that many replicas acknowledged within `min-replicas-max-lag` seconds
+//! ([`WriteQuorum`]). Off (the default) it costs a write one atomic load.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use floe_core::codec::record::Record;
 use floe_core::error::StoreError;
@@ -20,7 +26,85 @@ use super::{Db, DbError};
 use crate::log::FsyncPolicy;
 use crate::replication::Backlog;
 
+/// Redis's `min-replicas-to-write` and `min-replicas-max-lag`, and when each replica last
+/// acknowledged (a `FLOESYNC PULL`, which a following replica sends at least every 20 ms).
+#[derive(Debug, Default)]
+pub(super) struct WriteQuorum {
+    /// `min-replicas-to-write`; 0: off.
+    replica_count_min: AtomicU64,
+    /// `min-replicas-max-lag`, seconds; 0: off (as in Redis, both must be set).
+    lag_seconds_max: AtomicU64,
+    /// The last acknowledgement of each replica, by `ip:port`.
+    acks: Mutex<BTreeMap<String, Instant>>,
+}
+
 impl Db {
+    /// Sets `min-replicas-to-write` and `min-replicas-max-lag` (seconds); either 0 turns
+    /// the refusal off.
+    pub fn set_write_quorum(&self, replica_count_min: u64, lag_seconds_max: u64) {
+        let quorum = &self.inner.write_quorum;
+        quorum
+            .lag_seconds_max
+            .store(lag_seconds_max, Ordering::Release);
+        quorum
+            .replica_count_min
+            .store(replica_count_min, Ordering::Release);
+    }
+
+    /// Records that the replica `name` (`ip:port`) acknowledged just now.
+    pub fn replica_acked(&self, name: &str) {
+        let mut acks = super::lock(&self.inner.write_quorum.acks);
+        match acks.get_mut(name) {
+            Some(seen) => *seen = Instant::now(),
+            None => {
+                acks.insert(name.to_owned(), Instant::now());
+            }
+        }
+    }
+
+    /// Forgets every replica's acknowledgement (this server became a replica itself).
+    pub fn replica_acks_clear(&self) {
+        super::lock(&self.inner.write_quorum.acks).clear();
+    }
+
+    /// `min_slaves_good_slaves`: replicas that acknowledged within `min-replicas-max-lag`
+    /// seconds; `None` while the refusal is off (Redis then omits the INFO field).
+    #[must_use]
+    pub fn good_replica_count(&self) -> Option<u64> {
+        let quorum = &self.inner.write_quorum;
+        let lag_seconds_max = quorum.lag_seconds_max.load(Ordering::Acquire);
+        if quorum.replica_count_min.load(Ordering::Acquire) == 0 || lag_seconds_max == 0 {
+            return None;
+        }
+        let lag_max = Duration::from_secs(lag_seconds_max);
+        let acks = super::lock(&quorum.acks);
+        let good = acks
+            .values()
+            .filter(|seen| seen.elapsed() <= lag_max)
+            .count();
+        Some(u64::try_from(good).unwrap_or(u64::MAX))
+    }
+
+    /// Whether a client may write: not on a replica ([`DbError::ReadOnly`]), nor on a
+    /// primary short of good replicas ([`DbError::NoReplicas`]).
+    pub(super) fn writable_by_clients(&self) -> Result<(), DbError> {
+        if self.read_only() {
+            return Err(DbError::ReadOnly);
+        }
+        let wanted = self
+            .inner
+            .write_quorum
+            .replica_count_min
+            .load(Ordering::Acquire);
+        if wanted > 0
+            && let Some(good) = self.good_replica_count()
+            && good < wanted
+        {
+            return Err(DbError::NoReplicas);
+        }
+        Ok(())
+    }
+
     /// Whether clients' writes are refused (this Db is a replica's).
     #[must_use]
     pub fn read_only(&self) -> bool {

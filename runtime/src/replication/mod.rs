@@ -145,6 +145,12 @@ impl Replication {
         &self.replid
     }
 
+    /// The primary this server replicates from (`None`: it is a primary).
+    #[must_use]
+    pub fn primary(&self) -> Option<(String, u16)> {
+        lock(&self.state).primary.clone()
+    }
+
     /// Whether this server is a replica.
     #[must_use]
     pub fn is_replica(&self) -> bool {
@@ -183,6 +189,7 @@ impl Replication {
         }
         state.primary = Some((host.to_owned(), port));
         state.replicas.clear();
+        db.replica_acks_clear();
         db.set_read_only(true);
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         *lock(&self.link) = LinkStatus::default();
@@ -395,7 +402,8 @@ impl Replication {
             };
             match backlog.read(lsn, db.lsn_last() + 1, PULL_SIZE_MAX) {
                 Read::Bytes(bytes) => {
-                    self.seen(peer, port, lsn.saturating_sub(1), "online");
+                    let name = self.seen(peer, port, lsn.saturating_sub(1), "online");
+                    db.replica_acked(&name);
                     reply.bulk(&bytes);
                 }
                 Read::Gone => {
@@ -409,11 +417,18 @@ impl Replication {
         }
     }
 
-    /// Remembers a replica at `peer`'s address and `port`.
-    fn seen(&self, peer: Option<SocketAddr>, port: u16, offset: u64, state: &'static str) {
+    /// Remembers a replica at `peer`'s address and `port`; returns its name, `ip:port`.
+    fn seen(
+        &self,
+        peer: Option<SocketAddr>,
+        port: u16,
+        offset: u64,
+        state: &'static str,
+    ) -> String {
         let ip = peer.map_or(IpAddr::from([127, 0, 0, 1]), |peer| peer.ip());
+        let name = format!("{ip}:{port}");
         lock(&self.state).replicas.insert(
-            format!("{ip}:{port}"),
+            name.clone(),
             ReplicaSeen {
                 ip,
                 port,
@@ -426,6 +441,7 @@ impl Replication {
         for waker in std::mem::take(&mut *lock(&self.ack_wakers)) {
             waker.wake();
         }
+        name
     }
 
     /// WAIT inside MULTI or with nothing to wait for: how many replicas have applied the
@@ -472,7 +488,17 @@ impl Replication {
                 &link.last_io.elapsed().as_secs(),
             );
             line("master_sync_in_progress", &u8::from(link.state == "sync"));
+            if !up {
+                // Sentinel passes over a replica whose link has been down too long.
+                line(
+                    "master_link_down_since_seconds",
+                    &link.last_io.elapsed().as_secs(),
+                );
+            }
             line("slave_repl_offset", &link.offset.unwrap_or(0));
+            // Sentinel promotes the replica with the lowest priority (0: never); floe has
+            // no setting for it yet, so every replica is Redis's default.
+            line("slave_priority", &100);
             line("slave_read_only", &1);
             if !up {
                 line("floe_master_link_down_reason", &link.reason);
@@ -480,6 +506,9 @@ impl Replication {
             line("connected_slaves", &0);
             line("master_replid", &link.primary_replid);
             line("master_repl_offset", &link.offset.unwrap_or(0));
+            if let Some(good) = db.good_replica_count() {
+                line("min_slaves_good_slaves", &good);
+            }
             return;
         }
         let replicas = live_replicas(&state);
@@ -505,6 +534,9 @@ impl Replication {
             "repl_backlog_size",
             &db.backlog().map_or(0, |backlog| backlog.size()),
         );
+        if let Some(good) = db.good_replica_count() {
+            line("min_slaves_good_slaves", &good);
+        }
     }
 }
 

@@ -197,6 +197,11 @@ impl Clients {
         let mut addr = None;
         let mut local_addr = None;
         let mut skip_me = true;
+        // TYPE: `Some(true)` subscribed clients only (pubsub), `Some(false)` the others
+        // (normal); replica and master match none (floe's replicas pull as normal clients,
+        // which TYPE normal therefore closes: they reconnect and resume).
+        let mut subscribed = None;
+        let mut type_matches_none = false;
         if let [old] = args {
             addr = Some(String::from_utf8_lossy(old).into_owned());
             skip_me = false;
@@ -226,7 +231,13 @@ impl Clients {
                         "no" => skip_me = false,
                         _ => return Err("ERR syntax error".to_owned()),
                     },
-                    b"type" | b"maxage" => {}
+                    b"type" => match value.to_ascii_lowercase().as_str() {
+                        "normal" => subscribed = Some(false),
+                        "pubsub" => subscribed = Some(true),
+                        "replica" | "slave" | "master" => type_matches_none = true,
+                        _ => return Err(format!("ERR Unknown client type '{value}'")),
+                    },
+                    b"maxage" => {}
                     _ => return Err("ERR syntax error".to_owned()),
                 }
             }
@@ -234,7 +245,9 @@ impl Clients {
         let map = lock(&self.map);
         let mut killed = 0;
         for info in map.values() {
-            let matches = id.is_none_or(|id| id == info.id)
+            let matches = !type_matches_none
+                && subscribed.is_none_or(|wanted| wanted == (info.subscription_count() > 0))
+                && id.is_none_or(|id| id == info.id)
                 && addr
                     .as_ref()
                     .is_none_or(|addr| *addr == info.addr.to_string())

@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use floe_core::codec::resp::{
     ARRAY_COUNT_MAX_DEFAULT, ArgRange, DEPTH_MAX_DEFAULT, INLINE_SIZE_MAX_DEFAULT, Limits,
-    Protocol, ReplyWriter, Request, RespErrorKind, parse_request,
+    Protocol, ReplySink, ReplyWriter, Request, RespErrorKind, parse_request,
 };
 use floe_core::command::{Outcome, RuntimeCommand, Session};
 
@@ -247,7 +247,8 @@ impl Resp {
                         }
                         Outcome::Runtime(command) => {
                             let peer = connection.peer();
-                            control = self.runtime(command, request, peer, worker, &mut reply);
+                            let args: Vec<&[u8]> = request.args().collect();
+                            control = self.runtime(command, &args, peer, worker, &mut reply);
                         }
                     }
                     if name.eq_ignore_ascii_case(b"reset") {
@@ -266,7 +267,9 @@ impl Resp {
             worker.reply = reply;
         }
         connection.info.db.store(self.session.db, Ordering::Relaxed);
+        // EXEC too: a CLIENT SETNAME may sit in its block (Sentinel's).
         if name.eq_ignore_ascii_case(b"client")
+            || name.eq_ignore_ascii_case(b"exec")
             || name.eq_ignore_ascii_case(b"hello")
             || name.eq_ignore_ascii_case(b"reset")
         {
@@ -445,6 +448,9 @@ impl Resp {
             {
                 // Redis discards a transaction whose keys span slots.
                 connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
+            } else if watched.is_empty() && is_admin_block(&transaction.queued) {
+                let reply = self.exec_admin_block(connection, &transaction.queued, worker);
+                connection.queue_gated(&reply, Durability::Done, worker);
             } else {
                 let mut reply = Vec::new();
                 // PUBLISH and PUBSUB run inside the block; a publisher's own copies of its
@@ -537,14 +543,10 @@ impl Resp {
                 });
             }
             b"kill" if count >= 3 => {
-                let args: Vec<&[u8]> = request.args().skip(2).collect();
-                let result = worker.shared.clients.kill(&args, connection.info.id);
-                let old_form = count == 3;
-                connection.reply_now(self.session.protocol, |reply| match result {
-                    Ok(killed) if old_form && killed == 0 => reply.error(b"ERR No such client"),
-                    Ok(_) if old_form => reply.simple(b"OK"),
-                    Ok(killed) => reply.integer(i64::try_from(killed).unwrap_or(i64::MAX)),
-                    Err(message) => reply.error(message.as_bytes()),
+                let args: Vec<&[u8]> = request.args().collect();
+                let caller = connection.info.id;
+                connection.reply_now(self.session.protocol, |reply| {
+                    client_kill(worker, caller, &args, reply);
                 });
                 if connection.info.killed.load(Ordering::Acquire) {
                     return Some(Control::CloseAfterFlush);
@@ -571,15 +573,14 @@ impl Resp {
     fn runtime(
         &mut self,
         command: RuntimeCommand,
-        request: &Request<'_>,
+        args: &[&[u8]],
         peer: std::net::SocketAddr,
         worker: &mut Worker,
         reply: &mut Vec<u8>,
     ) -> Control {
-        let args: Vec<&[u8]> = request.args().collect();
         let mut writer = ReplyWriter::new(reply, self.session.protocol);
         if command == RuntimeCommand::Acl {
-            worker.admin.acl.run(self.caller.name(), &args, &mut writer);
+            worker.admin.acl.run(self.caller.name(), args, &mut writer);
             return Control::Continue;
         }
         if command == RuntimeCommand::Replication {
@@ -588,19 +589,70 @@ impl Resp {
             worker.admin.replication.run(
                 worker.admin.db(),
                 &settings,
-                &args,
+                args,
                 Some(peer),
                 &mut writer,
             );
             return Control::Continue;
         }
-        match worker.admin.run(command, &args, &mut writer) {
+        match worker.admin.run(command, args, &mut writer) {
             Finish::Done => Control::Continue,
             Finish::Shutdown => {
                 worker.shutdown_all();
                 Control::CloseAfterFlush
             }
         }
+    }
+
+    /// EXEC of a block of [`ADMIN_BLOCK_COMMANDS`] only, such as Sentinel's failover
+    /// (`MULTI; SLAVEOF NO ONE; CONFIG REWRITE; CLIENT KILL TYPE normal; EXEC`): none
+    /// touches the store, so each runs as it would alone, in order, without the shard
+    /// locks a block with store commands holds (under which the runtime's commands cannot
+    /// run). Returns EXEC's reply, an array of theirs.
+    fn exec_admin_block(
+        &mut self,
+        connection: &Connection,
+        queued: &[Vec<Vec<u8>>],
+        worker: &mut Worker,
+    ) -> Vec<u8> {
+        let protocol = self.session.protocol;
+        let mut reply = Vec::new();
+        ReplyWriter::new(&mut reply, protocol).array_header(queued.len());
+        let mut own = Vec::new();
+        for args in queued {
+            let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            let name = args.first().copied().unwrap_or_default();
+            let sub = args.get(1).copied().unwrap_or_default();
+            if name.eq_ignore_ascii_case(b"client") && sub.eq_ignore_ascii_case(b"kill") {
+                let mut writer = ReplyWriter::new(&mut reply, protocol);
+                client_kill(worker, connection.info.id, &args, &mut writer);
+                continue;
+            }
+            let prepared = worker.db.prepare(args.as_slice());
+            match worker.db.apply(&prepared, &mut self.session, &mut reply) {
+                Ok(applied) => match applied.outcome {
+                    Outcome::Runtime(RuntimeCommand::PubSub) => {
+                        let id = connection.info.id;
+                        if !pubsub::run_queued(worker, id, &args, protocol, (&mut reply, &mut own))
+                        {
+                            ReplyWriter::new(&mut reply, protocol)
+                                .error(b"ERR this command cannot run inside MULTI in floe");
+                        }
+                    }
+                    Outcome::Runtime(command) => {
+                        // Only replies: ADMIN_BLOCK_COMMANDS holds no SHUTDOWN.
+                        let _control =
+                            self.runtime(command, &args, connection.peer(), worker, &mut reply);
+                    }
+                    Outcome::Done | Outcome::Close => {}
+                },
+                Err(error) => {
+                    ReplyWriter::new(&mut reply, protocol).error(error.reply_text().as_bytes());
+                }
+            }
+        }
+        reply.append(&mut own);
+        reply
     }
 
     /// RESET also ends a transaction, forgets watches and logs back in as `default` (or
@@ -628,6 +680,52 @@ impl Resp {
             .acl
             .log_denial(denial, self.caller.name(), context, &client);
         connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
+    }
+}
+
+/// The commands a MULTI block may hold to run outside the shard locks
+/// ([`Resp::exec_admin_block`]): what Sentinel wraps in MULTI, and their harmless kin.
+const ADMIN_BLOCK_COMMANDS: [&str; 10] = [
+    "client",
+    "config",
+    "echo",
+    "info",
+    "ping",
+    "publish",
+    "replicaof",
+    "role",
+    "script",
+    "slaveof",
+];
+
+/// Whether every queued command is one of [`ADMIN_BLOCK_COMMANDS`] (so none touches the
+/// store).
+fn is_admin_block(queued: &[Vec<Vec<u8>>]) -> bool {
+    queued.iter().all(|args| {
+        args.first().is_some_and(|name| {
+            ADMIN_BLOCK_COMMANDS
+                .iter()
+                .any(|known| name.eq_ignore_ascii_case(known.as_bytes()))
+        })
+    })
+}
+
+/// CLIENT KILL (`args` from the name on) for the client `caller`, replying as Redis does:
+/// the old form (`CLIENT KILL addr`) `+OK` or an error, the new one the count.
+fn client_kill<S: ReplySink + ?Sized>(
+    worker: &Worker,
+    caller: u64,
+    args: &[&[u8]],
+    reply: &mut ReplyWriter<'_, S>,
+) {
+    let filters = args.get(2..).unwrap_or_default();
+    let result = worker.shared.clients.kill(filters, caller);
+    let old_form = filters.len() == 1;
+    match result {
+        Ok(0) if old_form => reply.error(b"ERR No such client"),
+        Ok(_) if old_form => reply.simple(b"OK"),
+        Ok(killed) => reply.integer(i64::try_from(killed).unwrap_or(i64::MAX)),
+        Err(message) => reply.error(message.as_bytes()),
     }
 }
 
