@@ -190,11 +190,15 @@ fn start(io: &str, fsync: &str, data: &Path) -> Server {
 /// server with `stop` while they keep writing, and returns every acknowledged pair.
 fn write_and_stop(server: &mut Server, round: usize, stop: Stop) -> Vec<(Vec<u8>, Vec<u8>)> {
     let acknowledged_count = Arc::new(AtomicUsize::new(0));
-    let writers: Vec<_> = (0..WRITER_COUNT)
-        .map(|writer| {
+    // Every writer connects before any thread starts: under load a thread can start late,
+    // after the others' writes are acknowledged and the server is stopping.
+    let clients: Vec<Client> = (0..WRITER_COUNT).map(|_| server.client()).collect();
+    let writers: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(writer, client)| {
             let count = Arc::clone(&acknowledged_count);
-            let port = server.port;
-            thread::spawn(move || write_until_refused(port, round, writer, &count))
+            thread::spawn(move || write_until_refused(client, round, writer, &count))
         })
         .collect();
     let started = Instant::now();
@@ -241,12 +245,11 @@ fn assert_stopped_cleanly(server: &Server, success: bool, what: &str) {
 /// Writes distinct keys on one connection until the server stops answering; returns every
 /// pair whose `+OK` arrived. Any other reply is a failure.
 fn write_until_refused(
-    port: u16,
+    mut client: Client,
     round: usize,
     writer: usize,
     count: &AtomicUsize,
 ) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut client = Client::connect(port);
     let mut acknowledged = Vec::new();
     for index in 0.. {
         let key = format!("r{round}:w{writer}:{index}").into_bytes();
