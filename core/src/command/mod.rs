@@ -52,6 +52,7 @@
 mod hash;
 mod keys;
 mod server;
+mod set;
 mod strings;
 mod transfer;
 
@@ -382,6 +383,7 @@ pub enum Scope {
 enum Handler {
     Strings(strings::Command),
     Hash(hash::Command),
+    Set(set::Command),
     Keys(keys::Command),
     Transfer(transfer::Command),
     Server(server::Command),
@@ -414,7 +416,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 108] = [
+pub static COMMANDS: [CommandSpec; 125] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -497,21 +499,38 @@ pub static COMMANDS: [CommandSpec; 108] = [
     spec("replicaof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("reset", 1, 0, NO_KEYS, Handler::Server(server::Command::Reset)),
     spec("role", 1, 0, NO_KEYS, Handler::Server(server::Command::Replication)),
+    spec("sadd", -3, WRITE, ONE_KEY, Handler::Set(set::Command::Add)),
     spec("save", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::Save)),
     spec("scan", -2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Scan)),
+    spec("scard", 2, READONLY, ONE_KEY, Handler::Set(set::Command::Card)),
+    spec("sdiff", -2, READONLY, ALL_KEYS, Handler::Set(set::Command::Diff)),
+    spec("sdiffstore", -3, WRITE, ALL_KEYS, Handler::Set(set::Command::DiffStore)),
     spec("select", 2, 0, NO_KEYS, Handler::Server(server::Command::Select)),
     spec("set", -3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Set)),
     spec("setex", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetEx)),
     spec("setnx", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetNx)),
     spec("setrange", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetRange)),
     spec("shutdown", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::Shutdown)),
+    spec("sinter", -2, READONLY, ALL_KEYS, Handler::Set(set::Command::Inter)),
+    spec("sintercard", -3, READONLY, NO_KEYS, Handler::Set(set::Command::InterCard)),
+    spec("sinterstore", -3, WRITE, ALL_KEYS, Handler::Set(set::Command::InterStore)),
+    spec("sismember", 3, READONLY, ONE_KEY, Handler::Set(set::Command::IsMember)),
     spec("slaveof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("slowlog", -2, 0, NO_KEYS, Handler::Server(server::Command::SlowLog)),
+    spec("smembers", 2, READONLY, ONE_KEY, Handler::Set(set::Command::Members)),
+    spec("smismember", -3, READONLY, ONE_KEY, Handler::Set(set::Command::MIsMember)),
+    spec("smove", 4, WRITE, (1, 2, 1), Handler::Set(set::Command::Move)),
+    spec("spop", -2, WRITE, ONE_KEY, Handler::Set(set::Command::Pop)),
     spec("spublish", 3, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
+    spec("srandmember", -2, READONLY, ONE_KEY, Handler::Set(set::Command::RandMember)),
+    spec("srem", -3, WRITE, ONE_KEY, Handler::Set(set::Command::Rem)),
+    spec("sscan", -3, READONLY, ONE_KEY, Handler::Set(set::Command::Scan)),
     spec("ssubscribe", -2, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("strlen", 2, READONLY, ONE_KEY, Handler::Strings(strings::Command::StrLen)),
     spec("subscribe", -2, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("substr", 4, READONLY, ONE_KEY, Handler::Strings(strings::Command::GetRange)),
+    spec("sunion", -2, READONLY, ALL_KEYS, Handler::Set(set::Command::Union)),
+    spec("sunionstore", -3, WRITE, ALL_KEYS, Handler::Set(set::Command::UnionStore)),
     spec("sunsubscribe", -1, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("swapdb", 3, WRITE, NO_KEYS, Handler::Transfer(transfer::Command::SwapDb)),
     spec("time", 1, 0, NO_KEYS, Handler::Server(server::Command::Time)),
@@ -627,6 +646,10 @@ where
         }
         Handler::Hash(command) => {
             hash::run(command, &mut context);
+            Outcome::Done
+        }
+        Handler::Set(command) => {
+            set::run(command, &mut context);
             Outcome::Done
         }
         Handler::Keys(command) => {

@@ -28,9 +28,9 @@
 mod compact;
 pub mod hash;
 pub mod index;
-pub mod set;
 mod keyspace;
 mod reclaim;
+pub mod set;
 pub mod shards;
 mod strings;
 mod transfer;
