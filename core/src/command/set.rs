@@ -144,11 +144,10 @@ fn pop<D: Door>(context: &mut Context<'_, '_, D>) {
     }
     let with_count = context.count() == 3;
     let count = if with_count {
-        let Some(count) = parse_integer_strict(context.arg(2)) else {
-            context.error(NOT_INTEGER);
-            return;
-        };
-        let Ok(count) = usize::try_from(count) else {
+        // Redis reads the count with one message for both a non-integer and a negative.
+        let count =
+            parse_integer_strict(context.arg(2)).and_then(|count| usize::try_from(count).ok());
+        let Some(count) = count else {
             context.error("ERR value is out of range, must be positive");
             return;
         };

@@ -115,7 +115,7 @@ fn errors_change_nothing() {
         same("SPOP s 1 2", "-ERR syntax error\r\n"),
         same(
             "SPOP s x",
-            "-ERR value is not an integer or out of range\r\n",
+            "-ERR value is out of range, must be positive\r\n",
         ),
         same(
             "SPOP s -1",
@@ -123,7 +123,7 @@ fn errors_change_nothing() {
         ),
         same(
             "SPOP str x",
-            "-ERR value is not an integer or out of range\r\n",
+            "-ERR value is out of range, must be positive\r\n",
         ),
         same("SRANDMEMBER s 1 2", "-ERR syntax error\r\n"),
         same(
