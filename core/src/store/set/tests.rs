@@ -453,7 +453,10 @@ fn run(ops: &[Op], shard_count: usize) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(100))]
+    // PROPTEST_CASES, when set, overrides the 100 cases of an ordinary run.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(100)
+    ))]
 
     #[test]
     fn sets_follow_the_model_and_replay_in_one_shard(ops in prop::collection::vec(op(), 1..60)) {
