@@ -547,3 +547,70 @@ fn a_set_past_the_item_limit_is_refused_and_unchanged() {
         Ok(1),
     );
 }
+
+#[test]
+fn a_store_form_past_the_limits_is_refused_and_changes_nothing() {
+    let mut keyspace = Keyspace::new(1);
+    let store = keyspace.store(0);
+    let limit = store.config().value_size_max as usize;
+    let (left, right) = (vec![b'l'; limit * 3 / 5], vec![b'r'; limit * 3 / 5]);
+    assert_eq!(
+        store.set_add(0, b"a", core::iter::once(&left[..]), NOW, &mut ()),
+        Ok(1)
+    );
+    assert_eq!(
+        store.set_add(0, b"b", core::iter::once(&right[..]), NOW, &mut ()),
+        Ok(1)
+    );
+    assert_eq!(
+        store.set_add(0, b"d", core::iter::once(&b"old"[..]), NOW, &mut ()),
+        Ok(1)
+    );
+    let sources = [&b"a"[..], b"b"];
+    let mut log = EncodedLog::default();
+    assert_eq!(
+        set_operation_store(
+            &mut keyspace,
+            0,
+            b"d",
+            sources.into_iter(),
+            SetOperation::Union,
+            NOW,
+            &mut log
+        ),
+        Err(StoreError::CollectionTooLarge)
+    );
+    let long_key = vec![b'k'; keyspace.store(0).config().key_size_max as usize + 1];
+    assert_eq!(
+        set_operation_store(
+            &mut keyspace,
+            0,
+            &long_key,
+            sources.into_iter(),
+            SetOperation::Intersection,
+            NOW,
+            &mut log
+        ),
+        Ok(0),
+        "an empty result writes no key, so its size does not matter"
+    );
+    assert_eq!(
+        set_operation_store(
+            &mut keyspace,
+            0,
+            &long_key,
+            sources.into_iter(),
+            SetOperation::Difference,
+            NOW,
+            &mut log
+        ),
+        Err(StoreError::KeyTooLarge)
+    );
+    assert!(log.bytes.is_empty(), "no record for a refusal");
+    let store = keyspace.store(0);
+    let old = store
+        .set_view(0, b"d", NOW)
+        .expect("a set")
+        .map(|set| set.contains(b"old"));
+    assert_eq!(old, Some(true));
+}
