@@ -298,6 +298,9 @@ const WRITE: u8 = 1;
 const READONLY: u8 = 1 << 1;
 /// Flag: an administrative command (snapshots, configuration, shutdown).
 const ADMIN: u8 = 1 << 2;
+/// Flag: the keys follow their count at argument 1 (SINTERCARD's numkeys), which the
+/// first-last-step triple cannot say (Redis's `movablekeys`; that triple is `0 0 0`).
+const KEYS_COUNTED: u8 = 1 << 3;
 
 impl CommandSpec {
     /// The command's name, lowercase (as `COMMAND` and error messages give it).
@@ -336,7 +339,7 @@ impl CommandSpec {
     pub const fn scope(&self) -> Scope {
         match self.handler {
             Handler::Server(_) => Scope::None,
-            _ if self.key_first > 0 => Scope::Keys,
+            _ if self.key_first > 0 || self.flags & KEYS_COUNTED != 0 => Scope::Keys,
             _ => Scope::All,
         }
     }
@@ -349,8 +352,33 @@ impl CommandSpec {
 
     /// The indexes of the key arguments in a request of `count` arguments (first, last and
     /// step as in `COMMAND INFO`; a negative last counts from the end). Empty for commands
-    /// without keys, such as KEYS, SCAN and FLUSHALL, which touch every key.
+    /// without keys, such as KEYS, SCAN and FLUSHALL, which touch every key, and for those
+    /// whose keys follow a count (see [`CommandSpec::key_indexes_of`]).
     pub fn key_indexes(&self, count: usize) -> impl Iterator<Item = usize> + use<> {
+        self.key_range(count)
+    }
+
+    /// The indexes of the key arguments of the request `args` (the name included): as
+    /// [`CommandSpec::key_indexes`], and for a command whose keys follow their count at
+    /// argument 1 (SINTERCARD), that many from argument 2, or none if the count is not a
+    /// positive integer that the arguments hold (the command then replies an error).
+    pub fn key_indexes_of<A: Arguments + ?Sized>(
+        &self,
+        args: &A,
+    ) -> impl Iterator<Item = usize> + use<A> {
+        if self.flags & KEYS_COUNTED == 0 {
+            return self.key_range(args.count());
+        }
+        let key_count = args
+            .get(1)
+            .and_then(parse_integer)
+            .and_then(|count| usize::try_from(count).ok())
+            .filter(|&count| count <= args.count().saturating_sub(2))
+            .unwrap_or(0);
+        (2..2 + key_count).step_by(1)
+    }
+
+    fn key_range(&self, count: usize) -> core::iter::StepBy<core::ops::Range<usize>> {
         let first = usize::from(self.key_first);
         let last = if self.key_last >= 0 {
             usize::from(self.key_last.unsigned_abs())
@@ -512,7 +540,7 @@ pub static COMMANDS: [CommandSpec; 125] = [
     spec("setrange", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetRange)),
     spec("shutdown", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::Shutdown)),
     spec("sinter", -2, READONLY, ALL_KEYS, Handler::Set(set::Command::Inter)),
-    spec("sintercard", -3, READONLY, NO_KEYS, Handler::Set(set::Command::InterCard)),
+    spec("sintercard", -3, READONLY | KEYS_COUNTED, NO_KEYS, Handler::Set(set::Command::InterCard)),
     spec("sinterstore", -3, WRITE, ALL_KEYS, Handler::Set(set::Command::InterStore)),
     spec("sismember", 3, READONLY, ONE_KEY, Handler::Set(set::Command::IsMember)),
     spec("slaveof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),

@@ -286,3 +286,38 @@ fn random_commands_keep_the_table_invariants() {
         })
         .expect("invariants hold");
 }
+
+/// SINTERCARD's keys follow their count: the table names them from the request (for the
+/// runtime's shard locks, ACL key patterns and cluster slots), never LIMIT or its value.
+#[test]
+fn sintercard_keys_come_from_numkeys() {
+    use crate::command::{Scope, lookup};
+    use std::vec::Vec;
+
+    let spec = lookup(b"SINTERCARD").expect("in the table");
+    assert_eq!(spec.scope(), Scope::Keys);
+    assert_eq!(spec.key_indexes(6).count(), 0, "COMMAND INFO's 0 0 0");
+    let keys = |args: &[&[u8]]| spec.key_indexes_of(args).collect::<Vec<_>>();
+    assert_eq!(
+        keys(&[b"SINTERCARD", b"2", b"a", b"b", b"LIMIT", b"1"]),
+        [2, 3]
+    );
+    assert_eq!(keys(&[b"SINTERCARD", b"1", b"a"]), [2]);
+    assert!(
+        keys(&[b"SINTERCARD", b"3", b"a", b"b"]).is_empty(),
+        "too few"
+    );
+    assert!(keys(&[b"SINTERCARD", b"0", b"a"]).is_empty());
+    assert!(keys(&[b"SINTERCARD", b"-1", b"a"]).is_empty());
+    assert!(keys(&[b"SINTERCARD", b"x", b"a"]).is_empty());
+    let sinter = lookup(b"SINTER").expect("in the table");
+    assert_eq!(
+        sinter
+            .key_indexes_of(&[&b"SINTER"[..], b"a", b"b"][..])
+            .collect::<Vec<_>>(),
+        [1, 2]
+    );
+    let info = Harness::new(Protocol::Resp2).run("COMMAND INFO sintercard");
+    let text = std::string::String::from_utf8_lossy(&info);
+    assert!(text.contains("movablekeys"), "{text}");
+}
