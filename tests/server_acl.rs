@@ -56,6 +56,19 @@ fn categories_commands_and_keys(target: Target) {
         run(&mut alice, "GET other"),
         "\"-NOPERM No permissions to access a key\\r\\n\""
     );
+    // SINTERCARD's keys follow numkeys: LIMIT and its value are no keys.
+    assert_eq!(
+        run(&mut alice, "SINTERCARD 1 app:s LIMIT 5"),
+        "\":0\\r\\n\""
+    );
+    assert_eq!(
+        run(&mut alice, "SINTERCARD 2 app:s other"),
+        "\"-NOPERM No permissions to access a key\\r\\n\""
+    );
+    assert_eq!(
+        run(&mut alice, "SINTER app:s other"),
+        "\"-NOPERM No permissions to access a key\\r\\n\""
+    );
     assert_eq!(
         run(&mut alice, "FLUSHALL"),
         "\"-NOPERM User alice has no permissions to run the 'flushall' command\\r\\n\""

@@ -52,6 +52,7 @@
 mod hash;
 mod keys;
 mod server;
+mod set;
 mod strings;
 mod transfer;
 
@@ -297,6 +298,9 @@ const WRITE: u8 = 1;
 const READONLY: u8 = 1 << 1;
 /// Flag: an administrative command (snapshots, configuration, shutdown).
 const ADMIN: u8 = 1 << 2;
+/// Flag: the keys follow their count at argument 1 (SINTERCARD's numkeys), which the
+/// first-last-step triple cannot say (Redis's `movablekeys`; that triple is `0 0 0`).
+const KEYS_COUNTED: u8 = 1 << 3;
 
 impl CommandSpec {
     /// The command's name, lowercase (as `COMMAND` and error messages give it).
@@ -335,7 +339,7 @@ impl CommandSpec {
     pub const fn scope(&self) -> Scope {
         match self.handler {
             Handler::Server(_) => Scope::None,
-            _ if self.key_first > 0 => Scope::Keys,
+            _ if self.key_first > 0 || self.flags & KEYS_COUNTED != 0 => Scope::Keys,
             _ => Scope::All,
         }
     }
@@ -348,8 +352,33 @@ impl CommandSpec {
 
     /// The indexes of the key arguments in a request of `count` arguments (first, last and
     /// step as in `COMMAND INFO`; a negative last counts from the end). Empty for commands
-    /// without keys, such as KEYS, SCAN and FLUSHALL, which touch every key.
+    /// without keys, such as KEYS, SCAN and FLUSHALL, which touch every key, and for those
+    /// whose keys follow a count (see [`CommandSpec::key_indexes_of`]).
     pub fn key_indexes(&self, count: usize) -> impl Iterator<Item = usize> + use<> {
+        self.key_range(count)
+    }
+
+    /// The indexes of the key arguments of the request `args` (the name included): as
+    /// [`CommandSpec::key_indexes`], and for a command whose keys follow their count at
+    /// argument 1 (SINTERCARD), that many from argument 2, or none if the count is not a
+    /// positive integer that the arguments hold (the command then replies an error).
+    pub fn key_indexes_of<A: Arguments + ?Sized>(
+        &self,
+        args: &A,
+    ) -> impl Iterator<Item = usize> + use<A> {
+        if self.flags & KEYS_COUNTED == 0 {
+            return self.key_range(args.count());
+        }
+        let key_count = args
+            .get(1)
+            .and_then(parse_integer)
+            .and_then(|count| usize::try_from(count).ok())
+            .filter(|&count| count <= args.count().saturating_sub(2))
+            .unwrap_or(0);
+        (2..2 + key_count).step_by(1)
+    }
+
+    fn key_range(&self, count: usize) -> core::iter::StepBy<core::ops::Range<usize>> {
         let first = usize::from(self.key_first);
         let last = if self.key_last >= 0 {
             usize::from(self.key_last.unsigned_abs())
@@ -382,6 +411,7 @@ pub enum Scope {
 enum Handler {
     Strings(strings::Command),
     Hash(hash::Command),
+    Set(set::Command),
     Keys(keys::Command),
     Transfer(transfer::Command),
     Server(server::Command),
@@ -414,7 +444,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 109] = [
+pub static COMMANDS: [CommandSpec; 126] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -497,22 +527,39 @@ pub static COMMANDS: [CommandSpec; 109] = [
     spec("replicaof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("reset", 1, 0, NO_KEYS, Handler::Server(server::Command::Reset)),
     spec("role", 1, 0, NO_KEYS, Handler::Server(server::Command::Replication)),
+    spec("sadd", -3, WRITE, ONE_KEY, Handler::Set(set::Command::Add)),
     spec("save", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::Save)),
     spec("scan", -2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Scan)),
+    spec("scard", 2, READONLY, ONE_KEY, Handler::Set(set::Command::Card)),
     spec("script", -2, 0, NO_KEYS, Handler::Server(server::Command::Script)),
+    spec("sdiff", -2, READONLY, ALL_KEYS, Handler::Set(set::Command::Diff)),
+    spec("sdiffstore", -3, WRITE, ALL_KEYS, Handler::Set(set::Command::DiffStore)),
     spec("select", 2, 0, NO_KEYS, Handler::Server(server::Command::Select)),
     spec("set", -3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Set)),
     spec("setex", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetEx)),
     spec("setnx", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetNx)),
     spec("setrange", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetRange)),
     spec("shutdown", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::Shutdown)),
+    spec("sinter", -2, READONLY, ALL_KEYS, Handler::Set(set::Command::Inter)),
+    spec("sintercard", -3, READONLY | KEYS_COUNTED, NO_KEYS, Handler::Set(set::Command::InterCard)),
+    spec("sinterstore", -3, WRITE, ALL_KEYS, Handler::Set(set::Command::InterStore)),
+    spec("sismember", 3, READONLY, ONE_KEY, Handler::Set(set::Command::IsMember)),
     spec("slaveof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("slowlog", -2, 0, NO_KEYS, Handler::Server(server::Command::SlowLog)),
+    spec("smembers", 2, READONLY, ONE_KEY, Handler::Set(set::Command::Members)),
+    spec("smismember", -3, READONLY, ONE_KEY, Handler::Set(set::Command::MIsMember)),
+    spec("smove", 4, WRITE, (1, 2, 1), Handler::Set(set::Command::Move)),
+    spec("spop", -2, WRITE, ONE_KEY, Handler::Set(set::Command::Pop)),
     spec("spublish", 3, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
+    spec("srandmember", -2, READONLY, ONE_KEY, Handler::Set(set::Command::RandMember)),
+    spec("srem", -3, WRITE, ONE_KEY, Handler::Set(set::Command::Rem)),
+    spec("sscan", -3, READONLY, ONE_KEY, Handler::Set(set::Command::Scan)),
     spec("ssubscribe", -2, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("strlen", 2, READONLY, ONE_KEY, Handler::Strings(strings::Command::StrLen)),
     spec("subscribe", -2, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("substr", 4, READONLY, ONE_KEY, Handler::Strings(strings::Command::GetRange)),
+    spec("sunion", -2, READONLY, ALL_KEYS, Handler::Set(set::Command::Union)),
+    spec("sunionstore", -3, WRITE, ALL_KEYS, Handler::Set(set::Command::UnionStore)),
     spec("sunsubscribe", -1, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("swapdb", 3, WRITE, NO_KEYS, Handler::Transfer(transfer::Command::SwapDb)),
     spec("time", 1, 0, NO_KEYS, Handler::Server(server::Command::Time)),
@@ -628,6 +675,10 @@ where
         }
         Handler::Hash(command) => {
             hash::run(command, &mut context);
+            Outcome::Done
+        }
+        Handler::Set(command) => {
+            set::run(command, &mut context);
             Outcome::Done
         }
         Handler::Keys(command) => {

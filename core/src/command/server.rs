@@ -10,9 +10,9 @@
 //! checks HELLO's AUTH before the table runs ([`Session::users_checked`]).
 
 use super::{
-    ADMIN, Arguments, CLIENT_NAME_SIZE_MAX, COMMANDS, CommandSpec, Context, Door, Message, Outcome,
-    READONLY, RuntimeCommand, Session, Shutdown, WRITE, arity_accepts, arity_error, c_string,
-    decimal, is, lookup, parse_integer,
+    ADMIN, Arguments, CLIENT_NAME_SIZE_MAX, COMMANDS, CommandSpec, Context, Door, KEYS_COUNTED,
+    Message, Outcome, READONLY, RuntimeCommand, Session, Shutdown, WRITE, arity_accepts,
+    arity_error, c_string, decimal, is, lookup, parse_integer,
 };
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
 
@@ -558,7 +558,12 @@ fn command_info<D: Door>(context: &mut Context<'_, '_, D>) {
 /// first key, last key, key step, ACL categories, tips, key specifications, subcommands
 /// (the last four empty).
 fn command_entry<S: ReplySink + ?Sized>(reply: &mut ReplyWriter<'_, S>, spec: &CommandSpec) {
-    let flags = [(WRITE, "write"), (READONLY, "readonly"), (ADMIN, "admin")];
+    let flags = [
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (ADMIN, "admin"),
+        (KEYS_COUNTED, "movablekeys"),
+    ];
     let flag_count = flags
         .iter()
         .filter(|(bit, _)| spec.flags & bit != 0)

@@ -9,6 +9,7 @@ use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, ItemKind};
 use crate::storage::policy::VOLATILE;
+use crate::table::Table;
 use crate::time::Timestamp;
 
 impl Store<'_> {
@@ -37,6 +38,35 @@ impl Store<'_> {
         log: &mut impl LogSink,
         write: impl FnOnce(&mut [u8], Range<usize>, usize),
     ) -> Result<(), StoreError> {
+        self.put_found_reading(
+            db,
+            key,
+            hash,
+            found,
+            kind,
+            value_size,
+            expires_at,
+            log,
+            |memory, _, old, start| write(memory, old, start),
+        )
+    }
+
+    /// [`Store::put_found`] whose `write` also gets the table, unchanged since the
+    /// caller's last look, to find other live items in segment memory (a set composed
+    /// from other sets of the same shard).
+    #[expect(clippy::too_many_arguments, reason = "the private core of every write")]
+    pub(super) fn put_found_reading(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        hash: u64,
+        found: Option<Found>,
+        kind: ItemKind,
+        value_size: usize,
+        expires_at: Timestamp,
+        log: &mut impl LogSink,
+        write: impl FnOnce(&mut [u8], &Table<'_>, Range<usize>, usize),
+    ) -> Result<(), StoreError> {
         let old_value = found.as_ref().map_or(0..0, |found| {
             let start = found.location;
             found.layout.value.start + start..found.layout.value.end + start
@@ -44,6 +74,7 @@ impl Store<'_> {
         let size = item::item_size(key.len(), value_size, expires_at);
         let location = self.append_item(size);
         let start = location;
+        let table = &self.table;
         let memory = self.segments.memory_mut();
         let header_size = item::header_write(
             &mut memory[start..],
@@ -56,7 +87,7 @@ impl Store<'_> {
         let key_start = start + header_size;
         memory[key_start..key_start + key.len()].copy_from_slice(key);
         let value_start = key_start + key.len();
-        write(memory, old_value, value_start);
+        write(memory, table, old_value, value_start);
 
         let volatile_bits = if expires_at != 0 { VOLATILE } else { 0 };
         let bits = volatile_bits | self.config.policy.initial_bits();

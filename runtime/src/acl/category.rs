@@ -97,6 +97,11 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         "hdel" | "hexists" | "hget" | "hincrby" | "hincrbyfloat" | "hlen" | "hmget" | "hmset"
         | "hset" | "hsetnx" | "hstrlen" => &["hash", "fast"],
         "hgetall" | "hkeys" | "hrandfield" | "hscan" | "hvals" => &["hash", "slow"],
+        "sadd" | "scard" | "sismember" | "smismember" | "smove" | "spop" | "srem" => {
+            &["set", "fast"]
+        }
+        "sdiff" | "sdiffstore" | "sinter" | "sintercard" | "sinterstore" | "smembers"
+        | "srandmember" | "sscan" | "sunion" | "sunionstore" => &["set", "slow"],
         "dbsize" | "exists" | "expire" | "expireat" | "expiretime" | "move" | "persist"
         | "pexpire" | "pexpireat" | "pexpiretime" | "pttl" | "renamenx" | "touch" | "ttl"
         | "type" | "unlink" => &["keyspace", "fast"],
