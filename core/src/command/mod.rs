@@ -51,6 +51,7 @@
 
 mod hash;
 mod keys;
+mod list;
 mod server;
 mod strings;
 mod transfer;
@@ -65,6 +66,7 @@ use core::marker::PhantomData;
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter, Request};
 use crate::constants::DATABASE_COUNT;
 use crate::error::StoreError;
+use crate::store::list::End;
 use crate::store::{LogSink, Shards, parse_integer};
 use crate::time::Timestamp;
 
@@ -382,6 +384,7 @@ pub enum Scope {
 enum Handler {
     Strings(strings::Command),
     Hash(hash::Command),
+    List(list::Command),
     Keys(keys::Command),
     Transfer(transfer::Command),
     Server(server::Command),
@@ -414,7 +417,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 108] = [
+pub static COMMANDS: [CommandSpec; 125] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -470,6 +473,19 @@ pub static COMMANDS: [CommandSpec; 108] = [
     spec("keys", 2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Keys)),
     spec("lastsave", 1, 0, NO_KEYS, Handler::Server(server::Command::LastSave)),
     spec("latency", -2, 0, NO_KEYS, Handler::Server(server::Command::Latency)),
+    spec("lindex", 3, READONLY, ONE_KEY, Handler::List(list::Command::Index)),
+    spec("linsert", 5, WRITE, ONE_KEY, Handler::List(list::Command::Insert)),
+    spec("llen", 2, READONLY, ONE_KEY, Handler::List(list::Command::Len)),
+    spec("lmove", 5, WRITE, (1, 2, 1), Handler::List(list::Command::Move)),
+    spec("lmpop", -4, WRITE, NO_KEYS, Handler::List(list::Command::MPop)),
+    spec("lpop", -2, WRITE, ONE_KEY, Handler::List(list::Command::Pop(End::Head))),
+    spec("lpos", -3, READONLY, ONE_KEY, Handler::List(list::Command::Pos)),
+    spec("lpush", -3, WRITE, ONE_KEY, Handler::List(list::Command::Push(End::Head))),
+    spec("lpushx", -3, WRITE, ONE_KEY, Handler::List(list::Command::PushX(End::Head))),
+    spec("lrange", 4, READONLY, ONE_KEY, Handler::List(list::Command::Range)),
+    spec("lrem", 4, WRITE, ONE_KEY, Handler::List(list::Command::Rem)),
+    spec("lset", 4, WRITE, ONE_KEY, Handler::List(list::Command::Set)),
+    spec("ltrim", 4, WRITE, ONE_KEY, Handler::List(list::Command::Trim)),
     spec("memory", -2, 0, NO_KEYS, Handler::Keys(keys::Command::Memory)),
     spec("mget", -2, READONLY, ALL_KEYS, Handler::Strings(strings::Command::MGet)),
     spec("move", 3, WRITE, ONE_KEY, Handler::Transfer(transfer::Command::Move)),
@@ -497,6 +513,10 @@ pub static COMMANDS: [CommandSpec; 108] = [
     spec("replicaof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("reset", 1, 0, NO_KEYS, Handler::Server(server::Command::Reset)),
     spec("role", 1, 0, NO_KEYS, Handler::Server(server::Command::Replication)),
+    spec("rpop", -2, WRITE, ONE_KEY, Handler::List(list::Command::Pop(End::Tail))),
+    spec("rpoplpush", 3, WRITE, (1, 2, 1), Handler::List(list::Command::PopPush)),
+    spec("rpush", -3, WRITE, ONE_KEY, Handler::List(list::Command::Push(End::Tail))),
+    spec("rpushx", -3, WRITE, ONE_KEY, Handler::List(list::Command::PushX(End::Tail))),
     spec("save", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::Save)),
     spec("scan", -2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Scan)),
     spec("select", 2, 0, NO_KEYS, Handler::Server(server::Command::Select)),
@@ -627,6 +647,10 @@ where
         }
         Handler::Hash(command) => {
             hash::run(command, &mut context);
+            Outcome::Done
+        }
+        Handler::List(command) => {
+            list::run(command, &mut context);
             Outcome::Done
         }
         Handler::Keys(command) => {

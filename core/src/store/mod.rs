@@ -28,9 +28,10 @@
 mod compact;
 pub mod hash;
 pub mod index;
-pub mod set;
 mod keyspace;
+pub mod list;
 mod reclaim;
+pub mod set;
 pub mod shards;
 mod strings;
 mod transfer;

@@ -97,6 +97,9 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         "hdel" | "hexists" | "hget" | "hincrby" | "hincrbyfloat" | "hlen" | "hmget" | "hmset"
         | "hset" | "hsetnx" | "hstrlen" => &["hash", "fast"],
         "hgetall" | "hkeys" | "hrandfield" | "hscan" | "hvals" => &["hash", "slow"],
+        "llen" | "lpop" | "lpush" | "lpushx" | "rpop" | "rpush" | "rpushx" => &["list", "fast"],
+        "lindex" | "linsert" | "lmove" | "lmpop" | "lpos" | "lrange" | "lrem" | "lset"
+        | "ltrim" | "rpoplpush" => &["list", "slow"],
         "dbsize" | "exists" | "expire" | "expireat" | "expiretime" | "move" | "persist"
         | "pexpire" | "pexpireat" | "pexpiretime" | "pttl" | "renamenx" | "touch" | "ttl"
         | "type" | "unlink" => &["keyspace", "fast"],

@@ -1,0 +1,129 @@
+//! List command tests: reply shapes in both protocols, and random list commands with
+//! edge-case arguments keeping the command table's invariants.
+
+use super::super::harness::{Harness, differ, same};
+use crate::codec::resp::Protocol;
+
+#[test]
+fn replies_in_both_protocols() {
+    Harness::check(&[
+        same("RPUSH l a b c", ":3\r\n"),
+        same("LPOP l 0", "*0\r\n"),
+        differ("LPOP none 1", "*-1\r\n", "_\r\n"),
+        differ("LPOP none", "$-1\r\n", "_\r\n"),
+        same("RPOP l 2", "*2\r\n$1\r\nc\r\n$1\r\nb\r\n"),
+        differ("LMPOP 1 none LEFT", "*-1\r\n", "_\r\n"),
+        same(
+            "LMPOP 1 l RIGHT COUNT 5",
+            "*2\r\n$1\r\nl\r\n*1\r\n$1\r\na\r\n",
+        ),
+        same("EXISTS l", ":0\r\n"),
+        differ("LPOS none a", "$-1\r\n", "_\r\n"),
+        same("LPOS none a COUNT 0", "*0\r\n"),
+        same("LSET none 0 x", "-ERR no such key\r\n"),
+        same("RPUSH l a", ":1\r\n"),
+        same("LSET l 1 x", "-ERR index out of range\r\n"),
+        same(
+            "LPOP l x",
+            "-ERR value is out of range, must be positive\r\n",
+        ),
+        same("LMOVE l l LEFT RIGHT", "$1\r\na\r\n"),
+        differ("RPOPLPUSH none l", "$-1\r\n", "_\r\n"),
+        same("OBJECT ENCODING l", "$9\r\nquicklist\r\n"),
+        same("TYPE l", "+list\r\n"),
+    ]);
+}
+
+#[test]
+fn lpos_from_the_tail_replies_in_walk_order_past_one_block() {
+    let mut harness = Harness::new(Protocol::Resp2);
+    for _ in 0..600 {
+        harness.run("RPUSH l a b");
+    }
+    let reply = harness.run("LPOS l a RANK -2 COUNT 0");
+    let text = String::from_utf8(reply).expect("ascii");
+    let numbers: std::vec::Vec<i64> = text
+        .lines()
+        .skip(1)
+        .map(|line| line.trim_start_matches(':').parse().expect("integer"))
+        .collect();
+    let expected: std::vec::Vec<i64> = (0..599).rev().map(|index| index * 2).collect();
+    assert_eq!(numbers, expected);
+}
+
+/// Random list (and a few string) commands with arguments from a pool of edge cases:
+/// every reply is one frame, and no error reply comes with a log record (the harness
+/// checks both on every call), in both protocols, in a small store that fills up.
+#[test]
+fn random_commands_keep_the_table_invariants() {
+    use crate::store::Config;
+    use proptest::prelude::*;
+
+    const NAMES: [&str; 22] = [
+        "LPUSH",
+        "RPUSH",
+        "LPUSHX",
+        "RPUSHX",
+        "LPOP",
+        "RPOP",
+        "LLEN",
+        "LRANGE",
+        "LINDEX",
+        "LSET",
+        "LINSERT",
+        "LREM",
+        "LTRIM",
+        "LPOS",
+        "LMOVE",
+        "RPOPLPUSH",
+        "LMPOP",
+        "SET",
+        "GET",
+        "EXPIRE",
+        "DEL",
+        "TYPE",
+    ];
+    const WORDS: [&str; 22] = [
+        "k",
+        "l",
+        "a",
+        "0",
+        "1",
+        "-1",
+        "2",
+        "-3",
+        "5",
+        "x",
+        "LEFT",
+        "RIGHT",
+        "BEFORE",
+        "AFTER",
+        "RANK",
+        "COUNT",
+        "MAXLEN",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "\"\"",
+        "k",
+        "l",
+    ];
+    let command = (0..NAMES.len(), prop::collection::vec(0..WORDS.len(), 0..7));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
+    runner
+        .run(&prop::collection::vec(command, 1..40), |commands| {
+            for protocol in [Protocol::Resp2, Protocol::Resp3] {
+                let mut harness = Harness::with_config(Config::new(16 * 1024, 64), protocol);
+                for (name, words) in &commands {
+                    let mut line = std::string::String::from(NAMES[*name]);
+                    for word in words {
+                        line.push(' ');
+                        line.push_str(WORDS[*word]);
+                    }
+                    let _ = harness.run(&line);
+                }
+                let _: std::vec::Vec<u8> = harness.run("LRANGE l 0 -1");
+            }
+            Ok(())
+        })
+        .expect("invariants hold");
+}
