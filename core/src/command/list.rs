@@ -8,7 +8,7 @@
 //! a count replies an array (empty for a count of 0), or a null array (RESP2 `*-1`, RESP3
 //! `_`) for a missing key; LMPOP replies `[key, [elements]]` or a null array.
 
-use super::{Arguments, Context, Door, NOT_INTEGER, bulk_or_null, is};
+use super::{Arguments, Context, Door, NOT_INTEGER, Outcome, bulk_or_null, is};
 use crate::codec::resp::{ReplySink, ReplyWriter};
 use crate::store::list::{End, ListView, list_move, resolve_index, resolve_range};
 use crate::store::parse_integer;
@@ -30,13 +30,15 @@ pub(super) enum Command {
     Move,
     PopPush,
     MPop,
+    /// BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP.
+    Blocking(blocking::Blocking),
 }
 
 /// Redis's reply to a count that is not a positive integer (LPOP, RPOP).
 const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 
 /// Runs one command of the family; its arity was checked.
-pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
+pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -> Outcome {
     match command {
         Command::Push(end) => push(context, end, false),
         Command::PushX(end) => push(context, end, true),
@@ -66,7 +68,9 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
                 context.reply.null_array();
             }
         }
+        Command::Blocking(blocking) => return blocking::run(blocking, context),
     }
+    Outcome::Done
 }
 
 /// Runs `reply` with the reply writer, the arguments and the list at argument 1 (`None`
@@ -568,6 +572,8 @@ fn mpop<D: Door>(
     }
     false
 }
+
+pub(super) mod blocking;
 
 #[cfg(test)]
 mod tests;

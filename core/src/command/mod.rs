@@ -69,6 +69,7 @@ use crate::error::StoreError;
 use crate::store::list::End;
 use crate::store::{LogSink, Shards, parse_integer};
 use crate::time::Timestamp;
+use list::blocking::Blocking;
 
 pub use crate::constants::CLIENT_NAME_SIZE_MAX;
 
@@ -92,6 +93,10 @@ pub struct Session {
     /// ran, so the table accepts any user name there (without users, only `default`).
     /// Kept by [`Session::reset`].
     pub users_checked: bool,
+    /// The door can park this client (the RESP server, outside MULTI): a blocking pop
+    /// with every key empty then returns [`RuntimeCommand::Block`]. Otherwise it replies
+    /// the timeout's null at once, as Redis does inside MULTI. Kept by [`Session::reset`].
+    pub may_block: bool,
     name: [u8; CLIENT_NAME_SIZE_MAX],
     name_size: usize,
 }
@@ -105,6 +110,7 @@ impl Session {
             protocol: Protocol::Resp2,
             id,
             users_checked: false,
+            may_block: false,
             name: [0; CLIENT_NAME_SIZE_MAX],
             name_size: 0,
         }
@@ -132,9 +138,10 @@ impl Session {
 
     /// Back to a new connection's state, keeping the id (`RESET`).
     pub fn reset(&mut self) {
-        let users_checked = self.users_checked;
+        let (users_checked, may_block) = (self.users_checked, self.may_block);
         *self = Self::new(self.id);
         self.users_checked = users_checked;
+        self.may_block = may_block;
     }
 }
 
@@ -239,6 +246,14 @@ pub enum RuntimeCommand {
     Wait {
         /// Replicas to wait for (Redis takes any 64-bit integer; not above zero means none).
         replica_count: i64,
+        /// Milliseconds to wait at most; `0` waits without a limit.
+        timeout_ms: u64,
+    },
+    /// `BLPOP`, `BRPOP`, `BLMOVE`, `BRPOPLPUSH`, `BLMPOP` with every key empty, in a
+    /// session that [`Session::may_block`]: nothing changed and nothing is written; park
+    /// the client and run the same request again when a write reaches one of its keys
+    /// (it then replies, or returns `Block` again), or reply the timeout's null.
+    Block {
         /// Milliseconds to wait at most; `0` waits without a limit.
         timeout_ms: u64,
     },
@@ -417,13 +432,18 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 125] = [
+pub static COMMANDS: [CommandSpec; 130] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
     spec("auth", -2, 0, NO_KEYS, Handler::Server(server::Command::Auth)),
     spec("bgrewriteaof", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundRewriteLog)),
     spec("bgsave", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundSave)),
+    spec("blmove", 6, WRITE, (1, 2, 1), Handler::List(list::Command::Blocking(Blocking::Move))),
+    spec("blmpop", -5, WRITE, NO_KEYS, Handler::List(list::Command::Blocking(Blocking::MPop))),
+    spec("blpop", -3, WRITE, (1, -2, 1), Handler::List(list::Command::Blocking(Blocking::Pop(End::Head)))),
+    spec("brpop", -3, WRITE, (1, -2, 1), Handler::List(list::Command::Blocking(Blocking::Pop(End::Tail)))),
+    spec("brpoplpush", 4, WRITE, (1, 2, 1), Handler::List(list::Command::Blocking(Blocking::PopPush))),
     spec("client", -2, 0, NO_KEYS, Handler::Server(server::Command::Client)),
     spec("cluster", -2, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
     spec("command", -1, 0, NO_KEYS, Handler::Server(server::Command::Introspect)),
@@ -649,10 +669,7 @@ where
             hash::run(command, &mut context);
             Outcome::Done
         }
-        Handler::List(command) => {
-            list::run(command, &mut context);
-            Outcome::Done
-        }
+        Handler::List(command) => list::run(command, &mut context),
         Handler::Keys(command) => {
             keys::run(command, &mut context);
             Outcome::Done

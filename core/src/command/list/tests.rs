@@ -34,6 +34,57 @@ fn replies_in_both_protocols() {
     ]);
 }
 
+/// A session that may not block (MULTI, the doors without parking) gets the timeout's
+/// reply at once; a blocking pop with an element pops it.
+#[test]
+fn blocking_pops_without_blocking() {
+    Harness::check(&[
+        differ("BLPOP none other 0", "*-1\r\n", "_\r\n"),
+        differ("BRPOP none 0.5", "*-1\r\n", "_\r\n"),
+        differ("BLMOVE none b LEFT RIGHT 0", "$-1\r\n", "_\r\n"),
+        differ("BRPOPLPUSH none b 0", "$-1\r\n", "_\r\n"),
+        differ("BLMPOP 0 2 none other LEFT", "*-1\r\n", "_\r\n"),
+        same("RPUSH l a b c", ":3\r\n"),
+        same("BLPOP none l 0", "*2\r\n$1\r\nl\r\n$1\r\na\r\n"),
+        same("BRPOP l 0", "*2\r\n$1\r\nl\r\n$1\r\nc\r\n"),
+        same("BLMOVE l m RIGHT LEFT 1", "$1\r\nb\r\n"),
+        same(
+            "BLMPOP 0 1 m LEFT COUNT 3",
+            "*2\r\n$1\r\nm\r\n*1\r\n$1\r\nb\r\n",
+        ),
+        same("BLPOP l -1", "-ERR timeout is negative\r\n"),
+        same("BLPOP l -inf", "-ERR timeout is negative\r\n"),
+        same("BLPOP l inf", "-ERR timeout is negative\r\n"),
+        same("BLPOP l 1e400", "-ERR timeout is negative\r\n"),
+        same(
+            "BLPOP l nan",
+            "-ERR timeout is not a float or out of range\r\n",
+        ),
+        same(
+            "BLPOP l x",
+            "-ERR timeout is not a float or out of range\r\n",
+        ),
+        same(
+            "BLPOP l \"\"",
+            "-ERR timeout is not a float or out of range\r\n",
+        ),
+        same("BLMOVE l m UP LEFT x", "-ERR syntax error\r\n"),
+        same(
+            "BLMPOP x 1 l LEFT",
+            "-ERR timeout is not a float or out of range\r\n",
+        ),
+        same(
+            "BLMPOP 0 0 l LEFT",
+            "-ERR numkeys should be greater than 0\r\n",
+        ),
+        same("SET s v", "+OK\r\n"),
+        same(
+            "BLPOP s 0",
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ),
+    ]);
+}
+
 #[test]
 fn lpos_from_the_tail_replies_in_walk_order_past_one_block() {
     let mut harness = Harness::new(Protocol::Resp2);
