@@ -61,6 +61,10 @@ pub enum StoreError {
     /// A record or snapshot item says "compact collection" but its value is not a valid
     /// encoding of one: refused, never loaded.
     CollectionInvalid,
+    /// The key does not exist (LSET).
+    NoSuchKey,
+    /// An index past either end of a list (LSET).
+    IndexOutOfRange,
 }
 
 impl StoreError {
@@ -94,6 +98,8 @@ impl StoreError {
                  item in its compact encoding; the large encoding is not built yet)"
             }
             Self::CollectionInvalid => "ERR invalid compact collection encoding",
+            Self::NoSuchKey => "ERR no such key",
+            Self::IndexOutOfRange => "ERR index out of range",
         }
     }
 }

@@ -284,6 +284,8 @@ pub struct Admin {
     last_save: AtomicU64,
     /// Clients connected now.
     pub clients: AtomicU64,
+    /// Clients blocked in a list pop (INFO's `blocked_clients`).
+    pub blocked_clients: AtomicU64,
     /// Channels, patterns and shard channels with a subscriber now (INFO's
     /// `pubsub_channels`, `pubsub_patterns`, `pubsubshard_channels`), kept by the server.
     pub pubsub_counts: [AtomicU64; 3],
@@ -328,6 +330,7 @@ impl Admin {
             slowlog_id_next: AtomicU64::new(0),
             last_save: AtomicU64::new(unix_seconds()),
             clients: AtomicU64::new(0),
+            blocked_clients: AtomicU64::new(0),
             pubsub_counts: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
             shutdown: AtomicBool::new(false),
             mode,

@@ -51,6 +51,7 @@
 
 mod hash;
 mod keys;
+mod list;
 mod server;
 mod set;
 mod strings;
@@ -66,8 +67,10 @@ use core::marker::PhantomData;
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter, Request};
 use crate::constants::DATABASE_COUNT;
 use crate::error::StoreError;
+use crate::store::list::End;
 use crate::store::{LogSink, Shards, parse_integer};
 use crate::time::Timestamp;
+use list::blocking::Blocking;
 
 pub use crate::constants::CLIENT_NAME_SIZE_MAX;
 
@@ -91,6 +94,10 @@ pub struct Session {
     /// ran, so the table accepts any user name there (without users, only `default`).
     /// Kept by [`Session::reset`].
     pub users_checked: bool,
+    /// The door can park this client (the RESP server, outside MULTI): a blocking pop
+    /// with every key empty then returns [`RuntimeCommand::Block`]. Otherwise it replies
+    /// the timeout's null at once, as Redis does inside MULTI. Kept by [`Session::reset`].
+    pub may_block: bool,
     name: [u8; CLIENT_NAME_SIZE_MAX],
     name_size: usize,
 }
@@ -104,6 +111,7 @@ impl Session {
             protocol: Protocol::Resp2,
             id,
             users_checked: false,
+            may_block: false,
             name: [0; CLIENT_NAME_SIZE_MAX],
             name_size: 0,
         }
@@ -131,9 +139,10 @@ impl Session {
 
     /// Back to a new connection's state, keeping the id (`RESET`).
     pub fn reset(&mut self) {
-        let users_checked = self.users_checked;
+        let (users_checked, may_block) = (self.users_checked, self.may_block);
         *self = Self::new(self.id);
         self.users_checked = users_checked;
+        self.may_block = may_block;
     }
 }
 
@@ -241,6 +250,14 @@ pub enum RuntimeCommand {
         /// Milliseconds to wait at most; `0` waits without a limit.
         timeout_ms: u64,
     },
+    /// `BLPOP`, `BRPOP`, `BLMOVE`, `BRPOPLPUSH`, `BLMPOP` with every key empty, in a
+    /// session that [`Session::may_block`]: nothing changed and nothing is written; park
+    /// the client and run the same request again when a write reaches one of its keys
+    /// (it then replies, or returns `Block` again), or reply the timeout's null.
+    Block {
+        /// Milliseconds to wait at most; `0` waits without a limit.
+        timeout_ms: u64,
+    },
     /// `CLUSTER <subcommand> [arg ...]`, `READONLY`, `READWRITE`, `ASKING`: cluster mode's
     /// commands (the name is argument 0, a subcommand argument 1, not checked here).
     Cluster,
@@ -298,8 +315,9 @@ const WRITE: u8 = 1;
 const READONLY: u8 = 1 << 1;
 /// Flag: an administrative command (snapshots, configuration, shutdown).
 const ADMIN: u8 = 1 << 2;
-/// Flag: the keys follow their count at argument 1 (SINTERCARD's numkeys), which the
-/// first-last-step triple cannot say (Redis's `movablekeys`; that triple is `0 0 0`).
+/// Flag: the keys follow their count (SINTERCARD's and LMPOP's numkeys, at the index the
+/// triple's first names: [`COUNT_AT_1`], [`COUNT_AT_2`]), which a first-last-step triple
+/// cannot say (Redis's `movablekeys`; COMMAND INFO gives the triple as `0 0 0`).
 const KEYS_COUNTED: u8 = 1 << 3;
 
 impl CommandSpec {
@@ -355,6 +373,9 @@ impl CommandSpec {
     /// without keys, such as KEYS, SCAN and FLUSHALL, which touch every key, and for those
     /// whose keys follow a count (see [`CommandSpec::key_indexes_of`]).
     pub fn key_indexes(&self, count: usize) -> impl Iterator<Item = usize> + use<> {
+        if self.flags & KEYS_COUNTED != 0 {
+            return (0..0).step_by(1);
+        }
         self.key_range(count)
     }
 
@@ -369,13 +390,15 @@ impl CommandSpec {
         if self.flags & KEYS_COUNTED == 0 {
             return self.key_range(args.count());
         }
+        let count_index = usize::from(self.key_first);
+        let first = count_index + 1;
         let key_count = args
-            .get(1)
+            .get(count_index)
             .and_then(parse_integer)
             .and_then(|count| usize::try_from(count).ok())
-            .filter(|&count| count <= args.count().saturating_sub(2))
+            .filter(|&count| count <= args.count().saturating_sub(first))
             .unwrap_or(0);
-        (2..2 + key_count).step_by(1)
+        (first..first + key_count).step_by(1)
     }
 
     fn key_range(&self, count: usize) -> core::iter::StepBy<core::ops::Range<usize>> {
@@ -412,6 +435,7 @@ enum Handler {
     Strings(strings::Command),
     Hash(hash::Command),
     Set(set::Command),
+    List(list::Command),
     Keys(keys::Command),
     Transfer(transfer::Command),
     Server(server::Command),
@@ -440,17 +464,26 @@ const NO_KEYS: (u8, i8, u8) = (0, 0, 0);
 const ONE_KEY: (u8, i8, u8) = (1, 1, 1);
 const ALL_KEYS: (u8, i8, u8) = (1, -1, 1);
 const PAIRS: (u8, i8, u8) = (1, -1, 2);
+/// With [`KEYS_COUNTED`]: the keys' count is argument 1 (SINTERCARD, LMPOP).
+const COUNT_AT_1: (u8, i8, u8) = (1, 0, 0);
+/// With [`KEYS_COUNTED`]: the keys' count is argument 2, after a timeout (BLMPOP).
+const COUNT_AT_2: (u8, i8, u8) = (2, 0, 0);
 
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 126] = [
+pub static COMMANDS: [CommandSpec; 148] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
     spec("auth", -2, 0, NO_KEYS, Handler::Server(server::Command::Auth)),
     spec("bgrewriteaof", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundRewriteLog)),
     spec("bgsave", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundSave)),
+    spec("blmove", 6, WRITE, (1, 2, 1), Handler::List(list::Command::Blocking(Blocking::Move))),
+    spec("blmpop", -5, WRITE | KEYS_COUNTED, COUNT_AT_2, Handler::List(list::Command::Blocking(Blocking::MPop))),
+    spec("blpop", -3, WRITE, (1, -2, 1), Handler::List(list::Command::Blocking(Blocking::Pop(End::Head)))),
+    spec("brpop", -3, WRITE, (1, -2, 1), Handler::List(list::Command::Blocking(Blocking::Pop(End::Tail)))),
+    spec("brpoplpush", 4, WRITE, (1, 2, 1), Handler::List(list::Command::Blocking(Blocking::PopPush))),
     spec("client", -2, 0, NO_KEYS, Handler::Server(server::Command::Client)),
     spec("cluster", -2, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
     spec("command", -1, 0, NO_KEYS, Handler::Server(server::Command::Introspect)),
@@ -500,6 +533,19 @@ pub static COMMANDS: [CommandSpec; 126] = [
     spec("keys", 2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Keys)),
     spec("lastsave", 1, 0, NO_KEYS, Handler::Server(server::Command::LastSave)),
     spec("latency", -2, 0, NO_KEYS, Handler::Server(server::Command::Latency)),
+    spec("lindex", 3, READONLY, ONE_KEY, Handler::List(list::Command::Index)),
+    spec("linsert", 5, WRITE, ONE_KEY, Handler::List(list::Command::Insert)),
+    spec("llen", 2, READONLY, ONE_KEY, Handler::List(list::Command::Len)),
+    spec("lmove", 5, WRITE, (1, 2, 1), Handler::List(list::Command::Move)),
+    spec("lmpop", -4, WRITE | KEYS_COUNTED, COUNT_AT_1, Handler::List(list::Command::MPop)),
+    spec("lpop", -2, WRITE, ONE_KEY, Handler::List(list::Command::Pop(End::Head))),
+    spec("lpos", -3, READONLY, ONE_KEY, Handler::List(list::Command::Pos)),
+    spec("lpush", -3, WRITE, ONE_KEY, Handler::List(list::Command::Push(End::Head))),
+    spec("lpushx", -3, WRITE, ONE_KEY, Handler::List(list::Command::PushX(End::Head))),
+    spec("lrange", 4, READONLY, ONE_KEY, Handler::List(list::Command::Range)),
+    spec("lrem", 4, WRITE, ONE_KEY, Handler::List(list::Command::Rem)),
+    spec("lset", 4, WRITE, ONE_KEY, Handler::List(list::Command::Set)),
+    spec("ltrim", 4, WRITE, ONE_KEY, Handler::List(list::Command::Trim)),
     spec("memory", -2, 0, NO_KEYS, Handler::Keys(keys::Command::Memory)),
     spec("mget", -2, READONLY, ALL_KEYS, Handler::Strings(strings::Command::MGet)),
     spec("move", 3, WRITE, ONE_KEY, Handler::Transfer(transfer::Command::Move)),
@@ -527,6 +573,10 @@ pub static COMMANDS: [CommandSpec; 126] = [
     spec("replicaof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("reset", 1, 0, NO_KEYS, Handler::Server(server::Command::Reset)),
     spec("role", 1, 0, NO_KEYS, Handler::Server(server::Command::Replication)),
+    spec("rpop", -2, WRITE, ONE_KEY, Handler::List(list::Command::Pop(End::Tail))),
+    spec("rpoplpush", 3, WRITE, (1, 2, 1), Handler::List(list::Command::PopPush)),
+    spec("rpush", -3, WRITE, ONE_KEY, Handler::List(list::Command::Push(End::Tail))),
+    spec("rpushx", -3, WRITE, ONE_KEY, Handler::List(list::Command::PushX(End::Tail))),
     spec("sadd", -3, WRITE, ONE_KEY, Handler::Set(set::Command::Add)),
     spec("save", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::Save)),
     spec("scan", -2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Scan)),
@@ -541,7 +591,7 @@ pub static COMMANDS: [CommandSpec; 126] = [
     spec("setrange", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetRange)),
     spec("shutdown", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::Shutdown)),
     spec("sinter", -2, READONLY, ALL_KEYS, Handler::Set(set::Command::Inter)),
-    spec("sintercard", -3, READONLY | KEYS_COUNTED, NO_KEYS, Handler::Set(set::Command::InterCard)),
+    spec("sintercard", -3, READONLY | KEYS_COUNTED, COUNT_AT_1, Handler::Set(set::Command::InterCard)),
     spec("sinterstore", -3, WRITE, ALL_KEYS, Handler::Set(set::Command::InterStore)),
     spec("sismember", 3, READONLY, ONE_KEY, Handler::Set(set::Command::IsMember)),
     spec("slaveof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
@@ -681,6 +731,7 @@ where
             set::run(command, &mut context);
             Outcome::Done
         }
+        Handler::List(command) => list::run(command, &mut context),
         Handler::Keys(command) => {
             keys::run(command, &mut context);
             Outcome::Done

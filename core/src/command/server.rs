@@ -577,9 +577,15 @@ fn command_entry<S: ReplySink + ?Sized>(reply: &mut ReplyWriter<'_, S>, spec: &C
             reply.simple(name.as_bytes());
         }
     }
-    reply.integer(i64::from(spec.key_first));
-    reply.integer(i64::from(spec.key_last));
-    reply.integer(i64::from(spec.key_step));
+    // A command whose keys follow a count has no triple (Redis's `0 0 0`).
+    let (first, last, step) = if spec.flags & KEYS_COUNTED == 0 {
+        (spec.key_first, spec.key_last, spec.key_step)
+    } else {
+        (0, 0, 0)
+    };
+    reply.integer(i64::from(first));
+    reply.integer(i64::from(last));
+    reply.integer(i64::from(step));
     reply.set_header(0);
     reply.set_header(0);
     reply.array_header(0);

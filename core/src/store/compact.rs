@@ -97,6 +97,7 @@ pub fn is_valid(value: &[u8]) -> bool {
     match value.first() {
         Some(&TYPE_HASH) => super::hash::is_valid(value),
         Some(&TYPE_SET) => super::set::is_valid(value),
+        Some(&TYPE_LIST) => super::list::is_valid(value),
         _ => false,
     }
 }

@@ -29,6 +29,7 @@ mod compact;
 pub mod hash;
 pub mod index;
 mod keyspace;
+pub mod list;
 mod reclaim;
 pub mod set;
 pub mod shards;

@@ -102,6 +102,10 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         }
         "sdiff" | "sdiffstore" | "sinter" | "sintercard" | "sinterstore" | "smembers"
         | "srandmember" | "sscan" | "sunion" | "sunionstore" => &["set", "slow"],
+        "llen" | "lpop" | "lpush" | "lpushx" | "rpop" | "rpush" | "rpushx" => &["list", "fast"],
+        "lindex" | "linsert" | "lmove" | "lmpop" | "lpos" | "lrange" | "lrem" | "lset"
+        | "ltrim" | "rpoplpush" => &["list", "slow"],
+        "blmove" | "blmpop" | "blpop" | "brpop" | "brpoplpush" => &["list", "slow", "blocking"],
         "dbsize" | "exists" | "expire" | "expireat" | "expiretime" | "move" | "persist"
         | "pexpire" | "pexpireat" | "pexpiretime" | "pttl" | "renamenx" | "touch" | "ttl"
         | "type" | "unlink" => &["keyspace", "fast"],

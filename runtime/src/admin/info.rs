@@ -121,7 +121,11 @@ fn clients(text: &mut String, admin: &Admin) {
         admin.clients.load(Ordering::Relaxed),
     );
     field(text, "maxclients", settings.clients_max);
-    field(text, "blocked_clients", 0);
+    field(
+        text,
+        "blocked_clients",
+        admin.blocked_clients.load(Ordering::Relaxed),
+    );
 }
 
 fn memory(text: &mut String, admin: &Admin, stats: &DbStats) {

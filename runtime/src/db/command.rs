@@ -211,6 +211,8 @@ impl Db {
                 return;
             }
             ReplyWriter::new(&mut *reply, session.protocol).array_header(queued.len());
+            // Inside MULTI a blocking pop does not block: it replies the timeout's null.
+            let may_block = std::mem::replace(&mut session.may_block, false);
             for args in queued {
                 let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
                 // One frame per command: a runtime command writes none, so say why here.
@@ -226,6 +228,7 @@ impl Db {
                     }
                 }
             }
+            session.may_block = may_block;
             // The whole block is one entry of the log buffer: one group.
         })?;
         Ok(durability)

@@ -59,14 +59,15 @@ impl Worker {
 
     /// Answers every wait that is met or timed out, and returns the tokens of the clients
     /// it unblocked: the loop runs their pending input again.
+    /// Clients parked in a list pop are answered here too ([`Worker::finish_pops`]).
     pub(super) fn finish_waits<S>(&mut self, entries: &mut Slab<Entry<S>>) -> Vec<usize> {
+        let mut unblocked = self.finish_pops(entries);
         if self.replica_waits.is_empty() {
-            return Vec::new();
+            return unblocked;
         }
         let replication = &self.admin.replication;
         let lsn_last = self.db.lsn_last();
         let now = Instant::now();
-        let mut unblocked = Vec::new();
         self.replica_waits.retain_mut(|wait| {
             let Some(entry) = entries
                 .get_mut(wait.token)
@@ -93,8 +94,10 @@ impl Worker {
         unblocked
     }
 
-    /// How long the loop may sleep: `longest`, or less to answer the nearest WAIT timeout.
+    /// How long the loop may sleep: `longest`, or less to answer the nearest WAIT (or list
+    /// pop) timeout.
     pub(super) fn wait_timeout(&self, longest: Duration) -> Duration {
+        let longest = self.pop_wait_timeout(longest);
         let now = Instant::now();
         self.replica_waits
             .iter()

@@ -549,6 +549,8 @@ pub(super) fn execute(
                 // The doors that call this run only store commands (GET, SET, DEL, SCAN,
                 // ...), which the table finishes itself.
                 resp::error_reply(reply, "ERR this command is not available on this door");
+            } else {
+                worker.wake_waiters(session.db, args);
             }
             applied.durability
         }

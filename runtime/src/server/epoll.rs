@@ -248,7 +248,11 @@ fn receive(
     if entry.connection.paused {
         // Resumed: run what is already buffered before reading more.
         let control = entry.door.process(&mut entry.connection, worker, 0);
-        if control == Control::CloseAfterFlush || entry.connection.paused {
+        // A blocked client is still read (its requests wait in the input), so that its
+        // close is seen while it waits: a closed client must leave the waiters.
+        if control == Control::CloseAfterFlush
+            || (entry.connection.paused && !entry.connection.blocked)
+        {
             flush.push(token);
             return;
         }
@@ -272,7 +276,7 @@ fn receive(
                 {
                     break;
                 }
-                if entry.connection.paused {
+                if entry.connection.paused && !entry.connection.blocked {
                     // The rest stays in the socket until the client reads its replies.
                     break;
                 }

@@ -41,6 +41,7 @@ mod pubsub;
 mod resp;
 mod tls;
 mod uring;
+mod waiters;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -94,6 +95,8 @@ struct Shared {
     metrics: http::Metrics,
     /// Every client's pub/sub subscriptions, and the messages waiting for each.
     pubsub: pubsub::PubSub,
+    /// The clients blocked in a list pop, by key ([`waiters`]).
+    waiters: waiters::Waiters,
     /// The TLS listeners' configuration (certificate, key, client CA); `None`: no TLS door.
     tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -124,6 +127,8 @@ pub(crate) struct Worker {
     failure: Option<String>,
     /// Clients blocked in WAIT ([`blocked`]).
     replica_waits: Vec<blocked::ReplicaWait>,
+    /// This worker's clients blocked in a list pop ([`waiters`]).
+    pop_waits: Vec<waiters::PopWait>,
 }
 
 impl Worker {
@@ -144,6 +149,7 @@ impl Worker {
             settled: 0,
             failure: None,
             replica_waits: Vec::new(),
+            pop_waits: Vec::new(),
         }
     }
 
@@ -233,6 +239,8 @@ impl Worker {
         self.admin.clients.fetch_sub(1, Ordering::Relaxed);
         // Its undelivered messages go with it.
         let _undelivered = self.shared.pubsub.forget(&connection.info);
+        // A parked client leaves the waiters, so no later push pops an element for it.
+        let _was_parked = self.shared.waiters.forget(connection.info.id);
         self.shared.clients.remove(connection.info.id);
     }
 
@@ -311,8 +319,10 @@ impl Worker {
             .filter_map(|(token, entry)| {
                 let connection = &mut entry.connection;
                 let marked = killed && connection.info.killed.load(Ordering::Acquire);
+                // A blocked client (WAIT, a list pop) waits on purpose, as in Redis.
                 let idle = tick
                     && timeout > 0
+                    && !connection.blocked
                     && !connection.is_waiting()
                     && connection.last_active.elapsed().as_secs() >= timeout;
                 let queued = connection.output_size() + entry.socket.in_flight();
@@ -549,6 +559,7 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         admin: Arc::clone(&admin),
         clients: Clients::new(worker_count),
         pubsub: pubsub::PubSub::new(worker_count, Arc::clone(&admin)),
+        waiters: waiters::Waiters::new(worker_count, Arc::clone(&admin)),
         listeners,
         tls,
     });

@@ -83,6 +83,8 @@ impl Resp {
     pub(super) fn new(id: u64, acl: &Acl) -> Self {
         let mut session = Session::new(id);
         session.users_checked = true;
+        // The RESP door parks clients in blocking pops ([`super::waiters`]).
+        session.may_block = true;
         Self {
             session,
             transaction: None,
@@ -245,11 +247,19 @@ impl Resp {
                             // Its reply comes once the replicas have caught up.
                             worker.block_for_replicas(connection, replica_count, timeout_ms);
                         }
+                        Outcome::Runtime(RuntimeCommand::Block { timeout_ms }) => {
+                            // Its reply comes when a push serves it, or at its timeout.
+                            let args: Vec<&[u8]> = request.args().collect();
+                            worker.block_for_pop(connection, &self.session, &args, timeout_ms);
+                        }
                         Outcome::Runtime(command) => {
                             let peer = connection.peer();
                             let args: Vec<&[u8]> = request.args().collect();
                             control = self.runtime(command, &args, peer, worker, &mut reply);
                         }
+                    }
+                    if applied.outcome == Outcome::Done {
+                        worker.wake_waiters(self.session.db, request);
                     }
                     if name.eq_ignore_ascii_case(b"reset") {
                         self.reset(worker);
@@ -479,6 +489,11 @@ impl Resp {
                 };
                 reply.append(&mut own);
                 connection.queue_gated(&reply, durability, worker);
+                // The block's writes serve the clients parked on their keys.
+                for args in &transaction.queued {
+                    let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+                    worker.wake_waiters(self.session.db, args.as_slice());
+                }
             }
             return Some(Control::Continue);
         }

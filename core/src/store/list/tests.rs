@@ -1,0 +1,591 @@
+//! List tests: the encoding's reader on bad bytes, index arithmetic, and a model-based
+//! proptest of random LPUSH/RPUSH/LPOP/RPOP/LSET/LINSERT/LREM/LTRIM/LMOVE/DEL/EXPIRE/SET
+//! sequences against a `VecDeque` model, whose log (encoded and decoded, as recovery reads
+//! it) replays into a fresh store with the same state.
+
+use super::*;
+use crate::arena::Arena;
+use crate::codec::record::{Body, LogRecord};
+use crate::storage::item::ItemKind;
+use crate::store::{Config, ExpireCondition, SetOptions};
+use proptest::prelude::*;
+use std::collections::{BTreeMap, VecDeque};
+use std::vec::Vec;
+
+const NOW: Timestamp = 1_700_000_000_000;
+
+/// Keeps every record encoded, as the log would hold it.
+#[derive(Debug, Default)]
+struct EncodedLog {
+    bytes: Vec<u8>,
+    lsn: u64,
+}
+
+impl LogSink for EncodedLog {
+    fn record(&mut self, record: Record<'_>) {
+        self.lsn += 1;
+        let start = self.bytes.len();
+        self.bytes.resize(start + record.encoded_size() as usize, 0);
+        record.encode(self.lsn, &mut self.bytes[start..]);
+    }
+}
+
+fn with_store<R>(memory_size: usize, body: impl FnOnce(&mut Store<'_>) -> R) -> R {
+    let config = Config::new(memory_size, 256);
+    let mut memory = std::vec![0u8; config.arena_size()];
+    let mut arena = Arena::from_buffer(&mut memory);
+    let mut store = Store::new(&mut arena, config).expect("config fits");
+    arena.freeze().expect("freeze");
+    body(&mut store)
+}
+
+/// What a key holds in the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Value {
+    String(Vec<u8>),
+    List(VecDeque<Vec<u8>>),
+}
+
+type Model = BTreeMap<u8, (Value, Timestamp)>;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Push(u8, End, Vec<u8>, bool),
+    Pop(u8, End, usize),
+    Set(u8, i64, u8),
+    Insert(u8, bool, u8, u8),
+    Rem(u8, i64, u8),
+    Trim(u8, i64, i64),
+    Move(u8, u8, End, End),
+    Del(u8),
+    Expire(u8, u64),
+    SetString(u8),
+    Advance(u64),
+}
+
+fn end() -> impl Strategy<Value = End> {
+    prop_oneof![Just(End::Head), Just(End::Tail)]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let key = 0u8..4;
+    let element = 0u8..4;
+    prop_oneof![
+        6 => (key.clone(), end(), prop::collection::vec(element.clone(), 1..4), any::<bool>())
+            .prop_map(|(k, e, v, x)| { let only = x && v.len() == 1; Op::Push(k, e, v, only) }),
+        3 => (key.clone(), end(), 0usize..4).prop_map(|(k, e, c)| Op::Pop(k, e, c)),
+        1 => (key.clone(), -4i64..4, element.clone()).prop_map(|(k, i, v)| Op::Set(k, i, v)),
+        1 => (key.clone(), any::<bool>(), element.clone(), element.clone())
+            .prop_map(|(k, b, p, v)| Op::Insert(k, b, p, v)),
+        1 => (key.clone(), -3i64..3, element.clone()).prop_map(|(k, c, v)| Op::Rem(k, c, v)),
+        1 => (key.clone(), -5i64..5, -5i64..5).prop_map(|(k, a, b)| Op::Trim(k, a, b)),
+        3 => (key.clone(), key.clone(), end(), end()).prop_map(|(a, b, f, t)| Op::Move(a, b, f, t)),
+        1 => key.clone().prop_map(Op::Del),
+        1 => (key.clone(), 1u64..30).prop_map(|(k, ms)| Op::Expire(k, ms)),
+        1 => key.prop_map(Op::SetString),
+        1 => (1u64..20).prop_map(Op::Advance),
+    ]
+}
+
+fn key_name(key: u8) -> [u8; 2] {
+    [b'k', b'0' + key]
+}
+
+fn element_name(element: u8) -> Vec<u8> {
+    // The empty element is an element too.
+    match element {
+        0 => Vec::new(),
+        other => std::vec![b'a' + other; usize::from(other)],
+    }
+}
+
+fn live(model: &Model, key: u8) -> Option<Value> {
+    model.get(&key).map(|(value, _)| value.clone())
+}
+
+/// Every live item of a store, as the model holds it.
+fn state(store: &Store<'_>, now: Timestamp) -> BTreeMap<Vec<u8>, (Value, Timestamp)> {
+    let mut items = BTreeMap::new();
+    store.items(now, |_, key, value, expires_at, kind| {
+        let value = match kind {
+            ItemKind::String => Value::String(value.to_vec()),
+            ItemKind::Compact => {
+                assert!(is_valid(value), "a stored list is valid: {value:?}");
+                Value::List(ListView::new(value).iter().map(<[u8]>::to_vec).collect())
+            }
+        };
+        items.insert(key.to_vec(), (value, expires_at));
+    });
+    items
+}
+
+/// The model's list at `key` for a list command: `Err(WrongType)` for a string.
+fn model_list(model: &Model, key: u8) -> Result<Option<VecDeque<Vec<u8>>>, StoreError> {
+    match live(model, key) {
+        Some(Value::String(_)) => Err(StoreError::WrongType),
+        Some(Value::List(list)) => Ok(Some(list)),
+        None => Ok(None),
+    }
+}
+
+/// Stores `list` at `key` in the model (removing the key if it is empty), keeping expiry.
+fn model_put(model: &mut Model, key: u8, list: VecDeque<Vec<u8>>) {
+    if list.is_empty() {
+        model.remove(&key);
+        return;
+    }
+    let at = model.get(&key).map_or(0, |(_, at)| *at);
+    model.insert(key, (Value::List(list), at));
+}
+
+fn apply_model(model: &mut Model, op: &Op) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut out = Vec::new();
+    match op {
+        Op::Push(key, end, elements, only_if_exists) => {
+            let current = model_list(model, *key)?;
+            if *only_if_exists && current.is_none() {
+                return Ok(std::vec![b"0".to_vec()]);
+            }
+            let mut list = current.unwrap_or_default();
+            for element in elements {
+                match end {
+                    End::Head => list.push_front(element_name(*element)),
+                    End::Tail => list.push_back(element_name(*element)),
+                }
+            }
+            out.push(list.len().to_string().into_bytes());
+            model_put(model, *key, list);
+        }
+        Op::Pop(key, end, count) => {
+            let Some(mut list) = model_list(model, *key)? else {
+                return Ok(out);
+            };
+            for _ in 0..*count {
+                let element = match end {
+                    End::Head => list.pop_front(),
+                    End::Tail => list.pop_back(),
+                };
+                out.extend(element);
+            }
+            model_put(model, *key, list);
+        }
+        Op::Set(key, index, element) => {
+            let Some(mut list) = model_list(model, *key)? else {
+                return Err(StoreError::NoSuchKey);
+            };
+            let at = resolve_index(*index, list.len()).ok_or(StoreError::IndexOutOfRange)?;
+            list[at] = element_name(*element);
+            model_put(model, *key, list);
+        }
+        Op::Insert(key, before, pivot, element) => {
+            let Some(mut list) = model_list(model, *key)? else {
+                return Ok(std::vec![b"0".to_vec()]);
+            };
+            let Some(at) = list.iter().position(|other| *other == element_name(*pivot)) else {
+                return Ok(std::vec![b"-1".to_vec()]);
+            };
+            list.insert(if *before { at } else { at + 1 }, element_name(*element));
+            out.push(list.len().to_string().into_bytes());
+            model_put(model, *key, list);
+        }
+        Op::Rem(key, count, element) => {
+            let Some(list) = model_list(model, *key)? else {
+                return Ok(std::vec![b"0".to_vec()]);
+            };
+            let name = element_name(*element);
+            let mut kept: Vec<Vec<u8>> = list.into_iter().collect();
+            let limit = if *count == 0 {
+                usize::MAX
+            } else {
+                usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
+            };
+            let mut removed = 0;
+            if *count >= 0 {
+                kept.retain(|other| {
+                    let drop = *other == name && removed < limit;
+                    removed += usize::from(drop);
+                    !drop
+                });
+            } else {
+                kept.reverse();
+                kept.retain(|other| {
+                    let drop = *other == name && removed < limit;
+                    removed += usize::from(drop);
+                    !drop
+                });
+                kept.reverse();
+            }
+            out.push(removed.to_string().into_bytes());
+            model_put(model, *key, kept.into());
+        }
+        Op::Trim(key, start, stop) => {
+            let Some(list) = model_list(model, *key)? else {
+                return Ok(out);
+            };
+            let range = resolve_range(*start, *stop, list.len());
+            let kept: VecDeque<Vec<u8>> = list
+                .into_iter()
+                .skip(range.start)
+                .take(range.len())
+                .collect();
+            model_put(model, *key, kept);
+        }
+        Op::Move(source, target, from, to) => {
+            let Some(mut list) = model_list(model, *source)? else {
+                return Ok(out);
+            };
+            let target_list = model_list(model, *target)?;
+            let element = match from {
+                End::Head => list.pop_front(),
+                End::Tail => list.pop_back(),
+            }
+            .expect("a stored list has an element");
+            let mut target_list = if source == target {
+                list.clone()
+            } else {
+                target_list.unwrap_or_default()
+            };
+            match to {
+                End::Head => target_list.push_front(element.clone()),
+                End::Tail => target_list.push_back(element.clone()),
+            }
+            if source != target {
+                model_put(model, *source, list);
+            }
+            model_put(model, *target, target_list);
+            out.push(element);
+        }
+        _ => unreachable!("not a list op"),
+    }
+    Ok(out)
+}
+
+fn apply_store(
+    store: &mut Store<'_>,
+    op: &Op,
+    now: Timestamp,
+    log: &mut EncodedLog,
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut out = Vec::new();
+    match op {
+        Op::Push(key, end, elements, only_if_exists) => {
+            let names: Vec<Vec<u8>> = elements.iter().map(|e| element_name(*e)).collect();
+            let length = store.list_push(
+                0,
+                &key_name(*key),
+                *end,
+                names.iter().map(Vec::as_slice),
+                *only_if_exists,
+                now,
+                log,
+            )?;
+            out.push(length.to_string().into_bytes());
+        }
+        Op::Pop(key, end, count) => {
+            store.list_pop(
+                0,
+                &key_name(*key),
+                *end,
+                *count,
+                now,
+                log,
+                |total, element| {
+                    assert_eq!(total, (*count).min(total));
+                    out.push(element.to_vec());
+                },
+            )?;
+        }
+        Op::Set(key, index, element) => {
+            store.list_set(
+                0,
+                &key_name(*key),
+                *index,
+                &element_name(*element),
+                now,
+                log,
+            )?;
+        }
+        Op::Insert(key, before, pivot, element) => {
+            let length = store.list_insert(
+                0,
+                &key_name(*key),
+                *before,
+                &element_name(*pivot),
+                &element_name(*element),
+                now,
+                log,
+            )?;
+            out.push(length.to_string().into_bytes());
+        }
+        Op::Rem(key, count, element) => {
+            let removed = store.list_remove(
+                0,
+                &key_name(*key),
+                *count,
+                &element_name(*element),
+                now,
+                log,
+            )?;
+            out.push(removed.to_string().into_bytes());
+        }
+        Op::Trim(key, start, stop) => {
+            store.list_trim(0, &key_name(*key), *start, *stop, now, log)?;
+        }
+        Op::Move(source, target, from, to) => {
+            store.list_move(
+                0,
+                &key_name(*source),
+                &key_name(*target),
+                *from,
+                *to,
+                now,
+                log,
+                |element| out.push(element.to_vec()),
+            )?;
+        }
+        _ => unreachable!("not a list op"),
+    }
+    Ok(out)
+}
+
+fn run(ops: &[Op]) {
+    let mut log = EncodedLog::default();
+    let (final_state, now) = with_store(256 * 1024, |store| {
+        let mut model: Model = BTreeMap::new();
+        let mut now = NOW;
+        for op in ops {
+            model.retain(|_, (_, at)| *at == 0 || *at > now);
+            match op {
+                Op::Del(key) => {
+                    let existed = model.remove(key).is_some();
+                    assert_eq!(store.delete(0, &key_name(*key), now, &mut log), existed);
+                }
+                Op::Expire(key, ms) => {
+                    let at = now + ms;
+                    let result = store.expire_at(
+                        0,
+                        &key_name(*key),
+                        at,
+                        ExpireCondition::Always,
+                        now,
+                        &mut log,
+                    );
+                    assert_eq!(result, Ok(model.contains_key(key)));
+                    if let Some(entry) = model.get_mut(key) {
+                        entry.1 = at;
+                    }
+                }
+                Op::SetString(key) => {
+                    store
+                        .set(
+                            0,
+                            &key_name(*key),
+                            b"s",
+                            SetOptions::default(),
+                            now,
+                            &mut log,
+                        )
+                        .expect("room");
+                    model.insert(*key, (Value::String(b"s".to_vec()), 0));
+                }
+                Op::Advance(ms) => now += ms,
+                list_op => {
+                    let expected = apply_model(&mut model, list_op);
+                    let got = apply_store(store, list_op, now, &mut log);
+                    assert_eq!(got, expected, "{list_op:?}");
+                }
+            }
+            model.retain(|_, (_, at)| *at == 0 || *at > now);
+            let expected: BTreeMap<Vec<u8>, (Value, Timestamp)> = model
+                .iter()
+                .map(|(key, entry)| (key_name(*key).to_vec(), entry.clone()))
+                .collect();
+            assert_eq!(state(store, now), expected, "after {op:?}");
+        }
+        (state(store, now), now)
+    });
+    with_store(256 * 1024, |replica| {
+        let mut offset = 0;
+        while offset < log.bytes.len() {
+            let (record, size) = LogRecord::decode_bytes(&log.bytes[offset..]).expect("decodes");
+            let Body::Standalone(record) = record.body else {
+                panic!("list writes are standalone records");
+            };
+            replica.apply(&record, now).expect("replays");
+            offset += size as usize;
+        }
+        assert_eq!(state(replica, now), final_state);
+    });
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn lists_follow_the_model_and_replay(ops in prop::collection::vec(op(), 1..60)) {
+        run(&ops);
+    }
+}
+
+#[test]
+fn reader_is_total_on_bad_bytes() {
+    for bytes in [
+        &b""[..],
+        b"l",
+        b"l\x05ab",
+        b"l\x01",
+        b"l\xff\xff\xff\xff\xff\xff",
+        b"h\x01a",
+        b"l\x01az",
+    ] {
+        assert!(!is_valid(bytes), "{bytes:?}");
+        let view = ListView::new(bytes);
+        let _ = (view.len(), view.nth(3), view.is_empty());
+    }
+    assert!(is_valid(b"l\x01a"));
+    assert!(is_valid(b"l\x00\x01a"));
+    assert_eq!(ListView::new(b"l\x01a\x00\x05").len(), 2);
+}
+
+#[test]
+fn indexes_and_ranges_follow_redis() {
+    assert_eq!(resolve_index(0, 3), Some(0));
+    assert_eq!(resolve_index(-1, 3), Some(2));
+    assert_eq!(resolve_index(-4, 3), None);
+    assert_eq!(resolve_index(3, 3), None);
+    assert_eq!(resolve_index(i64::MIN, 3), None);
+    assert_eq!(resolve_range(0, -1, 3), 0..3);
+    assert_eq!(resolve_range(-100, 100, 3), 0..3);
+    assert_eq!(resolve_range(2, 1, 3), 0..0);
+    assert_eq!(resolve_range(5, 10, 3), 0..0);
+    assert_eq!(resolve_range(i64::MIN, i64::MAX, 3), 0..3);
+    assert_eq!(resolve_range(-1, -1, 0), 0..0);
+}
+
+#[test]
+fn a_list_past_the_item_limit_is_refused_whole() {
+    with_store(64 * 1024, |store| {
+        let big = std::vec![b'v'; store.config().value_size_max as usize];
+        let mut log = EncodedLog::default();
+        let elements = [&big[..]];
+        assert_eq!(
+            store.list_push(
+                0,
+                b"k",
+                End::Tail,
+                elements.into_iter(),
+                false,
+                NOW,
+                &mut log
+            ),
+            Err(StoreError::CollectionTooLarge)
+        );
+        assert!(store.is_empty());
+        // A move whose target would pass the limit changes neither list.
+        let half = std::vec![b'v'; store.config().value_size_max as usize / 2];
+        for key in [&b"a"[..], b"b"] {
+            store
+                .list_push(
+                    0,
+                    key,
+                    End::Tail,
+                    [&half[..]].into_iter(),
+                    false,
+                    NOW,
+                    &mut log,
+                )
+                .expect("fits");
+        }
+        let before = log.bytes.len();
+        let result = store.list_move(0, b"a", b"b", End::Head, End::Tail, NOW, &mut log, |_| {
+            panic!("nothing moves");
+        });
+        assert_eq!(result, Err(StoreError::CollectionTooLarge));
+        assert_eq!(log.bytes.len(), before);
+        assert_eq!(
+            store
+                .list_view(0, b"a", NOW)
+                .expect("list")
+                .map(|l| l.len()),
+            Some(1)
+        );
+    });
+}
+
+#[test]
+fn an_invalid_list_record_is_refused() {
+    with_store(64 * 1024, |store| {
+        let record = Record::Set {
+            db: 0,
+            key: b"k",
+            value: b"l\x05ab",
+            expires_at: 0,
+            value_kind: ItemKind::Compact,
+        };
+        assert_eq!(
+            store.apply(&record, NOW),
+            Err(StoreError::CollectionInvalid)
+        );
+        assert!(store.is_empty());
+    });
+}
+
+#[test]
+fn cleaning_and_moves_keep_lists_whole() {
+    with_store(64 * 1024, |store| {
+        let mut model: [VecDeque<Vec<u8>>; 3] = Default::default();
+        for round in 0..4000u32 {
+            let key = (round % 3) as u8;
+            let element = round.to_le_bytes();
+            store
+                .list_push(
+                    0,
+                    &key_name(key),
+                    End::Tail,
+                    [&element[..]].into_iter(),
+                    false,
+                    NOW,
+                    &mut (),
+                )
+                .expect("cleaning makes room");
+            model[usize::from(key)].push_back(element.to_vec());
+            let target = ((round + 1) % 3) as u8;
+            store
+                .list_move(
+                    0,
+                    &key_name(key),
+                    &key_name(target),
+                    End::Head,
+                    End::Tail,
+                    NOW,
+                    &mut (),
+                    |_| {},
+                )
+                .expect("room");
+            let moved = model[usize::from(key)].pop_front().expect("an element");
+            model[usize::from(target)].push_back(moved);
+            if round % 7 == 0 {
+                store
+                    .list_trim(0, &key_name(key), -20, -1, NOW, &mut ())
+                    .expect("trim");
+                let list = &mut model[usize::from(key)];
+                while list.len() > 20 {
+                    list.pop_front();
+                }
+            }
+        }
+        assert!(store.stats().segments_cleaned > 0, "{:?}", store.stats());
+        let expected: BTreeMap<Vec<u8>, (Value, Timestamp)> = model
+            .into_iter()
+            .enumerate()
+            .filter(|(_, list)| !list.is_empty())
+            .map(|(key, list)| {
+                (
+                    key_name(u8::try_from(key).expect("3 keys")).to_vec(),
+                    (Value::List(list), 0),
+                )
+            })
+            .collect();
+        assert_eq!(state(store, NOW), expected);
+    });
+}
