@@ -58,6 +58,8 @@ pub enum StoreError {
     HashValueNotFloat,
     /// A compact collection would be larger than one item may be (`value_size_max`).
     CollectionTooLarge,
+    /// A sorted set score would become NaN (ZADD INCR or ZINCRBY of `inf` and `-inf`).
+    ScoreNotANumber,
     /// A record or snapshot item says "compact collection" but its value is not a valid
     /// encoding of one: refused, never loaded.
     CollectionInvalid,
@@ -94,6 +96,7 @@ impl StoreError {
                  item in its compact encoding; the large encoding is not built yet)"
             }
             Self::CollectionInvalid => "ERR invalid compact collection encoding",
+            Self::ScoreNotANumber => "ERR resulting score is not a number (NaN)",
         }
     }
 }

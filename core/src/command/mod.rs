@@ -54,6 +54,7 @@ mod keys;
 mod server;
 mod strings;
 mod transfer;
+mod zset;
 
 #[cfg(test)]
 mod harness;
@@ -385,6 +386,7 @@ enum Handler {
     Keys(keys::Command),
     Transfer(transfer::Command),
     Server(server::Command),
+    Zset(zset::Command),
 }
 
 /// Builds a table entry; `keys` is `(first, last, step)` as in `COMMAND INFO`.
@@ -414,7 +416,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 108] = [
+pub static COMMANDS: [CommandSpec; 132] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -523,6 +525,30 @@ pub static COMMANDS: [CommandSpec; 108] = [
     spec("unwatch", 1, 0, NO_KEYS, Handler::Server(server::Command::Unwatch)),
     spec("wait", 3, 0, NO_KEYS, Handler::Server(server::Command::Wait)),
     spec("watch", -2, 0, ALL_KEYS, Handler::Server(server::Command::Watch)),
+    spec("zadd", -4, WRITE, ONE_KEY, Handler::Zset(zset::Command::Add)),
+    spec("zcard", 2, READONLY, ONE_KEY, Handler::Zset(zset::Command::Card)),
+    spec("zcount", 4, READONLY, ONE_KEY, Handler::Zset(zset::Command::Count)),
+    spec("zincrby", 4, WRITE, ONE_KEY, Handler::Zset(zset::Command::IncrBy)),
+    spec("zlexcount", 4, READONLY, ONE_KEY, Handler::Zset(zset::Command::LexCount)),
+    spec("zmscore", -3, READONLY, ONE_KEY, Handler::Zset(zset::Command::MScore)),
+    spec("zpopmax", -2, WRITE, ONE_KEY, Handler::Zset(zset::Command::PopMax)),
+    spec("zpopmin", -2, WRITE, ONE_KEY, Handler::Zset(zset::Command::PopMin)),
+    spec("zrandmember", -2, READONLY, ONE_KEY, Handler::Zset(zset::Command::RandMember)),
+    spec("zrange", -4, READONLY, ONE_KEY, Handler::Zset(zset::Command::Range)),
+    spec("zrangebylex", -4, READONLY, ONE_KEY, Handler::Zset(zset::Command::RangeByLex)),
+    spec("zrangebyscore", -4, READONLY, ONE_KEY, Handler::Zset(zset::Command::RangeByScore)),
+    spec("zrangestore", -5, WRITE, (1, 2, 1), Handler::Zset(zset::Command::RangeStore)),
+    spec("zrank", 3, READONLY, ONE_KEY, Handler::Zset(zset::Command::Rank)),
+    spec("zrem", -3, WRITE, ONE_KEY, Handler::Zset(zset::Command::Rem)),
+    spec("zremrangebylex", 4, WRITE, ONE_KEY, Handler::Zset(zset::Command::RemRangeByLex)),
+    spec("zremrangebyrank", 4, WRITE, ONE_KEY, Handler::Zset(zset::Command::RemRangeByRank)),
+    spec("zremrangebyscore", 4, WRITE, ONE_KEY, Handler::Zset(zset::Command::RemRangeByScore)),
+    spec("zrevrange", -4, READONLY, ONE_KEY, Handler::Zset(zset::Command::RevRange)),
+    spec("zrevrangebylex", -4, READONLY, ONE_KEY, Handler::Zset(zset::Command::RevRangeByLex)),
+    spec("zrevrangebyscore", -4, READONLY, ONE_KEY, Handler::Zset(zset::Command::RevRangeByScore)),
+    spec("zrevrank", 3, READONLY, ONE_KEY, Handler::Zset(zset::Command::RevRank)),
+    spec("zscan", -3, READONLY, ONE_KEY, Handler::Zset(zset::Command::Scan)),
+    spec("zscore", 3, READONLY, ONE_KEY, Handler::Zset(zset::Command::Score)),
 ];
 
 /// The table entry for a command name, compared ASCII case-insensitively.
@@ -638,6 +664,10 @@ where
             Outcome::Done
         }
         Handler::Server(command) => server::run(command, &mut context),
+        Handler::Zset(command) => {
+            zset::run(command, &mut context);
+            Outcome::Done
+        }
     }
 }
 

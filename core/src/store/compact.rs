@@ -96,6 +96,7 @@ impl ValueType {
 pub fn is_valid(value: &[u8]) -> bool {
     match value.first() {
         Some(&TYPE_HASH) => super::hash::is_valid(value),
+        Some(&TYPE_ZSET) => super::zset::is_valid(value),
         _ => false,
     }
 }

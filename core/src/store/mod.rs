@@ -28,13 +28,14 @@
 mod compact;
 pub mod hash;
 pub mod index;
-pub mod set;
 mod keyspace;
 mod reclaim;
+pub mod set;
 pub mod shards;
 mod strings;
 mod transfer;
 mod write;
+pub mod zset;
 
 pub use compact::{TYPE_HASH, TYPE_LIST, TYPE_SET, TYPE_ZSET, ValueType};
 pub use index::PrefixIndex;

@@ -97,6 +97,12 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         "hdel" | "hexists" | "hget" | "hincrby" | "hincrbyfloat" | "hlen" | "hmget" | "hmset"
         | "hset" | "hsetnx" | "hstrlen" => &["hash", "fast"],
         "hgetall" | "hkeys" | "hrandfield" | "hscan" | "hvals" => &["hash", "slow"],
+        "zadd" | "zcard" | "zcount" | "zincrby" | "zlexcount" | "zmscore" | "zpopmax"
+        | "zpopmin" | "zrank" | "zrem" | "zrevrank" | "zscore" => &["sortedset", "fast"],
+        "zdiff" | "zdiffstore" | "zinter" | "zintercard" | "zinterstore" | "zrandmember"
+        | "zrange" | "zrangebylex" | "zrangebyscore" | "zrangestore" | "zremrangebylex"
+        | "zremrangebyrank" | "zremrangebyscore" | "zrevrange" | "zrevrangebylex"
+        | "zrevrangebyscore" | "zscan" | "zunion" | "zunionstore" => &["sortedset", "slow"],
         "dbsize" | "exists" | "expire" | "expireat" | "expiretime" | "move" | "persist"
         | "pexpire" | "pexpireat" | "pexpiretime" | "pttl" | "renamenx" | "touch" | "ttl"
         | "type" | "unlink" => &["keyspace", "fast"],

@@ -5,8 +5,8 @@
 
 use super::*;
 use crate::arena::Arena;
-use crate::storage::item::ItemKind;
 use crate::codec::record::{Body, LogRecord};
+use crate::storage::item::ItemKind;
 use crate::store::{Config, ExpireCondition, SetOptions};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
