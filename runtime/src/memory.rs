@@ -30,7 +30,7 @@ use std::ptr::NonNull;
 
 use floe_core::arena::Arena;
 use floe_core::error::ConfigError;
-use floe_core::store::{Config, Shards, Store};
+use floe_core::store::{Config, SHARD_COUNT_MAX, Shards, Store};
 
 /// A [`Store`] and the heap buffer it lives in, freed together.
 pub struct OwnedStore {
@@ -190,6 +190,15 @@ impl Shards<'static> for View<'_, '_> {
         } else {
             operation(high_store, low_store);
         }
+    }
+
+    fn with_all(&mut self, operation: &mut dyn FnMut(&mut [Option<&mut Store<'_>>])) {
+        let mut stores: [Option<&mut Store<'static>>; SHARD_COUNT_MAX] =
+            [const { None }; SHARD_COUNT_MAX];
+        for (shard, owned) in self.locked.iter_mut() {
+            stores[*shard] = Some(&mut owned.store);
+        }
+        operation(&mut stores[..self.count]);
     }
 }
 

@@ -289,6 +289,8 @@ pub struct CommandSpec {
     key_first: u8,
     key_last: i8,
     key_step: u8,
+    /// Where the argument that counts the keys after it is (ZUNION's `numkeys`); 0: none.
+    numkeys_index: u8,
     handler: Handler,
 }
 
@@ -336,7 +338,7 @@ impl CommandSpec {
     pub const fn scope(&self) -> Scope {
         match self.handler {
             Handler::Server(_) => Scope::None,
-            _ if self.key_first > 0 => Scope::Keys,
+            _ if self.key_first > 0 || self.numkeys_index > 0 => Scope::Keys,
             _ => Scope::All,
         }
     }
@@ -363,6 +365,30 @@ impl CommandSpec {
             last.min(count.saturating_sub(1)).saturating_add(1)
         };
         (first..end).step_by(usize::from(self.key_step.max(1)))
+    }
+}
+
+impl CommandSpec {
+    /// The indexes of the key arguments of `args`: [`CommandSpec::key_indexes`], then,
+    /// for a command whose keys are counted by an argument (ZUNION numkeys key ...), the
+    /// keys it counts. A count that is not a number, or names more keys than there are
+    /// arguments, adds none: the command refuses it before it touches a key.
+    pub fn key_indexes_of<A: Arguments + ?Sized>(
+        &self,
+        args: &A,
+    ) -> impl Iterator<Item = usize> + use<A> {
+        let count = args.count();
+        let first = usize::from(self.numkeys_index) + 1;
+        let counted = if self.numkeys_index == 0 {
+            0
+        } else {
+            args.get(usize::from(self.numkeys_index))
+                .and_then(parse_integer)
+                .and_then(|keys| usize::try_from(keys).ok())
+                .filter(|&keys| keys <= count.saturating_sub(first))
+                .unwrap_or(0)
+        };
+        self.key_indexes(count).chain(first..first + counted)
     }
 }
 
@@ -404,7 +430,17 @@ const fn spec(
         key_first: keys.0,
         key_last: keys.1,
         key_step: keys.2,
+        numkeys_index: 0,
         handler,
+    }
+}
+
+/// `spec` with its keys also counted by the argument at `numkeys_index` (see
+/// [`CommandSpec::key_indexes_of`]).
+const fn movable(spec: CommandSpec, numkeys_index: u8) -> CommandSpec {
+    CommandSpec {
+        numkeys_index,
+        ..spec
     }
 }
 
@@ -416,7 +452,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 132] = [
+pub static COMMANDS: [CommandSpec; 139] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -528,7 +564,12 @@ pub static COMMANDS: [CommandSpec; 132] = [
     spec("zadd", -4, WRITE, ONE_KEY, Handler::Zset(zset::Command::Add)),
     spec("zcard", 2, READONLY, ONE_KEY, Handler::Zset(zset::Command::Card)),
     spec("zcount", 4, READONLY, ONE_KEY, Handler::Zset(zset::Command::Count)),
+    movable(spec("zdiff", -3, READONLY, NO_KEYS, Handler::Zset(zset::Command::Diff)), 1),
+    movable(spec("zdiffstore", -4, WRITE, ONE_KEY, Handler::Zset(zset::Command::DiffStore)), 2),
     spec("zincrby", 4, WRITE, ONE_KEY, Handler::Zset(zset::Command::IncrBy)),
+    movable(spec("zinter", -3, READONLY, NO_KEYS, Handler::Zset(zset::Command::Inter)), 1),
+    movable(spec("zintercard", -3, READONLY, NO_KEYS, Handler::Zset(zset::Command::InterCard)), 1),
+    movable(spec("zinterstore", -4, WRITE, ONE_KEY, Handler::Zset(zset::Command::InterStore)), 2),
     spec("zlexcount", 4, READONLY, ONE_KEY, Handler::Zset(zset::Command::LexCount)),
     spec("zmscore", -3, READONLY, ONE_KEY, Handler::Zset(zset::Command::MScore)),
     spec("zpopmax", -2, WRITE, ONE_KEY, Handler::Zset(zset::Command::PopMax)),
@@ -549,6 +590,8 @@ pub static COMMANDS: [CommandSpec; 132] = [
     spec("zrevrank", 3, READONLY, ONE_KEY, Handler::Zset(zset::Command::RevRank)),
     spec("zscan", -3, READONLY, ONE_KEY, Handler::Zset(zset::Command::Scan)),
     spec("zscore", 3, READONLY, ONE_KEY, Handler::Zset(zset::Command::Score)),
+    movable(spec("zunion", -3, READONLY, NO_KEYS, Handler::Zset(zset::Command::Union)), 1),
+    movable(spec("zunionstore", -4, WRITE, ONE_KEY, Handler::Zset(zset::Command::UnionStore)), 2),
 ];
 
 /// The table entry for a command name, compared ASCII case-insensitively.

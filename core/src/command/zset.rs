@@ -26,7 +26,12 @@ pub(super) enum Command {
     Add,
     Card,
     Count,
+    Diff,
+    DiffStore,
     IncrBy,
+    Inter,
+    InterCard,
+    InterStore,
     LexCount,
     MScore,
     PopMax,
@@ -47,6 +52,8 @@ pub(super) enum Command {
     RevRank,
     Scan,
     Score,
+    Union,
+    UnionStore,
 }
 
 /// Redis's reply to a score that does not parse.
@@ -132,6 +139,13 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         | Command::RevRangeByLex
         | Command::RevRangeByScore => range::run(command, context),
         Command::RandMember => random_member(context),
+        Command::Union
+        | Command::UnionStore
+        | Command::Inter
+        | Command::InterStore
+        | Command::InterCard
+        | Command::Diff
+        | Command::DiffStore => combine::run(command, context),
         Command::Scan => scan(context),
     }
 }

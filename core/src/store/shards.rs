@@ -76,6 +76,11 @@ pub trait Shards<'a> {
         operation: &mut dyn FnMut(&mut Store<'_>, &mut Store<'_>),
     );
 
+    /// Calls `operation` with the store of every shard, by shard index: `None` for a
+    /// shard the caller does not hold. For a command that reads keys in several shards
+    /// while it writes one (ZUNIONSTORE), which needs them all at once.
+    fn with_all(&mut self, operation: &mut dyn FnMut(&mut [Option<&mut Store<'_>>]));
+
     /// The store that holds `key`.
     fn store_for(&mut self, key: &[u8]) -> &mut Store<'a> {
         let shard = shard_of(key, self.count());
@@ -101,6 +106,10 @@ impl<'a> Shards<'a> for Store<'a> {
         _operation: &mut dyn FnMut(&mut Store<'_>, &mut Store<'_>),
     ) {
         unreachable!("a store of one shard has no pair ({first}, {second})");
+    }
+
+    fn with_all(&mut self, operation: &mut dyn FnMut(&mut [Option<&mut Store<'_>>])) {
+        operation(&mut [Some(self)]);
     }
 }
 
@@ -431,6 +440,11 @@ mod tests {
             } else {
                 operation(&mut tail[0], &mut head[low]);
             }
+        }
+
+        fn with_all(&mut self, operation: &mut dyn FnMut(&mut [Option<&mut Store<'_>>])) {
+            let mut stores: Vec<Option<&mut Store<'_>>> = self.0.iter_mut().map(Some).collect();
+            operation(&mut stores);
         }
     }
 

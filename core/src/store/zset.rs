@@ -770,5 +770,6 @@ impl Store<'_> {
     }
 }
 
+pub mod combine;
 #[cfg(test)]
 mod tests;

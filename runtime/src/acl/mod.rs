@@ -375,7 +375,7 @@ fn check_user<A: Arguments + ?Sized>(
         }
     }
     let access = key_access(spec);
-    for index in spec.key_indexes(args.count()) {
+    for index in spec.key_indexes_of(args) {
         let key = args.get(index).unwrap_or_default();
         if !user.may_access(key, access) {
             return Err(Denial::Key(key.to_vec()));

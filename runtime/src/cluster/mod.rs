@@ -206,7 +206,7 @@ impl Cluster {
     pub fn refusal<A: Arguments + ?Sized>(&self, args: &A) -> Option<String> {
         let spec = lookup(args.get(0)?).filter(|spec| spec.accepts(args.count()))?;
         let keys = spec
-            .key_indexes(args.count())
+            .key_indexes_of(args)
             .filter_map(|index| args.get(index));
         if let Err(refusal) = self.check(keys) {
             return Some(refusal.reply_text());
@@ -246,7 +246,7 @@ impl Cluster {
                 continue;
             };
             keys.extend(
-                spec.key_indexes(args.len())
+                spec.key_indexes_of(args.as_slice())
                     .filter_map(|index| command.get(index).map(Vec::as_slice)),
             );
         }

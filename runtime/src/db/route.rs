@@ -111,7 +111,7 @@ impl Route {
             Scope::None => Self::None,
             Scope::All => Self::all(count),
             Scope::Keys => {
-                let indexes = spec.key_indexes(args.count());
+                let indexes = spec.key_indexes_of(args);
                 Self::of_keys(count, indexes.filter_map(|index| args.get(index)))
             }
         }
