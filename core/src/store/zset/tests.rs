@@ -495,8 +495,16 @@ fn run(ops: &[Op]) {
     });
 }
 
+/// 200 cases, or `PROPTEST_CASES` when set (the explicit config would otherwise hide it).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(200)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn sorted_sets_follow_the_model_and_replay(ops in prop::collection::vec(op(), 1..60)) {
