@@ -98,6 +98,64 @@ fn replies_in_both_protocols() {
 }
 
 #[test]
+fn floe_limits_name_themselves() {
+    use crate::store::Config;
+    use std::string::String;
+
+    let mut harness = Harness::with_config(Config::new(64 * 1024, 64), Protocol::Resp2);
+    let big = "m".repeat(64 * 1024);
+    let reply = harness.run(&std::format!("ZADD z 1 {big}"));
+    assert!(
+        reply.starts_with(b"-ERR sorted set exceeds the maximum size of an item"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert_eq!(harness.run("EXISTS z"), b":0\r\n");
+    let mut line = String::from("ZUNIONSTORE d 257");
+    for _ in 0..257 {
+        line.push_str(" k");
+    }
+    assert_eq!(
+        harness.run(&line),
+        b"-ERR floe: a STORE form takes at most 256 input keys\r\n"
+    );
+    let line = line.replace(" 257", " 256").replacen(" k", "", 1);
+    assert_eq!(harness.run(&line), b":0\r\n");
+}
+
+#[test]
+fn counted_keys_are_keys() {
+    use super::super::{Scope, lookup};
+    use std::vec::Vec;
+
+    let keys = |args: &[&[u8]]| -> Vec<usize> {
+        let spec = lookup(args[0]).expect("known");
+        assert_eq!(spec.scope(), Scope::Keys);
+        spec.key_indexes_of(args).collect()
+    };
+    assert_eq!(
+        keys(&[
+            b"ZUNIONSTORE",
+            b"d",
+            b"2",
+            b"a",
+            b"b",
+            b"WEIGHTS",
+            b"1",
+            b"2"
+        ]),
+        [1, 3, 4]
+    );
+    assert_eq!(keys(&[b"ZUNION", b"2", b"a", b"b", b"WITHSCORES"]), [2, 3]);
+    assert_eq!(keys(&[b"ZINTERCARD", b"1", b"a", b"LIMIT", b"1"]), [2]);
+    // A count that is not a number, negative, or past the arguments names no key.
+    assert_eq!(keys(&[b"ZUNIONSTORE", b"d", b"x", b"a"]), [1]);
+    assert_eq!(keys(&[b"ZUNION", b"-1", b"a"]), Vec::<usize>::new());
+    assert_eq!(keys(&[b"ZUNION", b"3", b"a", b"b"]), Vec::<usize>::new());
+    assert_eq!(keys(&[b"ZRANGESTORE", b"d", b"s", b"0", b"1"]), [1, 2]);
+}
+
+#[test]
 fn inf_doubles_in_resp3() {
     Harness::check(&[
         same("ZADD z -inf a", ":1\r\n"),

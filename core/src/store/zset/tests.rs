@@ -711,29 +711,31 @@ fn eviction_and_cleaning_keep_sorted_sets_whole() {
 }
 
 #[test]
-fn a_store_form_refuses_when_room_evicts_its_source() {
-    // A store so small that making room for the result evicts the source in the same
-    // store: the write is refused with OOM, and the destination is not written.
+fn a_store_form_refuses_when_making_room_evicts_its_source() {
+    // Under allkeys-random, making room for a copy of `s` sooner or later evicts `s`
+    // itself: that copy is refused with OOM (the result would differ from what was
+    // measured), its destination is not written, and every item left is whole.
     let mut config = Config::new(64 * 1024, 256);
-    config.policy = crate::storage::policy::EvictionPolicy::AllKeysLru;
+    config.policy = crate::storage::policy::EvictionPolicy::AllKeysRandom;
     let mut memory = std::vec![0u8; config.arena_size()];
     let mut arena = Arena::from_buffer(&mut memory);
     let mut store = Store::new(&mut arena, config).expect("config fits");
     arena.freeze().expect("freeze");
-    let limit = store.config().value_size_max as usize;
-    let member = std::vec![b'm'; limit / 2];
-    store
-        .zset_add(
-            0,
-            b"s",
-            core::iter::once((1.0, &member[..])),
-            AddOptions::default(),
-            NOW,
-            &mut (),
-        )
-        .expect("room");
-    let mut outcomes = Vec::new();
-    for round in 0..64u32 {
+    let member = std::vec![b'm'; store.config().value_size_max as usize / 4];
+    let mut refused = None;
+    for round in 0..400u32 {
+        if store.zset_view(0, b"s", NOW).unwrap().is_none() {
+            store
+                .zset_add(
+                    0,
+                    b"s",
+                    core::iter::once((1.0, &member[..])),
+                    AddOptions::default(),
+                    NOW,
+                    &mut (),
+                )
+                .expect("room");
+        }
         let destination = round.to_le_bytes();
         let window = |zset: &ZsetView<'_>| 0..zset.len();
         let result = combine::store(
@@ -746,14 +748,20 @@ fn a_store_form_refuses_when_room_evicts_its_source() {
             NOW,
             &mut (),
         );
-        outcomes.push(result);
-        if result.is_err() {
-            break;
+        match result {
+            Ok(copied) => assert_eq!(copied, 1),
+            Err(error) => {
+                assert_eq!(error, StoreError::OutOfMemory);
+                assert!(store.zset_view(0, &destination, NOW).unwrap().is_none());
+                assert!(
+                    store.zset_view(0, b"s", NOW).unwrap().is_none(),
+                    "s was evicted"
+                );
+                refused = Some(round);
+                break;
+            }
         }
     }
-    // Either every copy fit, or the first refusal is OOM (the source was evicted).
-    if let Some(Err(error)) = outcomes.last() {
-        assert_eq!(*error, StoreError::OutOfMemory);
-    }
+    assert!(refused.is_some(), "random eviction never took the source");
     store.items(NOW, |_, _, value, _, _| assert!(is_valid(value)));
 }
