@@ -198,6 +198,9 @@ mod tests {
                 .collect()
         };
         assert_eq!(names("get", b""), ["read", "string", "fast"]);
+        assert_eq!(names("zadd", b""), ["write", "sortedset", "fast"]);
+        assert_eq!(names("zunionstore", b""), ["write", "sortedset", "slow"]);
+        assert_eq!(names("zrange", b""), ["read", "sortedset", "slow"]);
         assert_eq!(
             names("flushall", b""),
             ["keyspace", "write", "slow", "dangerous"]
