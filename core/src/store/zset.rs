@@ -378,12 +378,76 @@ fn push_entry(out: &mut Out<'_>, member: &[u8], score: f64) {
     out.push(&score.to_le_bytes());
 }
 
+/// Members a chunked ordered walk holds per pass (on the stack: 3 KiB).
+pub const CHUNK: usize = 128;
+
+/// Up to [`CHUNK`] `(score, member)` pairs: the smallest offered above a bound, sorted,
+/// each once. Lets a walk emit members in order without scratch memory: one pass over
+/// the candidates per chunk.
+pub struct Chunk<'m> {
+    entries: [(f64, &'m [u8]); CHUNK],
+    held: usize,
+    after: Option<(f64, &'m [u8])>,
+}
+
+impl<'m> Chunk<'m> {
+    /// An empty chunk of the pairs above `after` (`None`: from the lowest).
+    #[must_use]
+    pub const fn above(after: Option<(f64, &'m [u8])>) -> Self {
+        Self {
+            entries: [(0.0, &[]); CHUNK],
+            held: 0,
+            after,
+        }
+    }
+
+    /// Keeps `(score, member)` if it is above the bound and among the smallest so far.
+    pub fn offer(&mut self, score: f64, member: &'m [u8]) {
+        let above = |(other_score, other): (f64, &[u8])| {
+            order(score, member, other_score, other) == Ordering::Greater
+        };
+        if self.after.is_some_and(|after| !above(after)) {
+            return;
+        }
+        if self.held == CHUNK && above(self.entries[CHUNK - 1]) {
+            return;
+        }
+        let held = &self.entries[..self.held];
+        let position = held.partition_point(|&(other_score, other)| {
+            order(other_score, other, score, member) == Ordering::Less
+        });
+        if held
+            .get(position)
+            .is_some_and(|&(other_score, other)| order(other_score, other, score, member).is_eq())
+        {
+            return; // a repeat
+        }
+        let end = (self.held + 1).min(CHUNK);
+        self.entries.copy_within(position..end - 1, position + 1);
+        self.entries[position] = (score, member);
+        self.held = end;
+    }
+
+    /// The pairs kept, lowest first.
+    #[must_use]
+    pub fn entries(&self) -> &[(f64, &'m [u8])] {
+        &self.entries[..self.held]
+    }
+
+    /// The bound of the next chunk, if this one is full (more may follow).
+    #[must_use]
+    pub fn next_bound(&self) -> Option<(f64, &'m [u8])> {
+        (self.held == CHUNK).then(|| self.entries[CHUNK - 1])
+    }
+}
+
 /// The new value of a write that changes the members `candidates` names (repeats
 /// allowed): `resolve(member)` is each one's new score, `None` if it is removed (or stays
 /// absent). Every other entry of `old` (empty for a new set) is kept as it is. Writes the
 /// entries in order by merging `old`'s untouched entries with the changed ones, which are
-/// taken smallest first by a scan over `candidates` per entry: O(n × k + k² × r) for k
-/// candidates and a `resolve` of cost r. The compact form is meant for small sets.
+/// taken [`CHUNK`] at a time, smallest first, by a pass over `candidates`: O(n × k + (k /
+/// 128 + 1) × k × r) for k candidates and a `resolve` of cost r. The compact form is meant
+/// for small sets.
 fn compose<'c, C, R>(old: &[u8], candidates: &C, resolve: &R, out: &mut Out<'_>)
 where
     C: Iterator<Item = &'c [u8]> + Clone,
@@ -391,43 +455,43 @@ where
 {
     out.push(&[TYPE_ZSET]);
     let touched = |member: &[u8]| candidates.clone().any(|candidate| candidate == member);
-    let next_change = |after: Option<(f64, &[u8])>| -> Option<(f64, &'c [u8])> {
-        let mut best: Option<(f64, &'c [u8])> = None;
+    let fill = |after: Option<(f64, &'c [u8])>| {
+        let mut chunk = Chunk::above(after);
         for member in candidates.clone() {
-            let Some(score) = resolve(member) else {
-                continue;
-            };
-            if after.is_some_and(|(after_score, after_member)| {
-                order(score, member, after_score, after_member) != Ordering::Greater
-            }) {
-                continue;
-            }
-            if best.is_none_or(|(best_score, best_member)| {
-                order(score, member, best_score, best_member) == Ordering::Less
-            }) {
-                best = Some((score, member));
+            if let Some(score) = resolve(member) {
+                chunk.offer(score, member);
             }
         }
-        best
+        chunk
     };
-    let mut pending = next_change(None);
+    let mut chunk = fill(None);
+    let mut next = 0;
+    // The next changed entry to write, refilling the chunk when it is used up.
+    let pending = |next: &mut usize, chunk: &mut Chunk<'c>| -> Option<(f64, &'c [u8])> {
+        if *next == chunk.entries().len() {
+            let bound = chunk.next_bound()?;
+            *chunk = fill(Some(bound));
+            *next = 0;
+        }
+        chunk.entries().get(*next).copied()
+    };
     for entry in ZsetView::new(old).entries() {
         if touched(entry.member) {
             continue;
         }
-        while let Some((score, member)) = pending
+        while let Some((score, member)) = pending(&mut next, &mut chunk)
             && order(score, member, entry.score, entry.member) == Ordering::Less
         {
             push_entry(out, member, score);
-            pending = next_change(Some((score, member)));
+            next += 1;
         }
         if let Some(bytes) = old.get(entry.range) {
             out.push(bytes);
         }
     }
-    while let Some((score, member)) = pending {
+    while let Some((score, member)) = pending(&mut next, &mut chunk) {
         push_entry(out, member, score);
-        pending = next_change(Some((score, member)));
+        next += 1;
     }
 }
 

@@ -8,7 +8,7 @@
 //! Cost: each member of the result is found once per other source, by a walk (the
 //! compact form has no index): O(N × T) comparisons for N candidate members and T members
 //! in all the sources. Ordering the result by score needs no scratch memory either: it is
-//! emitted in chunks of [`CHUNK`] members, each chunk the smallest members above the last
+//! emitted in chunks of [`CHUNK`](super::CHUNK) members, each chunk the smallest members above the last
 //! one emitted, found by one pass over the candidates; so O(N / CHUNK + 1) passes of
 //! O(N × T). Fine for compact sets (Redis's listpack limit is 128 members); slow for sets
 //! of many thousands, which the large encoding is for.
@@ -20,7 +20,7 @@
 use core::cmp::Ordering;
 use core::ops::Range;
 
-use super::{TYPE_ZSET, ZsetView, entry_size, order, push_entry};
+use super::{Chunk, TYPE_ZSET, ZsetView, entry_size, push_entry};
 use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, ItemKind};
@@ -28,9 +28,6 @@ use crate::store::compact::{Out, ValueType};
 use crate::store::shards::{Shards, shard_of};
 use crate::store::{LogSink, Store, expired};
 use crate::time::Timestamp;
-
-/// Members the ordered walk holds per pass (on the stack).
-pub const CHUNK: usize = 128;
 
 /// The most input keys a STORE form takes: the sources in the destination's own shard are
 /// found again after room is made for the result, and their places are kept in a table of
@@ -147,43 +144,27 @@ impl Combine<'_> {
     }
 
     /// Calls `visit` with each member of the result and its score, lowest first (by
-    /// score, then member), in chunks of [`CHUNK`] (see the module's costs).
+    /// score, then member), in chunks of [`CHUNK`](super::CHUNK) (see the module's costs).
     pub fn visit_in_order<'v>(
         &self,
         sources: Sources<'_, 'v>,
         count: usize,
         mut visit: impl FnMut(&'v [u8], f64),
     ) {
-        let mut after: Option<(f64, &'v [u8])> = None;
+        let mut after = None;
         loop {
-            let mut best: [(f64, &'v [u8]); CHUNK] = [(0.0, &[]); CHUNK];
-            let mut held = 0;
+            let mut chunk = Chunk::above(after);
             self.candidates(sources, count, |member, score| {
-                let above = |(other_score, other): (f64, &[u8])| {
-                    order(score, member, other_score, other) == Ordering::Greater
-                };
-                if after.is_some_and(|last| !above(last)) {
-                    return true;
-                }
-                if held == CHUNK && above(best[CHUNK - 1]) {
-                    return true;
-                }
-                let position = best[..held].partition_point(|&(other_score, other)| {
-                    order(other_score, other, score, member) == Ordering::Less
-                });
-                let end = (held + 1).min(CHUNK);
-                best.copy_within(position..end - 1, position + 1);
-                best[position] = (score, member);
-                held = end;
+                chunk.offer(score, member);
                 true
             });
-            for &(score, member) in &best[..held] {
+            for &(score, member) in chunk.entries() {
                 visit(member, score);
             }
-            if held < CHUNK {
+            after = chunk.next_bound();
+            if after.is_none() {
                 return;
             }
-            after = Some(best[CHUNK - 1]);
         }
     }
 

@@ -649,6 +649,51 @@ fn ordered_walks_span_several_chunks_and_reverse_reads_cross_the_offset_table() 
 }
 
 #[test]
+fn a_zadd_of_many_pairs_spans_several_chunks() {
+    with_store(1 << 20, |store| {
+        fill(store, b"z", 300, |index| f64::from((index * 37) % 300));
+        let mut model: Entries = (0..300u32)
+            .map(|index| (index.to_le_bytes().to_vec(), f64::from((index * 37) % 300)))
+            .collect();
+        // 500 pairs: 400 members (half of them new), some named twice (the last wins).
+        let pairs: Vec<(f64, Vec<u8>)> = (0..500u32)
+            .map(|step| {
+                let index = (step * 7919) % 400 + 100;
+                (
+                    f64::from((step * 13) % 97) - 40.0,
+                    index.to_le_bytes().to_vec(),
+                )
+            })
+            .collect();
+        let result = store
+            .zset_add(
+                0,
+                b"z",
+                pairs
+                    .iter()
+                    .map(|(score, member)| (*score, member.as_slice())),
+                AddOptions::default(),
+                NOW,
+                &mut (),
+            )
+            .unwrap();
+        let expected = model_add(&mut model, &pairs, AddOptions::default());
+        assert_eq!(
+            (result.added, result.updated),
+            (expected.added, expected.updated)
+        );
+        let stored: Entries = store
+            .zset_view(0, b"z", NOW)
+            .unwrap()
+            .unwrap()
+            .entries()
+            .map(|entry| (entry.member.to_vec(), entry.score))
+            .collect();
+        assert_eq!(stored, sorted(model));
+    });
+}
+
+#[test]
 fn random_members_come_from_the_set() {
     with_store(1 << 20, |store| {
         // 600 members: past the offset table, then 100: within it.
