@@ -58,6 +58,8 @@ pub enum StoreError {
     HashValueNotFloat,
     /// A compact collection would be larger than one item may be (`value_size_max`).
     CollectionTooLarge,
+    /// A sorted set score would become NaN (ZADD INCR or ZINCRBY of `inf` and `-inf`).
+    ScoreNotANumber,
     /// A record or snapshot item says "compact collection" but its value is not a valid
     /// encoding of one: refused, never loaded.
     CollectionInvalid,
@@ -100,6 +102,7 @@ impl StoreError {
             Self::CollectionInvalid => "ERR invalid compact collection encoding",
             Self::NoSuchKey => "ERR no such key",
             Self::IndexOutOfRange => "ERR index out of range",
+            Self::ScoreNotANumber => "ERR resulting score is not a number (NaN)",
         }
     }
 }

@@ -231,6 +231,49 @@ pub fn format_double(value: f64, buffer: &mut [u8; DOUBLE_SIZE_MAX]) -> &[u8] {
     output.into_bytes()
 }
 
+/// Formats `value` exactly as C's `%.17g` does (Redis 7.0's `addReplyDouble` and the
+/// scores of a listpack sorted set): 17 significant digits, correctly rounded, trailing
+/// zeros dropped (`1.1000000000000001`, `3`, `1e+20`, `inf`, `-inf`, `nan`). Redis 7.2
+/// moved to the shortest round-trip digits, which [`format_double`] writes.
+#[must_use]
+pub fn format_double_17g(value: f64, buffer: &mut [u8; DOUBLE_SIZE_MAX]) -> &[u8] {
+    let mut output = StackText::new(buffer);
+    if value.is_nan() {
+        output.push(b"nan");
+    } else if value.is_infinite() {
+        output.push(if value > 0.0 { b"inf" } else { b"-inf" });
+    } else {
+        let mut scientific_buffer = [0_u8; DOUBLE_SIZE_MAX];
+        let mut scientific = StackText::new(&mut scientific_buffer);
+        // `{:.16e}` rounds to 17 significant digits exactly: `1.1000000000000001e0`.
+        let written = write!(scientific, "{value:.16e}").is_ok();
+        assert!(
+            written,
+            "LowerExp with 16 decimals of an f64 is at most 25 bytes"
+        );
+        let text = scientific.as_bytes();
+        let split = text
+            .iter()
+            .position(|&byte| byte == b'e')
+            .unwrap_or(text.len());
+        let (mantissa, exponent) = text.split_at(split);
+        // `%g` drops trailing zeros, and the point with them.
+        let mut kept = mantissa.len();
+        while kept > 0 && mantissa[kept - 1] == b'0' {
+            kept -= 1;
+        }
+        if kept > 0 && mantissa[kept - 1] == b'.' {
+            kept -= 1;
+        }
+        let mut trimmed_buffer = [0_u8; DOUBLE_SIZE_MAX];
+        let mut trimmed = StackText::new(&mut trimmed_buffer);
+        trimmed.push(&mantissa[..kept]);
+        trimmed.push(exponent);
+        format_double_layout(trimmed.as_bytes(), &mut output);
+    }
+    output.into_bytes()
+}
+
 /// Lays out `{:e}` text (`[-]d[.ddd]e[-]x`) as `%.17g` would.
 fn format_double_layout(scientific: &[u8], output: &mut StackText<'_>) {
     let (negative, rest) = match scientific {
@@ -531,6 +574,29 @@ mod tests {
                 text.as_bytes(),
                 "{value:e}"
             );
+        }
+    }
+
+    #[test]
+    fn double_17g_matches_c() {
+        let cases: [(f64, &str); 12] = [
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1.1, "1.1000000000000001"),
+            (0.1, "0.10000000000000001"),
+            (3.0, "3"),
+            (1.5, "1.5"),
+            (1e20, "1e+20"),
+            (1e16, "10000000000000000"),
+            (0.0001, "0.0001"),
+            (1.5e-7, "1.4999999999999999e-07"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (5e-324, "4.9406564584124654e-324"),
+        ];
+        for (value, text) in cases {
+            let mut buffer = [0; DOUBLE_SIZE_MAX];
+            let got = format_double_17g(value, &mut buffer);
+            assert_eq!(std::str::from_utf8(got).unwrap(), text, "{value:e}");
         }
     }
 

@@ -56,6 +56,7 @@ mod server;
 mod set;
 mod strings;
 mod transfer;
+mod zset;
 
 #[cfg(test)]
 mod harness;
@@ -306,6 +307,8 @@ pub struct CommandSpec {
     key_first: u8,
     key_last: i8,
     key_step: u8,
+    /// Where the argument that counts the keys after it is (ZUNION's `numkeys`); 0: none.
+    numkeys_index: u8,
     handler: Handler,
 }
 
@@ -315,10 +318,6 @@ const WRITE: u8 = 1;
 const READONLY: u8 = 1 << 1;
 /// Flag: an administrative command (snapshots, configuration, shutdown).
 const ADMIN: u8 = 1 << 2;
-/// Flag: the keys follow their count (SINTERCARD's and LMPOP's numkeys, at the index the
-/// triple's first names: [`COUNT_AT_1`], [`COUNT_AT_2`]), which a first-last-step triple
-/// cannot say (Redis's `movablekeys`; COMMAND INFO gives the triple as `0 0 0`).
-const KEYS_COUNTED: u8 = 1 << 3;
 
 impl CommandSpec {
     /// The command's name, lowercase (as `COMMAND` and error messages give it).
@@ -357,7 +356,7 @@ impl CommandSpec {
     pub const fn scope(&self) -> Scope {
         match self.handler {
             Handler::Server(_) => Scope::None,
-            _ if self.key_first > 0 || self.flags & KEYS_COUNTED != 0 => Scope::Keys,
+            _ if self.key_first > 0 || self.numkeys_index > 0 => Scope::Keys,
             _ => Scope::All,
         }
     }
@@ -370,35 +369,16 @@ impl CommandSpec {
 
     /// The indexes of the key arguments in a request of `count` arguments (first, last and
     /// step as in `COMMAND INFO`; a negative last counts from the end). Empty for commands
-    /// without keys, such as KEYS, SCAN and FLUSHALL, which touch every key, and for those
-    /// whose keys follow a count (see [`CommandSpec::key_indexes_of`]).
+    /// without keys, such as KEYS, SCAN and FLUSHALL, which touch every key; without the
+    /// keys a count names (see [`CommandSpec::key_indexes_of`]).
     pub fn key_indexes(&self, count: usize) -> impl Iterator<Item = usize> + use<> {
-        if self.flags & KEYS_COUNTED != 0 {
-            return (0..0).step_by(1);
-        }
         self.key_range(count)
     }
 
-    /// The indexes of the key arguments of the request `args` (the name included): as
-    /// [`CommandSpec::key_indexes`], and for a command whose keys follow their count at
-    /// argument 1 (SINTERCARD), that many from argument 2, or none if the count is not a
-    /// positive integer that the arguments hold (the command then replies an error).
-    pub fn key_indexes_of<A: Arguments + ?Sized>(
-        &self,
-        args: &A,
-    ) -> impl Iterator<Item = usize> + use<A> {
-        if self.flags & KEYS_COUNTED == 0 {
-            return self.key_range(args.count());
-        }
-        let count_index = usize::from(self.key_first);
-        let first = count_index + 1;
-        let key_count = args
-            .get(count_index)
-            .and_then(parse_integer)
-            .and_then(|count| usize::try_from(count).ok())
-            .filter(|&count| count <= args.count().saturating_sub(first))
-            .unwrap_or(0);
-        (first..first + key_count).step_by(1)
+    /// Whether an argument counts keys that follow it (Redis's `movablekeys`).
+    #[must_use]
+    pub const fn keys_counted(&self) -> bool {
+        self.numkeys_index > 0
     }
 
     fn key_range(&self, count: usize) -> core::iter::StepBy<core::ops::Range<usize>> {
@@ -414,6 +394,30 @@ impl CommandSpec {
             last.min(count.saturating_sub(1)).saturating_add(1)
         };
         (first..end).step_by(usize::from(self.key_step.max(1)))
+    }
+}
+
+impl CommandSpec {
+    /// The indexes of the key arguments of `args`: [`CommandSpec::key_indexes`], then,
+    /// for a command whose keys are counted by an argument (ZUNION numkeys key ...), the
+    /// keys it counts. A count that is not a number, or names more keys than there are
+    /// arguments, adds none: the command refuses it before it touches a key.
+    pub fn key_indexes_of<A: Arguments + ?Sized>(
+        &self,
+        args: &A,
+    ) -> impl Iterator<Item = usize> + use<A> {
+        let count = args.count();
+        let first = usize::from(self.numkeys_index) + 1;
+        let counted = if self.numkeys_index == 0 {
+            0
+        } else {
+            args.get(usize::from(self.numkeys_index))
+                .and_then(parse_integer)
+                .and_then(|keys| usize::try_from(keys).ok())
+                .filter(|&keys| keys <= count.saturating_sub(first))
+                .unwrap_or(0)
+        };
+        self.key_indexes(count).chain(first..first + counted)
     }
 }
 
@@ -439,6 +443,7 @@ enum Handler {
     Keys(keys::Command),
     Transfer(transfer::Command),
     Server(server::Command),
+    Zset(zset::Command),
 }
 
 /// Builds a table entry; `keys` is `(first, last, step)` as in `COMMAND INFO`.
@@ -456,7 +461,17 @@ const fn spec(
         key_first: keys.0,
         key_last: keys.1,
         key_step: keys.2,
+        numkeys_index: 0,
         handler,
+    }
+}
+
+/// `spec` with its keys also counted by the argument at `numkeys_index` (see
+/// [`CommandSpec::key_indexes_of`]).
+const fn movable(spec: CommandSpec, numkeys_index: u8) -> CommandSpec {
+    CommandSpec {
+        numkeys_index,
+        ..spec
     }
 }
 
@@ -464,15 +479,11 @@ const NO_KEYS: (u8, i8, u8) = (0, 0, 0);
 const ONE_KEY: (u8, i8, u8) = (1, 1, 1);
 const ALL_KEYS: (u8, i8, u8) = (1, -1, 1);
 const PAIRS: (u8, i8, u8) = (1, -1, 2);
-/// With [`KEYS_COUNTED`]: the keys' count is argument 1 (SINTERCARD, LMPOP).
-const COUNT_AT_1: (u8, i8, u8) = (1, 0, 0);
-/// With [`KEYS_COUNTED`]: the keys' count is argument 2, after a timeout (BLMPOP).
-const COUNT_AT_2: (u8, i8, u8) = (2, 0, 0);
 
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 148] = [
+pub static COMMANDS: [CommandSpec; 179] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -480,7 +491,7 @@ pub static COMMANDS: [CommandSpec; 148] = [
     spec("bgrewriteaof", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundRewriteLog)),
     spec("bgsave", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::BackgroundSave)),
     spec("blmove", 6, WRITE, (1, 2, 1), Handler::List(list::Command::Blocking(Blocking::Move))),
-    spec("blmpop", -5, WRITE | KEYS_COUNTED, COUNT_AT_2, Handler::List(list::Command::Blocking(Blocking::MPop))),
+    movable(spec("blmpop", -5, WRITE, NO_KEYS, Handler::List(list::Command::Blocking(Blocking::MPop))), 2),
     spec("blpop", -3, WRITE, (1, -2, 1), Handler::List(list::Command::Blocking(Blocking::Pop(End::Head)))),
     spec("brpop", -3, WRITE, (1, -2, 1), Handler::List(list::Command::Blocking(Blocking::Pop(End::Tail)))),
     spec("brpoplpush", 4, WRITE, (1, 2, 1), Handler::List(list::Command::Blocking(Blocking::PopPush))),
@@ -537,7 +548,7 @@ pub static COMMANDS: [CommandSpec; 148] = [
     spec("linsert", 5, WRITE, ONE_KEY, Handler::List(list::Command::Insert)),
     spec("llen", 2, READONLY, ONE_KEY, Handler::List(list::Command::Len)),
     spec("lmove", 5, WRITE, (1, 2, 1), Handler::List(list::Command::Move)),
-    spec("lmpop", -4, WRITE | KEYS_COUNTED, COUNT_AT_1, Handler::List(list::Command::MPop)),
+    movable(spec("lmpop", -4, WRITE, NO_KEYS, Handler::List(list::Command::MPop)), 1),
     spec("lpop", -2, WRITE, ONE_KEY, Handler::List(list::Command::Pop(End::Head))),
     spec("lpos", -3, READONLY, ONE_KEY, Handler::List(list::Command::Pos)),
     spec("lpush", -3, WRITE, ONE_KEY, Handler::List(list::Command::Push(End::Head))),
@@ -591,7 +602,7 @@ pub static COMMANDS: [CommandSpec; 148] = [
     spec("setrange", 4, WRITE, ONE_KEY, Handler::Strings(strings::Command::SetRange)),
     spec("shutdown", -1, ADMIN, NO_KEYS, Handler::Server(server::Command::Shutdown)),
     spec("sinter", -2, READONLY, ALL_KEYS, Handler::Set(set::Command::Inter)),
-    spec("sintercard", -3, READONLY | KEYS_COUNTED, COUNT_AT_1, Handler::Set(set::Command::InterCard)),
+    movable(spec("sintercard", -3, READONLY, NO_KEYS, Handler::Set(set::Command::InterCard)), 1),
     spec("sinterstore", -3, WRITE, ALL_KEYS, Handler::Set(set::Command::InterStore)),
     spec("sismember", 3, READONLY, ONE_KEY, Handler::Set(set::Command::IsMember)),
     spec("slaveof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
@@ -621,6 +632,37 @@ pub static COMMANDS: [CommandSpec; 148] = [
     spec("unwatch", 1, 0, NO_KEYS, Handler::Server(server::Command::Unwatch)),
     spec("wait", 3, 0, NO_KEYS, Handler::Server(server::Command::Wait)),
     spec("watch", -2, 0, ALL_KEYS, Handler::Server(server::Command::Watch)),
+    spec("zadd", -4, WRITE, ONE_KEY, Handler::Zset(zset::Command::Add)),
+    spec("zcard", 2, READONLY, ONE_KEY, Handler::Zset(zset::Command::Card)),
+    spec("zcount", 4, READONLY, ONE_KEY, Handler::Zset(zset::Command::Count)),
+    movable(spec("zdiff", -3, READONLY, NO_KEYS, Handler::Zset(zset::Command::Diff)), 1),
+    movable(spec("zdiffstore", -4, WRITE, ONE_KEY, Handler::Zset(zset::Command::DiffStore)), 2),
+    spec("zincrby", 4, WRITE, ONE_KEY, Handler::Zset(zset::Command::IncrBy)),
+    movable(spec("zinter", -3, READONLY, NO_KEYS, Handler::Zset(zset::Command::Inter)), 1),
+    movable(spec("zintercard", -3, READONLY, NO_KEYS, Handler::Zset(zset::Command::InterCard)), 1),
+    movable(spec("zinterstore", -4, WRITE, ONE_KEY, Handler::Zset(zset::Command::InterStore)), 2),
+    spec("zlexcount", 4, READONLY, ONE_KEY, Handler::Zset(zset::Command::LexCount)),
+    spec("zmscore", -3, READONLY, ONE_KEY, Handler::Zset(zset::Command::MScore)),
+    spec("zpopmax", -2, WRITE, ONE_KEY, Handler::Zset(zset::Command::PopMax)),
+    spec("zpopmin", -2, WRITE, ONE_KEY, Handler::Zset(zset::Command::PopMin)),
+    spec("zrandmember", -2, READONLY, ONE_KEY, Handler::Zset(zset::Command::RandMember)),
+    spec("zrange", -4, READONLY, ONE_KEY, Handler::Zset(zset::Command::Range)),
+    spec("zrangebylex", -4, READONLY, ONE_KEY, Handler::Zset(zset::Command::RangeByLex)),
+    spec("zrangebyscore", -4, READONLY, ONE_KEY, Handler::Zset(zset::Command::RangeByScore)),
+    spec("zrangestore", -5, WRITE, (1, 2, 1), Handler::Zset(zset::Command::RangeStore)),
+    spec("zrank", 3, READONLY, ONE_KEY, Handler::Zset(zset::Command::Rank)),
+    spec("zrem", -3, WRITE, ONE_KEY, Handler::Zset(zset::Command::Rem)),
+    spec("zremrangebylex", 4, WRITE, ONE_KEY, Handler::Zset(zset::Command::RemRangeByLex)),
+    spec("zremrangebyrank", 4, WRITE, ONE_KEY, Handler::Zset(zset::Command::RemRangeByRank)),
+    spec("zremrangebyscore", 4, WRITE, ONE_KEY, Handler::Zset(zset::Command::RemRangeByScore)),
+    spec("zrevrange", -4, READONLY, ONE_KEY, Handler::Zset(zset::Command::RevRange)),
+    spec("zrevrangebylex", -4, READONLY, ONE_KEY, Handler::Zset(zset::Command::RevRangeByLex)),
+    spec("zrevrangebyscore", -4, READONLY, ONE_KEY, Handler::Zset(zset::Command::RevRangeByScore)),
+    spec("zrevrank", 3, READONLY, ONE_KEY, Handler::Zset(zset::Command::RevRank)),
+    spec("zscan", -3, READONLY, ONE_KEY, Handler::Zset(zset::Command::Scan)),
+    spec("zscore", 3, READONLY, ONE_KEY, Handler::Zset(zset::Command::Score)),
+    movable(spec("zunion", -3, READONLY, NO_KEYS, Handler::Zset(zset::Command::Union)), 1),
+    movable(spec("zunionstore", -4, WRITE, ONE_KEY, Handler::Zset(zset::Command::UnionStore)), 2),
 ];
 
 /// The table entry for a command name, compared ASCII case-insensitively.
@@ -741,6 +783,10 @@ where
             Outcome::Done
         }
         Handler::Server(command) => server::run(command, &mut context),
+        Handler::Zset(command) => {
+            zset::run(command, &mut context);
+            Outcome::Done
+        }
     }
 }
 

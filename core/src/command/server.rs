@@ -10,9 +10,9 @@
 //! checks HELLO's AUTH before the table runs ([`Session::users_checked`]).
 
 use super::{
-    ADMIN, Arguments, CLIENT_NAME_SIZE_MAX, COMMANDS, CommandSpec, Context, Door, KEYS_COUNTED,
-    Message, Outcome, READONLY, RuntimeCommand, Session, Shutdown, WRITE, arity_accepts,
-    arity_error, c_string, decimal, is, lookup, parse_integer,
+    ADMIN, Arguments, CLIENT_NAME_SIZE_MAX, COMMANDS, CommandSpec, Context, Door, Message, Outcome,
+    READONLY, RuntimeCommand, Session, Shutdown, WRITE, arity_accepts, arity_error, c_string,
+    decimal, is, lookup, parse_integer,
 };
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
 
@@ -558,16 +558,13 @@ fn command_info<D: Door>(context: &mut Context<'_, '_, D>) {
 /// first key, last key, key step, ACL categories, tips, key specifications, subcommands
 /// (the last four empty).
 fn command_entry<S: ReplySink + ?Sized>(reply: &mut ReplyWriter<'_, S>, spec: &CommandSpec) {
-    let flags = [
-        (WRITE, "write"),
-        (READONLY, "readonly"),
-        (ADMIN, "admin"),
-        (KEYS_COUNTED, "movablekeys"),
-    ];
+    let flags = [(WRITE, "write"), (READONLY, "readonly"), (ADMIN, "admin")];
+    let movable = spec.keys_counted();
     let flag_count = flags
         .iter()
         .filter(|(bit, _)| spec.flags & bit != 0)
-        .count();
+        .count()
+        + usize::from(movable);
     reply.array_header(10);
     reply.bulk(spec.name().as_bytes());
     reply.integer(i64::from(spec.arity()));
@@ -577,15 +574,12 @@ fn command_entry<S: ReplySink + ?Sized>(reply: &mut ReplyWriter<'_, S>, spec: &C
             reply.simple(name.as_bytes());
         }
     }
-    // A command whose keys follow a count has no triple (Redis's `0 0 0`).
-    let (first, last, step) = if spec.flags & KEYS_COUNTED == 0 {
-        (spec.key_first, spec.key_last, spec.key_step)
-    } else {
-        (0, 0, 0)
-    };
-    reply.integer(i64::from(first));
-    reply.integer(i64::from(last));
-    reply.integer(i64::from(step));
+    if movable {
+        reply.simple(b"movablekeys");
+    }
+    reply.integer(i64::from(spec.key_first));
+    reply.integer(i64::from(spec.key_last));
+    reply.integer(i64::from(spec.key_step));
     reply.set_header(0);
     reply.set_header(0);
     reply.array_header(0);

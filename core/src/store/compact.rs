@@ -98,6 +98,7 @@ pub fn is_valid(value: &[u8]) -> bool {
         Some(&TYPE_HASH) => super::hash::is_valid(value),
         Some(&TYPE_SET) => super::set::is_valid(value),
         Some(&TYPE_LIST) => super::list::is_valid(value),
+        Some(&TYPE_ZSET) => super::zset::is_valid(value),
         _ => false,
     }
 }

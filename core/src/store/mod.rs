@@ -36,6 +36,7 @@ pub mod shards;
 mod strings;
 mod transfer;
 mod write;
+pub mod zset;
 
 pub use compact::{TYPE_HASH, TYPE_LIST, TYPE_SET, TYPE_ZSET, ValueType};
 pub use index::PrefixIndex;

@@ -106,6 +106,12 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         "lindex" | "linsert" | "lmove" | "lmpop" | "lpos" | "lrange" | "lrem" | "lset"
         | "ltrim" | "rpoplpush" => &["list", "slow"],
         "blmove" | "blmpop" | "blpop" | "brpop" | "brpoplpush" => &["list", "slow", "blocking"],
+        "zadd" | "zcard" | "zcount" | "zincrby" | "zlexcount" | "zmscore" | "zpopmax"
+        | "zpopmin" | "zrank" | "zrem" | "zrevrank" | "zscore" => &["sortedset", "fast"],
+        "zdiff" | "zdiffstore" | "zinter" | "zintercard" | "zinterstore" | "zrandmember"
+        | "zrange" | "zrangebylex" | "zrangebyscore" | "zrangestore" | "zremrangebylex"
+        | "zremrangebyrank" | "zremrangebyscore" | "zrevrange" | "zrevrangebylex"
+        | "zrevrangebyscore" | "zscan" | "zunion" | "zunionstore" => &["sortedset", "slow"],
         "dbsize" | "exists" | "expire" | "expireat" | "expiretime" | "move" | "persist"
         | "pexpire" | "pexpireat" | "pexpiretime" | "pttl" | "renamenx" | "touch" | "ttl"
         | "type" | "unlink" => &["keyspace", "fast"],
@@ -203,6 +209,9 @@ mod tests {
                 .collect()
         };
         assert_eq!(names("get", b""), ["read", "string", "fast"]);
+        assert_eq!(names("zadd", b""), ["write", "sortedset", "fast"]);
+        assert_eq!(names("zunionstore", b""), ["write", "sortedset", "slow"]);
+        assert_eq!(names("zrange", b""), ["read", "sortedset", "slow"]);
         assert_eq!(
             names("flushall", b""),
             ["keyspace", "write", "slow", "dangerous"]

@@ -425,6 +425,14 @@ mod tests {
         );
         assert_eq!(reopened.check([b"{bar}1".as_slice(), b"{bar}2"]), Ok(()));
         assert_eq!(reopened.check([]), Ok(()));
+        // Keys counted by an argument (ZUNIONSTORE's numkeys) are keys too.
+        let zunionstore: [&[u8]; 5] = [b"ZUNIONSTORE", b"bar", b"2", b"{bar}1", b"foo"];
+        assert_eq!(
+            reopened.refusal(&zunionstore).as_deref(),
+            Some("CROSSSLOT Keys in request don't hash to the same slot")
+        );
+        let zunionstore: [&[u8]; 5] = [b"ZUNIONSTORE", b"bar", b"2", b"{bar}1", b"{bar}2"];
+        assert_eq!(reopened.refusal(&zunionstore), None);
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 

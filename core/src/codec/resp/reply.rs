@@ -2,7 +2,9 @@
 //! [`SliceSink`] is a sink over a fixed buffer that records overflow instead of
 //! panicking.
 
-use crate::text::{DOUBLE_SIZE_MAX, U64_DIGITS_MAX, format_double, format_u64, is_signed_digits};
+use crate::text::{
+    DOUBLE_SIZE_MAX, U64_DIGITS_MAX, format_double_17g, format_u64, is_signed_digits,
+};
 
 /// The protocol a connection speaks: RESP2 until the client sends `HELLO 3`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -199,11 +201,11 @@ impl<'s, S: ReplySink + ?Sized> ReplyWriter<'s, S> {
         self.header(tag, count);
     }
 
-    /// A double: RESP2 a bulk string, RESP3 `,`. Formatted as [`format_double`] does
-    /// (`inf`, `-inf`, `nan`, or the shortest digits that read back as `value`).
+    /// A double: RESP2 a bulk string, RESP3 `,`. Formatted as Redis 7.0 does, `%.17g`
+    /// ([`format_double_17g`]: `inf`, `-inf`, `nan`, `1.1000000000000001`).
     pub fn double(&mut self, value: f64) {
         let mut buffer = [0; DOUBLE_SIZE_MAX];
-        let text = format_double(value, &mut buffer);
+        let text = format_double_17g(value, &mut buffer);
         match self.protocol {
             Protocol::Resp2 => self.bulk(text),
             Protocol::Resp3 => {

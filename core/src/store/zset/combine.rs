@@ -1,0 +1,475 @@
+//! Sorted sets built from other sorted sets, possibly in other shards: ZUNION, ZINTER and
+//! ZDIFF (and their STORE forms, ZINTERCARD) and ZRANGESTORE.
+//!
+//! The sources are read in place, in their own stores, through [`Shards::with_all`]; a
+//! STORE form composes the result straight into the destination's segment memory in two
+//! passes (size, then write), as every compact write does, with no allocation.
+//!
+//! Cost: each member of the result is found once per other source, by a walk (the
+//! compact form has no index): O(N × T) comparisons for N candidate members and T members
+//! in all the sources. Ordering the result by score needs no scratch memory either: it is
+//! emitted in chunks of [`CHUNK`](super::CHUNK) members, each chunk the smallest members above the last
+//! one emitted, found by one pass over the candidates; so O(N / CHUNK + 1) passes of
+//! O(N × T). Fine for compact sets (Redis's listpack limit is 128 members); slow for sets
+//! of many thousands, which the large encoding is for.
+//!
+//! A SUM adds the weighted scores in the order the keys are given; Redis adds them in the
+//! order of the sets' sizes (smallest first), which can differ in the last bit when the
+//! scores are not exact in binary.
+
+use core::cmp::Ordering;
+use core::ops::Range;
+
+use super::{Chunk, TYPE_ZSET, ZsetView, entry_size, push_entry};
+use crate::codec::record::Record;
+use crate::error::StoreError;
+use crate::storage::item::{self, ItemKind};
+use crate::store::compact::{Out, ValueType};
+use crate::store::shards::{Shards, shard_of};
+use crate::store::{LogSink, Store, expired};
+use crate::time::Timestamp;
+
+/// The most input keys a STORE form takes: the sources in the destination's own shard are
+/// found again after room is made for the result, and their places are kept in a table of
+/// this many entries on the stack.
+pub const STORE_KEYS_MAX: usize = 256;
+
+/// How the sources combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Members in any source.
+    Union,
+    /// Members in every source.
+    Inter,
+    /// Members of the first source in no other.
+    Diff,
+}
+
+/// How the scores of a member in several sources combine (AGGREGATE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// Their sum (NaN, from `inf` and `-inf`, becomes 0, as in Redis).
+    Sum,
+    /// The least.
+    Min,
+    /// The greatest.
+    Max,
+}
+
+/// A combination of sources: what, how, and each source's weight.
+pub struct Combine<'w> {
+    /// Union, intersection or difference.
+    pub operation: Operation,
+    /// How scores combine.
+    pub aggregate: Aggregate,
+    /// The weight of source `i` (1 without WEIGHTS; unused by a difference).
+    pub weight: &'w dyn Fn(usize) -> f64,
+}
+
+/// The sorted set of each source by index (`None`: absent), as a combination reads it.
+pub type Sources<'s, 'v> = &'s dyn Fn(usize) -> Option<ZsetView<'v>>;
+
+impl Combine<'_> {
+    /// The weighted score of source `index`'s `score` (NaN becomes 0, as in Redis).
+    fn weighted(&self, index: usize, score: f64) -> f64 {
+        let value = (self.weight)(index) * score;
+        if value.is_nan() { 0.0 } else { value }
+    }
+
+    /// `member`'s combined score, given that source `first` holds it with `score` and no
+    /// source before it does.
+    fn score_of(
+        &self,
+        sources: Sources<'_, '_>,
+        count: usize,
+        first: usize,
+        member: &[u8],
+        score: f64,
+    ) -> f64 {
+        if self.operation == Operation::Diff {
+            return score;
+        }
+        let mut total = self.weighted(first, score);
+        for index in first + 1..count {
+            let Some(score) = sources(index).and_then(|zset| zset.score(member)) else {
+                continue;
+            };
+            let value = self.weighted(index, score);
+            total = match self.aggregate {
+                Aggregate::Sum => {
+                    let sum = total + value;
+                    if sum.is_nan() { 0.0 } else { sum }
+                }
+                Aggregate::Min => value.min(total),
+                Aggregate::Max => value.max(total),
+            };
+        }
+        total
+    }
+
+    /// Calls `visit` with each member of the result once, and its combined score, in no
+    /// particular order; stops when `visit` returns `false`.
+    pub fn candidates<'v>(
+        &self,
+        sources: Sources<'_, 'v>,
+        count: usize,
+        mut visit: impl FnMut(&'v [u8], f64) -> bool,
+    ) {
+        let holds = |index: usize, member: &[u8]| {
+            sources(index).is_some_and(|zset| zset.find(member).is_some())
+        };
+        let firsts = match self.operation {
+            Operation::Union => 0..count,
+            Operation::Inter | Operation::Diff => 0..count.min(1),
+        };
+        for first in firsts {
+            let Some(zset) = sources(first) else {
+                continue;
+            };
+            for entry in zset.entries() {
+                let member = entry.member;
+                let taken = match self.operation {
+                    Operation::Union => !(0..first).any(|index| holds(index, member)),
+                    Operation::Inter => (1..count).all(|index| holds(index, member)),
+                    Operation::Diff => !(1..count).any(|index| holds(index, member)),
+                };
+                if taken {
+                    let score = self.score_of(sources, count, first, member, entry.score);
+                    if !visit(member, score) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls `visit` with each member of the result and its score, lowest first (by
+    /// score, then member), in chunks of [`CHUNK`](super::CHUNK) (see the module's costs).
+    pub fn visit_in_order<'v>(
+        &self,
+        sources: Sources<'_, 'v>,
+        count: usize,
+        mut visit: impl FnMut(&'v [u8], f64),
+    ) {
+        let mut after = None;
+        loop {
+            let mut chunk = Chunk::above(after);
+            self.candidates(sources, count, |member, score| {
+                chunk.offer(score, member);
+                true
+            });
+            for &(score, member) in chunk.entries() {
+                visit(member, score);
+            }
+            after = chunk.next_bound();
+            if after.is_none() {
+                return;
+            }
+        }
+    }
+
+    /// The number of members of the result and the size of its encoding.
+    #[must_use]
+    pub fn measure(&self, sources: Sources<'_, '_>, count: usize) -> (usize, usize) {
+        let (mut members, mut size) = (0, 1);
+        self.candidates(sources, count, |member, _| {
+            members += 1;
+            size += entry_size(member.len());
+            true
+        });
+        (members, size)
+    }
+
+    /// Writes the result's encoding (scores of -0 stored as 0, as Redis's listpack does).
+    fn write(&self, sources: Sources<'_, '_>, count: usize, out: &mut Out<'_>) {
+        out.push(&[TYPE_ZSET]);
+        self.visit_in_order(sources, count, |member, score| {
+            push_entry(out, member, score + 0.0);
+        });
+    }
+}
+
+/// The value of `key` in `store` if it is a live key (not counted as an access).
+fn value_in<'s>(store: &'s Store<'_>, db: u8, key: &[u8], now: Timestamp) -> Option<&'s [u8]> {
+    let found = store.find(db, key)?;
+    if expired(found.layout.expires_at, now) {
+        return None;
+    }
+    Some(store.value_of(&found))
+}
+
+/// Checks that every key of `keys` holds a sorted set or nothing, in order, as Redis
+/// looks them up; counts each as an access.
+fn check_types<'k>(
+    stores: &mut [Option<&mut Store<'_>>],
+    db: u8,
+    keys: &dyn Fn(usize) -> &'k [u8],
+    key_count: usize,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let shard_count = stores.len();
+    for index in 0..key_count {
+        let key = keys(index);
+        let store = stores
+            .get_mut(shard_of(key, shard_count))
+            .and_then(Option::as_deref_mut);
+        assert!(store.is_some(), "the shard of an input key is held");
+        if let Some(store) = store {
+            store.collection_read(db, key, now, ValueType::SortedSet)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `read` with the sorted sets at `keys` (each in its own shard, read in place), after
+/// checking their types (ZUNION, ZINTER, ZDIFF, ZINTERCARD).
+///
+/// # Errors
+/// [`StoreError::WrongType`] if a key holds another type; `read` is not called then.
+pub fn read<'k>(
+    shards: &mut dyn Shards<'_>,
+    db: u8,
+    keys: &dyn Fn(usize) -> &'k [u8],
+    key_count: usize,
+    now: Timestamp,
+    read: &mut dyn FnMut(Sources<'_, '_>),
+) -> Result<(), StoreError> {
+    let mut result = Ok(());
+    shards.with_all(&mut |stores| {
+        result = check_types(stores, db, keys, key_count, now);
+        if result.is_err() {
+            return;
+        }
+        let shard_count = stores.len();
+        let stores: &[Option<&mut Store<'_>>] = stores;
+        let sources = |index: usize| {
+            let key = keys(index);
+            let store = stores.get(shard_of(key, shard_count))?.as_deref()?;
+            value_in(store, db, key, now).map(ZsetView::new)
+        };
+        read(&sources);
+    });
+    result
+}
+
+/// What a STORE form stores.
+pub enum Recipe<'r> {
+    /// A union, intersection or difference of the sources.
+    Combine(&'r Combine<'r>),
+    /// A range of the one source (ZRANGESTORE).
+    Range(RangeCopy<'r>),
+}
+
+impl Recipe<'_> {
+    /// The number of members of the result and the size of its encoding (type byte
+    /// included).
+    fn measure(&self, sources: Sources<'_, '_>, count: usize) -> (usize, usize) {
+        match self {
+            Self::Combine(combine) => combine.measure(sources, count),
+            Self::Range(range) => range.measure(sources),
+        }
+    }
+
+    /// Writes the encoding, of exactly the measured size.
+    fn write(&self, sources: Sources<'_, '_>, count: usize, out: &mut Out<'_>) {
+        match self {
+            Self::Combine(combine) => combine.write(sources, count, out),
+            Self::Range(range) => range.write(sources, out),
+        }
+    }
+}
+
+/// ZRANGESTORE's result: the entries of the ranks `window(source)` selects, copied.
+pub struct RangeCopy<'w> {
+    /// The ranks to copy from the one source.
+    pub window: &'w dyn Fn(&ZsetView<'_>) -> Range<usize>,
+}
+
+impl RangeCopy<'_> {
+    fn measure(&self, sources: Sources<'_, '_>) -> (usize, usize) {
+        let Some(zset) = sources(0) else {
+            return (0, 1);
+        };
+        let window = (self.window)(&zset);
+        (window.len(), 1 + zset.bytes_of(&window).len())
+    }
+
+    fn write(&self, sources: Sources<'_, '_>, out: &mut Out<'_>) {
+        out.push(&[TYPE_ZSET]);
+        if let Some(zset) = sources(0) {
+            let bytes = zset.bytes_of(&(self.window)(&zset));
+            out.push(zset.bytes.get(bytes).unwrap_or_default());
+        }
+    }
+}
+
+/// Stores the result `compose` makes of the sorted sets at `keys` as the sorted set at
+/// `destination` (whatever it held; without expiry), or deletes it when the result is
+/// empty; returns the result's member count (ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE,
+/// ZRANGESTORE).
+///
+/// # Errors
+/// [`StoreError::WrongType`] if a source holds another type,
+/// [`StoreError::CollectionTooLarge`], [`StoreError::KeyTooLarge`], or a memory error
+/// (also when making room evicted a source in the destination's shard); nothing changes
+/// then, but the evictions made while looking for room.
+///
+/// # Panics
+/// If `key_count` is above [`STORE_KEYS_MAX`] (the command refuses that first).
+#[expect(clippy::too_many_arguments, reason = "a write of one key from many")]
+pub fn store<'k>(
+    shards: &mut dyn Shards<'_>,
+    db: u8,
+    destination: &[u8],
+    keys: &dyn Fn(usize) -> &'k [u8],
+    key_count: usize,
+    compose: &Recipe<'_>,
+    now: Timestamp,
+    log: &mut impl LogSink,
+) -> Result<usize, StoreError> {
+    assert!(key_count <= STORE_KEYS_MAX, "key_count={key_count}");
+    let mut result = Ok(0);
+    shards.with_all(&mut |stores| {
+        result = check_types(stores, db, keys, key_count, now).and_then(|()| {
+            store_checked(stores, db, destination, keys, key_count, compose, now, log)
+        });
+    });
+    result
+}
+
+/// [`store`] once the sources' types are checked.
+#[expect(clippy::too_many_arguments, reason = "a write of one key from many")]
+fn store_checked<'k>(
+    stores: &mut [Option<&mut Store<'_>>],
+    db: u8,
+    destination: &[u8],
+    keys: &dyn Fn(usize) -> &'k [u8],
+    key_count: usize,
+    compose: &Recipe<'_>,
+    now: Timestamp,
+    log: &mut impl LogSink,
+) -> Result<usize, StoreError> {
+    let shard_count = stores.len();
+    let target_shard = shard_of(destination, shard_count);
+    let (head, rest) = stores.split_at_mut(target_shard);
+    let Some((target_slot, tail)) = rest.split_first_mut() else {
+        unreachable!("the destination's shard {target_shard} is below {shard_count}");
+    };
+    let Some(target) = target_slot.as_deref_mut() else {
+        unreachable!("the destination's shard is held");
+    };
+    let (head, tail): (&[Option<&mut Store<'_>>], &[Option<&mut Store<'_>>]) = (head, tail);
+    // The store of a source in another shard than the destination's.
+    let other = |shard: usize| -> Option<&Store<'_>> {
+        match shard.cmp(&target_shard) {
+            Ordering::Less => head.get(shard)?.as_deref(),
+            Ordering::Greater => tail.get(shard - target_shard - 1)?.as_deref(),
+            Ordering::Equal => None,
+        }
+    };
+    let local = |index: usize| shard_of(keys(index), shard_count) == target_shard;
+    let (members, size) = {
+        let target: &Store<'_> = target;
+        let sources = |index: usize| {
+            let key = keys(index);
+            let store = if local(index) {
+                target
+            } else {
+                other(shard_of(key, shard_count))?
+            };
+            value_in(store, db, key, now).map(ZsetView::new)
+        };
+        compose.measure(&sources, key_count)
+    };
+    let lookup = target.lookup(db, destination, now);
+    if members == 0 {
+        if let Some(found) = &lookup.found {
+            target.remove(found);
+            log.record(Record::Del {
+                db,
+                key: destination,
+            });
+        }
+        return Ok(0);
+    }
+    if destination.len() > target.config.key_size_max as usize {
+        return Err(StoreError::KeyTooLarge);
+    }
+    if size > target.config.value_size_max as usize {
+        return Err(StoreError::CollectionTooLarge);
+    }
+    let item_size = item::item_size(destination.len(), size, 0);
+    let new_key_count = usize::from(lookup.found.is_none());
+    target.ensure_room(core::iter::once(item_size), new_key_count, now, log)?;
+    let hash = lookup.hash;
+    let found = target.refind(db, destination, lookup);
+    // The sources in this shard, found again: making room may have moved them.
+    let mut places: [Option<Range<usize>>; STORE_KEYS_MAX] = [const { None }; STORE_KEYS_MAX];
+    for (index, place) in places.iter_mut().enumerate().take(key_count) {
+        if !local(index) {
+            continue;
+        }
+        *place = target.find(db, keys(index)).and_then(|found| {
+            let live = !expired(found.layout.expires_at, now);
+            live.then(|| {
+                let start = found.location + found.layout.value.start;
+                start..found.location + found.layout.value.end
+            })
+        });
+    }
+    let remeasured = {
+        let target: &Store<'_> = target;
+        let memory = target.segments.memory();
+        let sources = |index: usize| {
+            let key = keys(index);
+            let bytes = if local(index) {
+                memory.get(places.get(index)?.clone()?)?
+            } else {
+                value_in(other(shard_of(key, shard_count))?, db, key, now)?
+            };
+            Some(ZsetView::new(bytes))
+        };
+        compose.measure(&sources, key_count)
+    };
+    if remeasured != (members, size) {
+        // Making room evicted a source: memory cannot hold the result beside them.
+        return Err(StoreError::OutOfMemory);
+    }
+    target.put_found(
+        db,
+        destination,
+        hash,
+        found,
+        ItemKind::Compact,
+        size,
+        0,
+        log,
+        |memory, _, start| {
+            let (before, rest) = memory.split_at_mut(start);
+            let (value, after) = rest.split_at_mut(size);
+            let (before, after): (&[u8], &[u8]) = (before, after);
+            let sources = |index: usize| {
+                let key = keys(index);
+                let bytes = if local(index) {
+                    let place = places.get(index)?.clone()?;
+                    if place.end <= start {
+                        before.get(place)?
+                    } else {
+                        let from = place.start.checked_sub(start + size)?;
+                        after.get(from..from + place.len())?
+                    }
+                } else {
+                    value_in(other(shard_of(key, shard_count))?, db, key, now)?
+                };
+                Some(ZsetView::new(bytes))
+            };
+            let mut out = Out {
+                target: Some(value),
+                size: 0,
+            };
+            compose.write(&sources, key_count, &mut out);
+            assert!(out.size == size, "zset size {size} != written {}", out.size);
+        },
+    )?;
+    Ok(members)
+}
