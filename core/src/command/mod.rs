@@ -49,6 +49,7 @@
 //! assert_eq!(sink.written(), b"+OK\r\n");
 //! ```
 
+mod dump;
 mod hash;
 mod keys;
 mod server;
@@ -382,6 +383,7 @@ pub enum Scope {
 enum Handler {
     Strings(strings::Command),
     Hash(hash::Command),
+    Dump(dump::Command),
     Keys(keys::Command),
     Transfer(transfer::Command),
     Server(server::Command),
@@ -414,7 +416,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 108] = [
+pub static COMMANDS: [CommandSpec; 110] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -431,6 +433,7 @@ pub static COMMANDS: [CommandSpec; 108] = [
     spec("decrby", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::DecrBy)),
     spec("del", -2, WRITE, ALL_KEYS, Handler::Keys(keys::Command::Del)),
     spec("discard", 1, 0, NO_KEYS, Handler::Server(server::Command::Discard)),
+    spec("dump", 2, READONLY, ONE_KEY, Handler::Dump(dump::Command::Dump)),
     spec("echo", 2, 0, NO_KEYS, Handler::Server(server::Command::Echo)),
     spec("exec", 1, 0, NO_KEYS, Handler::Server(server::Command::Exec)),
     spec("exists", -2, READONLY, ALL_KEYS, Handler::Keys(keys::Command::Exists)),
@@ -496,6 +499,7 @@ pub static COMMANDS: [CommandSpec; 108] = [
     spec("renamenx", 3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::RenameNx)),
     spec("replicaof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("reset", 1, 0, NO_KEYS, Handler::Server(server::Command::Reset)),
+    spec("restore", -4, WRITE, ONE_KEY, Handler::Dump(dump::Command::Restore)),
     spec("role", 1, 0, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("save", 1, ADMIN, NO_KEYS, Handler::Server(server::Command::Save)),
     spec("scan", -2, READONLY, NO_KEYS, Handler::Keys(keys::Command::Scan)),
@@ -627,6 +631,10 @@ where
         }
         Handler::Hash(command) => {
             hash::run(command, &mut context);
+            Outcome::Done
+        }
+        Handler::Dump(command) => {
+            dump::run(command, &mut context);
             Outcome::Done
         }
         Handler::Keys(command) => {

@@ -30,6 +30,7 @@ pub mod hash;
 pub mod index;
 mod keyspace;
 mod reclaim;
+mod restore;
 pub mod set;
 pub mod shards;
 mod strings;
