@@ -286,3 +286,249 @@ fn setslot_ask_and_tryagain_match_redis() {
         .expect("cluster.conf");
     assert!(!conf.contains("migrating"), "{conf}");
 }
+
+/// Keys `prefix{i}` whose slots lie in `slots`, `count` of them.
+fn keys_in(prefix: &str, slots: std::ops::Range<u16>, count: usize) -> Vec<String> {
+    (0..)
+        .map(|index| format!("{prefix}{index}"))
+        .filter(|key| slots.contains(&floe_core::slot::key_slot(key.as_bytes())))
+        .take(count)
+        .collect()
+}
+
+/// Runs `floe cluster move-slots`; panics with its stderr when it fails.
+fn move_slots(from: &str, to: &str, slots: &str) -> String {
+    let args = ["move-slots", from, to, slots].map(str::to_owned);
+    let (stdout, stderr, success) = floe_cluster(&args);
+    assert!(success, "move-slots failed: {stderr}");
+    assert!(stdout.starts_with("OK: slots "), "{stdout}");
+    stderr
+}
+
+fn integer(reply: &str) -> i64 {
+    reply
+        .trim_start_matches(':')
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not an integer: {reply}"))
+}
+
+#[test]
+fn move_slots_under_a_writing_cluster_client_loses_no_acknowledged_write() {
+    use redis::Commands as _;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let nodes = floe_cluster_of(3);
+    let urls: Vec<String> = nodes.iter().map(|node| node.url("")).collect();
+    let client = redis::cluster::ClusterClient::new(urls).expect("a cluster client");
+    // Slots 0-199 are the first node's; they move to the second.
+    let keys = keys_in("key:", 0..200, 200);
+    let counters = keys_in("counter:", 0..200, 50);
+    let mut connection = client.get_connection().expect("connects");
+    for key in &keys {
+        let () = connection.set(key, "initial").expect("SET");
+    }
+    let stop = AtomicBool::new(false);
+    let (last_values, counts, failures) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut connection = client.get_connection().expect("connects");
+            let mut last_values = vec![String::from("initial"); keys.len()];
+            let mut counts = vec![0i64; counters.len()];
+            let mut failures = vec![0i64; counters.len()];
+            let mut round = 0u64;
+            while !stop.load(Ordering::Relaxed) || round < 3 {
+                round += 1;
+                for (index, key) in keys.iter().enumerate() {
+                    let value = format!("round-{round}");
+                    let written: redis::RedisResult<()> = connection.set(key, &value);
+                    if written.is_ok() {
+                        last_values[index] = value;
+                    }
+                }
+                for (index, counter) in counters.iter().enumerate() {
+                    let incremented: redis::RedisResult<i64> = connection.incr(counter, 1);
+                    match incremented {
+                        Ok(_) => counts[index] += 1,
+                        Err(_) => failures[index] += 1,
+                    }
+                }
+            }
+            (last_values, counts, failures)
+        });
+        let stderr = move_slots(&address(&nodes[0]), &address(&nodes[1]), "0-199");
+        assert!(stderr.contains("slot 0: done"), "{stderr}");
+        stop.store(true, Ordering::Relaxed);
+        writer.join().expect("the writer")
+    });
+    // Every acknowledged write is on the new owner, read without any redirection.
+    let mut owner = nodes[1].client();
+    for (key, value) in keys.iter().zip(&last_values) {
+        assert_eq!(
+            command(&mut owner, &["GET", key]),
+            format!("${}\r\n{value}\r\n", value.len())
+        );
+    }
+    for ((counter, count), failed) in counters.iter().zip(&counts).zip(&failures) {
+        let reply = command(&mut owner, &["GET", counter]);
+        let value = integer(reply.split("\r\n").nth(1).unwrap_or("0"));
+        assert!(
+            value >= *count && value <= count + failed,
+            "{counter}: {value} vs {count} acknowledged"
+        );
+    }
+    // The old owner holds none of them and sends clients to the new one.
+    let mut old = nodes[0].client();
+    for slot in 0..200 {
+        let reply = command(&mut old, &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]);
+        assert_eq!(reply, ":0\r\n", "slot {slot}");
+    }
+    let moved = format!(
+        "-MOVED {} 127.0.0.1:{}\r\n",
+        floe_core::slot::key_slot(keys[0].as_bytes()),
+        nodes[1].port
+    );
+    assert_eq!(command(&mut old, &["GET", &keys[0]]), moved);
+    assert_eq!(command(&mut nodes[2].client(), &["GET", &keys[0]]), moved);
+    let nodes_text = command(&mut old, &["CLUSTER", "NODES"]);
+    assert!(!nodes_text.contains("->-"), "{nodes_text}");
+    // Running it again finds nothing to do and changes nothing.
+    let stderr = move_slots(&address(&nodes[0]), &address(&nodes[1]), "0-199");
+    assert!(!stderr.contains("keys moved"), "{stderr}");
+
+    // Refusals, each before anything changes.
+    let (first, second) = (address(&nodes[0]), address(&nodes[1]));
+    let third_id = node_id(&mut nodes[2].client());
+    let refused = |from: &str, to: &str, slots: &str| {
+        let args = ["move-slots", from, to, slots].map(str::to_owned);
+        let (_, stderr, success) = floe_cluster(&args);
+        assert!(!success, "{from} {to} {slots}");
+        stderr
+    };
+    assert!(refused(&first, &second, "300-200").contains("a range runs"));
+    assert!(refused(&first, &second, "x").contains("is not a slot"));
+    assert!(refused(&first, &second, "16384").contains("is not a slot"));
+    assert!(refused(&first, &first, "300").contains("are the same node"));
+    assert!(
+        refused(&first, &second, "16000").contains(&format!("slot 16000 is served by {third_id}"))
+    );
+    assert!(refused("127.0.0.1:1", &second, "300").contains("127.0.0.1:1"));
+    assert!(refused("nonsense", &second, "300").contains("is not host:port"));
+    let lonely = Server::floe(&["--cluster-enabled"]);
+    assert!(refused(&address(&lonely), &second, "300").contains("has no slot map"));
+    assert_eq!(
+        command(
+            &mut nodes[0].client(),
+            &["CLUSTER", "COUNTKEYSINSLOT", "300"]
+        ),
+        ":0\r\n"
+    );
+}
+
+/// A floe process started by hand on a given port and directory (a restarted node must
+/// keep its address: the map names it); killed on drop.
+struct Restarted(std::process::Child);
+
+impl Drop for Restarted {
+    fn drop(&mut self) {
+        // An error means it has already exited.
+        let _killed = self.0.kill();
+        let _reaped = self.0.wait();
+    }
+}
+
+fn restart_on(port: u16, dir: &std::path::Path) -> Restarted {
+    let log = std::fs::File::create(dir.join("restarted.log")).expect("log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_floe"))
+        .args([
+            "serve",
+            "--cluster-enabled",
+            "--http-port",
+            "off",
+            "--bind",
+            "127.0.0.1",
+        ])
+        .args([
+            "--appendfsync",
+            "always",
+            "--port",
+            &port.to_string(),
+            "--dir",
+        ])
+        .arg(dir.join("data"))
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("restart floe");
+    let started = std::time::Instant::now();
+    // Bounded: the port accepts once recovery is done.
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no restart"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Restarted(child)
+}
+
+#[test]
+fn a_source_killed_mid_migration_loses_nothing_and_the_move_runs_again() {
+    let mut nodes: Vec<Server> = (0..2)
+        .map(|_| Server::floe(&["--cluster-enabled", "--appendfsync", "always"]))
+        .collect();
+    let mut args = vec!["create".to_owned()];
+    args.extend(nodes.iter().map(address));
+    assert!(floe_cluster(&args).2);
+    let (from, to) = (address(&nodes[0]), address(&nodes[1]));
+    let keys = keys_in("k", 0..1000, 300);
+    let mut source = nodes[0].client();
+    for key in &keys {
+        assert_eq!(
+            command(&mut source, &["SET", key, &format!("v-{key}")]),
+            "+OK\r\n"
+        );
+    }
+    drop(source);
+    let mover = std::process::Command::new(env!("CARGO_BIN_EXE_floe"))
+        .args(["cluster", "move-slots", &from, &to, "0-999"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start move-slots");
+    let mut target = nodes[1].client();
+    let started = std::time::Instant::now();
+    // Bounded: kill the source once some keys moved, well before all did.
+    while integer(&command(&mut target, &["DBSIZE"])) < 50 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    nodes[0].kill();
+    let output = mover.wait_with_output().expect("move-slots ends");
+    assert!(
+        !output.status.success(),
+        "the move finished before the kill"
+    );
+    let moved_before = integer(&command(&mut target, &["DBSIZE"]));
+    assert!(moved_before < 300, "{moved_before}");
+
+    let _restarted = restart_on(nodes[0].port, &nodes[0].dir);
+    let mut source = nodes[0].client();
+    // The source came back still migrating (the state is in cluster.conf), so a client
+    // asking it for a moved key is sent on.
+    let nodes_text = command(&mut source, &["CLUSTER", "NODES"]);
+    assert!(nodes_text.contains("->-"), "{nodes_text}");
+    let stderr = move_slots(&from, &to, "0-999");
+    assert!(stderr.contains("slot 999: done"), "{stderr}");
+    for key in &keys {
+        let value = format!("v-{key}");
+        assert_eq!(
+            command(&mut target, &["GET", key]),
+            format!("${}\r\n{value}\r\n", value.len()),
+            "{key}"
+        );
+    }
+    assert_eq!(integer(&command(&mut target, &["DBSIZE"])), 300);
+    assert_eq!(command(&mut source, &["DBSIZE"]), ":0\r\n");
+}

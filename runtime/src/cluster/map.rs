@@ -391,7 +391,7 @@ pub fn even_split(count: usize) -> Vec<(u16, u16)> {
 }
 
 /// Parses `0-5460,7,9-12` into ranges.
-fn parse_ranges(text: &str) -> Result<Vec<(u16, u16)>, String> {
+pub fn parse_ranges(text: &str) -> Result<Vec<(u16, u16)>, String> {
     let mut ranges = Vec::new();
     for part in text.split(',') {
         let (start, end) = part.split_once('-').unwrap_or((part, part));

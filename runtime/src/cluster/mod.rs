@@ -13,8 +13,11 @@
 //! pushes to every node (`floe cluster create`, which sends `CLUSTER SETSLOTMAP`), as
 //! Dragonfly's managed mode does. A node keeps its id (generated once) and the last map
 //! pushed to it in `cluster.conf` in the data directory, written whole to a temporary file,
-//! fsynced and renamed, so a restart finds either the old file or the new one. No slot
-//! migration and no replicas yet: a pushed map must cover every slot exactly once.
+//! fsynced and renamed, so a restart finds either the old file or the new one. A pushed
+//! map must cover every slot exactly once; `CLUSTER SETSLOT` adds a slot's migration state
+//! (MIGRATING / IMPORTING, kept in the same file), which `floe cluster move-slots`
+//! ([`migrate`]) sets while it moves the slot's keys, and routing then answers `-ASK` and
+//! `-TRYAGAIN` as Redis does. No replicas yet.
 //!
 //! Fault assumptions: `cluster.conf` may be missing (a new node: it gets a fresh id) or
 //! damaged by hand (start fails, naming the line).
@@ -22,6 +25,7 @@
 pub mod commands;
 pub mod manage;
 pub mod map;
+pub mod migrate;
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -587,6 +591,24 @@ mod tests {
         assert!(Cluster::open(&dir, 7000, true).is_err());
         std::fs::write(dir.join(FILE_NAME), "# nothing\n").expect("write");
         assert!(Cluster::open(&dir, 7000, true).is_err());
+        // Migration lines: a slot out of range, or a node the map does not name.
+        let id = "a".repeat(NODE_ID_SIZE);
+        let head = format!("myid {id}\nnode {id} 127.0.0.1 7000 0-16383\n");
+        std::fs::write(dir.join(FILE_NAME), format!("{head}migrating 16384 {id}\n"))
+            .expect("write");
+        let refused = Cluster::open(&dir, 7000, true).expect_err("bad slot");
+        assert!(refused.contains("line 3: not a slot"), "{refused}");
+        let stranger = "b".repeat(NODE_ID_SIZE);
+        std::fs::write(
+            dir.join(FILE_NAME),
+            format!("{head}importing 5 {stranger}\n"),
+        )
+        .expect("write");
+        let refused = Cluster::open(&dir, 7000, true).expect_err("unknown node");
+        assert!(refused.contains("not in the map"), "{refused}");
+        std::fs::write(dir.join(FILE_NAME), format!("{head}migrating 5 {id}\n")).expect("write");
+        let reopened = Cluster::open(&dir, 7000, true).expect("a migrating slot");
+        assert!(reopened.has_migrations());
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
