@@ -160,10 +160,18 @@ fn move_key(source: &mut Link, target: &mut Link, key: &[u8]) -> Result<(), Stri
     for _ in 0..KEY_ATTEMPTS_MAX {
         // WATCH, DUMP or PTTL of a key the source no longer has answers ASK.
         let watched = source.call(&[b"WATCH", key])?;
-        let payload = match (&watched, source.call(&[b"DUMP", key])?) {
-            (Value::Text(_), Value::Text(payload)) => Some(payload),
-            (_, Value::Null | Value::Error(_)) | (Value::Error(_), _) => None,
-            (_, other) => return Err(unexpected(source, "DUMP", &other)),
+        let dumped = source.call(&[b"DUMP", key])?;
+        let payload = match (&watched, &dumped) {
+            (Value::Text(_), Value::Text(payload)) => Some(payload.clone()),
+            (_, Value::Null) => None,
+            (Value::Error(message), _) | (_, Value::Error(message)) if is_ask(message) => None,
+            (Value::Error(message), _) => {
+                return Err(unexpected(source, "WATCH", &Value::Error(message.clone())));
+            }
+            (_, other) => {
+                let step = format!("DUMP {}", String::from_utf8_lossy(key));
+                return Err(unexpected(source, &step, other));
+            }
         };
         let ttl = match source.call(&[b"PTTL", key])? {
             Value::Integer(ttl) => ttl,
@@ -347,6 +355,11 @@ fn text(link: &mut Link, args: &[&[u8]]) -> Result<String, String> {
             &other,
         )),
     }
+}
+
+/// Whether an error reply is an `-ASK` (the source no longer has the key).
+fn is_ask(message: &str) -> bool {
+    message.starts_with("ASK ")
 }
 
 /// `Ok` for a `+OK` (or any text) reply; the reply otherwise.
