@@ -183,6 +183,23 @@ enum ClusterCommand {
         #[arg(value_name = "HOST:PORT", required = true, verbatim_doc_comment)]
         nodes: Vec<String>,
     },
+    /// Move slots, with their keys, from one node to another while clients use them
+    /// (CLUSTER SETSLOT, DUMP/RESTORE, WATCH/MULTI/EXEC), then push the new map to every
+    /// node. Progress goes to stderr. Run it again after a failure or a node's restart:
+    /// it carries on where it stopped. To undo, finish it, then move the slots back.
+    ///   floe cluster move-slots 127.0.0.1:7000 127.0.0.1:7001 0-99,200
+    #[command(verbatim_doc_comment)]
+    MoveSlots {
+        /// The node that serves the slots now, as host:port.
+        #[arg(value_name = "FROM")]
+        from: String,
+        /// The node that will serve them, as host:port.
+        #[arg(value_name = "TO")]
+        to: String,
+        /// The slots: ranges like 0-99, several joined by commas.
+        #[arg(value_name = "SLOTS")]
+        slots: String,
+    },
     /// Print a node's view of the cluster (CLUSTER NODES).
     Show {
         /// The node, as host:port.
@@ -465,6 +482,11 @@ fn main() -> ExitCode {
             let done = match command {
                 ClusterCommand::Create { nodes } => floe_runtime::cluster::manage::create(&nodes),
                 ClusterCommand::Show { node } => floe_runtime::cluster::manage::show(&node),
+                ClusterCommand::MoveSlots { from, to, slots } => {
+                    floe_runtime::cluster::migrate::move_slots(&from, &to, &slots, &mut |line| {
+                        eprintln!("floe cluster move-slots: {line}");
+                    })
+                }
             };
             match done {
                 Ok(report) => {

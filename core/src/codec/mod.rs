@@ -5,6 +5,7 @@
 //! length it was told. Each one has a fuzz target in `fuzz/`.
 
 pub mod log;
+pub mod rdb;
 pub mod record;
 pub mod resp;
 pub mod snapshot;

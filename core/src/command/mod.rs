@@ -49,6 +49,7 @@
 //! assert_eq!(sink.written(), b"+OK\r\n");
 //! ```
 
+mod dump;
 mod hash;
 mod keys;
 mod list;
@@ -440,6 +441,7 @@ enum Handler {
     Hash(hash::Command),
     Set(set::Command),
     List(list::Command),
+    Dump(dump::Command),
     Keys(keys::Command),
     Transfer(transfer::Command),
     Server(server::Command),
@@ -483,7 +485,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 179] = [
+pub static COMMANDS: [CommandSpec; 181] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -505,6 +507,7 @@ pub static COMMANDS: [CommandSpec; 179] = [
     spec("decrby", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::DecrBy)),
     spec("del", -2, WRITE, ALL_KEYS, Handler::Keys(keys::Command::Del)),
     spec("discard", 1, 0, NO_KEYS, Handler::Server(server::Command::Discard)),
+    spec("dump", 2, READONLY, ONE_KEY, Handler::Dump(dump::Command::Dump)),
     spec("echo", 2, 0, NO_KEYS, Handler::Server(server::Command::Echo)),
     spec("exec", 1, 0, NO_KEYS, Handler::Server(server::Command::Exec)),
     spec("exists", -2, READONLY, ALL_KEYS, Handler::Keys(keys::Command::Exists)),
@@ -583,6 +586,7 @@ pub static COMMANDS: [CommandSpec; 179] = [
     spec("renamenx", 3, WRITE, (1, 2, 1), Handler::Transfer(transfer::Command::RenameNx)),
     spec("replicaof", 3, ADMIN, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("reset", 1, 0, NO_KEYS, Handler::Server(server::Command::Reset)),
+    spec("restore", -4, WRITE, ONE_KEY, Handler::Dump(dump::Command::Restore)),
     spec("role", 1, 0, NO_KEYS, Handler::Server(server::Command::Replication)),
     spec("rpop", -2, WRITE, ONE_KEY, Handler::List(list::Command::Pop(End::Tail))),
     spec("rpoplpush", 3, WRITE, (1, 2, 1), Handler::List(list::Command::PopPush)),
@@ -774,6 +778,10 @@ where
             Outcome::Done
         }
         Handler::List(command) => list::run(command, &mut context),
+        Handler::Dump(command) => {
+            dump::run(command, &mut context);
+            Outcome::Done
+        }
         Handler::Keys(command) => {
             keys::run(command, &mut context);
             Outcome::Done

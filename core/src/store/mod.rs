@@ -31,6 +31,7 @@ pub mod index;
 mod keyspace;
 pub mod list;
 mod reclaim;
+mod restore;
 pub mod set;
 pub mod shards;
 mod strings;

@@ -115,7 +115,8 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         "dbsize" | "exists" | "expire" | "expireat" | "expiretime" | "move" | "persist"
         | "pexpire" | "pexpireat" | "pexpiretime" | "pttl" | "renamenx" | "touch" | "ttl"
         | "type" | "unlink" => &["keyspace", "fast"],
-        "copy" | "del" | "randomkey" | "rename" | "scan" => &["keyspace", "slow"],
+        "copy" | "del" | "dump" | "randomkey" | "rename" | "scan" => &["keyspace", "slow"],
+        "restore" => &["keyspace", "slow", "dangerous"],
         "flushall" | "flushdb" | "keys" => &["keyspace", "slow", "dangerous"],
         "swapdb" => &["keyspace", "fast", "dangerous"],
         "auth" | "echo" | "hello" | "ping" | "quit" | "reset" | "select" => &["fast", "connection"],

@@ -14,11 +14,11 @@ use floe_core::codec::resp::{ReplySink, ReplyWriter};
 use floe_core::slot::{SLOT_COUNT, key_slot};
 
 use super::Cluster;
-use super::map::SlotMap;
+use super::map::{Migration, SlotMap};
 use crate::db::Db;
 
 /// `CLUSTER HELP`: the subcommands floe answers.
-const HELP: [&str; 11] = [
+const HELP: [&str; 12] = [
     "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "COUNTKEYSINSLOT <slot>: the number of keys in <slot> (walks every key).",
     "GETKEYSINSLOT <slot> <count>: up to <count> key names in <slot> (walks every key).",
@@ -26,6 +26,8 @@ const HELP: [&str; 11] = [
     "KEYSLOT <key>: the hash slot of <key>.",
     "MYID: this node's id.",
     "NODES: the cluster's nodes, as Redis's nodes.conf lines.",
+    "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>): set \
+     hash slot state.",
     "SETSLOTMAP <id> <host> <port> <ranges> [...]: (floe) replace the whole slot map.",
     "SHARDS: the cluster's shards: their slots and nodes.",
     "SLOTS: the slot ranges and the node serving each.",
@@ -61,6 +63,7 @@ pub fn run<S: ReplySink + ?Sized>(
         b"keyslot" | b"countkeysinslot" => count == 3,
         b"getkeysinslot" => count == 4,
         b"setslotmap" => count >= 6,
+        b"setslot" => count >= 4,
         _ => {
             let text = format!(
                 "ERR unknown subcommand '{}'. Try CLUSTER HELP.",
@@ -105,6 +108,10 @@ pub fn run<S: ReplySink + ?Sized>(
             Err(text) => reply.error(text),
         },
         b"getkeysinslot" => get_keys_in_slot(db, arg(2), arg(3), reply),
+        b"setslot" => match set_slot(cluster, db, args) {
+            Ok(()) => reply.simple(b"OK"),
+            Err(message) => reply.error(format!("ERR {message}").as_bytes()),
+        },
         _ => match SlotMap::parse(args.get(2..).unwrap_or_default())
             .and_then(|map| cluster.set_map(map))
         {
@@ -112,6 +119,75 @@ pub fn run<S: ReplySink + ?Sized>(
             Err(message) => reply.error(format!("ERR {message}").as_bytes()),
         },
     }
+}
+
+/// `CLUSTER SETSLOT <slot> MIGRATING <id> | IMPORTING <id> | STABLE | NODE <id>`, with
+/// Redis's checks and errors (without the `ERR`); the new state is on disk before `Ok`.
+fn set_slot(cluster: &Cluster, db: &Db, args: &[&[u8]]) -> Result<(), String> {
+    let slot = floe_core::store::parse_integer(args.get(2).copied().unwrap_or_default())
+        .and_then(|slot| u16::try_from(slot).ok())
+        .filter(|slot| *slot < SLOT_COUNT)
+        .ok_or("Invalid or out of range slot")?;
+    let action = args
+        .get(3)
+        .copied()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let node = String::from_utf8_lossy(args.get(4).copied().unwrap_or_default()).into_owned();
+    let me = cluster.id().to_owned();
+    // Counted before the map's lock is taken: the request path takes the map's lock under
+    // the store's locks, so the two are never taken in the other order.
+    let mut keys_in_slot = 0usize;
+    if action == b"node" {
+        db.scan_prefix_with(b"", |key, _| {
+            keys_in_slot += usize::from(key_slot(key) == slot);
+        });
+    }
+    cluster.update_map(|map| {
+        let mut next = map.clone();
+        let owner = map.owner(slot).map(|owner| owner.id.clone());
+        let known = map.node_index(&node).is_some();
+        match (action.as_slice(), args.len()) {
+            (b"migrating", 5) => {
+                if owner.as_deref() != Some(me.as_str()) {
+                    return Err(format!("I'm not the owner of hash slot {slot}"));
+                }
+                if !known {
+                    return Err(format!("I don't know about node {node}"));
+                }
+                next.set_migration(slot, Some((Migration::Migrating, node.clone())));
+            }
+            (b"importing", 5) => {
+                if owner.as_deref() == Some(me.as_str()) {
+                    return Err(format!("I'm already the owner of hash slot {slot}"));
+                }
+                if !known {
+                    return Err(format!("I don't know about node {node}"));
+                }
+                next.set_migration(slot, Some((Migration::Importing, node.clone())));
+            }
+            (b"stable", 4) => next.set_migration(slot, None),
+            (b"node", 5) => {
+                if !known {
+                    return Err(format!("Unknown node {node}"));
+                }
+                if owner.as_deref() == Some(me.as_str()) && node != me && keys_in_slot != 0 {
+                    return Err(format!(
+                        "Can't assign hashslot {slot} to a different node while I still hold \
+                         keys for this hash slot."
+                    ));
+                }
+                next = map.with_owner(slot, &node)?;
+            }
+            _ => {
+                return Err(
+                    "Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP"
+                        .to_owned(),
+                );
+            }
+        }
+        Ok(next)
+    })
 }
 
 /// A slot argument, as Redis's `getSlotOrReply` reads it.
@@ -191,12 +267,20 @@ fn nodes_text(cluster: &Cluster) -> String {
         } else {
             "master"
         };
+        let mut slots = map.ranges_text(index, " ");
+        if node.id == cluster.id() {
+            // Redis shows this node's migrations after its slots.
+            for (slot, state, other) in map.migrations() {
+                let arrow = match state {
+                    Migration::Migrating => "->-",
+                    Migration::Importing => "-<-",
+                };
+                slots.push_str(&format!(" [{slot}{arrow}{other}]"));
+            }
+        }
         text.push_str(&format!(
-            "{} {}:{}@0 {flags} - 0 0 0 connected {}\n",
-            node.id,
-            node.host,
-            node.port,
-            map.ranges_text(index, " ")
+            "{} {}:{}@0 {flags} - 0 0 0 connected {slots}\n",
+            node.id, node.host, node.port,
         ));
     }
     text

@@ -23,7 +23,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One reply of a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Value {
+pub(super) enum Value {
     Text(Vec<u8>),
     Integer(i64),
     Error(String),
@@ -97,7 +97,7 @@ pub fn show(address: &str) -> Result<String, String> {
 }
 
 /// `host:port` (or `[v6]:port`) into its parts.
-fn split_address(address: &str) -> Result<(String, u16), String> {
+pub(super) fn split_address(address: &str) -> Result<(String, u16), String> {
     let refused = || format!("`{address}` is not host:port (for example 127.0.0.1:7000)");
     let (host, port) = address.rsplit_once(':').ok_or_else(refused)?;
     let host = host
@@ -117,39 +117,76 @@ fn split_address(address: &str) -> Result<(String, u16), String> {
 
 /// Sends one command to `address` and reads its reply.
 fn request(address: &str, args: &[&[u8]]) -> Result<Value, String> {
-    let failed = |error: std::io::Error| format!("{address}: {error}");
-    let target = address
-        .to_socket_addrs()
-        .map_err(failed)?
-        .next()
-        .ok_or_else(|| format!("{address}: no address"))?;
-    let mut stream = TcpStream::connect_timeout(&target, TIMEOUT).map_err(failed)?;
-    stream.set_read_timeout(Some(TIMEOUT)).map_err(failed)?;
-    stream.set_write_timeout(Some(TIMEOUT)).map_err(failed)?;
-    let mut bytes = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        bytes.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        bytes.extend_from_slice(arg);
-        bytes.extend_from_slice(b"\r\n");
+    Link::open(address)?.call(args)
+}
+
+/// One connection to a node, kept across commands (WATCH and MULTI belong to it).
+pub(super) struct Link {
+    address: String,
+    stream: TcpStream,
+}
+
+impl Link {
+    /// Connects to `address` (`host:port`).
+    ///
+    /// # Errors
+    /// A message naming the node that could not be reached.
+    pub(super) fn open(address: &str) -> Result<Self, String> {
+        let failed = |error: std::io::Error| format!("{address}: {error}");
+        let target = address
+            .to_socket_addrs()
+            .map_err(failed)?
+            .next()
+            .ok_or_else(|| format!("{address}: no address"))?;
+        let stream = TcpStream::connect_timeout(&target, TIMEOUT).map_err(failed)?;
+        stream.set_read_timeout(Some(TIMEOUT)).map_err(failed)?;
+        stream.set_write_timeout(Some(TIMEOUT)).map_err(failed)?;
+        Ok(Self {
+            address: address.to_owned(),
+            stream,
+        })
     }
-    stream.write_all(&bytes).map_err(failed)?;
-    let limits = Limits::DEFAULT;
-    let mut input = Vec::new();
-    let mut buffer = [0u8; 16 << 10];
-    loop {
-        match Frame::check(&input, &limits) {
-            Ok(_) => break,
-            Err(error) if error.is_incomplete() => {}
-            Err(error) => return Err(format!("{address}: malformed reply ({})", error.message())),
-        }
-        let read = stream.read(&mut buffer).map_err(failed)?;
-        if read == 0 {
-            return Err(format!("{address}: closed the connection before replying"));
-        }
-        input.extend_from_slice(buffer.get(..read).unwrap_or_default());
+
+    /// The node's address, as given.
+    pub(super) fn address(&self) -> &str {
+        &self.address
     }
-    let mut position = 0;
-    decode(&input, &mut position, &limits).map_err(|message| format!("{address}: {message}"))
+
+    /// Sends one command and reads its one reply.
+    ///
+    /// # Errors
+    /// A message naming the node when it cannot be reached or its reply does not parse.
+    pub(super) fn call(&mut self, args: &[&[u8]]) -> Result<Value, String> {
+        let address = self.address.as_str();
+        let stream = &mut self.stream;
+        let failed = |error: std::io::Error| format!("{address}: {error}");
+        let mut bytes = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            bytes.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            bytes.extend_from_slice(arg);
+            bytes.extend_from_slice(b"\r\n");
+        }
+        stream.write_all(&bytes).map_err(failed)?;
+        let limits = Limits::DEFAULT;
+        let mut input = Vec::new();
+        let mut buffer = [0u8; 16 << 10];
+        loop {
+            match Frame::check(&input, &limits) {
+                Ok(_) => break,
+                Err(error) if error.is_incomplete() => {}
+                Err(error) => {
+                    return Err(format!("{address}: malformed reply ({})", error.message()));
+                }
+            }
+            let read = stream.read(&mut buffer).map_err(failed)?;
+            if read == 0 {
+                return Err(format!("{address}: closed the connection before replying"));
+            }
+            input.extend_from_slice(buffer.get(..read).unwrap_or_default());
+        }
+        let mut position = 0;
+        decode(&input, &mut position, &limits).map_err(|message| format!("{address}: {message}"))
+    }
 }
 
 /// Reads the checked frame at `position` (recursion depth bounded by the limits' depth).

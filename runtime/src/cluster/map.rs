@@ -14,6 +14,7 @@
 //! least one slot (so a map has at most [`SLOT_COUNT`] nodes). The empty map, before any
 //! push, owns no slot.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use floe_core::slot::SLOT_COUNT;
@@ -62,6 +63,21 @@ pub struct SlotMap {
     ranges: Vec<SlotRange>,
     /// The owner of each slot, an index into `nodes`, or [`UNASSIGNED`].
     owners: Vec<u16>,
+    /// Slots this node is moving out (`CLUSTER SETSLOT <slot> MIGRATING <id>`): slot, and
+    /// the target node's id (a node of the map). Cleared by a new map.
+    migrating: BTreeMap<u16, String>,
+    /// Slots this node is taking in (`CLUSTER SETSLOT <slot> IMPORTING <id>`): slot, and
+    /// the source node's id. Cleared by a new map.
+    importing: BTreeMap<u16, String>,
+}
+
+/// A slot's migration state on this node, as `CLUSTER SETSLOT` sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migration {
+    /// Keys move from here to another node (`MIGRATING`).
+    Migrating,
+    /// Keys move from another node to here (`IMPORTING`).
+    Importing,
 }
 
 impl SlotMap {
@@ -72,6 +88,8 @@ impl SlotMap {
             nodes: Vec::new(),
             ranges: Vec::new(),
             owners: vec![UNASSIGNED; usize::from(SLOT_COUNT)],
+            migrating: BTreeMap::new(),
+            importing: BTreeMap::new(),
         }
     }
 
@@ -168,7 +186,101 @@ impl SlotMap {
             nodes,
             ranges,
             owners,
+            migrating: BTreeMap::new(),
+            importing: BTreeMap::new(),
         })
+    }
+
+    /// This map with `slot` served by the node `id` (`CLUSTER SETSLOT <slot> NODE <id>`),
+    /// and no migration state for the slot.
+    ///
+    /// # Errors
+    /// When `id` is not a node of the map, or the slot's old owner would be left with no
+    /// slot (a map names only nodes that serve slots).
+    pub fn with_owner(&self, slot: u16, id: &str) -> Result<Self, String> {
+        let index = self
+            .node_index(id)
+            .ok_or_else(|| format!("Unknown node {id}"))?;
+        let mut nodes: Vec<(Node, Vec<(u16, u16)>)> = self
+            .nodes
+            .iter()
+            .map(|node| (node.clone(), Vec::new()))
+            .collect();
+        for range in &self.ranges {
+            for slot_index in range.start..=range.end {
+                let owner = if slot_index == slot {
+                    index
+                } else {
+                    range.node
+                };
+                nodes[owner].1.push((slot_index, slot_index));
+            }
+        }
+        // A node left without slots leaves the map (as `floe cluster` would push it).
+        nodes.retain(|(_, ranges)| !ranges.is_empty());
+        let mut map = Self::new(nodes)?;
+        map.migrating = self.migrating.clone();
+        map.importing = self.importing.clone();
+        map.set_migration(slot, None);
+        Ok(map)
+    }
+
+    /// Sets (or with `None` clears, both kinds) the migration state of `slot`.
+    pub fn set_migration(&mut self, slot: u16, state: Option<(Migration, String)>) {
+        self.migrating.remove(&slot);
+        self.importing.remove(&slot);
+        match state {
+            Some((Migration::Migrating, id)) => {
+                self.migrating.insert(slot, id);
+            }
+            Some((Migration::Importing, id)) => {
+                self.importing.insert(slot, id);
+            }
+            None => {}
+        }
+    }
+
+    /// The node `slot` is migrating to, if it is.
+    #[must_use]
+    pub fn migrating_to(&self, slot: u16) -> Option<&Node> {
+        let id = self.migrating.get(&slot)?;
+        self.nodes.get(self.node_index(id)?)
+    }
+
+    /// Whether `slot` is being imported here.
+    #[must_use]
+    pub fn is_importing(&self, slot: u16) -> bool {
+        self.importing.contains_key(&slot)
+    }
+
+    /// Whether any slot is migrating or importing (the request path checks key existence
+    /// only then).
+    #[must_use]
+    pub fn has_migrations(&self) -> bool {
+        !self.migrating.is_empty() || !self.importing.is_empty()
+    }
+
+    /// Every migration state, by slot: `(slot, state, node id)`.
+    #[must_use]
+    pub fn migrations(&self) -> Vec<(u16, Migration, &str)> {
+        let mut states: Vec<(u16, Migration, &str)> = self
+            .migrating
+            .iter()
+            .map(|(slot, id)| (*slot, Migration::Migrating, id.as_str()))
+            .chain(
+                self.importing
+                    .iter()
+                    .map(|(slot, id)| (*slot, Migration::Importing, id.as_str())),
+            )
+            .collect();
+        states.sort_by_key(|state| state.0);
+        states
+    }
+
+    /// The index of the node `id` in [`SlotMap::nodes`].
+    #[must_use]
+    pub fn node_index(&self, id: &str) -> Option<usize> {
+        self.nodes.iter().position(|node| node.id == id)
     }
 
     /// Parses groups of `<id> <host> <port> <ranges>` (the arguments of
@@ -279,7 +391,7 @@ pub fn even_split(count: usize) -> Vec<(u16, u16)> {
 }
 
 /// Parses `0-5460,7,9-12` into ranges.
-fn parse_ranges(text: &str) -> Result<Vec<(u16, u16)>, String> {
+pub fn parse_ranges(text: &str) -> Result<Vec<(u16, u16)>, String> {
     let mut ranges = Vec::new();
     for part in text.split(',') {
         let (start, end) = part.split_once('-').unwrap_or((part, part));

@@ -13,8 +13,11 @@
 //! pushes to every node (`floe cluster create`, which sends `CLUSTER SETSLOTMAP`), as
 //! Dragonfly's managed mode does. A node keeps its id (generated once) and the last map
 //! pushed to it in `cluster.conf` in the data directory, written whole to a temporary file,
-//! fsynced and renamed, so a restart finds either the old file or the new one. No slot
-//! migration and no replicas yet: a pushed map must cover every slot exactly once.
+//! fsynced and renamed, so a restart finds either the old file or the new one. A pushed
+//! map must cover every slot exactly once; `CLUSTER SETSLOT` adds a slot's migration state
+//! (MIGRATING / IMPORTING, kept in the same file), which `floe cluster move-slots`
+//! ([`migrate`]) sets while it moves the slot's keys, and routing then answers `-ASK` and
+//! `-TRYAGAIN` as Redis does. No replicas yet.
 //!
 //! Fault assumptions: `cluster.conf` may be missing (a new node: it gets a fresh id) or
 //! damaged by hand (start fails, naming the line).
@@ -22,6 +25,7 @@
 pub mod commands;
 pub mod manage;
 pub mod map;
+pub mod migrate;
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -34,7 +38,7 @@ use floe_core::command::{Arguments, lookup};
 use floe_core::slot::key_slot;
 use floe_core::store::parse_integer;
 
-use map::{NODE_ID_SIZE, SlotMap};
+use map::{Migration, NODE_ID_SIZE, SlotMap};
 
 /// Numbers [`Cluster`]s for [`MAP_CACHE`].
 static INSTANCE_NEXT: AtomicU64 = AtomicU64::new(0);
@@ -63,6 +67,19 @@ pub enum Refusal {
     },
     /// No node serves the slot (no map was pushed yet).
     Down,
+    /// The slot is migrating from here and none of the keys is here any more: ask the
+    /// target (`ASKING`, then the command).
+    Ask {
+        /// The keys' slot.
+        slot: u16,
+        /// The target node's host.
+        host: String,
+        /// The target node's port.
+        port: u16,
+    },
+    /// The slot is migrating (or importing) and only some of the keys are here: a
+    /// multi-key command must wait for the migration of the slot.
+    TryAgain,
 }
 
 impl Refusal {
@@ -73,6 +90,8 @@ impl Refusal {
             Self::CrossSlot => "CROSSSLOT Keys in request don't hash to the same slot".to_owned(),
             Self::Moved { slot, host, port } => format!("MOVED {slot} {host}:{port}"),
             Self::Down => "CLUSTERDOWN Hash slot not served".to_owned(),
+            Self::Ask { slot, host, port } => format!("ASK {slot} {host}:{port}"),
+            Self::TryAgain => "TRYAGAIN Multiple keys request during rehashing of slot".to_owned(),
         }
     }
 }
@@ -198,17 +217,51 @@ impl Cluster {
         Ok(())
     }
 
+    /// Replaces the map with `change(current map)` once it is on disk (`CLUSTER SETSLOT`).
+    /// The change runs under the map's lock, so two changes never lose one another.
+    ///
+    /// # Errors
+    /// What `change` refuses, or the file cannot be written (the old map stays).
+    pub fn update_map(
+        &self,
+        change: impl FnOnce(&SlotMap) -> Result<SlotMap, String>,
+    ) -> Result<(), String> {
+        let mut current = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        let map = change(&current)?;
+        if let Some(path) = &self.path {
+            write_file(path, &self.id, &map)?;
+        }
+        *current = Arc::new(map);
+        self.version.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// Whether a slot is migrating or importing here: then routing depends on which keys
+    /// exist, and the door checks again under the store's locks.
+    #[must_use]
+    pub fn has_migrations(&self) -> bool {
+        self.with_map(SlotMap::has_migrations)
+    }
+
     /// Why the request `args` cannot run on this node, as the error reply's text: its keys
     /// (by the command table's key specification) are in different slots or a slot this
     /// node does not serve, or it names a database other than 0 (cluster mode has one).
     /// `None`: it runs here. Unknown commands and wrong arities are left to the table.
+    /// `asking`: the connection sent ASKING just before; `exists` says whether a key is
+    /// here (asked only for a migrating or importing slot).
     #[must_use]
-    pub fn refusal<A: Arguments + ?Sized>(&self, args: &A) -> Option<String> {
+    pub fn refusal<A: Arguments + ?Sized>(
+        &self,
+        args: &A,
+        asking: bool,
+        exists: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Option<String> {
         let spec = lookup(args.get(0)?).filter(|spec| spec.accepts(args.count()))?;
-        let keys = spec
-            .key_indexes_of(args)
-            .filter_map(|index| args.get(index));
-        if let Err(refusal) = self.check(keys) {
+        let keys = || {
+            spec.key_indexes_of(args)
+                .filter_map(|index| args.get(index))
+        };
+        if let Err(refusal) = self.route(keys, asking, exists) {
             return Some(refusal.reply_text());
         }
         let is = |index: usize, word: &str| {
@@ -234,7 +287,12 @@ impl Cluster {
     /// As [`Cluster::refusal`] for `EXEC`: the keys of every queued command must share one
     /// slot this node serves (Redis's CROSSSLOT across a transaction).
     #[must_use]
-    pub fn refusal_of_transaction(&self, queued: &[Vec<Vec<u8>>]) -> Option<String> {
+    pub fn refusal_of_transaction(
+        &self,
+        queued: &[Vec<Vec<u8>>],
+        asking: bool,
+        exists: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Option<String> {
         let mut keys: Vec<&[u8]> = Vec::new();
         for command in queued {
             let args: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
@@ -250,16 +308,37 @@ impl Cluster {
                     .filter_map(|index| command.get(index).map(Vec::as_slice)),
             );
         }
-        self.check(keys).err().map(|refusal| refusal.reply_text())
+        self.route(|| keys.iter().copied(), asking, exists)
+            .err()
+            .map(|refusal| refusal.reply_text())
     }
 
     /// Whether a request (or a transaction) with `keys` runs here.
     ///
     /// # Errors
     /// The [`Refusal`] to answer with.
-    pub fn check<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> Result<(), Refusal> {
+    pub fn check<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k [u8]> + Clone,
+    ) -> Result<(), Refusal> {
+        self.route(|| keys.clone(), false, &mut |_| true)
+    }
+
+    /// As [`Cluster::check`], with Redis's rules for a slot being migrated: on the source
+    /// (`MIGRATING`) the command runs if all its keys are here, else `ASK` when none is,
+    /// `TRYAGAIN` when some are; on the target (`IMPORTING`) it runs only after ASKING
+    /// (`TRYAGAIN` for several keys not all here), else `MOVED` to the owner.
+    ///
+    /// # Errors
+    /// The [`Refusal`] to answer with.
+    pub fn route<'k, I: IntoIterator<Item = &'k [u8]>>(
+        &self,
+        keys: impl Fn() -> I,
+        asking: bool,
+        exists: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), Refusal> {
         let mut slot = None;
-        for key in keys {
+        for key in keys() {
             let this = key_slot(key);
             match slot {
                 None => slot = Some(this),
@@ -270,9 +349,39 @@ impl Cluster {
         let Some(slot) = slot else {
             return Ok(());
         };
+        let count = |exists: &mut dyn FnMut(&[u8]) -> bool| {
+            let (mut present, mut missing) = (0usize, 0usize);
+            for key in keys() {
+                if exists(key) {
+                    present += 1;
+                } else {
+                    missing += 1;
+                }
+            }
+            (present, missing)
+        };
         self.with_map(|map| match map.owner(slot) {
             None => Err(Refusal::Down),
-            Some(node) if node.id == self.id => Ok(()),
+            Some(node) if node.id == self.id => {
+                let Some(target) = map.migrating_to(slot) else {
+                    return Ok(());
+                };
+                match count(exists) {
+                    (_, 0) => Ok(()),
+                    (0, _) => Err(Refusal::Ask {
+                        slot,
+                        host: target.host.clone(),
+                        port: target.port,
+                    }),
+                    _ => Err(Refusal::TryAgain),
+                }
+            }
+            Some(_) if asking && map.is_importing(slot) => match count(exists) {
+                (present, missing) if missing > 0 && present + missing > 1 => {
+                    Err(Refusal::TryAgain)
+                }
+                _ => Ok(()),
+            },
             Some(node) => Err(Refusal::Moved {
                 slot,
                 host: node.host.clone(),
@@ -295,6 +404,7 @@ fn new_id() -> Result<String, String> {
 fn parse_file(text: &str) -> Result<(String, SlotMap), String> {
     let mut id = None;
     let mut words: Vec<&[u8]> = Vec::new();
+    let mut migrations = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -314,20 +424,42 @@ fn parse_file(text: &str) -> Result<(String, SlotMap), String> {
                 id = Some(value.to_owned());
             }
             (Some("node"), 4) => words.extend(parts.map(str::as_bytes)),
+            (Some(kind @ ("migrating" | "importing")), 2) => {
+                let slot = parts.next().and_then(|slot| slot.parse::<u16>().ok());
+                let id = parts.next().unwrap_or_default().to_owned();
+                let Some(slot) = slot.filter(|slot| *slot < floe_core::slot::SLOT_COUNT) else {
+                    return Err(format!("line {}: not a slot", index + 1));
+                };
+                let state = if kind == "migrating" {
+                    Migration::Migrating
+                } else {
+                    Migration::Importing
+                };
+                migrations.push((slot, state, id));
+            }
             _ => {
                 return Err(format!(
-                    "line {}: expected `myid <id>` or `node <id> <host> <port> <ranges>`",
+                    "line {}: expected `myid <id>`, `node <id> <host> <port> <ranges>` or \
+                     `migrating|importing <slot> <id>`",
                     index + 1
                 ));
             }
         }
     }
     let id = id.ok_or("no `myid` line")?;
-    let map = if words.is_empty() {
+    let mut map = if words.is_empty() {
         SlotMap::empty()
     } else {
         SlotMap::parse(&words)?
     };
+    for (slot, state, node) in migrations {
+        if map.node_index(&node).is_none() {
+            return Err(format!(
+                "slot {slot} migrates with node {node}, not in the map"
+            ));
+        }
+        map.set_migration(slot, Some((state, node)));
+    }
     Ok((id, map))
 }
 
@@ -341,6 +473,13 @@ fn write_file(path: &Path, id: &str, map: &SlotMap) -> Result<(), String> {
     text.push_str(&format!("myid {id}\n"));
     for group in map.to_words().chunks(4) {
         text.push_str(&format!("node {}\n", group.join(" ")));
+    }
+    for (slot, state, node) in map.migrations() {
+        let kind = match state {
+            Migration::Migrating => "migrating",
+            Migration::Importing => "importing",
+        };
+        text.push_str(&format!("{kind} {slot} {node}\n"));
     }
     let temporary = path.with_extension("conf.tmp");
     let failed = |error: std::io::Error| format!("cannot write `{}`: {error}", path.display());
@@ -428,11 +567,13 @@ mod tests {
         // Keys counted by an argument (ZUNIONSTORE's numkeys) are keys too.
         let zunionstore: [&[u8]; 5] = [b"ZUNIONSTORE", b"bar", b"2", b"{bar}1", b"foo"];
         assert_eq!(
-            reopened.refusal(&zunionstore).as_deref(),
+            reopened
+                .refusal(&zunionstore, false, &mut |_| true)
+                .as_deref(),
             Some("CROSSSLOT Keys in request don't hash to the same slot")
         );
         let zunionstore: [&[u8]; 5] = [b"ZUNIONSTORE", b"bar", b"2", b"{bar}1", b"{bar}2"];
-        assert_eq!(reopened.refusal(&zunionstore), None);
+        assert_eq!(reopened.refusal(&zunionstore, false, &mut |_| true), None);
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
@@ -460,6 +601,24 @@ mod tests {
         assert!(Cluster::open(&dir, 7000, true).is_err());
         std::fs::write(dir.join(FILE_NAME), "# nothing\n").expect("write");
         assert!(Cluster::open(&dir, 7000, true).is_err());
+        // Migration lines: a slot out of range, or a node the map does not name.
+        let id = "a".repeat(NODE_ID_SIZE);
+        let head = format!("myid {id}\nnode {id} 127.0.0.1 7000 0-16383\n");
+        std::fs::write(dir.join(FILE_NAME), format!("{head}migrating 16384 {id}\n"))
+            .expect("write");
+        let refused = Cluster::open(&dir, 7000, true).expect_err("bad slot");
+        assert!(refused.contains("line 3: not a slot"), "{refused}");
+        let stranger = "b".repeat(NODE_ID_SIZE);
+        std::fs::write(
+            dir.join(FILE_NAME),
+            format!("{head}importing 5 {stranger}\n"),
+        )
+        .expect("write");
+        let refused = Cluster::open(&dir, 7000, true).expect_err("unknown node");
+        assert!(refused.contains("not in the map"), "{refused}");
+        std::fs::write(dir.join(FILE_NAME), format!("{head}migrating 5 {id}\n")).expect("write");
+        let reopened = Cluster::open(&dir, 7000, true).expect("a migrating slot");
+        assert!(reopened.has_migrations());
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 

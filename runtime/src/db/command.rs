@@ -38,6 +38,11 @@ use crate::log::Ticket;
 /// frame and returns `true`, or returns `false` for the usual refusal.
 pub type QueuedRuntime<'f> = dyn FnMut(&[&[u8]], Protocol, &mut Vec<u8>) -> bool + 'f;
 
+/// A check run under a command's locks, before it (see [`Db::apply_guarded`]): given the
+/// shards and the time, an error text to reply instead, or `None` to run the command.
+pub type Guard<'f> = dyn FnMut(&mut dyn floe_core::store::Shards<'_>, floe_core::time::Timestamp) -> Option<String>
+    + 'f;
+
 /// A request checked against the command table, before any lock is taken.
 #[derive(Debug)]
 pub struct Prepared<'r, A: ?Sized> {
@@ -135,12 +140,36 @@ impl Db {
         A: Arguments + ?Sized,
         S: ReplySink + ?Sized,
     {
+        self.apply_guarded(prepared, session, reply, &mut |_, _| None)
+    }
+
+    /// As [`Db::apply`], with `guard` asked first under the same locks: an error text it
+    /// returns is the reply instead, and the command does not run (cluster mode's routing
+    /// of a migrating slot, which depends on which keys exist at that moment).
+    ///
+    /// # Errors
+    /// As [`Db::apply`].
+    pub fn apply_guarded<A, S>(
+        &self,
+        prepared: &Prepared<'_, A>,
+        session: &mut Session,
+        reply: &mut S,
+        guard: &mut Guard<'_>,
+    ) -> Result<Applied, DbError>
+    where
+        A: Arguments + ?Sized,
+        S: ReplySink + ?Sized,
+    {
         if prepared.is_write() {
             self.writable_by_clients()?;
         }
         let route = Route::of_command(self.shard_count(), prepared.spec, prepared.args);
         let (outcome, durability) =
             self.run(prepared.access(), Hand::Door, route, |shards, now, log| {
+                if let Some(text) = guard(shards, now) {
+                    ReplyWriter::new(&mut *reply, session.protocol).error(text.as_bytes());
+                    return Outcome::Done;
+                }
                 command::execute_looked_up(
                     prepared.found,
                     shards,
@@ -174,7 +203,14 @@ impl Db {
         session: &mut Session,
         reply: &mut S,
     ) -> Result<Durability, DbError> {
-        self.apply_transaction_with(queued, watched, session, reply, &mut |_, _, _| false)
+        self.apply_transaction_with(
+            queued,
+            watched,
+            session,
+            reply,
+            &mut |_, _, _| false,
+            &mut |_, _| None,
+        )
     }
 
     /// As [`Db::apply_transaction`], with `runtime` to finish the commands the runtime
@@ -191,6 +227,7 @@ impl Db {
         session: &mut Session,
         reply: &mut S,
         runtime: &mut QueuedRuntime<'_>,
+        guard: &mut Guard<'_>,
     ) -> Result<Durability, DbError> {
         let write = queued.iter().any(|args| {
             let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
@@ -202,6 +239,10 @@ impl Db {
         let access = if write { Access::Write } else { Access::Read };
         let route = self.route_all();
         let ((), durability) = self.run(access, Hand::Door, route, |shards, now, log| {
+            if let Some(text) = guard(shards, now) {
+                ReplyWriter::new(&mut *reply, session.protocol).error(text.as_bytes());
+                return;
+            }
             let changed = watched.iter().any(|mark| {
                 let alive = shards.store_for(&mark.key).exists(mark.db, &mark.key, now);
                 (mark.alive && !alive) || log.watch.version(mark.db, &mark.key) != mark.version

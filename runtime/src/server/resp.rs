@@ -75,6 +75,9 @@ pub(super) struct Resp {
     watched: Vec<WatchMark>,
     /// Who the client is logged in as (see [`crate::acl`]).
     pub(super) caller: Caller,
+    /// Cluster mode: the client sent ASKING, so its next command (or, inside MULTI, the
+    /// transaction up to EXEC) may use a slot this node is importing, as in Redis.
+    asking: bool,
     ranges: Vec<ArgRange>,
     scratch: Vec<u8>,
 }
@@ -90,6 +93,7 @@ impl Resp {
             transaction: None,
             watched: Vec::new(),
             caller: Caller::new(acl),
+            asking: false,
             ranges: vec![ArgRange::EMPTY; RANGES_INITIAL_COUNT],
             // Grown to the inline limit by the first quoted inline argument only: most
             // clients never send one, and 64 KiB each would add up over many clients.
@@ -192,11 +196,9 @@ impl Resp {
         } else if let Err(denial) = worker.admin.acl.check(&mut self.caller, request) {
             spec = floe_core::command::lookup(name);
             self.deny(connection, worker, &denial);
-        } else if let Some(text) = worker
-            .admin
-            .cluster()
-            .and_then(|cluster| cluster.refusal(request))
-        {
+        } else if let Some(text) = worker.admin.cluster().and_then(|cluster| {
+            cluster.refusal(request, self.asking, &mut |key| worker.db.exists(key))
+        }) {
             // Cluster mode: the keys live elsewhere (MOVED), span slots (CROSSSLOT), or the
             // command needs a database cluster mode does not have. Inside MULTI, EXEC fails.
             spec = floe_core::command::lookup(name);
@@ -228,7 +230,25 @@ impl Resp {
             spec = prepared.spec();
             let mut reply = std::mem::take(&mut worker.reply);
             reply.clear();
-            match worker.db.apply(&prepared, &mut self.session, &mut reply) {
+            // A slot being migrated: which keys exist decides, so decide again under the
+            // locks the command runs under (another client may delete or move a key
+            // between the check above and the command).
+            let cluster = worker
+                .admin
+                .cluster()
+                .filter(|cluster| cluster.has_migrations());
+            let asking = self.asking;
+            let mut guard = |shards: &mut dyn floe_core::store::Shards<'_>, now| {
+                cluster.and_then(|cluster| {
+                    cluster.refusal(request, asking, &mut |key| {
+                        shards.store_for(key).exists(0, key, now)
+                    })
+                })
+            };
+            match worker
+                .db
+                .apply_guarded(&prepared, &mut self.session, &mut reply, &mut guard)
+            {
                 Ok(applied) => {
                     durability = applied.durability;
                     match applied.outcome {
@@ -275,6 +295,12 @@ impl Resp {
             }
             connection.queue_gated(&reply, durability, worker);
             worker.reply = reply;
+        }
+        // ASKING holds for the next command only, or inside MULTI up to EXEC (Redis's rule).
+        if name.eq_ignore_ascii_case(b"asking") && worker.admin.cluster().is_some() {
+            self.asking = true;
+        } else if self.transaction.is_none() {
+            self.asking = false;
         }
         connection.info.db.store(self.session.db, Ordering::Relaxed);
         // EXEC too: a CLIENT SETNAME may sit in its block (Sentinel's).
@@ -451,11 +477,11 @@ impl Resp {
                 connection.reply_now(self.session.protocol, |reply| {
                     reply.error(b"EXECABORT Transaction discarded because of previous errors.");
                 });
-            } else if let Some(text) = worker
-                .admin
-                .cluster()
-                .and_then(|cluster| cluster.refusal_of_transaction(&transaction.queued))
-            {
+            } else if let Some(text) = worker.admin.cluster().and_then(|cluster| {
+                cluster.refusal_of_transaction(&transaction.queued, self.asking, &mut |key| {
+                    worker.db.exists(key)
+                })
+            }) {
                 // Redis discards a transaction whose keys span slots.
                 connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
             } else if watched.is_empty() && is_admin_block(&transaction.queued) {
@@ -471,12 +497,26 @@ impl Resp {
                 let mut runtime = |args: &[&[u8]], protocol, frame: &mut Vec<u8>| {
                     pubsub::run_queued(shared, publisher, args, protocol, (frame, &mut own))
                 };
+                let cluster = worker
+                    .admin
+                    .cluster()
+                    .filter(|cluster| cluster.has_migrations());
+                let asking = self.asking;
+                let queued = &transaction.queued;
+                let mut guard = |shards: &mut dyn floe_core::store::Shards<'_>, now| {
+                    cluster.and_then(|cluster| {
+                        cluster.refusal_of_transaction(queued, asking, &mut |key| {
+                            shards.store_for(key).exists(0, key, now)
+                        })
+                    })
+                };
                 let applied = worker.db.apply_transaction_with(
                     &transaction.queued,
                     &watched,
                     &mut self.session,
                     &mut reply,
                     &mut runtime,
+                    &mut guard,
                 );
                 let durability = match applied {
                     Ok(durability) => durability,
@@ -506,11 +546,9 @@ impl Resp {
                 connection.reply_now(self.session.protocol, |reply| {
                     reply.error(b"ERR wrong number of arguments for 'watch' command")
                 });
-            } else if let Some(text) = worker
-                .admin
-                .cluster()
-                .and_then(|cluster| cluster.refusal(request))
-            {
+            } else if let Some(text) = worker.admin.cluster().and_then(|cluster| {
+                cluster.refusal(request, self.asking, &mut |key| worker.db.exists(key))
+            }) {
                 connection.reply_now(self.session.protocol, |reply| reply.error(text.as_bytes()));
             } else {
                 for key in request.args().skip(1) {

@@ -151,6 +151,23 @@ impl<'s, S: ReplySink + ?Sized> ReplyWriter<'s, S> {
         self.sink.put(b"\r\n");
     }
 
+    /// `$size\r\n`, then the bytes `write` puts (exactly `size` of them, in pieces),
+    /// then `\r\n`: a bulk string composed in place (DUMP's payload).
+    ///
+    /// # Panics
+    /// If `write` puts other than `size` bytes (the frame would be invalid).
+    pub fn bulk_parts(&mut self, size: usize, write: impl FnOnce(&mut dyn FnMut(&[u8]))) {
+        self.header(b'$', size);
+        let mut written = 0;
+        let sink = &mut *self.sink;
+        write(&mut |bytes: &[u8]| {
+            written += bytes.len();
+            sink.put(bytes);
+        });
+        assert_eq!(written, size, "bulk_parts wrote other than its size");
+        self.sink.put(b"\r\n");
+    }
+
     /// A null: RESP2 `$-1`, RESP3 `_`.
     pub fn null(&mut self) {
         self.sink.put(match self.protocol {
