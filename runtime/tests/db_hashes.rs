@@ -11,28 +11,14 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{FaultStorage, TempDir, backends, config, open_with, segments};
-use floe_core::codec::resp::SliceSink;
-use floe_core::command::{Outcome, Session};
+use common::{
+    FaultStorage, TempDir, WRONG_TYPE, assert_replies, backends, command, config, open_with,
+    segments, writes_survive_a_crash,
+};
 use floe_runtime::Db;
 use floe_runtime::io::Backend;
 use floe_runtime::log::FsyncPolicy;
 use floe_runtime::log::check::check;
-
-/// Runs one command through the door's path (prepare, apply, settle) and returns its reply.
-fn run(db: &Db, session: &mut Session, args: &[&[u8]]) -> Vec<u8> {
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut reply = SliceSink::new(&mut buffer);
-    let applied = db.apply(&db.prepare(args), session, &mut reply).unwrap();
-    db.settle(applied.durability).unwrap();
-    assert_eq!(applied.outcome, Outcome::Done);
-    reply.written().to_vec()
-}
-
-fn command(db: &Db, line: &str) -> Vec<u8> {
-    let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-    run(db, &mut Session::new(1), &args)
-}
 
 /// Writes hashes of every shape the commands make, and returns what HGETALL and TYPE
 /// must say about them afterwards.
@@ -92,47 +78,18 @@ fn write_hashes(db: &Db) -> Vec<(String, Vec<u8>)> {
             b"$8\r\nlistpack\r\n".to_vec(),
         ),
     ];
-    expected.push(("GET big".to_string(), wrong_type()));
-    expected.push(("HGET plain f".to_string(), wrong_type()));
+    expected.push(("GET big".to_string(), WRONG_TYPE.to_vec()));
+    expected.push(("HGET plain f".to_string(), WRONG_TYPE.to_vec()));
     expected
-}
-
-fn wrong_type() -> Vec<u8> {
-    b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n".to_vec()
-}
-
-fn assert_hashes(db: &Db, expected: &[(String, Vec<u8>)]) {
-    for (line, reply) in expected {
-        let got = command(db, line);
-        assert_eq!(
-            String::from_utf8_lossy(&got),
-            String::from_utf8_lossy(reply),
-            "{line}"
-        );
-    }
 }
 
 #[test]
 fn hashes_survive_a_crash_under_always() {
-    for backend in backends() {
-        let dir = TempDir::new("hash-crash");
-        let storage = FaultStorage::over(backend);
-        let expected = {
-            let db = open_with(
-                dir.path(),
-                config(backend, FsyncPolicy::Always),
-                Arc::new(storage.clone()),
-            );
-            let expected = write_hashes(&db);
-            assert_hashes(&db, &expected);
-            storage.crash();
-            expected
-        };
-        let db = Db::open(dir.path(), config(backend, FsyncPolicy::Always)).unwrap();
-        assert_hashes(&db, &expected);
-        drop(db);
-        assert!(check(dir.path(), false).unwrap().is_clean());
-    }
+    writes_survive_a_crash(
+        "hash-crash",
+        |backend| config(backend, FsyncPolicy::Always),
+        write_hashes,
+    );
 }
 
 #[test]
@@ -166,17 +123,17 @@ fn hashes_survive_a_snapshot_and_the_log_after_it() {
                 "HGETALL fresh".to_string(),
                 b"*2\r\n$4\r\nonly\r\n$3\r\none\r\n".to_vec(),
             ));
-            assert_hashes(&db, &expected);
+            assert_replies(&db, &expected);
             storage.crash();
             expected
         };
         let db = Db::open(dir.path(), config(backend, FsyncPolicy::Always)).unwrap();
-        assert_hashes(&db, &expected);
+        assert_replies(&db, &expected);
         // A snapshot of the recovered store, alone, holds the same.
         db.save().unwrap();
         drop(db);
         let db = Db::open(dir.path(), config(backend, FsyncPolicy::Always)).unwrap();
-        assert_hashes(&db, &expected);
+        assert_replies(&db, &expected);
         drop(db);
         assert!(check(dir.path(), false).unwrap().is_clean());
     }

@@ -11,38 +11,13 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{FaultStorage, TempDir, backends, config, open_with};
-use floe_core::codec::resp::SliceSink;
-use floe_core::command::{Outcome, Session};
+use common::{
+    FaultStorage, TempDir, assert_replies, backends, bulks, command, config, open_with,
+    writes_survive_a_crash,
+};
 use floe_runtime::Db;
 use floe_runtime::log::FsyncPolicy;
 use floe_runtime::log::check::check;
-
-/// Runs one command through the door's path (prepare, apply, settle) and returns its reply.
-fn command(db: &Db, line: &str) -> Vec<u8> {
-    let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut reply = SliceSink::new(&mut buffer);
-    let applied = db
-        .apply(
-            &db.prepare(args.as_slice()),
-            &mut Session::new(1),
-            &mut reply,
-        )
-        .unwrap();
-    db.settle(applied.durability).unwrap();
-    assert_eq!(applied.outcome, Outcome::Done);
-    reply.written().to_vec()
-}
-
-/// A RESP2 array of bulk strings.
-fn bulks(elements: &[&str]) -> Vec<u8> {
-    let mut reply = format!("*{}\r\n", elements.len());
-    for element in elements {
-        reply.push_str(&format!("${}\r\n{element}\r\n", element.len()));
-    }
-    reply.into_bytes()
-}
 
 /// Writes lists of every shape the commands make, and returns what LRANGE and TYPE must
 /// say about them afterwards.
@@ -111,38 +86,13 @@ fn write_lists(db: &Db) -> Vec<(String, Vec<u8>)> {
     ]
 }
 
-fn assert_lists(db: &Db, expected: &[(String, Vec<u8>)]) {
-    for (line, reply) in expected {
-        let got = command(db, line);
-        assert_eq!(
-            String::from_utf8_lossy(&got),
-            String::from_utf8_lossy(reply),
-            "{line}"
-        );
-    }
-}
-
 #[test]
 fn lists_survive_a_crash_under_always() {
-    for backend in backends() {
-        let dir = TempDir::new("list-crash");
-        let storage = FaultStorage::over(backend);
-        let expected = {
-            let db = open_with(
-                dir.path(),
-                config(backend, FsyncPolicy::Always),
-                Arc::new(storage.clone()),
-            );
-            let expected = write_lists(&db);
-            assert_lists(&db, &expected);
-            storage.crash();
-            expected
-        };
-        let db = Db::open(dir.path(), config(backend, FsyncPolicy::Always)).unwrap();
-        assert_lists(&db, &expected);
-        drop(db);
-        assert!(check(dir.path(), false).unwrap().is_clean());
-    }
+    writes_survive_a_crash(
+        "list-crash",
+        |backend| config(backend, FsyncPolicy::Always),
+        write_lists,
+    );
 }
 
 #[test]
@@ -170,16 +120,16 @@ fn lists_survive_a_snapshot_and_the_log_after_it() {
                 }
             }
             expected.push(("LRANGE fresh 0 -1".to_string(), bulks(&["b"])));
-            assert_lists(&db, &expected);
+            assert_replies(&db, &expected);
             storage.crash();
             expected
         };
         let db = Db::open(dir.path(), config(backend, FsyncPolicy::Always)).unwrap();
-        assert_lists(&db, &expected);
+        assert_replies(&db, &expected);
         db.save().unwrap();
         drop(db);
         let db = Db::open(dir.path(), config(backend, FsyncPolicy::Always)).unwrap();
-        assert_lists(&db, &expected);
+        assert_replies(&db, &expected);
         drop(db);
         assert!(check(dir.path(), false).unwrap().is_clean());
     }
@@ -215,10 +165,10 @@ fn moves_across_shards_survive_a_crash() {
             expected.push((format!("LRANGE {source} 0 -1"), bulks(&["b"])));
             expected.push((format!("LRANGE {target} 0 -1"), bulks(&["c", "a"])));
         }
-        assert_lists(&db, &expected);
+        assert_replies(&db, &expected);
         storage.crash();
         expected
     };
     let db = Db::open(dir.path(), shard_config()).unwrap();
-    assert_lists(&db, &expected);
+    assert_replies(&db, &expected);
 }

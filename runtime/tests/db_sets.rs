@@ -11,9 +11,10 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{FaultStorage, TempDir, backends, open_with, segments};
-use floe_core::codec::resp::SliceSink;
-use floe_core::command::{Outcome, Session};
+use common::{
+    FaultStorage, TempDir, WRONG_TYPE, assert_replies, backends, bulks, command, open_with,
+    segments, writes_survive_a_crash,
+};
 use floe_core::store::shard_of;
 use floe_runtime::io::Backend;
 use floe_runtime::log::FsyncPolicy;
@@ -29,30 +30,6 @@ fn config(backend: Backend, fsync: FsyncPolicy) -> DbConfig {
         shards: 4,
         ..DbConfig::new(64 << 20, 10_000)
     }
-}
-
-/// Runs one command through the door's path (prepare, apply, settle) and returns its reply.
-fn run(db: &Db, session: &mut Session, args: &[&[u8]]) -> Vec<u8> {
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut reply = SliceSink::new(&mut buffer);
-    let applied = db.apply(&db.prepare(args), session, &mut reply).unwrap();
-    db.settle(applied.durability).unwrap();
-    assert_eq!(applied.outcome, Outcome::Done);
-    reply.written().to_vec()
-}
-
-fn command(db: &Db, line: &str) -> Vec<u8> {
-    let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-    run(db, &mut Session::new(1), &args)
-}
-
-/// The RESP2 array of `members`, in order.
-fn array(members: &[&str]) -> Vec<u8> {
-    let mut bytes = format!("*{}\r\n", members.len()).into_bytes();
-    for member in members {
-        bytes.extend_from_slice(format!("${}\r\n{member}\r\n", member.len()).as_bytes());
-    }
-    bytes
 }
 
 /// Writes sets of every shape the commands make, and returns what reads must say about
@@ -73,7 +50,7 @@ fn write_sets(db: &Db) -> Vec<(String, Vec<u8>)> {
     assert_eq!(command(db, "SADD gone x"), b":1\r\n");
     assert_eq!(command(db, "SREM gone x"), b":1\r\n");
     assert_eq!(command(db, "SADD popped 1 2 3"), b":3\r\n");
-    assert_eq!(command(db, "SPOP popped 3"), array(&["1", "2", "3"]));
+    assert_eq!(command(db, "SPOP popped 3"), bulks(&["1", "2", "3"]));
     assert_eq!(command(db, "SADD ttl 1"), b":1\r\n");
     assert_eq!(command(db, "EXPIREAT ttl 4102444800"), b":1\r\n");
     assert_eq!(command(db, "SADD ttl 2"), b":1\r\n");
@@ -92,19 +69,19 @@ fn write_sets(db: &Db) -> Vec<(String, Vec<u8>)> {
     }
     assert_eq!(command(db, "SET plain string"), b"+OK\r\n");
     vec![
-        ("SMEMBERS ids".to_string(), array(&["10", "20", "40", "50"])),
-        ("SMEMBERS other".to_string(), array(&["20", "60"])),
+        ("SMEMBERS ids".to_string(), bulks(&["10", "20", "40", "50"])),
+        ("SMEMBERS other".to_string(), bulks(&["20", "60"])),
         ("SCARD words".to_string(), b":2\r\n".to_vec()),
         (
             "SMISMEMBER words apple pear plum".to_string(),
             b"*3\r\n:1\r\n:0\r\n:1\r\n".to_vec(),
         ),
-        ("SMEMBERS fruit".to_string(), array(&["pear"])),
+        ("SMEMBERS fruit".to_string(), bulks(&["pear"])),
         ("EXISTS gone popped empty".to_string(), b":0\r\n".to_vec()),
-        ("SMEMBERS ttl".to_string(), array(&["1", "2"])),
+        ("SMEMBERS ttl".to_string(), bulks(&["1", "2"])),
         ("EXPIRETIME ttl".to_string(), b":4102444800\r\n".to_vec()),
-        ("SMEMBERS inter".to_string(), array(&["20"])),
-        ("SMEMBERS diff".to_string(), array(&["10", "40"])),
+        ("SMEMBERS inter".to_string(), bulks(&["20"])),
+        ("SMEMBERS diff".to_string(), bulks(&["10", "40"])),
         ("SCARD union".to_string(), b":8\r\n".to_vec()),
         ("SISMEMBER union plum".to_string(), b":1\r\n".to_vec()),
         (
@@ -119,47 +96,18 @@ fn write_sets(db: &Db) -> Vec<(String, Vec<u8>)> {
         ("SISMEMBER big member-123".to_string(), b":1\r\n".to_vec()),
         ("TYPE big".to_string(), b"+set\r\n".to_vec()),
         ("TYPE plain".to_string(), b"+string\r\n".to_vec()),
-        ("GET big".to_string(), wrong_type()),
-        ("SCARD plain".to_string(), wrong_type()),
+        ("GET big".to_string(), WRONG_TYPE.to_vec()),
+        ("SCARD plain".to_string(), WRONG_TYPE.to_vec()),
     ]
-}
-
-fn wrong_type() -> Vec<u8> {
-    b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n".to_vec()
-}
-
-fn assert_sets(db: &Db, expected: &[(String, Vec<u8>)]) {
-    for (line, reply) in expected {
-        let got = command(db, line);
-        assert_eq!(
-            String::from_utf8_lossy(&got),
-            String::from_utf8_lossy(reply),
-            "{line}"
-        );
-    }
 }
 
 #[test]
 fn sets_survive_a_crash_under_always() {
-    for backend in backends() {
-        let dir = TempDir::new("set-crash");
-        let storage = FaultStorage::over(backend);
-        let expected = {
-            let db = open_with(
-                dir.path(),
-                config(backend, FsyncPolicy::Always),
-                Arc::new(storage.clone()),
-            );
-            let expected = write_sets(&db);
-            assert_sets(&db, &expected);
-            storage.crash();
-            expected
-        };
-        let db = Db::open(dir.path(), config(backend, FsyncPolicy::Always)).unwrap();
-        assert_sets(&db, &expected);
-        drop(db);
-        assert!(check(dir.path(), false).unwrap().is_clean());
-    }
+    writes_survive_a_crash(
+        "set-crash",
+        |backend| config(backend, FsyncPolicy::Always),
+        write_sets,
+    );
 }
 
 #[test]
@@ -181,23 +129,23 @@ fn sets_survive_a_snapshot_and_the_log_after_it() {
             assert_eq!(command(&db, "SDIFFSTORE fresh other ids"), b":1\r\n");
             for (line, reply) in &mut expected {
                 match line.as_str() {
-                    "SMEMBERS ids" => *reply = array(&["5", "10", "20", "40", "50"]),
+                    "SMEMBERS ids" => *reply = bulks(&["5", "10", "20", "40", "50"]),
                     "SCARD big" => *reply = b":199\r\n".to_vec(),
                     _ => {}
                 }
             }
-            expected.push(("SMEMBERS fresh".to_string(), array(&["60"])));
-            assert_sets(&db, &expected);
+            expected.push(("SMEMBERS fresh".to_string(), bulks(&["60"])));
+            assert_replies(&db, &expected);
             storage.crash();
             expected
         };
         let db = Db::open(dir.path(), config(backend, FsyncPolicy::Always)).unwrap();
-        assert_sets(&db, &expected);
+        assert_replies(&db, &expected);
         // A snapshot of the recovered store, alone, holds the same.
         db.save().unwrap();
         drop(db);
         let db = Db::open(dir.path(), config(backend, FsyncPolicy::Always)).unwrap();
-        assert_sets(&db, &expected);
+        assert_replies(&db, &expected);
         drop(db);
         assert!(check(dir.path(), false).unwrap().is_clean());
     }

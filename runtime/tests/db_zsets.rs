@@ -11,29 +11,15 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{FaultStorage, TempDir, backends, config, open_with, segments};
-use floe_core::codec::resp::SliceSink;
-use floe_core::command::{Outcome, Session};
+use common::{
+    FaultStorage, TempDir, WRONG_TYPE, assert_replies, backends, command, config, open_with,
+    segments, writes_survive_a_crash,
+};
 use floe_runtime::Db;
 use floe_runtime::DbConfig;
 use floe_runtime::io::Backend;
 use floe_runtime::log::FsyncPolicy;
 use floe_runtime::log::check::check;
-
-/// Runs one command through the door's path (prepare, apply, settle) and returns its reply.
-fn run(db: &Db, session: &mut Session, args: &[&[u8]]) -> Vec<u8> {
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut reply = SliceSink::new(&mut buffer);
-    let applied = db.apply(&db.prepare(args), session, &mut reply).unwrap();
-    db.settle(applied.durability).unwrap();
-    assert_eq!(applied.outcome, Outcome::Done);
-    reply.written().to_vec()
-}
-
-fn command(db: &Db, line: &str) -> Vec<u8> {
-    let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-    run(db, &mut Session::new(1), &args)
-}
 
 /// Four shards, so that the STORE forms read keys in other shards than their destination
 /// (8 MiB and 10,000 keys: each shard keeps its minimum of segments and keys).
@@ -110,36 +96,9 @@ fn write_zsets(db: &Db) -> Vec<(String, Vec<u8>)> {
     ]
 }
 
-const WRONG_TYPE: &[u8] = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-
-fn assert_zsets(db: &Db, expected: &[(String, Vec<u8>)]) {
-    for (line, reply) in expected {
-        let got = command(db, line);
-        assert_eq!(
-            String::from_utf8_lossy(&got),
-            String::from_utf8_lossy(reply),
-            "{line}"
-        );
-    }
-}
-
 #[test]
 fn sorted_sets_survive_a_crash_under_always() {
-    for backend in backends() {
-        let dir = TempDir::new("zset-crash");
-        let storage = FaultStorage::over(backend);
-        let expected = {
-            let db = open_with(dir.path(), sharded(backend), Arc::new(storage.clone()));
-            let expected = write_zsets(&db);
-            assert_zsets(&db, &expected);
-            storage.crash();
-            expected
-        };
-        let db = Db::open(dir.path(), sharded(backend)).unwrap();
-        assert_zsets(&db, &expected);
-        drop(db);
-        assert!(check(dir.path(), false).unwrap().is_clean());
-    }
+    writes_survive_a_crash("zset-crash", sharded, write_zsets);
 }
 
 #[test]
@@ -171,17 +130,17 @@ fn sorted_sets_survive_a_snapshot_and_the_log_after_it() {
                     _ => {}
                 }
             }
-            assert_zsets(&db, &expected);
+            assert_replies(&db, &expected);
             storage.crash();
             expected
         };
         let db = Db::open(dir.path(), sharded(backend)).unwrap();
-        assert_zsets(&db, &expected);
+        assert_replies(&db, &expected);
         // A snapshot of the recovered store, alone, holds the same.
         db.save().unwrap();
         drop(db);
         let db = Db::open(dir.path(), sharded(backend)).unwrap();
-        assert_zsets(&db, &expected);
+        assert_replies(&db, &expected);
         drop(db);
         assert!(check(dir.path(), false).unwrap().is_clean());
     }
