@@ -10,9 +10,9 @@
 
 use super::{Arguments, Context, Door, NOT_INTEGER, arity_error, bulk_or_null, is};
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
-use crate::glob::glob_match;
+use crate::store::ValueType;
 use crate::store::hash::HashView;
-use crate::text::{parse_double_or_infinity, parse_integer_strict, parse_u64_lenient};
+use crate::text::{parse_double_or_infinity, parse_integer_strict};
 
 /// The commands of this family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,43 +315,11 @@ fn random_field<D: Door>(context: &mut Context<'_, '_, D>) {
     });
 }
 
-/// HSCAN key cursor [MATCH pattern] [COUNT count]: a compact hash is returned whole, with
-/// cursor 0.
+/// HSCAN: the whole hash, field then value (see [`super::keys::scan_collection`]).
 fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
-    if parse_u64_lenient(context.arg(2)).is_none() {
-        context.error("ERR invalid cursor");
-        return;
-    }
-    let key = context.arg(1);
-    let (db, now) = (context.session.db, context.now);
-    let exists = match context.shards.store_for(key).hash_view(db, key, now) {
-        Ok(hash) => hash.is_some(),
-        Err(error) => {
-            context.store_error(error);
-            return;
-        }
-    };
-    if !exists {
-        context.reply.array_header(2);
-        context.reply.bulk(b"0");
-        context.reply.array_header(0);
-        return;
-    }
-    let Some(options) = super::keys::scan_options(context, 3, false) else {
-        return;
-    };
-    let pattern = options.pattern;
-    read(context, |reply, _, hash| {
-        let matches =
-            |field: &[u8]| pattern.is_none_or(|pattern: &[u8]| glob_match(pattern, field));
-        let entries = || hash.iter().flat_map(HashView::entries);
-        let count = entries().filter(|entry| matches(entry.field)).count();
-        reply.array_header(2);
-        reply.bulk(b"0");
-        reply.array_header(count * 2);
-        for entry in entries().filter(|entry| matches(entry.field)) {
-            reply.bulk(entry.field);
-            reply.bulk(entry.value);
+    super::keys::scan_collection(context, ValueType::Hash, |value, visit| {
+        for entry in HashView::new(value).entries() {
+            visit(entry.field, Some(entry.value));
         }
     });
 }

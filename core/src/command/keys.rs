@@ -19,6 +19,8 @@
 use super::server::{Subcommand, help, sub, subcommand};
 use super::{Context, Door, Message, bulk_or_null, c_string, decimal, is};
 use crate::constants::SCAN_COUNT_DEFAULT;
+use crate::error::StoreError;
+use crate::glob::glob_match;
 use crate::store::ValueType;
 use crate::store::{ExpireCondition, Store, Ttl, shards};
 use crate::time::Timestamp;
@@ -373,6 +375,75 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
     );
     assert_eq!(next_again, next, "SCAN passes disagree on the cursor");
     assert_eq!(written_count, key_count, "SCAN passes disagree on the keys");
+}
+
+/// How [`scan_collection`] walks one type's compact value: calls the visitor with each
+/// element and, for hashes and sorted sets, its second part.
+pub(super) type Elements = fn(&[u8], &mut dyn FnMut(&[u8], Option<&[u8]>));
+
+/// HSCAN, SSCAN and ZSCAN `key cursor [MATCH pattern] [COUNT count]`: a compact collection
+/// of type `wanted` is returned whole with cursor 0, as Redis returns a listpack or an
+/// intset. `elements(value, visit)` calls `visit(element, second)` for each element of the
+/// collection's value, in reply order: a field and its value, a member alone (`None`), or
+/// a member and its score as text. The key's type is checked before the options, as Redis
+/// does.
+pub(super) fn scan_collection<D: Door>(
+    context: &mut Context<'_, '_, D>,
+    wanted: ValueType,
+    elements: Elements,
+) {
+    if parse_cursor(context.arg(2)).is_none() {
+        context.error("ERR invalid cursor");
+        return;
+    }
+    let key = context.arg(1);
+    let (db, now) = (context.session.db, context.now);
+    let found = context.shards.store_for(key).value_type(db, key, now);
+    if found.is_some_and(|found| found != wanted) {
+        context.store_error(StoreError::WrongType);
+        return;
+    }
+    let Some(options) = scan_options(context, 3, false) else {
+        return;
+    };
+    let value = match context
+        .shards
+        .store_for(key)
+        .collection_read(db, key, now, wanted)
+    {
+        Ok(value) => value.unwrap_or_default(),
+        Err(error) => {
+            context.reply.error(error.message().as_bytes());
+            return;
+        }
+    };
+    let matches = |element: &[u8]| {
+        options
+            .pattern
+            .is_none_or(|pattern| glob_match(pattern, element))
+    };
+    let mut count = 0_usize;
+    if !value.is_empty() {
+        elements(value, &mut |element, second| {
+            if matches(element) {
+                count += 1 + usize::from(second.is_some());
+            }
+        });
+    }
+    let reply = &mut context.reply;
+    reply.array_header(2);
+    reply.bulk(b"0");
+    reply.array_header(count);
+    if !value.is_empty() {
+        elements(value, &mut |element, second| {
+            if matches(element) {
+                reply.bulk(element);
+                if let Some(second) = second {
+                    reply.bulk(second);
+                }
+            }
+        });
+    }
 }
 
 // The cursor's rule lives in crate::text; this name stays until the caller switches.

@@ -11,9 +11,9 @@
 use super::{Arguments, Context, Door, NOT_INTEGER, is};
 use crate::codec::resp::{ReplySink, ReplyWriter};
 use crate::error::StoreError;
-use crate::glob::glob_match;
+use crate::store::ValueType;
 use crate::store::set::{self, Popped, SetOperation, SetView};
-use crate::text::{parse_integer_strict, parse_u64_lenient};
+use crate::text::parse_integer_strict;
 
 /// The commands of this family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,42 +357,11 @@ fn intersection_cardinality<D: Door>(context: &mut Context<'_, '_, D>) {
     }
 }
 
-/// SSCAN key cursor [MATCH pattern] [COUNT count]: a compact set is returned whole, with
-/// cursor 0.
+/// SSCAN: the whole set (see [`super::keys::scan_collection`]).
 fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
-    if parse_u64_lenient(context.arg(2)).is_none() {
-        context.error("ERR invalid cursor");
-        return;
-    }
-    let key = context.arg(1);
-    let (db, now) = (context.session.db, context.now);
-    let exists = match context.shards.store_for(key).set_view(db, key, now) {
-        Ok(set) => set.is_some(),
-        Err(error) => {
-            context.store_error(error);
-            return;
-        }
-    };
-    if !exists {
-        context.reply.array_header(2);
-        context.reply.bulk(b"0");
-        context.reply.array_header(0);
-        return;
-    }
-    let Some(options) = super::keys::scan_options(context, 3, false) else {
-        return;
-    };
-    let pattern = options.pattern;
-    read(context, |reply, set, _| {
-        let matches =
-            |member: &[u8]| pattern.is_none_or(|pattern: &[u8]| glob_match(pattern, member));
-        let members = || set.iter().flat_map(SetView::members);
-        let count = members().filter(|member| matches(member)).count();
-        reply.array_header(2);
-        reply.bulk(b"0");
-        reply.array_header(count);
-        for member in members().filter(|member| matches(member)) {
-            reply.bulk(member);
+    super::keys::scan_collection(context, ValueType::Set, |value, visit| {
+        for member in SetView::new(value).members() {
+            visit(member, None);
         }
     });
 }

@@ -16,9 +16,9 @@ mod range;
 use super::{Arguments, Context, Door, NOT_INTEGER, is};
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
 use crate::error::StoreError;
-use crate::glob::glob_match;
+use crate::store::ValueType;
 use crate::store::zset::{AddOptions, LexBound, LexRange, ScoreRange, ZsetView};
-use crate::text::{DOUBLE_SIZE_MAX, format_double_17g, parse_u64_lenient};
+use crate::text::{DOUBLE_SIZE_MAX, format_double_17g};
 
 /// The commands of this family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -575,44 +575,16 @@ fn random_member<D: Door>(context: &mut Context<'_, '_, D>) {
     });
 }
 
-/// ZSCAN key cursor [MATCH pattern] [COUNT count]: a compact sorted set is returned whole,
-/// with cursor 0, scores as bulk strings in both protocols (as Redis does for a listpack).
+/// ZSCAN: the whole sorted set, member then score (see
+/// [`super::keys::scan_collection`]).
 fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
-    if parse_u64_lenient(context.arg(2)).is_none() {
-        context.error("ERR invalid cursor");
-        return;
-    }
-    let key = context.arg(1);
-    let (db, now) = (context.session.db, context.now);
-    let exists = match context.shards.store_for(key).zset_view(db, key, now) {
-        Ok(zset) => zset.is_some(),
-        Err(error) => {
-            context.store_error(error);
-            return;
-        }
-    };
-    if !exists {
-        context.reply.array_header(2);
-        context.reply.bulk(b"0");
-        context.reply.array_header(0);
-        return;
-    }
-    let Some(options) = super::keys::scan_options(context, 3, false) else {
-        return;
-    };
-    let pattern = options.pattern;
-    read(context, |reply, _, zset| {
-        let matches =
-            |member: &[u8]| pattern.is_none_or(|pattern: &[u8]| glob_match(pattern, member));
-        let entries = || zset.iter().flat_map(ZsetView::entries);
-        let count = entries().filter(|entry| matches(entry.member)).count();
-        reply.array_header(2);
-        reply.bulk(b"0");
-        reply.array_header(count * 2);
-        for entry in entries().filter(|entry| matches(entry.member)) {
-            reply.bulk(entry.member);
+    super::keys::scan_collection(context, ValueType::SortedSet, |value, visit| {
+        for entry in ZsetView::new(value).entries() {
             let mut buffer = [0u8; DOUBLE_SIZE_MAX];
-            reply.bulk(format_double_17g(entry.score, &mut buffer));
+            visit(
+                entry.member,
+                Some(format_double_17g(entry.score, &mut buffer)),
+            );
         }
     });
 }

@@ -199,7 +199,7 @@ impl Store<'_> {
     ///
     /// # Errors
     /// [`StoreError::WrongType`] if the key holds another type.
-    pub(super) fn collection_read(
+    pub fn collection_read(
         &mut self,
         db: u8,
         key: &[u8],
