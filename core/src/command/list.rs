@@ -62,7 +62,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -
         }
         Command::PopPush => move_one(context, End::Tail, End::Head),
         Command::MPop => {
-            if let Some((keys, end, count)) = mpop_arguments(context, 1)
+            if let Some((keys, end, count)) = mpop_arguments(context, 1, end_of)
                 && !mpop(context, keys, end, count)
             {
                 context.reply.null_array();
@@ -494,12 +494,14 @@ fn move_one_if_any<D: Door>(context: &mut Context<'_, '_, D>, from: End, to: End
     }
 }
 
-/// LMPOP's (and BLMPOP's) arguments from `numkeys_index`: the key indexes, the end and the
-/// count, or an error reply and `None`.
-fn mpop_arguments<D: Door>(
+/// LMPOP's (and BLMPOP's, ZMPOP's, BZMPOP's) arguments from `numkeys_index`: the key
+/// indexes, the end (read by `end_of`, which replies its own error) and the count, or an
+/// error reply and `None`.
+pub(in crate::command) fn mpop_arguments<D: Door, E>(
     context: &mut Context<'_, '_, D>,
     numkeys_index: usize,
-) -> Option<(core::ops::Range<usize>, End, usize)> {
+    end_of: fn(&mut Context<'_, '_, D>, usize) -> Option<E>,
+) -> Option<(core::ops::Range<usize>, E, usize)> {
     let Some(key_count) = parse_integer(context.arg(numkeys_index)).filter(|&count| count > 0)
     else {
         context.error("ERR numkeys should be greater than 0");

@@ -77,6 +77,12 @@ fn blocking_pops_without_blocking() {
             "BLMPOP 0 0 l LEFT",
             "-ERR numkeys should be greater than 0\r\n",
         ),
+        // Redis 7.0 reads BLMPOP's keys, end and count before its timeout.
+        same(
+            "BLMPOP x 0 l LEFT",
+            "-ERR numkeys should be greater than 0\r\n",
+        ),
+        same("BLMPOP x 1 l UP", "-ERR syntax error\r\n"),
         same("SET s v", "+OK\r\n"),
         same(
             "BLPOP s 0",
