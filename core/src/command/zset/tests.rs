@@ -281,6 +281,34 @@ fn counted_keys_are_found_after_their_count() {
     }
 }
 
+/// Plain sets are sources of the combinations, each member with score 1 times its
+/// weight, in both shards of a key and as the destination; ZRANGESTORE refuses them.
+#[test]
+fn sets_are_sources_of_the_combinations() {
+    Harness::check(&[
+        same("SADD s a b 5", ":3\r\n"),
+        same("ZADD z 2 a 0.5 b 10 x", ":3\r\n"),
+        same(
+            "ZUNION 2 s z WEIGHTS 3 1",
+            "*4\r\n$1\r\n5\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nx\r\n",
+        ),
+        differ(
+            "ZINTER 2 s z WITHSCORES",
+            "*4\r\n$1\r\nb\r\n$3\r\n1.5\r\n$1\r\na\r\n$1\r\n3\r\n",
+            "*2\r\n*2\r\n$1\r\nb\r\n,1.5\r\n*2\r\n$1\r\na\r\n,3\r\n",
+        ),
+        same("ZDIFF 2 s z", "*1\r\n$1\r\n5\r\n"),
+        same("ZINTERCARD 2 z s", ":2\r\n"),
+        same(
+            "ZRANGESTORE d s 0 -1",
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ),
+        same("ZDIFFSTORE s 2 s z", ":1\r\n"),
+        same("TYPE s", "+zset\r\n"),
+        differ("ZSCORE s 5", "$1\r\n1\r\n", ",1\r\n"),
+    ]);
+}
+
 /// Random sorted set (and a few string) commands with arguments from a pool of edge
 /// cases: every reply is one frame, and no error reply comes with a log record (the
 /// harness checks both on every call), in both protocols, in a small store that fills up.
@@ -290,8 +318,9 @@ fn random_commands_keep_the_table_invariants() {
     use proptest::prelude::*;
     use std::vec::Vec;
 
-    const NAMES: [&str; 34] = [
+    const NAMES: [&str; 35] = [
         "ZADD",
+        "SADD",
         "ZMPOP",
         "BZPOPMIN",
         "BZPOPMAX",
