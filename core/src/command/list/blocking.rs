@@ -149,7 +149,7 @@ fn blocking_pop<D: Door>(
             Ok(0) => {}
             Ok(_) => return true,
             Err(error) => {
-                context.store_error(error);
+                super::list_error(context, error);
                 return true;
             }
         }
