@@ -4,7 +4,8 @@
 //! reply waits for the log), in the order the clients blocked; timeouts reply Redis's
 //! nulls in RESP2 and RESP3; MULTI turns blocking into non-blocking; a BLMOVE that is
 //! served pushes to its target and serves the clients blocked there; and a blocked client
-//! that is killed or closes leaves the pushed element in the list.
+//! that is killed or closes leaves the pushed element in the list. BZPOPMIN, BZPOPMAX and
+//! BZMPOP wait the same way for any write to a sorted set (ZADD, ZINCRBY, ZUNIONSTORE).
 //!
 //! Each check runs against Redis (which proves its expectations) and against floe on each
 //! of its event loops (io_uring and epoll).
@@ -24,6 +25,9 @@ common::server::against_both!(
     a_served_blmove_serves_the_clients_blocked_on_its_target,
     a_killed_or_closed_blocked_client_loses_no_element,
     the_redis_crate_blocks_and_is_served,
+    sorted_set_pops_block_and_are_served,
+    sorted_set_waiters_are_served_oldest_first,
+    sorted_set_pops_time_out_and_do_not_block_in_multi,
 );
 
 /// How long a check waits for the server to catch up before failing.
@@ -287,4 +291,107 @@ fn the_redis_crate_blocks_and_is_served(target: Target) {
         .query(&mut pusher)
         .expect("BRPOP");
     assert_eq!(timed_out, None);
+}
+
+fn sorted_set_pops_block_and_are_served(target: Target) {
+    let server = start(target);
+    let mut probe = server.client();
+    for (blocking, write, expected) in [
+        (
+            "BZPOPMIN z1 z2 0",
+            "ZADD z2 2 b 1 a",
+            "*3\r\n$2\r\nz2\r\n$1\r\na\r\n$1\r\n1\r\n",
+        ),
+        (
+            "BZPOPMAX z3 0",
+            "ZINCRBY z3 2.5 m",
+            "*3\r\n$2\r\nz3\r\n$1\r\nm\r\n$3\r\n2.5\r\n",
+        ),
+        (
+            "BZMPOP 0 2 z4 z5 MAX COUNT 5",
+            "ZUNIONSTORE z5 1 z2",
+            "*2\r\n$2\r\nz5\r\n*1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+        ),
+    ] {
+        let mut blocked = server.client();
+        send(&mut blocked, blocking);
+        settle_blocked(&mut probe, 1);
+        // A write to another key serves nobody.
+        assert!(command(&mut probe, "ZINCRBY other 1 x").starts_with('$'));
+        let mut writer = server.client();
+        let written = command(&mut writer, write);
+        assert!(!written.starts_with('-'), "{write}: {written}");
+        assert_eq!(reply(&mut blocked), expected, "{blocking}");
+        assert_eq!(command(&mut blocked, "PING"), "+PONG\r\n");
+        settle_blocked(&mut probe, 0);
+    }
+    assert_eq!(command(&mut probe, "EXISTS z3 z5"), ":0\r\n");
+    assert_eq!(command(&mut probe, "ZRANGE z2 0 -1"), "*1\r\n$1\r\nb\r\n");
+    // RESP3: the served score is a double.
+    let mut blocked = server.client();
+    assert!(command(&mut blocked, "HELLO 3").starts_with('%'));
+    send(&mut blocked, "BZPOPMIN z6 0");
+    settle_blocked(&mut probe, 1);
+    assert_eq!(command(&mut probe, "ZADD z6 1.5 a"), ":1\r\n");
+    assert_eq!(reply(&mut blocked), "*3\r\n$2\r\nz6\r\n$1\r\na\r\n,1.5\r\n");
+}
+
+fn sorted_set_waiters_are_served_oldest_first(target: Target) {
+    let server = start(target);
+    let mut probe = server.client();
+    let mut first = server.client();
+    let mut second = server.client();
+    let mut third = server.client();
+    send(&mut first, "BZPOPMIN z 0");
+    settle_blocked(&mut probe, 1);
+    send(&mut second, "BZMPOP 0 1 z MIN COUNT 2");
+    settle_blocked(&mut probe, 2);
+    send(&mut third, "BZPOPMAX z 0");
+    settle_blocked(&mut probe, 3);
+    // One ZADD of four members serves all three in the order they blocked.
+    assert_eq!(command(&mut probe, "ZADD z 1 a 2 b 3 c 4 d"), ":4\r\n");
+    assert_eq!(reply(&mut first), "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n");
+    assert_eq!(
+        reply(&mut second),
+        "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n"
+    );
+    assert_eq!(reply(&mut third), "*3\r\n$1\r\nz\r\n$1\r\nd\r\n$1\r\n4\r\n");
+    settle_blocked(&mut probe, 0);
+    assert_eq!(command(&mut probe, "EXISTS z"), ":0\r\n");
+}
+
+fn sorted_set_pops_time_out_and_do_not_block_in_multi(target: Target) {
+    let server = start(target);
+    let mut client = server.client();
+    let started = Instant::now();
+    assert_eq!(command(&mut client, "BZPOPMIN none 0.2"), "*-1\r\n");
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert_eq!(command(&mut client, "BZPOPMAX none 0.05"), "*-1\r\n");
+    assert_eq!(command(&mut client, "BZMPOP 0.05 1 none MIN"), "*-1\r\n");
+    assert_eq!(command(&mut client, "ZMPOP 1 none MIN"), "*-1\r\n");
+    assert_eq!(
+        command(&mut client, "BZPOPMIN none -1"),
+        "-ERR timeout is negative\r\n"
+    );
+    assert_eq!(
+        command(&mut client, "BZMPOP x 0 none MIN"),
+        "-ERR numkeys should be greater than 0\r\n"
+    );
+    assert_eq!(command(&mut client, "MULTI"), "+OK\r\n");
+    assert_eq!(command(&mut client, "BZPOPMAX none 0"), "+QUEUED\r\n");
+    assert_eq!(command(&mut client, "ZADD full 1 x"), "+QUEUED\r\n");
+    assert_eq!(
+        command(&mut client, "BZMPOP 0 2 none full MIN"),
+        "+QUEUED\r\n"
+    );
+    assert_eq!(
+        command(&mut client, "EXEC"),
+        "*3\r\n*-1\r\n:1\r\n*2\r\n$4\r\nfull\r\n*1\r\n*2\r\n$1\r\nx\r\n$1\r\n1\r\n"
+    );
+    assert!(command(&mut client, "HELLO 3").starts_with('%'));
+    assert_eq!(command(&mut client, "BZPOPMIN none 0.05"), "_\r\n");
+    assert_eq!(command(&mut client, "BZMPOP 0.05 1 none MAX"), "_\r\n");
+    assert_eq!(command(&mut client, "MULTI"), "+OK\r\n");
+    assert_eq!(command(&mut client, "BZPOPMIN none 0"), "+QUEUED\r\n");
+    assert_eq!(command(&mut client, "EXEC"), "*1\r\n_\r\n");
 }

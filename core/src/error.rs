@@ -95,9 +95,12 @@ impl StoreError {
             Self::WrongType => "WRONGTYPE Operation against a key holding the wrong kind of value",
             Self::HashValueNotInteger => "ERR hash value is not an integer",
             Self::HashValueNotFloat => "ERR hash value is not a float",
+            // Each family's commands name their own type (hash, list, set, sorted set);
+            // this text is for the paths that write any type (RESTORE).
             Self::CollectionTooLarge => {
-                "ERR hash exceeds the maximum size of an item (value-size-max: a hash is one \
-                 item in its compact encoding; the large encoding is not built yet)"
+                "ERR collection exceeds the maximum size of an item (value-size-max: a \
+                 collection is one item in its compact encoding; the large encoding is not \
+                 built yet)"
             }
             Self::CollectionInvalid => "ERR invalid compact collection encoding",
             Self::NoSuchKey => "ERR no such key",

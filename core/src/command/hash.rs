@@ -10,6 +10,7 @@
 
 use super::{Arguments, Context, Door, NOT_INTEGER, arity_error, bulk_or_null, is};
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
+use crate::error::StoreError;
 use crate::store::ValueType;
 use crate::store::hash::HashView;
 use crate::text::{parse_double_or_infinity, parse_integer_strict};
@@ -59,7 +60,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
             );
             match result {
                 Ok(added) => context.integer_reply(added),
-                Err(error) => context.store_error(error),
+                Err(error) => hash_error(context, error),
             }
         }
         Command::Del => {
@@ -75,7 +76,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
             );
             match result {
                 Ok(removed) => context.integer_reply(removed),
-                Err(error) => context.store_error(error),
+                Err(error) => hash_error(context, error),
             }
         }
         Command::Get => read(context, |reply, args, hash| {
@@ -118,7 +119,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
             );
             match result {
                 Ok(value) => context.reply.integer(value),
-                Err(error) => context.store_error(error),
+                Err(error) => hash_error(context, error),
             }
         }
         Command::IncrByFloat => incr_by_float(context),
@@ -174,7 +175,7 @@ fn set<D: Door>(context: &mut Context<'_, '_, D>, reply_ok: bool) {
     match result {
         Ok(_) if reply_ok => context.ok(),
         Ok(added) => context.integer_reply(added),
-        Err(error) => context.store_error(error),
+        Err(error) => hash_error(context, error),
     }
 }
 
@@ -218,7 +219,7 @@ fn incr_by_float<D: Door>(context: &mut Context<'_, '_, D>) {
     );
     match result {
         Ok(text) => context.reply.bulk(text),
-        Err(error) => context.store_error(error),
+        Err(error) => hash_error(context, error),
     }
 }
 
@@ -242,7 +243,7 @@ fn random_field<D: Door>(context: &mut Context<'_, '_, D>) {
                 return;
             }
             Err(error) => {
-                context.store_error(error);
+                hash_error(context, error);
                 return;
             }
         }
@@ -280,7 +281,7 @@ fn random_field<D: Door>(context: &mut Context<'_, '_, D>) {
     let length = match store.hash_view(db, key, now) {
         Ok(hash) => hash.map_or(0, |hash| hash.len()),
         Err(error) => {
-            context.store_error(error);
+            hash_error(context, error);
             return;
         }
     };
@@ -324,10 +325,46 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
     });
 }
 
+/// floe's refusal of a hash that would pass the item size limit.
+const HASH_TOO_LARGE: &str = "ERR hash exceeds the maximum size of an item (value-size-max: a \
+                              hash is one item in its compact encoding; the large encoding is \
+                              not built yet)";
+
+/// Replies with a store error, naming hashes where the message names a collection.
+fn hash_error<D: Door>(context: &mut Context<'_, '_, D>, error: StoreError) {
+    match error {
+        StoreError::CollectionTooLarge => context.error(HASH_TOO_LARGE),
+        error => context.store_error(error),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::harness::{Harness, differ, same};
     use crate::codec::resp::Protocol;
+
+    /// A hash past the item size limit is refused with its own name, never another
+    /// type's, and nothing changes.
+    #[test]
+    fn a_hash_past_the_item_limit_names_itself() {
+        use std::string::String;
+
+        let mut harness = Harness::new(Protocol::Resp2);
+        let limit = harness.store.config().value_size_max as usize;
+        let big = "v".repeat(limit);
+        for line in [
+            std::format!("HSET h f {big}"),
+            std::format!("HSETNX h f {big}"),
+            std::format!("HMSET h f {big}"),
+        ] {
+            let reply = String::from_utf8(harness.run(&line)).expect("text");
+            assert!(
+                reply.starts_with("-ERR hash exceeds the maximum size of an item (value-size-max"),
+                "{reply}"
+            );
+            assert_eq!(harness.run("EXISTS h"), b":0\r\n");
+        }
+    }
 
     #[test]
     fn scan_type_object_and_memory_see_hashes() {

@@ -10,6 +10,7 @@
 
 use super::{Arguments, Context, Door, NOT_INTEGER, Outcome, bulk_or_null, is};
 use crate::codec::resp::{ReplySink, ReplyWriter};
+use crate::error::StoreError;
 use crate::store::list::{End, ListView, list_move, resolve_index, resolve_range};
 use crate::store::parse_integer;
 
@@ -62,7 +63,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -
         }
         Command::PopPush => move_one(context, End::Tail, End::Head),
         Command::MPop => {
-            if let Some((keys, end, count)) = mpop_arguments(context, 1)
+            if let Some((keys, end, count)) = mpop_arguments(context, 1, end_of)
                 && !mpop(context, keys, end, count)
             {
                 context.reply.null_array();
@@ -95,7 +96,7 @@ fn length<D: Door>(context: &mut Context<'_, '_, D>) -> Option<Option<usize>> {
     match context.shards.store_for(key).list_view(db, key, now) {
         Ok(list) => Some(list.map(|list| list.len())),
         Err(error) => {
-            context.store_error(error);
+            list_error(context, error);
             None
         }
     }
@@ -135,7 +136,7 @@ fn push<D: Door>(context: &mut Context<'_, '_, D>, end: End, only_if_exists: boo
     );
     match result {
         Ok(length) => context.integer_reply(length),
-        Err(error) => context.store_error(error),
+        Err(error) => list_error(context, error),
     }
 }
 
@@ -189,7 +190,7 @@ fn pop<D: Door>(context: &mut Context<'_, '_, D>, end: End) {
         },
     );
     if let Err(error) = result {
-        context.store_error(error);
+        list_error(context, error);
     }
 }
 
@@ -256,7 +257,7 @@ fn set<D: Door>(context: &mut Context<'_, '_, D>) {
     );
     match result {
         Ok(()) => context.ok(),
-        Err(error) => context.store_error(error),
+        Err(error) => list_error(context, error),
     }
 }
 
@@ -283,7 +284,7 @@ fn insert<D: Door>(context: &mut Context<'_, '_, D>) {
     );
     match result {
         Ok(length) => context.reply.integer(length),
-        Err(error) => context.store_error(error),
+        Err(error) => list_error(context, error),
     }
 }
 
@@ -303,7 +304,7 @@ fn remove<D: Door>(context: &mut Context<'_, '_, D>) {
     );
     match result {
         Ok(removed) => context.integer_reply(removed),
-        Err(error) => context.store_error(error),
+        Err(error) => list_error(context, error),
     }
 }
 
@@ -326,7 +327,7 @@ fn trim<D: Door>(context: &mut Context<'_, '_, D>) {
     );
     match result {
         Ok(()) => context.ok(),
-        Err(error) => context.store_error(error),
+        Err(error) => list_error(context, error),
     }
 }
 
@@ -488,18 +489,20 @@ fn move_one_if_any<D: Door>(context: &mut Context<'_, '_, D>, from: End, to: End
     match result {
         Ok(moved) => moved,
         Err(error) => {
-            context.store_error(error);
+            list_error(context, error);
             true
         }
     }
 }
 
-/// LMPOP's (and BLMPOP's) arguments from `numkeys_index`: the key indexes, the end and the
-/// count, or an error reply and `None`.
-fn mpop_arguments<D: Door>(
+/// LMPOP's (and BLMPOP's, ZMPOP's, BZMPOP's) arguments from `numkeys_index`: the key
+/// indexes, the end (read by `end_of`, which replies its own error) and the count, or an
+/// error reply and `None`.
+pub(in crate::command) fn mpop_arguments<D: Door, E>(
     context: &mut Context<'_, '_, D>,
     numkeys_index: usize,
-) -> Option<(core::ops::Range<usize>, End, usize)> {
+    end_of: fn(&mut Context<'_, '_, D>, usize) -> Option<E>,
+) -> Option<(core::ops::Range<usize>, E, usize)> {
     let Some(key_count) = parse_integer(context.arg(numkeys_index)).filter(|&count| count > 0)
     else {
         context.error("ERR numkeys should be greater than 0");
@@ -565,12 +568,25 @@ fn mpop<D: Door>(
             Ok(0) => {}
             Ok(_) => return true,
             Err(error) => {
-                context.store_error(error);
+                list_error(context, error);
                 return true;
             }
         }
     }
     false
+}
+
+/// floe's refusal of a list that would pass the item size limit.
+const LIST_TOO_LARGE: &str = "ERR list exceeds the maximum size of an item (value-size-max: a \
+                              list is one item in its compact encoding; the large encoding is \
+                              not built yet)";
+
+/// Replies with a store error, naming lists where the message names a collection.
+fn list_error<D: Door>(context: &mut Context<'_, '_, D>, error: StoreError) {
+    match error {
+        StoreError::CollectionTooLarge => context.error(LIST_TOO_LARGE),
+        error => context.store_error(error),
+    }
 }
 
 pub(super) mod blocking;

@@ -73,6 +73,7 @@ use crate::store::list::End;
 use crate::store::{LogSink, Shards, parse_integer};
 use crate::time::Timestamp;
 use list::blocking::Blocking;
+use zset::blocking::Pop as ZPop;
 
 pub use crate::constants::CLIENT_NAME_SIZE_MAX;
 
@@ -252,10 +253,11 @@ pub enum RuntimeCommand {
         /// Milliseconds to wait at most; `0` waits without a limit.
         timeout_ms: u64,
     },
-    /// `BLPOP`, `BRPOP`, `BLMOVE`, `BRPOPLPUSH`, `BLMPOP` with every key empty, in a
-    /// session that [`Session::may_block`]: nothing changed and nothing is written; park
-    /// the client and run the same request again when a write reaches one of its keys
-    /// (it then replies, or returns `Block` again), or reply the timeout's null.
+    /// `BLPOP`, `BRPOP`, `BLMOVE`, `BRPOPLPUSH`, `BLMPOP`, `BZPOPMIN`, `BZPOPMAX`, `BZMPOP`
+    /// with every key empty, in a session that [`Session::may_block`]: nothing changed and
+    /// nothing is written; park the client and run the same request again when a write
+    /// reaches one of its keys (it then replies, or returns `Block` again), or reply the
+    /// timeout's null.
     Block {
         /// Milliseconds to wait at most; `0` waits without a limit.
         timeout_ms: u64,
@@ -485,7 +487,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 181] = [
+pub static COMMANDS: [CommandSpec; 185] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -497,6 +499,9 @@ pub static COMMANDS: [CommandSpec; 181] = [
     spec("blpop", -3, WRITE, (1, -2, 1), Handler::List(list::Command::Blocking(Blocking::Pop(End::Head)))),
     spec("brpop", -3, WRITE, (1, -2, 1), Handler::List(list::Command::Blocking(Blocking::Pop(End::Tail)))),
     spec("brpoplpush", 4, WRITE, (1, 2, 1), Handler::List(list::Command::Blocking(Blocking::PopPush))),
+    movable(spec("bzmpop", -5, WRITE, NO_KEYS, Handler::Zset(zset::Command::MultiPop(ZPop::BlockingCounted))), 2),
+    spec("bzpopmax", -3, WRITE, (1, -2, 1), Handler::Zset(zset::Command::MultiPop(ZPop::Blocking(true)))),
+    spec("bzpopmin", -3, WRITE, (1, -2, 1), Handler::Zset(zset::Command::MultiPop(ZPop::Blocking(false)))),
     spec("client", -2, 0, NO_KEYS, Handler::Server(server::Command::Client)),
     spec("cluster", -2, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
     spec("command", -1, 0, NO_KEYS, Handler::Server(server::Command::Introspect)),
@@ -646,6 +651,7 @@ pub static COMMANDS: [CommandSpec; 181] = [
     movable(spec("zintercard", -3, READONLY, NO_KEYS, Handler::Zset(zset::Command::InterCard)), 1),
     movable(spec("zinterstore", -4, WRITE, ONE_KEY, Handler::Zset(zset::Command::InterStore)), 2),
     spec("zlexcount", 4, READONLY, ONE_KEY, Handler::Zset(zset::Command::LexCount)),
+    movable(spec("zmpop", -4, WRITE, NO_KEYS, Handler::Zset(zset::Command::MultiPop(ZPop::Counted))), 1),
     spec("zmscore", -3, READONLY, ONE_KEY, Handler::Zset(zset::Command::MScore)),
     spec("zpopmax", -2, WRITE, ONE_KEY, Handler::Zset(zset::Command::PopMax)),
     spec("zpopmin", -2, WRITE, ONE_KEY, Handler::Zset(zset::Command::PopMin)),
@@ -791,10 +797,7 @@ where
             Outcome::Done
         }
         Handler::Server(command) => server::run(command, &mut context),
-        Handler::Zset(command) => {
-            zset::run(command, &mut context);
-            Outcome::Done
-        }
+        Handler::Zset(command) => zset::run(command, &mut context),
     }
 }
 

@@ -7,13 +7,14 @@
 //! Arguments are checked in Redis 7.0's order (options and numbers before the key's type),
 //! and a key of another type gets `WRONGTYPE` before anything changes. Replies follow
 //! Redis 7.0: scores are doubles (RESP2 bulk strings, RESP3 `,`) formatted as `%.17g`;
-//! RESP3 gives score pairs as two-element arrays. BZPOPMIN/BZPOPMAX (blocking) are not
-//! here. ZRANK/ZREVRANK take no WITHSCORE: that is Redis 7.2, and 7.0's arity refuses it.
+//! RESP3 gives score pairs as two-element arrays. ZMPOP and the blocking pops (BZPOPMIN,
+//! BZPOPMAX, BZMPOP) are in [`blocking`]. ZRANK/ZREVRANK take no WITHSCORE: that is Redis 7.2, and 7.0's arity refuses it.
 
+pub(super) mod blocking;
 mod combine;
 mod range;
 
-use super::{Arguments, Context, Door, NOT_INTEGER, is};
+use super::{Arguments, Context, Door, NOT_INTEGER, Outcome, is};
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
 use crate::error::StoreError;
 use crate::store::ValueType;
@@ -34,6 +35,8 @@ pub(super) enum Command {
     InterStore,
     LexCount,
     MScore,
+    /// ZMPOP, BZPOPMIN, BZPOPMAX, BZMPOP.
+    MultiPop(blocking::Pop),
     PopMax,
     PopMin,
     RandMember,
@@ -64,7 +67,16 @@ const RANGE_NOT_FLOAT: &str = "ERR min or max is not a float";
 const RANGE_NOT_LEX: &str = "ERR min or max not valid string range item";
 
 /// Runs one command of the family; its arity was checked.
-pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
+pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -> Outcome {
+    if let Command::MultiPop(pop) = command {
+        return blocking::run(pop, context);
+    }
+    run_one(command, context);
+    Outcome::Done
+}
+
+/// Runs one command of the family that never blocks.
+fn run_one<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
     match command {
         Command::Add => add(context, 2, false),
         Command::IncrBy => add(context, 2, true),
@@ -147,6 +159,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         | Command::Diff
         | Command::DiffStore => combine::run(command, context),
         Command::Scan => scan(context),
+        Command::MultiPop(_) => unreachable!("run handles the pops over several keys"),
     }
 }
 

@@ -106,12 +106,16 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         "lindex" | "linsert" | "lmove" | "lmpop" | "lpos" | "lrange" | "lrem" | "lset"
         | "ltrim" | "rpoplpush" => &["list", "slow"],
         "blmove" | "blmpop" | "blpop" | "brpop" | "brpoplpush" => &["list", "slow", "blocking"],
+        "bzpopmax" | "bzpopmin" => &["sortedset", "fast", "blocking"],
+        "bzmpop" => &["sortedset", "slow", "blocking"],
         "zadd" | "zcard" | "zcount" | "zincrby" | "zlexcount" | "zmscore" | "zpopmax"
         | "zpopmin" | "zrank" | "zrem" | "zrevrank" | "zscore" => &["sortedset", "fast"],
         "zdiff" | "zdiffstore" | "zinter" | "zintercard" | "zinterstore" | "zrandmember"
         | "zrange" | "zrangebylex" | "zrangebyscore" | "zrangestore" | "zremrangebylex"
         | "zremrangebyrank" | "zremrangebyscore" | "zrevrange" | "zrevrangebylex"
-        | "zrevrangebyscore" | "zscan" | "zunion" | "zunionstore" => &["sortedset", "slow"],
+        | "zrevrangebyscore" | "zscan" | "zmpop" | "zunion" | "zunionstore" => {
+            &["sortedset", "slow"]
+        }
         "dbsize" | "exists" | "expire" | "expireat" | "expiretime" | "move" | "persist"
         | "pexpire" | "pexpireat" | "pexpiretime" | "pttl" | "renamenx" | "touch" | "ttl"
         | "type" | "unlink" => &["keyspace", "fast"],

@@ -1,5 +1,5 @@
-//! Clients blocked in BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP: the client waits, its
-//! worker does not (as WAIT's, [`super::blocked`]).
+//! Clients blocked in BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX and
+//! BZMPOP: the client waits, its worker does not (as WAIT's, [`super::blocked`]).
 //!
 //! ```text
 //!  BLPOP k 0 (worker A)  table: every key empty → RuntimeCommand::Block
@@ -107,7 +107,7 @@ fn is_move(name: &[u8]) -> bool {
 /// The keys a blocking request waits on (its arguments were checked by the table).
 fn waited_keys(args: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let name = args.first().map_or(&b""[..], Vec::as_slice);
-    if name.eq_ignore_ascii_case(b"blmpop") {
+    if name.eq_ignore_ascii_case(b"blmpop") || name.eq_ignore_ascii_case(b"bzmpop") {
         let count = args
             .get(2)
             .and_then(|count| std::str::from_utf8(count).ok())
@@ -118,7 +118,7 @@ fn waited_keys(args: &[Vec<u8>]) -> Vec<Vec<u8>> {
     if is_move(name) {
         return args.get(1).cloned().into_iter().collect();
     }
-    // BLPOP and BRPOP: every argument but the name and the timeout.
+    // BLPOP, BRPOP, BZPOPMIN and BZPOPMAX: every argument but the name and the timeout.
     args.iter()
         .skip(1)
         .take(args.len().saturating_sub(2))

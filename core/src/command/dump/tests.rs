@@ -166,3 +166,35 @@ fn a_value_past_the_size_limit_is_refused() {
     assert!(reply.starts_with("-ERR"), "{reply}");
     assert_eq!(text(&harness.run("EXISTS k")), ":0\r\n");
 }
+
+/// RESTORE writes any type, so a collection past the item size limit gets the text that
+/// names no type (each family's own commands name theirs). Hashes are the collection
+/// DUMP writes today.
+#[test]
+fn a_collection_past_the_size_limit_is_refused_by_its_generic_text() {
+    use crate::store::Config;
+
+    let mut source = Harness::new(Protocol::Resp2);
+    let mut target = Harness::with_config(Config::new(64 * 1024, 64), Protocol::Resp2);
+    let limit = target.store.config().value_size_max as usize;
+    let member = "m".repeat(limit / 4);
+    for index in 0..5 {
+        let line = std::format!("HSET s {index} {member}");
+        assert_eq!(source.run(&line), b":1\r\n");
+    }
+    let dump = source.run("DUMP s");
+    assert!(dump.starts_with(b"$"), "{}", text(&dump));
+    // The bulk string's payload: after `$<size>\r\n`, before the final `\r\n`.
+    let start = dump
+        .iter()
+        .position(|&byte| byte == b'\n')
+        .expect("a header")
+        + 1;
+    let payload = &dump[start..dump.len() - 2];
+    let reply = text(&target.run_args(&[b"RESTORE", b"s", b"0", payload]));
+    assert!(
+        reply.starts_with("-ERR collection exceeds the maximum size of an item (value-size-max"),
+        "{reply}"
+    );
+    assert_eq!(text(&target.run("EXISTS s")), ":0\r\n");
+}

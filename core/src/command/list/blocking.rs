@@ -5,7 +5,7 @@
 //! when a write reaches one of its keys, or replies the timeout's null.
 
 use super::super::{Context, Door, Outcome, RuntimeCommand};
-use super::{End, end_of, move_one_if_any, mpop, mpop_arguments};
+use super::{End, end_of, move_one_if_any, mpop_arguments};
 
 /// The blocking commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,14 @@ pub(in crate::command) fn run<D: Door>(
         };
         ends = (from, to);
     }
+    // BLMPOP reads its keys, end and count before its timeout, as Redis 7.0 does.
+    let mut mpop = (0..0, End::Head, 1);
+    if command == Blocking::MPop {
+        let Some(arguments) = mpop_arguments(context, 2, end_of) else {
+            return Outcome::Done;
+        };
+        mpop = arguments;
+    }
     let timeout_index = match command {
         Blocking::Pop(_) => context.count() - 1,
         Blocking::Move => 5,
@@ -56,10 +64,8 @@ pub(in crate::command) fn run<D: Door>(
         }
         Blocking::Move | Blocking::PopPush => move_one_if_any(context, ends.0, ends.1),
         Blocking::MPop => {
-            let Some((keys, end, count)) = mpop_arguments(context, 2) else {
-                return Outcome::Done;
-            };
-            mpop(context, keys, end, count)
+            let (keys, end, count) = mpop;
+            super::mpop(context, keys, end, count)
         }
     };
     if done {
@@ -78,7 +84,10 @@ pub(in crate::command) fn run<D: Door>(
 /// The timeout of a blocking command, in milliseconds (0: none), parsed as Redis 7.0's
 /// `getTimeoutFromObjectOrReply` does (seconds as a float; what overflows a 64-bit
 /// millisecond count reads as negative, as C's cast gives on x86), or an error reply.
-fn parse_timeout<D: Door>(context: &mut Context<'_, '_, D>, index: usize) -> Option<u64> {
+pub(in crate::command) fn parse_timeout<D: Door>(
+    context: &mut Context<'_, '_, D>,
+    index: usize,
+) -> Option<u64> {
     let text = context.arg(index);
     let seconds = core::str::from_utf8(text)
         .ok()
@@ -140,7 +149,7 @@ fn blocking_pop<D: Door>(
             Ok(0) => {}
             Ok(_) => return true,
             Err(error) => {
-                context.store_error(error);
+                super::list_error(context, error);
                 return true;
             }
         }

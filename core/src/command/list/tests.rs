@@ -77,6 +77,12 @@ fn blocking_pops_without_blocking() {
             "BLMPOP 0 0 l LEFT",
             "-ERR numkeys should be greater than 0\r\n",
         ),
+        // Redis 7.0 reads BLMPOP's keys, end and count before its timeout.
+        same(
+            "BLMPOP x 0 l LEFT",
+            "-ERR numkeys should be greater than 0\r\n",
+        ),
+        same("BLMPOP x 1 l UP", "-ERR syntax error\r\n"),
         same("SET s v", "+OK\r\n"),
         same(
             "BLPOP s 0",
@@ -206,4 +212,42 @@ fn counted_keys_are_found_after_their_count() {
     let text = std::string::String::from_utf8_lossy(&info);
     assert!(text.contains("movablekeys"), "{text}");
     assert!(text.contains(":0\r\n:0\r\n:0\r\n"), "{text}");
+}
+
+/// A list past the item size limit is refused with its own name (it once borrowed the
+/// hash's text), by a push, an insert, a set and a move into it; nothing changes.
+#[test]
+fn a_list_past_the_item_limit_names_itself() {
+    use std::string::String;
+
+    let mut harness = Harness::new(Protocol::Resp2);
+    let limit = harness.store.config().value_size_max as usize;
+    let big = "e".repeat(limit);
+    let near = "n".repeat(limit - 64);
+    assert_eq!(harness.run(&std::format!("RPUSH full {near}")), b":1\r\n");
+    assert_eq!(harness.run("RPUSH small a"), b":1\r\n");
+    let small = "s".repeat(128);
+    assert_eq!(
+        harness.run(&std::format!("RPUSH source {small}")),
+        b":1\r\n"
+    );
+    for line in [
+        std::format!("RPUSH l {big}"),
+        std::format!("LPUSH small {big}"),
+        std::format!("LINSERT small BEFORE a {big}"),
+        std::format!("LSET small 0 {big}"),
+        String::from("LMOVE source full LEFT RIGHT"),
+        String::from("BLMOVE source full LEFT RIGHT 0"),
+        String::from("RPOPLPUSH source full"),
+    ] {
+        let reply = String::from_utf8(harness.run(&line)).expect("text");
+        assert!(
+            reply.starts_with("-ERR list exceeds the maximum size of an item (value-size-max"),
+            "{line:.40}: {reply}"
+        );
+    }
+    assert_eq!(harness.run("EXISTS l"), b":0\r\n");
+    assert_eq!(harness.run("LRANGE small 0 -1"), b"*1\r\n$1\r\na\r\n");
+    assert_eq!(harness.run("LLEN source"), b":1\r\n");
+    assert_eq!(harness.run("LLEN full"), b":1\r\n");
 }

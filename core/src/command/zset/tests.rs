@@ -163,6 +163,152 @@ fn inf_doubles_in_resp3() {
     ]);
 }
 
+/// ZMPOP and the blocking pops in a session that may not block (MULTI, the doors without
+/// parking): a member is popped as Redis 7.0 replies it, none gives the timeout's null
+/// array at once; arguments are read in Redis's order (keys, end and count before the
+/// timeout); a key of another type before a non-empty one replies WRONGTYPE.
+#[test]
+fn pops_over_several_keys() {
+    const WRONGTYPE: &str =
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    Harness::check(&[
+        differ("ZMPOP 1 none MIN", "*-1\r\n", "_\r\n"),
+        differ("BZPOPMIN none other 0", "*-1\r\n", "_\r\n"),
+        differ("BZPOPMAX none 0.5", "*-1\r\n", "_\r\n"),
+        differ("BZMPOP 0 2 none other MAX", "*-1\r\n", "_\r\n"),
+        same("ZADD z 1 a 2 b 3 c 1.5 d", ":4\r\n"),
+        differ(
+            "BZPOPMIN none z 0",
+            "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n",
+            "*3\r\n$1\r\nz\r\n$1\r\na\r\n,1\r\n",
+        ),
+        differ(
+            "BZPOPMAX z 0",
+            "*3\r\n$1\r\nz\r\n$1\r\nc\r\n$1\r\n3\r\n",
+            "*3\r\n$1\r\nz\r\n$1\r\nc\r\n,3\r\n",
+        ),
+        differ(
+            "ZMPOP 2 none z MIN COUNT 5",
+            "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nd\r\n$3\r\n1.5\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+            "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nd\r\n,1.5\r\n*2\r\n$1\r\nb\r\n,2\r\n",
+        ),
+        same("EXISTS z", ":0\r\n"),
+        same("ZADD z 1 a 2 b", ":2\r\n"),
+        differ(
+            "BZMPOP 0 1 z max",
+            "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+            "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nb\r\n,2\r\n",
+        ),
+        same("SET s v", "+OK\r\n"),
+        same("ZMPOP 2 s z MIN", WRONGTYPE),
+        same("BZPOPMIN none s z 0", WRONGTYPE),
+        same("BZMPOP 0 2 s z MIN", WRONGTYPE),
+        same("ZCARD z", ":1\r\n"),
+        same("ZMPOP 0 z MIN", "-ERR numkeys should be greater than 0\r\n"),
+        same(
+            "ZMPOP -1 z MIN",
+            "-ERR numkeys should be greater than 0\r\n",
+        ),
+        same("ZMPOP x z MIN", "-ERR numkeys should be greater than 0\r\n"),
+        same("ZMPOP 3 z MIN", "-ERR syntax error\r\n"),
+        same("ZMPOP 1 z LEFT", "-ERR syntax error\r\n"),
+        same("ZMPOP 1 z MIN COUNT", "-ERR syntax error\r\n"),
+        same("ZMPOP 1 z MIN COUNT 1 COUNT 2", "-ERR syntax error\r\n"),
+        same("ZMPOP 1 z MIN LIMIT 2", "-ERR syntax error\r\n"),
+        same(
+            "ZMPOP 1 z MIN COUNT 0",
+            "-ERR count should be greater than 0\r\n",
+        ),
+        same(
+            "ZMPOP 1 z MIN COUNT -3",
+            "-ERR count should be greater than 0\r\n",
+        ),
+        same(
+            "BZMPOP x 0 z MIN",
+            "-ERR numkeys should be greater than 0\r\n",
+        ),
+        same("BZMPOP x 1 z FOO", "-ERR syntax error\r\n"),
+        same(
+            "BZMPOP x 1 z MIN",
+            "-ERR timeout is not a float or out of range\r\n",
+        ),
+        same("BZMPOP -1 1 z MIN", "-ERR timeout is negative\r\n"),
+        same(
+            "BZPOPMIN z x",
+            "-ERR timeout is not a float or out of range\r\n",
+        ),
+        same("BZPOPMAX z -1", "-ERR timeout is negative\r\n"),
+        same(
+            "ZMPOP 1 z",
+            "-ERR wrong number of arguments for 'zmpop' command\r\n",
+        ),
+        same(
+            "BZPOPMIN z",
+            "-ERR wrong number of arguments for 'bzpopmin' command\r\n",
+        ),
+        same(
+            "BZMPOP 0 1 z",
+            "-ERR wrong number of arguments for 'bzmpop' command\r\n",
+        ),
+        same("ZCARD z", ":1\r\n"),
+    ]);
+}
+
+/// ZMPOP's and BZMPOP's keys follow their count (at argument 1, and at 2 after BZMPOP's
+/// timeout); BZPOPMIN's are every argument but the last.
+#[test]
+fn counted_keys_are_found_after_their_count() {
+    use crate::command::lookup;
+    use std::vec::Vec;
+
+    let keys = |args: &[&[u8]]| {
+        let name = std::str::from_utf8(args[0]).expect("ascii");
+        let spec = lookup(name.as_bytes()).expect("in the table");
+        spec.key_indexes_of(args).collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&[b"ZMPOP", b"2", b"a", b"b", b"MIN"]), [2, 3]);
+    assert!(keys(&[b"ZMPOP", b"3", b"a", b"MIN"]).is_empty(), "too few");
+    assert_eq!(
+        keys(&[b"BZMPOP", b"0", b"1", b"a", b"MAX", b"COUNT", b"2"]),
+        [3]
+    );
+    assert_eq!(keys(&[b"BZPOPMIN", b"a", b"b", b"0"]), [1, 2]);
+    assert_eq!(keys(&[b"BZPOPMAX", b"a", b"0"]), [1]);
+    for name in ["ZMPOP", "BZMPOP"] {
+        let info = Harness::new(Protocol::Resp2).run(&std::format!("COMMAND INFO {name}"));
+        let text = std::string::String::from_utf8_lossy(&info);
+        assert!(text.contains("movablekeys"), "{text}");
+    }
+}
+
+/// Plain sets are sources of the combinations, each member with score 1 times its
+/// weight, in both shards of a key and as the destination; ZRANGESTORE refuses them.
+#[test]
+fn sets_are_sources_of_the_combinations() {
+    Harness::check(&[
+        same("SADD s a b 5", ":3\r\n"),
+        same("ZADD z 2 a 0.5 b 10 x", ":3\r\n"),
+        same(
+            "ZUNION 2 s z WEIGHTS 3 1",
+            "*4\r\n$1\r\n5\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nx\r\n",
+        ),
+        differ(
+            "ZINTER 2 s z WITHSCORES",
+            "*4\r\n$1\r\nb\r\n$3\r\n1.5\r\n$1\r\na\r\n$1\r\n3\r\n",
+            "*2\r\n*2\r\n$1\r\nb\r\n,1.5\r\n*2\r\n$1\r\na\r\n,3\r\n",
+        ),
+        same("ZDIFF 2 s z", "*1\r\n$1\r\n5\r\n"),
+        same("ZINTERCARD 2 z s", ":2\r\n"),
+        same(
+            "ZRANGESTORE d s 0 -1",
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ),
+        same("ZDIFFSTORE s 2 s z", ":1\r\n"),
+        same("TYPE s", "+zset\r\n"),
+        differ("ZSCORE s 5", "$1\r\n1\r\n", ",1\r\n"),
+    ]);
+}
+
 /// Random sorted set (and a few string) commands with arguments from a pool of edge
 /// cases: every reply is one frame, and no error reply comes with a log record (the
 /// harness checks both on every call), in both protocols, in a small store that fills up.
@@ -172,8 +318,13 @@ fn random_commands_keep_the_table_invariants() {
     use proptest::prelude::*;
     use std::vec::Vec;
 
-    const NAMES: [&str; 30] = [
+    const NAMES: [&str; 35] = [
         "ZADD",
+        "SADD",
+        "ZMPOP",
+        "BZPOPMIN",
+        "BZPOPMAX",
+        "BZMPOP",
         "ZINCRBY",
         "ZREM",
         "ZSCORE",
@@ -204,8 +355,11 @@ fn random_commands_keep_the_table_invariants() {
         "DEL",
         "TYPE",
     ];
-    const WORDS: [&str; 24] = [
+    const WORDS: [&str; 27] = [
         "k",
+        "MIN",
+        "MAX",
+        "COUNT",
         "z",
         "a",
         "b",

@@ -1,5 +1,7 @@
 //! Sorted sets built from other sorted sets, possibly in other shards: ZUNION, ZINTER and
-//! ZDIFF (and their STORE forms, ZINTERCARD) and ZRANGESTORE.
+//! ZDIFF (and their STORE forms, ZINTERCARD) and ZRANGESTORE. As in Redis, the
+//! combinations also take plain sets as sources, each member with score 1 (times its
+//! weight); ZRANGESTORE takes a sorted set only.
 //!
 //! The sources are read in place, in their own stores, through [`Shards::with_all`]; a
 //! STORE form composes the result straight into the destination's segment memory in two
@@ -24,7 +26,8 @@ use super::{Chunk, TYPE_ZSET, ZsetView, entry_size, push_entry};
 use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, ItemKind};
-use crate::store::compact::{Out, ValueType};
+use crate::store::compact::{Out, TYPE_SET, ValueType};
+use crate::store::set::SetView;
 use crate::store::shards::{Shards, shard_of};
 use crate::store::{LogSink, Store, expired};
 use crate::time::Timestamp;
@@ -66,8 +69,55 @@ pub struct Combine<'w> {
     pub weight: &'w dyn Fn(usize) -> f64,
 }
 
-/// The sorted set of each source by index (`None`: absent), as a combination reads it.
-pub type Sources<'s, 'v> = &'s dyn Fn(usize) -> Option<ZsetView<'v>>;
+/// The sorted set (or set) of each source by index (`None`: absent), as a combination
+/// reads it.
+pub type Sources<'s, 'v> = &'s dyn Fn(usize) -> Option<Source<'v>>;
+
+/// One source of a combination, read in place: a sorted set, or a plain set whose
+/// members count with score 1 (Redis's rule for ZUNION, ZINTER, ZDIFF and ZINTERCARD).
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'v> {
+    /// A sorted set.
+    Zset(ZsetView<'v>),
+    /// A set: every member scores 1.
+    Set(SetView<'v>),
+}
+
+impl<'v> Source<'v> {
+    /// The source of a compact value (type byte included) whose type was checked to be a
+    /// sorted set or a set.
+    #[must_use]
+    pub fn of(value: &'v [u8]) -> Self {
+        if value.first() == Some(&TYPE_SET) {
+            Self::Set(SetView::new(value))
+        } else {
+            Self::Zset(ZsetView::new(value))
+        }
+    }
+
+    /// `member`'s score, if the source holds it (1 in a set).
+    #[must_use]
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        match self {
+            Self::Zset(zset) => zset.score(member),
+            Self::Set(set) => set.contains(member).then_some(1.0),
+        }
+    }
+
+    /// The members and their scores, in stored order.
+    pub fn entries(&self) -> impl Iterator<Item = (&'v [u8], f64)> + use<'v> {
+        let (zset, set) = match *self {
+            Self::Zset(zset) => (Some(zset), None),
+            Self::Set(set) => (None, Some(set)),
+        };
+        let scored = zset.into_iter().flat_map(|zset| zset.entries());
+        let scored = scored.map(|entry| (entry.member, entry.score));
+        scored.chain(
+            set.into_iter()
+                .flat_map(|set| set.members().map(|member| (member, 1.0))),
+        )
+    }
+}
 
 impl Combine<'_> {
     /// The weighted score of source `index`'s `score` (NaN becomes 0, as in Redis).
@@ -91,7 +141,7 @@ impl Combine<'_> {
         }
         let mut total = self.weighted(first, score);
         for index in first + 1..count {
-            let Some(score) = sources(index).and_then(|zset| zset.score(member)) else {
+            let Some(score) = sources(index).and_then(|source| source.score(member)) else {
                 continue;
             };
             let value = self.weighted(index, score);
@@ -116,25 +166,24 @@ impl Combine<'_> {
         mut visit: impl FnMut(&'v [u8], f64) -> bool,
     ) {
         let holds = |index: usize, member: &[u8]| {
-            sources(index).is_some_and(|zset| zset.find(member).is_some())
+            sources(index).is_some_and(|source| source.score(member).is_some())
         };
         let firsts = match self.operation {
             Operation::Union => 0..count,
             Operation::Inter | Operation::Diff => 0..count.min(1),
         };
         for first in firsts {
-            let Some(zset) = sources(first) else {
+            let Some(source) = sources(first) else {
                 continue;
             };
-            for entry in zset.entries() {
-                let member = entry.member;
+            for (member, score) in source.entries() {
                 let taken = match self.operation {
                     Operation::Union => !(0..first).any(|index| holds(index, member)),
                     Operation::Inter => (1..count).all(|index| holds(index, member)),
                     Operation::Diff => !(1..count).any(|index| holds(index, member)),
                 };
                 if taken {
-                    let score = self.score_of(sources, count, first, member, entry.score);
+                    let score = self.score_of(sources, count, first, member, score);
                     if !visit(member, score) {
                         return;
                     }
@@ -198,13 +247,14 @@ fn value_in<'s>(store: &'s Store<'_>, db: u8, key: &[u8], now: Timestamp) -> Opt
     Some(store.value_of(&found))
 }
 
-/// Checks that every key of `keys` holds a sorted set or nothing, in order, as Redis
-/// looks them up; counts each as an access.
+/// Checks that every key of `keys` holds a sorted set (or a set, with `sets`) or nothing,
+/// in order, as Redis looks them up; counts each as an access.
 fn check_types<'k>(
     stores: &mut [Option<&mut Store<'_>>],
     db: u8,
     keys: &dyn Fn(usize) -> &'k [u8],
     key_count: usize,
+    sets: bool,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let shard_count = stores.len();
@@ -215,17 +265,25 @@ fn check_types<'k>(
             .and_then(Option::as_deref_mut);
         assert!(store.is_some(), "the shard of an input key is held");
         if let Some(store) = store {
-            store.collection_read(db, key, now, ValueType::SortedSet)?;
+            match store.collection_read(db, key, now, ValueType::SortedSet) {
+                Err(StoreError::WrongType) if sets => {
+                    store.collection_read(db, key, now, ValueType::Set)?;
+                }
+                result => {
+                    result?;
+                }
+            }
         }
     }
     Ok(())
 }
 
-/// Runs `read` with the sorted sets at `keys` (each in its own shard, read in place), after
-/// checking their types (ZUNION, ZINTER, ZDIFF, ZINTERCARD).
+/// Runs `read` with the sorted sets (or sets) at `keys` (each in its own shard, read in
+/// place), after checking their types (ZUNION, ZINTER, ZDIFF, ZINTERCARD).
 ///
 /// # Errors
-/// [`StoreError::WrongType`] if a key holds another type; `read` is not called then.
+/// [`StoreError::WrongType`] if a key holds neither a sorted set nor a set; `read` is not
+/// called then.
 pub fn read<'k>(
     shards: &mut dyn Shards<'_>,
     db: u8,
@@ -236,7 +294,7 @@ pub fn read<'k>(
 ) -> Result<(), StoreError> {
     let mut result = Ok(());
     shards.with_all(&mut |stores| {
-        result = check_types(stores, db, keys, key_count, now);
+        result = check_types(stores, db, keys, key_count, true, now);
         if result.is_err() {
             return;
         }
@@ -245,7 +303,7 @@ pub fn read<'k>(
         let sources = |index: usize| {
             let key = keys(index);
             let store = stores.get(shard_of(key, shard_count))?.as_deref()?;
-            value_in(store, db, key, now).map(ZsetView::new)
+            value_in(store, db, key, now).map(Source::of)
         };
         read(&sources);
     });
@@ -287,7 +345,7 @@ pub struct RangeCopy<'w> {
 
 impl RangeCopy<'_> {
     fn measure(&self, sources: Sources<'_, '_>) -> (usize, usize) {
-        let Some(zset) = sources(0) else {
+        let Some(Source::Zset(zset)) = sources(0) else {
             return (0, 1);
         };
         let window = (self.window)(&zset);
@@ -296,7 +354,7 @@ impl RangeCopy<'_> {
 
     fn write(&self, sources: Sources<'_, '_>, out: &mut Out<'_>) {
         out.push(&[TYPE_ZSET]);
-        if let Some(zset) = sources(0) {
+        if let Some(Source::Zset(zset)) = sources(0) {
             let bytes = zset.bytes_of(&(self.window)(&zset));
             out.push(zset.bytes.get(bytes).unwrap_or_default());
         }
@@ -330,7 +388,9 @@ pub fn store<'k>(
     assert!(key_count <= STORE_KEYS_MAX, "key_count={key_count}");
     let mut result = Ok(0);
     shards.with_all(&mut |stores| {
-        result = check_types(stores, db, keys, key_count, now).and_then(|()| {
+        // ZRANGESTORE reads a sorted set only; the combinations take sets too.
+        let sets = matches!(compose, Recipe::Combine(_));
+        result = check_types(stores, db, keys, key_count, sets, now).and_then(|()| {
             store_checked(stores, db, destination, keys, key_count, compose, now, log)
         });
     });
@@ -377,7 +437,7 @@ fn store_checked<'k>(
             } else {
                 other(shard_of(key, shard_count))?
             };
-            value_in(store, db, key, now).map(ZsetView::new)
+            value_in(store, db, key, now).map(Source::of)
         };
         compose.measure(&sources, key_count)
     };
@@ -427,7 +487,7 @@ fn store_checked<'k>(
             } else {
                 value_in(other(shard_of(key, shard_count))?, db, key, now)?
             };
-            Some(ZsetView::new(bytes))
+            Some(Source::of(bytes))
         };
         compose.measure(&sources, key_count)
     };
@@ -461,7 +521,7 @@ fn store_checked<'k>(
                 } else {
                     value_in(other(shard_of(key, shard_count))?, db, key, now)?
                 };
-                Some(ZsetView::new(bytes))
+                Some(Source::of(bytes))
             };
             let mut out = Out {
                 target: Some(value),
