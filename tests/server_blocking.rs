@@ -74,6 +74,7 @@ fn reply(client: &mut Client) -> String {
 fn a_push_from_another_connection_serves_the_blocked_client(target: Target) {
     let server = start(target);
     let mut probe = server.client();
+    assert_eq!(command(&mut probe, "RPUSH k9 1 2"), ":2\r\n");
     for (blocking, push, expected) in [
         (
             "BLPOP k1 k2 0",
@@ -91,6 +92,12 @@ fn a_push_from_another_connection_serves_the_blocked_client(target: Target) {
             "*2\r\n$2\r\nk5\r\n*2\r\n$1\r\nb\r\n$1\r\na\r\n",
         ),
         ("BRPOPLPUSH k6 k7 0", "LPUSH k6 x", "$1\r\nx\r\n"),
+        // SORT ... STORE names its destination after its options (a movable key).
+        (
+            "BLPOP k8 0",
+            "SORT k9 DESC STORE k8",
+            "*2\r\n$2\r\nk8\r\n$1\r\n2\r\n",
+        ),
     ] {
         let mut blocked = server.client();
         send(&mut blocked, blocking);

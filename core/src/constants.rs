@@ -96,3 +96,17 @@ const _: () = assert!(
     "the database is stored in 4 bits"
 );
 const _: () = assert!(SLOT_COUNT_MAX.is_power_of_two());
+
+/// Most elements SORT sorts (`sort-elements-max`): past it SORT is refused with an error
+/// naming the limit. The sort selects its output on the stack, [`SORT_CHUNK_SIZE`]
+/// elements per pass over the collection, so its cost is O(n × (m / chunk + 1) × log
+/// chunk) for n elements and m output: bounded by this limit.
+pub const SORT_ELEMENTS_MAX: usize = 64 * 1024;
+
+/// Elements SORT orders per pass over its collection (its stack holds twice as many).
+pub const SORT_CHUNK_SIZE: usize = 1024;
+
+/// Longest key a SORT pattern may derive (BY, GET); a longer one reads as absent.
+pub const SORT_PATTERN_KEY_SIZE_MAX: usize = 1024;
+const _: () = assert!(SORT_CHUNK_SIZE > 0 && SORT_CHUNK_SIZE <= SORT_ELEMENTS_MAX);
+const _: () = assert!(SORT_ELEMENTS_MAX <= u32::MAX as usize);

@@ -2,15 +2,16 @@
 //!
 //! Checks that decoding never panics, that a view's accessors stay in bounds once
 //! `new_checked` accepted it, and that whatever decodes re-encodes to exactly the bytes it
-//! came from (the encoding is canonical).
+//! came from (the encoding is canonical). A compact collection's value (hash, set, list,
+//! sorted set) goes through its type's validator and reader (`compact_check`).
 //!
 //! Input: a mode byte, then the record bytes. With bit 0 of the mode set, the checksum is
 //! recomputed before decoding, so that mutations reach the checks after the checksum
 //! (version, kind, flags, database, fields, commit) instead of all dying at the CRC.
 #![no_main]
 
-use floe_core::codec::record::{LogRecord, RecordView, field};
-use floe_fuzz::record_checksum_fix;
+use floe_core::codec::record::{Body, ItemKind, LogRecord, Record, RecordView, field};
+use floe_fuzz::{compact_check, record_checksum_fix};
 
 libfuzzer_sys::fuzz_target!(|input: &[u8]| {
     let Some((&mode, data)) = input.split_first() else {
@@ -37,6 +38,19 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
         assert_eq!(record.encoded_size() as usize, size);
         let mut encoded = vec![0; size];
         record.encode(&mut encoded);
+        if let Body::Standalone(Record::Set {
+            value,
+            value_kind: ItemKind::Compact,
+            ..
+        })
+        | Body::Intent(Record::Set {
+            value,
+            value_kind: ItemKind::Compact,
+            ..
+        }) = record.body
+        {
+            compact_check(value);
+        }
         assert_eq!(
             encoded,
             &data[..size],

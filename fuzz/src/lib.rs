@@ -34,3 +34,58 @@ pub fn record_checksum_fix(bytes: &mut [u8]) -> Option<usize> {
     bytes[field::CHECKSUM].copy_from_slice(&checksum.to_le_bytes());
     Some(size)
 }
+
+/// Checks a value that a record or a snapshot marks compact: its type's validator and
+/// reader never panic, and a value the validator accepts reads back as a non-empty
+/// collection of its type (a sorted set's entries strictly in Redis's order).
+pub fn compact_check(value: &[u8]) {
+    use floe_core::store::{hash, list, set, zset};
+    match value.first() {
+        Some(b'h') => {
+            let view = hash::HashView::new(value);
+            let count = view.entries().count();
+            if hash::is_valid(value) {
+                assert!(count > 0 && view.len() == count, "hash count={count}");
+            }
+        }
+        Some(b's') => {
+            let view = set::SetView::new(value);
+            let count = view.members().count();
+            if set::is_valid(value) {
+                assert!(count > 0, "an accepted set is empty");
+            }
+        }
+        Some(b'l') => {
+            let view = list::ListView::new(value);
+            let count = view.iter().count();
+            if list::is_valid(value) {
+                assert!(count > 0 && view.len() == count, "list count={count}");
+                assert_eq!(view.nth(count - 1), view.iter().last());
+            }
+        }
+        Some(b'z') => {
+            let view = zset::ZsetView::new(value);
+            let entries: Vec<_> = view.entries().collect();
+            if zset::is_valid(value) {
+                assert!(!entries.is_empty(), "an accepted sorted set is empty");
+                for pair in entries.windows(2) {
+                    let order =
+                        zset::order(pair[0].score, pair[0].member, pair[1].score, pair[1].member);
+                    assert_eq!(order, core::cmp::Ordering::Less, "entries out of order");
+                }
+            }
+        }
+        _ => {
+            let kinds = [
+                hash::is_valid(value),
+                set::is_valid(value),
+                list::is_valid(value),
+                zset::is_valid(value),
+            ];
+            assert!(
+                !kinds.contains(&true),
+                "a value with an unknown type byte was accepted"
+            );
+        }
+    }
+}

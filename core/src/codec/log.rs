@@ -633,7 +633,7 @@ const fn corrupt(offset: u64, reason: Corruption) -> Verdict {
     clippy::cast_possible_truncation,
     reason = "a test fails loudly on an unexpected error; its sizes are small"
 )]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::codec::record::{
         FLAG_INTENT, RECORD_VERSION, encode_group, field, group_encoded_size,
@@ -1214,6 +1214,53 @@ mod tests {
             corrupt[log.offsets[1] + 41] ^= 0x20;
             fuzz_seed_write("log_recover", "corrupt", mode, &corrupt);
         }
+        // A compact collection of each type (FLAG_COMPACT Set records), so that mutations
+        // start from every type byte and encoding.
+        for (name, value) in compact_samples() {
+            let mut log = Log::default();
+            log.push(
+                20,
+                Body::Standalone(Record::Set {
+                    db: 1,
+                    key: b"collection",
+                    value: &value,
+                    expires_at: 0,
+                    value_kind: crate::storage::item::ItemKind::Compact,
+                }),
+            );
+            for mode in [0, 1] {
+                fuzz_seed_write(
+                    "record_decode",
+                    &format!("compact-{name}"),
+                    mode,
+                    &log.bytes,
+                );
+            }
+        }
+    }
+
+    /// A valid compact value of each collection type, named after its type byte.
+    pub(crate) fn compact_samples() -> [(&'static str, Vec<u8>); 4] {
+        let score = |score: f64| score.to_le_bytes().to_vec();
+        [
+            ("h", [&b"h"[..], b"\x05field\x05value\x01f\x00"].concat()),
+            ("s", [&b"s"[..], b"\x011\x017\x0212"].concat()),
+            ("l", [&b"l"[..], b"\x03one\x00\x03two\x03one"].concat()),
+            (
+                "z",
+                [&b"z"[..], b"\x01a", &score(-1.5), b"\x02bb", &score(2.0)].concat(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn compact_samples_are_valid_collections() {
+        use crate::store::{hash, list, set, zset};
+        let [h, s, l, z] = compact_samples();
+        assert!(hash::is_valid(&h.1));
+        assert!(set::is_valid(&s.1));
+        assert!(list::is_valid(&l.1));
+        assert!(zset::is_valid(&z.1));
     }
 
     /// A log built from a random sequence of standalone records and groups.

@@ -1317,6 +1317,27 @@ mod tests {
                 &write(&items, 160, false),
             );
         }
+        // A compact collection of each type, in two blocks.
+        let samples = crate::codec::log::tests::compact_samples();
+        let collections: Vec<SnapshotItem<'_>> = samples
+            .iter()
+            .enumerate()
+            .map(|(index, (name, value))| SnapshotItem {
+                db: u8::try_from(index).unwrap(),
+                key: name.as_bytes(),
+                value,
+                expires_at: if index == 2 { 1_700_000_000_000 } else { 0 },
+                kind: ItemKind::Compact,
+            })
+            .collect();
+        for mode in [0, 1] {
+            fuzz_seed_write(
+                "snapshot_decode",
+                "collections",
+                mode,
+                &write(&collections, 96, true),
+            );
+        }
         let directory = format!("{}/../fuzz/seeds/canary", env!("CARGO_MANIFEST_DIR"));
         std::fs::create_dir_all(&directory).unwrap();
         std::fs::write(format!("{directory}/floe"), b"floe").unwrap();

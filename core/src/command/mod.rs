@@ -55,6 +55,7 @@ mod keys;
 mod list;
 mod server;
 mod set;
+mod sort;
 mod strings;
 mod transfer;
 mod zset;
@@ -321,6 +322,8 @@ const WRITE: u8 = 1;
 const READONLY: u8 = 1 << 1;
 /// Flag: an administrative command (snapshots, configuration, shutdown).
 const ADMIN: u8 = 1 << 2;
+/// Flag: a STORE option names a key after the fixed ones (SORT; Redis's movablekeys).
+const STORE_KEY: u8 = 1 << 3;
 
 impl CommandSpec {
     /// The command's name, lowercase (as `COMMAND` and error messages give it).
@@ -364,6 +367,16 @@ impl CommandSpec {
         }
     }
 
+    /// Which shards this request needs: [`CommandSpec::scope`], except that a SORT with a
+    /// BY or GET pattern reads keys anywhere, so it needs every shard.
+    #[must_use]
+    pub fn scope_of<A: Arguments + ?Sized>(&self, args: &A) -> Scope {
+        match self.handler {
+            Handler::Sort(_) if sort::names_other_keys(args) => Scope::All,
+            _ => self.scope(),
+        }
+    }
+
     /// Whether `count` arguments (the name included) satisfy the arity.
     #[must_use]
     pub fn accepts(&self, count: usize) -> bool {
@@ -381,7 +394,7 @@ impl CommandSpec {
     /// Whether an argument counts keys that follow it (Redis's `movablekeys`).
     #[must_use]
     pub const fn keys_counted(&self) -> bool {
-        self.numkeys_index > 0
+        self.numkeys_index > 0 || self.flags & STORE_KEY != 0
     }
 
     fn key_range(&self, count: usize) -> core::iter::StepBy<core::ops::Range<usize>> {
@@ -403,7 +416,7 @@ impl CommandSpec {
 impl CommandSpec {
     /// The indexes of the key arguments of `args`: [`CommandSpec::key_indexes`], then,
     /// for a command whose keys are counted by an argument (ZUNION numkeys key ...), the
-    /// keys it counts. A count that is not a number, or names more keys than there are
+    /// keys it counts, and for SORT its STORE destination. A count that is not a number, or names more keys than there are
     /// arguments, adds none: the command refuses it before it touches a key.
     pub fn key_indexes_of<A: Arguments + ?Sized>(
         &self,
@@ -420,7 +433,14 @@ impl CommandSpec {
                 .filter(|&keys| keys <= count.saturating_sub(first))
                 .unwrap_or(0)
         };
-        self.key_indexes(count).chain(first..first + counted)
+        let store = if self.flags & STORE_KEY == 0 {
+            None
+        } else {
+            sort::store_index(args)
+        };
+        self.key_indexes(count)
+            .chain(first..first + counted)
+            .chain(store)
     }
 }
 
@@ -448,6 +468,7 @@ enum Handler {
     Transfer(transfer::Command),
     Server(server::Command),
     Zset(zset::Command),
+    Sort(sort::Command),
 }
 
 /// Builds a table entry; `keys` is `(first, last, step)` as in `COMMAND INFO`.
@@ -487,7 +508,7 @@ const PAIRS: (u8, i8, u8) = (1, -1, 2);
 /// Every command, sorted by name (binary search; a test checks the order).
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 185] = [
+pub static COMMANDS: [CommandSpec; 187] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -619,6 +640,8 @@ pub static COMMANDS: [CommandSpec; 185] = [
     spec("smembers", 2, READONLY, ONE_KEY, Handler::Set(set::Command::Members)),
     spec("smismember", -3, READONLY, ONE_KEY, Handler::Set(set::Command::MIsMember)),
     spec("smove", 4, WRITE, (1, 2, 1), Handler::Set(set::Command::Move)),
+    spec("sort", -2, WRITE | STORE_KEY, ONE_KEY, Handler::Sort(sort::Command::Sort)),
+    spec("sort_ro", -2, READONLY | STORE_KEY, ONE_KEY, Handler::Sort(sort::Command::SortRo)),
     spec("spop", -2, WRITE, ONE_KEY, Handler::Set(set::Command::Pop)),
     spec("spublish", 3, 0, NO_KEYS, Handler::Server(server::Command::PubSub)),
     spec("srandmember", -2, READONLY, ONE_KEY, Handler::Set(set::Command::RandMember)),
@@ -798,6 +821,10 @@ where
         }
         Handler::Server(command) => server::run(command, &mut context),
         Handler::Zset(command) => zset::run(command, &mut context),
+        Handler::Sort(command) => {
+            sort::run(command, &mut context);
+            Outcome::Done
+        }
     }
 }
 

@@ -34,6 +34,7 @@ mod reclaim;
 mod restore;
 pub mod set;
 pub mod shards;
+pub mod sort;
 mod strings;
 mod transfer;
 mod write;

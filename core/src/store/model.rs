@@ -13,10 +13,13 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{Config, ExpireCondition, LogSink, SetOptions, Store, Transfer};
+use super::list::End;
+use super::zset::AddOptions;
+use super::{Config, ExpireCondition, LogSink, SetOptions, Store, Transfer, ValueType};
 use crate::arena::Arena;
 use crate::codec::record::Record;
 use crate::error::StoreError;
+use crate::storage::item::ItemKind;
 use crate::storage::policy::EvictionPolicy;
 use crate::time::Timestamp;
 
@@ -101,7 +104,56 @@ pub enum Op {
         first: u8,
         second: u8,
     },
+    /// HSET of one field.
+    HashSet {
+        key: u8,
+        field: u8,
+        size: u8,
+    },
+    /// HDEL of one field.
+    HashDelete {
+        key: u8,
+        field: u8,
+    },
+    /// SADD of one member (members below 8 are integers: the intset order).
+    SetAdd {
+        key: u8,
+        member: u8,
+    },
+    /// SREM of one member.
+    SetRemove {
+        key: u8,
+        member: u8,
+    },
+    /// LPUSH (`head`) or RPUSH of one element.
+    ListPush {
+        key: u8,
+        head: bool,
+        size: u8,
+    },
+    /// LPOP (`head`) or RPOP of up to `count` elements.
+    ListPop {
+        key: u8,
+        head: bool,
+        count: u8,
+    },
+    /// ZADD of one member.
+    ZsetAdd {
+        key: u8,
+        member: u8,
+        score: i16,
+    },
+    /// ZREM of one member.
+    ZsetRemove {
+        key: u8,
+        member: u8,
+    },
 }
+
+/// Fields a hash op names, and members a set or sorted set op names: few, to collide.
+const FIELD_COUNT: u8 = 8;
+/// Members a set or sorted set op names.
+const MEMBER_COUNT: u8 = 16;
 
 /// Keys a run uses: few, so that operations collide.
 const KEY_COUNT: u8 = 64;
@@ -148,7 +200,65 @@ impl Op {
                 first: first % DB_COUNT,
                 second: second % DB_COUNT,
             },
+            Self::HashSet {
+                key: k,
+                field,
+                size,
+            } => Self::HashSet {
+                key: key(k),
+                field: field % FIELD_COUNT,
+                size,
+            },
+            Self::HashDelete { key: k, field } => Self::HashDelete {
+                key: key(k),
+                field: field % FIELD_COUNT,
+            },
+            Self::SetAdd { key: k, member } => Self::SetAdd {
+                key: key(k),
+                member: member % MEMBER_COUNT,
+            },
+            Self::SetRemove { key: k, member } => Self::SetRemove {
+                key: key(k),
+                member: member % MEMBER_COUNT,
+            },
+            Self::ListPush { key: k, head, size } => Self::ListPush {
+                key: key(k),
+                head,
+                size,
+            },
+            Self::ListPop {
+                key: k,
+                head,
+                count,
+            } => Self::ListPop {
+                key: key(k),
+                head,
+                count: count % 4 + 1,
+            },
+            Self::ZsetAdd {
+                key: k,
+                member,
+                score,
+            } => Self::ZsetAdd {
+                key: key(k),
+                member: member % MEMBER_COUNT,
+                score,
+            },
+            Self::ZsetRemove { key: k, member } => Self::ZsetRemove {
+                key: key(k),
+                member: member % MEMBER_COUNT,
+            },
         }
+    }
+}
+
+/// A set or sorted set member: an integer below 8 (so a set of them is an intset, kept
+/// in numeric order), a word otherwise.
+fn member_for(member: u8) -> Vec<u8> {
+    if member < 8 {
+        format!("{member}").into_bytes()
+    } else {
+        format!("m{member}").into_bytes()
     }
 }
 
@@ -164,7 +274,7 @@ fn value_for(key: u8, serial: u32, size: u16) -> Vec<u8> {
 /// included).
 #[derive(Debug, Clone, Default)]
 struct Model {
-    entries: BTreeMap<(u8, u8), (Vec<u8>, Timestamp)>,
+    entries: BTreeMap<(u8, u8), (Vec<u8>, Timestamp, ItemKind)>,
     deleted: BTreeSet<(u8, u8)>,
 }
 
@@ -178,10 +288,10 @@ impl LogSink for Model {
                 key,
                 value,
                 expires_at,
-                ..
+                value_kind,
             } => {
                 self.entries
-                    .insert((db, key[0]), (value.to_vec(), expires_at));
+                    .insert((db, key[0]), (value.to_vec(), expires_at, value_kind));
             }
             Record::Del { db, key } => {
                 self.entries.remove(&(db, key[0]));
@@ -222,11 +332,24 @@ fn live(model: &Model, key: u8, now: Timestamp) -> Option<&Vec<u8>> {
     live_in(model, 0, key, now)
 }
 
+/// The string at `(db, key)` if it is live (a collection has none, as GET reads it).
 fn live_in(model: &Model, db: u8, key: u8, now: Timestamp) -> Option<&Vec<u8>> {
+    live_any(model, db, key, now)
+        .filter(|(value_type, _)| *value_type == ValueType::String)
+        .map(|(_, value)| value)
+}
+
+/// The value of any type at `(db, key)` if it is live.
+fn live_any(model: &Model, db: u8, key: u8, now: Timestamp) -> Option<(ValueType, &Vec<u8>)> {
     let entry = model.entries.get(&(db, key));
     entry
-        .filter(|(_, at)| *at == 0 || *at > now)
-        .map(|(value, _)| value)
+        .filter(|(_, at, _)| *at == 0 || *at > now)
+        .map(|(value, _, kind)| (ValueType::of(*kind, value), value))
+}
+
+/// Whether `(0, key)` holds a live value of another type than `wanted`.
+fn holds_other(model: &Model, key: u8, now: Timestamp, wanted: ValueType) -> bool {
+    live_any(model, 0, key, now).is_some_and(|(value_type, _)| value_type != wanted)
 }
 
 /// Runs `ops` against a store and a model fed only by the store's log records; after every
@@ -271,7 +394,7 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
                 check_eq!(got.as_ref(), live(&model, key, now), "get key {}", key);
             }
             Op::Delete { key } => {
-                let was_live = live(&model, key, now).is_some();
+                let was_live = live_any(&model, 0, key, now).is_some();
                 check_eq!(store.delete(0, &[key], now, &mut model), was_live);
             }
             Op::Incr { key } => {
@@ -363,8 +486,12 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
                 replace,
                 keep_source,
             } => {
-                let before = live(&model, source, now).cloned();
-                let target_before = live_in(&model, target_db, target, now).cloned();
+                let before = live_any(&model, 0, source, now).map(|(t, v)| (t, v.clone()));
+                let target_before =
+                    live_any(&model, target_db, target, now).map(|(t, v)| (t, v.clone()));
+                let any = |model: &Model, db: u8, key: u8| {
+                    live_any(model, db, key, now).map(|(t, v)| (t, v.clone()))
+                };
                 let same = target_db == 0 && source == target;
                 let result = store.transfer(
                     0,
@@ -379,27 +506,23 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
                 match result {
                     Ok(Transfer::Done) => {
                         check!(before.is_some(), "transfer of a missing key");
-                        check_eq!(live_in(&model, target_db, target, now), before.as_ref());
+                        check_eq!(any(&model, target_db, target), before);
                         if !same && !keep_source {
-                            check_eq!(live(&model, source, now), None);
+                            check_eq!(any(&model, 0, source), None);
                         }
                     }
                     Ok(Transfer::SourceMissing) => check!(before.is_none()),
                     Ok(Transfer::TargetExists) => {
                         check!(!replace && target_before.is_some());
-                        check_eq!(
-                            live_in(&model, target_db, target, now),
-                            target_before.as_ref()
-                        );
+                        check_eq!(any(&model, target_db, target), target_before);
                     }
                     Err(error) => {
                         // Nothing but evictions: the target holds what it held, or was
                         // evicted.
-                        let target_now = live_in(&model, target_db, target, now);
+                        let target_now = any(&model, target_db, target);
                         let evicted = model.deleted.contains(&(target_db, target));
                         check!(
-                            target_now == target_before.as_ref()
-                                || (evicted && target_now.is_none()),
+                            target_now == target_before || (evicted && target_now.is_none()),
                             "transfer failed with {error:?} but changed the target"
                         );
                     }
@@ -408,6 +531,7 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
             Op::SwapDb { first, second } => {
                 check_eq!(store.swap_db(first, second, &mut model), Ok(()));
             }
+            _ => collection_op(&mut store, &mut model, op, serial, now)?,
         }
         let stats = store.stats();
         check!(stats.memory_used_size <= stats.memory_limit_size);
@@ -416,6 +540,18 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
             .map_err(|error| format!("after {op:?}: {error}"))?;
         for db in 0..DB_COUNT {
             for key in 0..KEY_COUNT {
+                let any = store
+                    .value_peek(db, &[key], now)
+                    .map(|(value_type, value)| (value_type, value.to_vec()));
+                let expected = live_any(&model, db, key, now).map(|(t, v)| (t, v.clone()));
+                check_eq!(
+                    any,
+                    expected,
+                    "after {:?}: db {} key {} (any type)",
+                    op,
+                    db,
+                    key
+                );
                 let got = store.get(db, &[key], now).map(<[u8]>::to_vec);
                 check_eq!(
                     got.as_ref(),
@@ -427,6 +563,134 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// Runs one op on a hash, set, list or sorted set and checks what it did; the caller
+/// then reads every key back against the log-fed model. A key of another type must be
+/// refused with `WrongType`.
+fn collection_op(
+    store: &mut Store<'_>,
+    model: &mut Model,
+    op: &Op,
+    serial: u32,
+    now: Timestamp,
+) -> Result<(), String> {
+    let wrong = |model: &Model, key: u8, wanted: ValueType, error: StoreError| {
+        if holds_other(model, key, now, wanted) {
+            check_eq!(error, StoreError::WrongType);
+        } else {
+            check!(error != StoreError::WrongType, "WrongType on key {key}");
+        }
+        Ok(())
+    };
+    match *op {
+        Op::HashSet { key, field, size } => {
+            let field = format!("f{field}").into_bytes();
+            let value = value_for(key, serial, u16::from(size));
+            let pairs = [(field.as_slice(), value.as_slice())];
+            match store.hash_set(0, &[key], pairs.into_iter(), false, now, model) {
+                Ok(_) => {
+                    let view = store
+                        .hash_view(0, &[key], now)
+                        .map_err(|e| format!("{e:?}"))?;
+                    check_eq!(view.and_then(|view| view.get(&field)), Some(&value[..]));
+                }
+                Err(error) => wrong(model, key, ValueType::Hash, error)?,
+            }
+        }
+        Op::HashDelete { key, field } => {
+            let field = format!("f{field}").into_bytes();
+            match store.hash_delete(0, &[key], [&field[..]].into_iter(), now, model) {
+                Ok(_) => {
+                    let view = store
+                        .hash_view(0, &[key], now)
+                        .map_err(|e| format!("{e:?}"))?;
+                    check_eq!(view.and_then(|view| view.get(&field)), None);
+                }
+                Err(error) => wrong(model, key, ValueType::Hash, error)?,
+            }
+        }
+        Op::SetAdd { key, member } | Op::SetRemove { key, member } => {
+            let adding = matches!(op, Op::SetAdd { .. });
+            let member = member_for(member);
+            let members = [&member[..]].into_iter();
+            let result = if adding {
+                store.set_add(0, &[key], members, now, model)
+            } else {
+                store.set_remove(0, &[key], members, now, model)
+            };
+            match result {
+                Ok(_) => {
+                    let view = store
+                        .set_view(0, &[key], now)
+                        .map_err(|e| format!("{e:?}"))?;
+                    check_eq!(view.is_some_and(|view| view.contains(&member)), adding);
+                }
+                Err(error) => wrong(model, key, ValueType::Set, error)?,
+            }
+        }
+        Op::ListPush { key, head, size } => {
+            let element = value_for(key, serial, u16::from(size));
+            let end = if head { End::Head } else { End::Tail };
+            let elements = [&element[..]].into_iter();
+            match store.list_push(0, &[key], end, elements, false, now, model) {
+                Ok(len) => {
+                    let view = store
+                        .list_view(0, &[key], now)
+                        .map_err(|e| format!("{e:?}"))?;
+                    let view = view.ok_or_else(|| format!("list {key} missing after a push"))?;
+                    check_eq!(view.len(), len);
+                    let at = if head { 0 } else { len - 1 };
+                    check_eq!(view.nth(at), Some(&element[..]));
+                }
+                Err(error) => wrong(model, key, ValueType::List, error)?,
+            }
+        }
+        Op::ListPop { key, head, count } => {
+            let end = if head { End::Head } else { End::Tail };
+            let mut visited = 0usize;
+            let popped = store.list_pop(0, &[key], end, usize::from(count), now, model, |_, _| {
+                visited += 1;
+            });
+            match popped {
+                Ok(popped) => {
+                    check_eq!(popped, visited);
+                    check!(popped <= usize::from(count));
+                }
+                Err(error) => wrong(model, key, ValueType::List, error)?,
+            }
+        }
+        Op::ZsetAdd { key, member, score } => {
+            let member = member_for(member);
+            let pairs = [(f64::from(score), &member[..])].into_iter();
+            match store.zset_add(0, &[key], pairs, AddOptions::default(), now, model) {
+                Ok(_) => {
+                    let view = store
+                        .zset_view(0, &[key], now)
+                        .map_err(|e| format!("{e:?}"))?;
+                    check_eq!(
+                        view.and_then(|view| view.score(&member)),
+                        Some(f64::from(score))
+                    );
+                }
+                Err(error) => wrong(model, key, ValueType::SortedSet, error)?,
+            }
+        }
+        Op::ZsetRemove { key, member } => {
+            let member = member_for(member);
+            match store.zset_remove(0, &[key], [&member[..]].into_iter(), now, model) {
+                Ok(_) => {
+                    let view = store
+                        .zset_view(0, &[key], now)
+                        .map_err(|e| format!("{e:?}"))?;
+                    check_eq!(view.and_then(|view| view.score(&member)), None);
+                }
+                Err(error) => wrong(model, key, ValueType::SortedSet, error)?,
+            }
+        }
+        _ => unreachable!("not a collection op: {op:?}"),
     }
     Ok(())
 }
@@ -448,7 +712,7 @@ fn check_prefix_index(store: &Store<'_>, model: &Model, now: Timestamp) -> Resul
             "index out of order"
         );
         for key in 0..KEY_COUNT {
-            let expected: Vec<Vec<u8>> = live_in(model, db, key, now)
+            let expected: Vec<Vec<u8>> = live_any(model, db, key, now)
                 .map(|_| vec![key])
                 .into_iter()
                 .collect();

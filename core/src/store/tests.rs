@@ -889,6 +889,18 @@ fn op() -> impl Strategy<Value = Op> {
             }
         ),
         1 => (0u8..3, 0u8..3).prop_map(|(first, second)| Op::SwapDb { first, second }),
+        2 => (0u8..64, any::<u8>(), any::<u8>())
+            .prop_map(|(key, field, size)| Op::HashSet { key, field, size }),
+        1 => (0u8..64, any::<u8>()).prop_map(|(key, field)| Op::HashDelete { key, field }),
+        2 => (0u8..64, any::<u8>()).prop_map(|(key, member)| Op::SetAdd { key, member }),
+        1 => (0u8..64, any::<u8>()).prop_map(|(key, member)| Op::SetRemove { key, member }),
+        2 => (0u8..64, any::<bool>(), any::<u8>())
+            .prop_map(|(key, head, size)| Op::ListPush { key, head, size }),
+        1 => (0u8..64, any::<bool>(), any::<u8>())
+            .prop_map(|(key, head, count)| Op::ListPop { key, head, count }),
+        2 => (0u8..64, any::<u8>(), any::<i16>())
+            .prop_map(|(key, member, score)| Op::ZsetAdd { key, member, score }),
+        1 => (0u8..64, any::<u8>()).prop_map(|(key, member)| Op::ZsetRemove { key, member }),
     ]
 }
 

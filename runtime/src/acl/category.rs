@@ -121,6 +121,7 @@ fn extra(name: &str, subcommand: &[u8]) -> &'static [&'static str] {
         | "type" | "unlink" => &["keyspace", "fast"],
         "copy" | "del" | "dump" | "randomkey" | "rename" | "scan" => &["keyspace", "slow"],
         "restore" => &["keyspace", "slow", "dangerous"],
+        "sort" | "sort_ro" => &["set", "sortedset", "list", "slow", "dangerous"],
         "flushall" | "flushdb" | "keys" => &["keyspace", "slow", "dangerous"],
         "swapdb" => &["keyspace", "fast", "dangerous"],
         "auth" | "echo" | "hello" | "ping" | "quit" | "reset" | "select" => &["fast", "connection"],

@@ -107,7 +107,7 @@ impl Route {
         let Some(spec) = spec else {
             return Self::None;
         };
-        match spec.scope() {
+        match spec.scope_of(args) {
             Scope::None => Self::None,
             Scope::All => Self::all(count),
             Scope::Keys => {

@@ -343,7 +343,7 @@ impl Worker {
             return;
         }
         let keys = spec
-            .key_indexes(args.count())
+            .key_indexes_of(args)
             .filter_map(|index| args.get(index));
         let woken = self.shared.waiters.wake(&self.db, db_index, keys);
         self.wake_workers(&woken);
