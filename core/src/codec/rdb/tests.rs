@@ -586,7 +586,9 @@ fn large_sets_and_sorted_sets_check_and_sort() {
     // Neither ascending nor descending: composed by selection, up to its limit.
     let shuffled = |count: u32| {
         let mut zset = std::vec![TYPE_ZSET_PAIRS, 0x80];
-        zset.extend_from_slice(&count.to_be_bytes());
+        let mut length = count.to_le_bytes();
+        length.reverse(); // RDB lengths are big-endian.
+        zset.extend_from_slice(&length);
         for index in 0..count {
             let score = f64::from((index * 7919) % count);
             let text = std::format!("m{index}");
