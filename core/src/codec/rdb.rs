@@ -91,7 +91,7 @@ impl PayloadError {
 #[derive(Debug, Clone, Copy)]
 pub struct Object<'p> {
     shape: Shape<'p>,
-    /// Bytes of the value floe stores (a string's bytes, or a compact hash).
+    /// Bytes of the value floe stores (a string's bytes, or a compact collection).
     value_size: usize,
 }
 
