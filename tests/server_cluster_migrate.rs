@@ -1,7 +1,9 @@
 //! Slot migration end to end, and the DUMP/RESTORE it is built on.
 //!
 //! Pins: DUMP payloads cross between floe and a real `redis-server` 7.0 both ways
-//! (strings in every encoding Redis writes, hashes as listpacks and as tables, with TTLs);
+//! (strings in every encoding Redis writes, hashes as listpacks and as tables, sets as
+//! intsets and tables, lists of one and many quicklist nodes, sorted sets as listpacks and
+//! skiplists, with TTLs);
 //! `CLUSTER SETSLOT` and the `-ASK`/`-TRYAGAIN` routing, compared with a Redis node in
 //! cluster mode; `floe cluster move-slots` under a writing cluster client loses no
 //! acknowledged write; a source killed -9 mid-migration and the migration re-run loses
@@ -32,7 +34,8 @@ fn bulk_bytes(reply: &[u8]) -> Vec<u8> {
 }
 
 /// Writes the same values into `client`: strings Redis int-encodes, keeps raw and
-/// compresses, a small hash (a listpack in Redis) and a large one (a table in Redis).
+/// compresses, a small hash (a listpack in Redis) and a large one (a table in Redis), and
+/// sets, lists and sorted sets small and large (each of Redis's encodings).
 fn write_values(client: &mut Client) {
     let long = "ab".repeat(200);
     let mut args: Vec<String> = vec!["HSET".into(), "big-hash".into()];
@@ -41,6 +44,26 @@ fn write_values(client: &mut Client) {
         args.push(format!("{}", index * 1000));
     }
     let big: Vec<&str> = args.iter().map(String::as_str).collect();
+    let many = |command: &str, key: &str, count: usize, item: &dyn Fn(usize) -> Vec<String>| {
+        let mut args = vec![command.to_owned(), key.to_owned()];
+        for index in 0..count {
+            args.extend(item(index));
+        }
+        args
+    };
+    let big_set = many("SADD", "big-set", 600, &|index| {
+        vec![format!("member-{index}")]
+    });
+    let big_list = many("RPUSH", "big-list", 3000, &|index| {
+        vec![format!("element-{}", index % 7)]
+    });
+    let big_zset = many("ZADD", "big-zset", 200, &|index| {
+        vec![format!("{}.5", index % 50), format!("m-{index}")]
+    });
+    let collections: Vec<Vec<&str>> = [&big_set, &big_list, &big_zset]
+        .iter()
+        .map(|args| args.iter().map(String::as_str).collect())
+        .collect();
     for args in [
         &["SET", "small", "hello"][..],
         &["SET", "int", "123"],
@@ -50,28 +73,54 @@ fn write_values(client: &mut Client) {
         &["SET", "ttl", "x", "PX", "100000"],
         &["HSET", "hash", "a", "1", "b", "two", "c", &long],
         &big,
+        &["SADD", "set-ints", "3", "-70000", "1", "5000000000"],
+        &["SADD", "set-words", "b", "a", "7", &long],
+        &collections[0],
+        &["RPUSH", "list", "a", "12", "-300", &long],
+        &collections[1],
+        &[
+            "ZADD", "zset", "1", "a", "2.5", "b", "-1", "c", "inf", &long,
+        ],
+        &collections[2],
+        &["EXPIRE", "zset", "100000"],
     ] {
         let reply = command(client, args);
         assert!(!reply.starts_with('-'), "{args:?}: {reply}");
     }
 }
 
-const KEYS: [&str; 8] = [
-    "small", "int", "int32", "int64", "long", "ttl", "hash", "big-hash",
+const KEYS: [&str; 15] = [
+    "small",
+    "int",
+    "int32",
+    "int64",
+    "long",
+    "ttl",
+    "hash",
+    "big-hash",
+    "set-ints",
+    "set-words",
+    "big-set",
+    "list",
+    "big-list",
+    "zset",
+    "big-zset",
 ];
 
 /// What a key reads back as, the same on floe and Redis.
 fn read_back(client: &mut Client, key: &str) -> String {
     let kind = command(client, &["TYPE", key]);
-    let value = if kind == "+hash\r\n" {
-        let mut fields: Vec<String> = command(client, &["HGETALL", key])
-            .split("\r\n")
-            .map(str::to_owned)
-            .collect();
-        fields.sort();
-        fields.join(",")
-    } else {
-        command(client, &["GET", key])
+    let sorted = |reply: String| {
+        let mut items: Vec<String> = reply.split("\r\n").map(str::to_owned).collect();
+        items.sort();
+        items.join(",")
+    };
+    let value = match kind.as_str() {
+        "+hash\r\n" => sorted(command(client, &["HGETALL", key])),
+        "+set\r\n" => sorted(command(client, &["SMEMBERS", key])),
+        "+list\r\n" => command(client, &["LRANGE", key, "0", "-1"]),
+        "+zset\r\n" => command(client, &["ZRANGE", key, "0", "-1", "WITHSCORES"]),
+        _ => command(client, &["GET", key]),
     };
     let ttl = command(client, &["PTTL", key]);
     let ttl = if ttl == ":-1\r\n" { "none" } else { "some" };
@@ -90,7 +139,10 @@ fn dump_payloads_cross_between_floe_and_redis_both_ways() {
         assert_eq!(read_back(&mut floe, key), expected, "{key}");
         let from_redis = bulk_bytes(&redis.command(&[b"DUMP", key.as_bytes()]));
         let from_floe = bulk_bytes(&floe.command(&[b"DUMP", key.as_bytes()]));
-        if matches!(key, "small" | "int" | "int32" | "int64" | "ttl") {
+        if matches!(
+            key,
+            "small" | "int" | "int32" | "int64" | "ttl" | "set-ints"
+        ) {
             // floe chooses Redis's encoding for these: the same bytes.
             assert_eq!(from_floe, from_redis, "{key}");
         }
@@ -327,6 +379,22 @@ fn move_slots_under_a_writing_cluster_client_loses_no_acknowledged_write() {
     for key in &keys {
         let () = connection.set(key, "initial").expect("SET");
     }
+    // Keys of every other type, left alone while the slots move.
+    let collections = keys_in("collection:", 0..200, 12);
+    let mut first = nodes[0].client();
+    for (index, key) in collections.iter().enumerate() {
+        let args: &[&str] = match index % 4 {
+            0 => &["SADD", key, "3", "1", "2"],
+            1 => &["SADD", key, "b", "a", "c"],
+            2 => &["RPUSH", key, "x", "y", "12"],
+            _ => &["ZADD", key, "2", "b", "1", "a", "1.5", "c"],
+        };
+        assert!(!command(&mut first, args).starts_with('-'), "{args:?}");
+    }
+    let expected: Vec<String> = collections
+        .iter()
+        .map(|key| read_back(&mut first, key))
+        .collect();
     let stop = AtomicBool::new(false);
     let (last_values, counts, failures) = std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
@@ -366,6 +434,9 @@ fn move_slots_under_a_writing_cluster_client_loses_no_acknowledged_write() {
             command(&mut owner, &["GET", key]),
             format!("${}\r\n{value}\r\n", value.len())
         );
+    }
+    for (key, expected) in collections.iter().zip(&expected) {
+        assert_eq!(&read_back(&mut owner, key), expected, "{key}");
     }
     for ((counter, count), failed) in counters.iter().zip(&counts).zip(&failures) {
         let reply = command(&mut owner, &["GET", counter]);

@@ -633,6 +633,14 @@ impl Db {
         keys
     }
 
+    /// Calls `visit` with every live key of every type, under the store lock (never call
+    /// the `Db` from `visit`): what the cluster's slot commands count and list.
+    pub fn keys_with(&self, mut visit: impl FnMut(&[u8])) {
+        self.read(self.route_all(), |shards, now| {
+            shards::keys(shards, DB_INDEX, b"*", now, &mut visit);
+        });
+    }
+
     /// Every value (ZeekDB's `values`).
     #[must_use]
     pub fn values(&self) -> Vec<Vec<u8>> {

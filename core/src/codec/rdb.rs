@@ -8,11 +8,13 @@
 //!                                          CRC64 covers every byte before it
 //! ```
 //!
-//! Types read: 0 (string), 4 (hash: a length, then field and value strings) and 16 (hash
-//! as a listpack held in one string). Types written: 0 and 4. A string is written raw
-//! (length then bytes), or in Redis's integer encoding when Redis would use it (so DUMP of
-//! a short string or an integer-looking one gives Redis's bytes); floe never compresses.
-//! A string is read in any of Redis's encodings: raw, int8/16/32, and LZF-compressed.
+//! Types read: 0 (string), 4 (hash: a length, then field and value strings), 16 (hash
+//! as a listpack held in one string), and the collections of [`collection`]: 2 and 11
+//! (sets), 1 and 18 (lists), 5 and 17 (sorted sets). Types written: 0, 4, 2 or 11, 1, 5.
+//! A string is written raw (length then bytes), or in Redis's integer encoding when Redis
+//! would use it (so DUMP of a short string or an integer-looking one gives Redis's bytes);
+//! floe never compresses. A string is read in any of Redis's encodings: raw, int8/16/32,
+//! and LZF-compressed.
 //!
 //! Everything here is total and allocates nothing: [`Object::decode`] checks the whole
 //! payload (footer, checksum, every length, every LZF block, every listpack entry) and
@@ -22,10 +24,19 @@
 //! listpack is never expanded anywhere but into the hash it becomes.
 //!
 //! Not checked (as Redis without `sanitize-dump-payload`): repeated fields in a hash.
+//! Checked for sets and sorted sets (floe's encodings promise distinct members): see
+//! [`collection`].
+
+mod collection;
+
+use collection::Text;
 
 use crate::storage::item::{varint_size, varint_write};
 use crate::store::TYPE_HASH;
-use crate::text::{I64_TEXT_SIZE_MAX, format_i64};
+use crate::store::list::ListView;
+use crate::store::set::SetView;
+use crate::store::zset::ZsetView;
+use crate::text::{I64_TEXT_SIZE_MAX, format_i64, parse_double_or_infinity};
 
 /// RDB object type of a string.
 pub const TYPE_STRING: u8 = 0;
@@ -33,6 +44,19 @@ pub const TYPE_STRING: u8 = 0;
 pub const TYPE_HASH_PAIRS: u8 = 4;
 /// RDB object type of a hash in a listpack (`RDB_TYPE_HASH_LISTPACK`).
 pub const TYPE_HASH_LISTPACK: u8 = 16;
+/// RDB object type of a list as a count and its element strings (`RDB_TYPE_LIST`).
+pub const TYPE_LIST_STRINGS: u8 = 1;
+/// RDB object type of a list as quicklist nodes (`RDB_TYPE_LIST_QUICKLIST_2`).
+pub const TYPE_LIST_QUICKLIST: u8 = 18;
+/// RDB object type of a set as a count and its member strings (`RDB_TYPE_SET`).
+pub const TYPE_SET_STRINGS: u8 = 2;
+/// RDB object type of a set of integers in an intset (`RDB_TYPE_SET_INTSET`).
+pub const TYPE_SET_INTSET: u8 = 11;
+/// RDB object type of a sorted set as member strings and binary scores
+/// (`RDB_TYPE_ZSET_2`).
+pub const TYPE_ZSET_PAIRS: u8 = 5;
+/// RDB object type of a sorted set in a listpack (`RDB_TYPE_ZSET_LISTPACK`).
+pub const TYPE_ZSET_LISTPACK: u8 = 17;
 /// The RDB version floe writes and the newest it reads (Redis 7.0's `RDB_VERSION`).
 pub const RDB_VERSION: u16 = 10;
 /// Bytes after the object: the RDB version (2) and the CRC64 (8).
@@ -67,7 +91,7 @@ impl PayloadError {
 #[derive(Debug, Clone, Copy)]
 pub struct Object<'p> {
     shape: Shape<'p>,
-    /// Bytes of the value floe stores (a string's bytes, or a compact hash).
+    /// Bytes of the value floe stores (a string's bytes, or a compact collection).
     value_size: usize,
 }
 
@@ -81,6 +105,8 @@ enum Shape<'p> {
     },
     /// A listpack, in a string.
     HashListpack(RdbString<'p>),
+    /// A set, a list or a sorted set ([`collection`]).
+    Collection(collection::Shape<'p>),
 }
 
 impl<'p> Object<'p> {
@@ -120,7 +146,7 @@ impl<'p> Object<'p> {
                 }
             }
             TYPE_HASH_LISTPACK => Shape::HashListpack(RdbString::read(&mut rest)?),
-            _ => return Err(PayloadError::BadData),
+            _ => Shape::Collection(collection::Shape::read(kind, &mut rest)?),
         };
         let mut object = Self {
             shape,
@@ -133,7 +159,7 @@ impl<'p> Object<'p> {
         Ok(object)
     }
 
-    /// Whether the value is a string (else a compact hash).
+    /// Whether the value is a string (else a compact collection).
     #[must_use]
     pub const fn is_string(&self) -> bool {
         matches!(self.shape, Shape::String(_))
@@ -173,6 +199,7 @@ impl<'p> Object<'p> {
                 Ok(())
             }
             Shape::HashListpack(string) => compose_listpack(string, out),
+            Shape::Collection(shape) => shape.compose(out),
         }
     }
 }
@@ -205,6 +232,12 @@ pub enum Value<'v> {
     String(&'v [u8]),
     /// A compact hash (`crate::store::hash::HashView`'s bytes).
     Hash(crate::store::hash::HashView<'v>),
+    /// A compact set.
+    Set(SetView<'v>),
+    /// A compact list.
+    List(ListView<'v>),
+    /// A compact sorted set.
+    SortedSet(ZsetView<'v>),
 }
 
 fn encode_body(value: Value<'_>, put: &mut dyn FnMut(&[u8])) {
@@ -219,6 +252,22 @@ fn encode_body(value: Value<'_>, put: &mut dyn FnMut(&[u8])) {
             for entry in view.entries() {
                 encode_string(entry.field, put);
                 encode_string(entry.value, put);
+            }
+        }
+        Value::Set(view) => collection::encode_set(view, put),
+        Value::List(view) => {
+            put(&[TYPE_LIST_STRINGS]);
+            encode_length(view.len(), put);
+            for element in view.iter() {
+                encode_string(element, put);
+            }
+        }
+        Value::SortedSet(view) => {
+            put(&[TYPE_ZSET_PAIRS]);
+            encode_length(view.len(), put);
+            for entry in view.entries() {
+                encode_string(entry.member, put);
+                put(&entry.score.to_le_bytes());
             }
         }
     }
@@ -399,6 +448,20 @@ impl<'p> RdbString<'p> {
         Ok(())
     }
 
+    /// The string as an element's text.
+    fn text(self) -> Text<'p> {
+        match self {
+            Self::Raw(bytes) => Text::Bytes(bytes),
+            Self::Integer(value) => Text::Integer(value),
+            Self::Lzf { compressed, size } => Text::Stream {
+                compressed,
+                total: size,
+                offset: 0,
+                size,
+            },
+        }
+    }
+
     fn reader(&self) -> ByteReader<'p> {
         match *self {
             Self::Raw(bytes) => ByteReader::Raw(bytes),
@@ -409,6 +472,7 @@ impl<'p> RdbString<'p> {
 }
 
 /// The bytes of a string, read front to back (a listpack inside it).
+#[derive(Clone)]
 #[expect(
     clippy::large_enum_variant,
     reason = "one reader on the stack per listpack; boxing the window needs an allocator"
@@ -454,6 +518,7 @@ impl ByteReader<'_> {
 /// uses): control bytes below 32 start a run of literals, others a back-reference of
 /// 3..=264 bytes at most [`LZF_WINDOW_SIZE`] back. Total: any input gives bytes or
 /// [`PayloadError::BadData`], never more than `size` bytes.
+#[derive(Clone)]
 struct LzfReader<'p> {
     input: &'p [u8],
     window: [u8; LZF_WINDOW_SIZE],
@@ -537,46 +602,175 @@ impl<'p> LzfReader<'p> {
 /// Writes a listpack's entries as a compact hash: fields and values alternate, there is
 /// at least one pair, and the listpack ends exactly at its terminator.
 fn compose_listpack(string: RdbString<'_>, out: &mut Compose<'_>) -> Result<(), PayloadError> {
-    let mut reader = string.reader();
-    let total_size = reader.integer_le(4)?;
-    let count = reader.integer_le(2)?;
-    if u64::try_from(string.size()).ok() != Some(total_size) || string.size() < 7 {
+    let mut listpack = Listpack::new(string)?;
+    out.push(&[TYPE_HASH]);
+    let mut entry_count = 0usize;
+    while listpack.next_copy(out)? {
+        entry_count += 1;
+    }
+    if entry_count == 0 || !entry_count.is_multiple_of(2) {
         return Err(PayloadError::BadData);
     }
-    out.push(&[TYPE_HASH]);
-    // Bounded: each entry reads at least one byte of a listpack of `total_size` bytes.
-    for entry_count in 0..=total_size {
-        let first = reader.byte()?;
-        if first == 0xff {
-            let even = entry_count > 0 && entry_count.is_multiple_of(2);
-            // A count of 65535 means "too many to count" in a listpack.
-            let counted = count == u64::from(u16::MAX) || count == entry_count;
-            if !even || !counted || !reader.is_done() {
-                return Err(PayloadError::BadData);
-            }
-            return Ok(());
-        }
-        let encoded_size = compose_listpack_entry(first, &mut reader, out)?;
-        reader.skip(backlen_size(encoded_size))?;
-    }
-    Err(PayloadError::BadData)
+    Ok(())
 }
 
-/// One listpack entry after its first byte: copies it to `out` (an integer as its decimal
-/// text) and returns the size of its encoding and data (what its backlen counts).
-fn compose_listpack_entry(
+/// The entries of a listpack held in a payload string, front to back. Checks as it goes:
+/// the header's total size, every entry's encoding, the terminator at the very end, and
+/// the header's entry count (unless 65535: "too many to count").
+#[derive(Clone)]
+struct Listpack<'p> {
+    string: RdbString<'p>,
+    reader: ByteReader<'p>,
+    total_size: u64,
+    count: u64,
+    entry_count: u64,
+}
+
+/// What a listpack entry holds after its header.
+enum Head {
+    Integer(i64),
+    /// This many bytes, next in the reader.
+    Bytes(usize),
+}
+
+impl<'p> Listpack<'p> {
+    fn new(string: RdbString<'p>) -> Result<Self, PayloadError> {
+        let mut reader = string.reader();
+        let total_size = reader.integer_le(4)?;
+        let count = reader.integer_le(2)?;
+        if u64::try_from(string.size()).ok() != Some(total_size) || string.size() < 7 {
+            return Err(PayloadError::BadData);
+        }
+        Ok(Self {
+            string,
+            reader,
+            total_size,
+            count,
+            entry_count: 0,
+        })
+    }
+
+    /// The next entry's header and the size its backlen counts, or `None` at the
+    /// terminator.
+    fn head(&mut self) -> Result<Option<(Head, usize)>, PayloadError> {
+        // Bounded: each entry reads at least one byte of a listpack of `total_size` bytes.
+        if self.entry_count > self.total_size {
+            return Err(PayloadError::BadData);
+        }
+        let first = self.reader.byte()?;
+        if first == 0xff {
+            let counted = self.count == u64::from(u16::MAX) || self.count == self.entry_count;
+            if !counted || !self.reader.is_done() {
+                return Err(PayloadError::BadData);
+            }
+            return Ok(None);
+        }
+        listpack_entry_head(first, &mut self.reader).map(Some)
+    }
+
+    /// Ends an entry whose data was read: skips its backlen.
+    fn finish(&mut self, encoded_size: usize) -> Result<(), PayloadError> {
+        self.reader.skip(backlen_size(encoded_size))?;
+        self.entry_count += 1;
+        Ok(())
+    }
+
+    /// The next entry (an integer as its decimal text), or `None` at the terminator. An
+    /// entry inside a compressed string is a [`Text::Stream`]: reading it again costs
+    /// the decompression of everything before it.
+    fn next(&mut self) -> Result<Option<Text<'p>>, PayloadError> {
+        let Some((head, encoded_size)) = self.head()? else {
+            return Ok(None);
+        };
+        let text = match (head, &mut self.reader, self.string) {
+            (Head::Integer(value), ..) => Text::Integer(value),
+            (Head::Bytes(size), ByteReader::Raw(bytes), _) => Text::Bytes(take(bytes, size)?),
+            (
+                Head::Bytes(size),
+                ByteReader::Lzf(reader),
+                RdbString::Lzf {
+                    compressed,
+                    size: total,
+                },
+            ) => {
+                let offset = reader.produced;
+                for _ in 0..size {
+                    reader.byte()?;
+                }
+                Text::Stream {
+                    compressed,
+                    total,
+                    offset,
+                    size,
+                }
+            }
+            (Head::Bytes(_), ..) => return Err(PayloadError::BadData),
+        };
+        self.finish(encoded_size)?;
+        Ok(Some(text))
+    }
+
+    /// Copies the next entry to `out` as floe's encodings hold an element (varint size,
+    /// then bytes), streaming; `false` at the terminator.
+    fn next_copy(&mut self, out: &mut Compose<'_>) -> Result<bool, PayloadError> {
+        let Some((head, encoded_size)) = self.head()? else {
+            return Ok(false);
+        };
+        match head {
+            Head::Integer(value) => Text::Integer(value).copy_to(out),
+            Head::Bytes(size) => {
+                out.push_varint(size);
+                for _ in 0..size {
+                    out.push(&[self.reader.byte()?]);
+                }
+            }
+        }
+        self.finish(encoded_size)?;
+        Ok(true)
+    }
+
+    /// The next entry as a sorted set score (an integer, or a float's text, infinities
+    /// included), or `None` at the terminator.
+    fn next_score(&mut self) -> Result<Option<f64>, PayloadError> {
+        let Some((head, encoded_size)) = self.head()? else {
+            return Ok(None);
+        };
+        // NOTE: a listpack holds a score as an integer only when Redis's text of it is
+        // one (at most 17 significant digits), so the conversion is exact.
+        #[expect(clippy::cast_precision_loss, reason = "see the note")]
+        let score = match head {
+            Head::Integer(value) => value as f64,
+            Head::Bytes(size) => {
+                let mut text = [0u8; SCORE_TEXT_SIZE_MAX];
+                let text = text.get_mut(..size).ok_or(PayloadError::BadData)?;
+                for slot in text.iter_mut() {
+                    *slot = self.reader.byte()?;
+                }
+                parse_double_or_infinity(text).ok_or(PayloadError::BadData)?
+            }
+        };
+        self.finish(encoded_size)?;
+        Ok(Some(score))
+    }
+}
+
+/// Longest listpack score text read (Redis writes at most 24 bytes, `%.17g`).
+const SCORE_TEXT_SIZE_MAX: usize = 128;
+
+/// One listpack entry's header after its first byte: what it holds, and the size of its
+/// encoding and data (what its backlen counts).
+fn listpack_entry_head(
     first: u8,
     reader: &mut ByteReader<'_>,
-    out: &mut Compose<'_>,
-) -> Result<usize, PayloadError> {
-    let (header_size, string_size) = match first {
-        0x00..=0x7f => return Ok(compose_integer(i64::from(first), out, 1)),
+) -> Result<(Head, usize), PayloadError> {
+    let (header_size, string_size): (usize, usize) = match first {
+        0x00..=0x7f => return Ok((Head::Integer(i64::from(first)), 1)),
         0x80..=0xbf => (1, usize::from(first & 0x3f)),
         0xc0..=0xdf => {
             let raw = (u16::from(first & 0x1f) << 8) | u16::from(reader.byte()?);
             // Sign-extend 13 bits.
             let value = i64::from((raw << 3).cast_signed() >> 3);
-            return Ok(compose_integer(value, out, 2));
+            return Ok((Head::Integer(value), 2));
         }
         0xe0..=0xef => (
             2,
@@ -596,23 +790,14 @@ fn compose_listpack_entry(
             let raw = reader.integer_le(size)?;
             let shift = 64 - 8 * size;
             let value = (raw << shift).cast_signed() >> shift;
-            return Ok(compose_integer(value, out, 1 + size as usize));
+            return Ok((Head::Integer(value), 1 + size as usize));
         }
         _ => return Err(PayloadError::BadData),
     };
-    out.push_varint(string_size);
-    for _ in 0..string_size {
-        out.push(&[reader.byte()?]);
-    }
-    Ok(header_size + string_size)
-}
-
-fn compose_integer(value: i64, out: &mut Compose<'_>, encoded_size: usize) -> usize {
-    let mut buffer = [0; I64_TEXT_SIZE_MAX];
-    let text = format_i64(value, &mut buffer);
-    out.push_varint(text.len());
-    out.push(text);
-    encoded_size
+    let encoded_size = header_size
+        .checked_add(string_size)
+        .ok_or(PayloadError::BadData)?;
+    Ok((Head::Bytes(string_size), encoded_size))
 }
 
 /// Bytes of a listpack backlen for an entry of `size` bytes.
@@ -645,6 +830,24 @@ impl Compose<'_> {
             target[self.size..self.size + bytes.len()].copy_from_slice(bytes);
         }
         self.size += bytes.len();
+    }
+
+    /// A composer writing at `offset` bytes past this one's current end (nothing when
+    /// measuring); this one does not advance.
+    fn at(&mut self, offset: usize) -> Compose<'_> {
+        let start = self.size + offset;
+        Compose {
+            target: self
+                .target
+                .as_deref_mut()
+                .map(|target| &mut target[start..]),
+            size: 0,
+        }
+    }
+
+    /// Advances past `size` bytes written through [`Compose::at`].
+    fn skip(&mut self, size: usize) {
+        self.size += size;
     }
 
     fn push_varint(&mut self, value: usize) {

@@ -30,13 +30,10 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
 fn dump<D: Door>(context: &mut Context<'_, '_, D>) {
     let (db, key, now) = (context.session.db, context.arg(1), context.now);
     match context.shards.store_for(key).dump_value(db, key, now) {
-        Ok(None) => context.reply.null(),
-        Ok(Some(value)) => context
+        None => context.reply.null(),
+        Some(value) => context
             .reply
             .bulk_parts(rdb::encoded_size(value), |put| rdb::encode(value, put)),
-        Err(_) => context
-            .reply
-            .error(b"ERR DUMP of lists, sets and sorted sets is not supported yet"),
     }
 }
 

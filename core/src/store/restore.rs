@@ -1,4 +1,4 @@
-//! DUMP's read of a key and RESTORE's write: the value (a string or a compact hash) goes
+//! DUMP's read of a key and RESTORE's write: the value (a string or a compact collection) goes
 //! between the store and a payload in Redis's format ([`crate::codec::rdb`]) without a
 //! copy in between. RESTORE composes the decoded value straight into segment memory and
 //! logs it as one `Set` record, like any other write.
@@ -10,29 +10,24 @@ use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, ItemKind};
 use crate::store::hash::HashView;
+use crate::store::list::ListView;
+use crate::store::set::SetView;
+use crate::store::zset::ZsetView;
 use crate::time::Timestamp;
 
 impl Store<'_> {
-    /// The value of the live key `key` as DUMP writes it: `None` if absent, `Err` with the
-    /// type's name for a type DUMP cannot write yet. Not counted as an access.
-    ///
-    /// # Errors
-    /// The [`ValueType`] of a list, set or sorted set.
-    pub fn dump_value(
-        &mut self,
-        db: u8,
-        key: &[u8],
-        now: Timestamp,
-    ) -> Result<Option<Value<'_>>, ValueType> {
-        let Some(found) = self.find_live(db, key, now) else {
-            return Ok(None);
-        };
+    /// The value of the live key `key` as DUMP writes it: `None` if absent. Not counted
+    /// as an access.
+    pub fn dump_value(&mut self, db: u8, key: &[u8], now: Timestamp) -> Option<Value<'_>> {
+        let found = self.find_live(db, key, now)?;
         let value = self.value_of(&found);
-        match ValueType::of(found.layout.kind, value) {
-            ValueType::String => Ok(Some(Value::String(value))),
-            ValueType::Hash => Ok(Some(Value::Hash(HashView::new(value)))),
-            other => Err(other),
-        }
+        Some(match ValueType::of(found.layout.kind, value) {
+            ValueType::String => Value::String(value),
+            ValueType::Hash => Value::Hash(HashView::new(value)),
+            ValueType::Set => Value::Set(SetView::new(value)),
+            ValueType::List => Value::List(ListView::new(value)),
+            ValueType::SortedSet => Value::SortedSet(ZsetView::new(value)),
+        })
     }
 
     /// Stores the value of a checked payload under `key`, replacing any value it has,
@@ -92,7 +87,7 @@ impl Store<'_> {
         )?;
         if kind == ItemKind::Compact {
             debug_assert!(
-                super::hash::is_valid(self.value_of_key(db, key)),
+                super::compact::is_valid(self.value_of_key(db, key)),
                 "O(n) check"
             );
         }

@@ -80,6 +80,12 @@ impl<'v> SetView<'v> {
         Self { bytes }
     }
 
+    /// The value's bytes (type byte included).
+    #[must_use]
+    pub const fn bytes(&self) -> &'v [u8] {
+        self.bytes
+    }
+
     /// The members in stored order (numeric for an intset).
     #[must_use]
     pub fn members(&self) -> Members<'v> {

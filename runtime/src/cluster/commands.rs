@@ -4,8 +4,8 @@
 //!
 //! `CLUSTER SETSLOTMAP <id> <host> <port> <ranges> [...]` is floe's own: it replaces the
 //! whole map (see [`super::map`]) and is what `floe cluster create` sends to every node.
-//! `COUNTKEYSINSLOT` and `GETKEYSINSLOT` walk every key (floe keeps no per-slot index):
-//! O(keys), under the store's locks, like KEYS.
+//! `COUNTKEYSINSLOT` and `GETKEYSINSLOT` walk every key, of every type (floe keeps no
+//! per-slot index): O(keys), under the store's locks, like KEYS.
 //!
 //! Without cluster mode every one of them answers Redis's
 //! `ERR This instance has cluster support disabled`.
@@ -98,7 +98,7 @@ pub fn run<S: ReplySink + ?Sized>(
         b"countkeysinslot" => match parse_slot(arg(2)) {
             Ok(slot) => {
                 let mut found = 0_i64;
-                db.scan_prefix_with(b"", |key, _| {
+                db.keys_with(|key| {
                     if key_slot(key) == slot {
                         found += 1;
                     }
@@ -139,7 +139,7 @@ fn set_slot(cluster: &Cluster, db: &Db, args: &[&[u8]]) -> Result<(), String> {
     // the store's locks, so the two are never taken in the other order.
     let mut keys_in_slot = 0usize;
     if action == b"node" {
-        db.scan_prefix_with(b"", |key, _| {
+        db.keys_with(|key| {
             keys_in_slot += usize::from(key_slot(key) == slot);
         });
     }
@@ -220,7 +220,7 @@ fn get_keys_in_slot<S: ReplySink + ?Sized>(
         return;
     };
     let mut keys = Vec::new();
-    db.scan_prefix_with(b"", |key, _| {
+    db.keys_with(|key| {
         if keys.len() < count && key_slot(key) == slot {
             keys.push(key.to_vec());
         }
