@@ -26,6 +26,41 @@ use floe_runtime::log::{LogConfig, LogWriter};
 
 const FILE_SIZE_LIMIT: u64 = 64 * 1024;
 
+/// The process's file-size limit, lowered for as long as this lives. It applies to every
+/// file the process writes, its standard output too: the test harness prints its result
+/// line after the test returns (or its panic message after it unwinds), into a file that
+/// may already be past the limit when the run's output goes to one. So the old limit comes
+/// back on drop, also when the test panics.
+struct FileSizeLimit(libc::rlimit);
+
+impl FileSizeLimit {
+    fn set(size: u64) -> Self {
+        let mut previous = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `previous` is a valid rlimit for the call to fill.
+        let status = unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &raw mut previous) };
+        assert_eq!(status, 0, "getrlimit: {}", std::io::Error::last_os_error());
+        let limit = libc::rlimit {
+            rlim_cur: size,
+            rlim_max: previous.rlim_max,
+        };
+        // SAFETY: `limit` is a valid, initialized rlimit that outlives the call.
+        let status = unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &raw const limit) };
+        assert_eq!(status, 0, "setrlimit: {}", std::io::Error::last_os_error());
+        Self(previous)
+    }
+}
+
+impl Drop for FileSizeLimit {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is the valid rlimit getrlimit gave.
+        let status = unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &raw const self.0) };
+        assert_eq!(status, 0, "setrlimit: {}", std::io::Error::last_os_error());
+    }
+}
+
 #[test]
 fn short_writes_are_continued_and_a_write_error_poisons_the_log() {
     // SAFETY: `signal` with `SIG_IGN` installs no handler code; ignoring SIGXFSZ makes a write
@@ -33,13 +68,7 @@ fn short_writes_are_continued_and_a_write_error_poisons_the_log() {
     // test binary relies on SIGXFSZ.
     let previous = unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     assert_ne!(previous, libc::SIG_ERR);
-    let limit = libc::rlimit {
-        rlim_cur: FILE_SIZE_LIMIT,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: `limit` is a valid, initialized rlimit that outlives the call.
-    let status = unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &raw const limit) };
-    assert_eq!(status, 0, "setrlimit: {}", std::io::Error::last_os_error());
+    let _limit = FileSizeLimit::set(FILE_SIZE_LIMIT);
 
     let mut storages = vec![Backend::Blocking.open().unwrap()];
     match Backend::Uring.open() {
