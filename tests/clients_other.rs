@@ -3,7 +3,10 @@
 //! string and keyspace workload (binary values, SET's options, counters, ranges, keyspace
 //! commands, expiry, the client's SCAN iterator, a second database, pipelines of 100+
 //! commands, MULTI/EXEC with a WATCH that another connection breaks, RESP3, error replies,
-//! CONFIG GET, INFO, CLIENT SETNAME/GETNAME, FLUSHDB). A script asserts every reply itself,
+//! CONFIG GET, INFO, CLIENT SETNAME/GETNAME, FLUSHDB), then the collection types through
+//! each client's own API (hashes, lists, sets, sorted sets, SORT, the blocking pops served
+//! by a second connection's push, pipelines and MULTI over every type, WRONGTYPE as the
+//! client's error class). A script asserts every reply itself,
 //! prints `ok CHECK` or `FAIL CHECK: why` per check, and exits non-zero on any failure;
 //! this test runs it with the server's port and shows its output when it fails.
 //!

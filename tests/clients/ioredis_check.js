@@ -7,11 +7,16 @@
 // expiry, SCAN through `scanStream`, a second database, pipelines, MULTI/EXEC with a WATCH
 // that another connection breaks, error replies (`ReplyError` with Redis's text), CONFIG
 // GET, INFO (ioredis reads it itself for its ready check), CLIENT SETNAME/GETNAME and
-// FLUSHDB. Every check runs three times: over RESP2 (`protocol: 2`), over RESP3 with
-// ioredis's default "legacy" reply shapes, and over RESP3 with `replyMapping: "resp3"`
-// (maps as objects). Each check starts from an empty server (FLUSHALL); all checks run,
-// each prints `ok NAME` or `FAIL NAME` with the reason, and the exit code is 1 if any
-// failed. tests/clients_other.rs runs this against Redis and against floe.
+// FLUSHDB; then the collection types (issue 12): `hset` of an object and `hgetall`, lists,
+// BLPOP/BRPOP/BLMOVE/BZPOPMIN served by a second client's push and timing out to null,
+// `smembers` (compared sorted where Redis's order is its hash table's), `zadd` with
+// NX/GT and `zrange ... WITHSCORES`, and a pipeline and a MULTI over every type with
+// WRONGTYPE as a `ReplyError`. Every check runs three times: over RESP2 (`protocol: 2`),
+// over RESP3 with ioredis's default "legacy" reply shapes, and over RESP3 with
+// `replyMapping: "resp3"` (maps as objects). Each check starts from an empty server
+// (FLUSHALL); all checks run, each prints `ok NAME` or `FAIL NAME` with the reason, and
+// the exit code is 1 if any failed. tests/clients_other.rs runs this against Redis and
+// against floe.
 "use strict";
 
 const path = require("node:path");
@@ -542,6 +547,219 @@ async function checkClientNameAndFlushdb(port) {
   expect(await redis.dbsize(), 0, "DBSIZE after FLUSHDB ASYNC");
 }
 
+const WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+// Which reply shapes this pass gets: "resp2", "legacy" (RESP3 flattened to RESP2's shapes
+// by ioredis) or "resp3" (`replyMapping: "resp3"`).
+function shapes() {
+  if ((pass.options.protocol ?? 3) === 2) {
+    return "resp2";
+  }
+  return pass.options.replyMapping === "resp3" ? "resp3" : "legacy";
+}
+
+// `[member, score, ...]` as this pass's client gives WITHSCORES replies.
+function scorePairs(pairs) {
+  if (shapes() === "resp3") {
+    return pairs.map(([member, score]) => [member, score]);
+  }
+  return pairs.flatMap(([member, score]) => [member, String(score)]);
+}
+
+async function checkHashes(port) {
+  const redis = await connect(port);
+  expect(await redis.hset("h", { name: "ada", age: "36", lang: "en" }), 3, "HSET of an object");
+  expect(await redis.hset("h", "age", "37", "city", "london"), 1, "HSET of pairs");
+  expect(
+    await redis.hgetall("h"),
+    { name: "ada", age: "37", lang: "en", city: "london" },
+    "HGETALL",
+  );
+  expect(await redis.hget("h", "name"), "ada", "HGET");
+  expect(await redis.hmget("h", "name", "missing"), ["ada", null], "HMGET");
+  expect(await redis.hincrby("h", "age", 5), 42, "HINCRBY");
+  expect(await redis.hincrbyfloat("h", "score", "1.5"), "1.5", "HINCRBYFLOAT");
+  expect(await redis.hdel("h", "lang", "missing"), 1, "HDEL");
+  expect(await redis.hlen("h"), 4, "HLEN");
+  expect(await redis.hexists("h", "city"), 1, "HEXISTS");
+  expect((await redis.hkeys("h")).sort(), ["age", "city", "name", "score"], "HKEYS");
+  expect(await redis.hgetall("missing"), {}, "HGETALL of a missing key");
+  expect(await redis.type("h"), "hash", "TYPE of a hash");
+  const [cursor, page] = await redis.hscan("h", 0, "MATCH", "c*");
+  expect([cursor, page], ["0", ["city", "london"]], "HSCAN MATCH c*");
+  await expectError(
+    redis.hincrby("h", "name", 1),
+    "ERR hash value is not an integer",
+    "HINCRBY of text",
+  );
+}
+
+async function checkLists(port) {
+  const redis = await connect(port);
+  expect(await redis.rpush("l", "a", "b", "c"), 3, "RPUSH");
+  expect(await redis.lpush("l", "z", "y"), 5, "LPUSH");
+  expect(await redis.lrange("l", 0, -1), ["y", "z", "a", "b", "c"], "LRANGE 0 -1");
+  expect(await redis.lpop("l", 2), ["y", "z"], "LPOP with a count");
+  expect(await redis.rpop("l"), "c", "RPOP");
+  expect(await redis.llen("l"), 2, "LLEN");
+  expect(await redis.lindex("l", 1), "b", "LINDEX");
+  expect(await redis.lmove("l", "other", "RIGHT", "LEFT"), "b", "LMOVE");
+  expect(await redis.lrange("other", 0, -1), ["b"], "LMOVE's target");
+  expect(await redis.lpop("missing"), null, "LPOP of a missing key");
+  expect(await redis.type("l"), "list", "TYPE of a list");
+  const values = Array.from({ length: 300 }, (_, index) => `v${index}`);
+  expect(await redis.rpush("long", ...values), 300, "RPUSH of 300");
+  expect(await redis.lrange("long", 0, -1), values, "LRANGE of 300");
+}
+
+async function checkBlockingPops(port) {
+  const redis = await connect(port);
+  const pusher = client(port);
+  const started = Date.now();
+  const popping = redis.blpop("empty", "queue", 5);
+  await sleep(200);
+  expect(await pusher.rpush("queue", "job1", "job2"), 2, "RPUSH from another client");
+  expect(await popping, ["queue", "job1"], "BLPOP served by a push from another client");
+  const waited = Date.now() - started;
+  expectTrue(waited >= 150 && waited < 4000, `BLPOP waited ${waited} ms for a push after 200`);
+  expect(await redis.brpop("queue", 1), ["queue", "job2"], "BRPOP of a ready element");
+  const before = Date.now();
+  expect(await redis.blpop("empty", 0.3), null, "BLPOP timing out");
+  const timedOut = Date.now() - before;
+  expectTrue(timedOut >= 250 && timedOut < 3000, `BLPOP 0.3 waited ${timedOut} ms`);
+  const moving = redis.blmove("source", "target", "LEFT", "RIGHT", 5);
+  await sleep(100);
+  await pusher.lpush("source", "moved");
+  expect(await moving, "moved", "BLMOVE");
+  expect(await redis.lrange("target", 0, -1), ["moved"], "BLMOVE's target");
+  const zpopping = redis.bzpopmin("zempty", "zq", 5);
+  await sleep(100);
+  expect(await pusher.zadd("zq", 9, "high", 1, "low"), 2, "ZADD from another client");
+  expect(
+    await zpopping,
+    shapes() === "resp3" ? ["zq", "low", 1] : ["zq", "low", "1"],
+    "BZPOPMIN served by a ZADD from another client",
+  );
+  expect(await redis.bzpopmin("zempty", 0.2), null, "BZPOPMIN timing out");
+}
+
+async function checkSets(port) {
+  const redis = await connect(port);
+  expect(await redis.sadd("s", "apple", "banana", "cherry", "apple"), 3, "SADD with a repeat");
+  expect((await redis.smembers("s")).sort(), ["apple", "banana", "cherry"], "SMEMBERS");
+  expect(await redis.sismember("s", "banana"), 1, "SISMEMBER");
+  expect(await redis.sismember("s", "kiwi"), 0, "SISMEMBER of a missing member");
+  expect(await redis.scard("s"), 3, "SCARD");
+  await redis.sadd("t", "banana", "fig");
+  expect(await redis.sinter("s", "t"), ["banana"], "SINTER");
+  expect((await redis.sunion("s", "t")).sort(), ["apple", "banana", "cherry", "fig"], "SUNION");
+  expect(await redis.sadd("ints", 30, -5, 7), 3, "SADD of integers");
+  expect(await redis.smembers("ints"), ["-5", "7", "30"], "SMEMBERS of an integer set");
+  expect(await redis.srem("s", "apple"), 1, "SREM");
+  expect(await redis.type("s"), "set", "TYPE of a set");
+  expect(await redis.smembers("missing"), [], "SMEMBERS of a missing key");
+}
+
+async function checkSortedSets(port) {
+  const redis = await connect(port);
+  expect(await redis.zadd("z", 1, "a", 2.5, "b", -1, "c"), 3, "ZADD");
+  expect(await redis.zadd("z", "NX", 10, "a", 4, "d"), 1, "ZADD NX");
+  expect(await redis.zadd("z", "GT", "CH", 1, "b", 5, "d"), 1, "ZADD GT CH");
+  expect(
+    await redis.zrange("z", 0, -1, "WITHSCORES"),
+    scorePairs([["c", -1], ["a", 1], ["b", 2.5], ["d", 5]]),
+    "ZRANGE WITHSCORES",
+  );
+  expect(await redis.zrange("z", "(1", "+inf", "BYSCORE"), ["b", "d"], "ZRANGE BYSCORE");
+  expect(await redis.zrange("z", 0, 0, "REV"), ["d"], "ZRANGE REV");
+  const incremented = await redis.zincrby("z", "0.1", "a");
+  expect(
+    incremented,
+    shapes() === "resp3" ? 1.1 : "1.1000000000000001",
+    "ZINCRBY to an inexact score",
+  );
+  expect(await redis.zscore("z", "d"), shapes() === "resp3" ? 5 : "5", "ZSCORE");
+  expect(await redis.zrank("z", "b"), 2, "ZRANK");
+  expect(await redis.zcard("z"), 4, "ZCARD");
+  expect(
+    await redis.zpopmin("z", 2),
+    // Redis 7.0 writes a double as `%.17g`; RESP3 sends the same digits as a double.
+    shapes() === "resp3" ? [["c", -1], ["a", 1.1]] : ["c", "-1", "a", "1.1000000000000001"],
+    "ZPOPMIN with a count",
+  );
+  expect(await redis.type("z"), "zset", "TYPE of a sorted set");
+  await expectError(
+    redis.zadd("z", "NX", "GT", 1, "x"),
+    "ERR GT, LT, and/or NX options at the same time are not compatible",
+    "ZADD NX GT",
+  );
+}
+
+async function checkCollectionPipelines(port) {
+  const redis = await connect(port);
+  const replies = await redis
+    .pipeline()
+    .hset("h", { f: "1" })
+    .rpush("l", "a", "b")
+    .sadd("s", "x")
+    .zadd("z", 2.5, "m")
+    .hgetall("h")
+    .lrange("l", 0, -1)
+    .smembers("s")
+    .zrange("z", 0, -1, "WITHSCORES")
+    .type("h")
+    .type("z")
+    .exec();
+  expect(
+    replies,
+    [
+      [null, 1],
+      [null, 2],
+      [null, 1],
+      [null, 1],
+      [null, { f: "1" }],
+      [null, ["a", "b"]],
+      [null, ["x"]],
+      [null, scorePairs([["m", 2.5]])],
+      [null, "hash"],
+      [null, "zset"],
+    ],
+    "a pipeline of every collection type",
+  );
+  const transaction = await redis
+    .multi()
+    .lpush("l", "first")
+    .hincrby("h", "f", 2)
+    .sismember("s", "x")
+    .zincrby("z", 1, "m")
+    .lpop("l", 2)
+    .hgetall("h")
+    .exec();
+  expect(
+    transaction,
+    [
+      [null, 3],
+      [null, 3],
+      [null, 1],
+      [null, shapes() === "resp3" ? 3.5 : "3.5"],
+      [null, ["first", "a"]],
+      [null, { f: "3" }],
+    ],
+    "MULTI/EXEC over every collection type",
+  );
+  await expectError(redis.lpush("h", "x"), WRONGTYPE, "LPUSH on a hash");
+  await expectError(redis.hgetall("l"), WRONGTYPE, "HGETALL on a list");
+  await expectError(redis.zadd("s", 1, "m"), WRONGTYPE, "ZADD on a set");
+  await expectError(redis.blpop("z", 1), WRONGTYPE, "BLPOP on a sorted set");
+  const mixed = await redis.pipeline().sadd("h", "x").hget("h", "f").exec();
+  expectTrue(
+    mixed[0][0] instanceof ReplyError,
+    `WRONGTYPE in a pipeline: ${util.inspect(mixed[0])}`,
+  );
+  expect(mixed[0][0].message, WRONGTYPE, "WRONGTYPE's text in a pipeline");
+  expect(mixed[1], [null, "3"], "HGET after a WRONGTYPE in a pipeline");
+}
+
 const CHECKS = [
   checkPingAndBinaryValues,
   checkSetOptions,
@@ -557,6 +775,12 @@ const CHECKS = [
   checkErrors,
   checkConfigAndInfo,
   checkClientNameAndFlushdb,
+  checkHashes,
+  checkLists,
+  checkBlockingPops,
+  checkSets,
+  checkSortedSets,
+  checkCollectionPipelines,
 ];
 
 const PASSES = [
