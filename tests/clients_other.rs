@@ -13,6 +13,10 @@
 //! Each check takes the server as a parameter and runs against Redis (which proves the
 //! script's expectations are Redis's) and against floe on each of its event loops.
 //!
+//! redis-py's `Sentinel` class is checked once more, against floe only: a floe primary,
+//! a floe replica and one `redis-server --sentinel` watching them, with the script's
+//! sentinel mode finding both through the sentinel and writing and reading through them.
+//!
 //! The clients are installed by `.ci/install-deps` into `tests/clients/python/venv` and
 //! `tests/clients/node/node_modules` (both ignored by git); a missing one fails the test
 //! and names that script. Jedis is not here: no registry this project can reach carries it
@@ -26,12 +30,14 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::server::{Server, Target};
+use common::server::{Client, Server, Target, free_port, require_redis_binary};
 
 common::server::against_both!(redis_py, ioredis);
 
 /// How long one client script may run (each takes a few seconds) before the test fails.
 const SCRIPT_WAIT_MAX: Duration = Duration::from_secs(180);
+/// How long the sentinel may take to answer and to find the replica before the test fails.
+const SENTINEL_WAIT_MAX: Duration = Duration::from_secs(30);
 
 /// `tests/clients/` in this checkout.
 fn clients_dir() -> PathBuf {
@@ -90,24 +96,132 @@ fn require_ioredis() -> PathBuf {
 fn redis_py(target: Target) {
     let python = require_redis_py();
     let server = target.start();
-    run_script(&server, &python, "redis_py_check.py");
+    run_script(
+        &server,
+        &python,
+        "redis_py_check.py",
+        &[server.port.to_string()],
+    );
 }
 
 fn ioredis(target: Target) {
     let node = require_ioredis();
     let server = target.start();
-    run_script(&server, &node, "ioredis_check.js");
+    run_script(
+        &server,
+        &node,
+        "ioredis_check.js",
+        &[server.port.to_string()],
+    );
 }
 
-/// Runs `interpreter tests/clients/SCRIPT PORT`, its stdout and stderr in one file in the
+/// redis-py's `Sentinel` finds a floe primary and its floe replica through a real
+/// `redis-server --sentinel`, writes through `master_for` and reads the writes back
+/// through `slave_for` (the script's `sentinel` mode).
+#[test]
+fn redis_py_sentinel_over_floe() {
+    let python = require_redis_py();
+    require_redis_binary("redis-server");
+    // Persistence stays on: a primary with `--persistence off` cannot serve a full sync
+    // (docs/replication.md).
+    let primary = Server::floe(&["--appendfsync", "everysec"]);
+    let target = format!("127.0.0.1 {}", primary.port);
+    let replica = Server::floe(&["--replicaof", &target]);
+    let sentinel = Sentinel::start(&primary);
+    run_script(
+        &primary,
+        &python,
+        "redis_py_check.py",
+        &[
+            "sentinel".to_owned(),
+            sentinel.port.to_string(),
+            primary.port.to_string(),
+            replica.port.to_string(),
+        ],
+    );
+}
+
+/// One `redis-server --sentinel` on a free loopback port watching a primary as
+/// `mymaster` (quorum 1); SIGKILLed by its PID and reaped on drop (it holds no data).
+struct Sentinel {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Sentinel {
+    /// Starts it with its config and log in the primary's scratch directory, and waits
+    /// (bounded) until it lists one replica of the primary that is not down.
+    fn start(primary: &Server) -> Self {
+        let port = free_port();
+        let config = primary.dir.join("sentinel.conf");
+        let log = primary.dir.join("sentinel.log");
+        fs::write(
+            &config,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {dir}\n\
+                 sentinel monitor mymaster 127.0.0.1 {primary_port} 1\n\
+                 sentinel down-after-milliseconds mymaster 5000\n",
+                dir = primary.dir.display(),
+                primary_port = primary.port,
+            ),
+        )
+        .expect("write the sentinel's config");
+        let log_file = fs::File::create(&log).expect("create the sentinel's log");
+        let child = Command::new("redis-server")
+            .arg(&config)
+            .arg("--sentinel")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("clone the log handle"))
+            .stderr(log_file)
+            .spawn()
+            .expect("start redis-server --sentinel");
+        let sentinel = Self { child, port };
+        let started = Instant::now();
+        loop {
+            if sentinel.replica_listed() {
+                return sentinel;
+            }
+            assert!(
+                started.elapsed() < SENTINEL_WAIT_MAX,
+                "the sentinel did not list the replica within {SENTINEL_WAIT_MAX:?}; its \
+                 log:\n{}",
+                fs::read_to_string(&log).unwrap_or_default()
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Whether the sentinel answers and lists a replica whose flags say it is up.
+    fn replica_listed(&self) -> bool {
+        if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            return false;
+        }
+        let mut client = Client::connect(self.port);
+        let Ok(reply) = client.try_command(&[b"SENTINEL", b"replicas", b"mymaster"]) else {
+            return false;
+        };
+        let reply = String::from_utf8_lossy(&reply);
+        reply.contains("\r\nflags\r\n$5\r\nslave\r\n")
+    }
+}
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        // An error means it has already exited; the wait reaps it either way.
+        let _killed = self.child.kill();
+        let _reaped = self.child.wait();
+    }
+}
+
+/// Runs `interpreter tests/clients/SCRIPT ARGUMENTS...`, its stdout and stderr in one file in the
 /// server's scratch directory; panics with that output (and where the server's log is)
 /// unless it exits 0 within [`SCRIPT_WAIT_MAX`].
-fn run_script(server: &Server, interpreter: &Path, script: &str) {
+fn run_script(server: &Server, interpreter: &Path, script: &str, arguments: &[String]) {
     let output_path = server.dir.join(format!("{script}.out"));
     let output = fs::File::create(&output_path).expect("create the script's output file");
     let mut child = Command::new(interpreter)
         .arg(clients_dir().join(script))
-        .arg(server.port.to_string())
+        .args(arguments)
         .current_dir(clients_dir())
         .stdin(Stdio::null())
         .stdout(output.try_clone().expect("clone the output file handle"))

@@ -1,6 +1,7 @@
 """redis-py (PyPI `redis`), a client nobody here wrote, against a Redis-protocol server.
 
 Usage: redis_py_check.py PORT
+       redis_py_check.py sentinel SENTINEL_PORT PRIMARY_PORT REPLICA_PORT
 
 Runs the string and keyspace workload through redis-py's own API on 127.0.0.1:PORT:
 values (binary too), SET's options, counters, ranges, keyspace commands, expiry, SCAN
@@ -17,6 +18,11 @@ MULTI/EXEC over every type, and WRONGTYPE as `ResponseError`. Every reply is ass
 Each check starts from an empty server (FLUSHALL); all checks run, each prints `ok NAME`
 or `FAIL NAME` with the reason, and the exit code is 1 if any failed.
 tests/clients_other.rs runs this against Redis and against floe.
+
+The `sentinel` mode checks redis-py's `Sentinel` class instead, against a sentinel that
+watches a primary as `mymaster` with one replica: discovery of both addresses, writes of
+every type through `master_for`, reads of them through `slave_for` once replicated, and the
+replica's READONLY refusal as `ReadOnlyError`.
 """
 
 import sys
@@ -25,7 +31,8 @@ import time
 import traceback
 
 import redis
-from redis.exceptions import ResponseError, WatchError
+from redis.exceptions import ReadOnlyError, ResponseError, WatchError
+from redis.sentinel import Sentinel
 
 HOST = "127.0.0.1"
 
@@ -892,10 +899,64 @@ CHECKS = [
 ]
 
 
+def check_sentinel(sentinel_port, primary_port, replica_port):
+    sentinel = Sentinel([(HOST, sentinel_port)], socket_timeout=5)
+    expect(sentinel.discover_master("mymaster"), (HOST, primary_port), "discover_master")
+    expect(sentinel.discover_slaves("mymaster"), [(HOST, replica_port)], "discover_slaves")
+    primary = sentinel.master_for("mymaster", socket_timeout=5, decode_responses=True)
+    expect(primary.flushall(), True, "FLUSHALL through master_for")
+    expect(primary.set("k", "v"), True, "SET through master_for")
+    expect(primary.hset("h", mapping={"a": "1", "b": "2"}), 2, "HSET through master_for")
+    expect(primary.rpush("l", "x", "y"), 2, "RPUSH through master_for")
+    expect(primary.zadd("z", {"m": 1.5}), 1, "ZADD through master_for")
+    expect(primary.get("k"), "v", "GET through master_for")
+    expect(
+        primary.execute_command("ROLE")[0], "master", "ROLE of the address master_for chose"
+    )
+    replica = sentinel.slave_for("mymaster", socket_timeout=5, decode_responses=True)
+    deadline = time.monotonic() + 30
+    while replica.zscore("z", "m") is None:
+        expect_true(time.monotonic() < deadline, "the writes did not reach the replica within 30 s")
+        time.sleep(0.05)
+    expect(replica.get("k"), "v", "GET through slave_for")
+    expect(replica.hgetall("h"), {"a": "1", "b": "2"}, "HGETALL through slave_for")
+    expect(replica.lrange("l", 0, -1), ["x", "y"], "LRANGE through slave_for")
+    expect(replica.zscore("z", "m"), 1.5, "ZSCORE through slave_for")
+    expect(replica.execute_command("ROLE")[0], "slave", "ROLE of the address slave_for chose")
+    try:
+        replica.set("k", "other")
+    except ReadOnlyError as error:
+        expect(str(error), "You can't write against a read only replica.", "READONLY's text")
+    else:
+        raise Mismatch("SET through slave_for was not refused")
+
+
+def sentinel_main(arguments):
+    sentinel_port, primary_port, replica_port = (int(argument) for argument in arguments)
+    print(f"redis-py {redis.__version__} Sentinel against 127.0.0.1:{sentinel_port}")
+    try:
+        check_sentinel(sentinel_port, primary_port, replica_port)
+    except Mismatch as mismatch:
+        print(f"FAIL sentinel: {mismatch}")
+        return 1
+    except Exception:  # a client exception is a failure too; show where it came from
+        print("FAIL sentinel: unexpected exception")
+        traceback.print_exc(file=sys.stdout)
+        return 1
+    print("ok sentinel")
+    return 0
+
+
 def main():
     global PROTOCOL
+    if len(sys.argv) == 5 and sys.argv[1] == "sentinel":
+        return sentinel_main(sys.argv[2:])
     if len(sys.argv) != 2:
         print("usage: redis_py_check.py PORT", file=sys.stderr)
+        print(
+            "       redis_py_check.py sentinel SENTINEL_PORT PRIMARY_PORT REPLICA_PORT",
+            file=sys.stderr,
+        )
         return 2
     port = int(sys.argv[1])
     print(f"redis-py {redis.__version__} against 127.0.0.1:{port}")
