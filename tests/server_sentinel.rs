@@ -366,6 +366,39 @@ fn client_kill_type_script_kill_and_the_info_fields_sentinel_reads() {
         String::from_utf8_lossy(&replica.client().command(&[b"INFO", b"replication"])).into_owned();
     assert_eq!(info_field(&info, "slave_priority").as_deref(), Some("100"));
     assert_eq!(info_field(&info, "min_slaves_good_slaves"), None, "{info}");
+
+    // replica-priority (and Redis's old name) is what INFO tells Sentinel.
+    let mut client = replica.client();
+    let priority = |client: &mut Client| {
+        let info =
+            String::from_utf8_lossy(&client.command(&[b"INFO", b"replication"])).into_owned();
+        info_field(&info, "slave_priority")
+    };
+    assert_eq!(
+        client.command(&[b"CONFIG", b"SET", b"replica-priority", b"0"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(priority(&mut client).as_deref(), Some("0"));
+    assert_eq!(
+        client.command(&[b"CONFIG", b"SET", b"slave-priority", b"7"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(priority(&mut client).as_deref(), Some("7"));
+    assert_eq!(
+        client.command(&[b"CONFIG", b"GET", b"replica-priority"]),
+        b"*2\r\n$16\r\nreplica-priority\r\n$1\r\n7\r\n"
+    );
+    let refused = client.command(&[b"CONFIG", b"SET", b"replica-priority", b"-1"]);
+    assert!(
+        refused.starts_with(b"-ERR"),
+        "{}",
+        String::from_utf8_lossy(&refused)
+    );
+    assert_eq!(
+        priority(&mut client).as_deref(),
+        Some("7"),
+        "a refused value changes nothing"
+    );
 }
 
 /// A write, raw.

@@ -112,6 +112,9 @@ pub struct Settings {
     /// `min-replicas-max-lag`: seconds since its last acknowledgement for a replica to be
     /// good.
     pub min_replicas_max_lag_seconds: u64,
+    /// `replica-priority`: what a replica tells Sentinel in INFO; the lowest is promoted
+    /// first, and 0 never.
+    pub replica_priority: u64,
 }
 
 impl Default for Settings {
@@ -158,6 +161,7 @@ impl Default for Settings {
             repl_timeout_seconds: 60,
             min_replicas_to_write: 0,
             min_replicas_max_lag_seconds: 10,
+            replica_priority: 100,
         }
     }
 }
@@ -263,7 +267,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 41] = [
+pub static SETTINGS: [Setting; 42] = [
     setting!(
         "dir",
         "",
@@ -652,6 +656,15 @@ pub static SETTINGS: [Setting; 41] = [
         min_replicas_max_lag_seconds,
         |seconds: &u64| seconds.to_string(),
         |text: &str| parse_number(text, 0, 1 << 20)
+    ),
+    setting!(
+        "replica-priority",
+        "slave-priority",
+        true,
+        "a replica's priority for Sentinel, in INFO: the lowest is promoted first, 0 never",
+        replica_priority,
+        |priority: &u64| priority.to_string(),
+        |text: &str| parse_number(text, 0, i32::MAX.unsigned_abs().into())
     ),
 ];
 

@@ -58,7 +58,11 @@ pub fn info_text(admin: &Admin, requested: &[&[u8]]) -> String {
             "memory" => memory(&mut text, admin, &stats),
             "persistence" => persistence(&mut text, admin, &stats),
             "stats" => stats_section(&mut text, admin, &stats),
-            "replication" => admin.replication.info(&admin.db, &mut text),
+            "replication" => {
+                admin
+                    .replication
+                    .info(&admin.db, admin.settings().replica_priority, &mut text)
+            }
             "cpu" => cpu(&mut text),
             "commandstats" => commandstats(&mut text, admin),
             "errorstats" => errorstats(&mut text, admin),

@@ -470,8 +470,8 @@ impl Replication {
         }
     }
 
-    /// INFO's replication section, as Redis words it.
-    pub fn info(&self, db: &Db, text: &mut String) {
+    /// INFO's replication section, as Redis words it; `priority` is `replica-priority`.
+    pub fn info(&self, db: &Db, priority: u64, text: &mut String) {
         let state = lock(&self.state);
         let mut line = |name: &str, value: &dyn std::fmt::Display| {
             text.push_str(&format!("{name}:{value}\r\n"));
@@ -496,9 +496,8 @@ impl Replication {
                 );
             }
             line("slave_repl_offset", &link.offset.unwrap_or(0));
-            // Sentinel promotes the replica with the lowest priority (0: never); floe has
-            // no setting for it yet, so every replica is Redis's default.
-            line("slave_priority", &100);
+            // Sentinel promotes the replica with the lowest priority (0: never).
+            line("slave_priority", &priority);
             line("slave_read_only", &1);
             if !up {
                 line("floe_master_link_down_reason", &link.reason);
