@@ -8,12 +8,12 @@
 //! WITHVALUES a list of pairs, HSCAN returns a whole compact hash with cursor 0 (as Redis
 //! does for a listpack).
 
-use super::{Arguments, Context, Door, NOT_INTEGER, arity_error, bulk_or_null, is};
+use super::{Arguments, Context, Door, arity_error, bulk_or_null};
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
 use crate::error::StoreError;
 use crate::store::ValueType;
 use crate::store::hash::HashView;
-use crate::text::{parse_double_or_infinity, parse_integer_strict};
+use crate::text::parse_double_or_infinity;
 
 /// The commands of this family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,9 +223,6 @@ fn incr_by_float<D: Door>(context: &mut Context<'_, '_, D>) {
     }
 }
 
-/// The most fields HRANDFIELD returns with repetition (a negative count).
-const RANDOM_REPEATED_COUNT_MAX: i64 = 1 << 20;
-
 /// floe's refusal of a larger negative HRANDFIELD count.
 const RANDOM_COUNT_TOO_LARGE: &str =
     "ERR count is out of range: HRANDFIELD returns at most 1048576 fields with repetition";
@@ -251,32 +248,10 @@ fn random_field<D: Door>(context: &mut Context<'_, '_, D>) {
         let _ = store.hash_random_fields(db, key, 1, true, now, |field, _| reply.bulk(field));
         return;
     }
-    let Some(count) = parse_integer_strict(context.arg(2)) else {
-        context.error(NOT_INTEGER);
+    let Some((count, with_values)) = context.random_count("withvalues", RANDOM_COUNT_TOO_LARGE)
+    else {
         return;
     };
-    if count == i64::MIN {
-        context.error(
-            "ERR value is out of range, value must between -9223372036854775807 and \
-             9223372036854775807",
-        );
-        return;
-    }
-    let with_values = context.count() == 4;
-    if context.count() > 4 || (with_values && !is(context.arg(3), "withvalues")) {
-        context.syntax_error();
-        return;
-    }
-    if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        context.error("ERR value is out of range");
-        return;
-    }
-    if count < -RANDOM_REPEATED_COUNT_MAX {
-        // Redis would build a reply of |count| elements, whatever its size; floe refuses
-        // a count that would keep a worker busy for hours instead.
-        context.error(RANDOM_COUNT_TOO_LARGE);
-        return;
-    }
     let store = context.shards.store_for(key);
     let length = match store.hash_view(db, key, now) {
         Ok(hash) => hash.map_or(0, |hash| hash.len()),

@@ -943,10 +943,46 @@ impl<'c, D: Door> Context<'c, '_, D> {
         db
     }
 
+    /// HRANDFIELD's and ZRANDMEMBER's `count [<with>]` from argument 2, checked in Redis's
+    /// order: the count and whether `with` (WITHVALUES, WITHSCORES) was given, or `None`
+    /// once the error is replied. A count below `-RANDOM_REPEATED_COUNT_MAX` gets
+    /// `too_large`: Redis would build a reply of |count| elements, whatever its size, and
+    /// floe refuses a count that would keep a worker busy for hours instead.
+    fn random_count(&mut self, with: &str, too_large: &str) -> Option<(i64, bool)> {
+        let Some(count) = parse_integer(self.arg(2)) else {
+            self.error(NOT_INTEGER);
+            return None;
+        };
+        if count == i64::MIN {
+            self.error(
+                "ERR value is out of range, value must between -9223372036854775807 and \
+                 9223372036854775807",
+            );
+            return None;
+        }
+        let with_second = self.count() == 4;
+        if self.count() > 4 || (with_second && !is(self.arg(3), with)) {
+            self.syntax_error();
+            return None;
+        }
+        if with_second && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+            self.error("ERR value is out of range");
+            return None;
+        }
+        if count < -RANDOM_REPEATED_COUNT_MAX {
+            self.error(too_large);
+            return None;
+        }
+        Some((count, with_second))
+    }
+
     fn integer_reply(&mut self, value: usize) {
         self.reply.integer(i64::try_from(value).unwrap_or(i64::MAX));
     }
 }
+
+/// The most elements HRANDFIELD, ZRANDMEMBER and SRANDMEMBER return with repetition.
+const RANDOM_REPEATED_COUNT_MAX: i64 = 1 << 20;
 
 /// Redis's reply to an argument that is not a 64-bit integer.
 const NOT_INTEGER: &str = "ERR value is not an integer or out of range";

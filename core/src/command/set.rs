@@ -42,9 +42,6 @@ const SET_TOO_LARGE: &str = "ERR set exceeds the maximum size of an item (value-
                              set is one item in its compact encoding; the large encoding is \
                              not built yet)";
 
-/// The most members SRANDMEMBER returns with repetition (a negative count).
-const RANDOM_REPEATED_COUNT_MAX: i64 = 1 << 20;
-
 /// floe's refusal of a larger negative SRANDMEMBER count.
 const RANDOM_COUNT_TOO_LARGE: &str =
     "ERR count is out of range: SRANDMEMBER returns at most 1048576 members with repetition";
@@ -210,7 +207,7 @@ fn random_member<D: Door>(context: &mut Context<'_, '_, D>) {
         );
         return;
     }
-    if count < -RANDOM_REPEATED_COUNT_MAX {
+    if count < -super::RANDOM_REPEATED_COUNT_MAX {
         // Redis would build a reply of |count| elements, whatever its size; floe refuses
         // a count that would keep a worker busy for hours instead.
         context.error(RANDOM_COUNT_TOO_LARGE);

@@ -500,9 +500,6 @@ fn remove_range<D: Door>(context: &mut Context<'_, '_, D>, command: Command) {
     }
 }
 
-/// The most members ZRANDMEMBER returns with repetition (a negative count).
-const RANDOM_REPEATED_COUNT_MAX: i64 = 1 << 20;
-
 /// ZRANDMEMBER key [count [WITHSCORES]].
 fn random_member<D: Door>(context: &mut Context<'_, '_, D>) {
     let key = context.arg(1);
@@ -524,35 +521,13 @@ fn random_member<D: Door>(context: &mut Context<'_, '_, D>) {
         let _ = store.zset_random_members(db, key, 1, true, now, |member, _| reply.bulk(member));
         return;
     }
-    let Some(count) = super::parse_integer(context.arg(2)) else {
-        context.error(NOT_INTEGER);
+    let Some((count, with_scores)) = context.random_count(
+        "withscores",
+        "ERR count is out of range: ZRANDMEMBER returns at most 1048576 members with \
+         repetition",
+    ) else {
         return;
     };
-    if count == i64::MIN {
-        context.error(
-            "ERR value is out of range, value must between -9223372036854775807 and \
-             9223372036854775807",
-        );
-        return;
-    }
-    let with_scores = context.count() == 4;
-    if context.count() > 4 || (with_scores && !is(context.arg(3), "withscores")) {
-        context.syntax_error();
-        return;
-    }
-    if with_scores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        context.error("ERR value is out of range");
-        return;
-    }
-    if count < -RANDOM_REPEATED_COUNT_MAX {
-        // Redis would build a reply of |count| members, whatever its size; floe refuses a
-        // count that would keep a worker busy for hours, as HRANDFIELD does.
-        context.error(
-            "ERR count is out of range: ZRANDMEMBER returns at most 1048576 members with \
-             repetition",
-        );
-        return;
-    }
     let store = context.shards.store_for(key);
     let length = match store.zset_view(db, key, now) {
         Ok(zset) => zset.map_or(0, |zset| zset.len()),
