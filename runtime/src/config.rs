@@ -115,6 +115,10 @@ pub struct Settings {
     /// `replica-priority`: what a replica tells Sentinel in INFO; the lowest is promoted
     /// first, and 0 never.
     pub replica_priority: u64,
+    /// `hash-max-listpack-entries`: a hash with more fields takes the large form.
+    pub hash_max_listpack_entries: u64,
+    /// `hash-max-listpack-value`: a hash with a longer field or value takes the large form.
+    pub hash_max_listpack_value: u64,
 }
 
 impl Default for Settings {
@@ -162,6 +166,8 @@ impl Default for Settings {
             min_replicas_to_write: 0,
             min_replicas_max_lag_seconds: 10,
             replica_priority: 100,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
         }
     }
 }
@@ -267,7 +273,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 42] = [
+pub static SETTINGS: [Setting; 44] = [
     setting!(
         "dir",
         "",
@@ -666,6 +672,24 @@ pub static SETTINGS: [Setting; 42] = [
         |priority: &u64| priority.to_string(),
         |text: &str| parse_number(text, 0, i32::MAX.unsigned_abs().into())
     ),
+    setting!(
+        "hash-max-listpack-entries",
+        "hash-max-ziplist-entries",
+        false,
+        "a hash with more fields than this takes the large form (parts of about 16 fields)",
+        hash_max_listpack_entries,
+        |count: &u64| count.to_string(),
+        |text: &str| parse_number(text, 0, u32::MAX.into())
+    ),
+    setting!(
+        "hash-max-listpack-value",
+        "hash-max-ziplist-value",
+        false,
+        "a hash with a field or value longer than this (bytes) takes the large form",
+        hash_max_listpack_value,
+        |size: &u64| size.to_string(),
+        |text: &str| parse_number(text, 0, u32::MAX.into())
+    ),
 ];
 
 impl Settings {
@@ -768,6 +792,10 @@ impl Settings {
             .map_err(|_| format!("--max-keys {}: too large for this machine", self.keys_max))?;
         let mut config = DbConfig::new(memory_size, keys_max);
         config.store.policy = self.policy;
+        config.store.hash_max_listpack_entries =
+            u32::try_from(self.hash_max_listpack_entries).unwrap_or(u32::MAX);
+        config.store.hash_max_listpack_value =
+            u32::try_from(self.hash_max_listpack_value).unwrap_or(u32::MAX);
         config.persistence = self.persistence;
         config.fsync = self.fsync;
         config.backend = self.backend;

@@ -230,8 +230,8 @@ pub fn encode(value: Value<'_>, put: &mut dyn FnMut(&[u8])) {
 pub enum Value<'v> {
     /// A string's bytes.
     String(&'v [u8]),
-    /// A compact hash (`crate::store::hash::HashView`'s bytes).
-    Hash(crate::store::hash::HashView<'v>),
+    /// A hash, compact or large.
+    Hash(crate::store::hash::HashRead<'v>),
     /// A compact set.
     Set(SetView<'v>),
     /// A compact list.

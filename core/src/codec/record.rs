@@ -108,13 +108,18 @@ pub const RECORD_SIZE_MAX: u32 = RECORD_HEADER_SIZE + RECORD_KEY_SIZE_MAX + RECO
 pub const GROUP_RECORD_COUNT_MAX: u32 = 1 << 24;
 
 /// `FLAGS` bit 0: the record is an intent of a group, applied only once the group's
-/// commit record is read. Bits 2-7 are reserved and must be zero.
+/// commit record is read. Bits 3-7 are reserved and must be zero.
 pub const FLAG_INTENT: u8 = 0x01;
 
 /// `FLAGS` bit 1, Set records only: the value is a compact collection (a type byte and
 /// its elements, `docs/types.md`), not a string. A build that predates it refuses such a
 /// record as [`DecodeError::FlagsInvalid`].
 pub const FLAG_COMPACT: u8 = 0x02;
+
+/// `FLAGS` bit 2, Set records only: the value is a part of a large collection, and the
+/// key is its owner's key followed by the part's number (`docs/types.md`). Never set
+/// with [`FLAG_COMPACT`].
+pub const FLAG_PART: u8 = 0x04;
 
 /// `DB` byte of a [`Record::Clear`] that clears every database.
 pub const DB_ALL: u8 = 0xFF;
@@ -472,11 +477,15 @@ impl<'a> LogRecord<'a> {
         let kind = Kind::try_from(view.kind_tag())?;
         let flags = view.flags();
         let flags_known = if kind == Kind::Set {
-            FLAG_INTENT | FLAG_COMPACT
+            FLAG_INTENT | FLAG_COMPACT | FLAG_PART
         } else {
             FLAG_INTENT
         };
-        if flags & !flags_known != 0 || (kind == Kind::Commit && flags != 0) {
+        let both_kinds = FLAG_COMPACT | FLAG_PART;
+        if flags & !flags_known != 0
+            || flags & both_kinds == both_kinds
+            || (kind == Kind::Commit && flags != 0)
+        {
             return Err(DecodeError::FlagsInvalid(flags));
         }
         if kind != Kind::Commit && view.record_count() != 0 {
@@ -492,10 +501,12 @@ impl<'a> LogRecord<'a> {
             Kind::Commit => Body::Commit(decode_commit(view)?),
             Kind::Set | Kind::Del | Kind::ExpireAt | Kind::Clear | Kind::SwapDb => {
                 let mut record = decode_change(kind, view.db(), key, value, view.expires_at())?;
-                if let Record::Set { value_kind, .. } = &mut record
-                    && flags & FLAG_COMPACT != 0
-                {
-                    *value_kind = ItemKind::Compact;
+                if let Record::Set { value_kind, .. } = &mut record {
+                    if flags & FLAG_COMPACT != 0 {
+                        *value_kind = ItemKind::Compact;
+                    } else if flags & FLAG_PART != 0 {
+                        *value_kind = ItemKind::Part;
+                    }
                 }
                 if flags & FLAG_INTENT != 0 {
                     Body::Intent(record)
@@ -680,6 +691,21 @@ impl<'a> Record<'a> {
         .encode(target);
     }
 
+    /// The key whose shard the record belongs to: its key, or a part's owner (`None`
+    /// for a record of every key: Clear, SwapDb).
+    #[must_use]
+    pub fn route_key(&self) -> Option<&'a [u8]> {
+        match *self {
+            Self::Set {
+                key,
+                value_kind: ItemKind::Part,
+                ..
+            } => Some(crate::storage::item::part_owner(key)),
+            Self::Set { key, .. } | Self::Del { key, .. } | Self::ExpireAt { key, .. } => Some(key),
+            Self::Clear { .. } | Self::SwapDb { .. } => None,
+        }
+    }
+
     fn key_and_value(&self) -> (&'a [u8], &'a [u8]) {
         match *self {
             Self::Set { key, value, .. } => (key, value),
@@ -695,6 +721,10 @@ impl<'a> Record<'a> {
                 value_kind: ItemKind::Compact,
                 ..
             } => flags | FLAG_COMPACT,
+            Self::Set {
+                value_kind: ItemKind::Part,
+                ..
+            } => flags | FLAG_PART,
             _ => flags,
         };
         let (db, word) = match *self {
@@ -1205,7 +1235,7 @@ mod tests {
 
     #[test]
     fn record_decode_flags_invalid() {
-        for flags in [0x04, 0x80, 0xFF] {
+        for flags in [0x08, 0x80, 0xFF, FLAG_COMPACT | FLAG_PART] {
             let mut bytes = GOLDEN_SET.to_vec();
             bytes[field::FLAGS] = flags;
             checksum_fix(&mut bytes);

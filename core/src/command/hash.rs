@@ -12,7 +12,7 @@ use super::{Arguments, Context, Door, arity_error, bulk_or_null};
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
 use crate::error::StoreError;
 use crate::store::ValueType;
-use crate::store::hash::HashView;
+use crate::store::hash::{HashRead, HashView};
 use crate::text::parse_double_or_infinity;
 
 /// The commands of this family.
@@ -84,7 +84,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
             bulk_or_null(reply, value);
         }),
         Command::Exists => read(context, |reply, args, hash| {
-            let exists = hash.is_some_and(|hash| hash.find(arg(args, 2)).is_some());
+            let exists = hash.is_some_and(|hash| hash.get(arg(args, 2)).is_some());
             reply.integer(i64::from(exists));
         }),
         Command::StrLen => read(context, |reply, args, hash| {
@@ -132,7 +132,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
 /// if absent), or replies WRONGTYPE.
 fn read<D: Door>(
     context: &mut Context<'_, '_, D>,
-    reply: impl FnOnce(&mut ReplyWriter<'_, D::Sink>, &D::Args, Option<HashView<'_>>),
+    reply: impl FnOnce(&mut ReplyWriter<'_, D::Sink>, &D::Args, Option<HashRead<'_>>),
 ) {
     let key = context.arg(1);
     let args: &D::Args = context.args;
@@ -187,7 +187,7 @@ fn list<D: Door>(context: &mut Context<'_, '_, D>, listing: Listing) {
             Listing::All => reply.map_header(count),
             Listing::Keys | Listing::Values => reply.array_header(count),
         }
-        for entry in hash.iter().flat_map(HashView::entries) {
+        for entry in hash.iter().flat_map(HashRead::entries) {
             if listing != Listing::Values {
                 reply.bulk(entry.field);
             }
@@ -291,19 +291,70 @@ fn random_field<D: Door>(context: &mut Context<'_, '_, D>) {
     });
 }
 
-/// HSCAN: the whole hash, field then value (see [`super::keys::scan_collection`]).
+/// HSCAN: a compact hash whole, field then value, with cursor 0 (see
+/// [`super::keys::scan_collection`]); a large one part by part, the cursor being the next
+/// part's number. Parts only split into higher-numbered ones, so every field present for
+/// the whole scan is returned at least once, as Redis promises.
 fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
-    super::keys::scan_collection(context, ValueType::Hash, |value, visit| {
-        for entry in HashView::new(value).entries() {
-            visit(entry.field, Some(entry.value));
-        }
-    });
+    let key = context.arg(1);
+    let (db, now) = (context.session.db, context.now);
+    let large = matches!(
+        context.shards.store_for(key).hash_view(db, key, now),
+        Ok(Some(HashRead::Large(_)))
+    );
+    if !large {
+        super::keys::scan_collection(context, ValueType::Hash, |value, visit| {
+            for entry in HashView::new(value).entries() {
+                visit(entry.field, Some(entry.value));
+            }
+        });
+        return;
+    }
+    let Some(cursor) = crate::text::parse_u64_lenient(context.arg(2)) else {
+        context.error("ERR invalid cursor");
+        return;
+    };
+    let Some(options) = super::keys::scan_options(context, 3, false) else {
+        return;
+    };
+    let Ok(Some(HashRead::Large(hash))) = context.shards.store_for(key).hash_view(db, key, now)
+    else {
+        return;
+    };
+    // Whole parts, from the cursor's, until COUNT fields were looked at.
+    let first = u32::try_from(cursor).unwrap_or(u32::MAX);
+    let mut end = first;
+    let mut seen = 0usize;
+    while end < hash.part_count() && seen < options.count.max(1) {
+        seen += hash.part(end).entries().count();
+        end += 1;
+    }
+    let next = if end >= hash.part_count() {
+        0
+    } else {
+        u64::from(end)
+    };
+    let matches = |field: &[u8]| {
+        options
+            .pattern
+            .is_none_or(|pattern| crate::glob::glob_match(pattern, field))
+    };
+    let parts = || (first..end).flat_map(|part| hash.part(part).entries());
+    let count = parts().filter(|entry| matches(entry.field)).count();
+    let mut digits = [0u8; crate::text::U64_DIGITS_MAX];
+    let reply = &mut context.reply;
+    reply.array_header(2);
+    reply.bulk(crate::text::format_u64(next, &mut digits));
+    reply.array_header(count * 2);
+    for entry in parts().filter(|entry| matches(entry.field)) {
+        reply.bulk(entry.field);
+        reply.bulk(entry.value);
+    }
 }
 
 /// floe's refusal of a hash that would pass the item size limit.
 const HASH_TOO_LARGE: &str = "ERR hash exceeds the maximum size of an item (value-size-max: a \
-                              hash is one item in its compact encoding; the large encoding is \
-                              not built yet)";
+                              compact hash, or one part of a large hash, is one item)";
 
 /// Replies with a store error, naming hashes where the message names a collection.
 fn hash_error<D: Door>(context: &mut Context<'_, '_, D>, error: StoreError) {

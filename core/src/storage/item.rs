@@ -6,7 +6,8 @@
 //! | 1 B   | varint 1-5B | varint 1-5B   | 8 B, only if EXPIRES | bytes | bytes   |
 //! +-------+-------------+---------------+----------------------+-------+---------+
 //! flags: bits 0-3 database, bit 4 EXPIRES, bit 5 DEAD (a hole), bits 6-7 the kind
-//! (0 a string, 1 a compact collection; see [`ItemKind`] and `docs/types.md`).
+//! (0 a string, 1 a compact collection or a large one's header, 2 a part of a large
+//! collection; see [`ItemKind`] and `docs/types.md`).
 //! ```
 //!
 //! A 16-byte key with a 32-byte value and no expiry takes 51 bytes: 3 bytes of header.
@@ -30,8 +31,12 @@ pub enum ItemKind {
     #[default]
     String = 0,
     /// A compact collection: the value is a type byte and the elements back to back
-    /// (a hash today; see `store/hash.rs`).
+    /// (`store/compact.rs`), or the header of a large collection (`store/large.rs`).
     Compact = 1,
+    /// A part of a large collection (`store/large.rs`): never a key. Its key is the
+    /// owner's key followed by the part's number; lookups of keys never see it, and
+    /// lookups of parts see nothing else.
+    Part = 2,
 }
 
 impl ItemKind {
@@ -41,9 +46,19 @@ impl ItemKind {
         match bits {
             0 => Some(Self::String),
             1 => Some(Self::Compact),
+            2 => Some(Self::Part),
             _ => None,
         }
     }
+}
+
+/// Bytes of the part number that ends a part's key (little-endian `u32`).
+pub const PART_NUMBER_SIZE: usize = 4;
+
+/// The owner's key within a part's key: the key a part is routed and evicted by.
+#[must_use]
+pub fn part_owner(part_key: &[u8]) -> &[u8] {
+    &part_key[..part_key.len().saturating_sub(PART_NUMBER_SIZE)]
 }
 
 /// Where an item's parts lie, relative to the start of the item.

@@ -43,7 +43,8 @@ impl ValueType {
     #[must_use]
     pub fn of(kind: ItemKind, value: &[u8]) -> Self {
         match (kind, value.first()) {
-            (ItemKind::String, _) => Self::String,
+            (ItemKind::String | ItemKind::Part, _) => Self::String,
+            (ItemKind::Compact, Some(&super::large::TYPE_LARGE_HASH)) => Self::Hash,
             (ItemKind::Compact, Some(&TYPE_LIST)) => Self::List,
             (ItemKind::Compact, Some(&TYPE_SET)) => Self::Set,
             (ItemKind::Compact, Some(&TYPE_ZSET)) => Self::SortedSet,
@@ -99,6 +100,7 @@ pub fn is_valid(value: &[u8]) -> bool {
         Some(&TYPE_SET) => super::set::is_valid(value),
         Some(&TYPE_LIST) => super::list::is_valid(value),
         Some(&TYPE_ZSET) => super::zset::is_valid(value),
+        Some(&super::large::TYPE_LARGE_HASH) => super::large::Header::read(value).is_some(),
         _ => false,
     }
 }
@@ -206,6 +208,18 @@ impl Store<'_> {
         now: Timestamp,
         wanted: ValueType,
     ) -> Result<Option<&[u8]>, StoreError> {
+        let found = self.collection_found(db, key, now, wanted)?;
+        Ok(found.map(|found| self.value_of(&found)))
+    }
+
+    /// [`Store::collection_read`]'s entry rather than its value.
+    pub(super) fn collection_found(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        now: Timestamp,
+        wanted: ValueType,
+    ) -> Result<Option<Found>, StoreError> {
         let lookup = self.collection_lookup(db, key, now, wanted)?;
         let Some(found) = lookup.found else {
             self.stats.misses += 1;
@@ -213,7 +227,7 @@ impl Store<'_> {
         };
         self.stats.hits += 1;
         self.touch_slot(found.slot_index);
-        Ok(Some(self.value_of(&found)))
+        Ok(Some(found))
     }
 
     /// Writes the collection at `key` as a new item of `size` value bytes, which `write(old

@@ -22,7 +22,8 @@
 use core::ops::Range;
 
 use super::compact::{Out, RandomCopy, TYPE_HASH, ValueType, varint_read};
-use super::{LogSink, Store};
+use super::large::{Header, LARGE_KEY_SIZE_MAX};
+use super::{Found, LogSink, Store};
 use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::varint_size;
@@ -149,10 +150,17 @@ pub fn is_valid(value: &[u8]) -> bool {
 
 /// HSET's new value: `old` (empty for a new hash) with every pair set, the last value of
 /// a repeated field winning; new fields go at the end, in the order they first appear.
-fn compose_set<'p, P>(old: &[u8], pairs: &P, out: &mut Out<'_>)
-where
+/// Only the pairs whose field `keep` accepts take part (all of them for a compact hash;
+/// one part's for a large one, whose `old` is that part).
+pub(super) fn compose_set<'p, P>(
+    old: &[u8],
+    pairs: &P,
+    keep: impl Fn(&[u8]) -> bool,
+    out: &mut Out<'_>,
+) where
     P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
 {
+    let pairs = pairs.clone().filter(|(field, _)| keep(field));
     let last_value = |field: &[u8]| {
         pairs
             .clone()
@@ -179,7 +187,7 @@ where
 }
 
 /// HDEL's new value: `old` without the entries of `fields`.
-fn compose_delete<'f, F>(old: &[u8], fields: &F, out: &mut Out<'_>)
+pub(super) fn compose_delete<'f, F>(old: &[u8], fields: &F, out: &mut Out<'_>)
 where
     F: Iterator<Item = &'f [u8]> + Clone,
 {
@@ -195,20 +203,34 @@ impl Store<'_> {
     /// The hash at `key` for a read (`None` if absent), counted as an access.
     ///
     /// # Errors
-    /// [`StoreError::WrongType`] if the key holds a string.
+    /// [`StoreError::WrongType`] if the key holds another type.
     pub fn hash_view(
         &mut self,
         db: u8,
         key: &[u8],
         now: Timestamp,
-    ) -> Result<Option<HashView<'_>>, StoreError> {
-        let value = self.collection_read(db, key, now, ValueType::Hash)?;
-        Ok(value.map(HashView::new))
+    ) -> Result<Option<HashRead<'_>>, StoreError> {
+        let found = self.collection_found(db, key, now, ValueType::Hash)?;
+        Ok(found.map(|found| self.hash_read(&found)))
+    }
+
+    /// The hash of the live key item `found`, in either form.
+    pub(super) fn hash_read(&self, found: &Found) -> HashRead<'_> {
+        let value = self.value_of(found);
+        match Header::read(value) {
+            Some(header) => {
+                let owner = &self.segments.bytes(found.location)[found.layout.key.clone()];
+                HashRead::Large(LargeHash::new(self, found.layout.db, owner, header))
+            }
+            None => HashRead::Compact(HashView::new(value)),
+        }
     }
 
     /// Sets every `(field, value)` pair of `pairs` in the hash at `key` (creating it) and
     /// returns how many fields were new (HSET, HMSET). With `only_if_new`, the one pair is
-    /// set only if its field is absent (HSETNX). The key's expiry is kept.
+    /// set only if its field is absent (HSETNX). The key's expiry is kept. A compact hash
+    /// that would pass a threshold (`hash_max_listpack_*`) or the item size limit takes
+    /// the large form.
     ///
     /// # Errors
     /// [`StoreError::WrongType`], [`StoreError::CollectionTooLarge`], or a memory error;
@@ -226,6 +248,11 @@ impl Store<'_> {
         P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
     {
         let lookup = self.collection_lookup(db, key, now, ValueType::Hash)?;
+        if let Some(found) = &lookup.found
+            && let Some(header) = self.header_of(found)
+        {
+            return self.hash_set_large(db, key, header, pairs, only_if_new, now, log);
+        }
         let old: &[u8] = match &lookup.found {
             Some(found) => self.value_of(found),
             None => &[],
@@ -246,14 +273,26 @@ impl Store<'_> {
             target: None,
             size: 0,
         };
-        compose_set(old, &pairs, &mut sizing);
+        compose_set(old, &pairs, |_| true, &mut sizing);
         let size = sizing.size;
+        let value_max = self.config.hash_max_listpack_value as usize;
+        let length = if old.is_empty() { 0 } else { view.len() };
+        let past_thresholds = length + added > self.config.hash_max_listpack_entries as usize
+            || pairs
+                .clone()
+                .any(|(field, value)| field.len() > value_max || value.len() > value_max)
+            || size > self.config.value_size_max as usize;
+        if past_thresholds && key.len() <= LARGE_KEY_SIZE_MAX {
+            let length = u64::try_from(length + added).unwrap_or(u64::MAX);
+            self.hash_convert(db, key, lookup, length, &pairs, now, log)?;
+            return Ok(added);
+        }
         self.compact_put(db, key, lookup, size, now, log, |old, target| {
             let mut out = Out {
                 target: Some(target),
                 size: 0,
             };
-            compose_set(old, &pairs, &mut out);
+            compose_set(old, &pairs, |_| true, &mut out);
             assert!(out.size == size, "hash size {size} != written {}", out.size);
         })?;
         Ok(added)
@@ -279,6 +318,9 @@ impl Store<'_> {
         let Some(found) = lookup.found.clone() else {
             return Ok(0);
         };
+        if let Some(header) = self.header_of(&found) {
+            return self.hash_delete_large(db, key, header, fields, now, log);
+        }
         let old = self.value_of(&found);
         let view = HashView::new(old);
         let (mut removed, mut remaining) = (0usize, 0usize);
@@ -314,6 +356,21 @@ impl Store<'_> {
         Ok(removed)
     }
 
+    /// The value of `field` in the hash at `key` for a read-modify-write (not counted as
+    /// an access).
+    fn hash_field(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        field: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<&[u8]>, StoreError> {
+        let lookup = self.collection_lookup(db, key, now, ValueType::Hash)?;
+        Ok(lookup
+            .found
+            .and_then(|found| self.hash_read(&found).get(field)))
+    }
+
     /// Adds `delta` to the integer in `field` of the hash at `key` (0 if absent) and
     /// returns the result (HINCRBY).
     ///
@@ -329,12 +386,7 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<i64, StoreError> {
-        let lookup = self.collection_lookup(db, key, now, ValueType::Hash)?;
-        let current = match lookup
-            .found
-            .as_ref()
-            .and_then(|found| HashView::new(self.value_of(found)).get(field))
-        {
+        let current = match self.hash_field(db, key, field, now)? {
             Some(value) => parse_integer_strict(value).ok_or(StoreError::HashValueNotInteger)?,
             None => 0,
         };
@@ -360,12 +412,7 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<&[u8], StoreError> {
-        let lookup = self.collection_lookup(db, key, now, ValueType::Hash)?;
-        let current = match lookup
-            .found
-            .as_ref()
-            .and_then(|found| HashView::new(self.value_of(found)).get(field))
-        {
+        let current = match self.hash_field(db, key, field, now)? {
             Some(value) => parse_double_finite(value).ok_or(StoreError::HashValueNotFloat)?,
             None => 0.0,
         };
@@ -383,18 +430,17 @@ impl Store<'_> {
             now,
             log,
         )?;
-        let found = self.find(db, key).ok_or(StoreError::OutOfMemory)?;
-        let value = HashView::new(self.value_of(&found)).get(field);
+        let value = self.hash_field(db, key, field, now)?;
         value.ok_or(StoreError::OutOfMemory)
     }
 
     /// Calls `visit` with `count` fields of the hash at `key` chosen at random with
     /// repetition (HRANDFIELD with a negative count), or, with `distinct`, with
-    /// `min(count, len)` distinct fields (in insertion order). Does nothing if the key is
+    /// `min(count, len)` distinct fields (in storage order). Does nothing if the key is
     /// absent.
     ///
     /// # Errors
-    /// [`StoreError::WrongType`] if the key holds a string.
+    /// [`StoreError::WrongType`] if the key holds another type.
     pub fn hash_random_fields(
         &mut self,
         db: u8,
@@ -408,45 +454,56 @@ impl Store<'_> {
         let Some(found) = lookup.found else {
             return Ok(());
         };
-        let length = HashView::new(self.value_of(&found)).len();
+        // A copy of the generator, so the hash's bytes can stay borrowed while it runs.
+        let mut random = RandomCopy(self.random());
+        let hash = self.hash_read(&found);
+        let length = hash.len();
         if length == 0 {
             return Ok(());
         }
-        // A copy of the generator, so the hash's bytes can stay borrowed while it runs.
-        let mut random = RandomCopy(self.random());
-        let view = HashView::new(self.value_of(&found));
-        if distinct {
-            // Selection sampling (Knuth's algorithm S): each entry is taken with
-            // probability needed / left, which takes exactly `needed` of them.
-            let mut needed = count.min(length);
-            for (index, entry) in view.entries().enumerate() {
-                let left = length - index;
-                if needed > 0 && random.below(left) < needed {
-                    visit(entry.field, entry.value);
-                    needed -= 1;
+        match hash {
+            _ if distinct => {
+                // Selection sampling (Knuth's algorithm S): each entry is taken with
+                // probability needed / left, which takes exactly `needed` of them.
+                let mut needed = count.min(length);
+                for (index, entry) in hash.entries().enumerate() {
+                    let left = length - index;
+                    if needed > 0 && random.below(left) < needed {
+                        visit(entry.field, entry.value);
+                        needed -= 1;
+                    }
                 }
             }
-        } else if length <= RANDOM_OFFSETS_MAX {
-            // Small hashes (all of Redis's listpack ones): each entry's start in a stack
-            // table, so each pick costs O(1).
-            let mut starts = [0u32; RANDOM_OFFSETS_MAX];
-            for (slot, entry) in starts.iter_mut().zip(view.entries()) {
-                *slot = u32::try_from(entry.range.start).unwrap_or(u32::MAX);
-            }
-            for _ in 0..count {
-                let start = starts[random.below(length)] as usize;
-                let mut entries = Entries {
-                    bytes: view.bytes,
-                    offset: start,
-                };
-                if let Some(entry) = entries.next() {
-                    visit(entry.field, entry.value);
+            HashRead::Large(large) => {
+                for _ in 0..count {
+                    if let Some(entry) = large.random_entry(&mut random) {
+                        visit(entry.field, entry.value);
+                    }
                 }
             }
-        } else {
-            for _ in 0..count {
-                if let Some(entry) = view.nth(random.below(length)) {
-                    visit(entry.field, entry.value);
+            HashRead::Compact(view) if length <= RANDOM_OFFSETS_MAX => {
+                // Small hashes (all of Redis's listpack ones): each entry's start in a
+                // stack table, so each pick costs O(1).
+                let mut starts = [0u32; RANDOM_OFFSETS_MAX];
+                for (slot, entry) in starts.iter_mut().zip(view.entries()) {
+                    *slot = u32::try_from(entry.range.start).unwrap_or(u32::MAX);
+                }
+                for _ in 0..count {
+                    let start = starts[random.below(length)] as usize;
+                    let mut entries = Entries {
+                        bytes: view.bytes,
+                        offset: start,
+                    };
+                    if let Some(entry) = entries.next() {
+                        visit(entry.field, entry.value);
+                    }
+                }
+            }
+            HashRead::Compact(view) => {
+                for _ in 0..count {
+                    if let Some(entry) = view.nth(random.below(length)) {
+                        visit(entry.field, entry.value);
+                    }
                 }
             }
         }
@@ -454,6 +511,74 @@ impl Store<'_> {
         Ok(())
     }
 }
+
+/// A hash read in place, in either form.
+#[derive(Debug, Clone, Copy)]
+pub enum HashRead<'s> {
+    /// A compact hash: one item.
+    Compact(HashView<'s>),
+    /// A large hash: a header and its parts.
+    Large(LargeHash<'s>),
+}
+
+impl<'s> HashRead<'s> {
+    /// The value of `field` (HGET).
+    #[must_use]
+    pub fn get(&self, field: &[u8]) -> Option<&'s [u8]> {
+        match self {
+            Self::Compact(view) => view.get(field),
+            Self::Large(large) => large.get(field),
+        }
+    }
+
+    /// Number of fields (HLEN): O(1) for a large hash, O(n) for a compact one.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Compact(view) => view.len(),
+            Self::Large(large) => large.len(),
+        }
+    }
+
+    /// Whether the hash has no field (never true of a stored hash).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every entry: in insertion order for a compact hash, part by part for a large one.
+    #[must_use]
+    pub fn entries(&self) -> HashEntries<'s> {
+        match self {
+            Self::Compact(view) => HashEntries::Compact(view.entries()),
+            Self::Large(large) => HashEntries::Large(large.entries()),
+        }
+    }
+}
+
+/// The entries of a [`HashRead`].
+#[derive(Debug, Clone)]
+pub enum HashEntries<'s> {
+    /// A compact hash's.
+    Compact(Entries<'s>),
+    /// A large hash's.
+    Large(LargeEntries<'s>),
+}
+
+impl<'s> Iterator for HashEntries<'s> {
+    type Item = Entry<'s>;
+
+    fn next(&mut self) -> Option<Entry<'s>> {
+        match self {
+            Self::Compact(entries) => entries.next(),
+            Self::Large(entries) => entries.next(),
+        }
+    }
+}
+
+mod large;
+
+pub use large::{LargeEntries, LargeHash};
 
 #[cfg(test)]
 mod tests;

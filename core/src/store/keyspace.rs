@@ -52,6 +52,9 @@ impl Encoding {
     /// names the encoding of a collection that small.
     #[must_use]
     pub fn of_compact(value: &[u8]) -> Self {
+        if super::large::Header::read(value).is_some() {
+            return Self::Hashtable;
+        }
         match ValueType::of(ItemKind::Compact, value) {
             ValueType::List => Self::Quicklist,
             ValueType::Set if super::set::all_integers(value) => Self::Intset,
@@ -286,10 +289,13 @@ impl Store<'_> {
         Some(ObjectInfo {
             encoding: match found.layout.kind {
                 ItemKind::String => Encoding::of(self.value_of(&found)),
-                ItemKind::Compact => Encoding::of_compact(self.value_of(&found)),
+                ItemKind::Compact | ItemKind::Part => Encoding::of_compact(self.value_of(&found)),
             },
             policy_bits: self.table.policy(found.slot_index) & POLICY_MASK,
-            memory_size: found.layout.size() + SLOT_SIZE + TAG_SIZE,
+            memory_size: found.layout.size()
+                + SLOT_SIZE
+                + TAG_SIZE
+                + self.parts_memory_size(&found),
         })
     }
 
@@ -329,7 +335,9 @@ impl Store<'_> {
             if self.table.occupied(slot_index) {
                 let found = self.found_at(slot_index);
                 if found.layout.db == db {
-                    self.remove(&found);
+                    // The database's parts are among its items: removing them here
+                    // keeps the walk's rule (a removal shifts only later entries back).
+                    self.remove_item(&found);
                     continue;
                 }
             }
@@ -534,7 +542,14 @@ impl Store<'_> {
                 assert!(layout.size() > 0, "empty item at {location}");
                 if !item::is_dead(bytes) && !expired(layout.expires_at, now) {
                     let (key, value) = (&bytes[layout.key.clone()], &bytes[layout.value.clone()]);
-                    visit(layout.db, key, value, layout.expires_at, layout.kind);
+                    // A part goes with its owner: not at all once the owner has expired.
+                    let owned = layout.kind != ItemKind::Part
+                        || self
+                            .find(layout.db, item::part_owner(key))
+                            .is_some_and(|owner| !expired(owner.layout.expires_at, now));
+                    if owned {
+                        visit(layout.db, key, value, layout.expires_at, layout.kind);
+                    }
                 }
                 location += layout.size();
             }
@@ -597,15 +612,31 @@ impl Store<'_> {
                 value_kind,
             } => {
                 check_db(db)?;
-                if value_kind == ItemKind::Compact && !super::compact::is_valid(value) {
+                let valid = match value_kind {
+                    ItemKind::String => true,
+                    ItemKind::Compact => super::compact::is_valid(value),
+                    ItemKind::Part => {
+                        super::large::part_is_valid(value) && expires_at == 0 && key.len() >= 4
+                    }
+                };
+                if !valid {
                     return Err(StoreError::CollectionInvalid);
                 }
-                let lookup = self.lookup(db, key, now);
+                let lookup = if value_kind == ItemKind::Part {
+                    self.part_lookup(db, key)
+                } else {
+                    self.lookup(db, key, now)
+                };
                 let splice = Splice {
                     kind: Some(value_kind),
                     ..Splice::bytes(value)
                 };
                 self.put(db, key, lookup, &splice, expires_at, now, log)?;
+                if value_kind == ItemKind::Compact && expires_at != 0 && expired(expires_at, now) {
+                    // A large collection that expired before its header came back: its
+                    // parts, replayed before the header, go too.
+                    self.parts_remove_named(db, key, value);
+                }
             }
             Record::Del { db, key } => {
                 check_db(db)?;
@@ -648,7 +679,7 @@ impl Store<'_> {
         }
         let bytes = self.segments.bytes(self.table.location(slot_index));
         let layout = item::layout(bytes);
-        if layout.db != db || expired(layout.expires_at, now) {
+        if layout.db != db || layout.kind == ItemKind::Part || expired(layout.expires_at, now) {
             return None;
         }
         Some((&bytes[layout.key.clone()], &bytes[layout.value.clone()]))

@@ -29,6 +29,7 @@ mod compact;
 pub mod hash;
 pub mod index;
 mod keyspace;
+pub mod large;
 pub mod list;
 mod reclaim;
 mod restore;
@@ -92,6 +93,11 @@ pub struct Config {
     pub policy: EvictionPolicy,
     /// Seed of the table's hash and of the policies' random choices.
     pub seed: u64,
+    /// A hash takes the large form (`large.rs`) when it would hold more fields than this
+    /// (Redis's `hash-max-listpack-entries`)...
+    pub hash_max_listpack_entries: u32,
+    /// ... or a field or value longer than this, in bytes (`hash-max-listpack-value`).
+    pub hash_max_listpack_value: u32,
 }
 
 impl Config {
@@ -113,6 +119,8 @@ impl Config {
             value_size_max: VALUE_SIZE_MAX_DEFAULT.min(item_max - key_size_max),
             policy: EvictionPolicy::NoEviction,
             seed: 0x666c_6f65_5eed_0001,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
         }
     }
 
@@ -282,6 +290,8 @@ struct Lookup {
     hash: u64,
     found: Option<Found>,
     epoch: u64,
+    /// Whether it looked up a part of a large collection (`large.rs`) rather than a key.
+    part: bool,
 }
 
 /// A live key found in the table.
@@ -667,16 +677,17 @@ impl<'a> Store<'a> {
                 hash: self.hash(key),
                 found: None,
                 epoch: u64::MAX,
+                part: false,
             };
             self.put_prepared(db, key, lookup, &Splice::bytes(value), 0, log)?;
         }
         Ok(())
     }
 
-    /// Keys stored in all databases.
+    /// Keys stored in all databases (a large collection's parts are not keys).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.db_key_count.iter().sum()
     }
 
     /// Whether no key is stored.
@@ -742,17 +753,22 @@ impl<'a> Store<'a> {
 
     /// The entry for `key`, expired or not.
     fn find(&self, db: u8, key: &[u8]) -> Option<Found> {
-        self.find_hashed(db, key, self.hash(key))
+        self.find_hashed(db, key, self.hash(key), false)
     }
 
-    fn find_hashed(&self, db: u8, key: &[u8], hash: u64) -> Option<Found> {
+    /// The entry for `key` with its hash, expired or not: a key's, or with `part` a part's
+    /// of a large collection. Neither kind of lookup sees the other's items, so a user's
+    /// key may have the same bytes as a part's.
+    fn find_hashed(&self, db: u8, key: &[u8], hash: u64, part: bool) -> Option<Found> {
         assert!(db < DATABASE_COUNT, "db={db}");
         let segments = &self.segments;
         let mut layout_found = None;
         let slot_index = self.table.find(hash, |location| {
             let bytes = segments.bytes(location);
             let layout = item::layout(bytes);
-            let matched = layout.db == db && bytes[layout.key.clone()] == *key;
+            let matched = layout.db == db
+                && (layout.kind == ItemKind::Part) == part
+                && bytes[layout.key.clone()] == *key;
             if matched {
                 layout_found = Some(layout);
             }
@@ -771,7 +787,7 @@ impl<'a> Store<'a> {
     /// expiry, which needs no log record: the logged expiry is absolute).
     fn lookup(&mut self, db: u8, key: &[u8], now: Timestamp) -> Lookup {
         let hash = self.hash(key);
-        let mut found = self.find_hashed(db, key, hash);
+        let mut found = self.find_hashed(db, key, hash, false);
         if let Some(entry) = &found
             && expired(entry.layout.expires_at, now)
         {
@@ -784,6 +800,7 @@ impl<'a> Store<'a> {
             hash,
             found,
             epoch: self.epoch,
+            part: false,
         }
     }
 
@@ -814,10 +831,22 @@ impl<'a> Store<'a> {
         }
     }
 
-    /// Removes a live entry: the table slot goes, the item becomes a hole.
+    /// Removes a live entry: the table slot goes, the item becomes a hole, and a large
+    /// collection's parts go with its key. Removing the parts shifts other table entries,
+    /// so a walk over the table that removes keys uses [`Store::remove_item`].
     fn remove(&mut self, found: &Found) {
+        let parts = self.parts_of(found);
+        self.remove_item(found);
+        if let Some(parts) = parts {
+            self.parts_remove(&parts);
+        }
+    }
+
+    /// Removes one item, and nothing else: its table slot goes, it becomes a hole.
+    fn remove_item(&mut self, found: &Found) {
         self.epoch += 1;
-        if self.index.enabled() {
+        let is_key = found.layout.kind != ItemKind::Part;
+        if is_key && self.index.enabled() {
             let bytes = self.segments.bytes(found.location);
             self.index
                 .remove(found.layout.db, &bytes[found.layout.key.clone()]);
@@ -826,7 +855,9 @@ impl<'a> Store<'a> {
         self.segments
             .item_dead(found.location, found.layout.size(), volatile);
         self.table.remove(found.slot_index);
-        self.db_key_count[usize::from(found.layout.db)] -= 1;
+        if is_key {
+            self.db_key_count[usize::from(found.layout.db)] -= 1;
+        }
     }
 
     fn check_sizes(&self, key_size: usize, value_size: usize) -> Result<(), StoreError> {

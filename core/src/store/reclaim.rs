@@ -11,11 +11,12 @@
 //! clears the items' second chances, and after `2 * segment_count` steps sweeps stop
 //! granting second chances at all.
 
+use super::large::PartKey;
 use super::{Found, Store, expired};
 use crate::codec::record::Record;
 use crate::constants::SEGMENT_RESERVE_COUNT;
 use crate::error::StoreError;
-use crate::storage::item;
+use crate::storage::item::{self, ItemKind};
 use crate::storage::policy::{EvictionPolicy, POLICY_MASK, VOLATILE};
 use crate::storage::segment::{SegmentIndex, Segments};
 use crate::table::Location;
@@ -258,6 +259,10 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl super::LogSink,
     ) {
+        if found.layout.kind == ItemKind::Part {
+            self.sweep_part(found, sweep, now, log);
+            return;
+        }
         let bits = self.table.policy(found.slot_index);
         let volatile = bits & VOLATILE != 0;
         if expired(found.layout.expires_at, now) {
@@ -295,6 +300,57 @@ impl Store<'_> {
                 });
             }
         }
+    }
+
+    /// Sweeps a part of a large collection: it goes with its owner, which the owner's
+    /// expiry and policy state decide (a part has neither of its own). A kept part is
+    /// copied to the head; an evicted owner is removed with all its parts (some of them
+    /// perhaps later in this very segment, which the walk then skips as holes).
+    fn sweep_part(
+        &mut self,
+        found: &Found,
+        sweep: Sweep,
+        now: Timestamp,
+        log: &mut impl super::LogSink,
+    ) {
+        let part_key = &self.segments.bytes(found.location)[found.layout.key.clone()];
+        let owner_key = PartKey::new(item::part_owner(part_key));
+        let owner = owner_key
+            .as_ref()
+            .and_then(|key| self.find(found.layout.db, key.owner()));
+        let Some(owner) = owner.filter(|owner| self.header_of(owner).is_some()) else {
+            // No collection owns it (a leftover of a failed recovery): nothing reads it.
+            self.remove_item(found);
+            return;
+        };
+        let bits = self.table.policy(owner.slot_index);
+        let volatile = bits & VOLATILE != 0;
+        if expired(owner.layout.expires_at, now) {
+            self.remove(&owner);
+            self.stats.expired += 1;
+            return;
+        }
+        let keep = match sweep {
+            Sweep::Clean => true,
+            Sweep::Evict { ttl_cutoff } => {
+                let policy = self.config.policy;
+                (policy == EvictionPolicy::VolatileTtl && owner.layout.expires_at > ttl_cutoff)
+                    || policy.survives(bits & POLICY_MASK, volatile).is_some()
+            }
+            Sweep::EvictAll => self.config.policy.volatile_only() && !volatile,
+        };
+        if keep {
+            let part_bits = self.table.policy(found.slot_index);
+            self.relocate(found, part_bits);
+            return;
+        }
+        self.remove(&owner);
+        self.stats.evicted += 1;
+        let key = owner_key.as_ref().map_or(&[][..], PartKey::owner);
+        log.record(Record::Del {
+            db: found.layout.db,
+            key,
+        });
     }
 
     /// Copies a live item to the head and points its slot there.

@@ -9,7 +9,6 @@ use crate::codec::rdb::{Object, Value};
 use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, ItemKind};
-use crate::store::hash::HashView;
 use crate::store::list::ListView;
 use crate::store::set::SetView;
 use crate::store::zset::ZsetView;
@@ -23,7 +22,7 @@ impl Store<'_> {
         let value = self.value_of(&found);
         Some(match ValueType::of(found.layout.kind, value) {
             ValueType::String => Value::String(value),
-            ValueType::Hash => Value::Hash(HashView::new(value)),
+            ValueType::Hash => Value::Hash(self.hash_read(&found)),
             ValueType::Set => Value::Set(SetView::new(value)),
             ValueType::List => Value::List(ListView::new(value)),
             ValueType::SortedSet => Value::SortedSet(ZsetView::new(value)),

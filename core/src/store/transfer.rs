@@ -15,6 +15,7 @@
 
 use core::iter;
 
+use super::large::{HEADER_SIZE, Header, PartKey, SizeList};
 use super::{LogSink, Lookup, Splice, Store};
 use crate::codec::record::Record;
 use crate::constants::DATABASE_COUNT;
@@ -75,6 +76,16 @@ impl Store<'_> {
         if target_exists && !replace {
             return Ok(Transfer::TargetExists);
         }
+        if self.header_of(&source).is_some() {
+            return self.transfer_large(
+                None,
+                (source_db, source_key),
+                (target_db, target_key),
+                keep_source,
+                now,
+                log,
+            );
+        }
         let (value_size, expires_at) = (source.layout.value.len(), source.layout.expires_at);
         self.check_sizes(target_key.len(), value_size)?;
         // Redis's lookup for a write counts as an access, which also makes the source less
@@ -100,6 +111,7 @@ impl Store<'_> {
             hash: self.hash(target_key),
             found: None,
             epoch: u64::MAX,
+            part: false,
         };
         self.put_prepared(target_db, target_key, lookup, &copied, expires_at, log)?;
         if !keep_source {
@@ -150,6 +162,16 @@ impl Store<'_> {
         if target_exists && !replace {
             return Ok(Transfer::TargetExists);
         }
+        if self.header_of(&source).is_some() {
+            return self.transfer_large(
+                Some(target),
+                (source_db, source_key),
+                (target_db, target_key),
+                keep_source,
+                now,
+                log,
+            );
+        }
         let (value_size, expires_at) = (source.layout.value.len(), source.layout.expires_at);
         target.check_sizes(target_key.len(), value_size)?;
         self.touch_slot(source.slot_index);
@@ -162,6 +184,7 @@ impl Store<'_> {
             hash: target.hash(target_key),
             found: None,
             epoch: u64::MAX,
+            part: false,
         };
         let copied = Splice {
             kind: Some(source.layout.kind),
@@ -169,6 +192,132 @@ impl Store<'_> {
         };
         target.put_prepared(target_db, target_key, lookup, &copied, expires_at, log)?;
         if !keep_source {
+            self.remove(&source);
+            log.record(Record::Del {
+                db: source_db,
+                key: source_key,
+            });
+        }
+        Ok(Transfer::Done)
+    }
+
+    /// A transfer of a large collection: its parts are written under the target's key
+    /// (in `other`, another shard's store, or in this one), then its header, then the
+    /// source goes unless kept. Room for all of them is made first; an existing target
+    /// is removed just before the writes (its parts would share the new ones' names).
+    /// The checks before it are [`Store::transfer`]'s.
+    fn transfer_large(
+        &mut self,
+        mut other: Option<&mut Store<'_>>,
+        (source_db, source_key): (u8, &[u8]),
+        (target_db, target_key): (u8, &[u8]),
+        keep_source: bool,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<Transfer, StoreError> {
+        let Some(source) = self.find_live(source_db, source_key, now) else {
+            return Ok(Transfer::SourceMissing);
+        };
+        let header = self
+            .header_of(&source)
+            .ok_or(StoreError::CollectionInvalid)?;
+        let expires_at = source.layout.expires_at;
+        let mut target_parts = PartKey::new(target_key).ok_or(StoreError::KeyTooLarge)?;
+        self.touch_slot(source.slot_index);
+        let part_key_size = target_key.len() + item::PART_NUMBER_SIZE;
+        let sizes = SizeList::new((0..header.part_count).map(|number| {
+            let size = self.part_bytes(source_db, source_key, number).len();
+            item::item_size(part_key_size, size, 0)
+        }));
+        let header_size = item::item_size(target_key.len(), HEADER_SIZE, expires_at);
+        let all = sizes.iter().chain(iter::once(header_size));
+        let new_keys = header.part_count as usize + 1;
+        match other.as_deref_mut() {
+            Some(target) => target.ensure_room(all, new_keys, now, log)?,
+            None => self.ensure_room(all, new_keys, now, log)?,
+        }
+        if self.find_live(source_db, source_key, now).is_none() {
+            return Err(StoreError::OutOfMemory);
+        }
+        let target = match other {
+            Some(target) => target,
+            None => {
+                if let Some(found) = self.find_live(target_db, target_key, now) {
+                    self.remove(&found);
+                    log.record(Record::Del {
+                        db: target_db,
+                        key: target_key,
+                    });
+                }
+                for number in 0..header.part_count {
+                    let source_part = self.part_range(source_db, source_key, number);
+                    let size = source_part.len();
+                    self.part_write(
+                        target_db,
+                        &mut target_parts,
+                        number,
+                        Some(source_part),
+                        size,
+                        log,
+                        |old, out| out.push(old),
+                    )?;
+                }
+                return self.transfer_finish(
+                    None,
+                    (source_db, source_key),
+                    (target_db, target_key),
+                    header,
+                    keep_source,
+                    now,
+                    log,
+                );
+            }
+        };
+        if let Some(found) = target.find_live(target_db, target_key, now) {
+            target.remove(&found);
+            log.record(Record::Del {
+                db: target_db,
+                key: target_key,
+            });
+        }
+        for number in 0..header.part_count {
+            let bytes = self.part_bytes(source_db, source_key, number);
+            target.part_copy(target_db, &mut target_parts, number, bytes, log)?;
+        }
+        self.transfer_finish(
+            Some(target),
+            (source_db, source_key),
+            (target_db, target_key),
+            header,
+            keep_source,
+            now,
+            log,
+        )
+    }
+
+    /// The end of [`Store::transfer_large`]: the target's header with the source's
+    /// expiry, then the source's removal unless it is kept.
+    #[expect(clippy::too_many_arguments, reason = "two keys and the header")]
+    fn transfer_finish(
+        &mut self,
+        other: Option<&mut Store<'_>>,
+        (source_db, source_key): (u8, &[u8]),
+        (target_db, target_key): (u8, &[u8]),
+        header: Header,
+        keep_source: bool,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<Transfer, StoreError> {
+        let expires_at = self
+            .find(source_db, source_key)
+            .map_or(0, |found| found.layout.expires_at);
+        match other {
+            Some(target) => {
+                target.header_write(target_db, target_key, header, Some(expires_at), now, log)?;
+            }
+            None => self.header_write(target_db, target_key, header, Some(expires_at), now, log)?,
+        }
+        if !keep_source && let Some(source) = self.find(source_db, source_key) {
             self.remove(&source);
             log.record(Record::Del {
                 db: source_db,
@@ -229,7 +378,8 @@ impl Store<'_> {
                 continue;
             }
             let location = self.table.location(slot_index);
-            let db = item::layout(self.segments.bytes(location)).db;
+            let layout = item::layout(self.segments.bytes(location));
+            let db = layout.db;
             let (target, side) = if db == db_first {
                 (db_second, 0)
             } else if db == db_second {
@@ -238,7 +388,8 @@ impl Store<'_> {
                 continue;
             };
             item::db_write(&mut self.segments.memory_mut()[location..], target);
-            moved_count[side] += 1;
+            // A large collection's parts move with it, but are not keys.
+            moved_count[side] += usize::from(layout.kind != item::ItemKind::Part);
         }
         let (first, second) = (usize::from(db_first), usize::from(db_second));
         assert!(

@@ -18,7 +18,7 @@ impl Store<'_> {
         if lookup.epoch == self.epoch {
             lookup.found
         } else {
-            self.find_hashed(db, key, lookup.hash)
+            self.find_hashed(db, key, lookup.hash, lookup.part)
         }
     }
 
@@ -71,6 +71,9 @@ impl Store<'_> {
             let start = found.location;
             found.layout.value.start + start..found.layout.value.end + start
         });
+        // A large collection's parts go when its key gets a value other than a header
+        // (SET over it, a STORE or RESTORE target, a replayed record): see below.
+        let old_parts = found.as_ref().and_then(|found| self.parts_of(found));
         let size = item::item_size(key.len(), value_size, expires_at);
         let location = self.append_item(size);
         let start = location;
@@ -106,12 +109,20 @@ impl Store<'_> {
                     self.segments.item_dead(location, size, false);
                     return Err(StoreError::KeysFull);
                 }
-                self.db_key_count[usize::from(db)] += 1;
-                self.index.insert(db, key);
+                if kind != ItemKind::Part {
+                    self.db_key_count[usize::from(db)] += 1;
+                    self.index.insert(db, key);
+                }
             }
         }
         if expires_at != 0 {
             self.segments.volatile_added(location, expires_at);
+        }
+        if let Some(parts) = old_parts {
+            let value = &self.segments.memory_mut()[value_start..value_start + value_size];
+            if !(kind == ItemKind::Compact && super::large::Header::read(value).is_some()) {
+                self.parts_remove(&parts);
+            }
         }
         let value = &self.segments.memory_mut()[value_start..value_start + value_size];
         log.record(Record::Set {

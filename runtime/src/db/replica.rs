@@ -174,14 +174,9 @@ impl Db {
     }
 }
 
-/// The key a record names; `None` for a FLUSH or SWAPDB.
+/// The key whose shard a record belongs to; `None` for a FLUSH or SWAPDB.
 fn record_key<'r>(record: &Record<'r>) -> Option<&'r [u8]> {
-    match *record {
-        Record::Set { key, .. } | Record::Del { key, .. } | Record::ExpireAt { key, .. } => {
-            Some(key)
-        }
-        Record::Clear { .. } | Record::SwapDb { .. } => None,
-    }
+    record.route_key()
 }
 
 impl Db {

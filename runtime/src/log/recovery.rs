@@ -220,11 +220,9 @@ struct StoreReplay<'r, 's> {
 
 impl Replay for StoreReplay<'_, '_> {
     fn apply(&mut self, record: &Record<'_>) -> Result<(), StoreError> {
-        match record {
-            Record::Set { key, .. } | Record::Del { key, .. } | Record::ExpireAt { key, .. } => {
-                self.stores.store_for(key).apply(record, self.now)
-            }
-            Record::Clear { .. } | Record::SwapDb { .. } => (0..self.stores.count())
+        match record.route_key() {
+            Some(key) => self.stores.store_for(key).apply(record, self.now),
+            None => (0..self.stores.count())
                 .try_for_each(|shard| self.stores.store(shard).apply(record, self.now)),
         }
     }

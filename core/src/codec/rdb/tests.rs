@@ -4,7 +4,7 @@
 use std::vec::Vec;
 
 use super::*;
-use crate::store::hash::HashView;
+use crate::store::hash::{HashRead, HashView};
 use crate::store::list::ListView;
 use crate::store::set::SetView;
 use crate::store::zset::ZsetView;
@@ -104,7 +104,7 @@ fn hashes_from_redis_listpacks_load() {
 #[test]
 fn hashes_dump_as_pairs_and_load_back() {
     let value = restored(&hex(LISTPACK)).expect("listpack");
-    let payload = dumped(Value::Hash(HashView::new(&value)));
+    let payload = dumped(Value::Hash(HashRead::Compact(HashView::new(&value))));
     assert_eq!(payload[0], TYPE_HASH_PAIRS);
     assert_eq!(restored(&payload).expect("pairs"), value);
     let mut big = std::vec![TYPE_HASH];
@@ -116,7 +116,7 @@ fn hashes_dump_as_pairs_and_load_back() {
         big.push(u8::try_from(value.len()).expect("small"));
         big.extend_from_slice(value.as_bytes());
     }
-    let payload = dumped(Value::Hash(HashView::new(&big)));
+    let payload = dumped(Value::Hash(HashRead::Compact(HashView::new(&big))));
     assert_eq!(restored(&payload).expect("300 pairs"), big);
 }
 

@@ -7,7 +7,7 @@ use super::*;
 use crate::arena::Arena;
 use crate::codec::record::{Body, LogRecord};
 use crate::storage::item::ItemKind;
-use crate::store::{Config, ExpireCondition, SetOptions};
+use crate::store::{Config, ExpireCondition, SetOptions, Transfer};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::string::ToString;
@@ -32,7 +32,10 @@ impl LogSink for EncodedLog {
 }
 
 fn with_store<R>(memory_size: usize, body: impl FnOnce(&mut Store<'_>) -> R) -> R {
-    let config = Config::new(memory_size, 256);
+    with_config(Config::new(memory_size, 256), body)
+}
+
+fn with_config<R>(config: Config, body: impl FnOnce(&mut Store<'_>) -> R) -> R {
     let mut memory = std::vec![0u8; config.arena_size()];
     let mut arena = Arena::from_buffer(&mut memory);
     let mut store = Store::new(&mut arena, config).expect("config fits");
@@ -63,9 +66,9 @@ enum Op {
     Advance(u64),
 }
 
-fn op() -> impl Strategy<Value = Op> {
+fn op(field_count: u8) -> impl Strategy<Value = Op> {
     let key = 0u8..4;
-    let field = 0u8..6;
+    let field = 0u8..field_count;
     let value = prop::collection::vec(any::<u8>(), 0..6);
     prop_oneof![
         4 => (key.clone(), prop::collection::vec((field.clone(), value.clone()), 1..4))
@@ -97,30 +100,60 @@ fn live(model: &BTreeMap<u8, (Value, Timestamp)>, key: u8, now: Timestamp) -> Op
         .map(|(value, _)| value)
 }
 
-/// Every live item of a store, as the model holds it.
+/// Every live key of a store, as the model holds it (a hash's entries sorted: a large
+/// hash keeps them part by part, not in insertion order). Parts are read through their
+/// owners, and every part must have one.
 fn state(store: &Store<'_>, now: Timestamp) -> BTreeMap<Vec<u8>, (Value, Timestamp)> {
     let mut items = BTreeMap::new();
-    store.items(now, |_, key, value, expires_at, kind| {
+    let mut part_count = 0u64;
+    store.items(now, |db, key, value, expires_at, kind| {
         let value = match kind {
             ItemKind::String => Value::String(value.to_vec()),
+            ItemKind::Part => {
+                assert!(
+                    crate::store::large::part_is_valid(value),
+                    "a stored part is valid"
+                );
+                part_count += 1;
+                return;
+            }
             ItemKind::Compact => {
-                assert!(is_valid(value), "a stored hash is valid");
-                Value::Hash(
-                    HashView::new(value)
-                        .entries()
-                        .map(|entry| (entry.field.to_vec(), entry.value.to_vec()))
-                        .collect(),
-                )
+                assert!(
+                    crate::store::compact::is_valid(value),
+                    "a stored hash is valid"
+                );
+                let found = store.find(db, key).expect("an item is in the table");
+                let mut entries: Fields = store
+                    .hash_read(&found)
+                    .entries()
+                    .map(|entry| (entry.field.to_vec(), entry.value.to_vec()))
+                    .collect();
+                assert_eq!(entries.len(), store.hash_read(&found).len(), "the count");
+                entries.sort();
+                Value::Hash(entries)
             }
         };
         items.insert(key.to_vec(), (value, expires_at));
     });
+    let owned: u64 = items
+        .keys()
+        .filter_map(|key| store.find(0, key))
+        .filter_map(|found| store.header_of(&found))
+        .map(|header| u64::from(header.part_count))
+        .sum();
+    assert_eq!(part_count, owned, "every part belongs to a large hash");
     items
 }
 
-fn run(ops: &[Op]) {
+/// The model's entries as [`state`] reads them.
+fn sorted(mut entries: Fields) -> Fields {
+    entries.sort();
+    entries
+}
+
+fn run(ops: &[Op], config: Config) {
     let mut log = EncodedLog::default();
-    let (final_state, now) = with_store(256 * 1024, |store| {
+    let (final_state, now) = with_config(config, |store| {
         let mut model: BTreeMap<u8, (Value, Timestamp)> = BTreeMap::new();
         let mut now = NOW;
         for op in ops {
@@ -298,14 +331,20 @@ fn run(ops: &[Op]) {
             model.retain(|_, (_, at)| *at == 0 || *at > now);
             let expected: BTreeMap<Vec<u8>, (Value, Timestamp)> = model
                 .iter()
-                .map(|(key, entry)| (key_name(*key).to_vec(), entry.clone()))
+                .map(|(key, (value, at))| {
+                    let value = match value {
+                        Value::Hash(entries) => Value::Hash(sorted(entries.clone())),
+                        Value::String(bytes) => Value::String(bytes.clone()),
+                    };
+                    (key_name(*key).to_vec(), (value, *at))
+                })
                 .collect();
             assert_eq!(state(store, now), expected, "after {op:?}");
         }
         (state(store, now), now)
     });
     // Replaying the decoded log into a fresh store gives the same state.
-    with_store(256 * 1024, |replica| {
+    with_config(config, |replica| {
         let mut offset = 0;
         while offset < log.bytes.len() {
             let (record, size) = LogRecord::decode_bytes(&log.bytes[offset..]).expect("decodes");
@@ -323,8 +362,20 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn hashes_follow_the_model_and_replay(ops in prop::collection::vec(op(), 1..60)) {
-        run(&ops);
+    fn hashes_follow_the_model_and_replay(ops in prop::collection::vec(op(6), 1..60)) {
+        run(&ops, Config::new(256 * 1024, 256));
+    }
+
+    /// The same with thresholds so low that most hashes take the large form, and enough
+    /// fields that large ones split.
+    #[test]
+    fn large_hashes_follow_the_model_and_replay(ops in prop::collection::vec(op(60), 1..120)) {
+        let config = Config {
+            hash_max_listpack_entries: 3,
+            hash_max_listpack_value: 4,
+            ..Config::new(256 * 1024, 256)
+        };
+        run(&ops, config);
     }
 }
 
@@ -396,6 +447,7 @@ fn eviction_takes_a_hash_whole() {
     let mut store = Store::new(&mut arena, config).expect("config fits");
     arena.freeze().expect("freeze");
     let value = [b'x'; 200];
+    let value_bytes = value;
     for key in 0..2000u32 {
         let name = key.to_le_bytes();
         store
@@ -410,11 +462,16 @@ fn eviction_takes_a_hash_whole() {
             .expect("eviction makes room");
     }
     assert!(store.stats().evicted > 0);
-    // Every hash left is whole.
-    store.items(NOW, |_, _, value, _, kind| {
-        assert_eq!(kind, ItemKind::Compact);
-        assert!(is_valid(value));
-    });
+    // Every hash left is whole: a large one (the value is past the threshold) with all
+    // its parts, and no part is left of an evicted one.
+    let left = state(&store, NOW);
+    assert!(!left.is_empty());
+    for (value, _) in left.values() {
+        assert_eq!(
+            *value,
+            Value::Hash(std::vec![(b"f".to_vec(), value_bytes.to_vec())])
+        );
+    }
 }
 
 #[test]
@@ -444,7 +501,7 @@ fn cleaning_moves_hashes_whole() {
         assert!(store.stats().segments_cleaned > 0, "{:?}", store.stats());
         let expected: BTreeMap<Vec<u8>, (Value, Timestamp)> = model
             .into_iter()
-            .map(|(key, entries)| (key_name(key).to_vec(), (Value::Hash(entries), 0)))
+            .map(|(key, entries)| (key_name(key).to_vec(), (Value::Hash(sorted(entries)), 0)))
             .collect();
         assert_eq!(state(store, NOW), expected);
     });
@@ -492,5 +549,76 @@ fn random_fields_come_from_the_hash() {
                 }
             }
         }
+    });
+}
+
+/// RENAME, COPY and MOVE carry a large hash's parts to the new name; SET over it and DEL
+/// take them away, so the table ends as empty as it began.
+#[test]
+fn transfers_carry_the_parts_and_removals_take_them() {
+    let config = Config {
+        hash_max_listpack_entries: 2,
+        ..Config::new(256 * 1024, 256)
+    };
+    with_config(config, |store| {
+        let mut log = EncodedLog::default();
+        let fields: Vec<[u8; 4]> = (0..100u32).map(u32::to_le_bytes).collect();
+        let pairs = fields.iter().map(|field| (&field[..], &b"v"[..]));
+        assert_eq!(
+            store.hash_set(0, b"a", pairs, false, NOW, &mut log),
+            Ok(100)
+        );
+        let whole = |store: &mut Store<'_>, db: u8, key: &[u8]| {
+            let hash = store
+                .hash_view(db, key, NOW)
+                .expect("a hash")
+                .expect("present");
+            assert!(matches!(hash, HashRead::Large(_)));
+            assert_eq!(hash.len(), 100);
+            assert_eq!(hash.entries().count(), 100);
+            assert!(
+                fields
+                    .iter()
+                    .all(|field| hash.get(field) == Some(&b"v"[..]))
+            );
+        };
+        whole(store, 0, b"a");
+        let parts = store.table.len() - 1;
+        assert!(parts > 1, "{parts} parts");
+        let transfer = |store: &mut Store<'_>, from: (u8, &[u8]), to: (u8, &[u8]), keep| {
+            let mut log = ();
+            store.transfer(from.0, from.1, to.0, to.1, true, keep, NOW, &mut log)
+        };
+        assert_eq!(
+            transfer(store, (0, b"a"), (0, b"b"), false),
+            Ok(Transfer::Done)
+        );
+        whole(store, 0, b"b");
+        assert_eq!(store.table.len(), parts + 1);
+        assert_eq!(
+            transfer(store, (0, b"b"), (0, b"c"), true),
+            Ok(Transfer::Done)
+        );
+        whole(store, 0, b"b");
+        whole(store, 0, b"c");
+        assert_eq!(
+            transfer(store, (0, b"c"), (3, b"c"), false),
+            Ok(Transfer::Done)
+        );
+        whole(store, 3, b"c");
+        // A large hash replaced by another: the old one's parts go first.
+        assert_eq!(
+            transfer(store, (0, b"b"), (3, b"c"), true),
+            Ok(Transfer::Done)
+        );
+        whole(store, 3, b"c");
+        assert_eq!(store.table.len(), 2 * (parts + 1));
+        store
+            .set(0, b"b", b"x", SetOptions::default(), NOW, &mut ())
+            .expect("room");
+        assert_eq!(store.table.len(), parts + 2);
+        assert!(store.delete(3, b"c", NOW, &mut ()));
+        assert_eq!(store.table.len(), 1);
+        assert_eq!(store.len(), 1);
     });
 }

@@ -1,0 +1,487 @@
+//! Large hashes: a header item and parts that are compact hashes (`store/large.rs` has
+//! the layout and the rules every large collection follows).
+//!
+//! A write touches the parts of the fields it names: each is composed anew from its old
+//! bytes and the request (the compact encoding's composer, restricted to the part's
+//! fields), then the header with the new field count. Growth is one split at a time,
+//! after the write: part `split_source` is rewritten and the new part written, both
+//! composed from the source's old bytes. Every part write, the header and a split are
+//! logged as `Set` records in the command's one group.
+
+use core::ops::Range;
+
+use super::{Entries, Entry, HashView, compose_delete, compose_set};
+use crate::codec::record::Record;
+use crate::error::StoreError;
+use crate::storage::item::{self, PART_NUMBER_SIZE};
+use crate::store::compact::{Out, RandomCopy, TYPE_HASH};
+use crate::store::large::{
+    Header, PART_ELEMENTS_TARGET, PartKey, PartSource, SizeList, TYPE_LARGE_HASH, address,
+};
+use crate::store::{LogSink, Store};
+use crate::time::Timestamp;
+
+/// Tries of HRANDFIELD's pick with repetition to find a part that is not empty before it
+/// walks to the next one that is.
+const RANDOM_PART_TRIES: usize = 8;
+
+/// A large hash read in place: its header, and the store its parts are read from.
+#[derive(Clone, Copy)]
+pub struct LargeHash<'s> {
+    parts: &'s dyn PartSource,
+    db: u8,
+    owner: &'s [u8],
+    header: Header,
+}
+
+impl core::fmt::Debug for LargeHash<'_> {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        formatter
+            .debug_struct("LargeHash")
+            .field("owner", &self.owner)
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'s> LargeHash<'s> {
+    pub(super) fn new(parts: &'s dyn PartSource, db: u8, owner: &'s [u8], header: Header) -> Self {
+        Self {
+            parts,
+            db,
+            owner,
+            header,
+        }
+    }
+
+    /// Number of fields.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        usize::try_from(self.header.len).unwrap_or(usize::MAX)
+    }
+
+    /// Whether it has no field (never true of a stored hash).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.header.len == 0
+    }
+
+    /// Number of parts: HSCAN's cursor runs over them.
+    #[must_use]
+    pub fn part_count(&self) -> u32 {
+        self.header.part_count
+    }
+
+    /// Part `number` (empty if it is missing, which a stored hash never has).
+    #[must_use]
+    pub fn part(&self, number: u32) -> HashView<'s> {
+        let value =
+            PartKey::new(self.owner).and_then(|mut key| self.parts.part(self.db, key.of(number)));
+        HashView::new(value.unwrap_or_default())
+    }
+
+    /// The value of `field`: one part read.
+    #[must_use]
+    pub fn get(&self, field: &[u8]) -> Option<&'s [u8]> {
+        let part = self.part(self.header.part_of(field));
+        if part.bytes.is_empty() {
+            return None;
+        }
+        part.get(field)
+    }
+
+    /// Every entry, part by part.
+    #[must_use]
+    pub fn entries(&self) -> LargeEntries<'s> {
+        LargeEntries {
+            hash: *self,
+            next_part: 0,
+            current: HashView::new(&[]).entries(),
+        }
+    }
+
+    /// An entry picked at random: a random part, then a random entry of it (uniform
+    /// when the parts are equally full; an entry of a sparse part is likelier).
+    pub(in crate::store) fn random_entry(&self, random: &mut RandomCopy) -> Option<Entry<'s>> {
+        let count = self.header.part_count as usize;
+        let mut number = random.below(count);
+        for attempt in 0..count.max(RANDOM_PART_TRIES) {
+            let part = self.part(u32::try_from(number).unwrap_or(0));
+            let length = if part.bytes.is_empty() { 0 } else { part.len() };
+            if length > 0 {
+                return part.nth(random.below(length));
+            }
+            number = if attempt < RANDOM_PART_TRIES {
+                random.below(count)
+            } else {
+                (number + 1) % count
+            };
+        }
+        None
+    }
+}
+
+/// The entries of a [`LargeHash`], part by part.
+#[derive(Debug, Clone)]
+pub struct LargeEntries<'s> {
+    hash: LargeHash<'s>,
+    next_part: u32,
+    current: Entries<'s>,
+}
+
+impl<'s> Iterator for LargeEntries<'s> {
+    type Item = Entry<'s>;
+
+    fn next(&mut self) -> Option<Entry<'s>> {
+        loop {
+            if let Some(entry) = self.current.next() {
+                return Some(entry);
+            }
+            if self.next_part >= self.hash.header.part_count {
+                return None;
+            }
+            self.current = self.hash.part(self.next_part).entries();
+            self.next_part += 1;
+        }
+    }
+}
+
+/// The first time each field of `pairs` appears (so repeated fields count once).
+fn first_of<'p, P>(pairs: &P, index: usize, field: &[u8]) -> bool
+where
+    P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
+{
+    pairs.clone().position(|(other, _)| other == field) == Some(index)
+}
+
+impl Store<'_> {
+    /// HSET on a large hash: see [`Store::hash_set`].
+    #[expect(clippy::too_many_arguments, reason = "HSET's arguments and the header")]
+    pub(super) fn hash_set_large<'p, P>(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        header: Header,
+        pairs: P,
+        only_if_new: bool,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<usize, StoreError>
+    where
+        P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
+    {
+        let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
+        let added = {
+            let hash = LargeHash::new(self, db, key, header);
+            pairs
+                .clone()
+                .enumerate()
+                .filter(|&(index, (field, _))| {
+                    first_of(&pairs, index, field) && hash.get(field).is_none()
+                })
+                .count()
+        };
+        if only_if_new && added == 0 {
+            return Ok(0);
+        }
+        let grown = Header {
+            len: header.len + added as u64,
+            ..header
+        };
+        // The parts the pairs touch, each once: where its number first appears.
+        let touched = |index: usize, part: u32| {
+            pairs
+                .clone()
+                .position(|(field, _)| header.part_of(field) == part)
+                == Some(index)
+        };
+        let part_size = |store: &Self, part: u32| {
+            let old = store.part_bytes(db, key, part);
+            let mut sizing = Out {
+                target: None,
+                size: 0,
+            };
+            compose_set(
+                old,
+                &pairs,
+                |field| header.part_of(field) == part,
+                &mut sizing,
+            );
+            sizing.size
+        };
+        let parts = pairs
+            .clone()
+            .enumerate()
+            .map(|(index, (field, _))| (index, header.part_of(field)))
+            .filter(|&(index, part)| touched(index, part))
+            .map(|(_, part)| part);
+        if parts
+            .clone()
+            .any(|part| part_size(self, part) > self.config.value_size_max as usize)
+        {
+            return Err(StoreError::CollectionTooLarge);
+        }
+        let part_key_size = key.len() + PART_NUMBER_SIZE;
+        let sizes = SizeList::new(
+            parts
+                .clone()
+                .map(|part| item::item_size(part_key_size, part_size(self, part), 0)),
+        );
+        self.header_room(db, key, sizes.iter(), 0, now, log)?;
+        for part in parts {
+            let size = part_size(self, part);
+            self.part_write(db, &mut part_key, part, None, size, log, |old, out| {
+                compose_set(old, &pairs, |field| header.part_of(field) == part, out);
+            })?;
+        }
+        self.header_write(db, key, grown, None, now, log)?;
+        self.hash_grow(db, key, now, log);
+        Ok(added)
+    }
+
+    /// HDEL on a large hash: see [`Store::hash_delete`].
+    pub(super) fn hash_delete_large<'f, F>(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        header: Header,
+        fields: F,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<usize, StoreError>
+    where
+        F: Iterator<Item = &'f [u8]> + Clone,
+    {
+        let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
+        let first =
+            |index: usize, field: &[u8]| fields.clone().position(|f| f == field) == Some(index);
+        let removed = {
+            let hash = LargeHash::new(self, db, key, header);
+            fields
+                .clone()
+                .enumerate()
+                .filter(|&(index, field)| first(index, field) && hash.get(field).is_some())
+                .count()
+        };
+        if removed == 0 {
+            return Ok(0);
+        }
+        if header.len <= removed as u64 {
+            if let Some(found) = self.find(db, key) {
+                self.remove(&found);
+            }
+            log.record(Record::Del { db, key });
+            return Ok(removed);
+        }
+        let shrunk = Header {
+            len: header.len - removed as u64,
+            ..header
+        };
+        let touched = |index: usize, part: u32| {
+            fields
+                .clone()
+                .position(|field| header.part_of(field) == part)
+                == Some(index)
+        };
+        let parts = fields
+            .clone()
+            .enumerate()
+            .map(|(index, field)| (index, header.part_of(field)))
+            .filter(|&(index, part)| touched(index, part))
+            .map(|(_, part)| part);
+        let part_size = |store: &Self, part: u32| {
+            let old = store.part_bytes(db, key, part);
+            let mut sizing = Out {
+                target: None,
+                size: 0,
+            };
+            compose_delete(old, &fields, &mut sizing);
+            sizing.size
+        };
+        let part_key_size = key.len() + PART_NUMBER_SIZE;
+        let sizes = SizeList::new(
+            parts
+                .clone()
+                .map(|part| item::item_size(part_key_size, part_size(self, part), 0)),
+        );
+        self.header_room(db, key, sizes.iter(), 0, now, log)?;
+        for part in parts {
+            let size = part_size(self, part);
+            self.part_write(db, &mut part_key, part, None, size, log, |old, out| {
+                compose_delete(old, &fields, out);
+            })?;
+        }
+        self.header_write(db, key, shrunk, None, now, log)?;
+        Ok(removed)
+    }
+
+    /// Turns the compact hash `lookup` found (or none) at `key` into a large one of
+    /// `length` fields holding its entries with `pairs` set: one part per
+    /// [`PART_ELEMENTS_TARGET`] fields, each composed from the old value and the pairs,
+    /// then the header over the old item.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "HSET's arguments and the new length"
+    )]
+    pub(super) fn hash_convert<'p, P>(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        lookup: crate::store::Lookup,
+        length: u64,
+        pairs: &P,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError>
+    where
+        P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
+    {
+        let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
+        let part_count = u32::try_from(length.div_ceil(PART_ELEMENTS_TARGET).max(1))
+            .map_err(|_| StoreError::CollectionTooLarge)?;
+        let header = Header {
+            type_byte: TYPE_LARGE_HASH,
+            len: length,
+            part_count,
+            seed: self.random(),
+        };
+        let existed = lookup.found.is_some();
+        let part_size = |store: &Self, part: u32| {
+            let old = store.hash_old_value(db, key, existed);
+            let mut sizing = Out {
+                target: None,
+                size: 0,
+            };
+            compose_set(
+                old,
+                pairs,
+                |field| header.part_of(field) == part,
+                &mut sizing,
+            );
+            sizing.size
+        };
+        if (0..part_count).any(|part| part_size(self, part) > self.config.value_size_max as usize) {
+            return Err(StoreError::CollectionTooLarge);
+        }
+        let part_key_size = key.len() + PART_NUMBER_SIZE;
+        let sizes = SizeList::new(
+            (0..part_count).map(|part| item::item_size(part_key_size, part_size(self, part), 0)),
+        );
+        let new_keys = part_count as usize + usize::from(!existed);
+        self.header_room(db, key, sizes.iter(), new_keys, now, log)?;
+        if existed && self.find_live(db, key, now).is_none() {
+            // Making room evicted the hash itself: memory cannot hold its new version.
+            return Err(StoreError::OutOfMemory);
+        }
+        for part in 0..part_count {
+            let size = part_size(self, part);
+            let source = self.hash_old_range(db, key, existed);
+            self.part_write(
+                db,
+                &mut part_key,
+                part,
+                Some(source),
+                size,
+                log,
+                |old, out| {
+                    compose_set(old, pairs, |field| header.part_of(field) == part, out);
+                },
+            )?;
+        }
+        self.header_write(db, key, header, None, now, log)
+    }
+
+    /// The old compact value at `key` during a conversion (empty for a new hash).
+    fn hash_old_value(&self, db: u8, key: &[u8], existed: bool) -> &[u8] {
+        match self.find(db, key) {
+            Some(found) if existed => self.value_of(&found),
+            _ => &[],
+        }
+    }
+
+    /// Where [`Store::hash_old_value`] lies in segment memory.
+    fn hash_old_range(&self, db: u8, key: &[u8], existed: bool) -> Range<usize> {
+        match self.find(db, key) {
+            Some(found) if existed => {
+                found.location + found.layout.value.start..found.location + found.layout.value.end
+            }
+            _ => 0..0,
+        }
+    }
+
+    /// Grows a large hash by one part if it averages more than [`PART_ELEMENTS_TARGET`]
+    /// fields a part. Best effort: if memory has no room for the split, the hash stays as
+    /// it is (correct, only fuller), and a later write tries again.
+    fn hash_grow(&mut self, db: u8, key: &[u8], now: Timestamp, log: &mut impl LogSink) {
+        let Some(header) = self.find(db, key).and_then(|found| self.header_of(&found)) else {
+            return;
+        };
+        if !header.wants_split() || header.part_count == u32::MAX {
+            return;
+        }
+        let Some(mut part_key) = PartKey::new(key) else {
+            return;
+        };
+        let (source, target) = (header.split_source(), header.part_count);
+        let grown = Header {
+            part_count: header.part_count + 1,
+            ..header
+        };
+        let part_size = |store: &Self, keep: u32| {
+            let old = store.part_bytes(db, key, source);
+            let mut sizing = Out {
+                target: None,
+                size: 0,
+            };
+            compose_split(old, grown, keep, &mut sizing);
+            sizing.size
+        };
+        let part_key_size = key.len() + PART_NUMBER_SIZE;
+        let sizes =
+            [source, target].map(|keep| item::item_size(part_key_size, part_size(self, keep), 0));
+        if self
+            .header_room(db, key, sizes.into_iter(), 1, now, log)
+            .is_err()
+        {
+            return;
+        }
+        for keep in [target, source] {
+            let size = part_size(self, keep);
+            let Some(found) = self.find_part(db, part_key.of(source)) else {
+                return;
+            };
+            let from =
+                found.location + found.layout.value.start..found.location + found.layout.value.end;
+            let written = self.part_write(
+                db,
+                &mut part_key,
+                keep,
+                Some(from),
+                size,
+                log,
+                |old, out| {
+                    compose_split(old, grown, keep, out);
+                },
+            );
+            if written.is_err() {
+                return;
+            }
+        }
+        let _ = self.header_write(db, key, grown, None, now, log);
+    }
+}
+
+/// The part `keep` after a split to `grown`'s part count: the entries of the source part
+/// whose address is `keep`.
+fn compose_split(old: &[u8], grown: Header, keep: u32, out: &mut Out<'_>) {
+    out.push(&[TYPE_HASH]);
+    if old.is_empty() {
+        return;
+    }
+    for entry in HashView::new(old).entries() {
+        let hash = crate::hash::wyhash(entry.field, grown.seed);
+        if address(hash, grown.part_count) == keep {
+            out.push(&old[entry.range]);
+        }
+    }
+}

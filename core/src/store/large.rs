@@ -1,0 +1,527 @@
+//! Large collections: a collection past its type's compact thresholds is split into
+//! **parts**, each an ordinary item of kind [`ItemKind::Part`] holding some of its
+//! elements in the compact encoding, so that a write to one element rewrites one part
+//! (a bounded number of elements), never the whole collection.
+//!
+//! - **The key item** holds a fixed-size [`Header`] instead of the elements: the compact
+//!   type of its parts, the element count, the part count and a hash seed.
+//! - **A part's key** is the owner's key followed by the part's number (4 bytes,
+//!   little-endian), in the owner's database. Lookups of keys never see parts and lookups of
+//!   parts see nothing else (`Store::find_hashed`), so user keys cannot collide with them.
+//!   Because a part is named by its owner's key, it lives in the owner's shard
+//!   ([`Record::route_key`](crate::codec::record::Record::route_key)), and RENAME, COPY
+//!   and MOVE write the parts again under the new name.
+//! - **Which part holds an element**: linear hashing (Litwin) on the element's hash with
+//!   the collection's seed. The collection grows one part at a time: when it averages
+//!   more than [`PART_ELEMENTS_TARGET`] elements a part, the next part in order splits
+//!   into itself and one new part. A split moves elements only to a higher-numbered part,
+//!   and parts never merge, so a cursor that walks parts in order (HSCAN) sees every
+//!   element present for the whole scan.
+//! - **Everything else comes free**: parts are items, so the log (one physical,
+//!   idempotent `Set` record per changed part, with the header's, in one group),
+//!   snapshots, recovery, replication and cleaning treat them as they treat any item.
+//!   A part has no expiry of its own; eviction of a part evicts its owner whole, by the
+//!   owner's policy state (`reclaim.rs`); removing the owner (DEL, expiry, eviction, an
+//!   overwrite by another value) removes its parts.
+//!
+//! Only hashes use the large form so far (`hash/large.rs`); `docs/types.md` says what
+//! the other types still lack.
+
+use core::ops::Range;
+
+use super::compact::{Out, split};
+use super::{Found, LogSink, Lookup, Store};
+use crate::error::StoreError;
+use crate::hash::wyhash;
+use crate::storage::item::{self, ItemKind, PART_NUMBER_SIZE};
+use crate::time::Timestamp;
+
+/// The type byte of a large hash's header (its parts are compact hashes).
+pub const TYPE_LARGE_HASH: u8 = b'H';
+
+/// Bytes of a header: type byte, element count (`u64` LE), part count (`u32` LE), seed
+/// (`u64` LE).
+pub const HEADER_SIZE: usize = 1 + 8 + 4 + 8;
+
+/// The longest key a large collection may have: its parts' keys are built on the stack.
+/// A collection under a longer key keeps the compact form (up to the item size limit).
+pub const LARGE_KEY_SIZE_MAX: usize = 1024;
+
+/// Elements a part holds on average before the collection grows by a part: a write
+/// rewrites about this many elements.
+pub const PART_ELEMENTS_TARGET: u64 = 16;
+
+/// The header of a large collection: the value of its key item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// The header's type byte ([`TYPE_LARGE_HASH`]).
+    pub type_byte: u8,
+    /// Elements in the collection (never zero for a stored one).
+    pub len: u64,
+    /// Parts, numbered from 0 (at least one).
+    pub part_count: u32,
+    /// Seed of the element hash that picks a part.
+    pub seed: u64,
+}
+
+impl Header {
+    /// The header in `value`, if `value` is a well-formed one.
+    #[must_use]
+    pub fn read(value: &[u8]) -> Option<Self> {
+        let bytes: &[u8; HEADER_SIZE] = value.try_into().ok()?;
+        let header = Self {
+            type_byte: bytes[0],
+            len: u64::from_le_bytes(bytes[1..9].try_into().ok()?),
+            part_count: u32::from_le_bytes(bytes[9..13].try_into().ok()?),
+            seed: u64::from_le_bytes(bytes[13..21].try_into().ok()?),
+        };
+        let valid = header.type_byte == TYPE_LARGE_HASH && header.len > 0 && header.part_count > 0;
+        valid.then_some(header)
+    }
+
+    /// The header's bytes.
+    #[must_use]
+    pub fn bytes(&self) -> [u8; HEADER_SIZE] {
+        let mut bytes = [0u8; HEADER_SIZE];
+        bytes[0] = self.type_byte;
+        bytes[1..9].copy_from_slice(&self.len.to_le_bytes());
+        bytes[9..13].copy_from_slice(&self.part_count.to_le_bytes());
+        bytes[13..21].copy_from_slice(&self.seed.to_le_bytes());
+        bytes
+    }
+
+    /// The part that holds `element`.
+    #[must_use]
+    pub fn part_of(&self, element: &[u8]) -> u32 {
+        address(wyhash(element, self.seed), self.part_count)
+    }
+
+    /// Whether the collection should grow by a part.
+    #[must_use]
+    pub fn wants_split(&self) -> bool {
+        self.len > PART_ELEMENTS_TARGET * u64::from(self.part_count)
+    }
+
+    /// The part that splits when the collection grows from `part_count` parts: the new
+    /// part `part_count` takes some of its elements.
+    #[must_use]
+    pub fn split_source(&self) -> u32 {
+        self.part_count - low_power(self.part_count)
+    }
+}
+
+/// The highest power of two at most `count` (which is not zero).
+fn low_power(count: u32) -> u32 {
+    1 << (31 - count.leading_zeros())
+}
+
+/// Linear hashing's address of `hash` among `count` parts: the low bits of the hash, one
+/// bit fewer for the parts not yet split in this round.
+#[must_use]
+pub fn address(hash: u64, count: u32) -> u32 {
+    let low = u64::from(low_power(count));
+    let wide = hash & (2 * low - 1);
+    // NOTE: below 2 * low, which is at most 2^32; below count after the subtraction.
+    #[expect(clippy::cast_possible_truncation, reason = "below count")]
+    let part = if wide < u64::from(count) {
+        wide as u32
+    } else {
+        (wide - low) as u32
+    };
+    part
+}
+
+/// Whether `value` is a well-formed part: a compact value of a type with a large form,
+/// which may have no element (a part emptied by deletes stays until its owner goes).
+#[must_use]
+pub fn part_is_valid(value: &[u8]) -> bool {
+    value == [super::compact::TYPE_HASH] || super::hash::is_valid(value)
+}
+
+/// A part's key: the owner's key and the part's number, built on the stack.
+#[derive(Clone)]
+pub struct PartKey {
+    bytes: [u8; LARGE_KEY_SIZE_MAX + PART_NUMBER_SIZE],
+    owner_size: usize,
+}
+
+impl core::fmt::Debug for PartKey {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        formatter
+            .debug_struct("PartKey")
+            .field("owner", &self.owner())
+            .finish()
+    }
+}
+
+impl PartKey {
+    /// The key of part 0 of the collection at `owner`; `None` if the key is longer than
+    /// [`LARGE_KEY_SIZE_MAX`].
+    #[must_use]
+    pub fn new(owner: &[u8]) -> Option<Self> {
+        if owner.len() > LARGE_KEY_SIZE_MAX {
+            return None;
+        }
+        let mut bytes = [0u8; LARGE_KEY_SIZE_MAX + PART_NUMBER_SIZE];
+        bytes[..owner.len()].copy_from_slice(owner);
+        Some(Self {
+            bytes,
+            owner_size: owner.len(),
+        })
+    }
+
+    /// The key of part `number`.
+    pub fn of(&mut self, number: u32) -> &[u8] {
+        let end = self.owner_size + PART_NUMBER_SIZE;
+        self.bytes[self.owner_size..end].copy_from_slice(&number.to_le_bytes());
+        &self.bytes[..end]
+    }
+
+    /// The owner's key.
+    #[must_use]
+    pub fn owner(&self) -> &[u8] {
+        &self.bytes[..self.owner_size]
+    }
+}
+
+/// What a reader of a large collection needs from the store: a part's value by its key.
+pub trait PartSource {
+    /// The value of the part at `key` in `db`, if it exists.
+    fn part(&self, db: u8, key: &[u8]) -> Option<&[u8]>;
+}
+
+impl PartSource for Store<'_> {
+    fn part(&self, db: u8, key: &[u8]) -> Option<&[u8]> {
+        self.find_part(db, key).map(|found| self.value_of(&found))
+    }
+}
+
+/// The parts of one large collection, named for removal.
+#[derive(Debug, Clone)]
+pub(super) struct Parts {
+    db: u8,
+    key: PartKey,
+    count: u32,
+}
+
+impl Store<'_> {
+    /// The part at `key` (an owner's key and a part number), if it exists.
+    pub(super) fn find_part(&self, db: u8, key: &[u8]) -> Option<Found> {
+        self.find_hashed(db, key, self.hash(key), true)
+    }
+
+    /// A lookup of the part at `key` for a write.
+    pub(super) fn part_lookup(&self, db: u8, key: &[u8]) -> Lookup {
+        let hash = self.hash(key);
+        Lookup {
+            hash,
+            found: self.find_hashed(db, key, hash, true),
+            epoch: self.epoch,
+            part: true,
+        }
+    }
+
+    /// The header of the key item `found`, if it is a large collection's.
+    pub(super) fn header_of(&self, found: &Found) -> Option<Header> {
+        if found.layout.kind != ItemKind::Compact {
+            return None;
+        }
+        Header::read(self.value_of(found))
+    }
+
+    /// The parts of the key item `found`, if it is a large collection's.
+    pub(super) fn parts_of(&self, found: &Found) -> Option<Parts> {
+        let header = self.header_of(found)?;
+        let key = &self.segments.bytes(found.location)[found.layout.key.clone()];
+        Some(Parts {
+            db: found.layout.db,
+            key: PartKey::new(key)?,
+            count: header.part_count,
+        })
+    }
+
+    /// Removes the parts of the collection at `key` whose header is `value`, if it is one.
+    pub(super) fn parts_remove_named(&mut self, db: u8, key: &[u8], value: &[u8]) {
+        if let (Some(header), Some(key)) = (Header::read(value), PartKey::new(key)) {
+            self.parts_remove(&Parts {
+                db,
+                key,
+                count: header.part_count,
+            });
+        }
+    }
+
+    /// Removes every part of a collection whose key item is gone or being replaced.
+    pub(super) fn parts_remove(&mut self, parts: &Parts) {
+        let mut key = parts.key.clone();
+        for number in 0..parts.count {
+            if let Some(found) = self.find_part(parts.db, key.of(number)) {
+                self.remove_item(&found);
+            }
+        }
+    }
+
+    /// The bytes of part `number` of the large collection at `key` (empty if missing).
+    pub(super) fn part_bytes(&self, db: u8, key: &[u8], number: u32) -> &[u8] {
+        let Some(mut part_key) = PartKey::new(key) else {
+            return &[];
+        };
+        self.find_part(db, part_key.of(number))
+            .map_or(&[], |found| self.value_of(&found))
+    }
+
+    /// Where the value of part `number` of the collection at `key` lies in segment memory
+    /// (empty if the part is missing).
+    pub(super) fn part_range(&self, db: u8, key: &[u8], number: u32) -> Range<usize> {
+        let Some(mut part_key) = PartKey::new(key) else {
+            return 0..0;
+        };
+        self.find_part(db, part_key.of(number))
+            .map_or(0..0, |found| {
+                found.location + found.layout.value.start..found.location + found.layout.value.end
+            })
+    }
+
+    /// Makes room for part items of `sizes` (of which `new_keys` are new keys) and the
+    /// header of the collection at `key`, then checks the collection is still there.
+    pub(super) fn header_room(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        sizes: impl Iterator<Item = usize> + Clone,
+        new_keys: usize,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
+        let expires_at = self
+            .find(db, key)
+            .map_or(0, |found| found.layout.expires_at);
+        let header_size = item::item_size(key.len(), HEADER_SIZE, expires_at);
+        self.ensure_room(
+            sizes.chain(core::iter::once(header_size)),
+            new_keys,
+            now,
+            log,
+        )?;
+        if new_keys == 0 && self.find_live(db, key, now).is_none() {
+            // Making room evicted the collection itself: memory cannot hold its new version.
+            return Err(StoreError::OutOfMemory);
+        }
+        Ok(())
+    }
+
+    /// Writes part `number` as `size` bytes that `compose(old, out)` makes from the bytes
+    /// at `source` in segment memory, or from the part's own old bytes. Room was made.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a part, its source and its composer"
+    )]
+    pub(super) fn part_write(
+        &mut self,
+        db: u8,
+        part_key: &mut PartKey,
+        number: u32,
+        source: Option<Range<usize>>,
+        size: usize,
+        log: &mut impl LogSink,
+        compose: impl FnOnce(&[u8], &mut Out<'_>),
+    ) -> Result<(), StoreError> {
+        let key = part_key.of(number);
+        let lookup = self.part_lookup(db, key);
+        self.put_found(
+            db,
+            key,
+            lookup.hash,
+            lookup.found,
+            ItemKind::Part,
+            size,
+            0,
+            log,
+            |memory, old, start| {
+                let (old, target) = split(memory, source.unwrap_or(old), start, size);
+                let mut out = Out {
+                    target: Some(target),
+                    size: 0,
+                };
+                compose(old, &mut out);
+                assert!(out.size == size, "part size {size} != written {}", out.size);
+            },
+        )
+    }
+
+    /// Writes part `number` with the value `bytes` (read in another store). Room was made.
+    pub(super) fn part_copy(
+        &mut self,
+        db: u8,
+        part_key: &mut PartKey,
+        number: u32,
+        bytes: &[u8],
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
+        let key = part_key.of(number);
+        let lookup = self.part_lookup(db, key);
+        let size = bytes.len();
+        self.put_found(
+            db,
+            key,
+            lookup.hash,
+            lookup.found,
+            ItemKind::Part,
+            size,
+            0,
+            log,
+            |memory, _, start| memory[start..start + size].copy_from_slice(bytes),
+        )
+    }
+
+    /// Writes the header of the large collection at `key` expiring at `expires_at`
+    /// (`None`: keep the key's). Room was made.
+    pub(super) fn header_write(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        header: Header,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
+        let lookup = self.lookup(db, key, now);
+        let kept = lookup
+            .found
+            .as_ref()
+            .map_or(0, |found| found.layout.expires_at);
+        let expires_at = expires_at.unwrap_or(kept);
+        let bytes = header.bytes();
+        self.put_found(
+            db,
+            key,
+            lookup.hash,
+            lookup.found,
+            ItemKind::Compact,
+            HEADER_SIZE,
+            expires_at,
+            log,
+            |memory, _, start| memory[start..start + HEADER_SIZE].copy_from_slice(&bytes),
+        )
+    }
+
+    /// Bytes the parts of the key item `found` take (items, table slots and tags), for
+    /// MEMORY USAGE; 0 for any other item.
+    pub(super) fn parts_memory_size(&self, found: &Found) -> usize {
+        let Some(parts) = self.parts_of(found) else {
+            return 0;
+        };
+        let mut key = parts.key.clone();
+        (0..parts.count)
+            .filter_map(|number| self.find_part(parts.db, key.of(number)))
+            .map(|part| {
+                part.layout.size() + crate::constants::SLOT_SIZE + crate::constants::TAG_SIZE
+            })
+            .sum()
+    }
+}
+
+/// Item sizes of one write's parts, computed before it makes room (which may move items,
+/// so the sizes cannot be read from memory while it runs). The first
+/// [`SIZES_EXACT_MAX`] are exact; a write of more parts counts each of the rest as the
+/// largest of them, which may ask for more room than it needs, never less.
+#[derive(Debug, Clone)]
+pub(super) struct SizeList {
+    exact: [usize; SIZES_EXACT_MAX],
+    exact_count: usize,
+    rest_count: usize,
+    rest_max: usize,
+}
+
+/// Part sizes a [`SizeList`] keeps exactly.
+const SIZES_EXACT_MAX: usize = 64;
+
+impl SizeList {
+    pub(super) fn new(sizes: impl Iterator<Item = usize>) -> Self {
+        let mut list = Self {
+            exact: [0; SIZES_EXACT_MAX],
+            exact_count: 0,
+            rest_count: 0,
+            rest_max: 0,
+        };
+        for size in sizes {
+            if list.exact_count < SIZES_EXACT_MAX {
+                list.exact[list.exact_count] = size;
+                list.exact_count += 1;
+            } else {
+                list.rest_count += 1;
+                list.rest_max = list.rest_max.max(size);
+            }
+        }
+        list
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = usize> + Clone + '_ {
+        self.exact[..self.exact_count]
+            .iter()
+            .copied()
+            .chain(core::iter::repeat_n(self.rest_max, self.rest_count))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splitting part `split_source` into itself and part `count` moves each of its
+    /// elements to one of the two, and no other element moves: the rule HSCAN's cursor
+    /// and every part write rely on.
+    #[test]
+    fn a_split_moves_elements_of_one_part_to_the_new_one() {
+        for count in 1..300u32 {
+            let header = Header {
+                type_byte: TYPE_LARGE_HASH,
+                len: 1,
+                part_count: count,
+                seed: 7,
+            };
+            let source = header.split_source();
+            for hash in (0..2000u64).map(|n| n.wrapping_mul(0x9e37_79b9_7f4a_7c15)) {
+                let before = address(hash, count);
+                let after = address(hash, count + 1);
+                assert!(before < count && after <= count);
+                if before == source {
+                    assert!(after == source || after == count, "{hash} {count}");
+                } else {
+                    assert_eq!(before, after, "{hash} {count}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn headers_round_trip_and_refuse_the_malformed() {
+        let header = Header {
+            type_byte: TYPE_LARGE_HASH,
+            len: 1 << 40,
+            part_count: 70_000,
+            seed: u64::MAX,
+        };
+        assert_eq!(Header::read(&header.bytes()), Some(header));
+        let mut bytes = header.bytes();
+        assert_eq!(Header::read(&bytes[..HEADER_SIZE - 1]), None);
+        bytes[0] = b'h';
+        assert_eq!(Header::read(&bytes), None);
+        let empty = Header { len: 0, ..header };
+        assert_eq!(Header::read(&empty.bytes()), None);
+        let partless = Header {
+            part_count: 0,
+            ..header
+        };
+        assert_eq!(Header::read(&partless.bytes()), None);
+    }
+
+    #[test]
+    fn part_keys_end_with_the_number() {
+        let mut key = PartKey::new(b"owner").expect("short");
+        assert_eq!(key.of(258), b"owner\x02\x01\x00\x00");
+        assert_eq!(key.owner(), b"owner");
+        assert_eq!(crate::storage::item::part_owner(key.of(3)), b"owner");
+        assert!(PartKey::new(&[0u8; LARGE_KEY_SIZE_MAX + 1]).is_none());
+    }
+}
