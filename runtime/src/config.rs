@@ -166,7 +166,7 @@ impl Default for Settings {
             min_replicas_to_write: 0,
             min_replicas_max_lag_seconds: 10,
             replica_priority: 100,
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
         }
     }

@@ -119,7 +119,7 @@ impl Config {
             value_size_max: VALUE_SIZE_MAX_DEFAULT.min(item_max - key_size_max),
             policy: EvictionPolicy::NoEviction,
             seed: 0x666c_6f65_5eed_0001,
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
         }
     }
