@@ -45,8 +45,47 @@ fn write_hashes(db: &Db) -> Vec<(String, Vec<u8>)> {
         let line = format!("HSET big field-{index:03} value-{index}");
         assert_eq!(command(db, &line), b":1\r\n");
     }
+    // A large hash (past hash-max-listpack-entries): a header and parts, each write
+    // logging the parts it rewrote; splits as it grows; renamed, with an expiry.
+    let fields: Vec<String> = (0..1000)
+        .map(|index| format!("f{index} v{index}"))
+        .collect();
+    assert_eq!(
+        command(db, &format!("HSET huge {}", fields.join(" "))),
+        b":1000\r\n"
+    );
+    for index in 1000..1100 {
+        let line = format!("HSET huge f{index} v{index}");
+        assert_eq!(command(db, &line), b":1\r\n");
+    }
+    assert_eq!(command(db, "HDEL huge f0 f1 nope"), b":2\r\n");
+    assert_eq!(command(db, "HINCRBY huge counter 7"), b":7\r\n");
+    assert_eq!(command(db, "EXPIREAT huge 4102444800"), b":1\r\n");
+    assert_eq!(command(db, "RENAME huge large"), b"+OK\r\n");
+    assert_eq!(
+        command(
+            db,
+            "HSET gone-large {}"
+                .replace("{}", &fields.join(" "))
+                .as_str()
+        ),
+        b":1000\r\n"
+    );
+    assert_eq!(command(db, "DEL gone-large"), b":1\r\n");
     assert_eq!(command(db, "SET plain string"), b"+OK\r\n");
     let mut expected = vec![
+        ("HLEN large".to_string(), b":1099\r\n".to_vec()),
+        ("HGET large f1099".to_string(), b"$5\r\nv1099\r\n".to_vec()),
+        ("HGET large f500".to_string(), b"$4\r\nv500\r\n".to_vec()),
+        ("HEXISTS large f1".to_string(), b":0\r\n".to_vec()),
+        ("HGET large counter".to_string(), b"$1\r\n7\r\n".to_vec()),
+        ("EXPIRETIME large".to_string(), b":4102444800\r\n".to_vec()),
+        (
+            "OBJECT ENCODING large".to_string(),
+            b"$9\r\nhashtable\r\n".to_vec(),
+        ),
+        ("EXISTS huge gone-large".to_string(), b":0\r\n".to_vec()),
+        ("DBSIZE".to_string(), b":7\r\n".to_vec()),
         (
             "HGETALL user:1".to_string(),
             b"*4\r\n$4\r\nname\r\n$5\r\ngrace\r\n$4\r\nyear\r\n$4\r\n1906\r\n".to_vec(),
@@ -116,6 +155,7 @@ fn hashes_survive_a_snapshot_and_the_log_after_it() {
                             .to_vec();
                     }
                     "HLEN big" => *reply = b":199\r\n".to_vec(),
+                    "DBSIZE" => *reply = b":8\r\n".to_vec(),
                     _ => {}
                 }
             }
