@@ -150,8 +150,8 @@ pub fn is_valid(value: &[u8]) -> bool {
 
 /// HSET's new value: `old` (empty for a new hash) with every pair set, the last value of
 /// a repeated field winning; new fields go at the end, in the order they first appear.
-/// Only the pairs whose field `keep` accepts take part (all of them for a compact hash;
-/// one part's for a large one, whose `old` is that part).
+/// Only the entries and pairs whose field `keep` accepts take part (all of them for a
+/// compact hash; one part's when a conversion composes its parts from the whole hash).
 pub(super) fn compose_set<'p, P>(
     old: &[u8],
     pairs: &P,
@@ -171,7 +171,7 @@ pub(super) fn compose_set<'p, P>(
     out.push(&[TYPE_HASH]);
     let view = HashView::new(old);
     if !old.is_empty() {
-        for entry in view.entries() {
+        for entry in view.entries().filter(|entry| keep(entry.field)) {
             match last_value(entry.field) {
                 Some(value) => out.push_entry(entry.field, value),
                 None => out.push(&old[entry.range]),
@@ -249,44 +249,63 @@ impl Store<'_> {
     {
         let lookup = self.collection_lookup(db, key, now, ValueType::Hash)?;
         if let Some(found) = &lookup.found
-            && let Some(header) = self.header_of(found)
+            && self.header_of(found).is_some()
         {
-            return self.hash_set_large(db, key, header, pairs, only_if_new, now, log);
+            return self.hash_set_large(db, key, pairs, only_if_new, now, log);
         }
         let old: &[u8] = match &lookup.found {
             Some(found) => self.value_of(found),
             None => &[],
         };
         let view = HashView::new(old);
-        let added = pairs
+        let length = if old.is_empty() { 0 } else { view.len() };
+        let entries_max = self.config.hash_max_listpack_entries as usize;
+        let value_max = self.config.hash_max_listpack_value as usize;
+        // New fields, counted until they would pass the threshold (then the hash converts,
+        // and the count is the conversion's).
+        let mut passed = pairs
             .clone()
-            .enumerate()
-            .filter(|&(index, (field, _))| {
-                (old.is_empty() || view.find(field).is_none())
-                    && pairs.clone().position(|(other, _)| other == field) == Some(index)
-            })
-            .count();
-        if only_if_new && added == 0 {
+            .any(|(field, value)| field.len() > value_max || value.len() > value_max);
+        let mut added = 0;
+        for (index, (field, _)) in pairs.clone().enumerate() {
+            if passed {
+                break;
+            }
+            if (old.is_empty() || view.find(field).is_none()) && first_of(&pairs, index, field) {
+                added += 1;
+                passed = length + added > entries_max;
+            }
+        }
+        if only_if_new && added == 0 && !passed {
             return Ok(0);
         }
         let mut sizing = Out {
             target: None,
             size: 0,
         };
-        compose_set(old, &pairs, |_| true, &mut sizing);
-        let size = sizing.size;
-        let value_max = self.config.hash_max_listpack_value as usize;
-        let length = if old.is_empty() { 0 } else { view.len() };
-        let past_thresholds = length + added > self.config.hash_max_listpack_entries as usize
-            || pairs
+        let sized = !passed;
+        if sized {
+            compose_set(old, &pairs, |_| true, &mut sizing);
+            passed = sizing.size > self.config.value_size_max as usize;
+        }
+        if passed && key.len() <= LARGE_KEY_SIZE_MAX {
+            // HSETNX of a field the hash has converts it (as Redis does) and sets nothing.
+            let present = only_if_new
+                && !old.is_empty()
+                && pairs.clone().all(|(field, _)| view.find(field).is_some());
+            let first = pairs
                 .clone()
-                .any(|(field, value)| field.len() > value_max || value.len() > value_max)
-            || size > self.config.value_size_max as usize;
-        if past_thresholds && key.len() <= LARGE_KEY_SIZE_MAX {
-            let length = u64::try_from(length + added).unwrap_or(u64::MAX);
-            self.hash_convert(db, key, lookup, length, &pairs, now, log)?;
+                .take(if present { 0 } else { large::PAIRS_PER_STEP });
+            let mut added = self.hash_convert(db, key, lookup, &first, now, log)?;
+            let rest = pairs.skip(large::PAIRS_PER_STEP);
+            added += self.hash_set_large(db, key, rest, false, now, log)?;
             return Ok(added);
         }
+        if !sized {
+            // A key too long for the large form: compact as long as it fits an item.
+            compose_set(old, &pairs, |_| true, &mut sizing);
+        }
+        let size = sizing.size;
         self.compact_put(db, key, lookup, size, now, log, |old, target| {
             let mut out = Out {
                 target: Some(target),
@@ -578,6 +597,7 @@ impl<'s> Iterator for HashEntries<'s> {
 
 mod large;
 
+use large::first_of;
 pub use large::{LargeEntries, LargeHash};
 
 #[cfg(test)]

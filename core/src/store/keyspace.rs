@@ -163,7 +163,7 @@ impl Store<'_> {
             return Ok(false);
         }
         if at <= now {
-            self.remove(&found);
+            self.remove_expired(&found);
             log.record(Record::Del { db, key });
             return Ok(true);
         }
@@ -632,11 +632,6 @@ impl Store<'_> {
                     ..Splice::bytes(value)
                 };
                 self.put(db, key, lookup, &splice, expires_at, now, log)?;
-                if value_kind == ItemKind::Compact && expires_at != 0 && expired(expires_at, now) {
-                    // A large collection that expired before its header came back: its
-                    // parts, replayed before the header, go too.
-                    self.parts_remove_named(db, key, value);
-                }
             }
             Record::Del { db, key } => {
                 check_db(db)?;

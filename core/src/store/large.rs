@@ -240,17 +240,6 @@ impl Store<'_> {
         })
     }
 
-    /// Removes the parts of the collection at `key` whose header is `value`, if it is one.
-    pub(super) fn parts_remove_named(&mut self, db: u8, key: &[u8], value: &[u8]) {
-        if let (Some(header), Some(key)) = (Header::read(value), PartKey::new(key)) {
-            self.parts_remove(&Parts {
-                db,
-                key,
-                count: header.part_count,
-            });
-        }
-    }
-
     /// Removes every part of a collection whose key item is gone or being replaced.
     pub(super) fn parts_remove(&mut self, parts: &Parts) {
         let mut key = parts.key.clone();
@@ -403,6 +392,46 @@ impl Store<'_> {
             log,
             |memory, _, start| memory[start..start + HEADER_SIZE].copy_from_slice(&bytes),
         )
+    }
+
+    /// Removes the parts no live collection owns, and returns how many: those of owners
+    /// that are gone, and those past their owner's part count. Replay leaves such parts
+    /// behind (see [`Store::remove_expired`]); recovery calls this once it has replayed
+    /// everything. One pass over the table.
+    pub fn parts_collect(&mut self, now: Timestamp) -> usize {
+        let mut removed_count = 0;
+        let mut slot_index = 0;
+        while slot_index < self.table.slot_count() {
+            if self.table.occupied(slot_index) {
+                let location = self.table.location(slot_index);
+                let bytes = self.segments.bytes(location);
+                let layout = item::layout(bytes);
+                if layout.kind == ItemKind::Part {
+                    let key = &bytes[layout.key.clone()];
+                    let number = key
+                        .get(key.len().saturating_sub(PART_NUMBER_SIZE)..)
+                        .and_then(|bytes| bytes.try_into().ok())
+                        .map_or(u32::MAX, u32::from_le_bytes);
+                    let owned = self
+                        .find(layout.db, item::part_owner(key))
+                        .filter(|owner| !super::expired(owner.layout.expires_at, now))
+                        .and_then(|owner| self.header_of(&owner))
+                        .is_some_and(|header| number < header.part_count);
+                    if !owned {
+                        let found = Found {
+                            slot_index,
+                            location,
+                            layout,
+                        };
+                        self.remove_item(&found);
+                        removed_count += 1;
+                        continue; // A later entry may have shifted into this slot.
+                    }
+                }
+            }
+            slot_index += 1;
+        }
+        removed_count
     }
 
     /// Bytes the parts of the key item `found` take (items, table slots and tags), for

@@ -266,7 +266,7 @@ impl Store<'_> {
         let bits = self.table.policy(found.slot_index);
         let volatile = bits & VOLATILE != 0;
         if expired(found.layout.expires_at, now) {
-            self.remove(found);
+            self.remove_expired(found);
             self.stats.expired += 1;
             return;
         }
@@ -302,10 +302,10 @@ impl Store<'_> {
         }
     }
 
-    /// Sweeps a part of a large collection: it goes with its owner, which the owner's
-    /// expiry and policy state decide (a part has neither of its own). A kept part is
-    /// copied to the head; an evicted owner is removed with all its parts (some of them
-    /// perhaps later in this very segment, which the walk then skips as holes).
+    /// Sweeps a part of a large collection: cleaning copies it to the head; eviction
+    /// decides by its owner's expiry and policy state (a part has neither of its own),
+    /// keeping the part or removing the owner with all its parts (some of them perhaps
+    /// later in this very segment, which the walk then skips as holes).
     fn sweep_part(
         &mut self,
         found: &Found,
@@ -313,6 +313,13 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl super::LogSink,
     ) {
+        if sweep == Sweep::Clean {
+            // Cleaning keeps every item (and is all replay does: a part whose owner replay
+            // has not brought back yet must stay).
+            let part_bits = self.table.policy(found.slot_index);
+            self.relocate(found, part_bits);
+            return;
+        }
         let part_key = &self.segments.bytes(found.location)[found.layout.key.clone()];
         let owner_key = PartKey::new(item::part_owner(part_key));
         let owner = owner_key
@@ -331,7 +338,7 @@ impl Store<'_> {
             return;
         }
         let keep = match sweep {
-            Sweep::Clean => true,
+            Sweep::Clean => unreachable!("handled above"),
             Sweep::Evict { ttl_cutoff } => {
                 let policy = self.config.policy;
                 (policy == EvictionPolicy::VolatileTtl && owner.layout.expires_at > ttl_cutoff)

@@ -192,6 +192,11 @@ pub fn recover(
             },
             other => other.into_error(),
         })?;
+    // Parts of large collections that replay found expired and no later record brought
+    // back (`Store::remove_expired`).
+    for shard in 0..stores.count() {
+        stores.store(shard).parts_collect(now);
+    }
     for skipped in &report.snapshots_skipped {
         tracing::warn!(
             "recovery skipped damaged snapshot `{}` (offset {}: {}); the log covers it",

@@ -14,12 +14,17 @@ use super::{Entries, Entry, HashView, compose_delete, compose_set};
 use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, PART_NUMBER_SIZE};
+use crate::storage::policy::EvictionPolicy;
 use crate::store::compact::{Out, RandomCopy, TYPE_HASH};
 use crate::store::large::{
     Header, PART_ELEMENTS_TARGET, PartKey, PartSource, SizeList, TYPE_LARGE_HASH, address,
 };
 use crate::store::{LogSink, Store};
 use crate::time::Timestamp;
+
+/// Pairs one step of a large-hash write takes: their parts are computed once, on the
+/// stack, so a write of k pairs costs O(k) part lookups, not O(k²) hashes.
+pub(super) const PAIRS_PER_STEP: usize = 64;
 
 /// Tries of HRANDFIELD's pick with repetition to find a part that is not empty before it
 /// walks to the next one that is.
@@ -147,7 +152,7 @@ impl<'s> Iterator for LargeEntries<'s> {
 }
 
 /// The first time each field of `pairs` appears (so repeated fields count once).
-fn first_of<'p, P>(pairs: &P, index: usize, field: &[u8]) -> bool
+pub(super) fn first_of<'p, P>(pairs: &P, index: usize, field: &[u8]) -> bool
 where
     P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
 {
@@ -155,13 +160,15 @@ where
 }
 
 impl Store<'_> {
-    /// HSET on a large hash: see [`Store::hash_set`].
-    #[expect(clippy::too_many_arguments, reason = "HSET's arguments and the header")]
+    /// HSET on a large hash: see [`Store::hash_set`]. The pairs go in steps of
+    /// [`PAIRS_PER_STEP`], whose parts are computed once, on the stack; the hash grows
+    /// after the last step. Under `noeviction`, a write of more than one step first makes
+    /// room for all of them (counting each pair's whole part: more than it needs), so it
+    /// cannot fail halfway for lack of memory.
     pub(super) fn hash_set_large<'p, P>(
         &mut self,
         db: u8,
         key: &[u8],
-        header: Header,
         pairs: P,
         only_if_new: bool,
         now: Timestamp,
@@ -170,52 +177,112 @@ impl Store<'_> {
     where
         P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
     {
+        let total = pairs.clone().count();
+        if total > PAIRS_PER_STEP && self.config.policy == EvictionPolicy::NoEviction {
+            self.hash_room_bound(db, key, &pairs, now, log)?;
+        }
+        let mut added = 0;
+        let mut start = 0;
+        while start < total {
+            let step = pairs.clone().skip(start).take(PAIRS_PER_STEP);
+            added += self.hash_set_step(db, key, step, only_if_new, now, log)?;
+            start += PAIRS_PER_STEP;
+        }
+        self.hash_grow(db, key, now, log);
+        Ok(added)
+    }
+
+    /// Room for every pair of a large write at once, counted from above: each pair's
+    /// entry plus the whole part it lands in.
+    fn hash_room_bound<'p, P>(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        pairs: &P,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError>
+    where
+        P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
+    {
+        let header = self.large_header(db, key)?;
+        let part_key_size = key.len() + PART_NUMBER_SIZE;
+        let sizes = SizeList::new(pairs.clone().map(|(field, value)| {
+            let part = self.part_bytes(db, key, header.part_of(field)).len();
+            item::item_size(
+                part_key_size,
+                part + super::entry_size(field.len(), value.len()),
+                0,
+            )
+        }));
+        self.header_room(db, key, sizes.iter(), 0, now, log)
+    }
+
+    /// The header of the large hash at `key` (which the caller found).
+    fn large_header(&self, db: u8, key: &[u8]) -> Result<Header, StoreError> {
+        self.find(db, key)
+            .and_then(|found| self.header_of(&found))
+            .ok_or(StoreError::OutOfMemory)
+    }
+
+    /// One step of [`Store::hash_set_large`]: at most [`PAIRS_PER_STEP`] pairs, each part
+    /// they touch rewritten once, then the header.
+    fn hash_set_step<'p, P>(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        step: P,
+        only_if_new: bool,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<usize, StoreError>
+    where
+        P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
+    {
+        let header = self.large_header(db, key)?;
         let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
+        let mut parts = [0u32; PAIRS_PER_STEP];
+        let mut count = 0;
+        for (slot, (field, _)) in parts.iter_mut().zip(step.clone()) {
+            *slot = header.part_of(field);
+            count += 1;
+        }
         let added = {
             let hash = LargeHash::new(self, db, key, header);
-            pairs
-                .clone()
+            step.clone()
                 .enumerate()
                 .filter(|&(index, (field, _))| {
-                    first_of(&pairs, index, field) && hash.get(field).is_none()
+                    first_of(&step, index, field) && hash.get(field).is_none()
                 })
                 .count()
         };
         if only_if_new && added == 0 {
             return Ok(0);
         }
-        let grown = Header {
-            len: header.len + added as u64,
-            ..header
+        // The pairs of part `part`, and the steps' parts each once (where it first appears).
+        let of_part = |part: u32| {
+            step.clone()
+                .enumerate()
+                .filter(move |&(index, _)| parts[index] == part)
+                .map(|(_, pair)| pair)
         };
-        // The parts the pairs touch, each once: where its number first appears.
-        let touched = |index: usize, part: u32| {
-            pairs
-                .clone()
-                .position(|(field, _)| header.part_of(field) == part)
-                == Some(index)
-        };
+        let touched = (0..count)
+            .filter(|&index| !parts[..index].contains(&parts[index]))
+            .map(|index| parts[index]);
         let part_size = |store: &Self, part: u32| {
-            let old = store.part_bytes(db, key, part);
             let mut sizing = Out {
                 target: None,
                 size: 0,
             };
             compose_set(
-                old,
-                &pairs,
-                |field| header.part_of(field) == part,
+                store.part_bytes(db, key, part),
+                &of_part(part),
+                |_| true,
                 &mut sizing,
             );
             sizing.size
         };
-        let parts = pairs
-            .clone()
-            .enumerate()
-            .map(|(index, (field, _))| (index, header.part_of(field)))
-            .filter(|&(index, part)| touched(index, part))
-            .map(|(_, part)| part);
-        if parts
+        if touched
             .clone()
             .any(|part| part_size(self, part) > self.config.value_size_max as usize)
         {
@@ -223,19 +290,22 @@ impl Store<'_> {
         }
         let part_key_size = key.len() + PART_NUMBER_SIZE;
         let sizes = SizeList::new(
-            parts
+            touched
                 .clone()
                 .map(|part| item::item_size(part_key_size, part_size(self, part), 0)),
         );
         self.header_room(db, key, sizes.iter(), 0, now, log)?;
-        for part in parts {
+        for part in touched {
             let size = part_size(self, part);
             self.part_write(db, &mut part_key, part, None, size, log, |old, out| {
-                compose_set(old, &pairs, |field| header.part_of(field) == part, out);
+                compose_set(old, &of_part(part), |_| true, out);
             })?;
         }
+        let grown = Header {
+            len: header.len + added as u64,
+            ..header
+        };
         self.header_write(db, key, grown, None, now, log)?;
-        self.hash_grow(db, key, now, log);
         Ok(added)
     }
 
@@ -315,49 +385,54 @@ impl Store<'_> {
         Ok(removed)
     }
 
-    /// Turns the compact hash `lookup` found (or none) at `key` into a large one of
-    /// `length` fields holding its entries with `pairs` set: one part per
-    /// [`PART_ELEMENTS_TARGET`] fields, each composed from the old value and the pairs,
-    /// then the header over the old item.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "HSET's arguments and the new length"
-    )]
+    /// Turns the compact hash `lookup` found (or none) at `key` into a large one holding
+    /// its entries with `pairs` set (at most [`PAIRS_PER_STEP`] of them; the caller sets
+    /// the rest with [`Store::hash_set_large`]) and returns how many fields were new: one
+    /// part per [`PART_ELEMENTS_TARGET`] fields, each composed from the old value and the
+    /// pairs, then the header over the old item.
     pub(super) fn hash_convert<'p, P>(
         &mut self,
         db: u8,
         key: &[u8],
         lookup: crate::store::Lookup,
-        length: u64,
         pairs: &P,
         now: Timestamp,
         log: &mut impl LogSink,
-    ) -> Result<(), StoreError>
+    ) -> Result<usize, StoreError>
     where
         P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
     {
         let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
-        let part_count = u32::try_from(length.div_ceil(PART_ELEMENTS_TARGET).max(1))
+        let existed = lookup.found.is_some();
+        let (length, added) = {
+            let old = HashView::new(self.hash_old_value(db, key, existed));
+            let length = if existed { old.len() } else { 0 };
+            let added = pairs
+                .clone()
+                .enumerate()
+                .filter(|&(index, (field, _))| {
+                    first_of(pairs, index, field) && (!existed || old.find(field).is_none())
+                })
+                .count();
+            (length, added)
+        };
+        let total = (length + added) as u64;
+        let part_count = u32::try_from(total.div_ceil(PART_ELEMENTS_TARGET).max(1))
             .map_err(|_| StoreError::CollectionTooLarge)?;
         let header = Header {
             type_byte: TYPE_LARGE_HASH,
-            len: length,
+            len: total,
             part_count,
             seed: self.random(),
         };
-        let existed = lookup.found.is_some();
+        let keep = |field: &[u8], part: u32| header.part_of(field) == part;
         let part_size = |store: &Self, part: u32| {
             let old = store.hash_old_value(db, key, existed);
             let mut sizing = Out {
                 target: None,
                 size: 0,
             };
-            compose_set(
-                old,
-                pairs,
-                |field| header.part_of(field) == part,
-                &mut sizing,
-            );
+            compose_set(old, pairs, |field| keep(field, part), &mut sizing);
             sizing.size
         };
         if (0..part_count).any(|part| part_size(self, part) > self.config.value_size_max as usize) {
@@ -384,11 +459,12 @@ impl Store<'_> {
                 size,
                 log,
                 |old, out| {
-                    compose_set(old, pairs, |field| header.part_of(field) == part, out);
+                    compose_set(old, pairs, |field| keep(field, part), out);
                 },
             )?;
         }
-        self.header_write(db, key, header, None, now, log)
+        self.header_write(db, key, header, None, now, log)?;
+        Ok(added)
     }
 
     /// The old compact value at `key` during a conversion (empty for a new hash).
@@ -409,18 +485,23 @@ impl Store<'_> {
         }
     }
 
-    /// Grows a large hash by one part if it averages more than [`PART_ELEMENTS_TARGET`]
-    /// fields a part. Best effort: if memory has no room for the split, the hash stays as
-    /// it is (correct, only fuller), and a later write tries again.
+    /// Grows a large hash a part at a time while it averages more than
+    /// [`PART_ELEMENTS_TARGET`] fields a part. Best effort: if memory has no room for a
+    /// split, the hash stays as it is (correct, only fuller), and a later write tries again.
     fn hash_grow(&mut self, db: u8, key: &[u8], now: Timestamp, log: &mut impl LogSink) {
+        while self.hash_split(db, key, now, log) {}
+    }
+
+    /// Splits one part of the large hash at `key` if it is too full; whether it did.
+    fn hash_split(&mut self, db: u8, key: &[u8], now: Timestamp, log: &mut impl LogSink) -> bool {
         let Some(header) = self.find(db, key).and_then(|found| self.header_of(&found)) else {
-            return;
+            return false;
         };
         if !header.wants_split() || header.part_count == u32::MAX {
-            return;
+            return false;
         }
         let Some(mut part_key) = PartKey::new(key) else {
-            return;
+            return false;
         };
         let (source, target) = (header.split_source(), header.part_count);
         let grown = Header {
@@ -443,12 +524,12 @@ impl Store<'_> {
             .header_room(db, key, sizes.into_iter(), 1, now, log)
             .is_err()
         {
-            return;
+            return false;
         }
         for keep in [target, source] {
             let size = part_size(self, keep);
             let Some(found) = self.find_part(db, part_key.of(source)) else {
-                return;
+                return false;
             };
             let from =
                 found.location + found.layout.value.start..found.location + found.layout.value.end;
@@ -464,10 +545,10 @@ impl Store<'_> {
                 },
             );
             if written.is_err() {
-                return;
+                return false;
             }
         }
-        let _ = self.header_write(db, key, grown, None, now, log);
+        self.header_write(db, key, grown, None, now, log).is_ok()
     }
 }
 

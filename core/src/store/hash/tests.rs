@@ -354,6 +354,8 @@ fn run(ops: &[Op], config: Config) {
             replica.apply(&record, now).expect("replays");
             offset += size as usize;
         }
+        // As recovery does once the log is replayed: parts no record brought back go.
+        replica.parts_collect(now);
         assert_eq!(state(replica, now), final_state);
     });
 }
@@ -373,6 +375,16 @@ proptest! {
         let config = Config {
             hash_max_listpack_entries: 3,
             hash_max_listpack_value: 4,
+            ..Config::new(256 * 1024, 256)
+        };
+        run(&ops, config);
+    }
+
+    /// Conversions of hashes of dozens of fields, into several parts at once.
+    #[test]
+    fn conversions_into_many_parts_follow_the_model(ops in prop::collection::vec(op(80), 1..150)) {
+        let config = Config {
+            hash_max_listpack_entries: 40,
             ..Config::new(256 * 1024, 256)
         };
         run(&ops, config);
