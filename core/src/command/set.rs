@@ -381,8 +381,7 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
     let Some(options) = super::keys::scan_options(context, 3, false) else {
         return;
     };
-    let Ok(Some(SetRead::Large(set))) = context.shards.store_for(key).set_view(db, key, now)
-    else {
+    let Ok(Some(SetRead::Large(set))) = context.shards.store_for(key).set_view(db, key, now) else {
         return;
     };
     // Whole parts, from the cursor's, until COUNT members were looked at.

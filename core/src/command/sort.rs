@@ -29,8 +29,8 @@ use core::cmp::Ordering;
 use super::{Arguments, Context, Door, NOT_INTEGER, is};
 use crate::constants::{SORT_CHUNK_SIZE, SORT_ELEMENTS_MAX, SORT_PATTERN_KEY_SIZE_MAX};
 use crate::store::hash::HashView;
-use crate::store::list::{self, ListView};
 use crate::store::large::{Header, PartKey};
+use crate::store::list::{self, ListView};
 use crate::store::set::{self, SetView};
 use crate::store::sort::{Keyspace, list_store_across, read_across};
 use crate::store::zset::{self, ZsetView};
@@ -322,7 +322,11 @@ fn check<'v>(
         }
         return Ok(());
     }
-    if !plan.alpha && source.walk().any(|element| sort_key(keyspace, plan, element).is_none()) {
+    if !plan.alpha
+        && source
+            .walk()
+            .any(|element| sort_key(keyspace, plan, element).is_none())
+    {
         return Err(NOT_DOUBLE);
     }
     if element_count > SORT_ELEMENTS_MAX {

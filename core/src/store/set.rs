@@ -328,7 +328,8 @@ fn each_result<'k, 'v, K>(
 ) where
     K: Iterator<Item = &'k [u8]> + Clone,
 {
-    let contains = |key: &[u8], member: &[u8]| value_of(key).is_some_and(|set| set.contains(member));
+    let contains =
+        |key: &[u8], member: &[u8]| value_of(key).is_some_and(|set| set.contains(member));
     let mut rest = keys.clone();
     let Some(first) = rest.next() else {
         return;
@@ -839,8 +840,7 @@ impl Store<'_> {
                 assert!(out.size == size, "set size {size} != written {}", out.size);
             },
         )?;
-        if self.set_past_thresholds(result_shape, size) && target_key.len() <= LARGE_KEY_SIZE_MAX
-        {
+        if self.set_past_thresholds(result_shape, size) && target_key.len() <= LARGE_KEY_SIZE_MAX {
             let lookup = self.lookup(db, target_key, now);
             let length = u64::try_from(count).unwrap_or(u64::MAX);
             let none = core::iter::empty::<&[u8]>();

@@ -10,11 +10,11 @@
 //! item, as the set STORE forms do (see `set.rs`).
 
 use super::compact::{Out, TYPE_LIST, ValueType};
+use super::large::{PartSource, SplitMemory};
 use super::shards::{Shards, shard_of};
 use super::{LogSink, Store, expired};
 use crate::codec::record::Record;
 use crate::error::StoreError;
-use super::large::{PartSource, SplitMemory};
 use crate::storage::item::{self, ItemKind, part_owner};
 use crate::time::Timestamp;
 
@@ -98,7 +98,9 @@ pub fn read_across(
                     .value_peek(db, key, now)
             },
             |key: &[u8]| {
-                let store = stores.get(shard_of(part_owner(key), shard_count))?.as_deref()?;
+                let store = stores
+                    .get(shard_of(part_owner(key), shard_count))?
+                    .as_deref()?;
                 PartSource::part(store, db, key)
             },
         );
@@ -154,7 +156,10 @@ pub fn list_store_across(
             PartSource::part(store?.as_deref()?, db, key)
         };
         let is_local = |key: &[u8]| shard_of(key, shard_count) == target_shard;
-        let others = (&other_value as &OtherValue<'_, '_>, &other_part as &OtherPart<'_, '_>);
+        let others = (
+            &other_value as &OtherValue<'_, '_>,
+            &other_part as &OtherPart<'_, '_>,
+        );
         result = target.list_store_result(db, target_key, &is_local, others, now, log, each);
     });
     result

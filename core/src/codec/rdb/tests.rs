@@ -373,7 +373,10 @@ fn sets_from_redis_load_in_every_encoding() {
 fn sets_dump_as_intsets_when_floe_keeps_an_intset() {
     for golden in [SET_INTSET, SET_INTSET_WIDE, SET_INTSET_NEGATIVE] {
         let value = restored(&hex(golden)).expect(golden);
-        assert_eq!(dumped(Value::Set(SetRead::Compact(SetView::new(&value)))), hex(golden));
+        assert_eq!(
+            dumped(Value::Set(SetRead::Compact(SetView::new(&value)))),
+            hex(golden)
+        );
     }
     for golden in [SET_STRINGS, SET_INTEGER_STRINGS] {
         let value = restored(&hex(golden)).expect(golden);

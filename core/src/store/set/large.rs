@@ -254,7 +254,9 @@ impl Store<'_> {
             members
                 .clone()
                 .enumerate()
-                .filter(|&(index, member)| first_of(&members, index, member) && !set.contains(member))
+                .filter(|&(index, member)| {
+                    first_of(&members, index, member) && !set.contains(member)
+                })
                 .count()
         };
         if added == 0 {
@@ -341,7 +343,9 @@ impl Store<'_> {
             members
                 .clone()
                 .enumerate()
-                .filter(|&(index, member)| first_of(&members, index, member) && set.contains(member))
+                .filter(|&(index, member)| {
+                    first_of(&members, index, member) && set.contains(member)
+                })
                 .count()
         };
         if removed == 0 {
@@ -370,9 +374,8 @@ impl Store<'_> {
             })
             .map(|(_, part)| part);
         let gone = |member: &[u8]| !members.clone().any(|other| other == member);
-        let size_of = |store: &Self, part: u32| {
-            part_size(store.part_bytes(db, key, part), &gone, &|_| {})
-        };
+        let size_of =
+            |store: &Self, part: u32| part_size(store.part_bytes(db, key, part), &gone, &|_| {});
         let part_key_size = key.len() + PART_NUMBER_SIZE;
         let sizes = SizeList::new(
             parts
@@ -465,7 +468,10 @@ impl Store<'_> {
     /// `length` members holding its members and each new one of `members`: one part per
     /// [`PART_ELEMENTS_TARGET`] members, each composed from the old value and the
     /// members, then the header over the old item.
-    #[expect(clippy::too_many_arguments, reason = "SADD's arguments and the new length")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "SADD's arguments and the new length"
+    )]
     pub(super) fn set_convert<'m, M>(
         &mut self,
         db: u8,

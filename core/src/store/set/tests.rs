@@ -221,7 +221,10 @@ fn state(keyspace: &Keyspace, now: Timestamp) -> BTreeMap<Vec<u8>, (Value, Times
                         && members.len() <= config.set_max_intset_entries as usize)
                         || (members.len() <= config.set_max_listpack_entries as usize
                             && longest <= config.set_max_listpack_value as usize);
-                    assert!(within, "a compact set is within the thresholds: {members:?}");
+                    assert!(
+                        within,
+                        "a compact set is within the thresholds: {members:?}"
+                    );
                     Value::Set(set)
                 }
             };
@@ -641,7 +644,10 @@ fn a_member_too_large_for_any_part_is_refused_and_changes_nothing() {
         Err(StoreError::CollectionTooLarge)
     );
     assert_eq!(store.table.len(), parts);
-    assert_eq!(store.set_value(0, b"s", NOW).map(|set| set.len()), Some(200));
+    assert_eq!(
+        store.set_value(0, b"s", NOW).map(|set| set.len()),
+        Some(200)
+    );
 }
 
 /// RENAME, COPY and MOVE carry a large set's parts to the new name; SET over it and DEL
@@ -660,7 +666,10 @@ fn transfers_carry_the_parts_and_removals_take_them() {
     let list = members.iter().map(|member| &member[..]);
     assert_eq!(store.set_add(0, b"a", list, NOW, &mut log), Ok(100));
     let whole = |store: &mut Store<'_>, db: u8, key: &[u8]| {
-        let set = store.set_view(db, key, NOW).expect("a set").expect("present");
+        let set = store
+            .set_view(db, key, NOW)
+            .expect("a set")
+            .expect("present");
         assert!(matches!(set, SetRead::Large(_)));
         assert_eq!(set.len(), 100);
         assert_eq!(set.members().count(), 100);
@@ -734,7 +743,9 @@ fn eviction_takes_a_set_whole() {
 fn pops_from_a_large_set_take_distinct_members() {
     let mut keyspace = Keyspace::with_config(1, low_thresholds());
     let store = keyspace.store(0);
-    let members: Vec<Vec<u8>> = (0..300u32).map(|n| std::format!("m{n}").into_bytes()).collect();
+    let members: Vec<Vec<u8>> = (0..300u32)
+        .map(|n| std::format!("m{n}").into_bytes())
+        .collect();
     let list = members.iter().map(Vec::as_slice);
     assert_eq!(store.set_add(0, b"s", list, NOW, &mut ()), Ok(300));
     let mut popped = Vec::new();
