@@ -485,7 +485,7 @@ impl<'a, 'v> Source<'a, 'v> {
             Some((ValueType::Set, value)) => match Header::read(value) {
                 Some(header) => Walk::LargeSet(LargeWalk {
                     keyspace: self.keyspace,
-                    key: PartKey::new(self.key),
+                    key: self.key,
                     part_count: header.part_count,
                     next_part: 0,
                     current: SetView::new(&[]).members(),
@@ -501,7 +501,7 @@ impl<'a, 'v> Source<'a, 'v> {
 /// The members of a large set, part by part, read through the keyspace.
 struct LargeWalk<'a, 'v> {
     keyspace: &'a dyn Keyspace<'v>,
-    key: Option<PartKey>,
+    key: &'a [u8],
     part_count: u32,
     next_part: u32,
     current: set::Members<'v>,
@@ -518,7 +518,7 @@ impl<'v> Iterator for LargeWalk<'_, 'v> {
             if self.next_part >= self.part_count {
                 return None;
             }
-            let key = self.key.as_mut()?;
+            let mut key = PartKey::new(self.key)?;
             let part = self.keyspace.part(key.of(self.next_part));
             self.current = SetView::new(part.unwrap_or_default()).members();
             self.next_part += 1;

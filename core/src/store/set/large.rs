@@ -10,7 +10,7 @@
 
 use core::ops::Range;
 
-use super::{Members, Popped, SetView};
+use super::{Each, Members, Popped, SetView};
 use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, PART_NUMBER_SIZE};
@@ -147,12 +147,7 @@ impl<'s> Iterator for LargeMembers<'s> {
 
 /// Composes a part: the members of `old` (a compact set, or empty) that `keep` accepts,
 /// then each member that `added` lists.
-fn compose_part(
-    old: &[u8],
-    keep: &dyn Fn(&[u8]) -> bool,
-    added: &dyn Fn(&mut dyn FnMut(&[u8])),
-    out: &mut Out<'_>,
-) {
+fn compose_part(old: &[u8], keep: &dyn Fn(&[u8]) -> bool, added: &Each<'_>, out: &mut Out<'_>) {
     out.push(&[TYPE_SET]);
     for member in SetView::new(old).members().filter(|member| keep(member)) {
         out.push_varint(member.len());
@@ -165,11 +160,7 @@ fn compose_part(
 }
 
 /// The size of the part [`compose_part`] composes.
-fn part_size(
-    old: &[u8],
-    keep: &dyn Fn(&[u8]) -> bool,
-    added: &dyn Fn(&mut dyn FnMut(&[u8])),
-) -> usize {
+fn part_size(old: &[u8], keep: &dyn Fn(&[u8]) -> bool, added: &Each<'_>) -> usize {
     let mut sizing = Out {
         target: None,
         size: 0,

@@ -103,7 +103,7 @@ fn member_name(index: u8) -> Vec<u8> {
     match index {
         0..10 => MEMBERS[usize::from(index)].to_vec(),
         _ if index % 2 == 1 => index.to_string().into_bytes(),
-        _ if index % 6 == 0 => std::format!("member-{index}").into_bytes(),
+        _ if index.is_multiple_of(6) => std::format!("member-{index}").into_bytes(),
         _ => std::format!("m{index}").into_bytes(),
     }
 }
