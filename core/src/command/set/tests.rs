@@ -445,4 +445,13 @@ fn large_sets_through_the_commands() {
     assert_eq!(harness.run("SCARD copy"), b":501\r\n");
     assert_eq!(harness.run("SISMEMBER copy m1299"), b":1\r\n");
     assert_eq!(harness.run("DEL both other"), b":2\r\n");
+    // A member too long for one part is refused, naming sets.
+    let huge = std::vec![b'x'; harness.store.config().value_size_max as usize];
+    let reply = harness.run_args(&[b"SADD", b"big", &huge]);
+    assert!(
+        reply.starts_with(b"-ERR set exceeds the maximum size of an item"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert_eq!(harness.run("SCARD big"), b":501\r\n");
 }
