@@ -119,6 +119,13 @@ pub struct Settings {
     pub hash_max_listpack_entries: u64,
     /// `hash-max-listpack-value`: a hash with a longer field or value takes the large form.
     pub hash_max_listpack_value: u64,
+    /// `set-max-intset-entries`: a set of integers with more members takes the large form.
+    pub set_max_intset_entries: u64,
+    /// `set-max-listpack-entries`: any other set with more members takes the large form.
+    pub set_max_listpack_entries: u64,
+    /// `set-max-listpack-value`: a set with a longer member (not all integers) takes the
+    /// large form.
+    pub set_max_listpack_value: u64,
 }
 
 impl Default for Settings {
@@ -168,6 +175,9 @@ impl Default for Settings {
             replica_priority: 100,
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
         }
     }
 }
@@ -273,7 +283,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 44] = [
+pub static SETTINGS: [Setting; 47] = [
     setting!(
         "dir",
         "",
@@ -690,6 +700,34 @@ pub static SETTINGS: [Setting; 44] = [
         |size: &u64| size.to_string(),
         |text: &str| parse_number(text, 0, u32::MAX.into())
     ),
+    setting!(
+        "set-max-intset-entries",
+        "",
+        false,
+        "a set of integers with more members than this takes the large form (parts of \
+         about 16 members); up to 512 are kept in numeric order",
+        set_max_intset_entries,
+        |count: &u64| count.to_string(),
+        |text: &str| parse_number(text, 0, u32::MAX.into())
+    ),
+    setting!(
+        "set-max-listpack-entries",
+        "set-max-ziplist-entries",
+        false,
+        "a set (not all integers) with more members than this takes the large form",
+        set_max_listpack_entries,
+        |count: &u64| count.to_string(),
+        |text: &str| parse_number(text, 0, u32::MAX.into())
+    ),
+    setting!(
+        "set-max-listpack-value",
+        "set-max-ziplist-value",
+        false,
+        "a set (not all integers) with a member longer than this (bytes) takes the large form",
+        set_max_listpack_value,
+        |size: &u64| size.to_string(),
+        |text: &str| parse_number(text, 0, u32::MAX.into())
+    ),
 ];
 
 impl Settings {
@@ -796,6 +834,12 @@ impl Settings {
             u32::try_from(self.hash_max_listpack_entries).unwrap_or(u32::MAX);
         config.store.hash_max_listpack_value =
             u32::try_from(self.hash_max_listpack_value).unwrap_or(u32::MAX);
+        config.store.set_max_intset_entries =
+            u32::try_from(self.set_max_intset_entries).unwrap_or(u32::MAX);
+        config.store.set_max_listpack_entries =
+            u32::try_from(self.set_max_listpack_entries).unwrap_or(u32::MAX);
+        config.store.set_max_listpack_value =
+            u32::try_from(self.set_max_listpack_value).unwrap_or(u32::MAX);
         config.persistence = self.persistence;
         config.fsync = self.fsync;
         config.backend = self.backend;

@@ -34,7 +34,6 @@ use collection::Text;
 use crate::storage::item::{varint_size, varint_write};
 use crate::store::TYPE_HASH;
 use crate::store::list::ListView;
-use crate::store::set::SetView;
 use crate::store::zset::ZsetView;
 use crate::text::{I64_TEXT_SIZE_MAX, format_i64, parse_double_or_infinity};
 
@@ -232,8 +231,8 @@ pub enum Value<'v> {
     String(&'v [u8]),
     /// A hash, compact or large.
     Hash(crate::store::hash::HashRead<'v>),
-    /// A compact set.
-    Set(SetView<'v>),
+    /// A set, compact or large.
+    Set(crate::store::set::SetRead<'v>),
     /// A compact list.
     List(ListView<'v>),
     /// A compact sorted set.

@@ -1,18 +1,19 @@
 //! The set family: SADD, SREM, SISMEMBER, SMISMEMBER, SMEMBERS, SCARD, SPOP, SRANDMEMBER,
-//! SMOVE, SINTER, SUNION, SDIFF, their STORE forms, SINTERCARD and SSCAN, over the compact
-//! encoding of `store/set.rs`.
+//! SMOVE, SINTER, SUNION, SDIFF, their STORE forms, SINTERCARD and SSCAN, over either form
+//! of `store/set.rs` (compact, or large: `store/set/large.rs`).
 //!
 //! Arguments are checked in Redis's order (a count before the key's type, SSCAN's cursor
 //! before it, its options after), and a key of another type gets `WRONGTYPE` before
 //! anything changes. Replies follow Redis 7.0: SMEMBERS, SINTER, SUNION, SDIFF and SPOP
 //! with a count are sets in RESP3 (`~`), SRANDMEMBER with a count and SMISMEMBER arrays;
-//! SSCAN returns a whole compact set with cursor 0 (as Redis does for an intset).
+//! SSCAN returns a whole compact set with cursor 0 (as Redis does for an intset), and a
+//! large set part by part with a real cursor.
 
 use super::{Arguments, Context, Door, NOT_INTEGER, is};
 use crate::codec::resp::{ReplySink, ReplyWriter};
 use crate::error::StoreError;
 use crate::store::ValueType;
-use crate::store::set::{self, Popped, SetOperation, SetView};
+use crate::store::set::{self, Popped, SetOperation, SetRead, SetView};
 use crate::text::parse_integer_strict;
 
 /// The commands of this family.
@@ -39,8 +40,8 @@ pub(super) enum Command {
 
 /// floe's refusal of a set that would pass the item size limit.
 const SET_TOO_LARGE: &str = "ERR set exceeds the maximum size of an item (value-size-max: a \
-                             set is one item in its compact encoding; the large encoding is \
-                             not built yet)";
+                             compact set, one part of a large set, or a STORE result, is one \
+                             item)";
 
 /// floe's refusal of a larger negative SRANDMEMBER count.
 const RANDOM_COUNT_TOO_LARGE: &str =
@@ -70,7 +71,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         }),
         Command::Members => read(context, |reply, set, _| {
             reply.set_header(set.map_or(0, |set| set.len()));
-            for member in set.iter().flat_map(SetView::members) {
+            for member in set.iter().flat_map(SetRead::members) {
                 reply.bulk(member);
             }
         }),
@@ -100,7 +101,7 @@ fn set_error<D: Door>(context: &mut Context<'_, '_, D>, error: StoreError) {
 /// argument 2, or replies WRONGTYPE.
 fn read<D: Door>(
     context: &mut Context<'_, '_, D>,
-    reply: impl FnOnce(&mut ReplyWriter<'_, D::Sink>, Option<SetView<'_>>, (&[u8],)),
+    reply: impl FnOnce(&mut ReplyWriter<'_, D::Sink>, Option<SetRead<'_>>, (&[u8],)),
 ) {
     let (key, member) = (context.arg(1), context.arg(2));
     let (db, now) = (context.session.db, context.now);
@@ -354,13 +355,63 @@ fn intersection_cardinality<D: Door>(context: &mut Context<'_, '_, D>) {
     }
 }
 
-/// SSCAN: the whole set (see [`super::keys::scan_collection`]).
+/// SSCAN: a compact set whole, with cursor 0 (see [`super::keys::scan_collection`]); a
+/// large one part by part, the cursor being the next part's number. Parts only split into
+/// higher-numbered ones, so every member present for the whole scan is returned at least
+/// once, as Redis promises.
 fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
-    super::keys::scan_collection(context, ValueType::Set, |value, visit| {
-        for member in SetView::new(value).members() {
-            visit(member, None);
-        }
-    });
+    let key = context.arg(1);
+    let (db, now) = (context.session.db, context.now);
+    let large = matches!(
+        context.shards.store_for(key).set_view(db, key, now),
+        Ok(Some(SetRead::Large(_)))
+    );
+    if !large {
+        super::keys::scan_collection(context, ValueType::Set, |value, visit| {
+            for member in SetView::new(value).members() {
+                visit(member, None);
+            }
+        });
+        return;
+    }
+    let Some(cursor) = crate::text::parse_u64_lenient(context.arg(2)) else {
+        context.error("ERR invalid cursor");
+        return;
+    };
+    let Some(options) = super::keys::scan_options(context, 3, false) else {
+        return;
+    };
+    let Ok(Some(SetRead::Large(set))) = context.shards.store_for(key).set_view(db, key, now) else {
+        return;
+    };
+    // Whole parts, from the cursor's, until COUNT members were looked at.
+    let first = u32::try_from(cursor).unwrap_or(u32::MAX);
+    let mut end = first;
+    let mut seen = 0usize;
+    while end < set.part_count() && seen < options.count.max(1) {
+        seen += set.part(end).len();
+        end += 1;
+    }
+    let next = if end >= set.part_count() {
+        0
+    } else {
+        u64::from(end)
+    };
+    let matches = |member: &[u8]| {
+        options
+            .pattern
+            .is_none_or(|pattern| crate::glob::glob_match(pattern, member))
+    };
+    let parts = || (first..end).flat_map(|part| set.part(part).members());
+    let count = parts().filter(|member| matches(member)).count();
+    let mut digits = [0u8; crate::text::U64_DIGITS_MAX];
+    let reply = &mut context.reply;
+    reply.array_header(2);
+    reply.bulk(crate::text::format_u64(next, &mut digits));
+    reply.array_header(count);
+    for member in parts().filter(|member| matches(member)) {
+        reply.bulk(member);
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ use core::cmp::Ordering;
 use super::{Arguments, Context, Door, NOT_INTEGER, is};
 use crate::constants::{SORT_CHUNK_SIZE, SORT_ELEMENTS_MAX, SORT_PATTERN_KEY_SIZE_MAX};
 use crate::store::hash::HashView;
+use crate::store::large::{Header, PartKey};
 use crate::store::list::{self, ListView};
 use crate::store::set::{self, SetView};
 use crate::store::sort::{Keyspace, list_store_across, read_across};
@@ -217,8 +218,8 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
     let mut refusal: Option<&str> = None;
     let mut output_count = 0usize;
     read_across(*shards, db, now, &mut |keyspace| {
-        let source = keyspace.value(key);
-        let window = Window::of(&plan, walk(source).count());
+        let source = Source::of(keyspace, key);
+        let window = Window::of(&plan, source.walk().count());
         if let Err(message) = check(keyspace, source, &plan, window.element_count) {
             refusal = Some(message);
             return;
@@ -249,8 +250,8 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         return;
     };
     let each = |keyspace: &dyn Keyspace<'_>, visit: &mut dyn FnMut(&[u8])| {
-        let source = keyspace.value(key);
-        let window = Window::of(&plan, walk(source).count());
+        let source = Source::of(keyspace, key);
+        let window = Window::of(&plan, source.walk().count());
         emit(keyspace, source, &plan, &window, &gets, &mut |value| {
             visit(value.unwrap_or_default());
         });
@@ -310,18 +311,22 @@ impl Window {
 /// number), and what floe cannot sort (more than [`SORT_ELEMENTS_MAX`]).
 fn check<'v>(
     keyspace: &dyn Keyspace<'v>,
-    source: Option<(ValueType, &'v [u8])>,
+    source: Source<'_, 'v>,
     plan: &Plan<'_>,
     element_count: usize,
 ) -> Result<(), &'static str> {
     if plan.dontsort {
-        let native_desc = plan.desc && source.is_some_and(|(kind, _)| kind != ValueType::Set);
+        let native_desc = plan.desc && source.value.is_some_and(|(kind, _)| kind != ValueType::Set);
         if native_desc && element_count > SORT_ELEMENTS_MAX {
             return Err(TOO_MANY);
         }
         return Ok(());
     }
-    if !plan.alpha && walk(source).any(|element| sort_key(keyspace, plan, element).is_none()) {
+    if !plan.alpha
+        && source
+            .walk()
+            .any(|element| sort_key(keyspace, plan, element).is_none())
+    {
         return Err(NOT_DOUBLE);
     }
     if element_count > SORT_ELEMENTS_MAX {
@@ -334,7 +339,7 @@ fn check<'v>(
 /// one the value of every GET pattern (`None` where it names nothing).
 fn emit<'v>(
     keyspace: &dyn Keyspace<'v>,
-    source: Option<(ValueType, &'v [u8])>,
+    source: Source<'_, 'v>,
     plan: &Plan<'_>,
     window: &Window,
     gets: &Gets<'_>,
@@ -351,9 +356,9 @@ fn emit<'v>(
         return;
     }
     let native = plan.dontsort;
-    let in_order = !plan.desc || source.is_some_and(|(kind, _)| kind == ValueType::Set);
+    let in_order = !plan.desc || source.value.is_some_and(|(kind, _)| kind == ValueType::Set);
     if native && in_order {
-        for element in walk(source).skip(window.start).take(window.size) {
+        for element in source.walk().skip(window.start).take(window.size) {
             output(element);
         }
         return;
@@ -455,33 +460,92 @@ fn lookup<'v>(keyspace: &dyn Keyspace<'v>, pattern: &[u8], element: &'v [u8]) ->
     }
 }
 
+/// The key being sorted, read in the keyspace: its type and value (a large set's value
+/// is its header; its members are read from its parts).
+#[derive(Clone, Copy)]
+struct Source<'a, 'v> {
+    keyspace: &'a dyn Keyspace<'v>,
+    key: &'a [u8],
+    value: Option<(ValueType, &'v [u8])>,
+}
+
+impl<'a, 'v> Source<'a, 'v> {
+    fn of(keyspace: &'a dyn Keyspace<'v>, key: &'a [u8]) -> Self {
+        Self {
+            keyspace,
+            key,
+            value: keyspace.value(key),
+        }
+    }
+
+    /// The elements of the key's value in its own order (a missing key has none).
+    fn walk(&self) -> Walk<'a, 'v> {
+        match self.value {
+            Some((ValueType::List, value)) => Walk::List(ListView::new(value).ranges()),
+            Some((ValueType::Set, value)) => match Header::read(value) {
+                Some(header) => Walk::LargeSet(LargeWalk {
+                    keyspace: self.keyspace,
+                    key: self.key,
+                    part_count: header.part_count,
+                    next_part: 0,
+                    current: SetView::new(&[]).members(),
+                }),
+                None => Walk::Set(SetView::new(value).members()),
+            },
+            Some((ValueType::SortedSet, value)) => Walk::Zset(ZsetView::new(value).entries()),
+            _ => Walk::Empty,
+        }
+    }
+}
+
+/// The members of a large set, part by part, read through the keyspace.
+struct LargeWalk<'a, 'v> {
+    keyspace: &'a dyn Keyspace<'v>,
+    key: &'a [u8],
+    part_count: u32,
+    next_part: u32,
+    current: set::Members<'v>,
+}
+
+impl<'v> Iterator for LargeWalk<'_, 'v> {
+    type Item = &'v [u8];
+
+    fn next(&mut self) -> Option<&'v [u8]> {
+        loop {
+            if let Some(member) = self.current.next() {
+                return Some(member);
+            }
+            if self.next_part >= self.part_count {
+                return None;
+            }
+            let mut key = PartKey::new(self.key)?;
+            let part = self.keyspace.part(key.of(self.next_part));
+            self.current = SetView::new(part.unwrap_or_default()).members();
+            self.next_part += 1;
+        }
+    }
+}
+
 /// The elements of a sorted key's value in its own order (a missing key has none).
-enum Walk<'v> {
+enum Walk<'a, 'v> {
     List(list::Elements<'v>),
     Set(set::Members<'v>),
+    LargeSet(LargeWalk<'a, 'v>),
     Zset(zset::Entries<'v>),
     Empty,
 }
 
-impl<'v> Iterator for Walk<'v> {
+impl<'v> Iterator for Walk<'_, 'v> {
     type Item = &'v [u8];
 
     fn next(&mut self) -> Option<&'v [u8]> {
         match self {
             Self::List(elements) => elements.next().map(|(_, element)| element),
             Self::Set(members) => members.next(),
+            Self::LargeSet(members) => members.next(),
             Self::Zset(entries) => entries.next().map(|entry| entry.member),
             Self::Empty => None,
         }
-    }
-}
-
-fn walk(source: Option<(ValueType, &[u8])>) -> Walk<'_> {
-    match source {
-        Some((ValueType::List, value)) => Walk::List(ListView::new(value).ranges()),
-        Some((ValueType::Set, value)) => Walk::Set(SetView::new(value).members()),
-        Some((ValueType::SortedSet, value)) => Walk::Zset(ZsetView::new(value).entries()),
-        _ => Walk::Empty,
     }
 }
 
@@ -526,7 +590,7 @@ impl Order {
 /// Calls `output` with the elements of ranks `window` in `order`, by selection: each pass
 /// keeps the next [`SORT_CHUNK_SIZE`] records after the last one emitted.
 fn select<'v>(
-    source: Option<(ValueType, &'v [u8])>,
+    source: Source<'_, 'v>,
     key_of: &dyn Fn(&'v [u8]) -> Key<'v>,
     order: Order,
     window: &Window,
@@ -545,7 +609,7 @@ fn select<'v>(
     for _pass in 0..=window.element_count / SORT_CHUNK_SIZE {
         let mut kept = 0usize;
         let mut bound: Option<Record<'v>> = None;
-        for (position, element) in walk(source).enumerate() {
+        for (position, element) in source.walk().enumerate() {
             let record = Record {
                 position,
                 element,

@@ -22,7 +22,7 @@
 use core::ops::Range;
 
 use super::compact::{Out, RandomCopy, TYPE_HASH, ValueType, varint_read};
-use super::large::{Header, LARGE_KEY_SIZE_MAX};
+use super::large::{Header, LARGE_KEY_SIZE_MAX, in_steps};
 use super::{Found, LogSink, Store};
 use crate::codec::record::Record;
 use crate::error::StoreError;
@@ -337,8 +337,14 @@ impl Store<'_> {
         let Some(found) = lookup.found.clone() else {
             return Ok(0);
         };
-        if let Some(header) = self.header_of(&found) {
-            return self.hash_delete_large(db, key, header, fields, now, log);
+        if self.header_of(&found).is_some() {
+            return in_steps(fields, |step| match self.find(db, key) {
+                Some(found) => match self.header_of(&found) {
+                    Some(header) => self.hash_delete_large(db, key, header, step, now, log),
+                    None => Ok(0),
+                },
+                None => Ok(0),
+            });
         }
         let old = self.value_of(&found);
         let view = HashView::new(old);

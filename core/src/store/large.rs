@@ -24,8 +24,8 @@
 //!   owner's policy state (`reclaim.rs`); removing the owner (DEL, expiry, eviction, an
 //!   overwrite by another value) removes its parts.
 //!
-//! Only hashes use the large form so far (`hash/large.rs`); `docs/types.md` says what
-//! the other types still lack.
+//! Hashes (`hash/large.rs`) and sets (`set/large.rs`) use the large form so far;
+//! `docs/types.md` says what the other types still lack.
 
 use core::ops::Range;
 
@@ -33,11 +33,15 @@ use super::compact::{Out, split};
 use super::{Found, LogSink, Lookup, Store};
 use crate::error::StoreError;
 use crate::hash::wyhash;
-use crate::storage::item::{self, ItemKind, PART_NUMBER_SIZE};
+use crate::storage::item::{self, ItemKind, ItemLayout, PART_NUMBER_SIZE};
+use crate::table::Table;
 use crate::time::Timestamp;
 
 /// The type byte of a large hash's header (its parts are compact hashes).
 pub const TYPE_LARGE_HASH: u8 = b'H';
+
+/// The type byte of a large set's header (its parts are compact sets).
+pub const TYPE_LARGE_SET: u8 = b'S';
 
 /// Bytes of a header: type byte, element count (`u64` LE), part count (`u32` LE), seed
 /// (`u64` LE).
@@ -54,7 +58,7 @@ pub const PART_ELEMENTS_TARGET: u64 = 16;
 /// The header of a large collection: the value of its key item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
-    /// The header's type byte ([`TYPE_LARGE_HASH`]).
+    /// The header's type byte ([`TYPE_LARGE_HASH`] or [`TYPE_LARGE_SET`]).
     pub type_byte: u8,
     /// Elements in the collection (never zero for a stored one).
     pub len: u64,
@@ -75,7 +79,9 @@ impl Header {
             part_count: u32::from_le_bytes(bytes[9..13].try_into().ok()?),
             seed: u64::from_le_bytes(bytes[13..21].try_into().ok()?),
         };
-        let valid = header.type_byte == TYPE_LARGE_HASH && header.len > 0 && header.part_count > 0;
+        let valid = matches!(header.type_byte, TYPE_LARGE_HASH | TYPE_LARGE_SET)
+            && header.len > 0
+            && header.part_count > 0;
         valid.then_some(header)
     }
 
@@ -131,11 +137,39 @@ pub fn address(hash: u64, count: u32) -> u32 {
     part
 }
 
+/// Elements one step of a large write takes (see [`in_steps`]).
+pub const STEP_ELEMENTS_MAX: usize = 64;
+
+/// Runs `step` over `items` (a command's fields or members) [`STEP_ELEMENTS_MAX`] at a
+/// time and returns the sum of what the steps return, stopping at the first error. Within
+/// a step, finding each element's part and whether it repeats costs O(step), so a command
+/// of k elements costs O(k) part lookups instead of O(k²) hashes. An element repeated in a
+/// later step finds the earlier step's result, as one pass would.
+///
+/// # Errors
+/// The first step's error.
+pub fn in_steps<I: Iterator + Clone>(
+    items: I,
+    mut step: impl FnMut(core::iter::Take<core::iter::Skip<I>>) -> Result<usize, StoreError>,
+) -> Result<usize, StoreError> {
+    let total = items.clone().count();
+    let mut sum = 0;
+    let mut start = 0;
+    while start < total {
+        sum += step(items.clone().skip(start).take(STEP_ELEMENTS_MAX))?;
+        start += STEP_ELEMENTS_MAX;
+    }
+    Ok(sum)
+}
+
 /// Whether `value` is a well-formed part: a compact value of a type with a large form,
 /// which may have no element (a part emptied by deletes stays until its owner goes).
 #[must_use]
 pub fn part_is_valid(value: &[u8]) -> bool {
-    value == [super::compact::TYPE_HASH] || super::hash::is_valid(value)
+    value == [super::compact::TYPE_HASH]
+        || value == [super::compact::TYPE_SET]
+        || super::hash::is_valid(value)
+        || super::set::is_valid(value)
 }
 
 /// A part's key: the owner's key and the part's number, built on the stack.
@@ -193,6 +227,60 @@ pub trait PartSource {
 impl PartSource for Store<'_> {
     fn part(&self, db: u8, key: &[u8]) -> Option<&[u8]> {
         self.find_part(db, key).map(|found| self.value_of(&found))
+    }
+}
+
+/// Segment memory split around an item being written (`before` it, and `after` it from
+/// `after_start` on), with the table as it was before the write: finds live items by key
+/// without the `&mut` the write holds. The STORE forms read their sources in the
+/// destination's own shard so, a large source's parts included.
+#[derive(Clone, Copy)]
+pub(super) struct SplitMemory<'m, 't> {
+    /// The shard's table.
+    pub(super) table: &'m Table<'t>,
+    /// The seed of the table's hash.
+    pub(super) seed: u64,
+    /// Memory before the new item.
+    pub(super) before: &'m [u8],
+    /// Memory after the new item.
+    pub(super) after: &'m [u8],
+    /// Where `after` starts in segment memory.
+    pub(super) after_start: usize,
+}
+
+impl<'m> SplitMemory<'m, '_> {
+    /// The item of `key` in `db` (a part's with `part`, a key's otherwise), expired or not:
+    /// its layout and its bytes from its start.
+    pub(super) fn find(&self, db: u8, key: &[u8], part: bool) -> Option<(ItemLayout, &'m [u8])> {
+        let mut result = None;
+        self.table.find(wyhash(key, self.seed), |location| {
+            let bytes = if location < self.before.len() {
+                self.before.get(location..)
+            } else {
+                location
+                    .checked_sub(self.after_start)
+                    .and_then(|offset| self.after.get(offset..))
+            };
+            let Some(bytes) = bytes else {
+                return false;
+            };
+            let layout = item::layout(bytes);
+            let matched = layout.db == db
+                && (layout.kind == ItemKind::Part) == part
+                && bytes.get(layout.key.clone()) == Some(key);
+            if matched {
+                result = Some((layout, bytes));
+            }
+            matched
+        });
+        result
+    }
+}
+
+impl PartSource for SplitMemory<'_, '_> {
+    fn part(&self, db: u8, key: &[u8]) -> Option<&[u8]> {
+        let (layout, bytes) = self.find(db, key, true)?;
+        bytes.get(layout.value)
     }
 }
 
@@ -536,6 +624,8 @@ mod tests {
         assert_eq!(Header::read(&bytes[..HEADER_SIZE - 1]), None);
         bytes[0] = b'h';
         assert_eq!(Header::read(&bytes), None);
+        bytes[0] = TYPE_LARGE_SET;
+        assert!(Header::read(&bytes).is_some());
         let empty = Header { len: 0, ..header };
         assert_eq!(Header::read(&empty.bytes()), None);
         let partless = Header {

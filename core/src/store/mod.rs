@@ -98,6 +98,15 @@ pub struct Config {
     pub hash_max_listpack_entries: u32,
     /// ... or a field or value longer than this, in bytes (`hash-max-listpack-value`).
     pub hash_max_listpack_value: u32,
+    /// A set of integers only takes the large form when it would hold more members than
+    /// this (Redis's `set-max-intset-entries`; up to
+    /// [`set::INTSET_ENTRIES_MAX`] of them are kept in numeric order)...
+    pub set_max_intset_entries: u32,
+    /// ... any other set when it would hold more than this (Redis 7.2's
+    /// `set-max-listpack-entries`)...
+    pub set_max_listpack_entries: u32,
+    /// ... or a member longer than this, in bytes (`set-max-listpack-value`).
+    pub set_max_listpack_value: u32,
 }
 
 impl Config {
@@ -121,6 +130,9 @@ impl Config {
             seed: 0x666c_6f65_5eed_0001,
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
         }
     }
 

@@ -10,7 +10,6 @@ use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, ItemKind};
 use crate::store::list::ListView;
-use crate::store::set::SetView;
 use crate::store::zset::ZsetView;
 use crate::time::Timestamp;
 
@@ -23,7 +22,7 @@ impl Store<'_> {
         Some(match ValueType::of(found.layout.kind, value) {
             ValueType::String => Value::String(value),
             ValueType::Hash => Value::Hash(self.hash_read(&found)),
-            ValueType::Set => Value::Set(SetView::new(value)),
+            ValueType::Set => Value::Set(self.set_read(&found)),
             ValueType::List => Value::List(ListView::new(value)),
             ValueType::SortedSet => Value::SortedSet(ZsetView::new(value)),
         })

@@ -15,10 +15,15 @@
 //! and if they are all integers (at most 512 of them) they are sorted on the stack.
 //!
 //! A write (SADD, SREM, SPOP, SMOVE, the STORE forms) is logged as one `Set` record of the
-//! whole new item (kind compact), physical and idempotent; a set emptied is a `Del`. There
-//! is no large encoding yet: a set grows in this form up to the item size limit
-//! (`value_size_max`), past which a write is refused with
-//! [`StoreError::CollectionTooLarge`] and changes nothing.
+//! whole new item (kind compact), physical and idempotent; a set emptied is a `Del`.
+//!
+//! Past its thresholds (`Config::set_max_intset_entries` for a set of integers,
+//! `set_max_listpack_entries`/`_value` for any other) or the item size limit, a set takes
+//! the **large form** (`set/large.rs`, `store/large.rs`): a header at the key and parts of
+//! about 16 members each, so a write rewrites one part. [`SetRead`] reads either form. A
+//! STORE form composes its result as a compact value first (so a result must fit one
+//! item, or the write is refused with [`StoreError::CollectionTooLarge`]), then converts
+//! it to the large form if it is past the thresholds.
 //!
 //! Set algebra over several keys (SINTER, SUNION, SDIFF and their STORE forms) reads the
 //! source sets in place, in whichever shards they live: the caller holds every shard
@@ -31,13 +36,12 @@
 //! compact value from a record or a snapshot.
 
 use super::compact::{Out, RandomCopy, TYPE_SET, ValueType, varint_read};
+use super::large::{Header, LARGE_KEY_SIZE_MAX, PartSource, SplitMemory};
 use super::shards::{Shards, shard_of};
-use super::{LogSink, Store, expired};
+use super::{Found, LogSink, Store, expired};
 use crate::codec::record::Record;
 use crate::error::StoreError;
-use crate::hash::wyhash;
 use crate::storage::item::{self, ItemKind};
-use crate::table::Table;
 use crate::text::{I64_TEXT_SIZE_MAX, format_i64, parse_integer_strict};
 use crate::time::Timestamp;
 
@@ -143,6 +147,106 @@ pub fn all_integers(value: &[u8]) -> bool {
     count > 0
 }
 
+/// A set read in place, in either form.
+#[derive(Debug, Clone, Copy)]
+pub enum SetRead<'s> {
+    /// A compact set: one item.
+    Compact(SetView<'s>),
+    /// A large set: a header and its parts.
+    Large(LargeSet<'s>),
+}
+
+impl<'s> SetRead<'s> {
+    /// The set whose key item at `owner` in `db` has the value `value` (a compact set or a
+    /// large one's header), its parts read from `parts`.
+    #[must_use]
+    pub fn of(parts: &'s dyn PartSource, db: u8, owner: &'s [u8], value: &'s [u8]) -> Self {
+        match Header::read(value) {
+            Some(header) => Self::Large(LargeSet::new(parts, db, owner, header)),
+            None => Self::Compact(SetView::new(value)),
+        }
+    }
+
+    /// Whether `member` is in the set (SISMEMBER).
+    #[must_use]
+    pub fn contains(&self, member: &[u8]) -> bool {
+        match self {
+            Self::Compact(view) => view.contains(member),
+            Self::Large(large) => large.contains(member),
+        }
+    }
+
+    /// Number of members (SCARD): O(1) for a large set, O(n) for a compact one.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Compact(view) => view.len(),
+            Self::Large(large) => large.len(),
+        }
+    }
+
+    /// Whether the set has no member (never true of a stored set).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every member: in stored order for a compact set (numeric for an intset), part by
+    /// part for a large one.
+    #[must_use]
+    pub fn members(&self) -> SetMembers<'s> {
+        match self {
+            Self::Compact(view) => SetMembers::Compact(view.members()),
+            Self::Large(large) => SetMembers::Large(large.members()),
+        }
+    }
+}
+
+/// The members of a [`SetRead`].
+#[derive(Debug, Clone)]
+pub enum SetMembers<'s> {
+    /// A compact set's.
+    Compact(Members<'s>),
+    /// A large set's.
+    Large(LargeMembers<'s>),
+}
+
+impl<'s> Iterator for SetMembers<'s> {
+    type Item = &'s [u8];
+
+    fn next(&mut self) -> Option<&'s [u8]> {
+        match self {
+            Self::Compact(members) => members.next(),
+            Self::Large(members) => members.next(),
+        }
+    }
+}
+
+/// What the thresholds look at in a set being composed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Shape {
+    /// Members.
+    count: usize,
+    /// Whether every member is a canonical integer.
+    integers: bool,
+    /// Bytes of the longest member.
+    longest: usize,
+}
+
+/// The [`Shape`] of the set `each` lists.
+fn shape(each: &Each<'_>) -> Shape {
+    let mut shape = Shape {
+        integers: true,
+        ..Shape::default()
+    };
+    each(&mut |member| {
+        shape.count += 1;
+        shape.longest = shape.longest.max(member.len());
+        shape.integers = shape.integers && parse_integer_strict(member).is_some();
+    });
+    shape
+}
+
 /// Lists the distinct members of a set being built, calling its argument with each.
 type Each<'e> = dyn Fn(&mut dyn FnMut(&[u8])) + 'e;
 
@@ -219,14 +323,13 @@ pub enum SetOperation {
 fn each_result<'k, 'v, K>(
     keys: &K,
     operation: SetOperation,
-    value_of: &dyn Fn(&[u8]) -> Option<&'v [u8]>,
+    value_of: &dyn Fn(&[u8]) -> Option<SetRead<'v>>,
     visit: &mut dyn FnMut(&[u8]),
 ) where
     K: Iterator<Item = &'k [u8]> + Clone,
 {
-    let contains = |key: &[u8], member: &[u8]| {
-        value_of(key).is_some_and(|set| SetView::new(set).contains(member))
-    };
+    let contains =
+        |key: &[u8], member: &[u8]| value_of(key).is_some_and(|set| set.contains(member));
     let mut rest = keys.clone();
     let Some(first) = rest.next() else {
         return;
@@ -239,7 +342,7 @@ fn each_result<'k, 'v, K>(
             let Some(first_set) = value_of(first) else {
                 return;
             };
-            for member in SetView::new(first_set).members() {
+            for member in first_set.members() {
                 if rest.clone().all(|key| contains(key, member)) {
                     visit(member);
                 }
@@ -250,7 +353,7 @@ fn each_result<'k, 'v, K>(
                 let Some(set) = value_of(key) else {
                     continue;
                 };
-                for member in SetView::new(set).members() {
+                for member in set.members() {
                     if !keys
                         .clone()
                         .take(index)
@@ -265,7 +368,7 @@ fn each_result<'k, 'v, K>(
             let Some(first_set) = value_of(first) else {
                 return;
             };
-            for member in SetView::new(first_set).members() {
+            for member in first_set.members() {
                 if !rest.clone().any(|key| contains(key, member)) {
                     visit(member);
                 }
@@ -274,45 +377,22 @@ fn each_result<'k, 'v, K>(
     }
 }
 
-/// The compact set at `key` in an item reached through `table` in segment memory split
-/// around an item being written: `before` is memory up to it, `after` memory from
-/// `after_start` on (no live item lies in between).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a table lookup over split memory"
-)]
-fn value_in_split<'m>(
-    table: &Table<'_>,
-    seed: u64,
-    before: &'m [u8],
-    after: &'m [u8],
-    after_start: usize,
+/// The live set at `key` in segment memory split around an item being written (`None` if
+/// absent, expired or of another type).
+fn set_in_split<'m>(
+    split: &'m SplitMemory<'m, '_>,
     db: u8,
     key: &[u8],
     now: Timestamp,
-) -> Option<&'m [u8]> {
-    let mut value = None;
-    table.find(wyhash(key, seed), |location| {
-        let bytes = if location < before.len() {
-            before.get(location..)
-        } else {
-            location
-                .checked_sub(after_start)
-                .and_then(|offset| after.get(offset..))
-        };
-        let Some(bytes) = bytes else {
-            return false;
-        };
-        let layout = item::layout(bytes);
-        let matched = layout.db == db && bytes.get(layout.key.clone()) == Some(key);
-        if matched && layout.kind == ItemKind::Compact && !expired(layout.expires_at, now) {
-            value = bytes
-                .get(layout.value.clone())
-                .filter(|value| value.first() == Some(&TYPE_SET));
-        }
-        matched
-    });
-    value
+) -> Option<SetRead<'m>> {
+    let (layout, bytes) = split.find(db, key, false)?;
+    if layout.kind != ItemKind::Compact || expired(layout.expires_at, now) {
+        return None;
+    }
+    let value = bytes.get(layout.value.clone())?;
+    let owner = bytes.get(layout.key.clone())?;
+    (ValueType::of(layout.kind, value) == ValueType::Set)
+        .then(|| SetRead::of(split, db, owner, value))
 }
 
 impl Store<'_> {
@@ -325,19 +405,35 @@ impl Store<'_> {
         db: u8,
         key: &[u8],
         now: Timestamp,
-    ) -> Result<Option<SetView<'_>>, StoreError> {
-        let value = self.collection_read(db, key, now, ValueType::Set)?;
-        Ok(value.map(SetView::new))
+    ) -> Result<Option<SetRead<'_>>, StoreError> {
+        let found = self.collection_found(db, key, now, ValueType::Set)?;
+        Ok(found.map(|found| self.set_read(&found)))
     }
 
-    /// The compact set at `key` if it is live, without counting an access.
-    fn set_value(&self, db: u8, key: &[u8], now: Timestamp) -> Option<&[u8]> {
+    /// The set of the live key item `found`, in either form.
+    pub(super) fn set_read(&self, found: &Found) -> SetRead<'_> {
+        let owner = &self.segments.bytes(found.location)[found.layout.key.clone()];
+        SetRead::of(self, found.layout.db, owner, self.value_of(found))
+    }
+
+    /// The set at `key` if it is live, without counting an access.
+    pub(super) fn set_value(&self, db: u8, key: &[u8], now: Timestamp) -> Option<SetRead<'_>> {
         let found = self.find(db, key)?;
         if expired(found.layout.expires_at, now) || found.layout.kind != ItemKind::Compact {
             return None;
         }
         let value = self.value_of(&found);
-        (value.first() == Some(&TYPE_SET)).then_some(value)
+        (ValueType::of(found.layout.kind, value) == ValueType::Set).then(|| self.set_read(&found))
+    }
+
+    /// Whether a compact set of `shape` and encoded `size` is past the thresholds (or the
+    /// item size limit), so that it takes the large form.
+    fn set_past_thresholds(&self, shape: Shape, size: usize) -> bool {
+        let config = &self.config;
+        let intset = shape.integers && shape.count <= config.set_max_intset_entries as usize;
+        let small = shape.count <= config.set_max_listpack_entries as usize
+            && shape.longest <= config.set_max_listpack_value as usize;
+        !(intset || small) || size > config.value_size_max as usize
     }
 
     /// Rewrites the set at `key` (which exists, as `lookup` found it) as the members that
@@ -403,6 +499,13 @@ impl Store<'_> {
         M: Iterator<Item = &'m [u8]> + Clone,
     {
         let lookup = self.collection_lookup(db, key, now, ValueType::Set)?;
+        if let Some(found) = &lookup.found
+            && self.header_of(found).is_some()
+        {
+            return self.set_in_steps(db, key, members, |store, header, step| {
+                store.set_add_large(db, key, header, step, now, log)
+            });
+        }
         let old: &[u8] = match &lookup.found {
             Some(found) => self.value_of(found),
             None => &[],
@@ -419,23 +522,29 @@ impl Store<'_> {
         if added == 0 {
             return Ok(0);
         }
-        self.set_rewrite(
-            db,
-            key,
-            now,
-            log,
-            &|old, visit| {
-                if !old.is_empty() {
-                    SetView::new(old).members().for_each(&mut *visit);
+        let each = |old: &[u8], visit: &mut dyn FnMut(&[u8])| {
+            if !old.is_empty() {
+                SetView::new(old).members().for_each(&mut *visit);
+            }
+            for (index, member) in members.clone().enumerate() {
+                if is_new(old, index, member) {
+                    visit(member);
                 }
-                for (index, member) in members.clone().enumerate() {
-                    if is_new(old, index, member) {
-                        visit(member);
-                    }
-                }
-            },
-            |_| {},
-        )?;
+            }
+        };
+        let listed = |visit: &mut dyn FnMut(&[u8])| each(old, visit);
+        let mut sizing = Out {
+            target: None,
+            size: 0,
+        };
+        compose(&listed, &mut sizing);
+        if self.set_past_thresholds(shape(&listed), sizing.size) && key.len() <= LARGE_KEY_SIZE_MAX
+        {
+            let length = u64::try_from(shape(&listed).count).unwrap_or(u64::MAX);
+            self.set_convert(db, key, lookup, length, &members, now, log)?;
+            return Ok(added);
+        }
+        self.set_rewrite(db, key, now, log, &each, |_| {})?;
         Ok(added)
     }
 
@@ -455,13 +564,15 @@ impl Store<'_> {
     where
         M: Iterator<Item = &'m [u8]> + Clone,
     {
-        let Some(set) = self
-            .collection_lookup(db, key, now, ValueType::Set)?
-            .found
-            .map(|found| SetView::new(self.value_of(&found)))
-        else {
+        let Some(found) = self.collection_lookup(db, key, now, ValueType::Set)?.found else {
             return Ok(0);
         };
+        if self.header_of(&found).is_some() {
+            return self.set_in_steps(db, key, members, |store, header, step| {
+                store.set_remove_large(db, key, header, step, now, log)
+            });
+        }
+        let set = SetView::new(self.value_of(&found));
         let removed = set
             .members()
             .filter(|member| members.clone().any(|other| other == *member))
@@ -502,17 +613,28 @@ impl Store<'_> {
         log: &mut impl LogSink,
         mut visit: impl FnMut(Popped<'_>),
     ) -> Result<Option<usize>, StoreError> {
-        let Some(length) = self
-            .collection_lookup(db, key, now, ValueType::Set)?
-            .found
-            .map(|found| SetView::new(self.value_of(&found)).len())
-        else {
+        let Some(found) = self.collection_lookup(db, key, now, ValueType::Set)?.found else {
             return Ok(None);
         };
+        let length = self.set_read(&found).len();
         let popped = count.min(length);
         if popped == 0 {
             visit(Popped::Count(0));
             return Ok(Some(0));
+        }
+        if let Some(header) = self.header_of(&found) {
+            if popped == length {
+                // Every member goes: read them out, then the key goes with its parts.
+                visit(Popped::Count(popped));
+                self.set_read(&found)
+                    .members()
+                    .for_each(|member| visit(Popped::Member(member)));
+                self.remove(&found);
+                log.record(Record::Del { db, key });
+            } else {
+                self.set_pop_large(db, key, header, popped, now, log, &mut visit)?;
+            }
+            return Ok(Some(popped));
         }
         let seed = self.random();
         // Selection sampling (Knuth's algorithm S) from the same seed in every pass: each
@@ -567,21 +689,28 @@ impl Store<'_> {
         let Some(found) = lookup.found else {
             return Ok(());
         };
-        let length = SetView::new(self.value_of(&found)).len();
+        let length = self.set_read(&found).len();
         if length == 0 {
             return Ok(());
         }
         let mut random = RandomCopy(self.random());
-        let view = SetView::new(self.value_of(&found));
+        let set = self.set_read(&found);
         if distinct {
             let mut needed = count.min(length);
-            for (index, member) in view.members().enumerate() {
-                if needed > 0 && random.below(length - index) < needed {
+            for (index, member) in set.members().enumerate() {
+                if needed > 0 && random.below(length.saturating_sub(index).max(1)) < needed {
                     visit(member);
                     needed -= 1;
                 }
             }
+        } else if let SetRead::Large(large) = set {
+            for _ in 0..count {
+                if let Some(member) = large.random_member(&mut random) {
+                    visit(member);
+                }
+            }
         } else if length <= RANDOM_OFFSETS_MAX {
+            let view = SetView::new(self.value_of(&found));
             // Each member's start in a stack table, so each pick costs O(1).
             let mut starts = [0u32; RANDOM_OFFSETS_MAX];
             let mut members = view.members();
@@ -600,7 +729,7 @@ impl Store<'_> {
             }
         } else {
             for _ in 0..count {
-                if let Some(member) = view.members().nth(random.below(length)) {
+                if let Some(member) = set.members().nth(random.below(length)) {
                     visit(member);
                 }
             }
@@ -613,6 +742,10 @@ impl Store<'_> {
     /// `target_key` (any old value of any type goes, with its expiry), or deletes
     /// `target_key` if the result is empty; returns the result's member count. Sources
     /// for which `is_local` holds live in this store; `other_value` gives the others.
+    ///
+    /// The result is composed as one compact item (refused past the item size limit),
+    /// then, if it is past the thresholds, converted to the large form: best effort, as a
+    /// split is (if memory has no room for the parts, the compact result stays, whole).
     #[expect(clippy::too_many_arguments, reason = "the STORE forms' core")]
     fn set_store_result<'k, 'o, K>(
         &mut self,
@@ -621,7 +754,7 @@ impl Store<'_> {
         keys: &K,
         operation: SetOperation,
         is_local: &dyn Fn(&[u8]) -> bool,
-        other_value: &dyn Fn(&[u8]) -> Option<&'o [u8]>,
+        other_value: &dyn Fn(&[u8]) -> Option<SetRead<'o>>,
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<usize, StoreError>
@@ -629,7 +762,7 @@ impl Store<'_> {
         K: Iterator<Item = &'k [u8]> + Clone,
     {
         let sizing = |store: &Store<'_>| {
-            let value_of = |key: &[u8]| -> Option<&[u8]> {
+            let value_of = |key: &[u8]| -> Option<SetRead<'_>> {
                 if is_local(key) {
                     store.set_value(db, key, now)
                 } else {
@@ -642,10 +775,11 @@ impl Store<'_> {
                 target: None,
                 size: 0,
             };
-            let count = compose(&each, &mut out);
-            (count, out.size)
+            compose(&each, &mut out);
+            (shape(&each), out.size)
         };
-        let (count, size) = sizing(self);
+        let (result_shape, size) = sizing(self);
+        let count = result_shape.count;
         let lookup = self.lookup(db, target_key, now);
         if count == 0 {
             if let Some(found) = lookup.found {
@@ -669,7 +803,7 @@ impl Store<'_> {
         // Making room may have moved this shard's sources (they are found again by key)
         // or evicted one, which changes the result: refuse that rare case rather than
         // make room again.
-        if sizing(self) != (count, size) {
+        if sizing(self) != (result_shape, size) {
             return Err(StoreError::OutOfMemory);
         }
         let found = self.refind(db, target_key, lookup);
@@ -686,10 +820,16 @@ impl Store<'_> {
             |memory, table, _, start| {
                 let (before, rest) = memory.split_at_mut(start);
                 let (target, after) = rest.split_at_mut(size);
-                let (before, after): (&[u8], &[u8]) = (before, after);
-                let value_of = |key: &[u8]| -> Option<&[u8]> {
+                let split = SplitMemory {
+                    table,
+                    seed,
+                    before,
+                    after,
+                    after_start: start + size,
+                };
+                let value_of = |key: &[u8]| -> Option<SetRead<'_>> {
                     if is_local(key) {
-                        value_in_split(table, seed, before, after, start + size, db, key, now)
+                        set_in_split(&split, db, key, now)
                     } else {
                         other_value(key)
                     }
@@ -704,6 +844,12 @@ impl Store<'_> {
                 assert!(out.size == size, "set size {size} != written {}", out.size);
             },
         )?;
+        if self.set_past_thresholds(result_shape, size) && target_key.len() <= LARGE_KEY_SIZE_MAX {
+            let lookup = self.lookup(db, target_key, now);
+            let length = u64::try_from(count).unwrap_or(u64::MAX);
+            let none = core::iter::empty::<&[u8]>();
+            let _ = self.set_convert(db, target_key, lookup, length, &none, now, log);
+        }
         Ok(count)
     }
 }
@@ -747,7 +893,7 @@ where
     let shard_count = shards.count();
     shards.with_all(&mut |stores| {
         let stores: &[Option<&mut Store<'_>>] = stores;
-        let value_of = |key: &[u8]| -> Option<&[u8]> {
+        let value_of = |key: &[u8]| -> Option<SetRead<'_>> {
             stores
                 .get(shard_of(key, shard_count))?
                 .as_deref()?
@@ -792,7 +938,7 @@ where
         };
         let (left, right): (&[Option<&mut Store<'_>>], &[Option<&mut Store<'_>>]) = (left, right);
         let is_local = |key: &[u8]| shard_of(key, shard_count) == target_shard;
-        let other_value = |key: &[u8]| -> Option<&[u8]> {
+        let other_value = |key: &[u8]| -> Option<SetRead<'_>> {
             let shard = shard_of(key, shard_count);
             let store = if shard < target_shard {
                 left.get(shard)
@@ -838,12 +984,12 @@ pub fn set_move(
     else {
         return Ok(false);
     };
-    let has_member = SetView::new(source.value_of(&found)).contains(member);
+    let has_member = source.set_read(&found).contains(member);
     let target = shards.store_for(target_key);
     let target_has = target
         .collection_lookup(db, target_key, now, ValueType::Set)?
         .found
-        .is_some_and(|found| SetView::new(target.value_of(&found)).contains(member));
+        .is_some_and(|found| target.set_read(&found).contains(member));
     if source_key == target_key || !has_member {
         return Ok(has_member);
     }
@@ -867,6 +1013,10 @@ pub fn set_move(
     }
     Ok(true)
 }
+
+mod large;
+
+pub use large::{LargeMembers, LargeSet};
 
 #[cfg(test)]
 mod tests;

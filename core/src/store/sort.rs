@@ -10,13 +10,12 @@
 //! item, as the set STORE forms do (see `set.rs`).
 
 use super::compact::{Out, TYPE_LIST, ValueType};
+use super::large::{PartSource, SplitMemory};
 use super::shards::{Shards, shard_of};
 use super::{LogSink, Store, expired};
 use crate::codec::record::Record;
 use crate::error::StoreError;
-use crate::hash::wyhash;
-use crate::storage::item::{self, ItemKind};
-use crate::table::Table;
+use crate::storage::item::{self, ItemKind, part_owner};
 use crate::time::Timestamp;
 
 /// Read access to the live values of one database across the shards a command holds.
@@ -24,6 +23,10 @@ pub trait Keyspace<'s> {
     /// The type and value of the live key `key`, if it exists in a held shard (a compact
     /// value starts with its type byte). Counts no access.
     fn value(&self, key: &[u8]) -> Option<(ValueType, &'s [u8])>;
+
+    /// The value of the part at `key` (an owner's key and a part number) of a large
+    /// collection in a held shard (`store/large.rs`), if it exists.
+    fn part(&self, key: &[u8]) -> Option<&'s [u8]>;
 }
 
 /// A list composer: calls its second argument with each element of the list it composes
@@ -33,24 +36,33 @@ pub type ListEach<'e> = dyn Fn(&dyn Keyspace<'_>, &mut dyn FnMut(&[u8])) + 'e;
 /// A reader of the shards other than a STORE's destination.
 type OtherValue<'r, 'o> = dyn Fn(&[u8]) -> Option<(ValueType, &'o [u8])> + 'r;
 
-/// A [`Keyspace`] made of a function.
-struct FnKeyspace<F>(F);
+/// A reader of the parts in the shards other than a STORE's destination.
+type OtherPart<'r, 'o> = dyn Fn(&[u8]) -> Option<&'o [u8]> + 'r;
 
-impl<'s, F> Keyspace<'s> for FnKeyspace<F>
+/// A [`Keyspace`] made of two functions: a key's value, a part's.
+struct FnKeyspace<F, P>(F, P);
+
+impl<'s, F, P> Keyspace<'s> for FnKeyspace<F, P>
 where
     F: Fn(&[u8]) -> Option<(ValueType, &'s [u8])>,
+    P: Fn(&[u8]) -> Option<&'s [u8]>,
 {
     fn value(&self, key: &[u8]) -> Option<(ValueType, &'s [u8])> {
         (self.0)(key)
     }
+
+    fn part(&self, key: &[u8]) -> Option<&'s [u8]> {
+        (self.1)(key)
+    }
 }
 
-/// Guides the closure's signature (its output does not borrow from its key).
-fn keyspace<'s, F>(function: F) -> FnKeyspace<F>
+/// Guides the closures' signatures (their outputs do not borrow from their keys).
+fn keyspace<'s, F, P>(function: F, part: P) -> FnKeyspace<F, P>
 where
     F: Fn(&[u8]) -> Option<(ValueType, &'s [u8])>,
+    P: Fn(&[u8]) -> Option<&'s [u8]>,
 {
-    FnKeyspace(function)
+    FnKeyspace(function, part)
 }
 
 impl Store<'_> {
@@ -78,12 +90,20 @@ pub fn read_across(
     let shard_count = shards.count();
     shards.with_all(&mut |stores| {
         let stores: &[Option<&mut Store<'_>>] = stores;
-        let held = keyspace(|key: &[u8]| {
-            stores
-                .get(shard_of(key, shard_count))?
-                .as_deref()?
-                .value_peek(db, key, now)
-        });
+        let held = keyspace(
+            |key: &[u8]| {
+                stores
+                    .get(shard_of(key, shard_count))?
+                    .as_deref()?
+                    .value_peek(db, key, now)
+            },
+            |key: &[u8]| {
+                let store = stores
+                    .get(shard_of(part_owner(key), shard_count))?
+                    .as_deref()?;
+                PartSource::part(store, db, key)
+            },
+        );
         read(&held);
     });
 }
@@ -126,8 +146,21 @@ pub fn list_store_across(
             };
             store?.as_deref()?.value_peek(db, key, now)
         };
+        let other_part = |key: &[u8]| -> Option<&[u8]> {
+            let shard = shard_of(part_owner(key), shard_count);
+            let store = if shard < target_shard {
+                left.get(shard)
+            } else {
+                right.get(shard.checked_sub(target_shard + 1)?)
+            };
+            PartSource::part(store?.as_deref()?, db, key)
+        };
         let is_local = |key: &[u8]| shard_of(key, shard_count) == target_shard;
-        result = target.list_store_result(db, target_key, &is_local, &other_value, now, log, each);
+        let others = (
+            &other_value as &OtherValue<'_, '_>,
+            &other_part as &OtherPart<'_, '_>,
+        );
+        result = target.list_store_result(db, target_key, &is_local, others, now, log, each);
     });
     result
 }
@@ -157,19 +190,28 @@ impl Store<'_> {
         db: u8,
         target_key: &[u8],
         is_local: &dyn Fn(&[u8]) -> bool,
-        other_value: &OtherValue<'_, 'o>,
+        (other_value, other_part): (&OtherValue<'_, 'o>, &OtherPart<'_, 'o>),
         now: Timestamp,
         log: &mut impl LogSink,
         each: &ListEach<'_>,
     ) -> Result<usize, StoreError> {
         let sizing = |store: &Store<'_>| {
-            let reader = keyspace(|key: &[u8]| {
-                if is_local(key) {
-                    store.value_peek(db, key, now)
-                } else {
-                    other_value(key)
-                }
-            });
+            let reader = keyspace(
+                |key: &[u8]| {
+                    if is_local(key) {
+                        store.value_peek(db, key, now)
+                    } else {
+                        other_value(key)
+                    }
+                },
+                |key: &[u8]| {
+                    if is_local(part_owner(key)) {
+                        PartSource::part(store, db, key)
+                    } else {
+                        other_part(key)
+                    }
+                },
+            );
             let mut out = Out {
                 target: None,
                 size: 0,
@@ -218,14 +260,29 @@ impl Store<'_> {
             |memory, table, _, start| {
                 let (before, rest) = memory.split_at_mut(start);
                 let (target, after) = rest.split_at_mut(size);
-                let (before, after): (&[u8], &[u8]) = (before, after);
-                let reader = keyspace(|key: &[u8]| {
-                    if is_local(key) {
-                        value_in_split(table, seed, before, after, start + size, db, key, now)
-                    } else {
-                        other_value(key)
-                    }
-                });
+                let split = SplitMemory {
+                    table,
+                    seed,
+                    before,
+                    after,
+                    after_start: start + size,
+                };
+                let reader = keyspace(
+                    |key: &[u8]| {
+                        if is_local(key) {
+                            value_in_split(&split, db, key, now)
+                        } else {
+                            other_value(key)
+                        }
+                    },
+                    |key: &[u8]| {
+                        if is_local(part_owner(key)) {
+                            split.part(db, key)
+                        } else {
+                            other_part(key)
+                        }
+                    },
+                );
                 let mut out = Out {
                     target: Some(target),
                     size: 0,
@@ -240,41 +297,17 @@ impl Store<'_> {
 }
 
 /// The live value of `key` (any type) in segment memory split around a new item being
-/// written: `before` it, and `after` it from `after_start` on.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a split memory and a key to find in it"
-)]
+/// written.
 fn value_in_split<'m>(
-    table: &Table<'_>,
-    seed: u64,
-    before: &'m [u8],
-    after: &'m [u8],
-    after_start: usize,
+    split: &SplitMemory<'m, '_>,
     db: u8,
     key: &[u8],
     now: Timestamp,
 ) -> Option<(ValueType, &'m [u8])> {
-    let mut value = None;
-    table.find(wyhash(key, seed), |location| {
-        let bytes = if location < before.len() {
-            before.get(location..)
-        } else {
-            location
-                .checked_sub(after_start)
-                .and_then(|offset| after.get(offset..))
-        };
-        let Some(bytes) = bytes else {
-            return false;
-        };
-        let layout = item::layout(bytes);
-        let matched = layout.db == db && bytes.get(layout.key.clone()) == Some(key);
-        if matched && !expired(layout.expires_at, now) {
-            value = bytes
-                .get(layout.value.clone())
-                .map(|value| (ValueType::of(layout.kind, value), value));
-        }
-        matched
-    });
-    value
+    let (layout, bytes) = split.find(db, key, false)?;
+    if expired(layout.expires_at, now) {
+        return None;
+    }
+    let value = bytes.get(layout.value.clone())?;
+    Some((ValueType::of(layout.kind, value), value))
 }

@@ -37,7 +37,7 @@ use super::{
     Compose, I64_TEXT_SIZE_MAX, Listpack, LzfReader, PayloadError, RdbString, encode_length,
     format_i64, read_length, take,
 };
-use crate::store::set::{INTSET_ENTRIES_MAX, SetView, all_integers};
+use crate::store::set::{INTSET_ENTRIES_MAX, SetRead, all_integers};
 use crate::store::{TYPE_LIST, TYPE_SET, TYPE_ZSET};
 use crate::text::parse_integer_strict;
 
@@ -116,17 +116,20 @@ impl<'p> Shape<'p> {
     }
 }
 
-/// Writes a set: an intset when floe keeps it as one, else type 2 in stored order.
-pub(super) fn encode_set(view: SetView<'_>, put: &mut dyn FnMut(&[u8])) {
-    let bytes = view.bytes();
-    if !all_integers(bytes) {
-        put(&[super::TYPE_SET_STRINGS]);
-        encode_length(view.len(), put);
-        for member in view.members() {
-            super::encode_string(member, put);
+/// Writes a set: an intset when floe keeps it as one, else type 2 in stored order (part
+/// by part for a large set).
+pub(super) fn encode_set(set: SetRead<'_>, put: &mut dyn FnMut(&[u8])) {
+    let view = match set {
+        SetRead::Compact(view) if all_integers(view.bytes()) => view,
+        _ => {
+            put(&[super::TYPE_SET_STRINGS]);
+            encode_length(set.len(), put);
+            for member in set.members() {
+                super::encode_string(member, put);
+            }
+            return;
         }
-        return;
-    }
+    };
     let integer = |member: &[u8]| parse_integer_strict(member).unwrap_or_default();
     let width: usize = view.members().map(integer).fold(2, |width, value| {
         if i16::try_from(value).is_ok() {

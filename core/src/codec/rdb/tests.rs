@@ -6,7 +6,7 @@ use std::vec::Vec;
 use super::*;
 use crate::store::hash::{HashRead, HashView};
 use crate::store::list::ListView;
-use crate::store::set::SetView;
+use crate::store::set::{SetRead, SetView};
 use crate::store::zset::ZsetView;
 
 fn hex(text: &str) -> Vec<u8> {
@@ -373,11 +373,14 @@ fn sets_from_redis_load_in_every_encoding() {
 fn sets_dump_as_intsets_when_floe_keeps_an_intset() {
     for golden in [SET_INTSET, SET_INTSET_WIDE, SET_INTSET_NEGATIVE] {
         let value = restored(&hex(golden)).expect(golden);
-        assert_eq!(dumped(Value::Set(SetView::new(&value))), hex(golden));
+        assert_eq!(
+            dumped(Value::Set(SetRead::Compact(SetView::new(&value)))),
+            hex(golden)
+        );
     }
     for golden in [SET_STRINGS, SET_INTEGER_STRINGS] {
         let value = restored(&hex(golden)).expect(golden);
-        let payload = dumped(Value::Set(SetView::new(&value)));
+        let payload = dumped(Value::Set(SetRead::Compact(SetView::new(&value))));
         assert_eq!(restored(&payload).expect("round trip"), value);
     }
     // 513 integers: not an intset in floe, so type 2 in stored order, loaded unchanged.
@@ -387,7 +390,7 @@ fn sets_dump_as_intsets_when_floe_keeps_an_intset() {
         big.push(u8::try_from(text.len()).expect("small"));
         big.extend_from_slice(text.as_bytes());
     }
-    let payload = dumped(Value::Set(SetView::new(&big)));
+    let payload = dumped(Value::Set(SetRead::Compact(SetView::new(&big))));
     assert_eq!(payload[0], TYPE_SET_STRINGS);
     assert_eq!(restored(&payload).expect("513 members"), big);
 }

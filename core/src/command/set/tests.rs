@@ -270,8 +270,19 @@ fn random_commands_keep_the_table_invariants() {
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
     runner
         .run(&prop::collection::vec(command, 1..40), |commands| {
-            for protocol in [Protocol::Resp2, Protocol::Resp3] {
-                let mut harness = Harness::with_config(Config::new(16 * 1024, 64), protocol);
+            // The default thresholds, and thresholds so low that most sets are large.
+            let low = Config {
+                set_max_intset_entries: 2,
+                set_max_listpack_entries: 2,
+                set_max_listpack_value: 1,
+                ..Config::new(16 * 1024, 64)
+            };
+            for (protocol, config) in [
+                (Protocol::Resp2, Config::new(16 * 1024, 64)),
+                (Protocol::Resp3, Config::new(16 * 1024, 64)),
+                (Protocol::Resp2, low),
+            ] {
+                let mut harness = Harness::with_config(config, protocol);
                 for (name, words) in &commands {
                     let mut line = std::string::String::from(NAMES[*name]);
                     for word in words {
@@ -320,4 +331,127 @@ fn sintercard_keys_come_from_numkeys() {
     let info = Harness::new(Protocol::Resp2).run("COMMAND INFO sintercard");
     let text = std::string::String::from_utf8_lossy(&info);
     assert!(text.contains("movablekeys"), "{text}");
+}
+
+/// The bulk strings of a RESP2 reply, in order (arrays flattened; integers skipped).
+fn bulks(reply: &[u8]) -> std::vec::Vec<std::vec::Vec<u8>> {
+    let mut found = std::vec::Vec::new();
+    let mut rest = reply;
+    while let Some(line_end) = rest.windows(2).position(|pair| pair == b"\r\n") {
+        let line = &rest[..line_end];
+        rest = &rest[line_end + 2..];
+        if line.first() == Some(&b'$') {
+            let size: usize = std::str::from_utf8(&line[1..])
+                .expect("ascii")
+                .parse()
+                .expect("a size");
+            found.push(rest[..size].to_vec());
+            rest = &rest[size + 2..];
+        }
+    }
+    found
+}
+
+/// A set of 1000 members is large: SSCAN's cursor walks its parts and returns every
+/// member; the commands read it, and the STORE forms of two large sets write large sets.
+#[test]
+fn large_sets_through_the_commands() {
+    use std::collections::BTreeSet;
+    use std::string::String;
+    let mut harness = super::super::harness::Harness::new(Protocol::Resp2);
+    let mut line = String::from("SADD big");
+    for n in 0..1000 {
+        line.push_str(&std::format!(" m{n}"));
+    }
+    assert_eq!(harness.run(&line), b":1000\r\n");
+    let mut line = String::from("SADD other");
+    for n in 500..1300 {
+        line.push_str(&std::format!(" m{n}"));
+    }
+    assert_eq!(harness.run(&line), b":800\r\n");
+    assert_eq!(harness.run("OBJECT ENCODING big"), b"$9\r\nhashtable\r\n");
+    assert_eq!(harness.run("SCARD big"), b":1000\r\n");
+    assert_eq!(harness.run("SISMEMBER big m999"), b":1\r\n");
+    assert_eq!(harness.run("SISMEMBER big m1000"), b":0\r\n");
+    assert_eq!(harness.run("SMISMEMBER big m1 x"), b"*2\r\n:1\r\n:0\r\n");
+    let all: BTreeSet<std::vec::Vec<u8>> = (0..1000)
+        .map(|n| std::format!("m{n}").into_bytes())
+        .collect();
+    let members = bulks(&harness.run("SMEMBERS big"));
+    assert_eq!(members.len(), 1000);
+    assert_eq!(members.into_iter().collect::<BTreeSet<_>>(), all);
+    // SSCAN with a cursor: several calls, every member at least once.
+    let mut cursor = String::from("0");
+    let (mut seen, mut calls) = (BTreeSet::new(), 0);
+    loop {
+        let reply = bulks(&harness.run(&std::format!("SSCAN big {cursor} COUNT 50")));
+        calls += 1;
+        cursor = String::from_utf8(reply[0].clone()).expect("digits");
+        seen.extend(reply[1..].iter().cloned());
+        if cursor == "0" {
+            break;
+        }
+        assert!(calls < 1000, "the cursor ends");
+    }
+    assert!(calls > 2, "a large set is scanned in steps: {calls}");
+    assert_eq!(seen, all);
+    let matched = bulks(&harness.run("SSCAN big 0 COUNT 100000 MATCH m99*"));
+    assert_eq!(matched[0], b"0");
+    assert_eq!(matched.len() - 1, 11, "m99 and m990..m999");
+    assert_eq!(harness.run("SSCAN big x"), b"-ERR invalid cursor\r\n");
+    assert_eq!(harness.run("SSCAN big 0 COUNT 0"), b"-ERR syntax error\r\n");
+    // The algebra over two large sets, and its STORE forms.
+    assert_eq!(harness.run("SINTERCARD 2 big other"), b":500\r\n");
+    assert_eq!(harness.run("SINTERSTORE both big other"), b":500\r\n");
+    assert_eq!(harness.run("OBJECT ENCODING both"), b"$9\r\nhashtable\r\n");
+    assert_eq!(harness.run("SCARD both"), b":500\r\n");
+    let both = bulks(&harness.run("SMEMBERS both"));
+    let expected: BTreeSet<std::vec::Vec<u8>> = (500..1000)
+        .map(|n| std::format!("m{n}").into_bytes())
+        .collect();
+    assert_eq!(both.into_iter().collect::<BTreeSet<_>>(), expected);
+    assert_eq!(harness.run("SUNIONSTORE any big other"), b":1300\r\n");
+    assert_eq!(harness.run("SDIFFSTORE only big other"), b":500\r\n");
+    assert_eq!(harness.run("SISMEMBER only m499"), b":1\r\n");
+    assert_eq!(harness.run("SISMEMBER only m500"), b":0\r\n");
+    assert_eq!(bulks(&harness.run("SDIFF big other")).len(), 500);
+    // A STORE form whose target is one of its large sources.
+    assert_eq!(harness.run("SDIFFSTORE big big other"), b":500\r\n");
+    assert_eq!(harness.run("SCARD big"), b":500\r\n");
+    // Writes, random reads and pops on a large set.
+    assert_eq!(harness.run("SREM other m500 m501 nothing"), b":2\r\n");
+    assert_eq!(harness.run("SMOVE other big m1299"), b":1\r\n");
+    assert_eq!(harness.run("SISMEMBER big m1299"), b":1\r\n");
+    assert_eq!(harness.run("SCARD other"), b":797\r\n");
+    assert_eq!(bulks(&harness.run("SRANDMEMBER other 10")).len(), 10);
+    assert_eq!(bulks(&harness.run("SRANDMEMBER other -30")).len(), 30);
+    assert_eq!(bulks(&harness.run("SPOP other 97")).len(), 97);
+    assert_eq!(bulks(&harness.run("SPOP other")).len(), 1);
+    assert_eq!(harness.run("SCARD other"), b":699\r\n");
+    // ZUNIONSTORE and SORT read a large set as a source.
+    assert_eq!(harness.run("ZUNIONSTORE z 1 both"), b":500\r\n");
+    assert_eq!(harness.run("ZSCORE z m777"), b"$1\r\n1\r\n");
+    assert_eq!(
+        bulks(&harness.run("SORT both ALPHA LIMIT 0 3")),
+        [b"m500".to_vec(), b"m501".to_vec(), b"m502".to_vec()]
+    );
+    assert_eq!(harness.run("SORT both ALPHA STORE sorted"), b":500\r\n");
+    // DUMP writes a large set's members; RESTORE reads them back.
+    let payload = bulks(&harness.run("DUMP big")).remove(0);
+    assert_eq!(
+        harness.run_args(&[b"RESTORE", b"copy", b"0", &payload]),
+        b"+OK\r\n"
+    );
+    assert_eq!(harness.run("SCARD copy"), b":501\r\n");
+    assert_eq!(harness.run("SISMEMBER copy m1299"), b":1\r\n");
+    assert_eq!(harness.run("DEL both other"), b":2\r\n");
+    // A member too long for one part is refused, naming sets.
+    let huge = std::vec![b'x'; harness.store.config().value_size_max as usize];
+    let reply = harness.run_args(&[b"SADD", b"big", &huge]);
+    assert!(
+        reply.starts_with(b"-ERR set exceeds the maximum size of an item"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert_eq!(harness.run("SCARD big"), b":501\r\n");
 }

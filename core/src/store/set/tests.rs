@@ -2,12 +2,15 @@
 //! SADD/SREM/SPOP/SRANDMEMBER/SMOVE/set algebra (and STORE forms)/DEL/EXPIRE/SET sequences
 //! against std collections, in a keyspace of one shard and of four (so the algebra reads
 //! sources in the target's shard and in others), whose log (encoded and decoded, as
-//! recovery reads it) replays into a fresh keyspace with the same state.
+//! recovery reads it) replays into a fresh keyspace with the same state; the same with
+//! thresholds so low that most sets take the large form; transfers and eviction of large
+//! sets.
 
 use super::*;
 use crate::arena::Arena;
 use crate::codec::record::{Body, LogRecord};
-use crate::store::{Config, ExpireCondition, SetOptions};
+use crate::store::large::{Header, part_is_valid};
+use crate::store::{Config, ExpireCondition, SetOptions, Transfer};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::string::ToString;
@@ -37,7 +40,10 @@ struct Keyspace(Vec<Store<'static>>);
 
 impl Keyspace {
     fn new(count: usize) -> Self {
-        let config = Config::new(256 * 1024, 256);
+        Self::with_config(count, Config::new(256 * 1024, 256))
+    }
+
+    fn with_config(count: usize, config: Config) -> Self {
         Self(
             (0..count)
                 .map(|_| {
@@ -91,6 +97,17 @@ enum Value {
 
 const MEMBERS: [&[u8]; 10] = [b"1", b"2", b"3", b"-5", b"10", b"a", b"b", b"c", b"01", b""];
 
+/// Member `index`: one of [`MEMBERS`], then integers (odd) and strings (even, some
+/// longer than the low thresholds' value limit), so large runs have many.
+fn member_name(index: u8) -> Vec<u8> {
+    match index {
+        0..10 => MEMBERS[usize::from(index)].to_vec(),
+        _ if index % 2 == 1 => index.to_string().into_bytes(),
+        _ if index.is_multiple_of(6) => std::format!("member-{index}").into_bytes(),
+        _ => std::format!("m{index}").into_bytes(),
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Add(u8, Vec<u8>),
@@ -105,10 +122,10 @@ enum Op {
     Advance(u64),
 }
 
-fn op() -> impl Strategy<Value = Op> {
+fn op(member_count: u8) -> impl Strategy<Value = Op> {
     let key = 0u8..6;
-    let member = 0u8..10;
-    let members = prop::collection::vec(member.clone(), 1..5);
+    let member = 0u8..member_count;
+    let members = prop::collection::vec(member.clone(), 1..8);
     prop_oneof![
         6 => (key.clone(), members.clone()).prop_map(|(k, m)| Op::Add(k, m)),
         2 => (key.clone(), members).prop_map(|(k, m)| Op::Remove(k, m)),
@@ -157,14 +174,32 @@ fn model_put(model: &mut Model, key: u8, set: BTreeSet<Vec<u8>>, keep_expiry: bo
     model.insert(key, (Value::Set(set), at));
 }
 
-/// Every live item of a keyspace, as the model holds it; checks each set's encoding.
+/// Every live item of a keyspace, as the model holds it; checks each set's encoding: a
+/// compact set is within the thresholds (an intset sorted), a large one is past them, and
+/// parts are read through their owners, every part having one.
 fn state(keyspace: &Keyspace, now: Timestamp) -> BTreeMap<Vec<u8>, (Value, Timestamp)> {
     let mut items = BTreeMap::new();
     for store in &keyspace.0 {
-        store.items(now, |_, key, value, expires_at, kind| {
+        let config = *store.config();
+        let mut part_count = 0u64;
+        store.items(now, |db, key, value, expires_at, kind| {
             let value = match kind {
                 ItemKind::String => Value::String(value.to_vec()),
-                ItemKind::Part => unreachable!("these tests make no large collection"),
+                ItemKind::Part => {
+                    assert!(part_is_valid(value), "a stored part is valid");
+                    part_count += 1;
+                    return;
+                }
+                ItemKind::Compact if Header::read(value).is_some() => {
+                    let found = store.find(db, key).expect("an item is in the table");
+                    let set = store.set_read(&found);
+                    assert!(matches!(set, SetRead::Large(_)));
+                    let members: Vec<Vec<u8>> = set.members().map(<[u8]>::to_vec).collect();
+                    let unique: BTreeSet<Vec<u8>> = members.iter().cloned().collect();
+                    assert_eq!(unique.len(), members.len(), "members are distinct");
+                    assert_eq!(set.len(), members.len(), "the header's count");
+                    Value::Set(unique)
+                }
                 ItemKind::Compact => {
                     assert!(is_valid(value), "a stored set is valid");
                     let members: Vec<Vec<u8>> =
@@ -178,11 +213,30 @@ fn state(keyspace: &Keyspace, now: Timestamp) -> BTreeMap<Vec<u8>, (Value, Times
                             .collect();
                         assert!(numbers.is_sorted(), "an intset is sorted: {numbers:?}");
                     }
+                    let integers = members
+                        .iter()
+                        .all(|member| parse_integer_strict(member).is_some());
+                    let longest = members.iter().map(Vec::len).max().unwrap_or(0);
+                    let within = (integers
+                        && members.len() <= config.set_max_intset_entries as usize)
+                        || (members.len() <= config.set_max_listpack_entries as usize
+                            && longest <= config.set_max_listpack_value as usize);
+                    assert!(
+                        within,
+                        "a compact set is within the thresholds: {members:?}"
+                    );
                     Value::Set(set)
                 }
             };
             items.insert(key.to_vec(), (value, expires_at));
         });
+        let owned: u64 = items
+            .keys()
+            .filter_map(|key| store.find(0, key))
+            .filter_map(|found| store.header_of(&found))
+            .map(|header| u64::from(header.part_count))
+            .sum();
+        assert_eq!(part_count, owned, "every part belongs to a large set");
     }
     items
 }
@@ -208,9 +262,9 @@ fn algebra(
 }
 
 #[expect(clippy::too_many_lines, reason = "one arm per operation")]
-fn run(ops: &[Op], shard_count: usize) {
+fn run(ops: &[Op], shard_count: usize, config: Config) {
     let mut log = EncodedLog::default();
-    let mut keyspace = Keyspace::new(shard_count);
+    let mut keyspace = Keyspace::with_config(shard_count, config);
     let mut model: Model = BTreeMap::new();
     let mut now = NOW;
     for op in ops {
@@ -218,7 +272,8 @@ fn run(ops: &[Op], shard_count: usize) {
         match op {
             Op::Add(key, members) => {
                 let name = key_name(*key);
-                let list = members.iter().map(|m| MEMBERS[usize::from(*m)]);
+                let names: Vec<Vec<u8>> = members.iter().map(|m| member_name(*m)).collect();
+                let list = names.iter().map(Vec::as_slice);
                 let result =
                     keyspace
                         .store_for(&name)
@@ -235,7 +290,8 @@ fn run(ops: &[Op], shard_count: usize) {
             }
             Op::Remove(key, members) => {
                 let name = key_name(*key);
-                let list = members.iter().map(|m| MEMBERS[usize::from(*m)]);
+                let names: Vec<Vec<u8>> = members.iter().map(|m| member_name(*m)).collect();
+                let list = names.iter().map(Vec::as_slice);
                 let result =
                     keyspace
                         .store_for(&name)
@@ -314,7 +370,7 @@ fn run(ops: &[Op], shard_count: usize) {
                 }
             }
             Op::Move(source, target, member) => {
-                let member = MEMBERS[usize::from(*member)];
+                let member = &member_name(*member)[..];
                 let (source_name, target_name) = (key_name(*source), key_name(*target));
                 let result = set_move(
                     &mut keyspace,
@@ -434,21 +490,20 @@ fn run(ops: &[Op], shard_count: usize) {
     }
     // Replaying the decoded log into a fresh keyspace gives the same state.
     let final_state = state(&keyspace, now);
-    let mut replica = Keyspace::new(shard_count);
+    let mut replica = Keyspace::with_config(shard_count, config);
     let mut offset = 0;
     while offset < log.bytes.len() {
         let (record, size) = LogRecord::decode_bytes(&log.bytes[offset..]).expect("decodes");
         let Body::Standalone(record) = record.body else {
             panic!("set writes are standalone records");
         };
-        let key = match &record {
-            Record::Set { key, .. } | Record::Del { key, .. } | Record::ExpireAt { key, .. } => {
-                *key
-            }
-            other => panic!("unexpected record {other:?}"),
-        };
+        let key = record.route_key().expect("a record of one key");
         replica.store_for(key).apply(&record, now).expect("replays");
         offset += size as usize;
+    }
+    // As recovery does once the log is replayed: parts no record brought back go.
+    for store in &mut replica.0 {
+        store.parts_collect(now);
     }
     assert_eq!(state(&replica, now), final_state);
 }
@@ -460,13 +515,33 @@ proptest! {
     ))]
 
     #[test]
-    fn sets_follow_the_model_and_replay_in_one_shard(ops in prop::collection::vec(op(), 1..60)) {
-        run(&ops, 1);
+    fn sets_follow_the_model_and_replay_in_one_shard(ops in prop::collection::vec(op(10), 1..60)) {
+        run(&ops, 1, Config::new(256 * 1024, 256));
     }
 
     #[test]
-    fn sets_follow_the_model_and_replay_across_shards(ops in prop::collection::vec(op(), 1..60)) {
-        run(&ops, 4);
+    fn sets_follow_the_model_and_replay_across_shards(ops in prop::collection::vec(op(10), 1..60)) {
+        run(&ops, 4, Config::new(256 * 1024, 256));
+    }
+
+    /// The same with thresholds so low that most sets take the large form, and enough
+    /// members that large ones split.
+    #[test]
+    fn large_sets_follow_the_model_and_replay(
+        ops in prop::collection::vec(op(80), 1..120),
+        shard_count in prop::sample::select(vec![1usize, 4]),
+    ) {
+        run(&ops, shard_count, low_thresholds());
+    }
+}
+
+/// Thresholds so low that most sets take the large form.
+fn low_thresholds() -> Config {
+    Config {
+        set_max_intset_entries: 4,
+        set_max_listpack_entries: 3,
+        set_max_listpack_value: 4,
+        ..Config::new(256 * 1024, 256)
     }
 }
 
@@ -486,8 +561,16 @@ fn the_reader_stops_at_malformed_bytes() {
     assert!(!all_integers(b"s\x0201"), "not canonical");
 }
 
+/// The compact bytes of the set at `key`, which must be compact.
+fn compact_bytes<'s>(store: &'s Store<'_>, key: &[u8]) -> &'s [u8] {
+    match store.set_value(0, key, NOW) {
+        Some(SetRead::Compact(view)) => view.bytes(),
+        other => panic!("a compact set: {other:?}"),
+    }
+}
+
 #[test]
-fn more_than_512_integers_are_not_an_intset_and_keep_insertion_order() {
+fn more_than_512_integers_take_the_large_form() {
     let mut keyspace = Keyspace::new(1);
     let store = keyspace.store(0);
     let texts: Vec<Vec<u8>> = (0..600)
@@ -496,13 +579,39 @@ fn more_than_512_integers_are_not_an_intset_and_keep_insertion_order() {
         .collect();
     let first = texts[..512].iter().map(Vec::as_slice);
     assert_eq!(store.set_add(0, b"s", first, NOW, &mut ()), Ok(512));
-    let value = store.set_value(0, b"s", NOW).expect("a set");
+    let value = compact_bytes(store, b"s");
     assert!(all_integers(value));
     let members: Vec<&[u8]> = SetView::new(value).members().collect();
     assert_eq!(members[0], b"88", "sorted: 88 is the smallest of 599..=88");
     let rest = texts[512..].iter().map(Vec::as_slice);
     assert_eq!(store.set_add(0, b"s", rest, NOW, &mut ()), Ok(88));
-    let value = store.set_value(0, b"s", NOW).expect("a set");
+    let set = store.set_value(0, b"s", NOW).expect("a set");
+    let SetRead::Large(large) = set else {
+        panic!("large past 512 integers: {set:?}");
+    };
+    assert_eq!(set.len(), 600);
+    assert!(large.part_count() > 1);
+    assert!(texts.iter().all(|text| set.contains(text)));
+    assert_eq!(set.members().count(), 600);
+}
+
+#[test]
+fn a_higher_intset_limit_keeps_insertion_order_past_512() {
+    let config = Config {
+        set_max_intset_entries: 1000,
+        ..Config::new(256 * 1024, 256)
+    };
+    let mut keyspace = Keyspace::with_config(1, config);
+    let store = keyspace.store(0);
+    let texts: Vec<Vec<u8>> = (0..600)
+        .rev()
+        .map(|n: i32| n.to_string().into_bytes())
+        .collect();
+    let first = texts[..512].iter().map(Vec::as_slice);
+    assert_eq!(store.set_add(0, b"s", first, NOW, &mut ()), Ok(512));
+    let rest = texts[512..].iter().map(Vec::as_slice);
+    assert_eq!(store.set_add(0, b"s", rest, NOW, &mut ()), Ok(88));
+    let value = compact_bytes(store, b"s");
     assert!(!all_integers(value));
     assert_eq!(SetView::new(value).len(), 600);
     let members: Vec<&[u8]> = SetView::new(value).members().collect();
@@ -511,6 +620,163 @@ fn more_than_512_integers_are_not_an_intset_and_keep_insertion_order() {
         (&b"88"[..], &b"599"[..], &b"87"[..], &b"0"[..]),
         "the intset's order, then insertion order once past 512"
     );
+}
+
+#[test]
+fn a_member_too_large_for_any_part_is_refused_and_changes_nothing() {
+    let mut keyspace = Keyspace::new(1);
+    let store = keyspace.store(0);
+    let limit = store.config().value_size_max as usize;
+    let huge = vec![b'x'; limit];
+    let mut log = EncodedLog::default();
+    assert_eq!(
+        store.set_add(0, b"s", core::iter::once(&huge[..]), NOW, &mut log),
+        Err(StoreError::CollectionTooLarge)
+    );
+    assert!(store.is_empty());
+    assert_eq!(store.table.len(), 0, "no part is left");
+    let members: Vec<Vec<u8>> = (0..200u32).map(|n| n.to_le_bytes().to_vec()).collect();
+    let list = members.iter().map(Vec::as_slice);
+    assert_eq!(store.set_add(0, b"s", list, NOW, &mut log), Ok(200));
+    assert!(matches!(
+        store.set_value(0, b"s", NOW),
+        Some(SetRead::Large(_))
+    ));
+    let parts = store.table.len();
+    assert_eq!(
+        store.set_add(0, b"s", core::iter::once(&huge[..]), NOW, &mut log),
+        Err(StoreError::CollectionTooLarge)
+    );
+    assert_eq!(store.table.len(), parts);
+    assert_eq!(
+        store.set_value(0, b"s", NOW).map(|set| set.len()),
+        Some(200)
+    );
+}
+
+/// RENAME, COPY and MOVE carry a large set's parts to the new name; SET over it and DEL
+/// take them away, so the table ends as empty as it began.
+#[test]
+fn transfers_carry_the_parts_and_removals_take_them() {
+    let config = Config {
+        set_max_listpack_entries: 2,
+        set_max_intset_entries: 2,
+        ..Config::new(256 * 1024, 256)
+    };
+    let mut keyspace = Keyspace::with_config(1, config);
+    let store = keyspace.store(0);
+    let mut log = EncodedLog::default();
+    let members: Vec<[u8; 4]> = (0..100u32).map(u32::to_le_bytes).collect();
+    let list = members.iter().map(|member| &member[..]);
+    assert_eq!(store.set_add(0, b"a", list, NOW, &mut log), Ok(100));
+    let whole = |store: &mut Store<'_>, db: u8, key: &[u8]| {
+        let set = store
+            .set_view(db, key, NOW)
+            .expect("a set")
+            .expect("present");
+        assert!(matches!(set, SetRead::Large(_)));
+        assert_eq!(set.len(), 100);
+        assert_eq!(set.members().count(), 100);
+        assert!(members.iter().all(|member| set.contains(member)));
+    };
+    whole(store, 0, b"a");
+    let parts = store.table.len() - 1;
+    assert!(parts > 1, "{parts} parts");
+    let transfer = |store: &mut Store<'_>, from: (u8, &[u8]), to: (u8, &[u8]), keep| {
+        store.transfer(from.0, from.1, to.0, to.1, true, keep, NOW, &mut ())
+    };
+    assert_eq!(
+        transfer(store, (0, b"a"), (0, b"b"), false),
+        Ok(Transfer::Done)
+    );
+    whole(store, 0, b"b");
+    assert_eq!(store.table.len(), parts + 1);
+    assert_eq!(
+        transfer(store, (0, b"b"), (0, b"c"), true),
+        Ok(Transfer::Done)
+    );
+    whole(store, 0, b"b");
+    whole(store, 0, b"c");
+    assert_eq!(
+        transfer(store, (0, b"c"), (3, b"c"), false),
+        Ok(Transfer::Done)
+    );
+    whole(store, 3, b"c");
+    // A large set replaced by another: the old one's parts go first.
+    assert_eq!(
+        transfer(store, (0, b"b"), (3, b"c"), true),
+        Ok(Transfer::Done)
+    );
+    whole(store, 3, b"c");
+    assert_eq!(store.table.len(), 2 * (parts + 1));
+    store
+        .set(0, b"b", b"x", SetOptions::default(), NOW, &mut ())
+        .expect("room");
+    assert_eq!(store.table.len(), parts + 2);
+    assert!(store.delete(3, b"c", NOW, &mut ()));
+    assert_eq!(store.table.len(), 1);
+    assert_eq!(store.len(), 1);
+}
+
+#[test]
+fn eviction_takes_a_set_whole() {
+    let mut config = Config::new(64 * 1024, 256);
+    config.policy = crate::storage::policy::EvictionPolicy::AllKeysLru;
+    let mut keyspace = Keyspace::with_config(1, config);
+    let member = [b'x'; 200];
+    for key in 0..2000u32 {
+        let name = key.to_le_bytes();
+        keyspace
+            .store(0)
+            .set_add(0, &name, core::iter::once(&member[..]), NOW, &mut ())
+            .expect("eviction makes room");
+    }
+    assert!(keyspace.store(0).stats().evicted > 0);
+    // Every set left is whole: a large one (the member is past the value threshold) with
+    // all its parts, and no part is left of an evicted one.
+    let left = state(&keyspace, NOW);
+    assert!(!left.is_empty());
+    for (value, _) in left.values() {
+        assert_eq!(*value, Value::Set(BTreeSet::from([member.to_vec()])));
+    }
+}
+
+/// SPOP with a count on a large set pops distinct members from several parts, rewrites
+/// only the parts it takes from, and a count of all of it removes the key and its parts.
+#[test]
+fn pops_from_a_large_set_take_distinct_members() {
+    let mut keyspace = Keyspace::with_config(1, low_thresholds());
+    let store = keyspace.store(0);
+    let members: Vec<Vec<u8>> = (0..300u32)
+        .map(|n| std::format!("m{n}").into_bytes())
+        .collect();
+    let list = members.iter().map(Vec::as_slice);
+    assert_eq!(store.set_add(0, b"s", list, NOW, &mut ()), Ok(300));
+    let mut popped = Vec::new();
+    let mut counted = None;
+    let result = store.set_pop(0, b"s", 120, NOW, &mut (), |event| match event {
+        Popped::Count(count) => counted = Some(count),
+        Popped::Member(member) => popped.push(member.to_vec()),
+    });
+    assert_eq!(result, Ok(Some(120)));
+    assert_eq!(counted, Some(120));
+    let unique: BTreeSet<Vec<u8>> = popped.iter().cloned().collect();
+    assert_eq!(unique.len(), 120);
+    let set = store.set_value(0, b"s", NOW).expect("a set");
+    assert_eq!(set.len(), 180);
+    assert!(popped.iter().all(|member| !set.contains(member)));
+    assert_eq!(set.members().count(), 180);
+    let mut rest = 0;
+    assert_eq!(
+        store.set_pop(0, b"s", 500, NOW, &mut (), |event| {
+            if let Popped::Member(_) = event {
+                rest += 1;
+            }
+        }),
+        Ok(Some(180))
+    );
+    assert_eq!(rest, 180);
+    assert_eq!(store.table.len(), 0, "the key and its parts are gone");
 }
 
 #[test]

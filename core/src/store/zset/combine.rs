@@ -26,15 +26,16 @@ use super::{Chunk, TYPE_ZSET, ZsetView, entry_size, push_entry};
 use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, ItemKind};
-use crate::store::compact::{Out, TYPE_SET, ValueType};
-use crate::store::set::SetView;
+use crate::store::compact::{Out, ValueType};
+use crate::store::large::{PartSource, SplitMemory};
+use crate::store::set::SetRead;
 use crate::store::shards::{Shards, shard_of};
 use crate::store::{LogSink, Store, expired};
 use crate::time::Timestamp;
 
-/// The most input keys a STORE form takes: the sources in the destination's own shard are
-/// found again after room is made for the result, and their places are kept in a table of
-/// this many entries on the stack.
+/// The most input keys a STORE form takes (the sources in the destination's own shard
+/// are found again by key, through its table, in each pass; this bounds the passes'
+/// cost, and is the limit the commands have always announced).
 pub const STORE_KEYS_MAX: usize = 256;
 
 /// How the sources combine.
@@ -79,17 +80,18 @@ pub type Sources<'s, 'v> = &'s dyn Fn(usize) -> Option<Source<'v>>;
 pub enum Source<'v> {
     /// A sorted set.
     Zset(ZsetView<'v>),
-    /// A set: every member scores 1.
-    Set(SetView<'v>),
+    /// A set (compact or large): every member scores 1.
+    Set(SetRead<'v>),
 }
 
 impl<'v> Source<'v> {
-    /// The source of a compact value (type byte included) whose type was checked to be a
-    /// sorted set or a set.
+    /// The source of the key item at `owner` in `db` whose value is `value` (a compact
+    /// value, type byte included, or a large set's header), whose type was checked to be
+    /// a sorted set or a set; a large set's parts are read from `parts`.
     #[must_use]
-    pub fn of(value: &'v [u8]) -> Self {
-        if value.first() == Some(&TYPE_SET) {
-            Self::Set(SetView::new(value))
+    pub fn of(parts: &'v dyn PartSource, db: u8, owner: &'v [u8], value: &'v [u8]) -> Self {
+        if ValueType::of(ItemKind::Compact, value) == ValueType::Set {
+            Self::Set(SetRead::of(parts, db, owner, value))
         } else {
             Self::Zset(ZsetView::new(value))
         }
@@ -238,13 +240,31 @@ impl Combine<'_> {
     }
 }
 
-/// The value of `key` in `store` if it is a live key (not counted as an access).
-fn value_in<'s>(store: &'s Store<'_>, db: u8, key: &[u8], now: Timestamp) -> Option<&'s [u8]> {
+/// The source at `key` in `store` if it is a live key (not counted as an access).
+fn value_in<'s>(store: &'s Store<'_>, db: u8, key: &[u8], now: Timestamp) -> Option<Source<'s>> {
     let found = store.find(db, key)?;
     if expired(found.layout.expires_at, now) {
         return None;
     }
-    Some(store.value_of(&found))
+    let owner = &store.segments.bytes(found.location)[found.layout.key.clone()];
+    Some(Source::of(store, db, owner, store.value_of(&found)))
+}
+
+/// The source at `key` in segment memory split around the item being written, if it is
+/// a live key.
+fn value_in_split<'m>(
+    split: &'m SplitMemory<'m, '_>,
+    db: u8,
+    key: &[u8],
+    now: Timestamp,
+) -> Option<Source<'m>> {
+    let (layout, bytes) = split.find(db, key, false)?;
+    if expired(layout.expires_at, now) {
+        return None;
+    }
+    let owner = bytes.get(layout.key.clone())?;
+    let value = bytes.get(layout.value.clone())?;
+    Some(Source::of(split, db, owner, value))
 }
 
 /// Checks that every key of `keys` holds a sorted set (or a set, with `sets`) or nothing,
@@ -303,7 +323,7 @@ pub fn read<'k>(
         let sources = |index: usize| {
             let key = keys(index);
             let store = stores.get(shard_of(key, shard_count))?.as_deref()?;
-            value_in(store, db, key, now).map(Source::of)
+            value_in(store, db, key, now)
         };
         read(&sources);
     });
@@ -437,7 +457,7 @@ fn store_checked<'k>(
             } else {
                 other(shard_of(key, shard_count))?
             };
-            value_in(store, db, key, now).map(Source::of)
+            value_in(store, db, key, now)
         };
         compose.measure(&sources, key_count)
     };
@@ -463,31 +483,17 @@ fn store_checked<'k>(
     target.ensure_room(core::iter::once(item_size), new_key_count, now, log)?;
     let hash = lookup.hash;
     let found = target.refind(db, destination, lookup);
-    // The sources in this shard, found again: making room may have moved them.
-    let mut places: [Option<Range<usize>>; STORE_KEYS_MAX] = [const { None }; STORE_KEYS_MAX];
-    for (index, place) in places.iter_mut().enumerate().take(key_count) {
-        if !local(index) {
-            continue;
-        }
-        *place = target.find(db, keys(index)).and_then(|found| {
-            let live = !expired(found.layout.expires_at, now);
-            live.then(|| {
-                let start = found.location + found.layout.value.start;
-                start..found.location + found.layout.value.end
-            })
-        });
-    }
+    // The sources in this shard are found again: making room may have moved them.
     let remeasured = {
         let target: &Store<'_> = target;
-        let memory = target.segments.memory();
         let sources = |index: usize| {
             let key = keys(index);
-            let bytes = if local(index) {
-                memory.get(places.get(index)?.clone()?)?
+            let store = if local(index) {
+                target
             } else {
-                value_in(other(shard_of(key, shard_count))?, db, key, now)?
+                other(shard_of(key, shard_count))?
             };
-            Some(Source::of(bytes))
+            value_in(store, db, key, now)
         };
         compose.measure(&sources, key_count)
     };
@@ -495,7 +501,8 @@ fn store_checked<'k>(
         // Making room evicted a source: memory cannot hold the result beside them.
         return Err(StoreError::OutOfMemory);
     }
-    target.put_found(
+    let seed = target.config.seed;
+    target.put_found_reading(
         db,
         destination,
         hash,
@@ -504,24 +511,23 @@ fn store_checked<'k>(
         size,
         0,
         log,
-        |memory, _, start| {
+        |memory, table, _, start| {
             let (before, rest) = memory.split_at_mut(start);
             let (value, after) = rest.split_at_mut(size);
-            let (before, after): (&[u8], &[u8]) = (before, after);
+            let split = SplitMemory {
+                table,
+                seed,
+                before,
+                after,
+                after_start: start + size,
+            };
             let sources = |index: usize| {
                 let key = keys(index);
-                let bytes = if local(index) {
-                    let place = places.get(index)?.clone()?;
-                    if place.end <= start {
-                        before.get(place)?
-                    } else {
-                        let from = place.start.checked_sub(start + size)?;
-                        after.get(from..from + place.len())?
-                    }
+                if local(index) {
+                    value_in_split(&split, db, key, now)
                 } else {
-                    value_in(other(shard_of(key, shard_count))?, db, key, now)?
-                };
-                Some(Source::of(bytes))
+                    value_in(other(shard_of(key, shard_count))?, db, key, now)
+                }
             };
             let mut out = Out {
                 target: Some(value),
