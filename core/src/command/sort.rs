@@ -452,10 +452,15 @@ fn lookup<'v>(keyspace: &dyn Keyspace<'v>, pattern: &[u8], element: &'v [u8]) ->
     let (kind, value) = keyspace.value(key)?;
     match field {
         None => (kind == ValueType::String).then_some(value),
-        // A large hash's value is its header: its fields are not read here yet
-        // (`docs/types.md`), so they read as missing rather than as garbage.
-        Some(_) if crate::store::large::Header::read(value).is_some() => None,
-        Some(field) if kind == ValueType::Hash => HashView::new(value).get(field),
+        // A large hash's value is its header: the field is in the part it hashes to.
+        Some(field) if kind == ValueType::Hash => match crate::store::large::Header::read(value) {
+            Some(header) => {
+                let mut part_key = crate::store::large::PartKey::new(key)?;
+                let part = keyspace.part(part_key.of(header.part_of(field)))?;
+                HashView::new(part).get(field)
+            }
+            None => HashView::new(value).get(field),
+        },
         Some(_) => None,
     }
 }
