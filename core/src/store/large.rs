@@ -141,23 +141,35 @@ pub fn address(hash: u64, count: u32) -> u32 {
 pub const STEP_ELEMENTS_MAX: usize = 64;
 
 /// Runs `step` over `items` (a command's fields or members) [`STEP_ELEMENTS_MAX`] at a
-/// time and returns the sum of what the steps return, stopping at the first error. Within
-/// a step, finding each element's part and whether it repeats costs O(step), so a command
-/// of k elements costs O(k) part lookups instead of O(k²) hashes. An element repeated in a
-/// later step finds the earlier step's result, as one pass would.
+/// time and returns the sum of what the steps return, stopping at the first error. Each
+/// step's elements are copied to the stack first (references: a few bytes each), so
+/// within a step, finding each element's part and whether it repeats costs O(step) reads
+/// of an array: a command of k elements costs O(k) part lookups instead of O(k²) hashes
+/// and argument reads. An element repeated in a later step finds the earlier step's
+/// result, as one pass would.
 ///
 /// # Errors
 /// The first step's error.
-pub fn in_steps<I: Iterator + Clone>(
+pub fn in_steps<I>(
     items: I,
-    mut step: impl FnMut(core::iter::Take<core::iter::Skip<I>>) -> Result<usize, StoreError>,
-) -> Result<usize, StoreError> {
-    let total = items.clone().count();
+    mut step: impl FnMut(
+        core::iter::Copied<core::slice::Iter<'_, I::Item>>,
+    ) -> Result<usize, StoreError>,
+) -> Result<usize, StoreError>
+where
+    I: Iterator,
+    I::Item: Copy + Default,
+{
+    let mut items = items.peekable();
     let mut sum = 0;
-    let mut start = 0;
-    while start < total {
-        sum += step(items.clone().skip(start).take(STEP_ELEMENTS_MAX))?;
-        start += STEP_ELEMENTS_MAX;
+    while items.peek().is_some() {
+        let mut buffer = [I::Item::default(); STEP_ELEMENTS_MAX];
+        let mut count = 0;
+        for (slot, item) in buffer.iter_mut().zip(&mut items) {
+            *slot = item;
+            count += 1;
+        }
+        sum += step(buffer[..count].iter().copied())?;
     }
     Ok(sum)
 }

@@ -236,7 +236,7 @@ impl Store<'_> {
         mut step: impl FnMut(
             &mut Self,
             Header,
-            core::iter::Take<core::iter::Skip<M>>,
+            core::iter::Copied<core::slice::Iter<'_, &'m [u8]>>,
         ) -> Result<usize, StoreError>,
     ) -> Result<usize, StoreError>
     where
