@@ -293,11 +293,13 @@ impl Store<'_> {
             let present = only_if_new
                 && !old.is_empty()
                 && pairs.clone().all(|(field, _)| view.find(field).is_some());
-            let first = pairs
-                .clone()
-                .take(if present { 0 } else { large::PAIRS_PER_STEP });
+            let first = pairs.clone().take(if present {
+                0
+            } else {
+                super::large::STEP_ELEMENTS_MAX
+            });
             let mut added = self.hash_convert(db, key, lookup, &first, now, log)?;
-            let rest = pairs.skip(large::PAIRS_PER_STEP);
+            let rest = pairs.skip(super::large::STEP_ELEMENTS_MAX);
             added += self.hash_set_large(db, key, rest, false, now, log)?;
             return Ok(added);
         }

@@ -17,14 +17,11 @@ use crate::storage::item::{self, PART_NUMBER_SIZE};
 use crate::storage::policy::EvictionPolicy;
 use crate::store::compact::{Out, RandomCopy, TYPE_HASH};
 use crate::store::large::{
-    Header, PART_ELEMENTS_TARGET, PartKey, PartSource, SizeList, TYPE_LARGE_HASH, address,
+    Header, PART_ELEMENTS_TARGET, PartKey, PartSource, STEP_ELEMENTS_MAX, SizeList,
+    TYPE_LARGE_HASH, address, in_steps,
 };
 use crate::store::{LogSink, Store};
 use crate::time::Timestamp;
-
-/// Pairs one step of a large-hash write takes: their parts are computed once, on the
-/// stack, so a write of k pairs costs O(k) part lookups, not O(k²) hashes.
-pub(super) const PAIRS_PER_STEP: usize = 64;
 
 /// Tries of HRANDFIELD's pick with repetition to find a part that is not empty before it
 /// walks to the next one that is.
@@ -161,7 +158,7 @@ where
 
 impl Store<'_> {
     /// HSET on a large hash: see [`Store::hash_set`]. The pairs go in steps of
-    /// [`PAIRS_PER_STEP`], whose parts are computed once, on the stack; the hash grows
+    /// [`STEP_ELEMENTS_MAX`], whose parts are computed once, on the stack; the hash grows
     /// after the last step. Under `noeviction`, a write of more than one step first makes
     /// room for all of them (counting each pair's whole part: more than it needs), so it
     /// cannot fail halfway for lack of memory.
@@ -177,17 +174,14 @@ impl Store<'_> {
     where
         P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
     {
-        let total = pairs.clone().count();
-        if total > PAIRS_PER_STEP && self.config.policy == EvictionPolicy::NoEviction {
+        if self.config.policy == EvictionPolicy::NoEviction
+            && pairs.clone().nth(STEP_ELEMENTS_MAX).is_some()
+        {
             self.hash_room_bound(db, key, &pairs, now, log)?;
         }
-        let mut added = 0;
-        let mut start = 0;
-        while start < total {
-            let step = pairs.clone().skip(start).take(PAIRS_PER_STEP);
-            added += self.hash_set_step(db, key, step, only_if_new, now, log)?;
-            start += PAIRS_PER_STEP;
-        }
+        let added = in_steps(pairs, |step| {
+            self.hash_set_step(db, key, step, only_if_new, now, log)
+        })?;
         self.hash_grow(db, key, now, log);
         Ok(added)
     }
@@ -225,7 +219,7 @@ impl Store<'_> {
             .ok_or(StoreError::OutOfMemory)
     }
 
-    /// One step of [`Store::hash_set_large`]: at most [`PAIRS_PER_STEP`] pairs, each part
+    /// One step of [`Store::hash_set_large`]: at most [`STEP_ELEMENTS_MAX`] pairs, each part
     /// they touch rewritten once, then the header.
     fn hash_set_step<'p, P>(
         &mut self,
@@ -241,7 +235,7 @@ impl Store<'_> {
     {
         let header = self.large_header(db, key)?;
         let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
-        let mut parts = [0u32; PAIRS_PER_STEP];
+        let mut parts = [0u32; STEP_ELEMENTS_MAX];
         let mut count = 0;
         for (slot, (field, _)) in parts.iter_mut().zip(step.clone()) {
             *slot = header.part_of(field);
@@ -269,34 +263,34 @@ impl Store<'_> {
         let touched = (0..count)
             .filter(|&index| !parts[..index].contains(&parts[index]))
             .map(|index| parts[index]);
-        let part_size = |store: &Self, part: u32| {
+        // Each touched part's new size, in the order `touched` lists them.
+        let mut sizes = [0usize; STEP_ELEMENTS_MAX];
+        for (slot, part) in sizes.iter_mut().zip(touched.clone()) {
             let mut sizing = Out {
                 target: None,
                 size: 0,
             };
             compose_set(
-                store.part_bytes(db, key, part),
+                self.part_bytes(db, key, part),
                 &of_part(part),
                 |_| true,
                 &mut sizing,
             );
-            sizing.size
-        };
-        if touched
-            .clone()
-            .any(|part| part_size(self, part) > self.config.value_size_max as usize)
+            *slot = sizing.size;
+        }
+        let sizes = &sizes[..touched.clone().count()];
+        if sizes
+            .iter()
+            .any(|&size| size > self.config.value_size_max as usize)
         {
             return Err(StoreError::CollectionTooLarge);
         }
         let part_key_size = key.len() + PART_NUMBER_SIZE;
-        let sizes = SizeList::new(
-            touched
-                .clone()
-                .map(|part| item::item_size(part_key_size, part_size(self, part), 0)),
-        );
-        self.header_room(db, key, sizes.iter(), 0, now, log)?;
-        for part in touched {
-            let size = part_size(self, part);
+        let items = sizes
+            .iter()
+            .map(|&size| item::item_size(part_key_size, size, 0));
+        self.header_room(db, key, items, 0, now, log)?;
+        for (part, &size) in touched.zip(sizes) {
             self.part_write(db, &mut part_key, part, None, size, log, |old, out| {
                 compose_set(old, &of_part(part), |_| true, out);
             })?;
@@ -386,7 +380,7 @@ impl Store<'_> {
     }
 
     /// Turns the compact hash `lookup` found (or none) at `key` into a large one holding
-    /// its entries with `pairs` set (at most [`PAIRS_PER_STEP`] of them; the caller sets
+    /// its entries with `pairs` set (at most [`STEP_ELEMENTS_MAX`] of them; the caller sets
     /// the rest with [`Store::hash_set_large`]) and returns how many fields were new: one
     /// part per [`PART_ELEMENTS_TARGET`] fields, each composed from the old value and the
     /// pairs, then the header over the old item.
