@@ -15,7 +15,9 @@
 #   benches/large.sh                 # hash set list zset
 #   FLOE_LARGE_TYPES="hash" benches/large.sh
 #
-# Environment: FLOE_LARGE_COUNT (elements, default 1000000). Installs Redis with apt-get if
+# Environment: FLOE_LARGE_COUNT (elements, default 1000000), FLOE_LARGE_MAXMEMORY (floe's
+# --maxmemory, default 2gb; near the data's size it makes floe reclaim old versions as it
+# goes, which caps its RSS growth there). Installs Redis with apt-get if
 # missing, builds floe with `cargo build --release`, starts both servers on free loopback
 # ports and stops exactly the processes it started.
 set -euo pipefail
@@ -46,7 +48,8 @@ start_servers() {
     redis_pid=$!
     started+=("$redis_pid")
     "$floe" serve --port "$floe_port" --persistence off --dir "$work/floe" \
-        --maxmemory 2gb --max-keys 1000000 --http-port off >"$work/floe.log" 2>&1 &
+        --maxmemory "${FLOE_LARGE_MAXMEMORY:-2gb}" --max-keys 1000000 --http-port off \
+        >"$work/floe.log" 2>&1 &
     floe_pid=$!
     started+=("$floe_pid")
     wait_ready "$redis_port" "$redis_pid" redis
@@ -97,7 +100,8 @@ point_bench() { # type name port pid -> "ops cpu"
 }
 
 echo "floe $floe_commit vs redis-server $redis_version; $(nproc) cores; $(uptime)"
-echo "one key of $count elements (16-byte members, 32-byte hash values), persistence off"
+echo "one key of $count elements (16-byte members, 32-byte hash values), persistence off," \
+    "floe --maxmemory ${FLOE_LARGE_MAXMEMORY:-2gb}"
 printf "%-5s | %9s %9s %5s | %9s %9s %5s | %-14s %9s %9s %5s | %6s %6s %5s\n" type \
     "rss f B/e" "rss r B/e" ratio "use f B/e" "use r B/e" ratio "point op" "floe op/s" \
     "redis op/s" ratio "cpu f" "cpu r" ratio

@@ -62,11 +62,26 @@ fn write_sets(db: &Db) -> Vec<(String, Vec<u8>)> {
     assert_eq!(command(db, "SMOVE other ids 50"), b":1\r\n");
     assert_eq!(command(db, "SMOVE words fruit pear"), b":1\r\n");
     assert_eq!(command(db, "SINTERSTORE empty ids missing"), b":0\r\n");
-    // Many members: one item of a few KiB, rewritten whole by every write.
+    // Many members: past set-max-listpack-entries (128) the set takes the large form
+    // (a header and parts) and splits as it grows; one SADD of 500 more; a removal, an
+    // expiry and a rename carry over the crash.
     for index in 0..200 {
         let line = format!("SADD big member-{index:03}");
         assert_eq!(command(db, &line), b":1\r\n");
     }
+    let more: Vec<String> = (200..700)
+        .map(|index| format!("member-{index:03}"))
+        .collect();
+    assert_eq!(
+        command(db, &format!("SADD huge {}", more.join(" "))),
+        b":500\r\n"
+    );
+    assert_eq!(
+        command(db, "SREM huge member-200 member-201 nope"),
+        b":2\r\n"
+    );
+    assert_eq!(command(db, "EXPIREAT huge 4102444800"), b":1\r\n");
+    assert_eq!(command(db, "RENAME huge large"), b"+OK\r\n");
     assert_eq!(command(db, "SET plain string"), b"+OK\r\n");
     vec![
         ("SMEMBERS ids".to_string(), bulks(&["10", "20", "40", "50"])),
@@ -93,6 +108,14 @@ fn write_sets(db: &Db) -> Vec<(String, Vec<u8>)> {
             b"$6\r\nintset\r\n".to_vec(),
         ),
         ("SCARD big".to_string(), b":200\r\n".to_vec()),
+        ("SCARD large".to_string(), b":498\r\n".to_vec()),
+        ("SISMEMBER large member-699".to_string(), b":1\r\n".to_vec()),
+        ("SISMEMBER large member-200".to_string(), b":0\r\n".to_vec()),
+        ("EXPIRETIME large".to_string(), b":4102444800\r\n".to_vec()),
+        (
+            "OBJECT ENCODING large".to_string(),
+            b"$9\r\nhashtable\r\n".to_vec(),
+        ),
         ("SISMEMBER big member-123".to_string(), b":1\r\n".to_vec()),
         ("TYPE big".to_string(), b"+set\r\n".to_vec()),
         ("TYPE plain".to_string(), b"+string\r\n".to_vec()),
