@@ -119,6 +119,9 @@ pub struct Settings {
     pub hash_max_listpack_entries: u64,
     /// `hash-max-listpack-value`: a hash with a longer field or value takes the large form.
     pub hash_max_listpack_value: u64,
+    /// `list-max-listpack-size`: the most a list node holds (negative: -1..-5 for 4 to 64
+    /// KiB, positive: an element count); a longer compact list takes the large form.
+    pub list_max_listpack_size: i64,
 }
 
 impl Default for Settings {
@@ -168,6 +171,7 @@ impl Default for Settings {
             replica_priority: 100,
             hash_max_listpack_entries: 128,
             hash_max_listpack_value: 64,
+            list_max_listpack_size: -2,
         }
     }
 }
@@ -273,7 +277,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 44] = [
+pub static SETTINGS: [Setting; 45] = [
     setting!(
         "dir",
         "",
@@ -690,6 +694,16 @@ pub static SETTINGS: [Setting; 44] = [
         |size: &u64| size.to_string(),
         |text: &str| parse_number(text, 0, u32::MAX.into())
     ),
+    setting!(
+        "list-max-listpack-size",
+        "list-max-ziplist-size",
+        false,
+        "the most a list node holds: -1..-5 for 4, 8, 16, 32, 64 KiB, or a positive element \
+         count; a longer list takes the large form (a chain of nodes)",
+        list_max_listpack_size,
+        |size: &i64| size.to_string(),
+        parse_list_size
+    ),
 ];
 
 impl Settings {
@@ -796,6 +810,8 @@ impl Settings {
             u32::try_from(self.hash_max_listpack_entries).unwrap_or(u32::MAX);
         config.store.hash_max_listpack_value =
             u32::try_from(self.hash_max_listpack_value).unwrap_or(u32::MAX);
+        config.store.list_max_listpack_size = i32::try_from(self.list_max_listpack_size)
+            .unwrap_or(floe_core::store::LIST_MAX_LISTPACK_SIZE_DEFAULT);
         config.persistence = self.persistence;
         config.fsync = self.fsync;
         config.backend = self.backend;
@@ -1030,6 +1046,17 @@ fn parse_number(text: &str, least: u64, most: u64) -> Result<u64, String> {
         Ok(number) if (least..=most).contains(&number) => Ok(number),
         _ => Err(format!(
             "`{text}` is not a whole number from {least} to {most}"
+        )),
+    }
+}
+
+/// `list-max-listpack-size`: Redis's range (an `int`); the store clamps it as Redis's
+/// quicklist does (below -5 is -5, above 32768 elements is 32768).
+fn parse_list_size(text: &str) -> Result<i64, String> {
+    match text.trim().parse::<i64>() {
+        Ok(size) if i32::try_from(size).is_ok() => Ok(size),
+        _ => Err(format!(
+            "`{text}` is not a whole number that fits in 32 bits"
         )),
     }
 }

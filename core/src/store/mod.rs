@@ -98,7 +98,15 @@ pub struct Config {
     pub hash_max_listpack_entries: u32,
     /// ... or a field or value longer than this, in bytes (`hash-max-listpack-value`).
     pub hash_max_listpack_value: u32,
+    /// The most a list node holds (Redis's `list-max-listpack-size`): -1 to -5 for 4, 8,
+    /// 16, 32 or 64 KiB of elements, a positive number for that many elements (each node
+    /// then also at most 8 KiB, as Redis). A list whose compact value would pass it takes
+    /// the large form, a chain of such nodes (`list/large.rs`).
+    pub list_max_listpack_size: i32,
 }
+
+/// Redis's default `list-max-listpack-size`: nodes of at most 8 KiB.
+pub const LIST_MAX_LISTPACK_SIZE_DEFAULT: i32 = -2;
 
 impl Config {
     /// A configuration with `memory_size` bytes of item memory and room for `keys_max` keys;
@@ -121,6 +129,7 @@ impl Config {
             seed: 0x666c_6f65_5eed_0001,
             hash_max_listpack_entries: 128,
             hash_max_listpack_value: 64,
+            list_max_listpack_size: LIST_MAX_LISTPACK_SIZE_DEFAULT,
         }
     }
 
@@ -799,6 +808,17 @@ impl<'a> Store<'a> {
         Lookup {
             hash,
             found,
+            epoch: self.epoch,
+            part: false,
+        }
+    }
+
+    /// [`Store::lookup`] that leaves an expired entry in place (and finds it).
+    fn lookup_keeping_expired(&self, db: u8, key: &[u8]) -> Lookup {
+        let hash = self.hash(key);
+        Lookup {
+            hash,
+            found: self.find_hashed(db, key, hash, false),
             epoch: self.epoch,
             part: false,
         }

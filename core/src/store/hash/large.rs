@@ -344,6 +344,7 @@ impl Store<'_> {
             len: length,
             part_count,
             seed: self.random(),
+            chain: crate::store::large::Chain::default(),
         };
         let existed = lookup.found.is_some();
         let part_size = |store: &Self, part: u32| {

@@ -31,7 +31,10 @@ impl LogSink for EncodedLog {
 }
 
 fn with_store<R>(memory_size: usize, body: impl FnOnce(&mut Store<'_>) -> R) -> R {
-    let config = Config::new(memory_size, 256);
+    with_config(Config::new(memory_size, 256), body)
+}
+
+fn with_config<R>(config: Config, body: impl FnOnce(&mut Store<'_>) -> R) -> R {
     let mut memory = std::vec![0u8; config.arena_size()];
     let mut arena = Arena::from_buffer(&mut memory);
     let mut store = Store::new(&mut arena, config).expect("config fits");
@@ -103,21 +106,80 @@ fn live(model: &Model, key: u8) -> Option<Value> {
     model.get(&key).map(|(value, _)| value.clone())
 }
 
-/// Every live item of a store, as the model holds it.
+/// Every live item of a store, as the model holds it. A large list is read through its
+/// header, and its chain is checked: links both ways, counts, ends, node limits; every
+/// part must be a node of a live list's chain.
 fn state(store: &Store<'_>, now: Timestamp) -> BTreeMap<Vec<u8>, (Value, Timestamp)> {
     let mut items = BTreeMap::new();
-    store.items(now, |_, key, value, expires_at, kind| {
+    let mut part_count = 0u64;
+    store.items(now, |db, key, value, expires_at, kind| {
         let value = match kind {
             ItemKind::String => Value::String(value.to_vec()),
-            ItemKind::Part => unreachable!("these tests make no large collection"),
+            ItemKind::Part => {
+                assert!(node_is_valid(value), "a stored node is valid: {value:?}");
+                part_count += 1;
+                return;
+            }
             ItemKind::Compact => {
-                assert!(is_valid(value), "a stored list is valid: {value:?}");
-                Value::List(ListView::new(value).iter().map(<[u8]>::to_vec).collect())
+                assert!(
+                    crate::store::compact::is_valid(value),
+                    "a stored list is valid: {value:?}"
+                );
+                let found = store.find(db, key).expect("an item is in the table");
+                let list = store.list_read(&found);
+                if let ListRead::Large(large) = list {
+                    check_chain(&large);
+                }
+                let elements: VecDeque<Vec<u8>> = list.iter().map(<[u8]>::to_vec).collect();
+                assert_eq!(elements.len(), list.len(), "the count");
+                for (index, element) in elements.iter().enumerate() {
+                    assert_eq!(list.nth(index), Some(&element[..]), "nth {index}");
+                }
+                Value::List(elements)
             }
         };
         items.insert(key.to_vec(), (value, expires_at));
     });
+    let owned: u64 = items
+        .keys()
+        .filter_map(|key| store.find(0, key))
+        .filter_map(|found| store.header_of(&found))
+        .map(|header| u64::from(header.part_count))
+        .sum();
+    assert_eq!(
+        part_count, owned,
+        "every node belongs to a large list's chain"
+    );
     items
+}
+
+/// Checks a large list's chain: each node's prev is the one before it, the counts add up
+/// to the length, the ends are the header's, and no node passes the limit unless it
+/// holds one element.
+fn check_chain(list: &LargeList<'_>) {
+    let header = list.header();
+    let (mut number, mut prev) = (Some(header.chain.head), NODE_NONE);
+    let (mut nodes, mut elements) = (0u32, 0usize);
+    while let Some(current) = number {
+        let node = list.node(current);
+        assert!(
+            node_is_valid(node),
+            "node {current} is valid: {header:?} {node:?}"
+        );
+        assert_eq!(
+            node_prev(node).unwrap_or(NODE_NONE),
+            prev,
+            "prev of {current}"
+        );
+        elements += node_count(node);
+        nodes += 1;
+        assert!(nodes <= header.part_count, "the chain has no loop");
+        prev = current;
+        number = node_next(node);
+    }
+    assert_eq!(prev, header.chain.tail, "the tail");
+    assert_eq!(nodes, header.part_count, "the node count");
+    assert_eq!(elements, list.len(), "the element count");
 }
 
 /// The model's list at `key` for a list command: `Err(WrongType)` for a string.
@@ -349,9 +411,9 @@ fn apply_store(
     Ok(out)
 }
 
-fn run(ops: &[Op]) {
+fn run(ops: &[Op], config: Config) {
     let mut log = EncodedLog::default();
-    let (final_state, now) = with_store(256 * 1024, |store| {
+    let (final_state, now) = with_config(config, |store| {
         let mut model: Model = BTreeMap::new();
         let mut now = NOW;
         for op in ops {
@@ -405,7 +467,7 @@ fn run(ops: &[Op]) {
         }
         (state(store, now), now)
     });
-    with_store(256 * 1024, |replica| {
+    with_config(config, |replica| {
         let mut offset = 0;
         while offset < log.bytes.len() {
             let (record, size) = LogRecord::decode_bytes(&log.bytes[offset..]).expect("decodes");
@@ -424,7 +486,29 @@ proptest! {
 
     #[test]
     fn lists_follow_the_model_and_replay(ops in prop::collection::vec(op(), 1..60)) {
-        run(&ops);
+        run(&ops, Config::new(256 * 1024, 256));
+    }
+
+    #[test]
+    fn large_lists_follow_the_model_and_replay(ops in prop::collection::vec(op(), 1..150)) {
+        // Nodes of at most 3 elements: most lists are chains of many nodes.
+        let config = Config {
+            list_max_listpack_size: 3,
+            ..Config::new(256 * 1024, 256)
+        };
+        run(&ops, config);
+    }
+
+    #[test]
+    fn large_lists_by_bytes_follow_the_model(ops in prop::collection::vec(op(), 1..150)) {
+        // Nodes of at most 4 KiB, and an item limit of a few elements: the byte limit
+        // is the item limit, so nodes split by size.
+        let mut config = Config {
+            list_max_listpack_size: -1,
+            ..Config::new(256 * 1024, 256)
+        };
+        config.value_size_max = 64;
+        run(&ops, config);
     }
 }
 
@@ -464,7 +548,7 @@ fn indexes_and_ranges_follow_redis() {
 }
 
 #[test]
-fn a_list_past_the_item_limit_is_refused_whole() {
+fn an_element_past_the_item_limit_is_refused_and_large_lists_take_half_ones() {
     with_store(64 * 1024, |store| {
         let big = std::vec![b'v'; store.config().value_size_max as usize];
         let mut log = EncodedLog::default();
@@ -497,19 +581,18 @@ fn a_list_past_the_item_limit_is_refused_whole() {
                 )
                 .expect("fits");
         }
-        let before = log.bytes.len();
-        let result = store.list_move(0, b"a", b"b", End::Head, End::Tail, NOW, &mut log, |_| {
-            panic!("nothing moves");
+        // A move whose compact target would pass the item limit makes it large.
+        let mut moved = 0;
+        let result = store.list_move(0, b"a", b"b", End::Head, End::Tail, NOW, &mut log, |e| {
+            moved = e.len();
         });
-        assert_eq!(result, Err(StoreError::CollectionTooLarge));
-        assert_eq!(log.bytes.len(), before);
-        assert_eq!(
-            store
-                .list_view(0, b"a", NOW)
-                .expect("list")
-                .map(|l| l.len()),
-            Some(1)
-        );
+        assert_eq!(result, Ok(true));
+        assert_eq!(moved, half.len());
+        assert!(store.list_view(0, b"a", NOW).expect("list").is_none());
+        let b = store.list_view(0, b"b", NOW).expect("list").expect("b");
+        assert!(matches!(b, ListRead::Large(_)));
+        assert_eq!(b.len(), 2);
+        assert!(b.iter().all(|element| element == &half[..]));
     });
 }
 
@@ -588,5 +671,94 @@ fn cleaning_and_moves_keep_lists_whole() {
             })
             .collect();
         assert_eq!(state(store, NOW), expected);
+    });
+}
+
+/// EXPIRE logs a longer expiry of a large collection as a `Set` of its header alone: a
+/// replay past the first expiry keeps the expired header's parts for it (same seed), and
+/// a new collection under the key does not inherit them.
+#[test]
+fn a_longer_expiry_of_a_large_collection_replays_with_its_parts() {
+    let config = Config {
+        hash_max_listpack_entries: 3,
+        list_max_listpack_size: 2,
+        ..Config::new(256 * 1024, 256)
+    };
+    let mut log = EncodedLog::default();
+    let elements: Vec<[u8; 1]> = (0..8u8).map(|f| [f]).collect();
+    with_config(config, |store| {
+        let pairs = elements.iter().map(|f| (&f[..], &b"v"[..]));
+        store
+            .hash_set(0, b"h", pairs, false, NOW, &mut log)
+            .expect("set");
+        let pushed = elements.iter().map(|e| &e[..]);
+        store
+            .list_push(0, b"l", End::Tail, pushed, false, NOW, &mut log)
+            .expect("push");
+        for key in [&b"h"[..], b"l"] {
+            for at in [NOW + 10, NOW + 12] {
+                let condition = ExpireCondition::Always;
+                store
+                    .expire_at(0, key, at, condition, NOW, &mut log)
+                    .expect("expire");
+            }
+        }
+        // Expired then made again: a new list, which must not take the old one's nodes.
+        store
+            .expire_at(0, b"m", NOW + 5, ExpireCondition::Always, NOW, &mut log)
+            .expect("x");
+        let pushed = elements.iter().map(|e| &e[..]);
+        store
+            .list_push(0, b"m", End::Tail, pushed, false, NOW, &mut log)
+            .expect("push");
+        store
+            .expire_at(0, b"m", NOW + 5, ExpireCondition::Always, NOW, &mut log)
+            .expect("x");
+        let pushed = elements.iter().take(3).map(|e| &e[..]);
+        store
+            .list_push(0, b"m", End::Tail, pushed, false, NOW + 6, &mut log)
+            .expect("push");
+    });
+    with_config(config, |replica| {
+        let mut offset = 0;
+        while offset < log.bytes.len() {
+            let (record, size) = LogRecord::decode_bytes(&log.bytes[offset..]).expect("decodes");
+            let Body::Standalone(record) = record.body else {
+                panic!("standalone");
+            };
+            replica.apply(&record, NOW + 11).expect("replays");
+            offset += size as usize;
+        }
+        let hash = replica
+            .hash_view(0, b"h", NOW + 11)
+            .expect("hash")
+            .expect("present");
+        assert_eq!(hash.entries().count(), 8);
+        let list = replica
+            .list_view(0, b"l", NOW + 11)
+            .expect("list")
+            .expect("present");
+        assert!(matches!(list, ListRead::Large(_)));
+        assert_eq!(list.iter().count(), 8);
+        let m = replica
+            .list_view(0, b"m", NOW + 11)
+            .expect("list")
+            .expect("m");
+        let m: Vec<&[u8]> = m.iter().collect();
+        assert_eq!(
+            m,
+            elements.iter().take(3).map(|e| &e[..]).collect::<Vec<_>>()
+        );
+        let mut parts = 0u32;
+        replica.items(NOW + 11, |_, _, _, _, kind| {
+            parts += u32::from(kind == ItemKind::Part)
+        });
+        let owned: u32 = [&b"h"[..], b"l", b"m"]
+            .into_iter()
+            .filter_map(|key| replica.find(0, key))
+            .filter_map(|found| replica.header_of(&found))
+            .map(|header| header.part_count)
+            .sum();
+        assert_eq!(parts, owned, "no part is left of the list that expired");
     });
 }
