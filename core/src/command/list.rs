@@ -1,6 +1,6 @@
 //! The list family: LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LLEN, LRANGE, LINDEX, LSET,
 //! LINSERT, LREM, LTRIM, LPOS, LMOVE, RPOPLPUSH and LMPOP, over the compact encoding of
-//! `store/list.rs`.
+//! `store/list.rs` and the large form of `store/list/large.rs` (read through `ListRead`).
 //!
 //! Arguments are checked in Redis 7.0's order, which differs per command: LRANGE, LREM
 //! and LTRIM parse their integers before they look at the key, LINDEX and LSET look first
@@ -575,10 +575,10 @@ fn mpop<D: Door>(
     false
 }
 
-/// floe's refusal of a list that would pass the item size limit.
-const LIST_TOO_LARGE: &str = "ERR list exceeds the maximum size of an item (value-size-max: a \
-                              list is one item in its compact encoding; the large encoding is \
-                              not built yet)";
+/// floe's refusal of an element that a list node cannot hold (or of a compact list past
+/// the item size limit under a key too long for the large form).
+const LIST_TOO_LARGE: &str = "ERR list element or node exceeds the maximum size of an item \
+                              (value-size-max)";
 
 /// Replies with a store error, naming lists where the message names a collection.
 fn list_error<D: Door>(context: &mut Context<'_, '_, D>, error: StoreError) {

@@ -29,7 +29,7 @@ use core::cmp::Ordering;
 use super::{Arguments, Context, Door, NOT_INTEGER, is};
 use crate::constants::{SORT_CHUNK_SIZE, SORT_ELEMENTS_MAX, SORT_PATTERN_KEY_SIZE_MAX};
 use crate::store::hash::HashView;
-use crate::store::list::{self, ListView};
+use crate::store::list::{self, ListRead};
 use crate::store::set::{self, SetView};
 use crate::store::sort::{Keyspace, list_store_across, read_across};
 use crate::store::zset::{self, ZsetView};
@@ -217,7 +217,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
     let mut refusal: Option<&str> = None;
     let mut output_count = 0usize;
     read_across(*shards, db, now, &mut |keyspace| {
-        let source = keyspace.value(key);
+        let source = source_of(keyspace, key);
         let window = Window::of(&plan, walk(source).count());
         if let Err(message) = check(keyspace, source, &plan, window.element_count) {
             refusal = Some(message);
@@ -249,7 +249,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) {
         return;
     };
     let each = |keyspace: &dyn Keyspace<'_>, visit: &mut dyn FnMut(&[u8])| {
-        let source = keyspace.value(key);
+        let source = source_of(keyspace, key);
         let window = Window::of(&plan, walk(source).count());
         emit(keyspace, source, &plan, &window, &gets, &mut |value| {
             visit(value.unwrap_or_default());
@@ -310,12 +310,12 @@ impl Window {
 /// number), and what floe cannot sort (more than [`SORT_ELEMENTS_MAX`]).
 fn check<'v>(
     keyspace: &dyn Keyspace<'v>,
-    source: Option<(ValueType, &'v [u8])>,
+    source: Option<Source<'v>>,
     plan: &Plan<'_>,
     element_count: usize,
 ) -> Result<(), &'static str> {
     if plan.dontsort {
-        let native_desc = plan.desc && source.is_some_and(|(kind, _)| kind != ValueType::Set);
+        let native_desc = plan.desc && source.is_some_and(|source| source.kind != ValueType::Set);
         if native_desc && element_count > SORT_ELEMENTS_MAX {
             return Err(TOO_MANY);
         }
@@ -334,7 +334,7 @@ fn check<'v>(
 /// one the value of every GET pattern (`None` where it names nothing).
 fn emit<'v>(
     keyspace: &dyn Keyspace<'v>,
-    source: Option<(ValueType, &'v [u8])>,
+    source: Option<Source<'v>>,
     plan: &Plan<'_>,
     window: &Window,
     gets: &Gets<'_>,
@@ -351,7 +351,7 @@ fn emit<'v>(
         return;
     }
     let native = plan.dontsort;
-    let in_order = !plan.desc || source.is_some_and(|(kind, _)| kind == ValueType::Set);
+    let in_order = !plan.desc || source.is_some_and(|source| source.kind == ValueType::Set);
     if native && in_order {
         for element in walk(source).skip(window.start).take(window.size) {
             output(element);
@@ -455,9 +455,28 @@ fn lookup<'v>(keyspace: &dyn Keyspace<'v>, pattern: &[u8], element: &'v [u8]) ->
     }
 }
 
+/// The key SORT sorts: its type, its value, and a list's reader (either form).
+#[derive(Debug, Clone, Copy)]
+struct Source<'v> {
+    kind: ValueType,
+    value: &'v [u8],
+    list: Option<ListRead<'v>>,
+}
+
+/// The live key `key` as SORT reads it.
+fn source_of<'v>(keyspace: &dyn Keyspace<'v>, key: &[u8]) -> Option<Source<'v>> {
+    let (kind, value) = keyspace.value(key)?;
+    let list = if kind == ValueType::List {
+        keyspace.list(key)
+    } else {
+        None
+    };
+    Some(Source { kind, value, list })
+}
+
 /// The elements of a sorted key's value in its own order (a missing key has none).
 enum Walk<'v> {
-    List(list::Elements<'v>),
+    List(list::ListIter<'v>),
     Set(set::Members<'v>),
     Zset(zset::Entries<'v>),
     Empty,
@@ -468,7 +487,7 @@ impl<'v> Iterator for Walk<'v> {
 
     fn next(&mut self) -> Option<&'v [u8]> {
         match self {
-            Self::List(elements) => elements.next().map(|(_, element)| element),
+            Self::List(elements) => elements.next(),
             Self::Set(members) => members.next(),
             Self::Zset(entries) => entries.next().map(|entry| entry.member),
             Self::Empty => None,
@@ -476,11 +495,14 @@ impl<'v> Iterator for Walk<'v> {
     }
 }
 
-fn walk(source: Option<(ValueType, &[u8])>) -> Walk<'_> {
-    match source {
-        Some((ValueType::List, value)) => Walk::List(ListView::new(value).ranges()),
-        Some((ValueType::Set, value)) => Walk::Set(SetView::new(value).members()),
-        Some((ValueType::SortedSet, value)) => Walk::Zset(ZsetView::new(value).entries()),
+fn walk(source: Option<Source<'_>>) -> Walk<'_> {
+    let Some(source) = source else {
+        return Walk::Empty;
+    };
+    match (source.kind, source.list) {
+        (ValueType::List, Some(list)) => Walk::List(list.iter()),
+        (ValueType::Set, _) => Walk::Set(SetView::new(source.value).members()),
+        (ValueType::SortedSet, _) => Walk::Zset(ZsetView::new(source.value).entries()),
         _ => Walk::Empty,
     }
 }
@@ -526,7 +548,7 @@ impl Order {
 /// Calls `output` with the elements of ranks `window` in `order`, by selection: each pass
 /// keeps the next [`SORT_CHUNK_SIZE`] records after the last one emitted.
 fn select<'v>(
-    source: Option<(ValueType, &'v [u8])>,
+    source: Option<Source<'v>>,
     key_of: &dyn Fn(&'v [u8]) -> Key<'v>,
     order: Order,
     window: &Window,

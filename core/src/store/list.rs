@@ -29,6 +29,7 @@ use super::large::{Header, LARGE_KEY_SIZE_MAX};
 use super::{Found, LogSink, Lookup, Store};
 use crate::codec::record::Record;
 use crate::error::StoreError;
+use crate::storage::item;
 use crate::time::Timestamp;
 
 /// One end of a list.
@@ -303,6 +304,16 @@ impl Store<'_> {
         }
     }
 
+    /// Refuses an element no list node can hold (one node of it alone passes the item
+    /// size limit), before anything changes.
+    fn list_element_check(&self, element: &[u8]) -> Result<(), StoreError> {
+        let node = large::NODE_HEADER_SIZE + item::varint_size(element.len()) + element.len();
+        if node > self.config.value_size_max as usize {
+            return Err(StoreError::CollectionTooLarge);
+        }
+        Ok(())
+    }
+
     /// Whether a compact list of `size` value bytes and `count` elements would pass
     /// `list-max-listpack-size` (and can take the large form, under a short enough key).
     fn list_passes(&self, key: &[u8], size: usize, count: usize) -> bool {
@@ -375,6 +386,9 @@ impl Store<'_> {
         let lookup = self.collection_lookup(db, key, now, ValueType::List)?;
         if only_if_exists && lookup.found.is_none() {
             return Ok(0);
+        }
+        for element in elements.clone() {
+            self.list_element_check(element)?;
         }
         let old_len = self.lookup_len(&lookup);
         let added = elements.clone().count();
@@ -509,6 +523,7 @@ impl Store<'_> {
         }
         let len = self.lookup_len(&lookup);
         let target = resolve_index(index, len).ok_or(StoreError::IndexOutOfRange)?;
+        self.list_element_check(element)?;
         let step = |at: usize, _: &[u8]| {
             if at == target {
                 Step::Replace(element)
@@ -555,6 +570,7 @@ impl Store<'_> {
             return Ok(-1);
         };
         let len = list.len();
+        self.list_element_check(element)?;
         let step = |at: usize, _: &[u8]| match (at == position, before) {
             (true, true) => Step::Before(element),
             (true, false) => Step::After(element),

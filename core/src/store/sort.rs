@@ -10,6 +10,8 @@
 //! item, as the set STORE forms do (see `set.rs`).
 
 use super::compact::{Out, TYPE_LIST, ValueType};
+use super::large::{Header, PartSource};
+use super::list::{LargeList, ListRead, ListView};
 use super::shards::{Shards, shard_of};
 use super::{LogSink, Store, expired};
 use crate::codec::record::Record;
@@ -22,8 +24,13 @@ use crate::time::Timestamp;
 /// Read access to the live values of one database across the shards a command holds.
 pub trait Keyspace<'s> {
     /// The type and value of the live key `key`, if it exists in a held shard (a compact
-    /// value starts with its type byte). Counts no access.
+    /// value starts with its type byte; a large collection's is its header). Counts no
+    /// access.
     fn value(&self, key: &[u8]) -> Option<(ValueType, &'s [u8])>;
+
+    /// The live list at `key`, in either form, if it exists in a held shard. Counts no
+    /// access.
+    fn list(&self, key: &[u8]) -> Option<ListRead<'s>>;
 }
 
 /// A list composer: calls its second argument with each element of the list it composes
@@ -33,24 +40,33 @@ pub type ListEach<'e> = dyn Fn(&dyn Keyspace<'_>, &mut dyn FnMut(&[u8])) + 'e;
 /// A reader of the shards other than a STORE's destination.
 type OtherValue<'r, 'o> = dyn Fn(&[u8]) -> Option<(ValueType, &'o [u8])> + 'r;
 
-/// A [`Keyspace`] made of a function.
-struct FnKeyspace<F>(F);
+/// A reader of the lists of the shards other than a STORE's destination.
+type OtherList<'r, 'o> = dyn Fn(&[u8]) -> Option<ListRead<'o>> + 'r;
 
-impl<'s, F> Keyspace<'s> for FnKeyspace<F>
+/// A [`Keyspace`] made of two functions: values, and lists.
+struct FnKeyspace<F, G>(F, G);
+
+impl<'s, F, G> Keyspace<'s> for FnKeyspace<F, G>
 where
     F: Fn(&[u8]) -> Option<(ValueType, &'s [u8])>,
+    G: Fn(&[u8]) -> Option<ListRead<'s>>,
 {
     fn value(&self, key: &[u8]) -> Option<(ValueType, &'s [u8])> {
         (self.0)(key)
     }
+
+    fn list(&self, key: &[u8]) -> Option<ListRead<'s>> {
+        (self.1)(key)
+    }
 }
 
 /// Guides the closure's signature (its output does not borrow from its key).
-fn keyspace<'s, F>(function: F) -> FnKeyspace<F>
+fn keyspace<'s, F, G>(value: F, list: G) -> FnKeyspace<F, G>
 where
     F: Fn(&[u8]) -> Option<(ValueType, &'s [u8])>,
+    G: Fn(&[u8]) -> Option<ListRead<'s>>,
 {
-    FnKeyspace(function)
+    FnKeyspace(value, list)
 }
 
 impl Store<'_> {
@@ -65,6 +81,17 @@ impl Store<'_> {
         let value = self.value_of(&found);
         Some((ValueType::of(found.layout.kind, value), value))
     }
+
+    /// The live list at `key` (either form), without counting an access.
+    #[must_use]
+    pub fn list_peek(&self, db: u8, key: &[u8], now: Timestamp) -> Option<ListRead<'_>> {
+        let found = self.find(db, key)?;
+        if expired(found.layout.expires_at, now) {
+            return None;
+        }
+        let value = self.value_of(&found);
+        (ValueType::of(found.layout.kind, value) == ValueType::List).then(|| self.list_read(&found))
+    }
 }
 
 /// Calls `read` with a [`Keyspace`] of database `db` over the shards the caller holds (a
@@ -78,12 +105,20 @@ pub fn read_across(
     let shard_count = shards.count();
     shards.with_all(&mut |stores| {
         let stores: &[Option<&mut Store<'_>>] = stores;
-        let held = keyspace(|key: &[u8]| {
-            stores
-                .get(shard_of(key, shard_count))?
-                .as_deref()?
-                .value_peek(db, key, now)
-        });
+        let held = keyspace(
+            |key: &[u8]| {
+                stores
+                    .get(shard_of(key, shard_count))?
+                    .as_deref()?
+                    .value_peek(db, key, now)
+            },
+            |key: &[u8]| {
+                stores
+                    .get(shard_of(key, shard_count))?
+                    .as_deref()?
+                    .list_peek(db, key, now)
+            },
+        );
         read(&held);
     });
 }
@@ -117,17 +152,26 @@ pub fn list_store_across(
             panic!("shard {target_shard} is not held by this command");
         };
         let (left, right): (&[Option<&mut Store<'_>>], &[Option<&mut Store<'_>>]) = (left, right);
-        let other_value = |key: &[u8]| -> Option<(ValueType, &[u8])> {
+        let other_store = |key: &[u8]| {
             let shard = shard_of(key, shard_count);
             let store = if shard < target_shard {
                 left.get(shard)
             } else {
                 right.get(shard.checked_sub(target_shard + 1)?)
             };
-            store?.as_deref()?.value_peek(db, key, now)
+            store?.as_deref()
         };
+        let other_value = |key: &[u8]| -> Option<(ValueType, &[u8])> {
+            other_store(key)?.value_peek(db, key, now)
+        };
+        let other_list =
+            |key: &[u8]| -> Option<ListRead<'_>> { other_store(key)?.list_peek(db, key, now) };
         let is_local = |key: &[u8]| shard_of(key, shard_count) == target_shard;
-        result = target.list_store_result(db, target_key, &is_local, &other_value, now, log, each);
+        let others = (
+            &other_value as &OtherValue<'_, '_>,
+            &other_list as &OtherList<'_, '_>,
+        );
+        result = target.list_store_result(db, target_key, &is_local, others, now, log, each);
     });
     result
 }
@@ -157,19 +201,28 @@ impl Store<'_> {
         db: u8,
         target_key: &[u8],
         is_local: &dyn Fn(&[u8]) -> bool,
-        other_value: &OtherValue<'_, 'o>,
+        (other_value, other_list): (&OtherValue<'_, 'o>, &OtherList<'_, 'o>),
         now: Timestamp,
         log: &mut impl LogSink,
         each: &ListEach<'_>,
     ) -> Result<usize, StoreError> {
         let sizing = |store: &Store<'_>| {
-            let reader = keyspace(|key: &[u8]| {
-                if is_local(key) {
-                    store.value_peek(db, key, now)
-                } else {
-                    other_value(key)
-                }
-            });
+            let reader = keyspace(
+                |key: &[u8]| {
+                    if is_local(key) {
+                        store.value_peek(db, key, now)
+                    } else {
+                        other_value(key)
+                    }
+                },
+                |key: &[u8]| {
+                    if is_local(key) {
+                        store.list_peek(db, key, now)
+                    } else {
+                        other_list(key)
+                    }
+                },
+            );
             let mut out = Out {
                 target: None,
                 size: 0,
@@ -219,13 +272,29 @@ impl Store<'_> {
                 let (before, rest) = memory.split_at_mut(start);
                 let (target, after) = rest.split_at_mut(size);
                 let (before, after): (&[u8], &[u8]) = (before, after);
-                let reader = keyspace(|key: &[u8]| {
-                    if is_local(key) {
-                        value_in_split(table, seed, before, after, start + size, db, key, now)
-                    } else {
-                        other_value(key)
-                    }
-                });
+                let split = Split {
+                    table,
+                    seed,
+                    before,
+                    after,
+                    after_start: start + size,
+                };
+                let reader = keyspace(
+                    |key: &[u8]| {
+                        if is_local(key) {
+                            split.find(db, key, false, now).map(|(_, value)| value)
+                        } else {
+                            other_value(key)
+                        }
+                    },
+                    |key: &[u8]| {
+                        if is_local(key) {
+                            split.list(db, key, now)
+                        } else {
+                            other_list(key)
+                        }
+                    },
+                );
                 let mut out = Out {
                     target: Some(target),
                     size: 0,
@@ -239,42 +308,71 @@ impl Store<'_> {
     }
 }
 
-/// The live value of `key` (any type) in segment memory split around a new item being
-/// written: `before` it, and `after` it from `after_start` on.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a split memory and a key to find in it"
-)]
-fn value_in_split<'m>(
-    table: &Table<'_>,
+/// A value and its type.
+type Typed<'m> = (ValueType, &'m [u8]);
+
+/// Segment memory split around a new item being written: `before` it, and `after` it
+/// from `after_start` on, with the table that finds items in it.
+struct Split<'m, 't> {
+    table: &'m Table<'t>,
     seed: u64,
     before: &'m [u8],
     after: &'m [u8],
     after_start: usize,
-    db: u8,
-    key: &[u8],
-    now: Timestamp,
-) -> Option<(ValueType, &'m [u8])> {
-    let mut value = None;
-    table.find(wyhash(key, seed), |location| {
-        let bytes = if location < before.len() {
-            before.get(location..)
-        } else {
-            location
-                .checked_sub(after_start)
-                .and_then(|offset| after.get(offset..))
-        };
-        let Some(bytes) = bytes else {
-            return false;
-        };
-        let layout = item::layout(bytes);
-        let matched = layout.db == db && bytes.get(layout.key.clone()) == Some(key);
-        if matched && !expired(layout.expires_at, now) {
-            value = bytes
-                .get(layout.value.clone())
-                .map(|value| (ValueType::of(layout.kind, value), value));
+}
+
+impl<'m> Split<'m, '_> {
+    /// The live item at `key` (a part if `part`, else a key): its key's bytes and its type
+    /// and value.
+    fn find(
+        &self,
+        db: u8,
+        key: &[u8],
+        part: bool,
+        now: Timestamp,
+    ) -> Option<(&'m [u8], Typed<'m>)> {
+        let mut value = None;
+        self.table.find(wyhash(key, self.seed), |location| {
+            let bytes = if location < self.before.len() {
+                self.before.get(location..)
+            } else {
+                location
+                    .checked_sub(self.after_start)
+                    .and_then(|offset| self.after.get(offset..))
+            };
+            let Some(bytes) = bytes else {
+                return false;
+            };
+            let layout = item::layout(bytes);
+            let matched = layout.db == db
+                && (layout.kind == ItemKind::Part) == part
+                && bytes.get(layout.key.clone()) == Some(key);
+            if matched && !expired(layout.expires_at, now) {
+                value = bytes
+                    .get(layout.key.clone())
+                    .zip(bytes.get(layout.value.clone()))
+                    .map(|(key, value)| (key, (ValueType::of(layout.kind, value), value)));
+            }
+            matched
+        });
+        value
+    }
+
+    /// The live list at `key`, in either form.
+    fn list(&'m self, db: u8, key: &[u8], now: Timestamp) -> Option<ListRead<'m>> {
+        let (owner, (kind, value)) = self.find(db, key, false, now)?;
+        if kind != ValueType::List {
+            return None;
         }
-        matched
-    });
-    value
+        Some(match Header::read(value) {
+            Some(header) => ListRead::Large(LargeList::new(self, db, owner, header)),
+            None => ListRead::Compact(ListView::new(value)),
+        })
+    }
+}
+
+impl PartSource for Split<'_, '_> {
+    fn part(&self, db: u8, key: &[u8]) -> Option<&[u8]> {
+        self.find(db, key, true, 0).map(|(_, (_, value))| value)
+    }
 }

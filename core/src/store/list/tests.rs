@@ -7,7 +7,7 @@ use super::*;
 use crate::arena::Arena;
 use crate::codec::record::{Body, LogRecord};
 use crate::storage::item::ItemKind;
-use crate::store::{Config, ExpireCondition, SetOptions};
+use crate::store::{Config, ExpireCondition, SetOptions, Transfer};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, VecDeque};
 use std::vec::Vec;
@@ -761,4 +761,244 @@ fn a_longer_expiry_of_a_large_collection_replays_with_its_parts() {
             .sum();
         assert_eq!(parts, owned, "no part is left of the list that expired");
     });
+}
+
+/// RENAME, COPY and MOVE carry a large list's nodes under the new name (in this store:
+/// the cross-shard path is the hashes' one); removing, overwriting and trimming take them.
+#[test]
+fn transfers_carry_the_nodes_and_removals_take_them() {
+    let config = Config {
+        list_max_listpack_size: 4,
+        ..Config::new(256 * 1024, 256)
+    };
+    with_config(config, |store| {
+        let mut log = EncodedLog::default();
+        let elements: Vec<[u8; 4]> = (0..100u32).map(u32::to_le_bytes).collect();
+        let pushed = elements.iter().map(|e| &e[..]);
+        assert_eq!(
+            store.list_push(0, b"a", End::Tail, pushed, false, NOW, &mut log),
+            Ok(100)
+        );
+        let whole = |store: &mut Store<'_>, db: u8, key: &[u8]| {
+            let list = store
+                .list_view(db, key, NOW)
+                .expect("a list")
+                .expect("present");
+            assert!(matches!(list, ListRead::Large(_)));
+            let got: Vec<&[u8]> = list.iter().collect();
+            assert_eq!(got, elements.iter().map(|e| &e[..]).collect::<Vec<_>>());
+        };
+        whole(store, 0, b"a");
+        let nodes = store.table.len() - 1;
+        assert_eq!(nodes, 25, "{nodes} nodes of 4");
+        let transfer = |store: &mut Store<'_>, from: (u8, &[u8]), to: (u8, &[u8]), keep| {
+            store.transfer(from.0, from.1, to.0, to.1, true, keep, NOW, &mut ())
+        };
+        assert_eq!(
+            transfer(store, (0, b"a"), (0, b"b"), false),
+            Ok(Transfer::Done)
+        );
+        whole(store, 0, b"b");
+        assert_eq!(store.table.len(), nodes + 1);
+        assert_eq!(
+            transfer(store, (0, b"b"), (0, b"c"), true),
+            Ok(Transfer::Done)
+        );
+        whole(store, 0, b"b");
+        whole(store, 0, b"c");
+        assert_eq!(
+            transfer(store, (0, b"c"), (3, b"c"), false),
+            Ok(Transfer::Done)
+        );
+        whole(store, 3, b"c");
+        // A large list replaced by another: the old one's nodes go first.
+        assert_eq!(
+            transfer(store, (0, b"b"), (3, b"c"), true),
+            Ok(Transfer::Done)
+        );
+        whole(store, 3, b"c");
+        assert_eq!(store.table.len(), 2 * (nodes + 1));
+        // Overwritten by a string, and deleted: the nodes go.
+        store
+            .set(0, b"b", b"x", SetOptions::default(), NOW, &mut ())
+            .expect("room");
+        assert_eq!(store.table.len(), nodes + 2);
+        assert!(store.delete(3, b"c", NOW, &mut ()));
+        assert_eq!(store.table.len(), 1);
+        // Trimmed to a few: the nodes outside go, the list stays large and whole.
+        let pushed = elements.iter().map(|e| &e[..]);
+        store
+            .list_push(0, b"d", End::Tail, pushed, false, NOW, &mut log)
+            .expect("push");
+        store
+            .list_trim(0, b"d", 50, 52, NOW, &mut log)
+            .expect("trim");
+        let list = store.list_view(0, b"d", NOW).expect("list").expect("d");
+        assert_eq!(
+            list.iter().collect::<Vec<_>>(),
+            [&elements[50][..], &elements[51][..], &elements[52][..]]
+        );
+        // Elements 50 and 51 end one node of 4, element 52 starts the next.
+        assert_eq!(store.table.len(), 1 + 1 + 2, "b, d and two nodes");
+        // Popped empty: the key and its nodes go.
+        store
+            .list_pop(0, b"d", End::Head, 10, NOW, &mut log, |_, _| {})
+            .expect("pop");
+        assert_eq!(store.table.len(), 1);
+        assert_eq!(state(store, NOW).len(), 1);
+    });
+}
+
+/// Under memory pressure with an eviction policy, a large list goes whole: no node of an
+/// evicted list is left, and every list left has all its elements.
+#[test]
+fn eviction_takes_a_list_whole() {
+    let mut config = Config::new(64 * 1024, 256);
+    config.policy = crate::storage::policy::EvictionPolicy::AllKeysLru;
+    config.list_max_listpack_size = 2;
+    with_config(config, |store| {
+        let element = [b'x'; 100];
+        for key in 0..400u32 {
+            let name = key.to_le_bytes();
+            let pushed = [&element[..]; 5].into_iter();
+            store
+                .list_push(0, &name, End::Tail, pushed, false, NOW, &mut ())
+                .expect("eviction makes room");
+        }
+        assert!(store.stats().evicted > 0);
+        let left = state(store, NOW);
+        assert!(!left.is_empty());
+        for (value, _) in left.values() {
+            assert_eq!(
+                *value,
+                Value::List(std::iter::repeat_n(element.to_vec(), 5).collect())
+            );
+        }
+    });
+}
+
+/// Stores of one keyspace, one per shard.
+struct Shards3(Vec<Store<'static>>);
+
+impl crate::store::Shards<'static> for Shards3 {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    fn store(&mut self, shard: usize) -> &mut Store<'static> {
+        &mut self.0[shard]
+    }
+
+    fn with_pair(
+        &mut self,
+        first: usize,
+        second: usize,
+        operation: &mut dyn FnMut(&mut Store<'_>, &mut Store<'_>),
+    ) {
+        let (low, high) = (first.min(second), first.max(second));
+        let (head, tail) = self.0.split_at_mut(high);
+        if first < second {
+            operation(&mut head[low], &mut tail[0]);
+        } else {
+            operation(&mut tail[0], &mut head[low]);
+        }
+    }
+
+    fn with_all(&mut self, operation: &mut dyn FnMut(&mut [Option<&mut Store<'_>>])) {
+        let mut stores: Vec<Option<&mut Store<'_>>> = self.0.iter_mut().map(Some).collect();
+        operation(&mut stores);
+    }
+}
+
+/// LMOVE between shards, with lists small and large on either side (nodes of 3
+/// elements): every list follows a model, and every shard's chains stay whole.
+#[test]
+fn moves_across_shards_follow_the_model() {
+    let config = Config {
+        list_max_listpack_size: 3,
+        ..Config::new(1 << 20, 2048)
+    };
+    let mut shards = Shards3(
+        (0..3)
+            .map(|_| {
+                let memory = Vec::leak(std::vec![0u8; config.arena_size()]);
+                let mut arena = Arena::from_buffer(memory);
+                let store = Store::new(&mut arena, config).expect("config fits");
+                arena.freeze().expect("freeze");
+                store
+            })
+            .collect(),
+    );
+    let keys: Vec<Vec<u8>> = (0..6u8).map(|k| std::vec![b'k', b'0' + k]).collect();
+    let mut model: Vec<VecDeque<Vec<u8>>> = std::vec![VecDeque::new(); keys.len()];
+    let mut random = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |bound: usize| {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        usize::try_from(random % bound as u64).expect("fits")
+    };
+    let shard = |key: &[u8]| crate::store::shard_of(key, 3);
+    for round in 0..3000u32 {
+        let (source, target) = (next(keys.len()), next(keys.len()));
+        if next(4) == 0 {
+            let element = round.to_le_bytes();
+            let count = next(4) + 1;
+            let pushed = std::iter::repeat_n(&element[..], count);
+            let key = &keys[source];
+            shards.0[shard(key)]
+                .list_push(0, key, End::Tail, pushed, false, NOW, &mut ())
+                .expect("push");
+            model[source].extend(std::iter::repeat_n(element.to_vec(), count));
+            continue;
+        }
+        let (from, to) = (
+            if next(2) == 0 { End::Head } else { End::Tail },
+            if next(2) == 0 { End::Head } else { End::Tail },
+        );
+        let mut moved = None;
+        let result = list_move(
+            &mut shards,
+            0,
+            &keys[source],
+            &keys[target],
+            from,
+            to,
+            NOW,
+            &mut (),
+            |element| moved = Some(element.to_vec()),
+        );
+        let expected = match from {
+            End::Head => model[source].pop_front(),
+            End::Tail => model[source].pop_back(),
+        };
+        if let Some(element) = &expected {
+            match to {
+                End::Head => model[target].push_front(element.clone()),
+                End::Tail => model[target].push_back(element.clone()),
+            }
+        }
+        assert_eq!(result, Ok(expected.is_some()), "round {round}");
+        assert_eq!(moved, expected, "round {round}");
+    }
+    let mut large = 0;
+    for (index, key) in keys.iter().enumerate() {
+        let store = &mut shards.0[shard(key)];
+        let got: Option<Vec<Vec<u8>>> = store
+            .list_view(0, key, NOW)
+            .expect("a list")
+            .map(|list| list.iter().map(<[u8]>::to_vec).collect());
+        let expected: Vec<Vec<u8>> = model[index].iter().cloned().collect();
+        assert_eq!(got.unwrap_or_default(), expected, "key {index}");
+    }
+    for store in &shards.0 {
+        large += state(store, NOW)
+            .keys()
+            .filter(|key| {
+                let found = store.find(0, key).expect("a key");
+                store.header_of(&found).is_some()
+            })
+            .count();
+    }
+    assert!(large > 0, "some lists are large");
 }
