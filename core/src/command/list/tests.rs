@@ -450,3 +450,74 @@ fn a_large_list_follows_a_model_through_every_command() {
         assert_eq!(got, expected, "the whole list");
     }
 }
+
+/// The readers of a large list besides the list commands: SORT (also storing into the
+/// list itself, read through the memory split around the new item), DUMP and RESTORE,
+/// OBJECT ENCODING, MEMORY USAGE (which counts the nodes).
+#[test]
+fn sort_dump_and_memory_read_a_large_list() {
+    use crate::store::Config;
+    let config = Config {
+        list_max_listpack_size: 4,
+        ..Config::new(1 << 20, 1000)
+    };
+    let mut harness = Harness::with_config(config, Protocol::Resp2);
+    let numbers: std::vec::Vec<u32> = (0..200u32).map(|n| (n * 7919) % 1000).collect();
+    let mut command = String::from("RPUSH l");
+    for number in &numbers {
+        command.push_str(&std::format!(" {number}"));
+    }
+    assert_eq!(harness.run(&command), b":200\r\n");
+    let now = harness.now;
+    let list = harness
+        .store
+        .list_view(0, b"l", now)
+        .expect("list")
+        .expect("l");
+    assert!(matches!(list, crate::store::list::ListRead::Large(_)));
+    let mut sorted = numbers.clone();
+    sorted.sort_unstable();
+    let expected: std::vec::Vec<_> = sorted
+        .iter()
+        .map(|n| Some(n.to_string().into_bytes()))
+        .collect();
+    assert_eq!(bulks(&harness.run("SORT l")), expected);
+    let limited = bulks(&harness.run("SORT l LIMIT 10 5 DESC"));
+    let desc: std::vec::Vec<_> = expected.iter().rev().skip(10).take(5).cloned().collect();
+    assert_eq!(limited, desc);
+    assert_eq!(harness.run("SORT l STORE m"), b":200\r\n");
+    assert_eq!(bulks(&harness.run("LRANGE m 0 -1")), expected);
+    assert_eq!(harness.run("SORT l STORE l"), b":200\r\n");
+    assert_eq!(bulks(&harness.run("LRANGE l 0 -1")), expected);
+    // Back to a large list, then DUMP and RESTORE it under another name.
+    assert_eq!(
+        harness.run(&command.replacen("RPUSH l", "RPUSH big", 1)),
+        b":200\r\n"
+    );
+    let in_order: std::vec::Vec<_> = numbers
+        .iter()
+        .map(|n| Some(n.to_string().into_bytes()))
+        .collect();
+    let dump = harness.run("DUMP big");
+    let size_end = dump.iter().position(|&b| b == b'\r').expect("size");
+    let size: usize = std::str::from_utf8(&dump[1..size_end])
+        .expect("ascii")
+        .parse()
+        .expect("n");
+    let payload = dump[size_end + 2..size_end + 2 + size].to_vec();
+    let restore: [&[u8]; 4] = [b"RESTORE", b"copy", b"0", &payload];
+    assert_eq!(harness.run_args(&restore), b"+OK\r\n");
+    assert_eq!(bulks(&harness.run("LRANGE copy 0 -1")), in_order);
+    assert_eq!(harness.run("OBJECT ENCODING big"), b"$9\r\nquicklist\r\n");
+    let usage = |harness: &mut Harness, key: &str| -> i64 {
+        let reply = harness.run(&std::format!("MEMORY USAGE {key}"));
+        std::str::from_utf8(&reply[1..reply.len() - 2])
+            .expect("ascii")
+            .parse()
+            .expect("integer")
+    };
+    assert!(
+        usage(&mut harness, "big") > 200 * 4,
+        "the nodes are counted"
+    );
+}
