@@ -8,14 +8,15 @@
 //! +------+-------------+---------+-------------+---------+-----
 //! ```
 //!
-//! Every write (LPUSH, LPOP, LSET, LINSERT, LREM, LTRIM, LMOVE, ...) composes the new
-//! value straight into segment memory from the old one and the request's arguments (a
-//! sizing pass, then a writing pass: no allocation), and the old item becomes a hole: O(n)
-//! in the list's size. It is logged as one `Set` record of the whole new item, physical and
-//! idempotent; a write that empties the list removes the key and logs a `Del`. There is no
-//! large encoding yet: a list grows in this form up to the item size limit
-//! (`value_size_max`), past which a push is refused with
-//! [`StoreError::CollectionTooLarge`] and changes nothing.
+//! Every write (LPUSH, LPOP, LSET, LINSERT, LREM, LTRIM, LMOVE, ...) of a compact list
+//! composes the new value straight into segment memory from the old one and the request's
+//! arguments (a sizing pass, then a writing pass: no allocation), and the old item becomes
+//! a hole: O(n) in the list's size. It is logged as one `Set` record of the whole new
+//! item, physical and idempotent; a write that empties the list removes the key and logs
+//! a `Del`. A list whose compact value would pass `list-max-listpack-size` takes the
+//! large form, a chain of nodes (`list/large.rs`), read like a compact one
+//! through [`ListRead`]; an element no node can hold is refused with
+//! [`StoreError::CollectionTooLarge`] and nothing changes.
 //!
 //! Reading is total: [`ListView`] walks the bytes with checked lengths and stops at the
 //! first malformed element, and [`is_valid`] is what recovery checks before it loads one.
