@@ -126,6 +126,9 @@ pub struct Settings {
     /// `set-max-listpack-value`: a set with a longer member (not all integers) takes the
     /// large form.
     pub set_max_listpack_value: u64,
+    /// `list-max-listpack-size`: the most a list node holds (negative: -1..-5 for 4 to 64
+    /// KiB, positive: an element count); a longer compact list takes the large form.
+    pub list_max_listpack_size: i64,
 }
 
 impl Default for Settings {
@@ -178,6 +181,7 @@ impl Default for Settings {
             set_max_intset_entries: 512,
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
+            list_max_listpack_size: -2,
         }
     }
 }
@@ -283,7 +287,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 47] = [
+pub static SETTINGS: [Setting; 48] = [
     setting!(
         "dir",
         "",
@@ -728,6 +732,16 @@ pub static SETTINGS: [Setting; 47] = [
         |size: &u64| size.to_string(),
         |text: &str| parse_number(text, 0, u32::MAX.into())
     ),
+    setting!(
+        "list-max-listpack-size",
+        "list-max-ziplist-size",
+        false,
+        "the most a list node holds: -1..-5 for 4, 8, 16, 32, 64 KiB, or a positive element \
+         count; a longer list takes the large form (a chain of nodes)",
+        list_max_listpack_size,
+        |size: &i64| size.to_string(),
+        parse_list_size
+    ),
 ];
 
 impl Settings {
@@ -840,6 +854,8 @@ impl Settings {
             u32::try_from(self.set_max_listpack_entries).unwrap_or(u32::MAX);
         config.store.set_max_listpack_value =
             u32::try_from(self.set_max_listpack_value).unwrap_or(u32::MAX);
+        config.store.list_max_listpack_size = i32::try_from(self.list_max_listpack_size)
+            .unwrap_or(floe_core::store::LIST_MAX_LISTPACK_SIZE_DEFAULT);
         config.persistence = self.persistence;
         config.fsync = self.fsync;
         config.backend = self.backend;
@@ -1074,6 +1090,17 @@ fn parse_number(text: &str, least: u64, most: u64) -> Result<u64, String> {
         Ok(number) if (least..=most).contains(&number) => Ok(number),
         _ => Err(format!(
             "`{text}` is not a whole number from {least} to {most}"
+        )),
+    }
+}
+
+/// `list-max-listpack-size`: Redis's range (an `int`); the store clamps it as Redis's
+/// quicklist does (below -5 is -5, above 32768 elements is 32768).
+fn parse_list_size(text: &str) -> Result<i64, String> {
+    match text.trim().parse::<i64>() {
+        Ok(size) if i32::try_from(size).is_ok() => Ok(size),
+        _ => Err(format!(
+            "`{text}` is not a whole number that fits in 32 bits"
         )),
     }
 }

@@ -33,7 +33,7 @@ use collection::Text;
 
 use crate::storage::item::{varint_size, varint_write};
 use crate::store::TYPE_HASH;
-use crate::store::list::ListView;
+use crate::store::list::ListRead;
 use crate::store::zset::ZsetView;
 use crate::text::{I64_TEXT_SIZE_MAX, format_i64, parse_double_or_infinity};
 
@@ -233,8 +233,8 @@ pub enum Value<'v> {
     Hash(crate::store::hash::HashRead<'v>),
     /// A set, compact or large.
     Set(crate::store::set::SetRead<'v>),
-    /// A compact list.
-    List(ListView<'v>),
+    /// A list, compact or large.
+    List(ListRead<'v>),
     /// A compact sorted set.
     SortedSet(ZsetView<'v>),
 }

@@ -1,6 +1,6 @@
 //! The list family: LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LLEN, LRANGE, LINDEX, LSET,
 //! LINSERT, LREM, LTRIM, LPOS, LMOVE, RPOPLPUSH and LMPOP, over the compact encoding of
-//! `store/list.rs`.
+//! `store/list.rs` and the large form of `store/list/large.rs` (read through `ListRead`).
 //!
 //! Arguments are checked in Redis 7.0's order, which differs per command: LRANGE, LREM
 //! and LTRIM parse their integers before they look at the key, LINDEX and LSET look first
@@ -11,7 +11,7 @@
 use super::{Arguments, Context, Door, NOT_INTEGER, Outcome, bulk_or_null, is};
 use crate::codec::resp::{ReplySink, ReplyWriter};
 use crate::error::StoreError;
-use crate::store::list::{End, ListView, list_move, resolve_index, resolve_range};
+use crate::store::list::{End, ListRead, list_move, resolve_index, resolve_range};
 use crate::store::parse_integer;
 
 /// The commands of this family.
@@ -78,7 +78,7 @@ pub(super) fn run<D: Door>(command: Command, context: &mut Context<'_, '_, D>) -
 /// if absent), or replies WRONGTYPE.
 fn read<D: Door>(
     context: &mut Context<'_, '_, D>,
-    reply: impl FnOnce(&mut ReplyWriter<'_, D::Sink>, &D::Args, Option<ListView<'_>>),
+    reply: impl FnOnce(&mut ReplyWriter<'_, D::Sink>, &D::Args, Option<ListRead<'_>>),
 ) {
     let key = context.arg(1);
     let args: &D::Args = context.args;
@@ -209,7 +209,7 @@ fn range<D: Door>(context: &mut Context<'_, '_, D>) {
         };
         let range = resolve_range(start, stop, list.len());
         reply.array_header(range.len());
-        for element in list.iter().skip(range.start).take(range.len()) {
+        for element in list.iter_from(range.start).take(range.len()) {
             reply.bulk(element);
         }
     });
@@ -228,8 +228,8 @@ fn index<D: Door>(context: &mut Context<'_, '_, D>) {
         return;
     };
     read(context, |reply, _, list| {
-        let list = list.unwrap_or(ListView::new(&[]));
-        let element = resolve_index(index, list.len()).and_then(|at| list.nth(at));
+        let element =
+            list.and_then(|list| resolve_index(index, list.len()).and_then(|at| list.nth(at)));
         bulk_or_null(reply, element);
     });
 }
@@ -416,7 +416,7 @@ fn position<D: Door>(context: &mut Context<'_, '_, D>) {
 /// reports: among the first `scan_max` elements from the head (`forward`) or the tail,
 /// skipping `skip` matches, at most `wanted`, in the order of the walk.
 fn positions(
-    list: ListView<'_>,
+    list: ListRead<'_>,
     element: &[u8],
     forward: bool,
     scan_max: usize,
@@ -431,12 +431,11 @@ fn positions(
         len - scan_max..len
     };
     let in_window = || {
-        list.iter()
+        list.iter_from(window.start)
             .enumerate()
-            .skip(window.start)
             .take(window.len())
             .filter(|(_, other)| *other == element)
-            .map(|(at, _)| at)
+            .map(|(at, _)| window.start + at)
     };
     if forward {
         in_window().skip(skip).take(wanted).for_each(visit);
@@ -576,10 +575,10 @@ fn mpop<D: Door>(
     false
 }
 
-/// floe's refusal of a list that would pass the item size limit.
-const LIST_TOO_LARGE: &str = "ERR list exceeds the maximum size of an item (value-size-max: a \
-                              list is one item in its compact encoding; the large encoding is \
-                              not built yet)";
+/// floe's refusal of an element that a list node cannot hold (or of a compact list past
+/// the item size limit under a key too long for the large form).
+const LIST_TOO_LARGE: &str = "ERR list element or node exceeds the maximum size of an item \
+                              (value-size-max)";
 
 /// Replies with a store error, naming lists where the message names a collection.
 fn list_error<D: Door>(context: &mut Context<'_, '_, D>, error: StoreError) {

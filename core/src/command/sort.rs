@@ -30,7 +30,7 @@ use super::{Arguments, Context, Door, NOT_INTEGER, is};
 use crate::constants::{SORT_CHUNK_SIZE, SORT_ELEMENTS_MAX, SORT_PATTERN_KEY_SIZE_MAX};
 use crate::store::hash::HashView;
 use crate::store::large::{Header, PartKey};
-use crate::store::list::{self, ListView};
+use crate::store::list;
 use crate::store::set::{self, SetView};
 use crate::store::sort::{Keyspace, list_store_across, read_across};
 use crate::store::zset::{self, ZsetView};
@@ -486,7 +486,10 @@ impl<'a, 'v> Source<'a, 'v> {
     /// The elements of the key's value in its own order (a missing key has none).
     fn walk(&self) -> Walk<'a, 'v> {
         match self.value {
-            Some((ValueType::List, value)) => Walk::List(ListView::new(value).ranges()),
+            Some((ValueType::List, _)) => match self.keyspace.list(self.key) {
+                Some(list) => Walk::List(list.iter()),
+                None => Walk::Empty,
+            },
             Some((ValueType::Set, value)) => match Header::read(value) {
                 Some(header) => Walk::LargeSet(LargeWalk {
                     keyspace: self.keyspace,
@@ -533,7 +536,7 @@ impl<'v> Iterator for LargeWalk<'_, 'v> {
 
 /// The elements of a sorted key's value in its own order (a missing key has none).
 enum Walk<'a, 'v> {
-    List(list::Elements<'v>),
+    List(list::ListIter<'v>),
     Set(set::Members<'v>),
     LargeSet(LargeWalk<'a, 'v>),
     Zset(zset::Entries<'v>),
@@ -545,7 +548,7 @@ impl<'v> Iterator for Walk<'_, 'v> {
 
     fn next(&mut self) -> Option<&'v [u8]> {
         match self {
-            Self::List(elements) => elements.next().map(|(_, element)| element),
+            Self::List(elements) => elements.next(),
             Self::Set(members) => members.next(),
             Self::LargeSet(members) => members.next(),
             Self::Zset(entries) => entries.next().map(|entry| entry.member),

@@ -46,7 +46,7 @@ impl ValueType {
             (ItemKind::String | ItemKind::Part, _) => Self::String,
             (ItemKind::Compact, Some(&super::large::TYPE_LARGE_HASH)) => Self::Hash,
             (ItemKind::Compact, Some(&super::large::TYPE_LARGE_SET)) => Self::Set,
-            (ItemKind::Compact, Some(&TYPE_LIST)) => Self::List,
+            (ItemKind::Compact, Some(&TYPE_LIST | &super::large::TYPE_LARGE_LIST)) => Self::List,
             (ItemKind::Compact, Some(&TYPE_SET)) => Self::Set,
             (ItemKind::Compact, Some(&TYPE_ZSET)) => Self::SortedSet,
             (ItemKind::Compact, _) => Self::Hash,
@@ -101,9 +101,11 @@ pub fn is_valid(value: &[u8]) -> bool {
         Some(&TYPE_SET) => super::set::is_valid(value),
         Some(&TYPE_LIST) => super::list::is_valid(value),
         Some(&TYPE_ZSET) => super::zset::is_valid(value),
-        Some(&(super::large::TYPE_LARGE_HASH | super::large::TYPE_LARGE_SET)) => {
-            super::large::Header::read(value).is_some()
-        }
+        Some(
+            &(super::large::TYPE_LARGE_HASH
+            | super::large::TYPE_LARGE_SET
+            | super::large::TYPE_LARGE_LIST),
+        ) => super::large::Header::read(value).is_some(),
         _ => false,
     }
 }

@@ -52,8 +52,12 @@ impl Encoding {
     /// names the encoding of a collection that small.
     #[must_use]
     pub fn of_compact(value: &[u8]) -> Self {
-        if super::large::Header::read(value).is_some() {
-            return Self::Hashtable;
+        if let Some(header) = super::large::Header::read(value) {
+            return if header.is_list() {
+                Self::Quicklist
+            } else {
+                Self::Hashtable
+            };
         }
         match ValueType::of(ItemKind::Compact, value) {
             ValueType::List => Self::Quicklist,
@@ -163,7 +167,7 @@ impl Store<'_> {
             return Ok(false);
         }
         if at <= now {
-            self.remove_expired(&found);
+            self.remove(&found);
             log.record(Record::Del { db, key });
             return Ok(true);
         }
@@ -597,6 +601,63 @@ impl Store<'_> {
         applied
     }
 
+    /// Before a replayed list node `value` at `key` is written: if its owner is an expired
+    /// header of another list (another seed), or any other expired entry, that goes with
+    /// its parts, as a lookup does (the node belongs to a new list under the key).
+    fn node_owner_check(&mut self, db: u8, key: &[u8], value: &[u8], now: Timestamp) {
+        let owner = item::part_owner(key);
+        let kept = self.lookup_keeping_expired(db, owner);
+        let Some(found) = kept.found else {
+            return;
+        };
+        if !expired(found.layout.expires_at, now) {
+            return;
+        }
+        let seed = super::list::node_seed(value);
+        let same = self
+            .header_of(&found)
+            .is_some_and(|header| header.is_list() && header.seed == seed);
+        if !same {
+            self.lookup(db, owner, now);
+        }
+    }
+
+    /// The lookup of a replayed header `value` at `key` (replay keeps an expired header
+    /// with its parts, see `apply_replaying`): an expired header of the same collection
+    /// (same type and seed) stays found, so the new header takes its parts over. Under
+    /// an expired entry of another collection, a new hash's parts were all just written
+    /// (numbers below its part count): the old entry goes with its parts from there on.
+    /// Any other expired entry goes with all its parts, as a lookup does (a new list's
+    /// nodes made the old list go before they were written: `node_owner_check`).
+    fn header_lookup(&mut self, db: u8, key: &[u8], value: &[u8], now: Timestamp) -> Lookup {
+        let kept = self.lookup_keeping_expired(db, key);
+        let Some(found) = kept.found.clone() else {
+            return kept;
+        };
+        if !expired(found.layout.expires_at, now) {
+            return kept;
+        }
+        let (old, new) = (self.header_of(&found), super::large::Header::read(value));
+        match (old, new) {
+            (Some(old), Some(new)) if old.type_byte == new.type_byte && old.seed == new.seed => {
+                kept
+            }
+            (Some(old), Some(new)) if !new.is_list() => {
+                self.remove_item(&found);
+                self.stats.expired += 1;
+                if let Some(mut part_key) = super::large::PartKey::new(key) {
+                    for number in new.part_count..old.part_bound() {
+                        if let Some(part) = self.find_part(db, part_key.of(number)) {
+                            self.remove_item(&part);
+                        }
+                    }
+                }
+                self.lookup_keeping_expired(db, key)
+            }
+            _ => self.lookup(db, key, now),
+        }
+    }
+
     fn apply_replaying(
         &mut self,
         record: &Record<'_>,
@@ -612,6 +673,11 @@ impl Store<'_> {
                 value_kind,
             } => {
                 check_db(db)?;
+                if value_kind == ItemKind::Part && value.is_empty() && key.len() >= 4 {
+                    // A part with no value is a removed one (a list's emptied node).
+                    self.part_remove_logged(db, key, log);
+                    return Ok(());
+                }
                 let valid = match value_kind {
                     ItemKind::String => true,
                     ItemKind::Compact => super::compact::is_valid(value),
@@ -622,8 +688,15 @@ impl Store<'_> {
                 if !valid {
                     return Err(StoreError::CollectionInvalid);
                 }
+                let is_header =
+                    value_kind == ItemKind::Compact && super::large::Header::read(value).is_some();
+                if value_kind == ItemKind::Part && value.first() == Some(&super::list::TYPE_NODE) {
+                    self.node_owner_check(db, key, value, now);
+                }
                 let lookup = if value_kind == ItemKind::Part {
                     self.part_lookup(db, key)
+                } else if is_header {
+                    self.header_lookup(db, key, value, now)
                 } else {
                     self.lookup(db, key, now)
                 };
@@ -631,7 +704,21 @@ impl Store<'_> {
                     kind: Some(value_kind),
                     ..Splice::bytes(value)
                 };
-                self.put(db, key, lookup, &splice, expires_at, now, log)?;
+                if is_header && expires_at != 0 && expired(expires_at, now) {
+                    // A large collection whose header comes back already expired stays,
+                    // expired, with its parts: a later record of its header with a later
+                    // expiry (EXPIRE logs a longer expiry as a `Set` of the header alone)
+                    // finds them; otherwise the next lookup, another collection under
+                    // the key, or cleaning removes the header and every part below its
+                    // bound, those replayed before it included.
+                    let size = item::item_size(key.len(), value.len(), expires_at);
+                    let new_keys = usize::from(lookup.found.is_none());
+                    self.ensure_room(core::iter::once(size), new_keys, now, log)?;
+                    let lookup = self.header_lookup(db, key, value, now);
+                    self.put_prepared(db, key, lookup, &splice, expires_at, log)?;
+                } else {
+                    self.put(db, key, lookup, &splice, expires_at, now, log)?;
+                }
             }
             Record::Del { db, key } => {
                 check_db(db)?;

@@ -24,7 +24,11 @@
 //!   owner's policy state (`reclaim.rs`); removing the owner (DEL, expiry, eviction, an
 //!   overwrite by another value) removes its parts.
 //!
-//! Hashes (`hash/large.rs`) and sets (`set/large.rs`) use the large form so far;
+//! Hashes (`hash/large.rs`), sets (`set/large.rs`) and lists (`list/large.rs`) use the
+//! large form so far. A list's parts are not found by hashing but linked: each node names
+//! its neighbours, and the header names the head, the tail, the next number to try for a
+//! new node and the bound of the numbers in use (see [`Chain`]); what visits every part
+//! (removal, transfers, MEMORY USAGE) visits the numbers below [`Header::part_bound`].
 //! `docs/types.md` says what the other types still lack.
 
 use core::ops::Range;
@@ -43,9 +47,21 @@ pub const TYPE_LARGE_HASH: u8 = b'H';
 /// The type byte of a large set's header (its parts are compact sets).
 pub const TYPE_LARGE_SET: u8 = b'S';
 
-/// Bytes of a header: type byte, element count (`u64` LE), part count (`u32` LE), seed
-/// (`u64` LE).
+/// The type byte of a large list's header (its parts are list nodes, `list/large.rs`).
+pub const TYPE_LARGE_LIST: u8 = b'L';
+
+/// Bytes of a hash's or a set's header: type byte, element count (`u64` LE), part count
+/// (`u32` LE), seed (`u64` LE).
 pub const HEADER_SIZE: usize = 1 + 8 + 4 + 8;
+
+/// Bytes of a list's header: type byte, element count (`u64` LE), node count (`u32` LE),
+/// seed (`u64` LE: drawn when the list takes the large form, it tells this list from a
+/// later one under the same key), then the head node's number, the tail node's, the
+/// next number to try for a new node and the bound of the numbers in use (`u32` LE each).
+pub const LIST_HEADER_SIZE: usize = 1 + 8 + 4 + 8 + 4 + 4 + 4 + 4;
+
+/// Bytes of the largest header.
+pub const HEADER_SIZE_MAX: usize = LIST_HEADER_SIZE;
 
 /// The longest key a large collection may have: its parts' keys are built on the stack.
 /// A collection under a longer key keeps the compact form (up to the item size limit).
@@ -55,64 +71,169 @@ pub const LARGE_KEY_SIZE_MAX: usize = 1024;
 /// rewrites about this many elements.
 pub const PART_ELEMENTS_TARGET: u64 = 16;
 
+/// The links of a large list's chain of nodes (zero for a hash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Chain {
+    /// The head node's number.
+    pub head: u32,
+    /// The tail node's number.
+    pub tail: u32,
+    /// The next number to try for a new node.
+    pub next: u32,
+    /// Every node's number is below this: removals, transfers and MEMORY USAGE visit
+    /// the numbers below it, so they find every node even of a broken chain (a replay
+    /// that dropped its owner halfway). New nodes take numbers below twice the node
+    /// count (`list/large.rs`), so it stays within twice the list's largest node count.
+    pub end: u32,
+}
+
 /// The header of a large collection: the value of its key item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
-    /// The header's type byte ([`TYPE_LARGE_HASH`] or [`TYPE_LARGE_SET`]).
+    /// The header's type byte ([`TYPE_LARGE_HASH`], [`TYPE_LARGE_SET`] or
+    /// [`TYPE_LARGE_LIST`]).
     pub type_byte: u8,
     /// Elements in the collection (never zero for a stored one).
     pub len: u64,
-    /// Parts, numbered from 0 (at least one).
+    /// Parts (at least one): numbered from 0 for a hash; a list's nodes, in its chain.
     pub part_count: u32,
-    /// Seed of the element hash that picks a part.
+    /// Seed of the element hash that picks a part (a hash's); drawn at random for a list.
+    /// Either way it tells this collection from a later one under the same key.
     pub seed: u64,
+    /// A list's chain (zero for a hash).
+    pub chain: Chain,
+}
+
+/// A header's bytes (as many as its type has).
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderBytes {
+    bytes: [u8; HEADER_SIZE_MAX],
+    size: usize,
+}
+
+impl core::ops::Deref for HeaderBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.size]
+    }
 }
 
 impl Header {
-    /// The header in `value`, if `value` is a well-formed one.
+    /// The header in `value`, if `value` is a well-formed one (its type byte says which
+    /// layout it has).
     #[must_use]
     pub fn read(value: &[u8]) -> Option<Self> {
-        let bytes: &[u8; HEADER_SIZE] = value.try_into().ok()?;
-        let header = Self {
-            type_byte: bytes[0],
-            len: u64::from_le_bytes(bytes[1..9].try_into().ok()?),
-            part_count: u32::from_le_bytes(bytes[9..13].try_into().ok()?),
-            seed: u64::from_le_bytes(bytes[13..21].try_into().ok()?),
+        let u32_at = |at: usize| -> Option<u32> {
+            Some(u32::from_le_bytes(value.get(at..at + 4)?.try_into().ok()?))
         };
-        let valid = matches!(header.type_byte, TYPE_LARGE_HASH | TYPE_LARGE_SET)
-            && header.len > 0
-            && header.part_count > 0;
+        let u64_at = |at: usize| -> Option<u64> {
+            Some(u64::from_le_bytes(value.get(at..at + 8)?.try_into().ok()?))
+        };
+        let header = match value.first() {
+            Some(&type_byte @ (TYPE_LARGE_HASH | TYPE_LARGE_SET)) if value.len() == HEADER_SIZE => {
+                Self {
+                    type_byte,
+                    len: u64_at(1)?,
+                    part_count: u32_at(9)?,
+                    seed: u64_at(13)?,
+                    chain: Chain::default(),
+                }
+            }
+            Some(&TYPE_LARGE_LIST) if value.len() == LIST_HEADER_SIZE => {
+                let chain = Chain {
+                    head: u32_at(21)?,
+                    tail: u32_at(25)?,
+                    next: u32_at(29)?,
+                    end: u32_at(33)?,
+                };
+                if chain.head >= chain.end
+                    || chain.tail >= chain.end
+                    || chain.end == crate::store::list::NODE_NONE
+                {
+                    return None;
+                }
+                Self {
+                    type_byte: TYPE_LARGE_LIST,
+                    len: u64_at(1)?,
+                    part_count: u32_at(9)?,
+                    seed: u64_at(13)?,
+                    chain,
+                }
+            }
+            _ => return None,
+        };
+        let valid = header.len > 0
+            && header.part_count > 0
+            && (header.type_byte != TYPE_LARGE_LIST
+                || (u64::from(header.part_count) <= header.len
+                    && header.part_count <= header.chain.end));
         valid.then_some(header)
+    }
+
+    /// Bytes of the header.
+    #[must_use]
+    pub const fn size(&self) -> usize {
+        if self.type_byte == TYPE_LARGE_LIST {
+            LIST_HEADER_SIZE
+        } else {
+            HEADER_SIZE
+        }
+    }
+
+    /// Whether it is a list's header.
+    #[must_use]
+    pub const fn is_list(&self) -> bool {
+        self.type_byte == TYPE_LARGE_LIST
     }
 
     /// The header's bytes.
     #[must_use]
-    pub fn bytes(&self) -> [u8; HEADER_SIZE] {
-        let mut bytes = [0u8; HEADER_SIZE];
+    pub fn bytes(&self) -> HeaderBytes {
+        let mut bytes = [0u8; HEADER_SIZE_MAX];
         bytes[0] = self.type_byte;
         bytes[1..9].copy_from_slice(&self.len.to_le_bytes());
         bytes[9..13].copy_from_slice(&self.part_count.to_le_bytes());
         bytes[13..21].copy_from_slice(&self.seed.to_le_bytes());
-        bytes
+        if self.is_list() {
+            bytes[21..25].copy_from_slice(&self.chain.head.to_le_bytes());
+            bytes[25..29].copy_from_slice(&self.chain.tail.to_le_bytes());
+            bytes[29..33].copy_from_slice(&self.chain.next.to_le_bytes());
+            bytes[33..37].copy_from_slice(&self.chain.end.to_le_bytes());
+        }
+        HeaderBytes {
+            bytes,
+            size: self.size(),
+        }
     }
 
-    /// The part that holds `element`.
+    /// The part that holds `element` (a hash's).
     #[must_use]
     pub fn part_of(&self, element: &[u8]) -> u32 {
         address(wyhash(element, self.seed), self.part_count)
     }
 
-    /// Whether the collection should grow by a part.
+    /// Whether the collection should grow by a part (a hash's).
     #[must_use]
     pub fn wants_split(&self) -> bool {
         self.len > PART_ELEMENTS_TARGET * u64::from(self.part_count)
     }
 
     /// The part that splits when the collection grows from `part_count` parts: the new
-    /// part `part_count` takes some of its elements.
+    /// part `part_count` takes some of its elements (a hash's).
     #[must_use]
     pub fn split_source(&self) -> u32 {
         self.part_count - low_power(self.part_count)
+    }
+
+    /// Every part's number is below this: a hash's part count, a list's number bound.
+    #[must_use]
+    pub const fn part_bound(&self) -> u32 {
+        if self.is_list() {
+            self.chain.end
+        } else {
+            self.part_count
+        }
     }
 }
 
@@ -182,6 +303,7 @@ pub fn part_is_valid(value: &[u8]) -> bool {
         || value == [super::compact::TYPE_SET]
         || super::hash::is_valid(value)
         || super::set::is_valid(value)
+        || super::list::node_is_valid(value)
 }
 
 /// A part's key: the owner's key and the part's number, built on the stack.
@@ -296,12 +418,37 @@ impl PartSource for SplitMemory<'_, '_> {
     }
 }
 
+/// The numbers of the parts one large collection has ([`Store::part_walk`]).
+pub(super) struct PartWalk<'s, 'a> {
+    key: Option<PartKey>,
+    store: &'s Store<'a>,
+    db: u8,
+    next: u32,
+    bound: u32,
+}
+
+impl Iterator for PartWalk<'_, '_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        let key = self.key.as_mut()?;
+        while self.next < self.bound {
+            let number = self.next;
+            self.next += 1;
+            if self.store.find_part(self.db, key.of(number)).is_some() {
+                return Some(number);
+            }
+        }
+        None
+    }
+}
+
 /// The parts of one large collection, named for removal.
 #[derive(Debug, Clone)]
 pub(super) struct Parts {
     db: u8,
     key: PartKey,
-    count: u32,
+    header: Header,
 }
 
 impl Store<'_> {
@@ -336,14 +483,14 @@ impl Store<'_> {
         Some(Parts {
             db: found.layout.db,
             key: PartKey::new(key)?,
-            count: header.part_count,
+            header,
         })
     }
 
     /// Removes every part of a collection whose key item is gone or being replaced.
     pub(super) fn parts_remove(&mut self, parts: &Parts) {
         let mut key = parts.key.clone();
-        for number in 0..parts.count {
+        for number in 0..parts.header.part_bound() {
             if let Some(found) = self.find_part(parts.db, key.of(number)) {
                 self.remove_item(&found);
             }
@@ -385,7 +532,7 @@ impl Store<'_> {
         let expires_at = self
             .find(db, key)
             .map_or(0, |found| found.layout.expires_at);
-        let header_size = item::item_size(key.len(), HEADER_SIZE, expires_at);
+        let header_size = item::item_size(key.len(), HEADER_SIZE_MAX, expires_at);
         self.ensure_room(
             sizes.chain(core::iter::once(header_size)),
             new_keys,
@@ -438,6 +585,76 @@ impl Store<'_> {
         )
     }
 
+    /// [`Store::part_write`] with a second range of segment memory, `extra`, that
+    /// `compose(old, extra, out)` reads too (an element moved within this store).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a part, its sources and its composer"
+    )]
+    pub(super) fn part_write_with(
+        &mut self,
+        db: u8,
+        part_key: &mut PartKey,
+        number: u32,
+        source: Option<Range<usize>>,
+        extra: Range<usize>,
+        size: usize,
+        log: &mut impl LogSink,
+        compose: impl FnOnce(&[u8], &[u8], &mut Out<'_>),
+    ) -> Result<(), StoreError> {
+        let key = part_key.of(number);
+        let lookup = self.part_lookup(db, key);
+        self.put_found(
+            db,
+            key,
+            lookup.hash,
+            lookup.found,
+            ItemKind::Part,
+            size,
+            0,
+            log,
+            |memory, old, start| {
+                let source = source.unwrap_or(old);
+                // The new item lies in space no live item uses: both sources are wholly
+                // before it or wholly after it.
+                let (before, rest) = memory.split_at_mut(start);
+                let (target, after) = rest.split_at_mut(size);
+                let (before, after): (&[u8], &[u8]) = (before, after);
+                let read = |range: Range<usize>| -> &[u8] {
+                    if range.is_empty() {
+                        &[]
+                    } else if range.end <= start {
+                        &before[range]
+                    } else {
+                        &after[range.start - start - size..range.end - start - size]
+                    }
+                };
+                let mut out = Out {
+                    target: Some(target),
+                    size: 0,
+                };
+                compose(read(source), read(extra), &mut out);
+                assert!(out.size == size, "part size {size} != written {}", out.size);
+            },
+        )
+    }
+
+    /// Removes the part at `key` (a list's node a write emptied) and logs it: a `Set` of
+    /// the part with no value, which replay reads as the part's removal (no part is
+    /// ever empty).
+    pub(super) fn part_remove_logged(&mut self, db: u8, key: &[u8], log: &mut impl LogSink) {
+        if let Some(found) = self.find_part(db, key) {
+            self.remove_item(&found);
+        }
+        log.record(crate::codec::record::Record::Set {
+            db,
+            key,
+            value: &[],
+            expires_at: 0,
+            value_kind: ItemKind::Part,
+        });
+    }
+
     /// Writes part `number` with the value `bytes` (read in another store). Room was made.
     pub(super) fn part_copy(
         &mut self,
@@ -481,23 +698,26 @@ impl Store<'_> {
             .map_or(0, |found| found.layout.expires_at);
         let expires_at = expires_at.unwrap_or(kept);
         let bytes = header.bytes();
+        let size = bytes.len();
         self.put_found(
             db,
             key,
             lookup.hash,
             lookup.found,
             ItemKind::Compact,
-            HEADER_SIZE,
+            size,
             expires_at,
             log,
-            |memory, _, start| memory[start..start + HEADER_SIZE].copy_from_slice(&bytes),
+            |memory, _, start| memory[start..start + size].copy_from_slice(&bytes),
         )
     }
 
     /// Removes the parts no live collection owns, and returns how many: those of owners
-    /// that are gone, and those past their owner's part count. Replay leaves such parts
-    /// behind (see [`Store::remove_expired`]); recovery calls this once it has replayed
-    /// everything. One pass over the table.
+    /// that are gone or expired, and those past their owner's part bound. Recovery calls
+    /// this once it has replayed everything, as a safety net: replay keeps the parts of a
+    /// header that came back expired until a later record claims them or another
+    /// collection takes the key (`keyspace.rs`), and a damaged log could leave others.
+    /// One pass over the table.
     pub fn parts_collect(&mut self, now: Timestamp) -> usize {
         let mut removed_count = 0;
         let mut slot_index = 0;
@@ -516,7 +736,7 @@ impl Store<'_> {
                         .find(layout.db, item::part_owner(key))
                         .filter(|owner| !super::expired(owner.layout.expires_at, now))
                         .and_then(|owner| self.header_of(&owner))
-                        .is_some_and(|header| number < header.part_count);
+                        .is_some_and(|header| number < header.part_bound());
                     if !owned {
                         let found = Found {
                             slot_index,
@@ -541,12 +761,26 @@ impl Store<'_> {
             return 0;
         };
         let mut key = parts.key.clone();
-        (0..parts.count)
+        self.part_walk(parts.db, parts.key.owner(), &parts.header)
             .filter_map(|number| self.find_part(parts.db, key.of(number)))
             .map(|part| {
                 part.layout.size() + crate::constants::SLOT_SIZE + crate::constants::TAG_SIZE
             })
             .sum()
+    }
+}
+
+impl<'a> Store<'a> {
+    /// The numbers of the parts the collection at `key` whose header is `header` has, in
+    /// order (empty if the key is too long to have parts).
+    pub(super) fn part_walk<'s>(&'s self, db: u8, key: &[u8], header: &Header) -> PartWalk<'s, 'a> {
+        PartWalk {
+            key: PartKey::new(key),
+            store: self,
+            db,
+            next: 0,
+            bound: header.part_bound(),
+        }
     }
 }
 
@@ -574,15 +808,27 @@ impl SizeList {
             rest_max: 0,
         };
         for size in sizes {
-            if list.exact_count < SIZES_EXACT_MAX {
-                list.exact[list.exact_count] = size;
-                list.exact_count += 1;
-            } else {
-                list.rest_count += 1;
-                list.rest_max = list.rest_max.max(size);
-            }
+            list.push(size);
         }
         list
+    }
+
+    /// Adds one more size.
+    pub(super) fn push(&mut self, size: usize) {
+        if self.exact_count < SIZES_EXACT_MAX {
+            self.exact[self.exact_count] = size;
+            self.exact_count += 1;
+        } else {
+            self.rest_count += 1;
+            self.rest_max = self.rest_max.max(size);
+        }
+    }
+
+    /// Adds the sizes of `other`.
+    pub(super) fn extend(&mut self, other: &Self) {
+        for size in other.iter() {
+            self.push(size);
+        }
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = usize> + Clone + '_ {
@@ -608,6 +854,7 @@ mod tests {
                 len: 1,
                 part_count: count,
                 seed: 7,
+                chain: Chain::default(),
             };
             let source = header.split_source();
             for hash in (0..2000u64).map(|n| n.wrapping_mul(0x9e37_79b9_7f4a_7c15)) {
@@ -630,14 +877,18 @@ mod tests {
             len: 1 << 40,
             part_count: 70_000,
             seed: u64::MAX,
+            chain: Chain::default(),
         };
         assert_eq!(Header::read(&header.bytes()), Some(header));
-        let mut bytes = header.bytes();
+        let mut bytes = header.bytes().to_vec();
         assert_eq!(Header::read(&bytes[..HEADER_SIZE - 1]), None);
         bytes[0] = b'h';
         assert_eq!(Header::read(&bytes), None);
         bytes[0] = TYPE_LARGE_SET;
         assert!(Header::read(&bytes).is_some());
+        // A hash's bytes under a list's type byte are too short for a list's header.
+        bytes[0] = TYPE_LARGE_LIST;
+        assert_eq!(Header::read(&bytes), None);
         let empty = Header { len: 0, ..header };
         assert_eq!(Header::read(&empty.bytes()), None);
         let partless = Header {
@@ -645,6 +896,67 @@ mod tests {
             ..header
         };
         assert_eq!(Header::read(&partless.bytes()), None);
+    }
+
+    #[test]
+    fn list_headers_round_trip_and_refuse_the_malformed() {
+        let header = Header {
+            type_byte: TYPE_LARGE_LIST,
+            len: 10,
+            part_count: 4,
+            seed: u64::MAX - 1,
+            chain: Chain {
+                head: 7,
+                tail: 3,
+                next: 9,
+                end: 12,
+            },
+        };
+        assert_eq!(header.bytes().len(), LIST_HEADER_SIZE);
+        assert_eq!(Header::read(&header.bytes()), Some(header));
+        assert_eq!(header.part_bound(), 12);
+        let none = crate::store::list::NODE_NONE;
+        for bad in [
+            Header { len: 0, ..header },
+            Header {
+                part_count: 11,
+                ..header
+            },
+            Header {
+                chain: Chain {
+                    head: 12,
+                    ..header.chain
+                },
+                ..header
+            },
+            Header {
+                chain: Chain {
+                    tail: none,
+                    ..header.chain
+                },
+                ..header
+            },
+            Header {
+                chain: Chain {
+                    end: none,
+                    ..header.chain
+                },
+                ..header
+            },
+            Header {
+                chain: Chain {
+                    end: 3,
+                    head: 0,
+                    tail: 1,
+                    ..header.chain
+                },
+                ..header
+            },
+        ] {
+            assert_eq!(Header::read(&bad.bytes()), None, "{bad:?}");
+        }
+        let bytes = header.bytes();
+        assert_eq!(Header::read(&bytes[..LIST_HEADER_SIZE - 1]), None);
     }
 
     #[test]

@@ -8,14 +8,15 @@
 //! +------+-------------+---------+-------------+---------+-----
 //! ```
 //!
-//! Every write (LPUSH, LPOP, LSET, LINSERT, LREM, LTRIM, LMOVE, ...) composes the new
-//! value straight into segment memory from the old one and the request's arguments (a
-//! sizing pass, then a writing pass: no allocation), and the old item becomes a hole: O(n)
-//! in the list's size. It is logged as one `Set` record of the whole new item, physical and
-//! idempotent; a write that empties the list removes the key and logs a `Del`. There is no
-//! large encoding yet: a list grows in this form up to the item size limit
-//! (`value_size_max`), past which a push is refused with
-//! [`StoreError::CollectionTooLarge`] and changes nothing.
+//! Every write (LPUSH, LPOP, LSET, LINSERT, LREM, LTRIM, LMOVE, ...) of a compact list
+//! composes the new value straight into segment memory from the old one and the request's
+//! arguments (a sizing pass, then a writing pass: no allocation), and the old item becomes
+//! a hole: O(n) in the list's size. It is logged as one `Set` record of the whole new
+//! item, physical and idempotent; a write that empties the list removes the key and logs
+//! a `Del`. A list whose compact value would pass `list-max-listpack-size` takes the
+//! large form, a chain of nodes (`list/large.rs`), read like a compact one
+//! through [`ListRead`]; an element no node can hold is refused with
+//! [`StoreError::CollectionTooLarge`] and nothing changes.
 //!
 //! Reading is total: [`ListView`] walks the bytes with checked lengths and stops at the
 //! first malformed element, and [`is_valid`] is what recovery checks before it loads one.
@@ -25,9 +26,11 @@
 use core::ops::Range;
 
 use super::compact::{Out, TYPE_LIST, ValueType, varint_read};
-use super::{LogSink, Lookup, Store};
+use super::large::{Header, LARGE_KEY_SIZE_MAX};
+use super::{Found, LogSink, Lookup, Store};
 use crate::codec::record::Record;
 use crate::error::StoreError;
+use crate::storage::item;
 use crate::time::Timestamp;
 
 /// One end of a list.
@@ -43,6 +46,8 @@ pub enum End {
 #[derive(Debug, Clone, Copy)]
 pub struct ListView<'v> {
     bytes: &'v [u8],
+    /// Where the elements start: after the type byte, or after a node's header.
+    start: usize,
 }
 
 /// The elements of a [`ListView`], head to tail, each with its bytes' range in the value
@@ -70,7 +75,16 @@ impl<'v> ListView<'v> {
     /// A view of a compact list's value (type byte included).
     #[must_use]
     pub const fn new(bytes: &'v [u8]) -> Self {
-        Self { bytes }
+        Self { bytes, start: 1 }
+    }
+
+    /// A view of a large list's node (its header included: [`large::NODE_HEADER_SIZE`]).
+    #[must_use]
+    pub const fn node(bytes: &'v [u8]) -> Self {
+        Self {
+            bytes,
+            start: large::NODE_HEADER_SIZE,
+        }
     }
 
     /// The elements, head to tail, with their ranges in the value.
@@ -78,7 +92,7 @@ impl<'v> ListView<'v> {
     pub fn ranges(&self) -> Elements<'v> {
         Elements {
             bytes: self.bytes,
-            offset: 1,
+            offset: self.start,
         }
     }
 
@@ -274,9 +288,79 @@ impl Store<'_> {
         db: u8,
         key: &[u8],
         now: Timestamp,
-    ) -> Result<Option<ListView<'_>>, StoreError> {
-        let value = self.collection_read(db, key, now, ValueType::List)?;
-        Ok(value.map(ListView::new))
+    ) -> Result<Option<ListRead<'_>>, StoreError> {
+        let found = self.collection_found(db, key, now, ValueType::List)?;
+        Ok(found.map(|found| self.list_read(&found)))
+    }
+
+    /// The list of the live key item `found`, in either form.
+    pub(super) fn list_read(&self, found: &Found) -> ListRead<'_> {
+        let value = self.value_of(found);
+        match Header::read(value) {
+            Some(header) => {
+                let owner = &self.segments.bytes(found.location)[found.layout.key.clone()];
+                ListRead::Large(LargeList::new(self, found.layout.db, owner, header))
+            }
+            None => ListRead::Compact(ListView::new(value)),
+        }
+    }
+
+    /// Refuses an element no list node can hold (one node of it alone passes the item
+    /// size limit), before anything changes.
+    fn list_element_check(&self, element: &[u8]) -> Result<(), StoreError> {
+        let node = large::NODE_HEADER_SIZE + item::varint_size(element.len()) + element.len();
+        if node > self.config.value_size_max as usize {
+            return Err(StoreError::CollectionTooLarge);
+        }
+        Ok(())
+    }
+
+    /// Whether a compact list of `size` value bytes and `count` elements would pass
+    /// `list-max-listpack-size` (and can take the large form, under a short enough key).
+    fn list_passes(&self, key: &[u8], size: usize, count: usize) -> bool {
+        let node_size = size.saturating_sub(1) + large::NODE_HEADER_SIZE;
+        key.len() <= LARGE_KEY_SIZE_MAX && !NodeLimit::of(&self.config).fits(node_size, count)
+    }
+
+    /// The header of the large list at `key`, converting the compact one there first if
+    /// `rewrite` of it would pass `list-max-listpack-size`; `None` to keep it compact.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a key, its rewrite and the count"
+    )]
+    fn list_large_for<'e, H, T, S>(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        lookup: &Lookup,
+        rewrite: &Rewrite<'e, H, T, S>,
+        count: usize,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<Option<Header>, StoreError>
+    where
+        H: Iterator<Item = &'e [u8]> + Clone,
+        T: Iterator<Item = &'e [u8]> + Clone,
+        S: Fn(usize, &[u8]) -> Step<'e>,
+    {
+        let Some(found) = &lookup.found else {
+            return Ok(None);
+        };
+        if let Some(header) = self.header_of(found) {
+            return Ok(Some(header));
+        }
+        let mut sizing = Out {
+            target: None,
+            size: 0,
+        };
+        rewrite.compose(self.value_of(found), &mut sizing);
+        if !self.list_passes(key, sizing.size, count) {
+            return Ok(None);
+        }
+        self.list_convert(db, key, now, log)?;
+        self.list_header(db, key)
+            .map(Some)
+            .ok_or(StoreError::OutOfMemory)
     }
 
     /// Pushes `elements` one by one at `end` of the list at `key` (creating it, unless
@@ -304,10 +388,14 @@ impl Store<'_> {
         if only_if_exists && lookup.found.is_none() {
             return Ok(0);
         }
+        for element in elements.clone() {
+            self.list_element_check(element)?;
+        }
         let old_len = self.lookup_len(&lookup);
         let added = elements.clone().count();
+        let pushed = large::Pushed::Given(elements.clone());
         let (head, tail) = match end {
-            End::Head => (Some(elements.rev()), None),
+            End::Head => (Some(elements.clone().rev()), None),
             End::Tail => (None, Some(elements)),
         };
         let rewrite = rewrite(
@@ -316,6 +404,25 @@ impl Store<'_> {
             |_, _| Step::Keep,
             tail.into_iter().flatten(),
         );
+        if lookup.found.is_none() {
+            let mut sizing = Out {
+                target: None,
+                size: 0,
+            };
+            rewrite.compose(&[], &mut sizing);
+            if self.list_passes(key, sizing.size, added) {
+                if key.len() > self.config.key_size_max as usize {
+                    return Err(StoreError::KeyTooLarge);
+                }
+                self.list_push_large(db, key, None, end, &pushed, now, log)?;
+                return Ok(added);
+            }
+        }
+        let large = self.list_large_for(db, key, &lookup, &rewrite, old_len + added, now, log)?;
+        if let Some(header) = large {
+            self.list_push_large(db, key, Some(header), end, &pushed, now, log)?;
+            return Ok(old_len + added);
+        }
         self.list_rewrite(db, key, lookup, &rewrite, now, log)?;
         Ok(old_len + added)
     }
@@ -345,6 +452,10 @@ impl Store<'_> {
         let Some(found) = lookup.found.clone() else {
             return Ok(0);
         };
+        if let Some(header) = self.header_of(&found) {
+            return self
+                .list_pop_large_visiting(db, key, &found, header, end, count, now, log, visit);
+        }
         let len = ListView::new(self.value_of(&found)).len();
         let popped = count.min(len);
         if popped == 0 {
@@ -413,18 +524,23 @@ impl Store<'_> {
         }
         let len = self.lookup_len(&lookup);
         let target = resolve_index(index, len).ok_or(StoreError::IndexOutOfRange)?;
+        self.list_element_check(element)?;
+        let step = |at: usize, _: &[u8]| {
+            if at == target {
+                Step::Replace(element)
+            } else {
+                Step::Keep
+            }
+        };
         let rewrite = rewrite(
             core::iter::empty(),
             0..usize::MAX,
-            |at, _| {
-                if at == target {
-                    Step::Replace(element)
-                } else {
-                    Step::Keep
-                }
-            },
+            step,
             core::iter::empty(),
         );
+        if let Some(header) = self.list_large_for(db, key, &lookup, &rewrite, len, now, log)? {
+            return self.list_one_node(db, key, header, target, &step, header.len, now, log);
+        }
         self.list_rewrite(db, key, lookup, &rewrite, now, log)
     }
 
@@ -450,22 +566,28 @@ impl Store<'_> {
         let Some(found) = &lookup.found else {
             return Ok(0);
         };
-        let view = ListView::new(self.value_of(found));
-        let Some(position) = view.iter().position(|other| other == pivot) else {
+        let list = self.list_read(found);
+        let Some(position) = list.iter().position(|other| other == pivot) else {
             return Ok(-1);
         };
-        let len = view.len();
+        let len = list.len();
+        self.list_element_check(element)?;
+        let step = |at: usize, _: &[u8]| match (at == position, before) {
+            (true, true) => Step::Before(element),
+            (true, false) => Step::After(element),
+            (false, _) => Step::Keep,
+        };
         let rewrite = rewrite(
             core::iter::empty(),
             0..usize::MAX,
-            |at, _| match (at == position, before) {
-                (true, true) => Step::Before(element),
-                (true, false) => Step::After(element),
-                (false, _) => Step::Keep,
-            },
+            step,
             core::iter::empty(),
         );
-        self.list_rewrite(db, key, lookup, &rewrite, now, log)?;
+        if let Some(header) = self.list_large_for(db, key, &lookup, &rewrite, len + 1, now, log)? {
+            self.list_one_node(db, key, header, position, &step, header.len + 1, now, log)?;
+        } else {
+            self.list_rewrite(db, key, lookup, &rewrite, now, log)?;
+        }
         Ok(i64::try_from(len + 1).unwrap_or(i64::MAX))
     }
 
@@ -488,6 +610,9 @@ impl Store<'_> {
         let Some(found) = &lookup.found else {
             return Ok(0);
         };
+        if let Some(header) = self.header_of(found) {
+            return self.list_remove_large(db, key, header, count, element, now, log);
+        }
         let view = ListView::new(self.value_of(found));
         let matches = view.iter().filter(|other| *other == element).count();
         let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
@@ -553,7 +678,8 @@ impl Store<'_> {
         let Some(found) = lookup.found.clone() else {
             return Ok(());
         };
-        let len = ListView::new(self.value_of(&found)).len();
+        let header = self.header_of(&found);
+        let len = self.list_read(&found).len();
         let keep = resolve_range(start, stop, len);
         if keep.is_empty() {
             self.remove(&found);
@@ -562,6 +688,17 @@ impl Store<'_> {
         }
         if keep.len() == len {
             return Ok(());
+        }
+        if let Some(header) = header {
+            let window = large::Window {
+                first: header.chain.head,
+                start: 0,
+                nodes: header.part_count,
+            };
+            let new_len = keep.len() as u64;
+            let (action, step) = large::pop_rules(keep);
+            return self
+                .list_rewrite_large(db, key, header, window, &action, &step, new_len, now, log);
         }
         self.list_rewrite(db, key, lookup, &keep_only(keep), now, log)
     }
@@ -573,7 +710,138 @@ impl Store<'_> {
         lookup
             .found
             .as_ref()
-            .map_or(0, |found| ListView::new(self.value_of(found)).len())
+            .map_or(0, |found| self.list_read(found).len())
+    }
+
+    /// Rewrites the one node of the large list at `key` that holds element `index` by
+    /// `step` (LSET, LINSERT), splitting it if it passes the node limit.
+    #[expect(clippy::too_many_arguments, reason = "a key, an element and its step")]
+    fn list_one_node<'e, S>(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        header: Header,
+        index: usize,
+        step: &S,
+        new_len: u64,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError>
+    where
+        S: Fn(usize, &[u8]) -> Step<'e>,
+    {
+        let list = LargeList::new(self, db, key, header);
+        let (first, start) = list.locate(index).ok_or(StoreError::CollectionInvalid)?;
+        let window = large::Window {
+            first,
+            start,
+            nodes: 1,
+        };
+        let action = |_: usize, _: usize| large::NodeAction::Scan;
+        self.list_rewrite_large(db, key, header, window, &action, step, new_len, now, log)
+    }
+
+    /// LREM on a large list: the removed matches lie between two indexes, and only the
+    /// nodes between them are scanned.
+    #[expect(clippy::too_many_arguments, reason = "LREM's arguments and the header")]
+    fn list_remove_large(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        header: Header,
+        count: i64,
+        element: &[u8],
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<usize, StoreError> {
+        let list = LargeList::new(self, db, key, header);
+        let matches = list.iter().filter(|other| *other == element).count();
+        let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+        let removed = if count == 0 {
+            matches
+        } else {
+            matches.min(limit)
+        };
+        if removed == 0 {
+            return Ok(0);
+        }
+        let first_removed = if count < 0 { matches - removed } else { 0 };
+        let mut positions = list
+            .iter()
+            .enumerate()
+            .filter(|(_, other)| *other == element)
+            .map(|(at, _)| at)
+            .skip(first_removed);
+        let low = positions.next().unwrap_or(0);
+        let high = positions.nth(removed.saturating_sub(2)).unwrap_or(low);
+        let high = if removed == 1 { low } else { high };
+        let window = large::Window {
+            first: header.chain.head,
+            start: 0,
+            nodes: header.part_count,
+        };
+        let action = |start: usize, node_count: usize| {
+            if start + node_count <= low || start > high {
+                large::NodeAction::Keep
+            } else {
+                large::NodeAction::Scan
+            }
+        };
+        let step = |at: usize, bytes: &[u8]| {
+            if bytes == element && (low..=high).contains(&at) {
+                Step::Drop
+            } else {
+                Step::Keep
+            }
+        };
+        let new_len = header.len - removed as u64;
+        self.list_rewrite_large(db, key, header, window, &action, &step, new_len, now, log)?;
+        Ok(removed)
+    }
+
+    /// LPOP and RPOP on a large list: see [`Store::list_pop`].
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a key, an end, a count, a visitor"
+    )]
+    fn list_pop_large_visiting(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        found: &Found,
+        header: Header,
+        end: End,
+        count: usize,
+        now: Timestamp,
+        log: &mut impl LogSink,
+        mut visit: impl FnMut(usize, &[u8]),
+    ) -> Result<usize, StoreError> {
+        let len = usize::try_from(header.len).unwrap_or(usize::MAX);
+        let popped = count.min(len);
+        if popped == 0 {
+            return Ok(0);
+        }
+        let visit_popped = |store: &Self, visit: &mut dyn FnMut(usize, &[u8])| {
+            let list = LargeList::new(store, db, key, header);
+            match end {
+                End::Head => list.iter().take(popped).for_each(|e| visit(popped, e)),
+                End::Tail => list.each_from_tail(popped, &mut |e| visit(popped, e)),
+            }
+        };
+        if popped == len {
+            visit_popped(self, &mut visit);
+            self.remove(found);
+            log.record(Record::Del { db, key });
+            return Ok(popped);
+        }
+        let (window, kept) = self.pop_window(db, key, &header, end, popped);
+        let (action, step) = large::pop_rules(kept);
+        let (sizes, new_keys) = self.rewrite_plan(db, key, header, window, &action, &step)?;
+        self.header_room(db, key, sizes.iter(), new_keys, now, log)?;
+        visit_popped(self, &mut visit);
+        let new_len = header.len - popped as u64;
+        self.rewrite_apply(db, key, header, window, &action, &step, new_len, now, log)?;
+        Ok(popped)
     }
 
     /// Writes the list at `key` as `rewrite` of its current value.
@@ -612,8 +880,87 @@ impl Store<'_> {
     }
 }
 
+mod large;
 mod moves;
+pub use large::{
+    LargeElements, LargeList, NODE_HEADER_SIZE, NODE_NONE, NodeLimit, TYPE_NODE, node_count,
+    node_is_valid, node_next, node_prev, node_seed,
+};
 pub use moves::list_move;
+
+/// A list read in place, in either form.
+#[derive(Debug, Clone, Copy)]
+pub enum ListRead<'s> {
+    /// A compact list: one item.
+    Compact(ListView<'s>),
+    /// A large list: a header and its nodes.
+    Large(LargeList<'s>),
+}
+
+impl<'s> ListRead<'s> {
+    /// Number of elements (LLEN): O(1) for a large list, O(n) for a compact one.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Compact(view) => view.len(),
+            Self::Large(large) => large.len(),
+        }
+    }
+
+    /// Whether it has no element (never true of a stored list).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The elements, head to tail.
+    #[must_use]
+    pub fn iter(&self) -> ListIter<'s> {
+        self.iter_from(0)
+    }
+
+    /// The elements from `index` on, head to tail (a large list finds the node of
+    /// `index` from the nearer end, reading node counts only).
+    #[must_use]
+    pub fn iter_from(&self, index: usize) -> ListIter<'s> {
+        match self {
+            Self::Compact(view) => {
+                let mut elements = view.ranges();
+                if index > 0 {
+                    elements.nth(index - 1);
+                }
+                ListIter::Compact(elements)
+            }
+            Self::Large(large) => ListIter::Large(large.iter_from(index)),
+        }
+    }
+
+    /// The element at `index` from the head.
+    #[must_use]
+    pub fn nth(&self, index: usize) -> Option<&'s [u8]> {
+        self.iter_from(index).next()
+    }
+}
+
+/// The elements of a [`ListRead`], head to tail.
+#[derive(Debug, Clone)]
+pub enum ListIter<'s> {
+    /// A compact list's.
+    Compact(Elements<'s>),
+    /// A large list's.
+    Large(LargeElements<'s>),
+}
+
+impl<'s> Iterator for ListIter<'s> {
+    type Item = &'s [u8];
+
+    fn next(&mut self) -> Option<&'s [u8]> {
+        match self {
+            Self::Compact(elements) => elements.next().map(|(_, element)| element),
+            Self::Large(elements) => elements.next(),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests;

@@ -107,7 +107,15 @@ pub struct Config {
     pub set_max_listpack_entries: u32,
     /// ... or a member longer than this, in bytes (`set-max-listpack-value`).
     pub set_max_listpack_value: u32,
+    /// The most a list node holds (Redis's `list-max-listpack-size`): -1 to -5 for 4, 8,
+    /// 16, 32 or 64 KiB of elements, a positive number for that many elements (each node
+    /// then also at most 8 KiB, as Redis). A list whose compact value would pass it takes
+    /// the large form, a chain of such nodes (`list/large.rs`).
+    pub list_max_listpack_size: i32,
 }
+
+/// Redis's default `list-max-listpack-size`: nodes of at most 8 KiB.
+pub const LIST_MAX_LISTPACK_SIZE_DEFAULT: i32 = -2;
 
 impl Config {
     /// A configuration with `memory_size` bytes of item memory and room for `keys_max` keys;
@@ -133,6 +141,7 @@ impl Config {
             set_max_intset_entries: 512,
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
+            list_max_listpack_size: LIST_MAX_LISTPACK_SIZE_DEFAULT,
         }
     }
 
@@ -804,13 +813,24 @@ impl<'a> Store<'a> {
             && expired(entry.layout.expires_at, now)
         {
             let entry = entry.clone();
-            self.remove_expired(&entry);
+            self.remove(&entry);
             self.stats.expired += 1;
             found = None;
         }
         Lookup {
             hash,
             found,
+            epoch: self.epoch,
+            part: false,
+        }
+    }
+
+    /// [`Store::lookup`] that leaves an expired entry in place (and finds it).
+    fn lookup_keeping_expired(&self, db: u8, key: &[u8]) -> Lookup {
+        let hash = self.hash(key);
+        Lookup {
+            hash,
+            found: self.find_hashed(db, key, hash, false),
             epoch: self.epoch,
             part: false,
         }
@@ -851,19 +871,6 @@ impl<'a> Store<'a> {
         self.remove_item(found);
         if let Some(parts) = parts {
             self.parts_remove(&parts);
-        }
-    }
-
-    /// Removes a key whose expiry has passed. During replay a large collection's parts
-    /// stay: replay runs later than the writes it replays, so a key it finds expired may
-    /// have been live when the next record was written, and that record (an expiry moved
-    /// later, logged with the header alone) brings the key back on its old parts. What no
-    /// later record claims, [`Store::parts_collect`] removes once recovery is done.
-    fn remove_expired(&mut self, found: &Found) {
-        if self.replaying {
-            self.remove_item(found);
-        } else {
-            self.remove(found);
         }
     }
 
@@ -919,7 +926,7 @@ impl<'a> Store<'a> {
             // An expiry in the past deletes the key, as in Redis.
             if let Some(found) = found {
                 let found = found.clone();
-                self.remove_expired(&found);
+                self.remove(&found);
                 log.record(Record::Del { db, key });
             }
             return Ok(None);

@@ -9,7 +9,6 @@ use crate::codec::rdb::{Object, Value};
 use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, ItemKind};
-use crate::store::list::ListView;
 use crate::store::zset::ZsetView;
 use crate::time::Timestamp;
 
@@ -23,7 +22,7 @@ impl Store<'_> {
             ValueType::String => Value::String(value),
             ValueType::Hash => Value::Hash(self.hash_read(&found)),
             ValueType::Set => Value::Set(self.set_read(&found)),
-            ValueType::List => Value::List(ListView::new(value)),
+            ValueType::List => Value::List(self.list_read(&found)),
             ValueType::SortedSet => Value::SortedSet(ZsetView::new(value)),
         })
     }

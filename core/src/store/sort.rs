@@ -10,7 +10,8 @@
 //! item, as the set STORE forms do (see `set.rs`).
 
 use super::compact::{Out, TYPE_LIST, ValueType};
-use super::large::{PartSource, SplitMemory};
+use super::large::{Header, PartSource, SplitMemory};
+use super::list::{LargeList, ListRead, ListView};
 use super::shards::{Shards, shard_of};
 use super::{LogSink, Store, expired};
 use crate::codec::record::Record;
@@ -27,6 +28,10 @@ pub trait Keyspace<'s> {
     /// The value of the part at `key` (an owner's key and a part number) of a large
     /// collection in a held shard (`store/large.rs`), if it exists.
     fn part(&self, key: &[u8]) -> Option<&'s [u8]>;
+
+    /// The live list at `key`, in either form, if it exists in a held shard. Counts no
+    /// access.
+    fn list(&self, key: &[u8]) -> Option<ListRead<'s>>;
 }
 
 /// A list composer: calls its second argument with each element of the list it composes
@@ -39,13 +44,24 @@ type OtherValue<'r, 'o> = dyn Fn(&[u8]) -> Option<(ValueType, &'o [u8])> + 'r;
 /// A reader of the parts in the shards other than a STORE's destination.
 type OtherPart<'r, 'o> = dyn Fn(&[u8]) -> Option<&'o [u8]> + 'r;
 
-/// A [`Keyspace`] made of two functions: a key's value, a part's.
-struct FnKeyspace<F, P>(F, P);
+/// A reader of the lists of the shards other than a STORE's destination.
+type OtherList<'r, 'o> = dyn Fn(&[u8]) -> Option<ListRead<'o>> + 'r;
 
-impl<'s, F, P> Keyspace<'s> for FnKeyspace<F, P>
+/// A STORE's readers of the shards other than its destination: values, parts, lists.
+type Others<'r, 'o> = (
+    &'r OtherValue<'r, 'o>,
+    &'r OtherPart<'r, 'o>,
+    &'r OtherList<'r, 'o>,
+);
+
+/// A [`Keyspace`] made of three functions: a key's value, a part's, a list.
+struct FnKeyspace<F, P, L>(F, P, L);
+
+impl<'s, F, P, L> Keyspace<'s> for FnKeyspace<F, P, L>
 where
     F: Fn(&[u8]) -> Option<(ValueType, &'s [u8])>,
     P: Fn(&[u8]) -> Option<&'s [u8]>,
+    L: Fn(&[u8]) -> Option<ListRead<'s>>,
 {
     fn value(&self, key: &[u8]) -> Option<(ValueType, &'s [u8])> {
         (self.0)(key)
@@ -54,15 +70,20 @@ where
     fn part(&self, key: &[u8]) -> Option<&'s [u8]> {
         (self.1)(key)
     }
+
+    fn list(&self, key: &[u8]) -> Option<ListRead<'s>> {
+        (self.2)(key)
+    }
 }
 
 /// Guides the closures' signatures (their outputs do not borrow from their keys).
-fn keyspace<'s, F, P>(function: F, part: P) -> FnKeyspace<F, P>
+fn keyspace<'s, F, P, L>(function: F, part: P, list: L) -> FnKeyspace<F, P, L>
 where
     F: Fn(&[u8]) -> Option<(ValueType, &'s [u8])>,
     P: Fn(&[u8]) -> Option<&'s [u8]>,
+    L: Fn(&[u8]) -> Option<ListRead<'s>>,
 {
-    FnKeyspace(function, part)
+    FnKeyspace(function, part, list)
 }
 
 impl Store<'_> {
@@ -76,6 +97,17 @@ impl Store<'_> {
         }
         let value = self.value_of(&found);
         Some((ValueType::of(found.layout.kind, value), value))
+    }
+
+    /// The live list at `key` (either form), without counting an access.
+    #[must_use]
+    pub fn list_peek(&self, db: u8, key: &[u8], now: Timestamp) -> Option<ListRead<'_>> {
+        let found = self.find(db, key)?;
+        if expired(found.layout.expires_at, now) {
+            return None;
+        }
+        let value = self.value_of(&found);
+        (ValueType::of(found.layout.kind, value) == ValueType::List).then(|| self.list_read(&found))
     }
 }
 
@@ -102,6 +134,12 @@ pub fn read_across(
                     .get(shard_of(part_owner(key), shard_count))?
                     .as_deref()?;
                 PartSource::part(store, db, key)
+            },
+            |key: &[u8]| {
+                stores
+                    .get(shard_of(key, shard_count))?
+                    .as_deref()?
+                    .list_peek(db, key, now)
             },
         );
         read(&held);
@@ -155,10 +193,20 @@ pub fn list_store_across(
             };
             PartSource::part(store?.as_deref()?, db, key)
         };
+        let other_list = |key: &[u8]| -> Option<ListRead<'_>> {
+            let shard = shard_of(key, shard_count);
+            let store = if shard < target_shard {
+                left.get(shard)
+            } else {
+                right.get(shard.checked_sub(target_shard + 1)?)
+            };
+            store?.as_deref()?.list_peek(db, key, now)
+        };
         let is_local = |key: &[u8]| shard_of(key, shard_count) == target_shard;
         let others = (
             &other_value as &OtherValue<'_, '_>,
             &other_part as &OtherPart<'_, '_>,
+            &other_list as &OtherList<'_, '_>,
         );
         result = target.list_store_result(db, target_key, &is_local, others, now, log, each);
     });
@@ -190,7 +238,7 @@ impl Store<'_> {
         db: u8,
         target_key: &[u8],
         is_local: &dyn Fn(&[u8]) -> bool,
-        (other_value, other_part): (&OtherValue<'_, 'o>, &OtherPart<'_, 'o>),
+        (other_value, other_part, other_list): Others<'_, 'o>,
         now: Timestamp,
         log: &mut impl LogSink,
         each: &ListEach<'_>,
@@ -209,6 +257,13 @@ impl Store<'_> {
                         PartSource::part(store, db, key)
                     } else {
                         other_part(key)
+                    }
+                },
+                |key: &[u8]| {
+                    if is_local(key) {
+                        store.list_peek(db, key, now)
+                    } else {
+                        other_list(key)
                     }
                 },
             );
@@ -282,6 +337,13 @@ impl Store<'_> {
                             other_part(key)
                         }
                     },
+                    |key: &[u8]| {
+                        if is_local(key) {
+                            list_in_split(&split, db, key, now)
+                        } else {
+                            other_list(key)
+                        }
+                    },
                 );
                 let mut out = Out {
                     target: Some(target),
@@ -310,4 +372,24 @@ fn value_in_split<'m>(
     }
     let value = bytes.get(layout.value.clone())?;
     Some((ValueType::of(layout.kind, value), value))
+}
+
+/// The live list at `key` (either form) in segment memory split around a new item being
+/// written.
+fn list_in_split<'m>(
+    split: &'m SplitMemory<'m, '_>,
+    db: u8,
+    key: &[u8],
+    now: Timestamp,
+) -> Option<ListRead<'m>> {
+    let (layout, bytes) = split.find(db, key, false)?;
+    let value = bytes.get(layout.value.clone())?;
+    if expired(layout.expires_at, now) || ValueType::of(layout.kind, value) != ValueType::List {
+        return None;
+    }
+    let owner = bytes.get(layout.key.clone())?;
+    Some(match Header::read(value) {
+        Some(header) => ListRead::Large(LargeList::new(split, db, owner, header)),
+        None => ListRead::Compact(ListView::new(value)),
+    })
 }

@@ -15,7 +15,7 @@
 
 use core::iter;
 
-use super::large::{HEADER_SIZE, Header, PartKey, SizeList};
+use super::large::{Header, PartKey, SizeList};
 use super::{LogSink, Lookup, Splice, Store};
 use crate::codec::record::Record;
 use crate::constants::DATABASE_COUNT;
@@ -225,13 +225,16 @@ impl Store<'_> {
         let mut target_parts = PartKey::new(target_key).ok_or(StoreError::KeyTooLarge)?;
         self.touch_slot(source.slot_index);
         let part_key_size = target_key.len() + item::PART_NUMBER_SIZE;
-        let sizes = SizeList::new((0..header.part_count).map(|number| {
-            let size = self.part_bytes(source_db, source_key, number).len();
-            item::item_size(part_key_size, size, 0)
-        }));
-        let header_size = item::item_size(target_key.len(), HEADER_SIZE, expires_at);
+        let sizes = SizeList::new(
+            self.part_walk(source_db, source_key, &header)
+                .map(|number| {
+                    let size = self.part_bytes(source_db, source_key, number).len();
+                    item::item_size(part_key_size, size, 0)
+                }),
+        );
+        let header_size = item::item_size(target_key.len(), header.size(), expires_at);
         let all = sizes.iter().chain(iter::once(header_size));
-        let new_keys = header.part_count as usize + 1;
+        let new_keys = self.part_walk(source_db, source_key, &header).count() + 1;
         match other.as_deref_mut() {
             Some(target) => target.ensure_room(all, new_keys, now, log)?,
             None => self.ensure_room(all, new_keys, now, log)?,
@@ -249,8 +252,11 @@ impl Store<'_> {
                         key: target_key,
                     });
                 }
-                for number in 0..header.part_count {
+                for number in 0..header.part_bound() {
                     let source_part = self.part_range(source_db, source_key, number);
+                    if source_part.is_empty() {
+                        continue;
+                    }
                     let size = source_part.len();
                     self.part_write(
                         target_db,
@@ -280,7 +286,7 @@ impl Store<'_> {
                 key: target_key,
             });
         }
-        for number in 0..header.part_count {
+        for number in self.part_walk(source_db, source_key, &header) {
             let bytes = self.part_bytes(source_db, source_key, number);
             target.part_copy(target_db, &mut target_parts, number, bytes, log)?;
         }

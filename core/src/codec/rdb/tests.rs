@@ -5,7 +5,7 @@ use std::vec::Vec;
 
 use super::*;
 use crate::store::hash::{HashRead, HashView};
-use crate::store::list::ListView;
+use crate::store::list::{ListRead, ListView};
 use crate::store::set::{SetRead, SetView};
 use crate::store::zset::ZsetView;
 
@@ -417,7 +417,7 @@ fn lists_from_redis_load_in_every_node_kind() {
 fn lists_dump_as_plain_lists_and_load_back() {
     for golden in [LIST_QUICKLIST, LIST_QUICKLIST_LZF, LIST_QUICKLIST_NODES] {
         let value = restored(&hex(golden)).expect(golden);
-        let payload = dumped(Value::List(ListView::new(&value)));
+        let payload = dumped(Value::List(ListRead::Compact(ListView::new(&value))));
         assert_eq!(payload[0], TYPE_LIST_STRINGS);
         assert_eq!(restored(&payload).expect("round trip"), value);
     }

@@ -418,6 +418,7 @@ impl Store<'_> {
             len: total,
             part_count,
             seed: self.random(),
+            chain: crate::store::large::Chain::default(),
         };
         let keep = |field: &[u8], part: u32| header.part_of(field) == part;
         let part_size = |store: &Self, part: u32| {

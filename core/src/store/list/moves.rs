@@ -10,11 +10,13 @@
 
 use core::ops::Range;
 
+use super::large::{Pushed, node_count, pop_rules};
 use super::{End, ListView, TYPE_LIST, keep_only};
 use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, ItemKind, varint_size};
 use crate::store::compact::{Out, ValueType, split};
+use crate::store::large::{HEADER_SIZE_MAX, Header, PartKey};
 use crate::store::shards::{Shards, shard_of};
 use crate::store::{Found, LogSink, Store, expired};
 use crate::time::Timestamp;
@@ -105,6 +107,9 @@ impl Store<'_> {
             return Ok(false);
         };
         let target_lookup = self.collection_lookup(db, target, now, ValueType::List)?;
+        if self.move_is_large(&source_found, target, target_lookup.found.as_ref(), from) {
+            return self.list_move_large(db, source, target, from, to, now, log, visit);
+        }
         let plan = plan(self.value_of(&source_found), from);
         if source == target {
             let view = ListView::new(self.value_of(&source_found));
@@ -373,6 +378,21 @@ fn move_across(
         return Ok(false);
     };
     let target_lookup = target_store.collection_lookup(db, target, now, ValueType::List)?;
+    let element_size = source_store.list_end_element(&source_found, from).len();
+    if source_store.header_of(&source_found).is_some()
+        || target_store.target_is_large(target, target_lookup.found.as_ref(), element_size)
+    {
+        return move_across_large(
+            source_store,
+            target_store,
+            db,
+            (source, target),
+            (from, to),
+            now,
+            log,
+            visit,
+        );
+    }
     let plan = plan(source_store.value_of(&source_found), from);
     let size_before = target_size(
         target_store,
@@ -405,5 +425,270 @@ fn move_across(
     target_store.put_target(db, target, target_found, to, Copy::From(element), size, log)?;
     visit(element);
     source_store.put_source(db, source, source_found, &plan, log)?;
+    Ok(true)
+}
+
+impl Store<'_> {
+    /// The element at `from` of the live list `found` (either form).
+    fn list_end_element(&self, found: &Found, from: End) -> &[u8] {
+        let list = self.list_read(found);
+        let index = match from {
+            End::Head => 0,
+            End::Tail => list.len().saturating_sub(1),
+        };
+        list.nth(index).unwrap_or_default()
+    }
+
+    /// Where the element at `from` of the live list at `key` lies in segment memory.
+    fn list_end_range(&self, db: u8, key: &[u8], from: End) -> Option<Range<usize>> {
+        let found = self.find(db, key)?;
+        let Some(header) = self.header_of(&found) else {
+            let value_start = found.location + found.layout.value.start;
+            let plan = plan(self.value_of(&found), from);
+            return Some(value_start + plan.element.start..value_start + plan.element.end);
+        };
+        let number = match from {
+            End::Head => header.chain.head,
+            End::Tail => header.chain.tail,
+        };
+        let part = self.find_part(db, PartKey::new(key)?.of(number))?;
+        let node = self.value_of(&part);
+        let index = match from {
+            End::Head => 0,
+            End::Tail => node_count(node).checked_sub(1)?,
+        };
+        let (range, element) = ListView::node(node).ranges().nth(index)?;
+        let value_start = part.location + part.layout.value.start;
+        Some(value_start + range.end - element.len()..value_start + range.end)
+    }
+
+    /// Whether a move from the list `source` to `target` takes the large form's path:
+    /// either list is large, or the target would pass `list-max-listpack-size`.
+    fn move_is_large(
+        &self,
+        source: &Found,
+        target: &[u8],
+        target_found: Option<&Found>,
+        from: End,
+    ) -> bool {
+        let element_size = self.list_end_element(source, from).len();
+        self.header_of(source).is_some() || self.target_is_large(target, target_found, element_size)
+    }
+
+    /// Whether the target of a move of an element of `element_size` bytes is a large
+    /// list, or a compact one (or none) that would pass `list-max-listpack-size`.
+    fn target_is_large(&self, target: &[u8], found: Option<&Found>, element_size: usize) -> bool {
+        if found.is_some_and(|found| self.header_of(found).is_some()) {
+            return true;
+        }
+        let size = target_size(self, found, element_size);
+        let count = found.map_or(0, |found| self.list_read(found).len()) + 1;
+        self.list_passes(target, size, count)
+    }
+
+    /// The header of the target of a move once it is large: a compact one that the push
+    /// would take past the limit is converted first; `None` if it stays compact.
+    fn move_target_header(
+        &mut self,
+        db: u8,
+        target: &[u8],
+        element_size: usize,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<Option<Header>, StoreError> {
+        let found = self.find_live(db, target, now);
+        if let Some(header) = found.as_ref().and_then(|found| self.header_of(found)) {
+            return Ok(Some(header));
+        }
+        if found.is_some() && self.target_is_large(target, found.as_ref(), element_size) {
+            self.list_convert(db, target, now, log)?;
+            return self
+                .list_header(db, target)
+                .map(Some)
+                .ok_or(StoreError::OutOfMemory);
+        }
+        Ok(None)
+    }
+
+    /// The room the removal of one element from `from` of the source takes: item sizes
+    /// and new keys (a large source's pop rewrite, or a compact source's new value).
+    fn source_room(
+        &mut self,
+        db: u8,
+        source: &[u8],
+        from: End,
+    ) -> Result<(crate::store::large::SizeList, usize), StoreError> {
+        let found = self.find(db, source).ok_or(StoreError::OutOfMemory)?;
+        match self.header_of(&found) {
+            Some(header) if header.len > 1 => {
+                let (window, kept) = self.pop_window(db, source, &header, from, 1);
+                let (action, step) = pop_rules(kept);
+                self.rewrite_plan(db, source, header, window, &action, &step)
+            }
+            Some(_) => Ok((crate::store::large::SizeList::new(core::iter::empty()), 0)),
+            None => {
+                let plan = plan(self.value_of(&found), from);
+                let sizes = (plan.source_size > 0).then(|| {
+                    item::item_size(source.len(), plan.source_size, found.layout.expires_at)
+                });
+                Ok((crate::store::large::SizeList::new(sizes.into_iter()), 0))
+            }
+        }
+    }
+
+    /// Removes the element at `from` of the source list (either form), or the key with
+    /// its last element. Room was made.
+    fn source_pop(
+        &mut self,
+        db: u8,
+        source: &[u8],
+        from: End,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
+        let found = self.refind_live(db, source, now)?;
+        match self.header_of(&found) {
+            Some(header) if header.len > 1 => {
+                let (window, kept) = self.pop_window(db, source, &header, from, 1);
+                let (action, step) = pop_rules(kept);
+                let new_len = header.len - 1;
+                self.rewrite_apply(
+                    db, source, header, window, &action, &step, new_len, now, log,
+                )
+            }
+            Some(_) => {
+                self.remove(&found);
+                log.record(Record::Del { db, key: source });
+                Ok(())
+            }
+            None => {
+                let plan = plan(self.value_of(&found), from);
+                self.put_source(db, source, found, &plan, log)
+            }
+        }
+    }
+
+    /// [`Store::list_move`] when a list is (or becomes) large: the target is converted
+    /// if it passes the limit, room is made for both writes, then the target takes the
+    /// element (copied in segment memory from the source's node) and the source loses
+    /// it. The same key rotates: a push at `to`, then a pop at `from`.
+    #[expect(clippy::too_many_arguments, reason = "two keys, each with its end")]
+    fn list_move_large(
+        &mut self,
+        db: u8,
+        source: &[u8],
+        target: &[u8],
+        from: End,
+        to: End,
+        now: Timestamp,
+        log: &mut impl LogSink,
+        visit: impl FnOnce(&[u8]),
+    ) -> Result<bool, StoreError> {
+        let source_found = self.refind_live(db, source, now)?;
+        let len = self.list_read(&source_found).len();
+        let element_size = self.list_end_element(&source_found, from).len();
+        if source == target && (from == to || len == 1) {
+            visit(self.list_end_element(&source_found, from));
+            return Ok(true);
+        }
+        if source != target {
+            self.check_move_sizes(target, 0)?;
+        }
+        let header = self.move_target_header(db, target, element_size, now, log)?;
+        let target_found = self.find_live(db, target, now);
+        let target_new = target_found.is_none();
+        let pushed = Pushed::<core::iter::Empty<&[u8]>>::Here(0..element_size);
+        let large =
+            header.is_some() || (target_new && self.target_is_large(target, None, element_size));
+        let (mut sizes, mut new_keys) = match large {
+            true => self.push_plan(db, target, header, to, &pushed)?,
+            false => {
+                let size = target_size(self, target_found.as_ref(), element_size);
+                self.check_move_sizes(target, size)?;
+                let expires_at = expiry(target_found.as_ref());
+                let item = item::item_size(target.len(), size, expires_at);
+                (
+                    crate::store::large::SizeList::new(core::iter::once(item)),
+                    0,
+                )
+            }
+        };
+        new_keys += usize::from(target_new && !large);
+        let (source_sizes, source_keys) = self.source_room(db, source, from)?;
+        sizes.extend(&source_sizes);
+        new_keys += source_keys;
+        let header_sizes =
+            [source, target].map(|key| item::item_size(key.len(), HEADER_SIZE_MAX, 0));
+        self.ensure_room(sizes.iter().chain(header_sizes), new_keys, now, log)?;
+        self.refind_live(db, source, now)?;
+        if !target_new {
+            self.refind_live(db, target, now)?;
+        }
+        let range = self
+            .list_end_range(db, source, from)
+            .ok_or(StoreError::OutOfMemory)?;
+        if large {
+            let header = self.list_header(db, target);
+            let pushed = Pushed::<core::iter::Empty<&[u8]>>::Here(range);
+            self.push_apply(db, target, header, to, &pushed, now, log)?;
+        } else {
+            let found = self.find_live(db, target, now);
+            let size = target_size(self, found.as_ref(), element_size);
+            self.put_target(db, target, found, to, Copy::Here(range), size, log)?;
+        }
+        // A rotation pushes at `to` first: the element to pop is still at `from`.
+        self.source_pop(db, source, from, now, log)?;
+        let target_found = self.refind_live(db, target, now)?;
+        let moved = self.list_end_element(&target_found, to);
+        visit(moved);
+        Ok(true)
+    }
+}
+
+/// [`move_across`] when a list is (or becomes) large: room in the source first, then the
+/// target (converted if it passes the limit) takes a copy of the element, then the
+/// source loses it.
+#[expect(clippy::too_many_arguments, reason = "two stores, two keys, two ends")]
+fn move_across_large(
+    source_store: &mut Store<'_>,
+    target_store: &mut Store<'_>,
+    db: u8,
+    (source, target): (&[u8], &[u8]),
+    (from, to): (End, End),
+    now: Timestamp,
+    log: &mut impl LogSink,
+    visit: &mut dyn FnMut(&[u8]),
+) -> Result<bool, StoreError> {
+    target_store.check_move_sizes(target, 0)?;
+    let (sizes, new_keys) = source_store.source_room(db, source, from)?;
+    source_store.header_room(db, source, sizes.iter(), new_keys, now, log)?;
+    let source_found = source_store.refind_live(db, source, now)?;
+    let element_size = source_store.list_end_element(&source_found, from).len();
+    let header = target_store.move_target_header(db, target, element_size, now, log)?;
+    let target_found = target_store.find_live(db, target, now);
+    {
+        let element = source_store.list_end_element(&source_found, from);
+        let once = core::iter::once(element);
+        let target_new = target_found.is_none();
+        if header.is_some()
+            || (target_new && target_store.target_is_large(target, None, element_size))
+        {
+            target_store.list_push_large(db, target, header, to, &Pushed::Given(once), now, log)?;
+        } else {
+            let size = target_size(target_store, target_found.as_ref(), element_size);
+            target_store.check_move_sizes(target, size)?;
+            let expires_at = expiry(target_found.as_ref());
+            let item = item::item_size(target.len(), size, expires_at);
+            target_store.ensure_room(core::iter::once(item), usize::from(target_new), now, log)?;
+            let found = target_store.find_live(db, target, now);
+            if !target_new && found.is_none() {
+                return Err(StoreError::OutOfMemory);
+            }
+            let size = target_size(target_store, found.as_ref(), element_size);
+            target_store.put_target(db, target, found, to, Copy::From(element), size, log)?;
+        }
+        visit(element);
+    }
+    source_store.source_pop(db, source, from, now, log)?;
     Ok(true)
 }

@@ -508,6 +508,7 @@ impl Store<'_> {
             len: length,
             part_count,
             seed: self.random(),
+            chain: crate::store::large::Chain::default(),
         };
         let existed = lookup.found.is_some();
         // The members of part `part`: the old value's there, then the new ones.
