@@ -167,7 +167,7 @@ impl Store<'_> {
             return Ok(false);
         }
         if at <= now {
-            self.remove(&found);
+            self.remove_expired(&found);
             log.record(Record::Del { db, key });
             return Ok(true);
         }

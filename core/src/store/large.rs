@@ -529,9 +529,8 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<(), StoreError> {
-        let expires_at = self
-            .find(db, key)
-            .map_or(0, |found| found.layout.expires_at);
+        let found = self.find_live(db, key, now);
+        let expires_at = found.as_ref().map_or(0, |found| found.layout.expires_at);
         let header_size = item::item_size(key.len(), HEADER_SIZE_MAX, expires_at);
         self.ensure_room(
             sizes.chain(core::iter::once(header_size)),
@@ -539,8 +538,9 @@ impl Store<'_> {
             now,
             log,
         )?;
-        if new_keys == 0 && self.find_live(db, key, now).is_none() {
-            // Making room evicted the collection itself: memory cannot hold its new version.
+        if found.is_some() && self.find_live(db, key, now).is_none() {
+            // Making room evicted the collection itself (the sizes were worked out from
+            // its parts): memory cannot hold its new version.
             return Err(StoreError::OutOfMemory);
         }
         Ok(())
@@ -714,9 +714,10 @@ impl Store<'_> {
 
     /// Removes the parts no live collection owns, and returns how many: those of owners
     /// that are gone or expired, and those past their owner's part bound. Recovery calls
-    /// this once it has replayed everything, as a safety net: replay keeps the parts of a
-    /// header that came back expired until a later record claims them or another
-    /// collection takes the key (`keyspace.rs`), and a damaged log could leave others.
+    /// this once it has replayed everything: replay keeps the parts of a header that came
+    /// back expired until a later record claims them or another collection takes the key
+    /// (`keyspace.rs`), and leaves those of a key it removed for its expiry
+    /// ([`Store::remove_expired`]).
     /// One pass over the table.
     pub fn parts_collect(&mut self, now: Timestamp) -> usize {
         let mut removed_count = 0;
@@ -786,14 +787,20 @@ impl<'a> Store<'a> {
 
 /// Item sizes of one write's parts, computed before it makes room (which may move items,
 /// so the sizes cannot be read from memory while it runs). The first
-/// [`SIZES_EXACT_MAX`] are exact; a write of more parts counts each of the rest as the
-/// largest of them, which may ask for more room than it needs, never less.
+/// [`SIZES_EXACT_MAX`] are exact; the rest are summed, and counted as items of the
+/// largest of their sizes, twice their total over that size plus one, but never more
+/// than they are: asking for more room than they need but not for a multiple of it (a
+/// thousand parts of one or two KiB would otherwise count as a thousand of the largest).
+/// Twice, because packing items of various sizes into segments may waste up to one item a
+/// segment, which holds whenever an item is at most half a segment; a larger one needs
+/// its own segment, which twice its size over the largest also covers.
 #[derive(Debug, Clone)]
 pub(super) struct SizeList {
     exact: [usize; SIZES_EXACT_MAX],
     exact_count: usize,
     rest_count: usize,
     rest_max: usize,
+    rest_sum: usize,
 }
 
 /// Part sizes a [`SizeList`] keeps exactly.
@@ -806,6 +813,7 @@ impl SizeList {
             exact_count: 0,
             rest_count: 0,
             rest_max: 0,
+            rest_sum: 0,
         };
         for size in sizes {
             list.push(size);
@@ -821,6 +829,7 @@ impl SizeList {
         } else {
             self.rest_count += 1;
             self.rest_max = self.rest_max.max(size);
+            self.rest_sum = self.rest_sum.saturating_add(size);
         }
     }
 
@@ -831,11 +840,30 @@ impl SizeList {
         }
     }
 
-    pub(super) fn iter(&self) -> impl Iterator<Item = usize> + Clone + '_ {
+    /// The sizes with the rest counted at their average, their total kept: an estimate
+    /// of the room a write needs, not a promise (for an admission check whose steps each
+    /// make their own room).
+    pub(super) fn iter_average(&self) -> impl Iterator<Item = usize> + Clone + '_ {
+        let average = self.rest_sum.div_ceil(self.rest_count.max(1));
         self.exact[..self.exact_count]
             .iter()
             .copied()
-            .chain(core::iter::repeat_n(self.rest_max, self.rest_count))
+            .chain(core::iter::repeat_n(average, self.rest_count))
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = usize> + Clone + '_ {
+        let rest = if self.rest_max == 0 {
+            self.rest_count
+        } else {
+            (2 * self.rest_sum)
+                .div_ceil(self.rest_max)
+                .saturating_add(1)
+                .min(self.rest_count)
+        };
+        self.exact[..self.exact_count]
+            .iter()
+            .copied()
+            .chain(core::iter::repeat_n(self.rest_max, rest))
     }
 }
 

@@ -266,7 +266,7 @@ impl Store<'_> {
         let bits = self.table.policy(found.slot_index);
         let volatile = bits & VOLATILE != 0;
         if expired(found.layout.expires_at, now) {
-            self.remove(found);
+            self.remove_expired(found);
             self.stats.expired += 1;
             return;
         }

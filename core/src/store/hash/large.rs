@@ -160,8 +160,10 @@ impl Store<'_> {
     /// HSET on a large hash: see [`Store::hash_set`]. The pairs go in steps of
     /// [`STEP_ELEMENTS_MAX`], whose parts are computed once, on the stack; the hash grows
     /// after the last step. Under `noeviction`, a write of more than one step first makes
-    /// room for all of them (counting each pair's whole part: more than it needs), so it
-    /// cannot fail halfway for lack of memory.
+    /// room for all of them, counting each pair's whole part (past the first 64 pairs, at
+    /// the average size of theirs), so a write that does not fit is refused before it
+    /// changes anything; past that estimate a step may still run out of room, leaving the
+    /// steps before it applied and logged.
     pub(super) fn hash_set_large<'p, P>(
         &mut self,
         db: u8,
@@ -187,7 +189,8 @@ impl Store<'_> {
     }
 
     /// Room for every pair of a large write at once, counted from above: each pair's
-    /// entry plus the whole part it lands in.
+    /// entry plus the whole part it lands in (the parts past the first 64 at their average
+    /// size: an admission check, since each step then makes its own room).
     fn hash_room_bound<'p, P>(
         &mut self,
         db: u8,
@@ -209,7 +212,7 @@ impl Store<'_> {
                 0,
             )
         }));
-        self.header_room(db, key, sizes.iter(), 0, now, log)
+        self.header_room(db, key, sizes.iter_average(), 0, now, log)
     }
 
     /// The header of the large hash at `key` (which the caller found).

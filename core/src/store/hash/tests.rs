@@ -634,3 +634,40 @@ fn transfers_carry_the_parts_and_removals_take_them() {
         assert_eq!(store.len(), 1);
     });
 }
+
+/// HSET of a thousand fields at a time into a large hash under `noeviction` fills most of
+/// memory (some of which the store keeps free for cleaning) before it is refused (each write needs room for the parts it rewrites, about a
+/// part per field, not a multiple of that), and the refusal changes nothing.
+#[test]
+fn large_writes_fill_memory_before_they_are_refused() {
+    let memory_size = 8 << 20;
+    with_config(Config::new(memory_size, 200_000), |store| {
+        let value = b"value-of-thirty-two-bytes-xxxxxx";
+        let mut total = 0usize;
+        for command in 0..400u32 {
+            let fields: Vec<Vec<u8>> = (0..1000u32)
+                .map(|i| std::format!("mem:{:012}", command * 1000 + i).into_bytes())
+                .collect();
+            let pairs = fields.iter().map(|field| (&field[..], &value[..]));
+            let mut log = EncodedLog::default();
+            match store.hash_set(0, b"big", pairs, false, NOW, &mut log) {
+                Ok(added) => total += added,
+                Err(error) => {
+                    assert_eq!(error, StoreError::OutOfMemory);
+                    assert!(log.bytes.is_empty(), "a refused write logs nothing");
+                    break;
+                }
+            }
+        }
+        let live = store.stats().memory_live_size;
+        assert!(
+            live * 20 >= memory_size as u64 * 11,
+            "refused at {live} live bytes of {memory_size}"
+        );
+        let hash = store
+            .hash_view(0, b"big", NOW)
+            .expect("a hash")
+            .expect("present");
+        assert_eq!(hash.len(), total);
+    });
+}

@@ -477,6 +477,8 @@ fn run(ops: &[Op], config: Config) {
             replica.apply(&record, now).expect("replays");
             offset += size as usize;
         }
+        // As recovery does once the log is replayed: parts no record brought back go.
+        replica.parts_collect(now);
         assert_eq!(state(replica, now), final_state);
     });
 }
@@ -729,6 +731,7 @@ fn a_longer_expiry_of_a_large_collection_replays_with_its_parts() {
             replica.apply(&record, NOW + 11).expect("replays");
             offset += size as usize;
         }
+        replica.parts_collect(NOW + 11);
         let hash = replica
             .hash_view(0, b"h", NOW + 11)
             .expect("hash")
@@ -1001,4 +1004,50 @@ fn moves_across_shards_follow_the_model() {
             .count();
     }
     assert!(large > 0, "some lists are large");
+}
+
+/// A find of the `store_ops` fuzz target: pushes to the head
+/// of a large list in 4 KiB of memory under eviction.
+#[test]
+fn fuzz_store_ops_head_pushes_in_tight_memory() {
+    use crate::store::model::{Op, run_model};
+    let policy = crate::storage::policy::EvictionPolicy::ALL
+        [42 % crate::storage::policy::EvictionPolicy::ALL.len()];
+    let ops = [
+        Op::ListPush {
+            key: 205,
+            head: true,
+            size: 255,
+        },
+        Op::ListPush {
+            key: 205,
+            head: true,
+            size: 42,
+        },
+        Op::ListPush {
+            key: 255,
+            head: true,
+            size: 255,
+        },
+        Op::ZsetRemove {
+            key: 255,
+            member: 0,
+        },
+        Op::ListPush {
+            key: 205,
+            head: true,
+            size: 205,
+        },
+        Op::ListPush {
+            key: 205,
+            head: true,
+            size: 205,
+        },
+        Op::ListPush {
+            key: 205,
+            head: true,
+            size: 205,
+        },
+    ];
+    run_model(policy, 4 * 1024, &ops).expect("the model holds");
 }
