@@ -631,6 +631,8 @@ impl Store<'_> {
                     .for_each(|member| visit(Popped::Member(member)));
                 self.remove(&found);
                 log.record(Record::Del { db, key });
+            } else if popped == 1 {
+                self.set_pop_one_large(db, key, header, now, log, &mut visit)?;
             } else {
                 self.set_pop_large(db, key, header, popped, now, log, &mut visit)?;
             }

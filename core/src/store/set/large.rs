@@ -102,13 +102,20 @@ impl<'s> LargeSet<'s> {
     /// A member picked at random: a random part, then a random member of it (uniform
     /// when the parts are equally full; a member of a sparse part is likelier).
     pub(in crate::store) fn random_member(&self, random: &mut RandomCopy) -> Option<&'s [u8]> {
+        let (number, index) = self.random_place(random)?;
+        self.part(number).members().nth(index)
+    }
+
+    /// Where a member picked at random lies: a random non-empty part, and a random index
+    /// in it (uniform when the parts are equally full).
+    fn random_place(&self, random: &mut RandomCopy) -> Option<(u32, usize)> {
         let count = self.header.part_count as usize;
         let mut number = random.below(count);
         for attempt in 0..count.max(RANDOM_PART_TRIES) {
-            let part = self.part(u32::try_from(number).unwrap_or(0));
-            let length = part.len();
+            let part_number = u32::try_from(number).unwrap_or(0);
+            let length = self.part(part_number).len();
             if length > 0 {
-                return part.members().nth(random.below(length));
+                return Some((part_number, random.below(length)));
             }
             number = if attempt < RANDOM_PART_TRIES {
                 random.below(count)
@@ -406,6 +413,56 @@ impl Store<'_> {
         }
         self.header_write(db, key, shrunk, None, now, log)?;
         Ok(removed)
+    }
+
+    /// SPOP of one member of the large set at `key`: a member picked as
+    /// [`LargeSet::random_member`] picks it, so only its part is read and rewritten (the
+    /// walk of [`Store::set_pop_large`] reads every part, O(n) for one member).
+    pub(super) fn set_pop_one_large(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        header: Header,
+        now: Timestamp,
+        log: &mut impl LogSink,
+        visit: &mut dyn FnMut(Popped<'_>),
+    ) -> Result<(), StoreError> {
+        let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
+        let mut random = RandomCopy(self.random());
+        let place = LargeSet::new(self, db, key, header).random_place(&mut random);
+        let Some((number, index)) = place else {
+            return Err(StoreError::CollectionInvalid);
+        };
+        let keep = |old: &[u8], out: &mut Out<'_>, taken: &mut dyn FnMut(&[u8])| {
+            out.push(&[TYPE_SET]);
+            for (at, member) in SetView::new(old).members().enumerate() {
+                if at == index {
+                    taken(member);
+                } else {
+                    out.push_varint(member.len());
+                    out.push(member);
+                }
+            }
+        };
+        let size = {
+            let mut sizing = Out {
+                target: None,
+                size: 0,
+            };
+            keep(self.part_bytes(db, key, number), &mut sizing, &mut |_| {});
+            sizing.size
+        };
+        let item_size = item::item_size(key.len() + PART_NUMBER_SIZE, size, 0);
+        self.header_room(db, key, core::iter::once(item_size), 0, now, log)?;
+        visit(Popped::Count(1));
+        self.part_write(db, &mut part_key, number, None, size, log, |old, out| {
+            keep(old, out, &mut |member| visit(Popped::Member(member)));
+        })?;
+        let shrunk = Header {
+            len: header.len - 1,
+            ..header
+        };
+        self.header_write(db, key, shrunk, None, now, log)
     }
 
     /// SPOP of `popped` members (fewer than it has) from the large set at `key`: see
