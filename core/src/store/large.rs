@@ -41,6 +41,10 @@ use crate::storage::item::{self, ItemKind, ItemLayout, PART_NUMBER_SIZE};
 use crate::table::Table;
 use crate::time::Timestamp;
 
+/// Writes the part `keep` of a split to `grown`'s part count from the bytes of the part
+/// that splits (a hash's or a set's, each keeping the elements whose address is `keep`).
+pub(super) type SplitCompose = fn(&[u8], Header, u32, &mut Out<'_>);
+
 /// The type byte of a large hash's header (its parts are compact hashes).
 pub const TYPE_LARGE_HASH: u8 = b'H';
 
@@ -753,6 +757,105 @@ impl Store<'_> {
             slot_index += 1;
         }
         removed_count
+    }
+
+    /// The compact value at `key` that a conversion reads (empty for a new collection).
+    pub(super) fn compact_old_value(&self, db: u8, key: &[u8], existed: bool) -> &[u8] {
+        match self.find(db, key) {
+            Some(found) if existed => self.value_of(&found),
+            _ => &[],
+        }
+    }
+
+    /// Where [`Store::compact_old_value`] lies in segment memory.
+    pub(super) fn compact_old_range(&self, db: u8, key: &[u8], existed: bool) -> Range<usize> {
+        match self.find(db, key) {
+            Some(found) if existed => {
+                found.location + found.layout.value.start..found.location + found.layout.value.end
+            }
+            _ => 0..0,
+        }
+    }
+
+    /// Grows a large hash or set a part at a time while it averages more than
+    /// [`PART_ELEMENTS_TARGET`] elements a part, `compose` writing each half of a split.
+    /// Best effort: if memory has no room for a split, the collection stays as it is
+    /// (correct, only fuller), and a later write tries again.
+    pub(super) fn large_grow(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        compose: SplitCompose,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) {
+        while self.large_split(db, key, compose, now, log) {}
+    }
+
+    /// Splits one part of the large collection at `key` if it is too full; whether it did.
+    fn large_split(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        compose: SplitCompose,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> bool {
+        let Some(header) = self.find(db, key).and_then(|found| self.header_of(&found)) else {
+            return false;
+        };
+        if !header.wants_split() || header.part_count == u32::MAX {
+            return false;
+        }
+        let Some(mut part_key) = PartKey::new(key) else {
+            return false;
+        };
+        let (source, target) = (header.split_source(), header.part_count);
+        let grown = Header {
+            part_count: header.part_count + 1,
+            ..header
+        };
+        let part_size = |store: &Self, keep: u32| {
+            let old = store.part_bytes(db, key, source);
+            let mut sizing = Out {
+                target: None,
+                size: 0,
+            };
+            compose(old, grown, keep, &mut sizing);
+            sizing.size
+        };
+        let part_key_size = key.len() + PART_NUMBER_SIZE;
+        let sizes =
+            [source, target].map(|keep| item::item_size(part_key_size, part_size(self, keep), 0));
+        if self
+            .header_room(db, key, sizes.into_iter(), 1, now, log)
+            .is_err()
+        {
+            return false;
+        }
+        for keep in [target, source] {
+            let size = part_size(self, keep);
+            let Some(found) = self.find_part(db, part_key.of(source)) else {
+                return false;
+            };
+            let from =
+                found.location + found.layout.value.start..found.location + found.layout.value.end;
+            let written = self.part_write(
+                db,
+                &mut part_key,
+                keep,
+                Some(from),
+                size,
+                log,
+                |old, out| {
+                    compose(old, grown, keep, out);
+                },
+            );
+            if written.is_err() {
+                return false;
+            }
+        }
+        self.header_write(db, key, grown, None, now, log).is_ok()
     }
 
     /// Bytes the parts of the key item `found` take (items, table slots and tags), for

@@ -8,8 +8,6 @@
 //! composed from the source's old bytes. Every part write, the header and a split are
 //! logged as `Set` records in the command's one group.
 
-use core::ops::Range;
-
 use super::{Entries, Entry, HashView, compose_delete, compose_set};
 use crate::codec::record::Record;
 use crate::error::StoreError;
@@ -184,7 +182,7 @@ impl Store<'_> {
         let added = in_steps(pairs, |step| {
             self.hash_set_step(db, key, step, only_if_new, now, log)
         })?;
-        self.hash_grow(db, key, now, log);
+        self.large_grow(db, key, compose_split, now, log);
         Ok(added)
     }
 
@@ -402,7 +400,7 @@ impl Store<'_> {
         let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
         let existed = lookup.found.is_some();
         let (length, added) = {
-            let old = HashView::new(self.hash_old_value(db, key, existed));
+            let old = HashView::new(self.compact_old_value(db, key, existed));
             let length = if existed { old.len() } else { 0 };
             let added = pairs
                 .clone()
@@ -425,7 +423,7 @@ impl Store<'_> {
         };
         let keep = |field: &[u8], part: u32| header.part_of(field) == part;
         let part_size = |store: &Self, part: u32| {
-            let old = store.hash_old_value(db, key, existed);
+            let old = store.compact_old_value(db, key, existed);
             let mut sizing = Out {
                 target: None,
                 size: 0,
@@ -448,7 +446,7 @@ impl Store<'_> {
         }
         for part in 0..part_count {
             let size = part_size(self, part);
-            let source = self.hash_old_range(db, key, existed);
+            let source = self.compact_old_range(db, key, existed);
             self.part_write(
                 db,
                 &mut part_key,
@@ -463,90 +461,6 @@ impl Store<'_> {
         }
         self.header_write(db, key, header, None, now, log)?;
         Ok(added)
-    }
-
-    /// The old compact value at `key` during a conversion (empty for a new hash).
-    fn hash_old_value(&self, db: u8, key: &[u8], existed: bool) -> &[u8] {
-        match self.find(db, key) {
-            Some(found) if existed => self.value_of(&found),
-            _ => &[],
-        }
-    }
-
-    /// Where [`Store::hash_old_value`] lies in segment memory.
-    fn hash_old_range(&self, db: u8, key: &[u8], existed: bool) -> Range<usize> {
-        match self.find(db, key) {
-            Some(found) if existed => {
-                found.location + found.layout.value.start..found.location + found.layout.value.end
-            }
-            _ => 0..0,
-        }
-    }
-
-    /// Grows a large hash a part at a time while it averages more than
-    /// [`PART_ELEMENTS_TARGET`] fields a part. Best effort: if memory has no room for a
-    /// split, the hash stays as it is (correct, only fuller), and a later write tries again.
-    fn hash_grow(&mut self, db: u8, key: &[u8], now: Timestamp, log: &mut impl LogSink) {
-        while self.hash_split(db, key, now, log) {}
-    }
-
-    /// Splits one part of the large hash at `key` if it is too full; whether it did.
-    fn hash_split(&mut self, db: u8, key: &[u8], now: Timestamp, log: &mut impl LogSink) -> bool {
-        let Some(header) = self.find(db, key).and_then(|found| self.header_of(&found)) else {
-            return false;
-        };
-        if !header.wants_split() || header.part_count == u32::MAX {
-            return false;
-        }
-        let Some(mut part_key) = PartKey::new(key) else {
-            return false;
-        };
-        let (source, target) = (header.split_source(), header.part_count);
-        let grown = Header {
-            part_count: header.part_count + 1,
-            ..header
-        };
-        let part_size = |store: &Self, keep: u32| {
-            let old = store.part_bytes(db, key, source);
-            let mut sizing = Out {
-                target: None,
-                size: 0,
-            };
-            compose_split(old, grown, keep, &mut sizing);
-            sizing.size
-        };
-        let part_key_size = key.len() + PART_NUMBER_SIZE;
-        let sizes =
-            [source, target].map(|keep| item::item_size(part_key_size, part_size(self, keep), 0));
-        if self
-            .header_room(db, key, sizes.into_iter(), 1, now, log)
-            .is_err()
-        {
-            return false;
-        }
-        for keep in [target, source] {
-            let size = part_size(self, keep);
-            let Some(found) = self.find_part(db, part_key.of(source)) else {
-                return false;
-            };
-            let from =
-                found.location + found.layout.value.start..found.location + found.layout.value.end;
-            let written = self.part_write(
-                db,
-                &mut part_key,
-                keep,
-                Some(from),
-                size,
-                log,
-                |old, out| {
-                    compose_split(old, grown, keep, out);
-                },
-            );
-            if written.is_err() {
-                return false;
-            }
-        }
-        self.header_write(db, key, grown, None, now, log).is_ok()
     }
 }
 

@@ -8,8 +8,6 @@
 //! read as a key's value, so nothing depends on its order). Every part write, the header
 //! and a split are logged as `Set` records in the command's one group.
 
-use core::ops::Range;
-
 use super::{Each, Members, Popped, SetView};
 use crate::codec::record::Record;
 use crate::error::StoreError;
@@ -342,7 +340,7 @@ impl Store<'_> {
             })?;
         }
         self.header_write(db, key, grown, None, now, log)?;
-        self.set_grow(db, key, now, log);
+        self.large_grow(db, key, compose_split, now, log);
         Ok(added)
     }
 
@@ -592,7 +590,7 @@ impl Store<'_> {
                 target: None,
                 size: 0,
             };
-            compose(store.set_old_value(db, key, existed), part, &mut sizing);
+            compose(store.compact_old_value(db, key, existed), part, &mut sizing);
             sizing.size
         };
         if (0..part_count).any(|part| size_of(self, part) > self.config.value_size_max as usize) {
@@ -610,7 +608,7 @@ impl Store<'_> {
         }
         for part in 0..part_count {
             let size = size_of(self, part);
-            let source = self.set_old_range(db, key, existed);
+            let source = self.compact_old_range(db, key, existed);
             self.part_write(
                 db,
                 &mut part_key,
@@ -623,85 +621,12 @@ impl Store<'_> {
         }
         self.header_write(db, key, header, None, now, log)
     }
+}
 
-    /// The old compact value at `key` during a conversion (empty for a new set).
-    fn set_old_value(&self, db: u8, key: &[u8], existed: bool) -> &[u8] {
-        match self.find(db, key) {
-            Some(found) if existed => self.value_of(&found),
-            _ => &[],
-        }
-    }
-
-    /// Where [`Store::set_old_value`] lies in segment memory.
-    fn set_old_range(&self, db: u8, key: &[u8], existed: bool) -> Range<usize> {
-        match self.find(db, key) {
-            Some(found) if existed => {
-                found.location + found.layout.value.start..found.location + found.layout.value.end
-            }
-            _ => 0..0,
-        }
-    }
-
-    /// Grows a large set a part at a time while it averages more than
-    /// [`PART_ELEMENTS_TARGET`] members a part. Best effort: if memory has no room for a
-    /// split, the set stays as it is (correct, only fuller), and a later write tries again.
-    fn set_grow(&mut self, db: u8, key: &[u8], now: Timestamp, log: &mut impl LogSink) {
-        while self.set_split(db, key, now, log) {}
-    }
-
-    /// Splits one part of the large set at `key` if it is too full; whether it did.
-    fn set_split(&mut self, db: u8, key: &[u8], now: Timestamp, log: &mut impl LogSink) -> bool {
-        let Some(header) = self.find(db, key).and_then(|found| self.header_of(&found)) else {
-            return false;
-        };
-        if !header.wants_split() || header.part_count == u32::MAX {
-            return false;
-        }
-        let Some(mut part_key) = PartKey::new(key) else {
-            return false;
-        };
-        let (source, target) = (header.split_source(), header.part_count);
-        let grown = Header {
-            part_count: header.part_count + 1,
-            ..header
-        };
-        let keeps = |keep: u32| {
-            move |member: &[u8]| {
-                address(crate::hash::wyhash(member, grown.seed), grown.part_count) == keep
-            }
-        };
-        let size_of = |store: &Self, keep: u32| {
-            part_size(store.part_bytes(db, key, source), &keeps(keep), &|_| {})
-        };
-        let part_key_size = key.len() + PART_NUMBER_SIZE;
-        let sizes =
-            [source, target].map(|keep| item::item_size(part_key_size, size_of(self, keep), 0));
-        if self
-            .header_room(db, key, sizes.into_iter(), 1, now, log)
-            .is_err()
-        {
-            return false;
-        }
-        for keep in [target, source] {
-            let size = size_of(self, keep);
-            let Some(found) = self.find_part(db, part_key.of(source)) else {
-                return false;
-            };
-            let from =
-                found.location + found.layout.value.start..found.location + found.layout.value.end;
-            let written = self.part_write(
-                db,
-                &mut part_key,
-                keep,
-                Some(from),
-                size,
-                log,
-                |old, out| compose_part(old, &keeps(keep), &|_| {}, out),
-            );
-            if written.is_err() {
-                return false;
-            }
-        }
-        self.header_write(db, key, grown, None, now, log).is_ok()
-    }
+/// The part `keep` after a split to `grown`'s part count: the members of the source part
+/// whose address is `keep`.
+fn compose_split(old: &[u8], grown: Header, keep: u32, out: &mut Out<'_>) {
+    let keeps =
+        |member: &[u8]| address(crate::hash::wyhash(member, grown.seed), grown.part_count) == keep;
+    compose_part(old, &keeps, &|_| {}, out);
 }
