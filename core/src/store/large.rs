@@ -356,6 +356,98 @@ impl PartKey {
     }
 }
 
+/// A large hash or set read in place: its header, and where its parts are read from.
+/// [`crate::store::hash::LargeHash`] and [`crate::store::set::LargeSet`] read their
+/// parts through it.
+#[derive(Clone, Copy)]
+pub struct LargeRef<'s> {
+    parts: &'s dyn PartSource,
+    db: u8,
+    owner: &'s [u8],
+    header: Header,
+}
+
+impl core::fmt::Debug for LargeRef<'_> {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        formatter
+            .debug_struct("LargeRef")
+            .field("owner", &self.owner)
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Tries of a random pick (HRANDFIELD, SRANDMEMBER, SPOP) to find a part that is not
+/// empty before it walks to the next one that is.
+const RANDOM_PART_TRIES: usize = 8;
+
+impl<'s> LargeRef<'s> {
+    /// The collection at `owner` in `db` whose header is `header`, its parts read from
+    /// `parts`.
+    #[must_use]
+    pub fn new(parts: &'s dyn PartSource, db: u8, owner: &'s [u8], header: Header) -> Self {
+        Self {
+            parts,
+            db,
+            owner,
+            header,
+        }
+    }
+
+    /// The header.
+    #[must_use]
+    pub const fn header(&self) -> Header {
+        self.header
+    }
+
+    /// Number of elements.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        usize::try_from(self.header.len).unwrap_or(usize::MAX)
+    }
+
+    /// Whether it has no element (never true of a stored collection).
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.header.len == 0
+    }
+
+    /// The bytes of part `number` (empty if it is missing, which a stored collection
+    /// never has).
+    #[must_use]
+    pub fn part_bytes(&self, number: u32) -> &'s [u8] {
+        PartKey::new(self.owner)
+            .and_then(|mut key| self.parts.part(self.db, key.of(number)))
+            .unwrap_or_default()
+    }
+
+    /// Where an element picked at random lies: a random non-empty part (`count_of` says
+    /// how many elements a part's bytes hold), and a random index in it. Uniform when the
+    /// parts are equally full; an element of a sparse part is likelier.
+    pub(super) fn random_place(
+        &self,
+        random: &mut super::compact::RandomCopy,
+        count_of: impl Fn(&[u8]) -> usize,
+    ) -> Option<(u32, usize)> {
+        let count = self.header.part_count as usize;
+        let mut number = random.below(count);
+        for attempt in 0..count.max(RANDOM_PART_TRIES) {
+            let part_number = u32::try_from(number).unwrap_or(0);
+            let bytes = self.part_bytes(part_number);
+            let length = if bytes.is_empty() { 0 } else { count_of(bytes) };
+            if length > 0 {
+                return Some((part_number, random.below(length)));
+            }
+            number = if attempt < RANDOM_PART_TRIES {
+                random.below(count)
+            } else {
+                (number + 1) % count
+            };
+        }
+        None
+    }
+}
+
 /// What a reader of a large collection needs from the store: a part's value by its key.
 pub trait PartSource {
     /// The value of the part at `key` in `db`, if it exists.

@@ -15,75 +15,53 @@ use crate::storage::item::{self, PART_NUMBER_SIZE};
 use crate::storage::policy::EvictionPolicy;
 use crate::store::compact::{Out, RandomCopy, TYPE_HASH};
 use crate::store::large::{
-    Header, PART_ELEMENTS_TARGET, PartKey, PartSource, STEP_ELEMENTS_MAX, SizeList,
+    Header, LargeRef, PART_ELEMENTS_TARGET, PartKey, PartSource, STEP_ELEMENTS_MAX, SizeList,
     TYPE_LARGE_HASH, address, in_steps,
 };
 use crate::store::{LogSink, Store};
 use crate::time::Timestamp;
 
-/// Tries of HRANDFIELD's pick with repetition to find a part that is not empty before it
-/// walks to the next one that is.
-const RANDOM_PART_TRIES: usize = 8;
-
 /// A large hash read in place: its header, and the store its parts are read from.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct LargeHash<'s> {
-    parts: &'s dyn PartSource,
-    db: u8,
-    owner: &'s [u8],
-    header: Header,
-}
-
-impl core::fmt::Debug for LargeHash<'_> {
-    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        formatter
-            .debug_struct("LargeHash")
-            .field("owner", &self.owner)
-            .field("header", &self.header)
-            .finish_non_exhaustive()
-    }
+    large: LargeRef<'s>,
 }
 
 impl<'s> LargeHash<'s> {
     pub(super) fn new(parts: &'s dyn PartSource, db: u8, owner: &'s [u8], header: Header) -> Self {
         Self {
-            parts,
-            db,
-            owner,
-            header,
+            large: LargeRef::new(parts, db, owner, header),
         }
     }
 
     /// Number of fields.
     #[must_use]
     pub fn len(&self) -> usize {
-        usize::try_from(self.header.len).unwrap_or(usize::MAX)
+        self.large.len()
     }
 
     /// Whether it has no field (never true of a stored hash).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.header.len == 0
+        self.large.is_empty()
     }
 
     /// Number of parts: HSCAN's cursor runs over them.
     #[must_use]
     pub fn part_count(&self) -> u32 {
-        self.header.part_count
+        self.large.header().part_count
     }
 
     /// Part `number` (empty if it is missing, which a stored hash never has).
     #[must_use]
     pub fn part(&self, number: u32) -> HashView<'s> {
-        let value =
-            PartKey::new(self.owner).and_then(|mut key| self.parts.part(self.db, key.of(number)));
-        HashView::new(value.unwrap_or_default())
+        HashView::new(self.large.part_bytes(number))
     }
 
     /// The value of `field`: one part read.
     #[must_use]
     pub fn get(&self, field: &[u8]) -> Option<&'s [u8]> {
-        let part = self.part(self.header.part_of(field));
+        let part = self.part(self.large.header().part_of(field));
         if part.bytes.is_empty() {
             return None;
         }
@@ -103,21 +81,10 @@ impl<'s> LargeHash<'s> {
     /// An entry picked at random: a random part, then a random entry of it (uniform
     /// when the parts are equally full; an entry of a sparse part is likelier).
     pub(in crate::store) fn random_entry(&self, random: &mut RandomCopy) -> Option<Entry<'s>> {
-        let count = self.header.part_count as usize;
-        let mut number = random.below(count);
-        for attempt in 0..count.max(RANDOM_PART_TRIES) {
-            let part = self.part(u32::try_from(number).unwrap_or(0));
-            let length = if part.bytes.is_empty() { 0 } else { part.len() };
-            if length > 0 {
-                return part.nth(random.below(length));
-            }
-            number = if attempt < RANDOM_PART_TRIES {
-                random.below(count)
-            } else {
-                (number + 1) % count
-            };
-        }
-        None
+        let (number, index) = self
+            .large
+            .random_place(random, |bytes| HashView::new(bytes).len())?;
+        self.part(number).nth(index)
     }
 }
 
@@ -137,7 +104,7 @@ impl<'s> Iterator for LargeEntries<'s> {
             if let Some(entry) = self.current.next() {
                 return Some(entry);
             }
-            if self.next_part >= self.hash.header.part_count {
+            if self.next_part >= self.hash.part_count() {
                 return None;
             }
             self.current = self.hash.part(self.next_part).entries();

@@ -14,32 +14,15 @@ use crate::error::StoreError;
 use crate::storage::item::{self, PART_NUMBER_SIZE};
 use crate::store::compact::{Out, RandomCopy, TYPE_SET};
 use crate::store::large::{
-    Header, PART_ELEMENTS_TARGET, PartKey, PartSource, SizeList, TYPE_LARGE_SET, address,
+    Header, LargeRef, PART_ELEMENTS_TARGET, PartKey, PartSource, SizeList, TYPE_LARGE_SET, address,
 };
 use crate::store::{LogSink, Lookup, Store};
 use crate::time::Timestamp;
 
-/// Tries of a random pick to find a part that is not empty before it walks to the next
-/// one that is.
-const RANDOM_PART_TRIES: usize = 8;
-
 /// A large set read in place: its header, and the store its parts are read from.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct LargeSet<'s> {
-    parts: &'s dyn PartSource,
-    db: u8,
-    owner: &'s [u8],
-    header: Header,
-}
-
-impl core::fmt::Debug for LargeSet<'_> {
-    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        formatter
-            .debug_struct("LargeSet")
-            .field("owner", &self.owner)
-            .field("header", &self.header)
-            .finish_non_exhaustive()
-    }
+    large: LargeRef<'s>,
 }
 
 impl<'s> LargeSet<'s> {
@@ -48,43 +31,39 @@ impl<'s> LargeSet<'s> {
     #[must_use]
     pub fn new(parts: &'s dyn PartSource, db: u8, owner: &'s [u8], header: Header) -> Self {
         Self {
-            parts,
-            db,
-            owner,
-            header,
+            large: LargeRef::new(parts, db, owner, header),
         }
     }
 
     /// Number of members.
     #[must_use]
     pub fn len(&self) -> usize {
-        usize::try_from(self.header.len).unwrap_or(usize::MAX)
+        self.large.len()
     }
 
     /// Whether it has no member (never true of a stored set).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.header.len == 0
+        self.large.is_empty()
     }
 
     /// Number of parts: SSCAN's cursor runs over them.
     #[must_use]
     pub fn part_count(&self) -> u32 {
-        self.header.part_count
+        self.large.header().part_count
     }
 
     /// Part `number` (empty if it is missing, which a stored set never has).
     #[must_use]
     pub fn part(&self, number: u32) -> SetView<'s> {
-        let value =
-            PartKey::new(self.owner).and_then(|mut key| self.parts.part(self.db, key.of(number)));
-        SetView::new(value.unwrap_or_default())
+        SetView::new(self.large.part_bytes(number))
     }
 
     /// Whether `member` is in the set: one part read.
     #[must_use]
     pub fn contains(&self, member: &[u8]) -> bool {
-        self.part(self.header.part_of(member)).contains(member)
+        self.part(self.large.header().part_of(member))
+            .contains(member)
     }
 
     /// Every member, part by part.
@@ -107,21 +86,8 @@ impl<'s> LargeSet<'s> {
     /// Where a member picked at random lies: a random non-empty part, and a random index
     /// in it (uniform when the parts are equally full).
     fn random_place(&self, random: &mut RandomCopy) -> Option<(u32, usize)> {
-        let count = self.header.part_count as usize;
-        let mut number = random.below(count);
-        for attempt in 0..count.max(RANDOM_PART_TRIES) {
-            let part_number = u32::try_from(number).unwrap_or(0);
-            let length = self.part(part_number).len();
-            if length > 0 {
-                return Some((part_number, random.below(length)));
-            }
-            number = if attempt < RANDOM_PART_TRIES {
-                random.below(count)
-            } else {
-                (number + 1) % count
-            };
-        }
-        None
+        self.large
+            .random_place(random, |bytes| SetView::new(bytes).len())
     }
 }
 
@@ -141,7 +107,7 @@ impl<'s> Iterator for LargeMembers<'s> {
             if let Some(member) = self.current.next() {
                 return Some(member);
             }
-            if self.next_part >= self.set.header.part_count {
+            if self.next_part >= self.set.part_count() {
                 return None;
             }
             self.current = self.set.part(self.next_part).members();
