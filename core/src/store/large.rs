@@ -11,25 +11,31 @@
 //!   Because a part is named by its owner's key, it lives in the owner's shard
 //!   ([`Record::route_key`](crate::codec::record::Record::route_key)), and RENAME, COPY
 //!   and MOVE write the parts again under the new name.
-//! - **Which part holds an element**: linear hashing (Litwin) on the element's hash with
-//!   the collection's seed. The collection grows one part at a time: when it averages
-//!   more than [`PART_ELEMENTS_TARGET`] elements a part, the next part in order splits
-//!   into itself and one new part. A split moves elements only to a higher-numbered part,
-//!   and parts never merge, so a cursor that walks parts in order (HSCAN) sees every
-//!   element present for the whole scan.
+//! - **Which part holds an element** (hashes and sets): linear hashing (Litwin) on the
+//!   element's hash with the collection's seed. The collection grows one part at a time
+//!   while it averages more than [`PART_ELEMENTS_TARGET`] elements a part: the next part
+//!   in order splits into itself and one new part (`Store::large_grow`). A split moves
+//!   elements only to a higher-numbered part, and parts never merge, so a cursor that
+//!   walks parts in order (HSCAN, SSCAN) sees every element present for the whole scan.
+//! - **A write of many elements** goes in steps of [`STEP_ELEMENTS_MAX`] ([`in_steps`]),
+//!   and makes room for the parts it rewrites before it changes anything
+//!   (`Store::header_room`, which also refuses a write whose room-making evicted the
+//!   collection itself).
 //! - **Everything else comes free**: parts are items, so the log (one physical,
 //!   idempotent `Set` record per changed part, with the header's, in one group),
 //!   snapshots, recovery, replication and cleaning treat them as they treat any item.
 //!   A part has no expiry of its own; eviction of a part evicts its owner whole, by the
 //!   owner's policy state (`reclaim.rs`); removing the owner (DEL, expiry, eviction, an
-//!   overwrite by another value) removes its parts.
+//!   overwrite by another value) removes its parts, except that replay keeps the parts
+//!   of a key it finds expired for a later record of it, and recovery then collects what
+//!   nothing claimed ([`Store::parts_collect`]).
 //!
 //! Hashes (`hash/large.rs`), sets (`set/large.rs`) and lists (`list/large.rs`) use the
 //! large form so far. A list's parts are not found by hashing but linked: each node names
 //! its neighbours, and the header names the head, the tail, the next number to try for a
 //! new node and the bound of the numbers in use (see [`Chain`]); what visits every part
 //! (removal, transfers, MEMORY USAGE) visits the numbers below [`Header::part_bound`].
-//! `docs/types.md` says what the other types still lack.
+//! Sorted sets have no large form yet; `docs/types.md` says what else is missing.
 
 use core::ops::Range;
 
@@ -813,7 +819,7 @@ impl Store<'_> {
     /// this once it has replayed everything: replay keeps the parts of a header that came
     /// back expired until a later record claims them or another collection takes the key
     /// (`keyspace.rs`), and leaves those of a key it removed for its expiry
-    /// ([`Store::remove_expired`]).
+    /// (`Store::remove_expired`).
     /// One pass over the table.
     pub fn parts_collect(&mut self, now: Timestamp) -> usize {
         let mut removed_count = 0;
