@@ -544,6 +544,127 @@ mod tests {
         assert_eq!(db_len(&mut shards, 0), 8);
     }
 
+    /// RENAME, COPY (onto an existing large target) and MOVE of a large hash, a large set
+    /// and a large list between shards: the parts go to the target's shard under the new
+    /// name, the source's go with it, and every element reads back.
+    #[test]
+    fn large_collections_transfer_across_shards_with_their_parts() {
+        use crate::store::list::End;
+        let config = Config {
+            hash_max_listpack_entries: 4,
+            set_max_listpack_entries: 4,
+            list_max_listpack_size: 4,
+            ..Config::new(1 << 20, 1000)
+        };
+        let mut shards = Many::new(4, config);
+        let source = key(0);
+        let other = |from: &[u8], skip: usize| {
+            (1..)
+                .map(key)
+                .filter(|candidate| shard_of(candidate, 4) != shard_of(from, 4))
+                .nth(skip)
+                .expect("a key in another shard")
+        };
+        let (target, copy) = (other(&source, 0), other(&source, 1));
+        let elements: Vec<Vec<u8>> = (0..200u32).map(|i| i.to_le_bytes().to_vec()).collect();
+        let read_all = |shards: &mut Many, db: u8, name: &[u8]| {
+            let store = shards.store_for(name);
+            let mut hash: Vec<Vec<u8>> = store
+                .hash_view(db, name, NOW)
+                .expect("a hash")
+                .map(|hash| hash.entries().map(|entry| entry.field.to_vec()).collect())
+                .unwrap_or_default();
+            hash.sort();
+            hash
+        };
+        let store = shards.store_for(&source);
+        let pairs = elements.iter().map(|e| (&e[..], &b"v"[..]));
+        assert_eq!(
+            store.hash_set(0, &source, pairs, false, NOW, &mut ()),
+            Ok(200)
+        );
+        let mut sorted = elements.clone();
+        sorted.sort();
+        for (from, to, keep) in [(&source, &target, false), (&target, &copy, true)] {
+            let done = transfer(&mut shards, 0, from, 0, to, true, keep, NOW, &mut ());
+            assert_eq!(done, Ok(Transfer::Done));
+            assert_eq!(read_all(&mut shards, 0, to), sorted);
+            assert_eq!(read_all(&mut shards, 0, from).is_empty(), !keep);
+        }
+        // Onto an existing large target: its old parts go first.
+        let done = transfer(&mut shards, 0, &copy, 0, &target, true, false, NOW, &mut ());
+        assert_eq!(done, Ok(Transfer::Done));
+        assert_eq!(read_all(&mut shards, 0, &target), sorted);
+        // A large set and a large list, renamed across shards.
+        let members = elements.iter().map(|e| &e[..]);
+        let set_key = key(900);
+        let set_store = shards.store_for(&set_key);
+        assert_eq!(
+            set_store.set_add(0, &set_key, members.clone(), NOW, &mut ()),
+            Ok(200)
+        );
+        let set_target = other(&set_key, 2);
+        let done = transfer(
+            &mut shards,
+            0,
+            &set_key,
+            1,
+            &set_target,
+            true,
+            false,
+            NOW,
+            &mut (),
+        );
+        assert_eq!(done, Ok(Transfer::Done));
+        let set = shards.store_for(&set_target).set_view(1, &set_target, NOW);
+        assert_eq!(set.expect("a set").map(|set| set.len()), Some(200));
+        let list_key = key(901);
+        let list_store = shards.store_for(&list_key);
+        let pushed = list_store.list_push(0, &list_key, End::Tail, members, false, NOW, &mut ());
+        assert_eq!(pushed, Ok(200));
+        let list_target = other(&list_key, 3);
+        let done = transfer(
+            &mut shards,
+            0,
+            &list_key,
+            0,
+            &list_target,
+            true,
+            false,
+            NOW,
+            &mut (),
+        );
+        assert_eq!(done, Ok(Transfer::Done));
+        let list = shards
+            .store_for(&list_target)
+            .list_view(0, &list_target, NOW);
+        let list: Vec<Vec<u8>> = list
+            .expect("a list")
+            .expect("present")
+            .iter()
+            .map(<[u8]>::to_vec)
+            .collect();
+        assert_eq!(list, elements);
+        // No part is left behind in any shard.
+        let mut parts = 0usize;
+        for store in &shards.0 {
+            store.items(NOW, |_, _, _, _, kind| {
+                parts += usize::from(kind == crate::storage::item::ItemKind::Part);
+            });
+        }
+        let owned: usize = [(0, &target), (1, &set_target), (0, &list_target)]
+            .into_iter()
+            .map(|(db, name)| {
+                let store = shards.store_for(name);
+                store
+                    .find(db, name)
+                    .and_then(|found| store.header_of(&found))
+                    .map_or(0, |header| header.part_count as usize)
+            })
+            .sum();
+        assert_eq!(parts, owned);
+    }
+
     #[test]
     fn transfer_across_shards_moves_value_and_expiry() {
         let mut shards = Many::new(4, Config::new(1 << 20, 1000));
