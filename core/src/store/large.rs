@@ -39,7 +39,7 @@
 
 use core::ops::Range;
 
-use super::compact::{Out, split};
+use super::compact::Out;
 use super::{Found, LogSink, Lookup, Store};
 use crate::error::StoreError;
 use crate::hash::wyhash;
@@ -664,26 +664,15 @@ impl Store<'_> {
         log: &mut impl LogSink,
         compose: impl FnOnce(&[u8], &mut Out<'_>),
     ) -> Result<(), StoreError> {
-        let key = part_key.of(number);
-        let lookup = self.part_lookup(db, key);
-        self.put_found(
+        self.part_write_with(
             db,
-            key,
-            lookup.hash,
-            lookup.found,
-            ItemKind::Part,
+            part_key,
+            number,
+            source,
+            0..0,
             size,
-            0,
             log,
-            |memory, old, start| {
-                let (old, target) = split(memory, source.unwrap_or(old), start, size);
-                let mut out = Out {
-                    target: Some(target),
-                    size: 0,
-                };
-                compose(old, &mut out);
-                assert!(out.size == size, "part size {size} != written {}", out.size);
-            },
+            |old, _, out| compose(old, out),
         )
     }
 
