@@ -129,6 +129,10 @@ pub struct Settings {
     /// `list-max-listpack-size`: the most a list node holds (negative: -1..-5 for 4 to 64
     /// KiB, positive: an element count); a longer compact list takes the large form.
     pub list_max_listpack_size: i64,
+    /// `zset-max-listpack-entries`: a sorted set with more members takes the large form.
+    pub zset_max_listpack_entries: u64,
+    /// `zset-max-listpack-value`: a sorted set with a longer member takes the large form.
+    pub zset_max_listpack_value: u64,
 }
 
 impl Default for Settings {
@@ -182,6 +186,8 @@ impl Default for Settings {
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
             list_max_listpack_size: -2,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
         }
     }
 }
@@ -287,7 +293,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 48] = [
+pub static SETTINGS: [Setting; 50] = [
     setting!(
         "dir",
         "",
@@ -742,6 +748,25 @@ pub static SETTINGS: [Setting; 48] = [
         |size: &i64| size.to_string(),
         parse_list_size
     ),
+    setting!(
+        "zset-max-listpack-entries",
+        "zset-max-ziplist-entries",
+        false,
+        "a sorted set with more members than this takes the large form (a member index and \
+         a counted B+ tree of parts)",
+        zset_max_listpack_entries,
+        |count: &u64| count.to_string(),
+        |text: &str| parse_number(text, 0, u32::MAX.into())
+    ),
+    setting!(
+        "zset-max-listpack-value",
+        "zset-max-ziplist-value",
+        false,
+        "a sorted set with a member longer than this (bytes) takes the large form",
+        zset_max_listpack_value,
+        |size: &u64| size.to_string(),
+        |text: &str| parse_number(text, 0, u32::MAX.into())
+    ),
 ];
 
 impl Settings {
@@ -856,6 +881,10 @@ impl Settings {
             u32::try_from(self.set_max_listpack_value).unwrap_or(u32::MAX);
         config.store.list_max_listpack_size = i32::try_from(self.list_max_listpack_size)
             .unwrap_or(floe_core::store::LIST_MAX_LISTPACK_SIZE_DEFAULT);
+        config.store.zset_max_listpack_entries =
+            u32::try_from(self.zset_max_listpack_entries).unwrap_or(u32::MAX);
+        config.store.zset_max_listpack_value =
+            u32::try_from(self.zset_max_listpack_value).unwrap_or(u32::MAX);
         config.persistence = self.persistence;
         config.fsync = self.fsync;
         config.backend = self.backend;

@@ -34,7 +34,6 @@ use collection::Text;
 use crate::storage::item::{varint_size, varint_write};
 use crate::store::TYPE_HASH;
 use crate::store::list::ListRead;
-use crate::store::zset::ZsetView;
 use crate::text::{I64_TEXT_SIZE_MAX, format_i64, parse_double_or_infinity};
 
 /// RDB object type of a string.
@@ -235,8 +234,8 @@ pub enum Value<'v> {
     Set(crate::store::set::SetRead<'v>),
     /// A list, compact or large.
     List(ListRead<'v>),
-    /// A compact sorted set.
-    SortedSet(ZsetView<'v>),
+    /// A sorted set, compact or large.
+    SortedSet(crate::store::zset::ZsetRead<'v>),
 }
 
 fn encode_body(value: Value<'_>, put: &mut dyn FnMut(&[u8])) {

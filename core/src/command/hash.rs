@@ -321,35 +321,17 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
     else {
         return;
     };
-    // Whole parts, from the cursor's, until COUNT fields were looked at.
-    let first = u32::try_from(cursor).unwrap_or(u32::MAX);
-    let mut end = first;
-    let mut seen = 0usize;
-    while end < hash.part_count() && seen < options.count.max(1) {
-        seen += hash.part(end).entries().count();
-        end += 1;
-    }
-    let next = if end >= hash.part_count() {
-        0
-    } else {
-        u64::from(end)
-    };
-    let matches = |field: &[u8]| {
-        options
-            .pattern
-            .is_none_or(|pattern| crate::glob::glob_match(pattern, field))
-    };
-    let parts = || (first..end).flat_map(|part| hash.part(part).entries());
-    let count = parts().filter(|entry| matches(entry.field)).count();
-    let mut digits = [0u8; crate::text::U64_DIGITS_MAX];
-    let reply = &mut context.reply;
-    reply.array_header(2);
-    reply.bulk(crate::text::format_u64(next, &mut digits));
-    reply.array_header(count * 2);
-    for entry in parts().filter(|entry| matches(entry.field)) {
-        reply.bulk(entry.field);
-        reply.bulk(entry.value);
-    }
+    super::keys::scan_parts(
+        &mut context.reply,
+        cursor,
+        &options,
+        hash.part_count(),
+        &|part, visit| {
+            for entry in hash.part(part).entries() {
+                visit(entry.field, Some(entry.value));
+            }
+        },
+    );
 }
 
 /// floe's refusal of a hash that would pass the item size limit.

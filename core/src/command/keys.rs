@@ -446,6 +446,59 @@ pub(super) fn scan_collection<D: Door>(
     }
 }
 
+/// Calls its second argument with each element of a large collection's part (by number)
+/// and the element's second reply, if any (see [`scan_parts`]).
+pub(super) type PartElements<'e> = dyn Fn(u32, &mut dyn FnMut(&[u8], Option<&[u8]>)) + 'e;
+
+/// A large collection's scan (HSCAN, SSCAN, ZSCAN): whole parts from the cursor's until
+/// COUNT elements were looked at, and the next part's ordinal as the cursor (parts never
+/// merge and a split moves elements only to a later part, so every element present for
+/// the whole scan is returned). `each(part, visit)` calls `visit` with each element of
+/// part `part` and its second reply (a field's value, a member's score), if any.
+pub(super) fn scan_parts<S: crate::codec::resp::ReplySink + ?Sized>(
+    reply: &mut crate::codec::resp::ReplyWriter<'_, S>,
+    cursor: u64,
+    options: &ScanOptions<'_>,
+    part_count: u32,
+    each: &PartElements<'_>,
+) {
+    let first = u32::try_from(cursor).unwrap_or(u32::MAX);
+    let mut end = first;
+    let mut seen = 0usize;
+    while end < part_count && seen < options.count.max(1) {
+        each(end, &mut |_, _| seen += 1);
+        end += 1;
+    }
+    let next = if end >= part_count { 0 } else { u64::from(end) };
+    let matches = |element: &[u8]| {
+        options
+            .pattern
+            .is_none_or(|pattern| glob_match(pattern, element))
+    };
+    let mut count = 0usize;
+    for part in first..end {
+        each(part, &mut |element, second| {
+            if matches(element) {
+                count += 1 + usize::from(second.is_some());
+            }
+        });
+    }
+    let mut digits = [0u8; crate::text::U64_DIGITS_MAX];
+    reply.array_header(2);
+    reply.bulk(crate::text::format_u64(next, &mut digits));
+    reply.array_header(count);
+    for part in first..end {
+        each(part, &mut |element, second| {
+            if matches(element) {
+                reply.bulk(element);
+                if let Some(second) = second {
+                    reply.bulk(second);
+                }
+            }
+        });
+    }
+}
+
 // The cursor's rule lives in crate::text; this name stays until the caller switches.
 use crate::text::parse_u64_lenient as parse_cursor;
 

@@ -384,34 +384,17 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
     let Ok(Some(SetRead::Large(set))) = context.shards.store_for(key).set_view(db, key, now) else {
         return;
     };
-    // Whole parts, from the cursor's, until COUNT members were looked at.
-    let first = u32::try_from(cursor).unwrap_or(u32::MAX);
-    let mut end = first;
-    let mut seen = 0usize;
-    while end < set.part_count() && seen < options.count.max(1) {
-        seen += set.part(end).len();
-        end += 1;
-    }
-    let next = if end >= set.part_count() {
-        0
-    } else {
-        u64::from(end)
-    };
-    let matches = |member: &[u8]| {
-        options
-            .pattern
-            .is_none_or(|pattern| crate::glob::glob_match(pattern, member))
-    };
-    let parts = || (first..end).flat_map(|part| set.part(part).members());
-    let count = parts().filter(|member| matches(member)).count();
-    let mut digits = [0u8; crate::text::U64_DIGITS_MAX];
-    let reply = &mut context.reply;
-    reply.array_header(2);
-    reply.bulk(crate::text::format_u64(next, &mut digits));
-    reply.array_header(count);
-    for member in parts().filter(|member| matches(member)) {
-        reply.bulk(member);
-    }
+    super::keys::scan_parts(
+        &mut context.reply,
+        cursor,
+        &options,
+        set.part_count(),
+        &|part, visit| {
+            for member in set.part(part).members() {
+                visit(member, None);
+            }
+        },
+    );
 }
 
 #[cfg(test)]

@@ -500,7 +500,16 @@ impl<'a, 'v> Source<'a, 'v> {
                 }),
                 None => Walk::Set(SetView::new(value).members()),
             },
-            Some((ValueType::SortedSet, value)) => Walk::Zset(ZsetView::new(value).entries()),
+            Some((ValueType::SortedSet, value)) => match Header::read(value) {
+                Some(header) if header.is_zset() => Walk::LargeZset(zset::large::TreeEntries::new(
+                    KeyspaceNodes {
+                        keyspace: self.keyspace,
+                        key: self.key,
+                    },
+                    &header.tree,
+                )),
+                _ => Walk::Zset(ZsetView::new(value).entries()),
+            },
             _ => Walk::Empty,
         }
     }
@@ -534,12 +543,31 @@ impl<'v> Iterator for LargeWalk<'_, 'v> {
     }
 }
 
+/// A large sorted set's tree nodes, read through the keyspace.
+struct KeyspaceNodes<'a, 'v> {
+    keyspace: &'a dyn Keyspace<'v>,
+    key: &'a [u8],
+}
+
+impl<'v> zset::large::NodeRead<'v> for KeyspaceNodes<'_, 'v> {
+    fn node(&self, node: u32) -> &'v [u8] {
+        PartKey::new(self.key)
+            .and_then(|mut key| self.keyspace.part(key.of(Header::node_part(node))))
+            .unwrap_or_default()
+    }
+}
+
 /// The elements of a sorted key's value in its own order (a missing key has none).
+#[expect(
+    clippy::large_enum_variant,
+    reason = "no allocation: a large sorted set's walk keeps its path of nodes inline"
+)]
 enum Walk<'a, 'v> {
     List(list::ListIter<'v>),
     Set(set::Members<'v>),
     LargeSet(LargeWalk<'a, 'v>),
     Zset(zset::Entries<'v>),
+    LargeZset(zset::large::TreeEntries<'v, KeyspaceNodes<'a, 'v>>),
     Empty,
 }
 
@@ -552,6 +580,7 @@ impl<'v> Iterator for Walk<'_, 'v> {
             Self::Set(members) => members.next(),
             Self::LargeSet(members) => members.next(),
             Self::Zset(entries) => entries.next().map(|entry| entry.member),
+            Self::LargeZset(entries) => entries.next().map(|entry| entry.member),
             Self::Empty => None,
         }
     }

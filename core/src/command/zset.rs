@@ -18,7 +18,7 @@ use super::{Arguments, Context, Door, NOT_INTEGER, Outcome, is};
 use crate::codec::resp::{Protocol, ReplySink, ReplyWriter};
 use crate::error::StoreError;
 use crate::store::ValueType;
-use crate::store::zset::{AddOptions, LexBound, LexRange, ScoreRange, ZsetView};
+use crate::store::zset::{AddOptions, LexBound, LexRange, ScoreRange, ZsetRead, ZsetView};
 use crate::text::{DOUBLE_SIZE_MAX, format_double_17g};
 
 /// The commands of this family.
@@ -211,7 +211,7 @@ fn fail<D: Door>(context: &mut Context<'_, '_, D>, error: StoreError) {
 /// (`None` if absent), or replies WRONGTYPE.
 fn read<D: Door>(
     context: &mut Context<'_, '_, D>,
-    reply: impl FnOnce(&mut ReplyWriter<'_, D::Sink>, &D::Args, Option<ZsetView<'_>>),
+    reply: impl FnOnce(&mut ReplyWriter<'_, D::Sink>, &D::Args, Option<ZsetRead<'_>>),
 ) {
     let key = context.arg(1);
     let args: &D::Args = context.args;
@@ -426,7 +426,7 @@ fn pop<D: Door>(context: &mut Context<'_, '_, D>, from_max: bool) {
     // nothing was written yet.
     let mut started = false;
     let reply = &mut context.reply;
-    let window = |zset: &ZsetView<'_>| {
+    let window = |zset: &ZsetRead<'_>| {
         let length = zset.len();
         if from_max {
             length - popped..length
@@ -563,18 +563,51 @@ fn random_member<D: Door>(context: &mut Context<'_, '_, D>) {
     });
 }
 
-/// ZSCAN: the whole sorted set, member then score (see
-/// [`super::keys::scan_collection`]).
+/// ZSCAN: a compact sorted set whole, member then score (see
+/// [`super::keys::scan_collection`]); a large one by its index parts
+/// ([`super::keys::scan_parts`]).
 fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
-    super::keys::scan_collection(context, ValueType::SortedSet, |value, visit| {
-        for entry in ZsetView::new(value).entries() {
-            let mut buffer = [0u8; DOUBLE_SIZE_MAX];
-            visit(
-                entry.member,
-                Some(format_double_17g(entry.score, &mut buffer)),
-            );
-        }
-    });
+    let key = context.arg(1);
+    let (db, now) = (context.session.db, context.now);
+    let large = matches!(
+        context.shards.store_for(key).zset_view(db, key, now),
+        Ok(Some(ZsetRead::Large(_)))
+    );
+    if !large {
+        super::keys::scan_collection(context, ValueType::SortedSet, |value, visit| {
+            for entry in ZsetView::new(value).entries() {
+                let mut buffer = [0u8; DOUBLE_SIZE_MAX];
+                visit(
+                    entry.member,
+                    Some(format_double_17g(entry.score, &mut buffer)),
+                );
+            }
+        });
+        return;
+    }
+    let Some(cursor) = crate::text::parse_u64_lenient(context.arg(2)) else {
+        context.error("ERR invalid cursor");
+        return;
+    };
+    let Some(options) = super::keys::scan_options(context, 3, false) else {
+        return;
+    };
+    let Ok(Some(ZsetRead::Large(zset))) = context.shards.store_for(key).zset_view(db, key, now)
+    else {
+        return;
+    };
+    super::keys::scan_parts(
+        &mut context.reply,
+        cursor,
+        &options,
+        zset.index_part_count(),
+        &|part, visit| {
+            for (member, score) in zset.index_entries(part) {
+                let mut buffer = [0u8; DOUBLE_SIZE_MAX];
+                visit(member, Some(format_double_17g(score, &mut buffer)));
+            }
+        },
+    );
 }
 
 #[cfg(test)]

@@ -48,7 +48,9 @@ impl ValueType {
             (ItemKind::Compact, Some(&super::large::TYPE_LARGE_SET)) => Self::Set,
             (ItemKind::Compact, Some(&TYPE_LIST | &super::large::TYPE_LARGE_LIST)) => Self::List,
             (ItemKind::Compact, Some(&TYPE_SET)) => Self::Set,
-            (ItemKind::Compact, Some(&TYPE_ZSET)) => Self::SortedSet,
+            (ItemKind::Compact, Some(&(TYPE_ZSET | super::large::TYPE_LARGE_ZSET))) => {
+                Self::SortedSet
+            }
             (ItemKind::Compact, _) => Self::Hash,
         }
     }
@@ -104,7 +106,8 @@ pub fn is_valid(value: &[u8]) -> bool {
         Some(
             &(super::large::TYPE_LARGE_HASH
             | super::large::TYPE_LARGE_SET
-            | super::large::TYPE_LARGE_LIST),
+            | super::large::TYPE_LARGE_LIST
+            | super::large::TYPE_LARGE_ZSET),
         ) => super::large::Header::read(value).is_some(),
         _ => false,
     }

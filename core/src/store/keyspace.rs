@@ -33,6 +33,8 @@ pub enum Encoding {
     Intset,
     /// A set of other members (`hashtable`: Redis 7.0 has no listpack sets).
     Hashtable,
+    /// A large sorted set (Redis's skiplist and dict).
+    Skiplist,
 }
 
 impl Encoding {
@@ -55,6 +57,8 @@ impl Encoding {
         if let Some(header) = super::large::Header::read(value) {
             return if header.is_list() {
                 Self::Quicklist
+            } else if header.is_zset() {
+                Self::Skiplist
             } else {
                 Self::Hashtable
             };
@@ -78,6 +82,7 @@ impl Encoding {
             Self::Quicklist => "quicklist",
             Self::Intset => "intset",
             Self::Hashtable => "hashtable",
+            Self::Skiplist => "skiplist",
         }
     }
 }
@@ -646,7 +651,7 @@ impl Store<'_> {
                 self.remove_item(&found);
                 self.stats.expired += 1;
                 if let Some(mut part_key) = super::large::PartKey::new(key) {
-                    for number in new.part_count..old.part_bound() {
+                    for number in (0..old.part_bound()).filter(|&number| !new.owns(number)) {
                         if let Some(part) = self.find_part(db, part_key.of(number)) {
                             self.remove_item(&part);
                         }

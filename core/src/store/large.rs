@@ -30,12 +30,14 @@
 //!   of a key it finds expired for a later record of it, and recovery then collects what
 //!   nothing claimed ([`Store::parts_collect`]).
 //!
-//! Hashes (`hash/large.rs`), sets (`set/large.rs`) and lists (`list/large.rs`) use the
-//! large form so far. A list's parts are not found by hashing but linked: each node names
+//! Hashes (`hash/large.rs`), sets (`set/large.rs`), lists (`list/large.rs`) and sorted
+//! sets (`zset/large.rs`) have a large form. A list's parts are not found by hashing but linked: each node names
 //! its neighbours, and the header names the head, the tail, the next number to try for a
 //! new node and the bound of the numbers in use (see [`Chain`]); what visits every part
 //! (removal, transfers, MEMORY USAGE) visits the numbers below [`Header::part_bound`].
-//! Sorted sets have no large form yet; `docs/types.md` says what else is missing.
+//! A sorted set's parts are its member index (hashed, as a hash's parts, on the even
+//! numbers) and the nodes of a counted B+ tree ordered by score (on the odd numbers; see
+//! [`Tree`] and `zset/large.rs`).
 
 use core::ops::Range;
 
@@ -70,8 +72,21 @@ pub const HEADER_SIZE: usize = 1 + 8 + 4 + 8;
 /// next number to try for a new node and the bound of the numbers in use (`u32` LE each).
 pub const LIST_HEADER_SIZE: usize = 1 + 8 + 4 + 8 + 4 + 4 + 4 + 4;
 
+/// The type byte of a large sorted set's header (its parts are the member index's compact
+/// hashes and the nodes of its tree, `zset/large.rs`).
+pub const TYPE_LARGE_ZSET: u8 = b'Z';
+
+/// Bytes of a sorted set's header: a hash's (its member index), then its [`Tree`]: the
+/// root's node number, the height, the node count, the next number to try for a new
+/// node, the bound of the numbers in use and the longest member ever added (`u32` LE
+/// each).
+pub const ZSET_HEADER_SIZE: usize = HEADER_SIZE + 6 * 4;
+
 /// Bytes of the largest header.
-pub const HEADER_SIZE_MAX: usize = LIST_HEADER_SIZE;
+pub const HEADER_SIZE_MAX: usize = ZSET_HEADER_SIZE;
+
+/// The most levels a sorted set's tree may have (a root split past it is refused).
+pub const TREE_HEIGHT_MAX: u32 = 32;
 
 /// The longest key a large collection may have: its parts' keys are built on the stack.
 /// A collection under a longer key keeps the compact form (up to the item size limit).
@@ -97,6 +112,25 @@ pub struct Chain {
     pub end: u32,
 }
 
+/// The tree of a large sorted set (zero for other types): its nodes are numbered apart
+/// from the member index's parts (see [`Header::node_part`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tree {
+    /// The root node's number.
+    pub root: u32,
+    /// Levels above the leaves (0: the root is a leaf).
+    pub height: u32,
+    /// Nodes in the tree.
+    pub nodes: u32,
+    /// The next node number to try for a new node.
+    pub next: u32,
+    /// Every node's number is below this (new nodes take numbers below twice the node
+    /// count, as a list's do).
+    pub end: u32,
+    /// The longest member ever added: it bounds every node's size (`zset/large.rs`).
+    pub member_max: u32,
+}
+
 /// The header of a large collection: the value of its key item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -110,8 +144,10 @@ pub struct Header {
     /// Seed of the element hash that picks a part (a hash's); drawn at random for a list.
     /// Either way it tells this collection from a later one under the same key.
     pub seed: u64,
-    /// A list's chain (zero for a hash).
+    /// A list's chain (zero for other types).
     pub chain: Chain,
+    /// A sorted set's tree (zero for other types).
+    pub tree: Tree,
 }
 
 /// A header's bytes (as many as its type has).
@@ -148,6 +184,33 @@ impl Header {
                     part_count: u32_at(9)?,
                     seed: u64_at(13)?,
                     chain: Chain::default(),
+                    tree: Tree::default(),
+                }
+            }
+            Some(&TYPE_LARGE_ZSET) if value.len() == ZSET_HEADER_SIZE => {
+                let tree = Tree {
+                    root: u32_at(21)?,
+                    height: u32_at(25)?,
+                    nodes: u32_at(29)?,
+                    next: u32_at(33)?,
+                    end: u32_at(37)?,
+                    member_max: u32_at(41)?,
+                };
+                if tree.root >= tree.end
+                    || tree.nodes == 0
+                    || tree.nodes > tree.end
+                    || tree.end > u32::MAX / 2
+                    || tree.height >= TREE_HEIGHT_MAX
+                {
+                    return None;
+                }
+                Self {
+                    type_byte: TYPE_LARGE_ZSET,
+                    len: u64_at(1)?,
+                    part_count: u32_at(9)?,
+                    seed: u64_at(13)?,
+                    chain: Chain::default(),
+                    tree,
                 }
             }
             Some(&TYPE_LARGE_LIST) if value.len() == LIST_HEADER_SIZE => {
@@ -169,12 +232,14 @@ impl Header {
                     part_count: u32_at(9)?,
                     seed: u64_at(13)?,
                     chain,
+                    tree: Tree::default(),
                 }
             }
             _ => return None,
         };
         let valid = header.len > 0
             && header.part_count > 0
+            && (!header.is_zset() || header.part_count <= u32::MAX / 2)
             && (header.type_byte != TYPE_LARGE_LIST
                 || (u64::from(header.part_count) <= header.len
                     && header.part_count <= header.chain.end));
@@ -184,10 +249,10 @@ impl Header {
     /// Bytes of the header.
     #[must_use]
     pub const fn size(&self) -> usize {
-        if self.type_byte == TYPE_LARGE_LIST {
-            LIST_HEADER_SIZE
-        } else {
-            HEADER_SIZE
+        match self.type_byte {
+            TYPE_LARGE_LIST => LIST_HEADER_SIZE,
+            TYPE_LARGE_ZSET => ZSET_HEADER_SIZE,
+            _ => HEADER_SIZE,
         }
     }
 
@@ -195,6 +260,12 @@ impl Header {
     #[must_use]
     pub const fn is_list(&self) -> bool {
         self.type_byte == TYPE_LARGE_LIST
+    }
+
+    /// Whether it is a sorted set's header.
+    #[must_use]
+    pub const fn is_zset(&self) -> bool {
+        self.type_byte == TYPE_LARGE_ZSET
     }
 
     /// The header's bytes.
@@ -211,16 +282,44 @@ impl Header {
             bytes[29..33].copy_from_slice(&self.chain.next.to_le_bytes());
             bytes[33..37].copy_from_slice(&self.chain.end.to_le_bytes());
         }
+        if self.is_zset() {
+            let tree = self.tree;
+            let fields = [
+                tree.root,
+                tree.height,
+                tree.nodes,
+                tree.next,
+                tree.end,
+                tree.member_max,
+            ];
+            for (slot, field) in bytes[21..ZSET_HEADER_SIZE].chunks_exact_mut(4).zip(fields) {
+                slot.copy_from_slice(&field.to_le_bytes());
+            }
+        }
         HeaderBytes {
             bytes,
             size: self.size(),
         }
     }
 
-    /// The part that holds `element` (a hash's).
+    /// The number of the part that holds `element` (a hash's or a set's, a sorted set's
+    /// member index's).
     #[must_use]
     pub fn part_of(&self, element: &[u8]) -> u32 {
-        address(wyhash(element, self.seed), self.part_count)
+        self.index_part(address(wyhash(element, self.seed), self.part_count))
+    }
+
+    /// The part number of the `index`th part found by hashing: `index` itself, but a
+    /// sorted set's index parts take the even numbers and its tree nodes the odd ones.
+    #[must_use]
+    pub const fn index_part(&self, index: u32) -> u32 {
+        if self.is_zset() { 2 * index } else { index }
+    }
+
+    /// The part number of a sorted set's tree node `node`.
+    #[must_use]
+    pub const fn node_part(node: u32) -> u32 {
+        2 * node + 1
     }
 
     /// Whether the collection should grow by a part (a hash's).
@@ -229,20 +328,41 @@ impl Header {
         self.len > PART_ELEMENTS_TARGET * u64::from(self.part_count)
     }
 
-    /// The part that splits when the collection grows from `part_count` parts: the new
-    /// part `part_count` takes some of its elements (a hash's).
+    /// The number of the part that splits when the collection grows from `part_count`
+    /// parts (a hash's): the new part [`Header::split_target`] takes some of its elements.
     #[must_use]
     pub fn split_source(&self) -> u32 {
-        self.part_count - low_power(self.part_count)
+        self.index_part(self.part_count - low_power(self.part_count))
     }
 
-    /// Every part's number is below this: a hash's part count, a list's number bound.
+    /// The number of the part a split creates.
+    #[must_use]
+    pub const fn split_target(&self) -> u32 {
+        self.index_part(self.part_count)
+    }
+
+    /// Every part's number is below this: a hash's part count, a list's number bound, a
+    /// sorted set's index parts' and tree nodes' numbers both.
     #[must_use]
     pub const fn part_bound(&self) -> u32 {
-        if self.is_list() {
-            self.chain.end
-        } else {
-            self.part_count
+        match self.type_byte {
+            TYPE_LARGE_LIST => self.chain.end,
+            TYPE_LARGE_ZSET => {
+                let index = 2 * self.part_count;
+                let nodes = 2 * self.tree.end;
+                if index > nodes { index } else { nodes }
+            }
+            _ => self.part_count,
+        }
+    }
+
+    /// Whether part `number` belongs to the collection as its header describes it.
+    #[must_use]
+    pub const fn owns(&self, number: u32) -> bool {
+        match self.type_byte {
+            TYPE_LARGE_ZSET if number.is_multiple_of(2) => number / 2 < self.part_count,
+            TYPE_LARGE_ZSET => number / 2 < self.tree.end,
+            _ => number < self.part_bound(),
         }
     }
 }
@@ -314,6 +434,7 @@ pub fn part_is_valid(value: &[u8]) -> bool {
         || super::hash::is_valid(value)
         || super::set::is_valid(value)
         || super::list::node_is_valid(value)
+        || super::zset::node_is_valid(value)
 }
 
 /// A part's key: the owner's key and the part's number, built on the stack.
@@ -828,7 +949,7 @@ impl Store<'_> {
                         .find(layout.db, item::part_owner(key))
                         .filter(|owner| !super::expired(owner.layout.expires_at, now))
                         .and_then(|owner| self.header_of(&owner))
-                        .is_some_and(|header| number < header.part_bound());
+                        .is_some_and(|header| header.owns(number));
                     if !owned {
                         let found = Found {
                             slot_index,
@@ -897,7 +1018,7 @@ impl Store<'_> {
         let Some(mut part_key) = PartKey::new(key) else {
             return false;
         };
-        let (source, target) = (header.split_source(), header.part_count);
+        let (source, target) = (header.split_source(), header.split_target());
         let grown = Header {
             part_count: header.part_count + 1,
             ..header
@@ -1073,6 +1194,7 @@ mod tests {
                 part_count: count,
                 seed: 7,
                 chain: Chain::default(),
+                tree: Tree::default(),
             };
             let source = header.split_source();
             for hash in (0..2000u64).map(|n| n.wrapping_mul(0x9e37_79b9_7f4a_7c15)) {
@@ -1096,6 +1218,7 @@ mod tests {
             part_count: 70_000,
             seed: u64::MAX,
             chain: Chain::default(),
+            tree: Tree::default(),
         };
         assert_eq!(Header::read(&header.bytes()), Some(header));
         let mut bytes = header.bytes().to_vec();
@@ -1129,6 +1252,7 @@ mod tests {
                 next: 9,
                 end: 12,
             },
+            tree: Tree::default(),
         };
         assert_eq!(header.bytes().len(), LIST_HEADER_SIZE);
         assert_eq!(Header::read(&header.bytes()), Some(header));

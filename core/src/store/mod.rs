@@ -112,6 +112,11 @@ pub struct Config {
     /// then also at most 8 KiB, as Redis). A list whose compact value would pass it takes
     /// the large form, a chain of such nodes (`list/large.rs`).
     pub list_max_listpack_size: i32,
+    /// A sorted set takes the large form (`zset/large.rs`) when it holds more members
+    /// than this (Redis's `zset-max-listpack-entries`)...
+    pub zset_max_listpack_entries: u32,
+    /// ... or a member longer than this, in bytes (`zset-max-listpack-value`).
+    pub zset_max_listpack_value: u32,
 }
 
 /// Redis's default `list-max-listpack-size`: nodes of at most 8 KiB.
@@ -142,6 +147,8 @@ impl Config {
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
             list_max_listpack_size: LIST_MAX_LISTPACK_SIZE_DEFAULT,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
         }
     }
 

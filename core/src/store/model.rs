@@ -371,6 +371,8 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
     config.policy = policy;
     // Lists of more than 4 elements take the large form: chains of nodes.
     config.list_max_listpack_size = 4;
+    // Sorted sets of more than 4 members take the large form: an index and a tree.
+    config.zset_max_listpack_entries = 4;
     let mut memory = vec![0u8; config.arena_size()];
     let mut arena = Arena::from_buffer(&mut memory);
     let mut store = Store::new(&mut arena, config).map_err(|error| format!("{error:?}"))?;
@@ -676,8 +678,9 @@ fn collection_op(
             let pairs = [(f64::from(score), &member[..])].into_iter();
             match store.zset_add(0, &[key], pairs, AddOptions::default(), now, model) {
                 Ok(_) => {
+                    let owner = [key];
                     let view = store
-                        .zset_view(0, &[key], now)
+                        .zset_view(0, &owner, now)
                         .map_err(|e| format!("{e:?}"))?;
                     check_eq!(
                         view.and_then(|view| view.score(&member)),
@@ -691,8 +694,9 @@ fn collection_op(
             let member = member_for(member);
             match store.zset_remove(0, &[key], [&member[..]].into_iter(), now, model) {
                 Ok(_) => {
+                    let owner = [key];
                     let view = store
-                        .zset_view(0, &[key], now)
+                        .zset_view(0, &owner, now)
                         .map_err(|e| format!("{e:?}"))?;
                     check_eq!(view.and_then(|view| view.score(&member)), None);
                 }

@@ -9,7 +9,6 @@ use crate::codec::rdb::{Object, Value};
 use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, ItemKind};
-use crate::store::zset::ZsetView;
 use crate::time::Timestamp;
 
 impl Store<'_> {
@@ -23,7 +22,7 @@ impl Store<'_> {
             ValueType::Hash => Value::Hash(self.hash_read(&found)),
             ValueType::Set => Value::Set(self.set_read(&found)),
             ValueType::List => Value::List(self.list_read(&found)),
-            ValueType::SortedSet => Value::SortedSet(ZsetView::new(value)),
+            ValueType::SortedSet => Value::SortedSet(self.zset_read(&found)),
         })
     }
 
@@ -87,6 +86,7 @@ impl Store<'_> {
                 super::compact::is_valid(self.value_of_key(db, key)),
                 "O(n) check"
             );
+            self.zset_convert_if_large(db, key, now, log);
         }
         Ok(())
     }

@@ -14,9 +14,11 @@
 //! store forms) composes the new value straight into segment memory from the old one and
 //! the request's arguments in two passes (sizing, then writing: no allocation), and the old
 //! item becomes a hole, as hashes do: O(n) in the set's size at least. It is logged as
-//! one `Set` record of the whole item (kind compact), physical and idempotent. There is no
-//! large encoding yet: a sorted set grows in this form up to the item size limit, past
-//! which a write is refused with [`StoreError::CollectionTooLarge`] and changes nothing.
+//! one `Set` record of the whole item (kind compact), physical and idempotent. Past
+//! `zset-max-listpack-entries` (128) members or a member longer than
+//! `zset-max-listpack-value` (64), a write converts the set to the **large form**
+//! (`zset/large.rs`): a member index and a counted B+ tree of parts, O(log n) a member.
+//! [`ZsetRead`] reads either form.
 //!
 //! Reading is total: [`ZsetView`] walks the bytes with checked lengths and stops at the
 //! first malformed entry (a NaN score included), and [`is_valid`] is what recovery checks
@@ -26,6 +28,7 @@ use core::cmp::Ordering;
 use core::ops::Range;
 
 use super::compact::{Out, RandomCopy, TYPE_ZSET, ValueType, varint_read};
+use super::large::{Header, PartSource};
 use super::{LogSink, Store};
 use crate::codec::record::Record;
 use crate::error::StoreError;
@@ -227,19 +230,10 @@ impl<'v> ZsetView<'v> {
         self.find(member).map(|(_, entry)| entry.score)
     }
 
-    /// Redis's window of ranks for `start` and `stop` (inclusive, negative from the end),
-    /// as ZRANGE and ZREMRANGEBYRANK read them.
+    /// Redis's window of ranks for `start` and `stop` (see [`rank_window`]).
     #[must_use]
     pub fn rank_window(&self, start: i64, stop: i64) -> Range<usize> {
-        let length = i64::try_from(self.len()).unwrap_or(i64::MAX);
-        let start = if start < 0 { start + length } else { start }.max(0);
-        let stop = if stop < 0 { stop + length } else { stop };
-        if start > stop || start >= length {
-            return 0..0;
-        }
-        let stop = stop.min(length - 1);
-        let to_rank = |rank: i64| usize::try_from(rank).unwrap_or(0);
-        to_rank(start)..to_rank(stop) + 1
+        rank_window(self.len(), start, stop)
     }
 
     /// The ranks of the entries whose scores are in `range` (they are consecutive).
@@ -347,6 +341,167 @@ impl<'v> ZsetView<'v> {
             end = start;
         }
     }
+}
+
+/// Redis's window of ranks for `start` and `stop` (inclusive, negative from the end) in
+/// a set of `length`, as ZRANGE and ZREMRANGEBYRANK read them.
+#[must_use]
+pub fn rank_window(length: usize, start: i64, stop: i64) -> Range<usize> {
+    let length = i64::try_from(length).unwrap_or(i64::MAX);
+    let start = if start < 0 { start + length } else { start }.max(0);
+    let stop = if stop < 0 { stop + length } else { stop };
+    if start > stop || start >= length {
+        return 0..0;
+    }
+    let stop = stop.min(length - 1);
+    let to_rank = |rank: i64| usize::try_from(rank).unwrap_or(0);
+    to_rank(start)..to_rank(stop) + 1
+}
+
+/// A sorted set read in place, in either form.
+#[derive(Debug, Clone, Copy)]
+pub enum ZsetRead<'v> {
+    /// The compact form: the key's value.
+    Compact(ZsetView<'v>),
+    /// The large form: a member index and a tree of parts.
+    Large(LargeZset<'v>),
+}
+
+/// The entries of a [`ZsetRead`], in order.
+#[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "no allocation: a large set's walk keeps its path of nodes inline"
+)]
+pub enum ZsetEntries<'v> {
+    /// A compact set's.
+    Compact(Entries<'v>),
+    /// A large set's.
+    Large(large::LargeEntries<'v>),
+}
+
+impl<'v> Iterator for ZsetEntries<'v> {
+    type Item = Entry<'v>;
+
+    fn next(&mut self) -> Option<Entry<'v>> {
+        match self {
+            Self::Compact(entries) => entries.next(),
+            Self::Large(entries) => entries.next(),
+        }
+    }
+}
+
+impl<'v> ZsetRead<'v> {
+    /// The sorted set whose key item at `owner` in `db` has the value `value` (a compact
+    /// set or a large one's header), its parts read from `parts`.
+    #[must_use]
+    pub fn of(parts: &'v dyn PartSource, db: u8, owner: &'v [u8], value: &'v [u8]) -> Self {
+        match Header::read(value) {
+            Some(header) if header.is_zset() => {
+                Self::Large(LargeZset::new(parts, db, owner, header))
+            }
+            _ => Self::Compact(ZsetView::new(value)),
+        }
+    }
+
+    /// The entries in order (lowest score first). A large set's entries' `range` is
+    /// within their node.
+    #[must_use]
+    pub fn entries(&self) -> ZsetEntries<'v> {
+        match self {
+            Self::Compact(view) => ZsetEntries::Compact(view.entries()),
+            Self::Large(zset) => ZsetEntries::Large(zset.entries()),
+        }
+    }
+
+    /// Number of members (ZCARD): O(1) for a large set.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Compact(view) => view.len(),
+            Self::Large(zset) => zset.len(),
+        }
+    }
+
+    /// Whether the set has no member (never true of a stored one).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rank and entry of `member`, if present.
+    #[must_use]
+    pub fn find(&self, member: &[u8]) -> Option<(usize, Entry<'v>)> {
+        match self {
+            Self::Compact(view) => view.find(member),
+            Self::Large(zset) => zset.find(member),
+        }
+    }
+
+    /// The score of `member` (ZSCORE).
+    #[must_use]
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        match self {
+            Self::Compact(view) => view.score(member),
+            Self::Large(zset) => zset.score(member),
+        }
+    }
+
+    /// Redis's window of ranks for `start` and `stop` (see [`rank_window`]).
+    #[must_use]
+    pub fn rank_window(&self, start: i64, stop: i64) -> Range<usize> {
+        rank_window(self.len(), start, stop)
+    }
+
+    /// The ranks of the entries whose scores are in `range`.
+    #[must_use]
+    pub fn score_window(&self, range: &ScoreRange) -> Range<usize> {
+        match self {
+            Self::Compact(view) => view.score_window(range),
+            Self::Large(zset) => zset.score_window(range),
+        }
+    }
+
+    /// The ranks of the entries in the lexicographic `range` (see
+    /// [`ZsetView::lex_window`]).
+    #[must_use]
+    pub fn lex_window(&self, range: &LexRange<'_>, reverse: bool) -> Range<usize> {
+        match self {
+            Self::Compact(view) => view.lex_window(range, reverse),
+            Self::Large(zset) => zset.lex_window(range),
+        }
+    }
+
+    /// Calls `visit` with the entries of ranks `window`, in order, or from the last with
+    /// `reverse`.
+    pub fn visit(&self, window: Range<usize>, reverse: bool, visit: impl FnMut(Entry<'v>)) {
+        match self {
+            Self::Compact(view) => view.visit(window, reverse, visit),
+            Self::Large(zset) => zset.visit(window, reverse, visit),
+        }
+    }
+
+    /// Bytes the entries of ranks `window` take in the compact encoding.
+    #[must_use]
+    pub fn size_of(&self, window: Range<usize>) -> usize {
+        match self {
+            Self::Compact(view) => view.bytes_of(&window).len(),
+            Self::Large(zset) => {
+                let mut size = 0;
+                zset.visit(window, false, |entry| {
+                    size += entry_size(entry.member.len())
+                });
+                size
+            }
+        }
+    }
+}
+
+/// Whether `value` is a well-formed node of a large sorted set's tree (a leaf is a
+/// compact sorted set, an inner node `large::inner_is_valid`).
+#[must_use]
+pub fn node_is_valid(value: &[u8]) -> bool {
+    is_valid(value) || large::inner_is_valid(value)
 }
 
 /// Whether `value` is a well-formed compact sorted set: the type byte, at least one entry,
@@ -581,14 +736,26 @@ impl Store<'_> {
     ///
     /// # Errors
     /// [`StoreError::WrongType`] if the key holds another type.
-    pub fn zset_view(
-        &mut self,
+    pub fn zset_view<'s>(
+        &'s mut self,
         db: u8,
-        key: &[u8],
+        key: &'s [u8],
         now: Timestamp,
-    ) -> Result<Option<ZsetView<'_>>, StoreError> {
-        let value = self.collection_read(db, key, now, ValueType::SortedSet)?;
-        Ok(value.map(ZsetView::new))
+    ) -> Result<Option<ZsetRead<'s>>, StoreError> {
+        let found = self.collection_found(db, key, now, ValueType::SortedSet)?;
+        let store: &'s Self = self;
+        Ok(found.map(|found| ZsetRead::of(store, db, key, store.value_of(&found))))
+    }
+
+    /// The sorted set of the live key item `found`, in either form.
+    pub(super) fn zset_read(&self, found: &super::Found) -> ZsetRead<'_> {
+        let owner = &self.segments.bytes(found.location)[found.layout.key.clone()];
+        ZsetRead::of(self, found.layout.db, owner, self.value_of(found))
+    }
+
+    /// The header of the sorted set `found` if it has the large form.
+    fn zset_large_header(&self, found: &super::Found) -> Option<Header> {
+        self.header_of(found).filter(Header::is_zset)
     }
 
     /// Applies ZADD's `(score, member)` pairs to the sorted set at `key` (creating it) under
@@ -610,6 +777,13 @@ impl Store<'_> {
         P: Iterator<Item = (f64, &'p [u8])> + Clone,
     {
         let lookup = self.collection_lookup(db, key, now, ValueType::SortedSet)?;
+        if lookup
+            .found
+            .as_ref()
+            .is_some_and(|found| self.zset_large_header(found).is_some())
+        {
+            return self.zset_add_large(db, key, pairs, options, now, log);
+        }
         let old: &[u8] = match &lookup.found {
             Some(found) => self.value_of(found),
             None => &[],
@@ -660,7 +834,50 @@ impl Store<'_> {
             compose(old, &members, &resolve, &mut out);
             assert!(out.size == size, "zset size {size} != written {}", out.size);
         })?;
+        self.zset_convert_if_large(db, key, now, log);
         Ok(result)
+    }
+
+    /// ZADD on a large sorted set: each member's change is its own write of O(log n)
+    /// parts (the index part, the tree path, the header).
+    fn zset_add_large<'p, P>(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        pairs: P,
+        options: AddOptions,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<AddResult, StoreError>
+    where
+        P: Iterator<Item = (f64, &'p [u8])> + Clone,
+    {
+        let mut result = AddResult::default();
+        for (index, (_, member)) in pairs.clone().enumerate() {
+            if pairs.clone().position(|(_, other)| other == member) != Some(index) {
+                continue;
+            }
+            let before = self.zset_score(db, key, member);
+            let (score, added, updated, applied) = resolve_add(&pairs, member, before, options)?;
+            if let Some(score) = score
+                && score != before.unwrap_or(f64::NAN)
+            {
+                self.zset_set_large(db, key, member, score, now, log)?;
+            }
+            result.added += usize::from(added);
+            result.updated += updated;
+            if applied {
+                result.score = score;
+            }
+        }
+        self.large_grow(db, key, large::compose_index_split, now, log);
+        Ok(result)
+    }
+
+    /// The score of `member` in the sorted set at `key` (found live by the caller).
+    fn zset_score(&self, db: u8, key: &[u8], member: &[u8]) -> Option<f64> {
+        let found = self.find(db, key)?;
+        ZsetRead::of(self, db, key, self.value_of(&found)).score(member)
     }
 
     /// Removes every member of `members` from the sorted set at `key` and returns how many
@@ -683,6 +900,9 @@ impl Store<'_> {
         let Some(found) = lookup.found.clone() else {
             return Ok(0);
         };
+        if self.zset_large_header(&found).is_some() {
+            return self.zset_remove_large(db, key, members, now, log);
+        }
         let view = ZsetView::new(self.value_of(&found));
         let (mut removed, mut remaining) = (0usize, 0usize);
         for entry in view.entries() {
@@ -734,7 +954,7 @@ impl Store<'_> {
         &mut self,
         db: u8,
         key: &[u8],
-        window: impl FnOnce(&ZsetView<'_>) -> Range<usize>,
+        window: impl FnOnce(&ZsetRead<'_>) -> Range<usize>,
         reverse: bool,
         now: Timestamp,
         log: &mut impl LogSink,
@@ -744,9 +964,17 @@ impl Store<'_> {
         let Some(found) = lookup.found.clone() else {
             return Ok(0);
         };
+        if self.zset_large_header(&found).is_some() {
+            let window = {
+                let zset = ZsetRead::of(self, db, key, self.value_of(&found));
+                let window = window(&zset);
+                window.start.min(zset.len())..window.end.min(zset.len())
+            };
+            return self.zset_remove_window_large(db, key, window, reverse, now, log, visit);
+        }
         let view = ZsetView::new(self.value_of(&found));
         let length = view.len();
-        let window = window(&view);
+        let window = window(&ZsetRead::Compact(view));
         let window = window.start.min(length)..window.end.min(length);
         if window.is_empty() {
             return Ok(0);
@@ -792,6 +1020,28 @@ impl Store<'_> {
         let Some(found) = lookup.found else {
             return Ok(());
         };
+        if let Some(header) = self.zset_large_header(&found) {
+            let mut random = RandomCopy(self.random());
+            let zset = LargeZset::new(self, db, key, header);
+            if distinct {
+                let length = zset.len();
+                let mut needed = count.min(length);
+                for (index, entry) in zset.entries().enumerate() {
+                    if needed > 0 && random.below(length - index) < needed {
+                        visit(entry.member, entry.score);
+                        needed -= 1;
+                    }
+                }
+            } else {
+                for _ in 0..count {
+                    if let Some(entry) = zset.random_entry(&mut random) {
+                        visit(entry.member, entry.score);
+                    }
+                }
+            }
+            self.random_state = random.0 | 1;
+            return Ok(());
+        }
         let length = ZsetView::new(self.value_of(&found)).len();
         if length == 0 {
             return Ok(());
@@ -835,5 +1085,8 @@ impl Store<'_> {
 }
 
 pub mod combine;
+pub mod large;
+
+pub use large::LargeZset;
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,7 @@ use super::super::list::blocking::parse_timeout;
 use super::super::list::mpop_arguments;
 use super::super::{Context, Door, Outcome, RuntimeCommand, is};
 use super::{fail, pair};
-use crate::store::zset::ZsetView;
+use crate::store::zset::ZsetRead;
 
 /// The commands of this file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +115,7 @@ fn pop_first<D: Door>(
             continue;
         }
         let popped = count.min(length);
-        let window = |zset: &ZsetView<'_>| {
+        let window = |zset: &ZsetRead<'_>| {
             let length = zset.len();
             if from_max {
                 length - popped..length

@@ -201,7 +201,7 @@ pub(super) fn range_store<D: Door>(context: &mut Context<'_, '_, D>, request: &R
     let (db, now) = (context.session.db, context.now);
     let destination = context.arg(1);
     let source = request.key;
-    let window = |zset: &crate::store::zset::ZsetView<'_>| select(zset, request);
+    let window = |zset: &crate::store::zset::ZsetRead<'_>| select(zset, request);
     let copy = RangeCopy { window: &window };
     let result = combine::store(
         context.shards,

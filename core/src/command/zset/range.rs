@@ -7,7 +7,7 @@ use core::ops::Range;
 
 use super::{Command, Context, Door, NOT_INTEGER, is, lex_range, pair, score_range};
 use crate::codec::resp::Protocol;
-use crate::store::zset::{LexRange, ScoreRange, ZsetView};
+use crate::store::zset::{LexRange, ScoreRange, ZsetRead};
 
 /// What a range selects by.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -124,7 +124,7 @@ pub(super) fn parse<'c, D: Door>(
 
 /// The ranks `request` selects in `zset`, in forward order (visit them from the last when
 /// the request is reversed).
-pub(super) fn select(zset: &ZsetView<'_>, request: &Request<'_>) -> Range<usize> {
+pub(super) fn select(zset: &ZsetRead<'_>, request: &Request<'_>) -> Range<usize> {
     let window = match &request.by {
         By::Rank(start, stop) if request.reverse => {
             let length = zset.len();

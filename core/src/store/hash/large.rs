@@ -387,6 +387,7 @@ impl Store<'_> {
             part_count,
             seed: self.random(),
             chain: crate::store::large::Chain::default(),
+            tree: crate::store::large::Tree::default(),
         };
         let keep = |field: &[u8], part: u32| header.part_of(field) == part;
         let part_size = |store: &Self, part: u32| {

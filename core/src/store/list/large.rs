@@ -800,6 +800,7 @@ impl Store<'_> {
                 next: node_total,
                 end: node_total,
             },
+            tree: crate::store::large::Tree::default(),
         };
         self.header_write(db, key, header, None, now, log)
     }
@@ -1008,6 +1009,7 @@ impl Store<'_> {
                         next: next_try,
                         end: bound,
                     },
+                    tree: crate::store::large::Tree::default(),
                 }
             }
         };

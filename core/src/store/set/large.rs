@@ -530,6 +530,7 @@ impl Store<'_> {
             part_count,
             seed: self.random(),
             chain: crate::store::large::Chain::default(),
+            tree: crate::store::large::Tree::default(),
         };
         let existed = lookup.found.is_some();
         // The members of part `part`: the old value's there, then the new ones.

@@ -22,7 +22,7 @@
 use core::cmp::Ordering;
 use core::ops::Range;
 
-use super::{Chunk, TYPE_ZSET, ZsetView, entry_size, push_entry};
+use super::{Chunk, TYPE_ZSET, ZsetRead, entry_size, push_entry};
 use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, ItemKind};
@@ -78,8 +78,8 @@ pub type Sources<'s, 'v> = &'s dyn Fn(usize) -> Option<Source<'v>>;
 /// members count with score 1 (Redis's rule for ZUNION, ZINTER, ZDIFF and ZINTERCARD).
 #[derive(Debug, Clone, Copy)]
 pub enum Source<'v> {
-    /// A sorted set.
-    Zset(ZsetView<'v>),
+    /// A sorted set (compact or large).
+    Zset(ZsetRead<'v>),
     /// A set (compact or large): every member scores 1.
     Set(SetRead<'v>),
 }
@@ -93,7 +93,7 @@ impl<'v> Source<'v> {
         if ValueType::of(ItemKind::Compact, value) == ValueType::Set {
             Self::Set(SetRead::of(parts, db, owner, value))
         } else {
-            Self::Zset(ZsetView::new(value))
+            Self::Zset(ZsetRead::of(parts, db, owner, value))
         }
     }
 
@@ -360,7 +360,7 @@ impl Recipe<'_> {
 /// ZRANGESTORE's result: the entries of the ranks `window(source)` selects, copied.
 pub struct RangeCopy<'w> {
     /// The ranks to copy from the one source.
-    pub window: &'w dyn Fn(&ZsetView<'_>) -> Range<usize>,
+    pub window: &'w dyn Fn(&ZsetRead<'_>) -> Range<usize>,
 }
 
 impl RangeCopy<'_> {
@@ -369,14 +369,15 @@ impl RangeCopy<'_> {
             return (0, 1);
         };
         let window = (self.window)(&zset);
-        (window.len(), 1 + zset.bytes_of(&window).len())
+        (window.len(), 1 + zset.size_of(window))
     }
 
     fn write(&self, sources: Sources<'_, '_>, out: &mut Out<'_>) {
         out.push(&[TYPE_ZSET]);
         if let Some(Source::Zset(zset)) = sources(0) {
-            let bytes = zset.bytes_of(&(self.window)(&zset));
-            out.push(zset.bytes.get(bytes).unwrap_or_default());
+            zset.visit((self.window)(&zset), false, |entry| {
+                push_entry(out, entry.member, entry.score);
+            });
         }
     }
 }
@@ -537,5 +538,6 @@ fn store_checked<'k>(
             assert!(out.size == size, "zset size {size} != written {}", out.size);
         },
     )?;
+    target.zset_convert_if_large(db, destination, now, log);
     Ok(members)
 }
