@@ -56,11 +56,31 @@ fn write_zsets(db: &Db) -> Vec<(String, Vec<u8>)> {
     assert_eq!(command(db, "ZUNIONSTORE union 2 board other"), b":3\r\n");
     assert_eq!(command(db, "ZINTERSTORE inter 2 board other"), b":1\r\n");
     assert_eq!(command(db, "ZRANGESTORE top board 0 0 REV"), b":1\r\n");
-    // Many members: one item of a few KiB, rewritten whole by every write.
+    // Many members: past zset-max-listpack-entries (128) the set takes the large form
+    // (a member index and a tree of parts) and grows a part at a time; one ZADD of 500
+    // more; updates that move members, removals, pops, an expiry and a rename carry over.
     for index in 0..200 {
         let line = format!("ZADD big {index} member-{index:03}");
         assert_eq!(command(db, &line), b":1\r\n");
     }
+    let more: Vec<String> = (200..700)
+        .map(|index| format!("{} member-{index:03}", 1000 - index))
+        .collect();
+    assert_eq!(
+        command(db, &format!("ZADD huge {}", more.join(" "))),
+        b":500\r\n"
+    );
+    assert_eq!(command(db, "ZADD huge -5 member-699 9999 member-200"), b":0\r\n");
+    assert_eq!(
+        command(db, "ZREM huge member-201 member-202 nope"),
+        b":2\r\n"
+    );
+    assert_eq!(
+        command(db, "ZPOPMIN huge"),
+        b"*2\r\n$10\r\nmember-699\r\n$2\r\n-5\r\n"
+    );
+    assert_eq!(command(db, "EXPIREAT huge 4102444800"), b":1\r\n");
+    assert_eq!(command(db, "RENAME huge large"), b"+OK\r\n");
     assert_eq!(command(db, "SET plain string"), b"+OK\r\n");
     let reply = |line: &str, bytes: &[u8]| (line.to_string(), bytes.to_vec());
     vec![
@@ -90,7 +110,17 @@ fn write_zsets(db: &Db) -> Vec<(String, Vec<u8>)> {
         reply("ZCARD big", b":200\r\n"),
         reply("ZSCORE big member-123", b"$3\r\n123\r\n"),
         reply("TYPE big", b"+zset\r\n"),
-        reply("OBJECT ENCODING big", b"$8\r\nlistpack\r\n"),
+        reply("OBJECT ENCODING big", b"$8\r\nskiplist\r\n"),
+        reply("ZCARD large", b":497\r\n"),
+        reply("ZRANK large member-200", b":496\r\n"),
+        reply("ZSCORE large member-200", b"$4\r\n9999\r\n"),
+        reply(
+            "ZRANGE large 0 1 WITHSCORES",
+            b"*4\r\n$10\r\nmember-698\r\n$3\r\n302\r\n$10\r\nmember-697\r\n$3\r\n303\r\n",
+        ),
+        reply("ZCOUNT large 500 800", b":298\r\n"),
+        reply("EXPIRETIME large", b":4102444800\r\n"),
+        reply("EXISTS huge", b":0\r\n"),
         reply("GET big", WRONG_TYPE),
         reply("ZSCORE plain f", WRONG_TYPE),
     ]
