@@ -70,7 +70,10 @@ fn write_zsets(db: &Db) -> Vec<(String, Vec<u8>)> {
         command(db, &format!("ZADD huge {}", more.join(" "))),
         b":500\r\n"
     );
-    assert_eq!(command(db, "ZADD huge -5 member-699 9999 member-200"), b":0\r\n");
+    assert_eq!(
+        command(db, "ZADD huge -5 member-699 9999 member-200"),
+        b":0\r\n"
+    );
     assert_eq!(
         command(db, "ZREM huge member-201 member-202 nope"),
         b":2\r\n"

@@ -1184,6 +1184,10 @@ impl Store<'_> {
             .tree
             .member_max
             .max(u32::try_from(member.len()).unwrap_or(u32::MAX));
+        if node_write_bound(&header.tree) > self.config.value_size_max as usize {
+            // Nodes that must hold this member could not be items.
+            return Err(StoreError::CollectionTooLarge);
+        }
         let score_bytes = score.to_le_bytes();
         let pairs = core::iter::once((member, &score_bytes[..]));
         let index_part = header.part_of(member);
@@ -1423,6 +1427,13 @@ impl Store<'_> {
             member_max = member_max.max(entry.member.len());
         }
         if (count <= entries_max && member_max <= value_max) || member_max > MEMBER_SIZE_MAX {
+            return;
+        }
+        let tree = Tree {
+            member_max: u32::try_from(member_max).unwrap_or(u32::MAX),
+            ..Tree::default()
+        };
+        if node_write_bound(&tree) > self.config.value_size_max as usize {
             return;
         }
         let _ = self.zset_convert(db, key, count, member_max, now, log);

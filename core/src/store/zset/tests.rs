@@ -1095,3 +1095,56 @@ fn a_large_set_of_thousands_follows_the_model_through_every_write_and_replays() 
     store.items(NOW, |_, _, _, _, _| left += 1);
     assert_eq!(left, 0, "no part outlives the set");
 }
+
+/// A member too long for the nodes of a small store's large set is refused and changes
+/// nothing; a compact set with such a member stays compact instead of converting.
+#[test]
+fn a_member_too_long_for_large_nodes_is_refused_or_keeps_the_set_compact() {
+    with_config(64 * 1024, true, |store| {
+        let mut log = EncodedLog::default();
+        let small = [(1.0, &b"a"[..]), (2.0, b"b"), (3.0, b"c")];
+        store
+            .zset_add(
+                0,
+                b"z",
+                small.into_iter(),
+                AddOptions::default(),
+                NOW,
+                &mut log,
+            )
+            .expect("room");
+        assert!(matches!(
+            store.zset_view(0, b"z", NOW),
+            Ok(Some(ZsetRead::Large(_)))
+        ));
+        let long = std::vec![b'm'; store.config().value_size_max as usize / 3];
+        let before = state(store, NOW);
+        let records = log.lsn;
+        let result = store.zset_add(
+            0,
+            b"z",
+            core::iter::once((4.0, &long[..])),
+            AddOptions::default(),
+            NOW,
+            &mut log,
+        );
+        assert_eq!(result, Err(StoreError::CollectionTooLarge));
+        assert_eq!(state(store, NOW), before);
+        assert_eq!(log.lsn, records, "nothing logged");
+        // Into a compact set, the member fits the item, and the set stays compact.
+        store
+            .zset_add(
+                0,
+                b"c",
+                core::iter::once((1.0, &long[..])),
+                AddOptions::default(),
+                NOW,
+                &mut log,
+            )
+            .expect("room");
+        assert!(matches!(
+            store.zset_view(0, b"c", NOW),
+            Ok(Some(ZsetRead::Compact(_)))
+        ));
+    });
+}
