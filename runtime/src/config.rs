@@ -129,6 +129,9 @@ pub struct Settings {
     /// `list-max-listpack-size`: the most a list node holds (negative: -1..-5 for 4 to 64
     /// KiB, positive: an element count); a longer compact list takes the large form.
     pub list_max_listpack_size: i64,
+    /// `notify-keyspace-events`: which keyspace events are published (Redis's letters,
+    /// read by [`crate::db::parse_flags`]; 0: none).
+    pub notify_keyspace_events: u16,
 }
 
 impl Default for Settings {
@@ -182,6 +185,7 @@ impl Default for Settings {
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
             list_max_listpack_size: -2,
+            notify_keyspace_events: 0,
         }
     }
 }
@@ -287,7 +291,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 48] = [
+pub static SETTINGS: [Setting; 49] = [
     setting!(
         "dir",
         "",
@@ -741,6 +745,15 @@ pub static SETTINGS: [Setting; 48] = [
         list_max_listpack_size,
         |size: &i64| size.to_string(),
         parse_list_size
+    ),
+    setting!(
+        "notify-keyspace-events",
+        "",
+        true,
+        "keyspace events to publish, Redis's letters (KEA: all; empty: none)",
+        notify_keyspace_events,
+        |flags: &u16| crate::db::format_flags(*flags),
+        crate::db::parse_flags
     ),
 ];
 

@@ -53,6 +53,7 @@ mod dump;
 mod hash;
 mod keys;
 mod list;
+mod notify;
 mod server;
 mod set;
 mod sort;
@@ -74,6 +75,7 @@ use crate::store::list::End;
 use crate::store::{LogSink, Shards, parse_integer};
 use crate::time::Timestamp;
 use list::blocking::Blocking;
+use notify::Notifier;
 use zset::blocking::Pop as ZPop;
 
 pub use crate::constants::CLIENT_NAME_SIZE_MAX;
@@ -784,16 +786,17 @@ where
         return Outcome::Done;
     }
     let protocol = session.protocol;
-    let mut context: Context<'_, '_, Types<A, S, L>> = Context {
-        shards: store,
+    let mut notifier = Notifier::new(spec, args, session.db, log);
+    let mut context: Context<'_, '_, Types<A, S, Notifier<'_, A, L>>> = Context {
+        shards: &mut *store,
         session,
         args,
         now,
         reply: ReplyWriter::new(reply, protocol),
-        log,
+        log: &mut notifier,
         spec,
     };
-    match spec.handler {
+    let outcome = match spec.handler {
         Handler::Strings(command) => {
             strings::run(command, &mut context);
             Outcome::Done
@@ -825,7 +828,9 @@ where
             sort::run(command, &mut context);
             Outcome::Done
         }
-    }
+    };
+    notifier.finish(store);
+    outcome
 }
 
 /// The three types one [`execute`] call is generic over (its arguments, reply sink and log
