@@ -829,7 +829,7 @@ where
             Outcome::Done
         }
     };
-    notifier.finish(store);
+    notifier.finish(store, now);
     outcome
 }
 

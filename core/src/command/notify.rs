@@ -29,7 +29,8 @@ use crate::storage::item::{self, ItemKind};
 use crate::store::event::{
     CLASS_GENERIC, CLASS_HASH, CLASS_LIST, CLASS_SET, CLASS_STRING, CLASS_ZSET, Event,
 };
-use crate::store::{LogSink, Shards, parse_integer};
+use crate::store::{LogSink, Shards, ValueType, parse_integer};
+use crate::time::Timestamp;
 
 use super::{Arguments, CommandSpec};
 
@@ -240,7 +241,7 @@ impl<'n, A: Arguments + ?Sized, L: LogSink> Notifier<'n, A, L> {
     }
 
     /// Reports the command's events (see the module documentation); nothing while off.
-    pub(super) fn finish(mut self, shards: &mut dyn Shards<'_>) {
+    pub(super) fn finish(mut self, shards: &mut dyn Shards<'_>, now: Timestamp) {
         if !self.on {
             return;
         }
@@ -257,9 +258,24 @@ impl<'n, A: Arguments + ?Sized, L: LogSink> Notifier<'n, A, L> {
             .count()
             .min(POSITION_COUNT_MAX);
         match shape {
-            Shape::Pair { target_first, .. } => {
+            Shape::Pair {
+                target_first,
+                class,
+                ..
+            } => {
                 let same = self.key_at(0) == self.key_at(1);
                 let (source, target) = if same { (0, 0) } else { (0, 1) };
+                // LMOVE of a list onto itself, end to the same end, changes nothing, so it
+                // logs nothing; Redis still reports the pop and the push.
+                let key = self.key_at(0);
+                if same
+                    && class == CLASS_LIST
+                    && self.changed & 1 == 0
+                    && shards.store_for(key).value_type(self.db, key, now) == Some(ValueType::List)
+                {
+                    self.changed |= 1;
+                    self.changed_db[0] = self.db;
+                }
                 if target_first {
                     self.pair_target(shape, target);
                     self.pair_source(shape, source);
@@ -387,14 +403,24 @@ impl<'n, A: Arguments + ?Sized, L: LogSink> Notifier<'n, A, L> {
                 db,
                 key,
                 value_kind,
+                expires_at,
                 ..
             } => {
-                let key = if value_kind == ItemKind::Part {
-                    item::part_owner(key)
+                if value_kind == ItemKind::Part {
+                    (db, item::part_owner(key), Mark::Changed)
                 } else {
-                    key
-                };
-                (db, key, Mark::Changed)
+                    // An expiry change may be logged as the whole item (a later expiry, or
+                    // one the item had no room for): what EXPIRE and PERSIST look at.
+                    if let Some(position) = self.position_of(key) {
+                        let bit = 1 << position;
+                        if expires_at == 0 {
+                            self.persist |= bit;
+                        } else {
+                            self.expire |= bit;
+                        }
+                    }
+                    (db, key, Mark::Changed)
+                }
             }
             Record::Del { db, key } => {
                 if core::mem::take(&mut self.eviction_pending) {
