@@ -227,6 +227,41 @@ FLUSHDB
 SET gone v PX 1
 ";
 
+/// Commands on collections past the compact limits (floe keeps them as parts, each part
+/// its own record; still one event per command and key).
+fn large_collections() -> Vec<String> {
+    let pairs: Vec<String> = (0..600).map(|index| format!("f{index} v{index}")).collect();
+    let elements: Vec<String> = (0..1000)
+        .map(|index| format!("element-{index:012}"))
+        .collect();
+    let members: Vec<String> = (0..300).map(|index| format!("m{index}")).collect();
+    let scored: Vec<String> = (0..300).map(|index| format!("{index} m{index}")).collect();
+    [
+        format!("HSET big {}", pairs.join(" ")),
+        "HSET big f0 x".to_owned(),
+        "HDEL big f1 f2".to_owned(),
+        "HINCRBY big n 1".to_owned(),
+        "DEL big".to_owned(),
+        format!("RPUSH biglist {}", elements.join(" ")),
+        "LPOP biglist 10".to_owned(),
+        "LSET biglist 500 x".to_owned(),
+        "RENAME biglist bl2".to_owned(),
+        "LTRIM bl2 0 1".to_owned(),
+        "DEL bl2".to_owned(),
+        format!("SADD bigset {}", members.join(" ")),
+        "SREM bigset m1 m2 m3".to_owned(),
+        "SINTERSTORE d9 bigset bigset".to_owned(),
+        "COPY d9 d10".to_owned(),
+        "DEL d9 bigset d10".to_owned(),
+        format!("ZADD bigz {}", scored.join(" ")),
+        "ZREM bigz m7".to_owned(),
+        "ZREMRANGEBYRANK bigz 0 9".to_owned(),
+        "ZPOPMAX bigz 3".to_owned(),
+        "MOVE bigz 4".to_owned(),
+    ]
+    .into()
+}
+
 /// The same series, against `target` and against Redis: the same messages.
 fn events_match_redis(target: Target) {
     let redis = run_script(Target::Redis);
@@ -302,7 +337,12 @@ fn run_script(target: Target) -> Vec<Message> {
         .expect("CONFIG GET");
     assert_eq!(shown, ["notify-keyspace-events", "AKE"]);
     let (receiver, handle) = subscribe(&server, "__key*@*__:*");
-    for line in SCRIPT.lines().filter(|line| !line.is_empty()) {
+    let large = large_collections();
+    let lines = SCRIPT
+        .lines()
+        .filter(|line| !line.is_empty())
+        .chain(large.iter().map(String::as_str));
+    for line in lines {
         let words: Vec<&str> = line.split(' ').collect();
         let _: redis::Value = redis::cmd(words[0])
             .arg(&words[1..])
@@ -369,7 +409,7 @@ fn evictions_are_announced(target: Target) {
         ],
     );
     let mut commands = connect(&server);
-    let (receiver, handle) = subscribe(&server, "__keyevent@0__:*");
+    let (receiver, handle) = subscribe(&server, "__key*@*__:*");
     const KEY_COUNT: usize = 4000;
     let value = "v".repeat(1000);
     for index in 0..KEY_COUNT {

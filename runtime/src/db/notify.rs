@@ -306,17 +306,17 @@ mod tests {
 
     #[test]
     fn only_a_channel_kind_and_a_class_publish() {
-        assert!(!publishes(parse_flags("KE").unwrap()));
-        assert!(!publishes(parse_flags("A").unwrap()));
-        assert!(!publishes(parse_flags("Km").unwrap()));
-        assert!(publishes(parse_flags("Kx").unwrap()));
-        assert!(publishes(parse_flags("Eg").unwrap()));
+        assert!(!publishes(parse_flags("KE").expect("KE")));
+        assert!(!publishes(parse_flags("A").expect("A")));
+        assert!(!publishes(parse_flags("Km").expect("Km")));
+        assert!(publishes(parse_flags("Kx").expect("Kx")));
+        assert!(publishes(parse_flags("Eg").expect("Eg")));
     }
 
     #[test]
     fn events_keep_only_their_classes() {
         let mut events = Events {
-            flags: parse_flags("Kx").unwrap(),
+            flags: parse_flags("Kx").expect("Kx"),
             list: Vec::new(),
         };
         events.event(Event::evicted(0, b"a"));
