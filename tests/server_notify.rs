@@ -40,17 +40,12 @@ fn floe_epoll_evictions_are_announced() {
     evictions_are_announced(Target::FloeEpoll);
 }
 
+/// Starts `target` with two workers (so the subscriber and the writer may be on
+/// different ones) and `extra` options.
 fn start(target: Target, extra: &[&str]) -> Server {
-    let mut args = vec!["--persistence", "off", "--workers", "2"];
+    let mut args = vec!["--workers", "2"];
     args.extend_from_slice(extra);
-    match target {
-        Target::Floe => Server::floe(&args),
-        Target::FloeEpoll => {
-            args.extend(["--io", "epoll"]);
-            Server::floe(&args)
-        }
-        Target::Redis => Server::redis(),
-    }
+    target.start_with(&args)
 }
 
 fn connect(server: &Server) -> redis::Connection {

@@ -518,3 +518,138 @@ impl<A: Arguments + ?Sized, L: LogSink> LogSink for Notifier<'_, A, L> {
         self.log.event(event);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::arena::Arena;
+    use crate::command::harness::VecSink;
+    use crate::command::{COMMANDS, Session, execute};
+    use crate::store::{Config, Store};
+
+    const NOW: Timestamp = 1_700_000_000_000;
+
+    /// Keeps records and, when `on`, events as `(name, db, key)`.
+    #[derive(Default)]
+    struct Recorder {
+        on: bool,
+        records: usize,
+        events: Vec<(&'static str, u8, Vec<u8>)>,
+    }
+
+    impl LogSink for Recorder {
+        fn record(&mut self, _record: Record<'_>) {
+            self.records += 1;
+        }
+
+        fn events(&self) -> bool {
+            self.on
+        }
+
+        fn event(&mut self, event: Event<'_>) {
+            assert!(self.on, "an event while events are off");
+            self.events.push((event.name, event.db, event.key.to_vec()));
+        }
+    }
+
+    fn with_store(test: impl FnOnce(&mut Store<'_>)) {
+        let config = Config::new(64 * 1024, 1000);
+        let mut memory = std::vec![0_u8; config.arena_size()];
+        let mut arena = Arena::from_buffer(&mut memory);
+        let mut store = Store::new(&mut arena, config).expect("config fits the arena");
+        arena.freeze().expect("first freeze");
+        test(&mut store);
+    }
+
+    fn run(store: &mut Store<'_>, line: &str, log: &mut Recorder) {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        let mut session = Session::new(1);
+        let mut reply = VecSink::default();
+        let _outcome = execute(store, &mut session, args.as_slice(), NOW, &mut reply, log);
+    }
+
+    fn names(log: &Recorder) -> Vec<&'static str> {
+        log.events.iter().map(|(name, _, _)| *name).collect()
+    }
+
+    /// A new write command must say what it reports: only the whole-database ones
+    /// report nothing, as in Redis.
+    #[test]
+    fn every_write_command_has_its_events_decided() {
+        for spec in COMMANDS.iter().filter(|spec| spec.is_write()) {
+            let args: [&[u8]; 1] = [spec.name.as_bytes()];
+            let silent = matches!(spec.name, "flushall" | "flushdb" | "swapdb");
+            assert_eq!(shape(spec, &args) == Shape::None, silent, "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn events_follow_the_records_in_redis_order() {
+        with_store(|store| {
+            let mut log = Recorder {
+                on: true,
+                ..Recorder::default()
+            };
+            run(store, "RPUSH l a b", &mut log);
+            run(store, "LPOP l 2", &mut log);
+            run(store, "LPOP l", &mut log);
+            run(store, "SET k v EX 10", &mut log);
+            run(store, "HSET h a 1 b 2", &mut log);
+            run(store, "SET k v NX", &mut log);
+            assert_eq!(
+                names(&log),
+                ["rpush", "lpop", "del", "set", "expire", "hset"]
+            );
+        });
+    }
+
+    #[test]
+    fn events_off_compose_nothing_and_pass_every_record() {
+        with_store(|store| {
+            let mut log = Recorder::default();
+            run(store, "RPUSH l a b", &mut log);
+            run(store, "DEL l", &mut log);
+            assert!(log.events.is_empty());
+            assert_eq!(log.records, 2);
+        });
+    }
+
+    #[test]
+    fn the_store_reports_what_it_expires() {
+        with_store(|store| {
+            let mut log = Recorder {
+                on: true,
+                ..Recorder::default()
+            };
+            run(store, "SET a v PX 5", &mut log);
+            run(store, "SET b v PX 5", &mut log);
+            // Off: removed, not kept.
+            store.expire_step(NOW + 10, 1 << 12);
+            store.take_expired(&mut log);
+            assert_eq!(names(&log), ["set", "expire", "set", "expire"]);
+            log.events.clear();
+            store.set_events(true);
+            run(store, "SET c v PX 5", &mut log);
+            run(store, "SET d v PX 5", &mut log);
+            log.events.clear();
+            // Lazily, by a write's lookup: before the write's own event.
+            let args: [&[u8]; 3] = [b"SET", b"c", b"w"];
+            let mut session = Session::new(1);
+            let mut reply = VecSink::default();
+            let _outcome = execute(store, &mut session, &args, NOW + 10, &mut reply, &mut log);
+            // Actively.
+            store.expire_step(NOW + 10, 1 << 12);
+            store.take_expired(&mut log);
+            assert_eq!(
+                log.events,
+                [
+                    ("expired", 0, b"c".to_vec()),
+                    ("set", 0, b"c".to_vec()),
+                    ("expired", 0, b"d".to_vec()),
+                ]
+            );
+        });
+    }
+}
