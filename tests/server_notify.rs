@@ -218,9 +218,38 @@ BZPOPMAX z2 1
 RPUSH sl 3 1 2
 SORT sl STORE so
 SORT nol STORE so
+MULTI
+SET t 1
+LPUSH tl a
+DEL t
+EXEC
+SET past2 v
+GETEX past2 PXAT 1
+SET past3 v
+EXPIRE past3 -1
+SET g 1 GET
+SET g 2 XX GET
+SET g2 1 XX
+INCRBYFLOAT g 0.5
 FLUSHDB
 SET gone v PX 1
 ";
+
+/// Waits until INFO says a client is blocked.
+fn wait_blocked(commands: &mut redis::Connection) {
+    let started = Instant::now();
+    loop {
+        let info: String = redis::cmd("INFO")
+            .arg("clients")
+            .query(commands)
+            .expect("INFO");
+        if info.contains("blocked_clients:1") {
+            return;
+        }
+        assert!(started.elapsed() < SETTLE_MAX, "no client blocked: {info}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
 
 /// Commands on collections past the compact limits (floe keeps them as parts, each part
 /// its own record; still one event per command and key).
@@ -266,6 +295,10 @@ fn events_match_redis(target: Target) {
             .iter()
             .any(|(channel, _)| channel == "__keyevent@0__:expired"),
         "the series has an expiry: {redis:#?}"
+    );
+    assert!(
+        redis.contains(&("__keyspace@0__:bq".to_owned(), "lpop".to_owned())),
+        "the series serves a blocked pop: {redis:#?}"
     );
     assert!(
         redis == floe,
@@ -332,6 +365,22 @@ fn run_script(target: Target) -> Vec<Message> {
         .expect("CONFIG GET");
     assert_eq!(shown, ["notify-keyspace-events", "AKE"]);
     let (receiver, handle) = subscribe(&server, "__key*@*__:*");
+    // A blocked pop served by another client's push: `lpush`, then the pop's `lpop` and
+    // `del`.
+    let mut blocked = connect(&server);
+    let popper = thread::spawn(move || {
+        let popped: (String, String) = redis::cmd("BLPOP")
+            .arg(&["bq", "0"])
+            .query(&mut blocked)
+            .expect("BLPOP");
+        popped
+    });
+    wait_blocked(&mut commands);
+    let _: i64 = commands.lpush("bq", "served").expect("LPUSH");
+    assert_eq!(
+        popper.join().expect("the popping thread"),
+        ("bq".to_owned(), "served".to_owned())
+    );
     let large = large_collections();
     let lines = SCRIPT
         .lines()

@@ -26,7 +26,8 @@
 //! One file per command family: [`strings`] (GET, SET, counters, ranges), [`keys`] (DEL,
 //! expiry, iteration, FLUSHDB, OBJECT, MEMORY), [`transfer`] (RENAME, COPY, MOVE, SWAPDB) and
 //! [`server`] (PING, HELLO, SELECT, CLIENT, COMMAND, and the commands only the runtime
-//! can finish).
+//! can finish). `notify` reads each write's keyspace events off its records, for every
+//! family at once.
 //!
 //! ```
 //! use floe_core::arena::Arena;
