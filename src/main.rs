@@ -357,6 +357,9 @@ struct ServeArguments {
     /// The password a replica authenticates to its primary with [default: none].
     #[arg(long, value_name = "PASSWORD")]
     masterauth: Option<String>,
+    /// Keyspace events to publish, in Redis's letters (`KEA`: all) [default: none].
+    #[arg(long = "notify-keyspace-events", value_name = "CLASSES")]
+    notify_keyspace_events: Option<String>,
     /// Bytes of the newest log a primary keeps for replicas to catch up from [default: 16mb].
     #[arg(long = "repl-backlog-size", value_name = "SIZE")]
     repl_backlog_size: Option<String>,
@@ -432,6 +435,7 @@ impl ServeArguments {
             ("repl-timeout", &self.repl_timeout),
             ("min-replicas-to-write", &self.min_replicas_to_write),
             ("min-replicas-max-lag", &self.min_replicas_max_lag),
+            ("notify-keyspace-events", &self.notify_keyspace_events),
         ];
         for (name, value) in given {
             if let Some(value) = value {

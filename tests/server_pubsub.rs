@@ -40,16 +40,9 @@ const PUBSUB_LIMIT: &str = "4mb";
 
 /// Starts `target` (floe with several workers and `extra` options).
 fn start(target: Target, extra: &[&str]) -> Server {
-    let mut args = vec!["--persistence", "off", "--workers", WORKER_COUNT];
+    let mut args = vec!["--workers", WORKER_COUNT];
     args.extend_from_slice(extra);
-    match target {
-        Target::Floe => Server::floe(&args),
-        Target::FloeEpoll => {
-            args.extend(["--io", "epoll"]);
-            Server::floe(&args)
-        }
-        Target::Redis => Server::redis(),
-    }
+    target.start_with(&args)
 }
 
 fn connect(server: &Server, suffix: &str) -> redis::Connection {

@@ -313,6 +313,7 @@ impl Admin {
     ) -> Self {
         let limits = Limits::default();
         limits.publish(&settings);
+        db.set_keyspace_events(settings.notify_keyspace_events);
         db.set_write_quorum(
             settings.min_replicas_to_write,
             settings.min_replicas_max_lag_seconds,
@@ -582,6 +583,7 @@ impl Admin {
         }
         *settings = changed;
         self.limits.publish(&settings);
+        self.db.set_keyspace_events(settings.notify_keyspace_events);
         self.db.set_write_quorum(
             settings.min_replicas_to_write,
             settings.min_replicas_max_lag_seconds,

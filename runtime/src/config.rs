@@ -133,6 +133,9 @@ pub struct Settings {
     pub zset_max_listpack_entries: u64,
     /// `zset-max-listpack-value`: a sorted set with a longer member takes the large form.
     pub zset_max_listpack_value: u64,
+    /// `notify-keyspace-events`: which keyspace events are published (Redis's letters,
+    /// read by [`crate::db::parse_flags`]; 0: none).
+    pub notify_keyspace_events: u16,
 }
 
 impl Default for Settings {
@@ -188,6 +191,7 @@ impl Default for Settings {
             list_max_listpack_size: -2,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            notify_keyspace_events: 0,
         }
     }
 }
@@ -293,7 +297,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 50] = [
+pub static SETTINGS: [Setting; 51] = [
     setting!(
         "dir",
         "",
@@ -766,6 +770,15 @@ pub static SETTINGS: [Setting; 50] = [
         zset_max_listpack_value,
         |size: &u64| size.to_string(),
         |text: &str| parse_number(text, 0, u32::MAX.into())
+    ),
+    setting!(
+        "notify-keyspace-events",
+        "",
+        true,
+        "keyspace events to publish, Redis's letters (KEA: all; empty: none)",
+        notify_keyspace_events,
+        |flags: &u16| crate::db::format_flags(*flags),
+        crate::db::parse_flags
     ),
 ];
 

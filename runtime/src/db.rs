@@ -106,6 +106,7 @@ use crate::memory::{OwnedStore, with_shards};
 mod command;
 mod config;
 mod flusher;
+mod notify;
 mod replica;
 mod route;
 mod snapshots;
@@ -115,6 +116,9 @@ mod write;
 pub use command::{Applied, Durability, Prepared};
 pub use config::{DbConfig, DbConfigError};
 use flusher::Flusher;
+pub use notify::{
+    KeyEvent, NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, Publisher, format_flags, parse_flags,
+};
 use route::{DirtyShards, Route};
 pub use snapshots::SnapshotReport;
 use snapshots::Snapshots;
@@ -305,6 +309,8 @@ struct Inner {
     /// `min-replicas-to-write`: clients' writes are refused with [`DbError::NoReplicas`]
     /// while too few replicas acknowledged lately (`db/replica.rs`).
     write_quorum: replica::WriteQuorum,
+    /// `notify-keyspace-events` and where events go (`db/notify.rs`).
+    notify: notify::Notify,
 }
 
 /// What a shard's lock guards.
@@ -458,6 +464,7 @@ impl Db {
                 recovery,
                 read_only: AtomicBool::new(false),
                 backlog: std::sync::OnceLock::new(),
+                notify: notify::Notify::default(),
                 write_quorum: replica::WriteQuorum::default(),
             }),
         };

@@ -57,6 +57,22 @@ impl Target {
         }
     }
 
+    /// Starts a fresh server of this kind: floe with `--persistence off` and `args` (on
+    /// its epoll loop for [`Target::FloeEpoll`]); Redis with its defaults (`args` are
+    /// floe's options).
+    pub fn start_with(self, args: &[&str]) -> Server {
+        let mut all = vec!["--persistence", "off"];
+        all.extend_from_slice(args);
+        match self {
+            Target::Floe => Server::floe(&all),
+            Target::FloeEpoll => {
+                all.extend(["--io", "epoll"]);
+                Server::floe(&all)
+            }
+            Target::Redis => Server::redis(),
+        }
+    }
+
     /// Starts floe on this event loop with its HTTP and Pizzaria doors on free ports, with
     /// `args` added (persistence stays on unless `args` turn it off).
     ///

@@ -26,7 +26,8 @@
 //! One file per command family: [`strings`] (GET, SET, counters, ranges), [`keys`] (DEL,
 //! expiry, iteration, FLUSHDB, OBJECT, MEMORY), [`transfer`] (RENAME, COPY, MOVE, SWAPDB) and
 //! [`server`] (PING, HELLO, SELECT, CLIENT, COMMAND, and the commands only the runtime
-//! can finish).
+//! can finish). `notify` reads each write's keyspace events off its records, for every
+//! family at once.
 //!
 //! ```
 //! use floe_core::arena::Arena;
@@ -53,6 +54,7 @@ mod dump;
 mod hash;
 mod keys;
 mod list;
+mod notify;
 mod server;
 mod set;
 mod sort;
@@ -74,6 +76,7 @@ use crate::store::list::End;
 use crate::store::{LogSink, Shards, parse_integer};
 use crate::time::Timestamp;
 use list::blocking::Blocking;
+use notify::Notifier;
 use zset::blocking::Pop as ZPop;
 
 pub use crate::constants::CLIENT_NAME_SIZE_MAX;
@@ -784,16 +787,17 @@ where
         return Outcome::Done;
     }
     let protocol = session.protocol;
-    let mut context: Context<'_, '_, Types<A, S, L>> = Context {
-        shards: store,
+    let mut notifier = Notifier::new(spec, args, session.db, log);
+    let mut context: Context<'_, '_, Types<A, S, Notifier<'_, A, L>>> = Context {
+        shards: &mut *store,
         session,
         args,
         now,
         reply: ReplyWriter::new(reply, protocol),
-        log,
+        log: &mut notifier,
         spec,
     };
-    match spec.handler {
+    let outcome = match spec.handler {
         Handler::Strings(command) => {
             strings::run(command, &mut context);
             Outcome::Done
@@ -825,7 +829,9 @@ where
             sort::run(command, &mut context);
             Outcome::Done
         }
-    }
+    };
+    notifier.finish(store, now);
+    outcome
 }
 
 /// The three types one [`execute`] call is generic over (its arguments, reply sink and log

@@ -363,6 +363,9 @@ impl Store<'_> {
             if self.table.occupied(slot_index) && self.table.policy(slot_index) & VOLATILE != 0 {
                 let found = self.found_at(slot_index);
                 if expired(found.layout.expires_at, now) {
+                    let bytes = self.segments.bytes(found.location);
+                    self.expired_queue
+                        .push(found.layout.db, &bytes[found.layout.key.clone()]);
                     self.remove(&found);
                     self.stats.expired += 1;
                     removed_count += 1;

@@ -26,6 +26,7 @@
 //! ```
 
 mod compact;
+pub mod event;
 pub mod hash;
 pub mod index;
 mod keyspace;
@@ -65,10 +66,21 @@ use crate::storage::segment::{SegmentMemory, Segments};
 use crate::table::{Location, Table};
 use crate::time::Timestamp;
 
-/// Receives the log records of a write, in the order they must be replayed.
+/// Receives the log records of a write, in the order they must be replayed, and, when it
+/// asks for them, the keyspace events of what changed (see [`event`]).
 pub trait LogSink {
     /// Called once per record.
     fn record(&mut self, record: Record<'_>);
+
+    /// Whether this sink wants [`LogSink::event`] calls (keyspace notifications are on);
+    /// when not, nobody composes them.
+    fn events(&self) -> bool {
+        false
+    }
+
+    /// One keyspace event, in the order the changes happened; called only while
+    /// [`LogSink::events`] is true.
+    fn event(&mut self, _event: event::Event<'_>) {}
 }
 
 /// Discards records: a pure cache with no persistence.
@@ -419,6 +431,9 @@ pub struct Store<'a> {
     /// Told of every key the table gains or loses (`remove`, `put_prepared`, `clear`,
     /// `swap_db`), so with it on its entries are exactly the table's keys.
     index: PrefixIndex,
+    /// Keys removed as expired where no sink was at hand, for [`Store::take_expired`];
+    /// off until [`Store::set_events`].
+    expired_queue: event::ExpiredQueue,
 }
 
 impl<'a> Store<'a> {
@@ -453,6 +468,7 @@ impl<'a> Store<'a> {
             replaying: false,
             item_size_max_seen: 0,
             index: PrefixIndex::default(),
+            expired_queue: event::ExpiredQueue::default(),
         })
     }
 
@@ -747,6 +763,20 @@ impl<'a> Store<'a> {
         assert!(!enabled || self.index.len() == self.table.len());
     }
 
+    /// Keyspace events on or off. While on, a key the store removes as expired where no
+    /// sink is at hand (a write's lookup, [`Store::expire_step`]) waits for
+    /// [`Store::take_expired`]; without the `alloc` feature such keys are not kept. (A
+    /// sweep for room reports `expired` and `evicted` to its write's sink directly.)
+    pub fn set_events(&mut self, enabled: bool) {
+        self.expired_queue.enable(enabled);
+    }
+
+    /// Hands the keys removed as expired since the last call to `log`, as `expired`
+    /// events, oldest first (nothing while [`Store::set_events`] is off).
+    pub fn take_expired(&mut self, log: &mut impl LogSink) {
+        self.expired_queue.drain(log);
+    }
+
     /// The prefix index (to ask whether it is on, its size and its entry count).
     #[must_use]
     pub fn prefix_index(&self) -> &PrefixIndex {
@@ -822,6 +852,9 @@ impl<'a> Store<'a> {
             let entry = entry.clone();
             self.remove_expired(&entry);
             self.stats.expired += 1;
+            if !self.replaying {
+                self.expired_queue.push(db, key);
+            }
             found = None;
         }
         Lookup {

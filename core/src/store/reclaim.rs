@@ -11,6 +11,7 @@
 //! clears the items' second chances, and after `2 * segment_count` steps sweeps stop
 //! granting second chances at all.
 
+use super::event::Event;
 use super::large::PartKey;
 use super::{Found, Store, expired};
 use crate::codec::record::Record;
@@ -266,6 +267,10 @@ impl Store<'_> {
         let bits = self.table.policy(found.slot_index);
         let volatile = bits & VOLATILE != 0;
         if expired(found.layout.expires_at, now) {
+            if log.events() && !self.replaying {
+                let key = &self.segments.bytes(found.location)[found.layout.key.clone()];
+                log.event(Event::expired(found.layout.db, key));
+            }
             self.remove_expired(found);
             self.stats.expired += 1;
             return;
@@ -294,6 +299,9 @@ impl Store<'_> {
                 self.stats.evicted += 1;
                 let bytes = self.segments.bytes(found.location);
                 let key = &bytes[found.layout.key.clone()];
+                if log.events() {
+                    log.event(Event::evicted(found.layout.db, key));
+                }
                 log.record(Record::Del {
                     db: found.layout.db,
                     key,
@@ -333,6 +341,10 @@ impl Store<'_> {
         let bits = self.table.policy(owner.slot_index);
         let volatile = bits & VOLATILE != 0;
         if expired(owner.layout.expires_at, now) {
+            if log.events() {
+                let key = owner_key.as_ref().map_or(&[][..], PartKey::owner);
+                log.event(Event::expired(found.layout.db, key));
+            }
             self.remove(&owner);
             self.stats.expired += 1;
             return;
@@ -354,6 +366,9 @@ impl Store<'_> {
         self.remove(&owner);
         self.stats.evicted += 1;
         let key = owner_key.as_ref().map_or(&[][..], PartKey::owner);
+        if log.events() {
+            log.event(Event::evicted(found.layout.db, key));
+        }
         log.record(Record::Del {
             db: found.layout.db,
             key,

@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use floe_core::codec::record::Record;
 use floe_core::hash::wyhash;
 use floe_core::store::LogSink;
+use floe_core::store::event::Event;
 
+use super::notify::Events;
 use crate::log::LogBuffer;
 
 /// Buckets of the version table (a power of two).
@@ -88,6 +90,8 @@ pub struct WatchMark {
 pub(crate) struct ShardLog<'b> {
     pub(super) buffer: &'b mut LogBuffer,
     pub(super) watch: &'b WatchTable,
+    /// The keyspace events of the operation, published after it (`db/notify.rs`).
+    pub(super) events: &'b mut Events,
 }
 
 impl LogSink for ShardLog<'_> {
@@ -102,5 +106,13 @@ impl LogSink for ShardLog<'_> {
             }
         }
         self.buffer.record(record);
+    }
+
+    fn events(&self) -> bool {
+        self.events.wanted()
+    }
+
+    fn event(&mut self, event: Event<'_>) {
+        self.events.push(&event);
     }
 }

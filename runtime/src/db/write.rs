@@ -15,6 +15,7 @@ use floe_core::store::Shards;
 use floe_core::time::Timestamp;
 
 use super::command::{Access, Hand};
+use super::notify::Events;
 use super::route::{Route, ShardSet};
 use super::watch::ShardLog;
 use super::{
@@ -81,6 +82,7 @@ impl Db {
             inner.check_writable()?;
         }
         let count = self.shard_count();
+        let mut events = inner.notify.events();
         let (result, durability) = match route {
             Route::None => {
                 // Nothing of the store is touched, so nothing is logged: a disabled buffer
@@ -89,14 +91,17 @@ impl Db {
                 let mut log = ShardLog {
                     buffer: &mut buffer,
                     watch: &inner.watch,
+                    events: &mut events,
                 };
                 let now = inner.clock.now_ms();
                 let result = with_shards(count, &mut [], |shards| operation(shards, now, &mut log));
                 (result, Durability::Done)
             }
-            Route::One(index) => self.run_one(index, access, hand, operation)?,
-            Route::Many(set) => inner.run_many(set, access, operation)?,
+            Route::One(index) => self.run_one(index, (access, hand), &mut events, operation)?,
+            Route::Many(set) => inner.run_many(set, access, &mut events, operation)?,
         };
+        // Every lock is released: subscribers' mailboxes are not filled under a shard's.
+        inner.notify.publish(&events);
         if durability != Durability::Done {
             Inner::snapshot_start_if_wanted(&self.inner);
         }
@@ -107,8 +112,8 @@ impl Db {
     pub(super) fn run_one<R>(
         &self,
         index: usize,
-        access: Access,
-        hand: Hand,
+        (access, hand): (Access, Hand),
+        events: &mut Events,
         operation: impl for<'s> FnOnce(&mut dyn Shards<'s>, Timestamp, &mut ShardLog<'_>) -> R,
     ) -> Result<(R, Durability), DbError> {
         let inner = &*self.inner;
@@ -136,16 +141,20 @@ impl Db {
         let mut log = ShardLog {
             buffer: &mut shard.buffer,
             watch: &inner.watch,
+            events,
         };
         let append_count_before = log.buffer.append_count;
         let mut locked = [(index, &mut shard.store)];
         let result = with_shards(inner.shards.len(), &mut locked, |shards| {
             if expire_here {
-                shards
-                    .store(index)
-                    .expire_step(now, EXPIRE_STEP_SLOTS_DEFAULT);
+                let store = shards.store(index);
+                store.expire_step(now, EXPIRE_STEP_SLOTS_DEFAULT);
+                store.take_expired(&mut log);
             }
-            operation(shards, now, &mut log)
+            let result = operation(shards, now, &mut log);
+            // What the operation expired outside a command (the command table took its own).
+            shards.store(index).take_expired(&mut log);
+            result
         });
         // Records are logged even when the operation returned an error: an eviction may
         // have happened before the store refused.
@@ -180,7 +189,7 @@ impl Db {
             }
         };
         if expire_other {
-            inner.expire_other_shard(index, now);
+            inner.expire_other_shard(index, now, events);
         }
         Ok((result, durability))
     }
@@ -194,6 +203,7 @@ impl Inner {
         &self,
         set: ShardSet,
         access: Access,
+        events: &mut Events,
         operation: impl for<'s> FnOnce(&mut dyn Shards<'s>, Timestamp, &mut ShardLog<'_>) -> R,
     ) -> Result<(R, Durability), DbError> {
         let mut guards: Vec<MutexGuard<'_, Shard>> =
@@ -218,10 +228,17 @@ impl Inner {
             let mut log = ShardLog {
                 buffer: &mut first.buffer,
                 watch: &self.watch,
+                events,
             };
             let append_count_before = log.buffer.append_count;
             let result = with_shards(self.shards.len(), &mut locked, |shards| {
-                operation(shards, now, &mut log)
+                let result = operation(shards, now, &mut log);
+                shards.with_all(&mut |stores| {
+                    for store in stores.iter_mut().flatten() {
+                        store.take_expired(&mut log);
+                    }
+                });
+                result
             });
             log.buffer.seal();
             (result, log.buffer.append_count != append_count_before)
@@ -249,7 +266,7 @@ impl Inner {
     /// One active-expiry step on the next shard in turn (skipped when that is `index`, the
     /// caller's own), if nobody holds it: so a shard with no writes of its own still loses
     /// its expired keys.
-    pub(super) fn expire_other_shard(&self, index: usize, now: Timestamp) {
+    pub(super) fn expire_other_shard(&self, index: usize, now: Timestamp, events: &mut Events) {
         let count = self.shards.len();
         if count < 2 {
             return;
@@ -262,9 +279,10 @@ impl Inner {
         if let Ok(mut shard) = self.shards[other].try_lock()
             && !shard.snapshot_pending
         {
-            shard
-                .store
-                .with(|store| store.expire_step(now, EXPIRE_STEP_SLOTS_DEFAULT));
+            shard.store.with(|store| {
+                store.expire_step(now, EXPIRE_STEP_SLOTS_DEFAULT);
+                store.take_expired(events);
+            });
         }
     }
 

@@ -334,6 +334,14 @@ impl Worker {
             .collect()
     }
 
+    /// Once a second, on the first worker: expires keys on an idle server when `expired`
+    /// events are on (see [`Db::expire_for_events`]).
+    fn expire_for_events(&self) {
+        if self.index == 0 {
+            self.db.expire_for_events();
+        }
+    }
+
     /// Commits the pass's buffered writes; returns the connections to update and how.
     fn commit_pass(&mut self) -> Option<Result<u64, String>> {
         if !std::mem::take(&mut self.pass_buffered) {
@@ -563,6 +571,24 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         listeners,
         tls,
     });
+    // Weak: the Db outlives nothing it does not own (Shared holds the Admin, which holds
+    // the Db).
+    let events_target = Arc::downgrade(&shared);
+    db.set_keyspace_publisher(Arc::new(move |events, flags| {
+        if let Some(shared) = events_target.upgrade() {
+            let limit = shared
+                .admin
+                .limits
+                .pubsub_output_buffer_size_max
+                .load(Ordering::Relaxed);
+            pubsub::publish_keyspace_events(
+                &shared.pubsub,
+                &shared.clients,
+                limit,
+                (events, flags),
+            );
+        }
+    }));
     let io = match settings.server_io {
         ServerIo::Epoll => ServerIo::Epoll,
         ServerIo::Uring | ServerIo::Auto => match uring::probe() {

@@ -37,6 +37,7 @@ use floe_core::glob::glob_match;
 use super::Worker;
 use super::clients::{ClientInfo, Clients};
 use crate::admin::Admin;
+use crate::db::{KeyEvent, NOTIFY_KEYEVENT, NOTIFY_KEYSPACE};
 
 /// Which kind of subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -550,6 +551,52 @@ fn publish(
     );
     ReplyWriter::new(reply, protocol).integer(i64::try_from(count).unwrap_or(i64::MAX));
 }
+
+/// Publishes keyspace events (collected under `flags`, see `db/notify.rs`) as Redis does:
+/// each on `__keyspace@<db>__:<key>` with the event's name when `K` is on, and on
+/// `__keyevent@<db>__:<name>` with the key when `E` is on. No client publishes them, so
+/// every subscriber, the writer included, gets them through its mailbox.
+pub(super) fn publish_keyspace_events(
+    pubsub: &PubSub,
+    clients: &Clients,
+    limit: u64,
+    (events, flags): (&[KeyEvent], u16),
+) {
+    let mut channel = Vec::new();
+    let mut own = Vec::new();
+    for event in events {
+        if flags & NOTIFY_KEYSPACE != 0 {
+            channel.clear();
+            channel.extend_from_slice(format!("__keyspace@{}__:", event.db).as_bytes());
+            channel.extend_from_slice(&event.key);
+            let message = event.name.as_bytes();
+            pubsub.publish(
+                clients,
+                NO_CLIENT,
+                (&channel, message),
+                false,
+                limit,
+                &mut own,
+            );
+        }
+        if flags & NOTIFY_KEYEVENT != 0 {
+            channel.clear();
+            channel
+                .extend_from_slice(format!("__keyevent@{}__:{}", event.db, event.name).as_bytes());
+            pubsub.publish(
+                clients,
+                NO_CLIENT,
+                (&channel, &event.key),
+                false,
+                limit,
+                &mut own,
+            );
+        }
+    }
+}
+
+/// The publisher id of keyspace events: no client has it.
+const NO_CLIENT: u64 = u64::MAX;
 
 /// A pub/sub command queued in MULTI, run by EXEC under the shard locks: PUBLISH,
 /// SPUBLISH and PUBSUB write their one reply frame to `reply` (the publisher's own copy

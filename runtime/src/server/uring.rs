@@ -403,6 +403,7 @@ pub(super) fn run(index: usize, shared: &Arc<Shared>) -> Result<(), String> {
         let tick = housekeeping.elapsed() >= Duration::from_secs(1);
         if tick {
             housekeeping = Instant::now();
+            worker.expire_for_events();
         }
         for token in worker.to_close(&mut entries, tick) {
             close(token, &worker, &mut entries);
