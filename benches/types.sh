@@ -11,12 +11,13 @@
 #   many   10,000 keys of each type, chosen at random per request (`-r 10000`), each
 #          growing to a few dozen elements: sessions, per-user queues, small leaderboards.
 #   hot    redis-benchmark's built-in tests on one key (`mylist`, `myset`, ...), which grows
-#          to as many elements as requests. floe keeps every collection in one compact item
-#          (the large form is not built), so a write costs O(size) there, not O(1).
+#          to thousands of elements (the large form), at `-P 1` and at `-P 32` (issue 12's
+#          list: lpush, rpush, lpop, rpop, sadd, hset, spop, zadd, zpopmin, lrange_100).
 # Installs redis-server/redis-tools with apt-get if missing, builds floe with
 # `cargo build --release`, starts both servers on free loopback ports, stops exactly the
 # processes it started. Raw rows go to target/bench-results/types-*.csv.
-# Environment: FLOE_BENCH_SCALE multiplies every -n (default 1).
+# Environment: FLOE_BENCH_SCALE multiplies every -n (default 1); FLOE_TYPES_SHAPES picks
+# the shapes (default "many hot").
 set -euo pipefail
 
 quick=0
@@ -24,7 +25,7 @@ for argument in "$@"; do
     case "$argument" in
     --quick) quick=1 ;;
     -h | --help)
-        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -72,13 +73,13 @@ echo "setting,shape,test,server,requests,ops,p50_ms,p99_ms,cpu_us_per_request,er
 
 # One redis-benchmark run against one server; appends a CSV row. `command...` is either a
 # custom command or `-t test`.
-bench_one() { # setting shape name server port pid requests command...
-    local setting=$1 shape=$2 name=$3 server=$4 port=$5 pid=$6 requests=$7
-    shift 7
+bench_one() { # setting shape name server port pid requests pipeline command...
+    local setting=$1 shape=$2 name=$3 server=$4 port=$5 pid=$6 requests=$7 pipeline=$8
+    shift 8
     local before after output line ops p50 p99 cpu errors
     # Each error reply is one line on stderr; count them rather than trust the rate alone.
     before=$(cpu_ticks "$pid")
-    output=$(redis-benchmark -p "$port" -c 50 -P 16 -n "$requests" -r 10000 --csv "$@" \
+    output=$(redis-benchmark -p "$port" -c 50 -P "$pipeline" -n "$requests" -r 10000 --csv "$@" \
         2>"$work/bench-errors.log")
     after=$(cpu_ticks "$pid")
     errors=$(grep -c "Error" "$work/bench-errors.log" || true)
@@ -106,13 +107,16 @@ many=(
     "ZRANGE_10|200000|ZRANGE z:__rand_int__ 0 9 WITHSCORES"
 )
 hot=(
-    "LPUSH|10000|-t lpush"
-    "LPOP|10000|-t lpop"
-    "SADD|10000|-t sadd"
-    "HSET|10000|-t hset"
-    "SPOP|10000|-t spop"
-    "ZADD|10000|-t zadd"
-    "ZPOPMIN|10000|-t zpopmin"
+    "LPUSH|100000|-t lpush"
+    "RPUSH|100000|-t rpush"
+    "LPOP|50000|-t lpop"
+    "RPOP|50000|-t rpop"
+    "SADD|100000|-t sadd"
+    "HSET|100000|-t hset"
+    "SPOP|50000|-t spop"
+    "ZADD|100000|-t zadd"
+    "ZPOPMIN|50000|-t zpopmin"
+    "LRANGE_100|20000|-t lrange_100"
 )
 settings=(off everysec)
 if [ "$quick" = 1 ]; then
@@ -143,31 +147,35 @@ print_shape() { # setting shape
 }
 
 echo "floe $floe_commit vs redis-server $redis_version; $(nproc) cores; $(uptime)"
-echo "redis-benchmark -c 50 -P 16; p50/p99 in ms; cpu = server CPU µs per request"
+echo "redis-benchmark -c 50 (-P 16 for many keys; -P 1 and -P 32 for hot keys); p50/p99 in ms;" \
+    "cpu = server CPU µs per request"
 order=0
 for setting in "${settings[@]}"; do
-    for shape in many hot; do
-        # A fresh pair per shape: the hot keys must start empty.
-        start_servers "$setting"
-        if [ "$shape" = many ]; then entries=("${many[@]}"); else entries=("${hot[@]}"); fi
-        for entry in "${entries[@]}"; do
-            IFS='|' read -r name requests arguments <<<"$entry"
-            requests=$(awk -v n="$requests" -v s="$scale" 'BEGIN { printf "%d", n * s }')
-            if [ $((order % 2)) = 0 ]; then
-                servers=("floe $floe_port $floe_pid" "redis $redis_port $redis_pid")
-            else
-                servers=("redis $redis_port $redis_pid" "floe $floe_port $floe_pid")
-            fi
-            order=$((order + 1))
-            for server in "${servers[@]}"; do
-                read -r server_name port pid <<<"$server"
-                # shellcheck disable=SC2086 # the arguments are meant to split
-                bench_one "$setting" "$shape" "$name" "$server_name" "$port" "$pid" \
-                    "$requests" $arguments
+    for shape in ${FLOE_TYPES_SHAPES:-many hot}; do
+        if [ "$shape" = many ]; then pipelines=(16); else pipelines=(1 32); fi
+        for pipeline in "${pipelines[@]}"; do
+            # A fresh pair per shape and pipeline: the hot keys must start empty.
+            start_servers "$setting"
+            if [ "$shape" = many ]; then entries=("${many[@]}"); else entries=("${hot[@]}"); fi
+            for entry in "${entries[@]}"; do
+                IFS='|' read -r name requests arguments <<<"$entry"
+                requests=$(awk -v n="$requests" -v s="$scale" 'BEGIN { printf "%d", n * s }')
+                if [ $((order % 2)) = 0 ]; then
+                    servers=("floe $floe_port $floe_pid" "redis $redis_port $redis_pid")
+                else
+                    servers=("redis $redis_port $redis_pid" "floe $floe_port $floe_pid")
+                fi
+                order=$((order + 1))
+                for server in "${servers[@]}"; do
+                    read -r server_name port pid <<<"$server"
+                    # shellcheck disable=SC2086 # the arguments are meant to split
+                    bench_one "$setting" "$shape-P$pipeline" "$name" "$server_name" "$port" \
+                        "$pid" "$requests" "$pipeline" $arguments
+                done
             done
+            print_shape "$setting" "$shape-P$pipeline"
+            stop_started
         done
-        print_shape "$setting" "$shape"
-        stop_started
     done
 done
 
