@@ -834,6 +834,11 @@ impl Store<'_> {
             log.record(Record::Del { db, key });
             return Ok(popped);
         }
+        if self.list_pop_in_end_node(db, key, header, end, popped, now, log, &mut |store| {
+            visit_popped(store, &mut visit);
+        })? {
+            return Ok(popped);
+        }
         let (window, kept) = self.pop_window(db, key, &header, end, popped);
         let (action, step) = large::pop_rules(kept);
         let (sizes, new_keys) = self.rewrite_plan(db, key, header, window, &action, &step)?;
@@ -842,6 +847,68 @@ impl Store<'_> {
         let new_len = header.len - popped as u64;
         self.rewrite_apply(db, key, header, window, &action, &step, new_len, now, log)?;
         Ok(popped)
+    }
+
+    /// A pop of `popped` elements that all lie in the end node, which keeps at least one:
+    /// that node is rewritten as its header and the bytes of the elements it keeps, in
+    /// one copy (the general rewrite walks every element of the node), then the header.
+    /// Calls `visit_popped` once the write can no longer fail; whether it applied.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a key, an end, a count, a visitor"
+    )]
+    fn list_pop_in_end_node(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        header: Header,
+        end: End,
+        popped: usize,
+        now: Timestamp,
+        log: &mut impl LogSink,
+        visit_popped: &mut dyn FnMut(&Self),
+    ) -> Result<bool, StoreError> {
+        let number = match end {
+            End::Head => header.chain.head,
+            End::Tail => header.chain.tail,
+        };
+        let node = self.part_bytes(db, key, number);
+        let count = large::node_count(node);
+        if popped == 0 || popped >= count {
+            return Ok(false);
+        }
+        let mut ranges = ListView::node(node).ranges();
+        let kept = match end {
+            End::Head => ranges
+                .nth(popped - 1)
+                .map(|(range, _)| range.end..node.len()),
+            End::Tail => ranges
+                .nth(count - popped - 1)
+                .map(|(range, _)| large::NODE_HEADER_SIZE..range.end),
+        };
+        let Some(kept) = kept else {
+            return Ok(false);
+        };
+        let (seed, prev, next) = (
+            large::node_seed(node),
+            large::node_link(node, End::Head),
+            large::node_link(node, End::Tail),
+        );
+        let size = large::NODE_HEADER_SIZE + kept.len();
+        let item_size = item::item_size(key.len() + item::PART_NUMBER_SIZE, size, 0);
+        self.header_room(db, key, core::iter::once(item_size), 0, now, log)?;
+        visit_popped(self);
+        let mut part_key = super::large::PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
+        self.part_write(db, &mut part_key, number, None, size, log, |old, out| {
+            large::push_node_header(out, seed, prev, next, count - popped);
+            out.push(old.get(kept).unwrap_or_default());
+        })?;
+        let shrunk = Header {
+            len: header.len - popped as u64,
+            ..header
+        };
+        self.header_write(db, key, shrunk, None, now, log)?;
+        Ok(true)
     }
 
     /// Writes the list at `key` as `rewrite` of its current value.

@@ -94,7 +94,7 @@ pub fn node_count(value: &[u8]) -> usize {
 }
 
 /// The link of `end`'s side of a node.
-fn node_link(value: &[u8], end: End) -> u32 {
+pub(super) fn node_link(value: &[u8], end: End) -> u32 {
     match end {
         End::Head => u32_at(value, 9),
         End::Tail => u32_at(value, 13),
@@ -117,7 +117,7 @@ pub fn node_is_valid(value: &[u8]) -> bool {
 }
 
 /// Pushes a node's header.
-fn push_node_header(out: &mut Out<'_>, seed: u64, prev: u32, next: u32, count: usize) {
+pub(super) fn push_node_header(out: &mut Out<'_>, seed: u64, prev: u32, next: u32, count: usize) {
     out.push(&[TYPE_NODE]);
     out.push(&seed.to_le_bytes());
     out.push(&prev.to_le_bytes());
@@ -503,18 +503,30 @@ fn compose_node<'e, S>(
         Content::Piece(piece) => {
             push_node_header(out, seed, prev, next, piece.end - piece.first);
             let mut ordinal = 0usize;
+            // Kept elements that lie next to each other in `old` go in one copy (a pop
+            // keeps the rest of its node whole).
+            let mut run = 0..0;
             for (index, (range, element)) in ListView::node(old).ranges().enumerate() {
                 let step = step(start + index, element);
                 for (_, bytes) in outputs(step, range.len()).into_iter().flatten() {
                     if (piece.first..piece.end).contains(&ordinal) {
                         match bytes {
-                            Some(bytes) => push_element(out, bytes),
-                            None => out.push(&old[range.clone()]),
+                            Some(bytes) => {
+                                out.push(&old[core::mem::replace(&mut run, 0..0)]);
+                                push_element(out, bytes);
+                            }
+                            None if !run.is_empty() && run.end == range.start => {
+                                run.end = range.end;
+                            }
+                            None => {
+                                out.push(&old[core::mem::replace(&mut run, range.clone())]);
+                            }
                         }
                     }
                     ordinal += 1;
                 }
             }
+            out.push(&old[run]);
         }
     }
 }

@@ -13,17 +13,19 @@
 //!   Counts make rank reads O(log n): ZRANK, ZRANGE by rank, and the window of a score
 //!   or lex range is two descents.
 //! - **A write** of one member rewrites its index part and the nodes on its path (an
-//!   update removes the old entry and inserts the new one), then the header: O(log n)
-//!   parts of bounded size. A node splits in two past [`NODE_ENTRIES_MAX`] entries or
-//!   [`Store`]'s node byte cap; an emptied node goes, and a root left with one child
-//!   hands over to it. Nodes never merge otherwise (as a list's nodes do not).
+//!   update inserts the new entry, then removes the old one), then the header: O(log n)
+//!   parts of bounded size (`large/tree.rs`). A node splits in two past
+//!   [`NODE_ENTRIES_MAX`] entries or its byte cap; an emptied node goes, and a root left
+//!   with one child hands over to it. Nodes never merge otherwise (as a list's nodes do
+//!   not).
 //! - **Node sizes are bounded** by the longest member ever added (the header's
 //!   `member_max`): the cap is `max(NODE_BYTES, 2 × entry + 2)`, so a split half fits
 //!   under the cap plus one entry, and every write fits [`node_write_bound`]. A write makes
 //!   room for that bound on each level before it changes anything, so an update is never
 //!   half applied. A member longer than [`MEMBER_SIZE_MAX`] keeps its set compact.
 //! - **Conversion** from the compact form loads the tree bottom up from the sorted
-//!   entries (nodes three quarters full) and the index as one part that then splits.
+//!   entries (nodes three quarters full) and the index as one part that then splits
+//!   (`large/load.rs`).
 //!
 //! Lex ranges are found by descent as Redis's skiplist finds them: the result is defined
 //! when every score is equal, as Redis defines it.
@@ -373,8 +375,10 @@ impl Store<'_> {
     ) -> Result<(), StoreError> {
         let part_key_size = key.len() + PART_NUMBER_SIZE;
         let node = item::item_size(part_key_size, node_write_bound(&header.tree), 0);
+        // An insert writes each level's node and maybe a split half, then a new root; a
+        // removal after an insert may find the tree a level taller.
         let levels = header.tree.height as usize + 1;
-        let nodes = inserts * (2 * levels + 1) + removes * levels;
+        let nodes = inserts * (2 * levels + 1) + removes * (levels + 1);
         let index = index_sizes
             .iter()
             .map(|&size| item::item_size(part_key_size, size, 0));

@@ -270,3 +270,80 @@ fn a_member_too_long_for_large_nodes_is_refused_or_keeps_the_set_compact() {
         ));
     });
 }
+
+/// Under `noeviction`, a large set grows until memory is full: every write before is
+/// whole, the refused one changes nothing, and the set reads back exactly; under an
+/// eviction policy, writes keep going and every set left is whole.
+#[test]
+fn large_sets_fill_memory_then_are_refused_whole_or_evicted_whole() {
+    for policy in [
+        crate::storage::policy::EvictionPolicy::NoEviction,
+        crate::storage::policy::EvictionPolicy::AllKeysLru,
+    ] {
+        let mut config = Config::new(512 * 1024, 8192);
+        config.zset_max_listpack_entries = 2;
+        config.policy = policy;
+        let mut memory = std::vec![0u8; config.arena_size()];
+        let mut arena = Arena::from_buffer(&mut memory);
+        let mut store = Store::new(&mut arena, config).expect("config fits");
+        arena.freeze().expect("freeze");
+        let mut model: BTreeMap<(u8, Vec<u8>), f64> = BTreeMap::new();
+        let mut refused = 0;
+        for index in 0..20_000u32 {
+            let key = [b'z', (index % 3) as u8];
+            let member = std::format!("member-{:06}", (index * 7919) % 50_000).into_bytes();
+            let score = f64::from(index % 1000);
+            let result = store.zset_add(
+                0,
+                &key,
+                core::iter::once((score, &member[..])),
+                AddOptions::default(),
+                NOW,
+                &mut (),
+            );
+            match result {
+                Ok(_) => {
+                    model.insert((key[1], member), score);
+                }
+                Err(error) => {
+                    assert!(
+                        matches!(error, StoreError::OutOfMemory | StoreError::KeysFull),
+                        "{error:?}"
+                    );
+                    refused += 1;
+                }
+            }
+        }
+        for which in 0..3u8 {
+            let key = [b'z', which];
+            let mut expected: Entries = model
+                .iter()
+                .filter(|((k, _), _)| *k == which)
+                .map(|((_, m), s)| (m.clone(), *s))
+                .collect();
+            expected.sort_by(|(a, x), (b, y)| order(*x, a, *y, b));
+            match store.find(0, &key) {
+                Some(found) => {
+                    let header = store.header_of(&found).expect("large");
+                    let entries = large_entries(&store, &key, header);
+                    if policy == crate::storage::policy::EvictionPolicy::NoEviction {
+                        assert_eq!(entries, expected, "every acknowledged member");
+                    } else {
+                        // Evicted whole and written again since: a suffix of the writes.
+                        assert!(entries.iter().all(|entry| expected.contains(entry)));
+                    }
+                }
+                None => assert_ne!(
+                    policy,
+                    crate::storage::policy::EvictionPolicy::NoEviction,
+                    "noeviction keeps every set"
+                ),
+            }
+        }
+        if policy == crate::storage::policy::EvictionPolicy::NoEviction {
+            assert!(refused > 0, "memory filled up");
+        } else {
+            assert!(store.stats().evicted > 0, "eviction made room");
+        }
+    }
+}
