@@ -321,24 +321,33 @@ fn inner_edit(up: Up, at: usize, extra: &[u8]) -> Option<InnerEdit<'_>> {
     })
 }
 
-/// Where a node splits, given its entries' sizes: `None` if it stays whole.
-fn split_point(sizes: impl Iterator<Item = usize> + Clone, cap: usize) -> Option<usize> {
-    let count = sizes.clone().count();
-    let total = 1 + sizes.clone().sum::<usize>();
-    if count < 2 || (count <= NODE_ENTRIES_MAX && total <= cap) {
-        return None;
-    }
-    if total <= cap {
-        return Some(count / 2);
-    }
-    let mut prefix = 1;
-    for (index, size) in sizes.enumerate() {
-        if prefix >= total / 2 {
-            return Some(index.clamp(1, count - 1));
+/// A node's entry count and size (type byte included), given its entries' sizes, and
+/// where it splits (`None`: it stays whole). One pass unless it splits by bytes.
+fn measure(
+    sizes: impl Iterator<Item = usize> + Clone,
+    cap: usize,
+) -> (usize, usize, Option<usize>) {
+    let (count, sum) = sizes.clone().fold((0usize, 0usize), |(count, sum), size| {
+        (count + 1, sum + size)
+    });
+    let total = 1 + sum;
+    let split = if count < 2 || (count <= NODE_ENTRIES_MAX && total <= cap) {
+        None
+    } else if total <= cap {
+        Some(count / 2)
+    } else {
+        let mut prefix = 1;
+        let mut at = count - 1;
+        for (index, size) in sizes.enumerate() {
+            if prefix >= total / 2 {
+                at = index.clamp(1, count - 1);
+                break;
+            }
+            prefix += size;
         }
-        prefix += size;
-    }
-    Some(count - 1)
+        Some(at)
+    };
+    (count, total, split)
 }
 
 /// What a node's write tells its parent.
@@ -473,10 +482,10 @@ impl Store<'_> {
         } else {
             -1
         };
-        let (count, split) = {
+        let (count, total, split) = {
             let old = self.node_bytes(db, key, leaf);
             let sizes = LeafEdited::new(old, edit).map(|(_, member)| entry_size(member.len()));
-            (sizes.clone().count(), split_point(sizes, node_cap(tree)))
+            measure(sizes, node_cap(tree))
         };
         if count == 0 {
             self.node_remove(db, part_key, tree, leaf, log);
@@ -499,13 +508,12 @@ impl Store<'_> {
             }
         };
         let Some(middle) = split else {
-            let size = size_of(self, 0..count);
             self.part_write(
                 db,
                 part_key,
                 Header::node_part(leaf),
                 None,
-                size,
+                total,
                 log,
                 |old, out| {
                     compose(old, 0..count, out);
@@ -567,21 +575,27 @@ impl Store<'_> {
             Up::Split { right, .. } => (self.node_range(db, key, right), Some(right)),
             _ => (0..0, None),
         };
-        let (count, split, counts) = {
+        let (count, total, split, counts) = {
             let extra = right_child.map_or(&[][..], |right| self.node_bytes(db, key, right));
             let edit = inner_edit(up, at, extra).ok_or(StoreError::CollectionInvalid)?;
             let entries = InnerEdited::new(self.node_bytes(db, key, node), edit);
             let sizes = entries
                 .clone()
                 .map(|entry| inner_entry_size(entry.member.len()));
-            let split = split_point(sizes.clone(), node_cap(tree));
-            let left: u64 = entries
-                .clone()
-                .take(split.unwrap_or(usize::MAX))
-                .map(|entry| entry.count)
-                .sum();
-            let total: u64 = entries.map(|entry| entry.count).sum();
-            (sizes.count(), split, (left, total - left))
+            let (count, total, split) = measure(sizes, node_cap(tree));
+            // The entries under each half, counted only for a split.
+            let counts = split.map_or((0, 0), |middle| {
+                let (mut left, mut right) = (0u64, 0u64);
+                for (index, entry) in entries.enumerate() {
+                    if index < middle {
+                        left += entry.count;
+                    } else {
+                        right += entry.count;
+                    }
+                }
+                (left, right)
+            });
+            (count, total, split, counts)
         };
         if count == 0 {
             self.node_remove(db, part_key, tree, node, log);
@@ -610,14 +624,13 @@ impl Store<'_> {
             }
         };
         let Some(middle) = split else {
-            let size = size_of(self, 0..count)?;
             self.part_write_with(
                 db,
                 part_key,
                 Header::node_part(node),
                 None,
                 extra,
-                size,
+                total,
                 log,
                 |old, extra, out| compose(old, extra, 0..count, out),
             )?;
