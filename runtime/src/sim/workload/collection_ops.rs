@@ -1,0 +1,292 @@
+//! The workload's collection operations: a write (its exact reply and the collection after
+//! it predicted by [`collection::plan`]), a read checked against the model, a PEXPIRE, and
+//! a DEL or SET over a collection key; and reading any key back for the checker.
+//!
+//! A collection write is one op of the model's history whose change is the key's new
+//! version: the canonical bytes of the whole collection afterwards, kept as a size and a
+//! digest (an emptied collection is the key's removal, and a write that changes nothing
+//! adds no version). The runner keeps the collection itself beside the model (`contents`),
+//! tagged with the op of the model entry it belongs to; after a recovery, it takes the
+//! collections read back, which the checker has just found equal to the model's.
+//!
+//! Invariants: `contents[slot]` is the collection of the model's live entry for that key
+//! whenever that entry is a collection (its op id says so, and [`Runner::content`] asserts
+//! it); a key holding a string makes every collection write owe `WRONGTYPE`.
+
+use floe_core::error::StoreError;
+
+use super::Runner;
+use crate::db::DbError;
+use crate::sim::checker::{Entry, digest};
+use crate::sim::collection::{self, Collection, Observed};
+
+impl Runner {
+    /// A collection key: its slot among the collection keys, and its key index.
+    fn collection_key(&mut self) -> (usize, usize) {
+        let slot = self.rng.index(self.config.collection_key_count.max(1));
+        (slot, self.config.key_count + slot)
+    }
+
+    /// Whether `key_index` is one of the collection keys.
+    fn is_collection_key(&self, key_index: usize) -> bool {
+        key_index >= self.config.key_count
+    }
+
+    /// The model's collection for `slot`, whose live entry op `op_id` wrote.
+    fn content(&self, slot: usize, op_id: u64) -> Collection {
+        let (owner, collection) = &self.contents[slot];
+        assert_eq!(
+            *owner, op_id,
+            "collection slot {slot}: the runner holds op {owner}'s, the model op {op_id}'s"
+        );
+        collection.clone()
+    }
+
+    /// One write to a collection key: its reply must be exactly the model's, or
+    /// `WRONGTYPE` where the key holds a string, or a refusal that changed nothing.
+    pub(super) fn collection_write(&mut self) -> Result<(), String> {
+        let op_id = self.next_op();
+        let (slot, key_index) = self.collection_key();
+        let now = self.now_ms();
+        let live = self
+            .model
+            .live(key_index)
+            .filter(|entry| entry.visible(now));
+        let wrong_type = live.is_some_and(|entry| entry.digest.is_none());
+        let (base, expires_at) = match live {
+            Some(entry) if entry.digest.is_some() => {
+                (self.content(slot, entry.op_id), entry.expires_at)
+            }
+            // Missing or expired (a write makes a new collection, with no expiry), or a
+            // string (the write is refused).
+            _ => (collection::slot_type(slot).empty(), 0),
+        };
+        let key = self.key(key_index);
+        let plan = collection::plan(&mut self.rng, &base, &key, op_id);
+        self.counters.collection_writes += 1;
+        let outcome = self.call(|db| collection::command(db, &plan.args));
+        let describe = || {
+            format!(
+                "{} op {op_id} on key {key_index} ({})",
+                plan.name,
+                base.describe()
+            )
+        };
+        let outcome = match outcome {
+            Ok(_) if wrong_type => {
+                return Err(format!(
+                    "{} succeeded on a key holding a string",
+                    describe()
+                ));
+            }
+            Ok(reply) if reply != plan.reply => {
+                return Err(format!(
+                    "{} replied {:?} but the model owes {:?}",
+                    describe(),
+                    String::from_utf8_lossy(&reply),
+                    String::from_utf8_lossy(&plan.reply)
+                ));
+            }
+            Err(DbError::Store(StoreError::WrongType)) if !wrong_type => {
+                return Err(format!("{} replied WRONGTYPE", describe()));
+            }
+            Err(DbError::Store(error)) if wrong_type && error != StoreError::WrongType => {
+                return Err(format!(
+                    "{} on a key holding a string was refused with {error:?}, not WRONGTYPE",
+                    describe()
+                ));
+            }
+            other => other.map(|_| None),
+        };
+        let changes: Vec<(usize, Option<Entry>)> = if wrong_type || plan.after == base {
+            Vec::new()
+        } else if plan.after.is_empty() {
+            vec![(key_index, None)]
+        } else {
+            vec![(
+                key_index,
+                Some(collection_entry(op_id, &plan.after, expires_at)),
+            )]
+        };
+        self.written(op_id, plan.name, &changes, outcome)?;
+        if self
+            .model
+            .live(key_index)
+            .is_some_and(|entry| entry.op_id == op_id)
+        {
+            let large = plan.after.is_large(&self.db_config.store);
+            self.counters.large_writes += u64::from(large);
+            self.contents[slot] = (op_id, plan.after);
+        }
+        Ok(())
+    }
+
+    /// Reads a collection key back and checks it against the model at once; a hash or set
+    /// past its thresholds must say `hashtable` to OBJECT ENCODING (so the runs really do
+    /// reach the large form).
+    pub(super) fn collection_read(&mut self) -> Result<(), String> {
+        let (_, key_index) = self.collection_key();
+        let observed = self.observe(key_index)?;
+        self.counters.reads += 1;
+        self.counters.operations += 3;
+        let bytes = observed.as_ref().map(Observed::bytes);
+        self.check_read(key_index, bytes.as_deref(), self.now_ms())?;
+        let Some(Observed::Collection(found, _)) = observed else {
+            return Ok(());
+        };
+        let large = found.is_large(&self.db_config.store);
+        if large && matches!(found, Collection::Hash(_) | Collection::Set(_)) {
+            let args = vec![
+                b"OBJECT".to_vec(),
+                b"ENCODING".to_vec(),
+                self.key(key_index),
+            ];
+            let reply = collection::command(self.db(), &args)
+                .map_err(|error| format!("OBJECT ENCODING failed: {error}"))?;
+            if reply != b"$9\r\nhashtable\r\n" {
+                return Err(format!(
+                    "key {key_index} ({}) is past its thresholds but OBJECT ENCODING says {:?}",
+                    found.describe(),
+                    String::from_utf8_lossy(&reply)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// PEXPIRE of a collection key (or of the string over one): a new version with the
+    /// same value and the new expiry.
+    pub(super) fn collection_expire(&mut self) -> Result<(), String> {
+        let op_id = self.next_op();
+        let (slot, key_index) = self.collection_key();
+        let now = self.now_ms();
+        let ttl_ms = self.rng.between(1, 5_000);
+        let live = self
+            .model
+            .live(key_index)
+            .filter(|entry| entry.visible(now));
+        let args = collection::expire_args(&self.key(key_index), ttl_ms);
+        let outcome = self.call(|db| collection::command(db, &args));
+        let owed = collection::integer(u8::from(live.is_some()));
+        if let Ok(reply) = &outcome
+            && *reply != owed
+        {
+            return Err(format!(
+                "pexpire op {op_id} on key {key_index} replied {:?} but the model owes {:?}",
+                String::from_utf8_lossy(reply),
+                String::from_utf8_lossy(&owed)
+            ));
+        }
+        // A PEXPIRE that must rewrite the item makes room first, and the eviction that
+        // makes it may take the key itself: then it writes nothing (it must not recreate
+        // the key), still replies 1, and the key is one of the evicted.
+        let evicted_itself = live.is_some()
+            && outcome.is_ok()
+            && self.db().stats().store.evicted > self.evicted_before
+            && !self.db().exists(&self.key(key_index));
+        // The entry keeps the op that wrote the value (a string's bytes name it, and the
+        // runner's collection is tagged with it).
+        let expires_at = now + ttl_ms;
+        let changes: Vec<(usize, Option<Entry>)> = live
+            .filter(|_| !evicted_itself)
+            .map(|entry| match entry.digest {
+                Some(_) => {
+                    let content = self.content(slot, entry.op_id);
+                    collection_entry(entry.op_id, &content, expires_at)
+                }
+                None => Entry {
+                    expires_at,
+                    ..entry
+                },
+            })
+            .map(|entry| (key_index, Some(entry)))
+            .into_iter()
+            .collect();
+        self.written(op_id, "pexpire", &changes, outcome.map(|_| None))
+    }
+
+    /// DEL of a collection key (its parts with it), or a SET of a string with a TTL over
+    /// it (which must remove its parts; once it expires the key takes a collection again).
+    pub(super) fn collection_drop(&mut self) -> Result<(), String> {
+        let (_, key_index) = self.collection_key();
+        if self.rng.chance(0.5) {
+            self.delete_key(key_index)
+        } else {
+            let ttl_ms = self.rng.between(1, 5_000);
+            self.set_key(key_index, Some(ttl_ms))
+        }
+    }
+
+    /// What `key_index` holds, read back: a string key by GET, a collection key by its
+    /// type and then its whole value ([`collection::read`]).
+    ///
+    /// # Errors
+    /// The store serves a broken collection.
+    pub(super) fn observe(&self, key_index: usize) -> Result<Option<Observed>, String> {
+        let key = self.key(key_index);
+        if self.is_collection_key(key_index) {
+            collection::read(self.db(), &key)
+                .map_err(|message| format!("key {key_index}: {message}"))
+        } else {
+            Ok(self.db().get(&key).map(Observed::String))
+        }
+    }
+
+    /// [`crate::sim::checker::Model::check_read`], with the collection the model holds and
+    /// the one read back in the message.
+    pub(super) fn check_read(
+        &self,
+        key_index: usize,
+        observed: Option<&[u8]>,
+        now: u64,
+    ) -> Result<(), String> {
+        self.model
+            .check_read(key_index, observed, now)
+            .map_err(|message| {
+                let Some(slot) = key_index.checked_sub(self.config.key_count) else {
+                    return message;
+                };
+                let expected = match self.model.live(key_index) {
+                    Some(entry) if entry.digest.is_some() && entry.visible(now) => {
+                        self.content(slot, entry.op_id).describe()
+                    }
+                    _ => "no collection".to_owned(),
+                };
+                let found = match self.observe(key_index) {
+                    Ok(Some(Observed::Collection(found, expires_at))) => {
+                        format!("{} expiring at {expires_at}", found.describe())
+                    }
+                    Ok(_) => "no collection".to_owned(),
+                    Err(error) => error,
+                };
+                format!("{message}; the model's: {expected}; the store's: {found}")
+            })
+    }
+
+    /// After a recovery the checker accepted, takes the collections read back (`read`, by
+    /// key index) as the model's: they are the state of the prefix it kept.
+    pub(super) fn contents_adopt(&mut self, read: Vec<Option<Observed>>) {
+        let key_count = self.config.key_count;
+        for (key_index, observed) in read.into_iter().enumerate().skip(key_count) {
+            let slot = key_index - key_count;
+            let owner = self.model.live(key_index).map_or(0, |entry| entry.op_id);
+            self.contents[slot] = match observed {
+                Some(Observed::Collection(found, _)) => (owner, found),
+                // Nothing, a string, or an entry that expired: no collection to keep.
+                _ => (owner, collection::slot_type(slot).empty()),
+            };
+        }
+    }
+}
+
+/// The model's entry for `collection` expiring at `expires_at`, written by `op_id`: its
+/// observed bytes as a size and a digest.
+fn collection_entry(op_id: u64, collection: &Collection, expires_at: u64) -> Entry {
+    let bytes = collection::observed_bytes(collection, expires_at);
+    Entry {
+        op_id,
+        size: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+        expires_at,
+        digest: Some(digest(&bytes)),
+    }
+}
