@@ -12,8 +12,8 @@
 //! (version, kind, flags, database, fields, commit) instead of all dying at the CRC.
 #![no_main]
 
-use floe_core::codec::record::{Body, ItemKind, LogRecord, Record, RecordView, field};
-use floe_fuzz::{compact_check, part_check, record_checksum_fix};
+use floe_core::codec::record::{Body, LogRecord, Record, RecordView, field};
+use floe_fuzz::{item_value_check, record_checksum_fix};
 
 libfuzzer_sys::fuzz_target!(|input: &[u8]| {
     let Some((&mode, data)) = input.split_first() else {
@@ -41,30 +41,13 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
         let mut encoded = vec![0; size];
         record.encode(&mut encoded);
         if let Body::Standalone(Record::Set {
-            value,
-            value_kind: ItemKind::Compact,
-            ..
+            value, value_kind, ..
         })
         | Body::Intent(Record::Set {
-            value,
-            value_kind: ItemKind::Compact,
-            ..
+            value, value_kind, ..
         }) = record.body
         {
-            compact_check(value);
-        }
-        if let Body::Standalone(Record::Set {
-            value,
-            value_kind: ItemKind::Part,
-            ..
-        })
-        | Body::Intent(Record::Set {
-            value,
-            value_kind: ItemKind::Part,
-            ..
-        }) = record.body
-        {
-            part_check(value);
+            item_value_check(value_kind, value);
         }
         assert_eq!(
             encoded,

@@ -13,12 +13,11 @@
 //! first, so that mutations reach item parsing and the count checks.
 #![no_main]
 
-use floe_core::codec::record::ItemKind;
 use floe_core::codec::snapshot::{
     SNAPSHOT_BLOCK_HEADER_SIZE, SNAPSHOT_HEADER_SIZE, SNAPSHOT_TRAILER_SIZE, SnapshotView,
     SnapshotWriter, block_field, header_field, trailer_field,
 };
-use floe_fuzz::{compact_check, crc32, part_check};
+use floe_fuzz::{crc32, item_value_check};
 
 libfuzzer_sys::fuzz_target!(|input: &[u8]| {
     let Some((&mode, data)) = input.split_first() else {
@@ -43,11 +42,7 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
     };
     assert_eq!(view.items().count() as u64, view.header().item_count);
     for item in view.items() {
-        match item.kind {
-            ItemKind::Compact => compact_check(item.value),
-            ItemKind::Part => part_check(item.value),
-            _ => {}
-        }
+        item_value_check(item.kind, item.value);
     }
 
     // Re-encode with the same block boundaries.

@@ -117,3 +117,15 @@ pub fn part_check(value: &[u8]) {
         _ => {}
     }
 }
+
+/// Checks a record's or a snapshot item's value by its kind: [`compact_check`] for a
+/// compact collection or a large one's header, [`part_check`] for a part; a string's bytes
+/// are anything.
+pub fn item_value_check(kind: floe_core::codec::record::ItemKind, value: &[u8]) {
+    use floe_core::codec::record::ItemKind;
+    match kind {
+        ItemKind::Compact => compact_check(value),
+        ItemKind::Part => part_check(value),
+        ItemKind::String => {}
+    }
+}
