@@ -250,6 +250,12 @@ pub struct Plan {
     pub reply: Vec<u8>,
     /// The collection afterwards (empty: the key is removed).
     pub after: Collection,
+    /// A move's target afterwards (SMOVE, LMOVE to another key); `None` for a write to one
+    /// key.
+    pub target_after: Option<Collection>,
+    /// A move's target afterwards had the move found it missing (the element alone):
+    /// what the store holds if the room it made for the move evicted the target first.
+    pub target_fresh: Option<Collection>,
 }
 
 /// A write to `base` (the key's collection now; empty if the key does not exist) under
@@ -277,11 +283,8 @@ pub fn plan(rng: &mut Prng, base: &Collection, key: &[u8], op_id: u64) -> Plan {
             let chosen = choose(rng, fields.keys(), |rng| {
                 format!("f{}", rng.below(ELEMENT_SPACE)).into_bytes()
             });
-            let removed = chosen
-                .iter()
-                .filter(|field| fields.remove(*field).is_some())
-                .count();
-            ("hdel", command_args("HDEL", key, chosen), integer(removed))
+            let removed = |field: &Vec<u8>| fields.remove(field).is_some();
+            removal(chosen, removed, ("hdel", "HDEL"), key)
         }
         Collection::Set(members) if adding => {
             let chosen: Vec<Vec<u8>> = (0..rng.between(1, ADD_COUNT_MAX))
@@ -298,11 +301,12 @@ pub fn plan(rng: &mut Prng, base: &Collection, key: &[u8], op_id: u64) -> Plan {
             let chosen = choose(rng, members.iter(), |rng| {
                 member_name(rng.below(ELEMENT_SPACE))
             });
-            let removed = chosen
-                .iter()
-                .filter(|member| members.remove(*member))
-                .count();
-            ("srem", command_args("SREM", key, chosen), integer(removed))
+            removal(
+                chosen,
+                |member| members.remove(member),
+                ("srem", "SREM"),
+                key,
+            )
         }
         Collection::Zset(members) if adding => {
             let mut args = vec![b"ZADD".to_vec(), key.to_vec()];
@@ -324,11 +328,8 @@ pub fn plan(rng: &mut Prng, base: &Collection, key: &[u8], op_id: u64) -> Plan {
             let chosen = choose(rng, members.keys(), |rng| {
                 format!("z{}", rng.below(ELEMENT_SPACE)).into_bytes()
             });
-            let removed = chosen
-                .iter()
-                .filter(|member| members.remove(*member).is_some())
-                .count();
-            ("zrem", command_args("ZREM", key, chosen), integer(removed))
+            let removed = |member: &Vec<u8>| members.remove(member).is_some();
+            removal(chosen, removed, ("zrem", "ZREM"), key)
         }
         Collection::List(elements) => list_plan(rng, elements, key, op_id, adding),
     };
@@ -337,6 +338,102 @@ pub fn plan(rng: &mut Prng, base: &Collection, key: &[u8], op_id: u64) -> Plan {
         args,
         reply,
         after,
+        target_after: None,
+        target_fresh: None,
+    }
+}
+
+/// A move of one element from `source` (under `source_key`) to `target` (under
+/// `target_key`; `None`: the same key): SMOVE of a member (mostly one the source holds),
+/// or LMOVE between any ends. The reply is for keys of the right types; the caller owes
+/// `WRONGTYPE` instead where one holds a string.
+///
+/// # Panics
+/// If `source` is neither a set nor a list, or `target` is of another type (a programmer
+/// error).
+#[must_use]
+pub fn move_plan(
+    rng: &mut Prng,
+    source: &Collection,
+    target: Option<&Collection>,
+    source_key: &[u8],
+    target_key: &[u8],
+) -> Plan {
+    let mut after = source.clone();
+    let mut target_after = target.cloned();
+    let mut target_fresh = None;
+    if let Some(target) = target {
+        assert_eq!(target.kind(), source.kind(), "a move between types");
+    }
+    let (name, args, reply) = match &mut after {
+        Collection::Set(members) => {
+            let chosen = choose(rng, members.iter(), |rng| {
+                member_name(rng.below(ELEMENT_SPACE))
+            });
+            let member = chosen.into_iter().next().unwrap_or_default();
+            let moved = members.remove(&member);
+            let into = match &mut target_after {
+                Some(Collection::Set(into)) => into,
+                _ => members,
+            };
+            if moved {
+                into.insert(member.clone());
+                target_fresh = Some(Collection::Set(BTreeSet::from([member.clone()])));
+            }
+            let args = command_args("SMOVE", source_key, vec![target_key.to_vec(), member]);
+            ("smove", args, integer(u8::from(moved)))
+        }
+        Collection::List(elements) => {
+            let from_head = rng.chance(0.5);
+            let to_head = rng.chance(0.5);
+            let end = |head: bool| {
+                if head {
+                    b"LEFT".to_vec()
+                } else {
+                    b"RIGHT".to_vec()
+                }
+            };
+            let args = command_args(
+                "LMOVE",
+                source_key,
+                vec![target_key.to_vec(), end(from_head), end(to_head)],
+            );
+            let popped = if from_head {
+                elements.pop_front()
+            } else {
+                elements.pop_back()
+            };
+            let Some(element) = popped else {
+                return Plan {
+                    name: "lmove",
+                    args,
+                    reply: b"$-1\r\n".to_vec(),
+                    after,
+                    target_after,
+                    target_fresh,
+                };
+            };
+            let into = match &mut target_after {
+                Some(Collection::List(into)) => into,
+                _ => elements,
+            };
+            if to_head {
+                into.push_front(element.clone());
+            } else {
+                into.push_back(element.clone());
+            }
+            target_fresh = Some(Collection::List(VecDeque::from([element.clone()])));
+            ("lmove", args, bulk(&element))
+        }
+        other => unreachable!("a move of a {}", other.kind().name()),
+    };
+    Plan {
+        name,
+        args,
+        reply,
+        after,
+        target_fresh: target_fresh.filter(|_| target_after.is_some()),
+        target_after,
     }
 }
 
@@ -495,6 +592,18 @@ fn choose<'a>(
     distinct(chosen)
 }
 
+/// A removal of `chosen` (HDEL, SREM, ZREM): `remove` takes one out of the model and
+/// says whether it was there; the reply counts those.
+fn removal(
+    chosen: Vec<Vec<u8>>,
+    mut remove: impl FnMut(&Vec<u8>) -> bool,
+    (name, command): (&'static str, &str),
+    key: &[u8],
+) -> (&'static str, Vec<Vec<u8>>, Vec<u8>) {
+    let removed = chosen.iter().filter(|element| remove(element)).count();
+    (name, command_args(command, key, chosen), integer(removed))
+}
+
 /// `elements` without repeats, in first-seen order (a command's reply counts each once).
 fn distinct(elements: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     let mut seen = BTreeSet::new();
@@ -521,10 +630,16 @@ pub fn integer(value: impl TryInto<i64>) -> Vec<u8> {
 fn bulk_array(elements: &[Vec<u8>]) -> Vec<u8> {
     let mut reply = format!("*{}\r\n", elements.len()).into_bytes();
     for element in elements {
-        reply.extend_from_slice(format!("${}\r\n", element.len()).as_bytes());
-        reply.extend_from_slice(element);
-        reply.extend_from_slice(b"\r\n");
+        reply.extend(bulk(element));
     }
+    reply
+}
+
+/// A bulk string in RESP2.
+fn bulk(element: &[u8]) -> Vec<u8> {
+    let mut reply = format!("${}\r\n", element.len()).into_bytes();
+    reply.extend_from_slice(element);
+    reply.extend_from_slice(b"\r\n");
     reply
 }
 
@@ -749,119 +864,4 @@ fn lossy(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "a test fails loudly on an unexpected error"
-)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn canonical_bytes_ignore_the_order_a_store_keeps() {
-        let first = collect(
-            CollectionType::Hash,
-            vec![b"b".to_vec(), b"2".to_vec(), b"a".to_vec(), b"1".to_vec()],
-        )
-        .unwrap();
-        let second = collect(
-            CollectionType::Hash,
-            vec![b"a".to_vec(), b"1".to_vec(), b"b".to_vec(), b"2".to_vec()],
-        )
-        .unwrap();
-        assert_eq!(first.canonical(), second.canonical());
-        assert!(first.canonical().starts_with(b"#h"));
-        // A list's order is its value.
-        let forward = collect(CollectionType::List, vec![b"a".to_vec(), b"b".to_vec()]).unwrap();
-        let backward = collect(CollectionType::List, vec![b"b".to_vec(), b"a".to_vec()]).unwrap();
-        assert_ne!(forward.canonical(), backward.canonical());
-        // Types differ even with the same elements.
-        let set = collect(CollectionType::Set, vec![b"a".to_vec(), b"b".to_vec()]).unwrap();
-        assert_ne!(set.canonical(), forward.canonical());
-    }
-
-    #[test]
-    fn a_broken_read_is_refused() {
-        let twice = collect(CollectionType::Set, vec![b"a".to_vec(), b"a".to_vec()]);
-        assert!(twice.unwrap_err().contains("twice"));
-        let odd = collect(CollectionType::Hash, vec![b"a".to_vec()]);
-        assert!(odd.unwrap_err().contains("odd"));
-        let disorder = collect(
-            CollectionType::Zset,
-            vec![b"b".to_vec(), b"2".to_vec(), b"a".to_vec(), b"1".to_vec()],
-        );
-        assert!(disorder.unwrap_err().contains("out of order"));
-        let score = collect(CollectionType::Zset, vec![b"a".to_vec(), b"x".to_vec()]);
-        assert!(score.unwrap_err().contains("score"));
-        assert!(bulks(b":1\r\n").is_err());
-        assert!(bulks(b"*1\r\n:1\r\n").is_err());
-        assert!(bulks(b"*1\r\n$1\r\na\r\nextra").is_err());
-        assert_eq!(bulks(b"*1\r\n$1\r\na\r\n").unwrap(), vec![b"a".to_vec()]);
-    }
-
-    #[test]
-    fn refusals_are_the_store_errors_a_write_may_meet() {
-        assert_eq!(
-            refusal(b"-OOM command not allowed\r\n"),
-            Some(StoreError::OutOfMemory)
-        );
-        assert_eq!(
-            refusal(b"-WRONGTYPE Operation against a key\r\n"),
-            Some(StoreError::WrongType)
-        );
-        assert_eq!(
-            refusal(b"-ERR hash exceeds the maximum size of an item\r\n"),
-            Some(StoreError::CollectionTooLarge)
-        );
-        assert_eq!(refusal(b"-ERR syntax error\r\n"), None);
-        assert_eq!(refusal(b":1\r\n"), None);
-    }
-
-    /// Plans keep their promises on the model's side: a plan's reply and its collection
-    /// afterwards agree with what the command means, and collections grow.
-    #[test]
-    fn plans_grow_collections_past_the_thresholds() {
-        let mut rng = Prng::new(7);
-        let mut config = Config::new(1 << 20, 1024);
-        thresholds_draw(&mut rng, &mut config);
-        for kind in CollectionType::ALL {
-            let mut collection = kind.empty();
-            let mut grew_large = false;
-            for op_id in 1..400 {
-                let plan = plan(&mut rng, &collection, b"k", op_id);
-                assert!(!plan.reply.is_empty());
-                assert_eq!(plan.after.kind(), kind);
-                collection = plan.after;
-                grew_large |= collection.len() > 40;
-            }
-            assert!(grew_large, "{kind:?} never passed 40 elements");
-        }
-    }
-
-    #[test]
-    fn list_plans_follow_redis() {
-        let mut rng = Prng::new(3);
-        let mut list = CollectionType::List.empty();
-        for op_id in 1..2_000 {
-            let before = list.clone();
-            let plan = plan(&mut rng, &list, b"k", op_id);
-            let (Collection::List(old), Collection::List(new)) = (&before, &plan.after) else {
-                unreachable!("a list stays a list");
-            };
-            match plan.name {
-                "lpush" | "rpush" | "linsert" => {
-                    assert!(new.len() > old.len());
-                    assert_eq!(plan.reply, integer(new.len()));
-                }
-                "ltrim" => assert!(new.len() + 4 >= old.len() && new.len() <= old.len()),
-                "lset" => assert_eq!(new.len(), old.len()),
-                "lpop" => assert_eq!(new.iter().collect::<Vec<_>>(), {
-                    let dropped = old.len() - new.len();
-                    old.iter().skip(dropped).collect::<Vec<_>>()
-                }),
-                "rpop" => assert!(old.iter().zip(new.iter()).all(|(a, b)| a == b)),
-                other => unreachable!("a list plan named {other}"),
-            }
-            list = plan.after;
-        }
-    }
-}
+mod tests;

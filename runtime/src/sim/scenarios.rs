@@ -250,7 +250,8 @@ pub struct ScenarioConfig {
     pub aimed: Aimed,
     /// String keys in the workload's universe.
     pub key_count: usize,
-    /// Collection keys after them (hashes, lists, sets, sorted sets in turn).
+    /// Collection keys after them (hashes, lists, sets, sorted sets in turn; a multiple
+    /// of four, so each type has as many).
     pub collection_key_count: usize,
     /// Largest value the workload writes.
     pub value_size_max: u32,

@@ -3,7 +3,7 @@
 //!
 //! One step is one operation: SET, SET with a TTL, DEL, MSET (a group), GET, CLEAR, SAVE,
 //! a write to a collection (HSET/HDEL, LPUSH/RPUSH/LPOP/RPOP/LSET/LINSERT/LTRIM,
-//! SADD/SREM, ZADD/ZREM), a read of one, a PEXPIRE of one, a DEL or SET over one, a jump
+//! SADD/SREM, ZADD/ZREM, and SMOVE and LMOVE between two keys), a read of one, a PEXPIRE of one, a DEL or SET over one, a jump
 //! of virtual time, a power loss, a process kill, or a clean restart. Reads are checked
 //! against the model at once; a power loss, kill or restart is followed by recovery and a
 //! check of every key (see [`super::checker`]).
@@ -36,7 +36,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use floe_core::codec::record::{Body, LogRecord};
 use floe_core::store::Config;
 
 use crate::db::{Db, DbConfig, DbError};
@@ -44,7 +43,6 @@ use crate::error::Error;
 use crate::io::{Clock, Storage};
 use crate::log::FsyncPolicy;
 use crate::log::check::check_with;
-use crate::log::segment_file_lsn;
 use crate::sim::Sabotage;
 use crate::sim::checker::{
     Entry, Model, Outcome, RecoveryEvidence, matches, value_bytes, value_size_min,
@@ -52,6 +50,7 @@ use crate::sim::checker::{
 use crate::sim::collection::{self, Collection, Observed};
 
 mod collection_ops;
+mod damage;
 use crate::sim::clock::SimClock;
 use crate::sim::disk::{FaultConfig, FaultKind, SimDisk};
 use crate::sim::rng::Prng;
@@ -161,6 +160,12 @@ impl Runner {
         sabotage: Option<Sabotage>,
     ) -> Result<Self, String> {
         let config = scenario.config(seed);
+        let types = collection::CollectionType::ALL.len();
+        assert!(
+            config.collection_key_count > 0 && config.collection_key_count.is_multiple_of(types),
+            "collection_key_count={}",
+            config.collection_key_count
+        );
         let clock = Arc::new(SimClock::new(WALL_ORIGIN_MS));
         let disk = SimDisk::new(seed, config.faults.clone(), Some(Arc::clone(&clock)));
         if sabotage == Some(Sabotage::SkipChecksums) {
@@ -906,80 +911,6 @@ impl Runner {
                 FaultKind::Truncation | FaultKind::LostWrite | FaultKind::MisdirectedWrite
             );
         }
-    }
-
-    /// Damage a scenario aims at chosen records after a power loss.
-    fn aim_damage(&mut self) {
-        let aimed = self.config.aimed;
-        let mut segments: Vec<(u64, String)> = self
-            .disk
-            .durable_names(&self.dir)
-            .into_iter()
-            .filter_map(|name| segment_file_lsn(&name).map(|lsn| (lsn, name)))
-            .collect();
-        segments.sort_unstable();
-        let Some((_, newest)) = segments.last().cloned() else {
-            return;
-        };
-        if self.rng.chance(aimed.commit_damage) {
-            let path = self.dir.join(&newest);
-            let records = self.durable_records(&path);
-            let commits: Vec<(u64, u64)> = records
-                .iter()
-                .filter(|record| record.2)
-                .map(|&(offset, size, _)| (offset, size))
-                .collect();
-            if !commits.is_empty() {
-                let (offset, size) = commits[self.rng.index(commits.len())];
-                if self.rng.chance(0.5) {
-                    let bit = offset * 8 + self.rng.below(size * 8);
-                    self.disk.flip_durable_bit(&path, bit);
-                } else {
-                    self.disk.truncate_durable(&path, offset);
-                }
-            }
-        }
-        if self.rng.chance(aimed.flip_record) {
-            let name = segments[self.rng.index(segments.len())].1.clone();
-            let path = self.dir.join(name);
-            let records = self.durable_records(&path);
-            if !records.is_empty() {
-                let (offset, size, _) = records[self.rng.index(records.len())];
-                let bit = offset * 8 + self.rng.below(size * 8);
-                self.disk.flip_durable_bit(&path, bit);
-            }
-        }
-        if self.rng.chance(aimed.truncate_tail) {
-            let path = self.dir.join(&newest);
-            let size = self
-                .disk
-                .durable_image(&path)
-                .map_or(0, |image| image.len());
-            if size > 0 {
-                let cut = self.rng.below(u64::try_from(size).unwrap_or(0));
-                self.disk.truncate_durable(&path, cut);
-            }
-        }
-    }
-
-    /// `(offset, size, is_commit)` of each intact record at the start of a durable segment.
-    fn durable_records(&self, path: &std::path::Path) -> Vec<(u64, u64, bool)> {
-        let image = self.disk.durable_image(path).unwrap_or_default();
-        let mut records = Vec::new();
-        let mut offset = 0usize;
-        while let Some(bytes) = image.get(offset..) {
-            let Ok((record, size)) = LogRecord::decode_bytes(bytes) else {
-                break;
-            };
-            let is_commit = matches!(record.body, Body::Commit(_));
-            records.push((
-                u64::try_from(offset).unwrap_or(0),
-                u64::from(size),
-                is_commit,
-            ));
-            offset += usize::try_from(size).unwrap_or(usize::MAX);
-        }
-        records
     }
 
     fn hash_outcome(&mut self, bytes: &[u8]) {

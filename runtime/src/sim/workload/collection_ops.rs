@@ -9,6 +9,10 @@
 //! tagged with the op of the model entry it belongs to; after a recovery, it takes the
 //! collections read back, which the checker has just found equal to the model's.
 //!
+//! A move (SMOVE, LMOVE) changes two keys in one op: one group in the log, which recovery
+//! must apply whole (across shards too), and the checker's history holds it as one change
+//! of two keys.
+//!
 //! Invariants: `contents[slot]` is the collection of the model's live entry for that key
 //! whenever that entry is a collection (its op id says so, and [`Runner::content`] asserts
 //! it); a key holding a string makes every collection write owe `WRONGTYPE`.
@@ -18,7 +22,18 @@ use floe_core::error::StoreError;
 use super::Runner;
 use crate::db::DbError;
 use crate::sim::checker::{Entry, digest};
-use crate::sim::collection::{self, Collection, Observed};
+use crate::sim::collection::{self, Collection, CollectionType, Observed};
+
+/// One collection key as a write finds it.
+struct Side {
+    slot: usize,
+    key_index: usize,
+    /// Its collection (empty if missing, expired, or a string).
+    base: Collection,
+    expires_at: u64,
+    /// It holds a string: a collection write owes `WRONGTYPE`.
+    string: bool,
+}
 
 impl Runner {
     /// A collection key: its slot among the collection keys, and its key index.
@@ -42,17 +57,13 @@ impl Runner {
         collection.clone()
     }
 
-    /// One write to a collection key: its reply must be exactly the model's, or
-    /// `WRONGTYPE` where the key holds a string, or a refusal that changed nothing.
-    pub(super) fn collection_write(&mut self) -> Result<(), String> {
-        let op_id = self.next_op();
-        let (slot, key_index) = self.collection_key();
-        let now = self.now_ms();
+    /// What the model says collection key `slot` holds at `now`.
+    fn collection_side(&self, slot: usize, now: u64) -> Side {
+        let key_index = self.config.key_count + slot;
         let live = self
             .model
             .live(key_index)
             .filter(|entry| entry.visible(now));
-        let wrong_type = live.is_some_and(|entry| entry.digest.is_none());
         let (base, expires_at) = match live {
             Some(entry) if entry.digest.is_some() => {
                 (self.content(slot, entry.op_id), entry.expires_at)
@@ -61,15 +72,55 @@ impl Runner {
             // string (the write is refused).
             _ => (collection::slot_type(slot).empty(), 0),
         };
+        Side {
+            slot,
+            key_index,
+            base,
+            expires_at,
+            string: live.is_some_and(|entry| entry.digest.is_none()),
+        }
+    }
+
+    /// One write to a collection key, now and then a move (SMOVE, LMOVE) to a key of the
+    /// same type (or the same key): its reply must be exactly the model's, or `WRONGTYPE`
+    /// where a key holds a string, or a refusal that changed nothing.
+    pub(super) fn collection_write(&mut self) -> Result<(), String> {
+        let op_id = self.next_op();
+        let (slot, key_index) = self.collection_key();
+        let now = self.now_ms();
+        let source = self.collection_side(slot, now);
         let key = self.key(key_index);
-        let plan = collection::plan(&mut self.rng, &base, &key, op_id);
+        let kind = collection::slot_type(slot);
+        let movable = matches!(kind, CollectionType::Set | CollectionType::List);
+        let (plan, target, wrong_type) = if movable && self.rng.chance(0.12) {
+            // Keys of one type are `CollectionType::ALL.len()` slots apart.
+            let step = CollectionType::ALL.len();
+            let count = self.config.collection_key_count;
+            let target_slot = (slot + step * self.rng.index(count / step)) % count;
+            let target = (target_slot != slot).then(|| self.collection_side(target_slot, now));
+            let target_key = self.key(self.config.key_count + target_slot);
+            let plan = collection::move_plan(
+                &mut self.rng,
+                &source.base,
+                target.as_ref().map(|target| &target.base),
+                &key,
+                &target_key,
+            );
+            // Redis looks at the target's type only once the source exists.
+            let wrong_type = source.string
+                || (!source.base.is_empty() && target.as_ref().is_some_and(|target| target.string));
+            (plan, target, wrong_type)
+        } else {
+            let plan = collection::plan(&mut self.rng, &source.base, &key, op_id);
+            (plan, None, source.string)
+        };
         self.counters.collection_writes += 1;
         let outcome = self.call(|db| collection::command(db, &plan.args));
         let describe = || {
             format!(
                 "{} op {op_id} on key {key_index} ({})",
                 plan.name,
-                base.describe()
+                source.base.describe()
             )
         };
         let outcome = match outcome {
@@ -98,25 +149,70 @@ impl Runner {
             }
             other => other.map(|_| None),
         };
-        let changes: Vec<(usize, Option<Entry>)> = if wrong_type || plan.after == base {
+        let evicted = outcome.is_ok() && self.db().stats().store.evicted > self.evicted_before;
+        let mut sides = vec![(source, plan.after)];
+        if let (Some(target), Some(after)) = (target, plan.target_after) {
+            sides.push((target, after));
+        }
+        if evicted && sides.len() == 2 {
+            self.move_evictions(&mut sides, plan.target_fresh)?;
+        }
+        let changes: Vec<(usize, Option<Entry>)> = if wrong_type {
             Vec::new()
-        } else if plan.after.is_empty() {
-            vec![(key_index, None)]
         } else {
-            vec![(
-                key_index,
-                Some(collection_entry(op_id, &plan.after, expires_at)),
-            )]
+            sides
+                .iter()
+                .filter(|(side, after)| *after != side.base)
+                .map(|(side, after)| {
+                    let entry = (!after.is_empty())
+                        .then(|| collection_entry(op_id, after, side.expires_at));
+                    (side.key_index, entry)
+                })
+                .collect()
         };
         self.written(op_id, plan.name, &changes, outcome)?;
-        if self
-            .model
-            .live(key_index)
-            .is_some_and(|entry| entry.op_id == op_id)
-        {
-            let large = plan.after.is_large(&self.db_config.store);
-            self.counters.large_writes += u64::from(large);
-            self.contents[slot] = (op_id, plan.after);
+        for (side, after) in sides {
+            if self
+                .model
+                .live(side.key_index)
+                .is_some_and(|entry| entry.op_id == op_id)
+            {
+                let large = after.is_large(&self.db_config.store);
+                self.counters.large_writes += u64::from(large);
+                self.contents[side.slot] = (op_id, after);
+            }
+        }
+        Ok(())
+    }
+
+    /// A move (two keys) that evicted: the room it made may have taken either of its own
+    /// keys (Redis evicts before a command; floe while it makes room, which is the same to
+    /// the log, where the evictions come in the move's group). The source may then be
+    /// gone, and the target may hold the moved element alone (evicted before the push):
+    /// each side's new collection is taken from what the store holds if it is one of
+    /// those, and anything else is left for the checker to refuse.
+    ///
+    /// # Errors
+    /// A key reads back broken.
+    fn move_evictions(
+        &self,
+        sides: &mut [(Side, Collection)],
+        target_fresh: Option<Collection>,
+    ) -> Result<(), String> {
+        for (index, (side, after)) in sides.iter_mut().enumerate() {
+            let observed = self.observe(side.key_index)?;
+            let evicted_empty = side.base.kind().empty();
+            match observed {
+                None => *after = evicted_empty,
+                Some(Observed::Collection(found, 0))
+                    if index == 1 && target_fresh.as_ref() == Some(&found) =>
+                {
+                    side.base = evicted_empty;
+                    side.expires_at = 0;
+                    *after = found;
+                }
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -154,10 +250,11 @@ impl Runner {
         Ok(())
     }
 
-    /// PEXPIRE of a collection key (or of the string over one): a new version with the
-    /// same value and the new expiry.
+    /// PEXPIRE of a collection key: a new version with the same collection and the new
+    /// expiry. Not of a string set over one: a string is compared without its expiry, so
+    /// a recovery that dropped an unacknowledged PEXPIRE of one would look like one that
+    /// kept it (a collection's expiry is part of what is compared).
     pub(super) fn collection_expire(&mut self) -> Result<(), String> {
-        let op_id = self.next_op();
         let (slot, key_index) = self.collection_key();
         let now = self.now_ms();
         let ttl_ms = self.rng.between(1, 5_000);
@@ -165,6 +262,10 @@ impl Runner {
             .model
             .live(key_index)
             .filter(|entry| entry.visible(now));
+        if live.is_some_and(|entry| entry.digest.is_none()) {
+            return Ok(());
+        }
+        let op_id = self.next_op();
         let args = collection::expire_args(&self.key(key_index), ttl_ms);
         let outcome = self.call(|db| collection::command(db, &args));
         let owed = collection::integer(u8::from(live.is_some()));
@@ -184,20 +285,14 @@ impl Runner {
             && outcome.is_ok()
             && self.db().stats().store.evicted > self.evicted_before
             && !self.db().exists(&self.key(key_index));
-        // The entry keeps the op that wrote the value (a string's bytes name it, and the
-        // runner's collection is tagged with it).
+        // The entry keeps the op that wrote the collection (the runner's copy is tagged
+        // with it).
         let expires_at = now + ttl_ms;
         let changes: Vec<(usize, Option<Entry>)> = live
             .filter(|_| !evicted_itself)
-            .map(|entry| match entry.digest {
-                Some(_) => {
-                    let content = self.content(slot, entry.op_id);
-                    collection_entry(entry.op_id, &content, expires_at)
-                }
-                None => Entry {
-                    expires_at,
-                    ..entry
-                },
+            .map(|entry| {
+                let content = self.content(slot, entry.op_id);
+                collection_entry(entry.op_id, &content, expires_at)
             })
             .map(|entry| (key_index, Some(entry)))
             .into_iter()
