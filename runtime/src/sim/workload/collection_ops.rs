@@ -157,6 +157,11 @@ impl Runner {
         if evicted && sides.len() == 2 {
             self.move_evictions(&mut sides, plan.target_fresh)?;
         }
+        if let Err(DbError::Store(error)) = &outcome
+            && !wrong_type
+        {
+            self.refusal_unchanged(plan.name, op_id, *error, &sides)?;
+        }
         let changes: Vec<(usize, Option<Entry>)> = if wrong_type {
             Vec::new()
         } else {
@@ -212,6 +217,44 @@ impl Runner {
                     *after = found;
                 }
                 _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A write the store refused (out of memory, too large) changed nothing: each of its
+    /// keys holds what it held, unless an eviction the refusal made took it.
+    ///
+    /// # Errors
+    /// A key it changed, described; or a key that reads back broken.
+    fn refusal_unchanged(
+        &self,
+        name: &str,
+        op_id: u64,
+        error: StoreError,
+        sides: &[(Side, Collection)],
+    ) -> Result<(), String> {
+        let evicted = self.db().stats().store.evicted > self.evicted_before;
+        for (side, _) in sides {
+            let observed = self.observe(side.key_index)?;
+            let unchanged = match &observed {
+                None => side.base.is_empty() || evicted,
+                Some(Observed::Collection(found, expires_at)) => {
+                    *found == side.base && *expires_at == side.expires_at
+                }
+                Some(Observed::String(_)) => false,
+            };
+            if !unchanged {
+                let now = match observed {
+                    Some(Observed::Collection(found, _)) => found.describe(),
+                    _ => "something else".to_owned(),
+                };
+                return Err(format!(
+                    "{name} op {op_id} was refused ({error:?}) but changed key {}: it held \
+                     {}, it holds {now}",
+                    side.key_index,
+                    side.base.describe()
+                ));
             }
         }
         Ok(())
