@@ -1,7 +1,9 @@
 //! Command table fuzz target: arbitrary requests against a small store, as a hostile
 //! client would send them after the RESP parser.
 //!
-//! Input: one setup byte (eviction policy, memory size, starting protocol), then commands
+//! Input: one setup byte (eviction policy, memory size, starting protocol, and with bit
+//! 0x40 thresholds so low that collections of a few elements take the large form), then
+//! commands
 //! separated by `0xff`, at most 64. In each command, a first byte below the table's length
 //! names a command of the table (so the fuzzer reaches every command without guessing
 //! names), and any other first byte starts a raw command name; arguments are separated by
@@ -87,6 +89,16 @@ fuzz_target!(|input: &[u8]| {
         64,
     );
     config.policy = EvictionPolicy::ALL[usize::from(setup & 0x0f) % EvictionPolicy::ALL.len()];
+    if setup & 0x40 != 0 {
+        // Collections past 2 elements (or 8-byte elements) take the large form: a header
+        // and parts, chains of list nodes; 16 arguments and 64 commands reach many parts.
+        config.hash_max_listpack_entries = 2;
+        config.hash_max_listpack_value = 8;
+        config.set_max_intset_entries = 2;
+        config.set_max_listpack_entries = 2;
+        config.set_max_listpack_value = 8;
+        config.list_max_listpack_size = 2;
+    }
     let mut memory = vec![0u8; config.arena_size()];
     let mut arena = Arena::from_buffer(&mut memory);
     let mut store = Store::new(&mut arena, config).expect("config fits the arena");

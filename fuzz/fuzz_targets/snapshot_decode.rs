@@ -3,8 +3,9 @@
 //! Checks that validation never panics, that an error names an offset inside the input,
 //! and that a snapshot that validates yields exactly its header's item count and
 //! re-encodes, block for block through `SnapshotWriter`, to the very same bytes: nothing
-//! in an accepted file went unchecked. Compact collection values go through their type's
-//! validator and reader (`compact_check`). Items are reachable only through a view that
+//! in an accepted file went unchecked. Compact collection values and large collections'
+//! headers go through their type's validator and reader (`compact_check`), parts through
+//! the part validator and reader (`part_check`). Items are reachable only through a view that
 //! validated the whole file, so a half-load cannot be expressed.
 //!
 //! Input: a mode byte, then the file. With bit 0 of the mode set, every checksum (header,
@@ -12,12 +13,11 @@
 //! first, so that mutations reach item parsing and the count checks.
 #![no_main]
 
-use floe_core::codec::record::ItemKind;
 use floe_core::codec::snapshot::{
     SNAPSHOT_BLOCK_HEADER_SIZE, SNAPSHOT_HEADER_SIZE, SNAPSHOT_TRAILER_SIZE, SnapshotView,
     SnapshotWriter, block_field, header_field, trailer_field,
 };
-use floe_fuzz::{compact_check, crc32};
+use floe_fuzz::{crc32, item_value_check};
 
 libfuzzer_sys::fuzz_target!(|input: &[u8]| {
     let Some((&mode, data)) = input.split_first() else {
@@ -42,9 +42,7 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
     };
     assert_eq!(view.items().count() as u64, view.header().item_count);
     for item in view.items() {
-        if item.kind == ItemKind::Compact {
-            compact_check(item.value);
-        }
+        item_value_check(item.kind, item.value);
     }
 
     // Re-encode with the same block boundaries.

@@ -1,5 +1,6 @@
-//! Helpers the fuzz targets share: an independent CRC, and resealing mutated records so
-//! the fuzzer's changes get past the checksum into the decoders' deeper checks.
+//! Helpers the fuzz targets share: an independent CRC, resealing mutated records so the
+//! fuzzer's changes get past the checksum into the decoders' deeper checks, and the checks
+//! of a collection's value (compact, a large collection's header, or one of its parts).
 
 use floe_core::codec::record::field;
 
@@ -39,7 +40,7 @@ pub fn record_checksum_fix(bytes: &mut [u8]) -> Option<usize> {
 /// reader never panic, and a value the validator accepts reads back as a non-empty
 /// collection of its type (a sorted set's entries strictly in Redis's order).
 pub fn compact_check(value: &[u8]) {
-    use floe_core::store::{hash, list, set, zset};
+    use floe_core::store::{hash, large, list, set, zset};
     match value.first() {
         Some(b'h') => {
             let view = hash::HashView::new(value);
@@ -75,6 +76,13 @@ pub fn compact_check(value: &[u8]) {
                 }
             }
         }
+        Some(b'H' | b'S' | b'L') => {
+            // A large collection's header: its reader never panics, and one it accepts
+            // writes back to exactly its bytes (nothing in it went unread).
+            if let Some(header) = large::Header::read(value) {
+                assert_eq!(&*header.bytes(), value, "header {header:?}");
+            }
+        }
         _ => {
             let kinds = [
                 hash::is_valid(value),
@@ -87,5 +95,37 @@ pub fn compact_check(value: &[u8]) {
                 "a value with an unknown type byte was accepted"
             );
         }
+    }
+}
+
+/// Checks a value that a record or a snapshot marks as a large collection's part: the
+/// validator never panics; a hash or set part it accepts reads as its compact type (an
+/// emptied part is just its type byte), and a list node it accepts holds as many elements
+/// as its header says.
+pub fn part_check(value: &[u8]) {
+    use floe_core::store::{large, list};
+    if !large::part_is_valid(value) {
+        return;
+    }
+    match value.first() {
+        Some(b'n') => {
+            let count = list::node_count(value);
+            assert!(count > 0, "an accepted node is empty");
+            let _links = (list::node_prev(value), list::node_next(value));
+        }
+        _ if value.len() > 1 => compact_check(value),
+        _ => {}
+    }
+}
+
+/// Checks a record's or a snapshot item's value by its kind: [`compact_check`] for a
+/// compact collection or a large one's header, [`part_check`] for a part; a string's bytes
+/// are anything.
+pub fn item_value_check(kind: floe_core::codec::record::ItemKind, value: &[u8]) {
+    use floe_core::codec::record::ItemKind;
+    match kind {
+        ItemKind::Compact => compact_check(value),
+        ItemKind::Part => part_check(value),
+        ItemKind::String => {}
     }
 }

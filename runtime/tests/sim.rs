@@ -42,6 +42,11 @@ fn scenario_passes(scenario: Scenario) {
         Ok(report) => {
             assert_eq!(report.runs.len(), usize::try_from(ci_seeds()).unwrap());
             println!("{report}");
+            // Every scenario writes collections, and takes some past their thresholds
+            // into the large form (parts, list nodes) that its recoveries then check.
+            let counters = report.counters();
+            assert!(counters.collection_writes > 0, "{report}");
+            assert!(counters.large_writes > 0, "{report}");
         }
         Err(failure) => panic!("{failure}"),
     }

@@ -1237,6 +1237,110 @@ pub(crate) mod tests {
                 );
             }
         }
+        // A large collection's header and parts (FLAG_PART Set records), and a segment of
+        // them as one group, as a write to a large collection logs it.
+        let mut group = Log::default();
+        let mut lsn = 30;
+        for (name, kind, key, value) in large_samples() {
+            let record = Record::Set {
+                db: 0,
+                key: &key,
+                value: &value,
+                expires_at: 0,
+                value_kind: kind,
+            };
+            let mut log = Log::default();
+            log.push(lsn, Body::Standalone(record));
+            group.push(lsn, Body::Intent(record));
+            lsn += 1;
+            for mode in [0, 1] {
+                fuzz_seed_write("record_decode", name, mode, &log.bytes);
+            }
+        }
+        group.push(
+            lsn,
+            Body::Commit(Commit {
+                lsn_first: 30,
+                record_count: 4,
+            }),
+        );
+        for mode in [0, 1] {
+            fuzz_seed_write("log_recover", "large-group", mode, &group.bytes);
+        }
+    }
+
+    /// A large collection's key item and parts, each `(name, kind, key, value)`: a large
+    /// hash's header and a part of it (a compact hash), a large list's header and a node.
+    pub(crate) fn large_samples() -> [(
+        &'static str,
+        crate::codec::record::ItemKind,
+        Vec<u8>,
+        Vec<u8>,
+    ); 4] {
+        use crate::codec::record::ItemKind;
+        use crate::store::large::{Chain, Header, TYPE_LARGE_HASH, TYPE_LARGE_LIST};
+        use crate::store::list::{NODE_NONE, TYPE_NODE};
+        let hash_header = Header {
+            type_byte: TYPE_LARGE_HASH,
+            len: 2,
+            part_count: 1,
+            seed: 0x5eed,
+            chain: Chain::default(),
+        };
+        let list_header = Header {
+            type_byte: TYPE_LARGE_LIST,
+            len: 2,
+            part_count: 1,
+            seed: 0x1157,
+            chain: Chain {
+                head: 0,
+                tail: 0,
+                next: 1,
+                end: 1,
+            },
+        };
+        let part_key = |owner: &[u8]| [owner, &0_u32.to_le_bytes()].concat();
+        let node = [
+            &[TYPE_NODE][..],
+            &0x1157_u64.to_le_bytes(),
+            &NODE_NONE.to_le_bytes(),
+            &NODE_NONE.to_le_bytes(),
+            &2_u32.to_le_bytes(),
+            b"\x03one\x03two",
+        ]
+        .concat();
+        let [(_, hash_part), ..] = compact_samples();
+        [
+            (
+                "header-H",
+                ItemKind::Compact,
+                b"big".to_vec(),
+                hash_header.bytes().to_vec(),
+            ),
+            ("part-h", ItemKind::Part, part_key(b"big"), hash_part),
+            (
+                "header-L",
+                ItemKind::Compact,
+                b"chain".to_vec(),
+                list_header.bytes().to_vec(),
+            ),
+            ("part-n", ItemKind::Part, part_key(b"chain"), node),
+        ]
+    }
+
+    #[test]
+    fn large_samples_are_valid_headers_and_parts() {
+        use crate::codec::record::ItemKind;
+        use crate::store::large::{Header, part_is_valid};
+        for (name, kind, _, value) in large_samples() {
+            match kind {
+                ItemKind::Compact => {
+                    let header = Header::read(&value).unwrap_or_else(|| panic!("{name}"));
+                    assert_eq!(&*header.bytes(), &value[..], "{name}");
+                }
+                _ => assert!(part_is_valid(&value), "{name}"),
+            }
+        }
     }
 
     /// A valid compact value of each collection type, named after its type byte.

@@ -1338,6 +1338,21 @@ mod tests {
                 &write(&collections, 96, true),
             );
         }
+        // A large hash and a large list: headers and parts, in two blocks.
+        let large = crate::codec::log::tests::large_samples();
+        let large: Vec<SnapshotItem<'_>> = large
+            .iter()
+            .map(|(_, kind, key, value)| SnapshotItem {
+                db: 0,
+                key,
+                value,
+                expires_at: 0,
+                kind: *kind,
+            })
+            .collect();
+        for mode in [0, 1] {
+            fuzz_seed_write("snapshot_decode", "large", mode, &write(&large, 96, true));
+        }
         let directory = format!("{}/../fuzz/seeds/canary", env!("CARGO_MANIFEST_DIR"));
         std::fs::create_dir_all(&directory).unwrap();
         std::fs::write(format!("{directory}/floe"), b"floe").unwrap();

@@ -150,10 +150,11 @@ pub enum Op {
     },
 }
 
-/// Fields a hash op names, and members a set or sorted set op names: few, to collide.
-const FIELD_COUNT: u8 = 8;
-/// Members a set or sorted set op names.
-const MEMBER_COUNT: u8 = 16;
+/// Fields a hash op names: few, to collide, but more than 32, so a hash past the
+/// model's threshold of 4 can split into parts (a part holds about 16 fields).
+const FIELD_COUNT: u8 = 40;
+/// Members a set or sorted set op names (the same reasoning).
+const MEMBER_COUNT: u8 = 40;
 
 /// Keys a run uses: few, so that operations collide.
 const KEY_COUNT: u8 = 64;
@@ -369,10 +370,14 @@ fn holds_other(model: &Model, key: u8, now: Timestamp, wanted: ValueType) -> boo
 pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Result<(), String> {
     let mut config = Config::new(memory_size, 48);
     config.policy = policy;
-    // Lists of more than 4 elements take the large form: chains of nodes.
+    // Collections of more than 4 elements take the large form: a header and parts for
+    // hashes and sets, chains of nodes for lists, an index and a tree for sorted sets
+    // (Redis's defaults would need hundreds).
     config.list_max_listpack_size = 4;
-    // Sorted sets of more than 4 members take the large form: an index and a tree.
     config.zset_max_listpack_entries = 4;
+    config.hash_max_listpack_entries = 4;
+    config.set_max_listpack_entries = 4;
+    config.set_max_intset_entries = 4;
     let mut memory = vec![0u8; config.arena_size()];
     let mut arena = Arena::from_buffer(&mut memory);
     let mut store = Store::new(&mut arena, config).map_err(|error| format!("{error:?}"))?;

@@ -31,7 +31,11 @@
 //!
 //! Values are self-describing (`"<op>:<key>:"` then filler derived from the op), so a value
 //! read back names the operation that wrote it, and a damaged one is recognised as never
-//! written.
+//! written. A collection (hash, list, set, sorted set) is read back whole and compared as
+//! its canonical bytes (`#`, the type, then its elements) and its expiry
+//! ([`super::collection::observed_bytes`]), of which a version keeps the size and a digest:
+//! a collection no prefix of the history built, one with an element lost or added, or one
+//! with another expiry, matches no version.
 //!
 //! Invariants: `floor <= history.len()`; `live` is always the state after the whole
 //! history (what the running store must serve: reads are checked against it exactly); each
@@ -52,6 +56,10 @@ pub struct Entry {
     pub size: u32,
     /// Absolute expiry in ms, `0` for none.
     pub expires_at: Timestamp,
+    /// A collection: the digest of its observed bytes (`size` is their length; see
+    /// [`super::collection::observed_bytes`]); `None` for a string, whose bytes are
+    /// [`value_bytes`] of `op_id`.
+    pub digest: Option<u64>,
 }
 
 impl Entry {
@@ -61,6 +69,15 @@ impl Entry {
         self.expires_at == 0 || self.expires_at > now
     }
 }
+
+/// The digest a collection's observed bytes are kept as in an [`Entry`].
+#[must_use]
+pub fn digest(observed: &[u8]) -> u64 {
+    floe_core::hash::wyhash(observed, DIGEST_SEED)
+}
+
+/// Seed of [`digest`]; any fixed value.
+const DIGEST_SEED: u64 = 0x636f_6c6c_6563_7469;
 
 /// The bytes of the value `op_id` wrote to key `key_index`, `size` bytes long (at least the
 /// self-describing prefix; `size` is raised to fit it).
@@ -282,7 +299,7 @@ impl Model {
         now: Timestamp,
     ) -> Result<(), String> {
         let expected = self.live[key_index].filter(|entry| entry.visible(now));
-        if matches_entry(observed, expected, key_index) {
+        if matches(observed, expected, key_index) {
             return Ok(());
         }
         Err(format!(
@@ -346,7 +363,7 @@ impl Model {
                 .get(index)
                 .map_or(history_len, |&(next, _)| next - 1);
             let visible = value.filter(|entry| entry.visible(now));
-            if start <= end && matches_entry(observed, visible, key_index) {
+            if start <= end && matches(observed, visible, key_index) {
                 match intervals.last_mut() {
                     Some(last) if last.1 + 1 >= start => last.1 = end,
                     _ => intervals.push((start, end)),
@@ -457,13 +474,18 @@ impl Model {
     }
 }
 
-/// Whether bytes read for `key_index` are exactly `expected`'s value.
-fn matches_entry(observed: Option<&[u8]>, expected: Option<Entry>, key_index: usize) -> bool {
+/// Whether bytes read for `key_index` are exactly `expected`'s value (a string's bytes, a
+/// collection's observed bytes).
+#[must_use]
+pub fn matches(observed: Option<&[u8]>, expected: Option<Entry>, key_index: usize) -> bool {
     match (observed, expected) {
         (None, None) => true,
         (Some(bytes), Some(entry)) => {
             bytes.len() == usize::try_from(entry.size).unwrap_or(usize::MAX)
-                && bytes == value_bytes(entry.op_id, key_index, entry.size).as_slice()
+                && match entry.digest {
+                    Some(expected) => digest(bytes) == expected,
+                    None => bytes == value_bytes(entry.op_id, key_index, entry.size).as_slice(),
+                }
         }
         _ => false,
     }
@@ -491,6 +513,15 @@ fn intersect(left: &[(usize, usize)], right: &[(usize, usize)]) -> Vec<(usize, u
 fn describe_entry(entry: Option<Entry>) -> String {
     match entry {
         None => "nothing".to_owned(),
+        Some(Entry {
+            op_id,
+            size,
+            expires_at,
+            digest: Some(digest),
+        }) => format!(
+            "the collection op {op_id} left ({size} bytes with its expiry, digest {digest:016x}, \
+             expires_at={expires_at})"
+        ),
         Some(entry) => format!(
             "the value of op {} ({} bytes, expires_at={})",
             entry.op_id, entry.size, entry.expires_at
@@ -503,6 +534,14 @@ fn describe_observed(observed: Option<&[u8]>, key_index: usize) -> String {
     let Some(bytes) = observed else {
         return "nothing".to_owned();
     };
+    if let Some(kind) = bytes.strip_prefix(b"#").and_then(|rest| rest.first()) {
+        return format!(
+            "a collection of type '{}' ({} bytes with its expiry, digest {:016x})",
+            char::from(*kind),
+            bytes.len(),
+            digest(bytes)
+        );
+    }
     let mut parts = bytes.splitn(3, |&byte| byte == b':');
     let op_id = parts
         .next()
@@ -539,6 +578,7 @@ mod tests {
             op_id,
             size: 24,
             expires_at: 0,
+            digest: None,
         })
     }
 
@@ -630,6 +670,7 @@ mod tests {
             op_id: 1,
             size: 10,
             expires_at: 100,
+            digest: None,
         });
         model.apply(1, "setex", &[(0, expiring)], Outcome::Acked);
         model.make_durable();
@@ -639,6 +680,65 @@ mod tests {
             .check_recovered(&[None], 150, model.floor(true), CLEAN)
             .unwrap();
         assert_eq!(verdict.prefix, 1);
+    }
+
+    /// A collection version matches only its own elements and expiry: one element lost,
+    /// or an expiry a recovery dropped, is another collection.
+    #[test]
+    fn a_collection_matches_its_elements_and_expiry_only() {
+        use crate::sim::collection::{Collection, observed_bytes};
+
+        let hash = |fields: &[&str]| {
+            Collection::Hash(
+                fields
+                    .iter()
+                    .map(|field| (field.as_bytes().to_vec(), b"v".to_vec()))
+                    .collect(),
+            )
+        };
+        let version = |collection: &Collection, expires_at: u64| {
+            let bytes = observed_bytes(collection, expires_at);
+            Some(Entry {
+                op_id: 1,
+                size: u32::try_from(bytes.len()).unwrap(),
+                expires_at,
+                digest: Some(digest(&bytes)),
+            })
+        };
+        let whole = hash(&["a", "b", "c"]);
+        let mut model = Model::new(1);
+        model.apply(1, "hset", &[(0, version(&whole, 0))], Outcome::Acked);
+        model.apply(2, "pexpire", &[(0, version(&whole, 500))], Outcome::Failed);
+        model.make_durable();
+        let read = |collection: &Collection, expires_at: u64| {
+            vec![Some(observed_bytes(collection, expires_at))]
+        };
+        let expiring = observed_bytes(&whole, 500);
+        let lasting = observed_bytes(&whole, 0);
+        assert!(model.check_read(0, Some(expiring.as_slice()), 0).is_ok());
+        assert!(model.check_read(0, Some(lasting.as_slice()), 0).is_err());
+        // A recovery that kept the PEXPIRE, and one that dropped it: both are told apart.
+        let damaged = RecoveryEvidence {
+            damaged: true,
+            repaired: true,
+            ..CLEAN
+        };
+        let mut copy = model.clone();
+        let verdict = copy
+            .check_recovered(&read(&whole, 0), 0, 1, damaged)
+            .unwrap();
+        assert_eq!(verdict.prefix, 1);
+        let mut copy = model.clone();
+        let verdict = copy
+            .check_recovered(&read(&whole, 500), 0, 1, damaged)
+            .unwrap();
+        assert_eq!(verdict.prefix, 2);
+        // An element lost is a collection no op built.
+        let error = model
+            .check_recovered(&read(&hash(&["a", "c"]), 500), 0, 1, CLEAN)
+            .unwrap_err();
+        assert!(error.contains("corruption served"), "{error}");
+        assert!(error.contains("a collection of type 'h'"), "{error}");
     }
 
     #[test]

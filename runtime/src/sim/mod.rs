@@ -47,6 +47,7 @@
 
 pub mod checker;
 pub mod clock;
+pub mod collection;
 pub mod disk;
 pub mod rng;
 pub mod scenarios;
@@ -200,6 +201,8 @@ impl SimReport {
             total.repairs += counters.repairs;
             total.wipes += counters.wipes;
             total.lost_explained += counters.lost_explained;
+            total.collection_writes += counters.collection_writes;
+            total.large_writes += counters.large_writes;
         }
         total
     }
@@ -262,6 +265,11 @@ impl fmt::Display for SimReport {
             counters.repairs,
             counters.wipes,
             counters.lost_explained
+        )?;
+        writeln!(
+            f,
+            "  collection_writes={} to_large_collections={}",
+            counters.collection_writes, counters.large_writes
         )?;
         write!(f, "  faults: {}", self.faults())?;
         if self.runs.len() > 1 {

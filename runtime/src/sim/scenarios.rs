@@ -147,6 +147,7 @@ impl Scenario {
                     ..FaultConfig::none()
                 },
                 key_count: 2_048,
+                collection_key_count: 32,
                 value_size_max: 8 * 1024,
                 group_size_max: 64,
                 segment_size_max: 512 * 1024,
@@ -247,8 +248,11 @@ pub struct ScenarioConfig {
     pub faults: FaultConfig,
     /// Damage a power loss aims at particular records.
     pub aimed: Aimed,
-    /// Keys in the workload's universe.
+    /// String keys in the workload's universe.
     pub key_count: usize,
+    /// Collection keys after them (hashes, lists, sets, sorted sets in turn; a multiple
+    /// of four, so each type has as many).
+    pub collection_key_count: usize,
     /// Largest value the workload writes.
     pub value_size_max: u32,
     /// Most keys in one MSET group.
@@ -274,6 +278,7 @@ impl ScenarioConfig {
             faults: FaultConfig::none(),
             aimed: Aimed::default(),
             key_count: 256,
+            collection_key_count: 16,
             value_size_max: 512,
             group_size_max: 8,
             segment_size_max: 64 * 1024,
@@ -321,6 +326,15 @@ pub struct OpMix {
     pub set_many: u32,
     /// GET, checked against the model at once.
     pub get: u32,
+    /// A write to a collection (HSET/HDEL, the list pushes, pops and edits, SADD/SREM,
+    /// ZADD/ZREM), its reply checked against the model at once.
+    pub collection_write: u32,
+    /// A collection read back whole, checked against the model at once.
+    pub collection_read: u32,
+    /// PEXPIRE of a collection key.
+    pub collection_expire: u32,
+    /// DEL of a collection key, or a SET of a string over it.
+    pub collection_drop: u32,
     /// Clear every key.
     pub clear: u32,
     /// SAVE: snapshot and compaction.
@@ -343,6 +357,10 @@ impl Default for OpMix {
             delete: 10,
             set_many: 6,
             get: 40,
+            collection_write: 20,
+            collection_read: 6,
+            collection_expire: 1,
+            collection_drop: 1,
             clear: 0,
             snapshot: 1,
             sleep: 2,

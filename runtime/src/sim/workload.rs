@@ -2,9 +2,19 @@
 //! simulated disk, with every outcome fed to the [`Model`] and checked.
 //!
 //! One step is one operation: SET, SET with a TTL, DEL, MSET (a group), GET, CLEAR, SAVE,
-//! a jump of virtual time, a power loss, a process kill, or a clean restart. Reads are
-//! checked against the model at once; a power loss, kill or restart is followed by recovery
-//! and a check of every key (see [`super::checker`]).
+//! a write to a collection (HSET/HDEL, LPUSH/RPUSH/LPOP/RPOP/LSET/LINSERT/LTRIM,
+//! SADD/SREM, ZADD/ZREM, and SMOVE and LMOVE between two keys), a read of one, a PEXPIRE of one, a DEL or SET over one, a jump
+//! of virtual time, a power loss, a process kill, or a clean restart. Reads are checked
+//! against the model at once; a power loss, kill or restart is followed by recovery and a
+//! check of every key (see [`super::checker`]).
+//!
+//! Keys: `key_count` string keys, then `collection_key_count` collection keys, each of one
+//! type (hash, list, set, sorted set in turn). The store runs with thresholds drawn low
+//! ([`super::collection::thresholds_draw`]), so collections take the large form (a header
+//! and parts, a chain of list nodes) and split within a few dozen writes, and every power
+//! loss, kill and restart recovers them. A collection write goes through the command path
+//! as a door's does (`Db::apply`, then `Db::settle`); the model predicts its exact reply
+//! and the collection afterwards (`collection_ops.rs`).
 //!
 //! Determinism: the runner is the clock's driver thread and makes one `Db` call at a time.
 //! The log writer thread is the only other thread that touches the disk, and only while the
@@ -26,7 +36,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use floe_core::codec::record::{Body, LogRecord};
 use floe_core::store::Config;
 
 use crate::db::{Db, DbConfig, DbError};
@@ -34,9 +43,14 @@ use crate::error::Error;
 use crate::io::{Clock, Storage};
 use crate::log::FsyncPolicy;
 use crate::log::check::check_with;
-use crate::log::segment_file_lsn;
 use crate::sim::Sabotage;
-use crate::sim::checker::{Entry, Model, Outcome, RecoveryEvidence, value_bytes, value_size_min};
+use crate::sim::checker::{
+    Entry, Model, Outcome, RecoveryEvidence, matches, value_bytes, value_size_min,
+};
+use crate::sim::collection::{self, Collection, Observed};
+
+mod collection_ops;
+mod damage;
 use crate::sim::clock::SimClock;
 use crate::sim::disk::{FaultConfig, FaultKind, SimDisk};
 use crate::sim::rng::Prng;
@@ -90,6 +104,10 @@ pub struct RunCounters {
     pub wipes: u64,
     /// Acknowledged writes lost to damage that recovery reported or that no log can see.
     pub lost_explained: u64,
+    /// Writes to collections attempted.
+    pub collection_writes: u64,
+    /// Of those, writes that left a collection past its large-form threshold.
+    pub large_writes: u64,
 }
 
 /// One run of one scenario with one seed.
@@ -120,6 +138,9 @@ pub(crate) struct Runner {
     /// The store refused the current write call (then its flush failed): its own changes
     /// were not applied, only what it evicted first.
     refused: bool,
+    /// Per collection key: the model's collection, with the op that wrote the model's
+    /// entry it belongs to (checked on use: the two never drift apart).
+    contents: Vec<(u64, Collection)>,
     pub(crate) counters: RunCounters,
 }
 
@@ -139,6 +160,12 @@ impl Runner {
         sabotage: Option<Sabotage>,
     ) -> Result<Self, String> {
         let config = scenario.config(seed);
+        let types = collection::CollectionType::ALL.len();
+        assert!(
+            config.collection_key_count > 0 && config.collection_key_count.is_multiple_of(types),
+            "collection_key_count={}",
+            config.collection_key_count
+        );
         let clock = Arc::new(SimClock::new(WALL_ORIGIN_MS));
         let disk = SimDisk::new(seed, config.faults.clone(), Some(Arc::clone(&clock)));
         if sabotage == Some(Sabotage::SkipChecksums) {
@@ -151,13 +178,16 @@ impl Runner {
             shards if config.memory_size >= 1 << 20 => shards,
             _ => 1,
         };
+        // Parts take table slots: room for each collection's.
+        let keys_max = config.key_count * 2 + config.collection_key_count * 64;
         let mut store = Config {
             memory_size: config.memory_size,
-            keys_max: config.key_count * 2,
-            ..Config::new(config.memory_size / shards, config.key_count * 2 / shards)
+            keys_max,
+            ..Config::new(config.memory_size / shards, keys_max / shards)
         };
         store.value_size_max = store.value_size_max.max(config.value_size_max);
         store.policy = config.eviction;
+        collection::thresholds_draw(&mut Prng::derive(seed, "thresholds"), &mut store);
         let db_config = DbConfig {
             store,
             persistence: true,
@@ -172,12 +202,15 @@ impl Runner {
             // Snapshots run only when the workload asks, on its own thread.
             snapshot_log_size: 0,
             shards,
-            ..DbConfig::new(config.memory_size, config.key_count * 2)
+            ..DbConfig::new(config.memory_size, keys_max)
         };
         let mut runner = Self {
             policy: config.policy,
             rng: Prng::derive(seed, "workload"),
-            model: Model::new(config.key_count),
+            model: Model::new(config.key_count + config.collection_key_count),
+            contents: (0..config.collection_key_count)
+                .map(|slot| (0, collection::slot_type(slot).empty()))
+                .collect(),
             config,
             db_config,
             disk,
@@ -248,6 +281,10 @@ impl Runner {
             mix.delete,
             mix.set_many,
             mix.get,
+            mix.collection_write,
+            mix.collection_read,
+            mix.collection_expire,
+            mix.collection_drop,
             mix.clear,
             mix.snapshot,
             mix.sleep,
@@ -274,14 +311,18 @@ impl Runner {
             2 => self.delete(),
             3 => self.set_many(),
             4 => self.get(),
-            5 => self.clear(),
-            6 => self.snapshot(),
-            7 => {
+            5 => self.collection_write(),
+            6 => self.collection_read(),
+            7 => self.collection_expire(),
+            8 => self.collection_drop(),
+            9 => self.clear(),
+            10 => self.snapshot(),
+            11 => {
                 self.clock
                     .advance(self.rng.between(500_000_000, 3_000_000_000));
                 Ok(())
             }
-            8 => {
+            12 => {
                 // Power goes in the middle of one of the next few disk operations (or at
                 // once, between operations, one time in four).
                 if self.rng.chance(0.25) {
@@ -291,7 +332,7 @@ impl Runner {
                     Ok(())
                 }
             }
-            9 => self.recover(Down::Kill),
+            13 => self.recover(Down::Kill),
             _ => self.recover(Down::Clean),
         }
     }
@@ -329,8 +370,13 @@ impl Runner {
     }
 
     fn set(&mut self, ttl_ms: Option<u64>) -> Result<(), String> {
-        let op_id = self.next_op();
         let key_index = self.random_key();
+        self.set_key(key_index, ttl_ms)
+    }
+
+    /// SET (with a TTL, if given) of a value of its own to `key_index`.
+    fn set_key(&mut self, key_index: usize, ttl_ms: Option<u64>) -> Result<(), String> {
+        let op_id = self.next_op();
         let size = self.value_for(op_id, key_index);
         let key = self.key(key_index);
         let value = value_bytes(op_id, key_index, size);
@@ -339,6 +385,7 @@ impl Runner {
             op_id,
             size,
             expires_at,
+            digest: None,
         });
         let (kind, outcome) = match ttl_ms {
             None => ("set", self.call(|db| db.set(&key, &value))),
@@ -351,8 +398,13 @@ impl Runner {
     }
 
     fn delete(&mut self) -> Result<(), String> {
-        let op_id = self.next_op();
         let key_index = self.random_key();
+        self.delete_key(key_index)
+    }
+
+    /// DEL of `key_index`, whatever it holds.
+    fn delete_key(&mut self, key_index: usize) -> Result<(), String> {
+        let op_id = self.next_op();
         let key = self.key(key_index);
         let now = self.now_ms();
         let visible = self
@@ -387,6 +439,7 @@ impl Runner {
                     op_id,
                     size,
                     expires_at: 0,
+                    digest: None,
                 }),
             ));
             keys.push(self.key(key_index));
@@ -403,7 +456,7 @@ impl Runner {
 
     fn clear(&mut self) -> Result<(), String> {
         let op_id = self.next_op();
-        let changes: Vec<(usize, Option<Entry>)> = (0..self.config.key_count)
+        let changes: Vec<(usize, Option<Entry>)> = (0..self.model.key_count())
             .filter(|&key_index| self.model.live(key_index).is_some())
             .map(|key_index| (key_index, None))
             .collect();
@@ -464,14 +517,23 @@ impl Runner {
         }
     }
 
-    /// Whether the store holds what `changes` wrote (their first written key has the
-    /// value; a group is all or nothing): a write that failed in the log was applied.
-    fn holds(&self, changes: &[(usize, Option<Entry>)]) -> bool {
-        let Some(&(key_index, Some(entry))) = changes.first() else {
-            return true; // A delete or clear: never refused by the store.
+    /// Whether the store holds what `changes` wrote (their first written key reads as
+    /// written, or is gone; a group is all or nothing): a write that failed in the log was
+    /// applied.
+    ///
+    /// # Errors
+    /// The key reads back broken (see [`Runner::observe`]).
+    fn holds(&self, changes: &[(usize, Option<Entry>)]) -> Result<bool, String> {
+        let Some(&(key_index, expected)) = changes.first() else {
+            return Ok(true); // Nothing to change.
         };
-        let value = self.db().get(&self.key(key_index));
-        value.is_some_and(|value| value == value_bytes(entry.op_id, key_index, entry.size))
+        let observed = self.observe(key_index)?.map(|observed| observed.bytes());
+        let now = self.now_ms();
+        Ok(matches(
+            observed.as_deref(),
+            expected.filter(|entry| entry.visible(now)),
+            key_index,
+        ))
     }
 
     /// The keys the current write evicted, as deletions: the log holds them in the write's
@@ -498,7 +560,7 @@ impl Runner {
         let now = self.now_ms();
         let present: std::collections::HashSet<Vec<u8>> = self.db().keys().into_iter().collect();
         self.counters.operations += 2;
-        let vanished: Vec<(usize, Option<Entry>)> = (0..self.config.key_count)
+        let vanished: Vec<(usize, Option<Entry>)> = (0..self.model.key_count())
             .filter(|&key_index| written.iter().all(|&(written, _)| written != key_index))
             .filter(|&key_index| {
                 self.model
@@ -539,7 +601,7 @@ impl Runner {
             Err(DbError::Store(_)) => false,
             // The log's failure hides the store's answer: a write the store refused after
             // evicting (its deletes were still logged) fails the same way. Look.
-            Err(DbError::Runtime(_)) => !self.refused && self.holds(changes),
+            Err(DbError::Runtime(_)) => !self.refused && self.holds(changes)?,
             _ => true,
         };
         let evicted = self.evicted_changes(if applied { changes } else { &[] })?;
@@ -650,13 +712,13 @@ impl Runner {
     fn verify_live(&mut self) -> Result<(), String> {
         let now = self.now_ms();
         let mut present = 0;
-        for key_index in 0..self.config.key_count {
-            let value = self.db().get(&self.key(key_index));
+        for key_index in 0..self.model.key_count() {
+            let value = self.observe(key_index)?.map(|observed| observed.bytes());
             present += usize::from(value.is_some());
-            self.model.check_read(key_index, value.as_deref(), now)?;
+            self.check_read(key_index, value.as_deref(), now)?;
         }
         let keys = self.db().keys();
-        self.counters.operations += u64::try_from(self.config.key_count).unwrap_or(0) + 1;
+        self.counters.operations += u64::try_from(self.model.key_count()).unwrap_or(0) + 1;
         if keys.len() != present {
             return Err(format!(
                 "keys() lists {} keys but {present} keys read back",
@@ -767,7 +829,7 @@ impl Runner {
                         // Damage the log does not cover (a snapshot's only copy): the data is
                         // gone and recovery said so. Start over, as an operator would.
                         self.disk.wipe(&self.dir);
-                        self.model = Model::new(self.config.key_count);
+                        self.model = Model::new(self.model.key_count());
                         self.counters.wipes += 1;
                         evidence.repaired = true;
                         continue;
@@ -797,10 +859,15 @@ impl Runner {
         self.failed = false;
         self.failed_steps = 0;
         let now = self.now_ms();
-        let observed: Vec<Option<Vec<u8>>> = (0..self.config.key_count)
-            .map(|key_index| self.db().get(&self.key(key_index)))
+        let read: Vec<Option<Observed>> = (0..self.model.key_count())
+            .map(|key_index| self.observe(key_index))
+            .collect::<Result<_, String>>()
+            .map_err(|message| format!("after recovery: {message}"))?;
+        let observed: Vec<Option<Vec<u8>>> = read
+            .iter()
+            .map(|value| value.as_ref().map(Observed::bytes))
             .collect();
-        self.counters.operations += u64::try_from(self.config.key_count).unwrap_or(0) + 1;
+        self.counters.operations += u64::try_from(self.model.key_count()).unwrap_or(0) + 1;
         // A damaged key that recovery applied would be a key outside the universe: the store
         // must list exactly the keys that read back.
         let listed = self.db().keys();
@@ -828,6 +895,7 @@ impl Runner {
             })?;
         self.counters.lost_explained += u64::try_from(verdict.lost_acked).unwrap_or(0);
         self.hash_outcome(&u64::try_from(verdict.prefix).unwrap_or(0).to_le_bytes());
+        self.contents_adopt(read);
         Ok(())
     }
 
@@ -843,80 +911,6 @@ impl Runner {
                 FaultKind::Truncation | FaultKind::LostWrite | FaultKind::MisdirectedWrite
             );
         }
-    }
-
-    /// Damage a scenario aims at chosen records after a power loss.
-    fn aim_damage(&mut self) {
-        let aimed = self.config.aimed;
-        let mut segments: Vec<(u64, String)> = self
-            .disk
-            .durable_names(&self.dir)
-            .into_iter()
-            .filter_map(|name| segment_file_lsn(&name).map(|lsn| (lsn, name)))
-            .collect();
-        segments.sort_unstable();
-        let Some((_, newest)) = segments.last().cloned() else {
-            return;
-        };
-        if self.rng.chance(aimed.commit_damage) {
-            let path = self.dir.join(&newest);
-            let records = self.durable_records(&path);
-            let commits: Vec<(u64, u64)> = records
-                .iter()
-                .filter(|record| record.2)
-                .map(|&(offset, size, _)| (offset, size))
-                .collect();
-            if !commits.is_empty() {
-                let (offset, size) = commits[self.rng.index(commits.len())];
-                if self.rng.chance(0.5) {
-                    let bit = offset * 8 + self.rng.below(size * 8);
-                    self.disk.flip_durable_bit(&path, bit);
-                } else {
-                    self.disk.truncate_durable(&path, offset);
-                }
-            }
-        }
-        if self.rng.chance(aimed.flip_record) {
-            let name = segments[self.rng.index(segments.len())].1.clone();
-            let path = self.dir.join(name);
-            let records = self.durable_records(&path);
-            if !records.is_empty() {
-                let (offset, size, _) = records[self.rng.index(records.len())];
-                let bit = offset * 8 + self.rng.below(size * 8);
-                self.disk.flip_durable_bit(&path, bit);
-            }
-        }
-        if self.rng.chance(aimed.truncate_tail) {
-            let path = self.dir.join(&newest);
-            let size = self
-                .disk
-                .durable_image(&path)
-                .map_or(0, |image| image.len());
-            if size > 0 {
-                let cut = self.rng.below(u64::try_from(size).unwrap_or(0));
-                self.disk.truncate_durable(&path, cut);
-            }
-        }
-    }
-
-    /// `(offset, size, is_commit)` of each intact record at the start of a durable segment.
-    fn durable_records(&self, path: &std::path::Path) -> Vec<(u64, u64, bool)> {
-        let image = self.disk.durable_image(path).unwrap_or_default();
-        let mut records = Vec::new();
-        let mut offset = 0usize;
-        while let Some(bytes) = image.get(offset..) {
-            let Ok((record, size)) = LogRecord::decode_bytes(bytes) else {
-                break;
-            };
-            let is_commit = matches!(record.body, Body::Commit(_));
-            records.push((
-                u64::try_from(offset).unwrap_or(0),
-                u64::from(size),
-                is_commit,
-            ));
-            offset += usize::try_from(size).unwrap_or(usize::MAX);
-        }
-        records
     }
 
     fn hash_outcome(&mut self, bytes: &[u8]) {
