@@ -1278,7 +1278,7 @@ pub(crate) mod tests {
         Vec<u8>,
     ); 4] {
         use crate::codec::record::ItemKind;
-        use crate::store::large::{Chain, Header, TYPE_LARGE_HASH, TYPE_LARGE_LIST};
+        use crate::store::large::{Chain, Header, TYPE_LARGE_HASH, TYPE_LARGE_LIST, Tree};
         use crate::store::list::{NODE_NONE, TYPE_NODE};
         let hash_header = Header {
             type_byte: TYPE_LARGE_HASH,
@@ -1286,6 +1286,7 @@ pub(crate) mod tests {
             part_count: 1,
             seed: 0x5eed,
             chain: Chain::default(),
+            tree: Tree::default(),
         };
         let list_header = Header {
             type_byte: TYPE_LARGE_LIST,
@@ -1298,6 +1299,7 @@ pub(crate) mod tests {
                 next: 1,
                 end: 1,
             },
+            tree: Tree::default(),
         };
         let part_key = |owner: &[u8]| [owner, &0_u32.to_le_bytes()].concat();
         let node = [

@@ -78,9 +78,9 @@ pub const TYPE_LARGE_ZSET: u8 = b'Z';
 
 /// Bytes of a sorted set's header: a hash's (its member index), then its [`Tree`]: the
 /// root's node number, the height, the node count, the next number to try for a new
-/// node, the bound of the numbers in use and the longest member ever added (`u32` LE
-/// each).
-pub const ZSET_HEADER_SIZE: usize = HEADER_SIZE + 6 * 4;
+/// node, the bound of the numbers in use, the longest member ever added and the node
+/// byte cap (`u32` LE each).
+pub const ZSET_HEADER_SIZE: usize = HEADER_SIZE + 7 * 4;
 
 /// Bytes of the largest header.
 pub const HEADER_SIZE_MAX: usize = ZSET_HEADER_SIZE;
@@ -127,8 +127,13 @@ pub struct Tree {
     /// Every node's number is below this (new nodes take numbers below twice the node
     /// count, as a list's do).
     pub end: u32,
-    /// The longest member ever added: it bounds every node's size (`zset/large.rs`).
+    /// The longest member ever added: with `node_bytes` it bounds every node's size
+    /// (`zset/large.rs`).
     pub member_max: u32,
+    /// The bytes a node holds before it splits (when its members are short), set when the
+    /// set takes the large form from the store's item size limit, so that a store with
+    /// small items still can; kept, so a restart with other limits sees the same bound.
+    pub node_bytes: u32,
 }
 
 /// The header of a large collection: the value of its key item.
@@ -195,8 +200,10 @@ impl Header {
                     next: u32_at(33)?,
                     end: u32_at(37)?,
                     member_max: u32_at(41)?,
+                    node_bytes: u32_at(45)?,
                 };
                 if tree.root >= tree.end
+                    || tree.node_bytes == 0
                     || tree.nodes == 0
                     || tree.nodes > tree.end
                     || tree.end > u32::MAX / 2
@@ -291,6 +298,7 @@ impl Header {
                 tree.next,
                 tree.end,
                 tree.member_max,
+                tree.node_bytes,
             ];
             for (slot, field) in bytes[21..ZSET_HEADER_SIZE].chunks_exact_mut(4).zip(fields) {
                 slot.copy_from_slice(&field.to_le_bytes());

@@ -86,7 +86,7 @@ impl Store<'_> {
                 super::compact::is_valid(self.value_of_key(db, key)),
                 "O(n) check"
             );
-            self.zset_convert_if_large(db, key, now, log);
+            self.zset_convert_if_large(db, key, now, log)?;
         }
         Ok(())
     }

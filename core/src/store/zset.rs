@@ -630,6 +630,11 @@ impl Store<'_> {
         let view = ZsetView::new(old);
         let mut result = AddResult::default();
         let mut changed = false;
+        let mut longest = view
+            .entries()
+            .map(|entry| entry.member.len())
+            .max()
+            .unwrap_or(0);
         for (index, (_, member)) in pairs.clone().enumerate() {
             if pairs.clone().position(|(_, other)| other == member) != Some(index) {
                 continue;
@@ -639,12 +644,27 @@ impl Store<'_> {
             result.added += usize::from(added);
             result.updated += updated;
             changed |= score != before;
+            if added {
+                longest = longest.max(member.len());
+            }
             if applied {
                 result.score = score;
             }
         }
         if !changed {
             return Ok(result);
+        }
+        // Past the thresholds the set takes the large form within this write: a set that
+        // exists converts first (or the write is refused, changing nothing), then takes the
+        // pairs one by one; a new one is written compact and converts.
+        let length = view.len() + result.added;
+        let large = (length > self.config.zset_max_listpack_entries as usize
+            || longest > self.config.zset_max_listpack_value as usize)
+            && self.zset_large_possible(key, longest);
+        let existed = lookup.found.is_some();
+        if large && existed {
+            self.zset_convert(db, key, now, log)?;
+            return self.zset_add_large(db, key, pairs, options, now, log);
         }
         let members = pairs.clone().map(|(_, member)| member);
         let resolve = |member: &[u8]| {
@@ -673,7 +693,14 @@ impl Store<'_> {
             compose(old, &members, &resolve, &mut out);
             assert!(out.size == size, "zset size {size} != written {}", out.size);
         })?;
-        self.zset_convert_if_large(db, key, now, log);
+        if large && let Err(error) = self.zset_convert(db, key, now, log) {
+            // The new key goes again: the write is refused whole.
+            if let Some(found) = self.find(db, key) {
+                self.remove(&found);
+                log.record(Record::Del { db, key });
+            }
+            return Err(error);
+        }
         Ok(result)
     }
 
@@ -692,6 +719,8 @@ impl Store<'_> {
         P: Iterator<Item = (f64, &'p [u8])> + Clone,
     {
         let mut result = AddResult::default();
+        let members = pairs.clone().map(|(_, member)| member);
+        let room_made = self.zset_room_for_all(db, key, members, true, now, log)?;
         for (index, (_, member)) in pairs.clone().enumerate() {
             if pairs.clone().position(|(_, other)| other == member) != Some(index) {
                 continue;
@@ -701,7 +730,7 @@ impl Store<'_> {
             if let Some(score) = score
                 && score != before.unwrap_or(f64::NAN)
             {
-                self.zset_set_large(db, key, member, score, now, log)?;
+                self.zset_set_large(db, key, member, score, room_made, now, log)?;
             }
             result.added += usize::from(added);
             result.updated += updated;

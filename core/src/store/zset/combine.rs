@@ -538,6 +538,6 @@ fn store_checked<'k>(
             assert!(out.size == size, "zset size {size} != written {}", out.size);
         },
     )?;
-    target.zset_convert_if_large(db, destination, now, log);
+    target.zset_convert_if_large(db, destination, now, log)?;
     Ok(members)
 }

@@ -19,7 +19,8 @@
 //!   with one child hands over to it. Nodes never merge otherwise (as a list's nodes do
 //!   not).
 //! - **Node sizes are bounded** by the longest member ever added (the header's
-//!   `member_max`): the cap is `max(NODE_BYTES, 2 × entry + 2)`, so a split half fits
+//!   `member_max`): the cap is `max(node_bytes, 2 × entry + 2)` (`node_bytes` is
+//!   [`NODE_BYTES`], or less in a store of small items), so a split half fits
 //!   under the cap plus one entry, and every write fits [`node_write_bound`]. A write makes
 //!   room for that bound on each level before it changes anything, so an update is never
 //!   half applied. A member longer than [`MEMBER_SIZE_MAX`] keeps its set compact.
@@ -42,6 +43,9 @@ use crate::store::large::{Header, LargeRef, PartKey, PartSource, TREE_HEIGHT_MAX
 use crate::store::zset::{Entries, Entry, LexRange, ScoreRange, ZsetView, order};
 use crate::store::{LogSink, Store};
 use crate::time::Timestamp;
+
+/// Members of one write that make room all at once (see `Store::zset_room_for_all`).
+const ROOM_ALL_MAX: usize = 16;
 
 mod load;
 #[cfg(test)]
@@ -369,7 +373,7 @@ impl Store<'_> {
         key: &[u8],
         header: &Header,
         (inserts, removes): (usize, usize),
-        index_sizes: &[usize],
+        index_sizes: impl Iterator<Item = usize> + Clone,
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<(), StoreError> {
@@ -379,11 +383,50 @@ impl Store<'_> {
         // removal after an insert may find the tree a level taller.
         let levels = header.tree.height as usize + 1;
         let nodes = inserts * (2 * levels + 1) + removes * (levels + 1);
-        let index = index_sizes
-            .iter()
-            .map(|&size| item::item_size(part_key_size, size, 0));
+        let index = index_sizes.map(|size| item::item_size(part_key_size, size, 0));
         let sizes = core::iter::repeat_n(node, nodes).chain(index);
         self.header_room(db, key, sizes, inserts * (levels + 1), now, log)
+    }
+
+    /// Room for a write of each of `members` (added or updated with `inserts`, removed
+    /// without) at once, each counted from above with its whole index part, when they are
+    /// at most [`ROOM_ALL_MAX`]: then the writes need no more room, so a command of a few
+    /// members is applied whole or refused whole; whether it made that room. (More
+    /// members make room one at a time: memory running out partway leaves the earlier
+    /// ones written.)
+    pub(in crate::store::zset) fn zset_room_for_all<'m>(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        members: impl Iterator<Item = &'m [u8]> + Clone,
+        inserts: bool,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<bool, StoreError> {
+        if members.clone().nth(ROOM_ALL_MAX).is_some() {
+            return Ok(false);
+        }
+        let mut header = self.zset_header(db, key)?;
+        if inserts {
+            let longest = members.clone().map(<[u8]>::len).max().unwrap_or(0);
+            header.tree.member_max = header
+                .tree
+                .member_max
+                .max(u32::try_from(longest).unwrap_or(u32::MAX));
+            if longest > MEMBER_SIZE_MAX
+                || node_write_bound(&header.tree) > self.config.value_size_max as usize
+            {
+                return Err(StoreError::CollectionTooLarge);
+            }
+        }
+        let count = members.clone().count();
+        let index = crate::store::large::SizeList::new(members.map(|member| {
+            self.part_bytes(db, key, header.part_of(member)).len()
+                + crate::store::hash::entry_size(member.len(), crate::store::zset::SCORE_SIZE)
+        }));
+        let writes = if inserts { (count, count) } else { (0, count) };
+        self.zset_room(db, key, &header, writes, index.iter(), now, log)?;
+        Ok(true)
     }
 
     /// The header of the large sorted set at `key` (which the caller found).
@@ -397,12 +440,17 @@ impl Store<'_> {
     /// Sets `member`'s score to `score` in the large sorted set at `key` (adding it if
     /// `old` is `None`): the index part, the tree, then the header. Returns whether the
     /// member was new.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a member, its score, and whether room was made"
+    )]
     pub(super) fn zset_set_large(
         &mut self,
         db: u8,
         key: &[u8],
         member: &[u8],
         score: f64,
+        room_made: bool,
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<bool, StoreError> {
@@ -446,15 +494,17 @@ impl Store<'_> {
         if old.is_none() && header.tree.height + 1 >= TREE_HEIGHT_MAX {
             return Err(StoreError::CollectionTooLarge);
         }
-        self.zset_room(
-            db,
-            key,
-            &header,
-            (1, usize::from(old.is_some())),
-            &[index_size],
-            now,
-            log,
-        )?;
+        if !room_made {
+            self.zset_room(
+                db,
+                key,
+                &header,
+                (1, usize::from(old.is_some())),
+                core::iter::once(index_size),
+                now,
+                log,
+            )?;
+        }
         self.part_write(
             db,
             &mut part_key,
@@ -482,11 +532,16 @@ impl Store<'_> {
 
     /// Removes the entry of `rank` from the large sorted set at `key`, which has more
     /// than one, calling `visit` with it once the write can no longer fail.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a rank, whether room was made, and a visitor"
+    )]
     pub(super) fn zset_remove_rank_large(
         &mut self,
         db: u8,
         key: &[u8],
         rank: usize,
+        room_made: bool,
         now: Timestamp,
         log: &mut impl LogSink,
         visit: &mut impl FnMut(&[u8], f64),
@@ -512,7 +567,17 @@ impl Store<'_> {
                 .map_or(0, |entry| entry.range.len());
             self.part_bytes(db, key, index_part).len() - removed
         };
-        self.zset_room(db, key, &header, (0, 1), &[index_size], now, log)?;
+        if !room_made {
+            self.zset_room(
+                db,
+                key,
+                &header,
+                (0, 1),
+                core::iter::once(index_size),
+                now,
+                log,
+            )?;
+        }
         {
             let zset = LargeZset::new(self, db, key, header);
             let (leaf, index) = zset.select(rank).ok_or(StoreError::CollectionInvalid)?;
@@ -561,6 +626,7 @@ impl Store<'_> {
     where
         M: Iterator<Item = &'m [u8]> + Clone,
     {
+        let room_made = self.zset_room_for_all(db, key, members.clone(), false, now, log)?;
         let mut removed = 0;
         for (index, member) in members.clone().enumerate() {
             if members.clone().position(|other| other == member) != Some(index) {
@@ -580,7 +646,7 @@ impl Store<'_> {
                 log.record(Record::Del { db, key });
                 return Ok(removed + 1);
             }
-            self.zset_remove_rank_large(db, key, rank, now, log, &mut |_, _| {})?;
+            self.zset_remove_rank_large(db, key, rank, room_made, now, log, &mut |_, _| {})?;
             removed += 1;
         }
         Ok(removed)
@@ -627,7 +693,8 @@ impl Store<'_> {
             } else {
                 window.start
             };
-            if let Err(error) = self.zset_remove_rank_large(db, key, rank, now, log, &mut visit) {
+            let removed = self.zset_remove_rank_large(db, key, rank, false, now, log, &mut visit);
+            if let Err(error) = removed {
                 return if done == 0 { Err(error) } else { Ok(done) };
             }
         }

@@ -16,66 +16,78 @@ use crate::time::Timestamp;
 
 use super::MEMBER_SIZE_MAX;
 use super::tree::{
-    InnerEntry, LOAD_ENTRIES, NODE_ENTRIES_MAX, TYPE_INNER, inner_entry_size, node_cap,
-    node_write_bound, push_inner,
+    InnerEntry, LOAD_ENTRIES, NODE_ENTRIES_MAX, TYPE_INNER, inner_entry_size, node_bytes_for,
+    node_cap, node_write_bound, push_inner,
 };
 
 impl Store<'_> {
+    /// Whether a sorted set under `key` whose longest member is `member_max` bytes can take
+    /// the large form: its parts' keys fit the stack, and its nodes can be items.
+    pub(in crate::store) fn zset_large_possible(&self, key: &[u8], member_max: usize) -> bool {
+        let tree = Tree {
+            member_max: u32::try_from(member_max).unwrap_or(u32::MAX),
+            node_bytes: node_bytes_for(self.config.value_size_max),
+            ..Tree::default()
+        };
+        PartKey::new(key).is_some()
+            && member_max <= MEMBER_SIZE_MAX
+            && node_write_bound(&tree) <= self.config.value_size_max as usize
+    }
+
     /// Converts the compact sorted set at `key` to the large form if it passed the
-    /// thresholds (`zset-max-listpack-entries`, `-value`) and its key is short enough.
-    /// Best effort: without room it stays compact (correct, only slower).
+    /// thresholds (`zset-max-listpack-entries`, `-value`) and can take it (a STORE result,
+    /// a RESTOREd payload). Without room it stays compact (correct, only slower), unless
+    /// making room evicted it: then [`StoreError::OutOfMemory`].
+    ///
+    /// # Errors
+    /// The set was evicted while making room for its conversion.
     pub(in crate::store) fn zset_convert_if_large(
         &mut self,
         db: u8,
         key: &[u8],
         now: Timestamp,
         log: &mut impl LogSink,
-    ) {
+    ) -> Result<(), StoreError> {
         let Some(found) = self.find(db, key) else {
-            return;
+            return Ok(());
         };
         let value = self.value_of(&found);
-        if value.first() != Some(&TYPE_ZSET) || PartKey::new(key).is_none() {
-            return;
+        if value.first() != Some(&TYPE_ZSET) {
+            return Ok(());
         }
-        let (entries_max, value_max) = (
-            self.config.zset_max_listpack_entries as usize,
-            self.config.zset_max_listpack_value as usize,
-        );
-        let view = ZsetView::new(value);
-        let mut count = 0usize;
-        let mut member_max = 0usize;
-        for entry in view.entries() {
-            count += 1;
-            member_max = member_max.max(entry.member.len());
+        let (count, member_max) = compact_shape(value);
+        let past = count > self.config.zset_max_listpack_entries as usize
+            || member_max > self.config.zset_max_listpack_value as usize;
+        if !past || !self.zset_large_possible(key, member_max) {
+            return Ok(());
         }
-        if (count <= entries_max && member_max <= value_max) || member_max > MEMBER_SIZE_MAX {
-            return;
+        match self.zset_convert(db, key, now, log) {
+            Err(_) if self.find(db, key).is_none() => Err(StoreError::OutOfMemory),
+            _ => Ok(()),
         }
-        let tree = Tree {
-            member_max: u32::try_from(member_max).unwrap_or(u32::MAX),
-            ..Tree::default()
-        };
-        if node_write_bound(&tree) > self.config.value_size_max as usize {
-            return;
-        }
-        let _ = self.zset_convert(db, key, count, member_max, now, log);
     }
 
-    /// [`Store::zset_convert_if_large`]'s conversion of a set of `count` entries: room for
+    /// Converts the compact sorted set at `key` (which [`Store::zset_large_possible`]
+    /// allows) to the large form: room for
     /// every part first (so the compact value stays where it is while the parts are read
     /// from it), the index parts, the tree loaded bottom up, the header, then index splits.
-    fn zset_convert(
+    ///
+    /// # Errors
+    /// No room (or no table slots) for the parts; nothing changed then but evictions.
+    pub(in crate::store) fn zset_convert(
         &mut self,
         db: u8,
         key: &[u8],
-        count: usize,
-        member_max: usize,
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<(), StoreError> {
+        let (count, member_max) = compact_shape(self.compact_old_value(db, key, true));
+        if count == 0 {
+            return Err(StoreError::CollectionInvalid);
+        }
         let tree = Tree {
             member_max: u32::try_from(member_max).unwrap_or(u32::MAX),
+            node_bytes: node_bytes_for(self.config.value_size_max),
             ..Tree::default()
         };
         let index_size = 1 + ZsetView::new(self.compact_old_value(db, key, true))
@@ -135,7 +147,7 @@ impl Store<'_> {
             nodes: built.nodes,
             next: built.nodes,
             end: built.nodes,
-            member_max: header.tree.member_max,
+            ..header.tree
         };
         self.header_write(db, key, header, None, now, log)?;
         self.large_grow(db, key, compose_index_split, now, log);
@@ -447,4 +459,13 @@ pub(in crate::store::zset) fn compose_index_split(
             out.push(old.get(entry.range).unwrap_or_default());
         }
     }
+}
+
+/// The entry count and longest member of a compact sorted set.
+fn compact_shape(value: &[u8]) -> (usize, usize) {
+    ZsetView::new(value)
+        .entries()
+        .fold((0, 0), |(count, longest), entry| {
+            (count + 1, longest.max(entry.member.len()))
+        })
 }

@@ -19,8 +19,16 @@ pub const TYPE_INNER: u8 = b'y';
 /// a few dozen members splits nodes, grows and shrinks the tree's height).
 pub const NODE_ENTRIES_MAX: usize = if cfg!(test) { 4 } else { 64 };
 
-/// Bytes a node holds before it splits (when its members are short).
-pub const NODE_BYTES: usize = 2048;
+/// Bytes a node holds before it splits (when its members are short), where items may be
+/// at least four times as large (a large set's `Tree::node_bytes`, see [`node_bytes_for`]).
+pub const NODE_BYTES: u32 = 2048;
+
+/// The node byte cap of a set that takes the large form in a store whose values are at
+/// most `value_size_max` bytes: [`NODE_BYTES`], or a quarter of the limit if that is less.
+#[must_use]
+pub fn node_bytes_for(value_size_max: u32) -> u32 {
+    (value_size_max / 4).clamp(64, NODE_BYTES)
+}
 
 /// Entries a node takes when a conversion loads the tree (room for later inserts).
 pub(super) const LOAD_ENTRIES: usize = NODE_ENTRIES_MAX * 3 / 4;
@@ -42,14 +50,12 @@ const fn entry_bound(member_max: u32) -> usize {
     INNER_FIXED_SIZE + 5 + member_max as usize
 }
 
-/// The byte cap past which a node of a tree with `tree`'s longest member splits.
+/// The byte cap past which a node of `tree` splits: its `node_bytes`, or room for two of
+/// its largest entries.
 pub(super) const fn node_cap(tree: &Tree) -> usize {
     let twice = 2 * entry_bound(tree.member_max) + 2;
-    if twice > NODE_BYTES {
-        twice
-    } else {
-        NODE_BYTES
-    }
+    let bytes = tree.node_bytes as usize;
+    if twice > bytes { twice } else { bytes }
 }
 
 /// The most bytes one node write of `tree` can take: a node at its cap plus one entry,
