@@ -468,6 +468,76 @@ impl Store<'_> {
         tree.nodes = tree.nodes.saturating_sub(1);
     }
 
+    /// [`Store::leaf_write`] when the leaf neither splits nor empties: its old bytes with
+    /// the entry put in or cut out, in two copies; whether it applied.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a tree write: the set, its tree and the change"
+    )]
+    fn leaf_write_in_place(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        part_key: &mut PartKey,
+        tree: &Tree,
+        leaf: u32,
+        edit: LeafEdit<'_>,
+        log: &mut impl LogSink,
+    ) -> Result<bool, StoreError> {
+        let (count, at_range, old_size) = {
+            let old = self.node_bytes(db, key, leaf);
+            let at = match edit {
+                LeafEdit::Insert(at, ..) | LeafEdit::Remove(at) => at,
+            };
+            let mut count = 0usize;
+            let mut at_range = None;
+            for (index, entry) in ZsetView::new(old).entries().enumerate() {
+                if index == at {
+                    at_range = Some(entry.range);
+                }
+                count += 1;
+            }
+            (count, at_range, old.len())
+        };
+        let (cut, insert, new_count, new_size) = match edit {
+            LeafEdit::Insert(_, score, member) => {
+                let at = at_range.map_or(old_size, |range| range.start);
+                (
+                    at..at,
+                    Some((score, member)),
+                    count + 1,
+                    old_size + entry_size(member.len()),
+                )
+            }
+            LeafEdit::Remove(_) => {
+                let Some(range) = at_range else {
+                    return Ok(false);
+                };
+                let size = old_size - range.len();
+                (range, None, count.saturating_sub(1), size)
+            }
+        };
+        if new_count == 0 || new_count > NODE_ENTRIES_MAX || new_size > node_cap(tree) {
+            return Ok(false);
+        }
+        self.part_write(
+            db,
+            part_key,
+            Header::node_part(leaf),
+            None,
+            new_size,
+            log,
+            |old, out| {
+                out.push(old.get(..cut.start).unwrap_or_default());
+                if let Some((score, member)) = insert {
+                    crate::store::zset::push_entry(out, member, score);
+                }
+                out.push(old.get(cut.end..).unwrap_or_default());
+            },
+        )?;
+        Ok(true)
+    }
+
     /// Writes leaf `leaf` with `edit`, splitting it if it passes the cap.
     #[expect(
         clippy::too_many_arguments,
@@ -488,6 +558,9 @@ impl Store<'_> {
         } else {
             -1
         };
+        if self.leaf_write_in_place(db, key, part_key, tree, leaf, edit, log)? {
+            return Ok(Up::Delta(delta));
+        }
         let (count, total, split) = {
             let old = self.node_bytes(db, key, leaf);
             let sizes = LeafEdited::new(old, edit).map(|(_, member)| entry_size(member.len()));
@@ -577,6 +650,33 @@ impl Store<'_> {
         delta: i64,
         log: &mut impl LogSink,
     ) -> Result<Up, StoreError> {
+        if let Up::Delta(change) = up {
+            // Only the child's count changes: the node is its old bytes with those 8 new.
+            let (field, count) = {
+                let mut entries = InnerEntries::new(self.node_bytes(db, key, node));
+                for _ in 0..at {
+                    entries.next().ok_or(StoreError::CollectionInvalid)?;
+                }
+                let start = entries.offset;
+                let entry = entries.next().ok_or(StoreError::CollectionInvalid)?;
+                (start + 4, entry.count.saturating_add_signed(change))
+            };
+            let size = self.node_bytes(db, key, node).len();
+            self.part_write(
+                db,
+                part_key,
+                Header::node_part(node),
+                None,
+                size,
+                log,
+                |old, out| {
+                    out.push(old.get(..field).unwrap_or_default());
+                    out.push(&count.to_le_bytes());
+                    out.push(old.get(field + 8..).unwrap_or_default());
+                },
+            )?;
+            return Ok(Up::Delta(delta));
+        }
         let (extra, right_child) = match up {
             Up::Split { right, .. } => (self.node_range(db, key, right), Some(right)),
             _ => (0..0, None),
