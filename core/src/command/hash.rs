@@ -310,11 +310,7 @@ fn scan<D: Door>(context: &mut Context<'_, '_, D>) {
         });
         return;
     }
-    let Some(cursor) = crate::text::parse_u64_lenient(context.arg(2)) else {
-        context.error("ERR invalid cursor");
-        return;
-    };
-    let Some(options) = super::keys::scan_options(context, 3, false) else {
+    let Some((cursor, options)) = super::keys::scan_large_arguments(context) else {
         return;
     };
     let Ok(Some(HashRead::Large(hash))) = context.shards.store_for(key).hash_view(db, key, now)

@@ -446,6 +446,19 @@ pub(super) fn scan_collection<D: Door>(
     }
 }
 
+/// A large collection's scan cursor and options (HSCAN, SSCAN, ZSCAN: arguments 2 on),
+/// or `None` once the error is replied.
+pub(super) fn scan_large_arguments<'c, D: Door>(
+    context: &mut Context<'c, '_, D>,
+) -> Option<(u64, ScanOptions<'c>)> {
+    let Some(cursor) = parse_cursor(context.arg(2)) else {
+        context.error("ERR invalid cursor");
+        return None;
+    };
+    let options = scan_options(context, 3, false)?;
+    Some((cursor, options))
+}
+
 /// Calls its second argument with each element of a large collection's part (by number)
 /// and the element's second reply, if any (see [`scan_parts`]).
 pub(super) type PartElements<'e> = dyn Fn(u32, &mut dyn FnMut(&[u8], Option<&[u8]>)) + 'e;
