@@ -438,8 +438,8 @@ impl Store<'_> {
     }
 
     /// Sets `member`'s score to `score` in the large sorted set at `key` (adding it if
-    /// `old` is `None`): the index part, the tree, then the header. Returns whether the
-    /// member was new.
+    /// absent): the index part, the tree, then the header; with `room_made`, the caller
+    /// made room for it (`zset_room_for_all`). Returns whether the member was new.
     #[expect(
         clippy::too_many_arguments,
         reason = "a member, its score, and whether room was made"
