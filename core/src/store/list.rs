@@ -357,6 +357,15 @@ impl Store<'_> {
         if !self.list_passes(key, sizing.size, count) {
             return Ok(None);
         }
+        // Room for the conversion and the write after it first, counted from above (the
+        // result's bytes with a node's overhead per element, three times over), so that a
+        // write that cannot have both is refused before it changes anything (the fuzzer
+        // found a push refused for memory after its conversion was written).
+        let bound = sizing.size + 64 * (count + 1);
+        if bound <= self.config.value_size_max as usize {
+            let part = item::item_size(key.len() + item::PART_NUMBER_SIZE, bound, 0);
+            self.header_room(db, key, [part, part, part].into_iter(), count + 2, now, log)?;
+        }
         self.list_convert(db, key, now, log)?;
         self.list_header(db, key)
             .map(Some)

@@ -32,7 +32,7 @@ use super::large::Header;
 use super::{LogSink, Store};
 use crate::codec::record::Record;
 use crate::error::StoreError;
-use crate::storage::item::varint_size;
+use crate::storage::item::{self, varint_size};
 use crate::time::Timestamp;
 
 /// Bytes of a score in the encoding.
@@ -654,18 +654,13 @@ impl Store<'_> {
         if !changed {
             return Ok(result);
         }
-        // Past the thresholds the set takes the large form within this write: a set that
-        // exists converts first (or the write is refused, changing nothing), then takes the
-        // pairs one by one; a new one is written compact and converts.
+        // Past the thresholds the set takes the large form within this write: room is made
+        // for the compact result and its conversion first (a write that cannot have it is
+        // refused before it writes anything), then the set is written compact and converts.
         let length = view.len() + result.added;
         let large = (length > self.config.zset_max_listpack_entries as usize
             || longest > self.config.zset_max_listpack_value as usize)
             && self.zset_large_possible(key, longest);
-        let existed = lookup.found.is_some();
-        if large && existed {
-            self.zset_convert(db, key, now, log)?;
-            return self.zset_add_large(db, key, pairs, options, now, log);
-        }
         let members = pairs.clone().map(|(_, member)| member);
         let resolve = |member: &[u8]| {
             let before = ZsetView::new(old).score(member);
@@ -679,6 +674,15 @@ impl Store<'_> {
         };
         compose(old, &members, &resolve, &mut sizing);
         let size = sizing.size;
+        if large {
+            // Room for the item and, counted from above, for the conversion's parts.
+            let parts = 2 * size + 32 * length + 64;
+            if parts <= self.config.value_size_max as usize {
+                let part = item::item_size(key.len() + item::PART_NUMBER_SIZE, parts, 0);
+                let compact = item::item_size(key.len(), size, 0);
+                self.ensure_room([compact, part, part].into_iter(), length + 4, now, log)?;
+            }
+        }
         self.compact_put(db, key, lookup, size, now, log, |old, target| {
             let resolve = |member: &[u8]| {
                 let before = ZsetView::new(old).score(member);
@@ -693,13 +697,11 @@ impl Store<'_> {
             compose(old, &members, &resolve, &mut out);
             assert!(out.size == size, "zset size {size} != written {}", out.size);
         })?;
-        if large && let Err(error) = self.zset_convert(db, key, now, log) {
-            // The new key goes again: the write is refused whole.
-            if let Some(found) = self.find(db, key) {
-                self.remove(&found);
-                log.record(Record::Del { db, key });
-            }
-            return Err(error);
+        if large && self.zset_convert(db, key, now, log).is_err() && self.find(db, key).is_none() {
+            // Making room for the conversion evicted the set itself: the write is refused.
+            // Otherwise a failed conversion leaves the set compact (correct, and a later
+            // write converts it) rather than refusing a write it made.
+            return Err(StoreError::OutOfMemory);
         }
         Ok(result)
     }

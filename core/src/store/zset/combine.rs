@@ -538,6 +538,7 @@ fn store_checked<'k>(
             assert!(out.size == size, "zset size {size} != written {}", out.size);
         },
     )?;
-    target.zset_convert_if_large(db, destination, now, log)?;
+    // Best effort: without room the result stays compact (correct, only slower).
+    let _ = target.zset_convert_if_large(db, destination, now, log);
     Ok(members)
 }

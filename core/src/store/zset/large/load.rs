@@ -36,11 +36,12 @@ impl Store<'_> {
 
     /// Converts the compact sorted set at `key` to the large form if it passed the
     /// thresholds (`zset-max-listpack-entries`, `-value`) and can take it (a STORE result,
-    /// a RESTOREd payload). Without room it stays compact (correct, only slower), unless
-    /// making room evicted it: then [`StoreError::OutOfMemory`].
+    /// a RESTOREd payload; their callers treat it as best effort: without room the set
+    /// stays compact, correct and only slower).
     ///
     /// # Errors
-    /// The set was evicted while making room for its conversion.
+    /// [`StoreError::OutOfMemory`] if the set was evicted while making room for its
+    /// conversion.
     pub(in crate::store) fn zset_convert_if_large(
         &mut self,
         db: u8,
