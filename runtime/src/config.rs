@@ -141,6 +141,9 @@ pub struct Settings {
     pub zset_max_listpack_entries: u64,
     /// `zset-max-listpack-value`: a sorted set with a longer member takes the large form.
     pub zset_max_listpack_value: u64,
+    /// `clean-dead-percent`: a segment at least this percent holes is cleaned before the
+    /// store takes memory it never used (0: only when memory runs short).
+    pub clean_dead_percent: u64,
     /// `notify-keyspace-events`: which keyspace events are published (Redis's letters,
     /// read by [`crate::db::parse_flags`]; 0: none).
     pub notify_keyspace_events: u16,
@@ -199,6 +202,7 @@ impl Default for Settings {
             list_max_listpack_size: -2,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            clean_dead_percent: floe_core::store::CLEAN_DEAD_PERCENT_DEFAULT.into(),
             notify_keyspace_events: 0,
         }
     }
@@ -305,7 +309,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 51] = [
+pub static SETTINGS: [Setting; 52] = [
     setting!(
         "dir",
         "",
@@ -780,6 +784,17 @@ pub static SETTINGS: [Setting; 51] = [
         |text: &str| parse_number(text, 0, u32::MAX.into())
     ),
     setting!(
+        "clean-dead-percent",
+        "",
+        false,
+        "before taking memory it never used, floe cleans a segment that is at least this \
+         percent holes (copies its live items away), so the process's resident memory \
+         follows its live data; 0: reclaim only when maxmemory is reached",
+        clean_dead_percent,
+        |percent: &u64| percent.to_string(),
+        |text: &str| parse_number(text, 0, 100)
+    ),
+    setting!(
         "notify-keyspace-events",
         "",
         true,
@@ -906,6 +921,7 @@ impl Settings {
             u32::try_from(self.zset_max_listpack_entries).unwrap_or(u32::MAX);
         config.store.zset_max_listpack_value =
             u32::try_from(self.zset_max_listpack_value).unwrap_or(u32::MAX);
+        config.store.clean_dead_percent = u8::try_from(self.clean_dead_percent).unwrap_or(100);
         config.persistence = self.persistence;
         config.fsync = self.fsync;
         config.backend = self.backend;

@@ -43,6 +43,10 @@ pub struct Segments<'a> {
     free_count: usize,
     head: SegmentIndex,
     seq_next: u64,
+    /// One past the highest segment ever opened. Free segments never opened are taken in
+    /// ascending order, after every freed one (the free list is a stack), so the segments
+    /// below this bound are exactly those whose memory the store has touched.
+    touched_end: usize,
 }
 
 impl<'a> Segments<'a> {
@@ -81,6 +85,7 @@ impl<'a> Segments<'a> {
             free_count: 0,
             head: 0,
             seq_next: 1,
+            touched_end: 0,
         };
         segments.clear();
         segments
@@ -148,7 +153,21 @@ impl<'a> Segments<'a> {
         self.memory.seq[segment] = self.seq_next;
         self.seq_next += 1;
         self.head = segment;
+        self.touched_end = self.touched_end.max(segment + 1);
         true
+    }
+
+    /// Segments ever opened (see `touched_end`).
+    #[must_use]
+    pub fn touched_count(&self) -> usize {
+        self.touched_end
+    }
+
+    /// Whether the next head would be a segment never opened before: memory the process
+    /// has not touched yet, which would grow its resident size.
+    #[must_use]
+    pub fn next_head_is_fresh(&self) -> bool {
+        self.free_count > 0 && self.memory.free[self.free_count - 1] as usize >= self.touched_end
     }
 
     /// Appends `size` bytes to the head and returns where; the caller writes the item.

@@ -129,7 +129,14 @@ pub struct Config {
     pub zset_max_listpack_entries: u32,
     /// ... or a member longer than this, in bytes (`zset-max-listpack-value`).
     pub zset_max_listpack_value: u32,
+    /// Before a write takes a segment whose memory was never used, the store cleans the
+    /// segment with the most holes if at least this percent of it is holes (0: never), so
+    /// the memory a process touches follows its live data rather than every rewrite.
+    pub clean_dead_percent: u8,
 }
+
+/// Default of [`Config::clean_dead_percent`].
+pub const CLEAN_DEAD_PERCENT_DEFAULT: u8 = 20;
 
 /// Redis's default `list-max-listpack-size`: nodes of at most 8 KiB.
 pub const LIST_MAX_LISTPACK_SIZE_DEFAULT: i32 = -2;
@@ -161,6 +168,7 @@ impl Config {
             list_max_listpack_size: LIST_MAX_LISTPACK_SIZE_DEFAULT,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            clean_dead_percent: CLEAN_DEAD_PERCENT_DEFAULT,
         }
     }
 
@@ -226,6 +234,9 @@ pub struct Stats {
     pub memory_used_size: u64,
     /// Bytes the store may ever use: the table plus all segments.
     pub memory_limit_size: u64,
+    /// Bytes of the segments ever opened: the item memory the process has touched (see
+    /// [`Config::clean_dead_percent`]).
+    pub memory_touched_size: u64,
     /// Heap bytes of the prefix index (0 when it is off); outside the arena, so in none
     /// of the figures above (see [`PrefixIndex::size`]).
     pub prefix_index_size: u64,
@@ -248,6 +259,7 @@ impl Stats {
             memory_live_size: self.memory_live_size + other.memory_live_size,
             memory_used_size: self.memory_used_size + other.memory_used_size,
             memory_limit_size: self.memory_limit_size + other.memory_limit_size,
+            memory_touched_size: self.memory_touched_size + other.memory_touched_size,
             prefix_index_size: self.prefix_index_size + other.prefix_index_size,
             prefix_index_keys: self.prefix_index_keys + other.prefix_index_keys,
         }
@@ -421,6 +433,9 @@ pub struct Store<'a> {
     /// entries back; cleaning relocates items). A [`Lookup`] taken at the same epoch is
     /// still valid, so a write need not look its key up twice.
     epoch: u64,
+    /// The head and the free bytes left in it at or below which a write next looks for a
+    /// segment to clean before the store grows (`reclaim.rs`, `clean_before_growing`).
+    clean_check: (usize, usize),
     /// Set while [`Store::apply`] replays a record: room then comes only from cleaning,
     /// never from eviction (the log already holds every eviction as a delete).
     replaying: bool,
@@ -465,6 +480,7 @@ impl<'a> Store<'a> {
             random_state: config.seed | 1,
             expire_cursor: 0,
             epoch: 0,
+            clean_check: (usize::MAX, 0),
             replaying: false,
             item_size_max_seen: 0,
             index: PrefixIndex::default(),
@@ -793,6 +809,8 @@ impl<'a> Store<'a> {
             memory_live_size: self.segments.live_size_total() as u64,
             memory_used_size: table_size + self.segments.used_size_total() as u64,
             memory_limit_size: table_size + segments_size,
+            memory_touched_size: (self.segments.touched_count() * self.segments.segment_size())
+                as u64,
             prefix_index_size: self.index.size() as u64,
             prefix_index_keys: self.index.len() as u64,
             ..self.stats

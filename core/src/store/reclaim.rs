@@ -47,6 +47,9 @@ impl Store<'_> {
             let keys_fit = self.table.len() + new_key_count <= self.table.len_max();
             let bytes_fit = self.fits(sizes.clone(), slack_size);
             if keys_fit && bytes_fit {
+                if self.clean_before_growing(sizes.clone(), now) {
+                    continue;
+                }
                 return Ok(());
             }
             let force = step >= 2 * segment_count;
@@ -114,12 +117,8 @@ impl Store<'_> {
     /// may waste). Under eviction policies a segment must also be at least a quarter dead,
     /// so a store full of live data evicts rather than copying much to gain little.
     fn clean_step(&mut self, now: Timestamp) -> bool {
-        let head = self.segments.head();
         let remaining = self.segments.head_remaining();
-        let candidate = (0..self.segments.count())
-            .filter(|&segment| segment != head && self.segments.in_use(segment))
-            .max_by_key(|&segment| self.segments.dead_size(segment));
-        let Some(victim) = candidate else {
+        let Some(victim) = self.dirtiest() else {
             return false;
         };
         let dead_size = self.segments.dead_size(victim);
@@ -139,6 +138,53 @@ impl Store<'_> {
         self.sweep(victim, Sweep::Clean, now, &mut ());
         self.stats.segments_cleaned += 1;
         true
+    }
+
+    /// Cleans the segment with the most holes into the head while the next head would be
+    /// a segment never used before; whether it did.
+    ///
+    /// Without this, memory is reclaimed only when it runs short, so a store far below
+    /// `maxmemory` keeps every rewritten item as a hole and the process's resident memory
+    /// grows with all it ever wrote (a large collection rewrites a part per element). The
+    /// victim must be at least `clean_dead_percent` holes, so each cleaning copies at most
+    /// `100 - percent` of a segment to gain at least `percent` of one, and its live items
+    /// must fit in the head beside the write: a cleaning that opened a fresh head for its
+    /// copies would grow the store as much as it saves. The head gets room for a victim
+    /// while it is still empty enough, so the look (a walk over the segments' counters)
+    /// happens when the head has filled by another sixteenth, not at every write.
+    fn clean_before_growing(&mut self, sizes: impl Iterator<Item = usize>, now: Timestamp) -> bool {
+        let percent = usize::from(self.config.clean_dead_percent);
+        if percent == 0 || !self.segments.next_head_is_fresh() {
+            return false;
+        }
+        let head = self.segments.head();
+        let remaining = self.segments.head_remaining();
+        let (check_head, check_at) = self.clean_check;
+        if check_head == head && remaining > check_at {
+            return false;
+        }
+        let segment_size = self.segments.segment_size();
+        self.clean_check = (head, remaining.saturating_sub(segment_size / 16));
+        let Some(victim) = self.dirtiest() else {
+            return false;
+        };
+        let room = remaining.saturating_sub(sizes.sum());
+        if self.segments.dead_size(victim) * 100 < percent * segment_size
+            || self.segments.live_size(victim) > room
+        {
+            return false;
+        }
+        self.sweep(victim, Sweep::Clean, now, &mut ());
+        self.stats.segments_cleaned += 1;
+        true
+    }
+
+    /// The retired segment with the most dead bytes.
+    fn dirtiest(&self) -> Option<SegmentIndex> {
+        let head = self.segments.head();
+        (0..self.segments.count())
+            .filter(|&segment| segment != head && self.segments.in_use(segment))
+            .max_by_key(|&segment| self.segments.dead_size(segment))
     }
 
     /// Evicts a victim segment chosen by the policy; `false` if there is none.
@@ -417,4 +463,102 @@ enum Sweep {
     },
     /// Evict every item the policy may evict, second chances or not.
     EvictAll,
+}
+
+#[cfg(test)]
+mod tests {
+    //! Cleaning before growing: what a process touches follows its live data.
+
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use super::super::{Config, SetOptions, Store};
+    use crate::arena::Arena;
+
+    const NOW: u64 = 1_700_000_000_000;
+    const MIB: u64 = 1 << 20;
+
+    /// A store of 64 segments of 1 MiB, cleaning before growing at `percent`.
+    fn store(percent: u8) -> Store<'static> {
+        let mut config = Config::new(64 << 20, 100_000);
+        config.clean_dead_percent = percent;
+        let memory = Vec::leak(vec![0u8; config.arena_size()]);
+        let mut arena = Arena::from_buffer(memory);
+        let store = Store::new(&mut arena, config).expect("config fits");
+        arena.freeze().expect("freeze");
+        store
+    }
+
+    /// Writes 100 keys of 10 KiB (1 MiB live) 40 times over (40 MiB written).
+    fn overwrite(store: &mut Store<'_>) {
+        for round in 0..40u8 {
+            for key in 0..100u32 {
+                let value = vec![round; 10 * 1024];
+                let options = SetOptions::default();
+                store
+                    .set(0, &key.to_le_bytes(), &value, options, NOW, &mut ())
+                    .expect("room");
+            }
+        }
+        for key in 0..100u32 {
+            assert_eq!(
+                store.get(0, &key.to_le_bytes(), NOW),
+                Some(&[39u8; 10240][..])
+            );
+        }
+    }
+
+    #[test]
+    fn rewrites_reuse_memory_instead_of_touching_more() {
+        let mut cleaning = store(50);
+        overwrite(&mut cleaning);
+        let stats = cleaning.stats();
+        assert!(stats.segments_cleaned > 0);
+        assert!(
+            stats.memory_touched_size <= 4 * MIB,
+            "touched {} for 1 MiB live",
+            stats.memory_touched_size
+        );
+
+        let mut off = store(0);
+        overwrite(&mut off);
+        let stats = off.stats();
+        assert_eq!(stats.segments_cleaned, 0, "memory never ran short");
+        assert!(
+            stats.memory_touched_size >= 39 * MIB,
+            "every rewrite kept as a hole"
+        );
+    }
+
+    #[test]
+    fn segments_below_the_percent_are_not_cleaned_while_memory_is_fresh() {
+        // 4 MiB of 1 KiB values, every other key deleted: each retired segment is half holes.
+        for (percent, cleaned) in [(60, false), (40, true)] {
+            let mut store = store(percent);
+            let value = [5u8; 1024];
+            for key in 0..4096u32 {
+                let options = SetOptions::default();
+                store
+                    .set(0, &key.to_le_bytes(), &value, options, NOW, &mut ())
+                    .expect("room");
+            }
+            for key in (0..4096u32).step_by(2) {
+                assert!(store.delete(0, &key.to_le_bytes(), NOW, &mut ()));
+            }
+            for key in 4096..6144u32 {
+                let options = SetOptions::default();
+                store
+                    .set(0, &key.to_le_bytes(), &value, options, NOW, &mut ())
+                    .expect("room");
+            }
+            assert_eq!(
+                store.stats().segments_cleaned > 0,
+                cleaned,
+                "percent {percent}"
+            );
+            for key in (1..6144u32).filter(|key| *key >= 4096 || key % 2 == 1) {
+                assert_eq!(store.get(0, &key.to_le_bytes(), NOW), Some(&value[..]));
+            }
+        }
+    }
 }
