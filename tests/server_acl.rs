@@ -21,7 +21,15 @@ common::server::against_floe_loops!(
     acl_save_survives_a_restart,
     http_needs_credentials_and_permission,
     pizzaria_logs_in_as_a_user,
+    dry_run_and_generated_passwords,
 );
+
+/// The checks below hold for Redis 7.0 too: run against a real redis-server, they prove
+/// they pin Redis's behaviour.
+#[test]
+fn redis_behaves_as_the_checks_say() {
+    dry_run_and_generated_passwords(Target::Redis);
+}
 
 /// Sends `args` (split on spaces) and returns the raw reply as text.
 fn run(client: &mut Client, line: &str) -> String {
@@ -339,6 +347,78 @@ fn acl_replies_match_redis() {
     for floe in [Target::Floe, Target::FloeEpoll] {
         assert_eq!(replies(floe), redis, "{}", floe.name());
     }
+}
+
+/// ACL GENPASS gives fresh lowercase hex of the size asked for; ACL DRYRUN answers for
+/// another user without running anything (its texts are compared with Redis's in
+/// tests/differential/acl.redis).
+fn dry_run_and_generated_passwords(target: Target) {
+    let server = target.start();
+    let url = format!("redis://127.0.0.1:{}/", server.port);
+    let mut admin = redis::Client::open(url)
+        .expect("URL")
+        .get_connection()
+        .expect("connect");
+    let genpass = |admin: &mut redis::Connection, bits: Option<i64>| -> String {
+        let mut command = redis::cmd("ACL");
+        command.arg("GENPASS");
+        if let Some(bits) = bits {
+            command.arg(bits);
+        }
+        command.query(admin).expect("ACL GENPASS")
+    };
+    let first = genpass(&mut admin, None);
+    let second = genpass(&mut admin, None);
+    assert_eq!(first.len(), 64, "{first}");
+    assert_ne!(first, second, "two passwords alike");
+    for (bits, digits) in [(1, 1), (4, 1), (5, 2), (130, 33), (4096, 1024)] {
+        let password = genpass(&mut admin, Some(bits));
+        assert_eq!(password.len(), digits, "{bits} bits: {password}");
+        assert!(
+            password
+                .bytes()
+                .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte)),
+            "{password}"
+        );
+    }
+    let refused = redis::cmd("ACL")
+        .arg("GENPASS")
+        .arg(4097)
+        .query::<String>(&mut admin)
+        .expect_err("too many bits");
+    assert!(refused.to_string().contains("up to 4096"), "{refused}");
+
+    redis::cmd("ACL")
+        .arg(&["SETUSER", "erin", "on", ">pw", "~e:*", "+get", "+set"])
+        .exec(&mut admin)
+        .expect("SETUSER");
+    let dry_run = |admin: &mut redis::Connection, args: &[&str]| -> redis::Value {
+        redis::cmd("ACL")
+            .arg("DRYRUN")
+            .arg("erin")
+            .arg(args)
+            .query(admin)
+            .expect("ACL DRYRUN")
+    };
+    assert_eq!(
+        dry_run(&mut admin, &["SET", "e:1", "v"]),
+        redis::Value::Okay
+    );
+    assert_eq!(
+        dry_run(&mut admin, &["SET", "f:1", "v"]),
+        redis::Value::BulkString(b"This user has no permissions to access the 'f:1' key".to_vec())
+    );
+    // Nothing ran.
+    let stored: Option<String> = redis::cmd("GET").arg("e:1").query(&mut admin).expect("GET");
+    assert_eq!(stored, None);
+    let unknown = redis::cmd("ACL")
+        .arg(&["DRYRUN", "nobody", "GET", "k"])
+        .query::<redis::Value>(&mut admin)
+        .expect_err("no such user");
+    assert!(
+        unknown.to_string().contains("User 'nobody' not found"),
+        "{unknown}"
+    );
 }
 
 /// Standard base64 with padding, for Basic credentials.

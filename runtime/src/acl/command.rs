@@ -1,15 +1,34 @@
 //! The `ACL` command: SETUSER, GETUSER, DELUSER, LIST, USERS, WHOAMI, CAT, LOG, SAVE,
-//! LOAD, with Redis 7.2's replies.
+//! LOAD, DRYRUN, GENPASS, with Redis 7's replies (DRYRUN's denials as Redis 7.0 words
+//! them, the rest as 7.0 and 7.2 share them).
 //!
 //! Invariants: one reply frame per call; a failed SETUSER changes nothing; every change
 //! to the users bumps the generation (see [`Acl`]).
 
 use std::sync::Arc;
 
+use std::io::Read as _;
+use std::path::Path;
+
 use floe_core::codec::resp::{ReplySink, ReplyWriter};
+use floe_core::command::lookup;
+use floe_core::text::parse_integer_strict;
 
 use super::category::{self, CATEGORIES};
-use super::{Acl, Context, User, lock, unix_ms, write};
+use super::{Acl, Context, User, lock, permits, unix_ms, write};
+
+/// ACL GENPASS's default size of a password, in bits.
+const GENPASS_BITS_DEFAULT: u32 = 256;
+
+/// ACL GENPASS's largest size of a password, in bits (Redis's).
+const GENPASS_BITS_MAX: u32 = 4096;
+
+/// Where ACL GENPASS reads its randomness (as Redis does, at start, for its seed).
+const RANDOM_SOURCE: &str = "/dev/urandom";
+
+/// Redis's reply to ACL GENPASS with a size out of range.
+const GENPASS_BITS_WRONG: &str = "ERR ACL GENPASS argument must be the number of bits for the \
+     output password, a positive number up to 4096";
 
 /// Redis's reply to ACL SAVE and ACL LOAD without an ACL file.
 pub(super) const NO_FILE: &str = "ERR This Redis instance is not configured to use an ACL \
@@ -34,6 +53,20 @@ impl Acl {
             "getuser" => count == 3,
             "list" | "users" | "whoami" | "save" | "load" | "help" => count == 2,
             "cat" | "log" => count == 2 || count == 3,
+            "dryrun" => count >= 4,
+            "genpass" => {
+                if count > 3 {
+                    // Redis's table allows any count; the handler refuses more than one.
+                    let text = format!(
+                        "ERR unknown subcommand or wrong number of arguments for '{}'. Try \
+                         ACL HELP.",
+                        String::from_utf8_lossy(sub)
+                    );
+                    reply.error(text.as_bytes());
+                    return;
+                }
+                true
+            }
             _ => {
                 let text = format!(
                     "ERR unknown subcommand '{}'. Try ACL HELP.",
@@ -70,6 +103,8 @@ impl Acl {
             "whoami" => reply.bulk(caller.as_bytes()),
             "cat" => categories(rest.first().copied(), reply),
             "log" => self.log_reply(rest.first().copied(), reply),
+            "dryrun" => self.dry_run(rest, reply),
+            "genpass" => generate_password(rest.first().copied(), reply),
             "save" => match self.save_file() {
                 Ok(()) => reply.simple(b"OK"),
                 Err(message) => reply.error(message.as_bytes()),
@@ -168,6 +203,42 @@ impl Acl {
         reply.integer(deleted);
     }
 
+    /// `ACL DRYRUN name command [arg ...]`: `+OK` when the user may run the command, else
+    /// why not as a bulk string (Redis 7.0's text); an unknown user or command, or a wrong
+    /// arity, is an error. A container's subcommand is not looked up: an unknown one is
+    /// judged by the user's rules like a known one.
+    fn dry_run<S: ReplySink + ?Sized>(&self, rest: &[&[u8]], reply: &mut ReplyWriter<'_, S>) {
+        let [name, args @ ..] = rest else {
+            return;
+        };
+        let Some(user) = self.user(&String::from_utf8_lossy(name)) else {
+            let text = format!("ERR User '{}' not found", String::from_utf8_lossy(name));
+            reply.error(text.as_bytes());
+            return;
+        };
+        let command = args.first().copied().unwrap_or_default();
+        let Some(spec) = lookup(command) else {
+            let text = format!(
+                "ERR Command '{}' not found",
+                String::from_utf8_lossy(command)
+            );
+            reply.error(text.as_bytes());
+            return;
+        };
+        if !spec.accepts(args.len()) {
+            let text = format!(
+                "ERR wrong number of arguments for '{}' command",
+                spec.name()
+            );
+            reply.error(text.as_bytes());
+            return;
+        }
+        match permits(&user, args) {
+            Ok(()) => reply.simple(b"OK"),
+            Err(denial) => reply.bulk(denial.dry_run_text().as_bytes()),
+        }
+    }
+
     /// `ACL LOG [count | RESET]`: the newest entries first (10 without a count).
     fn log_reply<S: ReplySink + ?Sized>(
         &self,
@@ -247,13 +318,57 @@ fn categories<S: ReplySink + ?Sized>(name: Option<&[u8]>, reply: &mut ReplyWrite
     }
 }
 
+/// `ACL GENPASS [bits]`: `bits` (rounded up to a multiple of 4) of the operating system's
+/// randomness, in lowercase hex.
+fn generate_password<S: ReplySink + ?Sized>(
+    argument: Option<&[u8]>,
+    reply: &mut ReplyWriter<'_, S>,
+) {
+    let mut bits = i64::from(GENPASS_BITS_DEFAULT);
+    if let Some(argument) = argument {
+        let Some(number) = parse_integer_strict(argument) else {
+            reply.error(b"ERR value is not an integer or out of range");
+            return;
+        };
+        bits = number;
+    }
+    let Some(bits) = u32::try_from(bits)
+        .ok()
+        .filter(|bits| (1..=GENPASS_BITS_MAX).contains(bits))
+    else {
+        reply.error(GENPASS_BITS_WRONG.as_bytes());
+        return;
+    };
+    match random_hex(Path::new(RANDOM_SOURCE), bits.div_ceil(4)) {
+        Ok(text) => reply.bulk(text.as_bytes()),
+        Err(error) => {
+            let text = format!("ERR cannot read random bytes from {RANDOM_SOURCE}: {error}");
+            reply.error(text.as_bytes());
+        }
+    }
+}
+
+/// `digit_count` lowercase hex digits of the bytes read from `source` (the operating
+/// system's randomness, [`RANDOM_SOURCE`]).
+fn random_hex(source: &Path, digit_count: u32) -> std::io::Result<String> {
+    let digit_count = usize::try_from(digit_count).unwrap_or(usize::MAX);
+    let mut bytes = vec![0_u8; digit_count.div_ceil(2)];
+    std::fs::File::open(source)?.read_exact(&mut bytes)?;
+    let mut text: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    text.truncate(digit_count);
+    assert_eq!(text.len(), digit_count, "digit_count={digit_count}");
+    Ok(text)
+}
+
 /// `ACL HELP`.
 fn help<S: ReplySink + ?Sized>(reply: &mut ReplyWriter<'_, S>) {
-    let lines: [&str; 11] = [
+    let lines: [&str; 13] = [
         "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "CAT [<category>]",
         "DELUSER <username> [<username> ...]",
+        "DRYRUN <username> <command> [<arg> ...]",
         "GETUSER <username>",
+        "GENPASS [<bits>]",
         "LIST",
         "LOAD",
         "LOG [<count> | RESET]",
@@ -265,5 +380,26 @@ fn help<S: ReplySink + ?Sized>(reply: &mut ReplyWriter<'_, S>) {
     reply.array_header(lines.len());
     for line in lines {
         reply.simple(line.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_hex_has_the_digits_asked_for() {
+        let zeros = random_hex(Path::new("/dev/zero"), 5).expect("read /dev/zero");
+        assert_eq!(zeros, "00000");
+        let random = random_hex(Path::new(RANDOM_SOURCE), 64).expect("read randomness");
+        assert_eq!(random.len(), 64);
+        assert!(random.bytes().all(|byte| byte.is_ascii_hexdigit()));
+        assert!(!random.bytes().any(|byte| byte.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn random_hex_reports_a_missing_source() {
+        let error = random_hex(Path::new("/nonexistent/random"), 4).expect_err("no such file");
+        assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
     }
 }

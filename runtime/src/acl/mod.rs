@@ -80,6 +80,24 @@ impl Denial {
             Self::Channel(_) => "NOPERM No permissions to access a channel".to_owned(),
         }
     }
+
+    /// ACL DRYRUN's reply text (Redis 7.0's, sent as a bulk string).
+    #[must_use]
+    pub fn dry_run_text(&self) -> String {
+        match self {
+            Self::Command(name) => {
+                format!("This user has no permissions to run the '{name}' command")
+            }
+            Self::Key(key) => format!(
+                "This user has no permissions to access the '{}' key",
+                String::from_utf8_lossy(key)
+            ),
+            Self::Channel(channel) => format!(
+                "This user has no permissions to access the '{}' channel",
+                String::from_utf8_lossy(channel)
+            ),
+        }
+    }
 }
 
 /// Where a denied command was: ACL LOG's `context`.
@@ -294,16 +312,7 @@ impl Acl {
         let Some(user) = &caller.user else {
             return Ok(());
         };
-        if user.unrestricted() {
-            return Ok(());
-        }
-        let Some(spec) = args.get(0).and_then(lookup) else {
-            return Ok(());
-        };
-        if !spec.accepts(args.count()) || no_auth(spec) {
-            return Ok(());
-        }
-        check_user(user, spec, args)
+        permits(user, args)
     }
 
     /// Records a denial in ACL LOG.
@@ -334,6 +343,20 @@ impl Acl {
     fn bump(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
+}
+
+/// Whether `user` may run `args`: [`Acl::check`] for a known user (ACL DRYRUN's too).
+fn permits<A: Arguments + ?Sized>(user: &User, args: &A) -> Result<(), Denial> {
+    if user.unrestricted() {
+        return Ok(());
+    }
+    let Some(spec) = args.get(0).and_then(lookup) else {
+        return Ok(());
+    };
+    if !spec.accepts(args.count()) || no_auth(spec) {
+        return Ok(());
+    }
+    check_user(user, spec, args)
 }
 
 /// The commands every client may run, logged in or not (Redis's `no-auth` flag).
