@@ -22,6 +22,7 @@ common::server::against_floe_loops!(
     http_needs_credentials_and_permission,
     pizzaria_logs_in_as_a_user,
     dry_run_and_generated_passwords,
+    client_list_names_the_user,
 );
 
 /// The checks below hold for Redis 7.0 too: run against a real redis-server, they prove
@@ -29,6 +30,7 @@ common::server::against_floe_loops!(
 #[test]
 fn redis_behaves_as_the_checks_say() {
     dry_run_and_generated_passwords(Target::Redis);
+    client_list_names_the_user(Target::Redis);
 }
 
 /// Sends `args` (split on spaces) and returns the raw reply as text.
@@ -289,6 +291,8 @@ fn pizzaria_logs_in_as_a_user(target: Target) {
         received.extend_from_slice(&buffer[..read]);
     }
     assert_eq!(escape(&received), escape(expected));
+    let list = String::from_utf8_lossy(&admin.command(&[b"CLIENT", b"LIST"])).into_owned();
+    assert!(list.contains(" user=cook "), "{list}");
 }
 
 /// ACL replies whose text Redis 7.0 (installed here) shares with 7.2: the same bytes
@@ -419,6 +423,42 @@ fn dry_run_and_generated_passwords(target: Target) {
         unknown.to_string().contains("User 'nobody' not found"),
         "{unknown}"
     );
+}
+
+/// CLIENT LIST and CLIENT INFO name each client's user where Redis does (after `multi=`,
+/// before `resp=`), and CLIENT KILL USER closes the connections of one user.
+fn client_list_names_the_user(target: Target) {
+    let server = target.start();
+    let mut admin = server.client();
+    run(&mut admin, "ACL SETUSER frank on >pw ~* +@all");
+    let mut frank = server.client();
+    assert_eq!(run(&mut frank, "AUTH frank pw"), "\"+OK\\r\\n\"");
+    let info = String::from_utf8_lossy(&frank.command(&[b"CLIENT", b"INFO"])).into_owned();
+    let fields: Vec<&str> = info.split([' ', '\n']).collect();
+    let position = |prefix: &str| {
+        fields
+            .iter()
+            .position(|field| field.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {info}"))
+    };
+    assert!(fields.contains(&"user=frank"), "{info}");
+    assert!(position("multi=") < position("user="), "{info}");
+    assert!(position("user=") < position("resp="), "{info}");
+    let list = String::from_utf8_lossy(&admin.command(&[b"CLIENT", b"LIST"])).into_owned();
+    assert!(list.contains(" user=frank "), "{list}");
+    assert!(list.contains(" user=default "), "{list}");
+    // RESET logs back in as default.
+    run(&mut frank, "RESET");
+    let info = String::from_utf8_lossy(&frank.command(&[b"CLIENT", b"INFO"])).into_owned();
+    assert!(info.contains(" user=default "), "{info}");
+    assert_eq!(run(&mut frank, "AUTH frank pw"), "\"+OK\\r\\n\"");
+    assert_eq!(
+        run(&mut admin, "CLIENT KILL USER nobody"),
+        "\"-ERR No such user 'nobody'\\r\\n\""
+    );
+    assert_eq!(run(&mut admin, "CLIENT KILL USER frank"), "\":1\\r\\n\"");
+    assert_eq!(frank.read_until_closed(Duration::from_secs(10)), b"");
+    assert_eq!(run(&mut admin, "PING"), "\"+PONG\\r\\n\"");
 }
 
 /// Standard base64 with padding, for Basic credentials.

@@ -308,7 +308,9 @@ impl Resp {
             || name.eq_ignore_ascii_case(b"exec")
             || name.eq_ignore_ascii_case(b"hello")
             || name.eq_ignore_ascii_case(b"reset")
+            || name.eq_ignore_ascii_case(b"auth")
         {
+            connection.info.set_user(self.caller.name());
             let current = String::from_utf8_lossy(self.session.name().unwrap_or_default());
             connection.info.set_name(&current);
             let resp = match self.session.protocol {
@@ -772,7 +774,8 @@ fn client_kill<S: ReplySink + ?Sized>(
     reply: &mut ReplyWriter<'_, S>,
 ) {
     let filters = args.get(2..).unwrap_or_default();
-    let result = worker.shared.clients.kill(filters, caller);
+    let user_exists = |name: &str| worker.admin.acl.user(name).is_some();
+    let result = worker.shared.clients.kill(filters, caller, &user_exists);
     let old_form = filters.len() == 1;
     match result {
         Ok(0) if old_form => reply.error(b"ERR No such client"),
