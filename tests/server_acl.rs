@@ -23,6 +23,9 @@ common::server::against_floe_loops!(
     pizzaria_logs_in_as_a_user,
     dry_run_and_generated_passwords,
     client_list_names_the_user,
+    deleted_users_connections_close,
+    acl_load_closes_every_users_connections_but_defaults,
+    subscribers_to_what_a_user_lost_close,
 );
 
 /// The checks below hold for Redis 7.0 too: run against a real redis-server, they prove
@@ -31,7 +34,13 @@ common::server::against_floe_loops!(
 fn redis_behaves_as_the_checks_say() {
     dry_run_and_generated_passwords(Target::Redis);
     client_list_names_the_user(Target::Redis);
+    deleted_users_connections_close(Target::Redis);
+    acl_load_closes_every_users_connections_but_defaults(Target::Redis);
+    subscribers_to_what_a_user_lost_close(Target::Redis);
 }
+
+/// How long a connection that is to close may stay open (a bound, not a timing check).
+const CLOSE_BOUND: Duration = Duration::from_secs(10);
 
 /// Sends `args` (split on spaces) and returns the raw reply as text.
 fn run(client: &mut Client, line: &str) -> String {
@@ -88,17 +97,14 @@ fn categories_commands_and_keys(target: Target) {
         "\"-NOPERM User alice has no permissions to run the 'keys' command\\r\\n\""
     );
     assert_eq!(run(&mut alice, "PING"), "\"+PONG\\r\\n\"");
-    // Permissions change at the next command; a deleted user must log in again.
+    // Permissions change at the next command; a deleted user's connections close.
     run(&mut admin, "ACL SETUSER alice -get");
     assert_eq!(
         run(&mut alice, "GET app:1"),
         "\"-NOPERM User alice has no permissions to run the 'get' command\\r\\n\""
     );
     assert_eq!(run(&mut admin, "ACL DELUSER alice"), "\":1\\r\\n\"");
-    assert_eq!(
-        run(&mut alice, "PING"),
-        "\"-NOAUTH Authentication required.\\r\\n\""
-    );
+    assert_eq!(alice.read_until_closed(CLOSE_BOUND), b"");
     // The redis crate logs in with AUTH user pass from the URL.
     run(&mut admin, "ACL SETUSER bob on >secret ~* +@all -flushall");
     let url = format!("redis://bob:secret@127.0.0.1:{}/", server.port);
@@ -459,6 +465,110 @@ fn client_list_names_the_user(target: Target) {
     assert_eq!(run(&mut admin, "CLIENT KILL USER frank"), "\":1\\r\\n\"");
     assert_eq!(frank.read_until_closed(Duration::from_secs(10)), b"");
     assert_eq!(run(&mut admin, "PING"), "\"+PONG\\r\\n\"");
+}
+
+/// ACL DELUSER closes every connection logged in as the deleted user, on any worker, its
+/// own included once it has the reply (Redis 7.0 does); a disabled user's connections
+/// carry on, with the user's rules as they are now.
+fn deleted_users_connections_close(target: Target) {
+    let server = target.start_with(&["--workers", "4"]);
+    let mut admin = server.client();
+    run(&mut admin, "ACL SETUSER gina on >pw ~* +@all");
+    // Several connections, so that floe's spread over its workers.
+    let mut ginas: Vec<Client> = (0..4).map(|_| server.client()).collect();
+    for gina in &mut ginas {
+        assert_eq!(run(gina, "AUTH gina pw"), "\"+OK\\r\\n\"");
+    }
+    run(&mut admin, "ACL SETUSER gina off -get");
+    let mut late = server.client();
+    assert_eq!(
+        run(&mut late, "AUTH gina pw"),
+        "\"-WRONGPASS invalid username-password pair or user is disabled.\\r\\n\""
+    );
+    assert_eq!(run(&mut ginas[0], "PING"), "\"+PONG\\r\\n\"");
+    let denied = run(&mut ginas[1], "GET k");
+    assert!(denied.starts_with("\"-NOPERM"), "{denied}");
+    assert_eq!(run(&mut admin, "ACL DELUSER gina nobody"), "\":1\\r\\n\"");
+    for gina in &mut ginas {
+        assert_eq!(gina.read_until_closed(CLOSE_BOUND), b"");
+    }
+    assert_eq!(run(&mut admin, "PING"), "\"+PONG\\r\\n\"");
+    assert_eq!(run(&mut late, "PING"), "\"+PONG\\r\\n\"");
+    // A connection that deletes its own user gets the reply, then closes.
+    run(&mut admin, "ACL SETUSER hank on >pw ~* +@all");
+    let mut hank = server.client();
+    run(&mut hank, "AUTH hank pw");
+    assert_eq!(run(&mut hank, "ACL DELUSER hank"), "\":1\\r\\n\"");
+    assert_eq!(hank.read_until_closed(CLOSE_BOUND), b"");
+    // Deleting nobody, or failing, closes nothing.
+    assert_eq!(run(&mut admin, "ACL DELUSER nobody"), "\":0\\r\\n\"");
+    assert_eq!(
+        run(&mut admin, "ACL DELUSER default"),
+        "\"-ERR The 'default' user cannot be removed\\r\\n\""
+    );
+    assert_eq!(run(&mut admin, "PING"), "\"+PONG\\r\\n\"");
+}
+
+/// ACL LOAD closes every connection logged in as a user other than `default`, changed
+/// or not, its own included (Redis 7.0 replaces every user object); `default`'s carry on.
+/// A failed ACL LOAD closes nothing.
+fn acl_load_closes_every_users_connections_but_defaults(target: Target) {
+    let scratch = common::scratch(&format!("acl-load-{}", target.name()));
+    let file = scratch.join("users.acl");
+    let users = "user default on nopass ~* &* +@all\nuser ivan on >pw ~* +@all\n\
+                 user jill on >pw ~* +@all\n";
+    std::fs::write(&file, users).expect("write the ACL file");
+    let file_text = file.display().to_string();
+    let server = match target {
+        Target::Redis => Server::redis_with(&["--aclfile", &file_text]),
+        _ => target.start_with(&["--aclfile", &file_text]),
+    };
+    let mut admin = server.client();
+    let mut ivan = server.client();
+    let mut jill = server.client();
+    run(&mut ivan, "AUTH ivan pw");
+    run(&mut jill, "AUTH jill pw");
+    std::fs::write(&file, "user bogus badrule\n").expect("write");
+    let failed = run(&mut admin, "ACL LOAD");
+    assert!(failed.starts_with("\"-ERR"), "{failed}");
+    assert_eq!(run(&mut ivan, "PING"), "\"+PONG\\r\\n\"");
+    std::fs::write(&file, users).expect("write");
+    assert_eq!(run(&mut admin, "ACL LOAD"), "\"+OK\\r\\n\"");
+    assert_eq!(ivan.read_until_closed(CLOSE_BOUND), b"");
+    assert_eq!(jill.read_until_closed(CLOSE_BOUND), b"");
+    assert_eq!(run(&mut admin, "PING"), "\"+PONG\\r\\n\"");
+    let mut jill = server.client();
+    run(&mut jill, "AUTH jill pw");
+    assert_eq!(run(&mut jill, "ACL LOAD"), "\"+OK\\r\\n\"");
+    assert_eq!(jill.read_until_closed(CLOSE_BOUND), b"");
+    assert_eq!(run(&mut admin, "PING"), "\"+PONG\\r\\n\"");
+}
+
+/// ACL SETUSER closes the user's subscribers to a channel or pattern it may no longer use
+/// (Redis 7.0 does); subscribers whose subscriptions stay allowed carry on.
+fn subscribers_to_what_a_user_lost_close(target: Target) {
+    let server = target.start_with(&["--workers", "4"]);
+    let mut admin = server.client();
+    run(&mut admin, "ACL SETUSER kim on >pw ~* &news:* +@all");
+    let mut channel = server.client();
+    let mut pattern = server.client();
+    let mut shard = server.client();
+    for client in [&mut channel, &mut pattern, &mut shard] {
+        run(client, "AUTH kim pw");
+    }
+    run(&mut channel, "SUBSCRIBE news:1");
+    run(&mut pattern, "PSUBSCRIBE news:*");
+    run(&mut shard, "SSUBSCRIBE news:2");
+    run(&mut admin, "ACL SETUSER kim resetchannels &news:1");
+    assert_eq!(pattern.read_until_closed(CLOSE_BOUND), b"");
+    assert_eq!(shard.read_until_closed(CLOSE_BOUND), b"");
+    assert_eq!(run(&mut admin, "PUBLISH news:1 hi"), "\":1\\r\\n\"");
+    assert_eq!(
+        escape(&channel.reply()),
+        "\"*3\\r\\n$7\\r\\nmessage\\r\\n$6\\r\\nnews:1\\r\\n$2\\r\\nhi\\r\\n\""
+    );
+    run(&mut admin, "ACL SETUSER kim resetchannels");
+    assert_eq!(channel.read_until_closed(CLOSE_BOUND), b"");
 }
 
 /// Standard base64 with padding, for Basic credentials.

@@ -15,7 +15,7 @@ use floe_core::command::lookup;
 use floe_core::text::parse_integer_strict;
 
 use super::category::{self, CATEGORIES};
-use super::{Acl, Context, User, lock, permits, unix_ms, write};
+use super::{Acl, Context, Disconnect, User, lock, permits, unix_ms, write};
 
 /// ACL GENPASS's default size of a password, in bits.
 const GENPASS_BITS_DEFAULT: u32 = 256;
@@ -38,13 +38,13 @@ pub(super) const NO_FILE: &str = "ERR This Redis instance is not configured to u
 
 impl Acl {
     /// Runs `ACL <subcommand> ...` (`args` from `ACL`) for the client logged in as
-    /// `caller`, writing one reply frame.
+    /// `caller`, writing one reply frame; returns whose connections the door must close.
     pub fn run<S: ReplySink + ?Sized>(
         &self,
         caller: &str,
         args: &[&[u8]],
         reply: &mut ReplyWriter<'_, S>,
-    ) {
+    ) -> Disconnect {
         let sub = args.get(1).copied().unwrap_or_default();
         let lowered = String::from_utf8_lossy(sub).to_ascii_lowercase();
         let count = args.len();
@@ -63,7 +63,7 @@ impl Acl {
                         String::from_utf8_lossy(sub)
                     );
                     reply.error(text.as_bytes());
-                    return;
+                    return Disconnect::Nobody;
                 }
                 true
             }
@@ -73,19 +73,27 @@ impl Acl {
                     String::from_utf8_lossy(sub)
                 );
                 reply.error(text.as_bytes());
-                return;
+                return Disconnect::Nobody;
             }
         };
         if !arity_ok {
             let text = format!("ERR wrong number of arguments for 'acl|{lowered}' command");
             reply.error(text.as_bytes());
-            return;
+            return Disconnect::Nobody;
         }
         let rest = args.get(2..).unwrap_or_default();
         match lowered.as_str() {
-            "setuser" => self.set_user(rest, reply),
+            "deluser" => return self.delete_users(rest, reply),
+            "load" => match self.load_file() {
+                Ok(()) => {
+                    reply.simple(b"OK");
+                    return Disconnect::AllButDefault;
+                }
+                Err(message) if message.starts_with("ERR ") => reply.error(message.as_bytes()),
+                Err(message) => reply.error(format!("ERR {message}").as_bytes()),
+            },
+            "setuser" => return self.set_user(rest, reply),
             "getuser" => self.get_user(rest, reply),
-            "deluser" => self.delete_users(rest, reply),
             "list" => {
                 let lines = self.list();
                 reply.array_header(lines.len());
@@ -109,24 +117,25 @@ impl Acl {
                 Ok(()) => reply.simple(b"OK"),
                 Err(message) => reply.error(message.as_bytes()),
             },
-            "load" => match self.load_file() {
-                Ok(()) => reply.simple(b"OK"),
-                Err(message) if message.starts_with("ERR ") => reply.error(message.as_bytes()),
-                Err(message) => reply.error(format!("ERR {message}").as_bytes()),
-            },
             _ => help(reply),
         }
+        Disconnect::Nobody
     }
 
-    /// `ACL SETUSER name rule ...`: all rules or none.
-    fn set_user<S: ReplySink + ?Sized>(&self, rest: &[&[u8]], reply: &mut ReplyWriter<'_, S>) {
+    /// `ACL SETUSER name rule ...`: all rules or none; the user's subscribers to what it
+    /// may no longer use close.
+    fn set_user<S: ReplySink + ?Sized>(
+        &self,
+        rest: &[&[u8]],
+        reply: &mut ReplyWriter<'_, S>,
+    ) -> Disconnect {
         let Some((name, rules)) = rest.split_first() else {
-            return;
+            return Disconnect::Nobody;
         };
         let name = String::from_utf8_lossy(name).into_owned();
         if name.is_empty() || name.contains(' ') || name.contains('\0') {
             reply.error(b"ERR Usernames can't contain spaces or null characters");
-            return;
+            return Disconnect::Nobody;
         }
         let rules: Vec<String> = rules
             .iter()
@@ -139,10 +148,12 @@ impl Acl {
             .map_or_else(|| User::new(&name), |user| User::clone(user));
         match user.apply_all(&rule_texts) {
             Ok(()) => {
-                users.insert(name, Arc::new(user));
+                let user = Arc::new(user);
+                users.insert(name, Arc::clone(&user));
                 drop(users);
                 self.bump();
                 reply.simple(b"OK");
+                Disconnect::Subscribers(user)
             }
             Err((rule, error)) => {
                 let text = format!(
@@ -150,6 +161,7 @@ impl Acl {
                     error.text()
                 );
                 reply.error(text.as_bytes());
+                Disconnect::Nobody
             }
         }
     }
@@ -185,22 +197,29 @@ impl Acl {
         reply.array_header(0);
     }
 
-    /// `ACL DELUSER name ...`: how many existed; `default` cannot go.
-    fn delete_users<S: ReplySink + ?Sized>(&self, names: &[&[u8]], reply: &mut ReplyWriter<'_, S>) {
+    /// `ACL DELUSER name ...`: how many existed (their connections close); `default`
+    /// cannot go.
+    fn delete_users<S: ReplySink + ?Sized>(
+        &self,
+        names: &[&[u8]],
+        reply: &mut ReplyWriter<'_, S>,
+    ) -> Disconnect {
         if names.iter().any(|name| *name == b"default") {
             reply.error(b"ERR The 'default' user cannot be removed");
-            return;
+            return Disconnect::Nobody;
         }
         let mut users = write(&self.users);
-        let mut deleted = 0_i64;
+        let mut deleted = Vec::new();
         for name in names {
-            if users.remove(&*String::from_utf8_lossy(name)).is_some() {
-                deleted += 1;
+            let name = String::from_utf8_lossy(name);
+            if users.remove(&*name).is_some() {
+                deleted.push(name.into_owned());
             }
         }
         drop(users);
         self.bump();
-        reply.integer(deleted);
+        reply.integer(i64::try_from(deleted.len()).unwrap_or(i64::MAX));
+        Disconnect::Users(deleted)
     }
 
     /// `ACL DRYRUN name command [arg ...]`: `+OK` when the user may run the command, else

@@ -16,8 +16,9 @@
 //! Invariants: a failed `ACL SETUSER` or `ACL LOAD` changes nothing; the `default` user
 //! always exists; every change to the users bumps [`Acl`]'s generation, and a [`Caller`]
 //! looks its user up again when it moved, so a changed user takes effect at the next
-//! command of each of its connections (a deleted or disabled user's connections must
-//! authenticate again). Passwords are kept only as SHA-256 digests.
+//! command of each of its connections (a disabled user's connections carry on, as in
+//! Redis; a deleted user's are closed by the door, see [`Disconnect`]). Passwords are
+//! kept only as SHA-256 digests.
 
 mod category;
 mod command;
@@ -100,6 +101,38 @@ impl Denial {
     }
 }
 
+/// Whose connections an ACL command closes, as Redis 7.0 does: a deleted user's (ACL
+/// DELUSER); on ACL LOAD every user's but `default`'s (Redis replaces every user object
+/// then, changed or not); after ACL SETUSER, the user's subscribers to a channel or
+/// pattern it may no longer use. A disabled user's connections carry on. The door closes
+/// them: the users know no connections.
+#[derive(Debug, Clone)]
+#[must_use]
+pub enum Disconnect {
+    /// No connection closes.
+    Nobody,
+    /// The connections logged in as these users.
+    Users(Vec<String>),
+    /// Every connection logged in as a user other than `default`.
+    AllButDefault,
+    /// The connections logged in as this user (as it is now) with a subscription it may
+    /// no longer make.
+    Subscribers(Arc<User>),
+}
+
+impl Disconnect {
+    /// Whether every connection logged in as `user` closes (never for
+    /// [`Disconnect::Subscribers`], which depends on each one's subscriptions).
+    #[must_use]
+    pub fn includes(&self, user: &str) -> bool {
+        match self {
+            Self::Nobody | Self::Subscribers(_) => false,
+            Self::Users(names) => names.iter().any(|name| name == user),
+            Self::AllButDefault => user != "default",
+        }
+    }
+}
+
 /// Where a denied command was: ACL LOG's `context`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
@@ -152,8 +185,10 @@ impl Caller {
             return;
         }
         self.generation = generation;
+        // A disabled user's connections carry on (Redis refuses only new logins); a
+        // deleted user's are being closed ([`Disconnect`]) and run nothing meanwhile.
         if let Some(current) = &self.user {
-            self.user = acl.user(current.name()).filter(|user| user.enabled());
+            self.user = acl.user(current.name());
         }
     }
 }

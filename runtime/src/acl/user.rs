@@ -267,7 +267,7 @@ impl User {
     /// (SUBSCRIBE, PUBLISH) must match one of the user's patterns; a pattern
     /// (PSUBSCRIBE, `is_pattern`) must be one of them, literally.
     #[must_use]
-    pub(super) fn may_use_channel(&self, channel: &[u8], is_pattern: bool) -> bool {
+    pub fn may_use_channel(&self, channel: &[u8], is_pattern: bool) -> bool {
         if self.all_channels {
             return true;
         }

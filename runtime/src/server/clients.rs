@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::Instant;
 
+use crate::acl::Disconnect;
+
 /// What the registry knows of one client.
 #[derive(Debug)]
 pub(super) struct ClientInfo {
@@ -127,6 +129,25 @@ impl Clients {
             pending.store(true, Ordering::Release);
         }
         self.wake(info.worker);
+    }
+
+    /// Closes every connection logged in as a user that `closes` names, each on its
+    /// worker's next turn as CLIENT KILL does, except `caller`'s: returns whether it is
+    /// one (it closes once its reply is out).
+    pub(super) fn close_users(&self, closes: &Disconnect, caller: u64) -> bool {
+        let map = lock(&self.map);
+        let mut caller_closes = false;
+        for info in map.values() {
+            if !closes.includes(&lock(&info.user)) {
+                continue;
+            }
+            if info.id == caller {
+                caller_closes = true;
+            } else {
+                self.close_soon(info);
+            }
+        }
+        caller_closes
     }
 
     /// Wakes every worker (shutdown).

@@ -635,7 +635,10 @@ impl Resp {
     ) -> Control {
         let mut writer = ReplyWriter::new(reply, self.session.protocol);
         if command == RuntimeCommand::Acl {
-            worker.admin.acl.run(self.caller.name(), args, &mut writer);
+            let closes = worker.admin.acl.run(self.caller.name(), args, &mut writer);
+            if acl::disconnect(worker, &closes, self.session.id) {
+                return Control::CloseAfterFlush;
+            }
             return Control::Continue;
         }
         if command == RuntimeCommand::Replication {
