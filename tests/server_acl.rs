@@ -26,6 +26,7 @@ common::server::against_floe_loops!(
     deleted_users_connections_close,
     acl_load_closes_every_users_connections_but_defaults,
     subscribers_to_what_a_user_lost_close,
+    exec_checks_queued_commands_again,
 );
 
 /// The checks below hold for Redis 7.0 too: run against a real redis-server, they prove
@@ -37,6 +38,7 @@ fn redis_behaves_as_the_checks_say() {
     deleted_users_connections_close(Target::Redis);
     acl_load_closes_every_users_connections_but_defaults(Target::Redis);
     subscribers_to_what_a_user_lost_close(Target::Redis);
+    exec_checks_queued_commands_again(Target::Redis);
 }
 
 /// How long a connection that is to close may stay open (a bound, not a timing check).
@@ -569,6 +571,66 @@ fn subscribers_to_what_a_user_lost_close(target: Target) {
     );
     run(&mut admin, "ACL SETUSER kim resetchannels");
     assert_eq!(channel.read_until_closed(CLOSE_BOUND), b"");
+}
+
+/// EXEC checks each queued command again (Redis 7 does): one the user may no longer run,
+/// after another connection changed its rules, gets Redis's NOPERM text in its place and
+/// an ACL LOG entry with context `multi`; the rest run. A transaction a watched key
+/// aborts checks nothing.
+fn exec_checks_queued_commands_again(target: Target) {
+    const CHANGED: &str = "-NOPERM ACLs rules changed between the moment the transaction \
+         was accumulated and the EXEC call. This command is no longer allowed for the \
+         following reason: ";
+    let server = target.start_with(&["--workers", "4"]);
+    let mut admin = server.client();
+    run(&mut admin, "ACL SETUSER lee on >pw ~* &* +@all");
+    let mut lee = server.client();
+    run(&mut lee, "AUTH lee pw");
+    for line in ["MULTI", "SET k v", "GET k", "PUBLISH ch x", "PING"] {
+        run(&mut lee, line);
+    }
+    run(&mut admin, "ACL SETUSER lee -set resetchannels");
+    run(&mut admin, "ACL LOG RESET");
+    let expected = format!(
+        "*4\r\n{CHANGED}no permission to execute the command or subcommand\r\n$-1\r\n\
+         {CHANGED}no permission to access one of the channels used as arguments\r\n+PONG\r\n"
+    );
+    assert_eq!(run(&mut lee, "EXEC"), escape(expected.as_bytes()));
+    let log = String::from_utf8_lossy(&admin.command(&[b"ACL", b"LOG"])).into_owned();
+    assert!(log.starts_with("*2\r\n"), "{log}");
+    for part in [
+        "$5\r\nmulti\r\n",
+        "$3\r\nset\r\n",
+        "$2\r\nch\r\n",
+        "$3\r\nlee\r\n",
+    ] {
+        assert!(log.contains(part), "{part:?} not in {log}");
+    }
+    // Keys, in a block of reads.
+    for line in ["MULTI", "GET k", "GET j"] {
+        run(&mut lee, line);
+    }
+    run(&mut admin, "ACL SETUSER lee resetkeys ~j");
+    let expected = format!("*2\r\n{CHANGED}no permission to touch the specified keys\r\n$-1\r\n");
+    assert_eq!(run(&mut lee, "EXEC"), escape(expected.as_bytes()));
+    // A block of connection and server commands (floe runs it apart, outside the store).
+    for line in ["MULTI", "PING", "CLIENT GETNAME"] {
+        run(&mut lee, line);
+    }
+    run(&mut admin, "ACL SETUSER lee -client");
+    let expected =
+        format!("*2\r\n+PONG\r\n{CHANGED}no permission to execute the command or subcommand\r\n");
+    assert_eq!(run(&mut lee, "EXEC"), escape(expected.as_bytes()));
+    // A watched key changed: nothing runs, nothing is checked.
+    run(&mut admin, "ACL SETUSER lee +set");
+    for line in ["WATCH j", "MULTI", "SET j v"] {
+        assert!(run(&mut lee, line).starts_with("\"+"), "{line}");
+    }
+    run(&mut admin, "SET j changed");
+    run(&mut admin, "ACL SETUSER lee -set");
+    run(&mut admin, "ACL LOG RESET");
+    assert_eq!(run(&mut lee, "EXEC"), "\"*-1\\r\\n\"");
+    assert_eq!(run(&mut admin, "ACL LOG"), "\"*0\\r\\n\"");
 }
 
 /// Standard base64 with padding, for Basic credentials.

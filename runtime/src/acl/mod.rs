@@ -82,6 +82,17 @@ impl Denial {
         }
     }
 
+    /// Why EXEC refuses a queued command the user may no longer run (Redis 7's words,
+    /// after "This command is no longer allowed for the following reason: ").
+    #[must_use]
+    pub fn exec_reason(&self) -> &'static str {
+        match self {
+            Self::Command(_) => "no permission to execute the command or subcommand",
+            Self::Key(_) => "no permission to touch the specified keys",
+            Self::Channel(_) => "no permission to access one of the channels used as arguments",
+        }
+    }
+
     /// ACL DRYRUN's reply text (Redis 7.0's, sent as a bulk string).
     #[must_use]
     pub fn dry_run_text(&self) -> String {

@@ -12,7 +12,8 @@
 //! Invariants: a protocol error is answered and closes the connection (as Redis does);
 //! until a client authenticates (when the default user has a password) only AUTH, HELLO
 //! ... AUTH, QUIT and RESET run ([`super::acl::gate`]); every other command passes the ACL
-//! check first (a denied one inside MULTI fails the transaction, as in Redis); a MULTI
+//! check first (a denied one inside MULTI fails the transaction, as in Redis, and EXEC
+//! checks each queued command again as it reaches it, as Redis 7 does); a MULTI
 //! block runs under one hold of the store lock and is logged as one group; a RESP2 client
 //! with a subscription runs only what Redis's subscribed mode allows.
 //!
@@ -512,12 +513,16 @@ impl Resp {
                         })
                     })
                 };
+                let caller = &mut self.caller;
+                let client = &*connection;
+                let mut check = |args: &[&[u8]]| acl::exec_refusal(shared, caller, client, args);
                 let applied = worker.db.apply_transaction_with(
                     &transaction.queued,
                     &watched,
                     &mut self.session,
                     &mut reply,
                     &mut runtime,
+                    &mut check,
                     &mut guard,
                 );
                 let durability = match applied {
@@ -679,6 +684,10 @@ impl Resp {
         let mut own = Vec::new();
         for args in queued {
             let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            if let Some(text) = acl::exec_refusal(worker, &mut self.caller, connection, &args) {
+                ReplyWriter::new(&mut reply, protocol).error(text.as_bytes());
+                continue;
+            }
             let name = args.first().copied().unwrap_or_default();
             let sub = args.get(1).copied().unwrap_or_default();
             if name.eq_ignore_ascii_case(b"client") && sub.eq_ignore_ascii_case(b"kill") {
