@@ -3,6 +3,11 @@
 //! and 403, Pizzaria's `auth user pass`; and the ACL replies that Redis 7.0 (installed
 //! here) shares with Redis 7.2 compared byte for byte against a real redis-server.
 //!
+//! The checks of ACL DRYRUN and GENPASS, CLIENT LIST's `user=`, the connections ACL
+//! DELUSER, LOAD and SETUSER close, and EXEC's second look at queued commands run against
+//! a real redis-server too (`redis_behaves_as_the_checks_say`), so they pin Redis's
+//! behaviour rather than floe's idea of it.
+//!
 //! floe answers NOPERM with Redis 7.2's texts (`User alice has no permissions to run the
 //! 'set' command`, `No permissions to access a key`); Redis 7.0 words them differently,
 //! so those are pinned here rather than compared.
