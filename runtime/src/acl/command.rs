@@ -15,7 +15,8 @@ use floe_core::command::lookup;
 use floe_core::text::parse_integer_strict;
 
 use super::category::{self, CATEGORIES};
-use super::{Acl, Context, Disconnect, User, lock, permits, unix_ms, write};
+use super::user::merge_selectors;
+use super::{Acl, Context, Disconnect, Selector, User, lock, permits, unix_ms, write};
 
 /// ACL GENPASS's default size of a password, in bits.
 const GENPASS_BITS_DEFAULT: u32 = 256;
@@ -142,6 +143,16 @@ impl Acl {
             .map(|rule| String::from_utf8_lossy(rule).into_owned())
             .collect();
         let rule_texts: Vec<&str> = rules.iter().map(String::as_str).collect();
+        let merged = match merge_selectors(&rule_texts) {
+            Ok(merged) => merged,
+            Err(start) => {
+                let text =
+                    format!("ERR Unmatched parenthesis in acl selector starting at '{start}'.");
+                reply.error(text.as_bytes());
+                return Disconnect::Nobody;
+            }
+        };
+        let rule_texts: Vec<&str> = merged.iter().map(AsRef::as_ref).collect();
         let mut users = write(&self.users);
         let mut user = users
             .get(&name)
@@ -177,7 +188,7 @@ impl Acl {
         reply.map_header(6);
         reply.bulk(b"flags");
         let flags = user.flags();
-        reply.array_header(flags.len());
+        reply.set_header(flags.len());
         for flag in flags {
             reply.bulk(flag.as_bytes());
         }
@@ -187,14 +198,14 @@ impl Acl {
         for digest in digests {
             reply.bulk(digest.as_bytes());
         }
-        reply.bulk(b"commands");
-        reply.bulk(user.commands_text().as_bytes());
-        reply.bulk(b"keys");
-        reply.bulk(user.keys_text().as_bytes());
-        reply.bulk(b"channels");
-        reply.bulk(user.channels_field().as_bytes());
+        permissions(user.root(), reply);
         reply.bulk(b"selectors");
-        reply.array_header(0);
+        let selectors = user.added_selectors();
+        reply.array_header(selectors.len());
+        for selector in selectors {
+            reply.map_header(3);
+            permissions(selector, reply);
+        }
     }
 
     /// `ACL DELUSER name ...`: how many existed (their connections close); `default`
@@ -314,6 +325,17 @@ impl Acl {
             reply.integer(i64::try_from(entry.updated_ms).unwrap_or(i64::MAX));
         }
     }
+}
+
+/// A selector's `commands`, `keys` and `channels` fields, as `ACL GETUSER` lists them (the
+/// user's own at its top level, each added selector's in `selectors`).
+fn permissions<S: ReplySink + ?Sized>(selector: &Selector, reply: &mut ReplyWriter<'_, S>) {
+    reply.bulk(b"commands");
+    reply.bulk(selector.commands_text().as_bytes());
+    reply.bulk(b"keys");
+    reply.bulk(selector.keys_text().as_bytes());
+    reply.bulk(b"channels");
+    reply.bulk(selector.channels_field().as_bytes());
 }
 
 /// `ACL CAT [category]`: every category, or the commands in one.

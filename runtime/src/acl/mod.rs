@@ -22,6 +22,7 @@
 
 mod category;
 mod command;
+mod selector;
 mod user;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -33,9 +34,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use floe_core::command::{Arguments, CommandSpec, lookup};
 
 pub use category::has_subcommands;
+pub use selector::Selector;
 pub use user::{RuleError, User};
 
-use user::KeyAccess;
+use user::merge_selectors;
+
+use selector::KeyAccess;
 
 /// Entries ACL LOG keeps (Redis's `acllog-max-len` default).
 const LOG_ENTRY_COUNT_MAX: usize = 128;
@@ -410,14 +414,50 @@ fn no_auth(spec: &CommandSpec) -> bool {
     matches!(spec.name(), "auth" | "hello" | "quit" | "reset")
 }
 
-/// Whether `user` may run `args` (`spec`, arity checked): the command, then each key.
+/// Whether `user` may run `args` (`spec`, arity checked): allowed when one of its
+/// selectors allows all of it. Refused, the denial is Redis's "most relevant" one: a
+/// channel before a key before the command, and of two alike the later argument's.
 fn check_user<A: Arguments + ?Sized>(
     user: &User,
     spec: &'static CommandSpec,
     args: &A,
 ) -> Result<(), Denial> {
+    let rank = |denial: &Denial| match denial {
+        Denial::Command(_) => 1_u8,
+        Denial::Key(_) => 2,
+        Denial::Channel(_) => 4,
+    };
+    let Some(mut relevant) = selector_refusal(user.root(), spec, args) else {
+        return Ok(());
+    };
+    for selector in user.added_selectors() {
+        let Some(denied) = selector_refusal(selector, spec, args) else {
+            return Ok(());
+        };
+        let (index, denial) = (&denied.0, &denied.1);
+        let (index_best, denial_best) = (&relevant.0, &relevant.1);
+        if rank(denial) > rank(denial_best)
+            || (rank(denial) == rank(denial_best) && index > index_best)
+        {
+            relevant = denied;
+        }
+    }
+    Err(relevant.1)
+}
+
+/// Why `selector` refuses `args` (`spec`, arity checked), with the index of the argument
+/// refused; `None` when it allows it. The command first, then each channel, then each
+/// key.
+fn selector_refusal<A: Arguments + ?Sized>(
+    selector: &Selector,
+    spec: &'static CommandSpec,
+    args: &A,
+) -> Option<(usize, Denial)> {
+    if selector.unrestricted() {
+        return None;
+    }
     let subcommand = args.get(1).unwrap_or_default();
-    if !user.may_run(spec, subcommand) {
+    if !selector.may_run(spec, subcommand) {
         let name = if category::has_subcommands(spec.name()) {
             format!(
                 "{}|{}",
@@ -427,7 +467,7 @@ fn check_user<A: Arguments + ?Sized>(
         } else {
             spec.name().to_owned()
         };
-        return Err(Denial::Command(name));
+        return Some((0, Denial::Command(name)));
     }
     let channels = match spec.name() {
         "publish" | "spublish" => Some((1..2, false)),
@@ -438,19 +478,19 @@ fn check_user<A: Arguments + ?Sized>(
     if let Some((indexes, is_pattern)) = channels {
         for index in indexes {
             let channel = args.get(index).unwrap_or_default();
-            if !user.may_use_channel(channel, is_pattern) {
-                return Err(Denial::Channel(channel.to_vec()));
+            if !selector.may_use_channel(channel, is_pattern) {
+                return Some((index, Denial::Channel(channel.to_vec())));
             }
         }
     }
     let access = key_access(spec);
     for index in spec.key_indexes_of(args) {
         let key = args.get(index).unwrap_or_default();
-        if !user.may_access(key, access) {
-            return Err(Denial::Key(key.to_vec()));
+        if !selector.may_access(key, access) {
+            return Some((index, Denial::Key(key.to_vec())));
         }
     }
-    Ok(())
+    None
 }
 
 /// What a command does with its keys (Redis's key-spec flags, simplified): read-only
@@ -489,8 +529,14 @@ fn parse_file(text: &str, path: &Path) -> Result<BTreeMap<String, Arc<User>>, St
                         "Duplicate user found. A user can only be defined once in config files",
                     ));
                 }
+                let rules = merge_selectors(rules).map_err(|start| {
+                    fail(&format!(
+                        "Unmatched parenthesis in acl selector starting at '{start}'"
+                    ))
+                })?;
+                let rules: Vec<&str> = rules.iter().map(AsRef::as_ref).collect();
                 let mut user = User::new(name);
-                user.apply_all(rules).map_err(|(rule, error)| {
+                user.apply_all(&rules).map_err(|(rule, error)| {
                     fail(&format!(
                         "Error in user declaration '{rule}': {}",
                         error.text()
