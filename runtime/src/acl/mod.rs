@@ -175,8 +175,8 @@ impl Caller {
         Self { user, generation }
     }
 
-    /// Whether the caller is logged in as a user that still exists and is `on` (looked
-    /// up again when the users changed since).
+    /// Whether the caller is logged in as a user that still exists (looked up again when
+    /// the users changed since; a user turned `off` since still counts, as in Redis).
     pub fn authenticated(&mut self, acl: &Acl) -> bool {
         self.refresh(acl);
         self.user.is_some()
