@@ -506,8 +506,11 @@ impl Admin {
             RuntimeCommand::SlowLog => self.slowlog(args, reply),
             // floe has no functions: flushing none succeeds.
             RuntimeCommand::FunctionFlush => reply.simple(b"OK"),
-            // A door with users runs ACL as its caller; the others (the CLI) are `default`.
-            RuntimeCommand::Acl => self.acl.run("default", args, reply),
+            // A door with users runs ACL as its caller and closes the connections it says;
+            // the others (the CLI) are `default` and have no connections to close.
+            RuntimeCommand::Acl => {
+                let _no_connections = self.acl.run("default", args, reply);
+            }
             RuntimeCommand::Cluster => {
                 crate::cluster::commands::run(self.cluster(), db, args, reply)
             }

@@ -171,6 +171,11 @@ impl Server {
     /// When `redis-server` is not installed: the tests that compare with it must fail then,
     /// never pass by skipping.
     pub fn redis() -> Self {
+        Self::redis_with(&[])
+    }
+
+    /// As [`Server::redis`], with `args` (redis-server's options) added.
+    pub fn redis_with(args: &[&str]) -> Self {
         require_redis_binary("redis-server");
         let dir = server_scratch("redis");
         let work = dir.clone();
@@ -179,6 +184,7 @@ impl Server {
             command.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
             command.args(["--save", "", "--appendonly", "no", "--daemonize", "no"]);
             command.arg("--dir").arg(&work);
+            command.args(args);
             command
         })
     }

@@ -16,11 +16,13 @@
 //! Invariants: a failed `ACL SETUSER` or `ACL LOAD` changes nothing; the `default` user
 //! always exists; every change to the users bumps [`Acl`]'s generation, and a [`Caller`]
 //! looks its user up again when it moved, so a changed user takes effect at the next
-//! command of each of its connections (a deleted or disabled user's connections must
-//! authenticate again). Passwords are kept only as SHA-256 digests.
+//! command of each of its connections (a disabled user's connections carry on, as in
+//! Redis; a deleted user's are closed by the door, see [`Disconnect`]). Passwords are
+//! kept only as SHA-256 digests.
 
 mod category;
 mod command;
+mod selector;
 mod user;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -32,9 +34,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use floe_core::command::{Arguments, CommandSpec, lookup};
 
 pub use category::has_subcommands;
+pub use selector::Selector;
 pub use user::{RuleError, User};
 
-use user::KeyAccess;
+use user::merge_selectors;
+
+use selector::KeyAccess;
 
 /// Entries ACL LOG keeps (Redis's `acllog-max-len` default).
 const LOG_ENTRY_COUNT_MAX: usize = 128;
@@ -80,6 +85,67 @@ impl Denial {
             Self::Channel(_) => "NOPERM No permissions to access a channel".to_owned(),
         }
     }
+
+    /// Why EXEC refuses a queued command the user may no longer run (Redis 7's words,
+    /// after "This command is no longer allowed for the following reason: ").
+    #[must_use]
+    pub fn exec_reason(&self) -> &'static str {
+        match self {
+            Self::Command(_) => "no permission to execute the command or subcommand",
+            Self::Key(_) => "no permission to touch the specified keys",
+            Self::Channel(_) => "no permission to access one of the channels used as arguments",
+        }
+    }
+
+    /// ACL DRYRUN's reply text (Redis 7.0's, sent as a bulk string).
+    #[must_use]
+    pub fn dry_run_text(&self) -> String {
+        match self {
+            Self::Command(name) => {
+                format!("This user has no permissions to run the '{name}' command")
+            }
+            Self::Key(key) => format!(
+                "This user has no permissions to access the '{}' key",
+                String::from_utf8_lossy(key)
+            ),
+            Self::Channel(channel) => format!(
+                "This user has no permissions to access the '{}' channel",
+                String::from_utf8_lossy(channel)
+            ),
+        }
+    }
+}
+
+/// Whose connections an ACL command closes, as Redis 7.0 does: a deleted user's (ACL
+/// DELUSER); on ACL LOAD every user's but `default`'s (Redis replaces every user object
+/// then, changed or not); after ACL SETUSER, the user's subscribers to a channel or
+/// pattern it may no longer use. A disabled user's connections carry on. The door closes
+/// them: the users know no connections.
+#[derive(Debug, Clone)]
+#[must_use]
+pub enum Disconnect {
+    /// No connection closes.
+    Nobody,
+    /// The connections logged in as these users.
+    Users(Vec<String>),
+    /// Every connection logged in as a user other than `default`.
+    AllButDefault,
+    /// The connections logged in as this user (as it is now) with a subscription it may
+    /// no longer make.
+    Subscribers(Arc<User>),
+}
+
+impl Disconnect {
+    /// Whether every connection logged in as `user` closes (never for
+    /// [`Disconnect::Subscribers`], which depends on each one's subscriptions).
+    #[must_use]
+    pub fn includes(&self, user: &str) -> bool {
+        match self {
+            Self::Nobody | Self::Subscribers(_) => false,
+            Self::Users(names) => names.iter().any(|name| name == user),
+            Self::AllButDefault => user != "default",
+        }
+    }
 }
 
 /// Where a denied command was: ACL LOG's `context`.
@@ -109,8 +175,8 @@ impl Caller {
         Self { user, generation }
     }
 
-    /// Whether the caller is logged in as a user that still exists and is `on` (looked
-    /// up again when the users changed since).
+    /// Whether the caller is logged in as a user that still exists (looked up again when
+    /// the users changed since; a user turned `off` since still counts, as in Redis).
     pub fn authenticated(&mut self, acl: &Acl) -> bool {
         self.refresh(acl);
         self.user.is_some()
@@ -134,8 +200,10 @@ impl Caller {
             return;
         }
         self.generation = generation;
+        // A disabled user's connections carry on (Redis refuses only new logins); a
+        // deleted user's are being closed ([`Disconnect`]) and run nothing meanwhile.
         if let Some(current) = &self.user {
-            self.user = acl.user(current.name()).filter(|user| user.enabled());
+            self.user = acl.user(current.name());
         }
     }
 }
@@ -294,16 +362,7 @@ impl Acl {
         let Some(user) = &caller.user else {
             return Ok(());
         };
-        if user.unrestricted() {
-            return Ok(());
-        }
-        let Some(spec) = args.get(0).and_then(lookup) else {
-            return Ok(());
-        };
-        if !spec.accepts(args.count()) || no_auth(spec) {
-            return Ok(());
-        }
-        check_user(user, spec, args)
+        permits(user, args)
     }
 
     /// Records a denial in ACL LOG.
@@ -336,19 +395,69 @@ impl Acl {
     }
 }
 
+/// Whether `user` may run `args`: [`Acl::check`] for a known user (ACL DRYRUN's too).
+fn permits<A: Arguments + ?Sized>(user: &User, args: &A) -> Result<(), Denial> {
+    if user.unrestricted() {
+        return Ok(());
+    }
+    let Some(spec) = args.get(0).and_then(lookup) else {
+        return Ok(());
+    };
+    if !spec.accepts(args.count()) || no_auth(spec) {
+        return Ok(());
+    }
+    check_user(user, spec, args)
+}
+
 /// The commands every client may run, logged in or not (Redis's `no-auth` flag).
 fn no_auth(spec: &CommandSpec) -> bool {
     matches!(spec.name(), "auth" | "hello" | "quit" | "reset")
 }
 
-/// Whether `user` may run `args` (`spec`, arity checked): the command, then each key.
+/// Whether `user` may run `args` (`spec`, arity checked): allowed when one of its
+/// selectors allows all of it. Refused, the denial is Redis's "most relevant" one: a
+/// channel before a key before the command, and of two alike the later argument's.
 fn check_user<A: Arguments + ?Sized>(
     user: &User,
     spec: &'static CommandSpec,
     args: &A,
 ) -> Result<(), Denial> {
+    let rank = |denial: &Denial| match denial {
+        Denial::Command(_) => 1_u8,
+        Denial::Key(_) => 2,
+        Denial::Channel(_) => 4,
+    };
+    let Some(mut relevant) = selector_refusal(user.root(), spec, args) else {
+        return Ok(());
+    };
+    for selector in user.added_selectors() {
+        let Some(denied) = selector_refusal(selector, spec, args) else {
+            return Ok(());
+        };
+        let (index, denial) = (&denied.0, &denied.1);
+        let (index_best, denial_best) = (&relevant.0, &relevant.1);
+        if rank(denial) > rank(denial_best)
+            || (rank(denial) == rank(denial_best) && index > index_best)
+        {
+            relevant = denied;
+        }
+    }
+    Err(relevant.1)
+}
+
+/// Why `selector` refuses `args` (`spec`, arity checked), with the index of the argument
+/// refused; `None` when it allows it. The command first, then each channel, then each
+/// key.
+fn selector_refusal<A: Arguments + ?Sized>(
+    selector: &Selector,
+    spec: &'static CommandSpec,
+    args: &A,
+) -> Option<(usize, Denial)> {
+    if selector.unrestricted() {
+        return None;
+    }
     let subcommand = args.get(1).unwrap_or_default();
-    if !user.may_run(spec, subcommand) {
+    if !selector.may_run(spec, subcommand) {
         let name = if category::has_subcommands(spec.name()) {
             format!(
                 "{}|{}",
@@ -358,7 +467,7 @@ fn check_user<A: Arguments + ?Sized>(
         } else {
             spec.name().to_owned()
         };
-        return Err(Denial::Command(name));
+        return Some((0, Denial::Command(name)));
     }
     let channels = match spec.name() {
         "publish" | "spublish" => Some((1..2, false)),
@@ -369,19 +478,19 @@ fn check_user<A: Arguments + ?Sized>(
     if let Some((indexes, is_pattern)) = channels {
         for index in indexes {
             let channel = args.get(index).unwrap_or_default();
-            if !user.may_use_channel(channel, is_pattern) {
-                return Err(Denial::Channel(channel.to_vec()));
+            if !selector.may_use_channel(channel, is_pattern) {
+                return Some((index, Denial::Channel(channel.to_vec())));
             }
         }
     }
     let access = key_access(spec);
     for index in spec.key_indexes_of(args) {
         let key = args.get(index).unwrap_or_default();
-        if !user.may_access(key, access) {
-            return Err(Denial::Key(key.to_vec()));
+        if !selector.may_access(key, access) {
+            return Some((index, Denial::Key(key.to_vec())));
         }
     }
-    Ok(())
+    None
 }
 
 /// What a command does with its keys (Redis's key-spec flags, simplified): read-only
@@ -420,8 +529,14 @@ fn parse_file(text: &str, path: &Path) -> Result<BTreeMap<String, Arc<User>>, St
                         "Duplicate user found. A user can only be defined once in config files",
                     ));
                 }
+                let rules = merge_selectors(rules).map_err(|start| {
+                    fail(&format!(
+                        "Unmatched parenthesis in acl selector starting at '{start}'"
+                    ))
+                })?;
+                let rules: Vec<&str> = rules.iter().map(AsRef::as_ref).collect();
                 let mut user = User::new(name);
-                user.apply_all(rules).map_err(|(rule, error)| {
+                user.apply_all(&rules).map_err(|(rule, error)| {
                     fail(&format!(
                         "Error in user declaration '{rule}': {}",
                         error.text()

@@ -1,37 +1,24 @@
 //! One ACL user: whether it is on, its passwords (SHA-256 digests, as Redis keeps them),
-//! the commands it may run (rules replayed in order over a `+@all` or `-@all` base) and
-//! the keys it may read or write. [`User::apply`] takes Redis's `ACL SETUSER` rules and
-//! [`User::describe`] writes them back in Redis 7.2's form (`ACL LIST`, the ACL file).
+//! and its selectors (Redis 7): the root one, its own commands, keys and channels, then
+//! those `(...)` added; a command is allowed when one of them allows all of it.
+//! [`User::apply`] takes Redis's `ACL SETUSER` rules and [`User::describe`] writes them
+//! back in Redis 7.2's form (`ACL LIST`, the ACL file).
 //!
 //! Invariants: a rule that fails leaves the user unchanged (rules apply to a copy first,
 //! see [`User::apply_all`]); passwords are never kept in clear; a password is compared
 //! by its digest, against every digest the user has, without an early exit.
 
-use floe_core::command::{CommandSpec, lookup};
-use floe_core::glob::glob_match;
+use std::borrow::Cow;
+
 use sha2::{Digest, Sha256};
 
-use super::category::{self, Categories};
-
-/// Read access to a key pattern (`%R~`).
-const READ: u8 = 1;
-/// Write access to a key pattern (`%W~`).
-const WRITE: u8 = 2;
-
-/// What a command does with its keys, for `%R~` and `%W~` patterns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct KeyAccess(u8);
-
-impl KeyAccess {
-    pub(super) const READ: Self = Self(READ);
-    pub(super) const WRITE: Self = Self(WRITE);
-    pub(super) const READ_WRITE: Self = Self(READ | WRITE);
-}
+use super::selector::{Selector, split_first};
 
 /// Why a rule was refused: Redis's `ACL SETUSER` error texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleError {
-    /// Not a rule Redis knows (or one floe does not have, such as selectors).
+    /// Not a rule Redis knows, or one that does not belong where it is (a flag or a
+    /// password inside a selector).
     Syntax,
     /// `+name` or `+@name` names no command or category.
     UnknownName,
@@ -72,66 +59,6 @@ impl RuleError {
     }
 }
 
-/// What a command rule names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Target {
-    /// `@category`, by index into [`category::CATEGORIES`].
-    Category(usize),
-    /// A command, or one of its subcommands (`client|kill`, lowercase).
-    Command {
-        spec: &'static CommandSpec,
-        subcommand: Option<String>,
-    },
-}
-
-/// `+target` or `-target`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct CommandRule {
-    allow: bool,
-    target: Target,
-}
-
-impl CommandRule {
-    /// The rule's text without its sign, as Redis prints it.
-    fn name(&self) -> String {
-        match &self.target {
-            Target::Category(index) => {
-                format!("@{}", category::CATEGORIES.get(*index).unwrap_or(&""))
-            }
-            Target::Command {
-                spec,
-                subcommand: None,
-            } => spec.name().to_owned(),
-            Target::Command {
-                spec,
-                subcommand: Some(sub),
-            } => format!("{}|{sub}", spec.name()),
-        }
-    }
-
-    /// Whether this rule decides for `spec` run with `subcommand` of `categories`.
-    fn matches(&self, spec: &CommandSpec, subcommand: &[u8], categories: Categories) -> bool {
-        match &self.target {
-            Target::Category(index) => categories.contains(*index),
-            Target::Command {
-                spec: named,
-                subcommand: None,
-            } => named.name() == spec.name(),
-            Target::Command {
-                spec: named,
-                subcommand: Some(sub),
-            } => named.name() == spec.name() && subcommand.eq_ignore_ascii_case(sub.as_bytes()),
-        }
-    }
-}
-
-/// A key pattern and the access it grants.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct KeyPattern {
-    pattern: Vec<u8>,
-    access: u8,
-}
-
 /// One user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -141,13 +68,10 @@ pub struct User {
     skip_sanitize: Option<bool>,
     /// SHA-256 digests of the passwords, in the order they were added.
     passwords: Vec<[u8; 32]>,
-    /// `+@all` is the base: commands floe adds later are allowed too.
-    all_commands_base: bool,
-    command_rules: Vec<CommandRule>,
-    all_keys: bool,
-    key_patterns: Vec<KeyPattern>,
-    all_channels: bool,
-    channel_patterns: Vec<String>,
+    /// The user's own commands, keys and channels.
+    root: Selector,
+    /// Those `(...)` added, in order.
+    selectors: Vec<Selector>,
 }
 
 impl User {
@@ -160,12 +84,8 @@ impl User {
             nopass: false,
             skip_sanitize: None,
             passwords: Vec::new(),
-            all_commands_base: false,
-            command_rules: Vec::new(),
-            all_keys: false,
-            key_patterns: Vec::new(),
-            all_channels: false,
-            channel_patterns: Vec::new(),
+            root: Selector::empty(),
+            selectors: Vec::new(),
         }
     }
 
@@ -175,9 +95,7 @@ impl User {
     pub fn default_user(password: &str) -> Self {
         let mut user = Self::new("default");
         user.enabled = true;
-        user.all_commands_base = true;
-        user.all_keys = true;
-        user.all_channels = true;
+        user.root = Selector::everything();
         user.set_password(password);
         user
     }
@@ -214,10 +132,32 @@ impl User {
     /// the check.
     #[must_use]
     pub fn unrestricted(&self) -> bool {
-        self.all_commands_base
-            && self.command_rules.is_empty()
-            && self.all_keys
-            && self.all_channels
+        self.root.unrestricted()
+    }
+
+    /// The user's own commands, keys and channels (`ACL GETUSER`'s fields).
+    #[must_use]
+    pub fn root(&self) -> &Selector {
+        &self.root
+    }
+
+    /// The selectors `(...)` added, in order (`ACL GETUSER`'s `selectors`).
+    #[must_use]
+    pub fn added_selectors(&self) -> &[Selector] {
+        &self.selectors
+    }
+
+    /// Every selector, the root first: a command is allowed when one of them allows it.
+    pub fn selectors(&self) -> impl Iterator<Item = &Selector> {
+        std::iter::once(&self.root).chain(&self.selectors)
+    }
+
+    /// Whether one of the user's selectors allows `channel` (see
+    /// [`Selector::may_use_channel`]).
+    #[must_use]
+    pub fn may_use_channel(&self, channel: &[u8], is_pattern: bool) -> bool {
+        self.selectors()
+            .any(|selector| selector.may_use_channel(channel, is_pattern))
     }
 
     /// Whether `password` is one of the user's (any password when `nopass`). Compares
@@ -234,50 +174,6 @@ impl User {
             matched |= u8::from(difference == 0);
         }
         self.enabled && (self.nopass || matched == 1)
-    }
-
-    /// Whether the user may run `spec` (with `subcommand`, its argument 1).
-    #[must_use]
-    pub fn may_run(&self, spec: &CommandSpec, subcommand: &[u8]) -> bool {
-        if self.command_rules.is_empty() {
-            return self.all_commands_base;
-        }
-        let categories = category::of(spec, subcommand);
-        let mut allowed = self.all_commands_base;
-        for rule in &self.command_rules {
-            if rule.matches(spec, subcommand, categories) {
-                allowed = rule.allow;
-            }
-        }
-        allowed
-    }
-
-    /// Whether the user may access `key` as `access` needs.
-    #[must_use]
-    pub(super) fn may_access(&self, key: &[u8], access: KeyAccess) -> bool {
-        if self.all_keys {
-            return true;
-        }
-        self.key_patterns.iter().any(|pattern| {
-            pattern.access & access.0 == access.0 && glob_match(&pattern.pattern, key)
-        })
-    }
-
-    /// Whether the user may use `channel` (`&pattern` rules, Redis's way): a channel name
-    /// (SUBSCRIBE, PUBLISH) must match one of the user's patterns; a pattern
-    /// (PSUBSCRIBE, `is_pattern`) must be one of them, literally.
-    #[must_use]
-    pub(super) fn may_use_channel(&self, channel: &[u8], is_pattern: bool) -> bool {
-        if self.all_channels {
-            return true;
-        }
-        self.channel_patterns.iter().any(|pattern| {
-            if is_pattern {
-                pattern.as_bytes() == channel
-            } else {
-                glob_match(pattern.as_bytes(), channel)
-            }
-        })
     }
 
     /// Applies `rules` to a copy and keeps it only if all of them apply.
@@ -298,8 +194,7 @@ impl User {
     /// # Errors
     /// The rule is not valid; the user may be partly changed (use [`Self::apply_all`]).
     pub fn apply(&mut self, rule: &str) -> Result<(), RuleError> {
-        let lower = rule.to_ascii_lowercase();
-        match lower.as_str() {
+        match rule.to_ascii_lowercase().as_str() {
             "on" => self.enabled = true,
             "off" => self.enabled = false,
             "nopass" => {
@@ -310,46 +205,24 @@ impl User {
                 self.nopass = false;
                 self.passwords.clear();
             }
-            "allkeys" | "~*" => {
-                self.all_keys = true;
-                self.key_patterns.clear();
-            }
-            "resetkeys" => {
-                self.all_keys = false;
-                self.key_patterns.clear();
-            }
-            "allchannels" | "&*" => {
-                self.all_channels = true;
-                self.channel_patterns.clear();
-            }
-            "resetchannels" => {
-                self.all_channels = false;
-                self.channel_patterns.clear();
-            }
-            "allcommands" | "+@all" => {
-                self.all_commands_base = true;
-                self.command_rules.clear();
-            }
-            "nocommands" | "-@all" => {
-                self.all_commands_base = false;
-                self.command_rules.clear();
-            }
             "skip-sanitize-payload" => self.skip_sanitize = Some(true),
             "sanitize-payload" => self.skip_sanitize = Some(false),
+            "clearselectors" => self.selectors.clear(),
             "reset" => {
                 let name = std::mem::take(&mut self.name);
                 *self = Self::new(&name);
+                // Redis's `reset` ends with `sanitize-payload`, so the flag shows.
+                self.skip_sanitize = Some(false);
             }
             _ => return self.apply_with_argument(rule),
         }
         Ok(())
     }
 
-    /// The rules that carry a value: passwords, patterns, commands and categories.
+    /// The rules that carry a value: passwords and selectors here, the rest the root
+    /// selector's.
     fn apply_with_argument(&mut self, rule: &str) -> Result<(), RuleError> {
-        let mut characters = rule.chars();
-        let first = characters.next().ok_or(RuleError::Syntax)?;
-        let rest = characters.as_str();
+        let (first, rest) = split_first(rule)?;
         match first {
             '>' => {
                 self.add_password(digest(rest.as_bytes()));
@@ -362,18 +235,12 @@ impl User {
                 Ok(())
             }
             '!' => self.remove_password(&parse_digest(rest)?),
-            '~' | '%' => self.add_key_pattern(rule),
-            '&' => {
-                if self.all_channels {
-                    return Err(RuleError::PatternAfterAllChannels);
-                }
-                if !self.channel_patterns.iter().any(|known| known == rest) {
-                    self.channel_patterns.push(rest.to_owned());
-                }
+            '(' => {
+                let inside = rest.strip_suffix(')').ok_or(RuleError::Syntax)?;
+                self.selectors.push(Selector::parse(inside)?);
                 Ok(())
             }
-            '+' | '-' => self.add_command_rule(first == '+', rest),
-            _ => Err(RuleError::Syntax),
+            _ => self.root.apply(rule),
         }
     }
 
@@ -393,78 +260,6 @@ impl User {
         Ok(())
     }
 
-    /// `~pattern`, `%R~pattern`, `%W~pattern`, `%RW~pattern`.
-    fn add_key_pattern(&mut self, rule: &str) -> Result<(), RuleError> {
-        if self.all_keys {
-            return Err(RuleError::PatternAfterAllKeys);
-        }
-        let (access, pattern) = if let Some(pattern) = rule.strip_prefix('~') {
-            (READ | WRITE, pattern)
-        } else {
-            let body = rule.strip_prefix('%').ok_or(RuleError::Syntax)?;
-            let tilde = body.find('~').ok_or(RuleError::Syntax)?;
-            let mut access = 0;
-            for letter in body[..tilde].chars() {
-                access |= match letter.to_ascii_uppercase() {
-                    'R' => READ,
-                    'W' => WRITE,
-                    _ => return Err(RuleError::Syntax),
-                };
-            }
-            if access == 0 {
-                return Err(RuleError::Syntax);
-            }
-            (access, &body[tilde + 1..])
-        };
-        if pattern == "*" && access == READ | WRITE {
-            self.all_keys = true;
-            self.key_patterns.clear();
-            return Ok(());
-        }
-        match self
-            .key_patterns
-            .iter_mut()
-            .find(|known| known.pattern == pattern.as_bytes())
-        {
-            Some(known) => known.access |= access,
-            None => self.key_patterns.push(KeyPattern {
-                pattern: pattern.as_bytes().to_vec(),
-                access,
-            }),
-        }
-        Ok(())
-    }
-
-    /// `+command`, `-command`, `+command|subcommand`, `+@category`, `-@category`: drops
-    /// earlier rules on the same target (Redis 7.2's `ACLUpdateCommandRules`), then
-    /// appends this one.
-    fn add_command_rule(&mut self, allow: bool, name: &str) -> Result<(), RuleError> {
-        let target = if let Some(category) = name.strip_prefix('@') {
-            Target::Category(category::index_of(category).ok_or(RuleError::UnknownName)?)
-        } else {
-            let (command, subcommand) = match name.split_once('|') {
-                Some((command, sub)) if !sub.is_empty() && !sub.contains('|') => {
-                    (command, Some(sub.to_ascii_lowercase()))
-                }
-                Some(_) => return Err(RuleError::UnknownName),
-                None => (name, None),
-            };
-            let spec = lookup(command.as_bytes()).ok_or(RuleError::UnknownName)?;
-            Target::Command { spec, subcommand }
-        };
-        let rule = CommandRule { allow, target };
-        let text = rule.name();
-        self.command_rules.retain(|known| {
-            let known_text = known.name();
-            known_text != text
-                && !known_text
-                    .strip_prefix(text.as_str())
-                    .is_some_and(|rest| rest.starts_with('|'))
-        });
-        self.command_rules.push(rule);
-        Ok(())
-    }
-
     /// The rules that make this user, as `ACL LIST` writes them after `user <name> `.
     #[must_use]
     pub fn describe(&self) -> String {
@@ -474,10 +269,12 @@ impl User {
                 .iter()
                 .map(|stored| format!("#{}", hex(stored))),
         );
-        parts.push(self.keys_text());
-        parts.push(self.channels_text());
-        parts.push(self.commands_text());
-        parts.retain(|part| !part.is_empty());
+        parts.push(self.root.describe());
+        parts.extend(
+            self.selectors
+                .iter()
+                .map(|selector| format!("({})", selector.describe())),
+        );
         parts.join(" ")
     }
 
@@ -501,69 +298,35 @@ impl User {
     pub fn password_digests(&self) -> Vec<String> {
         self.passwords.iter().map(hex).collect()
     }
+}
 
-    /// `+@all -get`, `-@all +@read`: the base, then the rules in order.
-    #[must_use]
-    pub fn commands_text(&self) -> String {
-        let mut text = String::from(if self.all_commands_base {
-            "+@all"
+/// `ACL SETUSER`'s arguments (and an ACL file line's words) with each selector made one:
+/// an argument that opens `(` without closing it is joined, a blank apart, with those
+/// after it up to one that ends in `)`, as Redis's `ACLMergeSelectorArguments` does.
+///
+/// # Errors
+/// A selector that never closes: the argument that opened it.
+pub fn merge_selectors<'a>(rules: &[&'a str]) -> Result<Vec<Cow<'a, str>>, &'a str> {
+    let mut merged = Vec::with_capacity(rules.len());
+    let mut open: Option<(&str, String)> = None;
+    for rule in rules {
+        if let Some((start, mut selector)) = open.take() {
+            selector.push(' ');
+            selector.push_str(rule);
+            if rule.ends_with(')') {
+                merged.push(Cow::Owned(selector));
+            } else {
+                open = Some((start, selector));
+            }
+        } else if rule.starts_with('(') && !rule.ends_with(')') {
+            open = Some((rule, (*rule).to_owned()));
         } else {
-            "-@all"
-        });
-        for rule in &self.command_rules {
-            text.push(' ');
-            text.push(if rule.allow { '+' } else { '-' });
-            text.push_str(&rule.name());
+            merged.push(Cow::Borrowed(*rule));
         }
-        text
     }
-
-    /// `~*`, or each pattern as `~p`, `%R~p`, `%W~p` (empty: no keys).
-    #[must_use]
-    pub fn keys_text(&self) -> String {
-        if self.all_keys {
-            return "~*".to_owned();
-        }
-        let patterns: Vec<String> = self
-            .key_patterns
-            .iter()
-            .map(|pattern| {
-                let prefix = match pattern.access {
-                    READ => "%R~",
-                    WRITE => "%W~",
-                    _ => "~",
-                };
-                format!("{prefix}{}", String::from_utf8_lossy(&pattern.pattern))
-            })
-            .collect();
-        patterns.join(" ")
-    }
-
-    /// `&*`, or `resetchannels` and each pattern (as `ACL LIST` writes them).
-    fn channels_text(&self) -> String {
-        if self.all_channels {
-            return "&*".to_owned();
-        }
-        let mut text = String::from("resetchannels");
-        for pattern in &self.channel_patterns {
-            text.push_str(" &");
-            text.push_str(pattern);
-        }
-        text
-    }
-
-    /// The channel patterns as `ACL GETUSER` lists them (`&*`, or each `&p`).
-    #[must_use]
-    pub fn channels_field(&self) -> String {
-        if self.all_channels {
-            return "&*".to_owned();
-        }
-        let patterns: Vec<String> = self
-            .channel_patterns
-            .iter()
-            .map(|pattern| format!("&{pattern}"))
-            .collect();
-        patterns.join(" ")
+    match open {
+        Some((start, _)) => Err(start),
+        None => Ok(merged),
     }
 }
 
@@ -625,7 +388,9 @@ mod tests {
              %R~ro:* resetchannels +@all -get"
         );
         assert_eq!(
-            user(&["-@all", "+get", "+set", "-get", "+@string", "+get"]).commands_text(),
+            user(&["-@all", "+get", "+set", "-get", "+@string", "+get"])
+                .root()
+                .commands_text(),
             "-@all +set +@string +get"
         );
     }
@@ -656,21 +421,36 @@ mod tests {
     }
 
     #[test]
-    fn commands_and_keys() {
-        let get = lookup(b"get").expect("get");
-        let set = lookup(b"set").expect("set");
-        let client = lookup(b"client").expect("client");
-        let reader = user(&["+@read", "%R~r:*", "~rw:*", "-@dangerous", "+client|id"]);
-        assert!(reader.may_run(get, b""));
-        assert!(!reader.may_run(set, b""));
-        assert!(reader.may_run(client, b"ID"));
-        assert!(!reader.may_run(client, b"kill"));
-        assert!(reader.may_access(b"r:1", KeyAccess::READ));
-        assert!(!reader.may_access(b"r:1", KeyAccess::WRITE));
-        assert!(reader.may_access(b"rw:1", KeyAccess::READ_WRITE));
-        assert!(!reader.may_access(b"other", KeyAccess::READ));
-        let most = user(&["+@all", "-@admin"]);
-        assert!(most.may_run(client, b"id"));
-        assert!(!most.may_run(client, b"kill"));
+    fn selectors_add_clear_and_describe() {
+        let mut alice = user(&["on", "~a:*", "+get", "(~b:* +set %R~c:* &ch*)", "()"]);
+        assert_eq!(
+            alice.describe(),
+            "on ~a:* resetchannels -@all +get (~b:* %R~c:* resetchannels &ch* -@all +set) \
+             (resetchannels -@all)"
+        );
+        assert_eq!(alice.added_selectors().len(), 2);
+        assert!(alice.may_use_channel(b"ch1", false));
+        assert!(!alice.may_use_channel(b"other", false));
+        let before = alice.clone();
+        assert_eq!(alice.apply_all(&["(on)"]), Err(("(on)", RuleError::Syntax)));
+        assert_eq!(
+            alice.apply_all(&["(~x", ")"]),
+            Err(("(~x", RuleError::Syntax))
+        );
+        assert_eq!(alice, before);
+        alice.apply("clearselectors").expect("valid");
+        assert_eq!(alice.describe(), "on ~a:* resetchannels -@all +get");
+        let mut bob = user(&["(+get ~k)"]);
+        bob.apply("reset").expect("valid");
+        assert!(bob.added_selectors().is_empty());
+    }
+
+    #[test]
+    fn selector_arguments_merge_as_redis_merges_them() {
+        let merged =
+            merge_selectors(&["on", "(~a", "+get", "&c)", "(+set)", "+del"]).expect("balanced");
+        assert_eq!(merged, ["on", "(~a +get &c)", "(+set)", "+del"]);
+        assert_eq!(merge_selectors(&["on", "(~a", "+get"]), Err("(~a"));
+        assert_eq!(merge_selectors(&["(", ")"]).expect("balanced"), ["( )"]);
     }
 }

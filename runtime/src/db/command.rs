@@ -38,6 +38,11 @@ use crate::log::Ticket;
 /// frame and returns `true`, or returns `false` for the usual refusal.
 pub type QueuedRuntime<'f> = dyn FnMut(&[&[u8]], Protocol, &mut Vec<u8>) -> bool + 'f;
 
+/// A check of each queued command as EXEC reaches it (see [`Db::apply_transaction_with`];
+/// the server's ACL re-check): given its arguments, an error text to reply in its place
+/// (it then does not run), or `None` to run it.
+pub type QueuedCheck<'f> = dyn FnMut(&[&[u8]]) -> Option<String> + 'f;
+
 /// A check run under a command's locks, before it (see [`Db::apply_guarded`]): given the
 /// shards and the time, an error text to reply instead, or `None` to run the command.
 pub type Guard<'f> = dyn FnMut(&mut dyn floe_core::store::Shards<'_>, floe_core::time::Timestamp) -> Option<String>
@@ -209,6 +214,7 @@ impl Db {
             session,
             reply,
             &mut |_, _, _| false,
+            &mut |_| None,
             &mut |_, _| None,
         )
     }
@@ -216,10 +222,17 @@ impl Db {
     /// As [`Db::apply_transaction`], with `runtime` to finish the commands the runtime
     /// may run under the shard locks (the server's PUBLISH): it is given a command's
     /// arguments and the protocol, writes exactly one reply frame to its buffer and returns
-    /// `true`, or returns `false` (and writes nothing) for the usual error reply.
+    /// `true`, or returns `false` (and writes nothing) for the usual error reply. `check`
+    /// sees each command as its turn comes (once the watched keys are known unchanged),
+    /// and may refuse it with an error reply in its place; `guard` sees the block first.
     ///
     /// # Errors
     /// As [`Db::apply`], when any queued command is a write.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the block, its watches, the client, the reply, and the three hooks the \
+                  server finishes a block with"
+    )]
     pub fn apply_transaction_with<S: ReplySink + ?Sized>(
         &self,
         queued: &[Vec<Vec<u8>>],
@@ -227,6 +240,7 @@ impl Db {
         session: &mut Session,
         reply: &mut S,
         runtime: &mut QueuedRuntime<'_>,
+        check: &mut QueuedCheck<'_>,
         guard: &mut Guard<'_>,
     ) -> Result<Durability, DbError> {
         let write = queued.iter().any(|args| {
@@ -256,6 +270,10 @@ impl Db {
             let may_block = std::mem::replace(&mut session.may_block, false);
             for args in queued {
                 let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+                if let Some(text) = check(args.as_slice()) {
+                    ReplyWriter::new(&mut *reply, session.protocol).error(text.as_bytes());
+                    continue;
+                }
                 // One frame per command: a runtime command writes none, so say why here.
                 if let Outcome::Runtime(_) =
                     command::execute(shards, session, args.as_slice(), now, reply, log)

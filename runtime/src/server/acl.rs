@@ -14,7 +14,7 @@ use floe_core::codec::resp::Request;
 use super::Worker;
 use super::connection::{Connection, Control};
 use super::resp::Resp;
-use crate::acl::{Caller, User, WRONG_PASSWORD};
+use crate::acl::{Caller, Context, Disconnect, User, WRONG_PASSWORD};
 
 /// Redis's reply to a command before authentication.
 const NOAUTH: &[u8] = b"NOAUTH Authentication required.";
@@ -80,6 +80,38 @@ pub(super) fn gate(
     let message = if is("hello") { NOAUTH_HELLO } else { NOAUTH };
     connection.reply_now(protocol, |reply| reply.error(message));
     Some(Control::Continue)
+}
+
+/// Closes the connections an ACL command named ([`Disconnect`]), each on its worker's
+/// next turn as CLIENT KILL does, except `caller`'s: returns whether it is one (it
+/// closes once its reply is out).
+pub(super) fn disconnect(worker: &Worker, closes: &Disconnect, caller: u64) -> bool {
+    let clients = &worker.shared.clients;
+    match closes {
+        Disconnect::Nobody => false,
+        Disconnect::Subscribers(user) => worker.shared.pubsub.close_denied(clients, user, caller),
+        Disconnect::Users(_) | Disconnect::AllButDefault => clients.close_users(closes, caller),
+    }
+}
+
+/// EXEC's second look at a queued command (Redis 7 checks each again as EXEC reaches it:
+/// the user's rules may have changed since it was queued): the error to reply in its
+/// place, logged in ACL LOG with context `multi`, when `caller` may no longer run `args`.
+pub(super) fn exec_refusal(
+    worker: &Worker,
+    caller: &mut Caller,
+    connection: &Connection,
+    args: &[&[u8]],
+) -> Option<String> {
+    let acl = &worker.admin.acl;
+    let denial = acl.check(caller, args).err()?;
+    let client = client_text(connection, worker);
+    acl.log_denial(&denial, caller.name(), Context::Multi, &client);
+    Some(format!(
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and \
+         the EXEC call. This command is no longer allowed for the following reason: {}",
+        denial.exec_reason()
+    ))
 }
 
 /// Counts and logs a failed authentication of `user` by `object` (`AUTH`, `HELLO`,

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::Instant;
 
+use crate::acl::Disconnect;
+
 /// What the registry knows of one client.
 #[derive(Debug)]
 pub(super) struct ClientInfo {
@@ -29,6 +31,9 @@ pub(super) struct ClientInfo {
     pub(super) resp: AtomicU8,
     /// CLIENT SETNAME's name (HELLO SETNAME too), for CLIENT LIST.
     pub(super) name: Mutex<String>,
+    /// The user it is logged in as (`default` before it logs in, as in Redis), for CLIENT
+    /// LIST's `user=`, CLIENT KILL USER, and closing a deleted user's connections.
+    user: Mutex<String>,
     /// CLIENT KILL asked for it to be closed.
     pub(super) killed: AtomicBool,
     /// The worker that owns it (index into the workers' wakers).
@@ -42,10 +47,18 @@ impl ClientInfo {
     /// Records the client's name (names are printable ASCII without blanks, checked by
     /// CLIENT SETNAME).
     pub(super) fn set_name(&self, name: &str) {
-        let mut current = lock(&self.name);
-        if *current != name {
-            name.clone_into(&mut current);
-        }
+        replace(&self.name, name);
+    }
+
+    /// Records the user it logged in as (user names hold no blanks: ACL SETUSER refuses
+    /// them).
+    pub(super) fn set_user(&self, name: &str) {
+        replace(&self.user, name);
+    }
+
+    /// Whether it is logged in as the user `name`.
+    pub(super) fn user_is(&self, name: &str) -> bool {
+        *lock(&self.user) == name
     }
 
     /// How many channels, patterns and shard channels it is subscribed to.
@@ -118,6 +131,25 @@ impl Clients {
         self.wake(info.worker);
     }
 
+    /// Closes every connection logged in as a user that `closes` names, each on its
+    /// worker's next turn as CLIENT KILL does, except `caller`'s: returns whether it is
+    /// one (it closes once its reply is out).
+    pub(super) fn close_users(&self, closes: &Disconnect, caller: u64) -> bool {
+        let map = lock(&self.map);
+        let mut caller_closes = false;
+        for info in map.values() {
+            if !closes.includes(&lock(&info.user)) {
+                continue;
+            }
+            if info.id == caller {
+                caller_closes = true;
+            } else {
+                self.close_soon(info);
+            }
+        }
+        caller_closes
+    }
+
     /// Wakes every worker (shutdown).
     pub(super) fn wake_all(&self) {
         for waker in lock(&self.wakers).iter() {
@@ -140,6 +172,7 @@ impl Clients {
             db: AtomicU8::new(0),
             resp: AtomicU8::new(2),
             name: Mutex::new(String::new()),
+            user: Mutex::new("default".to_owned()),
             killed: AtomicBool::new(false),
             worker,
             subscriptions: [AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)],
@@ -166,7 +199,7 @@ impl Clients {
             let _ = writeln!(
                 text,
                 "id={} addr={} laddr={} fd=-1 name={} age={} idle=0 flags={} db={} sub={} \
-                 psub={} ssub={} multi=-1 user=default resp={}",
+                 psub={} ssub={} multi=-1 user={} resp={}",
                 info.id,
                 info.addr,
                 info.local_addr,
@@ -181,6 +214,7 @@ impl Clients {
                 info.subscriptions[0].load(Ordering::Relaxed),
                 info.subscriptions[1].load(Ordering::Relaxed),
                 info.subscriptions[2].load(Ordering::Relaxed),
+                lock(&info.user),
                 info.resp.load(Ordering::Relaxed),
             );
         }
@@ -188,12 +222,19 @@ impl Clients {
     }
 
     /// CLIENT KILL: the old form `addr`, or filters `ID id`, `ADDR addr`, `LADDR addr`,
-    /// `USER name`, `SKIPME yes|no`. Returns how many were marked.
+    /// `USER name` (a user `user_exists` knows), `SKIPME yes|no`. Returns how many were
+    /// marked.
     ///
     /// # Errors
     /// Redis's syntax error texts.
-    pub(super) fn kill(&self, args: &[&[u8]], caller: u64) -> Result<usize, String> {
+    pub(super) fn kill(
+        &self,
+        args: &[&[u8]],
+        caller: u64,
+        user_exists: &dyn Fn(&str) -> bool,
+    ) -> Result<usize, String> {
         let mut id = None;
+        let mut user = None;
         let mut addr = None;
         let mut local_addr = None;
         let mut skip_me = true;
@@ -222,9 +263,10 @@ impl Clients {
                     b"addr" => addr = Some(value),
                     b"laddr" => local_addr = Some(value),
                     b"user" => {
-                        if value != "default" {
+                        if !user_exists(&value) {
                             return Err(format!("ERR No such user '{value}'"));
                         }
+                        user = Some(value);
                     }
                     b"skipme" => match value.to_ascii_lowercase().as_str() {
                         "yes" => skip_me = true,
@@ -248,6 +290,7 @@ impl Clients {
             let matches = !type_matches_none
                 && subscribed.is_none_or(|wanted| wanted == (info.subscription_count() > 0))
                 && id.is_none_or(|id| id == info.id)
+                && user.as_deref().is_none_or(|name| info.user_is(name))
                 && addr
                     .as_ref()
                     .is_none_or(|addr| *addr == info.addr.to_string())
@@ -269,6 +312,14 @@ impl Clients {
             }
         }
         Ok(killed)
+    }
+}
+
+/// Sets a text field to `value` (written only when it changed).
+fn replace(field: &Mutex<String>, value: &str) {
+    let mut current = lock(field);
+    if *current != value {
+        value.clone_into(&mut current);
     }
 }
 

@@ -149,6 +149,7 @@ impl Pizzaria {
         };
         let open = !acl.auth_required() && rest.is_empty();
         if open || acl.authenticate(&mut self.caller, user, password) {
+            connection.info.set_user(self.caller.name());
             self.reply.extend_from_slice(SUCCESS);
         } else {
             acl::auth_failed(connection, worker, user, "Pizzaria");

@@ -36,6 +36,7 @@ use floe_core::glob::glob_match;
 
 use super::Worker;
 use super::clients::{ClientInfo, Clients};
+use crate::acl::User;
 use crate::admin::Admin;
 use crate::db::{KeyEvent, NOTIFY_KEYEVENT, NOTIFY_KEYSPACE};
 
@@ -405,6 +406,38 @@ impl PubSub {
             mailbox.info.addr
         );
         clients.close_soon(&mailbox.info);
+    }
+
+    /// Closes the connections logged in as `user` with a channel, pattern or shard
+    /// channel it may no longer use (after ACL SETUSER), each on its worker's next turn
+    /// as CLIENT KILL does, except `caller`'s: returns whether it is one (it closes once
+    /// its reply is out).
+    pub(super) fn close_denied(&self, clients: &Clients, user: &User, caller: u64) -> bool {
+        let registry = read(&self.registry);
+        let mut caller_closes = false;
+        for (id, subscriber) in &registry.subscribers {
+            if !subscriber.mailbox.info.user_is(user.name()) {
+                continue;
+            }
+            let denied = subscriber
+                .channels
+                .iter()
+                .chain(&subscriber.shard_channels)
+                .any(|channel| !user.may_use_channel(channel, false))
+                || subscriber
+                    .patterns
+                    .iter()
+                    .any(|pattern| !user.may_use_channel(pattern, true));
+            if !denied {
+                continue;
+            }
+            if *id == caller {
+                caller_closes = true;
+            } else {
+                clients.close_soon(&subscriber.mailbox.info);
+            }
+        }
+        caller_closes
     }
 
     /// Worker `worker`'s mailboxes with messages, each emptied into `target(token, info,

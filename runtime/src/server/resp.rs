@@ -12,7 +12,8 @@
 //! Invariants: a protocol error is answered and closes the connection (as Redis does);
 //! until a client authenticates (when the default user has a password) only AUTH, HELLO
 //! ... AUTH, QUIT and RESET run ([`super::acl::gate`]); every other command passes the ACL
-//! check first (a denied one inside MULTI fails the transaction, as in Redis); a MULTI
+//! check first (a denied one inside MULTI fails the transaction, as in Redis, and EXEC
+//! checks each queued command again as it reaches it, as Redis 7 does); a MULTI
 //! block runs under one hold of the store lock and is logged as one group; a RESP2 client
 //! with a subscription runs only what Redis's subscribed mode allows.
 //!
@@ -308,7 +309,9 @@ impl Resp {
             || name.eq_ignore_ascii_case(b"exec")
             || name.eq_ignore_ascii_case(b"hello")
             || name.eq_ignore_ascii_case(b"reset")
+            || name.eq_ignore_ascii_case(b"auth")
         {
+            connection.info.set_user(self.caller.name());
             let current = String::from_utf8_lossy(self.session.name().unwrap_or_default());
             connection.info.set_name(&current);
             let resp = match self.session.protocol {
@@ -510,12 +513,16 @@ impl Resp {
                         })
                     })
                 };
+                let caller = &mut self.caller;
+                let client = &*connection;
+                let mut check = |args: &[&[u8]]| acl::exec_refusal(shared, caller, client, args);
                 let applied = worker.db.apply_transaction_with(
                     &transaction.queued,
                     &watched,
                     &mut self.session,
                     &mut reply,
                     &mut runtime,
+                    &mut check,
                     &mut guard,
                 );
                 let durability = match applied {
@@ -633,7 +640,10 @@ impl Resp {
     ) -> Control {
         let mut writer = ReplyWriter::new(reply, self.session.protocol);
         if command == RuntimeCommand::Acl {
-            worker.admin.acl.run(self.caller.name(), args, &mut writer);
+            let closes = worker.admin.acl.run(self.caller.name(), args, &mut writer);
+            if acl::disconnect(worker, &closes, self.session.id) {
+                return Control::CloseAfterFlush;
+            }
             return Control::Continue;
         }
         if command == RuntimeCommand::Replication {
@@ -674,6 +684,10 @@ impl Resp {
         let mut own = Vec::new();
         for args in queued {
             let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            if let Some(text) = acl::exec_refusal(worker, &mut self.caller, connection, &args) {
+                ReplyWriter::new(&mut reply, protocol).error(text.as_bytes());
+                continue;
+            }
             let name = args.first().copied().unwrap_or_default();
             let sub = args.get(1).copied().unwrap_or_default();
             if name.eq_ignore_ascii_case(b"client") && sub.eq_ignore_ascii_case(b"kill") {
@@ -772,7 +786,8 @@ fn client_kill<S: ReplySink + ?Sized>(
     reply: &mut ReplyWriter<'_, S>,
 ) {
     let filters = args.get(2..).unwrap_or_default();
-    let result = worker.shared.clients.kill(filters, caller);
+    let user_exists = |name: &str| worker.admin.acl.user(name).is_some();
+    let result = worker.shared.clients.kill(filters, caller, &user_exists);
     let old_form = filters.len() == 1;
     match result {
         Ok(0) if old_form => reply.error(b"ERR No such client"),

@@ -336,6 +336,7 @@ fn authorize(
             caller
         }
     };
+    connection.info.set_user(http.caller.name());
     if matches!(request.path, b"/metrics" | b"/stats") {
         let args: [&[u8]; 1] = [b"INFO"];
         if let Err(text) = permitted(worker, &mut http.caller, &http.session, &args) {
