@@ -11,9 +11,8 @@
 //! A write (HSET, HDEL, HINCRBY, ...) composes the new value straight into segment memory
 //! from the old one and the request's arguments, then the old item becomes a hole: O(n)
 //! in the hash's size, no allocation. It is logged as one `Set` record of the whole new
-//! item (kind compact), which is physical and idempotent. There is no large encoding yet:
-//! a hash grows in this form up to the item size limit (`value_size_max`), past which a
-//! write is refused with [`StoreError::CollectionTooLarge`] and changes nothing.
+//! item (kind compact), which is physical and idempotent. Past `hash-max-listpack-*` a
+//! hash takes the large form (`hash/large.rs`), whose parts are compact hashes too.
 //!
 //! Reading is total: [`HashView`] walks the bytes with checked lengths and stops at the
 //! first malformed entry, and [`is_valid`] is what recovery checks before it loads a
@@ -186,6 +185,32 @@ pub(super) fn compose_set<'p, P>(
     }
 }
 
+/// [`compose_set`] over every entry of `old`. One pair, HSET's usual request, is a splice:
+/// `old` copied in at most two pieces around the pair's entry instead of entry by entry.
+pub(super) fn compose_set_all<'p, P>(old: &[u8], pairs: &P, out: &mut Out<'_>)
+where
+    P: Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
+{
+    let mut one = pairs.clone();
+    if let (Some((field, value)), None) = (one.next(), one.next())
+        && !old.is_empty()
+    {
+        match HashView::new(old).find(field) {
+            Some(entry) => {
+                out.push(&old[..entry.range.start]);
+                out.push_entry(field, value);
+                out.push(&old[entry.range.end..]);
+            }
+            None => {
+                out.push(old);
+                out.push_entry(field, value);
+            }
+        }
+        return;
+    }
+    compose_set(old, pairs, |_| true, out);
+}
+
 /// HDEL's new value: `old` without the entries of `fields`.
 pub(super) fn compose_delete<'f, F>(old: &[u8], fields: &F, out: &mut Out<'_>)
 where
@@ -285,7 +310,7 @@ impl Store<'_> {
         };
         let sized = !passed;
         if sized {
-            compose_set(old, &pairs, |_| true, &mut sizing);
+            compose_set_all(old, &pairs, &mut sizing);
             passed = sizing.size > self.config.value_size_max as usize;
         }
         if passed && key.len() <= LARGE_KEY_SIZE_MAX {
@@ -305,7 +330,7 @@ impl Store<'_> {
         }
         if !sized {
             // A key too long for the large form: compact as long as it fits an item.
-            compose_set(old, &pairs, |_| true, &mut sizing);
+            compose_set_all(old, &pairs, &mut sizing);
         }
         let size = sizing.size;
         self.compact_put(db, key, lookup, size, now, log, |old, target| {
@@ -313,7 +338,7 @@ impl Store<'_> {
                 target: Some(target),
                 size: 0,
             };
-            compose_set(old, &pairs, |_| true, &mut out);
+            compose_set_all(old, &pairs, &mut out);
             assert!(out.size == size, "hash size {size} != written {}", out.size);
         })?;
         Ok(added)

@@ -8,7 +8,7 @@
 //! composed from the source's old bytes. Every part write, the header and a split are
 //! logged as `Set` records in the command's one group.
 
-use super::{Entries, Entry, HashView, compose_delete, compose_set};
+use super::{Entries, Entry, HashView, compose_delete, compose_set, compose_set_all};
 use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, PART_NUMBER_SIZE};
@@ -238,12 +238,7 @@ impl Store<'_> {
                 target: None,
                 size: 0,
             };
-            compose_set(
-                self.part_bytes(db, key, part),
-                &of_part(part),
-                |_| true,
-                &mut sizing,
-            );
+            compose_set_all(self.part_bytes(db, key, part), &of_part(part), &mut sizing);
             *slot = sizing.size;
         }
         let sizes = &sizes[..touched.clone().count()];
@@ -260,7 +255,7 @@ impl Store<'_> {
         self.header_room(db, key, items, 0, now, log)?;
         for (part, &size) in touched.zip(sizes) {
             self.part_write(db, &mut part_key, part, None, size, log, |old, out| {
-                compose_set(old, &of_part(part), |_| true, out);
+                compose_set_all(old, &of_part(part), out);
             })?;
         }
         let grown = Header {

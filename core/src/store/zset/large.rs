@@ -480,10 +480,9 @@ impl Store<'_> {
                 target: None,
                 size: 0,
             };
-            crate::store::hash::compose_set(
+            crate::store::hash::compose_set_all(
                 self.part_bytes(db, key, index_part),
                 &pairs,
-                |_| true,
                 &mut sizing,
             );
             sizing.size
@@ -513,7 +512,7 @@ impl Store<'_> {
             index_size,
             log,
             |old, out| {
-                crate::store::hash::compose_set(old, &pairs, |_| true, out);
+                crate::store::hash::compose_set_all(old, &pairs, out);
             },
         )?;
         // The new entry goes in first (an update of the only member never empties the
