@@ -47,6 +47,8 @@ pub struct Segments<'a> {
     /// ascending order, after every freed one (the free list is a stack), so the segments
     /// below this bound are exactly those whose memory the store has touched.
     touched_end: usize,
+    /// Live items with an expiry, in all segments (the sum of `volatile_count`).
+    volatile_total: usize,
 }
 
 impl<'a> Segments<'a> {
@@ -86,6 +88,7 @@ impl<'a> Segments<'a> {
             head: 0,
             seq_next: 1,
             touched_end: 0,
+            volatile_total: 0,
         };
         segments.clear();
         segments
@@ -95,6 +98,7 @@ impl<'a> Segments<'a> {
     pub fn clear(&mut self) {
         let segment_count = self.count();
         self.free_count = 0;
+        self.volatile_total = 0;
         for segment in (0..segment_count).rev() {
             self.memory.item_end[segment] = 0;
             self.memory.live_size[segment] = 0;
@@ -190,6 +194,7 @@ impl<'a> Segments<'a> {
     pub fn volatile_added(&mut self, location: Location, expires_at: u64) {
         let segment = self.segment_of(location);
         self.memory.volatile_count[segment] += 1;
+        self.volatile_total += 1;
         self.expiry_written(location, expires_at);
     }
 
@@ -217,6 +222,7 @@ impl<'a> Segments<'a> {
                 "segment {segment} volatile count"
             );
             self.memory.volatile_count[segment] -= 1;
+            self.volatile_total -= 1;
         }
     }
 
@@ -330,6 +336,12 @@ impl<'a> Segments<'a> {
     #[must_use]
     pub fn volatile_count(&self, segment: SegmentIndex) -> u32 {
         self.memory.volatile_count[segment]
+    }
+
+    /// Live items with an expiry, in all segments.
+    #[must_use]
+    pub fn volatile_total(&self) -> usize {
+        self.volatile_total
     }
 
     /// Smallest expiry written to a segment since it was opened (`0`: none).

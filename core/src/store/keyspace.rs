@@ -355,8 +355,12 @@ impl Store<'_> {
     }
 
     /// Active expiry: examines up to `slot_budget` slots from where the last step stopped
-    /// and removes the expired keys found; returns how many.
+    /// and removes the expired keys found; returns how many. A store with no key that has
+    /// an expiry examines nothing.
     pub fn expire_step(&mut self, now: Timestamp, slot_budget: usize) -> usize {
+        if self.segments.volatile_total() == 0 {
+            return 0;
+        }
         let mut removed_count = 0;
         let mut slot_index = self.expire_cursor % self.table.slot_count();
         for _ in 0..slot_budget {

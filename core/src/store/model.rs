@@ -552,6 +552,10 @@ pub fn run_model(policy: EvictionPolicy, memory_size: usize, ops: &[Op]) -> Resu
         let stats = store.stats();
         check!(stats.memory_used_size <= stats.memory_limit_size);
         check!(store.len() <= 48);
+        let volatile_count: u32 = (0..store.segments.count())
+            .map(|segment| store.segments.volatile_count(segment))
+            .sum();
+        check_eq!(store.segments.volatile_total(), volatile_count as usize);
         check_prefix_index(&store, &model, now)
             .map_err(|error| format!("after {op:?}: {error}"))?;
         for db in 0..DB_COUNT {
