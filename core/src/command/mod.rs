@@ -509,9 +509,38 @@ const ALL_KEYS: (u8, i8, u8) = (1, -1, 1);
 const PAIRS: (u8, i8, u8) = (1, -1, 2);
 
 /// Every command, sorted by name (binary search; a test checks the order).
+pub static COMMANDS: [CommandSpec; COMMAND_COUNT] = COMMAND_TABLE;
+
+const COMMAND_COUNT: usize = 187;
+
+/// For each letter `a` to `z`, the range of [`COMMANDS`] whose names start with it: a
+/// lookup searches only its letter's few names.
+static BY_FIRST_LETTER: [(u8, u8); 26] = first_letter_ranges(&COMMAND_TABLE);
+
+const fn first_letter_ranges(table: &[CommandSpec; COMMAND_COUNT]) -> [(u8, u8); 26] {
+    let mut ranges = [(0u8, 0u8); 26];
+    let mut index = 0;
+    while index < table.len() {
+        let letter = (table[index].name.as_bytes()[0] - b'a') as usize;
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "COMMAND_COUNT < 256, asserted"
+        )]
+        let position = index as u8;
+        if ranges[letter].1 == 0 {
+            ranges[letter].0 = position;
+        }
+        ranges[letter].1 = position + 1;
+        index += 1;
+    }
+    ranges
+}
+
+const _: () = assert!(COMMAND_COUNT < 256);
+
 // NOTE: kept out of rustfmt so that each command stays one line of the table.
 #[rustfmt::skip]
-pub static COMMANDS: [CommandSpec; 187] = [
+const COMMAND_TABLE: [CommandSpec; COMMAND_COUNT] = [
     spec("acl", -2, 0, NO_KEYS, Handler::Server(server::Command::Acl)),
     spec("append", 3, WRITE, ONE_KEY, Handler::Strings(strings::Command::Append)),
     spec("asking", 1, 0, NO_KEYS, Handler::Server(server::Command::Cluster)),
@@ -710,10 +739,13 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
         *target = source.to_ascii_lowercase();
     }
     let lowered: &[u8] = lowered;
-    let index = COMMANDS
+    let letter = lowered.first()?.checked_sub(b'a')?;
+    let &(start, end) = BY_FIRST_LETTER.get(usize::from(letter))?;
+    let candidates = COMMANDS.get(usize::from(start)..usize::from(end))?;
+    let index = candidates
         .binary_search_by(|spec| spec.name.as_bytes().cmp(lowered))
         .ok()?;
-    COMMANDS.get(index)
+    candidates.get(index)
 }
 
 /// Runs one request against `store` and writes its reply to `reply`, in the session's

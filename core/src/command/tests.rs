@@ -34,6 +34,10 @@ fn lookup_ignores_case() {
     assert!(lookup(b"").is_none());
     assert!(lookup(b"gett").is_none());
     assert!(lookup(&[b'a'; 100]).is_none());
+    // Outside the letters' index: no panic, no command.
+    for name in [&b"_get"[..], b"1", b"{", b"\xff", b"\x00"] {
+        assert!(lookup(name).is_none(), "{name:?}");
+    }
 }
 
 /// Every command in the table is reachable by name, in any case, and answers a request
