@@ -10,7 +10,7 @@
 #
 # floe's RSS growth also counts the old versions of rewritten parts that it has not
 # cleaned yet: before it takes memory it never used, floe cleans a segment at least
-# `clean-dead-percent` (20) holes. `MEMORY USAGE` is what the data needs.
+# `clean-dead-percent` (50) holes. `MEMORY USAGE` is what the data needs.
 #
 #   benches/large.sh                 # hash set list zset
 #   FLOE_LARGE_TYPES="hash" benches/large.sh

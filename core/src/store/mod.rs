@@ -136,7 +136,7 @@ pub struct Config {
 }
 
 /// Default of [`Config::clean_dead_percent`].
-pub const CLEAN_DEAD_PERCENT_DEFAULT: u8 = 20;
+pub const CLEAN_DEAD_PERCENT_DEFAULT: u8 = 50;
 
 /// Redis's default `list-max-listpack-size`: nodes of at most 8 KiB.
 pub const LIST_MAX_LISTPACK_SIZE_DEFAULT: i32 = -2;
