@@ -153,7 +153,7 @@ pub use floe_core::storage::policy::EvictionPolicy;
 pub use floe_core::store::{Config as StoreConfig, Stats as StoreStats};
 pub use floe_core::time::Timestamp;
 pub use floe_runtime::db::{
-    Applied, DB_INDEX, DbStats, Durability, Prepared, SnapshotReport, WatchMark,
+    Applied, DB_INDEX, DbStats, Durability, PrefixIndexMode, Prepared, SnapshotReport, WatchMark,
 };
 pub use floe_runtime::error::Error;
 pub use floe_runtime::io::Backend;

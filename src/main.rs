@@ -304,8 +304,9 @@ struct ServeArguments {
     #[arg(long, value_name = "N")]
     shards: Option<String>,
     /// Keep an ordered index of the keys so prefix searches (KEYS/SCAN prefix*, Pizzaria
-    /// reads, HTTP /kv?prefix=) skip the table walk: yes|no [default: yes].
-    #[arg(long = "prefix-index", value_name = "yes|no")]
+    /// reads, HTTP /kv?prefix=) skip the table walk: auto (built by the first such
+    /// search, then kept), yes (built at start), no [default: auto].
+    #[arg(long = "prefix-index", value_name = "auto|yes|no")]
     prefix_index: Option<String>,
     /// The network event loop: auto (io_uring where allowed, else epoll), uring, epoll.
     #[arg(long = "io", value_name = "auto|uring|epoll")]

@@ -505,12 +505,22 @@ fn acknowledged_write_survives_sigkill(target: Target) {
     }
 }
 
-/// `/kv?prefix=` over thousands of keys in four shards, with the prefix index (the default:
-/// one page, cursor 0, because SCAN from cursor 0 answers whole from the index) and with
-/// `--prefix-index no` (pages of a table walk): the same keys either way, and INFO reports
-/// the index's memory only when it is on.
+/// `/kv?prefix=` over thousands of keys in four shards, with the prefix index (one page,
+/// cursor 0, because SCAN from cursor 0 answers whole from the index), with `--prefix-index
+/// no` (pages of a table walk) and with `auto`, the default (the first listing builds the
+/// index and is answered from it): the same keys every way, and INFO reports the index's
+/// memory only when it is on (for `auto`, not before the first listing).
 fn prefix_listing_from_the_index_with_and_without_it(target: Target) {
-    for (switch, expect_one_page) in [("yes", true), ("no", false)] {
+    let index_bytes = |con: &mut redis::Connection| {
+        let info: String = redis::cmd("INFO").arg("memory").query(con).expect("INFO");
+        info.lines()
+            .find_map(|line| line.strip_prefix("prefix_index_bytes:"))
+            .expect("prefix_index_bytes in INFO")
+            .trim()
+            .parse::<u64>()
+            .expect("a number")
+    };
+    for (switch, expect_one_page) in [("yes", true), ("no", false), ("auto", true)] {
         let server = target.start_doors(&[
             "--persistence",
             "off",
@@ -530,6 +540,12 @@ fn prefix_listing_from_the_index_with_and_without_it(target: Target) {
             let () = con.set(&key, index).expect("SET");
             let () = con.set(format!("order:{index}"), index).expect("SET");
         }
+        let built_at_start = switch == "yes";
+        assert_eq!(
+            index_bytes(&mut con) > 0,
+            built_at_start,
+            "{switch} before a search"
+        );
         let mut found = BTreeSet::new();
         let mut cursor = "0".to_owned();
         let mut page_count = 0;
@@ -553,17 +569,7 @@ fn prefix_listing_from_the_index_with_and_without_it(target: Target) {
         if expect_one_page {
             assert_eq!(page_count, 1, "the index answers in one page");
         }
-        let info: String = redis::cmd("INFO")
-            .arg("memory")
-            .query(&mut con)
-            .expect("INFO");
-        let bytes = info
-            .lines()
-            .find_map(|line| line.strip_prefix("prefix_index_bytes:"))
-            .expect("prefix_index_bytes in INFO")
-            .trim()
-            .parse::<u64>()
-            .expect("a number");
+        let bytes = index_bytes(&mut con);
         assert_eq!(bytes > 0, expect_one_page, "prefix_index_bytes:{bytes}");
     }
 }

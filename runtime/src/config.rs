@@ -18,7 +18,7 @@ use floe_core::error::ConfigError;
 use floe_core::storage::policy::EvictionPolicy;
 use floe_core::store::SHARD_COUNT_MAX;
 
-use crate::db::DbConfig;
+use crate::db::{DbConfig, PrefixIndexMode};
 use crate::io::Backend;
 use crate::log::FsyncPolicy;
 
@@ -26,9 +26,12 @@ mod values;
 
 use values::{
     at_least, join, parse_backend, parse_bind, parse_door_port, parse_fsync, parse_list_size,
-    parse_number, parse_path, parse_replicaof, parse_server_io, parse_signed, show_path, yes_no,
+    parse_number, parse_path, parse_prefix_index, parse_replicaof, parse_server_io, parse_signed,
+    show_path, yes_no,
 };
-pub use values::{human, parse_key_count, parse_policy, parse_size, parse_switch};
+pub use values::{
+    human, parse_key_count, parse_policy, parse_size, parse_switch, show_prefix_index,
+};
 
 /// Every setting floe runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +78,7 @@ pub struct Settings {
     /// `shards`: keyspace shards, each with its own lock (0: from the cores and limits).
     pub shards: usize,
     /// `prefix-index`: keep an ordered index of the keys for prefix searches.
-    pub prefix_index: bool,
+    pub prefix_index: PrefixIndexMode,
     /// `server-io`: the server's network event loop.
     pub server_io: ServerIo,
     /// `requirepass`: clients must AUTH with it (empty: no password).
@@ -172,7 +175,7 @@ impl Default for Settings {
             http_url_size_max: 8 << 10,
             workers: 0,
             shards: 0,
-            prefix_index: true,
+            prefix_index: PrefixIndexMode::OnDemand,
             server_io: ServerIo::Auto,
             requirepass: String::new(),
             aclfile: PathBuf::new(),
@@ -500,12 +503,13 @@ pub static SETTINGS: [Setting; 52] = [
         "prefix-index",
         "",
         false,
-        "floe: `yes`: an ordered index of the keys answers KEYS/SCAN `prefix*`, Pizzaria \
-         `reads` and HTTP `/kv?prefix=` without walking the table (heap memory per key: \
-         INFO prefix_index_bytes); `no` saves that memory",
+        "floe: an ordered index of the keys answers KEYS/SCAN `prefix*`, Pizzaria `reads` \
+         and HTTP `/kv?prefix=` without walking the table (heap memory per key: INFO \
+         prefix_index_bytes). `auto`: built by the first such search, then kept; `yes`: \
+         built at start; `no`: never",
         prefix_index,
-        |on: &bool| yes_no(*on),
-        parse_switch
+        |mode: &PrefixIndexMode| show_prefix_index(*mode).to_owned(),
+        parse_prefix_index
     ),
     setting!(
         "server-io",

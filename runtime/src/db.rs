@@ -114,7 +114,7 @@ mod watch;
 mod write;
 
 pub use command::{Applied, Durability, Prepared};
-pub use config::{DbConfig, DbConfigError};
+pub use config::{DbConfig, DbConfigError, PrefixIndexMode};
 use flusher::Flusher;
 pub use notify::{
     KeyEvent, NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, Publisher, format_flags, parse_flags,
@@ -403,7 +403,11 @@ impl Db {
         // The index is derived state: built once from the recovered table, in one sorted
         // load per shard, rather than kept up key by key while the log replays.
         for store in &mut stores {
-            store.with(|store| store.set_prefix_index(config.prefix_index));
+            store.with(|store| match config.prefix_index {
+                PrefixIndexMode::On => store.set_prefix_index(true),
+                PrefixIndexMode::Off => store.set_prefix_index(false),
+                PrefixIndexMode::OnDemand => store.set_prefix_index_on_demand(),
+            });
         }
         let lsn_last = recovery.as_ref().map_or(0, |report| report.lsn_last);
         let log_size = recovery.as_ref().map_or(0, |report| report.log_byte_count);
@@ -677,6 +681,7 @@ impl Db {
         self.read(self.route_all(), |shards, now| {
             for shard in 0..shards.count() {
                 let store = shards.store(shard);
+                store.prefix_index_for(prefix);
                 store.scan_prefix(DB_INDEX, prefix, now, &mut visit);
             }
         });

@@ -26,6 +26,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::TempDir;
+use floe_runtime::db::PrefixIndexMode;
 use floe_runtime::io::Backend;
 use floe_runtime::log::FsyncPolicy;
 use floe_runtime::{Db, DbConfig};
@@ -114,7 +115,11 @@ fn measure(backend: Backend, prefix_index: bool) {
             fsync: FsyncPolicy::No,
             backend,
             snapshot_log_size: 0,
-            prefix_index,
+            prefix_index: if prefix_index {
+                PrefixIndexMode::On
+            } else {
+                PrefixIndexMode::Off
+            },
             ..DbConfig::new(16 << 20, 2 * KEY_COUNT)
         },
     )

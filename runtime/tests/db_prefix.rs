@@ -17,12 +17,13 @@ use std::time::Duration;
 use common::{TempDir, backends, config};
 use floe_core::codec::resp::SliceSink;
 use floe_core::command::Session;
+use floe_runtime::db::PrefixIndexMode;
 use floe_runtime::log::FsyncPolicy;
 use floe_runtime::{Db, DbConfig};
 
 const SHARDS: usize = 8;
 
-fn sharded(prefix_index: bool) -> DbConfig {
+fn sharded(prefix_index: PrefixIndexMode) -> DbConfig {
     let mut config = DbConfig {
         shards: SHARDS,
         prefix_index,
@@ -112,13 +113,15 @@ fn check(db: &Db, model: &BTreeSet<Vec<u8>>, prefixes: &[&[u8]]) {
     }
 }
 
-fn exercise(prefix_index: bool) {
-    let dir = TempDir::new(if prefix_index {
-        "prefix-on"
-    } else {
-        "prefix-off"
+fn exercise(mode: PrefixIndexMode) {
+    let dir = TempDir::new(match mode {
+        PrefixIndexMode::On => "prefix-on",
+        PrefixIndexMode::Off => "prefix-off",
+        PrefixIndexMode::OnDemand => "prefix-auto",
     });
-    let db = Db::open(dir.path(), sharded(prefix_index)).unwrap();
+    // With the index on demand, the first prefix query (in `check`) builds it.
+    let prefix_index = mode != PrefixIndexMode::Off;
+    let db = Db::open(dir.path(), sharded(mode)).unwrap();
     let mut model = BTreeSet::new();
     for index in 0..3000 {
         for key in [
@@ -194,7 +197,9 @@ fn exercise(prefix_index: bool) {
     }
     db.close().unwrap();
     drop(db);
-    let db = Db::open(dir.path(), sharded(prefix_index)).unwrap();
+    let db = Db::open(dir.path(), sharded(mode)).unwrap();
+    let built_at_open = db.stats().store.prefix_index_keys > 0;
+    assert_eq!(built_at_open, mode == PrefixIndexMode::On, "{mode:?}");
     let reopened: [&[u8]; 5] = [b"user:1", b"order:12", b"\xff\x001", b"late:", b"renamed:"];
     check(&db, &model, &reopened);
     let stats = db.stats().store;
@@ -221,10 +226,15 @@ fn exercise(prefix_index: bool) {
 
 #[test]
 fn prefix_queries_across_shards_agree_with_the_keys_and_survive_reopen() {
-    exercise(true);
+    exercise(PrefixIndexMode::On);
 }
 
 #[test]
 fn prefix_index_off_answers_the_same_and_costs_nothing() {
-    exercise(false);
+    exercise(PrefixIndexMode::Off);
+}
+
+#[test]
+fn prefix_index_on_demand_is_built_by_the_first_prefix_query() {
+    exercise(PrefixIndexMode::OnDemand);
 }

@@ -28,7 +28,9 @@
 //! - **Rebuilt, not logged.** The index is derived state: nothing about it is in the log
 //!   or a snapshot. [`Store::set_prefix_index`](super::Store::set_prefix_index) builds it
 //!   from the table in one sorted bulk load (after recovery, or when it is turned on) and
-//!   drops it when turned off.
+//!   drops it when turned off; on demand
+//!   ([`Store::set_prefix_index_on_demand`](super::Store::set_prefix_index_on_demand)), the
+//!   first query that could use it builds it.
 //! - **Entries inline.** An entry of up to 22 bytes (a key of up to 21) is stored inside
 //!   the B-tree's node (24 bytes a slot); a longer one is boxed. Short keys then cost no
 //!   allocation of their own, and descending the tree compares bytes already in the node

@@ -446,6 +446,13 @@ pub struct Store<'a> {
     /// Told of every key the table gains or loses (`remove`, `put_prepared`, `clear`,
     /// `swap_db`), so with it on its entries are exactly the table's keys.
     index: PrefixIndex,
+    /// The prefix index waits for the first query that could use it
+    /// ([`Store::set_prefix_index_on_demand`]).
+    #[cfg_attr(
+        not(any(test, feature = "alloc")),
+        expect(dead_code, reason = "without alloc the index is always off")
+    )]
+    index_on_demand: bool,
     /// Keys removed as expired where no sink was at hand, for [`Store::take_expired`];
     /// off until [`Store::set_events`].
     expired_queue: event::ExpiredQueue,
@@ -484,6 +491,7 @@ impl<'a> Store<'a> {
             replaying: false,
             item_size_max_seen: 0,
             index: PrefixIndex::default(),
+            index_on_demand: false,
             expired_queue: event::ExpiredQueue::default(),
         })
     }
@@ -767,6 +775,7 @@ impl<'a> Store<'a> {
     /// for it key by key.
     #[cfg(any(test, feature = "alloc"))]
     pub fn set_prefix_index(&mut self, enabled: bool) {
+        self.index_on_demand = false;
         let (table, segments) = (&self.table, &self.segments);
         let keys = (0..table.slot_count())
             .filter(|&slot_index| table.occupied(slot_index))
@@ -777,6 +786,33 @@ impl<'a> Store<'a> {
             });
         self.index.enable(enabled, keys);
         assert!(!enabled || self.index.len() == self.table.len());
+    }
+
+    /// Leaves the prefix index off until the first query that could use it (a pattern or
+    /// prefix with literal bytes first: [`Store::prefix_index_for`]) builds it, in one
+    /// sorted load; it is kept from then on. A store that is never searched by prefix pays
+    /// neither the index's memory nor its cost per new key.
+    #[cfg(any(test, feature = "alloc"))]
+    pub fn set_prefix_index_on_demand(&mut self) {
+        self.set_prefix_index(false);
+        self.index_on_demand = true;
+    }
+
+    /// Builds the prefix index now if it waits for its first query and `pattern` (a glob,
+    /// or a plain prefix) starts with literal bytes it could seek to. Callers ask before
+    /// the queries that read the index ([`Store::keys`], [`Store::scan_prefix`], SCAN from
+    /// cursor 0); whether the index is on.
+    pub fn prefix_index_for(&mut self, pattern: &[u8]) -> bool {
+        #[cfg(any(test, feature = "alloc"))]
+        if self.index_on_demand
+            && !self.index.enabled()
+            && !crate::glob::literal_prefix(pattern).is_empty()
+        {
+            self.set_prefix_index(true);
+            self.index_on_demand = true;
+        }
+        let _ = pattern;
+        self.index.enabled()
     }
 
     /// Keyspace events on or off. While on, a key the store removes as expired where no

@@ -162,7 +162,9 @@ pub fn keys(
     mut visit: impl FnMut(&[u8]),
 ) {
     for shard in 0..shards.count() {
-        shards.store(shard).keys(db, pattern, now, &mut visit);
+        let store = shards.store(shard);
+        store.prefix_index_for(pattern);
+        store.keys(db, pattern, now, &mut visit);
     }
 }
 
@@ -237,6 +239,9 @@ fn scan_from_index(
     visit: &mut impl FnMut(&[u8]),
 ) -> bool {
     let mut match_count = 0_usize;
+    for shard in 0..shards.count() {
+        shards.store(shard).prefix_index_for(pattern);
+    }
     for shard in 0..shards.count() {
         let answered = shards.store(shard).keys_from_index(db, pattern, now, |_| {
             match_count += 1;

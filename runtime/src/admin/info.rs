@@ -152,7 +152,7 @@ fn memory(text: &mut String, admin: &Admin, stats: &DbStats) {
     field(
         text,
         "prefix_index",
-        if settings.prefix_index { "yes" } else { "no" },
+        crate::config::show_prefix_index(settings.prefix_index),
     );
     field(text, "prefix_index_bytes", store.prefix_index_size);
     field(text, "prefix_index_keys", store.prefix_index_keys);

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use floe_core::storage::policy::EvictionPolicy;
 
 use super::ServerIo;
+use crate::db::PrefixIndexMode;
 use crate::io::Backend;
 use crate::log::FsyncPolicy;
 
@@ -108,6 +109,27 @@ pub fn parse_switch(text: &str) -> Result<bool, String> {
         _ => Err(format!(
             "`{text}` is not a switch: expected `yes` or `no` (`on` or `off`)"
         )),
+    }
+}
+
+/// `prefix-index`: `auto`, or a switch (`yes` builds it at start, `no` never).
+pub(super) fn parse_prefix_index(text: &str) -> Result<PrefixIndexMode, String> {
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(PrefixIndexMode::OnDemand);
+    }
+    match parse_switch(text) {
+        Ok(true) => Ok(PrefixIndexMode::On),
+        Ok(false) => Ok(PrefixIndexMode::Off),
+        Err(_) => Err(format!("`{text}` is not `auto`, `yes` or `no`")),
+    }
+}
+
+/// `prefix-index` as CONFIG GET shows it.
+pub fn show_prefix_index(mode: PrefixIndexMode) -> &'static str {
+    match mode {
+        PrefixIndexMode::On => "yes",
+        PrefixIndexMode::Off => "no",
+        PrefixIndexMode::OnDemand => "auto",
     }
 }
 

@@ -49,12 +49,25 @@ pub struct DbConfig {
     /// `store.memory_size` and `store.keys_max`; `0` picks a count from the cores and the
     /// limits ([`DbConfig::shard_count`]). One shard is one lock for the whole store.
     pub shards: usize,
-    /// Keep an ordered index of each shard's keys, so prefix searches (KEYS `prefix*`,
-    /// SCAN MATCH `prefix*` from cursor 0, [`Db::scan_prefix`](super::Db::scan_prefix),
-    /// Pizzaria's `reads`, HTTP's `/kv?prefix=`) seek instead of walking the table. Costs
-    /// heap memory per key (`DbStats::store.prefix_index_size`) and an allocation per new
-    /// key; `false` saves both. Built after recovery.
-    pub prefix_index: bool,
+    /// When to keep an ordered index of each shard's keys, so prefix searches (KEYS
+    /// `prefix*`, SCAN MATCH `prefix*` from cursor 0,
+    /// [`Db::scan_prefix`](super::Db::scan_prefix), Pizzaria's `reads`, HTTP's
+    /// `/kv?prefix=`) seek instead of walking the table. It costs heap memory per key
+    /// (`DbStats::store.prefix_index_size`) and work per new key.
+    pub prefix_index: PrefixIndexMode,
+}
+
+/// When a [`Db`](super::Db) keeps its prefix index ([`DbConfig::prefix_index`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrefixIndexMode {
+    /// Built at open (after recovery) and kept.
+    On,
+    /// Never: every prefix search walks the table.
+    Off,
+    /// Built by the first prefix search (which walks the table once to build it), then
+    /// kept: a store never searched by prefix pays nothing for it.
+    #[default]
+    OnDemand,
 }
 
 impl DbConfig {
@@ -71,7 +84,7 @@ impl DbConfig {
             segment_size_max: 64 << 20,
             snapshot_log_size: 64 << 20,
             shards: 0,
-            prefix_index: true,
+            prefix_index: PrefixIndexMode::OnDemand,
         }
     }
 

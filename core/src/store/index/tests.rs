@@ -419,3 +419,39 @@ fn size_follows_the_keys() {
     store.clear(None, &mut ());
     assert_eq!(store.prefix_index().size(), 0);
 }
+
+#[test]
+fn on_demand_the_first_query_with_a_literal_prefix_builds_it() {
+    let config = Config::new(1 << 20, 100);
+    let mut memory = vec![0u8; config.arena_size()];
+    let mut store = new_store(&mut memory, config);
+    store.set_prefix_index_on_demand();
+    for index in 0..10u8 {
+        let options = SetOptions::default();
+        store
+            .set(0, &[b'k', index], b"v", options, START, &mut ())
+            .expect("room");
+    }
+    assert_eq!(store.stats().prefix_index_keys, 0, "nothing until a search");
+    // Patterns with no literal prefix could not use it: still nothing.
+    for pattern in [&b"*"[..], b"?k", b""] {
+        assert!(!store.prefix_index_for(pattern), "{pattern:?}");
+    }
+    assert_eq!(store.stats().prefix_index_size, 0);
+    assert!(store.prefix_index_for(b"k*"));
+    assert_eq!(store.stats().prefix_index_keys, 10);
+    let mut listed = Vec::new();
+    store.keys(0, b"k*", START, |key| listed.push(key.to_vec()));
+    assert_eq!(listed.len(), 10);
+    assert!(
+        listed.windows(2).all(|pair| pair[0] < pair[1]),
+        "byte order"
+    );
+    // Kept from then on, and turned off for good by an explicit switch.
+    store
+        .set(0, b"kz", b"v", SetOptions::default(), START, &mut ())
+        .expect("room");
+    assert_eq!(store.stats().prefix_index_keys, 11);
+    store.set_prefix_index(false);
+    assert!(!store.prefix_index_for(b"k*"));
+}
