@@ -708,13 +708,15 @@ impl Store<'_> {
         let found = self.find_live(db, key, now);
         let expires_at = found.as_ref().map_or(0, |found| found.layout.expires_at);
         let header_size = item::item_size(key.len(), HEADER_SIZE_MAX, expires_at);
+        let epoch = self.epoch;
         self.ensure_room(
             sizes.chain(core::iter::once(header_size)),
             new_keys,
             now,
             log,
         )?;
-        if found.is_some() && self.find_live(db, key, now).is_none() {
+        // Every removal moves the epoch: unchanged, nothing was evicted.
+        if found.is_some() && self.epoch != epoch && self.find_live(db, key, now).is_none() {
             // Making room evicted the collection itself (the sizes were worked out from
             // its parts): memory cannot hold its new version.
             return Err(StoreError::OutOfMemory);

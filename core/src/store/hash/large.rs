@@ -209,18 +209,6 @@ impl Store<'_> {
             *slot = header.part_of(field);
             count += 1;
         }
-        let added = {
-            let hash = LargeHash::new(self, db, key, header);
-            step.clone()
-                .enumerate()
-                .filter(|&(index, (field, _))| {
-                    first_of(&step, index, field) && hash.get(field).is_none()
-                })
-                .count()
-        };
-        if only_if_new && added == 0 {
-            return Ok(0);
-        }
         // The pairs of part `part`, and the steps' parts each once (where it first appears).
         let of_part = |part: u32| {
             step.clone()
@@ -231,15 +219,30 @@ impl Store<'_> {
         let touched = (0..count)
             .filter(|&index| !parts[..index].contains(&parts[index]))
             .map(|index| parts[index]);
-        // Each touched part's new size, in the order `touched` lists them.
+        // Each touched part's new size, in the order `touched` lists them, and the fields
+        // new to the hash: one read of each part serves both.
         let mut sizes = [0usize; STEP_ELEMENTS_MAX];
+        let mut added = 0;
         for (slot, part) in sizes.iter_mut().zip(touched.clone()) {
+            let old = self.part_bytes(db, key, part);
+            added += step
+                .clone()
+                .enumerate()
+                .filter(|&(index, (field, _))| {
+                    parts[index] == part
+                        && first_of(&step, index, field)
+                        && (old.is_empty() || HashView::new(old).find(field).is_none())
+                })
+                .count();
             let mut sizing = Out {
                 target: None,
                 size: 0,
             };
-            compose_set_all(self.part_bytes(db, key, part), &of_part(part), &mut sizing);
+            compose_set_all(old, &of_part(part), &mut sizing);
             *slot = sizing.size;
+        }
+        if only_if_new && added == 0 {
+            return Ok(0);
         }
         let sizes = &sizes[..touched.clone().count()];
         if sizes

@@ -14,7 +14,8 @@ use crate::error::StoreError;
 use crate::storage::item::{self, PART_NUMBER_SIZE};
 use crate::store::compact::{Out, RandomCopy, TYPE_SET};
 use crate::store::large::{
-    Header, LargeRef, PART_ELEMENTS_TARGET, PartKey, PartSource, SizeList, TYPE_LARGE_SET, address,
+    Header, LargeRef, PART_ELEMENTS_TARGET, PartKey, PartSource, STEP_ELEMENTS_MAX, SizeList,
+    TYPE_LARGE_SET, address,
 };
 use crate::store::{LogSink, Lookup, Store};
 use crate::time::Timestamp;
@@ -235,23 +236,6 @@ impl Store<'_> {
         M: Iterator<Item = &'m [u8]> + Clone,
     {
         let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
-        let added = {
-            let set = LargeSet::new(self, db, key, header);
-            members
-                .clone()
-                .enumerate()
-                .filter(|&(index, member)| {
-                    first_of(&members, index, member) && !set.contains(member)
-                })
-                .count()
-        };
-        if added == 0 {
-            return Ok(0);
-        }
-        let grown = Header {
-            len: header.len + added as u64,
-            ..header
-        };
         // The parts the members go to, each once: where its number first appears. Which
         // members are new to a part is read from that part's old bytes, which the other
         // parts' writes leave alone.
@@ -276,29 +260,38 @@ impl Store<'_> {
                 }
             }
         };
-        // A part's new size, or `None` if it gains no member.
-        let size_of = |store: &Self, part: u32| {
-            let old = store.part_bytes(db, key, part);
+        // Each part's new size (`None` if it gains no member) and the members new to the
+        // set, from one read of each part. A step has at most STEP_ELEMENTS_MAX members.
+        let mut sizes = [None; STEP_ELEMENTS_MAX];
+        let mut added = 0;
+        for (slot, part) in sizes.iter_mut().zip(parts.clone()) {
+            let old = self.part_bytes(db, key, part);
+            new_in(old, part, &mut |_| added += 1);
             let size = part_size(old, &|_| true, &|visit| new_in(old, part, visit));
-            (size != old.len().max(1)).then_some(size)
-        };
-        if parts
-            .clone()
-            .filter_map(|part| size_of(self, part))
-            .any(|size| size > self.config.value_size_max as usize)
+            *slot = (size != old.len().max(1)).then_some(size);
+        }
+        if added == 0 {
+            return Ok(0);
+        }
+        if sizes
+            .iter()
+            .flatten()
+            .any(|&size| size > self.config.value_size_max as usize)
         {
             return Err(StoreError::CollectionTooLarge);
         }
+        let grown = Header {
+            len: header.len + added as u64,
+            ..header
+        };
         let part_key_size = key.len() + PART_NUMBER_SIZE;
-        let sizes = SizeList::new(
-            parts
-                .clone()
-                .filter_map(|part| size_of(self, part))
-                .map(|size| item::item_size(part_key_size, size, 0)),
-        );
-        self.header_room(db, key, sizes.iter(), 0, now, log)?;
-        for part in parts {
-            let Some(size) = size_of(self, part) else {
+        let items = sizes
+            .iter()
+            .flatten()
+            .map(|&size| item::item_size(part_key_size, size, 0));
+        self.header_room(db, key, items, 0, now, log)?;
+        for (part, size) in parts.zip(sizes) {
+            let Some(size) = size else {
                 continue;
             };
             self.part_write(db, &mut part_key, part, None, size, log, |old, out| {
