@@ -62,11 +62,6 @@ impl Db {
         }
     }
 
-    /// Forgets every replica's acknowledgement (this server became a replica itself).
-    pub fn replica_acks_clear(&self) {
-        super::lock(&self.inner.write_quorum.acks).clear();
-    }
-
     /// `min_slaves_good_slaves`: replicas that acknowledged within `min-replicas-max-lag`
     /// seconds; `None` while the refusal is off (Redis then omits the INFO field).
     #[must_use]

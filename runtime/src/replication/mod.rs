@@ -91,6 +91,9 @@ pub(crate) struct LinkStatus {
     /// The primary's replication ID and the last of its LSNs applied here (`None` until a
     /// full sync finished).
     pub(crate) primary_replid: String,
+    /// The replication IDs above the primary, nearest first, as it said at the last full
+    /// sync (empty: the primary is no replica).
+    pub(crate) ancestry: Vec<String>,
     pub(crate) offset: Option<u64>,
     pub(crate) last_io: Instant,
 }
@@ -101,6 +104,7 @@ impl Default for LinkStatus {
             state: "connect",
             reason: "not connected yet".to_owned(),
             primary_replid: String::new(),
+            ancestry: Vec::new(),
             offset: None,
             last_io: Instant::now(),
         }
@@ -187,9 +191,9 @@ impl Replication {
         {
             return Ok("OK Already connected to specified master");
         }
+        // Its own replicas stay: they follow its log, which its full sync from the new
+        // primary (a clear and a load, logged like any write) brings them too.
         state.primary = Some((host.to_owned(), port));
-        state.replicas.clear();
-        db.replica_acks_clear();
         db.set_read_only(true);
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         *lock(&self.link) = LinkStatus::default();
@@ -317,13 +321,15 @@ impl Replication {
                 .ok()
                 .and_then(|text| text.parse::<u64>().ok())
         };
-        if self.is_replica() {
-            reply.error(b"ERR this server is a replica: sync from its primary (no chaining yet)");
-            return;
-        }
         if sub.eq_ignore_ascii_case(b"full") && args.len() == 3 {
             let Some(port) = number(2).and_then(|port| u16::try_from(port).ok()) else {
                 reply.error(b"ERR FLOESYNC FULL needs the replica's port");
+                return;
+            };
+            // A replica serves its own replicas (chaining) from its own log, once it holds
+            // its primary's data: Redis refuses a SYNC before that in the same words.
+            let Some(ancestry) = self.ancestry() else {
+                reply.error(b"NOMASTERLINK Can't SYNC while not connected with my master");
                 return;
             };
             self.seen(peer, port, 0, "wait_bgsave");
@@ -357,10 +363,14 @@ impl Replication {
             }
             drop(state);
             self.seen(peer, port, 0, "send_bulk");
-            reply.array_header(3);
+            reply.array_header(4);
             reply.bulk(self.replid.as_bytes());
             reply.integer(to_i64(report.lsn));
             reply.integer(to_i64(size));
+            reply.array_header(ancestry.len());
+            for replid in &ancestry {
+                reply.bulk(replid.as_bytes());
+            }
         } else if sub.eq_ignore_ascii_case(b"chunk") && args.len() == 4 {
             let (Some(lsn), Some(offset)) = (number(2), number(3)) else {
                 reply.error(b"ERR FLOESYNC CHUNK needs an LSN and an offset");
@@ -415,6 +425,22 @@ impl Replication {
                 b"ERR unknown FLOESYNC form: FULL port | CHUNK lsn offset | PULL replid lsn port",
             );
         }
+    }
+
+    /// The replication IDs above this server, nearest first: none on a primary; on a
+    /// replica, its primary's and those its primary named at the last full sync. `None` on
+    /// a replica whose link is not up (it may not hold its primary's data).
+    fn ancestry(&self) -> Option<Vec<String>> {
+        let state = lock(&self.state);
+        if state.primary.is_none() {
+            return Some(Vec::new());
+        }
+        let link = lock(&self.link);
+        (link.state == "connected").then(|| {
+            std::iter::once(link.primary_replid.clone())
+                .chain(link.ancestry.iter().cloned())
+                .collect()
+        })
     }
 
     /// Remembers a replica at `peer`'s address and `port`; returns its name, `ip:port`.
@@ -502,7 +528,7 @@ impl Replication {
             if !up {
                 line("floe_master_link_down_reason", &link.reason);
             }
-            line("connected_slaves", &0);
+            replica_lines(&live_replicas(&state), &mut line);
             line("master_replid", &link.primary_replid);
             line("master_repl_offset", &link.offset.unwrap_or(0));
             if let Some(good) = db.good_replica_count() {
@@ -510,22 +536,8 @@ impl Replication {
             }
             return;
         }
-        let replicas = live_replicas(&state);
         line("role", &"master");
-        line("connected_slaves", &replicas.len());
-        for (index, replica) in replicas.iter().enumerate() {
-            line(
-                &format!("slave{index}"),
-                &format!(
-                    "ip={},port={},state={},offset={},lag={}",
-                    replica.ip,
-                    replica.port,
-                    replica.state,
-                    replica.offset,
-                    replica.seen.elapsed().as_secs()
-                ),
-            );
-        }
+        replica_lines(&live_replicas(&state), &mut line);
         line("master_replid", &self.replid);
         line("master_repl_offset", &db.lsn_last());
         line("repl_backlog_active", &u8::from(db.backlog().is_some()));
@@ -550,6 +562,25 @@ fn live_replicas(state: &State) -> Vec<ReplicaSeen> {
         .filter(|replica| replica.seen.elapsed() < REPLICA_SEEN_TIMEOUT)
         .cloned()
         .collect()
+}
+
+/// INFO's `connected_slaves` and one `slaveN` line per replica, as Redis words them (on a
+/// replica too: its own replicas, chained).
+fn replica_lines(replicas: &[ReplicaSeen], line: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
+    line("connected_slaves", &replicas.len());
+    for (index, replica) in replicas.iter().enumerate() {
+        line(
+            &format!("slave{index}"),
+            &format!(
+                "ip={},port={},state={},offset={},lag={}",
+                replica.ip,
+                replica.port,
+                replica.state,
+                replica.offset,
+                replica.seen.elapsed().as_secs()
+            ),
+        );
+    }
 }
 
 /// Whether `host:port` is this server: its own port on loopback, an address it binds, or
