@@ -14,11 +14,16 @@ use super::server::Server;
 /// The longest any replication step may take before a test gives up.
 pub const WAIT_MAX: Duration = Duration::from_secs(60);
 
-/// A connection to `server`.
+/// A connection to `server`; a reply that takes longer than [`WAIT_MAX`] fails the test
+/// (a write whose reply never comes is a failure, not a hang).
 pub fn connect(server: &Server) -> redis::Connection {
-    redis::Client::open(server.url(""))
+    let connection = redis::Client::open(server.url(""))
         .and_then(|client| client.get_connection())
-        .unwrap_or_else(|error| panic!("connect to {}: {error}", server.port))
+        .unwrap_or_else(|error| panic!("connect to {}: {error}", server.port));
+    connection
+        .set_read_timeout(Some(WAIT_MAX))
+        .expect("a read timeout");
+    connection
 }
 
 /// Polls `check` until it holds, at most [`WAIT_MAX`].

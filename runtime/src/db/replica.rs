@@ -112,14 +112,37 @@ impl Db {
     }
 
     /// The backlog, made on the first call (`size_max` bytes) and kept: from then on every
-    /// append is copied into it, in LSN order.
+    /// append is copied into it, in LSN order. With persistence off the shards' buffers,
+    /// which dropped every record, keep them from now on (under every shard's lock, so no
+    /// write after this call is missed) and each append goes to the backlog alone, with
+    /// LSNs from 1.
     #[must_use]
     pub fn backlog_enable(&self, size_max: u64) -> Arc<Backlog> {
-        Arc::clone(
-            self.inner
+        let inner = &*self.inner;
+        let backlog = Arc::clone(
+            inner
                 .backlog
                 .get_or_init(|| Arc::new(Backlog::new(size_max))),
-        )
+        );
+        if inner.log.is_none() {
+            let mut shards: Vec<_> = inner.shards.iter().map(super::lock).collect();
+            let mut appender = super::lock(&inner.appender);
+            appender.spare.enable();
+            for shard in &mut shards {
+                shard.buffer.enable();
+            }
+        }
+        backlog
+    }
+
+    /// A snapshot for a replica's full sync on a Db with persistence off, held in memory
+    /// (such a Db writes no file): its LSN and its bytes, as a snapshot file would hold
+    /// them. Cut and walked as [`Db::save`] does, so writes pause at most for one shard.
+    ///
+    /// # Errors
+    /// [`DbError::Runtime`] if the Db is closed.
+    pub fn snapshot_image(&self) -> Result<(u64, Vec<u8>), DbError> {
+        self.inner.snapshot_image()
     }
 
     /// The backlog, if a replica ever asked for one.
@@ -175,9 +198,65 @@ fn record_key<'r>(record: &Record<'r>) -> Option<&'r [u8]> {
 }
 
 impl Db {
-    /// The LSN of the last record appended to the log (0 with persistence off).
+    /// The LSN of the last record appended to the log (with persistence off: to the
+    /// backlog, 0 until a replica asked for one).
     #[must_use]
     pub fn lsn_last(&self) -> u64 {
         super::lock(&self.inner.appender).lsn_last
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+mod tests {
+    use floe_core::codec::snapshot::SnapshotView;
+
+    use super::*;
+    use crate::db::DbConfig;
+    use crate::replication::{Read, decode_entries};
+
+    /// With persistence off, records reach the backlog (with LSNs from 1) only once it is
+    /// enabled, and a snapshot in memory holds everything up to its LSN.
+    #[test]
+    fn persistence_off_feeds_the_backlog_and_cuts_a_snapshot_in_memory() {
+        let db = Db::open(
+            "unused",
+            DbConfig {
+                persistence: false,
+                ..DbConfig::new(1 << 20, 1000)
+            },
+        )
+        .unwrap();
+        db.set(b"before", b"1").unwrap();
+        assert_eq!(db.lsn_last(), 0, "nothing is numbered before a backlog");
+        let backlog = db.backlog_enable(1 << 20);
+        assert_eq!(
+            backlog.read(1, db.lsn_last() + 1, 1 << 20),
+            Read::Bytes(Vec::new())
+        );
+        db.set(b"a", b"2").unwrap();
+        db.set_many(&[(b"b".as_slice(), b"3".as_slice()), (b"c", b"4")])
+            .unwrap();
+        // LSN 1: SET a; 2..=4: the MSET's two intents and its commit.
+        assert_eq!(db.lsn_last(), 4);
+        let Read::Bytes(bytes) = backlog.read(1, db.lsn_last() + 1, 1 << 20) else {
+            panic!("the backlog lost LSN 1");
+        };
+        let (records, last) = decode_entries(&bytes, 0).unwrap();
+        assert_eq!((records.len(), last), (3, 4));
+
+        let (lsn, image) = db.snapshot_image().unwrap();
+        assert_eq!(lsn, 4);
+        let view = SnapshotView::new_checked(&image).unwrap();
+        assert_eq!(view.header().lsn, 4);
+        let mut keys: Vec<&[u8]> = view.items().map(|item| item.key).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, [b"a".as_slice(), b"b", b"before", b"c"]);
+
+        db.close().unwrap();
+        assert!(db.snapshot_image().is_err(), "a closed Db cuts no snapshot");
     }
 }

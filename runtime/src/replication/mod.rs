@@ -41,8 +41,8 @@ pub use link::decode_entries;
 pub const SNAPSHOT_CHUNK_SIZE: usize = 1 << 20;
 /// Bytes of log sent per `FLOESYNC PULL` reply (at least one append, whatever its size).
 pub const PULL_SIZE_MAX: usize = 4 << 20;
-/// Snapshot files a primary keeps open for replicas still fetching them.
-const SYNC_FILE_COUNT_MAX: usize = 4;
+/// Snapshots a primary keeps for replicas still fetching them.
+const SYNC_SNAPSHOT_COUNT_MAX: usize = 4;
 
 /// A server's replication state; see the module documentation.
 #[derive(Debug)]
@@ -65,8 +65,45 @@ struct State {
     primary: Option<(String, u16)>,
     /// Replicas seen by this primary, by `ip:port`.
     replicas: BTreeMap<String, ReplicaSeen>,
-    /// Snapshot files being fetched: LSN, file, size.
-    sync_files: Vec<(u64, Arc<File>, u64)>,
+    /// Snapshots being fetched, oldest first.
+    syncs: Vec<SyncSnapshot>,
+}
+
+/// A snapshot cut for a replica's full sync, kept while replicas fetch it.
+#[derive(Debug)]
+struct SyncSnapshot {
+    lsn: u64,
+    size: u64,
+    image: Arc<Image>,
+    /// The replica (`ip:port`) it was cut for: its first pull above `lsn` says it loaded
+    /// the snapshot, which is then dropped.
+    replica: String,
+}
+
+/// A snapshot's bytes: the file `SAVE` wrote, or (persistence off) memory.
+#[derive(Debug)]
+enum Image {
+    File(File),
+    Memory(Vec<u8>),
+}
+
+impl Image {
+    /// Up to `length` bytes from `offset` (fewer at the end).
+    fn read_at(&self, offset: u64, length: usize) -> std::io::Result<Vec<u8>> {
+        match self {
+            Self::File(file) => {
+                let mut bytes = vec![0; length];
+                file.read_exact_at(&mut bytes, offset)?;
+                Ok(bytes)
+            }
+            Self::Memory(image) => {
+                let start = usize::try_from(offset)
+                    .unwrap_or(usize::MAX)
+                    .min(image.len());
+                Ok(image[start..image.len().min(start + length)].to_vec())
+            }
+        }
+    }
 }
 
 /// What a primary knows of one replica.
@@ -332,40 +369,33 @@ impl Replication {
                 reply.error(b"NOMASTERLINK Can't SYNC while not connected with my master");
                 return;
             };
-            self.seen(peer, port, 0, "wait_bgsave");
+            let name = self.seen(peer, port, 0, "wait_bgsave");
             // Every append from here on is kept for replicas, so the records above the
             // snapshot's LSN are there when this replica asks for them.
             let _backlog = db.backlog_enable(settings.repl_backlog_size);
-            let report = match db.save() {
-                Ok(report) => report,
-                Err(error) => {
-                    let text = format!("ERR full sync failed: {}", error.reply_text());
+            let (lsn, image, size) = match sync_snapshot(db) {
+                Ok(found) => found,
+                Err(text) => {
                     reply.error(text.as_bytes());
                     return;
                 }
             };
-            let file = match File::open(&report.file) {
-                Ok(file) => Arc::new(file),
-                Err(error) => {
-                    let text = format!("ERR full sync failed: cannot read the snapshot: {error}");
-                    reply.error(text.as_bytes());
-                    return;
-                }
-            };
-            let size = file
-                .metadata()
-                .map_or(report.size, |metadata| metadata.len());
             let mut state = lock(&self.state);
-            state.sync_files.retain(|(lsn, _, _)| *lsn != report.lsn);
-            state.sync_files.push((report.lsn, file, size));
-            if state.sync_files.len() > SYNC_FILE_COUNT_MAX {
-                state.sync_files.remove(0);
+            state.syncs.retain(|sync| sync.lsn != lsn);
+            state.syncs.push(SyncSnapshot {
+                lsn,
+                size,
+                image: Arc::new(image),
+                replica: name,
+            });
+            if state.syncs.len() > SYNC_SNAPSHOT_COUNT_MAX {
+                state.syncs.remove(0);
             }
             drop(state);
             self.seen(peer, port, 0, "send_bulk");
             reply.array_header(4);
             reply.bulk(self.replid.as_bytes());
-            reply.integer(to_i64(report.lsn));
+            reply.integer(to_i64(lsn));
             reply.integer(to_i64(size));
             reply.array_header(ancestry.len());
             for replid in &ancestry {
@@ -376,21 +406,20 @@ impl Replication {
                 reply.error(b"ERR FLOESYNC CHUNK needs an LSN and an offset");
                 return;
             };
-            let file = lock(&self.state)
-                .sync_files
+            let found = lock(&self.state)
+                .syncs
                 .iter()
-                .find(|(kept, _, _)| *kept == lsn)
-                .map(|(_, file, size)| (Arc::clone(file), *size));
-            let Some((file, size)) = file else {
+                .find(|sync| sync.lsn == lsn)
+                .map(|sync| (Arc::clone(&sync.image), sync.size));
+            let Some((image, size)) = found else {
                 reply.error(b"FLOERESYNC that snapshot is gone: start the full sync again");
                 return;
             };
             let length = usize::try_from(size.saturating_sub(offset))
                 .unwrap_or(usize::MAX)
                 .min(SNAPSHOT_CHUNK_SIZE);
-            let mut bytes = vec![0; length];
-            match file.read_exact_at(&mut bytes, offset) {
-                Ok(()) => reply.bulk(&bytes),
+            match image.read_at(offset, length) {
+                Ok(bytes) => reply.bulk(&bytes),
                 Err(error) => {
                     let text = format!("ERR cannot read the snapshot: {error}");
                     reply.error(text.as_bytes());
@@ -413,6 +442,10 @@ impl Replication {
             match backlog.read(lsn, db.lsn_last() + 1, PULL_SIZE_MAX) {
                 Read::Bytes(bytes) => {
                     let name = self.seen(peer, port, lsn.saturating_sub(1), "online");
+                    // A replica pulling above its snapshot's LSN has loaded it.
+                    lock(&self.state)
+                        .syncs
+                        .retain(|sync| sync.replica != name || sync.lsn >= lsn);
                     db.replica_acked(&name);
                     reply.bulk(&bytes);
                 }
@@ -549,6 +582,26 @@ impl Replication {
             line("min_slaves_good_slaves", &good);
         }
     }
+}
+
+/// The snapshot for a full sync: `SAVE`'s file (so the log is compacted as after any
+/// SAVE), or with persistence off one cut into memory; its LSN, bytes and size. Errors are
+/// reply texts.
+fn sync_snapshot(db: &Db) -> Result<(u64, Image, u64), String> {
+    let failed =
+        |error: crate::db::DbError| format!("ERR full sync failed: {}", error.reply_text());
+    if !db.config().persistence {
+        let (lsn, bytes) = db.snapshot_image().map_err(failed)?;
+        let size = bytes.len() as u64;
+        return Ok((lsn, Image::Memory(bytes), size));
+    }
+    let report = db.save().map_err(failed)?;
+    let file = File::open(&report.file)
+        .map_err(|error| format!("ERR full sync failed: cannot read the snapshot: {error}"))?;
+    let size = file
+        .metadata()
+        .map_or(report.size, |metadata| metadata.len());
+    Ok((report.lsn, Image::File(file), size))
 }
 
 /// How long a primary lists a replica it has not heard from.
