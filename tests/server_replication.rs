@@ -20,17 +20,14 @@
 
 mod common;
 
-use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
 use common::replication::{
-    WAIT_MAX, check_writes, connect, eventually, get, info_field, info_replication, replica_of,
-    role, role_replicas, write_mix,
+    Fixed, WAIT_MAX, check_writes, connect, connect_port, eventually, get, info_field,
+    info_replication, replica_of, role, role_replicas, write_mix,
 };
 use common::server::{Server, free_port};
 use redis::{Commands, Value};
@@ -285,59 +282,13 @@ fn a_server_that_is_not_floe_or_the_server_itself_is_refused() {
     assert!(error.to_string().contains("itself"), "{error}");
 }
 
-/// A `floe serve` on a port this test chooses (the harness picks its own), so it can be
-/// started again on the same one; SIGKILLed on drop.
-struct Fixed {
-    child: Child,
-}
-
-impl Fixed {
-    fn start(port: u16, dir: &Path) -> Self {
-        let log = fs::File::create(dir.with_extension("log")).expect("a log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_floe"))
-            .args(["serve", "--bind", "127.0.0.1", "--http-port", "off"])
-            .args(["--port", &port.to_string()])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start floe");
-        // A PING answered, not just a connect: the port may accept before floe serves it
-        // (a connection then reset), which made the test flaky on a loaded machine.
-        eventually("the fixed-port server to answer PING", || {
-            let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-                return false;
-            };
-            let mut answer = [0_u8; 7];
-            stream.write_all(b"PING\r\n").is_ok()
-                && stream.read_exact(&mut answer).is_ok()
-                && &answer == b"+PONG\r\n"
-        });
-        Self { child }
-    }
-}
-
-impl Drop for Fixed {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn a_primary_killed_and_restarted_on_its_address_is_followed_again() {
     let scratch = common::scratch(&format!("replication-restart-{}", std::process::id()));
     let data = scratch.join("primary");
     let port = free_port();
-    let primary = Fixed::start(port, &data);
-    let url = format!("redis://127.0.0.1:{port}/");
-    let primary_connection = || {
-        redis::Client::open(url.as_str())
-            .and_then(|client| client.get_connection())
-            .expect("connect to the primary")
-    };
-    let mut source = primary_connection();
+    let primary = Fixed::start(port, &data, &[]);
+    let mut source = connect_port(port);
     let _: () = source.set("first", "1").expect("SET");
     let replica = Server::floe(&["--replicaof", &format!("127.0.0.1 {port}")]);
     let mut target = connect(&replica);
@@ -349,8 +300,8 @@ fn a_primary_killed_and_restarted_on_its_address_is_followed_again() {
     });
     assert_eq!(get(&mut target, "first").as_deref(), Some("1"));
 
-    let _primary = Fixed::start(port, &data);
-    let mut source = primary_connection();
+    let _primary = Fixed::start(port, &data, &[]);
+    let mut source = connect_port(port);
     let _: () = source.set("second", "2").expect("SET after the restart");
     eventually("the resync and the new write", || {
         get(&mut target, "second").as_deref() == Some("2")

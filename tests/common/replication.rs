@@ -4,6 +4,11 @@
 //! Every wait is a bounded poll ([`eventually`]): a slow machine makes a test slower, never
 //! wrong.
 
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -17,13 +22,7 @@ pub const WAIT_MAX: Duration = Duration::from_secs(60);
 /// A connection to `server`; a reply that takes longer than [`WAIT_MAX`] fails the test
 /// (a write whose reply never comes is a failure, not a hang).
 pub fn connect(server: &Server) -> redis::Connection {
-    let connection = redis::Client::open(server.url(""))
-        .and_then(|client| client.get_connection())
-        .unwrap_or_else(|error| panic!("connect to {}: {error}", server.port));
-    connection
-        .set_read_timeout(Some(WAIT_MAX))
-        .expect("a read timeout");
-    connection
+    connect_port(server.port)
 }
 
 /// Polls `check` until it holds, at most [`WAIT_MAX`].
@@ -147,4 +146,92 @@ pub fn role_replicas(fields: &[redis::Value]) -> &[redis::Value] {
         Some(redis::Value::Array(replicas)) => replicas,
         _ => panic!("ROLE of a primary: {fields:?}"),
     }
+}
+
+/// A `floe serve` on a port and directory the test chooses (the harness picks its own), so
+/// it can be started again on the same ones; its log is `<dir>.log`, new at each start.
+/// SIGKILLed on drop.
+pub struct Fixed {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+    /// Its log file.
+    pub log: PathBuf,
+}
+
+impl Fixed {
+    /// Starts `floe serve --port <port> --dir <dir> <args>` and waits until it answers PING.
+    pub fn start(port: u16, dir: &Path, args: &[&str]) -> Self {
+        let log = dir.with_extension("log");
+        let file = fs::File::create(&log).expect("a log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_floe"))
+            .args(["serve", "--bind", "127.0.0.1", "--http-port", "off"])
+            .args(["--port", &port.to_string()])
+            .arg("--dir")
+            .arg(dir)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start floe");
+        // A PING answered, not just a connect: the port may accept before floe serves it
+        // (a connection then reset), which made the test flaky on a loaded machine.
+        eventually("the fixed-port server to answer PING", || {
+            if let Ok(Some(status)) = child.try_wait() {
+                let text = fs::read_to_string(&log).unwrap_or_default();
+                panic!("floe on port {port} exited ({status}) before it served:\n{text}");
+            }
+            let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+                return false;
+            };
+            let mut answer = [0_u8; 7];
+            stream.write_all(b"PING\r\n").is_ok()
+                && stream.read_exact(&mut answer).is_ok()
+                && &answer == b"+PONG\r\n"
+        });
+        Self { child, port, log }
+    }
+
+    /// A clean shutdown: SIGTERM, then waits (bounded) for the exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let termed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill -TERM");
+        assert!(termed.success(), "kill -TERM failed");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll the server") {
+                return status;
+            }
+            assert!(started.elapsed() < WAIT_MAX, "no exit after SIGTERM");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// How many times its log says `text`.
+    pub fn log_count(&self, text: &str) -> usize {
+        fs::read_to_string(&self.log)
+            .expect("the server's log")
+            .matches(text)
+            .count()
+    }
+}
+
+impl Drop for Fixed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A connection to a server on `port` of loopback (replies bounded as by [`connect`]).
+pub fn connect_port(port: u16) -> redis::Connection {
+    let connection = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .and_then(|client| client.get_connection())
+        .unwrap_or_else(|error| panic!("connect to {port}: {error}"));
+    connection
+        .set_read_timeout(Some(WAIT_MAX))
+        .expect("a read timeout");
+    connection
 }

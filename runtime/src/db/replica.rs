@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use floe_core::codec::log::Entry;
 use floe_core::codec::record::Record;
 use floe_core::error::StoreError;
 
@@ -133,6 +134,52 @@ impl Db {
             }
         }
         backlog
+    }
+
+    /// Turns the backlog on and fills it with the newest entries of the log, up to about
+    /// `size_max` bytes: for a primary restarted cleanly with its replication ID
+    /// (`replication/resume.rs`), so its replicas resume from where they were. Nothing is
+    /// appended meanwhile (the append-order lock is held).
+    ///
+    /// # Errors
+    /// [`DbError::Runtime`] if a segment cannot be listed or read: the backlog then holds
+    /// what was pushed before (its replicas further behind sync in full).
+    pub fn backlog_fill(&self, size_max: u64) -> Result<(), DbError> {
+        let backlog = self.backlog_enable(size_max);
+        let inner = &*self.inner;
+        let Some(storage) = &inner.storage else {
+            return Ok(());
+        };
+        let appender = super::lock(&inner.appender);
+        let listing = crate::log::recovery::Listing::read(&**storage, &inner.dir)?;
+        // The newest segments holding at least `size_max` bytes, oldest first.
+        let mut chosen = Vec::new();
+        let mut size = 0;
+        for (_, name) in listing.segments.iter().rev() {
+            if size >= size_max {
+                break;
+            }
+            let path = inner.dir.join(name);
+            size += storage.size(&path)?;
+            chosen.push(path);
+        }
+        for path in chosen.iter().rev() {
+            let bytes = storage.read(path)?;
+            let mut scanner = floe_core::codec::log::LogScanner::new(&bytes, None);
+            let mut start = 0;
+            while let Some(entry) = scanner.next() {
+                let end = usize::try_from(scanner.accepted_size()).unwrap_or(bytes.len());
+                let (lsn_first, lsn_end) = match entry {
+                    Entry::Record { lsn, .. } => (lsn, lsn),
+                    Entry::Group(group) => (group.lsn_first, group.commit_lsn),
+                };
+                if lsn_end <= appender.lsn_last {
+                    backlog.push(lsn_first, lsn_end - lsn_first + 1, &bytes[start..end]);
+                }
+                start = end;
+            }
+        }
+        Ok(())
     }
 
     /// A snapshot for a replica's full sync on a Db with persistence off, held in memory

@@ -74,6 +74,8 @@ pub(crate) struct Link {
     pub(crate) db: Arc<Db>,
     pub(crate) status: Arc<Mutex<LinkStatus>>,
     pub(crate) own_replid: String,
+    /// Held while a group is applied and counted (`resume.rs`).
+    pub(crate) applying: Arc<Mutex<()>>,
     /// The generation this thread serves; it stops once `current` differs.
     pub(crate) generation: u64,
     pub(crate) current: Arc<AtomicU64>,
@@ -195,6 +197,12 @@ impl Link {
                     // exactly once), so the next attempt syncs in full.
                     let (records, last) =
                         decode_entries(&bytes, applied).inspect_err(|_| self.forget_offset())?;
+                    // Applied and counted together, or (stopped) not at all: what a clean
+                    // shutdown saves is exactly what the log holds.
+                    let _applying = lock(&self.applying);
+                    if !self.live() {
+                        break;
+                    }
                     self.db.replicate(&records).map_err(|error| {
                         self.forget_offset();
                         format!("applying the primary's records failed: {error}")

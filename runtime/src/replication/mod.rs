@@ -9,15 +9,22 @@
 //!   send), `WAIT`, and INFO's replication section.
 //! - `backlog.rs`: the primary's copy of its newest appends.
 //! - `link.rs`: the replica's thread: connect, authenticate, sync, follow, reconnect.
+//! - `resume.rs`: the history a clean shutdown keeps for the next start.
 //! - `wire.rs`: the replica's RESP client.
+//!
+//! A replica serves its own replicas (chaining) from its own log and history, exactly as a
+//! primary does; a primary with persistence off serves them from a snapshot in memory and
+//! a backlog with no log behind it.
 //!
 //! Invariants: a replica refuses clients' writes (READONLY) from `REPLICAOF host port` until
 //! `REPLICAOF NO ONE`; at most one link thread is current (each carries the generation it
 //! was started for and stops once the generation moves on); offsets are LSNs of the
-//! primary's log.
+//! serving server's log; a group applied by the link is counted in its status under the
+//! same lock ([`Replication::stop`] takes it).
 
 mod backlog;
 mod link;
+pub mod resume;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -48,8 +55,15 @@ const SYNC_SNAPSHOT_COUNT_MAX: usize = 4;
 #[derive(Debug)]
 pub struct Replication {
     /// This server's replication ID: random at start (a new history, as in Redis after a
-    /// restart), and what a replica checks to resume rather than sync again.
+    /// restart) unless a clean shutdown saved it (`resume.rs`), and what a replica checks
+    /// to resume rather than sync again.
     replid: String,
+    /// New at every start, as Redis's `run_id` (Sentinel tells a restart by it).
+    run_id: String,
+    /// A replica's link state a clean shutdown saved: the first link resumes from it.
+    resume: Mutex<Option<LinkStatus>>,
+    /// Held by the link while it applies a group and counts it (see `resume.rs`).
+    applying: Arc<Mutex<()>>,
     state: Mutex<State>,
     /// Bumped by every REPLICAOF: a link thread of an older generation stops.
     generation: Arc<AtomicU64>,
@@ -171,8 +185,12 @@ impl Replication {
             word ^= word << 17;
             *byte = (word.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8;
         }
+        let replid: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
         Self {
-            replid: bytes.iter().map(|byte| format!("{byte:02x}")).collect(),
+            run_id: replid.clone(),
+            replid,
+            resume: Mutex::new(None),
+            applying: Arc::new(Mutex::new(())),
             state: Mutex::new(State::default()),
             generation: Arc::new(AtomicU64::new(0)),
             link: Arc::new(Mutex::new(LinkStatus::default())),
@@ -184,6 +202,50 @@ impl Replication {
     #[must_use]
     pub fn replid(&self) -> &str {
         &self.replid
+    }
+
+    /// A new ID at every start (INFO's `run_id`).
+    #[must_use]
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Takes up what a clean shutdown saved (`resume.rs`): its replication ID, and with
+    /// `replica` (it starts as a replica again) its primary's ID and LSN, so the first link
+    /// resumes with a pull instead of a full sync.
+    pub fn restore(&mut self, saved: resume::Saved, replica: bool) {
+        self.replid = saved.replid;
+        if replica && let Some(primary) = saved.primary {
+            *lock(&self.resume) = Some(LinkStatus {
+                primary_replid: primary.replid,
+                ancestry: primary.ancestry,
+                offset: Some(primary.lsn),
+                ..LinkStatus::default()
+            });
+        }
+    }
+
+    /// What a clean shutdown saves (`resume.rs`), with `lsn` the closed Db's last LSN:
+    /// after [`Replication::stop`], so the primary's LSN is that of the last group applied.
+    #[must_use]
+    pub fn saved(&self, lsn: u64) -> resume::Saved {
+        let state = lock(&self.state);
+        let link = lock(&self.link);
+        let primary = match (&state.primary, link.offset) {
+            (Some(_), Some(offset)) if !link.primary_replid.is_empty() => {
+                Some(resume::SavedPrimary {
+                    replid: link.primary_replid.clone(),
+                    lsn: offset,
+                    ancestry: link.ancestry.clone(),
+                })
+            }
+            _ => None,
+        };
+        resume::Saved {
+            replid: self.replid.clone(),
+            lsn,
+            primary,
+        }
     }
 
     /// The primary this server replicates from (`None`: it is a primary).
@@ -198,9 +260,11 @@ impl Replication {
         lock(&self.state).primary.is_some()
     }
 
-    /// Stops the link thread, if any (shutdown): it exits at its next step.
+    /// Stops the link thread, if any (shutdown): it exits at its next step. Returns once a
+    /// group being applied is applied and counted; none is applied after.
     pub fn stop(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+        drop(lock(&self.applying));
     }
 
     /// Makes this server a replica of `host:port` (`REPLICAOF host port`, `--replicaof`):
@@ -233,12 +297,13 @@ impl Replication {
         state.primary = Some((host.to_owned(), port));
         db.set_read_only(true);
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
-        *lock(&self.link) = LinkStatus::default();
+        *lock(&self.link) = lock(&self.resume).take().unwrap_or_default();
         let link = link::Link {
             config: link::LinkConfig::new(host, port, settings),
             db: Arc::clone(db),
             status: Arc::clone(&self.link),
             own_replid: self.replid.clone(),
+            applying: Arc::clone(&self.applying),
             generation,
             current: Arc::clone(&self.generation),
         };
@@ -262,6 +327,7 @@ impl Replication {
         if state.primary.take().is_some() {
             tracing::info!("promoted to primary: the link to the old primary is closed");
         }
+        lock(&self.resume).take();
         self.generation.fetch_add(1, Ordering::AcqRel);
         db.set_read_only(false);
     }
