@@ -1,7 +1,7 @@
 //! Replication end to end (`docs/replication.md`): real `floe serve` processes on loopback
 //! ports, a primary and replicas, talked to with the `redis` crate.
 //!
-//! - Writes on the primary (SET, MSET, DEL, EXPIRE, FLUSHALL, SWAPDB) reach the replica;
+//! - Writes on the primary (SET, MSET, MULTI, DEL, EXPIRE, FLUSHALL, SWAPDB) reach the replica;
 //!   the replica refuses clients' writes with Redis's READONLY error; ROLE, INFO
 //!   replication and WAIT on both; REPLICAOF NO ONE promotes.
 //! - WAIT blocks its client, not its worker: pipelined requests behind it wait for its
@@ -15,63 +15,22 @@
 //! - A wrong masterauth, a server that is not floe, and the server itself: the link stays
 //!   down (or REPLICAOF is refused) with the reason in INFO.
 //!
-//! Every wait is a bounded poll ([`eventually`]): a slow machine makes a test slower, never
-//! wrong.
+//! Every wait is a bounded poll (`common::replication::eventually`): a slow machine makes a
+//! test slower, never wrong.
 
 mod common;
 
-use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::replication::{
+    Fixed, WAIT_MAX, check_writes, connect, connect_port, eventually, get, info_field,
+    info_replication, replica_of, role, role_replicas, write_mix,
+};
 use common::server::{Server, free_port};
 use redis::{Commands, Value};
-
-/// The longest any replication step may take before a test gives up.
-const WAIT_MAX: Duration = Duration::from_secs(60);
-
-fn connect(server: &Server) -> redis::Connection {
-    redis::Client::open(server.url(""))
-        .and_then(|client| client.get_connection())
-        .unwrap_or_else(|error| panic!("connect to {}: {error}", server.port))
-}
-
-/// Polls `check` until it holds, at most [`WAIT_MAX`].
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < WAIT_MAX, "gave up waiting for: {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn info_replication(connection: &mut redis::Connection) -> String {
-    redis::cmd("INFO")
-        .arg("replication")
-        .query::<String>(connection)
-        .expect("INFO replication")
-}
-
-fn info_field(info: &str, name: &str) -> Option<String> {
-    info.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name}:")))
-        .map(str::to_owned)
-}
-
-fn replica_of(primary: &Server, args: &[&str]) -> Server {
-    let target = format!("127.0.0.1 {}", primary.port);
-    let mut all = vec!["--replicaof", target.as_str()];
-    all.extend_from_slice(args);
-    Server::floe(&all)
-}
-
-fn get(connection: &mut redis::Connection, key: &str) -> Option<String> {
-    connection.get(key).expect("GET")
-}
 
 #[test]
 fn writes_on_the_primary_reach_the_replica_which_refuses_its_own() {
@@ -84,13 +43,7 @@ fn writes_on_the_primary_reach_the_replica_which_refuses_its_own() {
         get(&mut target, "before").as_deref() == Some("sync")
     });
 
-    let _: () = source.set("a", "1").expect("an answer");
-    let _: () = redis::cmd("MSET")
-        .arg(&["b", "2", "c", "3", "gone", "x"])
-        .query(&mut source)
-        .expect("an answer");
-    let _: i64 = source.del("gone").expect("an answer");
-    let _: bool = source.expire("c", 1000).expect("an answer");
+    write_mix(&mut source);
     let _: () = redis::cmd("SELECT")
         .arg(1)
         .query(&mut source)
@@ -114,11 +67,7 @@ fn writes_on_the_primary_reach_the_replica_which_refuses_its_own() {
     eventually("the writes", || {
         get(&mut target, "last").as_deref() == Some("write")
     });
-    assert_eq!(get(&mut target, "a").as_deref(), Some("1"));
-    assert_eq!(get(&mut target, "b").as_deref(), Some("2"));
-    assert_eq!(get(&mut target, "gone"), None);
-    let ttl: i64 = target.ttl("c").expect("an answer");
-    assert!(ttl > 0 && ttl <= 1000, "TTL {ttl}");
+    check_writes(&mut target);
     let _: () = redis::cmd("SELECT")
         .arg(1)
         .query(&mut target)
@@ -146,19 +95,11 @@ fn writes_on_the_primary_reach_the_replica_which_refuses_its_own() {
     );
 
     // ROLE and INFO on both sides; offsets are the primary's LSNs.
-    let role: Value = redis::cmd("ROLE").query(&mut source).expect("an answer");
-    let Value::Array(fields) = role else {
-        panic!("ROLE: {role:?}")
-    };
+    let fields = role(&mut source);
     assert_eq!(fields[0], Value::BulkString(b"master".to_vec()));
-    let Value::Array(replicas) = &fields[2] else {
-        panic!("ROLE replicas: {fields:?}")
-    };
+    let replicas = role_replicas(&fields);
     assert_eq!(replicas.len(), 1, "{replicas:?}");
-    let role: Value = redis::cmd("ROLE").query(&mut target).expect("an answer");
-    let Value::Array(fields) = role else {
-        panic!("ROLE: {role:?}")
-    };
+    let fields = role(&mut target);
     assert_eq!(fields[0], Value::BulkString(b"slave".to_vec()));
     assert_eq!(fields[2], Value::Int(i64::from(primary.port)));
     assert_eq!(fields[3], Value::BulkString(b"connected".to_vec()));
@@ -341,59 +282,13 @@ fn a_server_that_is_not_floe_or_the_server_itself_is_refused() {
     assert!(error.to_string().contains("itself"), "{error}");
 }
 
-/// A `floe serve` on a port this test chooses (the harness picks its own), so it can be
-/// started again on the same one; SIGKILLed on drop.
-struct Fixed {
-    child: Child,
-}
-
-impl Fixed {
-    fn start(port: u16, dir: &Path) -> Self {
-        let log = fs::File::create(dir.with_extension("log")).expect("a log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_floe"))
-            .args(["serve", "--bind", "127.0.0.1", "--http-port", "off"])
-            .args(["--port", &port.to_string()])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start floe");
-        // A PING answered, not just a connect: the port may accept before floe serves it
-        // (a connection then reset), which made the test flaky on a loaded machine.
-        eventually("the fixed-port server to answer PING", || {
-            let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-                return false;
-            };
-            let mut answer = [0_u8; 7];
-            stream.write_all(b"PING\r\n").is_ok()
-                && stream.read_exact(&mut answer).is_ok()
-                && &answer == b"+PONG\r\n"
-        });
-        Self { child }
-    }
-}
-
-impl Drop for Fixed {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn a_primary_killed_and_restarted_on_its_address_is_followed_again() {
     let scratch = common::scratch(&format!("replication-restart-{}", std::process::id()));
     let data = scratch.join("primary");
     let port = free_port();
-    let primary = Fixed::start(port, &data);
-    let url = format!("redis://127.0.0.1:{port}/");
-    let primary_connection = || {
-        redis::Client::open(url.as_str())
-            .and_then(|client| client.get_connection())
-            .expect("connect to the primary")
-    };
-    let mut source = primary_connection();
+    let primary = Fixed::start(port, &data, &[]);
+    let mut source = connect_port(port);
     let _: () = source.set("first", "1").expect("SET");
     let replica = Server::floe(&["--replicaof", &format!("127.0.0.1 {port}")]);
     let mut target = connect(&replica);
@@ -405,8 +300,8 @@ fn a_primary_killed_and_restarted_on_its_address_is_followed_again() {
     });
     assert_eq!(get(&mut target, "first").as_deref(), Some("1"));
 
-    let _primary = Fixed::start(port, &data);
-    let mut source = primary_connection();
+    let _primary = Fixed::start(port, &data, &[]);
+    let mut source = connect_port(port);
     let _: () = source.set("second", "2").expect("SET after the restart");
     eventually("the resync and the new write", || {
         get(&mut target, "second").as_deref() == Some("2")

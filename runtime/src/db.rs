@@ -342,6 +342,9 @@ struct Appender {
     log_size: u64,
     /// The last append's ticket, for [`Db::flush`].
     ticket_last: Option<Ticket>,
+    /// With persistence off and a backlog: where an append is encoded before the backlog
+    /// copies it (kept, so it does not allocate each time).
+    backlog_bytes: Vec<u8>,
 }
 
 impl Db {
@@ -445,6 +448,7 @@ impl Db {
             lsn_last,
             log_size,
             ticket_last: None,
+            backlog_bytes: Vec::new(),
         };
         let db = Self {
             inner: Arc::new(Inner {

@@ -100,7 +100,7 @@ fn server(text: &mut String, admin: &Admin) {
     field(text, "multiplexing_api", admin.io());
     field(text, "process_id", std::process::id());
     // New at every start, as Redis's: Sentinel tells a restart by it.
-    field(text, "run_id", admin.replication.replid());
+    field(text, "run_id", admin.replication.run_id());
     field(text, "floe_mode", admin.mode);
     field(text, "floe_shards", admin.db.shard_count());
     field(text, "tcp_port", settings.port);

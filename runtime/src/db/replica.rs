@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use floe_core::codec::log::Entry;
 use floe_core::codec::record::Record;
 use floe_core::error::StoreError;
 
@@ -60,11 +61,6 @@ impl Db {
                 acks.insert(name.to_owned(), Instant::now());
             }
         }
-    }
-
-    /// Forgets every replica's acknowledgement (this server became a replica itself).
-    pub fn replica_acks_clear(&self) {
-        super::lock(&self.inner.write_quorum.acks).clear();
     }
 
     /// `min_slaves_good_slaves`: replicas that acknowledged within `min-replicas-max-lag`
@@ -117,14 +113,83 @@ impl Db {
     }
 
     /// The backlog, made on the first call (`size_max` bytes) and kept: from then on every
-    /// append is copied into it, in LSN order.
+    /// append is copied into it, in LSN order. With persistence off the shards' buffers,
+    /// which dropped every record, keep them from now on (under every shard's lock, so no
+    /// write after this call is missed) and each append goes to the backlog alone, with
+    /// LSNs from 1.
     #[must_use]
     pub fn backlog_enable(&self, size_max: u64) -> Arc<Backlog> {
-        Arc::clone(
-            self.inner
+        let inner = &*self.inner;
+        let backlog = Arc::clone(
+            inner
                 .backlog
                 .get_or_init(|| Arc::new(Backlog::new(size_max))),
-        )
+        );
+        if inner.log.is_none() {
+            let mut shards: Vec<_> = inner.shards.iter().map(super::lock).collect();
+            let mut appender = super::lock(&inner.appender);
+            appender.spare.enable();
+            for shard in &mut shards {
+                shard.buffer.enable();
+            }
+        }
+        backlog
+    }
+
+    /// Turns the backlog on and fills it with the newest entries of the log, up to about
+    /// `size_max` bytes: for a primary restarted cleanly with its replication ID
+    /// (`replication/resume.rs`), so its replicas resume from where they were. Nothing is
+    /// appended meanwhile (the append-order lock is held).
+    ///
+    /// # Errors
+    /// [`DbError::Runtime`] if a segment cannot be listed or read: the backlog then holds
+    /// what was pushed before (its replicas further behind sync in full).
+    pub fn backlog_fill(&self, size_max: u64) -> Result<(), DbError> {
+        let backlog = self.backlog_enable(size_max);
+        let inner = &*self.inner;
+        let Some(storage) = &inner.storage else {
+            return Ok(());
+        };
+        let appender = super::lock(&inner.appender);
+        let listing = crate::log::recovery::Listing::read(&**storage, &inner.dir)?;
+        // The newest segments holding at least `size_max` bytes, oldest first.
+        let mut chosen = Vec::new();
+        let mut size = 0;
+        for (_, name) in listing.segments.iter().rev() {
+            if size >= size_max {
+                break;
+            }
+            let path = inner.dir.join(name);
+            size += storage.size(&path)?;
+            chosen.push(path);
+        }
+        for path in chosen.iter().rev() {
+            let bytes = storage.read(path)?;
+            let mut scanner = floe_core::codec::log::LogScanner::new(&bytes, None);
+            let mut start = 0;
+            while let Some(entry) = scanner.next() {
+                let end = usize::try_from(scanner.accepted_size()).unwrap_or(bytes.len());
+                let (lsn_first, lsn_end) = match entry {
+                    Entry::Record { lsn, .. } => (lsn, lsn),
+                    Entry::Group(group) => (group.lsn_first, group.commit_lsn),
+                };
+                if lsn_end <= appender.lsn_last {
+                    backlog.push(lsn_first, lsn_end - lsn_first + 1, &bytes[start..end]);
+                }
+                start = end;
+            }
+        }
+        Ok(())
+    }
+
+    /// A snapshot for a replica's full sync on a Db with persistence off, held in memory
+    /// (such a Db writes no file): its LSN and its bytes, as a snapshot file would hold
+    /// them. Cut and walked as [`Db::save`] does, so writes pause at most for one shard.
+    ///
+    /// # Errors
+    /// [`DbError::Runtime`] if the Db is closed.
+    pub fn snapshot_image(&self) -> Result<(u64, Vec<u8>), DbError> {
+        self.inner.snapshot_image()
     }
 
     /// The backlog, if a replica ever asked for one.
@@ -180,9 +245,65 @@ fn record_key<'r>(record: &Record<'r>) -> Option<&'r [u8]> {
 }
 
 impl Db {
-    /// The LSN of the last record appended to the log (0 with persistence off).
+    /// The LSN of the last record appended to the log (with persistence off: to the
+    /// backlog, 0 until a replica asked for one).
     #[must_use]
     pub fn lsn_last(&self) -> u64 {
         super::lock(&self.inner.appender).lsn_last
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+mod tests {
+    use floe_core::codec::snapshot::SnapshotView;
+
+    use super::*;
+    use crate::db::DbConfig;
+    use crate::replication::{Read, decode_entries};
+
+    /// With persistence off, records reach the backlog (with LSNs from 1) only once it is
+    /// enabled, and a snapshot in memory holds everything up to its LSN.
+    #[test]
+    fn persistence_off_feeds_the_backlog_and_cuts_a_snapshot_in_memory() {
+        let db = Db::open(
+            "unused",
+            DbConfig {
+                persistence: false,
+                ..DbConfig::new(1 << 20, 1000)
+            },
+        )
+        .unwrap();
+        db.set(b"before", b"1").unwrap();
+        assert_eq!(db.lsn_last(), 0, "nothing is numbered before a backlog");
+        let backlog = db.backlog_enable(1 << 20);
+        assert_eq!(
+            backlog.read(1, db.lsn_last() + 1, 1 << 20),
+            Read::Bytes(Vec::new())
+        );
+        db.set(b"a", b"2").unwrap();
+        db.set_many(&[(b"b".as_slice(), b"3".as_slice()), (b"c", b"4")])
+            .unwrap();
+        // LSN 1: SET a; 2..=4: the MSET's two intents and its commit.
+        assert_eq!(db.lsn_last(), 4);
+        let Read::Bytes(bytes) = backlog.read(1, db.lsn_last() + 1, 1 << 20) else {
+            panic!("the backlog lost LSN 1");
+        };
+        let (records, last) = decode_entries(&bytes, 0).unwrap();
+        assert_eq!((records.len(), last), (3, 4));
+
+        let (lsn, image) = db.snapshot_image().unwrap();
+        assert_eq!(lsn, 4);
+        let view = SnapshotView::new_checked(&image).unwrap();
+        assert_eq!(view.header().lsn, 4);
+        let mut keys: Vec<&[u8]> = view.items().map(|item| item.key).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, [b"a".as_slice(), b"b", b"before", b"c"]);
+
+        db.close().unwrap();
+        assert!(db.snapshot_image().is_err(), "a closed Db cuts no snapshot");
     }
 }

@@ -37,7 +37,7 @@ use std::time::Duration;
 use super::{DbError, Inner, MutexGuard, Shard, lock};
 use crate::error::{Error, Operation};
 use crate::io::Clock;
-use crate::log::snapshot::{Compaction, SnapshotFile, SnapshotStream, compact};
+use crate::log::snapshot::{Compaction, SnapshotFile, SnapshotStream, SnapshotTarget, compact};
 
 /// What a snapshot did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,13 +82,23 @@ pub(super) struct Snapshots {
     in_progress: Mutex<Option<InProgress>>,
 }
 
-/// A snapshot between its cut and its end: the file, the stream, and the longest time one
-/// shard's walk held that shard.
+/// A snapshot between its cut and its end: where it goes, the stream, and the longest time
+/// one shard's walk held that shard.
 #[derive(Debug)]
 struct InProgress {
-    file: SnapshotFile,
+    target: SnapshotTarget,
     stream: SnapshotStream,
     walk_ns_max: u64,
+}
+
+/// A snapshot streamed whole, not yet committed.
+struct Streamed {
+    target: SnapshotTarget,
+    header: floe_core::codec::snapshot::SnapshotHeader,
+    /// `Appender::log_size` at the cut.
+    log_size: u64,
+    /// The cut plus the longest walk of one shard.
+    pause: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -145,6 +155,55 @@ impl Inner {
             return Err(DbError::PersistenceOff);
         };
         let _serial = lock(&self.snapshots.serial);
+        let started_ns = self.clock.monotonic_ns();
+        let Streamed {
+            target,
+            header,
+            log_size,
+            pause,
+        } = self.snapshot_stream(|lsn| {
+            SnapshotFile::create(&**storage, &self.dir, lsn).map(SnapshotTarget::File)
+        })?;
+        let SnapshotTarget::File(file) = target else {
+            unreachable!("a snapshot to a file is streamed to a file");
+        };
+        let size = file.size();
+        let file = file.commit(&**storage, &self.dir)?;
+        let compaction = compact(&**storage, &self.dir, header.lsn)?;
+        self.snapshots
+            .log_size_at_snapshot
+            .fetch_max(log_size, Ordering::AcqRel);
+        self.snapshots.size_last.store(size, Ordering::Release);
+        self.snapshots.count.fetch_add(1, Ordering::AcqRel);
+        Ok(SnapshotReport {
+            file,
+            lsn: header.lsn,
+            item_count: header.item_count,
+            size,
+            pause,
+            duration: elapsed(&*self.clock, started_ns),
+            compaction,
+        })
+    }
+
+    /// A snapshot in memory, cut and walked as [`Inner::snapshot`] does (writes pause for
+    /// one shard's walk at most): its LSN and bytes. For a replica's full sync from a Db
+    /// with persistence off; it changes no counter and writes no file.
+    pub(super) fn snapshot_image(&self) -> Result<(u64, Vec<u8>), DbError> {
+        let _serial = lock(&self.snapshots.serial);
+        let streamed = self.snapshot_stream(|_| Ok(SnapshotTarget::Memory(Vec::new())))?;
+        match streamed.target {
+            SnapshotTarget::Memory(bytes) => Ok((streamed.header.lsn, bytes)),
+            SnapshotTarget::File(_) => unreachable!("a snapshot to memory is streamed to memory"),
+        }
+    }
+
+    /// The cut and the walk (see the module documentation) into the target `create` makes
+    /// for the cut's LSN; the caller holds `serial`. A file is abandoned on failure.
+    fn snapshot_stream(
+        &self,
+        create: impl FnOnce(u64) -> Result<SnapshotTarget, Error>,
+    ) -> Result<Streamed, DbError> {
         self.check_writable()?;
         let started_ns = self.clock.monotonic_ns();
         // The cut: every shard locked at once, only long enough to give everything applied
@@ -166,17 +225,17 @@ impl Inner {
                 .map(|shard| shard.store.with_ref(|store| store.len() as u64))
                 .sum();
             let config = shards[0].store.with_ref(|store| *store.config());
-            let mut file = SnapshotFile::create(&**storage, &self.dir, lsn)?;
-            let stream = match file.stream_begin(lsn, now, item_count, &config) {
+            let mut target = create(lsn)?;
+            let stream = match target.stream_begin(lsn, now, item_count, &config) {
                 Ok(stream) => stream,
                 Err(error) => {
                     drop(shards);
-                    file.abandon(&**storage);
+                    self.abandon(target);
                     return Err(error.into());
                 }
             };
             *lock(&self.snapshots.in_progress) = Some(InProgress {
-                file,
+                target,
                 stream,
                 walk_ns_max: 0,
             });
@@ -193,38 +252,32 @@ impl Inner {
             self.snapshot_walk(&mut shard);
         }
         let Some(InProgress {
-            mut file,
+            mut target,
             stream,
             walk_ns_max,
         }) = lock(&self.snapshots.in_progress).take()
         else {
             unreachable!("the snapshot in progress is taken only here, under `serial`");
         };
-        let header = match file.stream_end(stream) {
-            Ok(header) => header,
+        match target.stream_end(stream) {
+            Ok(header) => Ok(Streamed {
+                target,
+                header,
+                log_size,
+                pause: Duration::from_nanos(cut_ns.saturating_add(walk_ns_max)),
+            }),
             Err(error) => {
-                file.abandon(&**storage);
-                return Err(error.into());
+                self.abandon(target);
+                Err(error.into())
             }
-        };
-        let pause = Duration::from_nanos(cut_ns.saturating_add(walk_ns_max));
-        let size = file.size();
-        let file = file.commit(&**storage, &self.dir)?;
-        let compaction = compact(&**storage, &self.dir, header.lsn)?;
-        self.snapshots
-            .log_size_at_snapshot
-            .fetch_max(log_size, Ordering::AcqRel);
-        self.snapshots.size_last.store(size, Ordering::Release);
-        self.snapshots.count.fetch_add(1, Ordering::AcqRel);
-        Ok(SnapshotReport {
-            file,
-            lsn: header.lsn,
-            item_count: header.item_count,
-            size,
-            pause,
-            duration: elapsed(&*self.clock, started_ns),
-            compaction,
-        })
+        }
+    }
+
+    /// Removes a failed snapshot's file (memory just goes).
+    fn abandon(&self, target: SnapshotTarget) {
+        if let (SnapshotTarget::File(file), Some(storage)) = (target, &self.storage) {
+            file.abandon(&**storage);
+        }
     }
 
     /// Streams `shard` into the snapshot in progress if the cut marked it and nobody walked
@@ -239,14 +292,14 @@ impl Inner {
         let started_ns = self.clock.monotonic_ns();
         let mut in_progress = lock(&self.snapshots.in_progress);
         if let Some(InProgress {
-            file,
+            target,
             stream,
             walk_ns_max,
         }) = in_progress.as_mut()
         {
             shard
                 .store
-                .with_ref(|store| file.stream_store(stream, store));
+                .with_ref(|store| target.stream_store(stream, store));
             let walk_ns = self.clock.monotonic_ns().saturating_sub(started_ns);
             *walk_ns_max = (*walk_ns_max).max(walk_ns);
         }

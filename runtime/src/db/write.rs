@@ -167,8 +167,10 @@ impl Db {
             Durability::Done
         } else {
             match hand {
-                // A door commits once per batch of requests (Db::commit).
-                Hand::Door if small => {
+                // A door commits once per batch of requests (Db::commit). With persistence
+                // off (records kept for a backlog only) there is nothing to wait for: the
+                // append below copies them to the backlog at once, and the reply goes.
+                Hand::Door if small && inner.log.is_some() => {
                     inner.dirty.mark(index);
                     drop(guard);
                     Durability::Buffered
@@ -329,9 +331,22 @@ impl Inner {
         self.append_spare(appender)
     }
 
-    /// Encodes `appender.spare` into the log and empties it.
+    /// Encodes `appender.spare` into the log and empties it. With persistence off there is
+    /// no log: once a replica asked for a backlog, the records get the next LSNs and are
+    /// encoded into the backlog alone (the buffers keep records only from then on).
     pub(super) fn append_spare(&self, appender: &mut Appender) -> Result<Option<Ticket>, DbError> {
         let Some(log) = &self.log else {
+            if let Some(backlog) = self.backlog.get()
+                && !appender.spare.pending_is_empty()
+            {
+                let lsn_first = appender.lsn_last + 1;
+                let mut bytes = std::mem::take(&mut appender.backlog_bytes);
+                bytes.clear();
+                appender.spare.encode(lsn_first, &mut bytes);
+                backlog.push(lsn_first, appender.spare.append_count, &bytes);
+                appender.lsn_last += appender.spare.append_count;
+                appender.backlog_bytes = bytes;
+            }
             appender.spare.clear();
             return Ok(None);
         };

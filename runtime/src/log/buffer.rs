@@ -92,6 +92,12 @@ impl LogBuffer {
         }
     }
 
+    /// Starts keeping records (a Db with persistence off whose first replica asked for a
+    /// backlog, `db/replica.rs`).
+    pub(crate) fn enable(&mut self) {
+        self.enabled = true;
+    }
+
     /// Grows the buffer, once, to hold `encoded_size` bytes of encoded records (keys,
     /// values and the entries' bookkeeping, sized for the smallest records): a buffer that
     /// collects writes until they reach a size then holds them with no allocation, whatever

@@ -187,41 +187,6 @@ impl SnapshotFile {
         Ok(header.0)
     }
 
-    /// Starts streaming the snapshot into the file a store at a time (see
-    /// [`SnapshotStream`]); [`SnapshotFile::stream_end`] ends it.
-    ///
-    /// # Errors
-    /// [`Error::Io`] from writing the header; the caller then abandons the file.
-    pub fn stream_begin(
-        &mut self,
-        lsn: u64,
-        now: Timestamp,
-        item_count: u64,
-        config: &Config,
-    ) -> Result<SnapshotStream, Error> {
-        let file = &mut self.file;
-        SnapshotStream::begin(lsn, now, item_count, config, &mut |offset, bytes| {
-            file.write_at(offset, bytes)
-        })
-    }
-
-    /// Streams `store` into the file (a failure is kept for [`SnapshotFile::stream_end`]).
-    pub fn stream_store(&mut self, stream: &mut SnapshotStream, store: &Store<'_>) {
-        let file = &mut self.file;
-        stream.push_store(store, &mut |offset, bytes| file.write_at(offset, bytes));
-    }
-
-    /// Ends the streamed snapshot; returns the header written.
-    ///
-    /// # Errors
-    /// The first failed write; the caller then abandons the file.
-    pub fn stream_end(&mut self, stream: SnapshotStream) -> Result<SnapshotHeader, Error> {
-        let file = &mut self.file;
-        let (header, size) = stream.finish(&mut |offset, bytes| file.write_at(offset, bytes))?;
-        self.size = size;
-        Ok(header)
-    }
-
     /// Makes the snapshot durable under its final name: fdatasync, rename, fsync of the
     /// directory. Returns its path. A snapshot with the same name is replaced
     /// (atomically): it covered the same LSN, so it held the same data.
@@ -258,6 +223,72 @@ impl SnapshotFile {
     }
 }
 
+/// Where a [`crate::db::Db`]'s snapshot is streamed, a store at a time (see
+/// [`SnapshotStream`]): a file (SAVE, BGSAVE, the automatic trigger, a replica's full sync),
+/// or memory (a replica's full sync from a Db with persistence off, which writes no file).
+#[derive(Debug)]
+pub enum SnapshotTarget {
+    /// The temporary file, committed or abandoned once the stream ends.
+    File(SnapshotFile),
+    /// The snapshot's bytes.
+    Memory(Vec<u8>),
+}
+
+impl SnapshotTarget {
+    /// Starts streaming the snapshot covering LSN `lsn`, `item_count` items of stores with
+    /// `config`; [`SnapshotTarget::stream_end`] ends it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] from writing the header; the caller then abandons a file.
+    pub fn stream_begin(
+        &mut self,
+        lsn: u64,
+        now: Timestamp,
+        item_count: u64,
+        config: &Config,
+    ) -> Result<SnapshotStream, Error> {
+        SnapshotStream::begin(lsn, now, item_count, config, &mut |offset, bytes| {
+            self.write_at(offset, bytes)
+        })
+    }
+
+    /// Streams `store` (a failure is kept for [`SnapshotTarget::stream_end`]).
+    pub fn stream_store(&mut self, stream: &mut SnapshotStream, store: &Store<'_>) {
+        stream.push_store(store, &mut |offset, bytes| self.write_at(offset, bytes));
+    }
+
+    /// Ends the streamed snapshot; returns the header written.
+    ///
+    /// # Errors
+    /// The first failed write; the caller then abandons a file.
+    pub fn stream_end(&mut self, stream: SnapshotStream) -> Result<SnapshotHeader, Error> {
+        let (header, size) = stream.finish(&mut |offset, bytes| self.write_at(offset, bytes))?;
+        if let Self::File(file) = self {
+            file.size = size;
+        }
+        Ok(header)
+    }
+
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<(), Error> {
+        match self {
+            Self::File(file) => file.file.write_at(offset, bytes),
+            Self::Memory(image) => {
+                image_write(image, offset, bytes);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Writes `bytes` at `offset` of `image`, growing it as needed.
+fn image_write(image: &mut Vec<u8>, offset: u64, bytes: &[u8]) {
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+    if image.len() < offset + bytes.len() {
+        image.resize(offset + bytes.len(), 0);
+    }
+    image[offset..offset + bytes.len()].copy_from_slice(bytes);
+}
+
 /// Encodes every live item of the `stores` as a snapshot covering LSN `lsn` into `image`
 /// (cleared first), as [`SnapshotFile::write_items`] writes it to a file. Returns the
 /// header. For tests and tools: a [`crate::db::Db`] streams its snapshots.
@@ -269,11 +300,7 @@ pub fn snapshot_encode(
 ) -> SnapshotHeader {
     image.clear();
     let encoded = snapshot_stream(stores, lsn, now, &mut |offset, bytes| {
-        let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-        if image.len() < offset + bytes.len() {
-            image.resize(offset + bytes.len(), 0);
-        }
-        image[offset..offset + bytes.len()].copy_from_slice(bytes);
+        image_write(image, offset, bytes);
         Ok(())
     });
     match encoded {

@@ -74,6 +74,8 @@ pub(crate) struct Link {
     pub(crate) db: Arc<Db>,
     pub(crate) status: Arc<Mutex<LinkStatus>>,
     pub(crate) own_replid: String,
+    /// Held while a group is applied and counted (`resume.rs`).
+    pub(crate) applying: Arc<Mutex<()>>,
     /// The generation this thread serves; it stops once `current` differs.
     pub(crate) generation: u64,
     pub(crate) current: Arc<AtomicU64>,
@@ -195,6 +197,12 @@ impl Link {
                     // exactly once), so the next attempt syncs in full.
                     let (records, last) =
                         decode_entries(&bytes, applied).inspect_err(|_| self.forget_offset())?;
+                    // Applied and counted together, or (stopped) not at all: what a clean
+                    // shutdown saves is exactly what the log holds.
+                    let _applying = lock(&self.applying);
+                    if !self.live() {
+                        break;
+                    }
                     self.db.replicate(&records).map_err(|error| {
                         self.forget_offset();
                         format!("applying the primary's records failed: {error}")
@@ -224,19 +232,34 @@ impl Link {
         let reply = client
             .call(&[b"FLOESYNC", b"FULL", own_port.as_bytes()])
             .map_err(io)?;
-        let (replid, lsn, size) = match reply {
+        let (replid, lsn, size, ancestry) = match reply {
             Reply::Array(Some(fields)) => match fields.as_slice() {
                 [
                     Reply::Bulk(Some(replid)),
                     Reply::Integer(lsn),
                     Reply::Integer(size),
+                    Reply::Array(Some(ancestry)),
                 ] => (
                     String::from_utf8_lossy(replid).into_owned(),
                     u64::try_from(*lsn).map_err(|_| "a negative LSN from the primary")?,
                     u64::try_from(*size).map_err(|_| "a negative size from the primary")?,
+                    ancestry
+                        .iter()
+                        .map(|replid| match replid {
+                            Reply::Bulk(Some(replid)) => {
+                                Ok(String::from_utf8_lossy(replid).into_owned())
+                            }
+                            other => Err(format!("unexpected replication ID: {other:?}")),
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
                 ),
                 _ => return Err(format!("unexpected reply to FLOESYNC FULL: {fields:?}")),
             },
+            Reply::Error(text) if text.starts_with("NOMASTERLINK") => {
+                return Err(format!(
+                    "the primary is a replica not yet holding its own primary's data ({text})"
+                ));
+            }
             Reply::Error(text) => {
                 return Err(format!(
                     "the primary refused FLOESYNC ({text}): is it a floe server?"
@@ -246,6 +269,14 @@ impl Link {
         };
         if replid == self.own_replid {
             return Err("the primary is this server itself".to_owned());
+        }
+        if ancestry.contains(&self.own_replid) {
+            // Following it would copy this server's own clear and load back and forth.
+            return Err(
+                "replication loop: the primary is (through its primaries) a replica of this \
+                 server"
+                    .to_owned(),
+            );
         }
         let lsn_text = lsn.to_string();
         let mut bytes = Vec::new();
@@ -307,6 +338,7 @@ impl Link {
         );
         let mut status = lock(&self.status);
         status.primary_replid.clone_from(&replid);
+        status.ancestry = ancestry;
         status.offset = Some(lsn);
         status.state = "connected";
         status.reason.clear();

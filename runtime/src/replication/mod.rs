@@ -9,15 +9,22 @@
 //!   send), `WAIT`, and INFO's replication section.
 //! - `backlog.rs`: the primary's copy of its newest appends.
 //! - `link.rs`: the replica's thread: connect, authenticate, sync, follow, reconnect.
+//! - `resume.rs`: the history a clean shutdown keeps for the next start.
 //! - `wire.rs`: the replica's RESP client.
+//!
+//! A replica serves its own replicas (chaining) from its own log and history, exactly as a
+//! primary does; a primary with persistence off serves them from a snapshot in memory and
+//! a backlog with no log behind it.
 //!
 //! Invariants: a replica refuses clients' writes (READONLY) from `REPLICAOF host port` until
 //! `REPLICAOF NO ONE`; at most one link thread is current (each carries the generation it
 //! was started for and stops once the generation moves on); offsets are LSNs of the
-//! primary's log.
+//! serving server's log; a group applied by the link is counted in its status under the
+//! same lock ([`Replication::stop`] takes it).
 
 mod backlog;
 mod link;
+pub mod resume;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -41,15 +48,22 @@ pub use link::decode_entries;
 pub const SNAPSHOT_CHUNK_SIZE: usize = 1 << 20;
 /// Bytes of log sent per `FLOESYNC PULL` reply (at least one append, whatever its size).
 pub const PULL_SIZE_MAX: usize = 4 << 20;
-/// Snapshot files a primary keeps open for replicas still fetching them.
-const SYNC_FILE_COUNT_MAX: usize = 4;
+/// Snapshots a primary keeps for replicas still fetching them.
+const SYNC_SNAPSHOT_COUNT_MAX: usize = 4;
 
 /// A server's replication state; see the module documentation.
 #[derive(Debug)]
 pub struct Replication {
     /// This server's replication ID: random at start (a new history, as in Redis after a
-    /// restart), and what a replica checks to resume rather than sync again.
+    /// restart) unless a clean shutdown saved it (`resume.rs`), and what a replica checks
+    /// to resume rather than sync again.
     replid: String,
+    /// New at every start, as Redis's `run_id` (Sentinel tells a restart by it).
+    run_id: String,
+    /// A replica's link state a clean shutdown saved: the first link resumes from it.
+    resume: Mutex<Option<LinkStatus>>,
+    /// Held by the link while it applies a group and counts it (see `resume.rs`).
+    applying: Arc<Mutex<()>>,
     state: Mutex<State>,
     /// Bumped by every REPLICAOF: a link thread of an older generation stops.
     generation: Arc<AtomicU64>,
@@ -65,8 +79,45 @@ struct State {
     primary: Option<(String, u16)>,
     /// Replicas seen by this primary, by `ip:port`.
     replicas: BTreeMap<String, ReplicaSeen>,
-    /// Snapshot files being fetched: LSN, file, size.
-    sync_files: Vec<(u64, Arc<File>, u64)>,
+    /// Snapshots being fetched, oldest first.
+    syncs: Vec<SyncSnapshot>,
+}
+
+/// A snapshot cut for a replica's full sync, kept while replicas fetch it.
+#[derive(Debug)]
+struct SyncSnapshot {
+    lsn: u64,
+    size: u64,
+    image: Arc<Image>,
+    /// The replica (`ip:port`) it was cut for: its first pull above `lsn` says it loaded
+    /// the snapshot, which is then dropped.
+    replica: String,
+}
+
+/// A snapshot's bytes: the file `SAVE` wrote, or (persistence off) memory.
+#[derive(Debug)]
+enum Image {
+    File(File),
+    Memory(Vec<u8>),
+}
+
+impl Image {
+    /// Up to `length` bytes from `offset` (fewer at the end).
+    fn read_at(&self, offset: u64, length: usize) -> std::io::Result<Vec<u8>> {
+        match self {
+            Self::File(file) => {
+                let mut bytes = vec![0; length];
+                file.read_exact_at(&mut bytes, offset)?;
+                Ok(bytes)
+            }
+            Self::Memory(image) => {
+                let start = usize::try_from(offset)
+                    .unwrap_or(usize::MAX)
+                    .min(image.len());
+                Ok(image[start..image.len().min(start + length)].to_vec())
+            }
+        }
+    }
 }
 
 /// What a primary knows of one replica.
@@ -91,6 +142,9 @@ pub(crate) struct LinkStatus {
     /// The primary's replication ID and the last of its LSNs applied here (`None` until a
     /// full sync finished).
     pub(crate) primary_replid: String,
+    /// The replication IDs above the primary, nearest first, as it said at the last full
+    /// sync (empty: the primary is no replica).
+    pub(crate) ancestry: Vec<String>,
     pub(crate) offset: Option<u64>,
     pub(crate) last_io: Instant,
 }
@@ -101,6 +155,7 @@ impl Default for LinkStatus {
             state: "connect",
             reason: "not connected yet".to_owned(),
             primary_replid: String::new(),
+            ancestry: Vec::new(),
             offset: None,
             last_io: Instant::now(),
         }
@@ -130,8 +185,12 @@ impl Replication {
             word ^= word << 17;
             *byte = (word.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8;
         }
+        let replid: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
         Self {
-            replid: bytes.iter().map(|byte| format!("{byte:02x}")).collect(),
+            run_id: replid.clone(),
+            replid,
+            resume: Mutex::new(None),
+            applying: Arc::new(Mutex::new(())),
             state: Mutex::new(State::default()),
             generation: Arc::new(AtomicU64::new(0)),
             link: Arc::new(Mutex::new(LinkStatus::default())),
@@ -143,6 +202,50 @@ impl Replication {
     #[must_use]
     pub fn replid(&self) -> &str {
         &self.replid
+    }
+
+    /// A new ID at every start (INFO's `run_id`).
+    #[must_use]
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Takes up what a clean shutdown saved (`resume.rs`): its replication ID, and with
+    /// `replica` (it starts as a replica again) its primary's ID and LSN, so the first link
+    /// resumes with a pull instead of a full sync.
+    pub fn restore(&mut self, saved: resume::Saved, replica: bool) {
+        self.replid = saved.replid;
+        if replica && let Some(primary) = saved.primary {
+            *lock(&self.resume) = Some(LinkStatus {
+                primary_replid: primary.replid,
+                ancestry: primary.ancestry,
+                offset: Some(primary.lsn),
+                ..LinkStatus::default()
+            });
+        }
+    }
+
+    /// What a clean shutdown saves (`resume.rs`), with `lsn` the closed Db's last LSN:
+    /// after [`Replication::stop`], so the primary's LSN is that of the last group applied.
+    #[must_use]
+    pub fn saved(&self, lsn: u64) -> resume::Saved {
+        let state = lock(&self.state);
+        let link = lock(&self.link);
+        let primary = match (&state.primary, link.offset) {
+            (Some(_), Some(offset)) if !link.primary_replid.is_empty() => {
+                Some(resume::SavedPrimary {
+                    replid: link.primary_replid.clone(),
+                    lsn: offset,
+                    ancestry: link.ancestry.clone(),
+                })
+            }
+            _ => None,
+        };
+        resume::Saved {
+            replid: self.replid.clone(),
+            lsn,
+            primary,
+        }
     }
 
     /// The primary this server replicates from (`None`: it is a primary).
@@ -157,9 +260,11 @@ impl Replication {
         lock(&self.state).primary.is_some()
     }
 
-    /// Stops the link thread, if any (shutdown): it exits at its next step.
+    /// Stops the link thread, if any (shutdown): it exits at its next step. Returns once a
+    /// group being applied is applied and counted; none is applied after.
     pub fn stop(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+        drop(lock(&self.applying));
     }
 
     /// Makes this server a replica of `host:port` (`REPLICAOF host port`, `--replicaof`):
@@ -187,17 +292,18 @@ impl Replication {
         {
             return Ok("OK Already connected to specified master");
         }
+        // Its own replicas stay: they follow its log, which its full sync from the new
+        // primary (a clear and a load, logged like any write) brings them too.
         state.primary = Some((host.to_owned(), port));
-        state.replicas.clear();
-        db.replica_acks_clear();
         db.set_read_only(true);
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
-        *lock(&self.link) = LinkStatus::default();
+        *lock(&self.link) = lock(&self.resume).take().unwrap_or_default();
         let link = link::Link {
             config: link::LinkConfig::new(host, port, settings),
             db: Arc::clone(db),
             status: Arc::clone(&self.link),
             own_replid: self.replid.clone(),
+            applying: Arc::clone(&self.applying),
             generation,
             current: Arc::clone(&self.generation),
         };
@@ -221,6 +327,7 @@ impl Replication {
         if state.primary.take().is_some() {
             tracing::info!("promoted to primary: the link to the old primary is closed");
         }
+        lock(&self.resume).take();
         self.generation.fetch_add(1, Ordering::AcqRel);
         db.set_read_only(false);
     }
@@ -317,70 +424,68 @@ impl Replication {
                 .ok()
                 .and_then(|text| text.parse::<u64>().ok())
         };
-        if self.is_replica() {
-            reply.error(b"ERR this server is a replica: sync from its primary (no chaining yet)");
-            return;
-        }
         if sub.eq_ignore_ascii_case(b"full") && args.len() == 3 {
             let Some(port) = number(2).and_then(|port| u16::try_from(port).ok()) else {
                 reply.error(b"ERR FLOESYNC FULL needs the replica's port");
                 return;
             };
-            self.seen(peer, port, 0, "wait_bgsave");
+            // A replica serves its own replicas (chaining) from its own log, once it holds
+            // its primary's data: Redis refuses a SYNC before that in the same words.
+            let Some(ancestry) = self.ancestry() else {
+                reply.error(b"NOMASTERLINK Can't SYNC while not connected with my master");
+                return;
+            };
+            let name = self.seen(peer, port, 0, "wait_bgsave");
             // Every append from here on is kept for replicas, so the records above the
             // snapshot's LSN are there when this replica asks for them.
             let _backlog = db.backlog_enable(settings.repl_backlog_size);
-            let report = match db.save() {
-                Ok(report) => report,
-                Err(error) => {
-                    let text = format!("ERR full sync failed: {}", error.reply_text());
+            let (lsn, image, size) = match sync_snapshot(db) {
+                Ok(found) => found,
+                Err(text) => {
                     reply.error(text.as_bytes());
                     return;
                 }
             };
-            let file = match File::open(&report.file) {
-                Ok(file) => Arc::new(file),
-                Err(error) => {
-                    let text = format!("ERR full sync failed: cannot read the snapshot: {error}");
-                    reply.error(text.as_bytes());
-                    return;
-                }
-            };
-            let size = file
-                .metadata()
-                .map_or(report.size, |metadata| metadata.len());
             let mut state = lock(&self.state);
-            state.sync_files.retain(|(lsn, _, _)| *lsn != report.lsn);
-            state.sync_files.push((report.lsn, file, size));
-            if state.sync_files.len() > SYNC_FILE_COUNT_MAX {
-                state.sync_files.remove(0);
+            state.syncs.retain(|sync| sync.lsn != lsn);
+            state.syncs.push(SyncSnapshot {
+                lsn,
+                size,
+                image: Arc::new(image),
+                replica: name,
+            });
+            if state.syncs.len() > SYNC_SNAPSHOT_COUNT_MAX {
+                state.syncs.remove(0);
             }
             drop(state);
             self.seen(peer, port, 0, "send_bulk");
-            reply.array_header(3);
+            reply.array_header(4);
             reply.bulk(self.replid.as_bytes());
-            reply.integer(to_i64(report.lsn));
+            reply.integer(to_i64(lsn));
             reply.integer(to_i64(size));
+            reply.array_header(ancestry.len());
+            for replid in &ancestry {
+                reply.bulk(replid.as_bytes());
+            }
         } else if sub.eq_ignore_ascii_case(b"chunk") && args.len() == 4 {
             let (Some(lsn), Some(offset)) = (number(2), number(3)) else {
                 reply.error(b"ERR FLOESYNC CHUNK needs an LSN and an offset");
                 return;
             };
-            let file = lock(&self.state)
-                .sync_files
+            let found = lock(&self.state)
+                .syncs
                 .iter()
-                .find(|(kept, _, _)| *kept == lsn)
-                .map(|(_, file, size)| (Arc::clone(file), *size));
-            let Some((file, size)) = file else {
+                .find(|sync| sync.lsn == lsn)
+                .map(|sync| (Arc::clone(&sync.image), sync.size));
+            let Some((image, size)) = found else {
                 reply.error(b"FLOERESYNC that snapshot is gone: start the full sync again");
                 return;
             };
             let length = usize::try_from(size.saturating_sub(offset))
                 .unwrap_or(usize::MAX)
                 .min(SNAPSHOT_CHUNK_SIZE);
-            let mut bytes = vec![0; length];
-            match file.read_exact_at(&mut bytes, offset) {
-                Ok(()) => reply.bulk(&bytes),
+            match image.read_at(offset, length) {
+                Ok(bytes) => reply.bulk(&bytes),
                 Err(error) => {
                     let text = format!("ERR cannot read the snapshot: {error}");
                     reply.error(text.as_bytes());
@@ -403,6 +508,10 @@ impl Replication {
             match backlog.read(lsn, db.lsn_last() + 1, PULL_SIZE_MAX) {
                 Read::Bytes(bytes) => {
                     let name = self.seen(peer, port, lsn.saturating_sub(1), "online");
+                    // A replica pulling above its snapshot's LSN has loaded it.
+                    lock(&self.state)
+                        .syncs
+                        .retain(|sync| sync.replica != name || sync.lsn >= lsn);
                     db.replica_acked(&name);
                     reply.bulk(&bytes);
                 }
@@ -415,6 +524,22 @@ impl Replication {
                 b"ERR unknown FLOESYNC form: FULL port | CHUNK lsn offset | PULL replid lsn port",
             );
         }
+    }
+
+    /// The replication IDs above this server, nearest first: none on a primary; on a
+    /// replica, its primary's and those its primary named at the last full sync. `None` on
+    /// a replica whose link is not up (it may not hold its primary's data).
+    fn ancestry(&self) -> Option<Vec<String>> {
+        let state = lock(&self.state);
+        if state.primary.is_none() {
+            return Some(Vec::new());
+        }
+        let link = lock(&self.link);
+        (link.state == "connected").then(|| {
+            std::iter::once(link.primary_replid.clone())
+                .chain(link.ancestry.iter().cloned())
+                .collect()
+        })
     }
 
     /// Remembers a replica at `peer`'s address and `port`; returns its name, `ip:port`.
@@ -502,7 +627,7 @@ impl Replication {
             if !up {
                 line("floe_master_link_down_reason", &link.reason);
             }
-            line("connected_slaves", &0);
+            replica_lines(&live_replicas(&state), &mut line);
             line("master_replid", &link.primary_replid);
             line("master_repl_offset", &link.offset.unwrap_or(0));
             if let Some(good) = db.good_replica_count() {
@@ -510,22 +635,8 @@ impl Replication {
             }
             return;
         }
-        let replicas = live_replicas(&state);
         line("role", &"master");
-        line("connected_slaves", &replicas.len());
-        for (index, replica) in replicas.iter().enumerate() {
-            line(
-                &format!("slave{index}"),
-                &format!(
-                    "ip={},port={},state={},offset={},lag={}",
-                    replica.ip,
-                    replica.port,
-                    replica.state,
-                    replica.offset,
-                    replica.seen.elapsed().as_secs()
-                ),
-            );
-        }
+        replica_lines(&live_replicas(&state), &mut line);
         line("master_replid", &self.replid);
         line("master_repl_offset", &db.lsn_last());
         line("repl_backlog_active", &u8::from(db.backlog().is_some()));
@@ -539,6 +650,26 @@ impl Replication {
     }
 }
 
+/// The snapshot for a full sync: `SAVE`'s file (so the log is compacted as after any
+/// SAVE), or with persistence off one cut into memory; its LSN, bytes and size. Errors are
+/// reply texts.
+fn sync_snapshot(db: &Db) -> Result<(u64, Image, u64), String> {
+    let failed =
+        |error: crate::db::DbError| format!("ERR full sync failed: {}", error.reply_text());
+    if !db.config().persistence {
+        let (lsn, bytes) = db.snapshot_image().map_err(failed)?;
+        let size = bytes.len() as u64;
+        return Ok((lsn, Image::Memory(bytes), size));
+    }
+    let report = db.save().map_err(failed)?;
+    let file = File::open(&report.file)
+        .map_err(|error| format!("ERR full sync failed: cannot read the snapshot: {error}"))?;
+    let size = file
+        .metadata()
+        .map_or(report.size, |metadata| metadata.len());
+    Ok((report.lsn, Image::File(file), size))
+}
+
 /// How long a primary lists a replica it has not heard from.
 const REPLICA_SEEN_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -550,6 +681,25 @@ fn live_replicas(state: &State) -> Vec<ReplicaSeen> {
         .filter(|replica| replica.seen.elapsed() < REPLICA_SEEN_TIMEOUT)
         .cloned()
         .collect()
+}
+
+/// INFO's `connected_slaves` and one `slaveN` line per replica, as Redis words them (on a
+/// replica too: its own replicas, chained).
+fn replica_lines(replicas: &[ReplicaSeen], line: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
+    line("connected_slaves", &replicas.len());
+    for (index, replica) in replicas.iter().enumerate() {
+        line(
+            &format!("slave{index}"),
+            &format!(
+                "ip={},port={},state={},offset={},lag={}",
+                replica.ip,
+                replica.port,
+                replica.state,
+                replica.offset,
+                replica.seen.elapsed().as_secs()
+            ),
+        );
+    }
 }
 
 /// Whether `host:port` is this server: its own port on loopback, an address it binds, or

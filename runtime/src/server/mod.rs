@@ -55,6 +55,7 @@ use crate::cluster::Cluster;
 use crate::config::{ServerIo, Settings};
 use crate::db::Db;
 use crate::log::Ticket;
+use crate::replication::resume;
 use clients::Clients;
 use connection::{Connection, Door, DoorKind, Refusal};
 use slab::Slab;
@@ -538,6 +539,29 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
         );
     }
     let mut admin = Admin::new(Arc::clone(&db), settings.clone(), config_file, "resp");
+    if settings.persistence {
+        // A clean shutdown's replication ID and offsets (partial resync after a restart).
+        match resume::take(&settings.dir, db.lsn_last()) {
+            Ok(Some(saved)) => {
+                tracing::info!(
+                    "replication: keeping replication ID {} from the clean shutdown at LSN {}",
+                    saved.replid,
+                    saved.lsn
+                );
+                admin
+                    .replication
+                    .restore(saved, settings.replicaof.is_some());
+                if let Err(error) = db.backlog_fill(settings.repl_backlog_size) {
+                    tracing::warn!("replication: cannot refill the backlog from the log: {error}");
+                }
+            }
+            Ok(None) => {}
+            Err(message) => {
+                tracing::error!("{message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     if settings.cluster_enabled {
         match Cluster::open(&settings.dir, settings.port, settings.persistence) {
             Ok(cluster) => {
@@ -675,6 +699,12 @@ pub fn serve(settings: Settings, config_file: Option<PathBuf>) -> ExitCode {
     if let Err(error) = db.close() {
         tracing::error!("closing `{}` failed: {error}", settings.dir.display());
         code = ExitCode::FAILURE;
+    } else if settings.persistence {
+        // Closed cleanly: the log is whole, so the next start may keep this history.
+        let saved = admin.replication.saved(db.lsn_last());
+        if let Err(message) = resume::save(&settings.dir, &saved) {
+            tracing::warn!("replication: {message}; the next start takes a new ID");
+        }
     }
     tracing::info!("bye");
     code
