@@ -139,23 +139,22 @@ impl<'a> Table<'a> {
     /// `matches` is called only for slots whose hash bits equal the hash's.
     #[inline]
     pub fn find(&self, hash: u64, mut matches: impl FnMut(Location) -> bool) -> Option<usize> {
-        let bits = hash_bits(hash);
-        let home = self.home(hash);
-        let probe = self.tags.get(home..)?.iter().take(PROBE_DISTANCE_MAX + 1);
-        for (distance, &tag) in probe.enumerate() {
-            // An empty slot, or an entry closer to its home than we are to ours, ends the
-            // part of the cluster where the key could be.
-            if tag == 0 || tag_distance(tag) < distance {
-                return None;
-            }
-            if tag_bits(tag) == bits {
-                let slot_index = home + distance;
-                if matches(slot_location(self.slots[slot_index])) {
-                    return Some(slot_index);
-                }
-            }
+        self.probe(hash)
+            .find(|&(_, location)| matches(location))
+            .map(|(slot_index, _)| slot_index)
+    }
+
+    /// The slots where an entry with `hash` may be, nearest first: each one's index and
+    /// location, for the slots whose hash bits equal the hash's.
+    #[inline]
+    #[must_use]
+    pub fn probe(&self, hash: u64) -> Probe<'_, 'a> {
+        Probe {
+            table: self,
+            bits: hash_bits(hash),
+            home: self.home(hash),
+            distance: 0,
         }
-        None
     }
 
     /// Inserts an entry for a key the caller has checked is absent, and returns its slot.
@@ -335,6 +334,38 @@ impl<'a> Table<'a> {
         #[expect(clippy::cast_possible_truncation, reason = "below home_count")]
         let home = home as usize;
         home
+    }
+}
+
+/// The candidate slots of one hash ([`Table::probe`]).
+#[derive(Debug)]
+pub struct Probe<'t, 'a> {
+    table: &'t Table<'a>,
+    bits: u8,
+    home: usize,
+    distance: usize,
+}
+
+impl Iterator for Probe<'_, '_> {
+    type Item = (usize, Location);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, Location)> {
+        while self.distance <= PROBE_DISTANCE_MAX {
+            let slot_index = self.home + self.distance;
+            let tag = *self.table.tags.get(slot_index)?;
+            // An empty slot, or an entry closer to its home than we are to ours, ends the
+            // part of the cluster where the key could be.
+            if tag == 0 || tag_distance(tag) < self.distance {
+                self.distance = PROBE_DISTANCE_MAX + 1;
+                return None;
+            }
+            self.distance += 1;
+            if tag_bits(tag) == self.bits {
+                return Some((slot_index, slot_location(self.table.slots[slot_index])));
+            }
+        }
+        None
     }
 }
 

@@ -871,32 +871,29 @@ impl<'a> Store<'a> {
     /// The entry for `key` with its hash, expired or not: a key's, or with `part` a part's
     /// of a large collection. Neither kind of lookup sees the other's items, so a user's
     /// key may have the same bytes as a part's.
+    #[inline]
     fn find_hashed(&self, db: u8, key: &[u8], hash: u64, part: bool) -> Option<Found> {
         assert!(db < DATABASE_COUNT, "db={db}");
-        let segments = &self.segments;
-        let mut layout_found = None;
-        let slot_index = self.table.find(hash, |location| {
-            let bytes = segments.bytes(location);
+        for (slot_index, location) in self.table.probe(hash) {
+            let bytes = self.segments.bytes(location);
             let layout = item::layout(bytes);
-            let matched = layout.db == db
+            if layout.db == db
                 && (layout.kind == ItemKind::Part) == part
-                && bytes[layout.key.clone()] == *key;
-            if matched {
-                layout_found = Some(layout);
+                && item::key_eq(&bytes[layout.key.clone()], key)
+            {
+                return Some(Found {
+                    slot_index,
+                    location,
+                    layout,
+                });
             }
-            matched
-        })?;
-        let layout = layout_found?;
-        let location = self.table.location(slot_index);
-        Some(Found {
-            slot_index,
-            location,
-            layout,
-        })
+        }
+        None
     }
 
     /// Looks `key` up for a read-modify-write; an expired entry is removed on the way (lazy
     /// expiry, which needs no log record: the logged expiry is absolute).
+    #[inline]
     fn lookup(&mut self, db: u8, key: &[u8], now: Timestamp) -> Lookup {
         let hash = self.hash(key);
         let mut found = self.find_hashed(db, key, hash, false);
@@ -931,15 +928,18 @@ impl<'a> Store<'a> {
     }
 
     /// The entry for `key` if it is live (see [`Store::lookup`]).
+    #[inline]
     fn find_live(&mut self, db: u8, key: &[u8], now: Timestamp) -> Option<Found> {
         self.lookup(db, key, now).found
     }
 
+    #[inline]
     fn value_of(&self, found: &Found) -> &[u8] {
         &self.segments.bytes(found.location)[found.layout.value.clone()]
     }
 
     /// Updates the policy bits of a key that was just read.
+    #[inline]
     fn touch_slot(&mut self, slot_index: usize) {
         let bits = self.table.policy(slot_index);
         // Only the LFU counter draws a random number; the other policies skip the cost.
