@@ -1,0 +1,280 @@
+//! The CI guard's decisions (`floe-bench-guard`, run by `.ci/bench-guard`): the committed
+//! baseline of floe/hashbrown time ratios, and when a measured ratio counts as a regression.
+//!
+//! The guard times floe's core store and a `hashbrown` map on the same keys in the same
+//! process, so the machine's speed cancels out of the ratio. A case regresses when its ratio
+//! is more than [`REGRESSION_FACTOR`] times the baseline's, and the guard fails only when a
+//! second, fresh measurement confirms it. Nothing here reads a clock: the timing lives in the
+//! binary, the decisions here are unit-tested.
+
+use std::fmt::Write as _;
+
+/// The measured operations, as named in the baseline file.
+pub const CASES: [&str; 3] = ["get_hit", "get_miss", "set"];
+
+/// How much worse than the baseline a ratio may get before it counts as a regression.
+///
+/// Below 2, so a change that doubles floe's time per operation (halves its speed) fails;
+/// above the spread of ratios seen on the shared 2-core machine (BENCHMARKS.md, "CI guard").
+pub const REGRESSION_FACTOR: f64 = 1.6;
+
+/// The environment variable that multiplies floe's work per timed operation, to check that
+/// the guard fails on a real slowdown (`.ci/bench-guard` runs it once with 3).
+pub const SLOWDOWN_VARIABLE: &str = "FLOE_BENCH_GUARD_SLOWDOWN";
+
+/// The largest slowdown the variable accepts.
+pub const SLOWDOWN_MAX: usize = 100;
+
+/// One case's time per operation for both contenders, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measurement {
+    /// One of [`CASES`].
+    pub case: &'static str,
+    /// floe's time per operation.
+    pub floe_ns: f64,
+    /// hashbrown's time per operation.
+    pub hashbrown_ns: f64,
+}
+
+impl Measurement {
+    /// floe's time over hashbrown's: below 1 when floe is faster.
+    #[must_use]
+    pub fn ratio(&self) -> f64 {
+        self.floe_ns / self.hashbrown_ns
+    }
+}
+
+/// The committed ratio of each case, in [`CASES`] order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Baseline {
+    /// floe/hashbrown time ratio per case, indexed as [`CASES`].
+    pub ratios: [f64; CASES.len()],
+}
+
+impl Baseline {
+    /// Parses the baseline file: `case ratio` per line, `#` comments and blank lines
+    /// ignored. Every case of [`CASES`] must appear exactly once with a finite ratio above 0.
+    ///
+    /// # Errors
+    /// A message naming the line or the case at fault.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut ratios = [None; CASES.len()];
+        for (line_index, line) in text.lines().enumerate() {
+            let line_number = line_index + 1;
+            let content = line.split('#').next().unwrap_or("").trim();
+            if content.is_empty() {
+                continue;
+            }
+            let words: Vec<&str> = content.split_whitespace().collect();
+            let [case, ratio] = words[..] else {
+                return Err(format!(
+                    "line {line_number}: expected `case ratio`: {line:?}"
+                ));
+            };
+            let Some(case_index) = CASES.iter().position(|known| *known == case) else {
+                return Err(format!(
+                    "line {line_number}: unknown case {case:?} (known: {})",
+                    CASES.join(", ")
+                ));
+            };
+            let ratio: f64 = ratio
+                .parse()
+                .map_err(|_| format!("line {line_number}: {ratio:?} is not a number"))?;
+            if !ratio.is_finite() || ratio <= 0.0 {
+                return Err(format!("line {line_number}: ratio {ratio} is not above 0"));
+            }
+            if ratios[case_index].replace(ratio).is_some() {
+                return Err(format!("line {line_number}: {case} appears twice"));
+            }
+        }
+        let mut parsed = [0.0; CASES.len()];
+        for (index, ratio) in ratios.iter().enumerate() {
+            parsed[index] = ratio.ok_or_else(|| format!("no ratio for {}", CASES[index]))?;
+        }
+        Ok(Self { ratios: parsed })
+    }
+
+    /// The baseline file for `ratios` (in [`CASES`] order), with a header saying what it is
+    /// and how it was made.
+    #[must_use]
+    pub fn format(ratios: &[f64; CASES.len()], how: &str) -> String {
+        let mut text = String::from(
+            "# floe-bench-guard's baseline: floe's time per operation over hashbrown's, \
+             measured in one run\n# (benches/src/bin/floe-bench-guard.rs). CI fails when a \
+             ratio is more than\n# guard::REGRESSION_FACTOR times this, twice in a row.\n",
+        );
+        let _ = writeln!(text, "# {how}");
+        for (case, ratio) in CASES.iter().zip(ratios) {
+            let _ = writeln!(text, "{case} {ratio:.3}");
+        }
+        text
+    }
+
+    /// The largest ratio `case_index` may measure without counting as a regression.
+    #[must_use]
+    pub fn limit(&self, case_index: usize) -> f64 {
+        self.ratios[case_index] * REGRESSION_FACTOR
+    }
+
+    /// The indexes (into [`CASES`]) of the measurements above their limit.
+    ///
+    /// # Panics
+    /// If `measured` is not one measurement per case, in [`CASES`] order.
+    #[must_use]
+    pub fn regressions(&self, measured: &[Measurement]) -> Vec<usize> {
+        assert_eq!(measured.len(), CASES.len(), "one measurement per case");
+        measured
+            .iter()
+            .enumerate()
+            .filter(|(index, measurement)| {
+                assert_eq!(
+                    measurement.case, CASES[*index],
+                    "measurements in CASES order"
+                );
+                measurement.ratio() > self.limit(*index)
+            })
+            .map(|(index, _)| index)
+            .collect()
+    }
+}
+
+/// The regressions that a second measurement confirms: the cases in both lists. An empty
+/// result passes.
+#[must_use]
+pub fn confirmed(first: &[usize], second: &[usize]) -> Vec<usize> {
+    first
+        .iter()
+        .copied()
+        .filter(|case_index| second.contains(case_index))
+        .collect()
+}
+
+/// The slowdown [`SLOWDOWN_VARIABLE`] asks for: 1 when it is unset, else an integer in
+/// `1..=SLOWDOWN_MAX`.
+///
+/// # Errors
+/// A message when the value is not such an integer.
+pub fn slowdown(value: Option<&str>) -> Result<usize, String> {
+    let Some(value) = value else {
+        return Ok(1);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(factor) if (1..=SLOWDOWN_MAX).contains(&factor) => Ok(factor),
+        _ => Err(format!(
+            "{SLOWDOWN_VARIABLE}={value:?}: expected an integer from 1 to {SLOWDOWN_MAX}"
+        )),
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+///
+/// # Panics
+/// If `values` is empty or holds a NaN.
+#[must_use]
+pub fn median(values: &[f64]) -> f64 {
+    assert!(!values.is_empty(), "the median of nothing");
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[middle]
+    } else {
+        f64::midpoint(sorted[middle - 1], sorted[middle])
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+mod tests {
+    use super::*;
+
+    fn measured(ratios: [f64; 3]) -> Vec<Measurement> {
+        CASES
+            .iter()
+            .zip(ratios)
+            .map(|(case, ratio)| Measurement {
+                case,
+                floe_ns: 100.0 * ratio,
+                hashbrown_ns: 100.0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn parse_reads_comments_and_every_case() {
+        let baseline =
+            Baseline::parse("# header\n\nget_hit 1.5  # note\nset 0.9\nget_miss 1.25\n").unwrap();
+        assert_eq!(baseline.ratios, [1.5, 1.25, 0.9]);
+    }
+
+    #[test]
+    fn parse_refuses_bad_files() {
+        let cases = [
+            ("get_hit 1.5\nget_miss 1.2\n", "no ratio for set"),
+            (
+                "get_hit 1.5\nget_miss 1.2\nset 1\nset 1\n",
+                "line 4: set appears twice",
+            ),
+            ("get_hit 1.5 2\n", "line 1: expected `case ratio`"),
+            ("get_hot 1.5\n", "line 1: unknown case \"get_hot\""),
+            ("get_hit fast\n", "line 1: \"fast\" is not a number"),
+            ("get_hit 0\n", "line 1: ratio 0 is not above 0"),
+            ("get_hit NaN\n", "line 1: ratio NaN is not above 0"),
+            ("get_hit -1\n", "line 1: ratio -1 is not above 0"),
+        ];
+        for (text, expected) in cases {
+            let error = Baseline::parse(text).unwrap_err();
+            assert!(error.starts_with(expected), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn format_parses_back() {
+        let text = Baseline::format(&[1.5, 1.234_56, 0.75], "median of 3 runs");
+        assert!(text.contains("# median of 3 runs\n"), "{text}");
+        let baseline = Baseline::parse(&text).unwrap();
+        assert_eq!(baseline.ratios, [1.5, 1.235, 0.75]);
+    }
+
+    #[test]
+    fn regressions_are_ratios_above_the_factor() {
+        let baseline = Baseline {
+            ratios: [1.5, 1.0, 1.0],
+        };
+        assert!(baseline.regressions(&measured([1.5, 1.0, 1.0])).is_empty());
+        // At the limit passes; just above fails.
+        let at_limit = [1.5 * REGRESSION_FACTOR, REGRESSION_FACTOR, 0.5];
+        assert!(baseline.regressions(&measured(at_limit)).is_empty());
+        let above = [1.5 * REGRESSION_FACTOR * 1.01, 1.0, 2.0];
+        assert_eq!(baseline.regressions(&measured(above)), [0, 2]);
+        // Halving floe's speed doubles its ratio: always caught.
+        assert_eq!(baseline.regressions(&measured([3.0, 2.0, 2.0])), [0, 1, 2]);
+    }
+
+    #[test]
+    fn only_a_confirmed_regression_fails() {
+        assert!(confirmed(&[], &[0, 1]).is_empty());
+        assert!(confirmed(&[0, 2], &[]).is_empty());
+        assert!(confirmed(&[0], &[1]).is_empty());
+        assert_eq!(confirmed(&[0, 2], &[2, 1]), [2]);
+    }
+
+    #[test]
+    fn slowdown_is_one_unless_set() {
+        assert_eq!(slowdown(None), Ok(1));
+        assert_eq!(slowdown(Some("3")), Ok(3));
+        for bad in ["0", "101", "two", "", "-1"] {
+            let error = slowdown(Some(bad)).unwrap_err();
+            assert!(error.starts_with(SLOWDOWN_VARIABLE), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert!((median(&[3.0, 1.0, 2.0]) - 2.0).abs() < f64::EPSILON);
+        assert!((median(&[4.0, 1.0, 2.0, 3.0]) - 2.5).abs() < f64::EPSILON);
+    }
+}
