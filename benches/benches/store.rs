@@ -122,8 +122,8 @@ struct Workload {
 impl Workload {
     fn new() -> Self {
         let mut rng = SplitMix64::new(0x666c_6f65_6265_6e63);
-        let present = shuffled_keys(PREFIX_PRESENT, &mut rng);
-        let absent = shuffled_keys(PREFIX_ABSENT, &mut rng);
+        let present = shuffled_keys(PREFIX_PRESENT, KEY_COUNT, &mut rng);
+        let absent = shuffled_keys(PREFIX_ABSENT, KEY_COUNT, &mut rng);
         let zipf = Zipf::new(KEY_COUNT, ZIPF_EXPONENT);
         let zipf_ops = (0..ZIPF_OP_COUNT)
             .map(|_| {

@@ -36,7 +36,13 @@ impl Floe {
     /// `noeviction`.
     #[must_use]
     pub fn presized() -> Self {
-        Self(floe_store(FLOE_MEMORY_SIZE, KEY_COUNT))
+        Self::sized(FLOE_MEMORY_SIZE, KEY_COUNT)
+    }
+
+    /// An empty store of `memory_size` bytes for `key_count` keys, policy `noeviction`.
+    #[must_use]
+    pub fn sized(memory_size: usize, key_count: usize) -> Self {
+        Self(floe_store(memory_size, key_count))
     }
 }
 
@@ -74,8 +80,14 @@ impl Hashbrown {
     /// An empty map pre-sized for [`KEY_COUNT`] keys.
     #[must_use]
     pub fn presized() -> Self {
+        Self::sized(KEY_COUNT)
+    }
+
+    /// An empty map pre-sized for `key_count` keys.
+    #[must_use]
+    pub fn sized(key_count: usize) -> Self {
         Self(HashbrownMap::with_capacity_and_hasher(
-            KEY_COUNT,
+            key_count,
             foldhash::fast::RandomState::default(),
         ))
     }
@@ -116,10 +128,19 @@ impl Contender for Hashbrown {
 /// # Panics
 /// If the contender holds another number of keys afterwards.
 #[must_use]
-pub fn filled<C: Contender>(mut contender: C) -> C {
-    for index in 0..KEY_COUNT {
+pub fn filled<C: Contender>(contender: C) -> C {
+    filled_with(contender, KEY_COUNT)
+}
+
+/// Fills `contender` with keys `0..count`, in index order, and checks it holds them.
+///
+/// # Panics
+/// If the contender holds another number of keys afterwards.
+#[must_use]
+pub fn filled_with<C: Contender>(mut contender: C, count: usize) -> C {
+    for index in 0..count {
         contender.set(&key(PREFIX_PRESENT, index), &value(index));
     }
-    assert_eq!(contender.key_count(), KEY_COUNT, "a contender dropped keys");
+    assert_eq!(contender.key_count(), count, "a contender dropped keys");
     contender
 }

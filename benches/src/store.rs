@@ -42,10 +42,10 @@ pub fn key(prefix: [u8; 4], index: usize) -> Key {
     key
 }
 
-/// The [`KEY_COUNT`] keys of the keyspace named by `prefix`, in an order shuffled by `rng`.
+/// Keys `0..count` of the keyspace named by `prefix`, in an order shuffled by `rng`.
 #[must_use]
-pub fn shuffled_keys(prefix: [u8; 4], rng: &mut SplitMix64) -> Vec<Key> {
-    let mut keys: Vec<Key> = (0..KEY_COUNT).map(|index| key(prefix, index)).collect();
+pub fn shuffled_keys(prefix: [u8; 4], count: usize, rng: &mut SplitMix64) -> Vec<Key> {
+    let mut keys: Vec<Key> = (0..count).map(|index| key(prefix, index)).collect();
     rng.shuffle(&mut keys);
     keys
 }

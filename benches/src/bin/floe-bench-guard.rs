@@ -1,14 +1,15 @@
 //! floe-bench-guard: CI's check that floe's core store has not become much slower against a
 //! plain `hashbrown` map (issue 14, "CI guard"; run by `.ci/bench-guard`).
 //!
-//! Both contenders of the store benchmark (`benches/store.rs`: 1M keys of 16 bytes, 32-byte
-//! values) are filled in this process, then each case (`get_hit`, `get_miss`, `set`) is timed
-//! in rounds of [`BATCH`] operations, floe and hashbrown alternating which goes first. The
+//! The contenders of the store benchmark (`benches/store.rs`: keys of 16 bytes, 32-byte
+//! values) are filled in this process at two sizes, 8,192 keys (in the core's caches) and 1M
+//! (in memory), then each case (`get_hit`, `get_miss`, `set` at each size) is timed in
+//! rounds of [`BATCH`] operations, floe and hashbrown alternating which goes first. The
 //! fastest round of each contender is its time (the least disturbed one on a shared
 //! machine), and floe's time over hashbrown's is the case's ratio: no absolute time is
 //! compared with anything. A case regresses when its ratio is above the committed baseline
-//! times `guard::REGRESSION_FACTOR`; the guard then measures every case again and fails only
-//! on a case that regresses both times.
+//! times `guard::factor` (1.6 at 8k keys, 2.0 at 1M); the guard then measures every case
+//! again and fails only on a case that regresses both times.
 //!
 //! ```text
 //! floe-bench-guard [--baseline PATH] [--rounds N]   # exit 0: pass, 1: regression, 2: error
@@ -20,7 +21,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use floe_benches::contender::{Contender, Floe, Hashbrown, filled};
+use floe_benches::contender::{Contender, FLOE_MEMORY_SIZE, Floe, Hashbrown, filled_with};
 use floe_benches::guard::{
     Baseline, CASES, Measurement, SLOWDOWN_VARIABLE, confirmed, median, slowdown,
 };
@@ -28,7 +29,13 @@ use floe_benches::store::{
     KEY_COUNT, Key, PREFIX_ABSENT, PREFIX_PRESENT, SplitMix64, VALUE_SIZE, Value, shuffled_keys,
 };
 
-/// Operations per timed round: about 20 to 100 ms per round here.
+/// Keys of the cached size: with 32-byte values, under 1 MiB of table and items for either
+/// contender (about this core's L2), so other processes' use of the shared last-level cache
+/// hardly moves the ratio.
+const CACHED_KEY_COUNT: usize = 8192;
+/// floe's item memory at the cached size (400 KiB of items live).
+const CACHED_FLOE_MEMORY_SIZE: usize = 8 << 20;
+/// Operations per timed round: about 2 to 150 ms per round here.
 const BATCH: usize = 1 << 18;
 /// Rounds per contender and case unless `--rounds` says otherwise.
 const ROUNDS_DEFAULT: usize = 15;
@@ -159,8 +166,9 @@ fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Arguments,
     Ok(arguments)
 }
 
-/// The two filled contenders, the keys and each contender's place in them.
-struct Bench {
+/// The two filled contenders at one size, the keys, and each contender's place in them.
+struct Size {
+    key_count: usize,
     floe: Floe,
     hashbrown: Hashbrown,
     /// The inserted keys in the order gets read them.
@@ -172,6 +180,28 @@ struct Bench {
     set_order: Vec<Key>,
     /// Keys never inserted.
     absent: Vec<Key>,
+}
+
+impl Size {
+    fn new(key_count: usize, floe_memory_size: usize, rng: &mut SplitMix64) -> Self {
+        let present = shuffled_keys(PREFIX_PRESENT, key_count, rng);
+        let mut set_order = shuffled_keys(PREFIX_PRESENT, key_count, rng);
+        set_order.extend(shuffled_keys(PREFIX_PRESENT, key_count, rng));
+        let absent = shuffled_keys(PREFIX_ABSENT, key_count, rng);
+        Self {
+            key_count,
+            floe: filled_with(Floe::sized(floe_memory_size, key_count), key_count),
+            hashbrown: filled_with(Hashbrown::sized(key_count), key_count),
+            present,
+            set_order,
+            absent,
+        }
+    }
+}
+
+/// Both sizes: `sizes[0]` for the `_8k` cases, `sizes[1]` for the `_1m` ones.
+struct Bench {
+    sizes: [Size; 2],
     rounds: usize,
     /// Operations floe does per timed one (1 but for the failure-path check).
     slowdown: usize,
@@ -180,14 +210,10 @@ struct Bench {
 impl Bench {
     fn new(rounds: usize, slowdown: usize) -> Self {
         let mut rng = SplitMix64::new(0x6775_6172_6466_6c6f);
-        let present = shuffled_keys(PREFIX_PRESENT, &mut rng);
-        let mut set_order = shuffled_keys(PREFIX_PRESENT, &mut rng);
-        set_order.extend(shuffled_keys(PREFIX_PRESENT, &mut rng));
-        let absent = shuffled_keys(PREFIX_ABSENT, &mut rng);
         println!(
-            "bench guard: {KEY_COUNT} keys of 16 + {VALUE_SIZE} bytes in floe's core store and \
-             hashbrown; {rounds} rounds of {BATCH} operations per case and contender; load \
-             average {}",
+            "bench guard: {CACHED_KEY_COUNT} and {KEY_COUNT} keys of 16 + {VALUE_SIZE} bytes in \
+             floe's core store and hashbrown; {rounds} rounds of {BATCH} operations per case \
+             and contender; load average {}",
             load_average()
         );
         if slowdown > 1 {
@@ -197,11 +223,10 @@ impl Bench {
             );
         }
         Self {
-            floe: filled(Floe::presized()),
-            hashbrown: filled(Hashbrown::presized()),
-            present,
-            set_order,
-            absent,
+            sizes: [
+                Size::new(CACHED_KEY_COUNT, CACHED_FLOE_MEMORY_SIZE, &mut rng),
+                Size::new(KEY_COUNT, FLOE_MEMORY_SIZE, &mut rng),
+            ],
             rounds,
             slowdown,
         }
@@ -212,29 +237,32 @@ impl Bench {
         CASES
             .iter()
             .map(|&case| {
+                let (operation, size_name) = case.rsplit_once('_').expect("cases are op_size");
+                let size_index = usize::from(size_name == "1m");
                 let mut floe_ns = f64::INFINITY;
                 let mut hashbrown_ns = f64::INFINITY;
                 let (mut floe_cursor, mut hashbrown_cursor) = (0, 0);
                 for round in 0..self.rounds {
                     for turn in 0..2 {
                         if (round + turn) % 2 == 0 {
-                            let ns = self.time(case, true, &mut floe_cursor);
+                            let ns = self.time(size_index, operation, true, &mut floe_cursor);
                             floe_ns = floe_ns.min(ns);
                         } else {
-                            let ns = self.time(case, false, &mut hashbrown_cursor);
+                            let ns = self.time(size_index, operation, false, &mut hashbrown_cursor);
                             hashbrown_ns = hashbrown_ns.min(ns);
                         }
                     }
                 }
+                let size = &self.sizes[size_index];
                 assert_eq!(
-                    self.floe.key_count(),
-                    KEY_COUNT,
-                    "{case} changed floe's key count"
+                    size.floe.key_count(),
+                    size.key_count,
+                    "{case} changed a count"
                 );
                 assert_eq!(
-                    self.hashbrown.key_count(),
-                    KEY_COUNT,
-                    "{case} changed a key count"
+                    size.hashbrown.key_count(),
+                    size.key_count,
+                    "{case} changed a count"
                 );
                 Measurement {
                     case,
@@ -245,23 +273,24 @@ impl Bench {
             .collect()
     }
 
-    /// Nanoseconds per timed operation of one round of `case` on one contender.
-    fn time(&mut self, case: &str, floe: bool, cursor: &mut usize) -> f64 {
-        let keys = match case {
-            "get_miss" => &self.absent,
-            "set" => &self.set_order,
-            _ => &self.present,
-        };
+    /// Nanoseconds per timed operation of one round of `operation` on one contender.
+    fn time(&mut self, size_index: usize, operation: &str, floe: bool, cursor: &mut usize) -> f64 {
         let repeat = if floe { self.slowdown } else { 1 };
+        let size = &mut self.sizes[size_index];
+        let keys = match operation {
+            "get_miss" => &size.absent,
+            "set" => &size.set_order,
+            _ => &size.present,
+        };
         let start = Instant::now();
-        match (case, floe) {
-            ("set", true) => run(&mut self.floe, keys, cursor, repeat, set),
-            ("set", false) => run(&mut self.hashbrown, keys, cursor, repeat, set),
-            ("get_hit", true) => run(&mut self.floe, keys, cursor, repeat, get_hit),
-            ("get_hit", false) => run(&mut self.hashbrown, keys, cursor, repeat, get_hit),
-            ("get_miss", true) => run(&mut self.floe, keys, cursor, repeat, get_miss),
-            ("get_miss", false) => run(&mut self.hashbrown, keys, cursor, repeat, get_miss),
-            _ => unreachable!("unknown case {case}"),
+        match (operation, floe) {
+            ("set", true) => run(&mut size.floe, keys, cursor, repeat, set),
+            ("set", false) => run(&mut size.hashbrown, keys, cursor, repeat, set),
+            ("get_hit", true) => run(&mut size.floe, keys, cursor, repeat, get_hit),
+            ("get_hit", false) => run(&mut size.hashbrown, keys, cursor, repeat, get_hit),
+            ("get_miss", true) => run(&mut size.floe, keys, cursor, repeat, get_miss),
+            ("get_miss", false) => run(&mut size.hashbrown, keys, cursor, repeat, get_miss),
+            _ => unreachable!("unknown operation {operation}"),
         }
         let elapsed = start.elapsed();
         #[expect(clippy::cast_precision_loss, reason = "a batch is far below 2^52")]
