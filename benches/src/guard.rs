@@ -50,6 +50,54 @@ pub const SLOWDOWN_VARIABLE: &str = "FLOE_BENCH_GUARD_SLOWDOWN";
 /// The largest slowdown the variable accepts.
 pub const SLOWDOWN_MAX: usize = 100;
 
+/// The baseline file in the source tree.
+pub const BASELINE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/guard-baseline.txt");
+
+/// Rounds per contender and case unless `--rounds` says otherwise.
+pub const ROUNDS_DEFAULT: usize = 15;
+
+/// The guard's command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arguments {
+    /// `--baseline PATH`, else [`BASELINE_PATH`].
+    pub baseline_path: String,
+    /// `--rounds N`, else [`ROUNDS_DEFAULT`].
+    pub rounds: usize,
+    /// `--write-baseline`: measure and write the baseline instead of checking it.
+    pub write_baseline: bool,
+}
+
+impl Arguments {
+    /// Parses the words after the program's name.
+    ///
+    /// # Errors
+    /// A message naming the word at fault.
+    pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut arguments = Self {
+            baseline_path: BASELINE_PATH.to_string(),
+            rounds: ROUNDS_DEFAULT,
+            write_baseline: false,
+        };
+        while let Some(word) = words.next() {
+            match word.as_str() {
+                "--baseline" => {
+                    arguments.baseline_path = words.next().ok_or("--baseline needs a path")?;
+                }
+                "--rounds" => {
+                    let value = words.next().ok_or("--rounds needs a number")?;
+                    arguments.rounds = match value.parse() {
+                        Ok(rounds) if rounds > 0 => rounds,
+                        _ => return Err(format!("--rounds {value:?}: expected a number above 0")),
+                    };
+                }
+                "--write-baseline" => arguments.write_baseline = true,
+                _ => return Err(format!("unknown argument {word:?} (see the file's doc)")),
+            }
+        }
+        Ok(arguments)
+    }
+}
+
 /// One case's time per operation for both contenders, in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Measurement {
@@ -294,6 +342,48 @@ mod tests {
         assert!(confirmed(&[0, 2], &[]).is_empty());
         assert!(confirmed(&[0], &[1]).is_empty());
         assert_eq!(confirmed(&[0, 2], &[2, 1]), [2]);
+    }
+
+    fn arguments(words: &[&str]) -> Result<Arguments, String> {
+        Arguments::parse(words.iter().map(ToString::to_string))
+    }
+
+    #[test]
+    fn arguments_default_and_parse() {
+        let defaults = arguments(&[]).unwrap();
+        assert_eq!(defaults.baseline_path, BASELINE_PATH);
+        assert_eq!(defaults.rounds, ROUNDS_DEFAULT);
+        assert!(!defaults.write_baseline);
+        let given = arguments(&["--write-baseline", "--baseline", "b.txt", "--rounds", "3"]);
+        assert_eq!(
+            given,
+            Ok(Arguments {
+                baseline_path: "b.txt".to_string(),
+                rounds: 3,
+                write_baseline: true,
+            })
+        );
+    }
+
+    #[test]
+    fn arguments_refuse_bad_words() {
+        let cases: [(&[&str], &str); 5] = [
+            (&["--baseline"], "--baseline needs a path"),
+            (&["--rounds"], "--rounds needs a number"),
+            (
+                &["--rounds", "0"],
+                "--rounds \"0\": expected a number above 0",
+            ),
+            (
+                &["--rounds", "many"],
+                "--rounds \"many\": expected a number above 0",
+            ),
+            (&["--quick"], "unknown argument \"--quick\""),
+        ];
+        for (words, expected) in cases {
+            let error = arguments(words).unwrap_err();
+            assert!(error.starts_with(expected), "{words:?}: {error}");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use floe_benches::contender::{Contender, FLOE_MEMORY_SIZE, Floe, Hashbrown, filled_with};
 use floe_benches::guard::{
-    Baseline, CASES, Measurement, SLOWDOWN_VARIABLE, confirmed, median, slowdown,
+    Arguments, Baseline, CASES, Measurement, SLOWDOWN_VARIABLE, confirmed, median, slowdown,
 };
 use floe_benches::store::{
     KEY_COUNT, Key, PREFIX_ABSENT, PREFIX_PRESENT, SplitMix64, VALUE_SIZE, Value, shuffled_keys,
@@ -37,27 +37,17 @@ const CACHED_KEY_COUNT: usize = 8192;
 const CACHED_FLOE_MEMORY_SIZE: usize = 8 << 20;
 /// Operations per timed round: about 2 to 150 ms per round here.
 const BATCH: usize = 1 << 18;
-/// Rounds per contender and case unless `--rounds` says otherwise.
-const ROUNDS_DEFAULT: usize = 15;
 /// Measurements whose median `--write-baseline` writes.
 const BASELINE_MEASUREMENTS: usize = 3;
 /// The value every timed set writes.
 const SET_VALUE: Value = [b's'; VALUE_SIZE];
-/// The baseline file in the source tree.
-const BASELINE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/guard-baseline.txt");
 /// What to run after a deliberate change of speed.
 const UPDATE_HINT: &str = "To accept a deliberate change of these ratios, run\n  \
      cargo run --release -p floe-benches --bin floe-bench-guard -- --write-baseline\n\
      and commit benches/guard-baseline.txt with the reason in the commit message.";
 
-struct Arguments {
-    baseline_path: String,
-    rounds: usize,
-    write_baseline: bool,
-}
-
 fn main() -> ExitCode {
-    let arguments = match parse_arguments(std::env::args().skip(1)) {
+    let arguments = match Arguments::parse(std::env::args().skip(1)) {
         Ok(arguments) => arguments,
         Err(message) => {
             eprintln!("floe-bench-guard: {message}");
@@ -139,31 +129,6 @@ fn main() -> ExitCode {
         names(&regressions)
     );
     ExitCode::from(1)
-}
-
-fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Arguments, String> {
-    let mut arguments = Arguments {
-        baseline_path: BASELINE_PATH.to_string(),
-        rounds: ROUNDS_DEFAULT,
-        write_baseline: false,
-    };
-    while let Some(word) = words.next() {
-        match word.as_str() {
-            "--baseline" => {
-                arguments.baseline_path = words.next().ok_or("--baseline needs a path")?;
-            }
-            "--rounds" => {
-                let value = words.next().ok_or("--rounds needs a number")?;
-                arguments.rounds = match value.parse() {
-                    Ok(rounds) if rounds > 0 => rounds,
-                    _ => return Err(format!("--rounds {value:?}: expected a number above 0")),
-                };
-            }
-            "--write-baseline" => arguments.write_baseline = true,
-            _ => return Err(format!("unknown argument {word:?} (see the file's doc)")),
-        }
-    }
-    Ok(arguments)
 }
 
 /// The two filled contenders at one size, the keys, and each contender's place in them.
