@@ -255,11 +255,7 @@ for setting in off everysec always; do
                 >/dev/null
             preloaded[$shape]=1
         fi
-        # Alternate which server goes first, so neither always gets the quieter moment.
-        servers=("floe $floe_port $floe_pid" "redis $redis_port $redis_pid")
-        if [ $((order % 2)) = 1 ]; then
-            servers=("redis $redis_port $redis_pid" "floe $floe_port $floe_pid")
-        fi
+        servers_in_turn "$order"
         order=$((order + 1))
         for server in "${servers[@]}"; do
             read -r name port pid <<<"$server"

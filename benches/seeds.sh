@@ -242,30 +242,42 @@ pizzakv_cases=(
     "p1-100-clients|100000|set,get|-c 100 -d 256 -r 100000"
 )
 pizzakv_csv="$out/seeds-pizzakv.csv"
-echo "case,test,server,requests,ops,p50_ms,p99_ms,cpu_us_per_request,load1" >"$pizzakv_csv"
+echo "case,test,server,requests,ops,p50_ms,p99_ms,cpu_us_per_request,forks,load1" \
+    >"$pizzakv_csv"
+
+# Redis's count of forks (an AOF rewrite runs in a forked child, whose CPU cpu_ticks counts
+# once reaped); floe does not fork: "-".
+forks() { # server port
+    if [ "$1" = redis ]; then
+        redis-cli -p "$2" INFO stats | tr -d '\r' | awk -F: '$1 == "total_forks" { print $2 }'
+    else
+        echo -
+    fi
+}
 
 pizzakv_one() { # case test server port pid requests arguments...
     local case_name=$1 test=$2 server=$3 port=$4 pid=$5 requests=$6 before after line
+    local forks_before forks_after forks_during=-
     shift 6
+    forks_before=$(forks "$server" "$port")
     before=$(cpu_ticks "$pid")
     line=$(redis-benchmark -p "$port" -t "$test" -n "$requests" --csv "$@" |
         grep -i "^\"$test\"")
     after=$(cpu_ticks "$pid")
+    forks_after=$(forks "$server" "$port")
+    if [ "$forks_before" != - ]; then forks_during=$((forks_after - forks_before)); fi
     echo "$line" | awk -F'"' -v c="$case_name" -v t="${test^^}" -v s="$server" \
         -v n="$requests" -v ticks=$((after - before)) -v hz="$ticks_per_second" \
-        -v l="$(load1)" \
-        '{ printf "%s,%s,%s,%d,%s,%s,%s,%.2f,%s\n", c, t, s, n, $4, $10, $14,
-            ticks * 1e6 / hz / n, l }' | tee -a "$pizzakv_csv"
+        -v f="$forks_during" -v l="$(load1)" \
+        '{ printf "%s,%s,%s,%d,%s,%s,%s,%.2f,%s,%s\n", c, t, s, n, $4, $10, $14,
+            ticks * 1e6 / hz / n, f, l }' | tee -a "$pizzakv_csv"
 }
 
 order=0
 for entry in "${pizzakv_cases[@]}"; do
     IFS='|' read -r case_name requests tests arguments <<<"$entry"
     if [ "$quick" = 1 ]; then requests=$((requests / 10)); fi
-    servers=("floe $floe_port $floe_pid" "redis $redis_port $redis_pid")
-    if [ $((order % 2)) = 1 ]; then
-        servers=("redis $redis_port $redis_pid" "floe $floe_port $floe_pid")
-    fi
+    servers_in_turn "$order"
     order=$((order + 1))
     for server in "${servers[@]}"; do
         read -r name port pid <<<"$server"
@@ -303,22 +315,24 @@ stop_started
             }
         }' "$cli_csv"
     echo
-    echo "### (b) PizzaKV's table: redis-benchmark against each server, AOF/log everysec"
+    echo "### (b) PizzaKV's table: redis-benchmark against each server, AOF/log everysec;"
+    echo "(fork): Redis forked during the run (an AOF rewrite), its child's CPU is counted"
     echo
     awk -F, 'NR > 1 {
             row = $1 " " $2; if (!(row in seen)) { seen[row] = 1; rows[++count] = row }
             ops[row, $3] = $5; p50[row, $3] = $6; p99[row, $3] = $7; cpu[row, $3] = $8
-            load[row] = load[row] " " $9
+            if ($9 != "-" && $9 > 0) forked[row] = " (fork)"
+            load[row] = load[row] " " $10
         }
         END {
             print "| case | test | floe ops/s | redis ops/s | floe/redis | p50 ms f / r | p99 ms f / r | CPU µs/req f / r | CPU f/r | load1 |"
             print "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
             for (i = 1; i <= count; i++) {
                 r = rows[i]; split(r, part, " ")
-                printf "| %s | %s | %.0f | %.0f | %.2f | %s / %s | %s / %s | %s / %s | %.2f |%s |\n",
+                printf "| %s | %s | %.0f | %.0f | %.2f | %s / %s | %s / %s | %s / %s%s | %.2f |%s |\n",
                     part[1], part[2], ops[r, "floe"], ops[r, "redis"],
                     ops[r, "floe"] / ops[r, "redis"], p50[r, "floe"], p50[r, "redis"],
-                    p99[r, "floe"], p99[r, "redis"], cpu[r, "floe"], cpu[r, "redis"],
+                    p99[r, "floe"], p99[r, "redis"], cpu[r, "floe"], cpu[r, "redis"], forked[r],
                     (cpu[r, "redis"] > 0 ? cpu[r, "floe"] / cpu[r, "redis"] : 0), load[r]
             }
         }' "$pizzakv_csv"
