@@ -20,7 +20,11 @@
 #   (e) server-hit-ratio.csv  the same idea through the servers: floe's policies vs Redis
 #       allkeys-lru and allkeys-lfu, look-aside over Zipf 0.99 and a scan mix (10% only
 #       with --quick).
-# The report (report.md, throughput.png, hit-ratio.png) comes from benches/suite-report.py.
+#   (f) seeds-cli.csv, seeds-pizzakv.csv  the seeds' own workloads (benches/seeds.sh): Poro's
+#       SET/GET/DEL from stdin through floe's CLI and pipelined into both servers, and
+#       PizzaKV's redis-benchmark table against both servers (about 40 s with --quick).
+# The report (report.md, throughput.png, hit-ratio.png) comes from benches/suite-report.py;
+# seeds.sh writes its own tables (seeds.md), appended to report.md.
 #
 # Installs, when missing: redis-server and redis-tools, memcached (apt-get), matplotlib
 # (pip, or apt's python3-matplotlib). Builds floe and the bench binaries with cargo. Every
@@ -33,7 +37,7 @@ for argument in "$@"; do
     case "$argument" in
     --quick) quick=1 ;;
     -h | --help)
-        sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -251,11 +255,7 @@ for setting in off everysec always; do
                 >/dev/null
             preloaded[$shape]=1
         fi
-        # Alternate which server goes first, so neither always gets the quieter moment.
-        servers=("floe $floe_port $floe_pid" "redis $redis_port $redis_pid")
-        if [ $((order % 2)) = 1 ]; then
-            servers=("redis $redis_port $redis_pid" "floe $floe_port $floe_pid")
-        fi
+        servers_in_turn "$order"
         order=$((order + 1))
         for server in "${servers[@]}"; do
             read -r name port pid <<<"$server"
@@ -506,9 +506,16 @@ for percent in "${hit_percents[@]}"; do
 done
 stop_started
 
+# --- (f) The seeds' own workloads: Poro's CLI workload, PizzaKV's table --------------------
+
+seeds_arguments=(--out "$out")
+if [ "$quick" = 1 ]; then seeds_arguments+=(--quick); fi
+"$root/benches/seeds.sh" "${seeds_arguments[@]}"
+
 # --- Report -------------------------------------------------------------------------------
 
 echo "finished $(date -u '+%F %T') UTC after $(($(date +%s) - started_at)) s; $(uptime)" |
     tee -a "$out/machine.txt"
 python3 "$root/benches/suite-report.py" "$out" | tee "$out/report.md"
+cat "$out/seeds.md" >>"$out/report.md"
 echo "results: $out"

@@ -72,6 +72,16 @@ free_port() {
     next_port=$((next_port + 1))
 }
 
+# Sets `servers` to the two servers a script started ("name port pid" each, from floe_port,
+# floe_pid, redis_port and redis_pid): floe first when `turn` is even, Redis first when it
+# is odd, so that neither always gets the quieter moment.
+servers_in_turn() { # turn
+    servers=("floe $floe_port $floe_pid" "redis $redis_port $redis_pid")
+    if [ $(($1 % 2)) = 1 ]; then
+        servers=("redis $redis_port $redis_pid" "floe $floe_port $floe_pid")
+    fi
+}
+
 # Waits until the server `name` (pid, port) answers PING; its log is $work/$name.log.
 wait_ready() { # port pid name
     local port=$1 pid=$2 name=$3

@@ -12,7 +12,7 @@
 //!
 //! Contenders, all pre-sized for 1M keys and pre-filled with the same keys in the same order:
 //!
-//! - `floe`: `floe_core::store::Store`, policy `noeviction`, [`FLOE_MEMORY_SIZE`] bytes of
+//! - `floe`: `floe_core::store::Store`, policy `noeviction`, `FLOE_MEMORY_SIZE` bytes of
 //!   item memory (about 2.6x the live items, so overwrites never run out of room; the cost of
 //!   cleaning the holes they leave is part of `set`).
 //! - `hashbrown`: `HashMap<Box<[u8]>, Box<[u8]>>` with foldhash. A set of an existing key
@@ -30,14 +30,12 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use floe_benches::contender::{Contender, Floe, Hashbrown, filled};
 use floe_benches::store::{
-    KEY_COUNT, Key, NOW, PREFIX_ABSENT, PREFIX_PRESENT, SplitMix64, VALUE_SIZE, Value, Zipf,
-    floe_store, key, value,
+    KEY_COUNT, Key, PREFIX_ABSENT, PREFIX_PRESENT, SplitMix64, VALUE_SIZE, Value, Zipf,
+    shuffled_keys,
 };
-use floe_core::store::{SetOptions, Store};
 
-/// Item memory of the floe store: 1M items of 51 bytes live, 128 MiB to append into.
-const FLOE_MEMORY_SIZE: usize = 128 << 20;
 /// Capacity of moka and quick_cache: above `KEY_COUNT`, so neither evicts.
 const CACHE_CAPACITY: usize = KEY_COUNT + KEY_COUNT / 4;
 /// Keys deleted per timed stretch of the `delete` group before they are put back.
@@ -53,82 +51,8 @@ const ZIPF_SET_PERCENT: usize = 10;
 /// The value every `set` writes.
 const SET_VALUE: Value = [b's'; VALUE_SIZE];
 
-type HashbrownMap = hashbrown::HashMap<Box<[u8]>, Box<[u8]>, foldhash::fast::RandomState>;
 type MokaCache = moka::sync::Cache<Box<[u8]>, Arc<[u8]>>;
 type QuickCache = quick_cache::sync::Cache<Box<[u8]>, Arc<[u8]>>;
-
-/// The operations every contender offers, as a single-threaded key-value store would use
-/// them.
-trait Contender {
-    /// Copies the value of `key` into `target`; whether the key was found.
-    fn get(&mut self, key: &[u8], target: &mut Value) -> bool;
-    /// Stores `value` under `key`, replacing any value it had.
-    fn set(&mut self, key: &[u8], value: &[u8]);
-    /// Removes `key`; whether it was found.
-    fn delete(&mut self, key: &[u8]) -> bool;
-    /// Keys held.
-    fn len(&self) -> usize;
-}
-
-struct Floe(Store<'static>);
-
-impl Contender for Floe {
-    fn get(&mut self, key: &[u8], target: &mut Value) -> bool {
-        match self.0.get(0, key, NOW) {
-            Some(value) => {
-                target.copy_from_slice(value);
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn set(&mut self, key: &[u8], value: &[u8]) {
-        self.0
-            .set(0, key, value, SetOptions::default(), NOW, &mut ())
-            .expect("the store is sized so a set never runs out of room");
-    }
-
-    fn delete(&mut self, key: &[u8]) -> bool {
-        self.0.delete(0, key, NOW, &mut ())
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-}
-
-struct Hashbrown(HashbrownMap);
-
-impl Contender for Hashbrown {
-    fn get(&mut self, key: &[u8], target: &mut Value) -> bool {
-        match self.0.get(key) {
-            Some(value) => {
-                target.copy_from_slice(value);
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn set(&mut self, key: &[u8], value: &[u8]) {
-        // One lookup for an existing key; the key box is allocated only for a new one.
-        match self.0.get_mut(key) {
-            Some(slot) => *slot = Box::from(value),
-            None => {
-                self.0.insert(Box::from(key), Box::from(value));
-            }
-        }
-    }
-
-    fn delete(&mut self, key: &[u8]) -> bool {
-        self.0.remove(key).is_some()
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-}
 
 struct Moka(MokaCache);
 
@@ -151,7 +75,7 @@ impl Contender for Moka {
         self.0.remove(key).is_some()
     }
 
-    fn len(&self) -> usize {
+    fn key_count(&self) -> usize {
         // Pending writes are applied first, so the count is exact.
         self.0.run_pending_tasks();
         usize::try_from(self.0.entry_count()).expect("at most KEY_COUNT entries")
@@ -179,7 +103,7 @@ impl Contender for Quick {
         self.0.remove(key).is_some()
     }
 
-    fn len(&self) -> usize {
+    fn key_count(&self) -> usize {
         self.0.len()
     }
 }
@@ -198,10 +122,8 @@ struct Workload {
 impl Workload {
     fn new() -> Self {
         let mut rng = SplitMix64::new(0x666c_6f65_6265_6e63);
-        let mut present: Vec<Key> = (0..KEY_COUNT).map(|i| key(PREFIX_PRESENT, i)).collect();
-        rng.shuffle(&mut present);
-        let mut absent: Vec<Key> = (0..KEY_COUNT).map(|i| key(PREFIX_ABSENT, i)).collect();
-        rng.shuffle(&mut absent);
+        let present = shuffled_keys(PREFIX_PRESENT, KEY_COUNT, &mut rng);
+        let absent = shuffled_keys(PREFIX_ABSENT, KEY_COUNT, &mut rng);
         let zipf = Zipf::new(KEY_COUNT, ZIPF_EXPONENT);
         let zipf_ops = (0..ZIPF_OP_COUNT)
             .map(|_| {
@@ -222,15 +144,6 @@ impl Workload {
     }
 }
 
-/// Fills `contender` with the `KEY_COUNT` keys, in index order, and checks it holds them.
-fn filled<C: Contender>(mut contender: C) -> C {
-    for index in 0..KEY_COUNT {
-        contender.set(&key(PREFIX_PRESENT, index), &value(index));
-    }
-    assert_eq!(contender.len(), KEY_COUNT, "a contender dropped keys");
-    contender
-}
-
 /// The four contenders, pre-filled.
 struct Contenders {
     floe: Floe,
@@ -241,16 +154,13 @@ struct Contenders {
 
 impl Contenders {
     fn new() -> Self {
-        let hasher = foldhash::fast::RandomState::default();
         let moka = MokaCache::builder()
             .max_capacity(CACHE_CAPACITY as u64)
             .initial_capacity(KEY_COUNT)
             .build();
         Self {
-            floe: filled(Floe(floe_store(FLOE_MEMORY_SIZE, KEY_COUNT))),
-            hashbrown: filled(Hashbrown(HashbrownMap::with_capacity_and_hasher(
-                KEY_COUNT, hasher,
-            ))),
+            floe: filled(Floe::presized()),
+            hashbrown: filled(Hashbrown::presized()),
             moka: filled(Moka(moka)),
             quick: filled(Quick(QuickCache::new(CACHE_CAPACITY))),
         }
@@ -259,10 +169,10 @@ impl Contenders {
     /// Checks that a group left every contender with the keys it started with.
     fn check_len(&self, group_name: &str) {
         for len in [
-            self.floe.len(),
-            self.hashbrown.len(),
-            self.moka.len(),
-            self.quick.len(),
+            self.floe.key_count(),
+            self.hashbrown.key_count(),
+            self.moka.key_count(),
+            self.quick.key_count(),
         ] {
             assert_eq!(len, KEY_COUNT, "group {group_name} changed a key count");
         }

@@ -1,5 +1,7 @@
 //! Benchmarks live in benches/.
 
+pub mod contender;
+pub mod guard;
 pub mod store;
 
 /// `key:` and `index` as 12 decimal digits: the 16-byte keys the `Db` benches write,

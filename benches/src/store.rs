@@ -42,6 +42,14 @@ pub fn key(prefix: [u8; 4], index: usize) -> Key {
     key
 }
 
+/// Keys `0..count` of the keyspace named by `prefix`, in an order shuffled by `rng`.
+#[must_use]
+pub fn shuffled_keys(prefix: [u8; 4], count: usize, rng: &mut SplitMix64) -> Vec<Key> {
+    let mut keys: Vec<Key> = (0..count).map(|index| key(prefix, index)).collect();
+    rng.shuffle(&mut keys);
+    keys
+}
+
 /// The value stored under key number `index` when a contender is pre-filled.
 #[must_use]
 pub fn value(index: usize) -> Value {
