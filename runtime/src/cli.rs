@@ -12,9 +12,12 @@
 //!   data directory ([`HISTORY_FILE_NAME`]).
 //! - **Pipe**: no banner, no prompt: one reply per line and nothing else on stdout, so
 //!   `printf 'SET a 1\nGET a\n' | floe` is scriptable. Messages go to stderr.
-//! - A reply is printed only after [`Db::settle`] returned: under fsync `always` an `OK`
-//!   on stdout means the write is on disk, under `everysec` and `no` that it is in the log
+//! - A reply is printed only once its write is durable: under fsync `always` an `OK` on
+//!   stdout means the write is on disk, under `everysec` and `no` that it is in the log
 //!   file (a crash of the process loses nothing printed). The crash tests rely on this.
+//!   From a pipe, the lines already read run one after another and their replies are held
+//!   ([`Held`]) until one commit and wait covers them all, then printed in order: one log
+//!   write per batch of lines instead of one per line.
 //! - The end: `quit`/`exit`/`QUIT` print `Goodbye!`; end of input, Ctrl-C at the prompt,
 //!   `SHUTDOWN`, SIGINT, SIGTERM and SIGHUP all close the [`Db`], which writes and
 //!   fdatasyncs everything logged, before the process exits.
@@ -47,7 +50,8 @@ pub use split::{Unbalanced, split_line};
 use crate::admin::{Admin, DoorStats, Finish};
 pub use crate::config::Settings;
 use crate::config::human;
-use crate::db::{Db, DbConfig};
+use crate::db::{Db, DbConfig, Durability};
+use crate::log::Ticket;
 use crate::log::check::check as check_dir;
 #[cfg(feature = "sim")]
 use crate::sim::SimOptions;
@@ -176,44 +180,56 @@ fn close_on_signal(db: &Arc<Db>) {
     }
 }
 
-/// Reads lines from a pipe or file until its end, `quit` or `SHUTDOWN`.
+/// Reads lines from a pipe or file until its end, `quit` or `SHUTDOWN`. The lines already
+/// read (up to [`HELD_LINES_MAX`]) run before their replies are released: reading stops to
+/// release them whenever the next line is not in the buffer yet.
 fn run_piped(shell: &mut Shell, line_size_max: usize) -> io::Result<()> {
-    let stdin = io::stdin();
-    let mut input = stdin.lock();
+    let mut input = io::BufReader::with_capacity(PIPE_BUFFER_SIZE, io::stdin().lock());
     let mut line = Vec::new();
     let mut out = Vec::new();
+    let mut held = Held::default();
     loop {
         line.clear();
-        out.clear();
         let limit = u64::try_from(line_size_max)
             .unwrap_or(u64::MAX)
             .saturating_add(1);
         if (&mut input).take(limit).read_until(b'\n', &mut line)? == 0 {
+            out.clear();
+            shell.release(&mut held, &mut out);
+            print(&out)?;
             return Ok(());
         }
         let flow = if line.len() > line_size_max && line.last() != Some(&b'\n') {
             input.skip_until(b'\n')?;
-            out.extend_from_slice(
+            held.reply(
                 format!(
                     "(error) ERR line longer than {line_size_max} bytes (the largest key and \
                      value, escaped); it was skipped\n"
                 )
-                .as_bytes(),
+                .into_bytes(),
             );
             Flow::Continue
         } else {
             let text = line.strip_suffix(b"\n").unwrap_or(&line);
             let text = text.strip_suffix(b"\r").unwrap_or(text);
-            shell.line(text, &mut out)
+            shell.line_held(text, &mut held)
         };
-        if !print(&out)? {
-            return Ok(());
-        }
-        if flow == Flow::Exit {
-            return Ok(());
+        let more = input.buffer().contains(&b'\n');
+        if flow == Flow::Exit || !more || held.len() >= HELD_LINES_MAX {
+            out.clear();
+            shell.release(&mut held, &mut out);
+            if !print(&out)? || flow == Flow::Exit {
+                return Ok(());
+            }
         }
     }
 }
+
+/// The most piped lines whose replies wait for one release.
+const HELD_LINES_MAX: usize = 1024;
+
+/// Bytes of piped input read ahead: the lines a release may cover.
+const PIPE_BUFFER_SIZE: usize = 64 * 1024;
 
 /// Reads lines with editing and history from a terminal.
 fn run_terminal(shell: &mut Shell, history: Option<&Path>) -> io::Result<()> {
@@ -312,21 +328,29 @@ impl Shell {
     }
 
     /// Runs one line (without its newline) and appends what to print to `out`: nothing for
-    /// a blank line, otherwise one reply ending in a newline.
+    /// a blank line, otherwise one reply ending in a newline (once its write is durable).
     pub fn line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Flow {
+        let mut held = Held::default();
+        let flow = self.line_held(line, &mut held);
+        self.release(&mut held, out);
+        flow
+    }
+
+    /// [`Shell::line`] that leaves the reply in `held` until [`Shell::release`].
+    pub fn line_held(&mut self, line: &[u8], held: &mut Held) -> Flow {
         let Ok(mut args) = split_line(line) else {
-            out.extend_from_slice(b"Invalid argument(s)\n");
+            held.reply(b"Invalid argument(s)\n".to_vec());
             return Flow::Continue;
         };
         let Some(name) = args.first_mut() else {
             return Flow::Continue;
         };
         if name.eq_ignore_ascii_case(b"quit") || name.eq_ignore_ascii_case(b"exit") {
-            out.extend_from_slice(b"Goodbye!\n");
+            held.reply(b"Goodbye!\n".to_vec());
             return Flow::Exit;
         }
         if name.eq_ignore_ascii_case(b"help") {
-            out.extend_from_slice(help().as_bytes());
+            held.reply(help().into_bytes());
             return Flow::Continue;
         }
         // OrchidDB's names for SET and DEL.
@@ -336,7 +360,7 @@ impl Shell {
             *name = b"DEL".to_vec();
         }
         let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-        self.execute(&args, out)
+        self.execute(&args, held)
     }
 
     /// The prompt: `> `, or `[n]> ` once database `n` is selected.
@@ -396,9 +420,10 @@ impl Shell {
         banner
     }
 
-    /// Runs `args` through the durable command path (prepare, apply, settle), or through
-    /// [`Admin`] for the commands only the runtime can complete.
-    fn execute(&mut self, args: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    /// Runs `args` through the durable command path (prepare, apply, then its durability
+    /// joins `held`), or through [`Admin`] for the commands only the runtime can complete
+    /// (those first make every held write durable, then their own).
+    fn execute(&mut self, args: &[&[u8]], held: &mut Held) -> Flow {
         let started = Instant::now();
         self.stats.started();
         self.reply.0.clear();
@@ -407,7 +432,21 @@ impl Shell {
         let applied = db.apply(&prepared, &mut self.session, &mut self.reply);
         let mut raw = false;
         let mut flow = Flow::Continue;
-        match applied.and_then(|applied| db.settle(applied.durability).map(|()| applied.outcome)) {
+        let mut waits = false;
+        // An error is its reply's text.
+        let result = match applied {
+            Err(error) => Err(error.reply_text()),
+            Ok(applied) if applied.outcome == Outcome::Done => {
+                waits = held.hold(db, applied.durability);
+                Ok(applied.outcome)
+            }
+            Ok(applied) => held.settle(db).and_then(|()| {
+                db.settle(applied.durability)
+                    .map(|()| applied.outcome)
+                    .map_err(|error| error.reply_text())
+            }),
+        };
+        match result {
             Ok(Outcome::Done) => {}
             Ok(Outcome::Close) => flow = Flow::Exit,
             Ok(Outcome::Runtime(command)) => {
@@ -417,11 +456,10 @@ impl Shell {
                     flow = Flow::Exit;
                 }
             }
-            Err(error) => {
+            Err(text) => {
                 // A refused write: replace whatever it wrote with the error.
                 self.reply.0.clear();
-                ReplyWriter::new(&mut self.reply, self.session.protocol)
-                    .error(error.reply_text().as_bytes());
+                ReplyWriter::new(&mut self.reply, self.session.protocol).error(text.as_bytes());
             }
         }
         let error = self.reply.0.strip_prefix(b"-").map(|text| {
@@ -434,11 +472,35 @@ impl Shell {
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.stats.record(prepared.spec(), nanos, error);
         if flow == Flow::Exit {
-            out.extend_from_slice(b"Goodbye!\n");
+            held.reply(b"Goodbye!\n".to_vec());
             return flow;
         }
-        self.print_reply(out, raw);
+        let mut text = Vec::new();
+        self.print_reply(&mut text, raw);
+        held.replies.push((text, waits));
         Flow::Continue
+    }
+
+    /// Makes every write in `held` durable with one commit and wait, then appends the held
+    /// replies to `out` in order; if the log refused, the replies of the writes that waited
+    /// become its error (as a single line's would).
+    pub fn release(&mut self, held: &mut Held, out: &mut Vec<u8>) {
+        // A failure, now or at an earlier runtime command's settle, is kept in `failed`.
+        let _settled = held.settle(self.admin.db());
+        if let Some(error) = held.failed.take() {
+            self.reply.0.clear();
+            ReplyWriter::new(&mut self.reply, self.session.protocol).error(error.as_bytes());
+            let mut text = Vec::new();
+            self.print_reply(&mut text, false);
+            for (reply, waits) in &mut held.replies {
+                if *waits {
+                    reply.clone_from(&text);
+                }
+            }
+        }
+        for (reply, _) in held.replies.drain(..) {
+            out.extend_from_slice(&reply);
+        }
     }
 
     /// Formats the reply the command wrote.
@@ -450,6 +512,70 @@ impl Shell {
         };
         if let Err(error) = formatted {
             out.extend_from_slice(format!("(error) ERR unreadable reply: {error}\n").as_bytes());
+        }
+    }
+}
+
+/// Replies of lines that ran but whose writes may not be durable yet, in order, with the
+/// log's tickets that make them so.
+#[derive(Debug, Default)]
+pub struct Held {
+    /// Each line's printed reply, and whether it waits for the log.
+    replies: Vec<(Vec<u8>, bool)>,
+    /// Appended records to wait for.
+    tickets: Vec<Ticket>,
+    /// Why an earlier settle failed (a runtime command's, before the release): the held
+    /// writes that waited get this error.
+    failed: Option<String>,
+}
+
+impl Held {
+    /// Lines held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.replies.len()
+    }
+
+    /// Whether no line is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.replies.is_empty()
+    }
+
+    /// Holds a reply that waits for nothing.
+    fn reply(&mut self, text: Vec<u8>) {
+        self.replies.push((text, false));
+    }
+
+    /// Adds a write's durability; whether its reply must wait. Buffered records are
+    /// committed at once, so the log holds the lines' records in the order they ran (a
+    /// crash keeps a prefix of them); only the wait is shared.
+    fn hold(&mut self, db: &Db, durability: Durability) -> bool {
+        let ticket = match durability {
+            Durability::Done => return false,
+            Durability::Buffered => db.commit(),
+            Durability::Appended(ticket) => Ok(Some(ticket)),
+        };
+        match ticket {
+            Ok(ticket) => self.tickets.extend(ticket),
+            Err(error) => self.failed = Some(error.reply_text()),
+        }
+        true
+    }
+
+    /// Waits for every ticket; the error's reply text if the log refused (also kept for
+    /// [`Shell::release`]).
+    fn settle(&mut self, db: &Db) -> Result<(), String> {
+        let settled = self
+            .tickets
+            .drain(..)
+            .try_for_each(|ticket| db.wait(ticket));
+        if let Err(error) = settled {
+            self.failed = Some(error.reply_text());
+        }
+        match &self.failed {
+            Some(text) => Err(text.clone()),
+            None => Ok(()),
         }
     }
 }

@@ -300,3 +300,54 @@ fn replies_longer_than_a_request_may_be_still_print() {
         &out[out.len() - 30..]
     );
 }
+
+/// Piped lines run as one batch ([`Held`]): their replies come out in order once one wait
+/// covers their writes; when the log fails, every held write's reply is the error instead
+/// of `OK` (a read's stays), as a single line's would be.
+#[test]
+fn held_lines_are_released_in_order_and_a_failed_log_turns_their_writes_into_errors() {
+    use crate::io::SystemClock;
+    use crate::sim::disk::{FaultConfig, SimDisk};
+    let disk = Arc::new(SimDisk::new(1, FaultConfig::none(), None));
+    let settings = Settings {
+        persistence: true,
+        dir: PathBuf::from("/held"),
+        ..settings()
+    };
+    let storage: Arc<dyn crate::io::Storage> = disk.clone();
+    let config = settings.db_config().unwrap();
+    let db = Db::open_with(
+        &settings.dir,
+        config,
+        Some(storage),
+        Arc::new(SystemClock::new()),
+    );
+    let admin = Admin::new(Arc::new(db.unwrap()), settings, None, "stdin");
+    let mut shell = Shell::new(Arc::new(admin));
+    let mut held = Held::default();
+    for line in ["SET a 1", "GET a", "INCR n", "SET \"open"] {
+        assert_eq!(shell.line_held(line.as_bytes(), &mut held), Flow::Continue);
+    }
+    assert_eq!(held.len(), 4, "nothing printed before the release");
+    let mut out = Vec::new();
+    shell.release(&mut held, &mut out);
+    let printed = String::from_utf8(out).unwrap();
+    assert_eq!(printed, "OK\n\"1\"\n(integer) 1\nInvalid argument(s)\n");
+    assert!(held.is_empty());
+
+    disk.set_faults(FaultConfig {
+        sync_error_probability: 1.0,
+        ..FaultConfig::none()
+    });
+    for line in ["SET b 2", "GET a", "SET c 3"] {
+        let _flow = shell.line_held(line.as_bytes(), &mut held);
+    }
+    let mut out = Vec::new();
+    shell.release(&mut held, &mut out);
+    let printed = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 3, "{printed}");
+    assert!(lines[0].starts_with("(error) MISCONF"), "{printed}");
+    assert_eq!(lines[1], "\"1\"", "a read is not refused");
+    assert!(lines[2].starts_with("(error) MISCONF"), "{printed}");
+}
