@@ -111,6 +111,16 @@ impl EvictionPolicy {
         )
     }
 
+    /// Whether eviction takes the oldest segment first among all keys (so a partial
+    /// sweep of it can resume where it stopped).
+    #[must_use]
+    pub const fn evicts_oldest_first(self) -> bool {
+        matches!(
+            self,
+            Self::AllKeysLru | Self::AllKeysLfu | Self::Fifo | Self::Sieve
+        )
+    }
+
     /// Whether the per-item state is an LFU counter.
     #[must_use]
     pub const fn counts_frequency(self) -> bool {

@@ -436,6 +436,10 @@ pub struct Store<'a> {
     /// The head and the free bytes left in it at or below which a write next looks for a
     /// segment to clean before the store grows (`reclaim.rs`, `clean_before_growing`).
     clean_check: (usize, usize),
+    /// Where the last partial eviction stopped: the victim segment, its opening sequence
+    /// (so a freed and reopened segment is not mistaken for it) and the next item to look
+    /// at (`reclaim.rs`, `evict_step`).
+    evict_cursor: (usize, u64, Location),
     /// Set while [`Store::apply`] replays a record: room then comes only from cleaning,
     /// never from eviction (the log already holds every eviction as a delete).
     replaying: bool,
@@ -488,6 +492,7 @@ impl<'a> Store<'a> {
             expire_cursor: 0,
             epoch: 0,
             clean_check: (usize::MAX, 0),
+            evict_cursor: (usize::MAX, 0, 0),
             replaying: false,
             item_size_max_seen: 0,
             index: PrefixIndex::default(),
