@@ -157,6 +157,13 @@ impl EvictionPolicy {
         }
     }
 
+    /// Policy bits for a key written again soon after its eviction (the ghost filter
+    /// remembered it): the credit of one access.
+    #[must_use]
+    pub fn returning_bits(self) -> u8 {
+        self.accessed_bits(self.initial_bits(), 0)
+    }
+
     /// Policy bits after an access; `random` is a fresh random number.
     #[must_use]
     pub fn accessed_bits(self, bits: u8, random: u32) -> u8 {

@@ -60,6 +60,7 @@ use crate::constants::{
 };
 use crate::error::{ConfigError, StoreError};
 use crate::hash::wyhash;
+use crate::storage::ghost::Ghost;
 use crate::storage::item::{self, ItemKind, ItemLayout};
 use crate::storage::policy::{EvictionPolicy, POLICY_MASK, VOLATILE};
 use crate::storage::segment::{SegmentMemory, Segments};
@@ -172,12 +173,24 @@ impl Config {
         }
     }
 
+    /// Entries of the filter of recently evicted keys ([`Ghost`]): none for a store built
+    /// under `noeviction` (a policy set later evicts without it), else about one per key.
+    #[must_use]
+    pub const fn ghost_len(&self) -> usize {
+        if matches!(self.policy, EvictionPolicy::NoEviction) {
+            0
+        } else {
+            Ghost::len_for(self.keys_max)
+        }
+    }
+
     /// Bytes of arena this configuration needs (metadata alignment included).
     #[must_use]
     pub fn arena_size(&self) -> usize {
         let segment_count = self.memory_size / (self.segment_size.max(1) as usize);
         let slot_count = Table::slot_count_for(self.keys_max);
         slot_count * (SLOT_SIZE + TAG_SIZE)
+            + self.ghost_len() * 2
             + self.memory_size
             + segment_count * (4 * 4 + 8 * 2)
             + 64
@@ -440,6 +453,8 @@ pub struct Store<'a> {
     /// (so a freed and reopened segment is not mistaken for it) and the next item to look
     /// at (`reclaim.rs`, `evict_step`).
     evict_cursor: (usize, u64, Location),
+    /// Hashes of recently evicted keys: one written again starts with an access's credit.
+    ghost: Ghost<'a>,
     /// Set while [`Store::apply`] replays a record: room then comes only from cleaning,
     /// never from eviction (the log already holds every eviction as a delete).
     replaying: bool,
@@ -473,6 +488,7 @@ impl<'a> Store<'a> {
         let segment_size = config.segment_size as usize;
         let slots = arena.alloc_slice::<u64>(slot_count)?;
         let tags = arena.alloc_slice::<u16>(slot_count)?;
+        let ghost = arena.alloc_slice::<u16>(config.ghost_len())?;
         let memory = SegmentMemory {
             memory: arena.alloc_bytes(segment_count * segment_size)?,
             item_end: arena.alloc_slice::<u32>(segment_count)?,
@@ -493,6 +509,7 @@ impl<'a> Store<'a> {
             epoch: 0,
             clean_check: (usize::MAX, 0),
             evict_cursor: (usize::MAX, 0, 0),
+            ghost: Ghost::new(ghost),
             replaying: false,
             item_size_max_seen: 0,
             index: PrefixIndex::default(),

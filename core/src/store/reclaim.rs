@@ -449,6 +449,8 @@ impl Store<'_> {
                 self.stats.evicted += 1;
                 let bytes = self.segments.bytes(found.location);
                 let key = &bytes[found.layout.key.clone()];
+                let hash = self.hash(key);
+                self.ghost.remember(hash);
                 if log.events() {
                     log.event(Event::evicted(found.layout.db, key));
                 }
@@ -516,6 +518,8 @@ impl Store<'_> {
         self.remove(&owner);
         self.stats.evicted += 1;
         let key = owner_key.as_ref().map_or(&[][..], PartKey::owner);
+        let hash = self.hash(key);
+        self.ghost.remember(hash);
         if log.events() {
             log.event(Event::evicted(found.layout.db, key));
         }
@@ -732,5 +736,56 @@ mod tests {
                 "{policy:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_key_written_again_after_its_eviction_starts_with_credit() {
+        for (policy, credit) in [
+            (EvictionPolicy::AllKeysLru, 1),
+            (EvictionPolicy::Sieve, 1),
+            (
+                EvictionPolicy::AllKeysLfu,
+                crate::storage::policy::LFU_INIT + 1,
+            ),
+            (EvictionPolicy::Fifo, 0),
+        ] {
+            let mut config = Config::new(1 << 20, 1000);
+            config.policy = policy;
+            assert_eq!(config.ghost_len(), 256);
+            let memory = Vec::leak(vec![0u8; config.arena_size()]);
+            let mut arena = Arena::from_buffer(memory);
+            let mut store = Store::new(&mut arena, config).expect("config fits");
+            arena.freeze().expect("freeze");
+            let options = SetOptions::default();
+            for key in 0..1100u32 {
+                store
+                    .set(0, &key.to_le_bytes(), b"v", options, NOW, &mut ())
+                    .expect("room");
+            }
+            let evicted = (0..1100u32)
+                .find(|key| store.get(0, &key.to_le_bytes(), NOW).is_none())
+                .expect("something was evicted");
+            store
+                .set(0, &evicted.to_le_bytes(), b"v", options, NOW, &mut ())
+                .expect("room");
+            let bits = |store: &mut Store<'_>, key: &[u8]| {
+                store.object(0, key, NOW).map(|info| info.policy_bits)
+            };
+            assert_eq!(
+                bits(&mut store, &evicted.to_le_bytes()),
+                Some(credit),
+                "{policy:?}"
+            );
+            store
+                .set(0, b"new", b"v", options, NOW, &mut ())
+                .expect("room");
+            assert_eq!(
+                bits(&mut store, b"new"),
+                Some(policy.initial_bits()),
+                "{policy:?}"
+            );
+        }
+        let config = Config::new(1 << 20, 1000);
+        assert_eq!(config.ghost_len(), 0, "noeviction keeps no ghost");
     }
 }
