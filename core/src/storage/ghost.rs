@@ -76,6 +76,12 @@ impl<'a> Ghost<'a> {
         found
     }
 
+    /// Bytes the filter takes.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        size_of_val(self.entries)
+    }
+
     /// Forgets every key.
     pub fn clear(&mut self) {
         self.entries.fill(0);
@@ -90,6 +96,7 @@ mod tests {
     fn remembers_until_taken_or_overwritten() {
         let mut entries = [0u16; 8];
         let mut ghost = Ghost::new(&mut entries);
+        assert_eq!(ghost.size(), 16);
         let hash = 0x0000_0003_0000_1234;
         assert!(!ghost.take(hash));
         ghost.remember(hash);
@@ -112,6 +119,7 @@ mod tests {
         assert_eq!(Ghost::len_for(0), 0);
         assert_eq!(Ghost::len_for(1000), 256);
         assert_eq!(Ghost::len_for(1), 1);
+        assert_eq!(ghost.size(), 0);
     }
 
     #[test]

@@ -1,16 +1,20 @@
 //! Eviction policies by Redis's names, plus `fifo` and `sieve`.
 //!
-//! Eviction works a segment at a time (Segcache's merge eviction, simplified): the policy
-//! picks a victim segment, then decides for each live item in it whether it is evicted or
-//! survives; survivors are copied to the head and the segment is freed. The 7 policy bits
-//! of a table slot carry the per-item state:
+//! Eviction works on segments (Segcache's merge eviction, simplified): the policy picks a
+//! victim segment, then decides for each live item in it whether it is evicted or
+//! survives; survivors are copied to the head and the segment is freed. When memory runs
+//! short the whole victim is swept; when only the key table is full, the policies that
+//! take the oldest segment (`allkeys-lru`, `allkeys-lfu`, `sieve`, `fifo`) sweep it only
+//! until enough keys are gone and resume there at the next eviction, so the store keeps
+//! all the keys it may hold (`store/reclaim.rs`). The 7 policy bits of a table slot carry
+//! the per-item state:
 //!
 //! - `allkeys-lru`, `volatile-lru`: bits 0-1 count accesses (up to [`VISIT_COUNT_MAX`]);
 //!   an item survives a sweep while its count is above zero, and each survival takes one
 //!   off. This is CLOCK (second chance), the classic LRU approximation, with the 2-bit
 //!   counter of S3-FIFO's main queue: an item read often since it was written or last
 //!   swept gets up to three more rounds, one read once only one. (Measured by
-//!   `floe-hit-ratio`: +0.003 to +0.014 over one visited bit on the Zipf and scan mixes.)
+//!   `floe-hit-ratio`: +0.002 to +0.014 over one visited bit on the Zipf and scan mixes.)
 //! - `sieve`: bit 0 is a *visited* bit, set on access and cleared when the item survives
 //!   a sweep. SIEVE differs from CLOCK only in keeping survivors in place; a segment that
 //!   is freed cannot, so here `sieve` is one-bit CLOCK. It is kept as its own name so a
@@ -21,6 +25,10 @@
 //!   survival halves the counter so that past popularity decays.
 //! - `fifo`, `allkeys-random`, `volatile-random`, `volatile-ttl`: no per-item state;
 //!   every candidate in the victim segment is evicted.
+//!
+//! A key written again soon after its eviction (the [`super::ghost`] filter remembers it)
+//! starts with the state of one access ([`EvictionPolicy::returning_bits`]) instead of a
+//! new key's: a look-aside cache re-writes a popular key right after it misses.
 //!
 //! Victim segment: the oldest for FIFO/LRU/LFU/SIEVE, a random one for the random
 //! policies, the one holding the soonest expiry for `volatile-ttl`. The `volatile-*`

@@ -860,7 +860,9 @@ impl<'a> Store<'a> {
     /// Counters and memory gauges.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        let table_size = (self.table.slot_count() * (SLOT_SIZE + TAG_SIZE)) as u64;
+        // The ghost filter is table-like metadata: counted with the table.
+        let table_size =
+            (self.table.slot_count() * (SLOT_SIZE + TAG_SIZE) + self.ghost.size()) as u64;
         let segments_size = (self.segments.count() * self.segments.segment_size()) as u64;
         Stats {
             keys: self.table.len() as u64,

@@ -1,4 +1,5 @@
-//! Making room: cleaning segments with holes and evicting a segment at a time.
+//! Making room: cleaning segments with holes and evicting a segment at a time, or, when
+//! only the key table is full, just the keys it lacks from the oldest segment.
 //!
 //! A write first asks [`Store::ensure_room`] for room for all of its items (and keys); only
 //! then does it change anything, so a write that cannot fit fails whole. Room comes from,
@@ -7,9 +8,10 @@
 //! is `noeviction` or the store is replaying its log ([`Store::apply`]), evicting a victim
 //! segment chosen by the policy.
 //!
-//! Every loop is bounded: each step frees a segment or fails, a sweep that keeps every item
-//! clears the items' second chances, and after `2 * segment_count` steps sweeps stop
-//! granting second chances at all.
+//! Every loop is bounded: each step frees a segment, frees at least one key (a partial
+//! eviction, see `evict_step`) or fails; a sweep that keeps every item takes one off each
+//! item's chances, and after `2 * segment_count` steps sweeps stop granting second chances
+//! at all. Every evicted key is logged as a delete and remembered by the ghost filter.
 
 use super::event::Event;
 use super::large::PartKey;
