@@ -32,6 +32,7 @@ pub mod index;
 mod keyspace;
 pub mod large;
 pub mod list;
+mod probation;
 mod reclaim;
 mod restore;
 pub mod set;
@@ -453,6 +454,12 @@ pub struct Store<'a> {
     /// (so a freed and reopened segment is not mistaken for it) and the next item to look
     /// at (`reclaim.rs`, `evict_step`).
     evict_cursor: (usize, u64, Location),
+    /// Where the probationary hand of `allkeys-lru` stands: segment, its opening sequence
+    /// and the next item (`probation.rs`).
+    probation_cursor: (usize, u64, Location),
+    /// The bytes of the segments between the probationary hand's and the head, for the
+    /// hand's segment and head opened as given (`probation.rs`, `bytes_after`).
+    probation_newer: (u64, u64, usize),
     /// Hashes of recently evicted keys: one written again starts with an access's credit.
     ghost: Ghost<'a>,
     /// Set while [`Store::apply`] replays a record: room then comes only from cleaning,
@@ -509,6 +516,8 @@ impl<'a> Store<'a> {
             epoch: 0,
             clean_check: (usize::MAX, 0),
             evict_cursor: (usize::MAX, 0, 0),
+            probation_cursor: (usize::MAX, 0, 0),
+            probation_newer: (0, 0, 0),
             ghost: Ghost::new(ghost),
             replaying: false,
             item_size_max_seen: 0,

@@ -223,6 +223,9 @@ impl Store<'_> {
         log: &mut impl super::LogSink,
     ) -> bool {
         let partial = !force && keys_short > 0 && self.config.policy.evicts_oldest_first();
+        if partial && self.evict_probation(keys_short, now, log) {
+            return true;
+        }
         let resumed = if partial { self.cursor_victim() } else { None };
         let Some((victim, ttl_cutoff)) = resumed
             .map(|v| (v, Timestamp::MAX))
@@ -446,22 +449,26 @@ impl Store<'_> {
         };
         match survivor_bits {
             Some(policy_bits) => self.relocate(found, (bits & VOLATILE) | policy_bits),
-            None => {
-                self.remove(found);
-                self.stats.evicted += 1;
-                let bytes = self.segments.bytes(found.location);
-                let key = &bytes[found.layout.key.clone()];
-                let hash = self.hash(key);
-                self.ghost.remember(hash);
-                if log.events() {
-                    log.event(Event::evicted(found.layout.db, key));
-                }
-                log.record(Record::Del {
-                    db: found.layout.db,
-                    key,
-                });
-            }
+            None => self.evict_found(found, log),
         }
+    }
+
+    /// Evicts a live key (not a part): removes it, counts it, remembers it in the ghost
+    /// filter, announces it and logs it as a delete.
+    pub(super) fn evict_found(&mut self, found: &Found, log: &mut impl super::LogSink) {
+        self.remove(found);
+        self.stats.evicted += 1;
+        let bytes = self.segments.bytes(found.location);
+        let key = &bytes[found.layout.key.clone()];
+        let hash = self.hash(key);
+        self.ghost.remember(hash);
+        if log.events() {
+            log.event(Event::evicted(found.layout.db, key));
+        }
+        log.record(Record::Del {
+            db: found.layout.db,
+            key,
+        });
     }
 
     /// Sweeps a part of a large collection: cleaning copies it to the head; eviction
