@@ -17,10 +17,11 @@
 //!   `floe-hit-ratio`: +0.002 to +0.014 over one visited bit on the Zipf and scan mixes.)
 //!   `allkeys-lru` also puts a key written for the first time *on probation* (bit 6,
 //!   [`PROBATION`]): S3-FIFO's small queue. While the keys written after the probationary
-//!   hand take more than a tenth of the live bytes, a full key table is made room in by
-//!   that hand instead: it evicts the probationary keys never read and takes the others off
-//!   probation in place (`store/probation.rs`), so a key read once leaves after a tenth of
-//!   a round. (`floe-hit-ratio`: 0 to +0.086; Zipf 0.7 at 1%: 0.124 to 0.210.)
+//!   hand take more than a twentieth of the live bytes, a full key table is made room in
+//!   by that hand instead: it evicts the probationary keys never read and takes the others
+//!   off probation in place (`store/probation.rs`), so a key read once leaves after a
+//!   small part of a round. (`floe-hit-ratio`: 0 to +0.090; Zipf 0.7 at 1%: 0.124 to
+//!   0.213.)
 //!   `volatile-lru` has no probation: its victims must have an expiry.
 //! - `sieve`: bit 0 is a *visited* bit, set on access and cleared when the item survives
 //!   a sweep. SIEVE differs from CLOCK only in keeping survivors in place; a segment that
