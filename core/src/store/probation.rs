@@ -157,24 +157,12 @@ impl Store<'_> {
 mod tests {
     use alloc::vec;
 
-    use super::super::{Config, LogSink, SetOptions, Store};
+    use super::super::reclaim::tests::Deletes;
+    use super::super::{Config, SetOptions, Store};
     use crate::arena::Arena;
-    use crate::codec::record::Record;
     use crate::storage::policy::EvictionPolicy;
 
     const NOW: u64 = 1_700_000_000_000;
-
-    /// Counts the deletes a store logs.
-    #[derive(Default)]
-    struct Deletes(usize);
-
-    impl LogSink for Deletes {
-        fn record(&mut self, record: Record<'_>) {
-            if matches!(record, Record::Del { .. }) {
-                self.0 += 1;
-            }
-        }
-    }
 
     /// Writes 900 keys and reads each once, then streams 10,000 keys never read through a
     /// store of 1,000; returns how many of the 900 are left.

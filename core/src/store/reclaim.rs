@@ -19,6 +19,7 @@ use super::{Found, Store, expired};
 use crate::codec::record::Record;
 use crate::constants::SEGMENT_RESERVE_COUNT;
 use crate::error::StoreError;
+use crate::storage::ghost::Ghost;
 use crate::storage::item::{self, ItemKind};
 use crate::storage::policy::{EvictionPolicy, POLICY_MASK, VOLATILE};
 use crate::storage::segment::{SegmentIndex, Segments};
@@ -458,17 +459,9 @@ impl Store<'_> {
     pub(super) fn evict_found(&mut self, found: &Found, log: &mut impl super::LogSink) {
         self.remove(found);
         self.stats.evicted += 1;
-        let bytes = self.segments.bytes(found.location);
-        let key = &bytes[found.layout.key.clone()];
+        let key = &self.segments.bytes(found.location)[found.layout.key.clone()];
         let hash = self.hash(key);
-        self.ghost.remember(hash);
-        if log.events() {
-            log.event(Event::evicted(found.layout.db, key));
-        }
-        log.record(Record::Del {
-            db: found.layout.db,
-            key,
-        });
+        evicted(&mut self.ghost, hash, found.layout.db, key, log);
     }
 
     /// Sweeps a part of a large collection: cleaning copies it to the head; eviction
@@ -528,14 +521,7 @@ impl Store<'_> {
         self.stats.evicted += 1;
         let key = owner_key.as_ref().map_or(&[][..], PartKey::owner);
         let hash = self.hash(key);
-        self.ghost.remember(hash);
-        if log.events() {
-            log.event(Event::evicted(found.layout.db, key));
-        }
-        log.record(Record::Del {
-            db: found.layout.db,
-            key,
-        });
+        evicted(&mut self.ghost, hash, found.layout.db, key, log);
     }
 
     /// Copies a live item to the head and points its slot there.
@@ -567,6 +553,16 @@ impl Store<'_> {
     }
 }
 
+/// What follows an eviction of `key` (already removed): the ghost filter remembers it, it
+/// is announced, and it is logged as a delete.
+fn evicted(ghost: &mut Ghost<'_>, hash: u64, db: u8, key: &[u8], log: &mut impl super::LogSink) {
+    ghost.remember(hash);
+    if log.events() {
+        log.event(Event::evicted(db, key));
+    }
+    log.record(Record::Del { db, key });
+}
+
 /// How a sweep of one segment ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Walk {
@@ -594,7 +590,7 @@ enum Sweep {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     //! Cleaning before growing: what a process touches follows its live data. Partial
     //! eviction: a full key table loses only the keys it lacks.
 
@@ -695,7 +691,7 @@ mod tests {
 
     /// Counts the deletes a store logs.
     #[derive(Default)]
-    struct Deletes(usize);
+    pub(in crate::store) struct Deletes(pub(in crate::store) usize);
 
     impl LogSink for Deletes {
         fn record(&mut self, record: Record<'_>) {
