@@ -457,9 +457,9 @@ pub struct Store<'a> {
     /// Where the probationary hand of `allkeys-lru` stands: segment, its opening sequence
     /// and the next item (`probation.rs`).
     probation_cursor: (usize, u64, Location),
-    /// The bytes of the segments between the probationary hand's and the head, for the
-    /// hand's segment and head opened as given (`probation.rs`, `bytes_after`).
-    probation_newer: (u64, u64, usize),
+    /// For the probationary hand's segment and the head opened as given: the bytes of the
+    /// segments between them and the region's share (`probation.rs`, `region_over_share`).
+    probation_newer: (u64, u64, usize, usize),
     /// Hashes of recently evicted keys: one written again starts with an access's credit.
     ghost: Ghost<'a>,
     /// Set while [`Store::apply`] replays a record: room then comes only from cleaning,
@@ -517,7 +517,7 @@ impl<'a> Store<'a> {
             clean_check: (usize::MAX, 0),
             evict_cursor: (usize::MAX, 0, 0),
             probation_cursor: (usize::MAX, 0, 0),
-            probation_newer: (0, 0, 0),
+            probation_newer: (0, 0, 0, 0),
             ghost: Ghost::new(ghost),
             replaying: false,
             item_size_max_seen: 0,

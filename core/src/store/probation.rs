@@ -35,8 +35,7 @@ impl Store<'_> {
             return false;
         }
         let (mut segment, mut location) = self.probation_start();
-        let share = self.segments.live_size_total() / PROBATION_DENOMINATOR;
-        if self.bytes_after(segment, location) <= share {
+        if !self.region_over_share(segment, location) {
             return false;
         }
         let keys_before = self.table.len();
@@ -120,36 +119,41 @@ impl Store<'_> {
             .min_by_key(|&segment| self.segments.seq(segment))
     }
 
-    /// Bytes written at or after `location` of `segment`: the probationary region.
+    /// Whether the bytes written at or after `location` of `segment` (the probationary
+    /// region) are over their share of the live bytes.
     ///
     /// The segments between the hand's and the head change only when either does (a
     /// retired segment never grows; one freed meanwhile is still counted, which only makes
-    /// the hand a little eager), so their sum is kept in `probation_newer` and recomputed
-    /// once per new head or hand segment, not at every eviction.
-    fn bytes_after(&mut self, segment: SegmentIndex, location: usize) -> usize {
+    /// the hand a little eager), so their sum is kept in `probation_newer`, with the share,
+    /// and both are recomputed (a walk over the segments' counters) once per new head or
+    /// hand segment, not at every eviction.
+    fn region_over_share(&mut self, segment: SegmentIndex, location: usize) -> bool {
         let head = self.segments.head();
-        let head_used = self.segments.used_size(head);
-        if segment == head {
-            return self.segments.start(head) + head_used - location;
-        }
         let seq = self.segments.seq(segment);
         let head_seq = self.segments.seq(head);
-        let (cached_seq, cached_head_seq, cached) = self.probation_newer;
-        let between = if (cached_seq, cached_head_seq) == (seq, head_seq) {
-            cached
-        } else {
-            let between = (0..self.segments.count())
+        let (cached_seq, cached_head_seq, mut between, mut share) = self.probation_newer;
+        if (cached_seq, cached_head_seq) != (seq, head_seq) {
+            between = (0..self.segments.count())
                 .filter(|&other| {
-                    other != head && self.segments.in_use(other) && self.segments.seq(other) > seq
+                    other != head
+                        && other != segment
+                        && self.segments.in_use(other)
+                        && self.segments.seq(other) > seq
                 })
                 .map(|other| self.segments.used_size(other))
                 .sum::<usize>();
-            self.probation_newer = (seq, head_seq, between);
-            between
+            share = self.segments.live_size_total() / PROBATION_DENOMINATOR;
+            self.probation_newer = (seq, head_seq, between, share);
+        }
+        let head_used = self.segments.used_size(head);
+        let region = if segment == head {
+            self.segments.start(head) + head_used - location
+        } else {
+            self.segments.start(segment) + self.segments.used_size(segment) - location
+                + between
+                + head_used
         };
-        self.segments.start(segment) + self.segments.used_size(segment) - location
-            + between
-            + head_used
+        region > share
     }
 }
 
