@@ -6,7 +6,8 @@
 //! is followed by a set of that key, as a look-aside cache is used. Caches hold 1%, 10% and
 //! 50% of the working set, counted in keys: moka and quick_cache get that entry capacity,
 //! floe gets `keys_max` = that count and item memory for twice as many items (so the key
-//! table, not memory, is what fills; floe evicts whole segments, so it may hold fewer).
+//! table, not memory, is what fills; floe's oldest-first policies then evict just the keys
+//! the table lacks, the random ones a whole segment, so those may hold fewer).
 //! The first tenth of the requests warms the cache and is not counted.
 //!
 //! Workloads: Zipf with s = 0.7, 0.99 and 1.2 (rank r is key r; the caches hash keys, so

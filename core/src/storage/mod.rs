@@ -5,9 +5,10 @@
 //! leaves a hole. Space comes back a segment at a time: *cleaning* copies a segment's live
 //! items to the head and frees it, *eviction* drops the items a policy chooses from a whole
 //! segment and moves the survivors. The [`crate::store`] drives both; this module owns the
-//! byte layout ([`item`]), the segments' bookkeeping ([`segment`]) and the policies
-//! ([`policy`]).
+//! byte layout ([`item`]), the segments' bookkeeping ([`segment`]), the policies
+//! ([`policy`]) and the filter of recently evicted keys ([`ghost`]).
 
+pub mod ghost;
 pub mod item;
 pub mod policy;
 pub mod segment;

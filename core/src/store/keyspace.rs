@@ -335,6 +335,7 @@ impl Store<'_> {
             self.table.clear();
             self.index.clear();
             self.segments.clear();
+            self.ghost.clear();
             self.db_key_count = Default::default();
             return;
         };

@@ -32,6 +32,7 @@ pub mod index;
 mod keyspace;
 pub mod large;
 pub mod list;
+mod probation;
 mod reclaim;
 mod restore;
 pub mod set;
@@ -60,6 +61,7 @@ use crate::constants::{
 };
 use crate::error::{ConfigError, StoreError};
 use crate::hash::wyhash;
+use crate::storage::ghost::Ghost;
 use crate::storage::item::{self, ItemKind, ItemLayout};
 use crate::storage::policy::{EvictionPolicy, POLICY_MASK, VOLATILE};
 use crate::storage::segment::{SegmentMemory, Segments};
@@ -172,12 +174,24 @@ impl Config {
         }
     }
 
+    /// Entries of the filter of recently evicted keys ([`Ghost`]): none for a store built
+    /// under `noeviction` (a policy set later evicts without it), else about one per key.
+    #[must_use]
+    pub const fn ghost_len(&self) -> usize {
+        if matches!(self.policy, EvictionPolicy::NoEviction) {
+            0
+        } else {
+            Ghost::len_for(self.keys_max)
+        }
+    }
+
     /// Bytes of arena this configuration needs (metadata alignment included).
     #[must_use]
     pub fn arena_size(&self) -> usize {
         let segment_count = self.memory_size / (self.segment_size.max(1) as usize);
         let slot_count = Table::slot_count_for(self.keys_max);
         slot_count * (SLOT_SIZE + TAG_SIZE)
+            + self.ghost_len() * 2
             + self.memory_size
             + segment_count * (4 * 4 + 8 * 2)
             + 64
@@ -436,6 +450,18 @@ pub struct Store<'a> {
     /// The head and the free bytes left in it at or below which a write next looks for a
     /// segment to clean before the store grows (`reclaim.rs`, `clean_before_growing`).
     clean_check: (usize, usize),
+    /// Where the last partial eviction stopped: the victim segment, its opening sequence
+    /// (so a freed and reopened segment is not mistaken for it) and the next item to look
+    /// at (`reclaim.rs`, `evict_step`).
+    evict_cursor: (usize, u64, Location),
+    /// Where the probationary hand of `allkeys-lru` stands: segment, its opening sequence
+    /// and the next item (`probation.rs`).
+    probation_cursor: (usize, u64, Location),
+    /// For the probationary hand's segment and the head opened as given: the bytes of the
+    /// segments between them and the region's share (`probation.rs`, `region_over_share`).
+    probation_newer: (u64, u64, usize, usize),
+    /// Hashes of recently evicted keys: one written again starts with an access's credit.
+    ghost: Ghost<'a>,
     /// Set while [`Store::apply`] replays a record: room then comes only from cleaning,
     /// never from eviction (the log already holds every eviction as a delete).
     replaying: bool,
@@ -469,6 +495,7 @@ impl<'a> Store<'a> {
         let segment_size = config.segment_size as usize;
         let slots = arena.alloc_slice::<u64>(slot_count)?;
         let tags = arena.alloc_slice::<u16>(slot_count)?;
+        let ghost = arena.alloc_slice::<u16>(config.ghost_len())?;
         let memory = SegmentMemory {
             memory: arena.alloc_bytes(segment_count * segment_size)?,
             item_end: arena.alloc_slice::<u32>(segment_count)?,
@@ -488,6 +515,10 @@ impl<'a> Store<'a> {
             expire_cursor: 0,
             epoch: 0,
             clean_check: (usize::MAX, 0),
+            evict_cursor: (usize::MAX, 0, 0),
+            probation_cursor: (usize::MAX, 0, 0),
+            probation_newer: (0, 0, 0, 0),
+            ghost: Ghost::new(ghost),
             replaying: false,
             item_size_max_seen: 0,
             index: PrefixIndex::default(),
@@ -838,7 +869,9 @@ impl<'a> Store<'a> {
     /// Counters and memory gauges.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        let table_size = (self.table.slot_count() * (SLOT_SIZE + TAG_SIZE)) as u64;
+        // The ghost filter is table-like metadata: counted with the table.
+        let table_size =
+            (self.table.slot_count() * (SLOT_SIZE + TAG_SIZE) + self.ghost.size()) as u64;
         let segments_size = (self.segments.count() * self.segments.segment_size()) as u64;
         Stats {
             keys: self.table.len() as u64,

@@ -1,4 +1,5 @@
-//! Making room: cleaning segments with holes and evicting a segment at a time.
+//! Making room: cleaning segments with holes and evicting a segment at a time, or, when
+//! only the key table is full, just the keys it lacks from the oldest segment.
 //!
 //! A write first asks [`Store::ensure_room`] for room for all of its items (and keys); only
 //! then does it change anything, so a write that cannot fit fails whole. Room comes from,
@@ -7,9 +8,10 @@
 //! is `noeviction` or the store is replaying its log ([`Store::apply`]), evicting a victim
 //! segment chosen by the policy.
 //!
-//! Every loop is bounded: each step frees a segment or fails, a sweep that keeps every item
-//! clears the items' second chances, and after `2 * segment_count` steps sweeps stop
-//! granting second chances at all.
+//! Every loop is bounded: each step frees a segment, frees at least one key (a partial
+//! eviction, see `evict_step`) or fails; a sweep that keeps every item takes one off each
+//! item's chances, and after `2 * segment_count` steps sweeps stop granting second chances
+//! at all. Every evicted key is logged as a delete and remembered by the ghost filter.
 
 use super::event::Event;
 use super::large::PartKey;
@@ -17,6 +19,7 @@ use super::{Found, Store, expired};
 use crate::codec::record::Record;
 use crate::constants::SEGMENT_RESERVE_COUNT;
 use crate::error::StoreError;
+use crate::storage::ghost::Ghost;
 use crate::storage::item::{self, ItemKind};
 use crate::storage::policy::{EvictionPolicy, POLICY_MASK, VOLATILE};
 use crate::storage::segment::{SegmentIndex, Segments};
@@ -63,7 +66,13 @@ impl Store<'_> {
                     StoreError::OutOfMemory
                 });
             }
-            if !self.evict_step(force, now, log) {
+            // When only the key table is short, evict just the keys it lacks.
+            let keys_short = if bytes_fit {
+                (self.table.len() + new_key_count).saturating_sub(self.table.len_max())
+            } else {
+                0
+            };
+            if !self.evict_step(force, keys_short, now, log) {
                 return Err(StoreError::OutOfMemory);
             }
         }
@@ -179,19 +188,76 @@ impl Store<'_> {
         true
     }
 
-    /// The retired segment with the most dead bytes.
+    /// The retired segment with the most dead bytes, other than one a partial eviction is
+    /// emptying: cleaning that one would copy its oldest, not yet examined items to the
+    /// head behind the survivors already moved there, so eviction would meet those
+    /// survivors again first (see `evict_step`). Replay never leaves it out: it must clean
+    /// whatever it can.
     fn dirtiest(&self) -> Option<SegmentIndex> {
         let head = self.segments.head();
+        let evicting = if self.replaying {
+            None
+        } else {
+            self.cursor_victim()
+        };
         (0..self.segments.count())
-            .filter(|&segment| segment != head && self.segments.in_use(segment))
+            .filter(|&segment| {
+                segment != head && self.segments.in_use(segment) && Some(segment) != evicting
+            })
             .max_by_key(|&segment| self.segments.dead_size(segment))
     }
 
-    /// Evicts a victim segment chosen by the policy; `false` if there is none.
-    fn evict_step(&mut self, force: bool, now: Timestamp, log: &mut impl super::LogSink) -> bool {
-        let Some((victim, ttl_cutoff)) = self.victim() else {
+    /// Evicts from a victim segment chosen by the policy; `false` if there is none.
+    ///
+    /// Normally the whole victim is swept and freed. When only the key table is short
+    /// (`keys_short` > 0, memory fits) and the policy evicts the oldest segment first, the
+    /// sweep stops as soon as that many keys are gone and resumes there next time
+    /// (`evict_cursor`): the store then stays full of keys instead of losing a segment's
+    /// worth at once. Such a partial step still frees at least one key or the victim,
+    /// and it never relocates a survivor into the reserve segment: where it would have to,
+    /// the rest of the victim is swept whole, as before.
+    fn evict_step(
+        &mut self,
+        force: bool,
+        keys_short: usize,
+        now: Timestamp,
+        log: &mut impl super::LogSink,
+    ) -> bool {
+        let partial = !force && keys_short > 0 && self.config.policy.evicts_oldest_first();
+        if partial && self.evict_probation(keys_short, now, log) {
+            return true;
+        }
+        let resumed = if partial { self.cursor_victim() } else { None };
+        let Some((victim, ttl_cutoff)) = resumed
+            .map(|v| (v, Timestamp::MAX))
+            .or_else(|| self.victim())
+        else {
             return false;
         };
+        if partial {
+            let from = match resumed {
+                Some(_) => self.evict_cursor.2,
+                None => self.segments.start(victim),
+            };
+            match self.sweep_from(
+                victim,
+                from,
+                Sweep::Evict { ttl_cutoff },
+                keys_short,
+                now,
+                log,
+            ) {
+                Walk::Stopped(next) => {
+                    self.evict_cursor = (victim, self.segments.seq(victim), next);
+                    return true;
+                }
+                Walk::Emptied => {
+                    self.stats.segments_evicted += 1;
+                    return true;
+                }
+                Walk::NoRoom => {}
+            }
+        }
         let sweep = if force {
             Sweep::EvictAll
         } else {
@@ -200,6 +266,19 @@ impl Store<'_> {
         self.sweep(victim, sweep, now, log);
         self.stats.segments_evicted += 1;
         true
+    }
+
+    /// The segment a partial eviction stopped in, while it is still the same opening of
+    /// that segment, still has live items, and the policy still evicts oldest first.
+    fn cursor_victim(&self) -> Option<SegmentIndex> {
+        let (segment, seq, _) = self.evict_cursor;
+        (self.config.policy.evicts_oldest_first()
+            && segment < self.segments.count()
+            && segment != self.segments.head()
+            && self.segments.in_use(segment)
+            && self.segments.seq(segment) == seq
+            && self.segments.live_size(segment) > 0)
+            .then_some(segment)
     }
 
     /// The segment the policy evicts from next and, for `volatile-ttl`, the expiry up to
@@ -267,10 +346,28 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl super::LogSink,
     ) {
-        assert!(victim != self.segments.head(), "sweep of the head");
         let start = self.segments.start(victim);
-        let end = start + self.segments.used_size(victim);
-        let mut location = start;
+        let walk = self.sweep_from(victim, start, sweep, usize::MAX, now, log);
+        assert!(walk == Walk::Emptied, "a whole sweep stopped early");
+    }
+
+    /// Sweeps `victim` from `from` (everything before it is holes) until `keys_wanted`
+    /// keys have left the table or the segment is empty (then it is freed). With a finite
+    /// `keys_wanted` the walk stops instead of moving a survivor into the reserve segment.
+    fn sweep_from(
+        &mut self,
+        victim: SegmentIndex,
+        from: Location,
+        sweep: Sweep,
+        keys_wanted: usize,
+        now: Timestamp,
+        log: &mut impl super::LogSink,
+    ) -> Walk {
+        assert!(victim != self.segments.head(), "sweep of the head");
+        let partial = keys_wanted != usize::MAX;
+        let keys_before = self.table.len();
+        let end = self.segments.start(victim) + self.segments.used_size(victim);
+        let mut location = from;
         // Holes are marked, so only live items cost a table lookup, and the walk ends as
         // soon as nothing live is left in the segment.
         while location < end && self.segments.live_size(victim) > 0 {
@@ -278,6 +375,12 @@ impl Store<'_> {
             let layout = item::layout(bytes);
             let size = layout.size();
             if !item::is_dead(bytes) {
+                if partial
+                    && size > self.segments.head_remaining()
+                    && self.segments.free_count() <= SEGMENT_RESERVE_COUNT
+                {
+                    return Walk::NoRoom;
+                }
                 let key = &bytes[layout.key.clone()];
                 let hash = self.hash(key);
                 let slot_index = self.table.find(hash, |candidate| candidate == location);
@@ -291,12 +394,19 @@ impl Store<'_> {
                 self.sweep_item(&found, sweep, now, log);
             }
             location += size;
+            if partial
+                && keys_before.saturating_sub(self.table.len()) >= keys_wanted
+                && self.segments.live_size(victim) > 0
+            {
+                return Walk::Stopped(location);
+            }
         }
         assert!(
             self.segments.live_size(victim) == 0,
             "segment {victim} still has live items"
         );
         self.segments.release(victim);
+        Walk::Emptied
     }
 
     fn sweep_item(
@@ -340,20 +450,18 @@ impl Store<'_> {
         };
         match survivor_bits {
             Some(policy_bits) => self.relocate(found, (bits & VOLATILE) | policy_bits),
-            None => {
-                self.remove(found);
-                self.stats.evicted += 1;
-                let bytes = self.segments.bytes(found.location);
-                let key = &bytes[found.layout.key.clone()];
-                if log.events() {
-                    log.event(Event::evicted(found.layout.db, key));
-                }
-                log.record(Record::Del {
-                    db: found.layout.db,
-                    key,
-                });
-            }
+            None => self.evict_found(found, log),
         }
+    }
+
+    /// Evicts a live key (not a part): removes it, counts it, remembers it in the ghost
+    /// filter, announces it and logs it as a delete.
+    pub(super) fn evict_found(&mut self, found: &Found, log: &mut impl super::LogSink) {
+        self.remove(found);
+        self.stats.evicted += 1;
+        let key = &self.segments.bytes(found.location)[found.layout.key.clone()];
+        let hash = self.hash(key);
+        evicted(&mut self.ghost, hash, found.layout.db, key, log);
     }
 
     /// Sweeps a part of a large collection: cleaning copies it to the head; eviction
@@ -412,13 +520,8 @@ impl Store<'_> {
         self.remove(&owner);
         self.stats.evicted += 1;
         let key = owner_key.as_ref().map_or(&[][..], PartKey::owner);
-        if log.events() {
-            log.event(Event::evicted(found.layout.db, key));
-        }
-        log.record(Record::Del {
-            db: found.layout.db,
-            key,
-        });
+        let hash = self.hash(key);
+        evicted(&mut self.ghost, hash, found.layout.db, key, log);
     }
 
     /// Copies a live item to the head and points its slot there.
@@ -450,6 +553,27 @@ impl Store<'_> {
     }
 }
 
+/// What follows an eviction of `key` (already removed): the ghost filter remembers it, it
+/// is announced, and it is logged as a delete.
+fn evicted(ghost: &mut Ghost<'_>, hash: u64, db: u8, key: &[u8], log: &mut impl super::LogSink) {
+    ghost.remember(hash);
+    if log.events() {
+        log.event(Event::evicted(db, key));
+    }
+    log.record(Record::Del { db, key });
+}
+
+/// How a sweep of one segment ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// It freed the keys it was asked for; the next item to look at is here.
+    Stopped(Location),
+    /// The segment is empty and was freed.
+    Emptied,
+    /// A survivor would have needed the reserve segment (partial sweeps only).
+    NoRoom,
+}
+
 /// What a sweep does with the live items of its victim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sweep {
@@ -466,14 +590,17 @@ enum Sweep {
 }
 
 #[cfg(test)]
-mod tests {
-    //! Cleaning before growing: what a process touches follows its live data.
+pub(super) mod tests {
+    //! Cleaning before growing: what a process touches follows its live data. Partial
+    //! eviction: a full key table loses only the keys it lacks.
 
     use alloc::vec;
     use alloc::vec::Vec;
 
-    use super::super::{Config, SetOptions, Store};
+    use super::super::{Config, LogSink, SetOptions, Store};
     use crate::arena::Arena;
+    use crate::codec::record::Record;
+    use crate::storage::policy::EvictionPolicy;
 
     const NOW: u64 = 1_700_000_000_000;
     const MIB: u64 = 1 << 20;
@@ -560,5 +687,110 @@ mod tests {
                 assert_eq!(store.get(0, &key.to_le_bytes(), NOW), Some(&value[..]));
             }
         }
+    }
+
+    /// Counts the deletes a store logs.
+    #[derive(Default)]
+    pub(in crate::store) struct Deletes(pub(in crate::store) usize);
+
+    impl LogSink for Deletes {
+        fn record(&mut self, record: Record<'_>) {
+            if matches!(record, Record::Del { .. }) {
+                self.0 += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn a_full_key_table_evicts_only_the_keys_it_lacks() {
+        for policy in [
+            EvictionPolicy::AllKeysLru,
+            EvictionPolicy::AllKeysLfu,
+            EvictionPolicy::Sieve,
+            EvictionPolicy::Fifo,
+        ] {
+            // 1,000 keys of a few bytes fill the table long before 1 MiB of items.
+            let mut config = Config::new(1 << 20, 1000);
+            config.policy = policy;
+            let memory = Vec::leak(vec![0u8; config.arena_size()]);
+            let mut arena = Arena::from_buffer(memory);
+            let mut store = Store::new(&mut arena, config).expect("config fits");
+            arena.freeze().expect("freeze");
+            let mut deletes = Deletes::default();
+            let options = SetOptions::default();
+            store
+                .set(0, b"hot", b"v", options, NOW, &mut deletes)
+                .expect("room");
+            for key in 0..5000u32 {
+                store
+                    .set(0, &key.to_le_bytes(), b"v", options, NOW, &mut deletes)
+                    .expect("room");
+                assert_eq!(store.len(), (key as usize + 2).min(1000), "{policy:?}");
+                let hot = store.get(0, b"hot", NOW).is_some();
+                assert!(
+                    hot || policy == EvictionPolicy::Fifo,
+                    "{policy:?} lost it at {key}"
+                );
+            }
+            assert_eq!(deletes.0, 5001 - 1000, "{policy:?}: every eviction logged");
+            assert_eq!(store.stats().evicted, 5001 - 1000, "{policy:?}");
+            assert!(store.get(0, &4999u32.to_le_bytes(), NOW).is_some());
+            assert_eq!(
+                store.get(0, b"hot", NOW).is_some(),
+                policy != EvictionPolicy::Fifo,
+                "{policy:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_written_again_after_its_eviction_starts_with_credit() {
+        for (policy, credit) in [
+            (EvictionPolicy::AllKeysLru, 1),
+            (EvictionPolicy::Sieve, 1),
+            (
+                EvictionPolicy::AllKeysLfu,
+                crate::storage::policy::LFU_INIT + 1,
+            ),
+            (EvictionPolicy::Fifo, 0),
+        ] {
+            let mut config = Config::new(1 << 20, 1000);
+            config.policy = policy;
+            assert_eq!(config.ghost_len(), 256);
+            let memory = Vec::leak(vec![0u8; config.arena_size()]);
+            let mut arena = Arena::from_buffer(memory);
+            let mut store = Store::new(&mut arena, config).expect("config fits");
+            arena.freeze().expect("freeze");
+            let options = SetOptions::default();
+            for key in 0..1100u32 {
+                store
+                    .set(0, &key.to_le_bytes(), b"v", options, NOW, &mut ())
+                    .expect("room");
+            }
+            let evicted = (0..1100u32)
+                .find(|key| store.get(0, &key.to_le_bytes(), NOW).is_none())
+                .expect("something was evicted");
+            store
+                .set(0, &evicted.to_le_bytes(), b"v", options, NOW, &mut ())
+                .expect("room");
+            let bits = |store: &mut Store<'_>, key: &[u8]| {
+                store.object(0, key, NOW).map(|info| info.policy_bits)
+            };
+            assert_eq!(
+                bits(&mut store, &evicted.to_le_bytes()),
+                Some(credit),
+                "{policy:?}"
+            );
+            store
+                .set(0, b"new", b"v", options, NOW, &mut ())
+                .expect("room");
+            assert_eq!(
+                bits(&mut store, b"new"),
+                Some(policy.initial_bits()),
+                "{policy:?}"
+            );
+        }
+        let config = Config::new(1 << 20, 1000);
+        assert_eq!(config.ghost_len(), 0, "noeviction keeps no ghost");
     }
 }

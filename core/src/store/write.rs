@@ -103,6 +103,11 @@ impl Store<'_> {
                 self.table.set_policy(found.slot_index, bits);
             }
             None => {
+                let bits = if kind != ItemKind::Part && self.ghost.take(hash) {
+                    volatile_bits | self.config.policy.returning_bits()
+                } else {
+                    bits
+                };
                 if self.table.insert(hash, location, bits).is_err() {
                     // Only a probe longer than PROBE_DISTANCE_MAX gets here (ensure_room
                     // made room in the table): leave the new item as a hole.

@@ -352,10 +352,12 @@ fn touch_updates_the_policy() {
     let mut harness = Harness::with_config(config, Protocol::Resp2);
     harness.run("SET a 1");
     let before = harness.store.object(0, b"a", NOW).expect("a").policy_bits;
-    assert_eq!(before, 0);
+    // A new key starts on probation with no access counted.
+    let probation = crate::storage::policy::PROBATION;
+    assert_eq!(before, probation);
     harness.run("TOUCH a");
     let after = harness.store.object(0, b"a", NOW).expect("a").policy_bits;
-    assert_eq!(after, crate::storage::policy::VISITED);
+    assert_eq!(after, probation | crate::storage::policy::VISITED);
 
     config.policy = EvictionPolicy::AllKeysLfu;
     let mut harness = Harness::with_config(config, Protocol::Resp2);
