@@ -99,3 +99,61 @@ done
 bench attached-2
 redis-cli -p "$replica" REPLICAOF NO ONE >/dev/null
 bench none-2
+
+# Partial sync after a 10 s disconnect: the replica, attached again (a full sync: it was a
+# primary), is stopped (SIGSTOP) and its link closed by the primary (CLIENT KILL TYPE
+# normal: a replica's link is a normal client), while a client writes to the primary for
+# 10 s; then it is let go (SIGCONT): it reconnects and resumes with a pull. Counted on the
+# primary (INFO stats, INFO commandstats): the bytes it sent and the FLOESYNC requests it
+# served from the SIGCONT to the replica caught up, against the full sync's snapshot size.
+redis-cli -p "$replica" REPLICAOF 127.0.0.1 "$primary" >/dev/null
+until redis-cli -p "$replica" INFO replication | grep -q 'master_link_status:up'; do
+    sleep 0.02
+done
+replica_pid=${started[-1]}
+info_field() { # port section field
+    redis-cli -p "$1" INFO "$2" | tr -d '\r' | sed -n "s/^$3:\(.*\)/\1/p"
+}
+floesync_calls() { # port
+    redis-cli -p "$1" INFO commandstats | tr -d '\r' |
+        sed -n 's/^cmdstat_floesync:calls=\([0-9]*\).*/\1/p'
+}
+full_syncs_before=$(grep -c 'full sync from' "$work/replica.log" || true)
+snapshot_size=$(grep 'full sync from' "$work/replica.log" | tail -1 |
+    sed -n 's/.*keys (\([0-9]*\) bytes.*/\1/p')
+kill -STOP "$replica_pid"
+redis-cli -p "$primary" CLIENT KILL TYPE normal >/dev/null
+lsn_before=$(info_field "$primary" replication master_repl_offset)
+"$python" - "$primary" >"$work/partial-writes" <<'EOF2'
+import sys, time, redis
+primary = redis.Redis(port=int(sys.argv[1]))
+count = 0
+end = time.time() + 10
+while time.time() < end:
+    pipe = primary.pipeline(transaction=False)
+    for _ in range(20):
+        pipe.set("key:%012d" % (count % 1000000), "w" * 32)
+        count += 1
+    pipe.execute()
+    time.sleep(0.01)
+print(count)
+EOF2
+lsn_after=$(info_field "$primary" replication master_repl_offset)
+sent_before=$(info_field "$primary" stats total_net_output_bytes)
+calls_before=$(floesync_calls "$primary")
+begin=$(date +%s.%N)
+kill -CONT "$replica_pid"
+until [ "$(info_field "$replica" replication slave_repl_offset)" = "$lsn_after" ] &&
+    [ "$(info_field "$replica" replication master_link_status)" = up ]; do
+    sleep 0.01
+done
+end=$(date +%s.%N)
+sent_after=$(info_field "$primary" stats total_net_output_bytes)
+calls_after=$(floesync_calls "$primary")
+full_syncs_after=$(grep -c 'full sync from' "$work/replica.log" || true)
+echo "partial sync after a 10 s disconnect: $(cat "$work/partial-writes") SETs missed" \
+    "($((lsn_after - lsn_before)) LSNs); caught up $(echo "$end - $begin" | bc) s after" \
+    "SIGCONT; the primary sent $((sent_after - sent_before)) bytes in" \
+    "$((calls_after - calls_before)) FLOESYNC requests (one INFO reply included);" \
+    "full syncs: $((full_syncs_after - full_syncs_before)); a full sync's snapshot:" \
+    "$snapshot_size bytes"
