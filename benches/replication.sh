@@ -2,7 +2,8 @@
 # Replication's numbers (issue 13): full sync of 1M keys (16-byte keys, 32-byte values),
 # the primary's SET throughput with one replica attached against none (redis-benchmark,
 # -c 50 -P 1), and replication lag under that load: a probe writes a key on the primary and
-# times how long until the replica returns it (redis-py, from the tests' venv).
+# times how long until the replica returns it (redis-py, from the tests' venv); the same lag
+# on a quiet primary; and a partial sync after a 10 s disconnect.
 #
 #   benches/replication.sh                 # 1M keys, 200k SETs per throughput row
 #   FLOE_BENCH_KEYS=200000 benches/replication.sh
@@ -111,6 +112,26 @@ until redis-cli -p "$replica" INFO replication | grep -q 'master_link_status:up'
     sleep 0.02
 done
 replica_pid=${started[-1]}
+
+# Lag on a quiet primary: 200 probes 5 to 95 ms apart (at random: fixed gaps can fall in
+# step with a replica's pulls), no other load, so each is a write after a quiet spell.
+"$python" - "$primary" "$replica" <<'EOF2'
+import random, sys, time, redis
+primary = redis.Redis(port=int(sys.argv[1]))
+replica = redis.Redis(port=int(sys.argv[2]))
+lags = []
+for index in range(200):
+    key = "quiet:%d" % index
+    time.sleep(random.uniform(0.005, 0.095))
+    start = time.perf_counter()
+    primary.set(key, "1")
+    while replica.get(key) is None:
+        time.sleep(0.0002)
+    lags.append((time.perf_counter() - start) * 1000)
+lags.sort()
+print("lag on a quiet primary, ms: p50 %.2f p99 %.2f max %.2f (200 probes 5-95 ms apart)" % (
+    lags[len(lags) // 2], lags[int(len(lags) * 0.99) - 1], lags[-1]))
+EOF2
 info_field() { # port section field
     redis-cli -p "$1" INFO "$2" | tr -d '\r' | sed -n "s/^$3:\(.*\)/\1/p"
 }
