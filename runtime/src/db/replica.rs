@@ -28,7 +28,7 @@ use crate::log::FsyncPolicy;
 use crate::replication::Backlog;
 
 /// Redis's `min-replicas-to-write` and `min-replicas-max-lag`, and when each replica last
-/// acknowledged (a `FLOESYNC PULL`, which a following replica sends at least every 20 ms).
+/// acknowledged (a `FLOESYNC PULL`, which a following replica sends at least every 100 ms).
 #[derive(Debug, Default)]
 pub(super) struct WriteQuorum {
     /// `min-replicas-to-write`; 0: off.

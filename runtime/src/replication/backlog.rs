@@ -7,9 +7,13 @@
 //! the oldest chunk is dropped only while the rest still exceed the size limit (the newest
 //! is always kept). A read either returns bytes that start at or before the wanted LSN and
 //! hold every LSN from there on, or says the LSN is gone (a full sync is needed).
+//!
+//! A pull that finds nothing new parks its replica's connection (`server::blocked`): its
+//! worker asks [`Backlog::wake_on_push`], and the next push wakes it (once).
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 
 /// The newest appends of the primary's log.
 #[derive(Debug)]
@@ -25,6 +29,8 @@ struct State {
     size: u64,
     /// One past the last LSN pushed (`None` before the first push).
     lsn_end: Option<u64>,
+    /// Workers with a pull parked: woken by the next push.
+    wakers: Vec<Waker>,
 }
 
 #[derive(Debug)]
@@ -74,6 +80,26 @@ impl Backlog {
             if let Some(dropped) = state.chunks.pop_front() {
                 state.size -= dropped.bytes.len() as u64;
             }
+        }
+        let wakers = std::mem::take(&mut state.wakers);
+        drop(state);
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    /// Whether a read from `lsn_wanted` would find something: bytes, or that it is gone.
+    /// `false` only where a read would return no bytes (a parked pull keeps waiting).
+    #[must_use]
+    pub fn has_news(&self, lsn_wanted: u64) -> bool {
+        self.lock().lsn_end.is_some_and(|end| end != lsn_wanted)
+    }
+
+    /// Wakes `waker` at the next push (once).
+    pub fn wake_on_push(&self, waker: &Waker) {
+        let mut state = self.lock();
+        if !state.wakers.iter().any(|known| known.will_wake(waker)) {
+            state.wakers.push(waker.clone());
         }
     }
 
@@ -149,5 +175,33 @@ mod tests {
         assert_eq!(backlog.read(5, 0, 100), Read::Gone);
         assert_eq!(backlog.read(7, 0, 100), Read::Bytes(b"bbbbcccc".to_vec()));
         assert_eq!(backlog.size(), 8);
+    }
+
+    /// Counts its wakes.
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counter {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_push_wakes_the_parked_once_and_brings_news() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let backlog = Backlog::new(100);
+        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&counter));
+        assert!(!backlog.has_news(5), "nothing pushed yet");
+        backlog.wake_on_push(&waker);
+        backlog.wake_on_push(&waker); // The same worker once.
+        backlog.push(5, 1, b"aaaa");
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert!(backlog.has_news(5));
+        assert!(!backlog.has_news(6), "the replica has it all");
+        assert!(backlog.has_news(9), "ahead: a read says gone");
+        backlog.push(6, 1, b"bbbb");
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "woken once per ask");
     }
 }

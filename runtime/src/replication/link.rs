@@ -9,7 +9,8 @@
 //! Db's write path (so a replica with persistence logs them like any write).
 //!
 //! Following: `FLOESYNC PULL` returns the primary's log bytes from the LSN after the last
-//! one applied. [`decode_entries`] checks all of them (checksums, whole groups, LSNs dense
+//! one applied; with nothing new, the primary holds the pull (up to [`PULL_WAIT`]) until
+//! something is appended, so the link asks again at once after an empty answer. [`decode_entries`] checks all of them (checksums, whole groups, LSNs dense
 //! and in order) before any is applied; a failed check drops the link, and the next one
 //! starts with a full sync. After a broken connection to the same primary process the
 //! link resumes from its LSN when the primary's backlog still has it.
@@ -36,8 +37,9 @@ use crate::db::Db;
 pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// Longest wait between two attempts.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
-/// Longest pause between two pulls while the primary has nothing new.
-const IDLE_PAUSE_MAX: Duration = Duration::from_millis(20);
+/// How long a pull asks the primary to hold it while nothing is new (at most half of
+/// `repl-timeout`, the link's read timeout).
+pub const PULL_WAIT: Duration = Duration::from_millis(100);
 /// Snapshot items loaded per write on the replica.
 const LOAD_BATCH_COUNT: usize = 4096;
 
@@ -168,15 +170,16 @@ impl Link {
             _ => self.full_sync(&mut client)?,
         };
         let own_port = config.own_port.to_string();
-        let mut idle = Duration::ZERO;
+        let wait_ms = PULL_WAIT.min(config.timeout / 2).as_millis().to_string();
         while self.live() {
             let next = (applied + 1).to_string();
-            let args: [&[u8]; 5] = [
+            let args: [&[u8]; 6] = [
                 b"FLOESYNC",
                 b"PULL",
                 replid.as_bytes(),
                 next.as_bytes(),
                 own_port.as_bytes(),
+                wait_ms.as_bytes(),
             ];
             match client.call(&args).map_err(io)? {
                 Reply::Bulk(Some(bytes)) => {
@@ -187,11 +190,9 @@ impl Link {
                     }
                     *backoff = BACKOFF_MIN;
                     if bytes.is_empty() {
-                        idle = (idle * 2).clamp(Duration::from_millis(1), IDLE_PAUSE_MAX);
-                        std::thread::sleep(idle);
+                        // The primary held the pull for the whole wait: ask again.
                         continue;
                     }
-                    idle = Duration::ZERO;
                     // Damaged bytes, or a write that failed part way: what this replica
                     // holds is no longer known to match an LSN (a SWAPDB must be applied
                     // exactly once), so the next attempt syncs in full.

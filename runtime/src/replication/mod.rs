@@ -48,8 +48,21 @@ pub use link::decode_entries;
 pub const SNAPSHOT_CHUNK_SIZE: usize = 1 << 20;
 /// Bytes of log sent per `FLOESYNC PULL` reply (at least one append, whatever its size).
 pub const PULL_SIZE_MAX: usize = 4 << 20;
+/// The longest a `FLOESYNC PULL` may ask the primary to hold it while nothing is new.
+pub const PULL_WAIT_MAX_MS: u64 = 60_000;
 /// Snapshots a primary keeps for replicas still fetching them.
 const SYNC_SNAPSHOT_COUNT_MAX: usize = 4;
+
+/// A `FLOESYNC PULL` that found nothing new and asked to wait: the server parks its client
+/// until the backlog holds something at or past `lsn`, or `wait` has passed, then runs it
+/// again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PullPark {
+    /// The LSN the replica asked for.
+    pub lsn: u64,
+    /// How long it may be held.
+    pub wait: Duration,
+}
 
 /// A server's replication state; see the module documentation.
 #[derive(Debug)]
@@ -344,14 +357,31 @@ impl Replication {
         peer: Option<SocketAddr>,
         reply: &mut ReplyWriter<'_, S>,
     ) {
+        let _answered = self.run_parking(db, settings, args, peer, false, reply);
+    }
+
+    /// As [`Replication::run`], except that with `park` (a client the server can park) a
+    /// `FLOESYNC PULL` with a wait that finds nothing new writes no reply: it acknowledges
+    /// as any pull does and returns [`PullPark`]; the server answers it later by running it
+    /// again (with `park` false) once the backlog has news or the wait is over.
+    pub fn run_parking<S: ReplySink + ?Sized>(
+        &self,
+        db: &Arc<Db>,
+        settings: &Settings,
+        args: &[&[u8]],
+        peer: Option<SocketAddr>,
+        park: bool,
+        reply: &mut ReplyWriter<'_, S>,
+    ) -> Option<PullPark> {
         let name = args.first().copied().unwrap_or_default();
         if name.eq_ignore_ascii_case(b"role") {
             self.role(db, reply);
         } else if name.eq_ignore_ascii_case(b"floesync") {
-            self.floesync(db, settings, args, peer, reply);
+            return self.floesync(db, settings, args, peer, park, reply);
         } else {
             self.replicaof(db, settings, args, reply);
         }
+        None
     }
 
     fn replicaof<S: ReplySink + ?Sized>(
@@ -409,15 +439,16 @@ impl Replication {
     }
 
     /// `FLOESYNC FULL <port>`, `FLOESYNC CHUNK <lsn> <offset>`, `FLOESYNC PULL <replid>
-    /// <lsn> <port>`: see `docs/replication.md`.
+    /// <lsn> <port> [<wait-ms>]`: see `docs/replication.md`.
     fn floesync<S: ReplySink + ?Sized>(
         &self,
         db: &Arc<Db>,
         settings: &Settings,
         args: &[&[u8]],
         peer: Option<SocketAddr>,
+        park: bool,
         reply: &mut ReplyWriter<'_, S>,
-    ) {
+    ) -> Option<PullPark> {
         let sub = arg(args, 1);
         let number = |index: usize| {
             std::str::from_utf8(arg(args, index))
@@ -427,13 +458,13 @@ impl Replication {
         if sub.eq_ignore_ascii_case(b"full") && args.len() == 3 {
             let Some(port) = number(2).and_then(|port| u16::try_from(port).ok()) else {
                 reply.error(b"ERR FLOESYNC FULL needs the replica's port");
-                return;
+                return None;
             };
             // A replica serves its own replicas (chaining) from its own log, once it holds
             // its primary's data: Redis refuses a SYNC before that in the same words.
             let Some(ancestry) = self.ancestry() else {
                 reply.error(b"NOMASTERLINK Can't SYNC while not connected with my master");
-                return;
+                return None;
             };
             let name = self.seen(peer, port, 0, "wait_bgsave");
             // Every append from here on is kept for replicas, so the records above the
@@ -443,7 +474,7 @@ impl Replication {
                 Ok(found) => found,
                 Err(text) => {
                     reply.error(text.as_bytes());
-                    return;
+                    return None;
                 }
             };
             let mut state = lock(&self.state);
@@ -470,7 +501,7 @@ impl Replication {
         } else if sub.eq_ignore_ascii_case(b"chunk") && args.len() == 4 {
             let (Some(lsn), Some(offset)) = (number(2), number(3)) else {
                 reply.error(b"ERR FLOESYNC CHUNK needs an LSN and an offset");
-                return;
+                return None;
             };
             let found = lock(&self.state)
                 .syncs
@@ -479,7 +510,7 @@ impl Replication {
                 .map(|sync| (Arc::clone(&sync.image), sync.size));
             let Some((image, size)) = found else {
                 reply.error(b"FLOERESYNC that snapshot is gone: start the full sync again");
-                return;
+                return None;
             };
             let length = usize::try_from(size.saturating_sub(offset))
                 .unwrap_or(usize::MAX)
@@ -491,19 +522,26 @@ impl Replication {
                     reply.error(text.as_bytes());
                 }
             }
-        } else if sub.eq_ignore_ascii_case(b"pull") && args.len() == 5 {
+        } else if sub.eq_ignore_ascii_case(b"pull") && (args.len() == 5 || args.len() == 6) {
             let (Some(lsn), Some(port)) = (number(3), number(4)) else {
                 reply.error(b"ERR FLOESYNC PULL needs an LSN and the replica's port");
-                return;
+                return None;
             };
+            // Without a wait (an older replica, a test), an empty answer comes at once.
+            let wait_ms = if args.len() == 6 { number(5) } else { Some(0) };
+            let Some(wait_ms) = wait_ms else {
+                reply.error(b"ERR FLOESYNC PULL's wait is not a number of milliseconds");
+                return None;
+            };
+            let wait = Duration::from_millis(wait_ms.min(PULL_WAIT_MAX_MS));
             let port = u16::try_from(port).unwrap_or(0);
             if arg(args, 2) != self.replid.as_bytes() {
                 reply.error(b"FLOERESYNC another history (the primary restarted): full sync");
-                return;
+                return None;
             }
             let Some(backlog) = db.backlog() else {
                 reply.error(b"FLOERESYNC no backlog: full sync");
-                return;
+                return None;
             };
             match backlog.read(lsn, db.lsn_last() + 1, PULL_SIZE_MAX) {
                 Read::Bytes(bytes) => {
@@ -513,6 +551,9 @@ impl Replication {
                         .syncs
                         .retain(|sync| sync.replica != name || sync.lsn >= lsn);
                     db.replica_acked(&name);
+                    if bytes.is_empty() && park && !wait.is_zero() {
+                        return Some(PullPark { lsn, wait });
+                    }
                     reply.bulk(&bytes);
                 }
                 Read::Gone => {
@@ -521,9 +562,11 @@ impl Replication {
             }
         } else {
             reply.error(
-                b"ERR unknown FLOESYNC form: FULL port | CHUNK lsn offset | PULL replid lsn port",
+                b"ERR unknown FLOESYNC form: FULL port | CHUNK lsn offset | PULL replid lsn port \
+                  [wait-ms]",
             );
         }
+        None
     }
 
     /// The replication IDs above this server, nearest first: none on a primary; on a

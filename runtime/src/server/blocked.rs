@@ -1,4 +1,5 @@
-//! Clients blocked in WAIT: the client waits, its worker does not.
+//! Clients blocked in WAIT, and replicas' pulls parked until the log has news: the client
+//! waits, its worker does not.
 //!
 //! `WAIT numreplicas timeout` (outside MULTI, on a primary, asking for at least one replica)
 //! blocks its client: [`Worker::block_for_replicas`] notes the wait and marks the
@@ -15,12 +16,20 @@
 //! [`crate::replication::Replication::wake_on_ack`], and the loop's wait is no longer than
 //! the nearest timeout ([`Worker::wait_timeout`]).
 //!
-//! Invariants: a blocked client gets exactly one reply for its WAIT; a closed client's wait
-//! is dropped (its token may be reused: the client id says whose a wait is).
+//! A replica's `FLOESYNC PULL` with a wait that finds nothing new (see
+//! [`crate::replication::PullPark`]) is parked the same way ([`Worker::block_for_pull`]):
+//! it has acknowledged already (WAIT counts it), and [`Worker::finish_waits`] runs it again
+//! once the backlog has news (a push wakes the worker, as an acknowledgement wakes WAIT's:
+//! [`crate::replication::Backlog::wake_on_push`]) or its wait is over (an empty answer).
+//!
+//! Invariants: a blocked client gets exactly one reply for its WAIT or pull; a closed
+//! client's wait is dropped (its token may be reused: the client id says whose a wait is).
 
 use std::time::{Duration, Instant};
 
 use slab::Slab;
+
+use floe_core::codec::resp::{Protocol, ReplyWriter};
 
 use super::{Entry, Worker};
 
@@ -36,7 +45,84 @@ pub(super) struct ReplicaWait {
     deadline: Option<Instant>,
 }
 
+/// One replica's parked `FLOESYNC PULL`.
+#[derive(Debug)]
+pub(super) struct PullWait {
+    token: usize,
+    client_id: u64,
+    /// The request, run again to answer it.
+    args: Vec<Vec<u8>>,
+    peer: std::net::SocketAddr,
+    protocol: Protocol,
+    /// The LSN the replica asked for: news is anything else at the backlog's end.
+    lsn: u64,
+    deadline: Instant,
+}
+
 impl Worker {
+    /// Parks the replica at `connection`, whose pull `args` found nothing new, as `park`
+    /// says.
+    pub(super) fn block_for_pull(
+        &mut self,
+        connection: &mut super::connection::Connection,
+        args: &[&[u8]],
+        protocol: Protocol,
+        park: crate::replication::PullPark,
+    ) {
+        connection.blocked = true;
+        let now = Instant::now();
+        self.pull_waits.push(PullWait {
+            token: connection.token(),
+            client_id: connection.info.id,
+            args: args.iter().map(|arg| arg.to_vec()).collect(),
+            peer: connection.peer(),
+            protocol,
+            lsn: park.lsn,
+            deadline: now.checked_add(park.wait).unwrap_or(now),
+        });
+    }
+
+    /// Answers every parked pull with news or whose wait is over, returning the tokens of
+    /// the clients it unblocked; asks the backlog to wake this worker for the others.
+    fn finish_pulls<S>(&mut self, entries: &mut Slab<Entry<S>>, unblocked: &mut Vec<usize>) {
+        if self.pull_waits.is_empty() {
+            return;
+        }
+        let db = self.admin.db();
+        let Some(backlog) = db.backlog() else {
+            return; // Never: a pull parks only where a backlog answered it.
+        };
+        // Asked before looking: a push from here on wakes this worker.
+        backlog.wake_on_push(&self.waker);
+        let now = Instant::now();
+        let replication = &self.admin.replication;
+        self.pull_waits.retain(|wait| {
+            let Some(entry) = entries
+                .get_mut(wait.token)
+                .filter(|entry| entry.connection.info.id == wait.client_id)
+            else {
+                return false; // closed
+            };
+            if now < wait.deadline && !backlog.has_news(wait.lsn) {
+                return true;
+            }
+            let args: Vec<&[u8]> = wait.args.iter().map(Vec::as_slice).collect();
+            let mut reply = Vec::new();
+            let mut writer = ReplyWriter::new(&mut reply, wait.protocol);
+            replication.run(
+                db,
+                &self.admin.settings(),
+                &args,
+                Some(wait.peer),
+                &mut writer,
+            );
+            entry.connection.queue_reply(&reply);
+            entry.connection.blocked = false;
+            unblocked.push(wait.token);
+            false
+        });
+    }
+
     /// Blocks the client at `token` until `needed` replicas have applied its writes, or
     /// for at most `timeout_ms` (0: no limit).
     pub(super) fn block_for_replicas(
@@ -62,6 +148,7 @@ impl Worker {
     /// Clients parked in a list pop are answered here too ([`Worker::finish_pops`]).
     pub(super) fn finish_waits<S>(&mut self, entries: &mut Slab<Entry<S>>) -> Vec<usize> {
         let mut unblocked = self.finish_pops(entries);
+        self.finish_pulls(entries, &mut unblocked);
         if self.replica_waits.is_empty() {
             return unblocked;
         }
@@ -95,13 +182,14 @@ impl Worker {
     }
 
     /// How long the loop may sleep: `longest`, or less to answer the nearest WAIT (or list
-    /// pop) timeout.
+    /// pop, or parked pull) timeout.
     pub(super) fn wait_timeout(&self, longest: Duration) -> Duration {
         let longest = self.pop_wait_timeout(longest);
         let now = Instant::now();
         self.replica_waits
             .iter()
             .filter_map(|wait| wait.deadline)
+            .chain(self.pull_waits.iter().map(|wait| wait.deadline))
             .map(|deadline| deadline.saturating_duration_since(now))
             .fold(longest, Duration::min)
     }

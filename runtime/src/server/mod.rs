@@ -130,6 +130,8 @@ pub(crate) struct Worker {
     replica_waits: Vec<blocked::ReplicaWait>,
     /// This worker's clients blocked in a list pop ([`waiters`]).
     pop_waits: Vec<waiters::PopWait>,
+    /// Replicas' pulls parked until the log has news ([`blocked`]).
+    pull_waits: Vec<blocked::PullWait>,
 }
 
 impl Worker {
@@ -151,6 +153,7 @@ impl Worker {
             failure: None,
             replica_waits: Vec::new(),
             pop_waits: Vec::new(),
+            pull_waits: Vec::new(),
         }
     }
 

@@ -273,6 +273,17 @@ impl Resp {
                             let args: Vec<&[u8]> = request.args().collect();
                             worker.block_for_pop(connection, &self.session, &args, timeout_ms);
                         }
+                        Outcome::Runtime(RuntimeCommand::Replication) => {
+                            // A replica's pull with nothing new waits for news, parked.
+                            let args: Vec<&[u8]> = request.args().collect();
+                            let protocol = self.session.protocol;
+                            let mut writer = ReplyWriter::new(&mut reply, protocol);
+                            let peer = connection.peer();
+                            if let Some(park) = replication(worker, &args, peer, true, &mut writer)
+                            {
+                                worker.block_for_pull(connection, &args, protocol, park);
+                            }
+                        }
                         Outcome::Runtime(command) => {
                             let peer = connection.peer();
                             let args: Vec<&[u8]> = request.args().collect();
@@ -647,15 +658,7 @@ impl Resp {
             return Control::Continue;
         }
         if command == RuntimeCommand::Replication {
-            // The client's address: a primary lists its replicas by it (ROLE, INFO).
-            let settings = worker.admin.settings();
-            worker.admin.replication.run(
-                worker.admin.db(),
-                &settings,
-                args,
-                Some(peer),
-                &mut writer,
-            );
+            let _never_parked = replication(worker, args, peer, false, &mut writer);
             return Control::Continue;
         }
         match worker.admin.run(command, args, &mut writer) {
@@ -801,4 +804,26 @@ fn client_kill<S: ReplySink + ?Sized>(
 /// broken limit, is answered with.
 pub(super) fn error_reply(target: &mut Vec<u8>, text: &str) {
     ReplyWriter::new(target, floe_core::codec::resp::Protocol::Resp2).error(text.as_bytes());
+}
+
+/// Runs a replication command (REPLICAOF, ROLE, FLOESYNC) from the client at `peer`; with
+/// `park`, a replica's pull with nothing new may be left unanswered, to park (see
+/// [`crate::replication::Replication::run_parking`]).
+fn replication<S: floe_core::codec::resp::ReplySink + ?Sized>(
+    worker: &Worker,
+    args: &[&[u8]],
+    peer: std::net::SocketAddr,
+    park: bool,
+    writer: &mut ReplyWriter<'_, S>,
+) -> Option<crate::replication::PullPark> {
+    // The client's address: a primary lists its replicas by it (ROLE, INFO).
+    let settings = worker.admin.settings();
+    worker.admin.replication.run_parking(
+        worker.admin.db(),
+        &settings,
+        args,
+        Some(peer),
+        park,
+        writer,
+    )
 }
