@@ -287,7 +287,10 @@ impl Clients {
         let map = lock(&self.map);
         let mut killed = 0;
         for info in map.values() {
+            // A client already killed is on its way out (its worker may be tearing down its
+            // subscriptions right now): it is not counted, or matched as another type, again.
             let matches = !type_matches_none
+                && !info.killed.load(Ordering::Acquire)
                 && subscribed.is_none_or(|wanted| wanted == (info.subscription_count() > 0))
                 && id.is_none_or(|id| id == info.id)
                 && user.as_deref().is_none_or(|name| info.user_is(name))
