@@ -29,7 +29,7 @@ use common::replication::{
     Fixed, WAIT_MAX, check_writes, connect, connect_port, eventually, get, info_field,
     info_replication, replica_of, role, role_replicas, write_mix,
 };
-use common::server::{Server, free_port};
+use common::server::{Server, fixed_port};
 use redis::{Commands, Value};
 
 #[test]
@@ -286,7 +286,7 @@ fn a_server_that_is_not_floe_or_the_server_itself_is_refused() {
 fn a_primary_killed_and_restarted_on_its_address_is_followed_again() {
     let scratch = common::scratch(&format!("replication-restart-{}", std::process::id()));
     let data = scratch.join("primary");
-    let port = free_port();
+    let port = fixed_port();
     let primary = Fixed::start(port, &data, &[]);
     let mut source = connect_port(port);
     let _: () = source.set("first", "1").expect("SET");

@@ -20,7 +20,7 @@ use common::replication::{
     Fixed, check_writes, connect_port, eventually, get, info_field, info_replication, link_up,
     write_mix,
 };
-use common::server::free_port;
+use common::server::{fixed_port, free_port};
 use redis::Commands;
 
 /// What a replica's log says once per completed full sync.
@@ -46,7 +46,7 @@ fn clean_restarts_of_both_sides_resume_with_a_pull() {
     let (primary_dir, replica_dir) = (scratch.join("primary"), scratch.join("replica"));
     // The replica takes a new port at each start (another process may take a freed one);
     // only the primary's must stay, as its replica's address of it.
-    let primary_port = free_port();
+    let primary_port = fixed_port();
     let replicaof = format!("127.0.0.1 {primary_port}");
     let replica_args = [
         "--replicaof",
@@ -133,7 +133,7 @@ fn clean_restarts_of_both_sides_resume_with_a_pull() {
 fn a_damaged_state_file_is_dropped_for_a_new_history() {
     let scratch = common::scratch(&format!("replication-damaged-{}", std::process::id()));
     let dir = scratch.join("primary");
-    let port = free_port();
+    let port = fixed_port();
     let mut primary = Fixed::start(port, &dir, &[]);
     let mut source = connect_port(port);
     let _: () = source.set("k", "v").expect("SET");

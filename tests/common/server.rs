@@ -398,6 +398,26 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("the bound address").port()
 }
 
+/// A free loopback port below the kernel's ephemeral range, for a server that must come
+/// back on the same port after it was killed. Ports from [`free_port`] (a bind to port 0)
+/// come from that range, so while this server is down no other test's server can take its
+/// port; another test picking this range too starts elsewhere in it.
+pub fn fixed_port() -> u16 {
+    let ephemeral_low = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let low = 10_000_u16.min(ephemeral_low / 2);
+    let span = ephemeral_low - low;
+    static PICKED: AtomicU32 = AtomicU32::new(0);
+    let nonce = std::process::id() ^ PICKED.fetch_add(7919, Ordering::Relaxed);
+    let start = u16::try_from(nonce % u32::from(span)).unwrap_or(0);
+    (0..span)
+        .map(|step| low + (start + step) % span)
+        .find(|&port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free loopback port below the ephemeral range")
+}
+
 /// Whether a server's log says its port was already in use.
 fn port_taken(log: &str) -> bool {
     let log = log.to_ascii_lowercase();
