@@ -45,7 +45,8 @@ fn read_u32(bytes: &[u8], range: core::ops::Range<usize>) -> u32 {
 }
 
 /// The little-endian `u64` at `range` (8 bytes) of `bytes`.
-fn read_u64(bytes: &[u8], range: core::ops::Range<usize>) -> u64 {
+#[inline]
+pub(crate) fn read_u64(bytes: &[u8], range: core::ops::Range<usize>) -> u64 {
     let mut array = [0; 8];
     array.copy_from_slice(&bytes[range]);
     u64::from_le_bytes(array)

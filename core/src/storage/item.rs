@@ -17,6 +17,7 @@
 
 use core::ops::Range;
 
+use crate::codec::read_u64;
 use crate::time::Timestamp;
 
 const FLAG_DATABASE_MASK: u8 = 0x0f;
@@ -139,9 +140,7 @@ pub fn layout(bytes: &[u8]) -> ItemLayout {
     offset += size;
     let mut expires_at = 0;
     if flags & FLAG_EXPIRES != 0 {
-        let mut raw = [0u8; 8];
-        raw.copy_from_slice(&bytes[offset..offset + 8]);
-        expires_at = u64::from_le_bytes(raw);
+        expires_at = read_u64(bytes, offset..offset + 8);
         assert!(expires_at != 0, "stored expiry is zero");
         offset += 8;
     }
@@ -166,11 +165,7 @@ pub fn key_eq(a: &[u8], b: &[u8]) -> bool {
     if size != b.len() {
         return false;
     }
-    let word = |bytes: &[u8], at: usize| {
-        let mut raw = [0u8; 8];
-        raw.copy_from_slice(&bytes[at..at + 8]);
-        u64::from_le_bytes(raw)
-    };
+    let word = |bytes: &[u8], at: usize| read_u64(bytes, at..at + 8);
     match size {
         // Two overlapping words cover 8 to 16 bytes.
         8..=16 => word(a, 0) == word(b, 0) && word(a, size - 8) == word(b, size - 8),
@@ -246,6 +241,8 @@ fn varint_read(bytes: &[u8]) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn key_eq_agrees_with_slice_equality_at_every_size_and_position() {
@@ -263,8 +260,6 @@ mod tests {
             assert!(!key_eq(&a, &longer), "size {size} vs {}", size + 1);
         }
     }
-    use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn bench_item_has_three_header_bytes() {
