@@ -5,6 +5,8 @@
 use super::super::harness::{Harness, differ, same};
 use super::{parse_lex_bound, parse_score, parse_score_bound};
 use crate::codec::resp::Protocol;
+use crate::storage::policy::EvictionPolicy;
+use crate::store::Config;
 use crate::store::zset::LexBound;
 
 #[test]
@@ -403,4 +405,60 @@ fn random_commands_keep_the_table_invariants() {
             Ok(())
         })
         .expect("invariants hold");
+}
+
+/// ZPOPMIN with a count on a large sorted set in a store too small for every removal's
+/// writes: the window goes whole, or an out-of-memory error leaves the set as it was. (The
+/// reply's length is written before its first entry: a pop that stopped partway gave an
+/// array of four pairs holding one, found by the `command_exec` fuzz target; the harness
+/// checks every reply is one whole frame.)
+#[test]
+fn a_counted_pop_goes_whole_or_not_at_all() {
+    let mut outcomes = [0; 2];
+    for policy in [EvictionPolicy::AllKeysLfu, EvictionPolicy::NoEviction] {
+        // Fills memory a few hundred bytes further each time, until a SET fails or evicts.
+        for filler in (0..).step_by(3) {
+            let mut config = Config::new(256 * 1024, 4096);
+            config.policy = policy;
+            let mut harness = Harness::with_config(config, Protocol::Resp2);
+            let long = "m".repeat(133);
+            for (score, member) in ["a", "b", "c", "d", "e", "f", "g", "h", &long]
+                .into_iter()
+                .enumerate()
+            {
+                harness.run(&format!("ZADD z {score} {member}"));
+            }
+            let mut full = false;
+            for index in 0..filler {
+                let reply = harness.run(&format!("SET filler{index} {}", "v".repeat(100)));
+                full |= reply.starts_with(b"-OOM ");
+            }
+            full |= harness.run("DBSIZE") != format!(":{}\r\n", filler + 1).into_bytes();
+            let card = |harness: &mut Harness| {
+                let reply = harness.run("ZCARD z");
+                let text = String::from_utf8(reply).expect("ascii");
+                text.trim_start_matches(':')
+                    .trim_end()
+                    .parse::<usize>()
+                    .expect("integer")
+            };
+            let before = card(&mut harness);
+            let reply = harness.run("ZPOPMIN z 4");
+            if reply.starts_with(b"-OOM ") {
+                assert_eq!(card(&mut harness), before, "{policy:?} {filler}");
+                outcomes[1] += 1;
+            } else if before >= 4 {
+                assert!(reply.starts_with(b"*8\r\n"), "{reply:?}");
+                assert_eq!(card(&mut harness), before - 4, "{policy:?} {filler}");
+                outcomes[0] += 1;
+            }
+            if full {
+                break;
+            }
+        }
+    }
+    assert!(
+        outcomes[0] > 0 && outcomes[1] > 0,
+        "both outcomes: {outcomes:?}"
+    );
 }

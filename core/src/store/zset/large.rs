@@ -384,7 +384,12 @@ impl Store<'_> {
         let levels = header.tree.height as usize + 1;
         let nodes = inserts * (2 * levels + 1) + removes * (levels + 1);
         let index = index_sizes.map(|size| item::item_size(part_key_size, size, 0));
-        let sizes = core::iter::repeat_n(node, nodes).chain(index);
+        // header_room counts one header write; every other write rewrites it too.
+        let header = self.find(db, key).map_or(0, |found| found.layout.size());
+        let headers = core::iter::repeat_n(header, (inserts + removes).saturating_sub(1));
+        let sizes = core::iter::repeat_n(node, nodes)
+            .chain(index)
+            .chain(headers);
         self.header_room(db, key, sizes, inserts * (levels + 1), now, log)
     }
 
@@ -653,8 +658,9 @@ impl Store<'_> {
 
     /// Removes the entries of ranks `window` from the large sorted set at `key`, one write
     /// each, calling `visit` with each (in order, or from the last with `reverse`) once
-    /// its write can no longer fail; the key goes with its last member. If memory runs
-    /// out after the first, returns how many went (each visited).
+    /// its write can no longer fail; the key goes with its last member. Room for every
+    /// write is made first, so the window goes whole or, on a memory error, not at all:
+    /// ZPOPMIN's reply gives its length before the first entry.
     #[expect(
         clippy::too_many_arguments,
         reason = "the large half of zset_remove_window"
@@ -686,17 +692,22 @@ impl Store<'_> {
             log.record(Record::Del { db, key });
             return Ok(window.len());
         }
-        for done in 0..window.len() {
+        // Each removal rewrites one index part: counted at the largest one's size.
+        let index_max = (0..header.part_count)
+            .map(|ordinal| self.part_bytes(db, key, header.index_part(ordinal)).len())
+            .max()
+            .unwrap_or(0);
+        let removals = window.len();
+        let index_sizes = core::iter::repeat_n(index_max, removals);
+        self.zset_room(db, key, &header, (0, removals), index_sizes, now, log)?;
+        for done in 0..removals {
             let rank = if reverse {
                 window.end - 1 - done
             } else {
                 window.start
             };
-            let removed = self.zset_remove_rank_large(db, key, rank, false, now, log, &mut visit);
-            if let Err(error) = removed {
-                return if done == 0 { Err(error) } else { Ok(done) };
-            }
+            self.zset_remove_rank_large(db, key, rank, true, now, log, &mut visit)?;
         }
-        Ok(window.len())
+        Ok(removals)
     }
 }
