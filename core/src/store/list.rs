@@ -357,19 +357,35 @@ impl Store<'_> {
         if !self.list_passes(key, sizing.size, count) {
             return Ok(None);
         }
-        // Room for the conversion and the write after it first, counted from above (the
-        // result's bytes with a node's overhead per element, three times over), so that a
-        // write that cannot have both is refused before it changes anything (the fuzzer
-        // found a push refused for memory after its conversion was written).
-        let bound = sizing.size + 64 * (count + 1);
-        if bound <= self.config.value_size_max as usize {
-            let part = item::item_size(key.len() + item::PART_NUMBER_SIZE, bound, 0);
-            self.header_room(db, key, [part, part, part].into_iter(), count + 2, now, log)?;
-        }
+        self.conversion_room(db, key, (sizing.size, count), core::iter::empty(), now, log)?;
         self.list_convert(db, key, now, log)?;
         self.list_header(db, key)
             .map(Some)
             .ok_or(StoreError::OutOfMemory)
+    }
+
+    /// Room for converting the compact list at `key` into a large one of `size` bytes and
+    /// `count` elements, for the write after it, and for `also`: counted from above (the
+    /// result's bytes with a node's overhead per element, three times over), so that a
+    /// write that cannot have all of it is refused before it changes anything (the fuzzer
+    /// found a push, and later a move, refused for memory after the conversion was
+    /// written and logged).
+    pub(super) fn conversion_room(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        (size, count): (usize, usize),
+        also: impl Iterator<Item = usize> + Clone,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
+        let bound = size + 64 * (count + 1);
+        if bound <= self.config.value_size_max as usize {
+            let part = item::item_size(key.len() + item::PART_NUMBER_SIZE, bound, 0);
+            let sizes = [part, part, part].into_iter().chain(also);
+            self.header_room(db, key, sizes, count + 2, now, log)?;
+        }
+        Ok(())
     }
 
     /// Pushes `elements` one by one at `end` of the list at `key` (creating it, unless

@@ -3,6 +3,8 @@
 
 use super::super::harness::{Harness, differ, same};
 use crate::codec::resp::Protocol;
+use crate::storage::policy::EvictionPolicy;
+use crate::store::Config;
 
 #[test]
 fn replies_in_both_protocols() {
@@ -519,5 +521,52 @@ fn sort_dump_and_memory_read_a_large_list() {
     assert!(
         usage(&mut harness, "big") > 200 * 4,
         "the nodes are counted"
+    );
+}
+
+/// RPOPLPUSH into a compact list that the push takes past `list-max-listpack-size`, in a
+/// store filled a little further each time: the move is made whole, or refused with OOM
+/// before anything is written (the harness checks an error reply logs nothing). The
+/// fuzzer found the target converted and logged, then the move refused for memory.
+#[test]
+fn a_move_that_converts_its_target_goes_whole_or_not_at_all() {
+    let mut outcomes = [0; 2];
+    for policy in [EvictionPolicy::NoEviction, EvictionPolicy::VolatileLfu] {
+        for filler in (0..).step_by(2) {
+            let mut config = Config::new(64 * 1024, 1024);
+            config.policy = policy;
+            config.list_max_listpack_size = 2;
+            let mut harness = Harness::with_config(config, Protocol::Resp2);
+            let element = "e".repeat(40);
+            harness.run(&format!(
+                "RPUSH src {element}1 {element}2 {element}3 {element}4"
+            ));
+            harness.run(&format!("RPUSH dst {element}5 {element}6"));
+            let mut full = false;
+            for index in 0..filler {
+                let reply = harness.run(&format!("SET filler{index} {}", "v".repeat(100)));
+                full |= reply.starts_with(b"-OOM ");
+            }
+            let lengths =
+                |harness: &mut Harness| (harness.run("LLEN src"), harness.run("LLEN dst"));
+            let before = lengths(&mut harness);
+            let reply = harness.run("RPOPLPUSH src dst");
+            let after = lengths(&mut harness);
+            if reply.starts_with(b"-OOM ") {
+                assert_eq!(after, before, "{policy:?} {filler}");
+                outcomes[1] += 1;
+            } else {
+                assert_eq!(reply, format!("$41\r\n{element}4\r\n").into_bytes());
+                assert_eq!(after, (b":3\r\n".to_vec(), b":3\r\n".to_vec()));
+                outcomes[0] += 1;
+            }
+            if full || harness.run("LLEN src") == b":0\r\n" {
+                break;
+            }
+        }
+    }
+    assert!(
+        outcomes[0] > 0 && outcomes[1] > 0,
+        "both outcomes: {outcomes:?}"
     );
 }

@@ -16,7 +16,7 @@ use crate::codec::record::Record;
 use crate::error::StoreError;
 use crate::storage::item::{self, ItemKind, varint_size};
 use crate::store::compact::{Out, ValueType, split};
-use crate::store::large::{HEADER_SIZE_MAX, Header, PartKey};
+use crate::store::large::{HEADER_SIZE_MAX, Header, PartKey, SizeList};
 use crate::store::shards::{Shards, shard_of};
 use crate::store::{Found, LogSink, Store, expired};
 use crate::time::Timestamp;
@@ -487,12 +487,15 @@ impl Store<'_> {
     }
 
     /// The header of the target of a move once it is large: a compact one that the push
-    /// would take past the limit is converted first; `None` if it stays compact.
+    /// would take past the limit is converted first, once room for the conversion, the
+    /// push and `source`'s pop (`source_sizes`, when the source is in this store) is made;
+    /// `None` if it stays compact.
     fn move_target_header(
         &mut self,
         db: u8,
         target: &[u8],
         element_size: usize,
+        source: Option<(&[u8], &SizeList)>,
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<Option<Header>, StoreError> {
@@ -500,7 +503,17 @@ impl Store<'_> {
         if let Some(header) = found.as_ref().and_then(|found| self.header_of(found)) {
             return Ok(Some(header));
         }
-        if found.is_some() && self.target_is_large(target, found.as_ref(), element_size) {
+        if let Some(found) = &found
+            && self.target_is_large(target, Some(found), element_size)
+        {
+            let size = target_size(self, Some(found), element_size);
+            let count = self.list_read(found).len() + 1;
+            let also = source.map(|(_, sizes)| sizes.iter()).into_iter().flatten();
+            self.conversion_room(db, target, (size, count), also, now, log)?;
+            if let Some((source, _)) = source {
+                // Making room must not have evicted the source either.
+                self.refind_live(db, source, now)?;
+            }
             self.list_convert(db, target, now, log)?;
             return self
                 .list_header(db, target)
@@ -525,13 +538,13 @@ impl Store<'_> {
                 let (action, step) = pop_rules(kept);
                 self.rewrite_plan(db, source, header, window, &action, &step)
             }
-            Some(_) => Ok((crate::store::large::SizeList::new(core::iter::empty()), 0)),
+            Some(_) => Ok((SizeList::new(core::iter::empty()), 0)),
             None => {
                 let plan = plan(self.value_of(&found), from);
                 let sizes = (plan.source_size > 0).then(|| {
                     item::item_size(source.len(), plan.source_size, found.layout.expires_at)
                 });
-                Ok((crate::store::large::SizeList::new(sizes.into_iter()), 0))
+                Ok((SizeList::new(sizes.into_iter()), 0))
             }
         }
     }
@@ -569,7 +582,8 @@ impl Store<'_> {
     }
 
     /// [`Store::list_move`] when a list is (or becomes) large: the target is converted
-    /// if it passes the limit, room is made for both writes, then the target takes the
+    /// if it passes the limit (once room for the conversion and both writes is made, so a
+    /// refused move changes nothing), room is made for both writes, then the target takes the
     /// element (copied in segment memory from the source's node) and the source loses
     /// it. The same key rotates: a push at `to`, then a pop at `from`.
     #[expect(clippy::too_many_arguments, reason = "two keys, each with its end")]
@@ -594,7 +608,15 @@ impl Store<'_> {
         if source != target {
             self.check_move_sizes(target, 0)?;
         }
-        let header = self.move_target_header(db, target, element_size, now, log)?;
+        let (source_sizes, source_keys) = self.source_room(db, source, from)?;
+        let header = self.move_target_header(
+            db,
+            target,
+            element_size,
+            Some((source, &source_sizes)),
+            now,
+            log,
+        )?;
         let target_found = self.find_live(db, target, now);
         let target_new = target_found.is_none();
         let pushed = Pushed::<core::iter::Empty<&[u8]>>::Here(0..element_size);
@@ -607,14 +629,10 @@ impl Store<'_> {
                 self.check_move_sizes(target, size)?;
                 let expires_at = expiry(target_found.as_ref());
                 let item = item::item_size(target.len(), size, expires_at);
-                (
-                    crate::store::large::SizeList::new(core::iter::once(item)),
-                    0,
-                )
+                (SizeList::new(core::iter::once(item)), 0)
             }
         };
         new_keys += usize::from(target_new && !large);
-        let (source_sizes, source_keys) = self.source_room(db, source, from)?;
         sizes.extend(&source_sizes);
         new_keys += source_keys;
         let header_sizes =
@@ -664,7 +682,7 @@ fn move_across_large(
     source_store.header_room(db, source, sizes.iter(), new_keys, now, log)?;
     let source_found = source_store.refind_live(db, source, now)?;
     let element_size = source_store.list_end_element(&source_found, from).len();
-    let header = target_store.move_target_header(db, target, element_size, now, log)?;
+    let header = target_store.move_target_header(db, target, element_size, None, now, log)?;
     let target_found = target_store.find_live(db, target, now);
     {
         let element = source_store.list_end_element(&source_found, from);
