@@ -1,8 +1,12 @@
 //! Store operations on 1M keys of 16 bytes with 32-byte values, floe against a plain map and
 //! two concurrent caches, each operation one criterion group:
 //!
-//! - `set`: overwrite an existing key, cycling through all keys in a shuffled order.
-//! - `get_hit`: read an existing key, same order; the value is copied out, as a server would.
+//! - `set`: overwrite an existing key drawn uniformly at random (from a precomputed
+//!   sequence), so the item a set replaces is anywhere in memory.
+//! - `get_hit`: read an existing key drawn from another such sequence; the value is copied
+//!   out, as a server would. (Cycling one shuffled order for both, as this bench first did,
+//!   flattered floe: it appends, so after a pass of sets its items lay in exactly the order
+//!   the next pass and the reads walked.)
 //! - `get_miss`: read a key that was never inserted.
 //! - `delete`: remove an existing key. Keys are deleted in chunks of [`DELETE_CHUNK`] with the
 //!   clock running, then put back with the clock stopped, so only deletes are timed and the
@@ -42,6 +46,8 @@ const CACHE_CAPACITY: usize = KEY_COUNT + KEY_COUNT / 4;
 const DELETE_CHUNK: u64 = 1 << 16;
 /// Length of the precomputed Zipf operation sequence (a power of two, to wrap by mask).
 const ZIPF_OP_COUNT: usize = 1 << 20;
+/// Length of the precomputed uniform sequences of `set` and `get_hit` (a power of two).
+const UNIFORM_OP_COUNT: usize = 1 << 22;
 /// Zipf exponent of the mixed workload.
 const ZIPF_EXPONENT: f64 = 0.99;
 /// Marks a set in the Zipf sequence; the other bits are the key's rank.
@@ -115,6 +121,10 @@ struct Workload {
     present: Vec<Key>,
     /// Keys never inserted, shuffled.
     absent: Vec<Key>,
+    /// Indexes into `present` drawn uniformly: the keys of `set`.
+    set_ranks: Vec<u32>,
+    /// Indexes into `present` drawn uniformly, independently of `set_ranks`: `get_hit`'s.
+    get_ranks: Vec<u32>,
     /// Ranks into `present`, with [`ZIPF_SET`] on the sets.
     zipf_ops: Vec<u32>,
 }
@@ -124,6 +134,13 @@ impl Workload {
         let mut rng = SplitMix64::new(0x666c_6f65_6265_6e63);
         let present = shuffled_keys(PREFIX_PRESENT, KEY_COUNT, &mut rng);
         let absent = shuffled_keys(PREFIX_ABSENT, KEY_COUNT, &mut rng);
+        let mut uniform = || -> Vec<u32> {
+            (0..UNIFORM_OP_COUNT)
+                .map(|_| u32::try_from(rng.below(KEY_COUNT)).expect("below KEY_COUNT"))
+                .collect()
+        };
+        let set_ranks = uniform();
+        let get_ranks = uniform();
         let zipf = Zipf::new(KEY_COUNT, ZIPF_EXPONENT);
         let zipf_ops = (0..ZIPF_OP_COUNT)
             .map(|_| {
@@ -139,6 +156,8 @@ impl Workload {
         Self {
             present,
             absent,
+            set_ranks,
+            get_ranks,
             zipf_ops,
         }
     }
@@ -214,10 +233,10 @@ fn bench_store(criterion: &mut Criterion) {
 type Group<'a> = BenchmarkGroup<'a, WallTime>;
 
 fn bench_set<C: Contender>(group: &mut Group<'_>, name: &str, contender: &mut C, load: &Workload) {
-    let mut cursor = Cursor::new(load.present.len());
+    let mut cursor = Cursor::new(load.set_ranks.len());
     group.bench_function(name, |bencher| {
         bencher.iter(|| {
-            let key = &load.present[cursor.next()];
+            let key = &load.present[load.set_ranks[cursor.next()] as usize];
             contender.set(black_box(key), black_box(&SET_VALUE));
         });
     });
@@ -229,11 +248,11 @@ fn bench_get_hit<C: Contender>(
     contender: &mut C,
     load: &Workload,
 ) {
-    let mut cursor = Cursor::new(load.present.len());
+    let mut cursor = Cursor::new(load.get_ranks.len());
     let mut target = [0u8; VALUE_SIZE];
     group.bench_function(name, |bencher| {
         bencher.iter(|| {
-            let key = &load.present[cursor.next()];
+            let key = &load.present[load.get_ranks[cursor.next()] as usize];
             let hit = contender.get(black_box(key), &mut target);
             assert!(hit, "a present key was not found");
             black_box(&target);
