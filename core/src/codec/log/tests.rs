@@ -1,9 +1,7 @@
 //! Tests of [`super`]: the log codec's round trips, limits and malformed input.
 
 use super::*;
-use crate::codec::record::{
-    FLAG_INTENT, RECORD_VERSION, encode_group, field, group_encoded_size,
-};
+use crate::codec::record::{FLAG_INTENT, RECORD_VERSION, encode_group, field, group_encoded_size};
 use proptest::prelude::*;
 
 const SET: Record<'static> = Record::Set {
@@ -767,8 +765,7 @@ fn scan_consistent(bytes: &[u8]) -> Result<(), TestCaseError> {
             end: summary.accepted_size
         }
     );
-    let prefix_entries: Vec<Entry<'_>> =
-        LogScanner::new(&bytes[..accepted_size], None).collect();
+    let prefix_entries: Vec<Entry<'_>> = LogScanner::new(&bytes[..accepted_size], None).collect();
     prop_assert_eq!(&prefix_entries, &entries);
     for entry in &entries {
         if let Entry::Record {
