@@ -25,7 +25,8 @@
 //! command's group.
 //!
 //! This file holds the node layout, the reader ([`LargeList`]), conversion from the
-//! compact form and pops; pushes are in `large/push.rs`, the rewrite walk in
+//! compact form, pops, and the large-form paths of LSET, LINSERT and LREM (which set up
+//! the rewrite walk); pushes are in `large/push.rs`, the rewrite walk in
 //! `large/rewrite.rs`.
 
 use core::ops::Range;
@@ -36,7 +37,7 @@ use crate::error::StoreError;
 use crate::storage::item::{self, PART_NUMBER_SIZE};
 use crate::store::compact::Out;
 use crate::store::large::{Chain, Header, PartKey, PartSource, SizeList, TYPE_LARGE_LIST};
-use crate::store::{Config, LogSink, Store};
+use crate::store::{Config, Found, LogSink, Store};
 use crate::time::Timestamp;
 
 mod push;
@@ -565,6 +566,204 @@ impl Store<'_> {
             }
         };
         (window, kept)
+    }
+
+    /// Rewrites the one node of the large list at `key` that holds element `index` by
+    /// `step` (LSET, LINSERT), splitting it if it passes the node limit.
+    #[expect(clippy::too_many_arguments, reason = "a key, an element and its step")]
+    pub(super) fn list_one_node<'e, S>(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        header: Header,
+        index: usize,
+        step: &S,
+        new_len: u64,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError>
+    where
+        S: Fn(usize, &[u8]) -> Step<'e>,
+    {
+        let list = LargeList::new(self, db, key, header);
+        let (first, start) = list.locate(index).ok_or(StoreError::CollectionInvalid)?;
+        let window = Window {
+            first,
+            start,
+            nodes: 1,
+        };
+        let action = |_: usize, _: usize| NodeAction::Scan;
+        self.list_rewrite_large(db, key, header, window, &action, step, new_len, now, log)
+    }
+
+    /// LREM on a large list: the removed matches lie between two indexes, and only the
+    /// nodes between them are scanned.
+    #[expect(clippy::too_many_arguments, reason = "LREM's arguments and the header")]
+    pub(super) fn list_remove_large(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        header: Header,
+        count: i64,
+        element: &[u8],
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<usize, StoreError> {
+        let list = LargeList::new(self, db, key, header);
+        let matches = list.iter().filter(|other| *other == element).count();
+        let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+        let removed = if count == 0 {
+            matches
+        } else {
+            matches.min(limit)
+        };
+        if removed == 0 {
+            return Ok(0);
+        }
+        let first_removed = if count < 0 { matches - removed } else { 0 };
+        let mut positions = list
+            .iter()
+            .enumerate()
+            .filter(|(_, other)| *other == element)
+            .map(|(at, _)| at)
+            .skip(first_removed);
+        let low = positions.next().unwrap_or(0);
+        let high = positions.nth(removed.saturating_sub(2)).unwrap_or(low);
+        let high = if removed == 1 { low } else { high };
+        let window = Window {
+            first: header.chain.head,
+            start: 0,
+            nodes: header.part_count,
+        };
+        let action = |start: usize, node_count: usize| {
+            if start + node_count <= low || start > high {
+                NodeAction::Keep
+            } else {
+                NodeAction::Scan
+            }
+        };
+        let step = |at: usize, bytes: &[u8]| {
+            if bytes == element && (low..=high).contains(&at) {
+                Step::Drop
+            } else {
+                Step::Keep
+            }
+        };
+        let new_len = header.len - removed as u64;
+        self.list_rewrite_large(db, key, header, window, &action, &step, new_len, now, log)?;
+        Ok(removed)
+    }
+
+    /// LPOP and RPOP on a large list: see [`Store::list_pop`].
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a key, an end, a count, a visitor"
+    )]
+    pub(super) fn list_pop_large_visiting(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        found: &Found,
+        header: Header,
+        end: End,
+        count: usize,
+        now: Timestamp,
+        log: &mut impl LogSink,
+        mut visit: impl FnMut(usize, &[u8]),
+    ) -> Result<usize, StoreError> {
+        let len = usize::try_from(header.len).unwrap_or(usize::MAX);
+        let popped = count.min(len);
+        if popped == 0 {
+            return Ok(0);
+        }
+        let visit_popped = |store: &Self, visit: &mut dyn FnMut(usize, &[u8])| {
+            let list = LargeList::new(store, db, key, header);
+            match end {
+                End::Head => list.iter().take(popped).for_each(|e| visit(popped, e)),
+                End::Tail => list.each_from_tail(popped, &mut |e| visit(popped, e)),
+            }
+        };
+        if popped == len {
+            visit_popped(self, &mut visit);
+            self.remove(found);
+            log.record(Record::Del { db, key });
+            return Ok(popped);
+        }
+        if self.list_pop_in_end_node(db, key, header, end, popped, now, log, &mut |store| {
+            visit_popped(store, &mut visit);
+        })? {
+            return Ok(popped);
+        }
+        let (window, kept) = self.pop_window(db, key, &header, end, popped);
+        let (action, step) = pop_rules(kept);
+        let (sizes, new_keys) = self.rewrite_plan(db, key, header, window, &action, &step)?;
+        self.header_room(db, key, sizes.iter(), new_keys, now, log)?;
+        visit_popped(self, &mut visit);
+        let new_len = header.len - popped as u64;
+        self.rewrite_apply(db, key, header, window, &action, &step, new_len, now, log)?;
+        Ok(popped)
+    }
+
+    /// A pop of `popped` elements that all lie in the end node, which keeps at least one:
+    /// that node is rewritten as its header and the bytes of the elements it keeps, in
+    /// one copy (the general rewrite walks every element of the node), then the header.
+    /// Calls `visit_popped` once the write can no longer fail; whether it applied.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a key, an end, a count, a visitor"
+    )]
+    fn list_pop_in_end_node(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        header: Header,
+        end: End,
+        popped: usize,
+        now: Timestamp,
+        log: &mut impl LogSink,
+        visit_popped: &mut dyn FnMut(&Self),
+    ) -> Result<bool, StoreError> {
+        let number = match end {
+            End::Head => header.chain.head,
+            End::Tail => header.chain.tail,
+        };
+        let node = self.part_bytes(db, key, number);
+        let count = node_count(node);
+        if popped == 0 || popped >= count {
+            return Ok(false);
+        }
+        let mut ranges = ListView::node(node).ranges();
+        let kept = match end {
+            End::Head => ranges
+                .nth(popped - 1)
+                .map(|(range, _)| range.end..node.len()),
+            End::Tail => ranges
+                .nth(count - popped - 1)
+                .map(|(range, _)| NODE_HEADER_SIZE..range.end),
+        };
+        let Some(kept) = kept else {
+            return Ok(false);
+        };
+        let (seed, prev, next) = (
+            node_seed(node),
+            node_link(node, End::Head),
+            node_link(node, End::Tail),
+        );
+        let size = NODE_HEADER_SIZE + kept.len();
+        let item_size = item::item_size(key.len() + item::PART_NUMBER_SIZE, size, 0);
+        self.header_room(db, key, core::iter::once(item_size), 0, now, log)?;
+        visit_popped(self);
+        let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
+        self.part_write(db, &mut part_key, number, None, size, log, |old, out| {
+            push_node_header(out, seed, prev, next, count - popped);
+            out.push(old.get(kept).unwrap_or_default());
+        })?;
+        let shrunk = Header {
+            len: header.len - popped as u64,
+            ..header
+        };
+        self.header_write(db, key, shrunk, None, now, log)?;
+        Ok(true)
     }
 }
 
