@@ -23,17 +23,28 @@
 //! write is a `Set` record of the part; a removed node is a `Set` of the part with no
 //! value (`Store::part_remove_logged`); the header is written last, all in the
 //! command's group.
+//!
+//! This file holds the node layout, the reader ([`LargeList`]), conversion from the
+//! compact form, pops, and the large-form paths of LSET, LINSERT and LREM (which set up
+//! the rewrite walk); pushes are in `large/push.rs`, the rewrite walk in
+//! `large/rewrite.rs`.
 
 use core::ops::Range;
 
 use super::{End, ListView, Step, push_element};
 use crate::codec::record::Record;
 use crate::error::StoreError;
-use crate::storage::item::{self, PART_NUMBER_SIZE, varint_size};
+use crate::storage::item::{self, PART_NUMBER_SIZE};
 use crate::store::compact::Out;
 use crate::store::large::{Chain, Header, PartKey, PartSource, SizeList, TYPE_LARGE_LIST};
-use crate::store::{Config, LogSink, Store};
+use crate::store::{Config, Found, LogSink, Store};
 use crate::time::Timestamp;
+
+mod push;
+mod rewrite;
+
+pub(super) use push::Pushed;
+pub(super) use rewrite::{NodeAction, Window, pop_rules};
 
 /// The type byte of a large list's node.
 pub const TYPE_NODE: u8 = b'n';
@@ -356,181 +367,6 @@ impl<'s> Iterator for LargeElements<'s> {
     }
 }
 
-/// What a rewrite does to a whole node, decided from its first element's index and count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum NodeAction {
-    /// Its elements stay as they are.
-    Keep,
-    /// All its elements go.
-    Drop,
-    /// Each element goes through the step.
-    Scan,
-}
-
-/// The nodes a rewrite walks: `nodes` nodes from node `first`, whose first element is
-/// the list's element `start`.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Window {
-    pub(super) first: u32,
-    pub(super) start: usize,
-    pub(super) nodes: u32,
-}
-
-/// One node of a rewrite's output: a run of its source node's output elements.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Piece {
-    /// Output ordinals (within the source node's output) it holds.
-    first: usize,
-    end: usize,
-    /// Its value's bytes.
-    size: usize,
-}
-
-/// What a node of the output holds.
-#[derive(Debug, Clone, Copy)]
-enum Content {
-    /// Its source node's elements, unchanged.
-    Same,
-    /// A piece of its source node's output.
-    Piece(Piece),
-}
-
-/// An output node whose links are not all known yet.
-#[derive(Debug, Clone, Copy)]
-struct Pending {
-    number: u32,
-    source: u32,
-    /// The list's index of the source node's first element.
-    start: usize,
-    content: Content,
-    prev: u32,
-    /// Its elements differ from what node `number` holds (or it is a new node).
-    changed: bool,
-}
-
-/// A rewrite's two passes: the sizes of its writes, then the writes.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one on the stack per rewrite; boxing needs an allocator"
-)]
-enum Pass {
-    Sizing { sizes: SizeList, new_keys: usize },
-    Writing,
-}
-
-/// One output entry: its size, and its new bytes (`None`: the old entry, copied).
-type Output<'e> = (usize, Option<&'e [u8]>);
-
-/// The output entries one old element becomes under `step`.
-fn outputs<'e>(step: Step<'e>, entry_size: usize) -> [Option<Output<'e>>; 2] {
-    let new = |bytes: &'e [u8]| Some((varint_size(bytes.len()) + bytes.len(), Some(bytes)));
-    let old = Some((entry_size, None));
-    match step {
-        Step::Keep => [old, None],
-        Step::Drop => [None, None],
-        Step::Replace(bytes) => [new(bytes), None],
-        Step::Before(bytes) => [new(bytes), old],
-        Step::After(bytes) => [old, new(bytes)],
-    }
-}
-
-/// A node's output under `step`, cut into pieces that fit `limit` (the last takes the
-/// rest past [`PIECES_MAX`]); the piece count, and whether any element changed.
-fn node_pieces<'e, S>(
-    node: &[u8],
-    start: usize,
-    step: &S,
-    limit: NodeLimit,
-) -> ([Piece; PIECES_MAX], usize, bool)
-where
-    S: Fn(usize, &[u8]) -> Step<'e>,
-{
-    let mut pieces = [Piece::default(); PIECES_MAX];
-    let mut count = 0usize;
-    let mut changed = false;
-    let mut current = Piece {
-        first: 0,
-        end: 0,
-        size: NODE_HEADER_SIZE,
-    };
-    for (index, (range, element)) in ListView::node(node).ranges().enumerate() {
-        let step = step(start + index, element);
-        changed |= !matches!(step, Step::Keep);
-        for (size, _) in outputs(step, range.len()).into_iter().flatten() {
-            let held = current.end - current.first;
-            if held > 0 && !limit.fits(current.size + size, held + 1) && count + 1 < PIECES_MAX {
-                pieces[count] = current;
-                count += 1;
-                current = Piece {
-                    first: current.end,
-                    end: current.end,
-                    size: NODE_HEADER_SIZE,
-                };
-            }
-            current.end += 1;
-            current.size += size;
-        }
-    }
-    if current.end > current.first {
-        pieces[count] = current;
-        count += 1;
-    }
-    (pieces, count, changed)
-}
-
-/// Composes an output node from its source node `old`.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a node, its content and its links"
-)]
-fn compose_node<'e, S>(
-    old: &[u8],
-    seed: u64,
-    start: usize,
-    content: Content,
-    step: &S,
-    prev: u32,
-    next: u32,
-    out: &mut Out<'_>,
-) where
-    S: Fn(usize, &[u8]) -> Step<'e>,
-{
-    match content {
-        Content::Same => {
-            push_node_header(out, seed, prev, next, node_count(old));
-            out.push(old.get(NODE_HEADER_SIZE..).unwrap_or_default());
-        }
-        Content::Piece(piece) => {
-            push_node_header(out, seed, prev, next, piece.end - piece.first);
-            let mut ordinal = 0usize;
-            // Kept elements that lie next to each other in `old` go in one copy (a pop
-            // keeps the rest of its node whole).
-            let mut run = 0..0;
-            for (index, (range, element)) in ListView::node(old).ranges().enumerate() {
-                let step = step(start + index, element);
-                for (_, bytes) in outputs(step, range.len()).into_iter().flatten() {
-                    if (piece.first..piece.end).contains(&ordinal) {
-                        match bytes {
-                            Some(bytes) => {
-                                out.push(&old[core::mem::replace(&mut run, 0..0)]);
-                                push_element(out, bytes);
-                            }
-                            None if !run.is_empty() && run.end == range.start => {
-                                run.end = range.end;
-                            }
-                            None => {
-                                out.push(&old[core::mem::replace(&mut run, range.clone())]);
-                            }
-                        }
-                    }
-                    ordinal += 1;
-                }
-            }
-            out.push(&old[run]);
-        }
-    }
-}
-
 /// The number after `number` to try for a new node.
 fn after(number: u32) -> u32 {
     number.saturating_add(1)
@@ -544,137 +380,6 @@ fn number_cap(count: u32) -> u32 {
         .saturating_mul(2)
         .saturating_add(2)
         .clamp(8, NODE_NONE - 1)
-}
-
-/// Elements a push writes: the command's, or one lying in this store's memory (a
-/// move's, copied without a buffer).
-#[derive(Debug, Clone)]
-pub(super) enum Pushed<E> {
-    /// Given elements, in push order.
-    Given(E),
-    /// One element at this range of segment memory.
-    Here(Range<usize>),
-}
-
-/// The elements of a [`Pushed`], with `here` the bytes of a [`Pushed::Here`].
-#[derive(Debug, Clone)]
-enum PushedIter<'h, 'e, E> {
-    Given(E, core::marker::PhantomData<&'e [u8]>),
-    Here(Option<&'h [u8]>),
-}
-
-impl<'h, 'e: 'h, E> Iterator for PushedIter<'h, 'e, E>
-where
-    E: Iterator<Item = &'e [u8]>,
-{
-    type Item = &'h [u8];
-
-    fn next(&mut self) -> Option<&'h [u8]> {
-        match self {
-            Self::Given(elements, _) => elements.next(),
-            Self::Here(element) => element.take(),
-        }
-    }
-}
-
-impl<'h, 'e: 'h, E> DoubleEndedIterator for PushedIter<'h, 'e, E>
-where
-    E: DoubleEndedIterator<Item = &'e [u8]>,
-{
-    fn next_back(&mut self) -> Option<&'h [u8]> {
-        match self {
-            Self::Given(elements, _) => elements.next_back(),
-            Self::Here(element) => element.take(),
-        }
-    }
-}
-
-impl<'e, E> Pushed<E>
-where
-    E: DoubleEndedIterator<Item = &'e [u8]> + Clone,
-{
-    fn each<'h>(&self, here: &'h [u8]) -> PushedIter<'h, 'e, E> {
-        match self {
-            Self::Given(elements) => PushedIter::Given(elements.clone(), core::marker::PhantomData),
-            Self::Here(_) => PushedIter::Here(Some(here)),
-        }
-    }
-
-    /// The memory range of a [`Pushed::Here`] (empty for given elements).
-    fn here(&self) -> Range<usize> {
-        match self {
-            Self::Given(_) => 0..0,
-            Self::Here(range) => range.clone(),
-        }
-    }
-
-    /// Number of elements.
-    pub(super) fn count(&self) -> usize {
-        match self {
-            Self::Given(elements) => elements.clone().count(),
-            Self::Here(_) => 1,
-        }
-    }
-
-    /// Entry sizes (size prefix included), in push order.
-    fn entry_sizes(&self) -> impl Iterator<Item = usize> + Clone + use<'e, E> {
-        let (given, here) = match self {
-            Self::Given(elements) => (Some(elements.clone()), None),
-            Self::Here(range) => (None, Some(range.len())),
-        };
-        given
-            .into_iter()
-            .flatten()
-            .map(<[u8]>::len)
-            .chain(here)
-            .map(|size| varint_size(size) + size)
-    }
-}
-
-/// A push's nodes: bin 0 is the end node (or a new one for a new list), the others new
-/// nodes outward; each holds a run of the pushed elements (in push order).
-#[derive(Debug, Clone, Copy)]
-struct Bin {
-    index: usize,
-    /// Pushed elements (push-order indexes) it takes.
-    first: usize,
-    end: usize,
-    /// Its value's bytes.
-    size: usize,
-}
-
-/// Calls `visit` with each bin of a push of elements of `sizes` onto an end node of
-/// `end_size` bytes and `end_count` elements (0 and [`NODE_HEADER_SIZE`] for a new list).
-fn bins(
-    limit: NodeLimit,
-    end_size: usize,
-    end_count: usize,
-    sizes: impl Iterator<Item = usize>,
-    mut visit: impl FnMut(Bin, usize),
-) {
-    let mut bin = Bin {
-        index: 0,
-        first: 0,
-        end: 0,
-        size: end_size,
-    };
-    let mut held = end_count;
-    for size in sizes {
-        if held > 0 && !limit.fits(bin.size + size, held + 1) {
-            visit(bin, held);
-            bin = Bin {
-                index: bin.index + 1,
-                first: bin.end,
-                end: bin.end,
-                size: NODE_HEADER_SIZE,
-            };
-            held = 0;
-        }
-        bin.end += 1;
-        bin.size += size;
-        held += 1;
-    }
-    visit(bin, held);
 }
 
 impl Store<'_> {
@@ -817,306 +522,6 @@ impl Store<'_> {
         self.header_write(db, key, header, None, now, log)
     }
 
-    /// Pushes `pushed` at `end` of the large list at `key` (`header`), or makes a new
-    /// large list of them (`header` `None`): the end node takes what fits, new nodes the
-    /// rest. Makes room first (unless `room_made`).
-    ///
-    /// # Errors
-    /// [`StoreError::KeyTooLarge`], [`StoreError::CollectionTooLarge`] (an element larger
-    /// than an item), or a memory error; nothing changes then.
-    #[expect(clippy::too_many_arguments, reason = "a key, an end and its elements")]
-    pub(super) fn list_push_large<'e, E>(
-        &mut self,
-        db: u8,
-        key: &[u8],
-        header: Option<Header>,
-        end: End,
-        pushed: &Pushed<E>,
-        now: Timestamp,
-        log: &mut impl LogSink,
-    ) -> Result<(), StoreError>
-    where
-        E: DoubleEndedIterator<Item = &'e [u8]> + Clone,
-    {
-        let (sizes, new_keys) = self.push_plan(db, key, header, end, pushed)?;
-        self.header_room(db, key, sizes.iter(), new_keys, now, log)?;
-        self.push_apply(db, key, header, end, pushed, now, log)
-    }
-
-    /// The item sizes and new keys of [`Store::list_push_large`]'s writes.
-    pub(super) fn push_plan<'e, E>(
-        &self,
-        db: u8,
-        key: &[u8],
-        header: Option<Header>,
-        end: End,
-        pushed: &Pushed<E>,
-    ) -> Result<(SizeList, usize), StoreError>
-    where
-        E: DoubleEndedIterator<Item = &'e [u8]> + Clone,
-    {
-        let limit = NodeLimit::of(&self.config);
-        let end_node = header.map_or(&[][..], |header| {
-            self.part_bytes(db, key, end_number(&header, end))
-        });
-        let (end_size, end_count) = if end_node.is_empty() {
-            (NODE_HEADER_SIZE, 0)
-        } else {
-            (end_node.len(), node_count(end_node))
-        };
-        let part_key_size = key.len() + PART_NUMBER_SIZE;
-        let mut sizes = SizeList::new(core::iter::empty());
-        // A list taking the large form needs a new key for its first node, and one for its
-        // header too when the key is new (the fuzzer found a push refused for max-keys
-        // after writing, when that one was not counted).
-        let mut new_keys =
-            usize::from(header.is_none()) + usize::from(self.find(db, key).is_none());
-        let mut too_large = false;
-        bins(
-            limit,
-            end_size,
-            end_count,
-            pushed.entry_sizes(),
-            |bin, _| {
-                too_large |= bin.size > self.config.value_size_max as usize;
-                new_keys += usize::from(bin.index > 0);
-                sizes.push(item::item_size(part_key_size, bin.size, 0));
-            },
-        );
-        if too_large {
-            return Err(StoreError::CollectionTooLarge);
-        }
-        Ok((sizes, new_keys))
-    }
-
-    /// The writes of [`Store::list_push_large`]; room was made.
-    #[expect(clippy::too_many_arguments, reason = "a key, an end and its elements")]
-    pub(super) fn push_apply<'e, E>(
-        &mut self,
-        db: u8,
-        key: &[u8],
-        header: Option<Header>,
-        end: End,
-        pushed: &Pushed<E>,
-        now: Timestamp,
-        log: &mut impl LogSink,
-    ) -> Result<(), StoreError>
-    where
-        E: DoubleEndedIterator<Item = &'e [u8]> + Clone,
-    {
-        let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
-        let limit = NodeLimit::of(&self.config);
-        let total = pushed.count();
-        let (end_size, end_count, end_node, inner) = match header {
-            Some(header) => {
-                let number = end_number(&header, end);
-                let node = self.part_bytes(db, key, number);
-                let inner = node_link(node, opposite(end));
-                (node.len(), node_count(node), number, inner)
-            }
-            None => (NODE_HEADER_SIZE, 0, NODE_NONE, NODE_NONE),
-        };
-        let seed = match header {
-            Some(header) => header.seed,
-            None => self.random(),
-        };
-        let mut next_try = header.map_or(0, |header| header.chain.next);
-        let mut bound = header.map_or(0, |header| header.chain.end);
-        let old_count = header.map_or(0, |header| header.part_count);
-        let first = match header {
-            Some(_) => end_node,
-            None => {
-                let number = self.node_fresh(db, &mut part_key, next_try, 0);
-                next_try = after(number);
-                bound = bound.max(after(number));
-                number
-            }
-        };
-        // Each bin is written once the next one's number is known (its outer link).
-        let mut pending: Option<(Bin, usize, u32, u32)> = None;
-        let mut failed = None;
-        let mut created = u32::from(header.is_none());
-        let mut last = first;
-        let sizes = pushed.entry_sizes();
-        bins(limit, end_size, end_count, sizes, |bin, held| {
-            if failed.is_some() {
-                return;
-            }
-            let number = if bin.index == 0 {
-                first
-            } else {
-                let fresh = self.node_fresh(db, &mut part_key, next_try, old_count + created);
-                next_try = after(fresh);
-                bound = bound.max(after(fresh));
-                created += 1;
-                fresh
-            };
-            let inner_link = match pending.take() {
-                Some((done, done_held, done_number, done_inner)) => {
-                    let written = self.bin_write(
-                        db,
-                        key,
-                        &mut part_key,
-                        (done, done_held, header.is_some()),
-                        (done_number, done_inner, number),
-                        (end, seed),
-                        pushed,
-                        total,
-                        log,
-                    );
-                    if let Err(error) = written {
-                        failed = Some(error);
-                        return;
-                    }
-                    done_number
-                }
-                None => inner,
-            };
-            pending = Some((bin, held, number, inner_link));
-            last = number;
-        });
-        if let Some(error) = failed {
-            return Err(error);
-        }
-        if let Some((done, done_held, done_number, done_inner)) = pending {
-            self.bin_write(
-                db,
-                key,
-                &mut part_key,
-                (done, done_held, header.is_some()),
-                (done_number, done_inner, NODE_NONE),
-                (end, seed),
-                pushed,
-                total,
-                log,
-            )?;
-        }
-        let total = total as u64;
-        let new_header = match header {
-            Some(header) => {
-                let mut chain = header.chain;
-                match end {
-                    End::Head => chain.head = last,
-                    End::Tail => chain.tail = last,
-                }
-                chain.next = next_try;
-                chain.end = bound;
-                Header {
-                    len: header.len + total,
-                    part_count: header.part_count + created,
-                    chain,
-                    ..header
-                }
-            }
-            None => {
-                let first = self.first_pushed(db, key, last, end, created);
-                let (head, tail) = match end {
-                    End::Head => (last, first),
-                    End::Tail => (first, last),
-                };
-                Header {
-                    type_byte: TYPE_LARGE_LIST,
-                    len: total,
-                    part_count: created,
-                    seed,
-                    chain: Chain {
-                        head,
-                        tail,
-                        next: next_try,
-                        end: bound,
-                    },
-                    tree: crate::store::large::Tree::default(),
-                }
-            }
-        };
-        self.header_write(db, key, new_header, None, now, log)
-    }
-
-    /// Writes bin `bin` of a push (holding `held` elements; bin 0 keeps the end node's
-    /// elements if `existed`) as node `number` between `inner` (toward the list) and
-    /// `outer`.
-    #[expect(clippy::too_many_arguments, reason = "a bin, its links and the push")]
-    fn bin_write<'e, E>(
-        &mut self,
-        db: u8,
-        key: &[u8],
-        part_key: &mut PartKey,
-        (bin, held, existed): (Bin, usize, bool),
-        (number, inner, outer): (u32, u32, u32),
-        (end, seed): (End, u64),
-        pushed: &Pushed<E>,
-        total: usize,
-        log: &mut impl LogSink,
-    ) -> Result<(), StoreError>
-    where
-        E: DoubleEndedIterator<Item = &'e [u8]> + Clone,
-    {
-        let (prev, next) = match end {
-            End::Head => (outer, inner),
-            End::Tail => (inner, outer),
-        };
-        let keeps_old = bin.index == 0 && existed;
-        let source = if keeps_old {
-            self.part_range(db, key, number)
-        } else {
-            0..0
-        };
-        let here = pushed.here();
-        let size = bin.size;
-        self.part_write_with(
-            db,
-            part_key,
-            number,
-            Some(source),
-            here,
-            size,
-            log,
-            |old, here, out| {
-                push_node_header(out, seed, prev, next, held);
-                let elements = pushed.each(here);
-                let in_bin = |(at, _): &(usize, &[u8])| (bin.first..bin.end).contains(at);
-                let old_elements = if keeps_old {
-                    old.get(NODE_HEADER_SIZE..).unwrap_or_default()
-                } else {
-                    &[]
-                };
-                match end {
-                    End::Head => {
-                        let reversed = elements
-                            .rev()
-                            .enumerate()
-                            .map(|(at, element)| (total - 1 - at, element));
-                        for (_, element) in reversed.filter(in_bin) {
-                            push_element(out, element);
-                        }
-                        out.push(old_elements);
-                    }
-                    End::Tail => {
-                        out.push(old_elements);
-                        for (_, element) in elements.enumerate().filter(in_bin) {
-                            push_element(out, element);
-                        }
-                    }
-                }
-                assert!(out.size == size, "node size {size} != written {}", out.size);
-            },
-        )
-    }
-
-    /// The first node a new list's push wrote: `created` nodes back from `last`.
-    fn first_pushed(&self, db: u8, key: &[u8], last: u32, end: End, created: u32) -> u32 {
-        let mut number = last;
-        for _ in 1..created {
-            let node = self.part_bytes(db, key, number);
-            let back = node_link(node, opposite(end));
-            if back == NODE_NONE {
-                break;
-            }
-            number = back;
-        }
-        number
-    }
-
     /// The window of a pop of `count` from `end`, and the list's elements that stay.
     pub(super) fn pop_window(
         &self,
@@ -1163,307 +568,202 @@ impl Store<'_> {
         (window, kept)
     }
 
-    /// Rewrites the nodes of `window` of the large list at `key`: each node as `action`
-    /// says from its first element's index and count, and a scanned node's elements each
-    /// by `step` (a pure function of the element's index in the list and its bytes). A
-    /// node whose elements or links change is rewritten (split if it passes the node
-    /// limit: the last piece keeps its number, the others get new ones), a node left
-    /// with none is removed, and the neighbours outside the window are relinked if
-    /// needed; then the header, with `new_len` elements (the key goes if none). Makes
-    /// room first.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "a window, its rules and the length"
-    )]
-    pub(super) fn list_rewrite_large<'e, A, S>(
+    /// Rewrites the one node of the large list at `key` that holds element `index` by
+    /// `step` (LSET, LINSERT), splitting it if it passes the node limit.
+    #[expect(clippy::too_many_arguments, reason = "a key, an element and its step")]
+    pub(super) fn list_one_node<'e, S>(
         &mut self,
         db: u8,
         key: &[u8],
         header: Header,
-        window: Window,
-        action: &A,
+        index: usize,
         step: &S,
         new_len: u64,
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<(), StoreError>
     where
-        A: Fn(usize, usize) -> NodeAction,
         S: Fn(usize, &[u8]) -> Step<'e>,
     {
-        if new_len == 0 {
-            if let Some(found) = self.find(db, key) {
-                self.remove(&found);
-            }
-            log.record(Record::Del { db, key });
-            return Ok(());
-        }
-        let (sizes, new_keys) = self.rewrite_plan(db, key, header, window, action, step)?;
-        self.header_room(db, key, sizes.iter(), new_keys, now, log)?;
-        self.rewrite_apply(db, key, header, window, action, step, new_len, now, log)
-    }
-
-    /// The item sizes and new keys of a rewrite's writes.
-    pub(super) fn rewrite_plan<'e, A, S>(
-        &mut self,
-        db: u8,
-        key: &[u8],
-        header: Header,
-        window: Window,
-        action: &A,
-        step: &S,
-    ) -> Result<(SizeList, usize), StoreError>
-    where
-        A: Fn(usize, usize) -> NodeAction,
-        S: Fn(usize, &[u8]) -> Step<'e>,
-    {
-        let mut pass = Pass::Sizing {
-            sizes: SizeList::new(core::iter::empty()),
-            new_keys: 0,
+        let list = LargeList::new(self, db, key, header);
+        let (first, start) = list.locate(index).ok_or(StoreError::CollectionInvalid)?;
+        let window = Window {
+            first,
+            start,
+            nodes: 1,
         };
-        self.rewrite_walk(db, key, header, window, action, step, &mut pass, &mut ())?;
-        match pass {
-            Pass::Sizing { sizes, new_keys } => Ok((sizes, new_keys)),
-            Pass::Writing => Err(StoreError::CollectionInvalid),
-        }
+        let action = |_: usize, _: usize| NodeAction::Scan;
+        self.list_rewrite_large(db, key, header, window, &action, step, new_len, now, log)
     }
 
-    /// The writes of a rewrite; room was made.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "a window, its rules and the length"
-    )]
-    pub(super) fn rewrite_apply<'e, A, S>(
+    /// LREM on a large list: the removed matches lie between two indexes, and only the
+    /// nodes between them are scanned.
+    #[expect(clippy::too_many_arguments, reason = "LREM's arguments and the header")]
+    pub(super) fn list_remove_large(
         &mut self,
         db: u8,
         key: &[u8],
         header: Header,
-        window: Window,
-        action: &A,
-        step: &S,
-        new_len: u64,
+        count: i64,
+        element: &[u8],
         now: Timestamp,
         log: &mut impl LogSink,
-    ) -> Result<(), StoreError>
-    where
-        A: Fn(usize, usize) -> NodeAction,
-        S: Fn(usize, &[u8]) -> Step<'e>,
-    {
-        let mut pass = Pass::Writing;
-        let header = self.rewrite_walk(db, key, header, window, action, step, &mut pass, log)?;
-        let header = Header {
-            len: new_len,
-            ..header
+    ) -> Result<usize, StoreError> {
+        let list = LargeList::new(self, db, key, header);
+        let matches = list.iter().filter(|other| *other == element).count();
+        let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+        let removed = if count == 0 {
+            matches
+        } else {
+            matches.min(limit)
         };
-        self.header_write(db, key, header, None, now, log)
-    }
-
-    /// The walk of a rewrite, in either pass: returns the new header (its length as it
-    /// was).
-    #[expect(clippy::too_many_arguments, reason = "a window, its rules and a pass")]
-    fn rewrite_walk<'e, A, S>(
-        &mut self,
-        db: u8,
-        key: &[u8],
-        header: Header,
-        window: Window,
-        action: &A,
-        step: &S,
-        pass: &mut Pass,
-        log: &mut impl LogSink,
-    ) -> Result<Header, StoreError>
-    where
-        A: Fn(usize, usize) -> NodeAction,
-        S: Fn(usize, &[u8]) -> Step<'e>,
-    {
-        let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
-        let limit = NodeLimit::of(&self.config);
-        let left = node_prev(self.part_bytes(db, key, window.first));
-        let mut pending = left.map(|number| Pending {
-            number,
-            source: number,
+        if removed == 0 {
+            return Ok(0);
+        }
+        let first_removed = if count < 0 { matches - removed } else { 0 };
+        let mut positions = list
+            .iter()
+            .enumerate()
+            .filter(|(_, other)| *other == element)
+            .map(|(at, _)| at)
+            .skip(first_removed);
+        let low = positions.next().unwrap_or(0);
+        let high = positions.nth(removed.saturating_sub(2)).unwrap_or(low);
+        let high = if removed == 1 { low } else { high };
+        let window = Window {
+            first: header.chain.head,
             start: 0,
-            content: Content::Same,
-            prev: node_link(self.part_bytes(db, key, number), End::Head),
-            changed: false,
-        });
-        let mut prev_out = left.unwrap_or(NODE_NONE);
-        let mut first_out = None;
-        let (mut number, mut start) = (window.first, window.start);
-        let mut right = NODE_NONE;
-        let mut next_try = header.chain.next;
-        let mut bound = header.chain.end;
-        let (mut created, mut removed) = (0u32, 0u32);
-        for visited in 0..window.nodes {
-            let node = self.part_bytes(db, key, number);
-            if node.is_empty() {
-                return Err(StoreError::CollectionInvalid);
+            nodes: header.part_count,
+        };
+        let action = |start: usize, node_count: usize| {
+            if start + node_count <= low || start > high {
+                NodeAction::Keep
+            } else {
+                NodeAction::Scan
             }
-            let count = node_count(node);
-            let old_next = node_next(node);
-            let (pieces, piece_count, content_changed) = match action(start, count) {
-                NodeAction::Keep => ([Piece::default(); PIECES_MAX], 1, false),
-                NodeAction::Drop => ([Piece::default(); PIECES_MAX], 0, true),
-                NodeAction::Scan => {
-                    let (pieces, piece_count, changed) = node_pieces(node, start, step, limit);
-                    if changed {
-                        (pieces, piece_count, true)
-                    } else {
-                        (pieces, 1, false)
-                    }
-                }
-            };
-            if piece_count == 0 {
-                if matches!(pass, Pass::Writing) {
-                    self.part_remove_logged(db, part_key.of(number), log);
-                }
-                removed += 1;
+        };
+        let step = |at: usize, bytes: &[u8]| {
+            if bytes == element && (low..=high).contains(&at) {
+                Step::Drop
+            } else {
+                Step::Keep
             }
-            for (index, piece) in pieces.iter().enumerate().take(piece_count) {
-                let this = if index + 1 == piece_count {
-                    number
-                } else {
-                    let count = header.part_count + created;
-                    let fresh = self.node_fresh(db, &mut part_key, next_try, count);
-                    next_try = after(fresh);
-                    bound = bound.max(after(fresh));
-                    created += 1;
-                    fresh
-                };
-                if let Some(done) = pending.take() {
-                    let links = (this, header.seed);
-                    self.node_put(db, key, &mut part_key, done, links, step, pass, log)?;
-                }
-                pending = Some(Pending {
-                    number: this,
-                    source: number,
-                    start,
-                    content: if content_changed {
-                        Content::Piece(*piece)
-                    } else {
-                        Content::Same
-                    },
-                    prev: prev_out,
-                    changed: content_changed || this != number,
-                });
-                first_out.get_or_insert(this);
-                prev_out = this;
-            }
-            start += count;
-            right = old_next.unwrap_or(NODE_NONE);
-            if visited + 1 < window.nodes {
-                number = old_next.ok_or(StoreError::CollectionInvalid)?;
-            }
-        }
-        if let Some(done) = pending.take() {
-            let links = (right, header.seed);
-            self.node_put(db, key, &mut part_key, done, links, step, pass, log)?;
-        }
-        if right != NODE_NONE {
-            let next = node_link(self.part_bytes(db, key, right), End::Tail);
-            let neighbour = Pending {
-                number: right,
-                source: right,
-                start: 0,
-                content: Content::Same,
-                prev: prev_out,
-                changed: false,
-            };
-            let links = (next, header.seed);
-            self.node_put(db, key, &mut part_key, neighbour, links, step, pass, log)?;
-        }
-        let mut chain = header.chain;
-        if left.is_none() {
-            chain.head = first_out.unwrap_or(right);
-        }
-        if right == NODE_NONE {
-            chain.tail = prev_out;
-        }
-        chain.next = next_try;
-        chain.end = bound;
-        Ok(Header {
-            part_count: (header.part_count + created).saturating_sub(removed),
-            chain,
-            ..header
-        })
+        };
+        let new_len = header.len - removed as u64;
+        self.list_rewrite_large(db, key, header, window, &action, &step, new_len, now, log)?;
+        Ok(removed)
     }
 
-    /// Writes (or sizes) the output node `pending` with `next` as its next link (in the
-    /// list of `seed`), unless node `pending.number` already holds exactly that.
-    #[expect(clippy::too_many_arguments, reason = "a node, its links and a pass")]
-    fn node_put<'e, S>(
+    /// LPOP and RPOP on a large list: see [`Store::list_pop`].
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a key, an end, a count, a visitor"
+    )]
+    pub(super) fn list_pop_large_visiting(
         &mut self,
         db: u8,
         key: &[u8],
-        part_key: &mut PartKey,
-        pending: Pending,
-        (next, seed): (u32, u64),
-        step: &S,
-        pass: &mut Pass,
+        found: &Found,
+        header: Header,
+        end: End,
+        count: usize,
+        now: Timestamp,
         log: &mut impl LogSink,
-    ) -> Result<(), StoreError>
-    where
-        S: Fn(usize, &[u8]) -> Step<'e>,
-    {
-        let current = self.part_bytes(db, key, pending.number);
-        let unchanged = !pending.changed
-            && !current.is_empty()
-            && node_link(current, End::Head) == pending.prev
-            && node_link(current, End::Tail) == next;
-        if unchanged {
-            return Ok(());
+        mut visit: impl FnMut(usize, &[u8]),
+    ) -> Result<usize, StoreError> {
+        let len = usize::try_from(header.len).unwrap_or(usize::MAX);
+        let popped = count.min(len);
+        if popped == 0 {
+            return Ok(0);
         }
-        let is_new = current.is_empty();
-        let source = self.part_bytes(db, key, pending.source);
-        let mut sizing = Out {
-            target: None,
-            size: 0,
+        let visit_popped = |store: &Self, visit: &mut dyn FnMut(usize, &[u8])| {
+            let list = LargeList::new(store, db, key, header);
+            match end {
+                End::Head => list.iter().take(popped).for_each(|e| visit(popped, e)),
+                End::Tail => list.each_from_tail(popped, &mut |e| visit(popped, e)),
+            }
         };
-        compose_node(
-            source,
-            seed,
-            pending.start,
-            pending.content,
-            step,
-            pending.prev,
-            next,
-            &mut sizing,
+        if popped == len {
+            visit_popped(self, &mut visit);
+            self.remove(found);
+            log.record(Record::Del { db, key });
+            return Ok(popped);
+        }
+        if self.list_pop_in_end_node(db, key, header, end, popped, now, log, &mut |store| {
+            visit_popped(store, &mut visit);
+        })? {
+            return Ok(popped);
+        }
+        let (window, kept) = self.pop_window(db, key, &header, end, popped);
+        let (action, step) = pop_rules(kept);
+        let (sizes, new_keys) = self.rewrite_plan(db, key, header, window, &action, &step)?;
+        self.header_room(db, key, sizes.iter(), new_keys, now, log)?;
+        visit_popped(self, &mut visit);
+        let new_len = header.len - popped as u64;
+        self.rewrite_apply(db, key, header, window, &action, &step, new_len, now, log)?;
+        Ok(popped)
+    }
+
+    /// A pop of `popped` elements that all lie in the end node, which keeps at least one:
+    /// that node is rewritten as its header and the bytes of the elements it keeps, in
+    /// one copy (the general rewrite walks every element of the node), then the header.
+    /// Calls `visit_popped` once the write can no longer fail; whether it applied.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a key, an end, a count, a visitor"
+    )]
+    fn list_pop_in_end_node(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        header: Header,
+        end: End,
+        popped: usize,
+        now: Timestamp,
+        log: &mut impl LogSink,
+        visit_popped: &mut dyn FnMut(&Self),
+    ) -> Result<bool, StoreError> {
+        let number = match end {
+            End::Head => header.chain.head,
+            End::Tail => header.chain.tail,
+        };
+        let node = self.part_bytes(db, key, number);
+        let count = node_count(node);
+        if popped == 0 || popped >= count {
+            return Ok(false);
+        }
+        let mut ranges = ListView::node(node).ranges();
+        let kept = match end {
+            End::Head => ranges
+                .nth(popped - 1)
+                .map(|(range, _)| range.end..node.len()),
+            End::Tail => ranges
+                .nth(count - popped - 1)
+                .map(|(range, _)| NODE_HEADER_SIZE..range.end),
+        };
+        let Some(kept) = kept else {
+            return Ok(false);
+        };
+        let (seed, prev, next) = (
+            node_seed(node),
+            node_link(node, End::Head),
+            node_link(node, End::Tail),
         );
-        let size = sizing.size;
-        if size > self.config.value_size_max as usize {
-            return Err(StoreError::CollectionTooLarge);
-        }
-        match pass {
-            Pass::Sizing { sizes, new_keys } => {
-                sizes.push(item::item_size(key.len() + PART_NUMBER_SIZE, size, 0));
-                *new_keys += usize::from(is_new);
-                Ok(())
-            }
-            Pass::Writing => {
-                let range = self.part_range(db, key, pending.source);
-                self.part_write(
-                    db,
-                    part_key,
-                    pending.number,
-                    Some(range),
-                    size,
-                    log,
-                    |old, out| {
-                        compose_node(
-                            old,
-                            seed,
-                            pending.start,
-                            pending.content,
-                            step,
-                            pending.prev,
-                            next,
-                            out,
-                        );
-                        assert!(out.size == size, "node size {size} != written {}", out.size);
-                    },
-                )
-            }
-        }
+        let size = NODE_HEADER_SIZE + kept.len();
+        let item_size = item::item_size(key.len() + item::PART_NUMBER_SIZE, size, 0);
+        self.header_room(db, key, core::iter::once(item_size), 0, now, log)?;
+        visit_popped(self);
+        let mut part_key = PartKey::new(key).ok_or(StoreError::KeyTooLarge)?;
+        self.part_write(db, &mut part_key, number, None, size, log, |old, out| {
+            push_node_header(out, seed, prev, next, count - popped);
+            out.push(old.get(kept).unwrap_or_default());
+        })?;
+        let shrunk = Header {
+            len: header.len - popped as u64,
+            ..header
+        };
+        self.header_write(db, key, shrunk, None, now, log)?;
+        Ok(true)
     }
 }
 
@@ -1481,33 +781,4 @@ fn opposite(end: End) -> End {
         End::Head => End::Tail,
         End::Tail => End::Head,
     }
-}
-
-/// A pop's (or LTRIM's) rules: nodes wholly outside `kept` go, the ones it cuts are
-/// scanned.
-#[expect(clippy::type_complexity, reason = "two closures of a rewrite")]
-pub(super) fn pop_rules<'e>(
-    kept: Range<usize>,
-) -> (
-    impl Fn(usize, usize) -> NodeAction,
-    impl Fn(usize, &[u8]) -> Step<'e>,
-) {
-    let kept_action = kept.clone();
-    let action = move |start: usize, count: usize| {
-        if start >= kept_action.start && start + count <= kept_action.end {
-            NodeAction::Keep
-        } else if start + count <= kept_action.start || start >= kept_action.end {
-            NodeAction::Drop
-        } else {
-            NodeAction::Scan
-        }
-    };
-    let step = move |index: usize, _: &[u8]| {
-        if kept.contains(&index) {
-            Step::Keep
-        } else {
-            Step::Drop
-        }
-    };
-    (action, step)
 }

@@ -1,6 +1,7 @@
 //! Unit tests of the simulated disk: the two images, crash resolution, and each fault.
 
 use super::*;
+use crate::io::Storage;
 
 fn dir() -> PathBuf {
     PathBuf::from("/data")
