@@ -308,6 +308,11 @@ struct ServeArguments {
     /// search, then kept), yes (built at start), no [default: auto].
     #[arg(long = "prefix-index", value_name = "auto|yes|no")]
     prefix_index: Option<String>,
+    /// Back the store's memory with transparent huge pages (2 MiB): random lookups over a
+    /// large store miss the TLB less (about 10% faster in process), memory is committed
+    /// 2 MiB at a time; needs transparent_hugepage `always` or `madvise` [default: no].
+    #[arg(long = "huge-pages", value_name = "yes|no")]
+    huge_pages: Option<String>,
     /// The network event loop: auto (io_uring where allowed, else epoll), uring, epoll.
     #[arg(long = "io", value_name = "auto|uring|epoll")]
     server_io: Option<String>,
@@ -411,6 +416,7 @@ impl ServeArguments {
             ("workers", &self.workers),
             ("shards", &self.shards),
             ("prefix-index", &self.prefix_index),
+            ("huge-pages", &self.huge_pages),
             ("server-io", &self.server_io),
             ("io", &self.log_io),
             ("requirepass", &self.requirepass),

@@ -26,6 +26,9 @@
 //! - `quick_cache`: `quick_cache::sync::Cache<Box<[u8]>, Arc<[u8]>>`, same capacity and value
 //!   type.
 //!
+//! - `floe_huge`: `floe` in memory advised `MADV_HUGEPAGE` (`floe serve --huge-pages yes`,
+//!   through the runtime's own `zeroed_buffer`): what 2 MiB pages save on random access.
+//!
 //! Both caches use their default hashers. Everything runs on one thread.
 
 use std::hint::black_box;
@@ -34,11 +37,13 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use floe_benches::contender::{Contender, Floe, Hashbrown, filled};
+use floe_benches::contender::{Contender, FLOE_MEMORY_SIZE, Floe, Hashbrown, filled};
 use floe_benches::store::{
     KEY_COUNT, Key, PREFIX_ABSENT, PREFIX_PRESENT, SplitMix64, VALUE_SIZE, Value, Zipf,
-    shuffled_keys,
+    floe_store_in, shuffled_keys,
 };
+use floe_core::store::Config;
+use floe_runtime::memory::zeroed_buffer;
 
 /// Capacity of moka and quick_cache: above `KEY_COUNT`, so neither evicts.
 const CACHE_CAPACITY: usize = KEY_COUNT + KEY_COUNT / 4;
@@ -166,6 +171,7 @@ impl Workload {
 /// The four contenders, pre-filled.
 struct Contenders {
     floe: Floe,
+    floe_huge: Floe,
     hashbrown: Hashbrown,
     moka: Moka,
     quick: Quick,
@@ -179,6 +185,14 @@ impl Contenders {
             .build();
         Self {
             floe: filled(Floe::presized()),
+            floe_huge: filled(Floe(floe_store_in(
+                Box::leak(zeroed_buffer(
+                    Config::new(FLOE_MEMORY_SIZE, KEY_COUNT).arena_size(),
+                    true,
+                )),
+                FLOE_MEMORY_SIZE,
+                KEY_COUNT,
+            ))),
             hashbrown: filled(Hashbrown::presized()),
             moka: filled(Moka(moka)),
             quick: filled(Quick(QuickCache::new(CACHE_CAPACITY))),
@@ -189,6 +203,7 @@ impl Contenders {
     fn check_len(&self, group_name: &str) {
         for len in [
             self.floe.key_count(),
+            self.floe_huge.key_count(),
             self.hashbrown.key_count(),
             self.moka.key_count(),
             self.quick.key_count(),
@@ -207,6 +222,12 @@ macro_rules! group {
         group.measurement_time(Duration::from_secs(3));
         group.throughput(Throughput::Elements(1));
         $bench(&mut group, "floe", &mut $contenders.floe, $workload);
+        $bench(
+            &mut group,
+            "floe_huge",
+            &mut $contenders.floe_huge,
+            $workload,
+        );
         $bench(
             &mut group,
             "hashbrown",

@@ -160,6 +160,25 @@ pub fn floe_store(memory_size: usize, keys_max: usize) -> Store<'static> {
     floe_store_with_policy(memory_size, keys_max, EvictionPolicy::NoEviction)
 }
 
+/// Like [`floe_store`] in a zeroed `buffer` the caller allocated (the store bench's
+/// huge-pages contender: `floe_runtime::memory::zeroed_buffer`), which must hold
+/// `Config::new(memory_size, keys_max).arena_size()` bytes.
+///
+/// # Panics
+/// If the configuration is invalid or does not fit the buffer.
+#[must_use]
+pub fn floe_store_in(
+    buffer: &'static mut [u8],
+    memory_size: usize,
+    keys_max: usize,
+) -> Store<'static> {
+    let config = Config::new(memory_size, keys_max);
+    let mut arena = Arena::from_zeroed_buffer(buffer);
+    let store = Store::new(&mut arena, config).expect("the configuration fits its arena");
+    arena.freeze().expect("a new arena freezes once");
+    store
+}
+
 /// Like [`floe_store`], under `policy` (the hit-ratio benchmark's caches).
 ///
 /// # Panics

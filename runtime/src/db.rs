@@ -385,7 +385,7 @@ impl Db {
         let shard_count = config.shard_count();
         let shard_config = config.shard_store_config(shard_count);
         let mut stores = (0..shard_count)
-            .map(|_| OwnedStore::new(shard_config))
+            .map(|_| OwnedStore::new_paged(shard_config, config.huge_pages))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|error| DbError::Config(DbConfigError::Store(error)))?;
         let storage = if config.persistence {

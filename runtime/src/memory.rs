@@ -63,8 +63,17 @@ impl OwnedStore {
     /// # Errors
     /// [`ConfigError`] if the configuration is invalid (the buffer is freed again).
     pub fn new(config: Config) -> Result<Self, ConfigError> {
+        Self::new_paged(config, false)
+    }
+
+    /// [`OwnedStore::new`], asking the kernel to back the buffer with transparent huge
+    /// pages when `huge_pages` (see [`zeroed_buffer`]).
+    ///
+    /// # Errors
+    /// As [`OwnedStore::new`].
+    pub fn new_paged(config: Config, huge_pages: bool) -> Result<Self, ConfigError> {
         config.validate()?;
-        let buffer: Box<[u8]> = vec![0u8; config.arena_size()].into_boxed_slice();
+        let buffer = zeroed_buffer(config.arena_size(), huge_pages);
         let memory = NonNull::from(Box::leak(buffer));
         // SAFETY: `memory` comes from `Box::leak` just above, so it is valid, aligned and
         // unaliased; this is the only reference made from it (invariant 2), and it is used
@@ -128,6 +137,44 @@ impl fmt::Debug for OwnedStore {
             .finish()
     }
 }
+
+/// `size` zeroed bytes of heap for a store's arena, untouched until written (so the
+/// process's resident size follows the data). With `huge_pages`, the buffer's pages are
+/// advised `MADV_HUGEPAGE`: where transparent huge pages are enabled (`always` or
+/// `madvise` in `/sys/kernel/mm/transparent_hugepage/enabled`), the kernel backs them
+/// with 2 MiB pages as they are first written, so a random lookup over a large store
+/// misses the TLB far less often (BENCHMARKS.md, "Huge pages"). The cost: memory is
+/// committed 2 MiB at a time, so a nearly empty store is resident a few MiB larger. An
+/// advice the kernel refuses changes nothing but speed, so it is not an error.
+#[must_use]
+pub fn zeroed_buffer(size: usize, huge_pages: bool) -> Box<[u8]> {
+    let mut buffer = vec![0u8; size].into_boxed_slice();
+    if huge_pages {
+        let start = buffer.as_mut_ptr().addr();
+        // madvise wants a page-aligned start; the allocator's header may sit before it.
+        // It rounds the length up to a page, so the end is rounded down: no advice for
+        // memory past the buffer.
+        let offset = start.next_multiple_of(PAGE_SIZE) - start;
+        let length = buffer.len().saturating_sub(offset) / PAGE_SIZE * PAGE_SIZE;
+        if length > 0 {
+            let advised = &mut buffer[offset..offset + length];
+            // SAFETY: the range is inside the buffer, which this function owns and which
+            // stays allocated for the call; MADV_HUGEPAGE changes how pages are backed,
+            // never their contents (all zero), and reads and writes no memory.
+            unsafe {
+                libc::madvise(
+                    advised.as_mut_ptr().cast(),
+                    advised.len(),
+                    libc::MADV_HUGEPAGE,
+                );
+            }
+        }
+    }
+    buffer
+}
+
+/// The smallest page size, to which `madvise` wants its start aligned.
+const PAGE_SIZE: usize = 4096;
 
 /// Runs `operation` on the stores of the shards in `locked` (shard index, its store), as
 /// the keyspace of `count` shards they belong to. `locked` is sorted by shard index; a
@@ -210,6 +257,43 @@ impl Shards<'static> for View<'_, '_> {
 mod tests {
     use super::*;
     use floe_core::store::SetOptions;
+
+    /// The `VmFlags` of the mapping of this process that holds `address`, from
+    /// `/proc/self/smaps`.
+    fn vm_flags_at(address: usize) -> String {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut inside = false;
+        for line in smaps.lines() {
+            let range = line.split_whitespace().next().unwrap_or_default();
+            if let Some((start, end)) = range.split_once('-')
+                && let (Ok(start), Ok(end)) = (
+                    usize::from_str_radix(start, 16),
+                    usize::from_str_radix(end, 16),
+                )
+            {
+                inside = (start..end).contains(&address);
+            } else if inside && let Some(flags) = line.strip_prefix("VmFlags:") {
+                return flags.trim().to_owned();
+            }
+        }
+        panic!("no mapping holds {address:#x}");
+    }
+
+    #[test]
+    fn huge_pages_are_advised_only_when_asked() {
+        if !std::path::Path::new("/sys/kernel/mm/transparent_hugepage/enabled").exists() {
+            eprintln!("skipped: this kernel has no transparent huge pages to advise");
+            return;
+        }
+        // 32 MiB: the allocator maps it on its own, so the mapping is the buffer's alone.
+        for huge_pages in [true, false] {
+            let owned = OwnedStore::new_paged(Config::new(32 << 20, 1000), huge_pages).unwrap();
+            let middle = owned.memory.as_ptr().addr() + owned.memory_size() / 2;
+            let flags = vm_flags_at(middle);
+            let advised = flags.split_whitespace().any(|flag| flag == "hg");
+            assert_eq!(advised, huge_pages, "VmFlags: {flags}");
+        }
+    }
 
     #[test]
     fn owned_store_writes_reads_and_frees() {

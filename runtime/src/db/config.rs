@@ -55,6 +55,10 @@ pub struct DbConfig {
     /// `/kv?prefix=`) seek instead of walking the table. It costs heap memory per key
     /// (`DbStats::store.prefix_index_size`) and work per new key.
     pub prefix_index: PrefixIndexMode,
+    /// Ask the kernel to back the store's memory with transparent huge pages
+    /// ([`crate::memory::zeroed_buffer`]): fewer TLB misses on random lookups over a large
+    /// store, memory committed 2 MiB at a time. Off by default.
+    pub huge_pages: bool,
 }
 
 /// When a [`Db`](super::Db) keeps its prefix index ([`DbConfig::prefix_index`]).
@@ -85,6 +89,7 @@ impl DbConfig {
             snapshot_log_size: 64 << 20,
             shards: 0,
             prefix_index: PrefixIndexMode::OnDemand,
+            huge_pages: false,
         }
     }
 
