@@ -218,6 +218,61 @@ fn a_killed_primary_leaves_the_replica_serving_reads_and_a_new_primary_resyncs_i
     assert_eq!(get(&mut target, "survives"), None);
 }
 
+/// `replica-announce-ip` and `replica-announce-port` (set by CONFIG SET before REPLICAOF
+/// reads them): the primary lists the replica under them in INFO and ROLE, as Redis does
+/// for a replica behind NAT; a value that is not an address is refused.
+#[test]
+fn a_replica_is_listed_under_the_address_it_announces() {
+    let primary = Server::floe(&[]);
+    let replica = Server::floe(&[]);
+    let mut target = connect(&replica);
+    let refused: redis::RedisResult<()> = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("replica-announce-ip")
+        .arg("not-an-address")
+        .query(&mut target);
+    let error = refused
+        .expect_err("a name is not an IP address")
+        .to_string();
+    assert!(error.contains("not an IP address"), "{error}");
+    for (name, value) in [
+        ("replica-announce-ip", "203.0.113.7"),
+        ("slave-announce-port", "4321"),
+    ] {
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query(&mut target)
+            .expect("CONFIG SET");
+    }
+    let () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(primary.port)
+        .query(&mut target)
+        .expect("REPLICAOF");
+    let mut source = connect(&primary);
+    eventually("the replica listed online", || {
+        info_field(&info_replication(&mut source), "slave0")
+            .is_some_and(|slave| slave.contains("state=online"))
+    });
+    let slave = info_field(&info_replication(&mut source), "slave0").expect("slave0");
+    assert!(slave.starts_with("ip=203.0.113.7,port=4321,"), "{slave}");
+    let fields = role(&mut source);
+    let replicas = role_replicas(&fields);
+    let Some(Value::Array(listed)) = replicas.first() else {
+        panic!("ROLE's replicas: {replicas:?}");
+    };
+    assert_eq!(
+        listed[..2],
+        [
+            Value::BulkString(b"203.0.113.7".to_vec()),
+            Value::BulkString(b"4321".to_vec()),
+        ],
+        "ROLE's replicas: {replicas:?}"
+    );
+}
+
 #[test]
 fn a_wrong_masterauth_keeps_the_link_down_and_says_why() {
     let primary = Server::floe(&["--requirepass", "right"]);

@@ -25,9 +25,9 @@ use crate::log::FsyncPolicy;
 mod values;
 
 use values::{
-    at_least, join, parse_backend, parse_bind, parse_door_port, parse_fsync, parse_list_size,
-    parse_number, parse_path, parse_prefix_index, parse_replicaof, parse_server_io, parse_signed,
-    show_path, yes_no,
+    at_least, join, parse_announce_ip, parse_backend, parse_bind, parse_door_port, parse_fsync,
+    parse_list_size, parse_number, parse_path, parse_prefix_index, parse_replicaof,
+    parse_server_io, parse_signed, show_path, yes_no,
 };
 pub use values::{
     human, parse_key_count, parse_policy, parse_size, parse_switch, show_prefix_index,
@@ -114,6 +114,12 @@ pub struct Settings {
     pub masteruser: String,
     /// `masterauth`: the password a replica authenticates with (empty: none).
     pub masterauth: String,
+    /// `replica-announce-ip`: the address a replica tells its primary to list it under
+    /// (INFO's `slaveN`, ROLE; what Sentinel connects to), empty: the address the primary
+    /// sees.
+    pub replica_announce_ip: Option<std::net::IpAddr>,
+    /// `replica-announce-port`: the port a replica tells its primary (0: its own `port`).
+    pub replica_announce_port: u16,
     /// `repl-backlog-size`: bytes of the newest log appends a primary keeps for replicas.
     pub repl_backlog_size: u64,
     /// `repl-timeout`: seconds a replica waits for its primary before the link is down.
@@ -196,6 +202,8 @@ impl Default for Settings {
             masterauth: String::new(),
             repl_backlog_size: 16 << 20,
             repl_timeout_seconds: 60,
+            replica_announce_ip: None,
+            replica_announce_port: 0,
             min_replicas_to_write: 0,
             min_replicas_max_lag_seconds: 10,
             replica_priority: 100,
@@ -315,7 +323,7 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order `CONFIG GET *` lists them.
-pub static SETTINGS: [Setting; 53] = [
+pub static SETTINGS: [Setting; 55] = [
     setting!(
         "dir",
         "",
@@ -665,6 +673,28 @@ pub static SETTINGS: [Setting; 53] = [
         masterauth,
         |password: &String| password.clone(),
         |text: &str| Ok::<_, String>(text.to_owned())
+    ),
+    setting!(
+        "replica-announce-ip",
+        "slave-announce-ip",
+        true,
+        "the IP address a replica tells its primary to list it under (INFO, ROLE, and so \
+         Sentinel), for a replica behind NAT or port forwarding (empty: the address the \
+         primary sees); read at REPLICAOF",
+        replica_announce_ip,
+        |ip: &Option<std::net::IpAddr>| ip.map_or_else(String::new, |ip| ip.to_string()),
+        parse_announce_ip
+    ),
+    setting!(
+        "replica-announce-port",
+        "slave-announce-port",
+        true,
+        "the port a replica tells its primary to list it under (0: its own port); read at \
+         REPLICAOF",
+        replica_announce_port,
+        |port: &u16| port.to_string(),
+        |text: &str| parse_number(text, 0, u16::MAX.into())
+            .map(|port| u16::try_from(port).unwrap_or(0))
     ),
     setting!(
         "repl-backlog-size",

@@ -225,6 +225,17 @@ pub(super) fn parse_replicaof(text: &str) -> Result<Option<(String, u16)>, Strin
     }
 }
 
+/// `replica-announce-ip`: an IP address, or empty for none.
+pub(super) fn parse_announce_ip(text: &str) -> Result<Option<std::net::IpAddr>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        format!("`{text}` is not an IP address (like 203.0.113.7 or 2001:db8::7), or empty")
+    })
+}
+
 pub(super) fn parse_number(text: &str, least: u64, most: u64) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
         Ok(number) if (least..=most).contains(&number) => Ok(number),

@@ -52,7 +52,9 @@ pub(crate) struct LinkConfig {
     password: String,
     timeout: Duration,
     bulk_size_max: u64,
-    own_port: u16,
+    /// What `FLOESYNC FULL` and `PULL` say the replica is: its port, or `ip:port` with
+    /// `replica-announce-ip` (see [`super::announced`]).
+    announce: String,
 }
 
 impl LinkConfig {
@@ -64,9 +66,21 @@ impl LinkConfig {
             password: settings.masterauth.clone(),
             timeout: Duration::from_secs(settings.repl_timeout_seconds),
             bulk_size_max: settings.bulk_size_max,
-            own_port: settings.port,
+            announce: announce(settings),
         }
     }
+}
+
+/// The replica's address as `FLOESYNC` gives it: `replica-announce-port` (or `port`),
+/// after `replica-announce-ip` and a colon when that is set.
+fn announce(settings: &Settings) -> String {
+    let port = match settings.replica_announce_port {
+        0 => settings.port,
+        port => port,
+    };
+    settings
+        .replica_announce_ip
+        .map_or_else(|| port.to_string(), |ip| format!("{ip}:{port}"))
 }
 
 /// One link thread's state.
@@ -169,7 +183,6 @@ impl Link {
             Some(offset) if !replid.is_empty() => (replid, offset),
             _ => self.full_sync(&mut client)?,
         };
-        let own_port = config.own_port.to_string();
         let wait_ms = PULL_WAIT.min(config.timeout / 2).as_millis().to_string();
         while self.live() {
             let next = (applied + 1).to_string();
@@ -178,7 +191,7 @@ impl Link {
                 b"PULL",
                 replid.as_bytes(),
                 next.as_bytes(),
-                own_port.as_bytes(),
+                config.announce.as_bytes(),
                 wait_ms.as_bytes(),
             ];
             match client.call(&args).map_err(io)? {
@@ -227,11 +240,10 @@ impl Link {
     fn full_sync(&self, client: &mut Client) -> Result<(String, u64), String> {
         self.set_state("sync", None);
         lock(&self.status).offset = None;
-        let own_port = self.config.own_port.to_string();
         let io = |error: std::io::Error| format!("full sync: {error}");
         let started = Instant::now();
         let reply = client
-            .call(&[b"FLOESYNC", b"FULL", own_port.as_bytes()])
+            .call(&[b"FLOESYNC", b"FULL", self.config.announce.as_bytes()])
             .map_err(io)?;
         let (replid, lsn, size, ancestry) = match reply {
             Reply::Array(Some(fields)) => match fields.as_slice() {

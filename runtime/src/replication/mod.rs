@@ -439,7 +439,8 @@ impl Replication {
     }
 
     /// `FLOESYNC FULL <port>`, `FLOESYNC CHUNK <lsn> <offset>`, `FLOESYNC PULL <replid>
-    /// <lsn> <port> [<wait-ms>]`: see `docs/replication.md`.
+    /// <lsn> <port> [<wait-ms>]`: see `docs/replication.md`. A `<port>` may be
+    /// `<ip>:<port>`, the replica's `replica-announce-ip`.
     fn floesync<S: ReplySink + ?Sized>(
         &self,
         db: &Arc<Db>,
@@ -456,10 +457,11 @@ impl Replication {
                 .and_then(|text| text.parse::<u64>().ok())
         };
         if sub.eq_ignore_ascii_case(b"full") && args.len() == 3 {
-            let Some(port) = number(2).and_then(|port| u16::try_from(port).ok()) else {
-                reply.error(b"ERR FLOESYNC FULL needs the replica's port");
+            let Some((ip, port)) = announced(arg(args, 2)) else {
+                reply.error(b"ERR FLOESYNC FULL needs the replica's port (or ip:port)");
                 return None;
             };
+            let peer = announced_peer(peer, ip);
             // A replica serves its own replicas (chaining) from its own log, once it holds
             // its primary's data: Redis refuses a SYNC before that in the same words.
             let Some(ancestry) = self.ancestry() else {
@@ -523,10 +525,11 @@ impl Replication {
                 }
             }
         } else if sub.eq_ignore_ascii_case(b"pull") && (args.len() == 5 || args.len() == 6) {
-            let (Some(lsn), Some(port)) = (number(3), number(4)) else {
-                reply.error(b"ERR FLOESYNC PULL needs an LSN and the replica's port");
+            let (Some(lsn), Some((ip, port))) = (number(3), announced(arg(args, 4))) else {
+                reply.error(b"ERR FLOESYNC PULL needs an LSN and the replica's port (or ip:port)");
                 return None;
             };
+            let peer = announced_peer(peer, ip);
             // Without a wait (an older replica, a test), an empty answer comes at once.
             let wait_ms = if args.len() == 6 { number(5) } else { Some(0) };
             let Some(wait_ms) = wait_ms else {
@@ -534,7 +537,6 @@ impl Replication {
                 return None;
             };
             let wait = Duration::from_millis(wait_ms.min(PULL_WAIT_MAX_MS));
-            let port = u16::try_from(port).unwrap_or(0);
             if arg(args, 2) != self.replid.as_bytes() {
                 reply.error(b"FLOERESYNC another history (the primary restarted): full sync");
                 return None;
@@ -711,6 +713,25 @@ fn sync_snapshot(db: &Db) -> Result<(u64, Image, u64), String> {
         .metadata()
         .map_or(report.size, |metadata| metadata.len());
     Ok((report.lsn, Image::File(file), size))
+}
+
+/// A replica's port argument to `FLOESYNC`: `port`, or `ip:port` when it announces an
+/// address (`replica-announce-ip`; an IPv6 address keeps its colons, the port follows the
+/// last one).
+fn announced(text: &[u8]) -> Option<(Option<IpAddr>, u16)> {
+    let text = std::str::from_utf8(text).ok()?;
+    match text.rsplit_once(':') {
+        Some((ip, port)) => Some((Some(ip.parse().ok()?), port.parse().ok()?)),
+        None => Some((None, text.parse().ok()?)),
+    }
+}
+
+/// The address a replica is listed under: the one it announced, else the peer's.
+fn announced_peer(peer: Option<SocketAddr>, ip: Option<IpAddr>) -> Option<SocketAddr> {
+    match ip {
+        Some(ip) => Some(SocketAddr::new(ip, 0)),
+        None => peer,
+    }
 }
 
 /// How long a primary lists a replica it has not heard from.
