@@ -200,8 +200,9 @@ fn pair<S: ReplySink + ?Sized>(
 fn fail<D: Door>(context: &mut Context<'_, '_, D>, error: StoreError) {
     match error {
         StoreError::CollectionTooLarge => context.error(
-            "ERR sorted set exceeds the maximum size of an item (value-size-max: a sorted set \
-             is one item in its compact encoding; the large encoding is not built yet)",
+            "ERR sorted set exceeds the maximum size of an item (value-size-max: a compact \
+             sorted set, one part or tree node of a large one, or a STORE result, is one \
+             item)",
         ),
         error => context.store_error(error),
     }
