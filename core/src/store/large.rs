@@ -705,12 +705,28 @@ impl Store<'_> {
         now: Timestamp,
         log: &mut impl LogSink,
     ) -> Result<(), StoreError> {
+        self.header_room_writes(db, key, sizes, 1, new_keys, now, log)
+    }
+
+    /// [`Store::header_room`] for a write that rewrites the header `header_writes` times
+    /// (a sorted set's command of several members writes it once per member).
+    #[expect(clippy::too_many_arguments, reason = "header_room and a count")]
+    pub(super) fn header_room_writes(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        sizes: impl Iterator<Item = usize> + Clone,
+        header_writes: usize,
+        new_keys: usize,
+        now: Timestamp,
+        log: &mut impl LogSink,
+    ) -> Result<(), StoreError> {
         let found = self.find_live(db, key, now);
         let expires_at = found.as_ref().map_or(0, |found| found.layout.expires_at);
         let header_size = item::item_size(key.len(), HEADER_SIZE_MAX, expires_at);
         let epoch = self.epoch;
         self.ensure_room(
-            sizes.chain(core::iter::once(header_size)),
+            sizes.chain(core::iter::repeat_n(header_size, header_writes)),
             new_keys,
             now,
             log,

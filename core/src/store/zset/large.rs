@@ -384,13 +384,11 @@ impl Store<'_> {
         let levels = header.tree.height as usize + 1;
         let nodes = inserts * (2 * levels + 1) + removes * (levels + 1);
         let index = index_sizes.map(|size| item::item_size(part_key_size, size, 0));
-        // header_room counts one header write; every other write rewrites it too.
-        let header = self.find(db, key).map_or(0, |found| found.layout.size());
-        let headers = core::iter::repeat_n(header, (inserts + removes).saturating_sub(1));
-        let sizes = core::iter::repeat_n(node, nodes)
-            .chain(index)
-            .chain(headers);
-        self.header_room(db, key, sizes, inserts * (levels + 1), now, log)
+        let sizes = core::iter::repeat_n(node, nodes).chain(index);
+        // Each member's write rewrites the header.
+        let header_writes = (inserts + removes).max(1);
+        let new_keys = inserts * (levels + 1);
+        self.header_room_writes(db, key, sizes, header_writes, new_keys, now, log)
     }
 
     /// Room for a write of each of `members` (added or updated with `inserts`, removed
