@@ -461,14 +461,14 @@ impl Replication {
                 reply.error(b"ERR FLOESYNC FULL needs the replica's port (or ip:port)");
                 return None;
             };
-            let peer = announced_peer(peer, ip);
+            let ip = listed_ip(peer, ip);
             // A replica serves its own replicas (chaining) from its own log, once it holds
             // its primary's data: Redis refuses a SYNC before that in the same words.
             let Some(ancestry) = self.ancestry() else {
                 reply.error(b"NOMASTERLINK Can't SYNC while not connected with my master");
                 return None;
             };
-            let name = self.seen(peer, port, 0, "wait_bgsave");
+            let name = self.seen(ip, port, 0, "wait_bgsave");
             // Every append from here on is kept for replicas, so the records above the
             // snapshot's LSN are there when this replica asks for them.
             let _backlog = db.backlog_enable(settings.repl_backlog_size);
@@ -491,7 +491,7 @@ impl Replication {
                 state.syncs.remove(0);
             }
             drop(state);
-            self.seen(peer, port, 0, "send_bulk");
+            self.seen(ip, port, 0, "send_bulk");
             reply.array_header(4);
             reply.bulk(self.replid.as_bytes());
             reply.integer(to_i64(lsn));
@@ -529,7 +529,7 @@ impl Replication {
                 reply.error(b"ERR FLOESYNC PULL needs an LSN and the replica's port (or ip:port)");
                 return None;
             };
-            let peer = announced_peer(peer, ip);
+            let ip = listed_ip(peer, ip);
             // Without a wait (an older replica, a test), an empty answer comes at once.
             let wait_ms = if args.len() == 6 { number(5) } else { Some(0) };
             let Some(wait_ms) = wait_ms else {
@@ -547,7 +547,7 @@ impl Replication {
             };
             match backlog.read(lsn, db.lsn_last() + 1, PULL_SIZE_MAX) {
                 Read::Bytes(bytes) => {
-                    let name = self.seen(peer, port, lsn.saturating_sub(1), "online");
+                    let name = self.seen(ip, port, lsn.saturating_sub(1), "online");
                     // A replica pulling above its snapshot's LSN has loaded it.
                     lock(&self.state)
                         .syncs
@@ -587,15 +587,8 @@ impl Replication {
         })
     }
 
-    /// Remembers a replica at `peer`'s address and `port`; returns its name, `ip:port`.
-    fn seen(
-        &self,
-        peer: Option<SocketAddr>,
-        port: u16,
-        offset: u64,
-        state: &'static str,
-    ) -> String {
-        let ip = peer.map_or(IpAddr::from([127, 0, 0, 1]), |peer| peer.ip());
+    /// Remembers a replica at `ip` and `port`; returns its name, `ip:port`.
+    fn seen(&self, ip: IpAddr, port: u16, offset: u64, state: &'static str) -> String {
         let name = format!("{ip}:{port}");
         lock(&self.state).replicas.insert(
             name.clone(),
@@ -726,12 +719,10 @@ fn announced(text: &[u8]) -> Option<(Option<IpAddr>, u16)> {
     }
 }
 
-/// The address a replica is listed under: the one it announced, else the peer's.
-fn announced_peer(peer: Option<SocketAddr>, ip: Option<IpAddr>) -> Option<SocketAddr> {
-    match ip {
-        Some(ip) => Some(SocketAddr::new(ip, 0)),
-        None => peer,
-    }
+/// The address a replica is listed under: the one it announced, else its connection's
+/// (loopback when the door has none).
+fn listed_ip(peer: Option<SocketAddr>, announced: Option<IpAddr>) -> IpAddr {
+    announced.unwrap_or_else(|| peer.map_or(IpAddr::from([127, 0, 0, 1]), |peer| peer.ip()))
 }
 
 /// How long a primary lists a replica it has not heard from.
