@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::replication::connect;
 use common::server::{Client, Server, escape};
 
 /// Writer threads, each on its own connection with its own four keys.
@@ -264,10 +265,7 @@ fn check(
     in_flight: Option<Op>,
     round: usize,
 ) -> Model {
-    let mut connection = redis::Client::open(server.url(""))
-        .expect("a valid URL")
-        .get_connection()
-        .expect("connect");
+    let mut connection = connect(server);
     let list: Vec<Vec<u8>> = redis::cmd("LRANGE")
         .arg(format!("list:w{writer}"))
         .arg(0)

@@ -10,6 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use common::replication::connect;
 use common::server::Server;
 
 const KEYS_MAX: usize = 2_000;
@@ -111,13 +112,6 @@ fn start(policy: &str, fsync: &str, data: &Path) -> Server {
         "--shards",
         "1",
     ])
-}
-
-fn connect(server: &Server) -> redis::Connection {
-    redis::Client::open(server.url(""))
-        .expect("a valid URL")
-        .get_connection()
-        .expect("connect")
 }
 
 /// Every key with its value (strings) or its fields (hashes, flattened), by SCAN.
