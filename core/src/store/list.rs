@@ -640,18 +640,11 @@ impl Store<'_> {
         }
         let view = ListView::new(self.value_of(found));
         let matches = view.iter().filter(|other| *other == element).count();
-        let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
-        let removed = if count == 0 {
-            matches
-        } else {
-            matches.min(limit)
-        };
+        let removed_ordinals = removed_matches(matches, count);
+        let removed = removed_ordinals.len();
         if removed == 0 {
             return Ok(0);
         }
-        // Match ordinals (from the head) that go: the first `removed`, or the last.
-        let first_removed = if count < 0 { matches - removed } else { 0 };
-        let removed_ordinals = first_removed..first_removed + removed;
         // Each old index's match ordinal, counted as the walk goes: the step closure sees
         // indexes in order, so a running count in a Cell is exact.
         let ordinal = core::cell::Cell::new(0usize);
@@ -854,6 +847,20 @@ impl<'s> Iterator for ListIter<'s> {
             Self::Large(elements) => elements.next(),
         }
     }
+}
+
+/// LREM's rule, in both forms: of `matches` elements equal to the one given, the match
+/// ordinals (counted from the head) that go: the first `count`, the last `-count`, or all
+/// with 0.
+pub(super) fn removed_matches(matches: usize, count: i64) -> Range<usize> {
+    let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+    let removed = if count == 0 {
+        matches
+    } else {
+        matches.min(limit)
+    };
+    let first = if count < 0 { matches - removed } else { 0 };
+    first..first + removed
 }
 
 #[cfg(test)]

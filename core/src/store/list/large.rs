@@ -611,16 +611,12 @@ impl Store<'_> {
     ) -> Result<usize, StoreError> {
         let list = LargeList::new(self, db, key, header);
         let matches = list.iter().filter(|other| *other == element).count();
-        let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
-        let removed = if count == 0 {
-            matches
-        } else {
-            matches.min(limit)
-        };
+        let removed_ordinals = super::removed_matches(matches, count);
+        let removed = removed_ordinals.len();
         if removed == 0 {
             return Ok(0);
         }
-        let first_removed = if count < 0 { matches - removed } else { 0 };
+        let first_removed = removed_ordinals.start;
         let mut positions = list
             .iter()
             .enumerate()
