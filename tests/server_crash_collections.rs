@@ -40,6 +40,11 @@ fn sigkill_everysec_epoll() {
     rounds("epoll", "everysec", 3);
 }
 
+#[test]
+fn sigkill_no_uring() {
+    rounds("uring", "no", 3);
+}
+
 /// What one writer's four keys hold.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Model {
